@@ -1,0 +1,52 @@
+# Every target sets itself up: a fresh machine needs only Python 3.11 and Node 20.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck synth deploy diff serve bench clean
+
+$(STAMP): requirements.txt requirements.lock layers/shared/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## run: the main job on the embedded local runtime (no AWS account needed)
+run: $(STAMP)
+	$(BIN)/backoffice demo
+
+## test: every test (unit, local-runtime integration, CDK assertions) plus lint and types
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/shared/python functions infra app.py
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy layers/shared/python functions infra app.py
+
+## synth: CloudFormation templates into cdk.out/ (offline: no credentials, no Docker, no lookups)
+synth: $(STAMP)
+	$(BIN)/python app.py
+
+## deploy: needs AWS credentials; uses the CDK CLI from the npm registry
+deploy: $(STAMP)
+	npx --yes aws-cdk@2 deploy --app "$(BIN)/python app.py" --require-approval broadening
+
+diff: $(STAMP)
+	npx --yes aws-cdk@2 diff --app "$(BIN)/python app.py"
+
+## serve: the local runtime as a server on 127.0.0.1 for the CLI and a browser
+serve: $(STAMP)
+	$(BIN)/backoffice serve
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) cdk.out layers/shared/build .pytest_cache .mypy_cache .ruff_cache

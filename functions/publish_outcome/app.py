@@ -1,0 +1,34 @@
+"""Lambda: records a case's outcome and announces it on the event bus (the last state of every workflow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice import aws
+from backoffice.audit import AuditTrail
+from backoffice.outcomes import publish_outcome
+from backoffice.settings import AuditSettings, from_env
+
+logger = Logger()
+tracer = Tracer()
+settings = from_env(AuditSettings)
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    result = publish_outcome(
+        events=aws.client("events"),
+        audit=AuditTrail(settings.audit_table_name),
+        bus_name=settings.event_bus_name,
+        case_id=event["case_id"],
+        workflow=event["workflow"],
+        outcome=event["outcome"],
+        detail=event.get("detail") or {},
+        execution_arn=event.get("execution_arn"),
+    )
+    logger.info("outcome published", extra={"case_id": event["case_id"], "outcome": result["outcome"]})
+    return result

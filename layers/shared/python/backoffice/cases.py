@@ -1,0 +1,211 @@
+"""Starting cases from business events: one case per business key, bad input parked, every decision audited.
+
+EventBridge delivers at least once and cannot name Step Functions executions, so every rule targets the
+``start_case`` function, which gives the execution a name born from the event's business key. A second delivery of
+the same event (or a re-sent event for the same opportunity, billing period or vendor request) finds the case that
+exists and is recorded as a duplicate instead of starting another one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+
+from backoffice.audit import Actor, AuditTrail
+from backoffice.models import InvalidEvent, UnknownEventType, parse_event
+
+ACTOR = Actor.system("start_case")
+_EXECUTION_NAME_MAX = 80  # Step Functions' limit
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class StartCaseRequest(BaseModel):
+    """What an EventBridge rule target (or the local router) hands to ``start_case``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str
+    workflow: str
+    state_machine_arn: str
+    case_key: str = "id"
+    execution_prefix: str
+    event: dict[str, Any]
+
+
+class StartCaseResult(BaseModel):
+    status: Literal["started", "duplicate", "rejected"]
+    case_id: str
+    execution_arn: str | None = None
+    reasons: list[str] = []
+
+
+def case_id_for(prefix: str, event: Mapping[str, Any], case_key: str) -> str:
+    """The case id (and execution name): the workflow's prefix and the event's business key, console-readable."""
+    key = _lookup(event, case_key)
+    if key in (None, ""):
+        key = event.get("id") or "unidentified"
+    name = f"{prefix}-{_UNSAFE.sub('-', str(key)).strip('-')}"
+    return name[:_EXECUTION_NAME_MAX]
+
+
+def _lookup(event: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = event
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+@dataclass
+class CaseStarter:
+    """Starts executions through injected clients: ``sfn`` (Step Functions), ``dynamodb`` and ``sqs``."""
+
+    audit: AuditTrail
+    sfn: Any
+    dynamodb: Any
+    sqs: Any
+    idempotency_table: str
+    parked_queue_url: str
+
+    def start(self, request: StartCaseRequest) -> StartCaseResult:
+        event = request.event
+        event_id = str(event.get("id", "unknown"))
+        try:
+            parse_event(event)
+        except (InvalidEvent, UnknownEventType) as error:
+            return self._reject(request, event_id, _reasons(error))
+
+        case_id = case_id_for(request.execution_prefix, event, request.case_key)
+        claimed, existing = self._claim(case_id, event_id)
+        if not claimed and existing.get("execution_arn"):
+            return self._duplicate(request, case_id, event_id, existing)
+        # Unclaimed, or claimed by a delivery that died before it started the execution: start it now. The
+        # execution name is the last guard; Step Functions never runs two executions of one name.
+        try:
+            response = self.sfn.start_execution(
+                stateMachineArn=request.state_machine_arn,
+                name=case_id,
+                input=json.dumps({"case_id": case_id, "workflow": request.workflow, "event": event}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                if claimed:
+                    # Give the claim back so that the redelivery (EventBridge and Lambda retry) can start the case.
+                    self._release(case_id)
+                raise
+            arn = f"{request.state_machine_arn.replace(':stateMachine:', ':execution:')}:{case_id}"
+            return self._duplicate(request, case_id, event_id, {**existing, "execution_arn": arn})
+        execution_arn = response["executionArn"]
+        self._record_execution(case_id, execution_arn)
+        self.audit.append(
+            case_id=case_id,
+            workflow=request.workflow,
+            step="start case",
+            actor=ACTOR,
+            action="case.started",
+            outcome="started",
+            reasons=[
+                f"event {event.get('detail-type')!s} from {event.get('source')!s} matched rule {request.rule}"
+            ],
+            input=event,
+            data={"event_id": event_id, "rule": request.rule},
+            execution_arn=execution_arn,
+        )
+        return StartCaseResult(status="started", case_id=case_id, execution_arn=execution_arn)
+
+    def _duplicate(
+        self, request: StartCaseRequest, case_id: str, event_id: str, existing: Mapping[str, str]
+    ) -> StartCaseResult:
+        self.audit.append(
+            case_id=case_id,
+            workflow=request.workflow,
+            step="start case",
+            actor=ACTOR,
+            action="event.duplicate",
+            outcome="ignored",
+            reasons=[f"the case already exists (first started by event {existing.get('event_id', '?')})"],
+            input=request.event,
+            data={"event_id": event_id, "rule": request.rule},
+            execution_arn=existing.get("execution_arn"),
+        )
+        return StartCaseResult(
+            status="duplicate", case_id=case_id, execution_arn=existing.get("execution_arn")
+        )
+
+    def _claim(self, case_id: str, event_id: str) -> tuple[bool, dict[str, str]]:
+        try:
+            self.dynamodb.put_item(
+                TableName=self.idempotency_table,
+                Item={
+                    "id": {"S": f"case#{case_id}"},
+                    "event_id": {"S": event_id},
+                    "claimed_at": {"S": datetime.now(UTC).isoformat()},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+            return True, {}
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        item = self.dynamodb.get_item(
+            TableName=self.idempotency_table, Key={"id": {"S": f"case#{case_id}"}}, ConsistentRead=True
+        ).get("Item", {})
+        return False, {k: v["S"] for k, v in item.items() if "S" in v}
+
+    def _release(self, case_id: str) -> None:
+        self.dynamodb.delete_item(TableName=self.idempotency_table, Key={"id": {"S": f"case#{case_id}"}})
+
+    def _record_execution(self, case_id: str, execution_arn: str) -> None:
+        self.dynamodb.update_item(
+            TableName=self.idempotency_table,
+            Key={"id": {"S": f"case#{case_id}"}},
+            UpdateExpression="SET execution_arn = :a",
+            ExpressionAttributeValues={":a": {"S": execution_arn}},
+        )
+
+    def _reject(self, request: StartCaseRequest, event_id: str, reasons: list[str]) -> StartCaseResult:
+        case_id = f"rejected-{_UNSAFE.sub('-', event_id)}"[:_EXECUTION_NAME_MAX]
+        self.audit.append(
+            case_id=case_id,
+            workflow=request.workflow,
+            step="start case",
+            actor=ACTOR,
+            action="event.rejected",
+            outcome="rejected",
+            reasons=reasons,
+            input=request.event,
+            data={
+                "event_id": event_id,
+                "rule": request.rule,
+                "detail_type": str(request.event.get("detail-type")),
+                "source": str(request.event.get("source")),
+            },
+        )
+        # The parked message carries the event itself (the queue is encrypted) so an operator can fix and re-send it.
+        self.sqs.send_message(
+            QueueUrl=self.parked_queue_url,
+            MessageBody=json.dumps(
+                {"case_id": case_id, "rule": request.rule, "reasons": reasons, "event": request.event},
+                default=str,
+            ),
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": "invalid event"},
+                "case_id": {"DataType": "String", "StringValue": case_id},
+            },
+        )
+        return StartCaseResult(status="rejected", case_id=case_id, reasons=reasons)
+
+
+def _reasons(error: InvalidEvent | UnknownEventType) -> list[str]:
+    errors = getattr(error, "errors", None)
+    if isinstance(errors, list) and errors:
+        return [str(e) for e in errors]
+    return [str(error)]

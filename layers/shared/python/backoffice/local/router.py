@@ -1,0 +1,82 @@
+"""The local stand-in for EventBridge's delivery to rule targets.
+
+moto stores ``PutEvents`` but cannot deliver to a Lambda or state-machine target, so the runtime wraps moto's
+``put_events`` and hands every accepted event on the product's bus to this router. The router matches the catalog's
+rule patterns with EventBridge semantics and delivers each match to the ``start_case`` function with the same input the
+CDK rule target gives it in AWS. A delivery that fails is parked with its error, never raised into the sender.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backoffice.events.pattern import matches
+from infra.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, dict[str, Any]], tuple[Any, dict[str, Any] | None]]
+Park = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str
+    detail_type: str
+    rule: str
+    status: str  # started | duplicate | rejected | failed
+    case_id: str | None
+
+
+class EventRouter:
+    def __init__(
+        self,
+        catalog: Catalog,
+        state_machine_arn: Mapping[str, str],
+        deliver: Deliver,
+        park: Park,
+    ) -> None:
+        self._catalog = catalog
+        self._state_machine_arn = state_machine_arn
+        self._deliver = deliver
+        self._park = park
+        self._lock = threading.Lock()
+        self.deliveries: list[Delivery] = []
+
+    def route(self, event: dict[str, Any]) -> list[Delivery]:
+        """Deliver one event to every matching rule's workflow."""
+        done = []
+        for rule in self._catalog.rules:
+            try:
+                matched = matches(rule.pattern, event)
+            except Exception as bad_pattern:  # a broken pattern must not stop the other rules
+                log.error("rule %s could not be evaluated: %s", rule.name, bad_pattern)
+                continue
+            if not matched:
+                continue
+            workflow = self._catalog.state_machine(rule.workflow)
+            request = {
+                "rule": rule.name,
+                "workflow": workflow.name,
+                "state_machine_arn": self._state_machine_arn[workflow.name],
+                "case_key": rule.case_key,
+                "execution_prefix": workflow.execution_prefix,
+                "event": event,
+            }
+            result, error = self._deliver("start_case", request)
+            if error:
+                # What EventBridge does after its retries: the event goes to the rule target's dead-letter queue.
+                self._park({"reason": "delivery failed", "rule": rule.name, "error": error, "event": event})
+                delivery = Delivery(event["id"], event["detail-type"], rule.name, "failed", None)
+            else:
+                delivery = Delivery(
+                    event["id"], event["detail-type"], rule.name, result["status"], result["case_id"]
+                )
+            with self._lock:
+                self.deliveries.append(delivery)
+            done.append(delivery)
+        return done

@@ -1,0 +1,436 @@
+"""The embedded local AWS runtime: the catalog's resources in moto, the real ASL, the real handlers.
+
+``LocalRuntime`` starts moto's in-process AWS (or points this process at a ``backoffice serve`` server), creates the
+bus, tables, buckets, topics, queues and state machines the catalog declares, registers the Lambda hook that calls
+the real handlers, and routes events put on the bus to the workflows of matching rules. Nothing here simulates a
+workflow: the Step Functions engine inside moto executes the ASL files after substitution.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from moto import mock_aws
+from moto.events import models as events_models
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from backoffice import aws
+from backoffice.local.lambdas import LocalLambdas
+from backoffice.local.router import EventRouter
+from infra.catalog import CATALOG, Catalog, Ref
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PREFIX = "backoffice"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+class UnresolvedPlaceholder(KeyError):
+    pass
+
+
+def local_names(catalog: Catalog, region: str = REGION, endpoint_url: str | None = None) -> dict[Ref, str]:
+    """The local name or ARN of every catalog resource (the CDK stack gives the AWS ones)."""
+    # moto names a queue after the endpoint it was created through: the SQS host in-process, the server's otherwise.
+    queue_base = endpoint_url.rstrip("/") if endpoint_url else f"https://sqs.{region}.amazonaws.com"
+    names: dict[Ref, str] = {Ref("event_bus_name"): catalog.event_bus}
+    for fn in catalog.functions:
+        names[Ref("function_arn", fn.name)] = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{PREFIX}-{fn.name}"
+    for sm in catalog.state_machines:
+        names[Ref("state_machine_arn", sm.name)] = (
+            f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{PREFIX}-{sm.name}"
+        )
+    for t in catalog.tables:
+        names[Ref("table_name", t.name)] = f"{PREFIX}-{t.name}"
+    for b in catalog.buckets:
+        names[Ref("bucket_name", b)] = f"{PREFIX}-{b}-{ACCOUNT}"
+    for topic in catalog.topics:
+        names[Ref("topic_arn", topic)] = f"arn:aws:sns:{region}:{ACCOUNT}:{PREFIX}-{topic}"
+    for q in catalog.queues:
+        names[Ref("queue_url", q)] = f"{queue_base}/{ACCOUNT}/{PREFIX}-{q}"
+    return names
+
+
+def substitute(definition: str, substitutions: Mapping[str, str]) -> str:
+    """Fill ``${Key}`` placeholders as CloudFormation's DefinitionSubstitutions does; refuse any left unfilled."""
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in substitutions:
+            raise UnresolvedPlaceholder(f"placeholder ${{{key}}} has no value in the catalog")
+        return substitutions[key]
+
+    return _PLACEHOLDER.sub(fill, definition)
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's Retry implementation, so retry back-off can be shortened."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    name: str
+    workflow: str
+    status: str
+    current_state: str | None
+    started: datetime
+    stopped: datetime | None
+    arn: str
+    error: str | None = None
+
+
+class LocalRuntime:
+    """Use as a context manager; ``endpoint_url`` set means: talk to a ``backoffice serve`` server instead of moto
+    in-process (the server process itself runs a LocalRuntime in-process)."""
+
+    def __init__(
+        self,
+        catalog: Catalog = CATALOG,
+        *,
+        retry_time_scale: float = 1.0,
+        endpoint_url: str | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.retry_time_scale = retry_time_scale
+        self.endpoint_url = endpoint_url
+        self.data_dir = data_dir
+        self.names = local_names(catalog, endpoint_url=endpoint_url)
+        self.lambdas = LocalLambdas(
+            catalog, {fn.name: self.names[Ref("function_arn", fn.name)] for fn in catalog.functions}
+        )
+        self.router = EventRouter(
+            catalog,
+            {sm.name: self.names[Ref("state_machine_arn", sm.name)] for sm in catalog.state_machines},
+            deliver=self.lambdas.invoke,
+            park=self.park,
+        )
+        self.bus_events: list[dict[str, Any]] = []  # every event accepted on the product's bus, in order
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_put_events: Any = None
+        self._saved_retry_time: Any = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, *, create_resources: bool = True) -> None:
+        self._set_env(self.environment())
+        aws.reset_clients()
+        if self.endpoint_url is None:
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+            self.install_hooks()
+        if create_resources:
+            self.create_resources()
+
+    def install_hooks(self) -> None:
+        """Lambda calls, event routing and retry time scale: in this process (in-process mode or the server's)."""
+        self.lambdas.install()
+        self._saved_put_events = events_models.EventsBackend.put_events
+        runtime = self
+        original = self._saved_put_events
+
+        def put_events(backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            entries: list[dict[str, Any]] = original(backend, events)
+            runtime._route_accepted(backend, events, entries)
+            return entries
+
+        events_models.EventsBackend.put_events = put_events  # type: ignore[method-assign, assignment]
+        self._saved_retry_time = retrier_decl.time
+        retrier_decl.time = _ScaledTime(self.retry_time_scale)  # type: ignore[assignment]
+
+    def stop(self) -> None:
+        if self._saved_put_events is not None:
+            events_models.EventsBackend.put_events = self._saved_put_events  # type: ignore[method-assign]
+            retrier_decl.time = self._saved_retry_time
+            self.lambdas.uninstall()
+            self._saved_put_events = None
+        if self._mock is not None:
+            self.wait_until_idle(timeout=30, raise_on_timeout=False)
+            self._mock.stop()
+            self._mock = None
+        aws.reset_clients()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
+
+    def environment(self) -> dict[str, str]:
+        """The process environment the handlers see: every catalog function's variables, resolved locally."""
+        env = {
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "POWERTOOLS_SERVICE_NAME": "backoffice",
+            "POWERTOOLS_METRICS_NAMESPACE": "Backoffice",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_DEV": "false",
+        }
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        for fn in self.catalog.functions:
+            for key, value in fn.environment.items():
+                resolved = self.resolve(value) if isinstance(value, Ref) else value
+                if env.get(key, resolved) != resolved:
+                    raise ValueError(f"environment variable {key} has two values across catalog functions")
+                env[key] = resolved
+        return env
+
+    def _set_env(self, env: Mapping[str, str]) -> None:
+        for key, value in env.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def resolve(self, ref: Ref) -> str:
+        if ref.kind == "setting":
+            return ref.name
+        return self.names[ref]
+
+    # -- resources ------------------------------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        return aws.client(service)
+
+    def create_resources(self) -> None:
+        c = self.catalog
+        events = self.client("events")
+        events.create_event_bus(Name=c.event_bus)
+        for rule in c.rules:
+            # Rules are created for inspection (list_rules); delivery is the router's job (see router.py).
+            events.put_rule(
+                Name=f"{PREFIX}-{rule.name}",
+                EventBusName=c.event_bus,
+                EventPattern=json.dumps(rule.pattern),
+                Description=rule.description,
+            )
+        dynamodb = self.client("dynamodb")
+        for t in c.tables:
+            keys = [{"AttributeName": t.partition_key, "KeyType": "HASH"}]
+            attributes = [{"AttributeName": t.partition_key, "AttributeType": "S"}]
+            if t.sort_key:
+                keys.append({"AttributeName": t.sort_key, "KeyType": "RANGE"})
+                attributes.append({"AttributeName": t.sort_key, "AttributeType": t.sort_key_type})
+            name = self.names[Ref("table_name", t.name)]
+            dynamodb.create_table(
+                TableName=name, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+            )
+            if t.ttl_attribute:
+                dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute},
+                )
+        s3 = self.client("s3")
+        for b in c.buckets:
+            s3.create_bucket(Bucket=self.names[Ref("bucket_name", b)])
+        sns = self.client("sns")
+        for topic in c.topics:
+            sns.create_topic(Name=f"{PREFIX}-{topic}")
+        sqs = self.client("sqs")
+        for q in c.queues:
+            url = sqs.create_queue(QueueName=f"{PREFIX}-{q}")["QueueUrl"]
+            if url != self.names[Ref("queue_url", q)]:
+                raise RuntimeError(f"queue {q} was created at {url}, not where handlers look for it")
+        sfn = self.client("stepfunctions")
+        for sm in c.state_machines:
+            substitutions = {key: self.resolve(ref) for key, ref in sm.substitutions.items()}
+            sfn.create_state_machine(
+                name=f"{PREFIX}-{sm.name}",
+                definition=substitute(sm.definition_path.read_text(), substitutions),
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{sm.name}",
+                type="STANDARD",
+            )
+
+    # -- events ---------------------------------------------------------------------------------------------------
+
+    def _route_accepted(
+        self, backend: Any, sent: list[dict[str, Any]], entries: list[dict[str, Any]]
+    ) -> None:
+        for request, entry in zip(sent, entries, strict=False):
+            if "EventId" not in entry:
+                continue
+            bus = str(request.get("EventBusName") or "default").rsplit("/", 1)[-1]
+            if bus != self.catalog.event_bus:
+                continue
+            event = {
+                "version": "0",
+                "id": entry["EventId"],
+                "detail-type": request["DetailType"],
+                "source": request["Source"],
+                "account": backend.account_id,
+                "time": _event_time(request.get("Time")),
+                "region": backend.region_name,
+                "resources": list(request.get("Resources") or []),
+                "detail": json.loads(request["Detail"]),
+            }
+            with self._lock:
+                self.bus_events.append(event)
+            self.router.route(event)
+
+    def put_event(self, detail_type: str, detail: Mapping[str, Any], source: str = "backoffice.local") -> str:
+        """Put one event on the product's bus, as a SaaS system would; returns its event id."""
+        response = self.client("events").put_events(
+            Entries=[
+                {
+                    "EventBusName": self.catalog.event_bus,
+                    "Source": source,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail, default=str),
+                }
+            ]
+        )
+        entry = response["Entries"][0]
+        if "EventId" not in entry:
+            raise ValueError(
+                f"the bus refused the event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
+            )
+        return str(entry["EventId"])
+
+    def park(self, message: dict[str, Any]) -> None:
+        """Send a message to the parked-events queue (the local dead-letter queue)."""
+        self.client("sqs").send_message(
+            QueueUrl=self.resolve(Ref("queue_url", "parked_events")),
+            MessageBody=json.dumps(message, default=str),
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": str(message.get("reason", ""))}
+            },
+        )
+
+    def parked_messages(self) -> list[dict[str, Any]]:
+        """Every parked message, left in the queue (read with a zero visibility timeout so others can read it)."""
+        sqs = self.client("sqs")
+        url = self.resolve(Ref("queue_url", "parked_events"))
+        seen: dict[str, dict[str, Any]] = {}
+        for _ in range(20):
+            batch = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            new = [m for m in batch if m["MessageId"] not in seen]
+            if not new:
+                break
+            for m in new:
+                seen[m["MessageId"]] = json.loads(m["Body"])
+        return list(seen.values())
+
+    # -- executions -----------------------------------------------------------------------------------------------
+
+    def state_machine_arn(self, workflow: str) -> str:
+        return self.resolve(Ref("state_machine_arn", workflow))
+
+    def executions(self) -> list[ExecutionView]:
+        sfn = self.client("stepfunctions")
+        views = []
+        for sm in self.catalog.state_machines:
+            arn = self.state_machine_arn(sm.name)
+            for summary in _paginate(sfn, "list_executions", "executions", stateMachineArn=arn):
+                current, error = None, None
+                if summary["status"] == "RUNNING":
+                    current = current_state(sfn, summary["executionArn"])
+                elif summary["status"] == "FAILED":
+                    described = sfn.describe_execution(executionArn=summary["executionArn"])
+                    error = described.get("error")
+                views.append(
+                    ExecutionView(
+                        name=summary["name"],
+                        workflow=sm.name,
+                        status=summary["status"],
+                        current_state=current,
+                        started=summary["startDate"],
+                        stopped=summary.get("stopDate"),
+                        arn=summary["executionArn"],
+                        error=error,
+                    )
+                )
+        return sorted(views, key=lambda v: v.started)
+
+    def wait_until_idle(self, timeout: float = 60, *, raise_on_timeout: bool = True) -> None:
+        """Block until no execution is running (executions run on moto's worker threads)."""
+        deadline = time.monotonic() + timeout
+        sfn = self.client("stepfunctions")
+        while True:
+            running = [
+                e
+                for sm in self.catalog.state_machines
+                for e in _paginate(
+                    sfn,
+                    "list_executions",
+                    "executions",
+                    stateMachineArn=self.state_machine_arn(sm.name),
+                    statusFilter="RUNNING",
+                )
+            ]
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                if raise_on_timeout:
+                    raise TimeoutError(
+                        f"{len(running)} executions still running: {[e['name'] for e in running]}"
+                    )
+                return
+            time.sleep(0.02)
+
+
+def current_state(sfn: Any, execution_arn: str) -> str | None:
+    """The state an execution is in now: the last state entered and not yet exited."""
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    open_states: list[str] = []
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            open_states.append(event["stateEnteredEventDetails"]["name"])
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name in open_states:
+                open_states.remove(name)
+    return open_states[-1] if open_states else None
+
+
+def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    token = None
+    while True:
+        page = client.__getattribute__(operation)(**kwargs, **({"nextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def _event_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, str) and value:
+        return value
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,59 @@
+"""``backoffice serve``: the local runtime as a server on 127.0.0.1, shared by the CLI, tests and a browser.
+
+One process holds everything: moto's server (every AWS API the product uses, over HTTP) with the Step Functions
+engine switched on, the Lambda hook calling the real handlers, and the event router wrapped around ``PutEvents``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.request
+
+from moto.server import ThreadedMotoServer
+
+from backoffice.local.runtime import MOTO_CONFIG, LocalRuntime
+
+DEFAULT_PORT = 4566
+
+
+class LocalServer:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, retry_time_scale: float = 1.0
+    ) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the local server only listens on the loopback interface")
+        self.host, self.port = host, port
+        self.endpoint_url = f"http://{host}:{port}"
+        self.runtime = LocalRuntime(endpoint_url=self.endpoint_url, retry_time_scale=retry_time_scale)
+        self._moto: ThreadedMotoServer | None = None
+        self.stopped = threading.Event()
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        # The engine's own AWS calls go to localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._moto.start()
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/config",
+            data=json.dumps(MOTO_CONFIG).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if response.status not in (200, 201):
+                raise RuntimeError(f"moto refused the engine configuration: HTTP {response.status}")
+        self.runtime.start(create_resources=False)
+        self.runtime.install_hooks()
+        self.runtime.create_resources()
+
+    def stop(self) -> None:
+        self.runtime.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self.stopped.set()

@@ -1,0 +1,198 @@
+"""Canonical business events: one detail model per EventBridge detail-type, and ``parse_event`` to read them.
+
+The error lists of ``InvalidEvent`` are meant for people (the parked-events queue, the audit trail, a reply to
+the sender): each entry is a location and a message, such as ``"detail.opportunity.amount: Input should be a
+valid decimal"``, and never the input value, which may be a tax id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Self, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from backoffice.models.entities import (
+    CanonicalModel,
+    Client,
+    CurrencyCode,
+    Document,
+    EmailAddress,
+    Identifier,
+    NonNegativeMoney,
+    Opportunity,
+    Text,
+    invariant_error,
+)
+from backoffice.models.envelope import EventEnvelope, to_json_text
+
+
+class DetailType(StrEnum):
+    """The detail-types the product publishes or consumes (a ``StrEnum``: each member equals its string)."""
+
+    OPPORTUNITY_CLOSED_WON = "Opportunity Closed Won"
+    BILLING_PERIOD_CLOSED = "Billing Period Closed"
+    VENDOR_ONBOARDING_REQUESTED = "Vendor Onboarding Requested"
+    ONBOARDING_STARTED = "Onboarding Started"
+    ONBOARDING_BLOCKED = "Onboarding Blocked"
+    PROJECT_ONBOARDED = "Project Onboarded"
+    INVOICE_POSTED = "Invoice Posted"
+    INVOICE_BLOCKED = "Invoice Blocked"
+    VENDOR_APPROVED = "Vendor Approved"
+    VENDOR_REJECTED = "Vendor Rejected"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Details
+# ------------------------------------------------------------------------------------------------------------
+
+
+class OpportunityClosedWon(CanonicalModel):
+    """A deal won in the CRM: starts project onboarding (the case key is ``opportunity.id``)."""
+
+    opportunity: Opportunity
+    client: Client
+    sow_document: Document | None = None
+    service_line: Text | None = None
+
+
+class BillingPeriodClosed(CanonicalModel):
+    """Time and expenses of the period are in: starts invoicing."""
+
+    period_start: date
+    period_end: date
+    project_ids: list[Identifier] | None = None  # None: every project with billable work in the period
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> Self:
+        if self.period_end < self.period_start:
+            raise invariant_error("period_end is before period_start")
+        return self
+
+
+class VendorOnboardingRequested(CanonicalModel):
+    """Someone in the firm asks to buy from a new vendor: starts vendor onboarding."""
+
+    requester_email: EmailAddress
+    vendor_legal_name: Text
+    category: Text
+    expected_annual_spend: NonNegativeMoney
+    currency: CurrencyCode = "USD"
+    contact_email: EmailAddress
+    documents: list[Document] = Field(default_factory=list)
+
+
+class CaseOutcome(CanonicalModel):
+    """How a case ended or where it stopped; shared by every outcome detail-type."""
+
+    case_id: Identifier
+    workflow: Identifier
+    outcome: Identifier
+    reasons: list[Text] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
+    {
+        DetailType.OPPORTUNITY_CLOSED_WON: OpportunityClosedWon,
+        DetailType.BILLING_PERIOD_CLOSED: BillingPeriodClosed,
+        DetailType.VENDOR_ONBOARDING_REQUESTED: VendorOnboardingRequested,
+        DetailType.ONBOARDING_STARTED: CaseOutcome,
+        DetailType.ONBOARDING_BLOCKED: CaseOutcome,
+        DetailType.PROJECT_ONBOARDED: CaseOutcome,
+        DetailType.INVOICE_POSTED: CaseOutcome,
+        DetailType.INVOICE_BLOCKED: CaseOutcome,
+        DetailType.VENDOR_APPROVED: CaseOutcome,
+        DetailType.VENDOR_REJECTED: CaseOutcome,
+    }
+)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Parsing
+# ------------------------------------------------------------------------------------------------------------
+
+
+class InvalidEvent(ValueError):
+    """An event that does not match its model. ``errors`` lists ``"<location>: <message>"`` strings."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors: list[str] = list(errors)
+        super().__init__("invalid event: " + "; ".join(self.errors))
+
+
+class UnknownEventType(InvalidEvent):
+    """An event whose detail-type has no registered model. ``detail_type`` holds it; ``errors`` does not."""
+
+    def __init__(self, detail_type: str) -> None:
+        self.detail_type = detail_type
+        super().__init__(["detail-type: not a registered event type"])
+
+
+def readable_errors(error: ValidationError, prefix: str = "") -> list[str]:
+    """``"<location>: <message>"`` for each error, locations dotted from ``prefix``, list items as ``[i]``."""
+    return [
+        f"{_location(prefix, item['loc'])}: {_message(item['msg'], item['type'], item.get('input'))}"
+        for item in error.errors(include_url=False)
+    ]
+
+
+def _location(prefix: str, loc: Iterable[int | str]) -> str:
+    text = prefix
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "event"
+
+
+def _message(message: str, error_type: str, value: object) -> str:
+    # pydantic's messages name what was expected; a few (a union tag, some parse errors) quote the input.
+    # Whichever it is, a message that contains the value is replaced, since the value may be a secret.
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        shown = str(value)
+        if len(shown) >= 3 and shown in message:
+            return f"Input is not valid ({error_type})"
+    return message
+
+
+def parse_event(raw: Mapping[str, Any]) -> tuple[EventEnvelope, BaseModel]:
+    """Validates an EventBridge event (the dict from ``json.loads``): the envelope, then its detail.
+
+    Returns the envelope and the detail model registered in ``EVENT_DETAIL_MODELS`` for its detail-type.
+    Raises ``UnknownEventType`` for an unregistered detail-type and ``InvalidEvent`` for anything else that
+    does not validate; both carry ``errors`` and neither repeats an input value.
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidEvent(["event: Input should be an object"])
+    try:
+        envelope = EventEnvelope.model_validate_json(to_json_text(raw))
+    except ValidationError as error:
+        raise InvalidEvent(readable_errors(error)) from None
+    except (TypeError, ValueError):
+        raise InvalidEvent(["event: Input should be JSON (finite numbers, string keys)"]) from None
+
+    model = EVENT_DETAIL_MODELS.get(envelope.detail_type)
+    if model is None:
+        raise UnknownEventType(envelope.detail_type)
+    try:
+        # The raw detail, not ``envelope.detail``, so that numbers reach the model exactly as they arrived.
+        detail = model.model_validate_json(to_json_text(raw["detail"]))
+    except ValidationError as error:
+        raise InvalidEvent(readable_errors(error, prefix="detail")) from None
+    return envelope, detail
+
+
+_Detail = TypeVar("_Detail", bound=BaseModel)
+
+
+def parse_event_as(raw: Mapping[str, Any], model: type[_Detail]) -> tuple[EventEnvelope, _Detail]:
+    """``parse_event`` for a caller that expects one detail model: any other is an ``InvalidEvent``."""
+    envelope, detail = parse_event(raw)
+    if not isinstance(detail, model):
+        raise InvalidEvent([f"detail-type: expected an event with a {model.__name__} detail"])
+    return envelope, detail

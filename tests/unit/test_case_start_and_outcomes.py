@@ -1,0 +1,99 @@
+"""Plain domain functions of the first path: case ids, outcome reasons, onboarding intake (no AWS)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backoffice.cases import case_id_for
+from backoffice.local.runtime import UnresolvedPlaceholder, substitute
+from backoffice.local.samples import closed_won_detail
+from backoffice.models import OpportunityClosedWon
+from backoffice.onboarding.intake import deal_summary, reasons_not_onboardable
+from backoffice.outcomes import reasons_from_error
+from backoffice.settings import AuditSettings, MissingSettings, from_env
+
+
+def test_the_case_id_is_the_business_key_so_redelivery_finds_the_same_case() -> None:
+    # Given two deliveries of one opportunity with different event ids
+    first = {"id": "e-1", "detail": {"opportunity": {"id": "006Dn000001"}}}
+    second = {"id": "e-2", "detail": {"opportunity": {"id": "006Dn000001"}}}
+    # When case ids are derived / Then they are equal and readable in the console
+    assert case_id_for("onboard", first, "detail.opportunity.id") == "onboard-006Dn000001"
+    assert case_id_for("onboard", second, "detail.opportunity.id") == "onboard-006Dn000001"
+
+
+def test_the_case_id_falls_back_to_the_event_id_and_stays_a_valid_execution_name() -> None:
+    # Given an event without the business key, and one whose key has characters Step Functions refuses
+    no_key = {"id": "3f2a-77", "detail": {}}
+    odd_key = {"id": "x", "detail": {"opportunity": {"id": "ACME/2026 #7" + "9" * 100}}}
+    # Then the event id is used, and names are cleaned and capped at 80 characters
+    assert case_id_for("onboard", no_key, "detail.opportunity.id") == "onboard-3f2a-77"
+    name = case_id_for("onboard", odd_key, "detail.opportunity.id")
+    assert name.startswith("onboard-ACME-2026-7") and len(name) == 80
+    assert all(c.isalnum() or c in "-_" for c in name)
+
+
+def test_reasons_come_from_the_lambda_error_message_not_its_stack() -> None:
+    # Given a Catch result of a failed Lambda task
+    cause = json.dumps(
+        {"errorType": "OpportunityNotOnboardable", "errorMessage": "amount missing", "stackTrace": []}
+    )
+    # When reasons are extracted / Then the person reads the error name and message only
+    assert reasons_from_error({"Error": "OpportunityNotOnboardable", "Cause": cause}) == [
+        "OpportunityNotOnboardable: amount missing"
+    ]
+    assert reasons_from_error({"Error": "States.Timeout", "Cause": "not json"}) == [
+        "States.Timeout: not json"
+    ]
+    assert reasons_from_error(None) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"is_won": False, "stage_name": "Closed Lost"}, "is not closed-won"),
+        ({"amount": "0"}, "has no positive amount"),
+    ],
+)
+def test_an_opportunity_that_is_not_onboardable_says_why(change: dict[str, object], reason: str) -> None:
+    # Given a deal with one thing wrong
+    detail = closed_won_detail(1)
+    detail["opportunity"].update(change)
+    deal = OpportunityClosedWon.from_json_dict(detail)
+    # Then the reason names it
+    [found] = reasons_not_onboardable(deal)
+    assert reason in found
+
+
+def test_a_frozen_client_blocks_onboarding() -> None:
+    detail = closed_won_detail(1)
+    detail["client"]["is_frozen"] = True
+    assert any("frozen" in r for r in reasons_not_onboardable(OpportunityClosedWon.from_json_dict(detail)))
+
+
+def test_the_deal_summary_carries_ids_and_figures_only() -> None:
+    detail = closed_won_detail(2)
+    summary = deal_summary(OpportunityClosedWon.from_json_dict(detail))
+    assert summary["opportunity"]["id"] == detail["opportunity"]["id"]
+    assert summary["opportunity"]["amount"] == detail["opportunity"]["amount"]
+    assert set(summary["client"]) == {"name"}
+
+
+def test_substitution_fills_every_placeholder_and_refuses_an_unknown_one() -> None:
+    assert (
+        substitute('{"F": "${A}", "G": "${B}"}', {"A": "arn:1", "B": "arn:2"})
+        == '{"F": "arn:1", "G": "arn:2"}'
+    )
+    with pytest.raises(UnresolvedPlaceholder, match="MissingArn"):
+        substitute('{"F": "${MissingArn}"}', {})
+
+
+def test_a_mis_wired_function_fails_at_cold_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AUDIT_TABLE_NAME", raising=False)
+    monkeypatch.setenv("EVENT_BUS_NAME", "backoffice")
+    with pytest.raises(MissingSettings, match="AUDIT_TABLE_NAME"):
+        from_env(AuditSettings)
