@@ -25,7 +25,8 @@ ResourceKind = Literal[
     "bucket_name",  # an S3 bucket, by logical name
     "topic_arn",  # an SNS topic, by logical name
     "queue_url",  # an SQS queue, by logical name
-    "setting",  # a plain value (for example a timeout), given in ``name``
+    "api_url",  # the base URL of the product's public HTTP API (approval links point there)
+    "setting",  # a plain value from ``Catalog.settings`` by name (a deployment may override it)
 ]
 
 
@@ -62,6 +63,7 @@ def queue(name: str) -> Ref:
 
 
 EVENT_BUS = Ref("event_bus_name")
+API_URL = Ref("api_url")
 
 
 # Resource grants a function may hold; the CDK stack turns each into a least-privilege policy.
@@ -75,6 +77,10 @@ Grant = Literal[
     "states:start",  # start executions of the catalog's state machines
     "notifications:publish",
     "parked:send",  # send to the parked-events queue (dead letters and rejected input)
+    "approvals:readwrite",  # approval requests and links
+    "states:callback",  # SendTaskSuccess / SendTaskFailure on the catalog's state machines
+    "mail:send",  # SES SendRawEmail from the approvals sender identity
+    "sandbox:readwrite",  # the sandbox CRM, PSA, ERP and HRIS
 ]
 
 
@@ -130,6 +136,26 @@ class EventRule:
 
 
 @dataclass(frozen=True)
+class ApiRoute:
+    """A route of the public HTTP API (API Gateway REST in AWS, the local gateway on 127.0.0.1)."""
+
+    method: Literal["GET", "HEAD", "POST"]
+    path: str  # API Gateway style, e.g. /approvals/{link_id}
+    function: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A recurring invocation (EventBridge Scheduler in AWS; ``backoffice`` commands run it locally)."""
+
+    name: str
+    expression: str  # rate(...) or cron(...)
+    function: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     partition_key: str
@@ -154,6 +180,10 @@ class Catalog:
     functions: tuple[LambdaFunction, ...]
     state_machines: tuple[StateMachine, ...]
     rules: tuple[EventRule, ...]
+    api_routes: tuple[ApiRoute, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    # Plain settings a deployment overrides (CDK context of the same name; locally these values).
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     def function(self, name: str) -> LambdaFunction:
         return _by_name(self.functions, name, "function")
@@ -185,12 +215,36 @@ _AUDIT_ENV: Mapping[str, Ref | str] = {
     "EVENT_BUS_NAME": EVENT_BUS,
 }
 
+_APPROVALS_ENV: Mapping[str, Ref | str] = {
+    **_AUDIT_ENV,
+    "APPROVALS_TABLE_NAME": table("approvals"),
+    "NOTIFICATIONS_TOPIC_ARN": topic("notifications"),
+    "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+    "APPROVALS_BASE_URL": API_URL,
+}
+_STEP_ENV: Mapping[str, Ref | str] = {
+    **_AUDIT_ENV,
+    "DOCUMENTS_BUCKET_NAME": bucket("documents"),
+    "SANDBOX_TABLE_NAME": table("sandbox"),
+}
+_STEP_GRANTS: tuple[Grant, ...] = ("audit:append", "audit:read", "sandbox:readwrite")
+
+_APPROVALS_GRANTS: tuple[Grant, ...] = (
+    "audit:append",
+    "audit:read",
+    "approvals:readwrite",
+    "mail:send",
+    "notifications:publish",
+)
+
 CATALOG = Catalog(
     event_bus="backoffice",
     event_source="backoffice",
     tables=(
         Table("audit", partition_key="case_id", sort_key="seq", sort_key_type="N", retain=True),
         Table("idempotency", partition_key="id", ttl_attribute="expiration"),
+        Table("approvals", partition_key="pk"),
+        Table("sandbox", partition_key="pk", sort_key="sk"),
     ),
     buckets=("documents",),
     topics=("notifications",),
@@ -213,10 +267,76 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read"),
         ),
         LambdaFunction(
+            name="fetch_statement_of_work",
+            description="Finds the statement of work: on the event, else attached to the opportunity in the CRM",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="read_statement_of_work",
+            description="Reads the SOW's facts (parties, dates, fees, rates, clauses) and keeps them under the case",
+            memory_mb=1024,
+            timeout_seconds=120,
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+        ),
+        LambdaFunction(
+            name="assess_contract_risk",
+            description="Finds risky clauses (uncapped liability, IP without carve-out, long payment terms, ...)",
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read"),
+        ),
+        LambdaFunction(
+            name="match_customer",
+            description="Matches the client to an ERP customer or creates one; near matches go to a person",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="create_project",
+            description="Creates the project in the PSA from the template, rate card and budget of the SOW",
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read"),
+        ),
+        LambdaFunction(
+            name="request_staffing",
+            description="Requests staffing per SOW role with ranked candidates and conflicts",
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read"),
+        ),
+        LambdaFunction(
+            name="plan_approval",
+            description="Decides whether a subject needs approval on a route, and the first level's deadline",
+        ),
+        LambdaFunction(
+            name="request_approval",
+            description="Stores the task token and e-mails one single-use link per approver",
+            environment=dict(_APPROVALS_ENV),
+            grants=_APPROVALS_GRANTS,
+        ),
+        LambdaFunction(
+            name="expire_approval",
+            description="Retires the links of a timed-out level and escalates it once when the policy says so",
+            environment=dict(_APPROVALS_ENV),
+            grants=_APPROVALS_GRANTS,
+        ),
+        LambdaFunction(
+            name="decide_approval",
+            description="The decision endpoint: GET shows a confirmation page, a POST from it decides once",
+            environment=dict(_APPROVALS_ENV),
+            grants=(*_APPROVALS_GRANTS, "states:callback"),
+        ),
+        LambdaFunction(
+            name="remind_approvers",
+            description="Re-sends pending approvals with fresh links after the policy's reminder interval",
+            environment=dict(_APPROVALS_ENV),
+            grants=_APPROVALS_GRANTS,
+        ),
+        LambdaFunction(
             name="publish_outcome",
-            description="Records a case's outcome and announces it on the event bus",
-            environment=dict(_AUDIT_ENV),
-            grants=("audit:append", "audit:read", "bus:put"),
+            description="Records a case's outcome, announces it on the event bus and notifies the operators",
+            environment={**_AUDIT_ENV, "NOTIFICATIONS_TOPIC_ARN": topic("notifications")},
+            grants=("audit:append", "audit:read", "bus:put", "notifications:publish"),
         ),
     ),
     state_machines=(
@@ -227,10 +347,32 @@ CATALOG = Catalog(
             execution_prefix="onboard",
             substitutions={
                 "ValidateOpportunityFunctionArn": function("validate_opportunity"),
+                "FetchStatementOfWorkFunctionArn": function("fetch_statement_of_work"),
+                "ReadStatementOfWorkFunctionArn": function("read_statement_of_work"),
+                "AssessContractRiskFunctionArn": function("assess_contract_risk"),
+                "PlanApprovalFunctionArn": function("plan_approval"),
+                "RequestApprovalFunctionArn": function("request_approval"),
+                "ExpireApprovalFunctionArn": function("expire_approval"),
+                "MatchCustomerFunctionArn": function("match_customer"),
+                "CreateProjectFunctionArn": function("create_project"),
+                "RequestStaffingFunctionArn": function("request_staffing"),
                 "PublishOutcomeFunctionArn": function("publish_outcome"),
             },
         ),
     ),
+    api_routes=(
+        ApiRoute(
+            "GET", "/approvals/{link_id}", "decide_approval", "the confirmation page of an approval link"
+        ),
+        ApiRoute("HEAD", "/approvals/{link_id}", "decide_approval", "link checks by mail scanners"),
+        ApiRoute(
+            "POST", "/approvals/{link_id}", "decide_approval", "the decision, from the confirmation page"
+        ),
+    ),
+    schedules=(
+        Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),
+    ),
+    settings={"approvals_sender": "approvals@example-firm.com"},
     rules=(
         EventRule(
             name="opportunity_closed_won",

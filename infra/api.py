@@ -1,0 +1,170 @@
+"""The product's public HTTP API: the catalog's routes, today the decision endpoint of approval links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra.catalog import ApiRoute
+from infra.compliance import acknowledge
+
+STAGE = "v1"
+ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+# Approvers open a link, read the page, post a decision: a handful of requests each. The stage caps the whole
+# API; the firewall caps one address, which is what slows anyone guessing link ids.
+THROTTLE_RATE_PER_SECOND = 20
+THROTTLE_BURST = 40
+REQUESTS_PER_ADDRESS_PER_5_MINUTES = 300
+
+_PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+
+
+class PublicApi(Construct):
+    """A regional REST API for the catalog's routes, behind a WAF web ACL, with JSON access logs and tracing.
+
+    Shaped so because its callers are people following links in e-mails, not systems with credentials: the
+    routes have no authorizer, the single-use link id in the path is the credential and the function checks it,
+    so what the edge adds is a per-address rate limit (slows anyone guessing link ids) and AWS's managed rules for
+    common and known-bad requests. The access log format has the resource path (``/approvals/{link_id}``), never
+    the request path, so link ids stay out of the logs. The base URL is built from the API id, not from the
+    deployment stage, so the decision function can carry it in its environment without a dependency cycle.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=ACCESS_LOG_RETENTION,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description="Back-office public endpoints: the decision pages of approval links",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The account-wide API Gateway logging role is not this stack's to own (see the APIG6 note below).
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                tracing_enabled=True,
+                throttling_rate_limit=THROTTLE_RATE_PER_SECOND,
+                throttling_burst_limit=THROTTLE_BURST,
+            ),
+        )
+        # The stack outputs the URL under a business name; CDK's generic "Endpoint" output would repeat it.
+        self.api.node.try_remove_child("Endpoint")
+        self.url = f"https://{self.api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE}"
+        # Required path parameters are checked at the edge; body validation applies once a route declares a
+        # request model (the decision form is validated by the function today).
+        self._validator = self.api.add_request_validator(
+            "Requests",
+            request_validator_name="parameters-and-body",
+            validate_request_parameters=True,
+            validate_request_body=True,
+        )
+        self._firewall()
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG6",
+            "Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), a "
+            "per-account, per-region singleton that a product stack must not own or overwrite. Access logs (every "
+            "request, status, latency) and X-Ray traces are on; enable execution logging at ERROR once the "
+            "account baseline sets that role.",
+        )
+
+    def route(self, routes: Sequence[ApiRoute], functions: Mapping[str, lambda_.IFunction]) -> None:
+        """Add the catalog's routes, each to its function through a Lambda proxy integration."""
+        integrations: dict[str, apigw.LambdaIntegration] = {}
+        for route in routes:
+            resource = self.api.root.resource_for_path(route.path.strip("/"))
+            integration = integrations.setdefault(
+                route.function, apigw.LambdaIntegration(functions[route.function], allow_test_invoke=False)
+            )
+            method = resource.add_method(
+                route.method,
+                integration,
+                authorization_type=apigw.AuthorizationType.NONE,
+                request_validator=self._validator,
+                request_parameters={
+                    f"method.request.path.{name}": True for name in _PATH_PARAMETER.findall(route.path)
+                },
+            )
+            for rule_id in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                acknowledge(
+                    method,
+                    rule_id,
+                    f"{route.method} {route.path} ({route.description or route.function}) is opened from an "
+                    "e-mail by an approver who has no account here; the single-use, unguessable link id in the "
+                    "path is the credential, checked by the function, and the WAF rate limit slows guessing.",
+                )
+
+    def _firewall(self) -> None:
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            )
+
+        def managed(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        firewall = wafv2.CfnWebACL(
+            self,
+            "Firewall",
+            scope="REGIONAL",
+            description="Rate limit per address and AWS managed rules in front of the public API",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("BackofficePublicApi"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RequestsPerAddress",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=REQUESTS_PER_ADDRESS_PER_5_MINUTES, aggregate_key_type="IP"
+                        )
+                    ),
+                    visibility_config=visibility("RequestsPerAddress"),
+                ),
+                managed(1, "AWSManagedRulesCommonRuleSet"),
+                managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "FirewallAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=firewall.attr_arn,
+        )

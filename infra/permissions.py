@@ -1,0 +1,220 @@
+"""The catalog's grants as least-privilege IAM statements: exact actions, exact resources, no helper wildcards.
+
+CDK's ``grant_*`` helpers grant more than a grant here means (``grant_write_data`` would let the audit writer
+update and delete records; ``grant_send_messages`` brings ``kms:ReEncrypt*``), so each grant spells out its
+statements. KMS use is always bound to the service that needs it with ``kms:ViaService``: holding
+``audit:append`` lets a function use the data key through DynamoDB, not decrypt a document from S3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+
+from infra.catalog import Grant, bucket, queue, table, topic
+from infra.resources import CatalogResources
+
+# The catalog names each grant refers to.
+AUDIT = table("audit")
+IDEMPOTENCY = table("idempotency")
+DOCUMENTS = bucket("documents")
+NOTIFICATIONS = topic("notifications")
+PARKED_EVENTS = queue("parked_events")
+APPROVALS = table("approvals")
+SANDBOX = table("sandbox")
+# The setting that names the address approval e-mails are sent from.
+APPROVALS_SENDER = "approvals_sender"
+
+
+# What each service asks KMS for on the caller's behalf.
+_TABLE_READ = ["kms:Decrypt", "kms:DescribeKey"]
+_TABLE_WRITE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+_OBJECT_READ = ["kms:Decrypt"]
+_OBJECT_WRITE = ["kms:GenerateDataKey", "kms:Decrypt"]  # Decrypt: multipart uploads read back their parts
+_MESSAGE_SEND = ["kms:GenerateDataKey", "kms:Decrypt"]
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """A resource pattern that cannot be narrower, and why; it becomes a cdk-nag acknowledgement."""
+
+    resource: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Permission:
+    statements: tuple[iam.PolicyStatement, ...]
+    wildcards: tuple[Wildcard, ...] = ()
+
+
+def permission_for(grant: Grant, resources: CatalogResources, key: kms.IKey) -> Permission:
+    """The statements one catalog grant stands for."""
+    return _BUILDERS[grant](resources, key)
+
+
+def send_to_queue(target: sqs.IQueue, key: kms.IKey) -> tuple[iam.PolicyStatement, ...]:
+    """SendMessage on one queue, with the KMS use SQS makes for it (for the starter's failure destination)."""
+    return (_allow(["sqs:SendMessage"], [target.queue_arn]), _key_use(key, "sqs", _MESSAGE_SEND))
+
+
+def _audit_append(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # PutItem only: the audit trail is append-only, a record once written is never updated or deleted.
+    audit = resources.storage.tables[AUDIT.name]
+    return Permission(
+        (_allow(["dynamodb:PutItem"], [audit.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)),
+    )
+
+
+def _audit_read(resources: CatalogResources, key: kms.IKey) -> Permission:
+    audit = resources.storage.tables[AUDIT.name]
+    return Permission(
+        (
+            _allow(["dynamodb:GetItem", "dynamodb:Query"], [audit.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_READ),
+        ),
+    )
+
+
+def _idempotency_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What Powertools' DynamoDB persistence layer calls, and nothing else.
+    records = resources.storage.tables[IDEMPOTENCY.name]
+    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    return Permission((_allow(actions, [records.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)))
+
+
+def _documents(actions: list[str], *, write: bool) -> Callable[[CatalogResources, kms.IKey], Permission]:
+    def build(resources: CatalogResources, key: kms.IKey) -> Permission:
+        objects = resources.storage.buckets[DOCUMENTS.name].arn_for_objects("*")
+        return Permission(
+            (_allow(actions, [objects]), _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ)),
+            (
+                Wildcard(
+                    objects,
+                    "Object-level S3 actions name objects, and document keys are made per case at run time "
+                    "(case id + document name), so the grant has to cover the bucket's object ARNs.",
+                ),
+            ),
+        )
+
+    return build
+
+
+def _bus_put(resources: CatalogResources, key: kms.IKey) -> Permission:
+    return Permission((_allow(["events:PutEvents"], [resources.bus.event_bus_arn]),))
+
+
+def _states_start(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # DescribeExecution is how a duplicate event finds the case that already exists: StartExecution with a taken
+    # name fails with ExecutionAlreadyExists, and the starter then reads that execution.
+    machines = list(resources.state_machines.values())
+    executions = [_executions_of(machine) for machine in machines]
+    return Permission(
+        (
+            _allow(["states:StartExecution"], [machine.state_machine_arn for machine in machines]),
+            _allow(["states:DescribeExecution"], executions),
+        ),
+        tuple(
+            Wildcard(
+                execution,
+                "Execution ARNs are the state machine's name plus an execution name made per case at run time; "
+                "DescribeExecution on this state machine's executions cannot name them in advance.",
+            )
+            for execution in executions
+        ),
+    )
+
+
+def _notifications_publish(resources: CatalogResources, key: kms.IKey) -> Permission:
+    notifications = resources.storage.topics[NOTIFICATIONS.name]
+    return Permission(
+        (_allow(["sns:Publish"], [notifications.topic_arn]), _key_use(key, "sns", _MESSAGE_SEND)),
+    )
+
+
+def _parked_send(resources: CatalogResources, key: kms.IKey) -> Permission:
+    return Permission(send_to_queue(resources.storage.queues[PARKED_EVENTS.name], key))
+
+
+def _approvals_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What the approvals store calls: conditional puts, reads by key, and the scan for pending requests.
+    approvals = resources.storage.tables[APPROVALS.name]
+    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
+    return Permission((_allow(actions, [approvals.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)))
+
+
+def _sandbox_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What the sandbox CRM/PSA/ERP/HRIS adapters call: reads, paged queries, idempotent puts, counters.
+    sandbox = resources.storage.tables[SANDBOX.name]
+    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    return Permission((_allow(actions, [sandbox.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)))
+
+
+def _states_callback(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # Step Functions authorizes task-token callbacks against the state machine that issued the token.
+    machines = [machine.state_machine_arn for machine in resources.state_machines.values()]
+    return Permission((_allow(["states:SendTaskSuccess", "states:SendTaskFailure"], machines),))
+
+
+def _mail_send(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # SES authorizes against the identity that covers the sender: the address if verified on its own, else its
+    # domain. Both are named, and the From address is pinned so the grant cannot send as anyone else.
+    sender = resources.setting(APPROVALS_SENDER)
+    domain = sender.rsplit("@", 1)[-1]
+    stack = Stack.of(resources.scope)
+    identities = [
+        stack.format_arn(service="ses", resource="identity", resource_name=name) for name in (sender, domain)
+    ]
+    return Permission(
+        (
+            iam.PolicyStatement(
+                actions=["ses:SendRawEmail"],
+                resources=identities,
+                conditions={"StringEquals": {"ses:FromAddress": sender}},
+            ),
+        )
+    )
+
+
+_BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
+    "audit:append": _audit_append,
+    "audit:read": _audit_read,
+    "idempotency:readwrite": _idempotency_readwrite,
+    "documents:read": _documents(["s3:GetObject"], write=False),
+    "documents:write": _documents(["s3:PutObject"], write=True),
+    "bus:put": _bus_put,
+    "states:start": _states_start,
+    "notifications:publish": _notifications_publish,
+    "parked:send": _parked_send,
+    "approvals:readwrite": _approvals_readwrite,
+    "states:callback": _states_callback,
+    "mail:send": _mail_send,
+    "sandbox:readwrite": _sandbox_readwrite,
+}
+
+
+def _allow(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=resources)
+
+
+def _key_use(key: kms.IKey, service: str, actions: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}},
+    )
+
+
+def _executions_of(machine: sfn.StateMachine) -> str:
+    return Stack.of(machine).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=f"{machine.state_machine_name}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )

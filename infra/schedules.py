@@ -1,0 +1,84 @@
+"""Recurring work from the catalog, run by EventBridge Scheduler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.catalog import Catalog
+from infra.naming import pascal
+from infra.permissions import send_to_queue
+
+RETRY_ATTEMPTS = 3
+MAX_EVENT_AGE = Duration.hours(1)
+
+
+class Schedules(Construct):
+    """One EventBridge Scheduler schedule per catalog schedule, invoking its function.
+
+    Shaped so because the scheduled jobs (reminders, for now) are idempotent sweeps: a missed run is caught up by
+    the next, so a run that cannot be delivered after a few retries within the hour is parked in the
+    undelivered-events queue for an operator rather than retried into the next run. One role, which may invoke
+    exactly the scheduled functions (no ``:*`` versions) and send to that queue.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        catalog: Catalog,
+        functions: Mapping[str, lambda_.IFunction],
+        undelivered: sqs.IQueue,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        if not catalog.schedules:
+            return
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="EventBridge Scheduler: invokes the back office's scheduled functions",
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=list(
+                    dict.fromkeys(functions[spec.function].function_arn for spec in catalog.schedules)
+                ),
+            )
+        )
+        for statement in send_to_queue(undelivered, key):
+            role.add_to_principal_policy(statement)
+        for spec in catalog.schedules:
+            self.schedules[spec.name] = scheduler.CfnSchedule(
+                self,
+                f"{pascal(spec.name)}Schedule",
+                description=spec.description or spec.name,
+                schedule_expression=spec.expression,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=functions[spec.function].function_arn,
+                    role_arn=role.role_arn,
+                    input=json.dumps({"schedule": spec.name}),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_retry_attempts=RETRY_ATTEMPTS,
+                        maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
+                    ),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                        arn=undelivered.queue_arn
+                    ),
+                ),
+            )

@@ -1,0 +1,104 @@
+"""The back-office stack: composes one construct per concern, all built from the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.api import PublicApi
+from infra.catalog import Catalog
+from infra.encryption import DataKey
+from infra.events import CASE_STARTER, BusinessEvents
+from infra.functions import Functions
+from infra.layer import SharedLayer
+from infra.naming import pascal
+from infra.resources import CatalogResources
+from infra.schedules import Schedules
+from infra.storage import Storage
+from infra.workflows import Workflows
+
+LOG_LEVEL_CONTEXT = "backoffice:logLevel"
+# The levels both Lambda's JSON logging and Powertools (Python logging names) understand.
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+
+
+class BackofficeStack(Stack):
+    """Everything the back office runs on, in one stack, in the order data flows.
+
+    The stack only composes: storage first (the functions' environment names its tables and queues), then the
+    bus and the public API (whose URL approval e-mails carry), the functions, the state machines (which name the
+    functions), and last what names the state machines or routes to the functions: grants, rules, API routes and
+    schedules. No construct here looks anything up in an AWS account, so the stack synthesizes with no
+    credentials and deploys to whichever account and region the CLI is pointed at.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        log_level = str(self.node.try_get_context(LOG_LEVEL_CONTEXT) or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"{LOG_LEVEL_CONTEXT}={log_level!r}: use one of {', '.join(LOG_LEVELS)}")
+
+        data_key = DataKey(self, "DataKey")
+        self.storage = Storage(self, "Storage", catalog=catalog, key=data_key.key)
+        self.events = BusinessEvents(self, "BusinessEvents", catalog=catalog)
+        # Built before the functions: approval e-mails carry links to it, so its URL is in their environment.
+        self.api = PublicApi(self, "PublicApi", key=data_key.key) if catalog.api_routes else None
+        resources = CatalogResources(
+            scope=self,
+            catalog=catalog,
+            storage=self.storage,
+            bus=self.events.bus,
+            api_url=self.api.url if self.api else None,
+        )
+
+        layer = SharedLayer(self, "SharedLayer")
+        self.functions = Functions(
+            self,
+            "Functions",
+            catalog=catalog,
+            resources=resources,
+            layer=layer.layer,
+            key=data_key.key,
+            log_level=log_level,
+        )
+        resources.functions.update(self.functions.functions)
+
+        self.workflows = Workflows(self, "Workflows", catalog=catalog, resources=resources, key=data_key.key)
+        resources.state_machines.update(self.workflows.state_machines)
+
+        self.functions.grant_catalog_access(resources)
+        self.events.start_cases(
+            starter=self.functions.functions[CASE_STARTER],
+            state_machines=self.workflows.state_machines,
+            undelivered=self.storage.undelivered_events,
+            key=data_key.key,
+        )
+        if self.api:
+            self.api.route(catalog.api_routes, self.functions.functions)
+        self.schedules = Schedules(
+            self,
+            "Schedules",
+            catalog=catalog,
+            functions=self.functions.functions,
+            undelivered=self.storage.undelivered_events,
+            key=data_key.key,
+        )
+        self._outputs(catalog)
+
+    def _outputs(self, catalog: Catalog) -> None:
+        CfnOutput(self, "BusinessEventBusName", value=self.events.bus.event_bus_name)
+        for name, table in self.storage.tables.items():
+            CfnOutput(self, f"{pascal(name)}TableName", value=table.table_name)
+        for name, bucket in self.storage.buckets.items():
+            CfnOutput(self, f"{pascal(name)}BucketName", value=bucket.bucket_name)
+        for name, queue in self.storage.queues.items():
+            CfnOutput(self, f"{pascal(name)}QueueUrl", value=queue.queue_url)
+        CfnOutput(self, "UndeliveredEventsQueueUrl", value=self.storage.undelivered_events.queue_url)
+        for name, topic in self.storage.topics.items():
+            CfnOutput(self, f"{pascal(name)}TopicArn", value=topic.topic_arn)
+        for name, machine in self.workflows.state_machines.items():
+            CfnOutput(self, f"{pascal(name)}WorkflowArn", value=machine.state_machine_arn)
+        if self.api:
+            CfnOutput(self, "PublicApiUrl", value=self.api.url)
