@@ -1,0 +1,132 @@
+"""``backoffice extract``: read a document, or normalize a saved Textract response, and print JSON.
+
+    backoffice extract PATH [--type w9|coi|bank_letter|sow|invoice] [--reveal] [--settings FILE.json]
+    backoffice extract --textract-response RESPONSE.json [MORE.json ...] [--type ...] [--reveal]
+
+With ``--type`` the profile's result is printed (fields, records, status, reasons); without it, the normalized
+document. The local extractor never calls AWS. ``--textract-response`` takes what AnalyzeDocument,
+GetDocumentAnalysis (its pages as one JSON list, merged, or one file per page), AnalyzeExpense or
+GetExpenseAnalysis returned, so users can see what this product makes of their own Textract output.
+
+Tax ids and bank numbers print as their last four digits unless ``--reveal`` is given. Exit status: 0 when the
+document needs nobody (or a document was printed), 1 when it needs review, OCR or could not be read, 2 for a
+usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from backoffice.extraction import (
+    DOCUMENT_TYPES,
+    ExtractionResult,
+    ExtractionSettings,
+    NormalizedDocument,
+    TextractResponseError,
+    apply_profile,
+    document_json,
+    extract_local,
+    normalize_textract_response,
+    read_local_document,
+)
+from backoffice.extraction.model import ExtractionError, error_result
+
+
+def add_extract_parser(subparsers: Any) -> None:
+    """Register the ``extract`` sub-command on an argparse ``add_subparsers()`` object."""
+    parser = subparsers.add_parser(
+        "extract",
+        help="read a document (or a saved Textract response) and print the result as JSON",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("path", nargs="?", help="a PDF (or an image, which needs OCR) to read locally")
+    parser.add_argument(
+        "--textract-response",
+        nargs="+",
+        metavar="RESPONSE.json",
+        help="a saved Textract response (or its pages, one file each) to normalize instead of a document",
+    )
+    parser.add_argument(
+        "--type", dest="document_type", choices=DOCUMENT_TYPES, help="apply this document profile"
+    )
+    parser.add_argument(
+        "--reveal",
+        action="store_true",
+        help="print tax ids and bank numbers in full (default: last 4 digits)",
+    )
+    parser.add_argument(
+        "--settings",
+        metavar="FILE.json",
+        help="review settings: {'thresholds': {'date': 95}, 'field_thresholds': {'w9.tin': 99.5}, 'required': {}}",
+    )
+    parser.set_defaults(func=cmd_extract)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    if bool(args.path) == bool(args.textract_response):
+        print("give either a document PATH or --textract-response RESPONSE.json", file=sys.stderr)
+        return 2
+    try:
+        settings = _settings(args.settings)
+    except (OSError, ValueError, ValidationError) as error:
+        print(f"the settings file cannot be used: {error}", file=sys.stderr)
+        return 2
+    if args.textract_response:
+        output = _from_textract(args.textract_response, args.document_type, settings)
+    elif args.document_type:
+        output = extract_local(args.path, args.document_type, settings)
+    else:
+        output = read_local_document(args.path)
+    _print(output, reveal=args.reveal)
+    if isinstance(output, NormalizedDocument):
+        return 0
+    return 0 if output.status == "complete" else 1
+
+
+def _settings(path: str | None) -> ExtractionSettings | None:
+    if path is None:
+        return None
+    return ExtractionSettings.model_validate(json.loads(Path(path).read_text()))
+
+
+def _from_textract(
+    paths: list[str], document_type: str | None, settings: ExtractionSettings | None
+) -> NormalizedDocument | ExtractionResult:
+    try:
+        loaded = [json.loads(Path(path).read_text()) for path in paths]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return error_result(
+            ExtractionError(
+                kind="textract_response_malformed",
+                message="the Textract response file cannot be read as JSON",
+                reasons=[f"{type(error).__name__}: {error}"],
+            ),
+            document_type,
+        )
+    pages: Any = (
+        loaded[0]
+        if len(loaded) == 1
+        else [page for item in loaded for page in (item if isinstance(item, list) else [item])]
+    )
+    try:
+        document = normalize_textract_response(pages)
+    except TextractResponseError as error:
+        return error_result(error.error, document_type)
+    if document_type is None:
+        return document
+    return apply_profile(document, document_type, settings)
+
+
+def _print(output: NormalizedDocument | ExtractionResult, *, reveal: bool) -> None:
+    if isinstance(output, NormalizedDocument):
+        data = document_json(output, reveal=reveal)
+    else:
+        data = output.to_json_dict(reveal_secrets=reveal)
+    print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -1,0 +1,113 @@
+"""Document extraction: Amazon Textract in AWS, an embedded pypdf extractor locally, one normalized model.
+
+- ``extract_local(path_or_bytes, document_type)``: the local runtime's extractor (no AWS): a digital PDF's
+  AcroForm values, text and checkboxes, through the document type's profile. A scan or an image answers
+  ``needs_ocr``; a bad file answers ``error``; both route the case to manual review. It never raises for a
+  bad document.
+- ``normalize_textract_response(response_or_pages)``: a saved or live Textract response (AnalyzeDocument,
+  GetDocumentAnalysis pages, AnalyzeExpense, GetExpenseAnalysis) as a ``NormalizedDocument``.
+- ``apply_profile(doc, document_type, thresholds=None)``: the profile's fields, records, status and reasons.
+- ``backoffice.extraction.textract_backend``: the AWS side (synchronous calls, asynchronous jobs resumed by an
+  SNS notice and a Step Functions task token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from backoffice.extraction.inputs import (
+    BadDocument,
+    classify,
+    read_document_bytes,
+)
+from backoffice.extraction.local_pdf import read_pdf
+from backoffice.extraction.model import (
+    ExpenseDocument,
+    ExtractedField,
+    ExtractionError,
+    ExtractionResult,
+    FormField,
+    NormalizedDocument,
+    Table,
+    document_json,
+    error_result,
+    needs_ocr_result,
+)
+from backoffice.extraction.profiles import (
+    DOCUMENT_TYPES,
+    PROFILES,
+    ExtractionSettings,
+    apply_profile,
+    profile_for,
+)
+from backoffice.extraction.textract_parser import (
+    TextractJobFailed,
+    TextractResponseError,
+    TextractResponseIncomplete,
+    TextractResponseMalformed,
+    normalize_textract_response,
+)
+
+__all__ = [
+    "DOCUMENT_TYPES",
+    "PROFILES",
+    "BadDocument",
+    "ExpenseDocument",
+    "ExtractedField",
+    "ExtractionError",
+    "ExtractionResult",
+    "ExtractionSettings",
+    "FormField",
+    "NormalizedDocument",
+    "Table",
+    "TextractJobFailed",
+    "TextractResponseError",
+    "TextractResponseIncomplete",
+    "TextractResponseMalformed",
+    "apply_profile",
+    "document_json",
+    "extract_local",
+    "normalize_textract_response",
+    "read_local_document",
+]
+
+
+def read_local_document(path_or_bytes: str | Path | bytes) -> NormalizedDocument | ExtractionResult:
+    """The normalized document of a local file, or the result that says why it cannot be read here
+    (``error`` for a bad file, ``needs_ocr`` for an image or a scan)."""
+    try:
+        data = read_document_bytes(path_or_bytes)
+        kind = classify(data)
+        if kind != "pdf":
+            return needs_ocr_result(
+                None, f"a {kind.upper()} image has no text to read without OCR (Textract); a person reads it"
+            )
+        document = read_pdf(data)
+    except BadDocument as bad:
+        return error_result(bad.error, None, source="local_pdf")
+    if not document.has_text_layer:
+        return needs_ocr_result(
+            None,
+            f"the PDF has no text layer on any of its {document.page_count} page(s) (a scan, or blank pages):"
+            " reading it needs OCR (Textract), so a person reads it",
+            page_count=document.page_count,
+        )
+    return document
+
+
+def extract_local(
+    path_or_bytes: str | Path | bytes,
+    document_type: str,
+    thresholds: ExtractionSettings | Mapping[str, Any] | None = None,
+) -> ExtractionResult:
+    """A local document through its profile; never calls AWS, never raises for a bad document.
+
+    Raises ``ValueError`` only for an unknown ``document_type`` (a caller's mistake, not the document's).
+    """
+    profile_for(document_type)
+    read = read_local_document(path_or_bytes)
+    if isinstance(read, ExtractionResult):
+        return read.model_copy(update={"document_type": document_type})
+    return apply_profile(read, document_type, thresholds)
