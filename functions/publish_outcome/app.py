@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -29,6 +30,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
         outcome=event["outcome"],
         detail=event.get("detail") or {},
         execution_arn=event.get("execution_arn"),
+        sns=aws.client("sns"),
+        topic_arn=os.environ.get("NOTIFICATIONS_TOPIC_ARN"),
     )
     logger.info("outcome published", extra={"case_id": event["case_id"], "outcome": result["outcome"]})
     return result

@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+
 from backoffice.models import (
     EVENT_DETAIL_MODELS,
     ApprovalRequest,
@@ -39,7 +41,6 @@ from backoffice.models import (
     parse_event_as,
     readable_errors,
 )
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 EIN = "91-1144442"
 ROUTING = "111000025"

@@ -43,6 +43,8 @@ def publish_outcome(
     outcome: str,
     detail: Mapping[str, Any],
     execution_arn: str | None,
+    sns: Any = None,
+    topic_arn: str | None = None,
 ) -> dict[str, str]:
     reasons = reasons_from_error(detail.get("error"))
     data = {k: v for k, v in detail.items() if k != "error"}
@@ -74,4 +76,12 @@ def publish_outcome(
         data={"event_id": entry["EventId"]},
         execution_arn=execution_arn,
     )
+    if sns is not None and topic_arn:
+        # Operators and chat/SMS subscribers hear of every outcome; reasons say what to do about a blocked case.
+        sns.publish(
+            TopicArn=topic_arn,
+            Subject=f"{outcome}: {case_id}"[:100],
+            Message="\n".join([f"{outcome} ({workflow}) for case {case_id}.", *reasons]),
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": "case.outcome"}},
+        )
     return {"event_id": entry["EventId"], "outcome": outcome}

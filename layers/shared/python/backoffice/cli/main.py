@@ -14,6 +14,8 @@ from typing import Any
 from botocore.exceptions import EndpointConnectionError
 
 from backoffice.audit import AuditTrail
+from backoffice.cli.approvals import add_approvals_parser
+from backoffice.cli.extract import add_extract_parser
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_PORT
 from infra.catalog import Ref
@@ -27,7 +29,7 @@ def _endpoint(args: argparse.Namespace) -> str:
 
 def _connect(args: argparse.Namespace) -> LocalRuntime:
     """A runtime view of a running ``backoffice serve`` (no resources created, no hooks installed here)."""
-    runtime = LocalRuntime(endpoint_url=_endpoint(args))
+    runtime = LocalRuntime(endpoint_url=_endpoint(args), api_port=None)
     runtime.start(create_resources=False)
     return runtime
 
@@ -48,10 +50,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from backoffice.local.server import LocalServer
 
-    server = LocalServer(port=args.port, retry_time_scale=args.retry_time_scale)
+    server = LocalServer(port=args.port, retry_time_scale=args.retry_time_scale, outbox_dir=Path(args.outbox))
     server.start()
     print(f"backoffice local runtime serving on {server.endpoint_url} (Ctrl-C to stop)", flush=True)
-    print(f"  export {ENDPOINT_ENV}={server.endpoint_url}", flush=True)
+    print(
+        f"  AWS APIs (moto):       {server.endpoint_url}   export {ENDPOINT_ENV}={server.endpoint_url}",
+        flush=True,
+    )
+    print(f"  approval links (API):  {server.api_url}", flush=True)
+    print(f"  e-mail outbox:         {Path(args.outbox).resolve()}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: server.stopped.set())
     try:
         server.stopped.wait()
@@ -174,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--retry-time-scale", type=float, default=1.0, help="shorten Retry back-off (0.01 = 100 times faster)"
     )
+    serve.add_argument("--outbox", default=".local/outbox", help="where e-mails sent through SES are written")
     serve.set_defaults(func=cmd_serve)
 
     send = sub.add_parser("send", help="put an event (or a JSON list of events) on the local bus")
@@ -193,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check every hash chain; exit 1 naming each tampered record")
     verify.add_argument("case_ids", nargs="*")
     verify.set_defaults(func=cmd_audit_verify)
+
+    add_approvals_parser(sub, _connect)
+    add_extract_parser(sub)
 
     parked = sub.add_parser("parked", help="list parked (dead-lettered or rejected) events")
     parked.add_argument("--json", action="store_true")

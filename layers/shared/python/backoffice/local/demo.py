@@ -1,68 +1,258 @@
-"""``make run``: the sample firm's events through the real workflows on the in-process local runtime."""
+"""``make run``: the sample firm's won deals through the real onboarding workflow, on the in-process local runtime.
+
+Approvers act the way people do: they open the link in their e-mail (from the local outbox), and confirm on the page
+(a real HTTP GET, then a POST with the page's CSRF token) through the local API gateway.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import Counter
-from typing import TextIO
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
 
+from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditTrail
+from backoffice.cli.approvals import decide_via_http
+from backoffice.local.outbox import read_outbox
 from backoffice.local.runtime import LocalRuntime
-from backoffice.local.samples import closed_won_detail
+from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
+from backoffice.onboarding.contract_risk import RiskRule
 from infra.catalog import Ref
+
+HIGH_RISK: frozenset[RiskRule] = frozenset({"uncapped_liability"})
+MEDIUM_RISK: frozenset[RiskRule] = frozenset({"payment_terms_over_limit"})
+# Who decides what, in the demo: (approver, decision, comment) per approval level reached, in order.
+Decisions = list[tuple[str, str, str]]
+
+
+@dataclass
+class Scenario:
+    title: str
+    send: Callable[[LocalRuntime], str]  # returns the case id
+    decisions: Decisions
+    expected: str
+
+
+def _deal(deal: Deal, *, times: int = 1) -> Callable[[LocalRuntime], str]:
+    def send(runtime: LocalRuntime) -> str:
+        detail = put_deal(runtime.sandbox(), runtime.client("s3"), runtime.documents_bucket, deal)
+        for _ in range(times):
+            runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
+        return f"onboard-{deal.opportunity_id}"
+
+    return send
+
+
+def _raw(detail: dict[str, Any]) -> Callable[[LocalRuntime], str]:
+    def send(runtime: LocalRuntime) -> str:
+        event_id = runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
+        return f"onboard-{detail['opportunity']['id']}" if _valid(detail) else f"rejected-{event_id}"
+
+    return send
+
+
+def _valid(detail: dict[str, Any]) -> bool:
+    return detail["opportunity"]["currency"].isupper() and not str(
+        detail["opportunity"]["amount"]
+    ).startswith("-")
+
+
+def scenarios() -> list[Scenario]:
+    near = existing_client("Northwind Logistics").model_copy(
+        update={"customer_name": "Northwind Logistic Inc", "tax_id": None}
+    )
+    broken = closed_won_detail(12)
+    broken["opportunity"].update(currency="usd", amount="-5")
+    return [
+        Scenario(
+            "Standard low-risk deal, new client", _deal(Deal(1, new_client(1))), [], "Project Onboarded"
+        ),
+        Scenario(
+            "Existing customer (same tax id in the ERP)",
+            _deal(Deal(2, existing_client("Adventure Works"))),
+            [],
+            "Project Onboarded",
+        ),
+        Scenario(
+            "High-risk contract: legal and the general counsel approve",
+            _deal(Deal(3, new_client(3), risks=HIGH_RISK)),
+            [
+                (
+                    "lena.hoffmann@example-firm.com",
+                    "approve",
+                    "Indemnity carve-out is acceptable for this client",
+                ),
+                ("grace.okafor@example-firm.com", "approve", ""),
+            ],
+            "Project Onboarded",
+        ),
+        Scenario(
+            "Medium-risk contract: legal rejects",
+            _deal(Deal(4, new_client(4), risks=MEDIUM_RISK)),
+            [("omar.haddad@example-firm.com", "reject", "90-day payment terms: renegotiate to net 30")],
+            "Onboarding Blocked",
+        ),
+        Scenario(
+            "The same Closed Won event delivered twice",
+            _deal(Deal(5, new_client(5)), times=2),
+            [],
+            "Project Onboarded",
+        ),
+        Scenario(
+            "No SOW attached in the CRM",
+            _deal(Deal(6, new_client(6), with_sow=False)),
+            [],
+            "Onboarding Blocked",
+        ),
+        Scenario(
+            "Near match of an ERP customer (master-data review)",
+            _deal(Deal(8, near)),
+            [],
+            "Onboarding Blocked",
+        ),
+        Scenario(
+            "Fixed-fee deal with milestones",
+            _deal(Deal(9, new_client(9), billing_model="fixed_fee", service_line="advisory")),
+            [],
+            "Project Onboarded",
+        ),
+        Scenario(
+            "Monthly retainer",
+            _deal(Deal(10, new_client(10), billing_model="retainer", service_line="digital")),
+            [],
+            "Project Onboarded",
+        ),
+        Scenario(
+            "Closed but lost deal on the won rule",
+            _raw(closed_won_detail(11, won=False)),
+            [],
+            "Onboarding Blocked",
+        ),
+        Scenario("Invalid event (bad currency and amount)", _raw(broken), [], "rejected"),
+    ]
 
 
 def run_demo(out: TextIO) -> int:
-    # The engine logs every Fail state as an exception; the summary below says what happened in business words.
+    # The engine logs each Fail state as an exception; the summary below says what happened in business words.
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     started = time.perf_counter()
-    with LocalRuntime(retry_time_scale=0.01) as runtime:
-        print("Local runtime up: moto in-process, Step Functions engine on, real handlers.", file=out)
-        deals = [closed_won_detail(i) for i in range(1, 7)]
-        for deal in deals:
-            runtime.put_event("Opportunity Closed Won", deal, source="crm.salesforce")
-        # At-least-once delivery: the CRM sends one deal again.
-        runtime.put_event("Opportunity Closed Won", deals[0], source="crm.salesforce")
-        # A lost deal that reached the won rule by mistake: the workflow blocks it with a reason.
-        runtime.put_event("Opportunity Closed Won", closed_won_detail(7, won=False), source="crm.salesforce")
-        # Bad input: a lower-case currency and a negative amount are rejected and parked, not crashed on.
-        broken = closed_won_detail(8)
-        broken["opportunity"]["currency"] = "usd"
-        broken["opportunity"]["amount"] = "-5"
-        runtime.put_event("Opportunity Closed Won", broken, source="crm.salesforce")
-        runtime.wait_until_idle(timeout=120)
-
-        audit = AuditTrail(runtime.resolve(Ref("table_name", "audit")))
-        executions = runtime.executions()
-        print(f"\n{'CASE':<34} {'STATUS':<10} OUTCOME", file=out)
-        for execution in executions:
-            records = audit.records(execution.name)
-            outcome = next((r for r in reversed(records) if r.action == "outcome.published"), None)
-            reason = f" ({outcome.reasons[0]})" if outcome and outcome.reasons else ""
-            print(
-                f"{execution.name:<34} {execution.status:<10} {outcome.outcome if outcome else '-'}{reason}",
-                file=out,
-            )
-
-        deliveries = Counter(d.status for d in runtime.router.deliveries)
-        parked = runtime.parked_messages()
-        report = audit.verify()
-        print("\nSummary", file=out)
-        print(f"  events on the bus    {len(runtime.bus_events)} (incl. outcome events)", file=out)
-        print(f"  cases started        {deliveries['started']}", file=out)
-        print(f"  duplicates ignored   {deliveries['duplicate']}", file=out)
-        print(f"  events rejected      {deliveries['rejected']} (parked: {len(parked)})", file=out)
-        for message in parked:
-            print(f"    - {message['case_id']}: {'; '.join(message.get('reasons', []))}", file=out)
+    outbox = Path(".local/outbox")
+    for old in outbox.glob("*.eml"):
+        old.unlink()
+    with LocalRuntime(retry_time_scale=0.01, outbox_dir=outbox) as runtime:
         print(
-            f"  executions           {len(executions)} "
-            f"({', '.join(f'{n} {s.lower()}' for s, n in sorted(Counter(e.status for e in executions).items()))})",
+            "Local runtime up: moto in-process, Step Functions engine executing statemachines/*.asl.json,",
             file=out,
         )
+        print(f"real Lambda handlers in-process, approval links on {runtime.api_url}.\n", file=out)
+        audit = AuditTrail(runtime.resolve(Ref("table_name", "audit")))
+        approvals = ApprovalStore(runtime.resolve(Ref("table_name", "approvals")), runtime.client("dynamodb"))
+
+        # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
+        outage = Scenario(
+            "ERP outage (two 503s) that recovers on retry",
+            _deal(Deal(7, new_client(7))),
+            [],
+            "Project Onboarded",
+        )
+        runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
+        cases: list[tuple[Scenario, str]] = [(outage, outage.send(runtime))]
+        runtime.wait_until_idle(timeout=60)
+        for scenario in scenarios():
+            cases.append((scenario, scenario.send(runtime)))
+
+        acted: list[str] = []
+        pending_decisions = {case_id: list(s.decisions) for s, case_id in cases}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if _idle(runtime, approvals, pending_decisions):
+                break
+            for request in approvals.pending_requests():
+                queue = pending_decisions.get(request.case_id) or []
+                if not queue or queue[0][0] not in request.approvers:
+                    continue
+                approver, decision, comment = queue.pop(0)
+                link = _link(runtime, approver, request.case_id)
+                if link is None:
+                    queue.insert(0, (approver, decision, comment))
+                    continue
+                status, heading, _ = decide_via_http(link, decision, approver, comment)
+                acted.append(f"{approver} opened the link and chose {decision}: {heading} (HTTP {status})")
+            time.sleep(0.1)
+        runtime.wait_until_idle(timeout=30, raise_on_timeout=False)
+
+        print(f"{'SCENARIO':<58} {'CASE':<30} OUTCOME", file=out)
+        ok = True
+        for scenario, case_id in cases:
+            records = audit.records(case_id)
+            published = next((r for r in reversed(records) if r.action == "outcome.published"), None)
+            outcome = published.outcome if published else (records[-1].outcome if records else "-")
+            detail = _detail(runtime, case_id, published.reasons if published else records[-1].reasons)
+            mark = "ok " if outcome == scenario.expected else "!! "
+            ok = ok and outcome == scenario.expected
+            print(f"{mark}{scenario.title:<55} {case_id[:30]:<30} {outcome}", file=out)
+            if detail:
+                print(f"{'':<4}{detail}", file=out)
+        if acted:
+            print("\nApprovals decided through the confirmation page:", file=out)
+            for line in acted:
+                print(f"  {line}", file=out)
+
+        deliveries = Counter(d.status for d in runtime.router.deliveries)
+        executions = runtime.executions()
+        parked = runtime.parked_messages()
+        report = audit.verify()
+        sandbox = runtime.sandbox()
+        print("\nSummary", file=out)
+        print(f"  events on the bus    {len(runtime.bus_events)} (incl. outcome events)", file=out)
+        print(
+            f"  cases started        {deliveries['started']}; duplicates ignored {deliveries['duplicate']}; "
+            f"rejected {deliveries['rejected']} (parked: {len(parked)})",
+            file=out,
+        )
+        statuses = Counter(e.status.lower() for e in executions)
+        print(
+            f"  executions           {len(executions)} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})",
+            file=out,
+        )
+        print(
+            f"  sandbox systems      ERP customers {len(sandbox.all('erp', 'customer'))}, PSA projects "
+            f"{len(sandbox.all('psa', 'project'))}, staffing requests {len(sandbox.all('psa', 'resource_request'))}",
+            file=out,
+        )
+        print(f"  e-mails in outbox    {len(runtime.outbox())} ({runtime.outbox_dir})", file=out)
         print(f"  handler invocations  {len(runtime.lambdas.invocations)}", file=out)
         integrity = "intact" if report.ok else f"{len(report.problems)} problem(s)"
         print(f"  audit trail          {report.records_checked} records, hash chains {integrity}", file=out)
         print(f"  took                 {time.perf_counter() - started:.1f} s", file=out)
-        healthy = report.ok and deliveries["failed"] == 0 and all(e.status != "RUNNING" for e in executions)
+        healthy = ok and report.ok and deliveries["failed"] == 0 and statuses.get("running", 0) == 0
     return 0 if healthy else 1
+
+
+def _idle(runtime: LocalRuntime, approvals: ApprovalStore, pending: dict[str, Decisions]) -> bool:
+    running = [e for e in runtime.executions() if e.status == "RUNNING"]
+    if not running:
+        return True
+    waiting_for_nobody = all(not pending.get(e.name) for e in running)
+    return waiting_for_nobody and all(e.current_state and e.current_state.startswith("Ask ") for e in running)
+
+
+def _link(runtime: LocalRuntime, approver: str, case_id: str) -> str | None:
+    mails = [m for m in read_outbox(runtime.outbox_dir) if m.to == approver and case_id in m.text]
+    return mails[-1].approval_links[0] if mails and mails[-1].approval_links else None
+
+
+def _detail(runtime: LocalRuntime, case_id: str, reasons: tuple[str, ...]) -> str:
+    if reasons:
+        return reasons[0][:140]
+    projects = [
+        p for p in runtime.sandbox().all("psa", "project") if case_id.endswith(p.get("opportunity_id", "?"))
+    ]
+    if projects:
+        p = projects[0]
+        return f"project {p['id']} ({p['billing_model']}, {p['currency']}) for customer {p['client_id']}"
+    return ""

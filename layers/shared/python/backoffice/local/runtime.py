@@ -8,9 +8,11 @@ workflow: the Step Functions engine inside moto executes the ASL files after sub
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -21,11 +23,15 @@ from typing import Any
 
 from moto import mock_aws
 from moto.events import models as events_models
+from moto.ses import models as ses_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from backoffice import aws
+from backoffice.connectors.sandbox import SandboxStore
+from backoffice.local.gateway import LocalGateway
 from backoffice.local.lambdas import LocalLambdas
 from backoffice.local.router import EventRouter
+from backoffice.local.samples import seed_sample_firm
 from infra.catalog import CATALOG, Catalog, Ref
 
 ACCOUNT = "123456789012"
@@ -108,12 +114,19 @@ class LocalRuntime:
         *,
         retry_time_scale: float = 1.0,
         endpoint_url: str | None = None,
-        data_dir: Path | None = None,
+        api_port: int | None = 0,
+        api_url: str | None = None,
+        outbox_dir: Path | None = None,
+        seed_sample_firm: bool = True,
     ) -> None:
+        """``api_port``: where the local API gateway listens (0 = any free port, None = no gateway, as for a CLI
+        that talks to a running server, whose gateway is at ``api_url``). ``outbox_dir``: where e-mails sent
+        through SES are written as .eml files (a fresh temporary folder when not given)."""
         self.catalog = catalog
+        self.seed_sample_firm = seed_sample_firm
         self.retry_time_scale = retry_time_scale
         self.endpoint_url = endpoint_url
-        self.data_dir = data_dir
+        self.outbox_dir = outbox_dir or Path(tempfile.mkdtemp(prefix="backoffice-outbox-"))
         self.names = local_names(catalog, endpoint_url=endpoint_url)
         self.lambdas = LocalLambdas(
             catalog, {fn.name: self.names[Ref("function_arn", fn.name)] for fn in catalog.functions}
@@ -124,10 +137,16 @@ class LocalRuntime:
             deliver=self.lambdas.invoke,
             park=self.park,
         )
+        self.gateway = (
+            LocalGateway(catalog, self.lambdas.invoke, port=api_port) if api_port is not None else None
+        )
+        self.api_url = self.gateway.url if self.gateway else (api_url or "http://127.0.0.1:4567")
+        self.names[Ref("api_url")] = self.api_url
         self.bus_events: list[dict[str, Any]] = []  # every event accepted on the product's bus, in order
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_put_events: Any = None
+        self._saved_send_raw_email: Any = None
         self._saved_retry_time: Any = None
         self._lock = threading.Lock()
 
@@ -166,14 +185,29 @@ class LocalRuntime:
         self._saved_retry_time = retrier_decl.time
         retrier_decl.time = _ScaledTime(self.retry_time_scale)  # type: ignore[assignment]
 
+        self._saved_send_raw_email = ses_models.SESBackend.send_raw_email
+        send_raw = self._saved_send_raw_email
+
+        def send_raw_email(backend: Any, source: str, destinations: list[str], raw_data: str) -> Any:
+            message = send_raw(backend, source, destinations, raw_data)
+            runtime._to_outbox(destinations, raw_data)
+            return message
+
+        ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
+        if self.gateway is not None:
+            self.gateway.start()
+
     def stop(self) -> None:
         if self._saved_put_events is not None:
             events_models.EventsBackend.put_events = self._saved_put_events  # type: ignore[method-assign]
             retrier_decl.time = self._saved_retry_time
+            ses_models.SESBackend.send_raw_email = self._saved_send_raw_email  # type: ignore[method-assign]
             self.lambdas.uninstall()
             self._saved_put_events = None
+            if self.gateway is not None:
+                self.gateway.stop()
         if self._mock is not None:
-            self.wait_until_idle(timeout=30, raise_on_timeout=False)
+            self._stop_waiting_executions()
             self._mock.stop()
             self._mock = None
         aws.reset_clients()
@@ -183,6 +217,16 @@ class LocalRuntime:
             else:
                 os.environ[key] = value
         self._saved_env = {}
+
+    def _stop_waiting_executions(self) -> None:
+        """Executions still running (waiting for a person, or in a retry back-off) end with the runtime."""
+        sfn = self.client("stepfunctions")
+        for execution in self.executions():
+            if execution.status == "RUNNING":
+                with contextlib.suppress(Exception):
+                    sfn.stop_execution(executionArn=execution.arn, cause="the local runtime stopped")
+        # moto's engine does not wake a task that waits for a token when its execution is stopped; such worker
+        # threads are daemons and end with the process, so there is nothing to wait for here.
 
     def environment(self) -> dict[str, str]:
         """The process environment the handlers see: every catalog function's variables, resolved locally."""
@@ -215,7 +259,7 @@ class LocalRuntime:
 
     def resolve(self, ref: Ref) -> str:
         if ref.kind == "setting":
-            return ref.name
+            return self.catalog.settings[ref.name]
         return self.names[ref]
 
     # -- resources ------------------------------------------------------------------------------------------------
@@ -254,6 +298,13 @@ class LocalRuntime:
         s3 = self.client("s3")
         for b in c.buckets:
             s3.create_bucket(Bucket=self.names[Ref("bucket_name", b)])
+            s3.put_bucket_versioning(
+                Bucket=self.names[Ref("bucket_name", b)], VersioningConfiguration={"Status": "Enabled"}
+            )
+        ses = self.client("ses")
+        for key in ("approvals_sender",):
+            if key in c.settings:
+                ses.verify_email_identity(EmailAddress=c.settings[key])
         sns = self.client("sns")
         for topic in c.topics:
             sns.create_topic(Name=f"{PREFIX}-{topic}")
@@ -271,6 +322,15 @@ class LocalRuntime:
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{sm.name}",
                 type="STANDARD",
             )
+        if self.seed_sample_firm:
+            seed_sample_firm(self.sandbox())
+
+    def sandbox(self) -> SandboxStore:
+        return SandboxStore(self.resolve(Ref("table_name", "sandbox")), self.client("dynamodb"))
+
+    @property
+    def documents_bucket(self) -> str:
+        return self.resolve(Ref("bucket_name", "documents"))
 
     # -- events ---------------------------------------------------------------------------------------------------
 
@@ -316,6 +376,19 @@ class LocalRuntime:
                 f"the bus refused the event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
             )
         return str(entry["EventId"])
+
+    def _to_outbox(self, destinations: list[str], raw_data: str | bytes) -> None:
+        """Write a sent e-mail where a person can open it (one .eml file per recipient)."""
+        data = raw_data.encode() if isinstance(raw_data, str) else raw_data
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        for to in destinations:
+            safe = re.sub(r"[^A-Za-z0-9@._-]", "_", to)
+            (self.outbox_dir / f"{stamp}-{safe}.eml").write_bytes(data)
+
+    def outbox(self) -> list[Path]:
+        """The e-mails sent so far, oldest first."""
+        return sorted(self.outbox_dir.glob("*.eml")) if self.outbox_dir.exists() else []
 
     def park(self, message: dict[str, Any]) -> None:
         """Send a message to the parked-events queue (the local dead-letter queue)."""

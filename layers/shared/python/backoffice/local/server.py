@@ -11,23 +11,38 @@ import logging
 import os
 import threading
 import urllib.request
+from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
 from backoffice.local.runtime import MOTO_CONFIG, LocalRuntime
 
 DEFAULT_PORT = 4566
+DEFAULT_OUTBOX = Path(".local/outbox")
 
 
 class LocalServer:
     def __init__(
-        self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, retry_time_scale: float = 1.0
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        retry_time_scale: float = 1.0,
+        api_port: int | None = None,
+        outbox_dir: Path = DEFAULT_OUTBOX,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the local server only listens on the loopback interface")
         self.host, self.port = host, port
         self.endpoint_url = f"http://{host}:{port}"
-        self.runtime = LocalRuntime(endpoint_url=self.endpoint_url, retry_time_scale=retry_time_scale)
+        self.runtime = LocalRuntime(
+            endpoint_url=self.endpoint_url,
+            retry_time_scale=retry_time_scale,
+            api_port=api_port if api_port is not None else port + 1,
+            outbox_dir=outbox_dir,
+        )
+        assert self.runtime.gateway is not None
+        self.runtime.gateway.mount(self._run_schedule)
+        self.api_url = self.runtime.api_url
         self._moto: ThreadedMotoServer | None = None
         self.stopped = threading.Event()
 
@@ -50,6 +65,23 @@ class LocalServer:
         self.runtime.start(create_resources=False)
         self.runtime.install_hooks()
         self.runtime.create_resources()
+
+    def _run_schedule(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """``POST /_local/schedules/<name>``: run a scheduled function now (EventBridge Scheduler's job in AWS)."""
+        prefix = "/_local/schedules/"
+        if method != "POST" or not path.startswith(prefix):
+            return None
+        name = path[len(prefix) :]
+        schedule = next((s for s in self.runtime.catalog.schedules if s.name == name), None)
+        if schedule is None:
+            return 404, {"Content-Type": "application/json"}, b'{"message":"no such schedule"}'
+        result, error = self.runtime.lambdas.invoke(
+            schedule.function, {"source": "backoffice.local", "schedule": name}
+        )
+        status = 500 if error else 200
+        return status, {"Content-Type": "application/json"}, json.dumps(error or result, default=str).encode()
 
     def stop(self) -> None:
         self.runtime.stop()

@@ -39,4 +39,7 @@ def deal_summary(deal: OpportunityClosedWon) -> dict[str, Any]:
             "close_date": opportunity.close_date.isoformat() if opportunity.close_date else None,
         },
         "client": {"name": deal.client.customer_name},
+        # Who asked for this deal to be onboarded (the opportunity owner): separation of duties keeps them
+        # from approving its contract.
+        "requested_by": opportunity.owner_id or "crm",
     }

@@ -1,0 +1,37 @@
+"""Lambda: onboarding step 'Match customer in ERP': an existing customer, a new one, or a person decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice.audit import Actor
+from backoffice.connectors import wiring
+from backoffice.onboarding.steps import CustomerNeedsReview, deal_of, match_or_create_customer
+from backoffice.steps import Step
+
+logger = Logger()
+tracer = Tracer()
+STEP = Step("onboarding", "match customer in ERP", Actor.system("match_customer"))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deal = deal_of(event["event"])
+    try:
+        outcome, decision = match_or_create_customer(deal.client, wiring.erp())
+    except CustomerNeedsReview as error:
+        STEP.failed(event, error, "customer.matched")
+        raise
+    STEP.record(
+        event,
+        action="customer.matched" if outcome.decision == "existing" else "customer.created",
+        outcome=outcome.decision,
+        reasons=outcome.reasons,
+        output={"customer_id": outcome.customer_id},
+        data={"customer_id": outcome.customer_id, "score": decision.score},
+    )
+    return {"customer_id": outcome.customer_id, "decision": outcome.decision}

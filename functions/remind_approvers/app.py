@@ -1,0 +1,21 @@
+"""Lambda (scheduled): remind approvers of requests still pending after the policy's reminder interval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice.approvals.wiring import approvals_from_env
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    reminded = approvals_from_env().remind()
+    logger.info("reminders sent", extra={"requests": len(reminded)})
+    return {"reminded": reminded}

@@ -1,0 +1,593 @@
+"""The approval step: request, view, decide, escalate, remind. Plain functions over ports; the handlers wire them.
+
+The safety rules come from how link approvals fail elsewhere (shared docs, APPROVALS.md): a GET never decides; a
+decision is a POST with a CSRF token from the confirmation page; links are single-use, bound to one approver, carry
+an opaque 192-bit id stored only as a hash; a changed subject voids the link; expired, replaced and already-decided
+links get their own page; every refusal is audited with channel, IP and user agent, and never changes the case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from backoffice.approvals.policy import ApprovalPolicy, as_facts
+from backoffice.approvals.routing import NoEligibleApprovers, route_level, select_rule
+from backoffice.approvals.store import (
+    APPROVED,
+    DECIDED,
+    ESCALATED,
+    EXPIRED,
+    PENDING,
+    REJECTED,
+    REPLACED,
+    VOIDED,
+    ApprovalStore,
+    LinkRecord,
+    RequestRecord,
+    StaleState,
+    csrf_hash,
+    link_hash,
+)
+from backoffice.audit import Actor, AuditTrail
+
+SYSTEM = Actor.system("approvals")
+REFUSALS_CASE = (
+    "approval-refusals"  # the trail of refusals that belong to no known case (unknown or forged links)
+)
+
+
+class Mailer(Protocol):
+    def send(self, *, to: str, subject: str, text: str, html: str) -> None: ...
+
+
+class Notifier(Protocol):
+    def publish(self, *, subject: str, message: str, kind: str) -> None: ...
+
+
+class TaskCallback(Protocol):
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None:
+        """Resume the waiting state machine. Raises TokenNoLongerValid when the task timed out or ended."""
+
+
+class TokenNoLongerValid(RuntimeError):
+    pass
+
+
+def plan(policy: ApprovalPolicy, route: str, subject: dict[str, Any]) -> dict[str, Any]:
+    """Is an approval needed for this subject on this route, and how long may its first level wait?"""
+    rule = select_rule(policy, route, as_facts(subject))
+    if rule is None:
+        return {"required": False, "index": 0, "escalated": False, "timeout_seconds": 1, "rule": None}
+    return {
+        "required": True,
+        "index": 0,
+        "escalated": False,
+        "timeout_seconds": rule.levels[0].timeout_seconds,
+        "rule": rule.name,
+    }
+
+
+@dataclass
+class Approvals:
+    """Everything the approval step needs, injected (DynamoDB store, SES mailer, SNS notifier, Step Functions)."""
+
+    store: ApprovalStore
+    audit: AuditTrail
+    mailer: Mailer
+    notifier: Notifier
+    callback: TaskCallback
+    policy: ApprovalPolicy
+    base_url: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    # -- requesting ----------------------------------------------------------------------------------------------
+
+    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Create one link per approver for the level, store the task token, send the e-mails."""
+        now = self.clock()
+        case_id, step, route = payload["case_id"], payload["step"], payload["route"]
+        subject: dict[str, Any] = payload["subject"]
+        index, escalated = int(payload.get("index", 0)), bool(payload.get("escalated", False))
+        rule = select_rule(self.policy, route, as_facts(subject))
+        if rule is None:
+            raise NoEligibleApprovers(f"route {route} needs no approval for this subject; nothing to ask")
+        state = self.store.case_step(case_id, step)
+        decided_earlier = frozenset(
+            email for email, level in state.get("deciders", {}).items() if int(level) != index
+        )
+        routed = route_level(
+            self.policy,
+            rule,
+            index,
+            requested_by=payload.get("requested_by"),
+            decided_earlier=decided_earlier,
+            today=now.date(),
+            escalated=escalated,
+        )
+        # A new request for the same step replaces the old one: its links die (changed subject, escalation).
+        if state.get("current_request_id"):
+            self._retire(state["current_request_id"], VOIDED, "replaced by a new request for this step")
+        request = RequestRecord(
+            request_id=uuid.uuid4().hex,
+            case_id=case_id,
+            workflow=payload["workflow"],
+            step=step,
+            route=route,
+            rule=rule.name,
+            level_index=index,
+            level_count=routed.count,
+            level_name=routed.level.name,
+            quorum=routed.quorum,
+            reject_quorum=routed.level.reject_quorum,
+            approvers=[a.email for a in routed.approvers],
+            on_behalf_of={a.email: a.on_behalf_of for a in routed.approvers if a.on_behalf_of},
+            requested_by=(payload.get("requested_by") or "").lower(),
+            subject=subject,
+            payload_hash=subject_hash(subject),
+            task_token=payload["task_token"],
+            status=PENDING,
+            created_at=now.isoformat(),
+            expires_at=(now + timedelta(seconds=routed.level.timeout_seconds)).isoformat(),
+            escalated=escalated,
+            execution_arn=payload.get("execution_arn"),
+            last_sent_at=now.isoformat(),
+        )
+        links = self._issue_links(request, now)
+        self.store.put_request(request)
+        state["current_request_id"] = request.request_id
+        self.store.save_case_step(case_id, step, state)
+        for approver, link_id in links:
+            self._mail(request, approver, link_id, reminder=False)
+        self.audit.append(
+            case_id=case_id,
+            workflow=request.workflow,
+            step=step,
+            actor=SYSTEM,
+            action="approval.escalated" if escalated else "approval.requested",
+            outcome="pending",
+            reasons=[
+                f"{routed.level.name} (level {index + 1} of {routed.count}, rule: {rule.name}): "
+                f"{routed.quorum} of {len(routed.approvers)} must approve",
+                *routed.notes,
+            ],
+            input=subject,
+            data={
+                "request_id": request.request_id,
+                "approvers": request.approvers,
+                "quorum": request.quorum,
+                "expires_at": request.expires_at,
+                "channel": "email",
+            },
+            execution_arn=request.execution_arn,
+        )
+        self.notifier.publish(
+            subject=f"Approval pending: {subject.get('title', step)}",
+            message=f"{routed.level.name} for case {case_id} waits for {', '.join(request.approvers)} "
+            f"(until {request.expires_at}).",
+            kind="approval.pending",
+        )
+        return {
+            "request_id": request.request_id,
+            "approvers": request.approvers,
+            "expires_at": request.expires_at,
+        }
+
+    def _issue_links(self, request: RequestRecord, now: datetime) -> list[tuple[str, str]]:
+        issued = []
+        for approver in request.approvers:
+            link_id = secrets.token_urlsafe(24)  # 192 bits, URL-safe, never stored
+            record = LinkRecord(
+                link_hash=link_hash(link_id),
+                request_id=request.request_id,
+                approver=approver,
+                status=PENDING,
+                created_at=now.isoformat(),
+                on_behalf_of=request.on_behalf_of.get(approver),
+            )
+            self.store.put_link(record)
+            request.link_hashes.append(record.link_hash)
+            issued.append((approver, link_id))
+        return issued
+
+    def _mail(self, request: RequestRecord, approver: str, link_id: str, *, reminder: bool) -> None:
+        from backoffice.approvals import pages
+
+        url = f"{self.base_url.rstrip('/')}/approvals/{link_id}"
+        subject, text, html = pages.approval_email(request, approver, url, reminder=reminder)
+        self.mailer.send(to=approver, subject=subject, text=text, html=html)
+
+    # -- viewing -------------------------------------------------------------------------------------------------
+
+    def view(self, link_id: str, *, client: ClientInfo) -> Page:
+        """GET and HEAD: render the confirmation page. Never decides anything."""
+        link, request = self._lookup(link_id)
+        if link is None or request is None:
+            self._refuse(None, None, "unknown", "the link is not one this system issued", client)
+            return Page("unknown", 404)
+        problem = self._dead_link(link, request)
+        if problem:
+            return problem
+        if client.method == "HEAD":
+            return Page("confirm", 200, request=request, link=link)
+        csrf = secrets.token_urlsafe(24)
+        link.csrf_hashes = [*link.csrf_hashes[-4:], csrf_hash(csrf)]
+        try:
+            self.store.replace_link(link, expected_status=PENDING)
+        except StaleState:
+            link, request = self._lookup(link_id)
+            assert link is not None and request is not None
+            return self._dead_link(link, request) or Page("unknown", 404)
+        self.audit.append(
+            case_id=request.case_id,
+            workflow=request.workflow,
+            step=request.step,
+            actor=Actor.user(link.approver),
+            action="approval.link_viewed",
+            outcome="viewed",
+            data={"request_id": request.request_id, **client.audit_fields()},
+            execution_arn=request.execution_arn,
+        )
+        return Page("confirm", 200, request=request, link=link, csrf=csrf)
+
+    # -- deciding ------------------------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        link_id: str,
+        *,
+        decision: str,
+        approver: str,
+        csrf: str | None,
+        comment: str,
+        client: ClientInfo,
+    ) -> Page:
+        """POST from the confirmation page: the only way a decision is made."""
+        link, request = self._lookup(link_id)
+        if link is None or request is None:
+            self._refuse(None, None, "unknown", "the link is not one this system issued", client)
+            return Page("unknown", 404)
+        if not csrf or csrf_hash(csrf) not in link.csrf_hashes:
+            self._refuse(request, link, "missing_csrf", "the form did not come from this link's page", client)
+            return Page("csrf", 403, request=request, link=link)
+        dead = self._dead_link(link, request, client=client)
+        if dead:
+            return dead
+        who = approver.strip().lower()
+        if who != link.approver:
+            self._refuse(
+                request, link, "wrong_approver", f"{who or 'someone'} used {link.approver}'s link", client
+            )
+            return Page("wrong_approver", 403, request=request, link=link)
+        if who == request.requested_by:
+            self._refuse(
+                request, link, "self_approval", "the requester cannot approve their own case", client
+            )
+            return Page("self_approval", 403, request=request, link=link)
+        deciders = self.store.case_step(request.case_id, request.step).get("deciders", {})
+        if who in deciders and int(deciders[who]) != request.level_index:
+            self._refuse(
+                request, link, "second_level", "one person cannot approve two levels of a case", client
+            )
+            return Page("second_level", 403, request=request, link=link)
+        if subject_hash(request.subject) != request.payload_hash:
+            self._retire(request.request_id, VOIDED, "the subject changed after the request was sent")
+            self._refuse(request, link, "changed", "the subject changed after the e-mail went out", client)
+            return Page("voided", 409, request=request, link=link)
+        if decision not in ("approve", "reject"):
+            return Page("confirm", 400, request=request, link=link, message="Choose approve or reject.")
+        if decision == "reject" and self.policy.comment_required_on_reject and not comment.strip():
+            return Page("confirm", 400, request=request, link=link, message="Please say why you reject.")
+
+        now = self.clock()
+        link.status, link.decision, link.decided_at, link.comment = (
+            DECIDED,
+            decision,
+            now.isoformat(),
+            comment,
+        )
+        try:
+            self.store.replace_link(link, expected_status=PENDING)
+        except StaleState:
+            self._refuse(request, link, "replayed", "the link was already used", client)
+            current, _ = self._lookup(link_id)
+            return Page("already_decided", 409, request=request, link=current or link)
+        return self._count(request.request_id, link, decision, comment, client, now)
+
+    def _count(
+        self,
+        request_id: str,
+        link: LinkRecord,
+        decision: str,
+        comment: str,
+        client: ClientInfo,
+        now: datetime,
+    ) -> Page:
+        for _ in range(10):
+            request = self.store.get_request(request_id)
+            assert request is not None
+            if request.status != PENDING:
+                return self._dead_link(link, request, client=client) or Page(
+                    "already_decided", 409, request=request
+                )
+            if decision == "approve":
+                request.approvals += 1
+            else:
+                request.rejections += 1
+            request.decided_by.append(link.approver)
+            if comment.strip():
+                request.comments.append(f"{link.approver}: {comment.strip()}")
+            possible = len(request.approvers) - request.rejections
+            final: str | None = None
+            if request.approvals >= request.quorum:
+                final = APPROVED
+            elif possible < request.quorum or request.rejections >= request.reject_quorum:
+                final = REJECTED
+            if final:
+                request.status, request.decided_at = final, now.isoformat()
+            try:
+                self.store.replace_request(request, expected_status=PENDING)
+            except StaleState:
+                continue  # another approver's vote landed first: count again on the fresh record
+            break
+        else:
+            raise StaleState(f"could not record the decision on request {request_id}")
+
+        state = self.store.case_step(request.case_id, request.step)
+        state.setdefault("deciders", {})[link.approver] = request.level_index
+        self.store.save_case_step(request.case_id, request.step, state)
+        self.audit.append(
+            case_id=request.case_id,
+            workflow=request.workflow,
+            step=request.step,
+            actor=Actor.user(link.approver),
+            action="approval.decided",
+            outcome="approved" if decision == "approve" else "rejected",
+            reasons=[comment.strip()] if comment.strip() else [],
+            data={
+                "request_id": request.request_id,
+                "level": request.level_name,
+                "on_behalf_of": link.on_behalf_of,
+                "approvals": request.approvals,
+                "rejections": request.rejections,
+                "quorum": request.quorum,
+                **client.audit_fields(),
+            },
+            execution_arn=request.execution_arn,
+        )
+        if request.status == PENDING:
+            return Page("recorded", 200, request=request, link=link)
+        return self._finish(request, link)
+
+    def _finish(self, request: RequestRecord, link: LinkRecord) -> Page:
+        approved = request.status == APPROVED
+        last = request.level_index + 1 >= request.level_count
+        next_index = None if (not approved or last) else request.level_index + 1
+        next_timeout = None
+        if next_index is not None:
+            rule = select_rule(self.policy, request.route, as_facts(request.subject))
+            next_timeout = rule.levels[next_index].timeout_seconds if rule else None
+        verb = "Approved" if approved else "Rejected"
+        said = "; ".join(request.comments) or "no comment"
+        output = {
+            "outcome": "approved" if approved else "rejected",
+            "summary": f"{verb} by {', '.join(request.decided_by)} ({request.level_name}): {said}",
+            "level": request.level_name,
+            "index": request.level_index,
+            "decided_by": request.decided_by,
+            "comments": request.comments,
+            "next_index": next_index,
+            "next_timeout_seconds": next_timeout,
+        }
+        self._void_pending_links(request)
+        try:
+            self.callback.succeed(request.task_token, output)
+        except TokenNoLongerValid:
+            request.status = EXPIRED
+            self.store.replace_request(request, expected_status=APPROVED if approved else REJECTED)
+            return Page("expired", 410, request=request, link=link)
+        self.notifier.publish(
+            subject=f"Approval {output['outcome']}: {request.subject.get('title', request.step)}",
+            message=f"{request.level_name} for case {request.case_id} was {output['outcome']} by "
+            f"{', '.join(request.decided_by)}.",
+            kind=f"approval.{output['outcome']}",
+        )
+        return Page("decided", 200, request=request, link=link)
+
+    # -- timeouts and reminders ---------------------------------------------------------------------------------
+
+    def expire(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The level timed out: its links die; escalate once if the policy says so, else give up."""
+        case_id, step = payload["case_id"], payload["step"]
+        index, escalated = int(payload.get("index", 0)), bool(payload.get("escalated", False))
+        state = self.store.case_step(case_id, step)
+        current = state.get("current_request_id")
+        if current:
+            self._retire(current, EXPIRED, "nobody decided before the deadline")
+        rule = select_rule(self.policy, payload["route"], as_facts(payload["subject"]))
+        level = rule.levels[index] if rule else None
+        escalate = bool(level and level.escalate_to and not escalated)
+        self.audit.append(
+            case_id=case_id,
+            workflow=payload["workflow"],
+            step=step,
+            actor=SYSTEM,
+            action="approval.expired",
+            outcome="escalating" if escalate else "timed_out",
+            reasons=[
+                f"{level.name if level else step}: nobody decided in time"
+                + (f"; escalating to {level.escalate_to}" if escalate and level else "")
+            ],
+            data={"request_id": current},
+            execution_arn=payload.get("execution_arn"),
+        )
+        if escalate and level:
+            self.notifier.publish(
+                subject=f"Approval escalated: {payload['subject'].get('title', step)}",
+                message=f"{level.name} for case {case_id} timed out and goes to {level.escalate_to}.",
+                kind="approval.escalated",
+            )
+        return {
+            "escalate": escalate,
+            "required": True,
+            "index": index,
+            "escalated": escalate or escalated,
+            "timeout_seconds": level.timeout_seconds if level else 1,
+            "rule": rule.name if rule else None,
+        }
+
+    def remind(self) -> list[str]:
+        """Re-send pending requests older than the reminder interval, with fresh links (the old ones die)."""
+        now = self.clock()
+        reminded = []
+        for request in self.store.pending_requests():
+            last = datetime.fromisoformat(request.last_sent_at or request.created_at)
+            if (now - last).total_seconds() < self.policy.reminder_after_seconds:
+                continue
+            if now >= datetime.fromisoformat(request.expires_at):
+                continue  # the timeout path owns expired requests
+            waiting = {link.approver: link for link in self.store.links_of(request) if link.status == PENDING}
+            if not waiting:
+                continue
+            for link in waiting.values():
+                link.status = REPLACED
+                try:
+                    self.store.replace_link(link, expected_status=PENDING)
+                except StaleState:
+                    continue
+            fresh = RequestRecord(**{**request.__dict__, "approvers": list(waiting), "link_hashes": []})
+            links = self._issue_links(fresh, now)
+            request.link_hashes += fresh.link_hashes
+            request.last_sent_at = now.isoformat()
+            try:
+                self.store.replace_request(request, expected_status=PENDING)
+            except StaleState:
+                continue
+            for approver, link_id in links:
+                self._mail(request, approver, link_id, reminder=True)
+            self.audit.append(
+                case_id=request.case_id,
+                workflow=request.workflow,
+                step=request.step,
+                actor=SYSTEM,
+                action="approval.reminded",
+                outcome="pending",
+                reasons=[f"still waiting for {', '.join(waiting)}; earlier links replaced"],
+                data={"request_id": request.request_id, "channel": "email"},
+                execution_arn=request.execution_arn,
+            )
+            reminded.append(request.request_id)
+        return reminded
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def _lookup(self, link_id: str) -> tuple[LinkRecord | None, RequestRecord | None]:
+        if not link_id or len(link_id) > 128:
+            return None, None
+        link = self.store.get_link(link_hash(link_id))
+        request = self.store.get_request(link.request_id) if link else None
+        return link, request
+
+    def _dead_link(
+        self, link: LinkRecord, request: RequestRecord, client: ClientInfo | None = None
+    ) -> Page | None:
+        """The page for a link that can no longer decide, or None when it still can."""
+        reason: tuple[str, str, int] | None = None
+        if link.status == DECIDED:
+            reason = ("already_decided", "the link was already used", 409)
+        elif link.status == REPLACED:
+            reason = ("replaced", "a newer e-mail replaced this link", 410)
+        elif request.status in (APPROVED, REJECTED):
+            reason = ("already_decided", "the request was already decided", 409)
+        elif request.status in (EXPIRED, ESCALATED) or self.clock() >= datetime.fromisoformat(
+            request.expires_at
+        ):
+            reason = ("expired", "the link expired", 410)
+        elif request.status == VOIDED or link.status == VOIDED:
+            reason = ("voided", "the request was withdrawn or replaced", 410)
+        if reason is None:
+            return None
+        if client is not None and client.method == "POST":
+            self._refuse(request, link, reason[0], reason[1], client)
+        return Page(reason[0], reason[2], request=request, link=link)
+
+    def _retire(self, request_id: str, status: str, why: str) -> None:
+        request = self.store.get_request(request_id)
+        if request is None or request.status != PENDING:
+            return
+        request.status = status
+        try:
+            self.store.replace_request(request, expected_status=PENDING)
+        except StaleState:
+            return
+        self._void_pending_links(request)
+
+    def _void_pending_links(self, request: RequestRecord) -> None:
+        """Links not yet used die with their request (a decision elsewhere, expiry, escalation, replacement)."""
+        for link in self.store.links_of(request):
+            if link.status == PENDING:
+                link.status = VOIDED
+                with contextlib.suppress(StaleState):  # used at this very moment: its own decision path wins
+                    self.store.replace_link(link, expected_status=PENDING)
+
+    def _refuse(
+        self,
+        request: RequestRecord | None,
+        link: LinkRecord | None,
+        kind: str,
+        why: str,
+        client: ClientInfo,
+    ) -> None:
+        self.audit.append(
+            case_id=request.case_id if request else REFUSALS_CASE,
+            workflow=request.workflow if request else "approvals",
+            step=request.step if request else "decision endpoint",
+            actor=Actor.user(client.claimed_approver)
+            if client.claimed_approver
+            else Actor.system("anonymous"),
+            action="approval.refused",
+            outcome=kind,
+            reasons=[why],
+            data={
+                "request_id": request.request_id if request else None,
+                "link_owner": link.approver if link else None,
+                **client.audit_fields(),
+            },
+            execution_arn=request.execution_arn if request else None,
+        )
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is at the other end of the HTTP request, for the audit trail."""
+
+    method: str
+    ip: str | None
+    user_agent: str | None
+    channel: Literal["email", "cli", "console"] = "email"
+    claimed_approver: str | None = None
+
+    def audit_fields(self) -> dict[str, Any]:
+        return {"channel": self.channel, "ip": self.ip, "user_agent": (self.user_agent or "")[:256]}
+
+
+@dataclass
+class Page:
+    kind: str
+    status: int
+    request: RequestRecord | None = None
+    link: LinkRecord | None = None
+    csrf: str | None = None
+    message: str | None = None
+
+
+def subject_hash(subject: dict[str, Any]) -> str:
+    canonical = json.dumps(subject, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,32 @@
+"""Builds the approval service from the environment, once per Lambda container (shared by the handlers)."""
+
+from __future__ import annotations
+
+from backoffice import aws
+from backoffice.approvals.adapters import SesMailer, SnsNotifier, StepFunctionsCallback
+from backoffice.approvals.policy import load_policy
+from backoffice.approvals.service import Approvals
+from backoffice.approvals.store import ApprovalStore
+from backoffice.audit import AuditTrail
+from backoffice.settings import Settings, from_env
+
+
+class ApprovalSettings(Settings):
+    audit_table_name: str
+    approvals_table_name: str
+    notifications_topic_arn: str
+    approvals_sender: str
+    approvals_base_url: str
+
+
+def approvals_from_env() -> Approvals:
+    settings = from_env(ApprovalSettings)
+    return Approvals(
+        store=ApprovalStore(settings.approvals_table_name, aws.client("dynamodb")),
+        audit=AuditTrail(settings.audit_table_name),
+        mailer=SesMailer(aws.client("ses"), settings.approvals_sender),
+        notifier=SnsNotifier(aws.client("sns"), settings.notifications_topic_arn),
+        callback=StepFunctionsCallback(aws.client("stepfunctions")),
+        policy=load_policy(),
+        base_url=settings.approvals_base_url,
+    )

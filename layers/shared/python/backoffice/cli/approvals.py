@@ -1,0 +1,164 @@
+"""``backoffice approvals``: the approver's side, locally: the pending list, deciding through the real HTTP path.
+
+``decide`` does what a person does: it opens the link (GET, the confirmation page), then submits the page's form
+(POST with its CSRF token and the approver's e-mail). It has no shortcut into the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from backoffice.approvals.store import ApprovalStore
+from backoffice.local.outbox import read_outbox
+from backoffice.local.runtime import LocalRuntime
+from backoffice.local.server import DEFAULT_OUTBOX, DEFAULT_PORT
+from infra.catalog import Ref
+
+API_ENV = "BACKOFFICE_API"
+
+
+def api_url(args: argparse.Namespace, endpoint: str) -> str:
+    import os
+
+    if getattr(args, "api", None):
+        return str(args.api)
+    if os.environ.get(API_ENV):
+        return os.environ[API_ENV]
+    port = urllib.parse.urlsplit(endpoint).port or DEFAULT_PORT
+    return f"http://127.0.0.1:{port + 1}"
+
+
+def _http(url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST" if data is not None else "GET",
+        headers={"User-Agent": "backoffice-cli", "X-Backoffice-Channel": "cli"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode()
+
+
+def _heading(page: str) -> str:
+    match = re.search(r"<h1>(.*?)</h1>", page, re.S)
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
+
+
+def _paragraph(page: str) -> str:
+    match = re.search(r"</h1>\s*<p>(.*?)</p>", page, re.S)
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
+
+
+def decide_via_http(url: str, decision: str, approver: str, comment: str) -> tuple[int, str, str]:
+    """Open the link, then submit its form. Returns (HTTP status, page heading, page text)."""
+    status, page = _http(url)
+    csrf = re.search(r"name='csrf' value='([^']+)'", page)
+    if status != 200 or not csrf:
+        return status, _heading(page), _paragraph(page)
+    status, page = _http(
+        url, {"csrf": csrf.group(1), "decision": decision, "approver": approver, "comment": comment}
+    )
+    return status, _heading(page), _paragraph(page) or re.sub(r"<[^>]+>", " ", page)[:200]
+
+
+def cmd_list(args: argparse.Namespace, runtime: LocalRuntime) -> int:
+    store = ApprovalStore(runtime.resolve(Ref("table_name", "approvals")), runtime.client("dynamodb"))
+    mails = read_outbox(Path(args.outbox))
+    pending = store.pending_requests()
+    rows: list[dict[str, Any]] = []
+    for request in pending:
+        waiting = [link for link in store.links_of(request) if link.status == "PENDING"]
+        links = {}
+        for link in waiting:
+            # The newest e-mail to this approver about this case carries the live link.
+            for mail in reversed(mails):
+                if mail.to == link.approver and request.case_id in mail.text and mail.approval_links:
+                    links[link.approver] = mail.approval_links[0]
+                    break
+        rows.append(
+            {
+                "case_id": request.case_id,
+                "step": request.step,
+                "level": request.level_name,
+                "quorum": f"{request.approvals}/{request.quorum}",
+                "requested": request.created_at,
+                "expires": request.expires_at,
+                "subject": request.subject.get("title"),
+                "links": links,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(
+            f"{row['case_id']}  {row['step']} / {row['level']}  approvals {row['quorum']}  until {row['expires'][:16]}"
+        )
+        print(f"  {row['subject']}")
+        for approver, link in row["links"].items():
+            print(f"    {approver}: {link}")
+    print(f"{len(rows)} pending approval(s)")
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace, runtime: LocalRuntime) -> int:
+    target = args.link
+    if not target.startswith("http"):
+        target = f"{api_url(args, runtime.endpoint_url or '')}/approvals/{target}"
+    status, heading, text = decide_via_http(target, args.decision, args.as_email, args.comment or "")
+    print(f"{heading}: {text}" if text else heading)
+    return 0 if status == 200 else 1
+
+
+def cmd_remind(args: argparse.Namespace, runtime: LocalRuntime) -> int:
+    request = urllib.request.Request(
+        f"{api_url(args, runtime.endpoint_url or '')}/_local/schedules/approval_reminders",
+        data=b"",
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        result = json.loads(response.read())
+    print(f"reminded {len(result.get('reminded', []))} request(s)")
+    return 0
+
+
+def add_approvals_parser(sub: Any, connect: Any) -> None:
+    approvals = sub.add_parser("approvals", help="pending approvals; decide one as an approver would")
+    approvals.add_argument("--api", help=f"the local API (default ${API_ENV} or the server's port + 1)")
+    approvals.add_argument("--outbox", default=str(DEFAULT_OUTBOX), help="where the server writes e-mails")
+    inner = approvals.add_subparsers(dest="approvals_command", required=True)
+
+    listing = inner.add_parser("list", help="pending approvals with each approver's link from the outbox")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=lambda a: _with(connect, a, cmd_list))
+
+    decide = inner.add_parser("decide", help="open the link and submit its form: approve or reject")
+    decide.add_argument("link", help="the link from the e-mail, or just its id")
+    decide.add_argument("decision", choices=["approve", "reject"])
+    decide.add_argument("--comment", default="")
+    decide.add_argument(
+        "--as", dest="as_email", required=True, help="your e-mail address (the link's approver)"
+    )
+    decide.set_defaults(func=lambda a: _with(connect, a, cmd_decide))
+
+    remind = inner.add_parser("remind", help="run the reminder schedule now")
+    remind.set_defaults(func=lambda a: _with(connect, a, cmd_remind))
+
+
+def _with(connect: Any, args: argparse.Namespace, command: Any) -> int:
+    runtime = connect(args)
+    try:
+        return int(command(args, runtime))
+    finally:
+        runtime.stop()

@@ -1,0 +1,122 @@
+"""Ports to the firm's systems: CRM, PSA, ERP and HRIS. Workflows talk to these, never to a vendor's API.
+
+The ports are shaped after real SaaS APIs: listing is paged, every create takes an idempotency key (a retried Lambda
+must never create a second customer or project), and failures carry names the state machines retry by:
+``ConnectorRateLimited`` (HTTP 429), ``ConnectorUnavailable`` (5xx, connection refused) and ``ConnectorTimeout``.
+Adapters: ``sandbox`` (DynamoDB, seeded with a sample firm) now; Salesforce, NetSuite and generic REST later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Generic, Protocol, TypeVar
+
+from backoffice.models import Client, Document, Opportunity, Project, Worker
+from backoffice.onboarding.project_setup import ProjectTemplate
+
+T = TypeVar("T")
+
+
+class ConnectorError(Exception):
+    """Base of connector failures; subclasses are retryable by name in the state machines."""
+
+    system = "unknown"
+
+
+class ConnectorRateLimited(ConnectorError):
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ConnectorUnavailable(ConnectorError):
+    pass
+
+
+class ConnectorTimeout(ConnectorError):
+    pass
+
+
+class RecordNotFound(ConnectorError):
+    """Not retryable: the record the workflow needs does not exist in the system."""
+
+
+RETRYABLE = ("ConnectorRateLimited", "ConnectorUnavailable", "ConnectorTimeout")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Hours a worker is already booked for, per week, over a period (from the PSA or HRIS)."""
+
+    worker_id: str
+    project_id: str
+    start: date
+    end: date
+    hours_per_week: Decimal
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    """A staffing request in the PSA (Certinia ``pse__Resource_Request__c``)."""
+
+    project_id: str
+    role: str
+    hours: Decimal
+    start: date
+    end: date
+    skills: tuple[str, ...] = ()
+    candidate_ids: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    status: str = "open"
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    """The result of an idempotent create: the system's id, and whether this call created it."""
+
+    id: str
+    created: bool
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class CrmPort(Protocol):
+    def get_opportunity(self, opportunity_id: str) -> Opportunity: ...
+
+    def sow_document(self, opportunity_id: str) -> Document | None:
+        """The statement of work attached to the opportunity, if any."""
+        ...
+
+
+class ErpPort(Protocol):
+    def list_customers(self, page_token: str | None = None) -> Page[Client]: ...
+
+    def get_customer(self, customer_id: str) -> Client: ...
+
+    def create_customer(self, client: Client, *, idempotency_key: str) -> Created: ...
+
+
+class PsaPort(Protocol):
+    def find_project_by_opportunity(self, opportunity_id: str) -> Project | None: ...
+
+    def create_project(self, project: Project, *, idempotency_key: str) -> Created: ...
+
+    def create_resource_request(self, request: ResourceRequest, *, idempotency_key: str) -> Created: ...
+
+    def allocations(self, start: date, end: date) -> list[Allocation]: ...
+
+    def next_project_sequence(self, client_code: str, year: int) -> int: ...
+
+    def project_templates(self) -> list[ProjectTemplate]: ...
+
+
+class HrisPort(Protocol):
+    def list_workers(self, page_token: str | None = None) -> Page[Worker]: ...

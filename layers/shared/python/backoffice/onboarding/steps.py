@@ -1,0 +1,285 @@
+"""The onboarding workflow's steps as plain functions over ports: what each Lambda handler calls.
+
+Each step takes the case's ids and pointers (never whole documents), talks to systems through the connector ports,
+and returns what the next state needs. Facts read from the SOW are kept in S3 under the case, not in the state.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort, ResourceRequest
+from backoffice.models import Client, Document, OpportunityClosedWon, parse_event_as
+from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
+from backoffice.onboarding.customers import CustomerMatchPolicy, MatchDecision, match_customer
+from backoffice.onboarding.project_setup import ProjectSetupPolicy, ProjectTemplate, client_code, plan_project
+from backoffice.onboarding.sow_documents import SowFacts, UnreadableSow, contract_from_sow, parse_sow_text
+from backoffice.onboarding.staffing import Allocation, RoleRequest, StaffingPolicy, plan_staffing
+
+
+class StatementOfWorkMissing(Exception):
+    """No SOW on the event and none attached to the opportunity in the CRM."""
+
+
+class StatementOfWorkUnreadable(Exception):
+    """The SOW could not be read (scanned without OCR, corrupt, or missing the facts a project needs)."""
+
+
+class CustomerNeedsReview(Exception):
+    """The client is close to an existing ERP customer but not certainly the same: a person decides."""
+
+
+class ProjectCannotBeSetUp(Exception):
+    """The SOW's facts do not make a project (for example fixed fee without milestones)."""
+
+
+def deal_of(event: dict[str, Any]) -> OpportunityClosedWon:
+    _, deal = parse_event_as(event, OpportunityClosedWon)
+    return deal
+
+
+# -- 1. fetch -----------------------------------------------------------------------------------------------------
+
+
+def fetch_statement_of_work(deal: OpportunityClosedWon, crm: CrmPort) -> Document:
+    """The SOW named on the event, else the one attached to the opportunity in the CRM."""
+    if deal.sow_document is not None:
+        return deal.sow_document
+    attached = crm.sow_document(deal.opportunity.id)
+    if attached is None:
+        raise StatementOfWorkMissing(
+            f"opportunity {deal.opportunity.id} has no statement of work attached in the CRM; attach the signed "
+            "SOW and resume the case"
+        )
+    return attached
+
+
+# -- 2. read ------------------------------------------------------------------------------------------------------
+
+
+def read_statement_of_work(pdf: bytes) -> SowFacts:
+    """The SOW's facts from a digital PDF. A scanned SOW has no text layer: it needs OCR (Textract in AWS)."""
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        if reader.is_encrypted:
+            raise StatementOfWorkUnreadable(
+                "the SOW PDF is encrypted; ask the client for an unprotected copy"
+            )
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PdfReadError, ValueError, KeyError) as error:
+        raise StatementOfWorkUnreadable(f"the SOW is not a readable PDF ({type(error).__name__})") from None
+    if not text.strip():
+        raise StatementOfWorkUnreadable(
+            "the SOW has no text layer (a scan): it needs OCR before it can be read"
+        )
+    return parse_sow_text(text)
+
+
+def facts_key(case_id: str) -> str:
+    return f"cases/{case_id}/sow-facts.json"
+
+
+def store_facts(s3: Any, bucket: str, case_id: str, facts: SowFacts) -> str:
+    key = facts_key(case_id)
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(facts.to_json_dict()).encode(),
+        ContentType="application/json",
+        ServerSideEncryption="aws:kms",
+    )
+    return key
+
+
+def load_facts(s3: Any, bucket: str, key: str) -> SowFacts:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return SowFacts.from_json_dict(json.loads(body))
+
+
+def facts_summary(facts: SowFacts) -> dict[str, Any]:
+    total = facts.total_fees()
+    return {
+        "title": facts.title,
+        "billing_model": facts.billing_model,
+        "currency": facts.currency,
+        "total_fees": str(total) if total is not None else None,
+        "effective_date": facts.effective_date.isoformat() if facts.effective_date else None,
+        "end_date": facts.end_date.isoformat() if facts.end_date else None,
+        "sections": len(facts.clauses),
+    }
+
+
+# -- 3. contract risk ---------------------------------------------------------------------------------------------
+
+
+def contract_risk(facts: SowFacts, policy: ContractRiskPolicy | None = None) -> RiskAssessment:
+    return assess_contract_risk(facts.clauses, facts.figures(), policy)
+
+
+def legal_review_subject(
+    deal: OpportunityClosedWon, facts: SowFacts, risk: RiskAssessment, document: str
+) -> dict[str, Any]:
+    """What legal sees in the approval e-mail: the deal, the figures, and each finding with its sentence."""
+    total = facts.total_fees()
+    return {
+        "title": f"Contract review: {facts.title or deal.opportunity.name}",
+        "client": deal.client.customer_name,
+        "amount": str(total if total is not None else deal.opportunity.amount),
+        "currency": facts.currency or deal.opportunity.currency,
+        "service_line": deal.service_line,
+        "risk_level": risk.level,
+        "risk_score": float(risk.score),
+        "reasons": [
+            f"§{f.section} {f.rule.replace('_', ' ')} ({f.severity}): “{f.sentence}” — {f.explanation}"
+            for f in risk.findings
+        ],
+        "document": document,
+    }
+
+
+# -- 4. customer --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerOutcome:
+    customer_id: str
+    decision: str  # existing | created
+    reasons: list[str]
+
+
+def match_or_create_customer(
+    client: Client, erp: ErpPort, policy: CustomerMatchPolicy | None = None
+) -> tuple[CustomerOutcome, MatchDecision]:
+    existing: list[Client] = []
+    token: str | None = None
+    while True:
+        page = erp.list_customers(token)
+        existing.extend(page.items)
+        token = page.next_token
+        if not token:
+            break
+    decision = match_customer(client, existing, policy)
+    if decision.kind == "existing" and decision.customer_id:
+        return CustomerOutcome(decision.customer_id, "existing", list(decision.reasons)), decision
+    if decision.kind == "review":
+        raise CustomerNeedsReview("; ".join(decision.reasons) or "a near match needs a person to decide")
+    created = erp.create_customer(client, idempotency_key=f"customer#{client.id}")
+    return CustomerOutcome(created.id, "created", list(decision.reasons)), decision
+
+
+# -- 5. project ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectOutcome:
+    project_id: str
+    project_code: str
+    project_name: str
+    created: bool
+    warnings: list[str]
+
+
+def create_project(
+    deal: OpportunityClosedWon,
+    customer_id: str,
+    facts: SowFacts,
+    psa: PsaPort,
+    templates: list[ProjectTemplate],
+    policy: ProjectSetupPolicy | None = None,
+) -> ProjectOutcome:
+    existing = psa.find_project_by_opportunity(deal.opportunity.id)
+    if existing is not None:
+        return ProjectOutcome(existing.id, existing.id, existing.project_name, False, [])
+    try:
+        contract = contract_from_sow(
+            facts,
+            contract_id=f"SOW-{deal.opportunity.id}",
+            client_id=customer_id,
+            opportunity_id=deal.opportunity.id,
+        )
+    except UnreadableSow as error:
+        raise ProjectCannotBeSetUp(str(error)) from None
+    client = deal.client.model_copy(update={"id": customer_id})
+    code = client_code(client.customer_name)
+    year = (facts.effective_date or deal.opportunity.close_date).year
+    plan = plan_project(
+        deal.opportunity,
+        client,
+        contract,
+        templates,
+        policy,
+        seq=psa.next_project_sequence(code, year),
+        service_line=deal.service_line,
+        estimated_hours=facts.hours_by_role,
+    )
+    if not plan.ready:
+        raise ProjectCannotBeSetUp("; ".join(plan.reasons))
+    created = psa.create_project(plan.project, idempotency_key=f"project#{deal.opportunity.id}")
+    return ProjectOutcome(
+        created.id, plan.project_code, plan.project.project_name, created.created, list(plan.warnings)
+    )
+
+
+# -- 6. staffing --------------------------------------------------------------------------------------------------
+
+
+def request_staffing(
+    project_id: str,
+    facts: SowFacts,
+    psa: PsaPort,
+    hris: HrisPort,
+    policy: StaffingPolicy | None = None,
+) -> dict[str, Any]:
+    if facts.effective_date is None or facts.end_date is None:
+        return {"requests": [], "conflicts": ["the SOW has no term; staffing waits for dates"]}
+    workers = []
+    token: str | None = None
+    while True:
+        page = hris.list_workers(token)
+        workers.extend(page.items)
+        token = page.next_token
+        if not token:
+            break
+    booked = [
+        Allocation(
+            worker_id=a.worker_id,
+            project_id=a.project_id,
+            start=a.start,
+            end=a.end,
+            hours_per_week=a.hours_per_week,
+        )
+        for a in psa.allocations(facts.effective_date, facts.end_date)
+    ]
+    requested = [
+        RoleRequest(role=role, hours=hours, start=facts.effective_date, end=facts.end_date)
+        for role, hours in facts.hours_by_role.items()
+    ]
+    plan = plan_staffing(requested, workers, booked, policy, project_id=project_id)
+    requests: list[dict[str, Any]] = []
+    conflicts: list[str] = []
+    for role in plan.roles:
+        proposed = [c.worker_id for c in role.candidates]
+        notes = [f"{c.kind}: {c.detail}" for c in role.conflicts]
+        created = psa.create_resource_request(
+            ResourceRequest(
+                project_id=project_id,
+                role=role.request.role,
+                hours=Decimal(role.request.hours),
+                start=role.request.start,
+                end=role.request.end,
+                skills=tuple(role.request.skills),
+                candidate_ids=tuple(proposed),
+                conflicts=tuple(notes),
+            ),
+            idempotency_key=role.assignment_key,
+        )
+        requests.append({"id": created.id, "role": role.request.role, "proposed": role.proposed_worker_id})
+        conflicts.extend(f"{role.request.role}: {note}" for note in notes)
+    return {"requests": requests, "conflicts": conflicts}

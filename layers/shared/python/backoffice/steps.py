@@ -1,0 +1,59 @@
+"""What every workflow step handler shares: its settings, its audit record, its failure record.
+
+A step records what it did (passed, created, blocked...) with the digest of its input and output; when its domain
+call raises, it records the failure with the reason before re-raising, so the trail shows why a case stopped even
+when the state machine then takes a Catch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backoffice.audit import Actor, AuditTrail
+from backoffice.settings import Settings, from_env
+
+
+class StepSettings(Settings):
+    audit_table_name: str
+    documents_bucket_name: str = ""
+    sandbox_table_name: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    workflow: str
+    name: str
+    actor: Actor
+
+    def record(
+        self,
+        event: Mapping[str, Any],
+        *,
+        action: str,
+        outcome: str,
+        reasons: Iterable[str] = (),
+        output: Any = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        AuditTrail(from_env(StepSettings).audit_table_name).append(
+            case_id=str(event["case_id"]),
+            workflow=self.workflow,
+            step=self.name,
+            actor=self.actor,
+            action=action,
+            outcome=outcome,
+            reasons=reasons,
+            input=dict(event),
+            output=output,
+            data=data,
+            execution_arn=event.get("execution_arn"),
+        )
+
+    def failed(self, event: Mapping[str, Any], error: Exception, action: str) -> None:
+        self.record(event, action=action, outcome="blocked", reasons=[f"{type(error).__name__}: {error}"])
+
+
+def settings() -> StepSettings:
+    return from_env(StepSettings)

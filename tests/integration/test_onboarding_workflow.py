@@ -1,0 +1,256 @@
+"""Project onboarding end to end on the local runtime: real ASL on moto's engine, real handlers, sandbox systems.
+
+Each test is one of the cases ``make run`` shows: a standard deal, an existing customer, a duplicate delivery, a
+missing SOW, an ERP outage that recovers (and one that does not), legal approving and rejecting, a near-match
+customer, a lost deal and an invalid event.
+"""
+
+from __future__ import annotations
+
+import json
+
+from backoffice.cli.approvals import decide_via_http
+from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client
+from tests.integration.conftest import Firm
+
+HIGH_RISK = frozenset({"uncapped_liability"})
+MEDIUM_RISK = frozenset({"payment_terms_over_limit"})
+
+
+def onboarding_steps(firm: Firm, case_id: str) -> list[str]:
+    return [r.step for r in firm.records(case_id)]
+
+
+def test_a_standard_deal_becomes_a_customer_a_project_and_staffing_requests(firm: Firm) -> None:
+    # Given a low-risk time-and-materials deal with a client the ERP does not know
+    deal = Deal(1, new_client(1))
+    # When the CRM closes it
+    case_id = firm.win(deal)
+    execution = firm.settle(case_id)
+    # Then the case is onboarded, step by step, each step audited with an intact chain
+    assert execution.status == "SUCCEEDED"
+    assert onboarding_steps(firm, case_id) == [
+        "start case",
+        "validate closed-won opportunity",
+        "fetch statement of work",
+        "read statement of work",
+        "assess contract risk",
+        "match customer in ERP",
+        "create project in PSA",
+        "request staffing",
+        "publish outcome",
+    ]
+    assert ("customer.created", "created") in firm.actions(case_id)
+    assert firm.audit.verify([case_id]).ok
+    # And the ERP has the new customer, the PSA the project and one staffing request per SOW role
+    sandbox = firm.runtime.sandbox()
+    customers = [c for c in sandbox.all("erp", "customer") if c["customer_name"] == deal.client.customer_name]
+    assert len(customers) == 1
+    [project] = [p for p in sandbox.all("psa", "project") if p["opportunity_id"] == deal.opportunity_id]
+    assert project["client_id"] == customers[0]["id"]
+    requests = [r for r in sandbox.all("psa", "resource_request") if r["project_id"] == project["id"]]
+    assert len(requests) >= 3 and all(r["candidate_ids"] for r in requests)
+    # And the Project Onboarded event carries the ids for the next system
+    event = firm.outcome_event(case_id)
+    assert event["detail-type"] == "Project Onboarded"
+    assert event["detail"]["data"]["project"]["project_id"] == project["id"]
+
+
+def test_an_existing_customer_is_matched_not_created_again(firm: Firm) -> None:
+    # Given a deal with a client the ERP already has (same tax id)
+    before = len(firm.runtime.sandbox().all("erp", "customer"))
+    case_id = firm.win(Deal(2, existing_client("Adventure Works")))
+    # When it is onboarded
+    assert firm.settle(case_id).status == "SUCCEEDED"
+    # Then the project hangs off the existing customer and the ERP has no new customer
+    assert ("customer.matched", "existing") in firm.actions(case_id)
+    assert len(firm.runtime.sandbox().all("erp", "customer")) == before
+    [project] = [
+        p for p in firm.runtime.sandbox().all("psa", "project") if p["opportunity_id"].endswith("02XYZ")
+    ]
+    assert project["client_id"] == "CUST-0006"
+
+
+def test_the_same_deal_delivered_twice_makes_one_customer_and_one_project(firm: Firm) -> None:
+    # Given a deal the CRM sends twice (at-least-once delivery)
+    deal = Deal(3, new_client(3))
+    case_id = firm.win(deal)
+    firm.win(deal)
+    firm.runtime.wait_until_idle()
+    # Then one execution ran, one customer and one project exist, and the duplicate is on the trail
+    assert [e.name for e in firm.runtime.executions()] == [case_id]
+    sandbox = firm.runtime.sandbox()
+    assert (
+        len([c for c in sandbox.all("erp", "customer") if c["customer_name"] == deal.client.customer_name])
+        == 1
+    )
+    assert len([p for p in sandbox.all("psa", "project") if p["opportunity_id"] == deal.opportunity_id]) == 1
+    assert ("event.duplicate", "ignored") in firm.actions(case_id)
+
+
+def test_a_missing_sow_blocks_the_case_with_the_reason_and_a_notification(firm: Firm) -> None:
+    # Given an operator subscribed to notifications
+    sqs, sns = firm.runtime.client("sqs"), firm.runtime.client("sns")
+    queue_url = sqs.create_queue(QueueName="operator-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    topic_arn = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("notifications")
+    )
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    # When a deal arrives with no SOW attached in the CRM
+    case_id = firm.win(Deal(4, new_client(4), with_sow=False))
+    execution = firm.settle(case_id)
+    # Then the case is blocked, and the trail, the event and the notification all say why
+    assert (execution.status, execution.error) == ("FAILED", "OnboardingBlocked")
+    assert ("sow.fetched", "blocked") in firm.actions(case_id)
+    reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
+    assert reason.startswith("StatementOfWorkMissing:") and "no statement of work" in reason
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert any("Onboarding Blocked" in json.loads(m["Body"])["Subject"] for m in messages)
+    # And nothing was created in the ERP or PSA for it
+    assert not [
+        p for p in firm.runtime.sandbox().all("psa", "project") if p["opportunity_id"].endswith("04XYZ")
+    ]
+
+
+def test_an_erp_outage_that_recovers_is_retried_by_the_state_machine(firm: Firm) -> None:
+    # Given the ERP answers the next two calls with 503
+    firm.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
+    # When a deal is onboarded
+    case_id = firm.win(Deal(5, new_client(5)))
+    execution = firm.settle(case_id)
+    # Then the state machine retried the ERP step and the case completed with one customer
+    assert execution.status == "SUCCEEDED"
+    history = firm.runtime.client("stepfunctions").get_execution_history(
+        executionArn=execution.arn, maxResults=1000
+    )
+    failures = [
+        e
+        for e in history["events"]
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"].get("error") == "ConnectorUnavailable"
+    ]
+    assert len(failures) == 2
+    assert ("customer.created", "created") in firm.actions(case_id)
+
+
+def test_an_erp_outage_that_outlasts_the_retries_blocks_the_case_with_its_reason(firm: Firm) -> None:
+    firm.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=50)
+    case_id = firm.win(Deal(6, new_client(6)))
+    assert firm.settle(case_id).status == "FAILED"
+    assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("ConnectorUnavailable:")
+
+
+def test_a_high_risk_contract_waits_for_legal_and_the_general_counsel_and_then_onboards(firm: Firm) -> None:
+    # Given a deal whose SOW has uncapped liability (high risk: legal, then the general counsel)
+    case_id = firm.win(Deal(7, new_client(7), risks=HIGH_RISK))
+    # When it reaches legal review
+    execution = firm.settle(case_id)
+    # Then it waits, and legal got e-mails showing the finding
+    assert (execution.status, execution.current_state) == ("RUNNING", "Ask legal to review the contract")
+    mail = firm.mail("lena.hoffmann@example-firm.com", case_id)
+    assert "uncapped liability" in mail.text and "Open the request" in mail.text
+    # When legal approves through the confirmation page
+    status, title, _ = decide_via_http(
+        firm.link("lena.hoffmann@example-firm.com", case_id), "approve", "lena.hoffmann@example-firm.com", ""
+    )
+    assert (status, title) == (200, "You approved the request")
+    # Then the general counsel is asked next, approves, and the project is onboarded
+    assert firm.settle(case_id).current_state == "Ask legal to review the contract"
+    status, _, _ = decide_via_http(
+        firm.link("grace.okafor@example-firm.com", case_id),
+        "approve",
+        "grace.okafor@example-firm.com",
+        "fine",
+    )
+    assert status == 200
+    assert firm.settle(case_id).status == "SUCCEEDED"
+    decided = [r for r in firm.records(case_id) if r.action == "approval.decided"]
+    assert [(str(r.actor), r.data["level"]) for r in decided] == [
+        ("user:lena.hoffmann@example-firm.com", "legal review"),
+        ("user:grace.okafor@example-firm.com", "general counsel sign-off"),
+    ]
+
+
+def test_legal_rejecting_the_contract_blocks_onboarding_with_their_comment(firm: Firm) -> None:
+    # Given a medium-risk deal waiting for legal
+    case_id = firm.win(Deal(8, new_client(8), risks=MEDIUM_RISK))
+    assert firm.settle(case_id).current_state == "Ask legal to review the contract"
+    # When legal rejects with a comment
+    status, title, _ = decide_via_http(
+        firm.link("omar.haddad@example-firm.com", case_id),
+        "reject",
+        "omar.haddad@example-firm.com",
+        "90-day payment terms are not acceptable",
+    )
+    assert (status, title) == (200, "You rejected the request")
+    # Then the case is blocked with who rejected and why, and nothing was created downstream
+    assert firm.settle(case_id).status == "FAILED"
+    reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
+    assert reason.startswith("ContractRejectedByLegal:")
+    assert "omar.haddad@example-firm.com" in reason and "90-day payment terms" in reason
+    assert not [
+        p for p in firm.runtime.sandbox().all("psa", "project") if p["opportunity_id"].endswith("08XYZ")
+    ]
+
+
+def test_a_near_match_customer_goes_to_review_instead_of_a_duplicate(firm: Firm) -> None:
+    # Given a client whose name is close to an ERP customer at another address
+    near = existing_client("Northwind Logistics").model_copy(
+        update={"customer_name": "Northwind Logistic Inc", "tax_id": None}
+    )
+    before = len(firm.runtime.sandbox().all("erp", "customer"))
+    case_id = firm.win(Deal(9, near))
+    # Then the case stops for master-data review and the ERP gets no duplicate
+    assert firm.settle(case_id).status == "FAILED"
+    assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("CustomerNeedsReview:")
+    assert len(firm.runtime.sandbox().all("erp", "customer")) == before
+
+
+def test_fixed_fee_and_retainer_deals_onboard_with_their_billing_models(firm: Firm) -> None:
+    fixed = firm.win(Deal(10, new_client(10), billing_model="fixed_fee", service_line="advisory"))
+    retainer = firm.win(Deal(11, new_client(11), billing_model="retainer", service_line="digital"))
+    assert firm.settle(fixed).status == "SUCCEEDED"
+    assert firm.settle(retainer).status == "SUCCEEDED"
+    models = {
+        p["opportunity_id"][-5:]: p["billing_model"] for p in firm.runtime.sandbox().all("psa", "project")
+    }
+    assert models["10XYZ"] == "fixed_fee" and models["11XYZ"] == "retainer"
+
+
+def test_a_lost_deal_is_blocked_with_its_reason(firm: Firm) -> None:
+    firm.runtime.put_event("Opportunity Closed Won", closed_won_detail(12, won=False))
+    firm.runtime.wait_until_idle()
+    [execution] = firm.runtime.executions()
+    assert (execution.status, execution.error) == ("FAILED", "OnboardingBlocked")
+    assert "is not closed-won" in firm.outcome_event(execution.name)["detail"]["reasons"][0]
+
+
+def test_an_invalid_event_is_rejected_audited_parked_and_the_next_one_still_runs(firm: Firm) -> None:
+    # Given an event whose currency and amount are invalid, followed by a good deal
+    broken = closed_won_detail(13)
+    broken["opportunity"]["currency"] = "usd"
+    broken["opportunity"]["amount"] = "-5"
+    bad_id = firm.runtime.put_event("Opportunity Closed Won", broken)
+    good = firm.win(Deal(14, new_client(14)))
+    # Then the bad one is rejected with readable reasons and parked with the event
+    [record] = firm.records(f"rejected-{bad_id}")
+    assert (record.action, record.outcome) == ("event.rejected", "rejected")
+    assert any(r.startswith("detail.opportunity.currency:") for r in record.reasons)
+    [parked] = firm.runtime.parked_messages()
+    assert parked["event"]["id"] == bad_id and parked["reasons"] == list(record.reasons)
+    # And the good deal still onboards
+    assert firm.settle(good).status == "SUCCEEDED"
+
+
+def test_an_edited_audit_record_is_named_by_verification(firm: Firm) -> None:
+    case_id = firm.win(Deal(15, new_client(15)))
+    firm.settle(case_id)
+    firm.runtime.client("dynamodb").update_item(
+        TableName="backoffice-audit",
+        Key={"case_id": {"S": case_id}, "seq": {"N": "4"}},
+        UpdateExpression="SET outcome = :o",
+        ExpressionAttributeValues={":o": {"S": "approved"}},
+    )
+    assert [(p.seq, p.kind) for p in firm.audit.verify([case_id]).problems] == [(4, "changed")]
