@@ -122,7 +122,8 @@ class StateMachine:
 
 @dataclass(frozen=True)
 class EventRule:
-    """An EventBridge rule on the product's bus: events matching ``pattern`` start a case of ``workflow``.
+    """An EventBridge rule on the product's bus: events matching ``pattern`` start a case of ``workflow``, or, for
+    a rule with ``function``, go to that function (an ingest step that turns a SaaS event into a canonical one).
 
     ``case_key`` is the path (dotted, from the event root) of the business key that identifies the case; the event id
     is used when it is absent. The same key delivered twice starts one execution, not two.
@@ -131,8 +132,13 @@ class EventRule:
     name: str
     description: str
     pattern: Mapping[str, object]
-    workflow: str
+    workflow: str = ""
     case_key: str = "id"
+    function: str | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.workflow) == bool(self.function):
+            raise ValueError(f"rule {self.name}: name a workflow or a function, not both or neither")
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,12 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read", "states:start", "parked:send", "idempotency:readwrite"),
         ),
         LambdaFunction(
+            name="ingest_salesforce_event",
+            description="Turns Salesforce's Opportunity events (Event Relay) into the canonical Closed Won event",
+            environment={**_STEP_ENV},
+            grants=("audit:append", "audit:read", "sandbox:readwrite", "bus:put"),
+        ),
+        LambdaFunction(
             name="validate_opportunity",
             description="Checks that a closed-won opportunity can be onboarded",
             environment=dict(_AUDIT_ENV),
@@ -380,6 +392,17 @@ CATALOG = Catalog(
             pattern={"detail-type": ["Opportunity Closed Won"]},
             workflow="onboarding",
             case_key="detail.opportunity.id",
+        ),
+        EventRule(
+            name="salesforce_opportunity_won",
+            description="Salesforce Event Relay: an Opportunity change or platform event that reached Closed Won",
+            # Change events carry only changed fields: the ingest step reads the opportunity from the CRM and goes on
+            # only when it is closed and won.
+            pattern={
+                "source": [{"prefix": "aws.partner/salesforce.com"}],
+                "detail-type": ["OpportunityChangeEvent", "Opportunity_Closed_Won__e"],
+            },
+            function="ingest_salesforce_event",
         ),
     ),
 )

@@ -79,6 +79,7 @@ class BusinessEvents(Construct):
         self,
         *,
         starter: lambda_.Function,
+        functions: Mapping[str, lambda_.Function],
         state_machines: Mapping[str, sfn.IStateMachine],
         undelivered: sqs.IQueue,
         key: kms.IKey,
@@ -92,6 +93,18 @@ class BusinessEvents(Construct):
                 description=spec.description,
                 event_pattern=event_pattern(spec.pattern),
             )
+            if spec.function:
+                # An ingest rule: the function receives the event as EventBridge sends it.
+                rule.add_target(
+                    targets.LambdaFunction(
+                        functions[spec.function],
+                        dead_letter_queue=undelivered,
+                        retry_attempts=DELIVERY_RETRY_ATTEMPTS,
+                        max_event_age=DELIVERY_MAX_EVENT_AGE,
+                    )
+                )
+                self.rules[spec.name] = rule
+                continue
             rule.add_target(
                 targets.LambdaFunction(
                     starter,
@@ -145,5 +158,17 @@ def event_pattern(pattern: Mapping[str, object]) -> events.EventPattern:
     unknown = set(pattern) - _PATTERN_FIELDS
     if unknown:
         raise ValueError(f"event pattern fields {sorted(unknown)} are not top-level EventBridge event fields")
-    fields: dict[str, Any] = {key.replace("-", "_"): value for key, value in pattern.items()}
+    fields: dict[str, Any] = {key.replace("-", "_"): _top_level(value) for key, value in pattern.items()}
     return events.EventPattern(**fields)
+
+
+def _top_level(value: object) -> object:
+    """CDK types top-level fields as lists of strings: content filters there go through its ``Match`` helpers
+    (``detail`` is passed as JSON and keeps its filters as written)."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and len(value[0]) == 1:
+        [(operator, operand)] = value[0].items()
+        helpers = {"prefix": events.Match.prefix, "suffix": events.Match.suffix}
+        if operator in helpers:
+            return helpers[operator](operand)
+        raise ValueError(f"top-level content filter {operator!r} is not supported by the stack yet")
+    return value

@@ -71,6 +71,7 @@ class BackofficeStack(Stack):
         self.functions.grant_catalog_access(resources)
         self.events.start_cases(
             starter=self.functions.functions[CASE_STARTER],
+            functions=self.functions.functions,
             state_machines=self.workflows.state_machines,
             undelivered=self.storage.undelivered_events,
             key=data_key.key,

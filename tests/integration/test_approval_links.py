@@ -222,3 +222,55 @@ def test_the_requester_cannot_approve_their_own_case(firm: Firm) -> None:
     url = firm.link(OMAR, case_id)
     assert post(url, csrf_of(http(url)[1]), LENA)[0] == 403
     assert_still_waiting(firm, case_id)
+
+
+def test_a_reminder_replaces_the_links_and_the_old_one_dies_cleanly(firm: Firm) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from backoffice.approvals.wiring import approvals_from_env
+
+    # Given a request that has waited longer than the reminder interval
+    case_id = waiting_case(firm, 32)
+    old = firm.link(LENA, case_id)
+    approvals = approvals_from_env()
+    approvals.clock = lambda: datetime.now(UTC) + timedelta(hours=25)
+    # When the reminder schedule runs
+    reminded = approvals.remind()
+    # Then each waiting approver got a reminder with a fresh link, and the old link says it was replaced
+    assert len(reminded) == 1
+    reminder = firm.mail(LENA, case_id)
+    assert reminder.subject.startswith("Reminder:") and reminder.approval_links[0] != old
+    status, page = http(old)
+    assert (status, heading(page)) == (410, "Link replaced")
+    assert ("approval.reminded", "pending") in firm.actions(case_id)
+    # And the fresh link decides
+    fresh = reminder.approval_links[0]
+    assert post(fresh, csrf_of(http(fresh)[1]), LENA)[0] == 200
+    assert firm.settle(case_id).status == "SUCCEEDED"
+
+
+def test_pending_and_decided_approvals_are_announced_on_the_notifications_topic(firm: Firm) -> None:
+    import json as _json
+
+    # Given an operator queue subscribed to the notifications topic
+    sqs, sns = firm.runtime.client("sqs"), firm.runtime.client("sns")
+    queue_url = sqs.create_queue(QueueName="approvals-watch")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("notifications")
+    )
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    # When a case waits for legal and legal approves
+    case_id = waiting_case(firm, 33)
+    url = firm.link(LENA, case_id)
+    post(url, csrf_of(http(url)[1]), LENA)
+    firm.settle(case_id)
+    # Then operators heard of both, and no message carries a link
+    bodies = [
+        _json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    subjects = [b["Subject"] for b in bodies]
+    assert any(s.startswith("Approval pending") for s in subjects)
+    assert any(s.startswith("Approval approved") for s in subjects)
+    assert not any("/approvals/" in b["Message"] for b in bodies)

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +22,21 @@ import pytest
 from backoffice.local.samples import closed_won_detail
 
 BACKOFFICE = [sys.executable, "-m", "backoffice.cli.main"]
+OUTBOX = Path(tempfile.mkdtemp(prefix="backoffice-serve-outbox-"))
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port whose neighbour (the server's API gateway) is free too."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        with socket.socket() as neighbour:
+            try:
+                neighbour.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +44,7 @@ def server() -> Iterator[str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [*BACKOFFICE, "serve", "--port", str(port), "--retry-time-scale", "0.001"],
+        [*BACKOFFICE, "serve", "--port", str(port), "--retry-time-scale", "0.001", "--outbox", str(OUTBOX)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -143,3 +153,53 @@ def test_the_command_line_says_clearly_when_no_server_runs(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "backoffice serve" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_approver_decides_from_the_command_line_through_the_confirmation_page(
+    server: str, tmp_path: Path
+) -> None:
+    from backoffice.connectors.sandbox import SandboxStore
+    from backoffice.local.samples import Deal, new_client, put_deal
+
+    # Given a high-risk deal recorded in the server's CRM, and its Closed Won event sent
+    session = {
+        "endpoint_url": server,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    store = SandboxStore("backoffice-sandbox", boto3.client("dynamodb", **session))
+    deal = Deal(14, new_client(14), risks=frozenset({"payment_terms_over_limit"}))
+    detail = put_deal(store, boto3.client("s3", **session), "backoffice-documents-123456789012", deal)
+    cli(server, "send", event_file(tmp_path, "risky", detail))
+    case_id = f"onboard-{deal.opportunity_id}"
+    # When legal lists pending approvals, they see the case and their links from the outbox
+    deadline = time.monotonic() + 30
+    while True:
+        listed = json.loads(cli(server, "approvals", "--outbox", str(OUTBOX), "list", "--json").stdout)
+        mine = [row for row in listed if row["case_id"] == case_id and row["links"]]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    [row] = mine
+    link = row["links"]["omar.haddad@example-firm.com"]
+    # And one decides from the command line, which opens the page and submits its form
+    decided = cli(
+        server,
+        "approvals",
+        "decide",
+        link,
+        "approve",
+        "--as",
+        "omar.haddad@example-firm.com",
+        "--comment",
+        "ok",
+    )
+    assert decided.returncode == 0, decided.stdout + decided.stderr
+    assert "You approved the request" in decided.stdout
+    # Then the case completes, and the decision is on its trail with the command line as the channel
+    mine_done = [e for e in executions(server) if e["name"] == case_id]
+    assert [e["status"] for e in mine_done] == ["SUCCEEDED"]
+    trail = json.loads(cli(server, "audit", "show", case_id, "--json").stdout)
+    [decision] = [r for r in trail if r["action"] == "approval.decided"]
+    assert decision["data"]["channel"] == "cli"

@@ -254,3 +254,94 @@ def test_an_edited_audit_record_is_named_by_verification(firm: Firm) -> None:
         ExpressionAttributeValues={":o": {"S": "approved"}},
     )
     assert [(p.seq, p.kind) for p in firm.audit.verify([case_id]).problems] == [(4, "changed")]
+
+
+def salesforce_change_event(opportunity_id: str, stage: str) -> dict[str, object]:
+    """The detail of an OpportunityChangeEvent as Salesforce Event Relay puts it on EventBridge."""
+    return {
+        "payload": {
+            "ChangeEventHeader": {
+                "entityName": "Opportunity",
+                "recordIds": [opportunity_id],
+                "changeType": "UPDATE",
+                "changedFields": ["StageName", "IsClosed", "IsWon", "LastModifiedDate"],
+                "commitUser": "005Dn000001ABCD",
+            },
+            "StageName": stage,
+            "IsClosed": stage.startswith("Closed"),
+            "IsWon": stage == "Closed Won",
+            "LastModifiedDate": "2026-11-25T10:00:00.000Z",
+        },
+        "schemaId": "Vt3x3IIhZ2pdHdVFY-pCgg",
+        "id": "bbc63d05-6a5d-4e35-a9f8-04c8eba7b7a3",
+    }
+
+
+def test_salesforce_change_events_are_ingested_into_the_canonical_event(firm: Firm) -> None:
+    from backoffice.local.samples import put_deal
+
+    # Given a won deal recorded in the CRM, and Salesforce relaying its change event
+    deal = Deal(16, new_client(16))
+    runtime = firm.runtime
+    put_deal(runtime.sandbox(), runtime.client("s3"), runtime.documents_bucket, deal)
+    source = "aws.partner/salesforce.com/00Dxx0000001gPL/0YLxx0000004CfV"
+    # When Salesforce sends the change event (twice, as relays may)
+    for _ in range(2):
+        runtime.put_event(
+            "OpportunityChangeEvent", salesforce_change_event(deal.opportunity_id, "Closed Won"), source
+        )
+    # Then the ingest step emitted the canonical event and one case onboarded the deal
+    case_id = f"onboard-{deal.opportunity_id}"
+    assert firm.settle(case_id).status == "SUCCEEDED"
+    assert [e.name for e in runtime.executions()] == [case_id]
+    actions = firm.actions(case_id)
+    assert actions.count(("crm_event.ingested", "published")) == 2
+    assert ("event.duplicate", "ignored") in actions
+
+
+def test_a_salesforce_change_to_another_stage_starts_nothing(firm: Firm) -> None:
+    deal = Deal(17, new_client(17))
+    from backoffice.local.samples import put_deal
+
+    put_deal(firm.runtime.sandbox(), firm.runtime.client("s3"), firm.runtime.documents_bucket, deal)
+    firm.runtime.put_event(
+        "OpportunityChangeEvent",
+        salesforce_change_event(deal.opportunity_id, "Negotiation/Review"),
+        "aws.partner/salesforce.com/00Dxx0000001gPL/0YLxx0000004CfV",
+    )
+    assert firm.runtime.executions() == []
+
+
+def test_a_blocked_case_resumes_once_its_cause_is_fixed(firm: Firm) -> None:
+    from backoffice.audit import Actor
+    from backoffice.cases import resume_case
+    from backoffice.local.samples import put_deal
+
+    # Given a deal blocked because its SOW was missing
+    deal = Deal(18, new_client(18), with_sow=False)
+    case_id = firm.win(deal)
+    assert firm.settle(case_id).status == "FAILED"
+    # When sales attaches the SOW and an operator resumes the case
+    put_deal(
+        firm.runtime.sandbox(),
+        firm.runtime.client("s3"),
+        firm.runtime.documents_bucket,
+        Deal(18, deal.client),
+    )
+    resume_case(
+        sfn=firm.runtime.client("stepfunctions"),
+        audit=firm.audit,
+        state_machine_arn=firm.runtime.state_machine_arn("onboarding"),
+        workflow="onboarding",
+        case_id=case_id,
+        actor=Actor.user("ops@example-firm.com"),
+        reason="SOW attached in the CRM",
+    )
+    # Then the second attempt onboards the project, on the same case's trail
+    assert firm.finish(f"{case_id}-r1").status == "SUCCEEDED"
+    actions = firm.actions(case_id)
+    assert ("case.resumed", "started") in actions and actions[-1] == (
+        "outcome.published",
+        "Project Onboarded",
+    )
+    assert firm.audit.verify([case_id]).ok

@@ -209,3 +209,59 @@ def _reasons(error: InvalidEvent | UnknownEventType) -> list[str]:
     if isinstance(errors, list) and errors:
         return [str(e) for e in errors]
     return [str(error)]
+
+
+class CaseCannotResume(RuntimeError):
+    """The case is still running, already done, or unknown."""
+
+
+def resume_case(
+    *,
+    sfn: Any,
+    audit: AuditTrail,
+    state_machine_arn: str,
+    workflow: str,
+    case_id: str,
+    actor: Actor,
+    reason: str,
+) -> str:
+    """Run a blocked case again from the start with its original input, as a new execution of the same case.
+
+    Every step is idempotent by business key (customer, project, staffing requests, invoices), so a resumed case
+    picks up what exists and creates only what is missing. The new execution is named ``<case>-r<n>``, so the
+    console shows the attempts side by side, and its audit records join the same case's chain.
+    """
+    if not reason.strip():
+        raise CaseCannotResume("say why the case is resumed (what was fixed)")
+    paginator = sfn.get_paginator("list_executions")
+    attempts = [
+        e
+        for page in paginator.paginate(stateMachineArn=state_machine_arn)
+        for e in page["executions"]
+        if e["name"] == case_id or e["name"].startswith(f"{case_id[: _EXECUTION_NAME_MAX - 5]}-r")
+    ]
+    if not attempts:
+        raise CaseCannotResume(f"no execution of case {case_id} in {workflow}")
+    latest = max(attempts, key=lambda e: e["startDate"])
+    if latest["status"] == "RUNNING":
+        raise CaseCannotResume(f"case {case_id} is still running ({latest['name']})")
+    if latest["status"] == "SUCCEEDED":
+        raise CaseCannotResume(f"case {case_id} already completed ({latest['name']})")
+    original = sfn.describe_execution(executionArn=latest["executionArn"])["input"]
+    name = f"{case_id[: _EXECUTION_NAME_MAX - 5]}-r{len(attempts)}"
+    started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=original)
+    audit.append(
+        case_id=case_id,
+        workflow=workflow,
+        step="resume case",
+        actor=actor,
+        action="case.resumed",
+        outcome="started",
+        reasons=[
+            reason.strip(),
+            f"attempt {len(attempts) + 1}; previous {latest['name']} ended {latest['status']}",
+        ],
+        data={"execution": name},
+        execution_arn=started["executionArn"],
+    )
+    return str(started["executionArn"])

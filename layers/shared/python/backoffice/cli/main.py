@@ -13,7 +13,8 @@ from typing import Any
 
 from botocore.exceptions import EndpointConnectionError
 
-from backoffice.audit import AuditTrail
+from backoffice.audit import Actor, AuditTrail
+from backoffice.cases import CaseCannotResume, resume_case
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.extract import add_extract_parser
 from backoffice.local.runtime import LocalRuntime
@@ -146,6 +147,39 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    runtime = _connect(args)
+    try:
+        workflow = next(
+            (
+                sm.name
+                for sm in runtime.catalog.state_machines
+                if args.case_id.startswith(f"{sm.execution_prefix}-")
+            ),
+            None,
+        )
+        if workflow is None:
+            print(f"no workflow names its cases like {args.case_id!r}", file=sys.stderr)
+            return 2
+        try:
+            arn = resume_case(
+                sfn=runtime.client("stepfunctions"),
+                audit=_audit(runtime),
+                state_machine_arn=runtime.state_machine_arn(workflow),
+                workflow=workflow,
+                case_id=args.case_id,
+                actor=Actor.user(args.as_email),
+                reason=args.reason,
+            )
+        except CaseCannotResume as error:
+            print(str(error), file=sys.stderr)
+            return 1
+    finally:
+        runtime.stop()
+    print(f"resumed {args.case_id} as {arn.rsplit(':', 1)[-1]}")
+    return 0
+
+
 def cmd_parked(args: argparse.Namespace) -> int:
     runtime = _connect(args)
     try:
@@ -201,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check every hash chain; exit 1 naming each tampered record")
     verify.add_argument("case_ids", nargs="*")
     verify.set_defaults(func=cmd_audit_verify)
+
+    cases = sub.add_parser("cases", help="operate on cases")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True)
+    resume = cases_sub.add_parser("resume", help="run a blocked case again once its cause is fixed")
+    resume.add_argument("case_id")
+    resume.add_argument(
+        "--as", dest="as_email", required=True, help="who resumes it (recorded in the audit trail)"
+    )
+    resume.add_argument("--reason", required=True, help="what was fixed")
+    resume.set_defaults(func=cmd_resume)
 
     add_approvals_parser(sub, _connect)
     add_extract_parser(sub)

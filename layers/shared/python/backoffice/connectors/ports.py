@@ -91,6 +91,10 @@ class Created:
 class CrmPort(Protocol):
     def get_opportunity(self, opportunity_id: str) -> Opportunity: ...
 
+    def get_account(self, account_id: str) -> Client:
+        """The opportunity's account as the client record (legal name, address, tax id, currency)."""
+        ...
+
     def sow_document(self, opportunity_id: str) -> Document | None:
         """The statement of work attached to the opportunity, if any."""
         ...

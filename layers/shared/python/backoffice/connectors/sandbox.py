@@ -203,6 +203,13 @@ class SandboxCrm(_Adapter):
             raise RecordNotFound(f"CRM has no opportunity {opportunity_id}")
         return _load(Opportunity, body)
 
+    def get_account(self, account_id: str) -> Client:
+        self._call()
+        body = self.store.get(self.system, "account", account_id)
+        if body is None:
+            raise RecordNotFound(f"CRM has no account {account_id}")
+        return _load(Client, body)
+
     def sow_document(self, opportunity_id: str) -> Document | None:
         self._call()
         body = self.store.get(self.system, "attachment", opportunity_id)

@@ -58,6 +58,20 @@ class EventRouter:
                 continue
             if not matched:
                 continue
+            if rule.function:
+                # An ingest rule: the function gets the event itself, as an EventBridge Lambda target does.
+                result, error = self._deliver(rule.function, event)
+                if error:
+                    self._park(
+                        {"reason": "delivery failed", "rule": rule.name, "error": error, "event": event}
+                    )
+                delivery = Delivery(
+                    event["id"], event["detail-type"], rule.name, "failed" if error else "ingested", None
+                )
+                with self._lock:
+                    self.deliveries.append(delivery)
+                done.append(delivery)
+                continue
             workflow = self._catalog.state_machine(rule.workflow)
             request = {
                 "rule": rule.name,

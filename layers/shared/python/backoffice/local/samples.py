@@ -127,6 +127,7 @@ def put_deal(store: SandboxStore, s3: Any, bucket: str, deal: Deal) -> dict[str,
         "owner_id": deal.owner,
     }
     store.put("crm", "opportunity", deal.opportunity_id, opportunity)
+    store.put("crm", "account", deal.client.id, deal.client.to_json_dict(reveal_secrets=True))
     if deal.with_sow:
         spec = sample_sow_spec(
             title=f"Statement of Work: {deal.name}",
