@@ -301,20 +301,20 @@ CATALOG = Catalog(
         LambdaFunction(
             name="match_customer",
             description="Matches the client to an ERP customer or creates one; near matches go to a person",
-            environment=dict(_STEP_ENV),
-            grants=_STEP_GRANTS,
+            environment={**_STEP_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "idempotency:readwrite"),
         ),
         LambdaFunction(
             name="create_project",
             description="Creates the project in the PSA from the template, rate card and budget of the SOW",
-            environment=dict(_STEP_ENV),
-            grants=(*_STEP_GRANTS, "documents:read"),
+            environment={**_STEP_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "documents:read", "idempotency:readwrite"),
         ),
         LambdaFunction(
             name="request_staffing",
             description="Requests staffing per SOW role with ranked candidates and conflicts",
-            environment=dict(_STEP_ENV),
-            grants=(*_STEP_GRANTS, "documents:read"),
+            environment={**_STEP_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "documents:read", "idempotency:readwrite"),
         ),
         LambdaFunction(
             name="plan_approval",

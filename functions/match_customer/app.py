@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice.audit import Actor
+from backoffice.idempotency import idempotent_on
 from backoffice.connectors import wiring
 from backoffice.onboarding.steps import CustomerNeedsReview, deal_of, match_or_create_customer
 from backoffice.steps import Step
@@ -19,6 +20,7 @@ STEP = Step("onboarding", "match customer in ERP", Actor.system("match_customer"
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
+@idempotent_on("event.detail.client.id")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deal = deal_of(event["event"])
     try:

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws
 from backoffice.audit import Actor
+from backoffice.idempotency import idempotent_on
 from backoffice.connectors import wiring
 from backoffice.onboarding.steps import load_facts, request_staffing
 from backoffice.steps import Step, settings
@@ -20,6 +21,7 @@ STEP = Step("onboarding", "request staffing", Actor.system("request_staffing"))
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
+@idempotent_on("project_id")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     facts = load_facts(aws.client("s3"), settings().documents_bucket_name, event["facts_key"])
     result = request_staffing(event["project_id"], facts, wiring.psa(), wiring.hris())

@@ -345,3 +345,29 @@ def test_a_blocked_case_resumes_once_its_cause_is_fixed(firm: Firm) -> None:
         "Project Onboarded",
     )
     assert firm.audit.verify([case_id]).ok
+
+
+def test_a_corrupt_sow_is_a_clear_reason_on_the_trail_not_a_crash_or_a_retry_loop(firm: Firm) -> None:
+    from backoffice.local.samples import put_deal
+
+    # Given a deal whose attached SOW file was cut short on upload
+    deal = Deal(19, new_client(19))
+    runtime = firm.runtime
+    detail = put_deal(runtime.sandbox(), runtime.client("s3"), runtime.documents_bucket, deal)
+    key = f"crm/opportunities/{deal.opportunity_id}/statement-of-work.pdf"
+    whole = runtime.client("s3").get_object(Bucket=runtime.documents_bucket, Key=key)["Body"].read()
+    version = runtime.client("s3").put_object(Bucket=runtime.documents_bucket, Key=key, Body=whole[:2000])
+    attachment = runtime.sandbox().get("crm", "attachment", deal.opportunity_id)
+    assert attachment is not None
+    runtime.sandbox().put(
+        "crm", "attachment", deal.opportunity_id, {**attachment, "version_id": version["VersionId"]}
+    )
+    # When the deal is won
+    runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
+    case_id = f"onboard-{deal.opportunity_id}"
+    # Then the case stops once, with the reason a person can act on, audited
+    assert firm.settle(case_id).status == "FAILED"
+    assert ("sow.read", "blocked") in firm.actions(case_id)
+    reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
+    assert reason.startswith("StatementOfWorkUnreadable:") and "cut short" in reason
+    assert [i.function for i in runtime.lambdas.invocations].count("read_statement_of_work") == 1

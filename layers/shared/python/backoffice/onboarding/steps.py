@@ -6,16 +6,13 @@ and returns what the next state needs. Facts read from the SOW are kept in S3 un
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
 from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort, ResourceRequest
+from backoffice.extraction import ExtractionResult, read_local_document
 from backoffice.models import Client, Document, OpportunityClosedWon, parse_event_as
 from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
 from backoffice.onboarding.customers import CustomerMatchPolicy, MatchDecision, match_customer
@@ -65,20 +62,13 @@ def fetch_statement_of_work(deal: OpportunityClosedWon, crm: CrmPort) -> Documen
 
 
 def read_statement_of_work(pdf: bytes) -> SowFacts:
-    """The SOW's facts from a digital PDF. A scanned SOW has no text layer: it needs OCR (Textract in AWS)."""
-    try:
-        reader = PdfReader(io.BytesIO(pdf))
-        if reader.is_encrypted:
-            raise StatementOfWorkUnreadable(
-                "the SOW PDF is encrypted; ask the client for an unprotected copy"
-            )
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError) as error:
-        raise StatementOfWorkUnreadable(f"the SOW is not a readable PDF ({type(error).__name__})") from None
-    if not text.strip():
-        raise StatementOfWorkUnreadable(
-            "the SOW has no text layer (a scan): it needs OCR before it can be read"
-        )
+    """The SOW's facts from a digital PDF, read by the embedded extractor (no AWS call). A scan has no text layer:
+    it needs OCR (Textract), so it goes to a person; a corrupt, encrypted or non-PDF file says why."""
+    read = read_local_document(pdf)
+    if isinstance(read, ExtractionResult):
+        why = read.error.message if read.error else "; ".join(read.reasons)
+        raise StatementOfWorkUnreadable(f"the SOW cannot be read ({read.status}): {why}")
+    text = "\n".join(line.text for page in read.pages for line in page.lines)
     return parse_sow_text(text)
 
 
