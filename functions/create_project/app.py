@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws
 from backoffice.audit import Actor
-from backoffice.idempotency import idempotent_on
 from backoffice.connectors import wiring
+from backoffice.idempotency import idempotent_on
 from backoffice.onboarding.steps import ProjectCannotBeSetUp, create_project, deal_of, load_facts
 from backoffice.steps import Step, settings
 

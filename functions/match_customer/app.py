@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice.audit import Actor
-from backoffice.idempotency import idempotent_on
 from backoffice.connectors import wiring
+from backoffice.idempotency import idempotent_on
 from backoffice.onboarding.steps import CustomerNeedsReview, deal_of, match_or_create_customer
 from backoffice.steps import Step
 
