@@ -26,4 +26,4 @@ def idempotent_on(business_key: str, *, expires_after_seconds: int = 3600) -> Ca
         raise_on_no_idempotency_key=True,
         expires_after_seconds=expires_after_seconds,
     )
-    return idempotent(persistence_store=persistence, config=config)  # type: ignore[no-any-return]
+    return idempotent(persistence_store=persistence, config=config)
