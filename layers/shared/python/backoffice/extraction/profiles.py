@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from backoffice.extraction.checks import CHECKS, parse_amount, parse_date
 from backoffice.extraction.model import (
+    Box,
     ExpenseDocument,
     ExtractedField,
     ExtractionResult,
@@ -35,6 +36,7 @@ from backoffice.extraction.model import (
     NormalizedDocument,
     Record,
     Table,
+    TableCell,
     min_confidence,
 )
 
@@ -263,17 +265,29 @@ COI_PROFILE = Profile(
             required=True,
             query="Who is the insured?",
             keys=(r"^insured\b", r"named insured"),
+            text=(r"^insured\s*:\s*(.+)$",),
         ),
-        FieldSpec(name="producer", label="Producer", kind="name", keys=(r"^producer\b",)),
+        FieldSpec(
+            name="producer",
+            label="Producer",
+            kind="name",
+            keys=(r"^producer\b",),
+            text=(r"^producer\s*:\s*(.+)$",),
+        ),
         FieldSpec(
             name="certificate_date",
             label="Certificate date",
             kind="date",
             check="date",
             keys=(r"^date \(mm/dd/yyyy\)",),
+            text=(r"^date\s*\(mm/dd/yyyy\)\s*:?\s*(\d{1,2}/\d{1,2}/\d{4})",),
         ),
         FieldSpec(
-            name="certificate_holder", label="Certificate holder", kind="name", keys=(r"certificate holder",)
+            name="certificate_holder",
+            label="Certificate holder",
+            kind="name",
+            keys=(r"certificate holder",),
+            text=(r"^certificate holder\s*:\s*(.+)$",),
         ),
     ),
     records=("insurers", "policies"),
@@ -956,32 +970,45 @@ def _w9(
 # -- Certificate of insurance ------------------------------------------------------------------------------------
 
 _INSURER_KEY = re.compile(r"^insurer ([a-f])\b")
+_INSURER_LINE = re.compile(r"^\s*insurer\s+([a-f])\s*:\s*(.+)$", re.IGNORECASE)
 _NAIC = re.compile(r"\b(\d{5})\b\s*$")
+_NAIC_LABEL = re.compile(r"[\s,;]*naic\s*(?:#|no\.?)?\s*:?\s*$", re.IGNORECASE)
 
 
 def _coi_insurers(doc: NormalizedDocument, judge: _Judge) -> list[Record]:
-    insurers: list[Record] = []
-    seen: set[str] = set()
+    """Insurers A-F from the "INSURER A :" key-value pairs, else (a digital PDF's text layer, which has no
+    key-value pairs) from "INSURER A: name, NAIC # 12345" lines."""
+    found: list[tuple[str, str, float, int, FieldSource]] = []
     for field in doc.fields:
         match = _INSURER_KEY.search(normalized_key(field.key))
-        if not match or not field.value.strip() or match.group(1) in seen:
+        if match:
+            found.append((match.group(1), field.value, field.confidence, field.page, "form_field"))
+    if not found:
+        for line in doc.lines:
+            match = _INSURER_LINE.match(line.text)
+            if match:
+                found.append((match.group(1).lower(), match.group(2), line.confidence, line.page, "text"))
+    insurers: list[Record] = []
+    seen: set[str] = set()
+    for letter, text, confidence, page, source in found:
+        if not text.strip() or letter in seen:
             continue
-        seen.add(match.group(1))
-        value = field.value.strip()
+        seen.add(letter)
+        value = text.strip()
         naic = _NAIC.search(value)
-        name = value[: naic.start()].strip() if naic else value
-        candidate = Candidate(name, field.confidence, field.page, "form_field")
+        name = _NAIC_LABEL.sub("", value[: naic.start()]).strip() if naic else value
+        candidate = Candidate(name, confidence, page, source)
         record: Record = {
             "letter": judge.field(
                 _adhoc("letter", "Insurer letter", "code"),
-                [Candidate(match.group(1).upper(), field.confidence, field.page, "form_field")],
+                [Candidate(letter.upper(), confidence, page, source)],
             ),
-            "name": judge.field(_adhoc("name", f"Insurer {match.group(1).upper()}", "name"), [candidate]),
+            "name": judge.field(_adhoc("name", f"Insurer {letter.upper()}", "name"), [candidate]),
         }
         if naic:
             record["naic"] = judge.field(
-                _adhoc("naic", f"Insurer {match.group(1).upper()} NAIC #", "code"),
-                [Candidate(naic.group(1), field.confidence, field.page, "form_field")],
+                _adhoc("naic", f"Insurer {letter.upper()} NAIC #", "code"),
+                [Candidate(naic.group(1), confidence, page, source)],
             )
         insurers.append(record)
     return insurers
@@ -1075,9 +1102,72 @@ def _limits(text: str) -> list[tuple[str, str]]:
     ]
 
 
+def _table_from_lines(doc: NormalizedDocument, header: str) -> Table | None:
+    """A table rebuilt from positioned text lines: a digital PDF read locally has its text layer, not
+    Textract's TABLES. The row holding a line that matches ``header`` gives the columns (each of its lines
+    starts one); every line below goes to the column it starts under (cells are taken to be left-aligned
+    with their header), and the table ends at the first gap wider than two and a half lines."""
+    for page in doc.pages:
+        rows: list[list[tuple[Line, Box]]] = []
+        for line in page.lines:  # top to bottom, then left to right
+            box = line.geometry
+            if box is None:
+                continue
+            if rows and abs(rows[-1][0][1].top - box.top) <= box.height / 2:
+                rows[-1].append((line, box))
+            else:
+                rows.append([(line, box)])
+        start = next(
+            (
+                index
+                for index, row in enumerate(rows)
+                if any(re.search(header, normalized_key(line.text)) for line, _ in row)
+            ),
+            None,
+        )
+        if start is None:
+            continue
+        lefts = [box.left for _, box in rows[start]]
+        grid: list[list[list[Line]]] = []
+        for index in range(start, len(rows)):
+            above, below = rows[index - 1][0][1], rows[index][0][1]
+            if index > start and below.top - above.top > 2.5 * above.height:
+                break
+            cells: list[list[Line]] = [[] for _ in lefts]
+            for line, box in rows[index]:
+                column = max((i for i, left in enumerate(lefts) if left <= box.left + 0.005), default=0)
+                cells[column].append(line)
+            grid.append(cells)
+        table_cells = [
+            TableCell(
+                row=row_number,
+                column=column_number,
+                text=" ".join(line.text for line in cell),
+                confidence=min_confidence(line.confidence for line in cell) if cell else 100.0,
+                header=row_number == 1,
+                page=page.number,
+            )
+            for row_number, row_cells in enumerate(grid, start=1)
+            for column_number, cell in enumerate(row_cells, start=1)
+        ]
+        return Table(
+            pages=[page.number],
+            row_count=len(grid),
+            column_count=len(lefts),
+            cells=table_cells,
+            rows=[[" ".join(line.text for line in cell) for cell in row_cells] for row_cells in grid],
+            confidence=min_confidence(cell.confidence for cell in table_cells),
+        )
+    return None
+
+
 def _coi(
     doc: NormalizedDocument, profile: Profile, judge: _Judge
 ) -> tuple[dict[str, ExtractedField], dict[str, list[Record]]]:
+    if not doc.tables:
+        table = _table_from_lines(doc, _POLICY_COLUMNS["number"])
+        if table is not None:
+            doc = doc.model_copy(update={"tables": [table]})
     fields, _ = _generic(doc, profile, judge)
     insurers = _coi_insurers(doc, judge)
     policies = _coi_policies(doc, judge)
