@@ -50,8 +50,10 @@ class PublicApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
-            description="Back-office public endpoints: the decision pages of approval links",
+            description="Back-office public endpoints: approval decision pages and vendor document uploads",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Vendor uploads arrive as multipart forms: the Lambda gets them base64-encoded, bytes intact.
+            binary_media_types=["multipart/form-data", "application/pdf", "application/octet-stream"],
             # The account-wide API Gateway logging role is not this stack's to own (see the APIG6 note below).
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(

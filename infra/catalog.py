@@ -317,6 +317,52 @@ CATALOG = Catalog(
             grants=(*_STEP_GRANTS, "documents:read", "idempotency:readwrite"),
         ),
         LambdaFunction(
+            name="validate_vendor_request",
+            description="Checks a vendor request and lists which of W-9, insurance certificate and bank letter are here",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="request_vendor_documents",
+            description="E-mails the vendor contact a single-use upload link for the missing documents",
+            environment={**_APPROVALS_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
+            grants=_APPROVALS_GRANTS,
+        ),
+        LambdaFunction(
+            name="receive_vendor_document",
+            description="The vendor's upload page: GET shows the form, a POST with its token uploads once",
+            memory_mb=512,
+            environment={**_APPROVALS_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
+            grants=(*_APPROVALS_GRANTS, "documents:write", "states:callback"),
+        ),
+        LambdaFunction(
+            name="read_vendor_documents",
+            description="Reads the W-9, certificate of insurance and bank letter into the facts the checks consume",
+            memory_mb=1024,
+            timeout_seconds=120,
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+        ),
+        LambdaFunction(
+            name="assess_vendor",
+            description="Vendor checks, sanctions screening, duplicate and ghost-vendor search, risk with reasons",
+            memory_mb=512,
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read"),
+        ),
+        LambdaFunction(
+            name="create_vendor_on_hold",
+            description="Creates the supplier in the ERP on hold, so nothing is paid before approval",
+            environment={**_STEP_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "documents:read", "idempotency:readwrite"),
+        ),
+        LambdaFunction(
+            name="release_vendor",
+            description="Lifts the ERP hold once the approval chain has approved",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
             name="plan_approval",
             description="Decides whether a subject needs approval on a route, and the first level's deadline",
         ),
@@ -371,6 +417,24 @@ CATALOG = Catalog(
                 "PublishOutcomeFunctionArn": function("publish_outcome"),
             },
         ),
+        StateMachine(
+            name="vendor_approval",
+            description="Vendor and subcontractor onboarding: documents, checks, screening, approval chain, ERP",
+            definition_file="vendor_approval.asl.json",
+            execution_prefix="vendor",
+            substitutions={
+                "ValidateVendorRequestFunctionArn": function("validate_vendor_request"),
+                "RequestVendorDocumentsFunctionArn": function("request_vendor_documents"),
+                "ReadVendorDocumentsFunctionArn": function("read_vendor_documents"),
+                "AssessVendorFunctionArn": function("assess_vendor"),
+                "CreateVendorOnHoldFunctionArn": function("create_vendor_on_hold"),
+                "ReleaseVendorFunctionArn": function("release_vendor"),
+                "PlanApprovalFunctionArn": function("plan_approval"),
+                "RequestApprovalFunctionArn": function("request_approval"),
+                "ExpireApprovalFunctionArn": function("expire_approval"),
+                "PublishOutcomeFunctionArn": function("publish_outcome"),
+            },
+        ),
     ),
     api_routes=(
         ApiRoute(
@@ -380,6 +444,9 @@ CATALOG = Catalog(
         ApiRoute(
             "POST", "/approvals/{link_id}", "decide_approval", "the decision, from the confirmation page"
         ),
+        ApiRoute("GET", "/uploads/{link_id}", "receive_vendor_document", "the vendor's upload form"),
+        ApiRoute("HEAD", "/uploads/{link_id}", "receive_vendor_document", "link checks by mail scanners"),
+        ApiRoute("POST", "/uploads/{link_id}", "receive_vendor_document", "the vendor's documents"),
     ),
     schedules=(
         Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),
@@ -392,6 +459,13 @@ CATALOG = Catalog(
             pattern={"detail-type": ["Opportunity Closed Won"]},
             workflow="onboarding",
             case_key="detail.opportunity.id",
+        ),
+        EventRule(
+            name="vendor_onboarding_requested",
+            description="Procurement asks for a new vendor: start vendor onboarding",
+            pattern={"detail-type": ["Vendor Onboarding Requested"]},
+            workflow="vendor_approval",
+            case_key="id",
         ),
         EventRule(
             name="salesforce_opportunity_won",

@@ -378,7 +378,7 @@ class Approvals:
         said = "; ".join(request.comments) or "no comment"
         output = {
             "outcome": "approved" if approved else "rejected",
-            "summary": f"{verb} by {', '.join(request.decided_by)} ({request.level_name}): {said}",
+            "summary": f"{verb} ({request.level_name}) by {', '.join(request.decided_by)}. {said}",
             "level": request.level_name,
             "index": request.level_index,
             "decided_by": request.decided_by,

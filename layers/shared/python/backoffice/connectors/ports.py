@@ -13,8 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
-from backoffice.models import Client, Document, Opportunity, Project, Worker
+from backoffice.models import Client, Document, Opportunity, Project, Vendor, Worker
 from backoffice.onboarding.project_setup import ProjectTemplate
+from backoffice.vendors.facts import EmployeeRecord
 
 T = TypeVar("T")
 
@@ -107,6 +108,16 @@ class ErpPort(Protocol):
 
     def create_customer(self, client: Client, *, idempotency_key: str) -> Created: ...
 
+    def list_vendors(self, page_token: str | None = None) -> Page[Vendor]: ...
+
+    def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
+        """Create the supplier; the workflow creates it on hold, so nothing can be paid before approval."""
+        ...
+
+    def release_vendor(self, vendor_id: str) -> None:
+        """Lift the hold once the approval chain has approved."""
+        ...
+
 
 class PsaPort(Protocol):
     def find_project_by_opportunity(self, opportunity_id: str) -> Project | None: ...
@@ -124,3 +135,7 @@ class PsaPort(Protocol):
 
 class HrisPort(Protocol):
     def list_workers(self, page_token: str | None = None) -> Page[Worker]: ...
+
+    def employee_records(self) -> list[EmployeeRecord]:
+        """Home address, phone and payroll bank account per employee: what a ghost vendor would share."""
+        ...

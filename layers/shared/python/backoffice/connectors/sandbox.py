@@ -33,8 +33,9 @@ from backoffice.connectors.ports import (
     RecordNotFound,
     ResourceRequest,
 )
-from backoffice.models import Client, Document, Opportunity, Project, Worker
+from backoffice.models import Client, Document, Opportunity, Project, Vendor, Worker
 from backoffice.onboarding.project_setup import ProjectTemplate
+from backoffice.vendors.facts import EmployeeRecord
 
 M = TypeVar("M", bound=BaseModel)
 _FAULTS = {
@@ -241,6 +242,28 @@ class SandboxErp(_Adapter):
             prefix="CUST",
         )
 
+    def list_vendors(self, page_token: str | None = None) -> Page[Vendor]:
+        self._call()
+        items, token = self.store.page(self.system, "vendor", page_token)
+        return Page([_load(Vendor, i) for i in items], token)
+
+    def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
+        self._call()
+        return self.store.create_once(
+            self.system,
+            "vendor",
+            idempotency_key,
+            lambda new_id: {**_dump(vendor), "id": new_id},
+            prefix="SUPP",
+        )
+
+    def release_vendor(self, vendor_id: str) -> None:
+        self._call()
+        body = self.store.get(self.system, "vendor", vendor_id)
+        if body is None:
+            raise RecordNotFound(f"ERP has no vendor {vendor_id}")
+        self.store.put(self.system, "vendor", vendor_id, {**body, "on_hold": False, "hold_type": None})
+
 
 class SandboxPsa(_Adapter):
     system = "psa"
@@ -318,6 +341,10 @@ class SandboxHris(_Adapter):
         self._call()
         items, token = self.store.page(self.system, "worker", page_token)
         return Page([_load(Worker, i) for i in items], token)
+
+    def employee_records(self) -> list[EmployeeRecord]:
+        self._call()
+        return [_load(EmployeeRecord, body) for body in self.store.all(self.system, "employee")]
 
 
 def seed(store: SandboxStore, records: Iterable[tuple[str, str, str, dict[str, Any]]]) -> int:

@@ -10,7 +10,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +20,10 @@ from backoffice.cli.approvals import decide_via_http
 from backoffice.local.outbox import read_outbox
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
+from backoffice.local.vendor_samples import blank_w9, put_vendor_request, upload_documents
+from backoffice.local.vendor_samples import scenarios as vendor_samples
 from backoffice.onboarding.contract_risk import RiskRule
+from backoffice.vendors.documents import w9_pdf
 from infra.catalog import Ref
 
 HIGH_RISK: frozenset[RiskRule] = frozenset({"uncapped_liability"})
@@ -35,6 +38,46 @@ class Scenario:
     send: Callable[[LocalRuntime], str]  # returns the case id
     decisions: Decisions
     expected: str
+    uploads: dict[str, bytes] = field(default_factory=dict)  # what the vendor uploads when asked
+
+
+def vendor_scenarios() -> list[Scenario]:
+    """The eight vendor requests of the sample firm, with who decides what (empty without the blank W-9)."""
+    form = blank_w9()
+    if form is None:
+        return []
+    procurement = ("kofi.mensah@example-firm.com", "julia.novak@example-firm.com")
+    finance, compliance = "priya.raman@example-firm.com", "ruth.adler@example-firm.com"
+    plans: dict[str, tuple[Decisions, str]] = {
+        "clean": ([(procurement[0], "approve", "")], "Vendor Approved"),
+        "insurance-expired": ([], "Vendor Rejected"),
+        "invalid-tin": ([], "Vendor Rejected"),
+        "invalid-routing": ([], "Vendor Rejected"),
+        "sanctions-hit": ([(compliance, "reject", "Confirmed SDN match: do not onboard")], "Vendor Rejected"),
+        "duplicate": ([], "Vendor Rejected"),
+        "missing-w9": ([(procurement[1], "approve", "W-9 received")], "Vendor Approved"),
+        "high-spend": (
+            [
+                (procurement[0], "approve", ""),
+                (procurement[1], "approve", ""),
+                (finance, "approve", "Budgeted"),
+            ],
+            "Vendor Approved",
+        ),
+    }
+    found = []
+    for key, scenario in vendor_samples().items():
+        decisions, expected = plans[key]
+
+        def send(runtime: LocalRuntime, scenario: Any = scenario) -> str:
+            detail, _ = put_vendor_request(runtime.client("s3"), runtime.documents_bucket, scenario, form)
+            return f"vendor-{runtime.put_event('Vendor Onboarding Requested', detail, source='procurement.portal')}"
+
+        uploads: dict[str, bytes] = {}
+        if scenario.supplied_later is not None:
+            uploads = {"w9": w9_pdf(scenario.supplied_later, form)}
+        found.append(Scenario(f"Vendor: {scenario.title}", send, list(decisions), expected, uploads))
+    return found
 
 
 def _deal(deal: Deal, *, times: int = 1) -> Callable[[LocalRuntime], str]:
@@ -162,15 +205,24 @@ def run_demo(out: TextIO) -> int:
         runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
         cases: list[tuple[Scenario, str]] = [(outage, outage.send(runtime))]
         runtime.wait_until_idle(timeout=60)
-        for scenario in scenarios():
+        for scenario in [*scenarios(), *vendor_scenarios()]:
             cases.append((scenario, scenario.send(runtime)))
+        uploads = {case_id: s.uploads for s, case_id in cases if s.uploads}
 
         acted: list[str] = []
         pending_decisions = {case_id: list(s.decisions) for s, case_id in cases}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if _idle(runtime, approvals, pending_decisions):
+            if not uploads and _idle(runtime, approvals, pending_decisions):
                 break
+            for case_id, files in list(uploads.items()):
+                link = _upload_link(runtime, case_id)
+                if link:
+                    status, _ = upload_documents(link, files)
+                    acted.append(
+                        f"the vendor of {case_id} uploaded {', '.join(files)} by its link (HTTP {status})"
+                    )
+                    del uploads[case_id]
             for request in approvals.pending_requests():
                 queue = pending_decisions.get(request.case_id) or []
                 if not queue or queue[0][0] not in request.approvers:
@@ -221,7 +273,8 @@ def run_demo(out: TextIO) -> int:
         )
         print(
             f"  sandbox systems      ERP customers {len(sandbox.all('erp', 'customer'))}, PSA projects "
-            f"{len(sandbox.all('psa', 'project'))}, staffing requests {len(sandbox.all('psa', 'resource_request'))}",
+            f"{len(sandbox.all('psa', 'project'))}, staffing requests {len(sandbox.all('psa', 'resource_request'))}, "
+            f"ERP vendors {len(sandbox.all('erp', 'vendor'))}",
             file=out,
         )
         print(f"  e-mails in outbox    {len(runtime.outbox())} ({runtime.outbox_dir})", file=out)
@@ -239,6 +292,13 @@ def _idle(runtime: LocalRuntime, approvals: ApprovalStore, pending: dict[str, De
         return True
     waiting_for_nobody = all(not pending.get(e.name) for e in running)
     return waiting_for_nobody and all(e.current_state and e.current_state.startswith("Ask ") for e in running)
+
+
+def _upload_link(runtime: LocalRuntime, case_id: str) -> str | None:
+    for mail in read_outbox(runtime.outbox_dir):
+        if case_id in mail.text and "/uploads/" in mail.text:
+            return next(w.rstrip(".") for w in mail.text.split() if "/uploads/" in w)
+    return None
 
 
 def _link(runtime: LocalRuntime, approver: str, case_id: str) -> str | None:

@@ -24,6 +24,9 @@ Invoke = Callable[[str, dict[str, Any]], tuple[Any, dict[str, Any] | None]]
 Mounted = Callable[[str, str, dict[str, list[str]], bytes], tuple[int, dict[str, str], bytes] | None]
 
 
+BINARY_MEDIA_TYPES = ("multipart/form-data", "application/pdf", "application/octet-stream")
+
+
 def _compile(route: ApiRoute) -> re.Pattern[str]:
     pattern = re.sub(r"\\\{([A-Za-z_][A-Za-z0-9_]*)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
     return re.compile(f"^{pattern}$")
@@ -120,6 +123,8 @@ class LocalGateway:
         body: bytes,
     ) -> tuple[int, dict[str, str], bytes]:
         headers = {k: v for k, v in request.headers.items()}
+        content_type = (headers.get("Content-Type") or "").lower()
+        binary = content_type.startswith(BINARY_MEDIA_TYPES)
         event = {
             "resource": route.path,
             "path": path,
@@ -130,8 +135,11 @@ class LocalGateway:
             "multiValueQueryStringParameters": query or None,
             "pathParameters": path_parameters or None,
             "stageVariables": None,
-            "body": body.decode("utf-8", "replace") if body else None,
-            "isBase64Encoded": False,
+            # API Gateway passes binary media types (file uploads) base64-encoded, text as it came.
+            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace"))
+            if body
+            else None,
+            "isBase64Encoded": bool(body) and binary,
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": method,

@@ -24,6 +24,7 @@ from backoffice.onboarding.sample_firm import (
     sample_workers,
 )
 from backoffice.onboarding.sow_documents import sow_pdf
+from backoffice.vendors.sample_vendors import existing_employees, existing_vendors
 
 FIRM = "Meridian Advisory Partners LLP"
 NEW_CLIENTS = (
@@ -64,6 +65,10 @@ def seed_sample_firm(store: SandboxStore) -> dict[str, int]:
     for template in sample_project_templates():
         store.put("psa", "template", template.id, template.to_json_dict())
         counts["templates"] += 1
+    for vendor in existing_vendors():
+        store.put("erp", "vendor", vendor.id, vendor.to_json_dict(reveal_secrets=True))
+    for employee in existing_employees():
+        store.put("hris", "employee", employee.worker_id, employee.to_json_dict(reveal_secrets=True))
     return counts
 
 

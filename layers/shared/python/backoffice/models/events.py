@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from backoffice.models.entities import (
     CanonicalModel,
@@ -83,6 +83,9 @@ class VendorOnboardingRequested(CanonicalModel):
     currency: CurrencyCode = "USD"
     contact_email: EmailAddress
     documents: list[Document] = Field(default_factory=list)
+    # The vendor will hold or process client or firm data: cyber cover becomes a requirement.
+    handles_data: bool = False
+    contact_phone: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
 
 
 class CaseOutcome(CanonicalModel):

@@ -1,0 +1,91 @@
+"""The sample firm's vendor requests: each scenario's PDFs in S3 and its Vendor Onboarding Requested detail."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from backoffice.vendors.documents import W9_FORM_ENV, sample_documents
+from backoffice.vendors.sample_vendors import SampleScenario, sample_scenarios
+
+SHARED_W9 = Path(__file__).resolve().parents[5] / ".." / "shared" / "fixtures" / "documents"
+W9_FILE = "irs-fw9-rev-2018-10-blank.pdf"
+
+
+def blank_w9() -> Path | None:
+    """The blank IRS W-9 the samples fill: ``BACKOFFICE_W9_FORM``, else the copy in the shared fixtures."""
+    named = os.environ.get(W9_FORM_ENV)
+    if named and Path(named).is_file():
+        return Path(named)
+    candidate = (SHARED_W9 / W9_FILE).resolve()
+    return candidate if candidate.is_file() else None
+
+
+def scenarios() -> dict[str, SampleScenario]:
+    return {scenario.key: scenario for scenario in sample_scenarios()}
+
+
+def put_vendor_request(
+    s3: Any, bucket: str, scenario: SampleScenario, w9_form: Path
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Upload the scenario's documents and return (the request's event detail, the documents sent later)."""
+    documents = sample_documents(scenario, w9_form=w9_form)
+    later = {"w9": documents.pop("supplied_later")} if "supplied_later" in documents else {}
+    attached = []
+    for document_type, pdf in documents.items():
+        key = f"procurement/requests/{scenario.key}/{document_type}.pdf"
+        put = s3.put_object(Bucket=bucket, Key=key, Body=pdf, ContentType="application/pdf")
+        attached.append(
+            {
+                "bucket": bucket,
+                "key": key,
+                "version_id": put.get("VersionId"),
+                "content_type": "application/pdf",
+                "document_type": document_type,
+                "sha256": hashlib.sha256(pdf).hexdigest(),
+                "size_bytes": len(pdf),
+                "file_name": f"{document_type}.pdf",
+            }
+        )
+    request = scenario.application.request.to_json_dict()
+    request["documents"] = attached
+    request["handles_data"] = scenario.application.handles_data
+    if scenario.application.contact_phone:
+        request["contact_phone"] = scenario.application.contact_phone
+    return request, later
+
+
+def upload_documents(url: str, files: dict[str, bytes]) -> tuple[int, str]:
+    """What the vendor does with the upload link: open the page, then submit its form with the files."""
+    import re
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        page = response.read().decode()
+    match = re.search(r"name='csrf' value='([^']+)'", page)
+    if not match:
+        return 400, page
+    boundary = uuid.uuid4().hex
+    body = f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{match.group(1)}\r\n'.encode()
+    for name, data in files.items():
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.pdf"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    body += f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode()

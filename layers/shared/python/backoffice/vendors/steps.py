@@ -1,0 +1,165 @@
+"""The vendor onboarding workflow's steps as plain functions over ports: what each Lambda handler calls."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backoffice.approvals.policy import load_policy
+from backoffice.connectors.ports import ErpPort, HrisPort
+from backoffice.extraction import extract_local
+from backoffice.models import VendorOnboardingRequested, parse_event_as
+from backoffice.models.entities import last4
+from backoffice.vendors.assessment import VendorAssessment, assess_application
+from backoffice.vendors.documents import (
+    DocumentNotRead,
+    bank_letter_from_extraction,
+    certificate_from_extraction,
+    facts_from_w9,
+)
+from backoffice.vendors.facts import VendorApplication, proposed_vendor
+from backoffice.vendors.policy import VendorPolicy
+from backoffice.vendors.sanctions import SanctionsList, load_sample_sanctions_list, load_sanctions_list
+
+REQUIRED_DOCUMENTS = ("w9", "coi", "bank_letter")
+
+
+class VendorDocumentsUnreadable(Exception):
+    """A document the vendor sent cannot be read (corrupt, encrypted, a scan without OCR)."""
+
+
+def request_of(event: dict[str, Any]) -> VendorOnboardingRequested:
+    _, request = parse_event_as(event, VendorOnboardingRequested)
+    return request
+
+
+def documents_on_request(request: VendorOnboardingRequested) -> dict[str, dict[str, Any]]:
+    return {
+        d.document_type: {"bucket": d.bucket, "key": d.key, "version_id": d.version_id}
+        for d in request.documents
+        if d.document_type in REQUIRED_DOCUMENTS
+    }
+
+
+def missing_documents(request: VendorOnboardingRequested) -> list[str]:
+    present = documents_on_request(request)
+    return [d for d in REQUIRED_DOCUMENTS if d not in present]
+
+
+def read_application(
+    case_id: str, request: VendorOnboardingRequested, documents: dict[str, dict[str, Any]], s3: Any
+) -> VendorApplication:
+    """Every document read by the embedded extractor and mapped to the facts the vendor checks consume."""
+    facts: dict[str, Any] = {}
+    problems: list[str] = []
+    readers = {
+        "w9": facts_from_w9,
+        "coi": certificate_from_extraction,
+        "bank_letter": bank_letter_from_extraction,
+    }
+    names = {"w9": "w9", "coi": "certificate", "bank_letter": "bank_letter"}
+    for document_type, pointer in documents.items():
+        get: dict[str, Any] = {"Bucket": pointer["bucket"], "Key": pointer["key"]}
+        if pointer.get("version_id"):
+            get["VersionId"] = pointer["version_id"]
+        result = extract_local(s3.get_object(**get)["Body"].read(), document_type)
+        try:
+            facts[names[document_type]] = readers[document_type](result)
+        except DocumentNotRead as error:
+            problems.append(f"{document_type}: {error}")
+    if problems:
+        raise VendorDocumentsUnreadable("; ".join(problems))
+    return VendorApplication(
+        case_id=case_id,
+        request=request,
+        handles_data=request.handles_data,
+        contact_phone=request.contact_phone,
+        **facts,
+    )
+
+
+def application_key(case_id: str) -> str:
+    return f"cases/{case_id}/vendor-application.json"
+
+
+def store_application(s3: Any, bucket: str, application: VendorApplication) -> str:
+    key = application_key(application.case_id)
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(application.to_json_dict(reveal_secrets=True)).encode(),
+        ContentType="application/json",
+        ServerSideEncryption="aws:kms",
+    )
+    return key
+
+
+def load_application(s3: Any, bucket: str, key: str) -> VendorApplication:
+    return VendorApplication.from_json_dict(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+
+
+def vendor_policy() -> VendorPolicy:
+    """The firm's vendor policy (``VENDOR_POLICY``, JSON), with the approver groups of the approval policy: one
+    list of people serves the vendor approval chain and the approval step's routing."""
+    document = os.environ.get("VENDOR_POLICY")
+    policy = VendorPolicy.from_json_dict(json.loads(document)) if document else VendorPolicy()
+    if policy.approver_groups:
+        return policy
+    groups = {name: list(members) for name, members in load_policy().groups.items()}
+    return policy.model_copy(update={"approver_groups": groups})
+
+
+def sanctions_list() -> SanctionsList:
+    location = os.environ.get("SANCTIONS_LIST_DIR")
+    return load_sanctions_list(Path(location)) if location else load_sample_sanctions_list()
+
+
+def assess(application: VendorApplication, erp: ErpPort, hris: HrisPort) -> VendorAssessment:
+    vendors = []
+    token: str | None = None
+    while True:
+        page = erp.list_vendors(token)
+        vendors.extend(page.items)
+        token = page.next_token
+        if not token:
+            break
+    return assess_application(
+        application,
+        vendors=vendors,
+        employees=hris.employee_records(),
+        sanctions_list=sanctions_list(),
+        policy=vendor_policy(),
+        as_of=datetime.now(UTC).date(),
+    )
+
+
+def approval_subject(application: VendorApplication, assessment: VendorAssessment) -> dict[str, Any]:
+    """What approvers see: the vendor, the spend, the risk and every reason, with numbers only as last four."""
+    request = application.request
+    reasons = [*assessment.risk.reasons]
+    for check in assessment.checks:
+        reasons.extend(f"{check.check}: {r}" for r in check.reasons if check.status != "pass")
+    for hit in assessment.screening.hits:
+        reasons.append(
+            f"possible sanctions match: {hit.matched_name} (SDN entry {hit.ent_num}, {hit.program}, score {hit.score:.2f})"
+        )
+    tin = application.w9.ein or application.w9.ssn if application.w9 else None
+    return {
+        "title": f"New vendor: {request.vendor_legal_name} ({request.category})",
+        "vendor": request.vendor_legal_name,
+        "vendor_category": request.category,
+        "amount": str(request.expected_annual_spend),
+        "currency": request.currency,
+        "risk_level": assessment.risk.level,
+        "risk_score": float(assessment.risk.score),
+        "tin": last4(tin) if tin else None,
+        "reasons": reasons,
+    }
+
+
+def create_on_hold(application: VendorApplication, erp: ErpPort) -> str:
+    vendor = proposed_vendor(application).model_copy(update={"on_hold": True, "hold_type": "all"})
+    return erp.create_vendor(vendor, idempotency_key=f"vendor#{application.case_id}").id

@@ -1,0 +1,179 @@
+"""Vendor onboarding end to end on the local runtime: real PDFs read by the embedded extractor, real checks,
+the approval chain decided through the confirmation pages, the vendor created on hold and released in the ERP."""
+
+from __future__ import annotations
+
+import urllib.request
+import uuid
+
+import pytest
+
+from backoffice.cli.approvals import decide_via_http
+from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
+from tests.integration.conftest import Firm, csrf_of, http
+
+pytestmark = pytest.mark.skipif(
+    blank_w9() is None, reason="the blank IRS W-9 (../shared/fixtures) is not here"
+)
+PROCUREMENT = ("kofi.mensah@example-firm.com", "julia.novak@example-firm.com")
+FINANCE = "priya.raman@example-firm.com"
+COMPLIANCE = "ruth.adler@example-firm.com"
+
+
+def request_vendor(firm: Firm, key: str) -> tuple[str, dict[str, bytes]]:
+    runtime = firm.runtime
+    form = blank_w9()
+    assert form is not None
+    detail, later = put_vendor_request(runtime.client("s3"), runtime.documents_bucket, scenarios()[key], form)
+    event_id = runtime.put_event("Vendor Onboarding Requested", detail, source="procurement.portal")
+    return f"vendor-{event_id}", later
+
+
+def approve(firm: Firm, case_id: str, who: str, comment: str = "") -> None:
+    status, heading, _ = decide_via_http(firm.link(who, case_id), "approve", who, comment)
+    assert (status, heading) == (200, "You approved the request")
+
+
+def erp_vendor(firm: Firm, name: str) -> dict[str, object]:
+    [vendor] = [v for v in firm.runtime.sandbox().all("erp", "vendor") if v["supplier_name"] == name]
+    return vendor
+
+
+def test_a_clean_vendor_is_created_on_hold_approved_by_procurement_and_released(firm: Firm) -> None:
+    case_id, _ = request_vendor(firm, "clean")
+    # Then it waits for procurement, with the vendor already in the ERP on hold
+    assert firm.settle(case_id).current_state == "Ask for vendor approval"
+    assert erp_vendor(firm, "Harbor & Pine Facilities LLC")["on_hold"] is True
+    # When procurement approves
+    approve(firm, case_id, PROCUREMENT[0])
+    # Then the vendor is released and announced
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    assert erp_vendor(firm, "Harbor & Pine Facilities LLC")["on_hold"] is False
+    assert firm.outcome_event(case_id)["detail-type"] == "Vendor Approved"
+    steps = [r.step for r in firm.records(case_id)]
+    assert steps[:5] == [
+        "start case",
+        "validate vendor request",
+        "read vendor documents",
+        "assess vendor",
+        "create vendor in ERP on hold",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("insurance-expired", "expired"),
+        ("invalid-tin", "EIN"),
+        ("invalid-routing", "routing"),
+        ("duplicate", "duplicate"),
+    ],
+)
+def test_a_vendor_that_fails_its_checks_is_rejected_with_the_reason(
+    firm: Firm, key: str, reason: str
+) -> None:
+    case_id, _ = request_vendor(firm, key)
+    assert firm.finish(case_id).status == "FAILED"
+    event = firm.outcome_event(case_id)
+    assert event["detail-type"] == "Vendor Rejected"
+    assert reason.lower() in " ".join(event["detail"]["reasons"]).lower()
+    # No tax id or account number appears in full on the event or the trail
+    text = str(event) + " ".join(" ".join(r.reasons) for r in firm.records(case_id))
+    assert "07-1144442" not in text and "4021198870" not in text
+
+
+def test_a_sanctions_match_goes_to_compliance_who_can_reject(firm: Firm) -> None:
+    case_id, _ = request_vendor(firm, "sanctions-hit")
+    assert firm.settle(case_id).current_state == "Ask for compliance review"
+    mail = firm.mail(COMPLIANCE, case_id)
+    assert "possible sanctions match" in mail.text and "SDN entry" in mail.text
+    status, heading, _ = decide_via_http(
+        mail.approval_links[0], "reject", COMPLIANCE, "Confirmed match with the SDN entry; do not onboard"
+    )
+    assert (status, heading) == (200, "You rejected the request")
+    assert firm.finish(case_id).status == "FAILED"
+    assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("RejectedByCompliance:")
+
+
+def test_a_missing_w9_is_requested_by_upload_link_and_the_case_goes_on_when_it_arrives(firm: Firm) -> None:
+    case_id, later = request_vendor(firm, "missing-w9")
+    # Then the vendor contact got an upload link, and the case waits
+    execution = firm.settle(case_id, timeout=15)
+    assert execution.current_state == "Ask vendor for missing documents"
+    contact = scenarios()["missing-w9"].application.request.contact_email
+    mails = [m for m in firm.inbox(contact) if "/uploads/" in m.text]
+    assert mails and "IRS Form W-9" in mails[-1].text
+    url = next(word for word in mails[-1].text.split() if "/uploads/" in word).rstrip(".")
+    # When the vendor opens the link and uploads the W-9
+    status, page = http(url)
+    assert status == 200 and "IRS Form W-9" in page
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf_of(page)}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="w9"; filename="w9.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + later["w9"]
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200 and "Thank you" in response.read().decode()
+    # Then the documents are read and the request goes to procurement, who approve
+    assert firm.settle(case_id).current_state == "Ask for vendor approval"
+    approve(firm, case_id, PROCUREMENT[1])
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    assert ("documents.received", "received") in firm.actions(case_id)
+    # And the upload link cannot be used again
+    assert http(url)[0] == 409
+
+
+def test_high_spend_needs_two_procurement_approvers_and_finance(firm: Firm) -> None:
+    case_id, _ = request_vendor(firm, "high-spend")
+    assert firm.settle(case_id).current_state == "Ask for vendor approval"
+    approve(firm, case_id, PROCUREMENT[0])
+    # One of two is not enough
+    assert firm.settle(case_id).current_state == "Ask for vendor approval"
+    assert firm.execution(case_id).status == "RUNNING"
+    approve(firm, case_id, PROCUREMENT[1])
+    # Then finance decides the second level
+    assert firm.settle(case_id).current_state == "Ask for vendor approval"
+    approve(firm, case_id, FINANCE)
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    levels = [r.data["level"] for r in firm.records(case_id) if r.action == "approval.decided"]
+    assert levels == ["procurement approval", "procurement approval", "finance approval"]
+
+
+def test_the_same_vendor_request_delivered_twice_creates_one_vendor(firm: Firm) -> None:
+    runtime = firm.runtime
+    form = blank_w9()
+    assert form is not None
+    detail, _ = put_vendor_request(runtime.client("s3"), runtime.documents_bucket, scenarios()["clean"], form)
+    # The same event delivered twice: EventBridge keeps its id
+    entry = {
+        "EventBusName": "backoffice",
+        "Source": "procurement.portal",
+        "DetailType": "Vendor Onboarding Requested",
+    }
+    import json as _json
+
+    response = runtime.client("events").put_events(Entries=[{**entry, "Detail": _json.dumps(detail)}])
+    event_id = response["Entries"][0]["EventId"]
+    event = next(e for e in runtime.bus_events if e["id"] == event_id)
+    runtime.router.route(event)  # at-least-once: the bus delivers it a second time
+    case_id = f"vendor-{event_id}"
+    firm.settle(case_id)
+    assert (
+        len(
+            [
+                v
+                for v in runtime.sandbox().all("erp", "vendor")
+                if v["supplier_name"] == detail["vendor_legal_name"]
+            ]
+        )
+        == 1
+    )
+    assert ("event.duplicate", "ignored") in firm.actions(case_id)
