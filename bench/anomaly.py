@@ -1,0 +1,116 @@
+"""Benchmark: anomaly scoring of a million time and expense lines on one core.
+
+Generates the sample firm (``backoffice.anomaly.generator``) until it has at least 1,000,000 period lines,
+builds the history of the month before, then times ``score_rows`` on exactly 1,000,000 lines (time and
+expense in the firm's proportions). Generation and history are timed apart: the figure that matters is
+lines scored per second. Peak memory is the process's maximum resident set size, which includes the
+generated rows; tracemalloc is not used because it slows allocation-heavy code several times over. Wall and CPU time are
+both reported, with the load average, since a shared machine's other work shows in the wall time.
+
+A second, smaller figure scores canonical models through ``score_lines`` (rows built from the models on
+the way in), the path a handler takes when it has models rather than rows.
+
+Run alone with ``python -m bench.anomaly`` or through ``python -m bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from datetime import date
+from typing import Any
+
+from backoffice.anomaly import score_lines, score_rows
+from backoffice.anomaly.generator import expense_entry_of, generate_sample_firm, time_entry_of
+
+LINES = 1_000_000
+MODEL_LINES = 50_000
+LINES_PER_WORKER = 180  # about a quarter's lines for one person in the sample firm
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def run() -> dict[str, Any]:
+    started = time.perf_counter()
+    workers = LINES * 105 // (100 * LINES_PER_WORKER)
+    firm = generate_sample_firm(
+        seed=2026,
+        n_workers=workers,
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 12, 31),
+        history_days=31,
+    )
+    while firm.line_count < LINES:
+        workers = int(workers * 1.1 * LINES / firm.line_count)
+        firm = generate_sample_firm(seed=2026, n_workers=workers, history_days=31)
+    generated = time.perf_counter() - started
+
+    share = len(firm.time_rows) / firm.line_count
+    n_time = round(LINES * share)
+    time_rows, expense_rows = firm.time_rows[:n_time], firm.expense_rows[: LINES - n_time]
+    roles = firm.worker_roles()
+
+    started = time.perf_counter()
+    history = firm.history()
+    history_seconds = time.perf_counter() - started
+
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    scored = score_rows(time_rows, expense_rows, history, firm.policy, worker_roles=roles)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    flagged = sum(1 for line in scored if line.score > 0)
+
+    # The model path, on a slice: model to row conversion included.
+    small_time = [time_entry_of(row) for row in time_rows[: MODEL_LINES // 2]]
+    small_expenses = [expense_entry_of(row) for row in expense_rows[: MODEL_LINES // 2]]
+    facts = firm.line_facts()
+    started = time.perf_counter()
+    score_lines(small_time, small_expenses, history, firm.policy, workers=firm.workers, line_facts=facts)
+    model_seconds = time.perf_counter() - started
+
+    return {
+        "benchmark": "anomaly scoring (score_rows, one core)",
+        "lines": len(scored),
+        "time_lines": len(time_rows),
+        "expense_lines": len(expense_rows),
+        "history_lines": history.lines,
+        "workers": workers,
+        "flagged_lines": flagged,
+        "seconds": round(seconds, 3),
+        "lines_per_second": round(len(scored) / seconds),
+        # CPU time of this process: the fairer figure on a machine shared with other work.
+        "cpu_seconds": round(cpu_seconds, 3),
+        "lines_per_cpu_second": round(len(scored) / cpu_seconds),
+        "load_average_before": round(load_before, 2),
+        "history_build_seconds": round(history_seconds, 3),
+        "generate_seconds": round(generated, 3),
+        "model_path_lines": MODEL_LINES,
+        "model_path_lines_per_second": round(MODEL_LINES / model_seconds),
+        "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "python": platform.python_version(),
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,35 @@
+"""Explainable anomaly scoring of time and expense lines (TE1 to TE11 of DOMAIN.md section 3).
+
+Every line gets a score in [0, 1] and the reasons behind it, each naming its rule
+(``"TE4 receipt missing for lodging USD 212.00"``): policy rules (duplicates, split bills, receipts, per
+diem, hours, claim integrity) and statistical ones (Benford's law per worker and merchant, robust z-scores
+against the worker's own history and the peer group), combined by noisy-OR of configurable weights.
+
+    scored = score_lines(time_entries, expenses, history, AnomalyPolicy.from_json_dict(firm_policy))
+"""
+
+from backoffice.anomaly.history import AnomalyHistory
+from backoffice.anomaly.policy import CHECKS, DEFAULT_WEIGHTS, AnomalyPolicy, Check
+from backoffice.anomaly.public_holidays import public_holiday_name, us_federal_holidays
+from backoffice.anomaly.rows import LINE_FACTS, ExpenseRow, TimeRow, expense_row, time_row
+from backoffice.anomaly.scored import Reason, ScoredLine
+from backoffice.anomaly.scoring import score_lines, score_rows
+
+__all__ = [
+    "CHECKS",
+    "DEFAULT_WEIGHTS",
+    "LINE_FACTS",
+    "AnomalyHistory",
+    "AnomalyPolicy",
+    "Check",
+    "ExpenseRow",
+    "Reason",
+    "ScoredLine",
+    "TimeRow",
+    "expense_row",
+    "public_holiday_name",
+    "score_lines",
+    "score_rows",
+    "time_row",
+    "us_federal_holidays",
+]

@@ -1,0 +1,851 @@
+"""Checks on expense lines: TE1 to TE6 and TE8 to TE11 of DOMAIN.md section 3.
+
+Each ``flag_*`` function runs one rule over the columns it needs and adds reasons to ``Flags``. Rules that
+compare a line with others (duplicates, Benford, peer outliers) take the state of earlier periods from
+``AnomalyHistory``; the ``collect_*`` functions compute that state, for a batch or for the history alike, so
+both sides use the same keys.
+
+TE9 (ACFE expense schemes) is covered by the checks that catch each scheme: a mischaracterised or
+multiply-reimbursed expense by the TE1 duplicates (same receipt, same merchant charge), an overstated one by
+the receipt amount and the peer outliers, a fictitious one by Benford and round amounts; the one scheme
+with its own test is consecutively numbered receipts from one merchant spread over weeks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from backoffice.anomaly.benford import benford_mad, conformity
+from backoffice.anomaly.grouping import first_positions, group_positions, repeats
+from backoffice.anomaly.policy import AnomalyPolicy
+from backoffice.anomaly.rows import ExpenseColumns, as_date
+from backoffice.anomaly.scored import Flags, money
+
+OwnKey = tuple[str, str]  # worker, expense type
+PeerKey = tuple[str | None, str, str | None]  # role, expense type, city
+ReceiptNumber = tuple[int, date, str, int]  # number, date, line id, line index (-1: history)
+GroupKey = TypeVar("GroupKey", bound=Hashable)
+
+
+def _number(value: object) -> float | None:
+    """A fact's amount, or None when it is missing or not a number (the check is then skipped)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _day(value: object) -> date | None:
+    if value is None:
+        return None
+    try:
+        return as_date(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE1 duplicates
+# ------------------------------------------------------------------------------------------------------------
+
+
+def duplicate_expense_keys(columns: ExpenseColumns) -> list[Hashable]:
+    return list(
+        zip(columns.workers, columns.types, columns.dates, columns.amounts, columns.currencies, strict=True)
+    )
+
+
+def receipt_keys(columns: ExpenseColumns) -> tuple[list[str], list[int]]:
+    """The receipt checksums present, and the line of each."""
+    positions = [index for index, receipt in enumerate(columns.receipts) if receipt is not None]
+    receipts = columns.receipts
+    return [receipts[index] for index in positions], positions  # type: ignore[misc]
+
+
+def merchant_charge_keys(columns: ExpenseColumns, policy: AnomalyPolicy) -> tuple[list[Hashable], list[int]]:
+    """(merchant, date, amount, currency) of the lines with a merchant and an amount worth comparing."""
+    minimum = policy.merchant_match_min_amount
+    positions = [
+        index
+        for index, (merchant, base) in enumerate(zip(columns.merchants, columns.base, strict=True))
+        if merchant is not None and base >= minimum
+    ]
+    merchants, dates, amounts, currencies = (
+        columns.merchants,
+        columns.dates,
+        columns.amounts,
+        columns.currencies,
+    )
+    keys: list[Hashable] = [(merchants[i], dates[i], amounts[i], currencies[i]) for i in positions]
+    return keys, positions
+
+
+def flag_duplicate_expenses(columns: ExpenseColumns, history: Mapping[Hashable, str], flags: Flags) -> None:
+    """TE1: the same (worker, expense type, date, amount, currency) claimed again; the first is the original."""
+    ids = columns.ids
+    for index, original in repeats(duplicate_expense_keys(columns), ids, history):
+        original_id = ids[original] if isinstance(original, int) else original
+        flags.add(
+            index,
+            "duplicate_expense",
+            f"TE1 duplicate of expense {original_id}: same worker, {columns.types[index]}, "
+            f"{columns.dates[index]:%Y-%m-%d} and {money(columns.currencies[index], columns.amounts[index])}",
+        )
+
+
+def flag_duplicate_receipts(columns: ExpenseColumns, history: Mapping[str, str], flags: Flags) -> None:
+    """TE1: one receipt file (by SHA-256) behind two claims: the classic multiple reimbursement."""
+    ids = columns.ids
+    keys, positions = receipt_keys(columns)
+    for index, original in repeats(keys, ids, history, positions):
+        original_id = ids[original] if isinstance(original, int) else original
+        flags.add(index, "duplicate_receipt", f"TE1 the receipt of expense {original_id} is attached again")
+
+
+MerchantCharge = tuple[str, str, str]  # line id, worker, expense type
+
+
+def flag_duplicate_merchant_charges(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    history: Mapping[Hashable, MerchantCharge],
+    flags: Flags,
+) -> None:
+    """TE1: the same merchant, date and amount claimed by another worker, or by the same one as another type.
+
+    The same worker and type is already a TE1 duplicate; small amounts are left out because flat fares and
+    parking rates make equal charges at one merchant ordinary.
+    """
+    ids, workers, types = columns.ids, columns.workers, columns.types
+    keys, positions = merchant_charge_keys(columns, policy)
+    for index, original in repeats(keys, ids, history, positions, history_id=lambda charge: charge[0]):
+        if isinstance(original, int):
+            first_id, first_worker, first_type = ids[original], workers[original], types[original]
+        else:
+            first_id, first_worker, first_type = original
+        if first_worker == workers[index] and first_type == types[index]:
+            continue
+        merchant, day = columns.merchants[index], columns.dates[index]
+        amount, currency = columns.amounts[index], columns.currencies[index]
+        who = "the same worker as" if first_worker == workers[index] else f"{first_worker} in"
+        flags.add(
+            index,
+            "duplicate_merchant_charge",
+            f"TE1 {merchant} charge of {money(currency, amount)} on {day:%Y-%m-%d} is also claimed by "
+            f"{who} expense {first_id}",
+        )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE2 split transactions
+# ------------------------------------------------------------------------------------------------------------
+
+
+def flag_split_transactions(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
+    """TE2: purchases at one merchant by one card (or worker), each under the limit, together at or over it,
+    within ``split_window_days``: one bill split to stay under the receipt or approval limit. Rides, parking
+    (``split_skip_types``) and one's own meals are separate purchases by nature and are left out."""
+    limit, window = policy.split_limit, policy.split_window_days
+    base, dates = columns.base, columns.dates
+    skipped, meal_types = set(policy.split_skip_types), set(policy.meal_types)
+    attendees, workers, merchants = columns.attendees, columns.workers, columns.merchants
+    cards = columns.fact("card_id")
+    positions = [
+        index
+        for index, (merchant, kind, amount) in enumerate(zip(merchants, columns.types, base, strict=True))
+        if merchant is not None
+        and amount < limit
+        and kind not in skipped
+        # own meals: the M&IE per diem judges the day
+        and not (kind in meal_types and attendees[index] == 1)
+    ]
+    keys = [(cards[index] or workers[index], merchants[index]) for index in positions]
+    groups = group_positions(keys, positions)
+    flagged: dict[int, str] = {}
+    for (_, merchant), members in groups.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=dates.__getitem__)
+        left, total = 0, 0.0
+        for right, index in enumerate(members):
+            total += base[index]
+            while (dates[index] - dates[members[left]]).days > window:
+                total -= base[members[left]]
+                left += 1
+            if right > left and total >= limit:
+                parts = members[left : right + 1]
+                text = (
+                    f"TE2 {len(parts)} purchases at {merchant} each under {money(policy.currency, limit)} "
+                    f"add up to {money(policy.currency, total)}"
+                    + (" on one day" if window == 0 else f" within {window + 1} days")
+                )
+                for part in parts:
+                    flagged[part] = text
+    for index, text in flagged.items():
+        flags.add(index, "split_transaction", text)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE3 round amounts
+# ------------------------------------------------------------------------------------------------------------
+
+
+def flag_round_amounts(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
+    """TE3: an amount in whole hundreds (the modulus) is more often estimated than paid."""
+    modulus = policy.round_amount_modulus
+    found = [
+        index for index, amount in enumerate(columns.amounts) if amount % modulus == 0.0 and amount >= modulus
+    ]
+    for index in found:
+        flags.add(
+            index,
+            "round_amount",
+            f"TE3 round amount {money(columns.currencies[index], columns.amounts[index])} ({columns.types[index]})",
+        )
+
+
+def collect_round_endings(columns: ExpenseColumns) -> dict[str, list[int]]:
+    """Per worker: [lines, lines with a whole amount ending in 0 or 5]."""
+    round_lines = Counter(
+        worker
+        for worker, amount in zip(columns.workers, columns.amounts, strict=True)
+        if amount % 5.0 == 0.0 and amount > 0.0
+    )
+    return {worker: [lines, round_lines[worker]] for worker, lines in Counter(columns.workers).items()}
+
+
+def flag_round_endings(
+    columns: ExpenseColumns, policy: AnomalyPolicy, history: Mapping[str, list[int]], flags: Flags
+) -> None:
+    """TE3: a worker whose amounts are whole and end in 0 or 5 far more often than receipts do."""
+    counts = collect_round_endings(columns)
+    habits: dict[str, str] = {}
+    for worker, (lines, round_lines) in counts.items():
+        past = history.get(worker)
+        if past is not None:
+            lines, round_lines = lines + past[0], round_lines + past[1]
+        if lines >= policy.round_endings_min_lines and round_lines / lines >= policy.round_endings_share:
+            habits[worker] = (
+                f"TE3 {round_lines} of {worker}'s {lines} amounts are whole and end in 0 or 5 "
+                f"({round_lines / lines:.0%})"
+            )
+    if not habits:
+        return
+    found = [
+        index
+        for index, (worker, amount) in enumerate(zip(columns.workers, columns.amounts, strict=True))
+        if worker in habits and amount % 5.0 == 0.0 and amount > 0.0
+    ]
+    for index in found:
+        flags.add(index, "round_endings", habits[columns.workers[index]])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE4 receipts
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _numbers(values: list[Any]) -> list[float | None]:
+    """Fact amounts as floats; one that is not a number reads as missing (its check is skipped)."""
+    try:
+        return [None if value is None else float(value) for value in values]
+    except (TypeError, ValueError):
+        return [_number(value) for value in values]
+
+
+def _days(values: list[Any]) -> list[date | None]:
+    if set(map(type, values)) <= {date, type(None)}:
+        return values
+    return [_day(value) for value in values]
+
+
+def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
+    """TE4: receipt present where required, and saying what the claim says (amount, date); tip within share."""
+    always = set(policy.receipt_always_types)
+    required_at = policy.receipt_required_at
+    currencies, amounts, types, dates = columns.currencies, columns.amounts, columns.types, columns.dates
+    if policy.is_on("receipt_missing"):
+        missing = [
+            index
+            for index, (receipt, kind, base) in enumerate(
+                zip(columns.receipts, types, columns.base, strict=True)
+            )
+            if receipt is None and (kind in always or base >= required_at)
+        ]
+        for index in missing:
+            kind = types[index]
+            why = (
+                "always required" if kind in always else f"required at {money(policy.currency, required_at)}"
+            )
+            flags.add(
+                index,
+                "receipt_missing",
+                f"TE4 receipt missing for {kind} {money(currencies[index], amounts[index])} ({why})",
+            )
+    with_receipt = [index for index, receipt in enumerate(columns.receipts) if receipt is not None]
+    if policy.is_on("receipt_amount_mismatch"):
+        tolerance = policy.receipt_amount_tolerance + 1e-9
+        receipt_amounts = columns.fact("receipt_amount")
+        printed = _numbers([receipt_amounts[index] for index in with_receipt])
+        for index, shown in zip(with_receipt, printed, strict=True):
+            if shown is not None and abs(shown - amounts[index]) > tolerance:
+                flags.add(
+                    index,
+                    "receipt_amount_mismatch",
+                    f"TE4 claimed {money(currencies[index], amounts[index])} but the receipt shows "
+                    f"{money(currencies[index], shown)}",
+                )
+    if policy.is_on("receipt_date_mismatch"):
+        date_tolerance = policy.receipt_date_tolerance_days
+        receipt_dates = columns.fact("receipt_date")
+        printed_days = _days([receipt_dates[index] for index in with_receipt])
+        for index, shown_day in zip(with_receipt, printed_days, strict=True):
+            if shown_day is None or shown_day == dates[index]:
+                continue
+            apart = abs((shown_day - dates[index]).days)
+            if apart > date_tolerance:
+                flags.add(
+                    index,
+                    "receipt_date_mismatch",
+                    f"TE4 receipt dated {shown_day:%Y-%m-%d}, {apart} days from the claim date "
+                    f"{dates[index]:%Y-%m-%d}",
+                )
+    if policy.is_on("tip_above_limit"):
+        share_limit = policy.tip_max_share + 1e-9
+        raw_tips = columns.fact("tip_amount")
+        tipped = [index for index, tip in enumerate(raw_tips) if tip]
+        for index, tip in zip(tipped, _numbers([raw_tips[index] for index in tipped]), strict=True):
+            if tip is None or tip <= 0.0:
+                continue
+            bill = amounts[index] - tip
+            if bill <= 0.0 or tip / bill > share_limit:
+                share = f"{tip / bill:.0%} of the bill" if bill > 0.0 else "more than the bill"
+                flags.add(
+                    index,
+                    "tip_above_limit",
+                    f"TE4 tip {money(currencies[index], tip)} is {share} (limit {policy.tip_max_share:.0%})",
+                )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE5 per diem, TE6 per attendee
+# ------------------------------------------------------------------------------------------------------------
+
+
+def flag_per_diem(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
+    """TE5: lodging per night and a day's own meals against the GSA rates (standard CONUS unless the city has
+    its own rate in the policy)."""
+    lodging_types, meal_types = set(policy.lodging_types), set(policy.meal_types)
+    currency, types, base, cities = policy.currency, columns.types, columns.base, columns.cities
+    if policy.is_on("per_diem_lodging"):
+        by_city, standard = policy.lodging_per_night_by_city, policy.lodging_per_night
+        nights_column = columns.fact("nights")
+        for index in [index for index, kind in enumerate(types) if kind in lodging_types]:
+            nights = nights_column[index] or 1
+            city = cities[index]
+            rate = by_city.get(city, standard) if city else standard
+            if base[index] / nights > rate + 0.005:
+                where = f" in {city}" if city else ""
+                flags.add(
+                    index,
+                    "per_diem_lodging",
+                    f"TE5 lodging {money(currency, base[index] / nights)} a night{where} is above the per diem "
+                    f"{money(currency, rate)}",
+                )
+    if policy.is_on("per_diem_meals"):
+        mie_by_city, standard_mie = policy.mie_per_day_by_city, policy.mie_per_day
+        attendees, workers, dates = columns.attendees, columns.workers, columns.dates
+        own_meals = [
+            index
+            for index, (kind, amount) in enumerate(zip(types, base, strict=True))
+            if kind in meal_types and attendees[index] == 1 and amount == amount
+        ]
+        days = group_positions([(workers[index], dates[index]) for index in own_meals], own_meals)
+        lowest_rate = min([standard_mie, *mie_by_city.values()])
+        for (worker, day), members in days.items():
+            total = sum(base[index] for index in members)
+            if total <= lowest_rate:
+                continue
+            rate = max(mie_by_city.get(cities[index] or "", standard_mie) for index in members)
+            if total > rate + 0.005:
+                text = (
+                    f"TE5 {worker}'s own meals on {day:%Y-%m-%d} total {money(currency, total)}, above the M&IE "
+                    f"per diem {money(currency, rate)}"
+                )
+                for index in members:
+                    flags.add(index, "per_diem_meals", text)
+
+
+def flag_per_attendee(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
+    """TE6: amount per attendee above the type's limit; a meal alone is left to the M&IE per diem."""
+    limits, meal_types = policy.per_attendee_limits, set(policy.meal_types)
+    currency, types, base, attendees = policy.currency, columns.types, columns.base, columns.attendees
+    over = [
+        index
+        for index, kind in enumerate(types)
+        if kind in limits
+        and not (attendees[index] == 1 and kind in meal_types)
+        and base[index] / attendees[index] > limits[kind] + 0.005
+    ]
+    for index in over:
+        kind, people = types[index], attendees[index]
+        flags.add(
+            index,
+            "per_attendee",
+            f"TE6 {kind} {money(currency, base[index])} for {people} {'person' if people == 1 else 'people'} is "
+            f"{money(currency, base[index] / people)} a head (limit {money(currency, limits[kind])})",
+        )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE8 Benford
+# ------------------------------------------------------------------------------------------------------------
+
+
+DigitKey = tuple[str, str]  # worker or merchant, expense type
+
+
+Leading = tuple[list[int], list[int]]  # lines counted, and the leading digit(s) of each
+
+
+def leading_digits_of(columns: ExpenseColumns, policy: AnomalyPolicy) -> Leading:
+    """The lines whose amounts the Benford test counts (at or above its minimum, not of a capped type) and
+    their first digit or first two digits; computed once a batch and shared by every count."""
+    width = 1 if policy.benford_test == "first_digit" else 2
+    minimum = max(policy.benford_min_amount, 10.0 ** (width - 1))
+    skipped = benford_types_skipped(policy)
+    amounts = columns.amounts
+    positions = [
+        index
+        for index, (kind, amount) in enumerate(zip(columns.types, amounts, strict=True))
+        if amount >= minimum and kind not in skipped and amount < math.inf
+    ]
+    if width == 1:
+        return positions, [ord(str(int(amounts[index]))[0]) - 48 for index in positions]
+    return positions, [int(str(int(amounts[index]))[:2]) for index in positions]
+
+
+def collect_digits(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    owners: Sequence[str | None] | None,
+    only: set[str] | None = None,
+    leading: Leading | None = None,
+) -> dict[DigitKey, list[int]]:
+    """Counts of leading digits per (owner, expense type), of the amounts the test counts.
+
+    ``owners`` is the worker or merchant column; None counts per expense type only (owner ``""``): the
+    firm's profile. ``only`` restricts the owners counted.
+    """
+    positions, digits = leading or leading_digits_of(columns, policy)
+    types = columns.types
+    size = 10 if policy.benford_test == "first_digit" else 100
+    per_owner: Mapping[tuple[str | None, str, int], int]
+    if owners is None:
+        tally = Counter(zip([types[index] for index in positions], digits, strict=True))
+        per_owner = {("", kind, digit): count for (kind, digit), count in tally.items()}
+    elif only is not None:
+        keep = [place for place, index in enumerate(positions) if owners[index] in only]
+        per_owner = Counter(
+            zip(
+                [owners[positions[place]] for place in keep],
+                [types[positions[place]] for place in keep],
+                [digits[place] for place in keep],
+                strict=True,
+            )
+        )
+    else:
+        per_owner = Counter(
+            zip(
+                [owners[index] for index in positions],
+                [types[index] for index in positions],
+                digits,
+                strict=True,
+            )
+        )
+    counts: dict[DigitKey, list[int]] = {}
+    for (owner, kind, digit), count in per_owner.items():
+        if owner is None:
+            continue
+        found = counts.get((owner, kind))
+        if found is None:
+            found = counts[(owner, kind)] = [0] * size
+        found[digit] += count
+    return counts
+
+
+def _merged(
+    batch: Mapping[DigitKey, list[int]], history: Mapping[DigitKey, list[int]]
+) -> dict[DigitKey, list[int]]:
+    merged = {key: list(counts) for key, counts in batch.items()}
+    for key, counts in history.items():
+        found = merged.get(key)
+        if found is None:
+            merged[key] = list(counts)
+        else:
+            for digit, count in enumerate(counts):
+                found[digit] += count
+    return merged
+
+
+def flag_benford(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    worker_history: Mapping[DigitKey, list[int]],
+    merchant_history: Mapping[DigitKey, list[int]],
+    type_history: Mapping[DigitKey, list[int]],
+    flags: Flags,
+) -> None:
+    """TE8: every line of a worker or merchant whose amounts (with history) depart from the reference digits
+    (Benford's law, or the firm's profile: see ``AnomalyPolicy.benford_reference``), once there are
+    ``benford_min_lines`` of them. The finding is about the set; each line of the set carries it so a reviewer
+    sees it. Lines of capped types are not in the set (``benford_skip_capped_types``)."""
+    minimum_amount, minimum_lines = policy.benford_min_amount, policy.benford_min_lines
+    cutoff, test = policy.benford_cutoff(), policy.benford_test
+    skipped = benford_types_skipped(policy)
+    leading = leading_digits_of(columns, policy)
+    profiles: dict[str, list[float]] = {}
+    if policy.benford_reference == "firm_profile":
+        for (_, kind), counts in _merged(
+            collect_digits(columns, policy, None, None, leading), type_history
+        ).items():
+            total = sum(counts)
+            profiles[kind] = [count / total for count in counts]
+    digits_name = "first digits" if test == "first_digit" else "first two digits"
+    for label, owners, history in (
+        ("worker", columns.workers, worker_history),
+        ("merchant", columns.merchants, merchant_history),
+    ):
+        sizes = Counter([owners[index] for index in leading[0]])
+        for (owner, _), counts in history.items():
+            sizes[owner] += sum(counts)
+        eligible = {owner for owner, size in sizes.items() if owner is not None and size >= minimum_lines}
+        if not eligible:
+            continue
+        by_owner: dict[str, dict[str, list[int]]] = {}
+        eligible_history = {key: counts for key, counts in history.items() if key[0] in eligible}
+        for (owner, kind), counts in _merged(
+            collect_digits(columns, policy, owners, eligible, leading), eligible_history
+        ).items():
+            by_owner.setdefault(owner, {})[kind] = counts
+        texts: dict[str | None, str] = {}
+        for owner, per_type in by_owner.items():
+            counts = [sum(column) for column in zip(*per_type.values(), strict=True)]
+            total = sum(counts)
+            expected: list[float] | None = None
+            if profiles:
+                expected = [0.0] * len(counts)
+                for kind, kind_counts in per_type.items():
+                    share = sum(kind_counts) / total
+                    for digit, p in enumerate(profiles[kind]):
+                        expected[digit] += share * p
+            mad = benford_mad(counts, test, expected)
+            if mad > cutoff:
+                reference = (
+                    f"Benford's law ({conformity(mad, test)})"
+                    if expected is None
+                    else "the firm's usual digits for the same expense types"
+                )
+                texts[owner] = (
+                    f"TE8 the {digits_name} of {label} {owner}'s {total:,} amounts depart from {reference}: "
+                    f"MAD {mad:.4f} > {cutoff:.4f}"
+                )
+        if not texts:
+            continue
+        for index, (line_owner, kind, amount) in enumerate(
+            zip(owners, columns.types, columns.amounts, strict=True)
+        ):
+            if line_owner in texts and amount >= minimum_amount and kind not in skipped:
+                flags.add(index, "benford", texts[line_owner])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE9 consecutive receipts, TE10 claim integrity
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _receipt_number(printed: object) -> int | None:
+    if type(printed) is str and printed.isdigit():
+        return int(printed)
+    digits = "".join(char for char in str(printed) if char.isdigit())
+    return int(digits) if digits else None
+
+
+def _numbered_receipts(columns: ExpenseColumns) -> tuple[list[int], list[int]]:
+    """The lines with a receipt number and a merchant, and each one's number."""
+    merchants, printed = columns.merchants, columns.fact("receipt_number")
+    positions = [
+        index
+        for index, (number, merchant) in enumerate(zip(printed, merchants, strict=True))
+        if number is not None and merchant is not None
+    ]
+    try:
+        numbers = [int(printed[index]) for index in positions]
+    except (TypeError, ValueError):
+        parsed = [(index, _receipt_number(printed[index])) for index in positions]
+        positions = [index for index, number in parsed if number is not None]
+        numbers = [number for _, number in parsed if number is not None]
+    return positions, numbers
+
+
+def collect_receipt_numbers(
+    columns: ExpenseColumns, in_history: bool = False
+) -> dict[str, list[ReceiptNumber]]:
+    """Per merchant: (number, date, line id, line index or -1 in the history) of each numbered receipt."""
+    positions, numbers = _numbered_receipts(columns)
+    merchants, dates, ids = columns.merchants, columns.dates, columns.ids
+    by_merchant: dict[str, list[ReceiptNumber]] = {}
+    for index, number in zip(positions, numbers, strict=True):
+        entry = (number, dates[index], ids[index], -1 if in_history else index)
+        found = by_merchant.get(merchants[index])  # type: ignore[arg-type]
+        if found is None:
+            by_merchant[merchants[index]] = [entry]  # type: ignore[index]
+        else:
+            found.append(entry)
+    return by_merchant
+
+
+def flag_consecutive_receipts(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    history: Mapping[str, list[ReceiptNumber]],
+    flags: Flags,
+) -> None:
+    """TE9: a shop numbers its receipts as it sells, so receipts numbered n, n+1, n+2 dated weeks apart come
+    from a pad, not from purchases."""
+    minimum, span = policy.consecutive_receipts_min, policy.consecutive_receipts_min_span_days
+    positions, numbers = _numbered_receipts(columns)
+    merchants, dates, ids = columns.merchants, columns.dates, columns.ids
+    # Only a merchant with two neighbouring numbers (in the batch, or one in the batch and one before) can
+    # hold a run: find those with sets of numbers before building any entry.
+    by_merchant = group_positions(
+        [merchants[index] or "" for index in positions], list(range(len(positions)))
+    )
+    for merchant, places in by_merchant.items():
+        past = history.get(merchant, [])
+        if len(places) + len(past) < minimum:
+            continue
+        # A run is made of numbers that each have a neighbour: only those are looked at further, which keeps
+        # a merchant with thousands of receipts (a ride-hailing app) cheap.
+        batch_numbers = {numbers[place] for place in places}
+        every = batch_numbers | {entry[0] for entry in past} if past else batch_numbers
+        linked = {number for number in every if number + 1 in every or number - 1 in every}
+        if not linked or linked.isdisjoint(batch_numbers):
+            continue
+        entries = sorted(
+            [entry for entry in past if entry[0] in linked]
+            + [
+                (numbers[place], dates[positions[place]], ids[positions[place]], positions[place])
+                for place in places
+                if numbers[place] in linked
+            ]
+        )
+        start = 0
+        for end in range(1, len(entries) + 1):
+            if end < len(entries) and entries[end][0] - entries[end - 1][0] <= 1:
+                continue
+            run = entries[start:end]
+            start = end
+            if len({entry[0] for entry in run}) < minimum:
+                continue
+            days = [entry[1] for entry in run]
+            if (max(days) - min(days)).days >= span:
+                text = (
+                    f"TE9 receipts {run[0][0]} to {run[-1][0]} of {merchant} are consecutively numbered but "
+                    f"dated {min(days):%Y-%m-%d} to {max(days):%Y-%m-%d}"
+                )
+                for entry in run:
+                    if entry[3] >= 0:
+                        flags.add(entry[3], "consecutive_receipts", text)
+
+
+def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
+    """TE10: an approver may sanction less than claimed, never more; an advance never exceeds what is
+    sanctioned."""
+    currencies, amounts = columns.currencies, columns.amounts
+    sanctioned = _numbers(columns.fact("sanctioned_amount"))
+    if policy.is_on("sanctioned_above_claimed"):
+        over = [
+            index
+            for index, (granted, claimed) in enumerate(zip(sanctioned, amounts, strict=True))
+            if granted is not None and granted > claimed + 0.005
+        ]
+        for index in over:
+            flags.add(
+                index,
+                "sanctioned_above_claimed",
+                f"TE10 sanctioned {money(currencies[index], sanctioned[index] or 0.0)} is more than the "
+                f"{money(currencies[index], amounts[index])} claimed",
+            )
+    if policy.is_on("advance_above_sanctioned"):
+        advances = _numbers(columns.fact("advance_amount"))
+        for index, advance in enumerate(advances):
+            if advance is None:
+                continue
+            granted = sanctioned[index]
+            allowed = amounts[index] if granted is None else granted
+            if advance > allowed + 0.005:
+                flags.add(
+                    index,
+                    "advance_above_sanctioned",
+                    f"TE10 advance {money(currencies[index], advance)} is more than the "
+                    f"{money(currencies[index], allowed)} {'claimed' if granted is None else 'sanctioned'}",
+                )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TE11 robust outliers
+# ------------------------------------------------------------------------------------------------------------
+
+
+def outlier_types_skipped(policy: AnomalyPolicy) -> set[str]:
+    return policy.capped_types() if policy.outliers_skip_capped_types else set()
+
+
+def benford_types_skipped(policy: AnomalyPolicy) -> set[str]:
+    return policy.capped_types() if policy.benford_skip_capped_types else set()
+
+
+class OutlierSample:
+    """Log amounts of the lines TE11 judges, grouped by the worker's own history and by peer group.
+
+    A group is known by the position (in ``positions``) of its first line: ``own_group[i]`` and
+    ``peer_group[i]`` name the groups of the i-th judged line, ``own_keys`` and ``peer_keys`` their keys.
+    """
+
+    __slots__ = ("logs", "own", "own_group", "own_keys", "peer", "peer_group", "peer_keys", "positions")
+
+    def __init__(
+        self, columns: ExpenseColumns, policy: AnomalyPolicy, worker_roles: Mapping[str, str]
+    ) -> None:
+        skipped = outlier_types_skipped(policy)
+        types, base = columns.types, columns.base
+        self.positions = [
+            index
+            for index, (kind, amount) in enumerate(zip(types, base, strict=True))
+            if kind not in skipped and 0.0 < amount < math.inf
+        ]
+        positions, workers, cities = self.positions, columns.workers, columns.cities
+        roles = columns.fact("role")
+        get_role = worker_roles.get
+        self.logs = list(map(math.log, [base[index] for index in positions]))
+        self.own_keys: list[OwnKey] = [(workers[index], types[index]) for index in positions]
+        self.peer_keys: list[PeerKey] = [
+            (roles[index] or get_role(workers[index]), types[index], cities[index]) for index in positions
+        ]
+        self.own_group, self.own = _grouped(self.own_keys, self.logs)
+        self.peer_group, self.peer = _grouped(self.peer_keys, self.logs)
+
+
+def _grouped(keys: list[GroupKey], values: list[float]) -> tuple[list[int], dict[int, list[float]]]:
+    first = first_positions(keys)
+    group_of = list(map(first.__getitem__, keys))
+    groups: dict[int, list[float]] = {group: [] for group in first.values()}
+    for group, value in zip(group_of, values, strict=True):
+        groups[group].append(value)
+    return group_of, groups
+
+
+def robust_center(values: list[float]) -> tuple[float, float] | None:
+    """Median and robust scale: MAD / 0.6745 (so that z = 0.6745 (x - median) / MAD, Iglewicz and Hoaglin),
+    or 1.2533 x mean absolute deviation when more than half the values are equal; None when all are."""
+    ordered = sorted(values)
+    n = len(ordered)
+    middle = n // 2
+    median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    deviations = sorted(abs(value - median) for value in ordered)
+    mad = deviations[middle] if n % 2 else (deviations[middle - 1] + deviations[middle]) / 2
+    if mad > 0.0:
+        return median, mad / 0.6745
+    mean_deviation = sum(deviations) / n
+    if mean_deviation > 0.0:
+        return median, 1.253314 * mean_deviation
+    return None
+
+
+def _centers(
+    groups: Mapping[int, list[float]],
+    keys: Sequence[GroupKey],
+    history: Mapping[GroupKey, list[float]],
+    minimum: int,
+) -> dict[int, tuple[float, float, int]]:
+    centers: dict[int, tuple[float, float, int]] = {}
+    for group, values in groups.items():
+        past = history.get(keys[group])
+        sample = values if past is None else [*past, *values]
+        if len(sample) < minimum:
+            continue
+        center = robust_center(sample)
+        if center is not None:
+            centers[group] = (center[0], center[1], len(sample))
+    return centers
+
+
+def flag_amount_outliers(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    worker_roles: Mapping[str, str],
+    own_history: Mapping[OwnKey, list[float]],
+    peer_history: Mapping[PeerKey, list[float]],
+    flags: Flags,
+) -> None:
+    """TE11: a claim far above the worker's own claims of the type, or far above the peer group's (role,
+    expense type, city). Robust z on log amounts above ``robust_z_threshold`` and at least
+    ``outlier_min_ratio`` times the median: a modest rise in a tight group is not what a reviewer looks for."""
+    sample = OutlierSample(columns, policy, worker_roles)
+    own = _centers(sample.own, sample.own_keys, own_history, policy.own_history_min_lines)
+    peer = _centers(sample.peer, sample.peer_keys, peer_history, policy.peer_group_min_lines)
+    threshold = policy.robust_z_threshold
+    min_log_ratio = math.log(policy.outlier_min_ratio)
+    currency = policy.currency
+    no_center = (math.inf, 1.0, 0)
+    own_of, peer_of = own.get, peer.get
+    suspects = [
+        place
+        for place, (value, own_group, peer_group) in enumerate(
+            zip(sample.logs, sample.own_group, sample.peer_group, strict=True)
+        )
+        if value - own_of(own_group, no_center)[0] >= min_log_ratio
+        or value - peer_of(peer_group, no_center)[0] >= min_log_ratio
+    ]
+    for place in suspects:
+        value, index = sample.logs[place], sample.positions[place]
+        found: list[str] = []
+        center = own.get(sample.own_group[place])
+        if (
+            center is not None
+            and value - center[0] >= min_log_ratio
+            and value - center[0] > threshold * center[1]
+        ):
+            worker, kind = sample.own_keys[place]
+            found.append(
+                f"{math.exp(value - center[0]):.1f}x {worker}'s median {kind} claim "
+                f"({money(currency, math.exp(center[0]))} over {center[2]} claims, robust z "
+                f"{(value - center[0]) / center[1]:.1f})"
+            )
+        center = peer.get(sample.peer_group[place])
+        if (
+            center is not None
+            and value - center[0] >= min_log_ratio
+            and value - center[0] > threshold * center[1]
+        ):
+            role, kind, city = sample.peer_keys[place]
+            found.append(
+                f"{math.exp(value - center[0]):.1f}x the median of peers ({role or 'any role'}, {kind}, "
+                f"{city or 'any city'}: {money(currency, math.exp(center[0]))} over {center[2]} claims, "
+                f"robust z {(value - center[0]) / center[1]:.1f})"
+            )
+        if found:
+            flags.add(
+                index,
+                "amount_outlier",
+                f"TE11 {columns.types[index]} {money(currency, columns.base[index])} is "
+                + " and ".join(found),
+            )
