@@ -17,6 +17,7 @@ from backoffice.audit import Actor, AuditTrail
 from backoffice.cases import CaseCannotResume, resume_case
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.extract import add_extract_parser
+from backoffice.cli.report import add_audit_export_parser, add_report_parsers
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_PORT
 from infra.catalog import Ref
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     add_approvals_parser(sub, _connect)
+    add_report_parsers(sub, _connect)
+    add_audit_export_parser(audit_sub, _connect)
     add_extract_parser(sub)
 
     parked = sub.add_parser("parked", help="list parked (dead-lettered or rejected) events")

@@ -11,12 +11,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditTrail
 from backoffice.cli.approvals import decide_via_http
+from backoffice.intelligence import build_report, load_records, render_html
 from backoffice.local.outbox import read_outbox
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
@@ -281,7 +283,13 @@ def run_demo(out: TextIO) -> int:
         print(f"  handler invocations  {len(runtime.lambdas.invocations)}", file=out)
         integrity = "intact" if report.ok else f"{len(report.problems)} problem(s)"
         print(f"  audit trail          {report.records_checked} records, hash chains {integrity}", file=out)
+        report_path = Path(".local/process-report.html")
+        report_path.write_text(render_html(build_report(load_records(audit), as_of=datetime.now(UTC))))
         print(f"  took                 {time.perf_counter() - started:.1f} s", file=out)
+        print(
+            f"\nProcess report (cycle times, exceptions, approvals, process map): {report_path.resolve()}",
+            file=out,
+        )
         healthy = ok and report.ok and deliveries["failed"] == 0 and statuses.get("running", 0) == 0
     return 0 if healthy else 1
 

@@ -1,0 +1,119 @@
+"""``backoffice report`` and ``backoffice audit export``: process intelligence from a running runtime's audit trail.
+
+    backoffice report [--out PATH] [--json] [--sample] [--as-of TIME]
+    backoffice audit export --format csv|xes [--out PATH]
+
+``report`` writes a self-contained HTML page (cycle times, exceptions, approval turnaround, waits, the process map)
+and prints its path; with ``--json`` it prints the same report as JSON instead. ``--sample`` reports on a synthetic
+month of cases, with no runtime needed. ``audit export`` writes the trail as an event log for process-mining tools:
+CSV (case_id, activity, timestamp, actor, workflow, outcome) or IEEE 1849 XES, to a file or standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from backoffice.audit import AuditRecord, AuditTrail
+from backoffice.intelligence import (
+    RecordSource,
+    build_report,
+    event_log,
+    export_csv,
+    export_xes,
+    load_records,
+    render_html,
+    to_json,
+)
+from backoffice.intelligence.events import parse_timestamp
+from backoffice.intelligence.samples import sample_records
+from infra.catalog import Ref
+
+DEFAULT_REPORT = Path(".local/process-report.html")
+
+Connect = Callable[[argparse.Namespace], Any]
+TrailOf = Callable[[Any], RecordSource]
+
+
+def audit_trail_of(runtime: Any) -> AuditTrail:
+    """The audit trail of a runtime (a ``LocalRuntime`` or anything that resolves the catalog's references)."""
+    return AuditTrail(runtime.resolve(Ref("table_name", "audit")))
+
+
+def read_records(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> list[AuditRecord]:
+    runtime = connect(args)
+    try:
+        return load_records(trail_of(runtime))
+    finally:
+        runtime.stop()
+
+
+def cmd_report(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> int:
+    records = sample_records() if args.sample else read_records(args, connect, trail_of)
+    if not records:
+        print("the audit trail has no records yet: nothing to report", file=sys.stderr)
+        return 1
+    # A live trail is reported as of now, so open cases show how long they have really been waiting; the sample
+    # as of its newest record.
+    as_of = parse_timestamp(args.as_of) if args.as_of else None if args.sample else datetime.now(UTC)
+    report = build_report(records, as_of=as_of)
+    if args.json and not args.out:
+        print(to_json(report))
+        return 0
+    out = Path(args.out) if args.out else DEFAULT_REPORT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_json(report) + "\n" if args.json else render_html(report), encoding="utf-8")
+    print(out)
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> int:
+    events = event_log(read_records(args, connect, trail_of))
+    write = export_csv if args.format == "csv" else export_xes
+    if not args.out:
+        write(events, sys.stdout)
+        return 0
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write(events, out)
+    cases = len({e.case_id for e in events})
+    print(f"wrote {len(events)} events of {cases} cases to {out} ({args.format})")
+    return 0
+
+
+def add_report_parsers(subparsers: Any, connect: Connect, *, trail_of: TrailOf = audit_trail_of) -> None:
+    """Register ``report`` on the top-level sub-commands."""
+    report = subparsers.add_parser(
+        "report", help="process-intelligence report from the audit trail: an HTML page, or JSON"
+    )
+    report.add_argument(
+        "--out", help=f"file to write (default {DEFAULT_REPORT}; with --json, standard output)"
+    )
+    report.add_argument("--json", action="store_true", help="the report as JSON, for machines")
+    report.add_argument(
+        "--sample",
+        action="store_true",
+        help="report on a synthetic month of cases instead (no runtime needed)",
+    )
+    report.add_argument(
+        "--as-of",
+        help="ISO-8601 time to measure open cases' age and waits at (default: now; --sample: its end)",
+    )
+    report.set_defaults(func=partial(cmd_report, connect=connect, trail_of=trail_of))
+
+
+def add_audit_export_parser(
+    audit_subparsers: Any, connect: Connect, *, trail_of: TrailOf = audit_trail_of
+) -> None:
+    """Register ``export`` under the ``audit`` sub-command group."""
+    export = audit_subparsers.add_parser(
+        "export", help="the audit trail as an event log for process-mining tools (CSV or XES)"
+    )
+    export.add_argument("--format", choices=("csv", "xes"), required=True)
+    export.add_argument("--out", help="file to write (default: standard output)")
+    export.set_defaults(func=partial(cmd_audit_export, connect=connect, trail_of=trail_of))
