@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck synth deploy diff serve bench clean
+.PHONY: run test lint typecheck synth deploy diff serve bench clean browser
 
 $(STAMP): requirements.txt requirements.lock layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,19 @@ $(STAMP): requirements.txt requirements.lock layers/shared/requirements.txt pypr
 run: $(STAMP)
 	$(BIN)/backoffice demo
 
-## test: every test (unit, local-runtime integration, CDK assertions) plus lint and types
-test: $(STAMP)
+## browser: Debian's chromium and chromedriver for the console's browser test (installed once, as root or sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+
+## test: every test (unit, local-runtime integration, CDK assertions, the console in a browser), lint and types
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/shared/python functions infra app.py
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

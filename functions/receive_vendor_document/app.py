@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backoffice import aws
 from backoffice.approvals import pages
-from backoffice.approvals.adapters import SesMailer, StepFunctionsCallback
-from backoffice.approvals.store import ApprovalStore
-from backoffice.audit import AuditTrail
-from backoffice.vendors.uploads import UploadPage, VendorUploads, render
+from backoffice.vendors.uploads import UploadPage, render, uploads_from_env
 
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayRestResolver()
 
 
-def uploads() -> VendorUploads:
-    return VendorUploads(
-        store=ApprovalStore(os.environ["APPROVALS_TABLE_NAME"], aws.client("dynamodb")),
-        audit=AuditTrail(os.environ["AUDIT_TABLE_NAME"]),
-        mailer=SesMailer(aws.client("ses"), os.environ["APPROVALS_SENDER"]),
-        callback=StepFunctionsCallback(aws.client("stepfunctions")),
-        s3=aws.client("s3"),
-        bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
-        base_url=os.environ["APPROVALS_BASE_URL"],
-    )
+uploads = uploads_from_env
 
 
 def _respond(page: UploadPage, method: str) -> Response[str]:

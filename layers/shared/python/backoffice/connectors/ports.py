@@ -8,6 +8,7 @@ Adapters: ``sandbox`` (DynamoDB, seeded with a sample firm) now; Salesforce, Net
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -51,6 +52,18 @@ RETRYABLE = ("ConnectorRateLimited", "ConnectorUnavailable", "ConnectorTimeout")
 class Page(Generic[T]):
     items: list[T]
     next_token: str | None = None
+
+
+def all_pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    """Every item of a paged listing (the ports page like the real APIs; most steps need the whole list)."""
+    items: list[T] = []
+    token: str | None = None
+    while True:
+        page = fetch(token)
+        items.extend(page.items)
+        token = page.next_token
+        if not token:
+            return items
 
 
 @dataclass(frozen=True)

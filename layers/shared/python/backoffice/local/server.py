@@ -15,6 +15,7 @@ from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
+from backoffice.local.console import mount_console
 from backoffice.local.runtime import MOTO_CONFIG, LocalRuntime
 
 DEFAULT_PORT = 4566
@@ -42,6 +43,7 @@ class LocalServer:
         )
         assert self.runtime.gateway is not None
         self.runtime.gateway.mount(self._run_schedule)
+        self.runtime.gateway.mount(mount_console(self.runtime))
         self.api_url = self.runtime.api_url
         self._moto: ThreadedMotoServer | None = None
         self.stopped = threading.Event()

@@ -436,7 +436,7 @@ def wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[st
     return lines
 
 
-def _pdf_string(text: str) -> str:
+def pdf_string(text: str) -> str:
     """A PDF literal string in WinAnsi: ``(``, ``)`` and ``\\`` escaped, bytes above ASCII as octal."""
     out = []
     for byte in text.encode("cp1252", errors="replace"):
@@ -484,17 +484,15 @@ def render_pdf(blocks: Sequence[Block], *, title: str) -> bytes:
     objects: list[bytes] = [b"", b""]  # 1: catalog, 2: page tree; filled in once the pages are known
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>")
-    objects.append(
-        f"<< /Title {_pdf_string(title)} /Producer (backoffice sow_documents) >>".encode("latin-1")
-    )
+    objects.append(f"<< /Title {pdf_string(title)} /Producer (backoffice sow_documents) >>".encode("latin-1"))
     kids = []
     for number, lines in enumerate(pages, start=1):
         operations = [
-            f"BT /{font} {size:g} Tf {MARGIN} {y:.2f} Td {_pdf_string(text)} Tj ET"
+            f"BT /{font} {size:g} Tf {MARGIN} {y:.2f} Td {pdf_string(text)} Tj ET"
             for font, size, y, text in lines
         ]
         footer = f"Page {number} of {len(pages)}"
-        operations.append(f"BT /F1 8 Tf {MARGIN} {MARGIN / 2:.2f} Td {_pdf_string(footer)} Tj ET")
+        operations.append(f"BT /F1 8 Tf {MARGIN} {MARGIN / 2:.2f} Td {pdf_string(footer)} Tj ET")
         stream = "\n".join(operations).encode("ascii")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
         content_id = len(objects)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort, ResourceRequest
+from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort, ResourceRequest, all_pages
 from backoffice.extraction import ExtractionResult, read_local_document
 from backoffice.models import Client, Document, OpportunityClosedWon, parse_event_as
 from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
@@ -147,14 +147,7 @@ class CustomerOutcome:
 def match_or_create_customer(
     client: Client, erp: ErpPort, policy: CustomerMatchPolicy | None = None
 ) -> tuple[CustomerOutcome, MatchDecision]:
-    existing: list[Client] = []
-    token: str | None = None
-    while True:
-        page = erp.list_customers(token)
-        existing.extend(page.items)
-        token = page.next_token
-        if not token:
-            break
+    existing = all_pages(erp.list_customers)
     decision = match_customer(client, existing, policy)
     if decision.kind == "existing" and decision.customer_id:
         return CustomerOutcome(decision.customer_id, "existing", list(decision.reasons)), decision
@@ -229,14 +222,7 @@ def request_staffing(
 ) -> dict[str, Any]:
     if facts.effective_date is None or facts.end_date is None:
         return {"requests": [], "conflicts": ["the SOW has no term; staffing waits for dates"]}
-    workers = []
-    token: str | None = None
-    while True:
-        page = hris.list_workers(token)
-        workers.extend(page.items)
-        token = page.next_token
-        if not token:
-            break
+    workers = all_pages(hris.list_workers)
     booked = [
         Allocation(
             worker_id=a.worker_id,

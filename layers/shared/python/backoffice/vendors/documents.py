@@ -38,7 +38,7 @@ from pypdf.annotations import FreeText
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
 
 from backoffice.extraction.model import ExtractedField, ExtractionResult, Record
-from backoffice.onboarding.sow_documents import Block, render_pdf, text_width, wrap
+from backoffice.onboarding.sow_documents import Block, pdf_string, render_pdf, text_width, wrap
 from backoffice.vendors.facts import (
     TAX_CLASSIFICATIONS,
     BankLetterFacts,
@@ -223,20 +223,6 @@ class _Text:
     bold: bool = False
 
 
-def _pdf_string(text: str) -> str:
-    """A PDF literal string in WinAnsi: ``(``, ``)`` and ``\\`` escaped, bytes above ASCII as octal."""
-    out = []
-    for byte in text.encode("cp1252", errors="replace"):
-        char = chr(byte)
-        if char in "\\()":
-            out.append("\\" + char)
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append(f"\\{byte:03o}")
-    return "(" + "".join(out) + ")"
-
-
 def _font(base: str, bold: bool) -> bytes:
     # Glyph widths let a reader measure the runs (and so tell columns apart) as they are printed.
     widths = " ".join(f"{text_width(chr(code), 1000, bold=bold):.0f}" for code in range(32, 127))
@@ -250,7 +236,7 @@ def _positioned_pdf(runs: Sequence[_Text], *, title: str) -> bytes:
     """A one-page PDF 1.4 file of the runs: Helvetica and Helvetica-Bold (standard fonts, not embedded).
     Deterministic: no creation date, so the same runs give the same bytes."""
     operations = [
-        f"BT /{'F2' if run.bold else 'F1'} {run.size:g} Tf {run.x:.2f} {run.y:.2f} Td {_pdf_string(run.text)} Tj ET"
+        f"BT /{'F2' if run.bold else 'F1'} {run.size:g} Tf {run.x:.2f} {run.y:.2f} Td {pdf_string(run.text)} Tj ET"
         for run in runs
     ]
     stream = "\n".join(operations).encode("ascii")
@@ -259,7 +245,7 @@ def _positioned_pdf(runs: Sequence[_Text], *, title: str) -> bytes:
         b"<< /Type /Pages /Kids [7 0 R] /Count 1 >>",
         _font("Helvetica", bold=False),
         _font("Helvetica-Bold", bold=True),
-        f"<< /Title {_pdf_string(title)} /Producer (backoffice vendor documents) >>".encode("latin-1"),
+        f"<< /Title {pdf_string(title)} /Producer (backoffice vendor documents) >>".encode("latin-1"),
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         (
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] "

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.approvals.policy import load_policy
-from backoffice.connectors.ports import ErpPort, HrisPort
+from backoffice.connectors.ports import ErpPort, HrisPort, all_pages
 from backoffice.extraction import extract_local
 from backoffice.models import VendorOnboardingRequested, parse_event_as
 from backoffice.models.entities import last4
@@ -118,17 +118,9 @@ def sanctions_list() -> SanctionsList:
 
 
 def assess(application: VendorApplication, erp: ErpPort, hris: HrisPort) -> VendorAssessment:
-    vendors = []
-    token: str | None = None
-    while True:
-        page = erp.list_vendors(token)
-        vendors.extend(page.items)
-        token = page.next_token
-        if not token:
-            break
     return assess_application(
         application,
-        vendors=vendors,
+        vendors=all_pages(erp.list_vendors),
         employees=hris.employee_records(),
         sanctions_list=sanctions_list(),
         policy=vendor_policy(),

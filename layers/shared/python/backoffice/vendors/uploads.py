@@ -285,3 +285,21 @@ def render(page: UploadPage) -> str:
     }
     title, text = titles.get(page.kind, ("Upload", ""))
     return _document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
+
+
+def uploads_from_env() -> VendorUploads:
+    """The upload service wired from the environment (the request and the receive handlers share it)."""
+    import os
+
+    from backoffice import aws
+    from backoffice.approvals.adapters import SesMailer, StepFunctionsCallback
+
+    return VendorUploads(
+        store=ApprovalStore(os.environ["APPROVALS_TABLE_NAME"], aws.client("dynamodb")),
+        audit=AuditTrail(os.environ["AUDIT_TABLE_NAME"]),
+        mailer=SesMailer(aws.client("ses"), os.environ["APPROVALS_SENDER"]),
+        callback=StepFunctionsCallback(aws.client("stepfunctions")),
+        s3=aws.client("s3"),
+        bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
+        base_url=os.environ["APPROVALS_BASE_URL"],
+    )
