@@ -386,8 +386,8 @@ CATALOG = Catalog(
         ),
         LambdaFunction(
             name="remind_approvers",
-            description="Re-sends pending approvals with fresh links after the policy's reminder interval",
-            environment=dict(_APPROVALS_ENV),
+            description="Re-sends pending approvals and vendor upload requests with fresh links after an interval",
+            environment={**_APPROVALS_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
             grants=_APPROVALS_GRANTS,
         ),
         LambdaFunction(

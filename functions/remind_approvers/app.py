@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice.approvals.wiring import approvals_from_env
+from backoffice.vendors.uploads import uploads_from_env
 
 logger = Logger()
 tracer = Tracer()
@@ -16,6 +17,9 @@ tracer = Tracer()
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    reminded = approvals_from_env().remind()
-    logger.info("reminders sent", extra={"requests": len(reminded)})
-    return {"reminded": reminded}
+    approvals = approvals_from_env()
+    reminded = approvals.remind()
+    # Vendors asked for documents get their reminders on the same schedule and interval.
+    uploads = uploads_from_env().remind(after_seconds=approvals.policy.reminder_after_seconds)
+    logger.info("reminders sent", extra={"requests": len(reminded), "uploads": len(uploads)})
+    return {"reminded": reminded, "uploads_reminded": uploads}

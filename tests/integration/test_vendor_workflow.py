@@ -177,3 +177,29 @@ def test_the_same_vendor_request_delivered_twice_creates_one_vendor(firm: Firm) 
         == 1
     )
     assert ("event.duplicate", "ignored") in firm.actions(case_id)
+
+
+def test_a_vendor_who_has_not_uploaded_gets_a_reminder_and_the_old_link_dies(firm: Firm) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from backoffice.vendors.uploads import uploads_from_env
+
+    # Given a vendor asked for the missing W-9 a day ago
+    case_id, later = request_vendor(firm, "missing-w9")
+    assert firm.settle(case_id, timeout=15).current_state == "Ask vendor for missing documents"
+    contact = scenarios()["missing-w9"].application.request.contact_email
+    old = next(w for w in firm.inbox(contact)[-1].text.split() if "/uploads/" in w).rstrip(".")
+    # When the reminder schedule runs
+    reminded = uploads_from_env().remind(after_seconds=3600, now=datetime.now(UTC) + timedelta(hours=25))
+    # Then the vendor got a reminder with a fresh link, and the first link says it was replaced
+    assert reminded == [case_id]
+    reminder = firm.inbox(contact)[-1]
+    assert reminder.subject.startswith("Reminder:")
+    fresh = next(w for w in reminder.text.split() if "/uploads/" in w).rstrip(".")
+    assert fresh != old and http(old)[0] == 410
+    assert ("documents.reminded", "pending") in firm.actions(case_id)
+    # And the fresh link takes the upload
+    from backoffice.local.vendor_samples import upload_documents
+
+    assert upload_documents(fresh, later)[0] == 200
+    assert firm.settle(case_id).current_state == "Ask for vendor approval"

@@ -69,21 +69,8 @@ class VendorUploads:
             "execution_arn": payload.get("execution_arn"),
         }
         self._put(link_hash(link_id), record, expected=None)
-        url = f"{self.base_url.rstrip('/')}/uploads/{link_id}"
+        self._send(record, link_id, reminder=False)
         names = ", ".join(DOCUMENT_NAMES.get(d, d) for d in record["missing"])
-        text = (
-            f"To finish setting up {record['vendor']} as a supplier, we need: {names}.\n\n"
-            f"Upload them here: {url}\n\nThe link works once and until {record['expires_at'][:10]}. "
-            f"Case {record['case_id']}."
-        )
-        html = (
-            f"<p>To finish setting up <b>{escape(record['vendor'])}</b> as a supplier, we need: {escape(names)}.</p>"
-            f"<p><a href='{escape(url)}'>Upload the documents</a></p>"
-            f"<p>The link works once and until {escape(record['expires_at'][:10])}. Case {escape(record['case_id'])}.</p>"
-        )
-        self.mailer.send(
-            to=record["contact"], subject=f"Documents needed: {record['vendor']}", text=text, html=html
-        )
         self.audit.append(
             case_id=record["case_id"],
             workflow="vendor_approval",
@@ -96,6 +83,40 @@ class VendorUploads:
             execution_arn=record["execution_arn"],
         )
         return {"requested": record["missing"], "expires_at": record["expires_at"]}
+
+    def remind(self, *, after_seconds: int, now: datetime | None = None) -> list[str]:
+        """Re-send upload requests still open after ``after_seconds`` with a fresh link; the old link dies."""
+        now = now or datetime.now(UTC)
+        reminded = []
+        for item in self.store._scan("upload", "PENDING"):
+            record = json.loads(item["body"]["S"])
+            last = datetime.fromisoformat(record.get("last_sent_at") or record["created_at"])
+            if (now - last).total_seconds() < after_seconds or now >= datetime.fromisoformat(
+                record["expires_at"]
+            ):
+                continue
+            record["status"] = "REPLACED"
+            try:
+                self._put(item["pk"]["S"].split("#", 1)[1], record, expected="PENDING")
+            except StaleState:
+                continue
+            link_id = secrets.token_urlsafe(24)
+            fresh = {**record, "status": "PENDING", "csrf_hashes": [], "last_sent_at": now.isoformat()}
+            self._put(link_hash(link_id), fresh, expected=None)
+            self._send(fresh, link_id, reminder=True)
+            self.audit.append(
+                case_id=record["case_id"],
+                workflow="vendor_approval",
+                step="collect vendor documents",
+                actor=SYSTEM,
+                action="documents.reminded",
+                outcome="pending",
+                reasons=[f"still missing: {', '.join(DOCUMENT_NAMES.get(d, d) for d in record['missing'])}"],
+                data={"channel": "email", "expires_at": record["expires_at"]},
+                execution_arn=record.get("execution_arn"),
+            )
+            reminded.append(str(record["case_id"]))
+        return reminded
 
     def view(self, link_id: str) -> UploadPage:
         record, key = self._lookup(link_id)
@@ -184,6 +205,24 @@ class VendorUploads:
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
+    def _send(self, record: dict[str, Any], link_id: str, *, reminder: bool) -> None:
+        url = f"{self.base_url.rstrip('/')}/uploads/{link_id}"
+        names = ", ".join(DOCUMENT_NAMES.get(d, d) for d in record["missing"])
+        prefix = "Reminder: " if reminder else ""
+        text = (
+            f"{prefix}To finish setting up {record['vendor']} as a supplier, we need: {names}.\n\n"
+            f"Upload them here: {url}\n\nThe link works once and until {record['expires_at'][:10]}. "
+            f"Case {record['case_id']}."
+        )
+        html = (
+            f"<p>{escape(prefix)}To finish setting up <b>{escape(record['vendor'])}</b> as a supplier, we need: "
+            f"{escape(names)}.</p><p><a href='{escape(url)}'>Upload the documents</a></p>"
+            f"<p>The link works once and until {escape(record['expires_at'][:10])}. "
+            f"Case {escape(record['case_id'])}.</p>"
+        )
+        subject = f"{prefix}Documents needed: {record['vendor']}"
+        self.mailer.send(to=record["contact"], subject=subject, text=text, html=html)
+
     def _lookup(self, link_id: str) -> tuple[dict[str, Any] | None, str]:
         key = link_hash(link_id) if link_id and len(link_id) <= 128 else ""
         item = self.store._get(f"upload#{key}") if key else None
@@ -192,6 +231,8 @@ class VendorUploads:
     def _dead(self, record: dict[str, Any]) -> UploadPage | None:
         if record.get("status") == "RECEIVED":
             return UploadPage("used", 409, [], record["vendor"])
+        if record.get("status") == "REPLACED":
+            return UploadPage("replaced", 410, [], record["vendor"])
         if datetime.now(UTC) >= datetime.fromisoformat(record["expires_at"]):
             return UploadPage("expired", 410, [], record["vendor"])
         return None
@@ -282,6 +323,7 @@ def render(page: UploadPage) -> str:
         "used": ("Already uploaded", "Documents were already uploaded with this link."),
         "unknown": ("Unknown link", "This upload link is not one we issued."),
         "invalid": ("Please start again", page.message or "Open the link from your e-mail again."),
+        "replaced": ("Link replaced", "A newer e-mail replaced this link. Please use the newest one."),
     }
     title, text = titles.get(page.kind, ("Upload", ""))
     return _document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
