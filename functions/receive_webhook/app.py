@@ -1,0 +1,130 @@
+"""Lambda behind API Gateway: ``POST /webhooks/{source}``, a SaaS system telling the product that something happened.
+
+The source's settings (secret name, signature scheme, payload mapping) come from the connector configuration
+document; its secret from Secrets Manager (Powertools Parameters, cached). A delivery that verifies and maps goes on
+the bus as a canonical event (202) and is audited under ``webhook-<source>-<event id>``; a second delivery of the
+same event is audited as a duplicate and not put again (200). A refusal is audited under ``webhook-refusals`` with
+its reason (401 signature, 404 unknown source, 400/413/422 payload). The body, headers and secret are never logged
+or stored: the audit keeps the body's SHA-256 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice import aws
+from backoffice.audit import Actor, AuditTrail
+from backoffice.connectors import config, webhooks
+from backoffice.connectors.webhooks import WebhookRefused
+from backoffice.settings import Settings, from_env
+
+
+class ReceiveWebhookSettings(Settings):
+    audit_table_name: str
+    event_bus_name: str
+
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver()
+settings = from_env(ReceiveWebhookSettings)
+ACTOR = Actor.system("receive_webhook")
+WORKFLOW, STEP = "webhooks", "receive webhook"
+REFUSALS_CASE = "webhook-refusals"
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def _body() -> bytes:
+    event = app.current_event
+    raw = event.body or ""
+    return base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
+
+
+def _refuse(source: str, refusal: WebhookRefused, body: bytes) -> Response[str]:
+    AuditTrail(settings.audit_table_name).append(
+        case_id=REFUSALS_CASE,
+        workflow=WORKFLOW,
+        step=STEP,
+        actor=ACTOR,
+        action="webhook.refused",
+        outcome="refused",
+        reasons=[refusal.reason],
+        data={"source": source, "status": refusal.status, "body_sha256": webhooks.body_digest(body)},
+    )
+    logger.warning(
+        "webhook refused", extra={"source": source, "status": refusal.status, "reason": refusal.reason}
+    )
+    return _json(refusal.status, {"message": refusal.reason})
+
+
+@app.post("/webhooks/<source>")
+def receive_webhook(source: str) -> Response[str]:
+    body = _body()
+    known = config.load_config().webhooks
+    if not _SOURCE_NAME.match(source) or source not in known:
+        shown = source if _SOURCE_NAME.match(source) else "(not a source name)"
+        return _refuse(shown, WebhookRefused(404, "no webhook source of this name is configured"), body)
+    sender = known[source]
+    try:
+        secret = config.secret_text(sender.secret_name)
+    except Exception as error:  # the sender retries a 503; the reason is ours, not theirs
+        logger.error("webhook secret unavailable", extra={"source": source, "error": type(error).__name__})
+        return _json(503, {"message": "the webhook cannot be verified right now; retry later"})
+    try:
+        accepted = webhooks.receive(
+            source, sender, secret, app.current_event.headers or {}, body, bus_name=settings.event_bus_name
+        )
+    except WebhookRefused as refusal:
+        return _refuse(source, refusal, body)
+
+    trail = AuditTrail(settings.audit_table_name)
+    case_id = f"webhook-{source}-{_UNSAFE.sub('-', accepted.event_id).strip('-')}"[:200]
+    facts = {"source": source, "event_id": accepted.event_id, "detail_type": accepted.detail_type}
+    digest = {"body_sha256": webhooks.body_digest(body)}
+    if trail.head(case_id) is not None:
+        trail.append(
+            case_id=case_id,
+            workflow=WORKFLOW,
+            step=STEP,
+            actor=ACTOR,
+            action="webhook.duplicate",
+            outcome="ignored",
+            data={**facts, **digest},
+        )
+        logger.info("webhook duplicate ignored", extra=facts)
+        return _json(200, {"event_id": accepted.event_id, "status": "duplicate"})
+
+    result = aws.client("events").put_events(Entries=[accepted.entry])
+    if result.get("FailedEntryCount"):
+        failure = (result.get("Entries") or [{}])[0].get("ErrorCode", "unknown")
+        logger.error("webhook event not put on the bus", extra={**facts, "error": failure})
+        return _json(503, {"message": "the event could not be accepted; retry later"})
+    trail.append(
+        case_id=case_id,
+        workflow=WORKFLOW,
+        step=STEP,
+        actor=ACTOR,
+        action="webhook.accepted",
+        outcome="accepted",
+        data={**facts, **digest, "bus_event_id": (result.get("Entries") or [{}])[0].get("EventId")},
+    )
+    logger.info("webhook accepted", extra=facts)
+    return _json(202, {"event_id": accepted.event_id, "status": "accepted"})
+
+
+@logger.inject_lambda_context(log_event=False)  # the event holds the body and the signature: never log it
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,579 @@
+"""A configurable REST adapter: a firm connects its PSA, HRIS, CRM or ERP by writing a JSON document, not code.
+
+The document names the base URL, the auth (an API key header, OAuth 2.0 client credentials, or none), and for each
+port operation it uses: method, path, query, where the records are in the response, how pages follow each other
+(a cursor, a next link in the body or the ``Link`` header, or an offset), and a ``FieldMapping`` from the system's
+records to the canonical model (and, for creates, from the canonical model to the request body)::
+
+    {"name": "peoplehr", "base_url": "https://api.peoplehr.example/v2",
+     "auth": {"type": "api_key", "header": "X-API-Key", "secret_name": "backoffice/peoplehr"},
+     "operations": {
+        "list_workers": {"path": "/employees", "items_path": "/data",
+                         "paging": {"style": "cursor", "cursor_param": "after", "cursor_path": "/meta/next"},
+                         "mapping": {"fields": {"id": "/id", "name": "/displayName", ...}}}}}
+
+Operations: CRM ``get_opportunity`` ({id}), ``get_account`` ({id}), ``sow_document`` ({opportunity_id}; maps to
+url, file_name, content_type); ERP ``list_customers``, ``get_customer`` ({id}), ``create_customer``,
+``list_vendors``, ``create_vendor``, ``release_vendor`` ({id}; an optional body mapped from ``id`` and
+``on_hold``); PSA ``find_project_by_opportunity`` ({opportunity_id}), ``create_project``,
+``create_resource_request``, ``allocations`` ({start}, {end}), ``next_project_sequence`` ({client_code}, {year};
+reads ``value_path``); HRIS ``list_workers``, ``employee_records``. ``{name}`` placeholders
+may appear in the path and the query values. Creates send the idempotency key in a header (``Idempotency-Key`` by
+default) and can map it into the body as the source ``$idempotency_key``.
+
+A next link is followed only to the configured host: the adapter never sends its credentials elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from backoffice.connectors.http import (
+    AccessToken,
+    ConnectorHttp,
+    ConnectorNotConfigured,
+    ConnectorRequestRejected,
+    DocumentUploader,
+    Governance,
+    HttpResponse,
+    RecordUnmappable,
+    TokenCache,
+    build_url,
+    client_credentials_token,
+    error_for_status,
+    same_origin,
+    tagged,
+)
+from backoffice.connectors.mapping import FieldMapping, MappingError, read_path
+from backoffice.connectors.ports import Allocation, Created, Page, RecordNotFound, ResourceRequest
+from backoffice.models import Client, Document, Opportunity, Project, Vendor, Worker, readable_errors
+from backoffice.onboarding.project_setup import ProjectTemplate
+from backoffice.vendors.facts import EmployeeRecord
+
+OperationName = Literal[
+    "get_opportunity",
+    "get_account",
+    "sow_document",
+    "list_customers",
+    "get_customer",
+    "create_customer",
+    "list_vendors",
+    "create_vendor",
+    "release_vendor",
+    "find_project_by_opportunity",
+    "create_project",
+    "create_resource_request",
+    "allocations",
+    "next_project_sequence",
+    "list_workers",
+    "employee_records",
+]
+_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "get_opportunity": frozenset({"id"}),
+    "get_account": frozenset({"id"}),
+    "release_vendor": frozenset({"id"}),
+    "sow_document": frozenset({"opportunity_id"}),
+    "get_customer": frozenset({"id"}),
+    "find_project_by_opportunity": frozenset({"opportunity_id"}),
+    "allocations": frozenset({"start", "end"}),
+    "next_project_sequence": frozenset({"client_code", "year"}),
+}
+_CREATES = frozenset({"create_customer", "create_vendor", "create_project", "create_resource_request"})
+_LISTS = frozenset({"list_customers", "list_vendors", "list_workers", "allocations", "employee_records"})
+_NO_MAPPING = _CREATES | {"next_project_sequence", "release_vendor"}
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
+
+# ------------------------------------------------------------------------------------------------------------
+# The document
+# ------------------------------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiKeyAuth(_Strict):
+    type: Literal["api_key"]
+    header: str = "X-API-Key"
+    prefix: str = ""  # e.g. "Bearer " or "Token "
+    secret_name: str = Field(min_length=1)
+    secret_key: str = "api_key"  # the key of the value in the secret's JSON
+
+
+class OAuth2ClientCredentialsAuth(_Strict):
+    type: Literal["oauth2_client_credentials"]
+    token_url: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    scope: str | None = None
+    basic_auth: bool = False  # client secret as HTTP Basic instead of in the form
+    secret_name: str = Field(min_length=1)
+    secret_key: str = "client_secret"
+
+
+class NoAuth(_Strict):
+    type: Literal["none"]
+
+
+Auth = Annotated[ApiKeyAuth | OAuth2ClientCredentialsAuth | NoAuth, Field(discriminator="type")]
+
+
+class Paging(_Strict):
+    style: Literal["none", "cursor", "next_link", "offset"] = "none"
+    page_size: int | None = Field(default=None, ge=1, le=10_000)
+    limit_param: str | None = "limit"
+    cursor_param: str = "cursor"
+    cursor_path: str = "/next_cursor"
+    next_link_path: str | None = None  # None: the Link header's rel="next" (RFC 8288)
+    offset_param: str = "offset"
+    has_more_path: str | None = None  # offset paging without it stops at a short page
+
+
+class Operation(_Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
+    path: str = Field(min_length=1)
+    query: dict[str, str] = Field(default_factory=dict)
+    items_path: str | None = None  # where the list of records is ("" for a bare list)
+    item_path: str = ""  # where the one record is
+    value_path: str | None = None  # next_project_sequence: where the number is
+    paging: Paging = Field(default_factory=Paging)
+    mapping: FieldMapping | None = None  # the system's record -> the canonical model
+    body: FieldMapping | None = None  # the canonical model -> the request body (creates)
+    id_path: str = "/id"  # creates: where the new record's id is in the response
+    idempotency_header: str | None = "Idempotency-Key"
+    created_statuses: tuple[int, ...] = (201,)
+    not_found_statuses: tuple[int, ...] = (404,)
+
+
+class RestSettings(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")  # the system's name in call records and breakers
+    base_url: str = Field(pattern=r"^https?://")
+    auth: Auth
+    headers: dict[str, str] = Field(default_factory=dict)
+    operations: dict[OperationName, Operation] = Field(min_length=1)
+    error_code_path: str | None = None  # where the system puts an error code in an error body
+    project_templates: list[ProjectTemplate] = Field(default_factory=list)
+    governance: Governance = Field(default_factory=Governance)
+
+    @model_validator(mode="after")
+    def _operations_complete(self) -> RestSettings:
+        problems = []
+        for name, op in self.operations.items():
+            allowed = _PLACEHOLDERS.get(name, frozenset())
+            used = {
+                field
+                for text in (op.path, *op.query.values())
+                for _, field, _, _ in string.Formatter().parse(text)
+                if field is not None
+            }
+            if used - allowed:
+                problems.append(
+                    f"{name}: unknown placeholders {sorted(used - allowed)}; allowed {sorted(allowed)}"
+                )
+            if name in _CREATES and op.body is None:
+                problems.append(f"{name}: a create needs a body mapping")
+            if name == "next_project_sequence" and op.value_path is None:
+                problems.append(f"{name}: needs value_path")
+            elif name not in _NO_MAPPING and op.mapping is None:
+                problems.append(f"{name}: needs a mapping")
+            if name in _LISTS and op.items_path is None:
+                problems.append(f"{name}: needs items_path")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The adapter
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> Any:
+    """A dataclass or model's values in JSON shape, for the body mapping."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class RestConnector:
+    """Every port, operation by operation, as the document describes; an operation it lacks raises
+    ``ConnectorNotConfigured``."""
+
+    def __init__(
+        self,
+        settings: RestSettings,
+        credentials: Callable[[], Mapping[str, Any]] | None = None,
+        *,
+        http: ConnectorHttp | None = None,
+        uploader: DocumentUploader | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.system = settings.name
+        self.credentials = credentials or (lambda: {})
+        self.http = http or ConnectorHttp(settings.name, settings.governance)
+        self.uploader = uploader
+        self.clock = clock
+        self.tokens = TokenCache(self._fetch_token, clock=clock)
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    def _fetch_token(self) -> AccessToken:
+        auth = self.settings.auth
+        if not isinstance(auth, OAuth2ClientCredentialsAuth):
+            raise AssertionError("only OAuth 2.0 auth fetches tokens")
+        return client_credentials_token(
+            self.http,
+            auth.token_url,
+            client_id=auth.client_id,
+            client_secret=str(self.credentials()[auth.secret_key]),
+            scope=auth.scope,
+            basic_auth=auth.basic_auth,
+            clock=self.clock,
+        )
+
+    def _operation(self, name: OperationName) -> Operation:
+        op = self.settings.operations.get(name)
+        if op is None:
+            raise tagged(
+                ConnectorNotConfigured(f"{self.system}: no {name} operation is configured"), self.system
+            )
+        return op
+
+    def _send(
+        self,
+        name: OperationName,
+        op: Operation,
+        url: str,
+        *,
+        record_id: str | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> HttpResponse:
+        if not same_origin(url, self.settings.base_url):
+            raise tagged(
+                ConnectorRequestRejected(f"{self.system} {name}: a link leads off {self.settings.base_url}"),
+                self.system,
+            )
+        for attempt in (1, 2):
+            sent = {"Accept": "application/json", **self.settings.headers, **(headers or {})}
+            token = None
+            auth = self.settings.auth
+            if isinstance(auth, ApiKeyAuth):
+                sent[auth.header] = auth.prefix + str(self.credentials()[auth.secret_key])
+            elif isinstance(auth, OAuth2ClientCredentialsAuth):
+                token = self.tokens.get()
+                sent["Authorization"] = f"Bearer {token.value}"
+            response = self.http.request(
+                op.method,
+                url,
+                operation=name,
+                record_id=record_id,
+                headers=sent,
+                json_body=json_body,
+            )
+            if response.status < 300 or response.status in allow:
+                return response
+            if response.status == 401 and token is not None and attempt == 1:
+                self.tokens.invalidate(token)
+                continue
+            codes = []
+            if self.settings.error_code_path:
+                code = read_path(response.json(), self.settings.error_code_path)
+                if code is not None:
+                    codes.append(str(code))
+            raise error_for_status(
+                response, system=self.system, operation=name, record_id=record_id, codes=codes
+            )
+        raise AssertionError("unreachable")
+
+    def _url(self, op: Operation, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
+        path = op.path.format_map({k: quote(str(v), safe="") for k, v in values.items()})
+        query = {k: v.format_map({n: str(x) for n, x in values.items()}) for k, v in op.query.items()}
+        return build_url(self.settings.base_url, path, {**query, **(extra or {})})
+
+    def _map(self, name: str, op: Operation, record: Any, model: type[Any]) -> Any:
+        assert op.mapping is not None  # checked when the document was loaded
+        try:
+            mapped = op.mapping.apply(record)
+        except MappingError as error:
+            raise tagged(
+                RecordUnmappable(f"{self.system} {name}: record does not map", error.errors), self.system
+            ) from None
+        try:
+            return model.from_json_dict(mapped)
+        except ValidationError as error:
+            raise tagged(
+                RecordUnmappable(
+                    f"{self.system} {name}: record does not fit {model.__name__}", readable_errors(error)
+                ),
+                self.system,
+            ) from None
+
+    def _page(
+        self, name: OperationName, values: Mapping[str, Any], page_token: str | None
+    ) -> tuple[list[Any], str | None]:
+        op = self._operation(name)
+        paging = op.paging
+        extra: dict[str, Any] = {}
+        if paging.page_size and paging.limit_param and paging.style != "none":
+            extra[paging.limit_param] = paging.page_size
+        if paging.style == "next_link" and page_token:
+            url = page_token
+        else:
+            if paging.style == "cursor" and page_token:
+                extra[paging.cursor_param] = page_token
+            elif paging.style == "offset":
+                extra[paging.offset_param] = int(page_token) if page_token and page_token.isdigit() else 0
+            url = self._url(op, values, extra)
+        response = self._send(name, op, url)
+        body = response.json()
+        items = read_path(body, op.items_path or "")
+        records = items if isinstance(items, list) else []
+        following: str | None = None
+        if paging.style == "cursor":
+            cursor = read_path(body, paging.cursor_path)
+            following = str(cursor) if cursor not in (None, "") and records else None
+        elif paging.style == "next_link":
+            if paging.next_link_path:
+                link = read_path(body, paging.next_link_path)
+            else:
+                found = _LINK_NEXT.search(response.header("link") or "")
+                link = found[1] if found else None
+            if isinstance(link, str) and link:
+                following = link if link.startswith("http") else build_url(self.settings.base_url, link)
+        elif paging.style == "offset":
+            offset = int(extra[paging.offset_param]) + len(records)
+            if paging.has_more_path:
+                more = read_path(body, paging.has_more_path) in (True, "true", "T")
+            else:
+                more = bool(records) and (paging.page_size is None or len(records) >= paging.page_size)
+            following = str(offset) if more else None
+        return records, following
+
+    def _all(self, name: OperationName, values: Mapping[str, Any]) -> Iterator[Any]:
+        token: str | None = None
+        while True:
+            records, token = self._page(name, values, token)
+            yield from records
+            if not token:
+                return
+
+    def _one(self, name: OperationName, values: Mapping[str, Any], record_id: str) -> Any | None:
+        op = self._operation(name)
+        response = self._send(
+            name, op, self._url(op, values), record_id=record_id, allow=op.not_found_statuses
+        )
+        if response.status in op.not_found_statuses:
+            return None
+        if op.items_path is not None:
+            items = read_path(response.json(), op.items_path)
+            return items[0] if isinstance(items, list) and items else None
+        return read_path(response.json(), op.item_path)
+
+    def _create(self, name: OperationName, canonical: Any, idempotency_key: str) -> Created:
+        op = self._operation(name)
+        assert op.body is not None  # checked when the document was loaded
+        try:
+            body = op.body.apply(_canonical(canonical), context={"idempotency_key": idempotency_key})
+        except MappingError as error:
+            raise tagged(
+                RecordUnmappable(f"{self.system} {name}: cannot build the request", error.errors), self.system
+            ) from None
+        headers = {op.idempotency_header: idempotency_key} if op.idempotency_header else {}
+        response = self._send(
+            name, op, self._url(op, {}), record_id=idempotency_key, json_body=body, headers=headers
+        )
+        new_id = read_path(response.json(), op.id_path)
+        if new_id in (None, ""):
+            raise tagged(
+                RecordUnmappable(f"{self.system} {name}: the response has no id at {op.id_path}"), self.system
+            )
+        return Created(str(new_id), created=response.status in op.created_statuses)
+
+    # -- CRM ----------------------------------------------------------------------------------------------------
+
+    def get_opportunity(self, opportunity_id: str) -> Opportunity:
+        record = self._one("get_opportunity", {"id": opportunity_id}, opportunity_id)
+        if record is None:
+            raise tagged(RecordNotFound(f"{self.system} has no opportunity {opportunity_id}"), self.system)
+        opportunity: Opportunity = self._map(
+            "get_opportunity", self._operation("get_opportunity"), record, Opportunity
+        )
+        return opportunity
+
+    def get_account(self, account_id: str) -> Client:
+        record = self._one("get_account", {"id": account_id}, account_id)
+        if record is None:
+            raise tagged(RecordNotFound(f"{self.system} has no account {account_id}"), self.system)
+        client: Client = self._map("get_account", self._operation("get_account"), record, Client)
+        return client
+
+    def sow_document(self, opportunity_id: str) -> Document | None:
+        if "sow_document" not in self.settings.operations:
+            return None
+        op = self._operation("sow_document")
+        record = self._one("sow_document", {"opportunity_id": opportunity_id}, opportunity_id)
+        if record is None:
+            return None
+        assert op.mapping is not None
+        try:
+            file = op.mapping.apply(record)
+        except MappingError as error:
+            raise tagged(
+                RecordUnmappable(f"{self.system} sow_document: record does not map", error.errors),
+                self.system,
+            ) from None
+        if not file.get("url"):
+            return None
+        if self.uploader is None:
+            raise tagged(
+                ConnectorNotConfigured(f"{self.system}: no document store to put the SOW in"), self.system
+            )
+        url = str(file["url"])
+        url = url if url.startswith("http") else build_url(self.settings.base_url, url)
+        content = self._send(
+            "sow_document", op.model_copy(update={"method": "GET"}), url, record_id=opportunity_id
+        ).body
+        file_name = str(file.get("file_name") or "statement-of-work.pdf")
+        safe_name = re.sub(r"[^A-Za-z0-9._]+", "-", file_name).strip("-") or "statement-of-work.pdf"
+        return self.uploader.upload(
+            key=f"crm/opportunities/{quote(opportunity_id, safe='')}/{safe_name}",
+            content=content,
+            content_type=str(file.get("content_type") or "application/pdf"),
+            file_name=file_name,
+            document_type="sow",
+        )
+
+    # -- ERP ----------------------------------------------------------------------------------------------------
+
+    def list_customers(self, page_token: str | None = None) -> Page[Client]:
+        op = self._operation("list_customers")
+        records, following = self._page("list_customers", {}, page_token)
+        return Page([self._map("list_customers", op, r, Client) for r in records], following)
+
+    def get_customer(self, customer_id: str) -> Client:
+        record = self._one("get_customer", {"id": customer_id}, customer_id)
+        if record is None:
+            raise tagged(RecordNotFound(f"{self.system} has no customer {customer_id}"), self.system)
+        client: Client = self._map("get_customer", self._operation("get_customer"), record, Client)
+        return client
+
+    def create_customer(self, client: Client, *, idempotency_key: str) -> Created:
+        return self._create("create_customer", client.to_json_dict(reveal_secrets=True), idempotency_key)
+
+    def list_vendors(self, page_token: str | None = None) -> Page[Vendor]:
+        op = self._operation("list_vendors")
+        records, following = self._page("list_vendors", {}, page_token)
+        return Page([self._map("list_vendors", op, r, Vendor) for r in records], following)
+
+    def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
+        """The vendor as the workflow passes it (on hold until approved): the body mapping sends ``on_hold``."""
+        return self._create("create_vendor", vendor.to_json_dict(reveal_secrets=True), idempotency_key)
+
+    def release_vendor(self, vendor_id: str) -> None:
+        op = self._operation("release_vendor")
+        body = None
+        if op.body is not None:
+            try:
+                body = op.body.apply({"id": vendor_id, "on_hold": False})
+            except MappingError as error:
+                raise tagged(
+                    RecordUnmappable(f"{self.system} release_vendor: cannot build the request", error.errors),
+                    self.system,
+                ) from None
+        self._send(
+            "release_vendor", op, self._url(op, {"id": vendor_id}), record_id=vendor_id, json_body=body
+        )
+
+    # -- PSA ----------------------------------------------------------------------------------------------------
+
+    def find_project_by_opportunity(self, opportunity_id: str) -> Project | None:
+        name: OperationName = "find_project_by_opportunity"
+        record = self._one(name, {"opportunity_id": opportunity_id}, opportunity_id)
+        if record is None:
+            return None
+        project: Project = self._map(name, self._operation(name), record, Project)
+        return project
+
+    def create_project(self, project: Project, *, idempotency_key: str) -> Created:
+        return self._create("create_project", project.to_json_dict(), idempotency_key)
+
+    def create_resource_request(self, request: ResourceRequest, *, idempotency_key: str) -> Created:
+        return self._create("create_resource_request", asdict(request), idempotency_key)
+
+    def allocations(self, start: date, end: date) -> list[Allocation]:
+        op = self._operation("allocations")
+        found = []
+        for record in self._all("allocations", {"start": start.isoformat(), "end": end.isoformat()}):
+            assert op.mapping is not None
+            try:
+                mapped = op.mapping.apply(record)
+                found.append(
+                    Allocation(
+                        worker_id=str(mapped["worker_id"]),
+                        project_id=str(mapped["project_id"]),
+                        start=date.fromisoformat(str(mapped["start"])),
+                        end=date.fromisoformat(str(mapped["end"])),
+                        hours_per_week=Decimal(str(mapped["hours_per_week"])),
+                    )
+                )
+            except MappingError as error:
+                raise tagged(
+                    RecordUnmappable(f"{self.system} allocations: record does not map", error.errors),
+                    self.system,
+                ) from None
+            except (KeyError, ValueError, ArithmeticError):
+                raise tagged(
+                    RecordUnmappable(
+                        f"{self.system} allocations: a record lacks worker_id, project_id, start, end or hours_per_week"
+                    ),
+                    self.system,
+                ) from None
+        return found
+
+    def next_project_sequence(self, client_code: str, year: int) -> int:
+        op = self._operation("next_project_sequence")
+        response = self._send(
+            "next_project_sequence", op, self._url(op, {"client_code": client_code, "year": year})
+        )
+        value = read_path(response.json(), op.value_path or "")
+        if isinstance(value, bool) or not str(value).isdigit():
+            raise tagged(
+                RecordUnmappable(f"{self.system} next_project_sequence: no number at {op.value_path}"),
+                self.system,
+            )
+        return int(str(value))
+
+    def project_templates(self) -> list[ProjectTemplate]:
+        return list(self.settings.project_templates)
+
+    # -- HRIS ---------------------------------------------------------------------------------------------------
+
+    def list_workers(self, page_token: str | None = None) -> Page[Worker]:
+        op = self._operation("list_workers")
+        records, following = self._page("list_workers", {}, page_token)
+        return Page([self._map("list_workers", op, r, Worker) for r in records], following)
+
+    def employee_records(self) -> list[EmployeeRecord]:
+        """Home address, phone and payroll bank account per employee (every page)."""
+        op = self._operation("employee_records")
+        return [
+            self._map("employee_records", op, r, EmployeeRecord) for r in self._all("employee_records", {})
+        ]

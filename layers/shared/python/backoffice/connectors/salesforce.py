@@ -1,0 +1,860 @@
+"""Salesforce (REST API): the CRM port, and the PSA port for firms on Certinia (PSA objects on the same org).
+
+- Reads: records by id (``GET /services/data/vXX.X/sobjects/<object>/<id>?fields=...``) and SOQL
+  (``GET .../query?q=...``), following ``nextRecordsUrl`` until ``done``.
+- The SOW: files linked to the opportunity (``ContentDocumentLink`` -> latest ``ContentVersion``), the one whose title
+  says SOW or statement of work; its ``VersionData`` is downloaded and stored in S3 through the injected uploader.
+- Creates are idempotent through an external-id field the firm adds to each object written (default
+  ``Backoffice_Key__c``, Text, External ID, Unique): the record is looked up by it and, when absent, created with an
+  upsert (``PATCH .../sobjects/<object>/<field>/<value>``), so a retried Lambda never makes a second record and a
+  record people have edited since is not written over.
+- Auth: OAuth 2.0 client credentials (the connected app's secret, against the org's My Domain) or the JWT bearer
+  flow (RS256, the connected app's certificate); the token is cached and fetched again on 401 INVALID_SESSION_ID.
+- ``Sforce-Limit-Info`` (``api-usage=18/5000``) is parsed from every response into ``SalesforceApi.api_usage`` and
+  passed to an optional ``on_api_usage`` callback (for a metric).
+- Failures: 429 and 403 REQUEST_LIMIT_EXCEEDED -> ``ConnectorRateLimited``, 503 and other 5xx ->
+  ``ConnectorUnavailable``, timeouts -> ``ConnectorTimeout``, 404 -> ``RecordNotFound``.
+
+Certinia field names beyond the objects of DOMAIN.md (project code, rate and hour fields) differ between orgs and
+package versions; each one used is a setting with a default.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from backoffice.connectors.http import (
+    AccessToken,
+    ConnectorAuthFailed,
+    ConnectorHttp,
+    ConnectorRequestRejected,
+    DocumentUploader,
+    Governance,
+    HttpResponse,
+    RecordUnmappable,
+    TokenCache,
+    client_credentials_token,
+    error_for_status,
+    external_id,
+    retry_after_seconds,
+    same_origin,
+    sign_jwt,
+    tagged,
+    token_from_response,
+)
+from backoffice.connectors.ports import (
+    Allocation,
+    ConnectorError,
+    ConnectorRateLimited,
+    Created,
+    RecordNotFound,
+    ResourceRequest,
+)
+from backoffice.models import (
+    BillingModel,
+    Client,
+    Document,
+    Milestone,
+    Opportunity,
+    Project,
+    TimeEntry,
+    readable_errors,
+)
+from backoffice.onboarding.project_setup import ProjectTemplate
+
+SYSTEM = "salesforce"
+_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "doc": "application/msword",
+    "txt": "text/plain",
+}
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_BILLING_TYPES: dict[str, BillingModel] = {
+    "Time and Materials": "time_and_materials",
+    "Fixed Price": "fixed_fee",
+    "Retainer": "retainer",
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Settings
+# ------------------------------------------------------------------------------------------------------------
+
+
+class CertiniaSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_code_field: str = "pse__Project_ID__c"
+    # Where the ERP's customer id is kept on the project, if the org has such a field.
+    erp_customer_field: str | None = None
+    # The worker id the HRIS knows, seen from an assignment or a timecard (a relationship path is fine).
+    worker_id_field: str = "pse__Resource__c"
+    bill_rate_field: str = "pse__Bill_Rate__c"
+    cost_rate_field: str = "pse__Cost_Rate_Amount__c"
+    activity_type: str = "Consulting"
+    billing_types: dict[str, BillingModel] = Field(default_factory=lambda: dict(_BILLING_TYPES))
+    resource_request_status: str = "Ready to Staff"
+    # Certinia's template projects do not carry the phases and roles the product plans with: templates are kept in
+    # the connector configuration.
+    project_templates: list[ProjectTemplate] = Field(default_factory=list)
+
+
+class SalesforceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auth: Literal["client_credentials", "jwt_bearer"]
+    # Where tokens come from: the org's My Domain for client credentials, login.salesforce.com (or
+    # test.salesforce.com for a sandbox) for the JWT bearer flow.
+    login_url: str = "https://login.salesforce.com"
+    jwt_audience: str | None = None  # default: login_url
+    client_id: str = Field(min_length=1)
+    username: str | None = None  # the integration user (JWT ``sub``)
+    # Secrets Manager secret (JSON): {"client_secret": ...} or {"private_key_pem": ...}.
+    secret_name: str = Field(min_length=1)
+    instance_url: str | None = None  # default: the token response's instance_url
+    api_version: str = Field(default="v62.0", pattern=r"^v\d{2,3}\.\d$")
+    multi_currency: bool = True  # single-currency orgs have no CurrencyIsoCode field
+    default_currency: str = "USD"
+    external_id_field: str = "Backoffice_Key__c"
+    country_code_field: str | None = "BillingCountryCode"  # None: BillingCountry, when it is a 2-letter code
+    account_tax_id_field: str | None = None
+    account_billing_email_field: str | None = None
+    sow_title_pattern: str = r"(?i)\b(sow|statement of work)\b"
+    governance: Governance = Field(default_factory=Governance)
+    certinia: CertiniaSettings = Field(default_factory=CertiniaSettings)
+
+    @model_validator(mode="after")
+    def _jwt_needs_user(self) -> SalesforceSettings:
+        if self.auth == "jwt_bearer" and not self.username:
+            raise ValueError("the JWT bearer flow needs username (the integration user)")
+        return self
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The API
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """``Sforce-Limit-Info``: the org's daily API requests used and allowed, and per connected app if given."""
+
+    used: int
+    limit: int
+    per_app: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+def parse_limit_info(header: str | None) -> ApiUsage | None:
+    """``api-usage=18/5000; per-app-api-usage=17/250(appName=sample-connected-app)`` -> ``ApiUsage``."""
+    if not header:
+        return None
+    used = limit = None
+    per_app: dict[str, tuple[int, int]] = {}
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        found = re.match(r"^\s*(\d+)/(\d+)(?:\(appName=([^)]*)\))?", value)
+        if not found:
+            continue
+        if name == "api-usage":
+            used, limit = int(found[1]), int(found[2])
+        elif name == "per-app-api-usage" and found[3]:
+            per_app[found[3]] = (int(found[1]), int(found[2]))
+    if used is None or limit is None:
+        return None
+    return ApiUsage(used, limit, per_app)
+
+
+def soql_literal(value: str) -> str:
+    """A SOQL string literal: quotes and backslashes escaped as SOQL requires, so a value cannot end the string."""
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace("'", "\\'")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f"'{escaped}'"
+
+
+def salesforce_id(value: str, what: str) -> str:
+    """``value`` if it is a Salesforce id (15 or 18 letters and digits), else ``RecordNotFound`` without a call."""
+    if not _SALESFORCE_ID.match(value):
+        raise tagged(RecordNotFound(f"{what} id is not a Salesforce id"), SYSTEM)
+    return value
+
+
+def _codes(body: Any) -> list[str]:
+    if isinstance(body, list):
+        return [
+            str(item.get("errorCode")) for item in body if isinstance(item, dict) and item.get("errorCode")
+        ]
+    if isinstance(body, dict) and body.get("error"):
+        return [str(body["error"])]
+    return []
+
+
+class SalesforceApi:
+    """Authenticated REST calls to one org."""
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        credentials: Callable[[], Mapping[str, Any]],
+        *,
+        http: ConnectorHttp | None = None,
+        clock: Callable[[], float] = time.time,
+        on_api_usage: Callable[[ApiUsage], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.http = http or ConnectorHttp(SYSTEM, settings.governance)
+        self.clock = clock
+        self.on_api_usage = on_api_usage
+        self.tokens = TokenCache(self._fetch_token, clock=clock)
+        self.api_usage: ApiUsage | None = None
+
+    # -- auth ---------------------------------------------------------------------------------------------------
+
+    def _fetch_token(self) -> AccessToken:
+        settings = self.settings
+        token_url = settings.login_url.rstrip("/") + "/services/oauth2/token"
+        secret = self.credentials()
+        if settings.auth == "client_credentials":
+            return client_credentials_token(
+                self.http,
+                token_url,
+                client_id=settings.client_id,
+                client_secret=str(secret["client_secret"]),
+                clock=self.clock,
+            )
+        now = int(self.clock())
+        assertion = sign_jwt(
+            {
+                "iss": settings.client_id,
+                "sub": settings.username,
+                "aud": settings.jwt_audience or settings.login_url.rstrip("/"),
+                "exp": now + 180,  # Salesforce accepts at most 3 minutes
+            },
+            str(secret["private_key_pem"]),
+            "RS256",
+        )
+        response = self.http.request(
+            "POST",
+            token_url,
+            operation="oauth.token",
+            headers={"Accept": "application/json"},
+            form={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+        )
+        return token_from_response(response, system=SYSTEM, clock=self.clock)
+
+    def _instance(self, token: AccessToken) -> str:
+        instance = self.settings.instance_url or token.extras.get("instance_url")
+        if not instance:
+            raise tagged(ConnectorAuthFailed("salesforce: the token response names no instance_url"), SYSTEM)
+        return instance.rstrip("/")
+
+    # -- calls --------------------------------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        record_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        allow: Sequence[int] = (),
+    ) -> HttpResponse:
+        """``path`` below ``/services/data/vXX.X`` or absolute from the instance (``/services/...``, as
+        ``nextRecordsUrl`` is). Statuses in ``allow`` are returned instead of raised."""
+        for attempt in (1, 2):
+            token = self.tokens.get()
+            instance = self._instance(token)
+            if path.startswith("/services/"):
+                url = instance + path
+            else:
+                url = f"{instance}/services/data/{self.settings.api_version}/{path.lstrip('/')}"
+            if not same_origin(url, instance):
+                raise tagged(
+                    ConnectorRequestRejected("salesforce: a link leads off the org's instance"), SYSTEM
+                )
+            response = self.http.request(
+                method,
+                url,
+                operation=operation,
+                record_id=record_id,
+                params=params,
+                json_body=json_body,
+                headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+            )
+            self._note_usage(response)
+            if response.status < 300 or response.status in allow:
+                return response
+            codes = _codes(response.json())
+            if response.status == 401 and attempt == 1:
+                # The session expired or was revoked: one new token, one more try.
+                self.tokens.invalidate(token)
+                continue
+            raise self._error(response, operation, record_id, codes)
+        raise AssertionError("unreachable")
+
+    def _error(
+        self, response: HttpResponse, operation: str, record_id: str | None, codes: list[str]
+    ) -> ConnectorError:
+        if response.status == 403 and "REQUEST_LIMIT_EXCEEDED" in codes:
+            return tagged(
+                ConnectorRateLimited(
+                    f"salesforce {operation}: the org's API request limit is used up (REQUEST_LIMIT_EXCEEDED)",
+                    retry_after_seconds=retry_after_seconds(response),
+                ),
+                SYSTEM,
+            )
+        return error_for_status(
+            response, system=SYSTEM, operation=operation, record_id=record_id, codes=codes
+        )
+
+    def _note_usage(self, response: HttpResponse) -> None:
+        usage = parse_limit_info(response.header("sforce-limit-info"))
+        if usage is not None:
+            self.api_usage = usage
+            if self.on_api_usage is not None:
+                self.on_api_usage(usage)
+
+    def get_record(
+        self, sobject: str, record_id: str, fields: Sequence[str], *, operation: str
+    ) -> dict[str, Any]:
+        response = self.call(
+            "GET",
+            f"sobjects/{sobject}/{quote(record_id, safe='')}",
+            operation=operation,
+            record_id=record_id,
+            params={"fields": ",".join(fields)},
+        )
+        body = response.json()
+        if not isinstance(body, dict):
+            raise tagged(RecordUnmappable(f"salesforce {operation}: the response is not a record"), SYSTEM)
+        return body
+
+    def query_page(
+        self, soql: str | None = None, *, next_url: str | None = None, operation: str
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One batch of a SOQL query, and the ``nextRecordsUrl`` of the next one (None when ``done``)."""
+        if next_url is not None:
+            response = self.call("GET", next_url, operation=operation)
+        else:
+            response = self.call("GET", "query", operation=operation, params={"q": soql})
+        body = response.json() or {}
+        records = [r for r in body.get("records", []) if isinstance(r, dict)]
+        following = None if body.get("done", True) else body.get("nextRecordsUrl")
+        return records, following
+
+    def query(self, soql: str, *, operation: str) -> Iterator[dict[str, Any]]:
+        records, following = self.query_page(soql, operation=operation)
+        yield from records
+        while following:
+            records, following = self.query_page(next_url=following, operation=operation)
+            yield from records
+
+    def create_once(
+        self, sobject: str, idempotency_key: str, body: Mapping[str, Any], *, operation: str
+    ) -> Created:
+        """The record keyed by ``idempotency_key`` in the external-id field: found, or created by upsert."""
+        field_name = self.settings.external_id_field
+        key = external_id(idempotency_key)
+        path = f"sobjects/{sobject}/{field_name}/{quote(key, safe='')}"
+        found = self.call(
+            "GET", path, operation=operation, record_id=key, params={"fields": "Id"}, allow=(404,)
+        )
+        if found.status == 200:
+            return Created(str((found.json() or {})["Id"]), created=False, details={"external_id": key})
+        response = self.call("PATCH", path, operation=operation, record_id=key, json_body=dict(body))
+        result = response.json() or {}
+        if response.status == 201:
+            return Created(str(result["id"]), created=True, details={"external_id": key})
+        if response.status == 200 and result.get("id"):
+            # Another caller created it between our look-up and our upsert: the upsert updated that record.
+            return Created(
+                str(result["id"]), created=bool(result.get("created")), details={"external_id": key}
+            )
+        # API versions before 46.0 answer an update with 204 and no body.
+        again = self.call("GET", path, operation=operation, record_id=key, params={"fields": "Id"})
+        return Created(str((again.json() or {})["Id"]), created=False, details={"external_id": key})
+
+    def download(self, path: str, *, operation: str, record_id: str) -> bytes:
+        return self.call("GET", path, operation=operation, record_id=record_id).body
+
+
+def _load(model: Any, body: dict[str, Any], what: str) -> Any:
+    try:
+        return model.from_json_dict(body)
+    except ValidationError as error:
+        raise tagged(
+            RecordUnmappable(f"salesforce {what} does not fit {model.__name__}", readable_errors(error)),
+            SYSTEM,
+        ) from None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _read(record: Mapping[str, Any], path: str) -> Any:
+    """A field of a SOQL result, following relationship paths (``pse__Schedule__r.pse__Start_Date__c``)."""
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+# ------------------------------------------------------------------------------------------------------------
+# CRM
+# ------------------------------------------------------------------------------------------------------------
+
+_OPPORTUNITY_FIELDS = (
+    "Id",
+    "AccountId",
+    "Name",
+    "StageName",
+    "Amount",
+    "CloseDate",
+    "IsClosed",
+    "IsWon",
+    "Probability",
+    "OwnerId",
+)
+
+
+class SalesforceCrm:
+    """``CrmPort`` on Salesforce: opportunities, their accounts as clients, their SOW files."""
+
+    system = SYSTEM
+
+    def __init__(self, api: SalesforceApi, uploader: DocumentUploader) -> None:
+        self.api = api
+        self.uploader = uploader
+
+    def get_opportunity(self, opportunity_id: str) -> Opportunity:
+        record_id = salesforce_id(opportunity_id, "opportunity")
+        fields = [*_OPPORTUNITY_FIELDS, *(["CurrencyIsoCode"] if self.api.settings.multi_currency else [])]
+        record = self.api.get_record("Opportunity", record_id, fields, operation="get_opportunity")
+        opportunity: Opportunity = _load(
+            Opportunity,
+            {
+                "id": record.get("Id"),
+                "account_id": record.get("AccountId"),
+                "name": record.get("Name"),
+                "stage_name": record.get("StageName"),
+                "amount": record.get("Amount") if record.get("Amount") is not None else 0,
+                "close_date": record.get("CloseDate"),
+                "is_closed": record.get("IsClosed"),
+                "is_won": record.get("IsWon"),
+                "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                "probability": record.get("Probability"),
+                "owner_id": record.get("OwnerId"),
+            },
+            "Opportunity",
+        )
+        return opportunity
+
+    def get_account(self, account_id: str) -> Client:
+        """The Account as the canonical ``Client`` (billing address, currency, optional tax id and e-mail fields)."""
+        settings = self.api.settings
+        record_id = salesforce_id(account_id, "account")
+        optional = [
+            f
+            for f in (
+                settings.country_code_field,
+                settings.account_tax_id_field,
+                settings.account_billing_email_field,
+                "CurrencyIsoCode" if settings.multi_currency else None,
+            )
+            if f
+        ]
+        fields = [
+            "Id",
+            "Name",
+            "BillingStreet",
+            "BillingCity",
+            "BillingState",
+            "BillingPostalCode",
+            "BillingCountry",
+            *optional,
+        ]
+        record = self.api.get_record("Account", record_id, fields, operation="get_account")
+        street = [
+            line.strip() for line in str(record.get("BillingStreet") or "").splitlines() if line.strip()
+        ]
+        country = record.get(settings.country_code_field) if settings.country_code_field else None
+        if (
+            not country
+            and isinstance(record.get("BillingCountry"), str)
+            and len(record["BillingCountry"]) == 2
+        ):
+            country = record["BillingCountry"].upper()
+        address = None
+        if street and record.get("BillingCity") and country:
+            address = {
+                "line1": street[0],
+                "line2": ", ".join(street[1:]) or None,
+                "city": record["BillingCity"],
+                "region": record.get("BillingState"),
+                "postal_code": record.get("BillingPostalCode"),
+                "country": country,
+            }
+        client: Client = _load(
+            Client,
+            {
+                "id": record.get("Id"),
+                "customer_name": record.get("Name"),
+                "tax_id": record.get(settings.account_tax_id_field)
+                if settings.account_tax_id_field
+                else None,
+                "default_currency": record.get("CurrencyIsoCode") or settings.default_currency,
+                "billing_email": (
+                    record.get(settings.account_billing_email_field)
+                    if settings.account_billing_email_field
+                    else None
+                ),
+                "address": address,
+            },
+            "Account",
+        )
+        return client
+
+    def sow_document(self, opportunity_id: str) -> Document | None:
+        record_id = salesforce_id(opportunity_id, "opportunity")
+        links = self.api.query(
+            f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = {soql_literal(record_id)}",
+            operation="list_attachments",
+        )
+        document_ids = sorted(
+            {str(link["ContentDocumentId"]) for link in links if link.get("ContentDocumentId")}
+        )
+        if not document_ids:
+            return None
+        versions = list(
+            self.api.query(
+                "SELECT Id, Title, PathOnClient, FileExtension, ContentSize, ContentDocumentId, CreatedDate "
+                f"FROM ContentVersion WHERE ContentDocumentId IN ({', '.join(soql_literal(d) for d in document_ids)}) "
+                "AND IsLatest = true ORDER BY CreatedDate DESC",
+                operation="list_attachment_versions",
+            )
+        )
+        pattern = re.compile(self.api.settings.sow_title_pattern)
+        named = [
+            v
+            for v in versions
+            if pattern.search(str(v.get("Title") or "")) or pattern.search(str(v.get("PathOnClient") or ""))
+        ]
+        if not named:
+            return None
+        # The newest PDF that says it is the SOW; a Word draft only when there is no PDF.
+        named.sort(key=lambda v: str(v.get("FileExtension") or "").lower() != "pdf")
+        version = named[0]
+        version_id = salesforce_id(str(version["Id"]), "content version")
+        content = self.api.download(
+            f"sobjects/ContentVersion/{version_id}/VersionData",
+            operation="download_attachment",
+            record_id=version_id,
+        )
+        extension = str(version.get("FileExtension") or "pdf").lower()
+        file_name = str(
+            version.get("PathOnClient") or f"{version.get('Title') or 'statement-of-work'}.{extension}"
+        )
+        safe_name = re.sub(r"[^A-Za-z0-9._]+", "-", file_name).strip("-") or f"statement-of-work.{extension}"
+        return self.uploader.upload(
+            key=f"crm/opportunities/{record_id}/{version_id}/{safe_name}",
+            content=content,
+            content_type=_CONTENT_TYPES.get(extension, "application/octet-stream"),
+            file_name=file_name,
+            document_type="sow",
+        )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# PSA (Certinia)
+# ------------------------------------------------------------------------------------------------------------
+
+_PROJECT = "pse__Proj__c"
+_MILESTONE = "pse__Milestone__c"
+_RESOURCE_REQUEST = "pse__Resource_Request__c"
+_TIMECARD = "pse__Timecard_Header__c"
+_ASSIGNMENT = "pse__Assignment__c"
+_STATUS_BY_STAGE = {"completed": "completed", "canceled": "cancelled", "cancelled": "cancelled"}
+_TIMECARD_STATUS = {
+    "saved": "draft",
+    "submitted": "submitted",
+    "approved": "approved",
+    "rejected": "rejected",
+}
+_CENT = Decimal("0.01")
+
+
+class CertiniaPsa:
+    """``PsaPort`` on Certinia PSA: projects, resource requests, assignments; also milestones and timecards."""
+
+    system = SYSTEM
+
+    def __init__(self, api: SalesforceApi) -> None:
+        self.api = api
+        self.settings = api.settings.certinia
+
+    def _project_fields(self) -> list[str]:
+        fields = [
+            "Id",
+            "Name",
+            "pse__Account__c",
+            "pse__Opportunity__c",
+            "pse__Stage__c",
+            "pse__Billing_Type__c",
+            "pse__Start_Date__c",
+            "pse__End_Date__c",
+            self.settings.project_code_field,
+        ]
+        if self.settings.erp_customer_field:
+            fields.append(self.settings.erp_customer_field)
+        if self.api.settings.multi_currency:
+            fields.append("CurrencyIsoCode")
+        return fields
+
+    def _project(self, record: Mapping[str, Any]) -> Project:
+        by_label = self.settings.billing_types
+        erp_field = self.settings.erp_customer_field
+        client_id = (record.get(erp_field) if erp_field else None) or record.get("pse__Account__c")
+        project: Project = _load(
+            Project,
+            {
+                "id": record.get("Id"),
+                "project_name": record.get("Name"),
+                "client_id": client_id,
+                "opportunity_id": record.get("pse__Opportunity__c"),
+                "status": _STATUS_BY_STAGE.get(str(record.get("pse__Stage__c") or "").lower(), "open"),
+                "billing_model": by_label.get(str(record.get("pse__Billing_Type__c")), "time_and_materials"),
+                "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                "expected_start_date": record.get("pse__Start_Date__c"),
+                "expected_end_date": record.get("pse__End_Date__c"),
+            },
+            _PROJECT,
+        )
+        return project
+
+    def get_project(self, project_id: str) -> Project:
+        record_id = salesforce_id(project_id, "project")
+        return self._project(
+            self.api.get_record(_PROJECT, record_id, self._project_fields(), operation="get_project")
+        )
+
+    def find_project_by_opportunity(self, opportunity_id: str) -> Project | None:
+        record_id = salesforce_id(opportunity_id, "opportunity")
+        for record in self.api.query(
+            f"SELECT {', '.join(self._project_fields())} FROM {_PROJECT} "
+            f"WHERE pse__Opportunity__c = {soql_literal(record_id)} ORDER BY CreatedDate LIMIT 1",
+            operation="find_project_by_opportunity",
+        ):
+            return self._project(record)
+        return None
+
+    def create_project(self, project: Project, *, idempotency_key: str) -> Created:
+        labels = {model: label for label, model in self.settings.billing_types.items()}
+        body: dict[str, Any] = {
+            "Name": project.project_name,
+            "pse__Stage__c": "Planned",
+            "pse__Is_Active__c": project.status == "open",
+            "pse__Billing_Type__c": labels.get(project.billing_model, project.billing_model),
+            "pse__Start_Date__c": project.expected_start_date,
+            "pse__End_Date__c": project.expected_end_date,
+            self.settings.project_code_field: project.id,
+        }
+        if self.api.settings.multi_currency:
+            body["CurrencyIsoCode"] = project.currency
+        if self.settings.erp_customer_field:
+            body[self.settings.erp_customer_field] = project.client_id
+        if project.opportunity_id and _SALESFORCE_ID.match(project.opportunity_id):
+            body["pse__Opportunity__c"] = project.opportunity_id
+            # The project's account is the deal's account in the CRM (the client id is the ERP's).
+            opportunity = self.api.get_record(
+                "Opportunity", project.opportunity_id, ["AccountId"], operation="get_opportunity"
+            )
+            if opportunity.get("AccountId"):
+                body["pse__Account__c"] = opportunity["AccountId"]
+        return self.api.create_once(_PROJECT, idempotency_key, body, operation="create_project")
+
+    def create_resource_request(self, request: ResourceRequest, *, idempotency_key: str) -> Created:
+        notes = []
+        if request.skills:
+            notes.append("Skills: " + ", ".join(request.skills))
+        if request.candidate_ids:
+            notes.append("Proposed: " + ", ".join(request.candidate_ids))
+        notes.extend(f"Conflict: {c}" for c in request.conflicts)
+        body = {
+            "pse__Project__c": salesforce_id(request.project_id, "project"),
+            "pse__Resource_Role__c": request.role,
+            "pse__SOW_Hours__c": request.hours,
+            "pse__Start_Date__c": request.start,
+            "pse__End_Date__c": request.end,
+            "pse__Status__c": self.settings.resource_request_status,
+            "pse__Notes__c": "\n".join(notes) or None,
+        }
+        return self.api.create_once(
+            _RESOURCE_REQUEST, idempotency_key, body, operation="create_resource_request"
+        )
+
+    def allocations(self, start: date, end: date) -> list[Allocation]:
+        worker = self.settings.worker_id_field
+        found = []
+        for record in self.api.query(
+            f"SELECT Id, {worker}, pse__Project__c, pse__Schedule__r.pse__Start_Date__c, "
+            "pse__Schedule__r.pse__End_Date__c, pse__Schedule__r.pse__Scheduled_Hours__c "
+            f"FROM {_ASSIGNMENT} WHERE pse__Schedule__r.pse__Start_Date__c <= {end.isoformat()} "
+            f"AND pse__Schedule__r.pse__End_Date__c >= {start.isoformat()}",
+            operation="list_assignments",
+        ):
+            a_start = date.fromisoformat(str(_read(record, "pse__Schedule__r.pse__Start_Date__c")))
+            a_end = date.fromisoformat(str(_read(record, "pse__Schedule__r.pse__End_Date__c")))
+            hours = _decimal(_read(record, "pse__Schedule__r.pse__Scheduled_Hours__c")) or Decimal(0)
+            weeks = Decimal((a_end - a_start).days + 1) / 7
+            found.append(
+                Allocation(
+                    worker_id=str(_read(record, worker)),
+                    project_id=str(record.get("pse__Project__c")),
+                    start=a_start,
+                    end=a_end,
+                    hours_per_week=(hours / max(weeks, Decimal(1))).quantize(_CENT),
+                )
+            )
+        return found
+
+    def next_project_sequence(self, client_code: str, year: int) -> int:
+        """One more than the highest sequence among the client's project codes of the year (``CODE-YYYY-NNN``).
+
+        Certinia keeps no sequence; two projects planned at the same moment can draw the same number, which the
+        project code check of the workflow reports (the projects themselves stay distinct: they are keyed by deal).
+        """
+        code_field = self.settings.project_code_field
+        prefix = f"{client_code}-{year}-"
+        highest = 0
+        for record in self.api.query(
+            f"SELECT {code_field} FROM {_PROJECT} WHERE {code_field} LIKE {soql_literal(prefix + '%')}",
+            operation="list_project_codes",
+        ):
+            tail = str(record.get(code_field) or "")[len(prefix) :]
+            if tail.isdigit():
+                highest = max(highest, int(tail))
+        return highest + 1
+
+    def project_templates(self) -> list[ProjectTemplate]:
+        return list(self.settings.project_templates)
+
+    def milestones(self, project_id: str) -> list[Milestone]:
+        record_id = salesforce_id(project_id, "project")
+        found = []
+        for record in self.api.query(
+            "SELECT Id, Name, pse__Milestone_Amount__c, pse__Target_Date__c, pse__Status__c, pse__Approved__c, "
+            f"pse__Actual_Date__c, pse__Invoiced__c FROM {_MILESTONE} WHERE pse__Project__c = {soql_literal(record_id)} "
+            "ORDER BY pse__Target_Date__c",
+            operation="list_milestones",
+        ):
+            status = str(record.get("pse__Status__c") or "").lower()
+            if record.get("pse__Invoiced__c"):
+                state = "invoiced"
+            elif record.get("pse__Approved__c") or status == "approved":
+                state = "accepted"
+            elif status in ("complete", "completed", "delivered"):
+                state = "delivered"
+            else:
+                state = "planned"
+            found.append(
+                _load(
+                    Milestone,
+                    {
+                        "id": record.get("Id"),
+                        "name": record.get("Name"),
+                        "amount": record.get("pse__Milestone_Amount__c") or 0,
+                        "due_date": record.get("pse__Target_Date__c"),
+                        "status": state,
+                        "accepted_date": record.get("pse__Actual_Date__c")
+                        if state in ("accepted", "invoiced")
+                        else None,
+                    },
+                    _MILESTONE,
+                )
+            )
+        return found
+
+    def time_entries(self, start: date, end: date, project_id: str | None = None) -> list[TimeEntry]:
+        """Timecards overlapping the period, one ``TimeEntry`` per day with hours (``<card id>-<weekday>``)."""
+        settings = self.settings
+        hours_fields = [f"pse__{day}_Hours__c" for day in _WEEKDAYS]
+        fields = [
+            "Id",
+            settings.worker_id_field,
+            "pse__Project__c",
+            "pse__Start_Date__c",
+            "pse__End_Date__c",
+            "pse__Status__c",
+            "pse__Billable__c",
+            settings.bill_rate_field,
+            settings.cost_rate_field,
+            *hours_fields,
+            *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+        ]
+        where = f"pse__Start_Date__c <= {end.isoformat()} AND pse__End_Date__c >= {start.isoformat()}"
+        if project_id is not None:
+            where += f" AND pse__Project__c = {soql_literal(salesforce_id(project_id, 'project'))}"
+        entries = []
+        for record in self.api.query(
+            f"SELECT {', '.join(fields)} FROM {_TIMECARD} WHERE {where} ORDER BY pse__Start_Date__c",
+            operation="list_timecards",
+        ):
+            week_start = date.fromisoformat(str(record["pse__Start_Date__c"]))
+            billable = bool(record.get("pse__Billable__c"))
+            rate = _decimal(_read(record, settings.bill_rate_field)) or Decimal(0)
+            cost = _decimal(_read(record, settings.cost_rate_field)) or Decimal(0)
+            for offset in range(7):
+                day = week_start + timedelta(days=offset)
+                hours = _decimal(record.get(f"pse__{_WEEKDAYS[day.weekday()]}_Hours__c")) or Decimal(0)
+                if hours <= 0 or not start <= day <= end:
+                    continue
+                entries.append(
+                    _load(
+                        TimeEntry,
+                        {
+                            "id": f"{record['Id']}-{_WEEKDAYS[day.weekday()][:3].lower()}",
+                            "worker_id": _read(record, settings.worker_id_field),
+                            "project_id": record.get("pse__Project__c"),
+                            "activity_type": settings.activity_type,
+                            "work_date": day.isoformat(),
+                            "hours": hours,
+                            "is_billable": billable,
+                            "billing_hours": hours if billable else 0,
+                            "billing_rate": rate if billable else 0,
+                            "billing_amount": (rate * hours).quantize(_CENT) if billable else 0,
+                            "costing_rate": cost,
+                            "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                            "status": _TIMECARD_STATUS.get(
+                                str(record.get("pse__Status__c") or "").lower(), "draft"
+                            ),
+                        },
+                        _TIMECARD,
+                    )
+                )
+        return entries

@@ -1,0 +1,440 @@
+"""A fake NetSuite account, after the SuiteTalk REST web services documentation (docs.oracle.com, NetSuite help).
+
+Emulated:
+- ``POST /services/rest/auth/oauth2/v1/token``: the client credentials (M2M) grant with a JWT client assertion:
+  header ``alg`` PS256 or RS256 and ``kid`` = the certificate id; claims ``iss`` = client id, ``scope`` naming
+  ``rest_webservices``, ``aud`` = this token URL, ``iat``/``exp`` at most 60 minutes apart; signature verified with
+  the certificate's public key. Answers ``{"access_token", "expires_in": "3600", "token_type": "bearer"}``.
+- Token-based authentication: ``Authorization: OAuth realm=..., oauth_consumer_key=..., oauth_token=...,
+  oauth_signature_method="HMAC-SHA256", oauth_timestamp, oauth_nonce, oauth_version="1.0", oauth_signature``, the
+  signature recomputed here from the request (RFC 5849 base string, query parameters included), the nonce refused if
+  seen before and the timestamp if more than 5 minutes off.
+- ``/services/rest/record/v1/customer`` and ``.../vendor``: GET by internal id or ``eid:<externalId>``;
+  ``PUT .../eid:<externalId>`` (upsert) and POST answer 204 with ``Location``; PATCH updates the fields sent (204);
+  a record is ``{"links": [...], "id": ..., fields...}``.
+- ``POST /services/rest/query/v1/suiteql?limit=&offset=`` (``Prefer: transient`` required): the SuiteQL the adapter
+  sends (customers and vendors with their currency, terms and default billing address; currency and term
+  look-ups), answered as
+  ``{"links", "count", "hasMore", "items", "offset", "totalResults"}``; null columns are left out of items, as
+  NetSuite does.
+- Errors as NetSuite writes them: ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorCode"}]}``;
+  ``concurrency_error(429)`` / ``concurrency_error(400)`` build the concurrency-limit answers for ``inject``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import re
+import secrets
+import time
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+from tests.contract.fakes.jwt_check import verify_jwt
+from tests.contract.fakes.server import FakeServer, Reply, Request
+
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+
+
+def ns_error(status: int, code: str, detail: str) -> dict[str, Any]:
+    return {
+        "type": f"https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.{status - 399}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "o:errorDetails": [{"detail": detail, "o:errorCode": code}],
+    }
+
+
+def concurrency_error(status: int = 429) -> dict[str, Any]:
+    return ns_error(
+        status,
+        "CONCURRENCY_LIMIT_EXCEEDED",
+        "Concurrent request limit exceeded. Request blocked.",
+    )
+
+
+def _enc(value: str) -> str:
+    return quote(value, safe="-._~")
+
+
+class NetSuiteFake(FakeServer):
+    def __init__(
+        self,
+        *,
+        account_id: str = "1234567_SB1",
+        client_id: str = "fake-m2m-client",
+        certificate_id: str = "cert-kid-1",
+        public_key_pem: str | None = None,
+        consumer_key: str = "ck-fake",
+        consumer_secret: str = "cs-fake",
+        token_id: str = "tk-fake",
+        token_secret: str = "ts-fake",
+    ) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.client_id, self.certificate_id, self.public_key_pem = client_id, certificate_id, public_key_pem
+        self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+        self.token_id, self.token_secret = token_id, token_secret
+        self.tokens: dict[str, float] = {}
+        self.nonces: set[str] = set()
+        self.records: dict[str, dict[str, dict[str, Any]]] = {"customer": {}, "vendor": {}}
+        self.currencies = {"1": "USD", "2": "GBP", "3": "CAD", "4": "EUR", "5": "CHF", "6": "AUD"}
+        self.terms = {"1": 15, "2": 30, "3": 60}
+        self._ids = itertools.count(101)
+
+    @property
+    def realm(self) -> str:
+        return self.account_id.upper().replace("-", "_")
+
+    # -- seeding --------------------------------------------------------------------------------------------------
+
+    @property
+    def customers(self) -> dict[str, dict[str, Any]]:
+        return self.records["customer"]
+
+    @property
+    def vendors(self) -> dict[str, dict[str, Any]]:
+        return self.records["vendor"]
+
+    def add(self, record_type: str, record: dict[str, Any]) -> str:
+        new_id = str(next(self._ids))
+        self.records[record_type][new_id] = {**record, "id": new_id}
+        return new_id
+
+    def add_customer(self, record: dict[str, Any]) -> str:
+        return self.add("customer", record)
+
+    def seed_clients(self, clients: list[Any]) -> dict[str, str]:
+        """The sample firm's ERP customers (``sample_clients()``); returns their canonical id -> internal id."""
+        ids = {}
+        by_symbol = {symbol: key for key, symbol in self.currencies.items()}
+        for client in clients:
+            address = client.address
+            record: dict[str, Any] = {
+                "entityId": client.customer_name,
+                "companyName": client.customer_name,
+                "isPerson": False,
+                "email": client.billing_email,
+                "currency": {"id": by_symbol.get(client.default_currency, "1")},
+                "terms": {"id": "2"} if client.payment_terms_days == 30 else None,
+                "creditHoldOverride": {"id": "ON" if client.is_frozen else "AUTO"},
+                "isInactive": client.disabled,
+                "externalId": client.id,
+            }
+            if address is not None:
+                record["addressBook"] = {
+                    "items": [
+                        {
+                            "defaultBilling": True,
+                            "addressBookAddress": {
+                                "addr1": address.line1,
+                                "addr2": address.line2,
+                                "city": address.city,
+                                "state": address.region,
+                                "zip": address.postal_code,
+                                "country": {"id": address.country},
+                            },
+                        }
+                    ]
+                }
+            ids[client.id] = self.add_customer(record)
+        return ids
+
+    def seed_vendors(self, vendors: list[Any]) -> dict[str, str]:
+        """Vendors the firm already pays (``existing_vendors()``); returns their canonical id -> internal id."""
+        ids = {}
+        by_symbol = {symbol: key for key, symbol in self.currencies.items()}
+        for vendor in vendors:
+            address = vendor.address
+            record: dict[str, Any] = {
+                "entityId": vendor.supplier_name,
+                "companyName": vendor.doing_business_as or vendor.supplier_name,
+                "legalName": vendor.supplier_name,
+                "isPerson": vendor.supplier_type == "individual",
+                "email": vendor.email,
+                "phone": vendor.phone,
+                "currency": {"id": by_symbol.get(vendor.default_currency, "1")},
+                "terms": {"id": "2"} if vendor.payment_terms_days == 30 else None,
+                "isInactive": vendor.on_hold or vendor.disabled,
+                "externalId": vendor.id,
+            }
+            if address is not None:
+                record["addressBook"] = {
+                    "items": [
+                        {
+                            "defaultBilling": True,
+                            "addressBookAddress": {
+                                "addr1": address.line1,
+                                "addr2": address.line2,
+                                "city": address.city,
+                                "state": address.region,
+                                "zip": address.postal_code,
+                                "country": {"id": address.country},
+                            },
+                        }
+                    ]
+                }
+            ids[vendor.id] = self.add("vendor", record)
+        return ids
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    # -- routing --------------------------------------------------------------------------------------------------
+
+    def route(self, request: Request) -> Reply:
+        if request.path == "/services/rest/auth/oauth2/v1/token" and request.method == "POST":
+            return self._token(request)
+        if not request.path.startswith("/services/rest/"):
+            return Reply(404, ns_error(404, "NONEXISTENT_ID", "The requested resource does not exist."))
+        refused = self._authenticate(request)
+        if refused is not None:
+            return refused
+        rest = request.path[len("/services/rest/") :]
+        if rest == "query/v1/suiteql" and request.method == "POST":
+            return self._suiteql(request)
+        found = re.fullmatch(r"record/v1/(customer|vendor)(/.*)?", rest)
+        if found:
+            return self._record_api(request, found[1], found[2] or "")
+        return Reply(404, ns_error(404, "INVALID_URL", "The record type does not exist."))
+
+    # -- auth -----------------------------------------------------------------------------------------------------
+
+    def _token(self, request: Request) -> Reply:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return Reply(400, {"error": "unsupported_grant_type"})
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return Reply(400, {"error": "invalid_request"})
+        if self.public_key_pem is None:
+            return Reply(400, {"error": "invalid_client"})
+        try:
+            header, claims = verify_jwt(
+                form.get("client_assertion", ""), self.public_key_pem, ("PS256", "RS256")
+            )
+        except ValueError:
+            return Reply(400, {"error": "invalid_grant"})
+        now = time.time()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        scope = claims.get("scope")
+        scopes = scope if isinstance(scope, list) else str(scope or "").split(",")
+        if (
+            header.get("kid") != self.certificate_id
+            or claims.get("iss") != self.client_id
+            or claims.get("aud") != self.url + "/services/rest/auth/oauth2/v1/token"
+            or "rest_webservices" not in [s.strip() for s in scopes]
+            or not isinstance(iat, int)
+            or not isinstance(exp, int)
+            or exp < now
+            or exp - iat > 3600
+        ):
+            return Reply(400, {"error": "invalid_grant"})
+        token = "eyFAKE." + secrets.token_urlsafe(24)
+        self.tokens[token] = now + 3600
+        return Reply(200, {"access_token": token, "expires_in": "3600", "token_type": "bearer"})
+
+    def _authenticate(self, request: Request) -> Reply | None:
+        refused = Reply(
+            401,
+            ns_error(
+                401,
+                "INVALID_LOGIN",
+                "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI.",
+            ),
+        )
+        auth = request.headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            expiry = self.tokens.get(auth[7:])
+            return None if expiry is not None and expiry > time.time() else refused
+        if not auth.startswith("OAuth "):
+            return refused
+        params = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', auth)}
+        if (
+            params.get("realm") != self.realm
+            or params.get("oauth_consumer_key") != self.consumer_key
+            or params.get("oauth_token") != self.token_id
+            or params.get("oauth_signature_method") != "HMAC-SHA256"
+            or params.get("oauth_version") != "1.0"
+            or abs(time.time() - int(params.get("oauth_timestamp", "0"))) > 300
+            or params.get("oauth_nonce", "") in self.nonces
+        ):
+            return refused
+        self.nonces.add(params["oauth_nonce"])
+        # The base string, built here independently of the adapter: every query parameter and oauth_* but the
+        # signature and the realm, encoded, sorted, joined.
+        pairs = [(k, v) for k, values in request.query.items() for v in values]
+        pairs += [(k, v) for k, v in params.items() if k.startswith("oauth_") and k != "oauth_signature"]
+        normalized = "&".join(sorted(f"{_enc(k)}={_enc(v)}" for k, v in pairs))
+        base = "&".join([request.method, _enc(self.url + request.path), _enc(normalized)])
+        key = f"{_enc(self.consumer_secret)}&{_enc(self.token_secret)}".encode()
+        expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha256).digest()).decode()
+        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
+            return refused
+        return None
+
+    # -- records --------------------------------------------------------------------------------------------------
+
+    def _record(self, record_type: str, record: dict[str, Any]) -> dict[str, Any]:
+        shown = {k: v for k, v in record.items() if v is not None}
+        href = f"{self.url}/services/rest/record/v1/{record_type}/{record['id']}"
+        shown["links"] = [{"rel": "self", "href": href}]
+        return shown
+
+    def _find(self, record_type: str, key: str) -> dict[str, Any] | None:
+        table = self.records[record_type]
+        if key.startswith("eid:"):
+            eid = key[4:]
+            return next((c for c in table.values() if c.get("externalId") == eid), None)
+        return table.get(key)
+
+    def _record_api(self, request: Request, record_type: str, rest: str) -> Reply:
+        key = unquote(rest.lstrip("/"))
+        missing = Reply(
+            404,
+            ns_error(
+                404,
+                "NONEXISTENT_ID",
+                "The record instance does not exist. Provide a valid record instance ID.",
+            ),
+        )
+        if request.method == "GET" and key:
+            found = self._find(record_type, key)
+            return Reply(200, self._record(record_type, found)) if found is not None else missing
+        if request.method == "PATCH" and key:
+            found = self._find(record_type, key)
+            if found is None:
+                return missing
+            found.update(request.json() or {})
+            return Reply(204)
+        if (request.method == "PUT" and key.startswith("eid:")) or (request.method == "POST" and not key):
+            body = request.json() or {}
+            problem = self._invalid(body)
+            if problem:
+                return Reply(400, ns_error(400, "USER_ERROR", problem))
+            existing = self._find(record_type, key) if key else None
+            if existing is not None:
+                existing.update(body)
+                record_id = str(existing["id"])
+            else:
+                if key:
+                    body["externalId"] = key[4:]
+                record_id = self.add(record_type, body)
+            location = f"{self.url}/services/rest/record/v1/{record_type}/{record_id}"
+            return Reply(204, None, {"Location": location})
+        return Reply(405, ns_error(400, "INVALID_REQUEST", "The request method is not supported."))
+
+    def _invalid(self, body: dict[str, Any]) -> str | None:
+        if not body.get("companyName") and not (body.get("isPerson") and body.get("lastName")):
+            return "Please enter value(s) for: Company Name"
+        currency = (body.get("currency") or {}).get("id")
+        if currency is not None and currency not in self.currencies:
+            return "Invalid currency reference key."
+        return None
+
+    # -- SuiteQL --------------------------------------------------------------------------------------------------
+
+    def _rows(self, query: str) -> list[dict[str, Any]] | None:
+        q = " ".join(query.split())
+        found = re.fullmatch(r"SELECT id FROM currency WHERE symbol = '([A-Z]{3})'", q)
+        if found:
+            return [{"id": k} for k, v in self.currencies.items() if v == found[1]]
+        found = re.fullmatch(
+            r"SELECT id FROM term WHERE daysuntilnetdue = (\d+) AND isinactive = 'F' ORDER BY id", q
+        )
+        if found:
+            return [{"id": k} for k, v in sorted(self.terms.items()) if v == int(found[1])]
+        found = re.fullmatch(
+            r"SELECT e\.id, (.*) FROM (customer|vendor) e LEFT JOIN .*?(?: WHERE (.*))? ORDER BY e\.id", q
+        )
+        if found:
+            columns, record_type, where = found[1], found[2], found[3]
+            hold = re.search(r"e\.(\w+) AS on_hold", columns)
+            table = sorted(self.records[record_type].items(), key=lambda kv: int(kv[0]))
+            rows = [self._row(c, hold[1] if hold else None) for _, c in table]
+            if where:
+                by_id = re.fullmatch(r"e\.id = (\d+)", where)
+                by_eid = re.fullmatch(r"e\.externalid = '((?:[^']|'')*)'", where)
+                if by_id:
+                    rows = [r for r in rows if r["id"] == by_id[1]]
+                elif by_eid:
+                    rows = [r for r in rows if r.get("externalid") == by_eid[1].replace("''", "'")]
+                else:
+                    return None
+            return rows
+        return None
+
+    def _row(self, record: dict[str, Any], hold_field: str | None = None) -> dict[str, Any]:
+        items = ((record.get("addressBook") or {}).get("items")) or []
+        billing = next((i for i in items if i.get("defaultBilling")), None)
+        address = (billing or {}).get("addressBookAddress") or {}
+        terms_id = (record.get("terms") or {}).get("id")
+        credit = record.get("creditLimit")
+        row = {
+            "id": str(record["id"]),
+            "entityid": record.get("entityId") or record.get("companyName"),
+            "companyname": record.get("companyName"),
+            "isperson": "T" if record.get("isPerson") else "F",
+            "firstname": record.get("firstName"),
+            "lastname": record.get("lastName"),
+            "email": record.get("email"),
+            "creditlimit": str(Decimal(str(credit))) if credit is not None else None,
+            "isinactive": "T" if record.get("isInactive") else "F",
+            "creditholdoverride": (record.get("creditHoldOverride") or {}).get("id", "AUTO"),
+            "externalid": record.get("externalId"),
+            "currency": self.currencies.get((record.get("currency") or {}).get("id", "")),
+            "terms_days": str(self.terms[terms_id]) if terms_id in self.terms else None,
+            "addr1": address.get("addr1"),
+            "addr2": address.get("addr2"),
+            "city": address.get("city"),
+            "state": address.get("state"),
+            "zip": address.get("zip"),
+            "country": (address.get("country") or {}).get("id"),
+            "legalname": record.get("legalName"),
+            "phone": record.get("phone"),
+        }
+        if hold_field is not None:
+            value = next((v for k, v in record.items() if k.lower() == hold_field), False)
+            row["on_hold"] = "T" if value else "F"
+        return {k: v for k, v in row.items() if v is not None}
+
+    def _suiteql(self, request: Request) -> Reply:
+        if (request.headers.get("Prefer") or "").lower() != "transient":
+            return Reply(
+                400, ns_error(400, "INVALID_HEADER", "The request is missing the Prefer: transient header.")
+            )
+        query = (request.json() or {}).get("q", "")
+        rows = self._rows(query)
+        if rows is None:
+            return Reply(
+                400,
+                ns_error(
+                    400,
+                    "INVALID_PARAMETER",
+                    "Invalid search query. Detailed unprocessed description follows.",
+                ),
+            )
+        limit = int(request.param("limit") or 1000)
+        offset = int(request.param("offset") or 0)
+        if not 1 <= limit <= 1000:
+            return Reply(400, ns_error(400, "INVALID_PARAMETER", "The limit must be between 1 and 1000."))
+        page = rows[offset : offset + limit]
+        has_more = offset + limit < len(rows)
+        base = f"{self.url}/services/rest/query/v1/suiteql"
+        links = [{"rel": "self", "href": f"{base}?limit={limit}&offset={offset}"}]
+        if has_more:
+            links.append({"rel": "next", "href": f"{base}?limit={limit}&offset={offset + limit}"})
+        return Reply(
+            200,
+            {
+                "links": links,
+                "count": len(page),
+                "hasMore": has_more,
+                "items": [{"links": [], **row} for row in page],
+                "offset": offset,
+                "totalResults": len(rows),
+            },
+        )

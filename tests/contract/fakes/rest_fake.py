@@ -1,0 +1,305 @@
+"""A fake generic SaaS API (an HRIS and a small ERP/PSA) in the shapes REST vendors commonly use.
+
+Emulated:
+- Auth: an API key header (``X-API-Key``), or OAuth 2.0 client credentials (``POST /oauth/token``, the secret in the
+  form or as HTTP Basic; bearer tokens refused with 401 once ``expire_tokens`` is called).
+- ``GET /v2/employees``: cursor paging (``?cursor=&limit=``, the next cursor at ``meta.next_cursor``).
+- ``GET /v2/customers``: next-link paging, the link in the body (``links.next``) or, with ``link_header=True``, in
+  an RFC 8288 ``Link: <...>; rel="next"`` header; ``GET /v2/customers/<id>`` -> ``{"customer": {...}}``;
+  ``POST /v2/customers`` honours ``Idempotency-Key`` (the first request creates, 201; a replay answers the same
+  body with 200).
+- ``GET /v2/allocations?from=&to=``: offset paging (``?offset=&limit=``, ``has_more``).
+- ``GET /v2/projects?opportunity=`` and ``POST /v2/projects``, ``POST /v2/staffing-requests``,
+  ``GET /v2/sequences/<client>/<year>``.
+- ``GET /v2/suppliers`` (offset paging), ``POST /v2/suppliers`` (idempotent), ``POST /v2/suppliers/<id>/release``
+  (204); ``GET /v2/people/private`` (payroll's view of employees: home address, phone, bank; cursor paging).
+- Errors as ``{"error": {"code": ..., "message": ...}}``.
+
+``seed_workers`` and ``seed_customers`` load the sample firm in these shapes; ``EXAMPLE_DOCUMENT`` (next to this file,
+``rest_connector_example.json``) is the connector document a firm would write for this API.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from tests.contract.fakes.server import FakeServer, Reply, Request
+
+EXAMPLE_DOCUMENT = Path(__file__).with_name("rest_connector_example.json")
+_EMPLOYMENT = {"employee": "Full-Time", "contractor": "Contractor", "subcontractor": "Subcontractor"}
+
+
+def error(status: int, code: str, message: str) -> Reply:
+    return Reply(status, {"error": {"code": code, "message": message}})
+
+
+def example_document(base_url: str, *, auth: dict[str, Any] | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(EXAMPLE_DOCUMENT.read_text())
+    document["base_url"] = base_url + "/v2"
+    if auth is not None:
+        document["auth"] = auth
+    return document
+
+
+class RestFake(FakeServer):
+    def __init__(
+        self,
+        *,
+        api_key: str = "key-fake-123",
+        client_id: str = "rest-client",
+        client_secret: str = "rest-secret",
+        link_header: bool = False,
+    ) -> None:
+        super().__init__()
+        self.api_key, self.client_id, self.client_secret = api_key, client_id, client_secret
+        self.link_header = link_header
+        self.tokens: set[str] = set()
+        self.employees: list[dict[str, Any]] = []
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.allocations: list[dict[str, Any]] = []
+        self.projects: dict[str, dict[str, Any]] = {}
+        self.staffing_requests: dict[str, dict[str, Any]] = {}
+        self.suppliers: dict[str, dict[str, Any]] = {}
+        self.people_private: list[dict[str, Any]] = []
+        self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.sequences: dict[str, int] = {}
+        self._ids = itertools.count(1)
+
+    # -- seeding --------------------------------------------------------------------------------------------------
+
+    def seed_workers(self, workers: list[Any]) -> None:
+        for worker in workers:
+            self.employees.append(
+                {
+                    "employeeId": worker.id,
+                    "displayName": worker.name,
+                    "workEmail": worker.email.upper() if worker.email else None,
+                    "employmentType": _EMPLOYMENT[worker.employment],
+                    "jobCodes": ",".join(worker.roles),
+                    "skills": list(worker.skills),
+                    "costRate": {"amount": str(worker.cost_rate), "currency": worker.currency.lower()},
+                    "status": "Active" if worker.is_active else "Terminated",
+                }
+            )
+
+    def seed_customers(self, clients: list[Any]) -> None:
+        for client in clients:
+            address = client.address
+            self.customers[client.id] = {
+                "uuid": client.id,
+                "legal_name": client.customer_name,
+                "currency": client.default_currency.lower(),
+                "payment_terms_days": client.payment_terms_days,
+                "credit_limit_cents": None,
+                "on_hold": client.is_frozen,
+                "archived": client.disabled,
+                "billing": {
+                    "email": client.billing_email,
+                    "address": {
+                        "street": address.line1,
+                        "city": address.city,
+                        "region": address.region,
+                        "postcode": address.postal_code,
+                        "country": address.country,
+                    }
+                    if address
+                    else None,
+                },
+            }
+
+    def seed_vendors(self, vendors: list[Any]) -> None:
+        for vendor in vendors:
+            address = vendor.address
+            self.suppliers[vendor.id] = {
+                "uuid": vendor.id,
+                "legal_name": vendor.supplier_name,
+                "dba": vendor.doing_business_as,
+                "category": vendor.category,
+                "currency": vendor.default_currency.lower(),
+                "terms_days": vendor.payment_terms_days,
+                "email": vendor.email,
+                "phone": vendor.phone,
+                "address": {
+                    "street": address.line1,
+                    "street2": address.line2,
+                    "city": address.city,
+                    "region": address.region,
+                    "postcode": address.postal_code,
+                    "country": address.country,
+                }
+                if address
+                else None,
+                "on_hold": vendor.on_hold,
+                "inactive": vendor.disabled,
+            }
+
+    def seed_employee_records(self, records: list[Any]) -> None:
+        for record in records:
+            home, bank = record.home_address, record.bank_account
+            self.people_private.append(
+                {
+                    "employeeId": record.worker_id,
+                    "displayName": record.name,
+                    "workEmail": record.email,
+                    "phone": record.phone,
+                    "home": {
+                        "street": home.line1,
+                        "city": home.city,
+                        "region": home.region,
+                        "postcode": home.postal_code,
+                        "country": home.country,
+                    }
+                    if home
+                    else None,
+                    "payroll": {
+                        "holder": bank.account_holder_name,
+                        "bank": bank.bank_name,
+                        "routing": bank.routing_number.get_secret_value(),
+                        "account": bank.account_number.get_secret_value(),
+                        "type": bank.account_type,
+                    }
+                    if bank
+                    else None,
+                }
+            )
+
+    def seed_allocations(self, allocations: list[Any]) -> None:
+        for allocation in allocations:
+            self.allocations.append(
+                {
+                    "person": allocation.worker_id,
+                    "project": allocation.project_id,
+                    "from": allocation.start.isoformat(),
+                    "to": allocation.end.isoformat(),
+                    "weekly_hours": str(allocation.hours_per_week),
+                }
+            )
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    # -- routing --------------------------------------------------------------------------------------------------
+
+    def route(self, request: Request) -> Reply:
+        if request.path == "/oauth/token" and request.method == "POST":
+            return self._token(request)
+        if not self._authorized(request):
+            return error(401, "unauthorized", "missing or invalid credentials")
+        path = request.path.removeprefix("/v2")
+        if path == "/employees":
+            return self._employees(request)
+        if path == "/customers" and request.method == "GET":
+            return self._customers(request)
+        if path == "/customers" and request.method == "POST":
+            return self._create(request, self.customers, "cus")
+        if path.startswith("/customers/"):
+            found = self.customers.get(unquote(path[len("/customers/") :]))
+            return Reply(200, {"customer": found}) if found else error(404, "not_found", "no such customer")
+        if path == "/allocations":
+            return self._allocations(request)
+        if path == "/people/private":
+            return self._people_private(request)
+        if path == "/suppliers" and request.method == "GET":
+            limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
+            rows = list(self.suppliers.values())
+            return Reply(
+                200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)}
+            )
+        if path == "/suppliers" and request.method == "POST":
+            return self._create(request, self.suppliers, "sup")
+        released = re.fullmatch(r"/suppliers/([^/]+)/release", path)
+        if released and request.method == "POST":
+            supplier = self.suppliers.get(unquote(released[1]))
+            if supplier is None:
+                return error(404, "not_found", "no such supplier")
+            supplier["on_hold"] = False
+            return Reply(204)
+        if path == "/projects" and request.method == "GET":
+            wanted = request.param("opportunity")
+            return Reply(200, {"items": [p for p in self.projects.values() if p.get("crm_deal") == wanted]})
+        if path == "/projects" and request.method == "POST":
+            return self._create(request, self.projects, "prj")
+        if path == "/staffing-requests" and request.method == "POST":
+            return self._create(request, self.staffing_requests, "srq")
+        if path.startswith("/sequences/"):
+            key = path[len("/sequences/") :]
+            self.sequences[key] = self.sequences.get(key, 0) + 1
+            return Reply(200, {"next": self.sequences[key]})
+        return error(404, "not_found", "no such resource")
+
+    def _token(self, request: Request) -> Reply:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        basic = request.headers.get("Authorization") or ""
+        if basic.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if form.get("grant_type") != "client_credentials":
+            return Reply(400, {"error": "unsupported_grant_type"})
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return Reply(401, {"error": "invalid_client"})
+        token = secrets.token_urlsafe(16)
+        self.tokens.add(token)
+        return Reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    def _authorized(self, request: Request) -> bool:
+        if request.headers.get("X-API-Key") == self.api_key:
+            return True
+        auth = request.headers.get("Authorization") or ""
+        return auth.startswith("Bearer ") and auth[7:] in self.tokens
+
+    def _employees(self, request: Request) -> Reply:
+        limit = int(request.param("limit") or 25)
+        start = int(request.param("cursor") or 0)
+        page = self.employees[start : start + limit]
+        following = str(start + limit) if start + limit < len(self.employees) else None
+        return Reply(200, {"data": page, "meta": {"next_cursor": following}})
+
+    def _people_private(self, request: Request) -> Reply:
+        limit = int(request.param("limit") or 25)
+        start = int(request.param("cursor") or 0)
+        page = self.people_private[start : start + limit]
+        following = str(start + limit) if start + limit < len(self.people_private) else None
+        return Reply(200, {"data": page, "meta": {"next_cursor": following}})
+
+    def _customers(self, request: Request) -> Reply:
+        size = int(request.param("page_size") or 5)
+        number = int(request.param("page") or 1)
+        records = list(self.customers.values())
+        page = records[(number - 1) * size : number * size]
+        link = (
+            f"{self.url}/v2/customers?page={number + 1}&page_size={size}"
+            if number * size < len(records)
+            else None
+        )
+        if self.link_header:
+            headers = {"Link": f'<{link}>; rel="next"'} if link else {}
+            return Reply(200, {"results": page}, headers)
+        return Reply(200, {"results": page, "links": {"next": link}})
+
+    def _allocations(self, request: Request) -> Reply:
+        start, end = request.param("from") or "", request.param("to") or "9999"
+        rows = [a for a in self.allocations if a["from"] <= end and start <= a["to"]]
+        limit = int(request.param("limit") or 50)
+        offset = int(request.param("offset") or 0)
+        return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    def _create(self, request: Request, table: dict[str, dict[str, Any]], prefix: str) -> Reply:
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self.idempotent:
+            _, body = self.idempotent[key]
+            return Reply(200, body)
+        record = dict(request.json() or {})
+        record_id = f"{prefix}_{next(self._ids):05d}"
+        record["uuid"] = record_id
+        table[record_id] = record
+        body = {"id": record_id, "object": prefix}
+        if key:
+            self.idempotent[key] = (201, body)
+        return Reply(201, body)

@@ -1,0 +1,520 @@
+"""A fake Salesforce org, after the REST API and OAuth 2.0 documentation (developer.salesforce.com).
+
+Emulated:
+- ``POST /services/oauth2/token``: ``client_credentials`` (client id + secret) and
+  ``urn:ietf:params:oauth:grant-type:jwt-bearer`` (RS256 assertion verified with the connected app's certificate key;
+  ``iss`` = client id, ``sub`` = the user, ``aud`` = the login URL, ``exp`` at most 3 minutes ahead). Answers
+  ``{access_token, instance_url, id, token_type, issued_at, signature, scope}`` or ``{"error", "error_description"}``.
+- ``/services/data/vXX.X/...`` with a bearer token; an unknown or expired token gets 401
+  ``[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]``. Every answer carries
+  ``Sforce-Limit-Info: api-usage=<n>/<limit>``.
+- ``sobjects/<object>/<id>?fields=``, ``sobjects/<object>/<extIdField>/<value>`` (GET; PATCH = upsert: 201 created,
+  200 ``created: false`` updated, 300 when the value matches several records), ``ContentVersion/<id>/VersionData``.
+- ``query?q=<SOQL>`` for the SOQL the adapters send (SELECT fields incl. relationship paths FROM one object, WHERE
+  with AND of =, !=, <, <=, >, >=, LIKE, IN; ORDER BY; LIMIT), answered in batches of ``batch_size`` with
+  ``done``/``nextRecordsUrl`` (``/services/data/vXX.X/query/<locator>-<offset>``); bad SOQL -> 400 MALFORMED_QUERY.
+- Errors as Salesforce writes them: ``[{"message": ..., "errorCode": ...}]`` (NOT_FOUND, INVALID_FIELD, ...).
+
+Seed it with ``seed_deal`` (the sample firm's deals, accounts and SOW PDFs) and ``seed_allocations``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from backoffice.onboarding.sample_firm import sample_sow_spec
+from backoffice.onboarding.sow_documents import sow_pdf
+from tests.contract.fakes.jwt_check import verify_jwt
+from tests.contract.fakes.server import FakeServer, Reply, Request
+
+INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+_PREFIXES = {
+    "Account": "001",
+    "Opportunity": "006",
+    "ContentDocument": "069",
+    "ContentVersion": "068",
+    "ContentDocumentLink": "06A",
+    "pse__Proj__c": "a1A",
+    "pse__Milestone__c": "a1B",
+    "pse__Resource_Request__c": "a1C",
+    "pse__Timecard_Header__c": "a1D",
+    "pse__Assignment__c": "a1E",
+    "pse__Schedule__c": "a1F",
+}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z0-9_.%:+-]+))"
+)
+
+
+class SoqlError(ValueError):
+    pass
+
+
+def _unescape(literal: str) -> str:
+    body = literal[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m[1], m[1]), body)
+
+
+def _tokens(soql: str) -> list[tuple[str, str]]:
+    found, position = [], 0
+    while position < len(soql):
+        if soql[position:].strip() == "":
+            break
+        match = _TOKEN.match(soql, position)
+        if not match:
+            raise SoqlError(f"unexpected text at {position}")
+        kind = match.lastgroup or "word"
+        found.append((kind, match[kind]))
+        position = match.end()
+    return found
+
+
+def _literal(kind: str, text: str) -> Any:
+    if kind == "string":
+        return _unescape(text)
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return Decimal(text)
+    raise SoqlError(f"not a literal: {text}")
+
+
+def read(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    if op == "IN":
+        return left in right
+    if op == "LIKE":
+        pattern = "^" + re.escape(str(right)).replace("%", ".*").replace("_", ".") + "$"
+        return left is not None and re.match(pattern, str(left), re.IGNORECASE) is not None
+    if op == "=":
+        return _norm(left) == _norm(right)
+    if op == "!=":
+        return _norm(left) != _norm(right)
+    if left is None or right is None:
+        return False
+    a, b = _norm(left), _norm(right)
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
+
+
+def run_soql(
+    soql: str, tables: dict[str, dict[str, dict[str, Any]]]
+) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """(object, selected fields, matching records) of a SOQL query."""
+    tokens = _tokens(soql)
+    position = 0
+
+    def peek() -> tuple[str, str]:
+        return tokens[position] if position < len(tokens) else ("end", "")
+
+    def take(expected: str | None = None) -> tuple[str, str]:
+        nonlocal position
+        token = peek()
+        if token[0] == "end" or (expected is not None and token[1].upper() != expected):
+            raise SoqlError(f"expected {expected or 'more'} at token {position}")
+        position += 1
+        return token
+
+    take("SELECT")
+    fields = []
+    while True:
+        fields.append(take()[1])
+        if peek()[1] != ",":
+            break
+        take(",")
+    take("FROM")
+    sobject = take()[1]
+    if sobject not in tables and sobject not in _PREFIXES:
+        raise SoqlError(f"sObject type '{sobject}' is not supported")
+    conditions: list[tuple[str, str, Any]] = []
+    if peek()[1].upper() == "WHERE":
+        take("WHERE")
+        while True:
+            field = take()[1]
+            op = take()[1].upper()
+            if op == "IN":
+                take("(")
+                values = []
+                while True:
+                    kind, text = take()
+                    values.append(_literal(kind, text))
+                    if peek()[1] != ",":
+                        break
+                    take(",")
+                take(")")
+                conditions.append((field, "IN", values))
+            elif op in ("=", "!=", "<", "<=", ">", ">=", "LIKE"):
+                kind, text = take()
+                conditions.append((field, op, _literal(kind, text)))
+            else:
+                raise SoqlError(f"unknown operator {op}")
+            if peek()[1].upper() != "AND":
+                break
+            take("AND")
+    order: tuple[str, bool] | None = None
+    if peek()[1].upper() == "ORDER":
+        take("ORDER")
+        take("BY")
+        field = take()[1]
+        descending = False
+        if peek()[1].upper() in ("ASC", "DESC"):
+            descending = take()[1].upper() == "DESC"
+        order = (field, descending)
+    limit = None
+    if peek()[1].upper() == "LIMIT":
+        take("LIMIT")
+        limit = int(take()[1])
+    if peek()[0] != "end":
+        raise SoqlError(f"unexpected {peek()[1]}")
+    rows = [
+        r
+        for r in tables.get(sobject, {}).values()
+        if all(_compare(read(r, f), op, v) for f, op, v in conditions)
+    ]
+    if order is not None:
+        rows.sort(key=lambda r: (read(r, order[0]) is None, str(read(r, order[0]) or "")), reverse=order[1])
+    if limit is not None:
+        rows = rows[:limit]
+    return sobject, fields, rows
+
+
+def project(record: dict[str, Any], sobject: str, fields: list[str], version: str) -> dict[str, Any]:
+    """The record as a query or a retrieve returns it: ``attributes`` and the selected fields (nested for paths)."""
+    out: dict[str, Any] = {
+        "attributes": {"type": sobject, "url": f"/services/data/{version}/sobjects/{sobject}/{record['Id']}"}
+    }
+    for path in fields:
+        parts = path.split(".")
+        node = out
+        source: Any = record
+        for part in parts[:-1]:
+            source = source.get(part) if isinstance(source, dict) else None
+            if source is None:
+                node[part] = None
+                break
+            node = node.setdefault(part, {"attributes": {"type": "Related"}})
+        else:
+            node[parts[-1]] = source.get(parts[-1]) if isinstance(source, dict) else None
+    return out
+
+
+def sample_sow_pdf(deal: Any) -> bytes:
+    """The SOW PDF ``backoffice.local.samples.put_deal`` stores for ``deal``."""
+    close = date(2026, 11, 2) + timedelta(days=deal.index)
+    spec = sample_sow_spec(
+        title=f"Statement of Work: {deal.name}",
+        client_legal_name=deal.client.customer_name,
+        amount=deal.amount,
+        start=close + timedelta(days=14),
+        currency=deal.client.default_currency,
+        service_line=deal.service_line,
+        billing_model=deal.billing_model,
+        risks=deal.risks,
+    )
+    return sow_pdf(spec)
+
+
+class SalesforceFake(FakeServer):
+    def __init__(
+        self,
+        *,
+        client_id: str = "3MVG9fake.client",
+        client_secret: str = "fake-client-secret",
+        username: str = "integration@meridian.example",
+        public_key_pem: str | None = None,
+        api_version: str = "v62.0",
+        batch_size: int = 2000,
+        daily_limit: int = 15000,
+    ) -> None:
+        super().__init__()
+        self.client_id, self.client_secret, self.username = client_id, client_secret, username
+        self.public_key_pem = public_key_pem
+        self.api_version = api_version
+        self.batch_size = batch_size
+        self.daily_limit = daily_limit
+        self.api_calls = 0
+        self.tokens: set[str] = set()
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _PREFIXES}
+        self.external_id_fields = {"Backoffice_Key__c"}
+        self.files: dict[str, bytes] = {}
+        self._ids = itertools.count(1)
+        self._locators: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+
+    # -- seeding --------------------------------------------------------------------------------------------------
+
+    def new_id(self, sobject: str) -> str:
+        return f"{_PREFIXES.get(sobject, 'a0Z')}Dn{next(self._ids):010d}AAA"
+
+    def put(self, sobject: str, record: dict[str, Any]) -> str:
+        record = dict(record)
+        record.setdefault("Id", self.new_id(sobject))
+        record.setdefault(
+            "CreatedDate", f"2026-01-01T00:00:{len(self.tables.setdefault(sobject, {})) % 60:02d}.000+0000"
+        )
+        self.tables[sobject][record["Id"]] = record
+        return str(record["Id"])
+
+    def attach(self, record_id: str, title: str, content: bytes, extension: str = "pdf") -> str:
+        """A file on the record: ContentDocument, its latest ContentVersion and the ContentDocumentLink."""
+        document_id = self.put("ContentDocument", {"Title": title})
+        version_id = self.put(
+            "ContentVersion",
+            {
+                "Title": title,
+                "PathOnClient": f"{title}.{extension}",
+                "FileExtension": extension,
+                "ContentSize": len(content),
+                "ContentDocumentId": document_id,
+                "IsLatest": True,
+            },
+        )
+        self.files[version_id] = content
+        self.put("ContentDocumentLink", {"ContentDocumentId": document_id, "LinkedEntityId": record_id})
+        return version_id
+
+    def seed_deal(self, deal: Any) -> None:
+        """A deal of the sample pipeline (``backoffice.local.samples.Deal``): its Account, its Opportunity with the
+        same ids and fields as ``put_deal`` gives the sandbox, and (``deal.with_sow``) the same SOW PDF, attached."""
+        client = deal.client
+        address = client.address
+        self.put(
+            "Account",
+            {
+                "Id": client.id,
+                "Name": client.customer_name,
+                "BillingStreet": address.line1 if address else None,
+                "BillingCity": address.city if address else None,
+                "BillingState": address.region if address else None,
+                "BillingPostalCode": address.postal_code if address else None,
+                "BillingCountryCode": address.country if address else None,
+                "BillingCountry": address.country if address else None,
+                "CurrencyIsoCode": client.default_currency,
+            },
+        )
+        close = date(2026, 11, 2) + timedelta(days=deal.index)
+        self.put(
+            "Opportunity",
+            {
+                "Id": deal.opportunity_id,
+                "AccountId": client.id,
+                "Name": deal.name,
+                "StageName": "Closed Won" if deal.won else "Closed Lost",
+                "Amount": Decimal(deal.amount),
+                "CloseDate": close.isoformat(),
+                "IsClosed": True,
+                "IsWon": deal.won,
+                "Probability": Decimal(100 if deal.won else 0),
+                "CurrencyIsoCode": client.default_currency,
+                "OwnerId": "005Dn0000000001AAA",
+            },
+        )
+        if deal.with_sow:
+            self.attach(deal.opportunity_id, f"Statement of Work - {deal.name}", sample_sow_pdf(deal))
+
+    def seed_allocations(self, allocations: list[Any]) -> None:
+        """The sample firm's allocations as Certinia assignments with their schedules."""
+        for allocation in allocations:
+            weeks = Decimal((allocation.end - allocation.start).days + 1) / 7
+            self.put(
+                "pse__Assignment__c",
+                {
+                    "pse__Resource__c": allocation.worker_id,
+                    "pse__Project__c": allocation.project_id,
+                    "pse__Schedule__r": {
+                        "pse__Start_Date__c": allocation.start.isoformat(),
+                        "pse__End_Date__c": allocation.end.isoformat(),
+                        "pse__Scheduled_Hours__c": (Decimal(allocation.hours_per_week) * weeks).quantize(
+                            Decimal("0.01")
+                        ),
+                    },
+                },
+            )
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    # -- routing --------------------------------------------------------------------------------------------------
+
+    def route(self, request: Request) -> Reply:
+        if request.path == "/services/oauth2/token" and request.method == "POST":
+            return self._token(request)
+        prefix = f"/services/data/{self.api_version}/"
+        if not request.path.startswith("/services/data/"):
+            return Reply(404, NOT_FOUND)
+        auth = request.headers.get("Authorization") or ""
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            return Reply(401, INVALID_SESSION)
+        self.api_calls += 1
+        limit_info = {"Sforce-Limit-Info": f"api-usage={self.api_calls}/{self.daily_limit}"}
+        if not request.path.startswith(prefix):
+            return Reply(404, NOT_FOUND, limit_info)
+        reply = self._api(request, request.path[len(prefix) :])
+        reply.headers.update(limit_info)
+        return reply
+
+    def _token(self, request: Request) -> Reply:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        grant = form.get("grant_type")
+        if grant == "client_credentials":
+            if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+                return Reply(
+                    400, {"error": "invalid_client", "error_description": "invalid client credentials"}
+                )
+        elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            if self.public_key_pem is None:
+                return Reply(400, {"error": "invalid_grant", "error_description": "no certificate"})
+            try:
+                _, claims = verify_jwt(form.get("assertion", ""), self.public_key_pem, ("RS256",))
+            except ValueError as error:
+                return Reply(400, {"error": "invalid_grant", "error_description": str(error)})
+            now = time.time()
+            if claims.get("iss") != self.client_id:
+                return Reply(
+                    400, {"error": "invalid_client_id", "error_description": "client identifier invalid"}
+                )
+            if claims.get("sub") != self.username:
+                return Reply(
+                    400, {"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}
+                )
+            if claims.get("aud") != self.url:
+                return Reply(400, {"error": "invalid_grant", "error_description": "audience is invalid"})
+            exp = claims.get("exp")
+            if not isinstance(exp, int) or exp < now or exp > now + 300:
+                return Reply(
+                    400, {"error": "invalid_grant", "error_description": "expired authorization code"}
+                )
+        else:
+            return Reply(
+                400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+            )
+        token = "00DFAKE!" + secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        return Reply(
+            200,
+            {
+                "access_token": token,
+                "instance_url": self.url,
+                "id": f"{self.url}/id/00DFAKE/005FAKE",
+                "token_type": "Bearer",
+                "issued_at": str(int(time.time() * 1000)),
+                "signature": "fake",
+                "scope": "api",
+            },
+        )
+
+    def _api(self, request: Request, rest: str) -> Reply:
+        parts = [unquote(p) for p in rest.split("/")]
+        if parts[0] == "query":
+            if len(parts) == 2:
+                return self._more(parts[1])
+            try:
+                sobject, fields, rows = run_soql(request.param("q") or "", self.tables)
+            except SoqlError as error:
+                return Reply(400, [{"message": str(error), "errorCode": "MALFORMED_QUERY"}])
+            return self._batch(sobject, [project(r, sobject, fields, self.api_version) for r in rows], 0)
+        if parts[0] != "sobjects" or len(parts) < 3:
+            return Reply(404, NOT_FOUND)
+        sobject = parts[1]
+        if sobject not in self.tables:
+            return Reply(
+                404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+            )
+        selected = request.param("fields")
+        wanted = selected.split(",") if selected else None
+        if len(parts) == 4 and parts[3] == "VersionData" and sobject == "ContentVersion":
+            content = self.files.get(parts[2])
+            return Reply(200, content) if content is not None else Reply(404, NOT_FOUND)
+        if len(parts) == 3 and request.method == "GET":
+            record = self.tables[sobject].get(parts[2])
+            if record is None:
+                return Reply(404, NOT_FOUND)
+            return Reply(200, self._retrieve(record, sobject, wanted))
+        if len(parts) == 4:
+            return self._by_external_id(request, sobject, parts[2], parts[3], wanted)
+        return Reply(405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": "HTTP Method not allowed"}])
+
+    def _retrieve(self, record: dict[str, Any], sobject: str, fields: list[str] | None) -> dict[str, Any]:
+        if fields is None:
+            fields = [k for k in record if not isinstance(record[k], dict)]
+        return project(record, sobject, fields, self.api_version)
+
+    def _by_external_id(
+        self, request: Request, sobject: str, field: str, value: str, fields: list[str] | None
+    ) -> Reply:
+        if field not in self.external_id_fields:
+            return Reply(
+                404,
+                [
+                    {
+                        "errorCode": "NOT_FOUND",
+                        "message": f"Provided external ID field does not exist or is not accessible: {field}",
+                    }
+                ],
+            )
+        matches = [r for r in self.tables[sobject].values() if r.get(field) == value]
+        if len(matches) > 1:
+            return Reply(
+                300, [f"/services/data/{self.api_version}/sobjects/{sobject}/{r['Id']}" for r in matches]
+            )
+        if request.method == "GET":
+            if not matches:
+                return Reply(404, NOT_FOUND)
+            return Reply(200, self._retrieve(matches[0], sobject, fields))
+        if request.method != "PATCH":
+            return Reply(405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": "HTTP Method not allowed"}])
+        body = request.json() or {}
+        bad = sorted(k for k in body if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k))
+        if bad or "Id" in body:
+            return Reply(
+                400, [{"message": "No such column on entity", "errorCode": "INVALID_FIELD", "fields": bad}]
+            )
+        if matches:
+            matches[0].update(body)
+            return Reply(200, {"id": matches[0]["Id"], "success": True, "errors": [], "created": False})
+        new_id = self.put(sobject, {**body, field: value})
+        return Reply(201, {"id": new_id, "success": True, "errors": [], "created": True})
+
+    def _batch(self, sobject: str, rows: list[dict[str, Any]], offset: int) -> Reply:
+        batch = rows[offset : offset + self.batch_size]
+        done = offset + self.batch_size >= len(rows)
+        body: dict[str, Any] = {"totalSize": len(rows), "done": done, "records": batch}
+        if not done:
+            locator = f"01gDn{secrets.token_hex(6)}"
+            self._locators[locator] = (sobject, rows)
+            body["nextRecordsUrl"] = (
+                f"/services/data/{self.api_version}/query/{locator}-{offset + self.batch_size}"
+            )
+        return Reply(200, body)
+
+    def _more(self, locator_and_offset: str) -> Reply:
+        locator, _, offset = locator_and_offset.rpartition("-")
+        found = self._locators.get(locator)
+        if found is None or not offset.isdigit():
+            return Reply(400, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}])
+        return self._batch(found[0], found[1], int(offset))
