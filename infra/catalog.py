@@ -81,6 +81,7 @@ Grant = Literal[
     "states:callback",  # SendTaskSuccess / SendTaskFailure on the catalog's state machines
     "mail:send",  # SES SendRawEmail from the approvals sender identity
     "sandbox:readwrite",  # the sandbox CRM, PSA, ERP and HRIS
+    "connectors:config",  # the connector settings parameter and the connector secrets
 ]
 
 
@@ -273,6 +274,15 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read", "sandbox:readwrite", "bus:put"),
         ),
         LambdaFunction(
+            name="receive_webhook",
+            description="Signed events from SaaS systems without an EventBridge integration, put on the bus",
+            environment={
+                **_AUDIT_ENV,
+                "CONNECTORS_CONFIG_PARAMETER": Ref("setting", "connectors_config_parameter"),
+            },
+            grants=("audit:append", "audit:read", "bus:put", "connectors:config"),
+        ),
+        LambdaFunction(
             name="validate_opportunity",
             description="Checks that a closed-won opportunity can be onboarded",
             environment=dict(_AUDIT_ENV),
@@ -444,6 +454,7 @@ CATALOG = Catalog(
         ApiRoute(
             "POST", "/approvals/{link_id}", "decide_approval", "the decision, from the confirmation page"
         ),
+        ApiRoute("POST", "/webhooks/{source}", "receive_webhook", "signed events from SaaS systems"),
         ApiRoute("GET", "/uploads/{link_id}", "receive_vendor_document", "the vendor's upload form"),
         ApiRoute("HEAD", "/uploads/{link_id}", "receive_vendor_document", "link checks by mail scanners"),
         ApiRoute("POST", "/uploads/{link_id}", "receive_vendor_document", "the vendor's documents"),
@@ -451,7 +462,10 @@ CATALOG = Catalog(
     schedules=(
         Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),
     ),
-    settings={"approvals_sender": "approvals@example-firm.com"},
+    settings={
+        "approvals_sender": "approvals@example-firm.com",
+        "connectors_config_parameter": "/backoffice/connectors",
+    },
     rules=(
         EventRule(
             name="opportunity_closed_won",

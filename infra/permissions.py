@@ -30,6 +30,7 @@ APPROVALS = table("approvals")
 SANDBOX = table("sandbox")
 # The setting that names the address approval e-mails are sent from.
 APPROVALS_SENDER = "approvals_sender"
+CONNECTORS_PARAMETER = "connectors_config_parameter"
 
 
 # What each service asks KMS for on the caller's behalf.
@@ -182,6 +183,34 @@ def _mail_send(resources: CatalogResources, key: kms.IKey) -> Permission:
     )
 
 
+def _connectors_config(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # The connector settings document (one SSM parameter) and the connector secrets under backoffice/ in
+    # Secrets Manager (a firm adds them after deploying; their names, not ARNs, are in the document).
+    stack = Stack.of(resources.scope)
+    parameter = stack.format_arn(
+        service="ssm", resource="parameter", resource_name=resources.setting(CONNECTORS_PARAMETER).lstrip("/")
+    )
+    secrets = stack.format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name="backoffice/*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return Permission(
+        (
+            _allow(["ssm:GetParameter"], [parameter]),
+            _allow(["secretsmanager:GetSecretValue"], [secrets]),
+        ),
+        (
+            Wildcard(
+                secrets,
+                "Connector secrets are created by each firm after deployment, named backoffice/<system>; Secrets "
+                "Manager appends a random suffix to every secret ARN, so the names cannot be listed in advance.",
+            ),
+        ),
+    )
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
@@ -196,6 +225,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "states:callback": _states_callback,
     "mail:send": _mail_send,
     "sandbox:readwrite": _sandbox_readwrite,
+    "connectors:config": _connectors_config,
 }
 
 

@@ -31,7 +31,7 @@ from backoffice.connectors.sandbox import SandboxStore
 from backoffice.local.gateway import LocalGateway
 from backoffice.local.lambdas import LocalLambdas
 from backoffice.local.router import EventRouter
-from backoffice.local.samples import seed_sample_firm
+from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, seed_sample_firm
 from infra.catalog import CATALOG, Catalog, Ref
 
 ACCOUNT = "123456789012"
@@ -321,6 +321,16 @@ class LocalRuntime:
                 definition=substitute(sm.definition_path.read_text(), substitutions),
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{sm.name}",
                 type="STANDARD",
+            )
+        if "connectors_config_parameter" in c.settings:
+            self.client("ssm").put_parameter(
+                Name=c.settings["connectors_config_parameter"],
+                Value=json.dumps(LOCAL_CONNECTORS),
+                Type="String",
+                Overwrite=True,
+            )
+            self.client("secretsmanager").create_secret(
+                Name="backoffice/webhooks/crm", SecretString=LOCAL_WEBHOOK_SECRET
             )
         if self.seed_sample_firm:
             seed_sample_firm(self.sandbox())

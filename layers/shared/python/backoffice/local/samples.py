@@ -188,3 +188,36 @@ def closed_won_detail(index: int, *, won: bool = True) -> dict[str, Any]:
         "client": deal.client.to_json_dict(reveal_secrets=True),
         "service_line": deal.service_line,
     }
+
+
+# The connector settings of the local runtime: sandbox systems, and one webhook sender (a CRM without an
+# EventBridge integration posting won deals). The secret is a local stand-in, created in local Secrets Manager only.
+LOCAL_WEBHOOK_SECRET = "whsec_local_sample_firm"
+LOCAL_CONNECTORS: dict[str, Any] = {
+    "webhooks": {
+        "crm": {
+            "secret_name": "backoffice/webhooks/crm",
+            "event_source": "crm.webhook",
+            "event_id_path": "/id",
+            "detail_type_path": "/type",
+            "detail_types": {"deal.won": "Opportunity Closed Won"},
+            "detail": {
+                "fields": {
+                    "opportunity.id": "data.deal.id",
+                    "opportunity.account_id": "data.account.id",
+                    "opportunity.name": "data.deal.title",
+                    "opportunity.stage_name": {"constant": "Closed Won"},
+                    "opportunity.amount": {"source": "data.deal.value_cents", "transforms": ["cents"]},
+                    "opportunity.close_date": {"source": "data.deal.won_at", "transforms": ["date"]},
+                    "opportunity.is_closed": {"constant": True},
+                    "opportunity.is_won": {"constant": True},
+                    "opportunity.currency": {"source": "data.deal.currency", "transforms": ["upper"]},
+                    "client.id": "data.account.id",
+                    "client.customer_name": "data.account.legal_name",
+                    "client.default_currency": {"source": "data.deal.currency", "transforms": ["upper"]},
+                    "service_line": {"source": "data.deal.practice", "transforms": ["lower"]},
+                }
+            },
+        }
+    }
+}
