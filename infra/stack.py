@@ -13,6 +13,7 @@ from infra.encryption import DataKey
 from infra.events import CASE_STARTER, BusinessEvents
 from infra.functions import Functions
 from infra.layer import SharedLayer
+from infra.monitoring import Monitoring
 from infra.naming import pascal
 from infra.resources import CatalogResources
 from infra.schedules import Schedules
@@ -86,6 +87,13 @@ class BackofficeStack(Stack):
             undelivered=self.storage.undelivered_events,
             key=data_key.key,
         )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            state_machines=self.workflows.state_machines,
+            dead_letter_queues={**self.storage.queues, "undelivered_events": self.storage.undelivered_events},
+            notifications=self.storage.topics["notifications"],
+        )
         self._outputs(catalog)
 
     def _outputs(self, catalog: Catalog) -> None:
@@ -103,3 +111,4 @@ class BackofficeStack(Stack):
             CfnOutput(self, f"{pascal(name)}WorkflowArn", value=machine.state_machine_arn)
         if self.api:
             CfnOutput(self, "PublicApiUrl", value=self.api.url)
+        CfnOutput(self, "OperatorsDashboardName", value=self.monitoring.dashboard.dashboard_name)

@@ -6,13 +6,16 @@ a POST from that page, carrying its CSRF token and the approver's e-mail, decide
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backoffice import metrics
 from backoffice.approvals import pages
 from backoffice.approvals.service import ClientInfo, Page
 from backoffice.approvals.wiring import approvals_from_env
@@ -61,6 +64,15 @@ def decide(link_id: str) -> Response[str]:
         comment=form.get("comment", ""),
         client=_client("POST", approver or None),
     )
+    if page.kind in ("decided", "recorded") and page.request is not None:
+        waited = datetime.now(UTC) - datetime.fromisoformat(page.request.created_at)
+        metrics.record(
+            "ApprovalTurnaround",
+            waited.total_seconds(),
+            unit=MetricUnit.Seconds,
+            workflow=page.request.workflow,
+            step=page.request.step,
+        )
     logger.info("approval decision handled", extra={"page": page.kind, "status": page.status})
     return _respond(page, "POST")
 

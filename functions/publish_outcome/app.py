@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backoffice import aws
+from backoffice import aws, metrics
 from backoffice.audit import AuditTrail
 from backoffice.outcomes import publish_outcome
 from backoffice.settings import AuditSettings, from_env
@@ -33,5 +33,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
         sns=aws.client("sns"),
         topic_arn=os.environ.get("NOTIFICATIONS_TOPIC_ARN"),
     )
+    metrics.record("CaseOutcomes", workflow=event["workflow"], outcome=result["outcome"])
+    error = (event.get("detail") or {}).get("error")
+    if error:
+        # Exceptions by rule: the named error that stopped the case (a rule's name, a connector's, a rejection).
+        metrics.record("CaseExceptions", workflow=event["workflow"], rule=str(error.get("Error", "Unknown")))
     logger.info("outcome published", extra={"case_id": event["case_id"], "outcome": result["outcome"]})
     return result

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backoffice import aws
+from backoffice import aws, metrics
 from backoffice.audit import Actor
 from backoffice.steps import Step, settings
 from backoffice.vendors.steps import (
@@ -39,6 +39,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "certificate": application.certificate.low_confidence_fields if application.certificate else [],
         "bank_letter": application.bank_letter.low_confidence_fields if application.bank_letter else [],
     }
+    uncertain = sum(1 for fields in low.values() if fields)
+    metrics.record("DocumentsRead", len(documents), workflow="vendor_approval")
+    metrics.record("DocumentsNeedingReview", uncertain, workflow="vendor_approval")
     STEP.record(
         event,
         action="vendor_documents.read",

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backoffice import aws
+from backoffice import aws, metrics
 from backoffice.audit import AuditTrail
 from backoffice.cases import CaseStarter, StartCaseRequest
 from backoffice.settings import Settings, from_env
@@ -37,6 +37,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         parked_queue_url=settings.parked_events_queue_url,
     )
     result = starter.start(request)
+    names = {"started": "CasesStarted", "duplicate": "DuplicateEvents", "rejected": "RejectedEvents"}
+    metrics.record(names[result.status], workflow=request.workflow)
     logger.info(
         "case start decided",
         extra={"status": result.status, "case_id": result.case_id, "rule": request.rule},

@@ -650,3 +650,22 @@ def _stage_arn(stage_id: str, association: dict[str, Any]) -> Any:
     arn = association["Properties"]["ResourceArn"]
     assert {"Ref": stage_id} in _flatten_intrinsics(arn)
     return arn
+
+
+def test_operators_are_alarmed_on_failed_executions_dead_letters_and_overdue_approvals(
+    synthesized: Synthesized,
+) -> None:
+    # Given the synthesized stack
+    alarms = list(synthesized.of_type("AWS::CloudWatch::Alarm").values())
+    described = [a["Properties"]["AlarmDescription"] for a in alarms]
+    # Then each workflow's failed executions, each dead-letter queue and overdue approvals have an alarm
+    assert sum("execution failed" in d for d in described) == len(CATALOG.state_machines)
+    assert sum(d.startswith("Messages wait in") for d in described) == len(CATALOG.queues) + 1
+    assert any(d.startswith("Approvals still pending") for d in described)
+    # And every alarm notifies the operators' topic
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    # And one dashboard shows them beside the business metrics
+    [dashboard] = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in ("CaseOutcomes", "CaseExceptions", "ApprovalTurnaround", "DocumentsNeedingReview"):
+        assert metric in body

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backoffice import metrics
 from backoffice.audit import Actor, AuditTrail
 from backoffice.settings import Settings, from_env
 
@@ -53,6 +54,7 @@ class Step:
 
     def failed(self, event: Mapping[str, Any], error: Exception, action: str) -> None:
         self.record(event, action=action, outcome="blocked", reasons=[f"{type(error).__name__}: {error}"])
+        metrics.record("StepsBlocked", workflow=self.workflow, rule=type(error).__name__)
 
 
 def settings() -> StepSettings:

@@ -239,6 +239,8 @@ class LocalRuntime:
             "POWERTOOLS_SERVICE_NAME": "backoffice",
             "POWERTOOLS_METRICS_NAMESPACE": "Backoffice",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # CloudWatch's embedded metric format is stdout lines: nothing reads them locally.
+            "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_DEV": "false",
         }

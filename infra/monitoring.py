@@ -1,0 +1,176 @@
+"""What operators watch in AWS: one CloudWatch dashboard and the alarms that page them.
+
+Alarms go to the notifications topic (the same one that carries case outcomes to chat and SMS subscribers):
+a failed execution of any workflow, anything in a dead-letter queue (a rejected or undeliverable event waits
+there), and approvals still pending after their reminder. The dashboard puts the business metrics the handlers emit
+(embedded metric format, namespace ``Backoffice``) beside the Step Functions and queue metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.naming import pascal
+
+NAMESPACE = "Backoffice"
+PERIOD = Duration.minutes(5)
+
+
+def _business(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        statistic=statistic,
+        period=PERIOD,
+        dimensions_map=dimensions or None,
+    )
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        state_machines: Mapping[str, sfn.IStateMachine],
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+        notifications: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        alarm_action = actions.SnsAction(notifications)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        for name, machine in state_machines.items():
+            alarm = machine.metric_failed(period=PERIOD, statistic="Sum").create_alarm(
+                self,
+                f"{pascal(name)}ExecutionsFailed",
+                alarm_description=f"A {name} execution failed or was blocked: see its Onboarding/Vendor outcome event",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(alarm_action)
+            self.alarms.append(alarm)
+
+        for name, queue in dead_letter_queues.items():
+            alarm = queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ).create_alarm(
+                self,
+                f"{pascal(name)}NotEmpty",
+                alarm_description=f"Messages wait in {name}: rejected or undeliverable events need an operator",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(alarm_action)
+            self.alarms.append(alarm)
+
+        overdue = _business("ApprovalsOverdue", "Maximum", workflow="all").create_alarm(
+            self,
+            "ApprovalsOverdue",
+            alarm_description="Approvals still pending after their reminder: chase the approvers or reassign",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        overdue.add_alarm_action(alarm_action)
+        self.alarms.append(overdue)
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Executions by workflow",
+                left=[
+                    metric
+                    for machine in state_machines.values()
+                    for metric in (
+                        machine.metric_started(period=PERIOD),
+                        machine.metric_succeeded(period=PERIOD),
+                        machine.metric_failed(period=PERIOD),
+                    )
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Cases started, duplicates and rejected events",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=f"SUM(SEARCH('{{{NAMESPACE},workflow}} MetricName=\"{name}\"', 'Sum', 300))",
+                        label=name,
+                        period=PERIOD,
+                    )
+                    for name in ("CasesStarted", "DuplicateEvents", "RejectedEvents")
+                ],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Outcomes and exceptions by rule",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=f"SEARCH('{{{NAMESPACE},workflow,outcome}} MetricName=\"CaseOutcomes\"', 'Sum', 300)",
+                        label="",
+                        period=PERIOD,
+                    ),
+                    cloudwatch.MathExpression(
+                        expression=f"SEARCH('{{{NAMESPACE},workflow,rule}} MetricName=\"CaseExceptions\"', 'Sum', 300)",
+                        label="",
+                        period=PERIOD,
+                    ),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Approval turnaround (seconds, p50 and p90) and overdue approvals",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=(
+                            f"SEARCH('{{{NAMESPACE},workflow,step}} MetricName=\"ApprovalTurnaround\"', 'p50', 3600)"
+                        ),
+                        label="",
+                        period=Duration.hours(1),
+                    ),
+                    cloudwatch.MathExpression(
+                        expression=(
+                            f"SEARCH('{{{NAMESPACE},workflow,step}} MetricName=\"ApprovalTurnaround\"', 'p90', 3600)"
+                        ),
+                        label="",
+                        period=Duration.hours(1),
+                    ),
+                ],
+                right=[_business("ApprovalsOverdue", "Maximum", workflow="all")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Documents read and needing review",
+                left=[
+                    _business("DocumentsRead", workflow="vendor_approval"),
+                    _business("DocumentsNeedingReview", workflow="vendor_approval"),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Dead-letter queues",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum")
+                    for queue in dead_letter_queues.values()
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
+        )
