@@ -479,7 +479,8 @@ CATALOG = Catalog(
             description="Procurement asks for a new vendor: start vendor onboarding",
             pattern={"detail-type": ["Vendor Onboarding Requested"]},
             workflow="vendor_approval",
-            case_key="id",
+            # The vendor's name reads well in the console; the event id keeps two requests for it apart.
+            case_key="detail.vendor_legal_name+id",
         ),
         EventRule(
             name="salesforce_opportunity_won",

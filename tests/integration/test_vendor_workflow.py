@@ -26,7 +26,9 @@ def request_vendor(firm: Firm, key: str) -> tuple[str, dict[str, bytes]]:
     assert form is not None
     detail, later = put_vendor_request(runtime.client("s3"), runtime.documents_bucket, scenarios()[key], form)
     event_id = runtime.put_event("Vendor Onboarding Requested", detail, source="procurement.portal")
-    return f"vendor-{event_id}", later
+    [delivery] = [d for d in runtime.router.deliveries if d.event_id == event_id]
+    assert delivery.case_id is not None
+    return delivery.case_id, later
 
 
 def approve(firm: Firm, case_id: str, who: str, comment: str = "") -> None:
@@ -164,7 +166,8 @@ def test_the_same_vendor_request_delivered_twice_creates_one_vendor(firm: Firm) 
     event_id = response["Entries"][0]["EventId"]
     event = next(e for e in runtime.bus_events if e["id"] == event_id)
     runtime.router.route(event)  # at-least-once: the bus delivers it a second time
-    case_id = f"vendor-{event_id}"
+    [case_id] = {d.case_id for d in runtime.router.deliveries if d.event_id == event_id}
+    assert case_id is not None and case_id.startswith("vendor-Harbor-Pine-Facilities-LLC-")
     firm.settle(case_id)
     assert (
         len(

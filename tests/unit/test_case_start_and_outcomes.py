@@ -97,3 +97,16 @@ def test_a_mis_wired_function_fails_at_cold_start_naming_the_variable(
     monkeypatch.setenv("EVENT_BUS_NAME", "backoffice")
     with pytest.raises(MissingSettings, match="AUDIT_TABLE_NAME"):
         from_env(AuditSettings)
+
+
+def test_a_case_id_can_join_a_readable_name_and_the_event_id_within_80_characters() -> None:
+    # Given a vendor request with a long legal name
+    event = {
+        "id": "6f14e906-6055-4831-8665-1d2a3b4c5d6e",
+        "detail": {"vendor_legal_name": "Harbor & Pine " * 8},
+    }
+    # When its case id is derived from the name and the event id
+    name = case_id_for("vendor", event, "detail.vendor_legal_name+id")
+    # Then it starts with the readable name, ends with the whole event id, and fits Step Functions' limit
+    assert name.startswith("vendor-Harbor-Pine-") and name.endswith("-" + event["id"])
+    assert len(name) <= 80

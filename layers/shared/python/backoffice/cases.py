@@ -47,12 +47,18 @@ class StartCaseResult(BaseModel):
 
 
 def case_id_for(prefix: str, event: Mapping[str, Any], case_key: str) -> str:
-    """The case id (and execution name): the workflow's prefix and the event's business key, console-readable."""
-    key = _lookup(event, case_key)
-    if key in (None, ""):
-        key = event.get("id") or "unidentified"
-    name = f"{prefix}-{_UNSAFE.sub('-', str(key)).strip('-')}"
-    return name[:_EXECUTION_NAME_MAX]
+    """The case id (and execution name): the workflow's prefix and the event's business key, console-readable.
+
+    ``case_key`` is a dotted path, or several joined by ``+`` (for example ``detail.vendor_legal_name+id``: a
+    readable name made unique by the event id). When the name must be cut to the 80 characters Step Functions
+    allows, the first parts give way and the last one (the identifying part) is kept whole.
+    """
+    parts = [_lookup(event, path) for path in case_key.split("+")]
+    parts = [str(p) for p in parts if p not in (None, "")] or [str(event.get("id") or "unidentified")]
+    cleaned = [_UNSAFE.sub("-", p).strip("-") for p in parts]
+    room = _EXECUTION_NAME_MAX - len(prefix) - 1 - sum(len(c) + 1 for c in cleaned[1:])
+    first = cleaned[0][: max(room, 0)].strip("-") if len(cleaned) > 1 else cleaned[0]
+    return "-".join([prefix, *([first] if first else []), *cleaned[1:]])[:_EXECUTION_NAME_MAX]
 
 
 def _lookup(event: Mapping[str, Any], dotted: str) -> Any:

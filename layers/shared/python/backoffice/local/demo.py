@@ -73,7 +73,8 @@ def vendor_scenarios() -> list[Scenario]:
 
         def send(runtime: LocalRuntime, scenario: Any = scenario) -> str:
             detail, _ = put_vendor_request(runtime.client("s3"), runtime.documents_bucket, scenario, form)
-            return f"vendor-{runtime.put_event('Vendor Onboarding Requested', detail, source='procurement.portal')}"
+            event_id = runtime.put_event("Vendor Onboarding Requested", detail, source="procurement.portal")
+            return next(d.case_id or "" for d in runtime.router.deliveries if d.event_id == event_id)
 
         uploads: dict[str, bytes] = {}
         if scenario.supplied_later is not None:
@@ -248,7 +249,7 @@ def run_demo(out: TextIO) -> int:
             detail = _detail(runtime, case_id, published.reasons if published else records[-1].reasons)
             mark = "ok " if outcome == scenario.expected else "!! "
             ok = ok and outcome == scenario.expected
-            print(f"{mark}{scenario.title:<55} {case_id[:30]:<30} {outcome}", file=out)
+            print(f"{mark}{scenario.title[:55]:<55} {case_id[:30]:<30} {outcome}", file=out)
             if detail:
                 print(f"{'':<4}{detail}", file=out)
         if acted:
