@@ -20,6 +20,7 @@ STEP = Step("vendor_approval", "assess vendor", Actor.system("assess_vendor"))
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     application = load_application(
         aws.client("s3"), settings().documents_bucket_name, event["application_key"]

@@ -22,6 +22,7 @@ STEP = Step("onboarding", "create project in PSA", Actor.system("create_project"
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @idempotent_on("event.detail.opportunity.id")
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     facts = load_facts(aws.client("s3"), settings().documents_bucket_name, event["facts_key"])
     psa = wiring.psa()

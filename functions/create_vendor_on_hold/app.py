@@ -22,6 +22,7 @@ STEP = Step("vendor_approval", "create vendor in ERP on hold", Actor.system("cre
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @idempotent_on('"case_id"')
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     application = load_application(
         aws.client("s3"), settings().documents_bucket_name, event["application_key"]

@@ -19,6 +19,7 @@ STEP = Step("onboarding", "fetch statement of work", Actor.system("fetch_stateme
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deal = deal_of(event["event"])
     try:

@@ -21,6 +21,7 @@ STEP = Step("onboarding", "match customer in ERP", Actor.system("match_customer"
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @idempotent_on("event.detail.client.id")
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deal = deal_of(event["event"])
     try:

@@ -18,6 +18,7 @@ STEP = Step("vendor_approval", "release vendor in ERP", Actor.system("release_ve
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring.erp().release_vendor(event["vendor_id"])
     STEP.record(event, action="vendor.released", outcome="released", data={"vendor_id": event["vendor_id"]})

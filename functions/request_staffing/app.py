@@ -22,6 +22,7 @@ STEP = Step("onboarding", "request staffing", Actor.system("request_staffing"))
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @idempotent_on("project_id")
+@STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     facts = load_facts(aws.client("s3"), settings().documents_bucket_name, event["facts_key"])
     result = request_staffing(event["project_id"], facts, wiring.psa(), wiring.hris())

@@ -7,13 +7,17 @@ when the state machine then takes a Catch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from backoffice import metrics
 from backoffice.audit import Actor, AuditTrail
+from backoffice.connectors.http import audit_recorder, call_context
 from backoffice.settings import Settings, from_env
+
+R = TypeVar("R")
 
 
 class StepSettings(Settings):
@@ -51,6 +55,27 @@ class Step:
             data=data,
             execution_arn=event.get("execution_arn"),
         )
+
+    def calls_systems(
+        self, handler: Callable[[dict[str, Any], Any], R]
+    ) -> Callable[[dict[str, Any], Any], R]:
+        """Decorate a handler whose step calls a firm's systems: every outbound call carries the execution as its
+        correlation id and is recorded on the case's audit trail (system, operation, record, outcome, latency)."""
+
+        @functools.wraps(handler)
+        def wrapped(event: dict[str, Any], context: Any) -> R:
+            recorder = audit_recorder(
+                AuditTrail(from_env(StepSettings).audit_table_name),
+                case_id=str(event["case_id"]),
+                workflow=self.workflow,
+                step=self.name,
+                actor=self.actor,
+            )
+            correlation = str(event.get("execution_arn") or event["case_id"])
+            with call_context(correlation_id=correlation, recorder=recorder):
+                return handler(event, context)
+
+        return wrapped
 
     def failed(self, event: Mapping[str, Any], error: Exception, action: str) -> None:
         self.record(event, action=action, outcome="blocked", reasons=[f"{type(error).__name__}: {error}"])
