@@ -1,5 +1,5 @@
 """The onboarding and vendor state machines, unchanged, on the firm's real kind of systems: Salesforce (CRM) with
-(PSA), NetSuite (ERP) and a REST HRIS, each a local fake of the vendor's documented API reached through the real
+Certinia (PSA), NetSuite (ERP) and a REST HRIS, each a local fake of the vendor's documented API reached through the real
 adapters. The same ASL and handlers as the sandbox runs; only the connector configuration differs."""
 
 from __future__ import annotations
