@@ -208,7 +208,14 @@ def run_demo(out: TextIO) -> int:
         runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
         cases: list[tuple[Scenario, str]] = [(outage, outage.send(runtime))]
         runtime.wait_until_idle(timeout=60)
-        for scenario in [*scenarios(), *vendor_scenarios()]:
+        vendors = vendor_scenarios()
+        if not vendors:
+            print(
+                "(vendor requests skipped: no blank IRS W-9 to fill; set BACKOFFICE_W9_FORM to the fillable fw9.pdf"
+                " or keep ../shared/fixtures/documents beside the repository)\n",
+                file=out,
+            )
+        for scenario in [*scenarios(), *vendors]:
             cases.append((scenario, scenario.send(runtime)))
         uploads = {case_id: s.uploads for s, case_id in cases if s.uploads}
 
