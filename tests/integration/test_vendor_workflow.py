@@ -206,3 +206,42 @@ def test_a_vendor_who_has_not_uploaded_gets_a_reminder_and_the_old_link_dies(fir
 
     assert upload_documents(fresh, later)[0] == 200
     assert firm.settle(case_id).current_state == "Ask for vendor approval"
+
+
+def test_a_new_bank_account_for_an_existing_vendor_is_verified_not_silently_applied(firm: Firm) -> None:
+    from pydantic import SecretStr
+
+    # Given a request for a vendor the firm already pays (same EIN) with a different bank account
+    original = scenarios()["duplicate"]
+    letter = original.application.bank_letter
+    assert letter is not None
+    changed = original.model_copy(
+        update={
+            "application": original.application.model_copy(
+                update={"bank_letter": letter.model_copy(update={"account_number": SecretStr("5550001234")})}
+            )
+        }
+    )
+    runtime = firm.runtime
+    form = blank_w9()
+    assert form is not None
+    detail, _ = put_vendor_request(runtime.client("s3"), runtime.documents_bucket, changed, form)
+    event_id = runtime.put_event("Vendor Onboarding Requested", detail, source="procurement.portal")
+    [case_id] = {d.case_id for d in runtime.router.deliveries if d.event_id == event_id}
+    assert case_id is not None
+    # Then it is not rejected as a duplicate but waits for finance to verify the change
+    assert firm.settle(case_id).current_state == "Ask for bank change verification"
+    mail = firm.mail(FINANCE, case_id)
+    assert "****1234 instead of ****3311" in mail.text and "calling the vendor back" in mail.text
+    assert "5550001234" not in mail.text
+    # When finance approves after the call-back
+    approve(firm, case_id, FINANCE, "Confirmed by phone with the vendor's controller")
+    # Then the verified change is announced, and nothing was created or changed in the ERP by the workflow
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    event = firm.outcome_event(case_id)
+    assert (
+        event["detail-type"] == "Vendor Bank Change Verified"
+        and event["detail"]["data"]["vendor_id"] == "SUP-1001"
+    )
+    vendors = [v for v in runtime.sandbox().all("erp", "vendor") if v["tax_id"] == "94-3217650"]
+    assert len(vendors) == 1 and vendors[0]["bank_account"]["account_number"] == "4410023311"

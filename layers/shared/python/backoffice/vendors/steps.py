@@ -11,7 +11,7 @@ from typing import Any
 from backoffice.approvals.policy import load_policy
 from backoffice.connectors.ports import ErpPort, HrisPort, all_pages
 from backoffice.extraction import extract_local
-from backoffice.models import VendorOnboardingRequested, parse_event_as
+from backoffice.models import Vendor, VendorOnboardingRequested, parse_event_as
 from backoffice.models.entities import last4
 from backoffice.vendors.assessment import VendorAssessment, assess_application
 from backoffice.vendors.documents import (
@@ -118,9 +118,13 @@ def sanctions_list() -> SanctionsList:
 
 
 def assess(application: VendorApplication, erp: ErpPort, hris: HrisPort) -> VendorAssessment:
+    return assessed(application, all_pages(erp.list_vendors), hris)
+
+
+def assessed(application: VendorApplication, vendors: list[Vendor], hris: HrisPort) -> VendorAssessment:
     return assess_application(
         application,
-        vendors=all_pages(erp.list_vendors),
+        vendors=vendors,
         employees=hris.employee_records(),
         sanctions_list=sanctions_list(),
         policy=vendor_policy(),
@@ -155,3 +159,34 @@ def approval_subject(application: VendorApplication, assessment: VendorAssessmen
 def create_on_hold(application: VendorApplication, erp: ErpPort) -> str:
     vendor = proposed_vendor(application).model_copy(update={"on_hold": True, "hold_type": "all"})
     return erp.create_vendor(vendor, idempotency_key=f"vendor#{application.case_id}").id
+
+
+def bank_change(
+    application: VendorApplication, assessment: VendorAssessment, vendors: list[Vendor]
+) -> dict[str, str] | None:
+    """A request for a vendor the firm already has (same TIN) with a different bank account than the one on file.
+
+    That is how payment-redirection fraud looks, and also how a genuine change of bank looks: it is never applied
+    silently. It becomes a verification (finance calls the vendor back on the number on file) instead of a
+    rejection as a duplicate.
+    """
+    letter = application.bank_letter
+    if assessment.risk.next_step != "duplicate" or letter is None or letter.account_number is None:
+        return None
+    existing = next((v for v in vendors if v.id == assessment.risk.duplicate_of), None)
+    if existing is None:
+        return None
+    on_file = existing.bank_account
+    new_routing = letter.routing_number.get_secret_value() if letter.routing_number else ""
+    new_account = letter.account_number.get_secret_value()
+    if on_file is not None and (
+        on_file.routing_number.get_secret_value() == new_routing
+        and on_file.account_number.get_secret_value() == new_account
+    ):
+        return None
+    return {
+        "vendor_id": existing.id,
+        "vendor_name": existing.supplier_name,
+        "old_account": last4(on_file.account_number) or "none" if on_file else "none",
+        "new_account": last4(letter.account_number) or "****",
+    }
