@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import pytest
 
 from backoffice.connectors.http import CallRecord, Governance, call_context, reset_governors
+from backoffice.models import Document, DocumentType
 from tests.contract.fakes.jwt_check import new_rsa_key
 from tests.contract.fakes.netsuite_fake import NetSuiteFake
 from tests.contract.fakes.rest_fake import RestFake
@@ -54,3 +56,24 @@ def netsuite_fake(rsa_key: tuple[str, str]) -> Iterator[NetSuiteFake]:
 def rest_fake() -> Iterator[RestFake]:
     with RestFake() as fake:
         yield fake
+
+
+class MemoryUploader:
+    """Stands in for S3: keeps what was uploaded and returns the pointer S3DocumentUploader would."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def upload(
+        self, *, key: str, content: bytes, content_type: str, file_name: str, document_type: DocumentType
+    ) -> Document:
+        self.files[key] = content
+        return Document(
+            bucket="documents-test",
+            key=key,
+            content_type=content_type,
+            document_type=document_type,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size_bytes=len(content),
+            file_name=file_name,
+        )

@@ -6,7 +6,6 @@ change to run on Salesforce, Certinia, NetSuite and a REST HRIS.)
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from backoffice.connectors import wiring
 from backoffice.connectors.http import CallRecord, call_context
 from backoffice.local.samples import Deal, existing_client, new_client
-from backoffice.models import Document, DocumentType, OpportunityClosedWon
+from backoffice.models import OpportunityClosedWon
 from backoffice.onboarding.steps import (
     create_project,
     fetch_statement_of_work,
@@ -22,26 +21,8 @@ from backoffice.onboarding.steps import (
     read_statement_of_work,
     request_staffing,
 )
+from tests.contract.conftest import MemoryUploader
 from tests.contract.fakes.firm import SampleFirmSystems, sample_firm_systems
-
-
-class MemoryDocuments:
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def upload(
-        self, *, key: str, content: bytes, content_type: str, file_name: str, document_type: DocumentType
-    ) -> Document:
-        self.files[key] = content
-        return Document(
-            bucket="documents",
-            key=key,
-            content_type=content_type,
-            document_type=document_type,
-            sha256=hashlib.sha256(content).hexdigest(),
-            size_bytes=len(content),
-            file_name=file_name,
-        )
 
 
 @pytest.fixture
@@ -70,7 +51,7 @@ def test_a_won_deal_for_a_new_client_is_onboarded_in_the_firms_real_systems(
     # Given a won deal in Salesforce, with its SOW attached, for a client NetSuite does not know
     deal = Deal(index=11, client=new_client(11), billing_model="fixed_fee", service_line="advisory")
     systems.salesforce.seed_deal(deal)
-    documents = MemoryDocuments()
+    documents = MemoryUploader()
     monkeypatch.setattr(wiring._DocumentsBucket, "upload", lambda self, **kw: documents.upload(**kw))
     calls: list[CallRecord] = []
 

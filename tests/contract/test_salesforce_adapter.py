@@ -35,34 +35,13 @@ from backoffice.connectors.salesforce import (
     soql_literal,
 )
 from backoffice.local.samples import Deal, existing_client, new_client
-from backoffice.models import Document, DocumentType, Opportunity, Project
+from backoffice.models import Opportunity, Project
 from backoffice.onboarding.sample_firm import sample_allocations
-from tests.contract.conftest import FAST
+from tests.contract.conftest import FAST, MemoryUploader
 from tests.contract.fakes.jwt_check import new_rsa_key
 from tests.contract.fakes.salesforce_fake import INVALID_SESSION, SalesforceFake, sample_sow_pdf
 
 PDF = b"%PDF-1.7\n% a statement of work\n"
-
-
-class MemoryUploader:
-    """Stands in for S3: keeps what was uploaded and returns the pointer S3DocumentUploader would."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def upload(
-        self, *, key: str, content: bytes, content_type: str, file_name: str, document_type: DocumentType
-    ) -> Document:
-        self.files[key] = content
-        return Document(
-            bucket="documents-test",
-            key=key,
-            content_type=content_type,
-            document_type=document_type,
-            sha256=hashlib.sha256(content).hexdigest(),
-            size_bytes=len(content),
-            file_name=file_name,
-        )
 
 
 def settings_for(fake: SalesforceFake, **changes: Any) -> SalesforceSettings:

@@ -28,7 +28,7 @@ from backoffice.connectors.webhooks import (
     verify_signature,
 )
 from backoffice.local.lambdas import LocalLambdaContext
-from backoffice.local.samples import closed_won_detail
+from backoffice.local.samples import LOCAL_CONNECTORS, closed_won_detail
 from backoffice.models import OpportunityClosedWon
 
 SECRET = "whsec_meridian_test_0001"
@@ -36,27 +36,7 @@ NOW = 1_780_000_000.0
 
 # A CRM that posts won deals as {"id", "type", "data": {"deal": {...}, "account": {...}}}.
 CRM_SOURCE: dict[str, Any] = {
-    "secret_name": "backoffice/webhooks/crm",
-    "event_id_path": "/id",
-    "detail_type_path": "/type",
-    "detail_types": {"deal.won": "Opportunity Closed Won"},
-    "detail": {
-        "fields": {
-            "opportunity.id": "data.deal.id",
-            "opportunity.account_id": "data.account.id",
-            "opportunity.name": "data.deal.title",
-            "opportunity.stage_name": {"constant": "Closed Won"},
-            "opportunity.amount": {"source": "data.deal.value_cents", "transforms": ["cents"]},
-            "opportunity.close_date": {"source": "data.deal.won_at", "transforms": ["date"]},
-            "opportunity.is_closed": {"constant": True},
-            "opportunity.is_won": {"constant": True},
-            "opportunity.currency": {"source": "data.deal.currency", "transforms": ["upper"]},
-            "client.id": "data.account.id",
-            "client.customer_name": "data.account.legal_name",
-            "client.default_currency": {"source": "data.deal.currency", "transforms": ["upper"]},
-            "service_line": {"source": "data.deal.practice", "transforms": ["lower"]},
-        }
-    },
+    key: value for key, value in LOCAL_CONNECTORS["webhooks"]["crm"].items() if key != "event_source"
 }
 
 
