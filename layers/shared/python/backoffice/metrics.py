@@ -17,6 +17,8 @@ DEFAULT_NAMESPACE = "Backoffice"
 
 def record(name: str, value: float = 1, *, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
     """Emit one metric with its dimensions (``workflow`` first, then e.g. ``outcome`` or ``rule``)."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        return  # single_metric prints regardless of the switch (Powertools 3.x): honour it here
     namespace = os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
     items = list(dimensions.items())
     if not items:

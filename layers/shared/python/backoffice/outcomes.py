@@ -46,8 +46,9 @@ def publish_outcome(
     sns: Any = None,
     topic_arn: str | None = None,
 ) -> dict[str, str]:
-    reasons = reasons_from_error(detail.get("error"))
-    data = {k: v for k, v in detail.items() if k != "error"}
+    # Why a case stopped: the named error of a Catch, and any reasons the workflow states itself.
+    reasons = reasons_from_error(detail.get("error")) + [str(r) for r in detail.get("reasons") or []]
+    data = {k: v for k, v in detail.items() if k not in ("error", "reasons")}
     body = {"case_id": case_id, "workflow": workflow, "outcome": outcome, "reasons": reasons, "data": data}
     response = events.put_events(
         Entries=[

@@ -3,18 +3,32 @@
 The ports are shaped after real SaaS APIs: listing is paged, every create takes an idempotency key (a retried Lambda
 must never create a second customer or project), and failures carry names the state machines retry by:
 ``ConnectorRateLimited`` (HTTP 429), ``ConnectorUnavailable`` (5xx, connection refused) and ``ConnectorTimeout``.
-Adapters: ``sandbox`` (DynamoDB, seeded with a sample firm) now; Salesforce, NetSuite and generic REST later.
+Adapters: ``sandbox`` (DynamoDB, seeded with a sample firm), Salesforce (CRM; Certinia PSA), NetSuite (ERP) and
+generic REST.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
-from backoffice.models import Client, Document, Opportunity, Project, Vendor, Worker
+from backoffice.invoicing.readiness import PurchaseOrder
+from backoffice.models import (
+    Client,
+    Contract,
+    Document,
+    ExpenseEntry,
+    Invoice,
+    Opportunity,
+    Project,
+    RateCard,
+    TimeEntry,
+    Vendor,
+    Worker,
+)
 from backoffice.onboarding.project_setup import ProjectTemplate
 from backoffice.vendors.facts import EmployeeRecord
 
@@ -64,6 +78,17 @@ def all_pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
         token = page.next_token
         if not token:
             return items
+
+
+@dataclass(frozen=True)
+class UnreadableLine:
+    """A time entry or expense the system holds that does not make a valid line (negative hours, a currency
+    that is not one): listed with its reasons so the billing run reports it instead of failing."""
+
+    kind: Literal["time", "expense"]
+    id: str
+    project_id: str | None
+    errors: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,32 @@ class ErpPort(Protocol):
         """Lift the hold once the approval chain has approved."""
         ...
 
+    # -- invoicing -------------------------------------------------------------------------------------------
+
+    def customer_balance(self, customer_id: str) -> Decimal:
+        """What the customer owes on posted invoices not yet paid (for the credit limit, BR9)."""
+        ...
+
+    def tax_template(self, customer_id: str) -> str | None:
+        """The sales tax template the customer's invoices use (BR10); None: none set up."""
+        ...
+
+    def purchase_order(self, customer_id: str, project_id: str) -> PurchaseOrder | None:
+        """The customer's open purchase order for the project, if any (BR8)."""
+        ...
+
+    def find_invoice(self, project_id: str, period_start: date, period_end: date) -> Invoice | None:
+        """The invoice of this project and billing period, draft or posted, if one exists."""
+        ...
+
+    def create_invoice(self, invoice: Invoice, *, idempotency_key: str) -> Created:
+        """Create the invoice as a draft; the key (project and period) makes a retry return the same one."""
+        ...
+
+    def post_invoice(self, invoice_id: str) -> Invoice:
+        """Post (submit) the draft; it gets its number. Posting a posted invoice returns it unchanged."""
+        ...
+
 
 class PsaPort(Protocol):
     def find_project_by_opportunity(self, opportunity_id: str) -> Project | None: ...
@@ -144,6 +195,53 @@ class PsaPort(Protocol):
     def next_project_sequence(self, client_code: str, year: int) -> int: ...
 
     def project_templates(self) -> list[ProjectTemplate]: ...
+
+    # -- invoicing -------------------------------------------------------------------------------------------
+
+    def list_billable_projects(self, start: date, end: date, page_token: str | None = None) -> Page[Project]:
+        """Projects that may have work to bill in the period: open ones, and those closed on or after ``start``."""
+        ...
+
+    def list_time_entries(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[TimeEntry | UnreadableLine]:
+        """Every time entry dated in the period, of every project and status."""
+        ...
+
+    def list_expenses(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[ExpenseEntry | UnreadableLine]:
+        """Every expense dated in the period, of every project and status."""
+        ...
+
+    def get_contract(self, contract_id: str) -> Contract: ...
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        """The rate card the project bills by (its contract's, else the firm's standard); None: none."""
+        ...
+
+    def mark_billed(
+        self,
+        invoice_id: str,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        milestone_ids: Sequence[str] = (),
+    ) -> None:
+        """Link the lines to the posted invoice, so no later run bills them again (BR2). Idempotent."""
+        ...
+
+    def return_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        action: Literal["send_back", "write_off"],
+        reason: str,
+    ) -> None:
+        """Lines a reviewer rejected: sent back to the worker to correct (status rejected), or written off (not
+        billable). Idempotent."""
+        ...
 
 
 class HrisPort(Protocol):

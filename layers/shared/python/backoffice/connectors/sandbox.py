@@ -14,13 +14,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from backoffice.connectors.ports import (
     Allocation,
@@ -32,8 +32,23 @@ from backoffice.connectors.ports import (
     Page,
     RecordNotFound,
     ResourceRequest,
+    UnreadableLine,
 )
-from backoffice.models import Client, Document, Opportunity, Project, Vendor, Worker
+from backoffice.invoicing.readiness import PurchaseOrder
+from backoffice.models import (
+    Client,
+    Contract,
+    Document,
+    ExpenseEntry,
+    Invoice,
+    Opportunity,
+    Project,
+    RateCard,
+    TimeEntry,
+    Vendor,
+    Worker,
+    readable_errors,
+)
 from backoffice.onboarding.project_setup import ProjectTemplate
 from backoffice.vendors.facts import EmployeeRecord
 
@@ -89,10 +104,153 @@ class SandboxStore:
     def all(self, system: str, entity: str) -> list[dict[str, Any]]:
         found, token = [], None
         while True:
-            items, token = self.page(system, entity, token)
+            items, token = self.page(system, entity, token, limit=500)
             found.extend(items)
             if not token:
                 return found
+
+    # -- dated lines (time entries, expenses): kept by day, like a PSA's timesheet pages ------------------------
+    # One item per day holds that day's lines ({id: body}); an index item per line says which day holds it, so a
+    # line is found by id. Day items carry a version: concurrent updates (two invoices posted at once marking
+    # lines of the same day) retry instead of overwriting each other.
+
+    def put_lines(self, system: str, entity: str, lines: Iterable[tuple[str, date, dict[str, Any]]]) -> int:
+        """Add or replace lines (seeding a sample period): returns how many."""
+        by_day: dict[str, dict[str, Any]] = {}
+        index: list[tuple[str, str, str, date | None, dict[str, Any]]] = []
+        for line_id, day, body in lines:
+            by_day.setdefault(day.isoformat(), {})[line_id] = body
+            index.append((system, f"{entity}#index", line_id, None, {"day": day.isoformat()}))
+        for day_key, bodies in by_day.items():
+
+            def merge(found: dict[str, Any], bodies: dict[str, Any] = bodies) -> dict[str, Any]:
+                return {**found, **bodies}
+
+            self._change_day(system, entity, day_key, merge)
+        self.put_many(index)
+        return len(index)
+
+    def put_many(self, records: Iterable[tuple[str, str, str, date | None, dict[str, Any]]]) -> int:
+        """Write (system, entity, id, day or None, body) records in batches of 25 (seeding a sample period)."""
+        items = []
+        for system, entity, record_id, day, body in records:
+            item = {
+                "pk": {"S": f"{system}#{entity}"},
+                "sk": {"S": record_id},
+                "body": {"S": json.dumps(body, default=str)},
+            }
+            if day is not None:
+                item["day"] = {"S": day.isoformat()}
+            items.append({"PutRequest": {"Item": item}})
+        for start in range(0, len(items), 25):
+            pending: dict[str, Any] = {self.table: items[start : start + 25]}
+            while pending:
+                response = self.db.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+        return len(items)
+
+    def lines_between(
+        self, system: str, entity: str, start: date, end: date, token: str | None, days_per_page: int = 7
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the lines dated from ``start`` to ``end`` (a week of days per page)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"{system}#{entity}#day"},
+                ":start": {"S": start.isoformat()},
+                ":end": {"S": end.isoformat()},
+            },
+            "Limit": days_per_page,
+            "ConsistentRead": True,
+        }
+        if token:
+            kwargs["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(token))
+        response = self.db.query(**kwargs)
+        last = response.get("LastEvaluatedKey")
+        next_token = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        lines = [
+            body for item in response.get("Items", []) for body in json.loads(item["body"]["S"]).values()
+        ]
+        return lines, next_token
+
+    def all_lines(self, system: str, entity: str) -> list[dict[str, Any]]:
+        found, token = [], None
+        while True:
+            items, token = self.lines_between(system, entity, date.min, date.max, token, days_per_page=100)
+            found.extend(items)
+            if not token:
+                return found
+
+    def update_lines(
+        self,
+        system: str,
+        entity: str,
+        line_ids: Sequence[str],
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> list[str]:
+        """Apply ``change`` to each line's body; returns the ids of lines that do not exist."""
+        days: dict[str, list[str]] = {}
+        missing: list[str] = []
+        wanted = list(dict.fromkeys(line_ids))
+        for start in range(0, len(wanted), 100):
+            keys = [
+                {"pk": {"S": f"{system}#{entity}#index"}, "sk": {"S": i}} for i in wanted[start : start + 100]
+            ]
+            found: dict[str, str] = {}
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self.db.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    found[item["sk"]["S"]] = json.loads(item["body"]["S"])["day"]
+                request = response.get("UnprocessedKeys") or {}
+            for line_id in wanted[start : start + 100]:
+                if line_id in found:
+                    days.setdefault(found[line_id], []).append(line_id)
+                else:
+                    missing.append(line_id)
+        for day, ids in days.items():
+
+            def apply(bodies: dict[str, Any], ids: list[str] = ids) -> dict[str, Any]:
+                return {**bodies, **{i: change(bodies[i]) for i in ids if i in bodies}}
+
+            self._change_day(system, entity, day, apply)
+        return missing
+
+    def _change_day(
+        self, system: str, entity: str, day: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        key = {"pk": {"S": f"{system}#{entity}#day"}, "sk": {"S": day}}
+        for _ in range(20):
+            item = self.db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            version = int(item["version"]["N"]) if item else 0
+            bodies = change(json.loads(item["body"]["S"]) if item else {})
+            try:
+                self.db.put_item(
+                    TableName=self.table,
+                    Item={
+                        **key,
+                        "body": {"S": json.dumps(bodies, default=str)},
+                        "version": {"N": str(version + 1)},
+                    },
+                    ConditionExpression="attribute_not_exists(version) OR version = :v",
+                    ExpressionAttributeValues={":v": {"N": str(version)}},
+                )
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        raise ConnectorUnavailable(f"sandbox: {entity} lines of {day} kept changing under this update")
+
+    def next_sequence(self, system: str, name: str) -> int:
+        response = self.db.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"{system}#sequence"}, "sk": {"S": name}},
+            UpdateExpression="ADD seq :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["seq"]["N"])
 
     # -- idempotent creates ------------------------------------------------------------------------------------
 
@@ -177,6 +335,19 @@ class SandboxStore:
 def _load(model: type[M], body: dict[str, Any]) -> M:
     loader: Callable[[dict[str, Any]], M] = model.from_json_dict  # type: ignore[attr-defined]
     return loader(body)
+
+
+L = TypeVar("L", TimeEntry, ExpenseEntry)
+
+
+def _load_line(model: type[L], kind: Literal["time", "expense"], body: dict[str, Any]) -> L | UnreadableLine:
+    try:
+        return _load(model, body)
+    except ValidationError as error:
+        project = body.get("project_id")
+        return UnreadableLine(
+            kind, str(body.get("id", "?")), str(project) if project else None, tuple(readable_errors(error))
+        )
 
 
 def _dump(record: BaseModel) -> dict[str, Any]:
@@ -264,6 +435,61 @@ class SandboxErp(_Adapter):
             raise RecordNotFound(f"ERP has no vendor {vendor_id}")
         self.store.put(self.system, "vendor", vendor_id, {**body, "on_hold": False, "hold_type": None})
 
+    # -- invoicing -------------------------------------------------------------------------------------------
+
+    def customer_balance(self, customer_id: str) -> Decimal:
+        self._call()
+        opening = self.store.get(self.system, "opening_balance", customer_id) or {}
+        balance = Decimal(str(opening.get("outstanding", "0")))
+        for body in self.store.all(self.system, "invoice"):
+            if body.get("client_id") == customer_id and body.get("status") in ("posted", "partly_paid"):
+                balance += Decimal(str(body.get("outstanding_amount", "0")))
+        return balance
+
+    def tax_template(self, customer_id: str) -> str | None:
+        self._call()
+        body = self.store.get(self.system, "tax_template", customer_id)
+        return str(body["template"]) if body else None
+
+    def purchase_order(self, customer_id: str, project_id: str) -> PurchaseOrder | None:
+        self._call()
+        body = self.store.get(self.system, "purchase_order", f"{customer_id}#{project_id}")
+        return PurchaseOrder.from_json_dict(body) if body else None
+
+    def find_invoice(self, project_id: str, period_start: date, period_end: date) -> Invoice | None:
+        self._call()
+        for body in self.store.all(self.system, "invoice"):
+            if (
+                body.get("project_id") == project_id
+                and body.get("period_start") == period_start.isoformat()
+                and body.get("period_end") == period_end.isoformat()
+                and body.get("status") != "cancelled"
+            ):
+                return _load(Invoice, body)
+        return None
+
+    def create_invoice(self, invoice: Invoice, *, idempotency_key: str) -> Created:
+        self._call()
+        return self.store.create_once(
+            self.system,
+            "invoice",
+            idempotency_key,
+            lambda new_id: {**_dump(invoice), "id": new_id, "status": "draft", "invoice_number": None},
+            prefix="SINV",
+        )
+
+    def post_invoice(self, invoice_id: str) -> Invoice:
+        self._call()
+        body = self.store.get(self.system, "invoice", invoice_id)
+        if body is None:
+            raise RecordNotFound(f"ERP has no invoice {invoice_id}")
+        if body.get("status") == "draft":
+            year = str(body["posting_date"])[:4]
+            number = self.store.next_sequence(self.system, f"invoice-{year}")
+            body = {**body, "status": "posted", "invoice_number": f"INV-{year}-{number:05d}"}
+            self.store.put(self.system, "invoice", invoice_id, body)
+        return _load(Invoice, body)
+
 
 class SandboxPsa(_Adapter):
     system = "psa"
@@ -324,14 +550,108 @@ class SandboxPsa(_Adapter):
         return found
 
     def next_project_sequence(self, client_code: str, year: int) -> int:
-        response = self.store.db.update_item(
-            TableName=self.store.table,
-            Key={"pk": {"S": "psa#sequence"}, "sk": {"S": f"{client_code}-{year}"}},
-            UpdateExpression="ADD seq :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
+        return self.store.next_sequence(self.system, f"{client_code}-{year}")
+
+    # -- invoicing -------------------------------------------------------------------------------------------
+
+    def list_billable_projects(self, start: date, end: date, page_token: str | None = None) -> Page[Project]:
+        self._call()
+        items, token = self.store.page(self.system, "project", page_token)
+        projects = [_load(Project, i) for i in items]
+        return Page(
+            [
+                project
+                for project in projects
+                if project.status == "open"
+                or project.expected_end_date is None
+                or project.expected_end_date >= start
+            ],
+            token,
         )
-        return int(response["Attributes"]["seq"]["N"])
+
+    def list_time_entries(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[TimeEntry | UnreadableLine]:
+        self._call()
+        items, token = self.store.lines_between(self.system, "time_entry", start, end, page_token)
+        return Page([_load_line(TimeEntry, "time", i) for i in items], token)
+
+    def list_expenses(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[ExpenseEntry | UnreadableLine]:
+        self._call()
+        items, token = self.store.lines_between(self.system, "expense", start, end, page_token)
+        return Page([_load_line(ExpenseEntry, "expense", i) for i in items], token)
+
+    def get_contract(self, contract_id: str) -> Contract:
+        self._call()
+        body = self.store.get(self.system, "contract", contract_id)
+        if body is None:
+            raise RecordNotFound(f"PSA has no contract {contract_id}")
+        return _load(Contract, body)
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        self._call()
+        project = self.store.get(self.system, "project", project_id)
+        if project is None:
+            raise RecordNotFound(f"PSA has no project {project_id}")
+        cards = [_load(RateCard, body) for body in self.store.all(self.system, "rate_card")]
+        for card in cards:
+            if project.get("contract_id") and card.contract_id == project["contract_id"]:
+                return card
+        for card in cards:
+            if card.client_id == project["client_id"] and card.contract_id is None:
+                return card
+        standard = [c for c in cards if c.client_id is None and c.lines[0].currency == project["currency"]]
+        return standard[0] if standard else None
+
+    def mark_billed(
+        self,
+        invoice_id: str,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        milestone_ids: Sequence[str] = (),
+    ) -> None:
+        self._call()
+
+        def billed(body: dict[str, Any]) -> dict[str, Any]:
+            return body if body.get("invoice_id") else {**body, "invoice_id": invoice_id}
+
+        for entity, ids in (("time_entry", time_entry_ids), ("expense", expense_ids)):
+            missing = self.store.update_lines(self.system, entity, ids, billed)
+            if missing:
+                raise RecordNotFound(f"PSA has no {entity.replace('_', ' ')} {', '.join(missing[:5])}")
+        if milestone_ids:
+            for body in self.store.all(self.system, "contract"):
+                milestones = body.get("milestones") or []
+                if any(m["id"] in milestone_ids for m in milestones):
+                    body["milestones"] = [
+                        {**m, "status": "invoiced"} if m["id"] in milestone_ids else m for m in milestones
+                    ]
+                    self.store.put(self.system, "contract", body["id"], body)
+
+    def return_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        action: Literal["send_back", "write_off"],
+        reason: str,
+    ) -> None:
+        self._call()
+
+        def returned(body: dict[str, Any]) -> dict[str, Any]:
+            if body.get("invoice_id"):
+                return body  # billed meanwhile: nothing to return
+            if action == "send_back":
+                return {**body, "status": "rejected", "review_note": reason}
+            return {**body, "is_billable": False, "written_off": True, "review_note": reason}
+
+        for entity, ids in (("time_entry", time_entry_ids), ("expense", expense_ids)):
+            missing = self.store.update_lines(self.system, entity, ids, returned)
+            if missing:
+                raise RecordNotFound(f"PSA has no {entity.replace('_', ' ')} {', '.join(missing[:5])}")
 
 
 class SandboxHris(_Adapter):

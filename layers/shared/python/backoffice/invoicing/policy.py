@@ -1,12 +1,16 @@
 """What a firm configures about billing readiness (DOMAIN.md section 2): tolerances and escalation levels.
 
 Defaults follow DOMAIN.md: not-to-exceed overruns notify at 10 % and need the client's pre-approval at 25 %.
+The workflow part says what a finding does to the invoice: which rules stop the whole invoice, which a
+reviewer may override line by line, from which anomaly score a line goes to a person, and what happens to the
+lines a reviewer rejects.
 Load a firm's settings with ``BillingPolicy.from_json_dict``; keys left out keep their defaults.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
@@ -33,3 +37,18 @@ class BillingPolicy(JsonModel):
     # BR10: a company or partnership client needs a tax id on the invoice; an individual need not have one.
     require_tax_id: bool = True
     require_tax_template: bool = True
+
+    # -- the invoicing workflow ------------------------------------------------------------------------------
+    # A block of these rules stops the whole invoice until someone fixes the data (draft time, the cap, the PO,
+    # a closed project or a frozen client, currency and tax set-up). Blocks of other rules leave their lines
+    # out and the rest bills.
+    invoice_blocking_rules: list[str] = Field(default_factory=lambda: ["BR1", "BR6", "BR8", "BR9", "BR10"])
+    # A reviewer may let these lines bill as recorded (an overlap the worker explains, a rate agreed by e-mail).
+    reviewable_rules: list[str] = Field(default_factory=lambda: ["BR4", "BR5"])
+    # A billable line whose anomaly score reaches this goes to the exception review with its reasons.
+    review_score_threshold: float = Field(default=0.5, ge=0, le=1)
+    # What a rejected line becomes: sent back to the worker to correct, or written off (never billed).
+    rejected_time_action: Literal["send_back", "write_off"] = "send_back"
+    rejected_expense_action: Literal["send_back", "write_off"] = "write_off"
+    # Days to pay when neither the contract nor the customer says.
+    default_payment_terms_days: int = Field(default=30, ge=0, le=365)

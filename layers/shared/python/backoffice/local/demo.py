@@ -19,6 +19,7 @@ from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditTrail
 from backoffice.cli.approvals import decide_via_http
 from backoffice.intelligence import build_report, load_records, render_html
+from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.outbox import read_outbox
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
@@ -198,6 +199,11 @@ def run_demo(out: TextIO) -> int:
         audit = AuditTrail(runtime.resolve(Ref("table_name", "audit")))
         approvals = ApprovalStore(runtime.resolve(Ref("table_name", "approvals")), runtime.client("dynamodb"))
 
+        # Invoicing first: the billing period bills the sample firm's projects of October (the deals won below
+        # become new projects with nothing to bill yet).
+        billing_ok, billing_acted = run_billing_period(runtime, approvals, _link, out)
+        print(f"  ({len(billing_acted)} approvals decided through their links)\n", file=out)
+
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
             "ERP outage (two 503s) that recovers on retry",
@@ -298,7 +304,9 @@ def run_demo(out: TextIO) -> int:
             f"\nProcess report (cycle times, exceptions, approvals, process map): {report_path.resolve()}",
             file=out,
         )
-        healthy = ok and report.ok and deliveries["failed"] == 0 and statuses.get("running", 0) == 0
+        healthy = (
+            ok and billing_ok and report.ok and deliveries["failed"] == 0 and statuses.get("running", 0) == 0
+        )
     return 0 if healthy else 1
 
 
@@ -326,7 +334,7 @@ def _detail(runtime: LocalRuntime, case_id: str, reasons: tuple[str, ...]) -> st
     if reasons:
         return reasons[0][:140]
     projects = [
-        p for p in runtime.sandbox().all("psa", "project") if case_id.endswith(p.get("opportunity_id", "?"))
+        p for p in runtime.sandbox().all("psa", "project") if case_id.endswith(p.get("opportunity_id") or "?")
     ]
     if projects:
         p = projects[0]

@@ -65,6 +65,8 @@ class BillingPeriodClosed(CanonicalModel):
     period_start: date
     period_end: date
     project_ids: list[Identifier] | None = None  # None: every project with billable work in the period
+    # Bill the period again after fixes (a new case; lines and invoices already billed are never billed twice).
+    rerun: Identifier | None = None
 
     @model_validator(mode="after")
     def _period_in_order(self) -> Self:

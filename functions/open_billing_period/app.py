@@ -1,0 +1,47 @@
+"""Lambda: invoicing step 'Open billing period': the period's projects, lines and workers, read once into S3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice import aws
+from backoffice.audit import Actor
+from backoffice.connectors import wiring
+from backoffice.invoicing.steps import BillingFiles, open_period
+from backoffice.models import BillingPeriodClosed, parse_event_as
+from backoffice.steps import Step, settings
+
+logger = Logger()
+tracer = Tracer()
+STEP = Step("invoicing", "open billing period", Actor.system("open_billing_period"))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@STEP.calls_systems
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _, request = parse_event_as(event["event"], BillingPeriodClosed)
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["case_id"])
+    try:
+        opened = open_period(request, wiring.psa(), wiring.hris(), files)
+    except Exception as error:
+        STEP.failed(event, error, "billing_period.opened")
+        raise
+    STEP.record(
+        event,
+        action="billing_period.opened",
+        outcome="opened",
+        reasons=[
+            f"{len(opened['projects'])} project(s), {opened['time_lines']} time line(s) and "
+            f"{opened['expense_lines']} expense(s) from {request.period_start} to {request.period_end}",
+            *opened["exceptions"],
+        ],
+        data={k: v for k, v in opened.items() if k != "projects"},
+    )
+    logger.info(
+        "billing period opened", extra={"case_id": event["case_id"], "projects": len(opened["projects"])}
+    )
+    return opened

@@ -1,0 +1,42 @@
+"""Lambda: invoicing step 'Post invoice in ERP': post the approved draft and link every line it bills to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice import metrics
+from backoffice.audit import Actor
+from backoffice.connectors import wiring
+from backoffice.invoicing.steps import post
+from backoffice.steps import Step
+
+logger = Logger()
+tracer = Tracer()
+STEP = Step("invoicing", "post invoice in ERP", Actor.system("post_invoice"))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@STEP.calls_systems
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        posted = post(event["project_id"], event["invoice_id"], wiring.psa(), wiring.erp())
+    except Exception as error:
+        STEP.failed(event, error, "invoice.posted")
+        raise
+    STEP.record(
+        event,
+        action="invoice.posted",
+        outcome="posted",
+        reasons=[
+            f"invoice {posted['invoice_number']} for {posted['currency']} {posted['amount']}; "
+            f"{posted['lines_billed']} line(s) linked to it in the PSA"
+        ],
+        output=posted,
+        data=posted,
+    )
+    metrics.record("InvoicesPosted", workflow="invoicing")
+    return posted

@@ -1,0 +1,57 @@
+"""Lambda: invoicing step 'Settle exception review': approved lines bill; rejected ones go back to the worker or
+are written off, as the billing policy says."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice import aws
+from backoffice.audit import Actor
+from backoffice.connectors import wiring
+from backoffice.invoicing.steps import BillingFiles, billing_policy, settle_review
+from backoffice.steps import Step, settings
+
+logger = Logger()
+tracer = Tracer()
+STEP = Step("invoicing", "settle exception review", Actor.system("settle_exception_review"))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@STEP.calls_systems
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["run_case_id"])
+    comments = [str(c) for c in event.get("comments") or []]
+    try:
+        settled = settle_review(
+            event["project_id"],
+            event["decision"],
+            "; ".join(comments) or None,
+            files,
+            wiring.psa(),
+            billing_policy(os.environ),
+        )
+    except Exception as error:
+        STEP.failed(event, error, "exceptions.settled")
+        raise
+    reasons = []
+    if settled["sent_back"]:
+        reasons.append(
+            f"{len(settled['sent_back'])} line(s) sent back to the worker: {', '.join(settled['sent_back'][:10])}"
+        )
+    if settled["written_off"]:
+        reasons.append(
+            f"{len(settled['written_off'])} line(s) written off: {', '.join(settled['written_off'][:10])}"
+        )
+    STEP.record(
+        event,
+        action="exceptions.settled",
+        outcome=settled["decision"],
+        reasons=reasons or ["the lines under review bill as recorded"],
+        output=settled,
+    )
+    return settled

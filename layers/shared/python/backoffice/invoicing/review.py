@@ -1,0 +1,261 @@
+"""What happens to a project's invoice once its lines are checked and scored: bill, review, or stop.
+
+``review_project`` combines the billing-readiness report (BR1 to BR10) with the anomaly scores of the period's
+lines (TE1 to TE11) under the firm's ``BillingPolicy``:
+
+- a block of an *invoice-blocking* rule (draft time, the not-to-exceed cap, the purchase order, a closed
+  project, currency and tax set-up) or a hold (frozen client, credit limit) stops the whole invoice, with the
+  reasons a billing coordinator acts on;
+- a block of another rule leaves its lines out (already billed, impossible hours, an unaccepted milestone, a
+  line of another currency) and the rest bills; a block of a *reviewable* rule (overlap, rate) and a billable
+  line scored at or above the review threshold go to a person, who sees each line with its reasons;
+- nothing left to bill is said as such (BR3: zero billable hours, no invoice).
+
+The scores only recommend: a person decides on every line the scorer flags, and the rules decide the rest.
+``apply_review`` turns the reviewer's decision into the lines that bill and the lines that go back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from backoffice.invoicing.policy import BillingPolicy
+from backoffice.invoicing.readiness import ReadinessReport, money
+from backoffice.models import ExpenseEntry, TimeEntry
+from backoffice.models.envelope import JsonModel
+
+ProjectStatus = Literal["blocked", "on_hold", "review", "ready", "nothing_to_bill"]
+LineKind = Literal["time", "expense", "milestone"]
+
+_ZERO = Decimal(0)
+
+
+class LineScore(JsonModel):
+    """A line's anomaly score and the reasons (the scorer's output, kept with the billing run)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    score: float = Field(ge=0, le=1)
+    reasons: list[str]
+
+
+class ReviewLine(JsonModel):
+    """A line a person must look at before it bills: what it is, and every reason it was flagged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_id: str
+    kind: LineKind
+    summary: str  # "2026-10-07 W-0012 8 h Consulting USD 1,600.00"
+    amount: Decimal
+    reasons: list[str]
+    score: float | None = None
+
+
+class ExcludedLine(JsonModel):
+    """A line left out of this invoice, and why (it may bill later once fixed, or never)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_id: str
+    rule: str
+    reason: str
+
+
+class ProjectReview(JsonModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project_id: str
+    client_id: str
+    period_start: date
+    period_end: date
+    currency: str
+    status: ProjectStatus
+    reasons: list[str]  # why the invoice is blocked or on hold
+    warnings: list[str]
+    review_lines: list[ReviewLine]
+    excluded: list[ExcludedLine]
+    billable_time_entry_ids: list[str]
+    billable_expense_ids: list[str]
+    billable_milestone_ids: list[str]
+    exceptions_by_rule: dict[str, int]  # every finding of the project, counted by rule (BR*, TE*, INPUT)
+    review_amount: Decimal  # what the lines under review would add
+
+    @property
+    def max_score(self) -> float:
+        scores = [line.score for line in self.review_lines if line.score is not None]
+        return max(scores, default=0.0)
+
+    def approval_subject(self, customer_name: str, service_line: str | None) -> dict[str, Any]:
+        """What the exception reviewer reads (title, amount, every line with its reasons) and routing reads."""
+        listed = [f"{line.summary}: {'; '.join(line.reasons)}" for line in self.review_lines]
+        return {
+            "title": f"Billing exceptions: {customer_name}, project {self.project_id}, "
+            f"{self.period_start:%B %Y}"
+            + ("" if self.period_start.month == self.period_end.month else " on"),
+            "summary": f"{len(self.review_lines)} line(s) need a decision before the invoice goes out. Approve: "
+            "they bill as recorded. Reject: time goes back to the worker to correct, expenses are written off.",
+            "amount": str(self.review_amount),
+            "currency": self.currency,
+            "client": customer_name,
+            "service_line": service_line,
+            "anomaly_score": self.max_score,
+            "project_id": self.project_id,
+            "reasons": listed[:50] + ([f"... and {len(listed) - 50} more"] if len(listed) > 50 else []),
+        }
+
+
+def line_summary(line: TimeEntry | ExpenseEntry) -> str:
+    if isinstance(line, TimeEntry):
+        return (
+            f"{line.id} {line.work_date} {line.worker_id} {line.billing_hours.normalize():f} h "
+            f"{line.activity_type} {money(line.currency, line.billing_amount)}"
+        )
+    return (
+        f"{line.id} {line.expense_date} {line.worker_id} {line.expense_type} "
+        f"{money(line.currency, line.sanctioned_amount or line.amount)}"
+    )
+
+
+def _amount(line: TimeEntry | ExpenseEntry) -> Decimal:
+    if isinstance(line, TimeEntry):
+        return line.billing_amount if line.is_billable else _ZERO
+    return line.sanctioned_amount if line.sanctioned_amount is not None else line.amount
+
+
+def review_project(
+    report: ReadinessReport,
+    scores: Mapping[str, LineScore],
+    lines: Sequence[TimeEntry | ExpenseEntry],
+    policy: BillingPolicy | None = None,
+    *,
+    extra_exceptions: Sequence[ExcludedLine] = (),
+    retainer_fee: Decimal | None = None,
+) -> ProjectReview:
+    """Decide what the project's invoice needs: ``lines`` are the project's lines of the period (to describe
+    the ones under review), ``scores`` the anomaly scores by line id, ``extra_exceptions`` lines that could not
+    even be read (they never bill and are reported), ``retainer_fee`` the monthly fee of a retainer (it bills
+    with no line behind it)."""
+    policy = policy or BillingPolicy()
+    by_id = {line.id: line for line in lines}
+    counts: Counter[str] = Counter()
+    reasons: list[str] = []
+    warnings: list[str] = []
+    excluded: list[ExcludedLine] = list(extra_exceptions)
+    counts.update(item.rule for item in extra_exceptions)
+    to_review: dict[str, list[str]] = {}
+    holds: list[str] = []
+    nothing: list[str] = []
+    for finding in report.exceptions:
+        counts[finding.rule] += 1
+        text = f"{finding.rule} {finding.reason}"
+        if finding.severity == "warn":
+            warnings.append(text)
+        elif finding.severity == "hold":
+            holds.append(text)
+        elif finding.rule == "BR3" and not finding.line_ids:
+            nothing.append(text)  # no billable hours at all: no invoice, nothing to fix
+        elif finding.rule in policy.invoice_blocking_rules or not finding.line_ids:
+            reasons.append(text)
+        elif finding.rule in policy.reviewable_rules:
+            for line_id in finding.line_ids:
+                to_review.setdefault(line_id, []).append(text)
+        else:
+            excluded.extend(
+                ExcludedLine(line_id=i, rule=finding.rule, reason=finding.reason) for i in finding.line_ids
+            )
+
+    never = {item.line_id for item in excluded}
+    billable_time = [i for i in report.billable_time_entry_ids if i not in never]
+    billable_expenses = [i for i in report.billable_expense_ids if i not in never]
+    flagged_scores: dict[str, float] = {}
+    for line_id in [*billable_time, *billable_expenses, *to_review]:
+        scored = scores.get(line_id)
+        if scored is None or not scored.reasons:
+            continue
+        counts.update(reason.split(" ", 1)[0] for reason in scored.reasons)
+        if scored.score >= policy.review_score_threshold:
+            to_review.setdefault(line_id, []).extend(scored.reasons)
+            flagged_scores[line_id] = scored.score
+    to_review = {i: found for i, found in to_review.items() if i not in never and i in by_id}
+
+    review_lines = [
+        ReviewLine(
+            line_id=line_id,
+            kind="time" if isinstance(by_id[line_id], TimeEntry) else "expense",
+            summary=line_summary(by_id[line_id]),
+            amount=_amount(by_id[line_id]),
+            reasons=found,
+            score=flagged_scores.get(line_id),
+        )
+        for line_id, found in to_review.items()
+    ]
+    billable_time = [i for i in billable_time if i not in to_review]
+    billable_expenses = [i for i in billable_expenses if i not in to_review]
+    status: ProjectStatus
+    if reasons:
+        status = "blocked"
+        reasons.extend(holds)
+    elif holds:
+        status = "on_hold"
+        reasons = holds
+    elif review_lines:
+        status = "review"
+    elif billable_time or billable_expenses or report.billable_milestone_ids or retainer_fee:
+        status = "ready"
+    else:
+        status = "nothing_to_bill"
+        reasons = nothing or ["BR3 nothing billable in the period: no invoice"]
+        reasons += [f"{item.rule} {item.reason}" for item in excluded[:3]]
+    return ProjectReview(
+        project_id=report.project_id,
+        client_id=report.client_id,
+        period_start=report.period_start,
+        period_end=report.period_end,
+        currency=report.currency,
+        status=status,
+        reasons=reasons,
+        warnings=warnings,
+        review_lines=review_lines,
+        excluded=excluded,
+        billable_time_entry_ids=billable_time,
+        billable_expense_ids=billable_expenses,
+        billable_milestone_ids=list(report.billable_milestone_ids),
+        exceptions_by_rule=dict(sorted(counts.items())),
+        review_amount=sum((line.amount for line in review_lines), _ZERO),
+    )
+
+
+class ReviewOutcome(JsonModel):
+    """The lines that bill after the reviewer's decision, and those returned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    billable_time_entry_ids: list[str]
+    billable_expense_ids: list[str]
+    billable_milestone_ids: list[str]
+    returned_time_entry_ids: list[str]
+    returned_expense_ids: list[str]
+    decision: Literal["approved", "rejected", "none"]
+
+
+def apply_review(review: ProjectReview, decision: Literal["approved", "rejected", "none"]) -> ReviewOutcome:
+    """``approved``: the lines under review bill as recorded; ``rejected``: they go back (sent back or written
+    off by the policy) and the rest bills; ``none``: nothing was under review."""
+    time_ids = [line.line_id for line in review.review_lines if line.kind == "time"]
+    expense_ids = [line.line_id for line in review.review_lines if line.kind == "expense"]
+    approved = decision == "approved"
+    return ReviewOutcome(
+        billable_time_entry_ids=[*review.billable_time_entry_ids, *(time_ids if approved else [])],
+        billable_expense_ids=[*review.billable_expense_ids, *(expense_ids if approved else [])],
+        billable_milestone_ids=list(review.billable_milestone_ids),
+        returned_time_entry_ids=time_ids if decision == "rejected" else [],
+        returned_expense_ids=expense_ids if decision == "rejected" else [],
+        decision=decision,
+    )

@@ -1,0 +1,494 @@
+"""The invoicing workflow's steps as plain functions over ports: what each Lambda handler calls.
+
+A billing run is one case per period. Its working data (the period's lines, the anomaly scores, each project's
+review) is kept in S3 under ``billing/<case id>/``, never in the execution's state: a project's lines can
+outgrow the 256 KB Step Functions allows. The state carries ids, statuses and the short reasons an operator
+reads in the console.
+
+    open_period -> score_period -> per project (a Map): check_project -> [exception review] ->
+    settle_review -> draft -> [invoice approval] -> post -> Invoice Posted / Invoice Blocked
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from backoffice.anomaly import AnomalyHistory, AnomalyPolicy, score_lines
+from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
+from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
+from backoffice.invoicing.policy import BillingPolicy
+from backoffice.invoicing.readiness import BillingPeriod, check_billing_readiness, money
+from backoffice.invoicing.review import (
+    ExcludedLine,
+    LineScore,
+    ProjectReview,
+    ReviewOutcome,
+    apply_review,
+    review_project,
+)
+from backoffice.models import BillingPeriodClosed, ExpenseEntry, Invoice, Project, TimeEntry, Worker
+
+HISTORY_DAYS = 90  # the worker's own history and the peer groups of TE11 look this far back
+
+
+class ProjectNotInRun(Exception):
+    """The project is not part of this billing run's period file."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Working data in S3
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingFiles:
+    """JSON files of one billing run under ``billing/<case id>/`` in the documents bucket."""
+
+    s3: Any
+    bucket: str
+    case_id: str
+
+    def _key(self, name: str) -> str:
+        return f"billing/{self.case_id}/{name}"
+
+    def put(self, name: str, body: Mapping[str, Any]) -> str:
+        key = self._key(name)
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=json.dumps(body, default=str).encode(),
+            ContentType="application/json",
+            ServerSideEncryption="aws:kms",
+        )
+        return key
+
+    def get(self, name: str) -> dict[str, Any]:
+        body = self.s3.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
+        loaded: dict[str, Any] = json.loads(body)
+        return loaded
+
+    def exists(self, name: str) -> bool:
+        found = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self._key(name), MaxKeys=1)
+        return bool(found.get("KeyCount"))
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.to_json_dict(reveal_secrets=True)
+    return dumped
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 1. open the period: every project and line, once
+# ------------------------------------------------------------------------------------------------------------
+
+
+def open_period(
+    request: BillingPeriodClosed, psa: PsaPort, hris: HrisPort, files: BillingFiles
+) -> dict[str, Any]:
+    """Reads the period's projects, lines and workers from the PSA and HRIS into the run's period file.
+
+    Lines that cannot be read, and lines of a project the PSA does not list, are reported and never billed;
+    they do not stop the run."""
+    start, end = request.period_start, request.period_end
+    projects = all_pages(lambda token: psa.list_billable_projects(start, end, token))
+    if request.project_ids is not None:
+        wanted = set(request.project_ids)
+        projects = [project for project in projects if project.id in wanted]
+    known = {project.id for project in projects}
+    time_lines = all_pages(lambda token: psa.list_time_entries(start, end, token))
+    expense_lines = all_pages(lambda token: psa.list_expenses(start, end, token))
+    workers = all_pages(hris.list_workers)
+
+    by_project: dict[str, dict[str, list[dict[str, Any]]]] = {
+        project.id: {"time": [], "expenses": [], "unreadable": []} for project in projects
+    }
+    unassigned: list[dict[str, Any]] = []
+    for line in [*time_lines, *expense_lines]:
+        if isinstance(line, UnreadableLine):
+            entry = {
+                "line_id": line.id,
+                "rule": "INPUT",
+                "reason": f"the {line.kind} line cannot be read: " + "; ".join(line.errors),
+            }
+            if line.project_id in known:
+                by_project[line.project_id]["unreadable"].append(entry)
+            else:
+                unassigned.append({**entry, "project_id": line.project_id})
+            continue
+        if line.project_id is None:
+            continue  # an expense of no project is the firm's own, never billed
+        if line.project_id not in known:
+            if request.project_ids is None:
+                unassigned.append(
+                    {
+                        "line_id": line.id,
+                        "project_id": line.project_id,
+                        "rule": "INPUT",
+                        "reason": f"line {line.id} is booked to project {line.project_id}, which the PSA does not "
+                        "list as billable in this period: correct the project on the line",
+                    }
+                )
+            continue
+        kind = "time" if isinstance(line, TimeEntry) else "expenses"
+        by_project[line.project_id][kind].append(_dump(line))
+
+    files.put(
+        "period.json",
+        {
+            "period": {"start": start.isoformat(), "end": end.isoformat()},
+            "projects": {project.id: _dump(project) for project in projects},
+            "lines": by_project,
+            "unassigned": unassigned,
+            "workers": [_dump(worker) for worker in workers],
+        },
+    )
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "projects": [{"project_id": project.id} for project in projects],
+        "time_lines": sum(len(v["time"]) for v in by_project.values()),
+        "expense_lines": sum(len(v["expenses"]) for v in by_project.values()),
+        "unassigned_lines": len(unassigned),
+        "exceptions": [f"{item['rule']} {item['reason']}" for item in unassigned[:20]],
+    }
+
+
+@dataclass(frozen=True)
+class PeriodFile:
+    period: BillingPeriod
+    projects: dict[str, Project]
+    workers: list[Worker]
+    raw: dict[str, Any]
+
+    def time(self, project_id: str) -> list[TimeEntry]:
+        return [TimeEntry.from_json_dict(body) for body in self._lines(project_id)["time"]]
+
+    def expenses(self, project_id: str) -> list[ExpenseEntry]:
+        return [ExpenseEntry.from_json_dict(body) for body in self._lines(project_id)["expenses"]]
+
+    def unreadable(self, project_id: str) -> list[ExcludedLine]:
+        return [ExcludedLine.from_json_dict(body) for body in self._lines(project_id)["unreadable"]]
+
+    def _lines(self, project_id: str) -> dict[str, list[dict[str, Any]]]:
+        lines: dict[str, list[dict[str, Any]]] | None = self.raw["lines"].get(project_id)
+        if lines is None:
+            raise ProjectNotInRun(f"project {project_id} is not in this billing run")
+        return lines
+
+    def all_time(self) -> list[TimeEntry]:
+        return [TimeEntry.from_json_dict(b) for lines in self.raw["lines"].values() for b in lines["time"]]
+
+    def all_expenses(self) -> list[ExpenseEntry]:
+        return [
+            ExpenseEntry.from_json_dict(b) for lines in self.raw["lines"].values() for b in lines["expenses"]
+        ]
+
+
+def load_period(files: BillingFiles) -> PeriodFile:
+    raw = files.get("period.json")
+    return PeriodFile(
+        period=BillingPeriod(
+            start=date.fromisoformat(raw["period"]["start"]), end=date.fromisoformat(raw["period"]["end"])
+        ),
+        projects={pid: Project.from_json_dict(body) for pid, body in raw["projects"].items()},
+        workers=[Worker.from_json_dict(body) for body in raw["workers"]],
+        raw=raw,
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 2. score every line of the period (the anomaly scorer; it recommends, people decide)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> dict[str, Any]:
+    """Scores every line of the period against the workers' own and their peers' history (the 90 days before)."""
+    period = load_period(files)
+    before = period.period.start - timedelta(days=1)
+    first = period.period.start - timedelta(days=HISTORY_DAYS)
+    past_time = [
+        line
+        for line in all_pages(lambda token: psa.list_time_entries(first, before, token))
+        if isinstance(line, TimeEntry)
+    ]
+    past_expenses = [
+        line
+        for line in all_pages(lambda token: psa.list_expenses(first, before, token))
+        if isinstance(line, ExpenseEntry)
+    ]
+    history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=period.workers)
+    scored = score_lines(period.all_time(), period.all_expenses(), history, policy, workers=period.workers)
+    flagged = {
+        line.line_id: {"score": line.score, "reasons": [reason.text for reason in line.reasons]}
+        for line in scored
+        if line.reasons
+    }
+    by_rule = Counter(reason.rule for line in scored for reason in line.reasons)
+    files.put("scores.json", {"policy": policy.to_json_dict(), "scores": flagged})
+    return {
+        "lines_scored": len(scored),
+        "lines_flagged": len(flagged),
+        "history_lines": len(past_time) + len(past_expenses),
+        "by_rule": dict(sorted(by_rule.items())),
+    }
+
+
+def load_scores(files: BillingFiles) -> dict[str, LineScore]:
+    raw = files.get("scores.json")["scores"]
+    return {line_id: LineScore.from_json_dict(body) for line_id, body in raw.items()}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 3. per project: readiness, scores, what a person must decide
+# ------------------------------------------------------------------------------------------------------------
+
+
+def check_project(
+    project_id: str, files: BillingFiles, psa: PsaPort, erp: ErpPort, policy: BillingPolicy
+) -> dict[str, Any]:
+    period = load_period(files)
+    project = period.projects.get(project_id)
+    if project is None:
+        raise ProjectNotInRun(f"project {project_id} is not in this billing run")
+    existing = erp.find_invoice(project_id, period.period.start, period.period.end)
+    if existing is not None and existing.status != "draft":
+        return {
+            "status": "already_invoiced",
+            "project_id": project_id,
+            "invoice_id": existing.id,
+            "invoice_number": existing.invoice_number,
+            "amount": str(existing.grand_total),
+            "currency": existing.currency,
+            "reasons": [
+                f"invoice {existing.invoice_number or existing.id} for this project and period is already "
+                f"{existing.status}: nothing is billed twice"
+            ],
+            "exceptions_by_rule": {},
+        }
+    client = erp.get_customer(project.client_id)
+    contract = psa.get_contract(project.contract_id) if project.contract_id else None
+    time_entries, expenses = period.time(project_id), period.expenses(project_id)
+    report = check_billing_readiness(
+        project,
+        client,
+        contract,
+        time_entries,
+        expenses,
+        psa.project_rate_card(project_id),
+        project.total_billed_amount,
+        period.period,
+        policy,
+        workers=period.workers,
+        purchase_order=erp.purchase_order(client.id, project_id) if client.requires_po else None,
+        tax_template=erp.tax_template(client.id),
+        client_outstanding=erp.customer_balance(client.id),
+    )
+    review = review_project(
+        report,
+        load_scores(files),
+        [*time_entries, *expenses],
+        policy,
+        extra_exceptions=period.unreadable(project_id),
+        retainer_fee=contract.monthly_retainer_fee
+        if contract is not None and contract.billing_model == "retainer"
+        else None,
+    )
+    files.put(f"projects/{project_id}/review.json", _dump(review))
+    return {
+        "status": review.status,
+        "project_id": project_id,
+        "client": client.customer_name,
+        "currency": review.currency,
+        "reasons": review.reasons[:10],
+        "warnings": review.warnings[:10],
+        "lines_to_review": len(review.review_lines),
+        "lines_excluded": len(review.excluded),
+        "exceptions_by_rule": review.exceptions_by_rule,
+        "subject": review.approval_subject(client.customer_name, project.service_line),
+    }
+
+
+def load_review(files: BillingFiles, project_id: str) -> ProjectReview:
+    return ProjectReview.from_json_dict(files.get(f"projects/{project_id}/review.json"))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 4. the reviewer's decision: what bills, what goes back
+# ------------------------------------------------------------------------------------------------------------
+
+
+def settle_review(
+    project_id: str,
+    decision: Literal["approved", "rejected", "none"],
+    comment: str | None,
+    files: BillingFiles,
+    psa: PsaPort,
+    policy: BillingPolicy,
+) -> dict[str, Any]:
+    review = load_review(files, project_id)
+    outcome = apply_review(review, decision)
+    reason = f"rejected in the billing exception review: {comment or 'no comment'}"
+    returned: dict[str, list[str]] = {"send_back": [], "write_off": []}
+    if outcome.returned_time_entry_ids:
+        returned[policy.rejected_time_action].extend(outcome.returned_time_entry_ids)
+    if outcome.returned_expense_ids:
+        returned[policy.rejected_expense_action].extend(outcome.returned_expense_ids)
+    for action in ("send_back", "write_off"):
+        ids = set(returned[action])
+        if ids:
+            psa.return_lines(
+                time_entry_ids=[i for i in outcome.returned_time_entry_ids if i in ids],
+                expense_ids=[i for i in outcome.returned_expense_ids if i in ids],
+                action=action,
+                reason=reason,
+            )
+    files.put(f"projects/{project_id}/outcome.json", _dump(outcome))
+    return {
+        "decision": decision,
+        "lines_billed_after_review": len(outcome.billable_time_entry_ids) + len(outcome.billable_expense_ids),
+        "sent_back": returned["send_back"],
+        "written_off": returned["write_off"],
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 5. draft in the ERP (one invoice per project and period, whatever the retries)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def draft(
+    project_id: str, files: BillingFiles, psa: PsaPort, erp: ErpPort, policy: BillingPolicy
+) -> dict[str, Any]:
+    period = load_period(files)
+    project = period.projects[project_id]
+    review = load_review(files, project_id)
+    outcome = (
+        ReviewOutcome.from_json_dict(files.get(f"projects/{project_id}/outcome.json"))
+        if files.exists(f"projects/{project_id}/outcome.json")
+        else apply_review(review, "none")
+    )
+    client = erp.get_customer(project.client_id)
+    contract = psa.get_contract(project.contract_id) if project.contract_id else None
+    time_ids, expense_ids = set(outcome.billable_time_entry_ids), set(outcome.billable_expense_ids)
+    milestone_ids = set(outcome.billable_milestone_ids)
+    try:
+        invoice = draft_invoice(
+            project,
+            client,
+            contract,
+            period.period,
+            time_entries=[line for line in period.time(project_id) if line.id in time_ids],
+            expenses=[line for line in period.expenses(project_id) if line.id in expense_ids],
+            milestones=[m for m in (contract.milestones if contract else []) if m.id in milestone_ids],
+            workers=period.workers,
+            tax_template=erp.tax_template(client.id),
+            purchase_order=erp.purchase_order(client.id, project_id) if client.requires_po else None,
+            policy=policy,
+        )
+    except NothingToInvoice as error:
+        return {"status": "nothing_to_bill", "reasons": [f"BR3 {error}"]}
+    created = erp.create_invoice(invoice, idempotency_key=invoice_key(project_id, period.period))
+    lines = [f"{line.description}: {money(invoice.currency, line.amount)}" for line in invoice.lines]
+    return {
+        "status": "drafted",
+        "invoice_id": created.id,
+        "created": created.created,
+        "amount": str(invoice.grand_total),
+        "currency": invoice.currency,
+        "lines": len(invoice.lines),
+        "subject": {
+            "title": f"Invoice for {client.customer_name}: project {project_id}, {period.period.start:%B %Y}",
+            "summary": f"{len(invoice.lines)} line(s), {money(invoice.currency, invoice.grand_total)} before tax, "
+            f"due {invoice.due_date}.",
+            "amount": str(invoice.grand_total),
+            "currency": invoice.currency,
+            "client": client.customer_name,
+            "service_line": project.service_line,
+            "project_id": project_id,
+            "reasons": lines[:30] + ([f"... and {len(lines) - 30} more"] if len(lines) > 30 else []),
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 6. post, and link every line to the invoice
+# ------------------------------------------------------------------------------------------------------------
+
+
+def post(project_id: str, invoice_id: str, psa: PsaPort, erp: ErpPort) -> dict[str, Any]:
+    invoice = erp.post_invoice(invoice_id)
+    ids = _billed_ids(invoice)
+    psa.mark_billed(
+        invoice.id,
+        time_entry_ids=ids["time"],
+        expense_ids=ids["expense"],
+        milestone_ids=ids["milestone"],
+    )
+    return {
+        "invoice_id": invoice.id,
+        "invoice_number": invoice.invoice_number,
+        "amount": str(invoice.grand_total),
+        "currency": invoice.currency,
+        "lines_billed": len(ids["time"]) + len(ids["expense"]) + len(ids["milestone"]),
+    }
+
+
+def _billed_ids(invoice: Invoice) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {"time": [], "expense": [], "milestone": []}
+    for line in invoice.lines:
+        if line.source in found:
+            found[line.source].extend(line.source_ids)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 7. the run's summary
+# ------------------------------------------------------------------------------------------------------------
+
+
+def summarize(results: Sequence[Mapping[str, Any]], opened: Mapping[str, Any]) -> dict[str, Any]:
+    """Invoices posted and blocked, and exceptions by reason, from the Map's per-project results."""
+    posted = [r for r in results if r.get("outcome") == "Invoice Posted"]
+    blocked = [r for r in results if r.get("outcome") == "Invoice Blocked"]
+    exceptions: Counter[str] = Counter()
+    for result in results:
+        exceptions.update({str(k): int(v) for k, v in (result.get("exceptions_by_rule") or {}).items()})
+    exceptions["INPUT"] += int(opened.get("unassigned_lines", 0))
+    totals: dict[str, Decimal] = {}
+    for result in posted:
+        currency = str(result.get("currency") or "")
+        totals[currency] = totals.get(currency, Decimal(0)) + Decimal(str(result.get("amount") or 0))
+    return {
+        "projects": len(results),
+        "invoices_posted": len(posted),
+        "invoices_blocked": len(blocked),
+        "nothing_to_bill": sum(1 for r in results if r.get("outcome") == "Nothing To Bill"),
+        "already_invoiced": sum(1 for r in results if r.get("outcome") == "Already Invoiced"),
+        "posted_totals": {currency: str(total) for currency, total in sorted(totals.items())},
+        "exceptions_by_rule": {rule: n for rule, n in sorted(exceptions.items()) if n},
+        "blocked": [
+            {"project_id": r.get("project_id"), "reasons": list(r.get("reasons") or [])[:3]} for r in blocked
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Configuration: the firm's billing and anomaly policies
+# ------------------------------------------------------------------------------------------------------------
+
+
+def billing_policy(environ: Mapping[str, str]) -> BillingPolicy:
+    """``BILLING_POLICY`` (JSON) in the function's environment, else the defaults of DOMAIN.md."""
+    text = environ.get("BILLING_POLICY")
+    return BillingPolicy.from_json_dict(json.loads(text)) if text else BillingPolicy()
+
+
+def anomaly_policy(environ: Mapping[str, str]) -> AnomalyPolicy:
+    """``ANOMALY_POLICY`` (JSON: thresholds, limits, weights) in the function's environment, else defaults."""
+    text = environ.get("ANOMALY_POLICY")
+    return AnomalyPolicy.from_json_dict(json.loads(text)) if text else AnomalyPolicy()

@@ -1,0 +1,327 @@
+"""End to end on the local runtime: the sample firm's October 2026 billing period through the real invoicing ASL
+and handlers, people deciding through their approval links, and a re-run that bills nothing twice.
+
+One period is run once for the module (it is the expensive part: 20 projects, ~2,400 time lines, ~1,200 period
+expenses, every line scored); each test then reads what happened to one project from the ERP, the PSA, the bus
+and the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from backoffice.audit import AuditTrail
+from backoffice.cli.approvals import decide_via_http
+from backoffice.connectors.sandbox import SandboxErp, SandboxPsa
+from backoffice.local.billing_samples import (
+    BillingSample,
+    anomaly_policy_json,
+    billing_period_closed,
+    seed_billing_period,
+)
+from backoffice.local.outbox import read_outbox
+from backoffice.local.runtime import ExecutionView, LocalRuntime
+from infra.catalog import Ref
+
+PARTNER = "alex.chen@example-firm.com"
+FINANCE = "priya.raman@example-firm.com"
+CFO = "dana.whitfield@example-firm.com"
+
+
+@dataclass
+class BillingRun:
+    runtime: LocalRuntime
+    sample: BillingSample
+    case_id: str
+    execution: ExecutionView
+    rerun: ExecutionView | None = None
+
+    @property
+    def erp(self) -> SandboxErp:
+        return SandboxErp(self.runtime.sandbox())
+
+    @property
+    def psa(self) -> SandboxPsa:
+        return SandboxPsa(self.runtime.sandbox())
+
+    def outcome(self, project_id: str, *, case_id: str | None = None) -> dict[str, Any]:
+        case = f"{case_id or self.case_id}-{project_id}"
+        found = [
+            e["detail"]
+            for e in self.runtime.bus_events
+            if e["source"] == "backoffice.workflows" and e["detail"]["case_id"] == case
+        ]
+        assert len(found) == 1, f"{case}: {len(found)} outcome events"
+        return found[0]
+
+    def audit(self, project_id: str) -> list[tuple[str, str]]:
+        trail = AuditTrail(self.runtime.resolve(Ref("table_name", "audit")))
+        return [(r.action, r.outcome) for r in trail.records(f"{self.case_id}-{project_id}")]
+
+    def invoices(self, project_id: str) -> list[dict[str, Any]]:
+        return [b for b in self.runtime.sandbox().all("erp", "invoice") if b.get("project_id") == project_id]
+
+    def time_line(self, line_id: str) -> dict[str, Any]:
+        return next(b for b in self.runtime.sandbox().all_lines("psa", "time_entry") if b["id"] == line_id)
+
+    def expense(self, line_id: str) -> dict[str, Any]:
+        return next(b for b in self.runtime.sandbox().all_lines("psa", "expense") if b["id"] == line_id)
+
+
+def _decide_pending(
+    runtime: LocalRuntime, sample: BillingSample, execution_name: str, deadline: float
+) -> None:
+    """Act as the approvers do: open each new approval e-mail's link and decide on the page."""
+    handled: set[str] = set()
+    while time.monotonic() < deadline:
+        execution = next(e for e in runtime.executions() if e.name == execution_name)
+        for mail in read_outbox(runtime.outbox_dir):
+            if mail.path.name in handled or not mail.approval_links:
+                continue
+            handled.add(mail.path.name)
+            if mail.to not in (PARTNER, FINANCE, CFO):
+                continue
+            reject = mail.to == PARTNER and any(f"-{p}" in mail.text for p in sample.reject_review_of)
+            decision, comment = (
+                ("reject", "Duplicate and unreceipted items: do not bill") if reject else ("approve", "")
+            )
+            decide_via_http(mail.approval_links[0], decision, mail.to, comment)
+        if execution.status != "RUNNING":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{execution_name} did not finish in time")
+
+
+def run_output(runtime: LocalRuntime, execution: ExecutionView) -> dict[str, Any]:
+    described = runtime.client("stepfunctions").describe_execution(executionArn=execution.arn)
+    output: dict[str, Any] = json.loads(described.get("output") or "{}")
+    return output
+
+
+@pytest.fixture(scope="module")
+def billing_run() -> Iterator[BillingRun]:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    saved = os.environ.get("ANOMALY_POLICY")
+    with LocalRuntime(retry_time_scale=0.001) as runtime:
+        os.environ["ANOMALY_POLICY"] = anomaly_policy_json()  # the sample firm's city rates
+        sample = seed_billing_period(runtime.sandbox())
+        runtime.put_event(
+            "Billing Period Closed", billing_period_closed(sample.period), source="psa.certinia"
+        )
+        runtime.put_event(
+            "Billing Period Closed", billing_period_closed(sample.period), source="psa.certinia"
+        )
+        runtime.wait_until_idle(timeout=30, raise_on_timeout=False)
+        name = next(e.name for e in runtime.executions() if e.name.startswith("billing-"))
+        _decide_pending(runtime, sample, name, time.monotonic() + 600)
+        run = BillingRun(runtime, sample, name, next(e for e in runtime.executions() if e.name == name))
+        yield run
+    if saved is None:
+        os.environ.pop("ANOMALY_POLICY", None)
+    else:
+        os.environ["ANOMALY_POLICY"] = saved
+
+
+def test_a_duplicate_period_closed_event_starts_one_billing_run(billing_run: BillingRun) -> None:
+    # Given the PSA announced the period twice / Then one billing run ran, and it succeeded
+    runs = [e for e in billing_run.runtime.executions() if e.name.startswith("billing-2026-10-01")]
+    assert len(runs) == 1
+    assert billing_run.execution.status == "SUCCEEDED"
+
+
+def test_every_project_ends_as_the_sample_says(billing_run: BillingRun) -> None:
+    # Given 20 projects, one per billing issue / When the period is billed / Then each ends as expected
+    ended = {}
+    for project in billing_run.sample.projects:
+        if project.expected == "Nothing To Bill":
+            assert billing_run.invoices(project.project_id) == []
+            ended[project.project_id] = "Nothing To Bill"
+        else:
+            ended[project.project_id] = billing_run.outcome(project.project_id)["outcome"]
+    assert ended == {p.project_id: p.expected for p in billing_run.sample.projects}
+
+
+def test_the_run_summary_counts_posted_blocked_and_exceptions_by_reason(billing_run: BillingRun) -> None:
+    summary = run_output(billing_run.runtime, billing_run.execution)
+    assert summary["projects"] == 20
+    assert summary["invoices_posted"] == sum(
+        p.expected == "Invoice Posted" for p in billing_run.sample.projects
+    )
+    assert summary["invoices_blocked"] == sum(
+        p.expected == "Invoice Blocked" for p in billing_run.sample.projects
+    )
+    # Every BR rule the sample injects shows in the exceptions, and the anomaly rules the scorer raised.
+    for rule in (
+        "BR1",
+        "BR2",
+        "BR3",
+        "BR4",
+        "BR5",
+        "BR6",
+        "BR7",
+        "BR8",
+        "BR9",
+        "BR10",
+        "INPUT",
+        "TE1",
+        "TE7",
+    ):
+        assert summary["exceptions_by_rule"].get(rule, 0) > 0, rule
+
+
+def test_a_clean_project_invoices_without_a_review(billing_run: BillingRun) -> None:
+    # Given P-0020: six clean, approved time lines / Then its invoice is posted for exactly those hours x rate
+    (invoice,) = billing_run.invoices("P-0020")
+    assert invoice["status"] == "posted" and invoice["invoice_number"].startswith("INV-2026-")
+    billed = [
+        line
+        for line in billing_run.runtime.sandbox().all_lines("psa", "time_entry")
+        if line["project_id"] == "P-0020"
+    ]
+    assert len(billed) == 6 and all(line["invoice_id"] == invoice["id"] for line in billed)
+    assert Decimal(invoice["grand_total"]) == sum(Decimal(line["billing_amount"]) for line in billed)
+    actions = [action for action, _ in billing_run.audit("P-0020")]
+    assert "approval.requested" not in actions[: actions.index("invoice.drafted")]
+    assert actions[-1] == "outcome.published"
+
+
+@pytest.mark.parametrize(
+    ("project_id", "rule", "words"),
+    [
+        ("P-0002", "BR1", "still drafts"),
+        ("P-0007", "BR6", "not-to-exceed"),
+        ("P-0009", "BR8", "PO PO-77120"),
+        ("P-0010", "BR9", "frozen"),
+        ("P-0011", "BR9", "after the project's end"),
+        ("P-0012", "BR10", "tax template"),
+        ("P-0014", "BR10", "not in USD"),
+    ],
+)
+def test_an_invoice_blocking_rule_stops_the_invoice_with_its_reason(
+    billing_run: BillingRun, project_id: str, rule: str, words: str
+) -> None:
+    # Given the project's injected issue / Then Invoice Blocked names the rule and what to do; no invoice exists
+    outcome = billing_run.outcome(project_id)
+    assert outcome["outcome"] == "Invoice Blocked"
+    assert any(reason.startswith(rule) and words in reason for reason in outcome["reasons"]), outcome[
+        "reasons"
+    ]
+    assert billing_run.invoices(project_id) == []
+
+
+def test_a_line_billed_before_is_left_out_and_the_rest_bills(billing_run: BillingRun) -> None:
+    # Given P-0003's first line already on an earlier invoice (BR2) / Then it keeps that invoice, the rest posts
+    line = next(
+        b
+        for b in billing_run.runtime.sandbox().all_lines("psa", "time_entry")
+        if b.get("invoice_id") == "SINV-2026-PRIOR"
+    )
+    (invoice,) = billing_run.invoices("P-0003")
+    assert line["id"] not in {i for item in invoice["lines"] for i in item["source_ids"]}
+    assert billing_run.outcome("P-0003")["data"]["exceptions_by_rule"]["BR2"] == 1
+
+
+def test_impossible_lines_are_exceptions_not_crashes(billing_run: BillingRun) -> None:
+    # Given a zero-hour line and one with negative hours (P-0004), an unknown worker (P-0013), a line of an unknown
+    # project / Then each is reported, never billed, and the other lines of those projects are invoiced
+    p4 = billing_run.outcome("P-0004")
+    assert p4["outcome"] == "Invoice Posted"
+    assert {"BR3", "INPUT"} <= set(p4["data"]["exceptions_by_rule"])
+    billed = {
+        i for inv in billing_run.invoices("P-0004") for item in inv["lines"] for i in item["source_ids"]
+    }
+    assert "TE-P-0004-NEG" not in billed
+    p13 = billing_run.outcome("P-0013")
+    assert p13["outcome"] == "Invoice Posted" and p13["data"]["exceptions_by_rule"]["INPUT"] >= 1
+    unknown = [
+        b for b in billing_run.runtime.sandbox().all_lines("psa", "time_entry") if b["worker_id"] == "W-9999"
+    ]
+    assert unknown and unknown[0].get("invoice_id") is None
+    assert run_output(billing_run.runtime, billing_run.execution)["exceptions_by_rule"]["INPUT"] >= 3
+
+
+def test_overlaps_and_rate_mismatches_go_to_a_reviewer_who_lets_them_bill(billing_run: BillingRun) -> None:
+    # Given P-0005 (BR4 overlap) and P-0006 (BR5 rate above the card) / When the partner approves the exceptions /
+    # Then the flagged lines bill as recorded
+    for project_id, rule in (("P-0005", "BR4"), ("P-0006", "BR5")):
+        actions = billing_run.audit(project_id)
+        assert ("approval.requested", "pending") in actions
+        assert ("exceptions.settled", "approved") in actions
+        (invoice,) = billing_run.invoices(project_id)
+        assert invoice["status"] == "posted"
+        assert billing_run.outcome(project_id)["data"]["exceptions_by_rule"][rule] >= 1
+    rated = [
+        b
+        for b in billing_run.runtime.sandbox().all_lines("psa", "time_entry")
+        if b["project_id"] == "P-0006" and b["is_billable"] and b.get("invoice_id")
+    ]
+    assert len({b["billing_rate"] for b in rated}) > len(
+        {b["role"] for b in rated}
+    )  # the higher rates billed
+
+
+def test_rejected_exceptions_do_not_bill_and_go_back(billing_run: BillingRun) -> None:
+    # Given the partner rejected P-0015's exceptions / Then its flagged time went back to the worker, its flagged
+    # expenses were written off, none of them is on the invoice, and the rest of the project billed
+    actions = billing_run.audit("P-0015")
+    assert ("exceptions.settled", "rejected") in actions
+    (invoice,) = billing_run.invoices("P-0015")
+    billed = {i for item in invoice["lines"] for i in item["source_ids"]}
+    returned = [
+        b
+        for entity in ("time_entry", "expense")
+        for b in billing_run.runtime.sandbox().all_lines("psa", entity)
+        if b.get("project_id") == "P-0015" and b.get("review_note")
+    ]
+    assert returned
+    for line in returned:
+        assert line["id"] not in billed and line.get("invoice_id") is None
+        assert line.get("status") == "rejected" or line.get("written_off") is True
+
+
+def test_fixed_fee_bills_the_accepted_milestone_only_and_a_retainer_its_fee(billing_run: BillingRun) -> None:
+    (fixed,) = billing_run.invoices("P-0016")
+    assert [item["source_ids"] for item in fixed["lines"]] == [["MS-P-0016-1"]]
+    contract = billing_run.runtime.sandbox().get("psa", "contract", "SOW-P-0016")
+    assert contract is not None
+    assert {m["id"]: m["status"] for m in contract["milestones"]} == {
+        "MS-P-0016-1": "invoiced",
+        "MS-P-0016-2": "delivered",
+    }
+    (retainer,) = billing_run.invoices("P-0017")
+    assert Decimal(retainer["grand_total"]) == Decimal(25000)
+
+
+def test_a_rerun_of_the_period_bills_nothing_twice(billing_run: BillingRun) -> None:
+    # Given the period billed / When an operator runs it again (a new rerun label) / Then no second invoice is
+    # posted for any project and no line gets another invoice
+    runtime = billing_run.runtime
+    before = {b["id"]: b.get("invoice_id") for b in runtime.sandbox().all_lines("psa", "time_entry")}
+    invoices_before = len(runtime.sandbox().all("erp", "invoice"))
+    runtime.put_event(
+        "Billing Period Closed",
+        billing_period_closed(billing_run.sample.period, rerun="after-fixes"),
+        source="ops",
+    )
+    runtime.wait_until_idle(timeout=30, raise_on_timeout=False)
+    name = next(e.name for e in runtime.executions() if e.name.endswith("after-fixes"))
+    _decide_pending(runtime, billing_run.sample, name, time.monotonic() + 300)
+    rerun = next(e for e in runtime.executions() if e.name == name)
+    assert rerun.status == "SUCCEEDED"
+    summary = run_output(runtime, rerun)
+    assert summary["invoices_posted"] == 0
+    assert summary["already_invoiced"] == sum(
+        p.expected == "Invoice Posted" for p in billing_run.sample.projects
+    )
+    assert len(runtime.sandbox().all("erp", "invoice")) == invoices_before
+    after = {b["id"]: b.get("invoice_id") for b in runtime.sandbox().all_lines("psa", "time_entry")}
+    assert {k: v for k, v in after.items() if before[k]} == {k: v for k, v in before.items() if v}
