@@ -27,6 +27,7 @@ ResourceKind = Literal[
     "queue_url",  # an SQS queue, by logical name
     "api_url",  # the base URL of the product's public HTTP API (approval links point there)
     "setting",  # a plain value from ``Catalog.settings`` by name (a deployment may override it)
+    "role_arn",  # an IAM role of ``Catalog.service_roles`` (one an AWS service assumes for the product), by name
 ]
 
 
@@ -62,6 +63,10 @@ def queue(name: str) -> Ref:
     return Ref("queue_url", name)
 
 
+def role(name: str) -> Ref:
+    return Ref("role_arn", name)
+
+
 EVENT_BUS = Ref("event_bus_name")
 API_URL = Ref("api_url")
 
@@ -82,6 +87,10 @@ Grant = Literal[
     "mail:send",  # SES SendRawEmail from the approvals sender identity
     "sandbox:readwrite",  # the sandbox CRM, PSA, ERP and HRIS
     "connectors:config",  # the connector settings parameter and the connector secrets
+    # Amazon Textract calls, passing it the role it publishes completion notices with; writes under the output prefix
+    "textract:start",
+    "textract:results",  # read finished Textract jobs; writes under the output prefix
+    "textract_jobs:readwrite",  # the pending Textract jobs and the task tokens waiting on them
 ]
 
 
@@ -173,6 +182,26 @@ class Table:
     retain: bool = False
 
 
+@dataclass(frozen=True)
+class ServiceRole:
+    """An IAM role an AWS service assumes to act for the product, such as Textract publishing the completion
+    notice of a job. Trusted by ``service`` for this account only; may publish to the catalog ``topics``."""
+
+    name: str
+    service: str  # the service principal, e.g. textract.amazonaws.com
+    description: str
+    publishes_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A catalog function subscribed to a catalog topic: each message is delivered to it (asynchronously)."""
+
+    topic: str
+    function: str
+    description: str = ""
+
+
 _Named = TypeVar("_Named", "LambdaFunction", "StateMachine", "EventRule", "Table")
 
 
@@ -191,6 +220,8 @@ class Catalog:
     schedules: tuple[Schedule, ...] = ()
     # Plain settings a deployment overrides (CDK context of the same name; locally these values).
     settings: Mapping[str, str] = field(default_factory=dict)
+    service_roles: tuple[ServiceRole, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
 
     def function(self, name: str) -> LambdaFunction:
         return _by_name(self.functions, name, "function")
@@ -244,6 +275,16 @@ _APPROVALS_GRANTS: tuple[Grant, ...] = (
     "notifications:publish",
 )
 
+# The Textract step: Textract publishes each job's completion to a topic the completion handler is subscribed to.
+_TEXTRACT_ENV: Mapping[str, Ref | str] = {
+    **_AUDIT_ENV,
+    "TEXTRACT_SNS_TOPIC_ARN": topic("textract_completed"),
+    "TEXTRACT_SNS_ROLE_ARN": role("textract_notifications"),
+    "TEXTRACT_OUTPUT_BUCKET": bucket("documents"),
+    "TEXTRACT_OUTPUT_PREFIX": Ref("setting", "textract_output_prefix"),
+    "TEXTRACT_JOB_TABLE_NAME": table("textract_jobs"),
+}
+
 CATALOG = Catalog(
     event_bus="backoffice",
     event_source="backoffice",
@@ -252,9 +293,11 @@ CATALOG = Catalog(
         Table("idempotency", partition_key="id", ttl_attribute="expiration"),
         Table("approvals", partition_key="pk"),
         Table("sandbox", partition_key="pk", sort_key="sk"),
+        # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
+        Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
     ),
     buckets=("documents",),
-    topics=("notifications",),
+    topics=("notifications", "textract_completed"),
     queues=("parked_events",),
     functions=(
         LambdaFunction(
@@ -353,6 +396,36 @@ CATALOG = Catalog(
             environment=dict(_STEP_ENV),
             grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
         ),
+        # -- scans read by Amazon Textract (used only when the textract_enabled setting is "true") -----------------
+        LambdaFunction(
+            name="start_textract_analysis",
+            description="Reads a scan with Amazon Textract; a PDF starts a job whose notice resumes the case",
+            memory_mb=512,
+            timeout_seconds=60,
+            environment=dict(_TEXTRACT_ENV),
+            grants=(
+                "audit:append",
+                "audit:read",
+                "documents:read",
+                "textract:start",
+                "textract_jobs:readwrite",
+                "states:callback",
+            ),
+        ),
+        LambdaFunction(
+            name="textract_completed",
+            description="A Textract job's completion notice: reads every result page and resumes the case",
+            memory_mb=1024,
+            timeout_seconds=120,
+            environment=dict(_TEXTRACT_ENV),
+            grants=(
+                "audit:append",
+                "audit:read",
+                "textract:results",
+                "textract_jobs:readwrite",
+                "states:callback",
+            ),
+        ),
         LambdaFunction(
             name="assess_vendor",
             description="Vendor checks, sanctions screening, duplicate and ghost-vendor search, risk with reasons",
@@ -400,6 +473,64 @@ CATALOG = Catalog(
             environment={**_APPROVALS_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
             grants=_APPROVALS_GRANTS,
         ),
+        # -- invoicing ------------------------------------------------------------------------------------------
+        LambdaFunction(
+            name="close_billing_period",
+            description="Monthly schedule: announces last month's Billing Period Closed on the bus",
+            environment=dict(_AUDIT_ENV),
+            grants=("audit:append", "audit:read", "bus:put"),
+        ),
+        LambdaFunction(
+            name="open_billing_period",
+            description="Reads the period's projects, time, expenses and workers from the PSA and HRIS into S3",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:write"),
+        ),
+        LambdaFunction(
+            name="score_billing_lines",
+            description="Anomaly scoring (TE1-TE11) of every time and expense line of the period; recommends only",
+            memory_mb=2048,
+            timeout_seconds=300,
+            environment={**_STEP_ENV, "ANOMALY_POLICY": Ref("setting", "anomaly_policy")},
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+        ),
+        LambdaFunction(
+            name="check_project_billing",
+            description="Billing readiness (BR1-BR10) and the scores decide what a project's invoice needs",
+            memory_mb=512,
+            timeout_seconds=120,
+            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+        ),
+        LambdaFunction(
+            name="settle_exception_review",
+            description="Approved exception lines bill; rejected ones are sent back or written off in the PSA",
+            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+        ),
+        LambdaFunction(
+            name="draft_invoice",
+            description="Drafts the project's invoice in the ERP, once per project and period",
+            memory_mb=512,
+            timeout_seconds=120,
+            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
+            grants=(*_STEP_GRANTS, "documents:read"),
+        ),
+        LambdaFunction(
+            name="post_invoice",
+            description="Posts the approved invoice in the ERP and links every billed line to it in the PSA",
+            timeout_seconds=120,
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="summarize_billing_run",
+            description="Invoices posted and blocked, and exceptions by reason, of a billing run",
+            environment=dict(_AUDIT_ENV),
+            grants=("audit:append", "audit:read"),
+        ),
         LambdaFunction(
             name="publish_outcome",
             description="Records a case's outcome, announces it on the event bus and notifies the operators",
@@ -417,6 +548,8 @@ CATALOG = Catalog(
                 "ValidateOpportunityFunctionArn": function("validate_opportunity"),
                 "FetchStatementOfWorkFunctionArn": function("fetch_statement_of_work"),
                 "ReadStatementOfWorkFunctionArn": function("read_statement_of_work"),
+                "StartTextractAnalysisFunctionArn": function("start_textract_analysis"),
+                "TextractEnabled": Ref("setting", "textract_enabled"),
                 "AssessContractRiskFunctionArn": function("assess_contract_risk"),
                 "PlanApprovalFunctionArn": function("plan_approval"),
                 "RequestApprovalFunctionArn": function("request_approval"),
@@ -436,9 +569,30 @@ CATALOG = Catalog(
                 "ValidateVendorRequestFunctionArn": function("validate_vendor_request"),
                 "RequestVendorDocumentsFunctionArn": function("request_vendor_documents"),
                 "ReadVendorDocumentsFunctionArn": function("read_vendor_documents"),
+                "StartTextractAnalysisFunctionArn": function("start_textract_analysis"),
+                "TextractEnabled": Ref("setting", "textract_enabled"),
                 "AssessVendorFunctionArn": function("assess_vendor"),
                 "CreateVendorOnHoldFunctionArn": function("create_vendor_on_hold"),
                 "ReleaseVendorFunctionArn": function("release_vendor"),
+                "PlanApprovalFunctionArn": function("plan_approval"),
+                "RequestApprovalFunctionArn": function("request_approval"),
+                "ExpireApprovalFunctionArn": function("expire_approval"),
+                "PublishOutcomeFunctionArn": function("publish_outcome"),
+            },
+        ),
+        StateMachine(
+            name="invoicing",
+            description="Invoicing: a billing period's time and expenses checked, scored, reviewed, drafted and posted",
+            definition_file="invoicing.asl.json",
+            execution_prefix="billing",
+            substitutions={
+                "OpenBillingPeriodFunctionArn": function("open_billing_period"),
+                "ScoreBillingLinesFunctionArn": function("score_billing_lines"),
+                "CheckProjectBillingFunctionArn": function("check_project_billing"),
+                "SettleExceptionReviewFunctionArn": function("settle_exception_review"),
+                "DraftInvoiceFunctionArn": function("draft_invoice"),
+                "PostInvoiceFunctionArn": function("post_invoice"),
+                "SummarizeBillingRunFunctionArn": function("summarize_billing_run"),
                 "PlanApprovalFunctionArn": function("plan_approval"),
                 "RequestApprovalFunctionArn": function("request_approval"),
                 "ExpireApprovalFunctionArn": function("expire_approval"),
@@ -461,11 +615,37 @@ CATALOG = Catalog(
     ),
     schedules=(
         Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),
+        # 06:00 UTC on the 2nd: last month's time is in; the PSA's own Billing Period Closed, if any, is the same case.
+        Schedule(
+            "monthly_billing_close",
+            "cron(0 6 2 * ? *)",
+            "close_billing_period",
+            "closes last month for billing",
+        ),
     ),
     settings={
         "approvals_sender": "approvals@example-firm.com",
         "connectors_config_parameter": "/backoffice/connectors",
+        # "true" sends scanned documents to Amazon Textract (docs/deploy.md); else a person reads them. The local
+        # runtime has no Textract: keep it "false" there.
+        "textract_enabled": "false",
+        "textract_output_prefix": "textract-output",
+        # The firm's billing policy (invoicing.policy.BillingPolicy) and anomaly policy (anomaly.AnomalyPolicy)
+        # as JSON; "{}" keeps the documented defaults.
+        "billing_policy": "{}",
+        "anomaly_policy": "{}",
     },
+    service_roles=(
+        ServiceRole(
+            name="textract_notifications",
+            service="textract.amazonaws.com",
+            description="Amazon Textract publishes the completion notices of the product's jobs",
+            publishes_to=("textract_completed",),
+        ),
+    ),
+    subscriptions=(
+        Subscription("textract_completed", "textract_completed", "Textract's job completion notices"),
+    ),
     rules=(
         EventRule(
             name="opportunity_closed_won",
@@ -481,6 +661,14 @@ CATALOG = Catalog(
             workflow="vendor_approval",
             # The vendor's name reads well in the console; the event id keeps two requests for it apart.
             case_key="detail.vendor_legal_name+id",
+        ),
+        EventRule(
+            name="billing_period_closed",
+            description="The PSA (or the monthly schedule) closed a billing period: invoice it",
+            pattern={"detail-type": ["Billing Period Closed"]},
+            workflow="invoicing",
+            # One run per period; an operator bills the period again after fixes with a new ``rerun`` label.
+            case_key="detail.period_start+detail.period_end+detail.rerun",
         ),
         EventRule(
             name="salesforce_opportunity_won",

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.catalog import Catalog, LambdaFunction
+from infra.catalog import Catalog, Grant, LambdaFunction
 from infra.compliance import acknowledge, iam5_resource_finding
 from infra.layer import ARCHITECTURE, RUNTIME
 from infra.naming import CATALOG_TAG, pascal
@@ -18,6 +18,11 @@ from infra.resources import CatalogResources
 
 METRICS_NAMESPACE = "Backoffice"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+# Grants whose statements name the state machines, for a function a workflow may also invoke (the Textract step
+# calls back into the execution that invoked it). In the role's default policy, on which CloudFormation makes the
+# function wait, they would close a cycle (function -> policy -> state machine -> its policy -> function); in a
+# policy of their own beside the role (not inside it: the function waits for everything under its role), they do not.
+_WORKFLOW_GRANTS: frozenset[Grant] = frozenset({"states:callback"})
 # Build artefacts that must not change a function's asset hash (and so force a redeploy) when tests run.
 _CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".pytest_cache"]
 
@@ -46,6 +51,7 @@ class Functions(Construct):
         super().__init__(scope, construct_id)
         self._catalog = catalog
         self._key = key
+        self._scopes: dict[str, Construct] = {}
         self.functions: dict[str, lambda_.Function] = {
             spec.name: self._function(spec, resources, layer, log_level) for spec in catalog.functions
         }
@@ -68,6 +74,7 @@ class Functions(Construct):
             description=f"{spec.name}: its catalog grants and its own log group, nothing else",
         )
         log_group.grant_write(role)
+        self._scopes[spec.name] = scope
         function = lambda_.Function(
             scope,
             "Function",
@@ -119,8 +126,16 @@ class Functions(Construct):
                 raise ValueError(f"function {spec.name} has no role")
             for grant in spec.grants:
                 permission = permission_for(grant, resources, self._key)
-                for statement in permission.statements:
-                    role.add_to_principal_policy(statement)
+                if grant in _WORKFLOW_GRANTS:
+                    iam.Policy(
+                        self._scopes[spec.name],
+                        f"{pascal(grant.replace(':', '_'))}Policy",
+                        statements=list(permission.statements),
+                        roles=[role],
+                    )
+                else:
+                    for statement in permission.statements:
+                        role.add_to_principal_policy(statement)
                 for wildcard in permission.wildcards:
                     acknowledge(
                         role,

@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from infra.catalog import Grant, bucket, queue, table, topic
+from infra.catalog import Grant, bucket, queue, role, table, topic
 from infra.resources import CatalogResources
 
 # The catalog names each grant refers to.
@@ -28,6 +28,9 @@ NOTIFICATIONS = topic("notifications")
 PARKED_EVENTS = queue("parked_events")
 APPROVALS = table("approvals")
 SANDBOX = table("sandbox")
+TEXTRACT_JOBS = table("textract_jobs")
+TEXTRACT_NOTIFICATIONS = role("textract_notifications")
+TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
 APPROVALS_SENDER = "approvals_sender"
 CONNECTORS_PARAMETER = "connectors_config_parameter"
@@ -211,11 +214,83 @@ def _connectors_config(resources: CatalogResources, key: kms.IKey) -> Permission
     )
 
 
+# Textract's actions do not support resource-level permissions (only its custom adapters have ARNs).
+_TEXTRACT_ANY_RESOURCE = Wildcard(
+    "*",
+    "Amazon Textract's Analyze*, Start*Analysis and Get*Analysis actions do not support resource-level "
+    "permissions, so IAM can only grant them on '*'; the documents they read are bounded by the S3 grants.",
+)
+
+
+def _textract_output(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # Textract writes a job's output with the caller's credentials, and so do the handlers with the normalized
+    # analysis beside it: both only under the output prefix of the documents bucket.
+    prefix = resources.setting(TEXTRACT_OUTPUT_PREFIX).strip("/")
+    objects = resources.storage.buckets[DOCUMENTS.name].arn_for_objects(f"{prefix}/*")
+    return Permission(
+        (_allow(["s3:PutObject"], [objects]), _key_use(key, "s3", _OBJECT_WRITE)),
+        (
+            Wildcard(
+                objects,
+                "Textract names its output objects after the job id, and analyses are stored per case: both are "
+                "made at run time, so the grant covers the output prefix of the documents bucket.",
+            ),
+        ),
+    )
+
+
+def _textract_start(resources: CatalogResources, key: kms.IKey) -> Permission:
+    notifications = resources.roles[TEXTRACT_NOTIFICATIONS.name]
+    output = _textract_output(resources, key)
+    actions = [
+        "textract:AnalyzeDocument",
+        "textract:AnalyzeExpense",
+        "textract:StartDocumentAnalysis",
+        "textract:StartExpenseAnalysis",
+    ]
+    return Permission(
+        (
+            _allow(actions, ["*"]),
+            # The job's NotificationChannel passes this role to Textract, and only to Textract.
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[notifications.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "textract.amazonaws.com"}},
+            ),
+            *output.statements,
+        ),
+        (_TEXTRACT_ANY_RESOURCE, *output.wildcards),
+    )
+
+
+def _textract_results(resources: CatalogResources, key: kms.IKey) -> Permission:
+    output = _textract_output(resources, key)
+    return Permission(
+        (
+            _allow(["textract:GetDocumentAnalysis", "textract:GetExpenseAnalysis"], ["*"]),
+            *output.statements,
+        ),
+        (_TEXTRACT_ANY_RESOURCE, *output.wildcards),
+    )
+
+
+def _textract_jobs_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What the task-token store calls: a put per started job, a consistent read per completion notice.
+    jobs = resources.storage.tables[TEXTRACT_JOBS.name]
+    return Permission(
+        (
+            _allow(["dynamodb:GetItem", "dynamodb:PutItem"], [jobs.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_WRITE),
+        )
+    )
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
     "idempotency:readwrite": _idempotency_readwrite,
-    "documents:read": _documents(["s3:GetObject"], write=False),
+    # GetObjectVersion: steps read the version a case pinned (and Textract reads it with the caller's rights).
+    "documents:read": _documents(["s3:GetObject", "s3:GetObjectVersion"], write=False),
     "documents:write": _documents(["s3:PutObject"], write=True),
     "bus:put": _bus_put,
     "states:start": _states_start,
@@ -226,6 +301,9 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "mail:send": _mail_send,
     "sandbox:readwrite": _sandbox_readwrite,
     "connectors:config": _connectors_config,
+    "textract:start": _textract_start,
+    "textract:results": _textract_results,
+    "textract_jobs:readwrite": _textract_jobs_readwrite,
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -31,6 +32,7 @@ class CatalogResources:
     api_url: str | None = None
     functions: dict[str, lambda_.IFunction] = field(default_factory=dict)
     state_machines: dict[str, sfn.StateMachine] = field(default_factory=dict)
+    roles: dict[str, iam.IRole] = field(default_factory=dict)
 
     def resolve(self, value: Ref | str) -> str:
         """A plain string stays as it is; a ``Ref`` becomes the token CloudFormation fills in at deploy time."""
@@ -58,6 +60,8 @@ class CatalogResources:
                 return _named(self.functions, ref).function_arn
             case "state_machine_arn":
                 return _named(self.state_machines, ref).state_machine_arn
+            case "role_arn":
+                return _named(self.roles, ref).role_arn
         raise ValueError(f"unknown reference kind {ref.kind!r}")
 
     def setting(self, name: str) -> str:

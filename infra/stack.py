@@ -17,7 +17,9 @@ from infra.monitoring import Monitoring
 from infra.naming import pascal
 from infra.resources import CatalogResources
 from infra.schedules import Schedules
+from infra.service_roles import ServiceRoles
 from infra.storage import Storage
+from infra.subscriptions import TopicSubscriptions
 from infra.workflows import Workflows
 
 LOG_LEVEL_CONTEXT = "backoffice:logLevel"
@@ -53,6 +55,12 @@ class BackofficeStack(Stack):
             bus=self.events.bus,
             api_url=self.api.url if self.api else None,
         )
+        # Roles services assume for the product (Textract's completion notices): functions pass them, so they
+        # are in the functions' environment and grants.
+        self.service_roles = ServiceRoles(
+            self, "ServiceRoles", catalog=catalog, storage=self.storage, key=data_key.key
+        )
+        resources.roles.update(self.service_roles.roles)
 
         layer = SharedLayer(self, "SharedLayer")
         self.functions = Functions(
@@ -79,6 +87,15 @@ class BackofficeStack(Stack):
         )
         if self.api:
             self.api.route(catalog.api_routes, self.functions.functions)
+        self.subscriptions = TopicSubscriptions(
+            self,
+            "Subscriptions",
+            catalog=catalog,
+            topics=self.storage.topics,
+            functions=self.functions.functions,
+            undelivered=self.storage.undelivered_events,
+            key=data_key.key,
+        )
         self.schedules = Schedules(
             self,
             "Schedules",

@@ -1,4 +1,9 @@
-"""Lambda: vendor step 'Read vendor documents': W-9, certificate and bank letter through the embedded extractor."""
+"""Lambda: vendor step 'Read vendor documents': W-9, certificate and bank letter through the embedded extractor.
+
+A scan answers ``needs_ocr`` with the scanned documents instead of an application, and the state machine decides
+who reads them: Amazon Textract when the firm has turned it on, else a person. Called again with ``extracted``
+(what Textract read of each scan), the step takes those documents' facts from Textract's analyses.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws, metrics
 from backoffice.audit import Actor
+from backoffice.extraction import ExtractionResult
+from backoffice.extraction.textract_steps import load_analysis
 from backoffice.steps import Step, settings
 from backoffice.vendors.steps import (
+    VendorDocumentsNeedOcr,
     VendorDocumentsUnreadable,
     read_application,
     request_of,
@@ -21,6 +29,9 @@ logger = Logger()
 tracer = Tracer()
 # Extraction is machine output: recorded as such, checked by rules, decided on by people.
 STEP = Step("vendor_approval", "read vendor documents", Actor.system("read_vendor_documents:pypdf"))
+WITH_TEXTRACT = Step(
+    "vendor_approval", "read vendor documents", Actor.system("read_vendor_documents:pypdf+textract")
+)
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -28,10 +39,23 @@ STEP = Step("vendor_approval", "read vendor documents", Actor.system("read_vendo
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     documents = {**event["documents"], **((event.get("uploaded") or {}).get("documents") or {})}
     s3 = aws.client("s3")
+    extracted = _extracted(s3, event.get("extracted") or [])
+    step = WITH_TEXTRACT if extracted else STEP
     try:
-        application = read_application(event["case_id"], request_of(event["event"]), documents, s3)
+        application = read_application(event["case_id"], request_of(event["event"]), documents, s3, extracted)
+    except VendorDocumentsNeedOcr as scans:
+        # Not a failure of the step: the state machine routes the scans to Textract or to a person.
+        step.record(
+            event,
+            action="vendor_documents.read",
+            outcome="needs_ocr",
+            reasons=[str(scans)],
+            data={"documents": sorted(documents), "scans": [s["document_type"] for s in scans.scans]},
+        )
+        metrics.record("DocumentsNeedingOcr", len(scans.scans), workflow="vendor_approval")
+        return {"application_key": None, "needs_ocr": True, "reason": str(scans), "scans": scans.scans}
     except VendorDocumentsUnreadable as error:
-        STEP.failed(event, error, "vendor_documents.read")
+        step.failed(event, error, "vendor_documents.read")
         raise
     key = store_application(s3, settings().documents_bucket_name, application)
     low = {
@@ -42,12 +66,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     uncertain = sum(1 for fields in low.values() if fields)
     metrics.record("DocumentsRead", len(documents), workflow="vendor_approval")
     metrics.record("DocumentsNeedingReview", uncertain, workflow="vendor_approval")
-    STEP.record(
+    step.record(
         event,
         action="vendor_documents.read",
         outcome="read",
         reasons=[f"{doc}: uncertain {', '.join(fields)}" for doc, fields in low.items() if fields],
         output={"application_key": key},
-        data={"documents": sorted(documents)},
+        data={
+            "documents": sorted(documents),
+            **({"read_by_textract": sorted(extracted)} if extracted else {}),
+        },
     )
-    return {"application_key": key}
+    return {"application_key": key, "needs_ocr": False, "reason": None, "scans": []}
+
+
+def _extracted(s3: Any, outcomes: list[dict[str, Any]]) -> dict[str, ExtractionResult]:
+    """What Textract read of each scan, by document type (the outcomes the Textract step resumed with)."""
+    return {outcome["document_type"]: load_analysis(s3, outcome["extraction"]).result for outcome in outcomes}

@@ -35,6 +35,7 @@ def test_asl_placeholders_are_exactly_the_catalog_substitutions(spec: StateMachi
         ("AWS::S3::Bucket", list(CATALOG.buckets)),
         ("AWS::SNS::Topic", list(CATALOG.topics)),
         ("AWS::SQS::Queue", list(CATALOG.queues)),
+        ("AWS::IAM::Role", [role.name for role in CATALOG.service_roles]),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )

@@ -85,6 +85,7 @@ __all__ = [
     "UnknownTextractJob",
     "UnsupportedDocument",
     "analyze_single_page",
+    "begin_analysis",
     "client_request_token",
     "job_tag",
     "on_job_completed",
@@ -191,6 +192,8 @@ class PendingJob(BaseModel):
     api: TextractApi
     document: S3Document
     expires_at: int
+    # The workflow the case runs in, for the completion's audit record.
+    workflow: str | None = None
 
 
 class TaskTokenStore(Protocol):
@@ -223,6 +226,8 @@ class DynamoDbTaskTokenStore:
         }
         if job.document.version_id:
             item["version_id"] = {"S": job.document.version_id}
+        if job.workflow:
+            item["workflow"] = {"S": job.workflow}
         self._dynamodb.put_item(TableName=self._table_name, Item=item)
 
     def load(self, job_id: str) -> PendingJob | None:
@@ -243,6 +248,7 @@ class DynamoDbTaskTokenStore:
                 version_id=item.get("version_id", {}).get("S"),
             ),
             expires_at=int(item["expires_at"]["N"]),
+            workflow=item.get("workflow", {}).get("S"),
         )
 
 
@@ -289,6 +295,7 @@ class JobCompletion(DocumentAnalysis):
     job_id: str
     case_id: str
     error_name: str | None = None
+    workflow: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -368,6 +375,56 @@ def analyze_single_page(
 # --------------------------------------------------------------------------------------------------------------
 
 
+def begin_analysis(
+    *,
+    textract: Any,
+    s3: Any,
+    tokens: TaskTokenStore,
+    document: S3Document,
+    document_type: str,
+    case_id: str,
+    task_token: str,
+    settings: TextractSettings,
+    workflow: str | None = None,
+    thresholds: ExtractionSettings | Mapping[str, Any] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AnalysisStarted | DocumentAnalysis:
+    """Analyse a document the fastest way Textract allows, for the execution waiting on ``task_token``.
+
+    A PNG or JPEG image of up to 10 MB is one page: it goes through the synchronous API and the finished
+    ``DocumentAnalysis`` comes back at once (the caller resumes the execution itself). Anything else (a PDF, a
+    TIFF, a larger image) starts an asynchronous job, answered by ``AnalysisStarted``; its completion notice
+    resumes the execution. A document that cannot be analysed comes back as a ``DocumentAnalysis`` with an
+    error result. Raises ``TextractThrottled`` / ``TextractLimitExceeded`` / ``TextractServiceError`` for a Retry.
+    """
+    try:
+        inspected = _inspect(s3, document)
+    except BadDocument as bad:
+        return DocumentAnalysis(document=None, result=error_result(bad.error, document_type))
+    if inspected.kind in ("png", "jpeg") and inspected.size <= TEXTRACT_SYNC_MAX_BYTES:
+        return analyze_single_page(
+            textract=textract,
+            document=inspected.document,
+            document_type=document_type,
+            size_bytes=inspected.size,
+            thresholds=thresholds,
+        )
+    started = _start_job(
+        textract=textract,
+        tokens=tokens,
+        inspected=inspected,
+        document_type=document_type,
+        case_id=case_id,
+        task_token=task_token,
+        settings=settings,
+        workflow=workflow,
+        clock=clock,
+    )
+    if isinstance(started, ExtractionResult):
+        return DocumentAnalysis(document=None, result=started)
+    return started
+
+
 def start_analysis(
     *,
     textract: Any,
@@ -378,6 +435,7 @@ def start_analysis(
     case_id: str,
     task_token: str,
     settings: TextractSettings,
+    workflow: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> AnalysisStarted | ExtractionResult:
     """Start an asynchronous analysis that will resume ``task_token``'s execution when it completes.
@@ -386,9 +444,38 @@ def start_analysis(
     analysed (the handler audits it and resumes the execution itself: no job will ever call back).
     Raises ``TextractThrottled`` / ``TextractLimitExceeded`` / ``TextractServiceError`` for a Retry.
     """
-    profile = profile_for(document_type)
     try:
-        document, etag = _checked_document(s3, document)
+        inspected = _inspect(s3, document)
+    except BadDocument as bad:
+        return error_result(bad.error, document_type)
+    return _start_job(
+        textract=textract,
+        tokens=tokens,
+        inspected=inspected,
+        document_type=document_type,
+        case_id=case_id,
+        task_token=task_token,
+        settings=settings,
+        workflow=workflow,
+        clock=clock,
+    )
+
+
+def _start_job(
+    *,
+    textract: Any,
+    tokens: TaskTokenStore,
+    inspected: _Inspected,
+    document_type: str,
+    case_id: str,
+    task_token: str,
+    settings: TextractSettings,
+    workflow: str | None,
+    clock: Callable[[], float],
+) -> AnalysisStarted | ExtractionResult:
+    profile = profile_for(document_type)
+    document, etag = inspected.document, inspected.etag
+    try:
         api: TextractApi = profile.textract_api
         common: dict[str, Any] = {
             "DocumentLocation": {"S3Object": _s3_object(document)},
@@ -421,18 +508,29 @@ def start_analysis(
             api=api,
             document=document,
             expires_at=int(clock()) + _TOKEN_TTL_SECONDS,
+            workflow=workflow,
         )
     )
     return AnalysisStarted(job_id=job_id, api=api, client_request_token=token)
 
 
-def _checked_document(s3: Any, document: S3Document) -> tuple[S3Document, str | None]:
+class _Inspected(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    document: S3Document  # with its version pinned
+    etag: str | None
+    kind: FileKind
+    size: int
+
+
+def _inspect(s3: Any, document: S3Document) -> _Inspected:
     """The object's size and first bytes checked before Textract is asked (a clear reason instead of a failed
-    job), and its version pinned."""
+    job), its kind told from its bytes, and its version pinned."""
     version = {"VersionId": document.version_id} if document.version_id else {}
     try:
         head = s3.head_object(Bucket=document.bucket, Key=document.key, **version)
-        check_size(int(head.get("ContentLength", 0)), max_bytes=TEXTRACT_MAX_BYTES)
+        size = int(head.get("ContentLength", 0))
+        check_size(size, max_bytes=TEXTRACT_MAX_BYTES)
         start = s3.get_object(
             Bucket=document.bucket, Key=document.key, Range=f"bytes=0-{_SNIFF_BYTES - 1}", **version
         )["Body"].read()
@@ -447,7 +545,7 @@ def _checked_document(s3: Any, document: S3Document) -> tuple[S3Document, str | 
             "not a PDF or an image (PNG, JPEG, TIFF)", "ask the sender for the document as a PDF or a scan"
         )
     pinned = document.model_copy(update={"version_id": document.version_id or head.get("VersionId")})
-    return pinned, head.get("ETag")
+    return _Inspected(document=pinned, etag=head.get("ETag"), kind=kind, size=size)
 
 
 def _parse_notice(sns_message: Mapping[str, Any] | str) -> Mapping[str, Any]:
@@ -485,7 +583,12 @@ def on_job_completed(
     get = (
         textract.get_expense_analysis if pending.api == "expense_analysis" else textract.get_document_analysis
     )
-    completion = {"task_token": pending.task_token, "job_id": job_id, "case_id": pending.case_id}
+    completion: dict[str, Any] = {
+        "task_token": pending.task_token,
+        "job_id": job_id,
+        "case_id": pending.case_id,
+        "workflow": pending.workflow,
+    }
     try:
         # PARTIAL_SUCCESS is read like SUCCEEDED: the normalizer turns it into a warning, hence a review.
         if notice.get("Status") in ("FAILED", "ERROR"):
@@ -510,7 +613,7 @@ def on_job_completed(
 
 
 def _failed(
-    completion: dict[str, str], error: ExtractionError, document_type: str, error_name: str | None
+    completion: dict[str, Any], error: ExtractionError, document_type: str, error_name: str | None
 ) -> JobCompletion:
     return JobCompletion(
         **completion, document=None, result=error_result(error, document_type), error_name=error_name

@@ -64,6 +64,11 @@ def local_names(catalog: Catalog, region: str = REGION, endpoint_url: str | None
         names[Ref("topic_arn", topic)] = f"arn:aws:sns:{region}:{ACCOUNT}:{PREFIX}-{topic}"
     for q in catalog.queues:
         names[Ref("queue_url", q)] = f"{queue_base}/{ACCOUNT}/{PREFIX}-{q}"
+    # Roles only AWS services assume (Textract publishing its notices): nothing assumes them locally.
+    for service_role in catalog.service_roles:
+        names[Ref("role_arn", service_role.name)] = (
+            f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{service_role.name}"
+        )
     return names
 
 

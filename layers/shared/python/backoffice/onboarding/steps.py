@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort, ResourceRequest, all_pages
-from backoffice.extraction import ExtractionResult, read_local_document
+from backoffice.extraction import ExtractionResult, NormalizedDocument, read_local_document
+from backoffice.extraction.textract_backend import DocumentAnalysis
 from backoffice.models import Client, Document, OpportunityClosedWon, parse_event_as
 from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
 from backoffice.onboarding.customers import CustomerMatchPolicy, MatchDecision, match_customer
@@ -27,6 +28,10 @@ class StatementOfWorkMissing(Exception):
 
 class StatementOfWorkUnreadable(Exception):
     """The SOW could not be read (scanned without OCR, corrupt, or missing the facts a project needs)."""
+
+
+class StatementOfWorkNeedsOcr(StatementOfWorkUnreadable):
+    """The SOW is a scan (no text layer): Amazon Textract reads it when the firm has turned it on, else a person."""
 
 
 class CustomerNeedsReview(Exception):
@@ -66,10 +71,25 @@ def read_statement_of_work(pdf: bytes) -> SowFacts:
     it needs OCR (Textract), so it goes to a person; a corrupt, encrypted or non-PDF file says why."""
     read = read_local_document(pdf)
     if isinstance(read, ExtractionResult):
-        why = read.error.message if read.error else "; ".join(read.reasons)
-        raise StatementOfWorkUnreadable(f"the SOW cannot be read ({read.status}): {why}")
-    text = "\n".join(line.text for page in read.pages for line in page.lines)
-    return parse_sow_text(text)
+        _unreadable(read)
+    return _facts_of(read)
+
+
+def read_statement_of_work_from_analysis(analysis: DocumentAnalysis) -> SowFacts:
+    """The SOW's facts from what Amazon Textract read of a scan, taken as from a local read: its lines."""
+    if analysis.document is None:
+        _unreadable(analysis.result)
+    return _facts_of(analysis.document)
+
+
+def _facts_of(document: NormalizedDocument) -> SowFacts:
+    return parse_sow_text("\n".join(line.text for page in document.pages for line in page.lines))
+
+
+def _unreadable(result: ExtractionResult) -> NoReturn:
+    why = result.error.message if result.error else "; ".join(result.reasons)
+    error = StatementOfWorkNeedsOcr if result.status == "needs_ocr" else StatementOfWorkUnreadable
+    raise error(f"the SOW cannot be read ({result.status}): {why}")
 
 
 def facts_key(case_id: str) -> str:

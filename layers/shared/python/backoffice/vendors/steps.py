@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from backoffice.approvals.policy import load_policy
 from backoffice.connectors.ports import ErpPort, HrisPort, all_pages
-from backoffice.extraction import extract_local
+from backoffice.extraction import ExtractionResult, extract_local
 from backoffice.models import Vendor, VendorOnboardingRequested, parse_event_as
 from backoffice.models.entities import last4
 from backoffice.vendors.assessment import VendorAssessment, assess_application
@@ -29,6 +30,15 @@ REQUIRED_DOCUMENTS = ("w9", "coi", "bank_letter")
 
 class VendorDocumentsUnreadable(Exception):
     """A document the vendor sent cannot be read (corrupt, encrypted, a scan without OCR)."""
+
+
+class VendorDocumentsNeedOcr(VendorDocumentsUnreadable):
+    """Every document that could not be read is a scan: Amazon Textract can read them (``scans``, each
+    ``{document_type, bucket, key, version_id}``) when the firm has turned it on, else a person does."""
+
+    def __init__(self, message: str, scans: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.scans = scans
 
 
 def request_of(event: dict[str, Any]) -> VendorOnboardingRequested:
@@ -50,11 +60,21 @@ def missing_documents(request: VendorOnboardingRequested) -> list[str]:
 
 
 def read_application(
-    case_id: str, request: VendorOnboardingRequested, documents: dict[str, dict[str, Any]], s3: Any
+    case_id: str,
+    request: VendorOnboardingRequested,
+    documents: dict[str, dict[str, Any]],
+    s3: Any,
+    extracted: Mapping[str, ExtractionResult] | None = None,
 ) -> VendorApplication:
-    """Every document read by the embedded extractor and mapped to the facts the vendor checks consume."""
+    """Every document read by the embedded extractor (or, for a scan, what Amazon Textract read of it:
+    ``extracted`` by document type) and mapped to the facts the vendor checks consume.
+
+    Raises ``VendorDocumentsNeedOcr`` when the only documents that could not be read are scans, and
+    ``VendorDocumentsUnreadable`` for anything else that could not be read.
+    """
     facts: dict[str, Any] = {}
     problems: list[str] = []
+    scans: list[dict[str, Any]] = []
     readers = {
         "w9": facts_from_w9,
         "coi": certificate_from_extraction,
@@ -65,12 +85,18 @@ def read_application(
         get: dict[str, Any] = {"Bucket": pointer["bucket"], "Key": pointer["key"]}
         if pointer.get("version_id"):
             get["VersionId"] = pointer["version_id"]
-        result = extract_local(s3.get_object(**get)["Body"].read(), document_type)
+        result = (extracted or {}).get(document_type)
+        if result is None:
+            result = extract_local(s3.get_object(**get)["Body"].read(), document_type)
         try:
             facts[names[document_type]] = readers[document_type](result)
         except DocumentNotRead as error:
             problems.append(f"{document_type}: {error}")
+            if result.status == "needs_ocr":
+                scans.append({"document_type": document_type, **pointer})
     if problems:
+        if len(scans) == len(problems):
+            raise VendorDocumentsNeedOcr("; ".join(problems), scans)
         raise VendorDocumentsUnreadable("; ".join(problems))
     return VendorApplication(
         case_id=case_id,
