@@ -18,8 +18,15 @@ from backoffice.connectors.http import (
     RecordUnmappable,
 )
 from backoffice.connectors.mapping import FieldMapping, MappingError
-from backoffice.connectors.ports import ResourceRequest
-from backoffice.models import Client, Project, Worker
+from backoffice.connectors.ports import (
+    ConnectorRateLimited,
+    ConnectorUnavailable,
+    RecordNotFound,
+    ResourceRequest,
+    UnreadableLine,
+)
+from backoffice.invoicing.readiness import PurchaseOrder
+from backoffice.models import Client, ExpenseEntry, Invoice, InvoiceLine, Project, TimeEntry, Worker
 from backoffice.onboarding.sample_firm import sample_allocations, sample_clients, sample_workers
 from backoffice.vendors.sample_vendors import existing_employees, existing_vendors
 from tests.contract.conftest import FAST
@@ -367,3 +374,298 @@ def test_payrolls_employee_records_come_through_for_the_ghost_vendor_check(rest_
     # When the HRIS port reads them / Then they are the firm's records, bank details included
     assert connector(rest_fake).employee_records() == existing_employees()
     assert len(rest_fake.requests_to("/people/private")) == 2
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Invoicing through the generic ERP and PSA
+# ------------------------------------------------------------------------------------------------------------
+
+NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def _invoice(**changes: Any) -> Invoice:
+    invoice = Invoice(
+        id="draft",
+        client_id="cus_42",
+        project_id="COHO-2026-001",
+        currency="USD",
+        posting_date=date(2026, 12, 1),
+        due_date=date(2026, 12, 31),
+        period_start=NOVEMBER[0],
+        period_end=NOVEMBER[1],
+        po_no="PO-88",
+        lines=[
+            InvoiceLine(
+                source="time",
+                source_ids=["te_1", "te_2"],
+                description="Consulting",
+                quantity=Decimal("12.5"),
+                rate=Decimal(200),
+                amount=Decimal(2500),
+            ),
+            InvoiceLine(
+                source="adjustment",
+                description="Courtesy discount",
+                quantity=Decimal(1),
+                rate=Decimal(-100),
+                amount=Decimal(-100),
+            ),
+        ],
+        net_total=Decimal(2400),
+        grand_total=Decimal(2400),
+        outstanding_amount=Decimal(2400),
+    )
+    return invoice.model_copy(update=changes)
+
+
+def test_an_invoice_is_created_once_found_as_a_draft_and_posted_through_the_generic_erp(
+    rest_fake: RestFake,
+) -> None:
+    # Given no invoice for the project's November
+    rest = connector(rest_fake)
+    assert rest.find_invoice("COHO-2026-001", *NOVEMBER) is None
+
+    # When it is created twice with one key, found, and posted twice
+    first = rest.create_invoice(_invoice(), idempotency_key="invoice#COHO-2026-001#2026-11")
+    second = rest.create_invoice(_invoice(), idempotency_key="invoice#COHO-2026-001#2026-11")
+    draft = rest.find_invoice("COHO-2026-001", *NOVEMBER)
+    posted = rest.post_invoice(first.id)
+    again = rest.post_invoice(first.id)
+
+    # Then one invoice, its lines (and what they bill) in the vendor's shape and back
+    assert (first.id, first.created, second.created) == (second.id, True, False)
+    [record] = rest_fake.invoices.values()
+    assert record["line_items"][0] == {
+        "kind": "time",
+        "refs": ["te_1", "te_2"],
+        "text": "Consulting",
+        "qty": "12.5",
+        "unit_price": "200",
+        "total": "2500",
+    }
+    assert draft == _invoice(id=first.id)
+    # And the posted invoice has the vendor's number, the same on a second post
+    assert (posted.status, posted.invoice_number) == ("posted", "INV-2026-0001") and again == posted
+    assert rest.find_invoice("COHO-2026-001", date(2026, 12, 1), date(2026, 12, 31)) is None
+
+
+def test_post_reads_the_invoice_again_when_the_answer_carries_none(rest_fake: RestFake) -> None:
+    # Given a vendor whose finalize call answers without the invoice (the document points at nothing)
+    document = example_document(rest_fake.url)
+    document["operations"]["post_invoice"]["item_path"] = "/not_there"
+    rest = RestConnector(RestSettings.model_validate(document), lambda: {"api_key": rest_fake.api_key})
+    created = rest.create_invoice(_invoice(), idempotency_key="invoice#x")
+    # When posted / Then the invoice is read with get_invoice, posted
+    assert rest.post_invoice(created.id).status == "posted"
+    assert len(rest_fake.requests_to(f"/v2/invoices/{created.id}", "GET")) == 1
+
+
+def test_balance_tax_template_and_purchase_order_through_the_generic_erp(rest_fake: RestFake) -> None:
+    # Given two customers: one owing 1,250.50, taxed NY, with a PO on the project; one with nothing
+    rest_fake.seed_customers(sample_clients()[:2])
+    owing, clean = (c.id for c in sample_clients()[:2])
+    rest_fake.balances[owing] = "1250.50"
+    rest_fake.tax_codes[owing] = "US Sales Tax - NY"
+    rest_fake.purchase_orders.append(
+        {
+            "customer": owing,
+            "project": "P-1",
+            "number": "PO-7781",
+            "issued": "2026-10-20",
+            "remaining": "47189.60",
+            "currency": "usd",
+        }
+    )
+    rest = connector(rest_fake)
+
+    # Then each reads as the canonical value
+    assert rest.customer_balance(owing) == Decimal("1250.50")
+    assert rest.customer_balance(clean) == Decimal(0)
+    assert (rest.tax_template(owing), rest.tax_template(clean)) == ("US Sales Tax - NY", None)
+    assert rest.purchase_order(owing, "P-1") == PurchaseOrder(
+        po_no="PO-7781", po_date=date(2026, 10, 20), balance=Decimal("47189.60"), currency="USD"
+    )
+    assert rest.purchase_order(owing, "P-2") is None
+    with pytest.raises(RecordNotFound):
+        rest.customer_balance("cus_unknown")
+
+
+def _time(entry_id: str, day: str, hours: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": entry_id,
+        "person": "W-004",
+        "project": "COHO-2026-001",
+        "date": day,
+        "hours": hours,
+        "billable": True,
+        "billable_hours": hours,
+        "rate": "200",
+        "amount": str(Decimal(hours) * 200),
+        "cost_rate": "90",
+        "currency": "usd",
+        "state": "approved",
+        "invoice": None,
+        **changes,
+    }
+
+
+def test_billable_projects_time_and_expenses_come_through_three_kinds_of_paging(rest_fake: RestFake) -> None:
+    # Given three projects (one closed before November), seven November time entries (one of 30 hours) and one of
+    # October, five November expenses
+    for code, state, end in (
+        ("P-1", "active", None),
+        ("P-2", "closed", "2026-10-15"),
+        ("P-3", "closed", "2026-11-20"),
+    ):
+        rest_fake.projects[code] = {
+            "code": code, "name": code, "customer": "cus_42", "crm_deal": None, "billing": "time_and_materials",
+            "currency": "USD", "start": "2026-01-01", "end": end, "state": state,
+        }  # fmt: skip
+    rest_fake.time_entries.extend(_time(f"te_{d}", f"2026-11-{d:02d}", "8") for d in range(2, 8))
+    rest_fake.time_entries.append(_time("te_bad", "2026-11-09", "30"))
+    rest_fake.time_entries.append(_time("te_oct", "2026-10-30", "8"))
+    rest_fake.expenses.extend(
+        {"id": f"ex_{d}", "person": "W-011", "project": "COHO-2026-001", "date": f"2026-11-{d:02d}",
+         "category": "Airfare", "amount": "412.80", "currency": "usd", "billable": True, "state": "approved"}
+        for d in range(3, 8)
+    )  # fmt: skip
+    rest = connector(rest_fake)
+
+    # When each is listed, page by page
+    projects = everything(lambda t: rest.list_billable_projects(*NOVEMBER, t))
+    lines = everything(lambda t: rest.list_time_entries(*NOVEMBER, t))
+    expenses = everything(lambda t: rest.list_expenses(*NOVEMBER, t))
+
+    # Then projects came by offset, time by cursor, expenses by next link, each in canonical terms
+    assert [(p.id, p.status) for p in projects] == [("P-1", "open"), ("P-3", "completed")]
+    assert len(rest_fake.requests_to("/v2/projects", "GET")) == 1
+    entries = [e for e in lines if isinstance(e, TimeEntry)]
+    assert [e.id for e in entries] == [f"te_{d}" for d in range(2, 8)] and entries[0].billing_amount == 1600
+    assert len(rest_fake.requests_to("/v2/time-entries")) == 3
+    assert [e.id for e in expenses] == [f"ex_{d}" for d in range(3, 8)] and len(
+        rest_fake.requests_to("/v2/expenses")
+    ) == 3
+    # And the 30-hour entry is reported with its reason, not a failed run
+    [bad] = [e for e in lines if isinstance(e, UnreadableLine)]
+    assert (bad.id, bad.kind, bad.project_id) == ("te_bad", "time", "COHO-2026-001")
+    assert any("hours" in e for e in bad.errors)
+
+
+def test_contract_milestones_and_rate_card_lines_map_element_by_element(rest_fake: RestFake) -> None:
+    # Given a SOW with two milestones and the project's rate card of two roles
+    rest_fake.contracts["sow_9"] = {
+        "id": "sow_9", "type": "sow", "customer": "cus_42", "deal": "006Dn0000000002XYZ", "title": "Pricing strategy",
+        "billing": "fixed_fee", "currency": "usd", "fee": "120000", "terms_days": 45, "starts": "2026-11-18",
+        "ends": "2027-05-17",
+        "milestones": [
+            {"id": "ms_1", "name": "Diagnostic", "amount": "40000", "due": "2026-12-15", "state": "accepted", "accepted": "2026-12-14"},
+            {"id": "ms_2", "name": "Roadmap", "amount": "80000", "due": "2027-03-01", "state": "planned"},
+        ],
+    }  # fmt: skip
+    rest_fake.rate_cards["COHO-2026-001"] = {
+        "id": "rc_1", "name": "Coho 2026", "customer": "cus_42", "starts": "2026-01-01", "ends": None,
+        "rates": [
+            {"role": "consultant", "activity": "Consulting", "currency": "usd", "bill": "210", "cost": "95"},
+            {"role": "manager", "activity": "Consulting", "currency": "usd", "bill": "280", "cost": "130"},
+        ],
+    }  # fmt: skip
+    rest = connector(rest_fake)
+
+    # When read
+    contract = rest.get_contract("sow_9")
+    card = rest.project_rate_card("COHO-2026-001")
+
+    # Then the lists came through their item mappings
+    assert [(m.id, m.status, m.amount) for m in contract.milestones] == [
+        ("ms_1", "accepted", Decimal(40000)),
+        ("ms_2", "planned", Decimal(80000)),
+    ]
+    assert (contract.fixed_fee, contract.payment_terms_days) == (Decimal(120000), 45)
+    assert card is not None and [(x.role, x.billing_rate) for x in card.lines] == [
+        ("consultant", Decimal(210)),
+        ("manager", Decimal(280)),
+    ]
+    # And what does not exist: a contract is an error, a rate card is none
+    with pytest.raises(RecordNotFound):
+        rest.get_contract("sow_0")
+    assert rest.project_rate_card("P-9") is None
+
+
+def test_lines_are_marked_billed_once_and_returned_through_the_generic_psa(rest_fake: RestFake) -> None:
+    # Given three November time entries and an expense
+    rest_fake.time_entries.extend(_time(f"te_{d}", f"2026-11-{d:02d}", "8") for d in range(2, 5))
+    rest_fake.expenses.append(
+        {"id": "ex_1", "person": "W-011", "project": "COHO-2026-001", "date": "2026-11-03", "category": "Meals",
+         "amount": "880", "currency": "usd", "billable": True, "state": "approved"}
+    )  # fmt: skip
+    rest = connector(rest_fake)
+
+    # When two entries are billed on inv_1 (twice, the second time on inv_2), one sent back, the expense written off
+    rest.mark_billed("inv_1", time_entry_ids=["te_2", "te_3"], expense_ids=[])
+    rest.mark_billed("inv_2", time_entry_ids=["te_2", "te_3"], expense_ids=[])
+    rest.return_lines(
+        time_entry_ids=["te_4", "te_2"], expense_ids=[], action="send_back", reason="which task?"
+    )
+    rest.return_lines(time_entry_ids=[], expense_ids=["ex_1"], action="write_off", reason="client dinner")
+
+    # Then the billed entries keep the first invoice and were not sent back; the rest followed the review
+    lines = {e.id: e for e in rest.list_time_entries(*NOVEMBER).items if isinstance(e, TimeEntry)}
+    assert {k: (v.invoice_id, v.status) for k, v in lines.items()} == {
+        "te_2": ("inv_1", "approved"),
+        "te_3": ("inv_1", "approved"),
+        "te_4": (None, "rejected"),
+    }
+    [expense] = rest.list_expenses(*NOVEMBER).items
+    assert isinstance(expense, ExpenseEntry) and expense.is_billable is False
+    [billed] = rest_fake.requests_to("/v2/invoices/inv_1/billed-lines")
+    assert billed.json() == {"time_entries": ["te_2", "te_3"], "expenses": [], "milestones": []}
+    assert rest_fake.requests_to("/v2/reviews/write_off")[0].json()["note"] == "client dinner"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda rest: rest.customer_balance("cus_1"),
+        lambda rest: rest.tax_template("cus_1"),
+        lambda rest: rest.purchase_order("cus_1", "P-1"),
+        lambda rest: rest.find_invoice("P-1", *NOVEMBER),
+        lambda rest: rest.create_invoice(_invoice(), idempotency_key="k"),
+        lambda rest: rest.post_invoice("inv_1"),
+        lambda rest: rest.list_billable_projects(*NOVEMBER),
+        lambda rest: rest.list_time_entries(*NOVEMBER),
+        lambda rest: rest.list_expenses(*NOVEMBER),
+        lambda rest: rest.get_contract("sow_1"),
+        lambda rest: rest.project_rate_card("P-1"),
+        lambda rest: rest.mark_billed("inv_1", time_entry_ids=["te_1"], expense_ids=[]),
+        lambda rest: rest.return_lines(
+            time_entry_ids=["te_1"], expense_ids=[], action="send_back", reason="r"
+        ),
+    ],
+)
+def test_every_invoicing_operation_reports_rate_limits_and_outages_by_name(
+    rest_fake: RestFake, call: Any
+) -> None:
+    rest_fake.inject(429, {"error": {"code": "rate_limited", "message": "slow down"}}, path_prefix="/v2")
+    with pytest.raises(ConnectorRateLimited):
+        call(connector(rest_fake))
+    rest_fake.inject(503, {"error": {"code": "maintenance", "message": "back soon"}}, path_prefix="/v2")
+    with pytest.raises(ConnectorUnavailable, match="maintenance"):
+        call(connector(rest_fake))
+
+
+def test_an_invoicing_operation_missing_what_it_needs_is_refused_when_loaded(rest_fake: RestFake) -> None:
+    document = example_document(rest_fake.url)
+    del document["operations"]["customer_balance"]["value_path"]
+    del document["operations"]["find_invoice"]["mapping"]
+    del document["operations"]["return_lines"]["body"]
+    document["operations"]["mark_billed"]["path"] = "/invoices/{id}/billed-lines"
+    with pytest.raises(ValidationError) as raised:
+        RestSettings.model_validate(document)
+    text = str(raised.value)
+    for problem in (
+        "customer_balance: needs value_path",
+        "find_invoice: needs a mapping",
+        "return_lines: a create needs a body mapping",
+        "mark_billed: unknown placeholders ['id']",
+    ):
+        assert problem in text

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from backoffice.connectors.http import CallRecord, ConnectorAuthFailed, ConnectorRequestRejected
+from backoffice.connectors.http import (
+    CallRecord,
+    ConnectorAuthFailed,
+    ConnectorNotConfigured,
+    ConnectorRequestRejected,
+)
 from backoffice.connectors.netsuite import NetSuiteApi, NetSuiteErp, NetSuiteSettings, signature_base_string
 from backoffice.connectors.ports import ConnectorRateLimited, ConnectorUnavailable, RecordNotFound
+from backoffice.invoicing.readiness import PurchaseOrder
 from backoffice.local.samples import existing_client, new_client
-from backoffice.models import Address, Client, Vendor
+from backoffice.models import Address, Client, Invoice, InvoiceLine, Vendor
 from backoffice.onboarding.sample_firm import sample_clients
 from backoffice.onboarding.steps import match_or_create_customer
 from backoffice.vendors.sample_vendors import existing_vendors
@@ -414,3 +421,234 @@ def test_releasing_an_unknown_vendor_is_record_not_found(
 ) -> None:
     with pytest.raises(RecordNotFound):
         erp_for(netsuite_fake, rsa_key[0]).release_vendor("424242")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Invoicing
+# ------------------------------------------------------------------------------------------------------------
+
+PROJECT = "a1ADn0000000001AAA"
+ITEMS = {"invoice_item_ids": {"time": "11", "expense": "12", "milestone": "13"}}
+
+
+def _invoice(customer_id: str, *, start: date = date(2026, 11, 1), po_no: str | None = None) -> Invoice:
+    return Invoice(
+        id="draft",
+        client_id=customer_id,
+        project_id=PROJECT,
+        currency="USD",
+        posting_date=date(2026, 12, 1),
+        due_date=date(2026, 12, 31),
+        period_start=start,
+        period_end=start.replace(day=30),
+        po_no=po_no,
+        lines=[
+            InvoiceLine(
+                source="time",
+                source_ids=["a1DDn0000000001AAA-mon", "a1DDn0000000001AAA-tue"],
+                description="Consulting, November",
+                quantity=Decimal("12.5"),
+                rate=Decimal(200),
+                amount=Decimal(2500),
+            ),
+            InvoiceLine(
+                source="expense",
+                source_ids=["a1GDn0000000002AAA"],
+                description="Travel",
+                quantity=Decimal(1),
+                rate=Decimal("310.40"),
+                amount=Decimal("310.40"),
+            ),
+        ],
+        net_total=Decimal("2810.40"),
+        grand_total=Decimal("2810.40"),
+        outstanding_amount=Decimal("2810.40"),
+    )
+
+
+def test_an_invoice_is_created_pending_approval_once_however_often_the_step_is_retried(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given a customer, and service items configured per line source
+    erp = erp_for(netsuite_fake, rsa_key[0], **ITEMS)
+    customer = seeded["CUST-0001"]
+
+    # When the create step runs twice with one key (project and period)
+    first = erp.create_invoice(_invoice(customer), idempotency_key=f"invoice#{PROJECT}#2026-11")
+    second = erp.create_invoice(_invoice(customer), idempotency_key=f"invoice#{PROJECT}#2026-11")
+
+    # Then one invoice, upserted by its externalId, pending approval: NetSuite's draft, which posts nothing
+    assert (first.created, second.created, first.id) == (True, False, second.id)
+    [record] = netsuite_fake.invoices.values()
+    assert record["externalId"] == first.details["external_id"]
+    assert record["approvalStatus"] == {"id": "1"} and record["entity"] == {"id": customer}
+    assert len(netsuite_fake.requests_to("/record/v1/invoice/eid:", "PUT")) == 1
+    # And the project and period are in the body fields, each line on its item with what it bills
+    assert record["custbody_backoffice_project"] == PROJECT
+    assert record["custbody_backoffice_period_start"] == "2026-11-01"
+    lines = record["item"]["items"]
+    assert [(li["item"], li["custcol_backoffice_source"]) for li in lines] == [
+        ({"id": "11"}, "time"),
+        ({"id": "12"}, "expense"),
+    ]
+    assert lines[0]["custcol_backoffice_source_ids"] == "a1DDn0000000001AAA-mon,a1DDn0000000001AAA-tue"
+
+
+def test_the_invoice_of_a_period_is_found_as_a_draft_then_posted_with_its_number(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given no invoice for the project's November yet
+    erp = erp_for(netsuite_fake, rsa_key[0], **ITEMS)
+    november = (PROJECT, date(2026, 11, 1), date(2026, 11, 30))
+    assert erp.find_invoice(*november) is None
+
+    # When the draft is created, found, then posted twice (a retried step)
+    created = erp.create_invoice(_invoice(seeded["CUST-0001"]), idempotency_key="invoice#p#2026-11")
+    draft = erp.find_invoice(*november)
+    posted = erp.post_invoice(created.id)
+    again = erp.post_invoice(created.id)
+
+    # Then the draft reads back as the invoice sent, without a number
+    assert draft is not None and (draft.id, draft.status, draft.invoice_number) == (created.id, "draft", None)
+    assert [(li.source, li.source_ids, li.amount) for li in draft.lines] == [
+        (li.source, li.source_ids, li.amount) for li in _invoice(seeded["CUST-0001"]).lines
+    ]
+    assert (draft.currency, draft.period_start, draft.grand_total) == (
+        "USD",
+        date(2026, 11, 1),
+        Decimal("2810.40"),
+    )
+    # And posting approved it once: it has its NetSuite number, and posting again changed nothing
+    tran_id = netsuite_fake.invoices[created.id]["tranId"]
+    assert (posted.status, posted.invoice_number, posted.outstanding_amount) == (
+        "posted",
+        tran_id,
+        Decimal("2810.40"),
+    )
+    assert again == posted
+    assert len(netsuite_fake.requests_to(f"/record/v1/invoice/{created.id}", "PATCH")) == 1
+    # And another period of the project has none
+    assert erp.find_invoice(PROJECT, date(2026, 12, 1), date(2026, 12, 31)) is None
+
+
+def test_a_rejected_invoice_is_not_posted(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given an invoice an approver rejected in NetSuite
+    erp = erp_for(netsuite_fake, rsa_key[0], **ITEMS)
+    created = erp.create_invoice(_invoice(seeded["CUST-0002"]), idempotency_key="invoice#r")
+    netsuite_fake.invoices[created.id]["approvalStatus"] = {"id": "3"}
+    # Then posting it is refused, and the period has no invoice any more
+    with pytest.raises(ConnectorRequestRejected, match="rejected"):
+        erp.post_invoice(created.id)
+    assert erp.find_invoice(PROJECT, date(2026, 11, 1), date(2026, 11, 30)) is None
+
+
+def test_a_line_without_a_configured_item_or_with_an_unknown_one_is_refused(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given no item for expense lines / Then the create says what to configure, before any write
+    erp = erp_for(netsuite_fake, rsa_key[0], invoice_item_ids={"time": "11"})
+    with pytest.raises(ConnectorNotConfigured, match="expense"):
+        erp.create_invoice(_invoice(seeded["CUST-0001"]), idempotency_key="invoice#1")
+    assert not netsuite_fake.requests_to("/record/v1/invoice", "PUT")
+    # Given an item NetSuite does not have / Then NetSuite's USER_ERROR, not retried
+    erp = erp_for(netsuite_fake, rsa_key[0], invoice_item_ids={"time": "11", "expense": "99"})
+    with pytest.raises(ConnectorRequestRejected) as raised:
+        erp.create_invoice(_invoice(seeded["CUST-0001"]), idempotency_key="invoice#2")
+    assert raised.value.codes == ("USER_ERROR",)
+
+
+def test_the_customer_balance_is_what_its_posted_invoices_still_owe(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given a customer owing 1,200 from before, one posted invoice and one draft
+    erp = erp_for(netsuite_fake, rsa_key[0], **ITEMS)
+    customer = seeded["CUST-0004"]
+    netsuite_fake.customers[customer]["balance"] = Decimal(1200)
+    posted = erp.create_invoice(_invoice(customer), idempotency_key="invoice#posted")
+    erp.post_invoice(posted.id)
+    erp.create_invoice(_invoice(customer, start=date(2026, 12, 1)), idempotency_key="invoice#draft")
+
+    # Then the balance counts the posted one only; by externalId too; an unknown customer is not found
+    assert erp.customer_balance(customer) == Decimal("4010.40")
+    assert erp.customer_balance("CUST-0004") == Decimal("4010.40")
+    assert erp.customer_balance(seeded["CUST-0005"]) == Decimal(0)
+    with pytest.raises(RecordNotFound):
+        erp.customer_balance("424242")
+
+
+def test_the_tax_template_is_the_customers_tax_item(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given one customer taxed with the New York item and one with none
+    netsuite_fake.set_tax_item(seeded["CUST-0001"], "US Sales Tax - NY")
+    erp = erp_for(netsuite_fake, rsa_key[0])
+    # Then the first has that template, read as the one field, and the second none (BR10 will say so)
+    assert erp.tax_template(seeded["CUST-0001"]) == "US Sales Tax - NY"
+    assert netsuite_fake.requests_to("/record/v1/customer/")[-1].param("fields") == "taxItem"
+    assert erp.tax_template(seeded["CUST-0002"]) is None
+    # And a firm without legacy tax configures no field: no template, no call
+    assert erp_for(netsuite_fake, rsa_key[0], customer_tax_template_field=None).tax_template("1") is None
+
+
+def test_the_purchase_order_is_the_po_number_on_the_projects_open_sales_order(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str]
+) -> None:
+    # Given a closed older order and the open order PO-7781 for 50,000 on the project, of which one invoice posted
+    customer = seeded["CUST-0003"]
+    common = {"project_field": "custbody_backoffice_project", "project_id": PROJECT}
+    netsuite_fake.add_sales_order(
+        customer, **common, po_no="PO-1000", tran_date=date(2026, 1, 5), total=Decimal(9000), status="H"
+    )
+    netsuite_fake.add_sales_order(
+        customer, **common, po_no="PO-7781", tran_date=date(2026, 10, 20), total=Decimal(50000)
+    )
+    erp = erp_for(netsuite_fake, rsa_key[0], **ITEMS)
+    posted = erp.create_invoice(_invoice(customer, po_no="PO-7781"), idempotency_key="invoice#po")
+    erp.post_invoice(posted.id)
+
+    # When the purchase order is read
+    order = erp.purchase_order(customer, PROJECT)
+
+    # Then it is the open one, dated as NetSuite wrote it (M/D/YYYY), with what is left after the posted invoice
+    assert order == PurchaseOrder(
+        po_no="PO-7781", po_date=date(2026, 10, 20), balance=Decimal("47189.60"), currency="USD"
+    )
+    # And another project has none
+    assert erp.purchase_order(customer, "a1ADn0000000009AAA") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "call"),
+    [
+        ("/services/rest/query", lambda erp, c: erp.customer_balance(c)),
+        ("/services/rest/query", lambda erp, c: erp.purchase_order(c, PROJECT)),
+        (
+            "/services/rest/query",
+            lambda erp, c: erp.find_invoice(PROJECT, date(2026, 11, 1), date(2026, 11, 30)),
+        ),
+        ("/services/rest/record", lambda erp, c: erp.tax_template(c)),
+        ("/services/rest/record", lambda erp, c: erp.create_invoice(_invoice(c), idempotency_key="k")),
+        ("/services/rest/record", lambda erp, c: erp.post_invoice("777")),
+    ],
+)
+def test_every_invoicing_call_reports_the_concurrency_limit_and_outages_by_name(
+    netsuite_fake: NetSuiteFake, seeded: dict[str, str], rsa_key: tuple[str, str], path: str, call: Any
+) -> None:
+    erp = erp_for(netsuite_fake, rsa_key[0], **ITEMS)
+    # Given the account at its concurrency limit / Then the step retries it by name
+    netsuite_fake.inject(429, concurrency_error(429), path_prefix=path)
+    with pytest.raises(ConnectorRateLimited):
+        call(erp, seeded["CUST-0001"])
+    # Given an outage / Then unavailable
+    netsuite_fake.inject(503, ns_error(400, "UNEXPECTED_ERROR", "Service unavailable"), path_prefix=path)
+    with pytest.raises(ConnectorUnavailable):
+        call(erp, seeded["CUST-0001"])
+
+
+def test_posting_an_unknown_invoice_is_record_not_found(
+    netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str]
+) -> None:
+    with pytest.raises(RecordNotFound):
+        erp_for(netsuite_fake, rsa_key[0], **ITEMS).post_invoice("424242")

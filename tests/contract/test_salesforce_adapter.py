@@ -15,6 +15,7 @@ from backoffice.connectors.http import (
     ConnectorAuthFailed,
     ConnectorRequestRejected,
     Governance,
+    reset_governors,
 )
 from backoffice.connectors.ports import (
     RETRYABLE,
@@ -24,6 +25,7 @@ from backoffice.connectors.ports import (
     ConnectorUnavailable,
     RecordNotFound,
     ResourceRequest,
+    UnreadableLine,
 )
 from backoffice.connectors.salesforce import (
     ApiUsage,
@@ -35,7 +37,7 @@ from backoffice.connectors.salesforce import (
     soql_literal,
 )
 from backoffice.local.samples import Deal, existing_client, new_client
-from backoffice.models import Opportunity, Project
+from backoffice.models import ExpenseEntry, Opportunity, Project, TimeEntry
 from backoffice.onboarding.sample_firm import sample_allocations
 from tests.contract.conftest import FAST, MemoryUploader
 from tests.contract.fakes.jwt_check import new_rsa_key
@@ -480,9 +482,9 @@ def test_the_next_project_sequence_follows_the_highest_code_of_the_year(
 
 
 def test_timecards_become_one_time_entry_per_day_worked(salesforce_fake: SalesforceFake) -> None:
-    # Given an approved billable timecard for the week of Monday 2 Nov 2026: 8 h Monday, 4.5 h Tuesday
+    # Given an approved billable timecard (its split) for the week of Monday 2 Nov 2026: 8 h Monday, 4.5 h Tuesday
     salesforce_fake.put(
-        "pse__Timecard_Header__c",
+        "pse__Timecard__c",
         {
             "pse__Resource__c": "W-004",
             "pse__Project__c": "a1ADn0000000001AAA",
@@ -552,3 +554,395 @@ def test_an_upsert_matching_several_records_is_refused(salesforce_fake: Salesfor
         CertiniaPsa(api_for(salesforce_fake)).create_project(
             _project(DEAL.opportunity_id), idempotency_key="project-dup"
         )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Certinia invoicing
+# ------------------------------------------------------------------------------------------------------------
+
+
+def pages(list_page: Any) -> tuple[list[Any], int]:
+    """Every item of a paged listing, and how many pages it took."""
+    found, token, count = [], None, 0
+    while True:
+        page = list_page(token)
+        count += 1
+        found.extend(page.items)
+        token = page.next_token
+        if not token:
+            return found, count
+
+
+def test_billable_projects_are_the_active_ones_and_those_ending_in_the_period_page_by_page(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given four projects, two per SOQL batch: active; ended before November; closed in November; open-ended
+    salesforce_fake.batch_size = 2
+    rows = [
+        ("Active", True, "2027-03-31", "In Progress"),
+        ("Ended", False, "2026-10-15", "Completed"),
+        ("Closing", False, "2026-11-20", "Completed"),
+        ("Open-ended", False, None, "Planned"),
+    ]
+    for name, active, end, stage in rows:
+        salesforce_fake.put(
+            "pse__Proj__c",
+            {
+                "Name": name,
+                "pse__Is_Active__c": active,
+                "pse__End_Date__c": end,
+                "pse__Stage__c": stage,
+                "pse__Account__c": "001Dn0000000001AAA",
+                "pse__Opportunity__c": "006Dn0000000001AAA",
+                "pse__Billing_Type__c": "Time and Materials",
+                "CurrencyIsoCode": "USD",
+            },
+        )
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    # When November's billable projects are listed, page by page
+    projects, count = pages(
+        lambda token: psa.list_billable_projects(date(2026, 11, 1), date(2026, 11, 30), token)
+    )
+
+    # Then the project that ended before November is not among them, and the rest came in two batches
+    assert [(p.project_name, p.status) for p in projects] == [
+        ("Active", "open"),
+        ("Closing", "completed"),
+        ("Open-ended", "open"),
+    ]
+    assert count == 2 and len(salesforce_fake.requests_to("/query/01g")) == 1
+    # And each names its contract: the SOW won on its opportunity
+    assert {p.contract_id for p in projects} == {"006Dn0000000001AAA"}
+
+
+def test_time_comes_from_the_splits_so_a_week_across_the_month_end_is_billed_in_each_month(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given the week of Monday 30 Nov 2026 (8 h, 6 h, 7 h), split by Certinia at 1 December, one split per batch
+    salesforce_fake.batch_size = 1
+    first, second = salesforce_fake.add_timecard(
+        worker_id="W-004",
+        project_id="a1ADn0000000001AAA",
+        week_start=date(2026, 11, 30),
+        hours={"Monday": Decimal(8), "Tuesday": Decimal(6), "Wednesday": Decimal(7)},
+        split_at=date(2026, 12, 1),
+    )
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    # When November's and December's time are read
+    november, _ = pages(lambda t: psa.list_time_entries(date(2026, 11, 1), date(2026, 11, 30), t))
+    december, count = pages(lambda t: psa.list_time_entries(date(2026, 12, 1), date(2026, 12, 31), t))
+
+    # Then Monday is November's, on the first split; Tuesday and Wednesday December's, on the second
+    assert [(e.id, e.work_date, e.hours) for e in november] == [
+        (f"{first}-mon", date(2026, 11, 30), Decimal(8))
+    ]
+    assert [(e.id, e.billing_amount, e.invoice_id) for e in december] == [
+        (f"{second}-tue", Decimal("1200.00"), None),
+        (f"{second}-wed", Decimal("1400.00"), None),
+    ]
+    assert count == 1  # one split overlaps December
+
+
+def test_a_day_that_cannot_be_a_time_entry_is_reported_with_its_reasons(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a split whose Monday says 30 hours
+    salesforce_fake.add_timecard(
+        worker_id="W-004",
+        project_id="a1ADn0000000001AAA",
+        week_start=date(2026, 11, 2),
+        hours={"Monday": Decimal(30), "Tuesday": Decimal(8)},
+    )
+    # When the period is read / Then Tuesday is an entry and Monday an unreadable line, not a failed run
+    lines = (
+        CertiniaPsa(api_for(salesforce_fake)).list_time_entries(date(2026, 11, 1), date(2026, 11, 30)).items
+    )
+    [bad] = [line for line in lines if isinstance(line, UnreadableLine)]
+    assert (bad.kind, bad.project_id) == ("time", "a1ADn0000000001AAA") and bad.id.endswith("-mon")
+    assert any(e.startswith("hours:") for e in bad.errors)
+    assert [e.work_date for e in lines if isinstance(e, TimeEntry)] == [date(2026, 11, 3)]
+
+
+def _expense(fake: SalesforceFake, day: str, amount: str, **fields: Any) -> str:
+    return fake.put(
+        "pse__Expense__c",
+        {
+            "pse__Resource__c": "W-011",
+            "pse__Project__c": "a1ADn0000000001AAA",
+            "pse__Expense_Date__c": day,
+            "pse__Type__c": "Airfare",
+            "pse__Amount__c": Decimal(amount),
+            "pse__Billable__c": True,
+            "pse__Exclude_from_Billing__c": False,
+            "pse__Status__c": "Approved",
+            "pse__Billed__c": False,
+            "CurrencyIsoCode": "USD",
+            **fields,
+        },
+    )
+
+
+def test_expenses_of_the_period_are_listed_page_by_page(salesforce_fake: SalesforceFake) -> None:
+    # Given three November expenses (one excluded from billing, one submitted) and one of October, two per batch
+    salesforce_fake.batch_size = 2
+    kept = _expense(salesforce_fake, "2026-11-03", "412.80")
+    excluded = _expense(salesforce_fake, "2026-11-04", "18.50", pse__Exclude_from_Billing__c=True)
+    submitted = _expense(salesforce_fake, "2026-11-30", "96.00", pse__Status__c="Submitted")
+    _expense(salesforce_fake, "2026-10-31", "50.00")
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    # When listed
+    expenses, count = pages(lambda t: psa.list_expenses(date(2026, 11, 1), date(2026, 11, 30), t))
+
+    # Then November's three, in canonical terms, across two batches
+    assert [(e.id, e.amount, e.is_billable, e.status, e.expense_type) for e in expenses] == [
+        (kept, Decimal("412.80"), True, "approved", "Airfare"),
+        (excluded, Decimal("18.50"), False, "approved", "Airfare"),
+        (submitted, Decimal("96.00"), True, "submitted", "Airfare"),
+    ]
+    assert count == 2
+
+
+def test_billed_lines_carry_the_invoice_and_marking_them_again_changes_nothing(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a split, an expense and an accepted milestone of the period
+    [split] = salesforce_fake.add_timecard(
+        worker_id="W-004",
+        project_id="a1ADn0000000001AAA",
+        week_start=date(2026, 11, 2),
+        hours={"Monday": Decimal(8), "Tuesday": Decimal(8)},
+    )
+    expense = _expense(salesforce_fake, "2026-11-03", "412.80")
+    milestone = salesforce_fake.put(
+        "pse__Milestone__c",
+        {"Name": "Design", "pse__Project__c": "a1ADn0000000001AAA", "pse__Approved__c": True},
+    )
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    # When they are marked billed on invoice 9001, then (a retried step, or a second run) on 9002
+    for invoice in ("9001", "9002"):
+        psa.mark_billed(
+            invoice,
+            time_entry_ids=[f"{split}-mon", f"{split}-tue"],
+            expense_ids=[expense],
+            milestone_ids=[milestone],
+        )
+
+    # Then each is flagged billed and invoiced, with the first invoice only, written once through a collection
+    for sobject, record_id in (
+        ("pse__Timecard__c", split),
+        ("pse__Expense__c", expense),
+        ("pse__Milestone__c", milestone),
+    ):
+        record = salesforce_fake.tables[sobject][record_id]
+        assert (record["pse__Billed__c"], record["pse__Invoiced__c"], record["Backoffice_Invoice__c"]) == (
+            True,
+            True,
+            "9001",
+        )
+    assert len(salesforce_fake.requests_to("/composite/sobjects", "PATCH")) == 3
+    # And they read back as billed, so no later run bills them (BR2)
+    period = (date(2026, 11, 1), date(2026, 11, 30))
+    assert {e.invoice_id for e in psa.list_time_entries(*period).items} == {"9001"}
+    assert {e.invoice_id for e in psa.list_expenses(*period).items} == {"9001"}
+    assert psa.milestones("a1ADn0000000001AAA")[0].status == "invoiced"
+
+
+def test_marking_an_unknown_line_billed_is_record_not_found_and_writes_nothing(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    expense = _expense(salesforce_fake, "2026-11-03", "10.00")
+    with pytest.raises(RecordNotFound):
+        psa.mark_billed("9001", time_entry_ids=[], expense_ids=[expense, "a1HDn0000000999AAA"])
+    with pytest.raises(RecordNotFound):
+        psa.mark_billed("9001", time_entry_ids=["TE-0001"], expense_ids=[])
+    assert salesforce_fake.tables["pse__Expense__c"][expense]["pse__Billed__c"] is False
+
+
+def test_time_sent_back_rejects_its_timecard_and_a_written_off_expense_leaves_billing(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a submitted week, a billable expense and an expense already billed
+    [split] = salesforce_fake.add_timecard(
+        worker_id="W-004",
+        project_id="a1ADn0000000001AAA",
+        week_start=date(2026, 11, 2),
+        hours={"Monday": Decimal(9)},
+        status="Submitted",
+    )
+    header = salesforce_fake.tables["pse__Timecard__c"][split]["pse__Timecard_Header__c"]
+    written_off = _expense(salesforce_fake, "2026-11-03", "880.00")
+    billed = _expense(
+        salesforce_fake, "2026-11-04", "40.00", pse__Billed__c=True, Backoffice_Invoice__c="9001"
+    )
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    # When the reviewer sends the time back and writes the expenses off
+    psa.return_lines(
+        time_entry_ids=[f"{split}-mon"], expense_ids=[], action="send_back", reason="9 h on the kickoff?"
+    )
+    psa.return_lines(
+        time_entry_ids=[], expense_ids=[written_off, billed], action="write_off", reason="client dinner"
+    )
+
+    # Then the timecard is rejected with the reason, and its split with it, so the worker corrects it
+    assert salesforce_fake.tables["pse__Timecard_Header__c"][header]["pse__Status__c"] == "Rejected"
+    assert (
+        salesforce_fake.tables["pse__Timecard_Header__c"][header]["pse__Audit_Notes__c"]
+        == "9 h on the kickoff?"
+    )
+    [entry] = psa.list_time_entries(date(2026, 11, 1), date(2026, 11, 30)).items
+    assert isinstance(entry, TimeEntry) and entry.status == "rejected"
+    # And the expense is excluded from billing; the billed one is left alone
+    assert salesforce_fake.tables["pse__Expense__c"][written_off]["pse__Exclude_from_Billing__c"] is True
+    assert salesforce_fake.tables["pse__Expense__c"][billed]["pse__Exclude_from_Billing__c"] is False
+    expenses = {e.id: e for e in psa.list_expenses(date(2026, 11, 1), date(2026, 11, 30)).items}
+    assert isinstance(expenses[written_off], ExpenseEntry) and expenses[written_off].is_billable is False
+
+
+def test_the_contract_is_the_sow_won_on_the_projects_opportunity(salesforce_fake: SalesforceFake) -> None:
+    # Given a fixed-fee project created for the won deal, with its milestones
+    salesforce_fake.seed_deal(DEAL)
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    project_id = psa.create_project(_project(DEAL.opportunity_id), idempotency_key="project#sow").id
+    salesforce_fake.put(
+        "pse__Milestone__c",
+        {
+            "Name": "Blueprint",
+            "pse__Project__c": project_id,
+            "pse__Milestone_Amount__c": Decimal(60000),
+            "pse__Target_Date__c": "2026-12-15",
+            "pse__Status__c": "Planned",
+        },
+    )
+
+    # When the project's contract is read
+    project = psa.get_project(project_id)
+    assert project.contract_id == DEAL.opportunity_id
+    contract = psa.get_contract(project.contract_id)
+
+    # Then it is the SOW: the deal's amount as the fixed fee, the project's dates, the milestones
+    assert (contract.kind, contract.billing_model, contract.fixed_fee) == (
+        "sow",
+        "fixed_fee",
+        Decimal("185000.50"),
+    )
+    assert (contract.effective_date, contract.end_date) == (date(2026, 11, 19), date(2027, 5, 18))
+    assert [m.name for m in contract.milestones] == ["Blueprint"]
+    # (no ERP customer field is configured: the client is the project's account)
+    assert contract.client_id == DEAL.client.id and contract.payment_terms_days == 30
+    with pytest.raises(RecordNotFound):
+        psa.get_contract("006Dn0000000099AAA")
+
+
+def test_the_rate_card_is_the_accounts_else_the_firms_standard_in_the_projects_currency(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given rate cards for Northwind (the consultant's raised in 2026) and the firm's standard in USD and EUR
+    def rate(role: str, bill: int, account: str | None, start: str, currency: str = "USD") -> None:
+        salesforce_fake.put(
+            "pse__Rate_Card__c",
+            {
+                "pse__Role__c": role,
+                "pse__Account__c": account,
+                "pse__Suggested_Bill_Rate__c": Decimal(bill),
+                "pse__Average_Cost_Rate__c": Decimal(bill // 2),
+                "pse__Start_Date__c": start,
+                "CurrencyIsoCode": currency,
+            },
+        )
+
+    northwind, other = "001Dn0000000001AAA", "001Dn0000000002AAA"
+    rate("Consultant", 180, northwind, "2025-01-01")
+    rate("Consultant", 195, northwind, "2026-01-01")
+    rate("Manager", 260, northwind, "2025-01-01")
+    rate("Consultant", 210, None, "2024-01-01")
+    rate("Consultant", 190, None, "2024-01-01", currency="EUR")
+    projects = {
+        account: salesforce_fake.put(
+            "pse__Proj__c", {"Name": account, "pse__Account__c": account, "CurrencyIsoCode": "USD"}
+        )
+        for account in (northwind, other)
+    }
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    # When each project's rate card is read
+    own = psa.project_rate_card(projects[northwind])
+    standard = psa.project_rate_card(projects[other])
+
+    # Then Northwind bills by its own (the latest consultant rate), the other client by the firm's USD rates
+    assert own is not None and own.client_id == northwind
+    assert sorted((line.role, line.billing_rate) for line in own.lines) == [
+        ("Consultant", Decimal(195)),
+        ("Manager", Decimal(260)),
+    ]
+    assert standard is not None and standard.client_id is None
+    assert [(line.role, line.billing_rate, line.currency) for line in standard.lines] == [
+        ("Consultant", Decimal(210), "USD")
+    ]
+
+
+def test_a_project_without_any_rate_card_has_none(salesforce_fake: SalesforceFake) -> None:
+    project_id = salesforce_fake.put(
+        "pse__Proj__c", {"Name": "P", "pse__Account__c": "001Dn0000000009AAA", "CurrencyIsoCode": "CHF"}
+    )
+    assert CertiniaPsa(api_for(salesforce_fake)).project_rate_card(project_id) is None
+
+
+def test_a_collection_update_is_all_or_none(salesforce_fake: SalesforceFake) -> None:
+    # Given one expense that exists and one that was deleted meanwhile
+    kept = _expense(salesforce_fake, "2026-11-03", "10.00")
+    api = api_for(salesforce_fake)
+    # When both are updated / Then the org refuses with the code, and neither changed
+    with pytest.raises(ConnectorRequestRejected, match="ENTITY_IS_DELETED"):
+        api.update_records(
+            "pse__Expense__c",
+            {kept: {"pse__Billed__c": True}, "a1HDn0000000999AAA": {"pse__Billed__c": True}},
+            operation="mark_billed",
+        )
+    assert salesforce_fake.tables["pse__Expense__c"][kept]["pse__Billed__c"] is False
+
+
+PERIOD = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda psa: psa.list_billable_projects(*PERIOD),
+        lambda psa: psa.list_time_entries(*PERIOD),
+        lambda psa: psa.list_expenses(*PERIOD),
+        lambda psa: psa.get_contract("006Dn0000000001AAA"),
+        lambda psa: psa.project_rate_card("a1ADn0000000001AAA"),
+        lambda psa: psa.mark_billed("9001", time_entry_ids=[], expense_ids=["a1HDn0000000001AAA"]),
+        lambda psa: psa.return_lines(
+            time_entry_ids=[], expense_ids=["a1HDn0000000001AAA"], action="write_off", reason="r"
+        ),
+    ],
+)
+def test_every_invoicing_call_reports_rate_limits_and_outages_by_name(
+    salesforce_fake: SalesforceFake, call: Any
+) -> None:
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    salesforce_fake.inject(
+        429,
+        [{"message": "Too many requests", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+        headers={"Retry-After": "7"},
+        path_prefix="/services/data",
+    )
+    with pytest.raises(ConnectorRateLimited) as raised:
+        call(psa)
+    assert raised.value.retry_after_seconds == 7.0
+    reset_governors()  # the adapter now holds off the org for 7 s; the outage is the next case
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    salesforce_fake.inject(
+        503,
+        [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}],
+        path_prefix="/services/data",
+    )
+    with pytest.raises(ConnectorUnavailable):
+        call(psa)

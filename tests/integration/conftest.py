@@ -1,7 +1,15 @@
-"""The onboarding harness for end-to-end tests: the sample firm's systems, deals, and the approver's inbox."""
+"""The end-to-end harness: the sample firm's systems, deals, and the approver's inbox.
+
+The firm's systems are one of two adapter sets (``SystemsUnderTest``): the sandbox adapters, or the real adapters
+(Salesforce with Certinia, NetSuite, a REST HRIS) against local fakes of those vendors' APIs. A test module marked
+``adapter_sets`` runs each of its tests once per set (ids ``[sandbox]`` and ``[fakes]``); a test marked
+``sandbox_only(reason)`` is skipped on the fakes with that reason. Tests look at the systems through
+``firm.systems``, never at one set's storage directly.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -10,17 +18,242 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Protocol
 
 import pytest
 
 from backoffice.approvals.policy import DEFAULT_POLICY_FILE
 from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditRecord, AuditTrail
+from backoffice.connectors import wiring
+from backoffice.connectors.http import reset_governors
 from backoffice.local.outbox import Mail, read_outbox
 from backoffice.local.runtime import ExecutionView, LocalRuntime
 from backoffice.local.samples import Deal, put_deal
 from infra.catalog import Ref
+from tests.contract.fakes.firm import ERP_CUSTOMER_FIELD, SampleFirmSystems, sample_firm_systems
+from tests.contract.fakes.netsuite_fake import ns_error
+from tests.contract.fakes.salesforce_fake import BILLING_LABELS
+
+ADAPTER_SETS = ("sandbox", "fakes")
+
+# ------------------------------------------------------------------------------------------------------------
+# The firm's systems, as the tests look at them
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErpCustomer:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PsaProject:
+    id: str
+    opportunity_id: str | None
+    client_id: str | None  # the ERP's customer id
+    billing_model: str
+
+
+@dataclass(frozen=True)
+class StaffingRequest:
+    project_id: str
+    candidate_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErpVendor:
+    id: str
+    name: str
+    on_hold: bool
+    tax_id: str | None
+    bank_account_number: str | None  # None: none on file, or the ERP keeps none on the vendor
+
+
+class SystemsUnderTest(Protocol):
+    """The firm's CRM, PSA, ERP and HRIS behind one adapter set: what a test puts in and looks at."""
+
+    name: str
+
+    def record_deal(self, deal: Deal, *, sow: bytes | None = None) -> dict[str, Any]:
+        """The CRM records the won deal and (``deal.with_sow``) its SOW, ``sow`` instead of the sample PDF if
+        given; returns the ``Opportunity Closed Won`` detail the CRM sends."""
+        ...
+
+    def erp_outage(self, times: int) -> None:
+        """The ERP answers the next ``times`` calls as unavailable."""
+        ...
+
+    def customer_id(self, sample_id: str) -> str:
+        """The ERP's id of a customer of the sample firm (``CUST-0006``)."""
+        ...
+
+    def customers(self) -> list[ErpCustomer]: ...
+
+    def projects(self) -> list[PsaProject]: ...
+
+    def resource_requests(self) -> list[StaffingRequest]: ...
+
+    def vendors(self) -> list[ErpVendor]: ...
+
+
+class SandboxSystems:
+    """The sandbox adapters' systems: the runtime's sandbox table (and its documents bucket for SOW files)."""
+
+    name = "sandbox"
+
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+
+    def record_deal(self, deal: Deal, *, sow: bytes | None = None) -> dict[str, Any]:
+        runtime = self.runtime
+        detail = put_deal(runtime.sandbox(), runtime.client("s3"), runtime.documents_bucket, deal)
+        if sow is not None and deal.with_sow:
+            key = f"crm/opportunities/{deal.opportunity_id}/statement-of-work.pdf"
+            version = runtime.client("s3").put_object(Bucket=runtime.documents_bucket, Key=key, Body=sow)
+            attachment = runtime.sandbox().get("crm", "attachment", deal.opportunity_id)
+            assert attachment is not None
+            runtime.sandbox().put(
+                "crm", "attachment", deal.opportunity_id, {**attachment, "version_id": version["VersionId"]}
+            )
+        return detail
+
+    def erp_outage(self, times: int) -> None:
+        self.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=times)
+
+    def customer_id(self, sample_id: str) -> str:
+        return sample_id
+
+    def customers(self) -> list[ErpCustomer]:
+        return [
+            ErpCustomer(c["id"], c["customer_name"]) for c in self.runtime.sandbox().all("erp", "customer")
+        ]
+
+    def projects(self) -> list[PsaProject]:
+        return [
+            PsaProject(p["id"], p.get("opportunity_id"), p.get("client_id"), p["billing_model"])
+            for p in self.runtime.sandbox().all("psa", "project")
+        ]
+
+    def resource_requests(self) -> list[StaffingRequest]:
+        return [
+            StaffingRequest(r["project_id"], tuple(r.get("candidate_ids") or ()))
+            for r in self.runtime.sandbox().all("psa", "resource_request")
+        ]
+
+    def vendors(self) -> list[ErpVendor]:
+        return [
+            ErpVendor(
+                v["id"],
+                v["supplier_name"],
+                bool(v.get("on_hold")),
+                v.get("tax_id"),
+                (v.get("bank_account") or {}).get("account_number"),
+            )
+            for v in self.runtime.sandbox().all("erp", "vendor")
+        ]
+
+
+class FakeSystems:
+    """The real adapters' systems: the Salesforce (with Certinia), NetSuite and REST HRIS fakes' own records."""
+
+    name = "fakes"
+
+    def __init__(self, fakes: SampleFirmSystems) -> None:
+        self.fakes = fakes
+
+    def record_deal(self, deal: Deal, *, sow: bytes | None = None) -> dict[str, Any]:
+        salesforce = self.fakes.salesforce
+        if sow is None or not deal.with_sow:
+            salesforce.seed_deal(deal)
+        else:
+            salesforce.seed_deal(dataclasses.replace(deal, with_sow=False))
+            salesforce.attach(deal.opportunity_id, f"Statement of Work - {deal.name}", sow)
+        return closed_won_detail(deal)
+
+    def erp_outage(self, times: int) -> None:
+        self.fakes.netsuite.inject(
+            503,
+            ns_error(503, "UNEXPECTED_ERROR", "An unexpected error occurred."),
+            times=times,
+            path_prefix="/services/rest/query",
+        )
+
+    def customer_id(self, sample_id: str) -> str:
+        return self.fakes.netsuite_ids[sample_id]
+
+    def customers(self) -> list[ErpCustomer]:
+        return [
+            ErpCustomer(
+                key,
+                c.get("companyName")
+                or " ".join(str(p) for p in (c.get("firstName"), c.get("lastName")) if p),
+            )
+            for key, c in self.fakes.netsuite.customers.items()
+        ]
+
+    def projects(self) -> list[PsaProject]:
+        return [
+            PsaProject(
+                p["Id"],
+                p.get("pse__Opportunity__c"),
+                p.get(ERP_CUSTOMER_FIELD),
+                BILLING_LABELS.get(str(p.get("pse__Billing_Type__c")), str(p.get("pse__Billing_Type__c"))),
+            )
+            for p in self.fakes.salesforce.tables["pse__Proj__c"].values()
+        ]
+
+    def resource_requests(self) -> list[StaffingRequest]:
+        found = []
+        for r in self.fakes.salesforce.tables["pse__Resource_Request__c"].values():
+            # Certinia has no field for proposed candidates: the adapter writes them into the notes.
+            proposed = next(
+                (line[len("Proposed: ") :] for line in str(r.get("pse__Notes__c") or "").splitlines()
+                 if line.startswith("Proposed: ")),
+                "",
+            )  # fmt: skip
+            found.append(StaffingRequest(r["pse__Project__c"], tuple(c for c in proposed.split(", ") if c)))
+        return found
+
+    def vendors(self) -> list[ErpVendor]:
+        return [
+            ErpVendor(
+                key,
+                v.get("legalName") or v.get("companyName") or "",
+                bool(v.get("isInactive")),  # the adapter's default hold: an inactive vendor
+                v.get("taxIdNum"),
+                None,  # NetSuite keeps bank details outside the vendor record; the adapter reads none
+            )
+            for key, v in self.fakes.netsuite.vendors.items()
+        ]
+
+
+def closed_won_detail(deal: Deal) -> dict[str, Any]:
+    """The ``Opportunity Closed Won`` detail of a deal, as ``put_deal`` gives it for the sandbox CRM."""
+    return {
+        "opportunity": {
+            "id": deal.opportunity_id,
+            "account_id": deal.client.id,
+            "name": deal.name,
+            "stage_name": "Closed Won" if deal.won else "Closed Lost",
+            "amount": str(deal.amount),
+            "close_date": (date(2026, 11, 2) + timedelta(days=deal.index)).isoformat(),
+            "is_closed": True,
+            "is_won": deal.won,
+            "currency": deal.client.default_currency,
+            "probability": "100" if deal.won else "0",
+            "owner_id": deal.owner,
+        },
+        "client": deal.client.to_json_dict(reveal_secrets=True),
+        "service_line": deal.service_line,
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The firm
+# ------------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -28,6 +261,11 @@ class Firm:
     """The local runtime seen the way the firm's people see it: deals go in, e-mails and outcomes come out."""
 
     runtime: LocalRuntime
+    systems: SystemsUnderTest = None  # type: ignore[assignment]  # None: the sandbox
+
+    def __post_init__(self) -> None:
+        if self.systems is None:
+            self.systems = SandboxSystems(self.runtime)
 
     @property
     def audit(self) -> AuditTrail:
@@ -35,9 +273,7 @@ class Firm:
 
     def win(self, deal: Deal) -> str:
         """The CRM closes the deal: its SOW is attached and the Closed Won event goes on the bus."""
-        detail = put_deal(
-            self.runtime.sandbox(), self.runtime.client("s3"), self.runtime.documents_bucket, deal
-        )
+        detail = self.systems.record_deal(deal)
         self.runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
         return f"onboard-{deal.opportunity_id}"
 
@@ -135,6 +371,55 @@ def approval_policy(**route_changes: Any) -> str:
     return json.dumps(document)
 
 
+# ------------------------------------------------------------------------------------------------------------
+# Fixtures and the two adapter sets
+# ------------------------------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "adapter_sets: run each test on the sandbox adapters and on the real adapters against the fakes",
+    )
+    config.addinivalue_line("markers", "sandbox_only(reason): skip the run on the fakes, saying why")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "systems" in metafunc.fixturenames and metafunc.definition.get_closest_marker("adapter_sets"):
+        metafunc.parametrize("systems", ADAPTER_SETS, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        marker = item.get_closest_marker("sandbox_only")
+        if callspec is None or marker is None or callspec.params.get("systems") != "fakes":
+            continue
+        item.add_marker(pytest.mark.skip(reason=f"sandbox only: {marker.args[0]}"))
+
+
 @pytest.fixture
-def firm(runtime: LocalRuntime) -> Iterator[Firm]:
-    yield Firm(runtime)
+def systems(
+    request: pytest.FixtureRequest, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SystemsUnderTest]:
+    """The sandbox adapters (the default), or with ``"fakes"`` the real adapters against the sample firm's fake
+    Salesforce, NetSuite and REST HRIS, wired in through the same configuration a deployment uses."""
+    if getattr(request, "param", "sandbox") == "sandbox":
+        yield SandboxSystems(runtime)
+        return
+    # Breakers and concurrency caps are per process: an outage test must not leave one open for the next test.
+    reset_governors()
+    with sample_firm_systems() as fakes:
+        for name, value in fakes.environment.items():
+            monkeypatch.setenv(name, value)
+        wiring.configure(fakes.document, fakes.secrets)
+        try:
+            yield FakeSystems(fakes)
+        finally:
+            wiring.configure()
+            reset_governors()
+
+
+@pytest.fixture
+def firm(runtime: LocalRuntime, systems: SystemsUnderTest) -> Iterator[Firm]:
+    yield Firm(runtime, systems)

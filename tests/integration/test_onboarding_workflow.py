@@ -1,24 +1,32 @@
-"""Project onboarding end to end on the local runtime: real ASL on moto's engine, real handlers, sandbox systems.
+"""Project onboarding end to end on the local runtime: real ASL on moto's engine, real handlers.
 
 Each test is one of the cases ``make run`` shows: a standard deal, an existing customer, a duplicate delivery, a
 missing SOW, an ERP outage that recovers (and one that does not), legal approving and rejecting, a near-match
-customer, a lost deal and an invalid event.
+customer, a lost deal and an invalid event. Each runs twice: on the sandbox systems, and on the real adapters
+against the fake Salesforce, Certinia, NetSuite and HRIS (``[fakes]``), but for the cases that involve none of the
+firm's systems.
 """
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from backoffice.cli.approvals import decide_via_http
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client
+from tests.contract.fakes.salesforce_fake import sample_sow_pdf
 from tests.integration.conftest import Firm
 
+pytestmark = pytest.mark.adapter_sets
 HIGH_RISK = frozenset({"uncapped_liability"})
 MEDIUM_RISK = frozenset({"payment_terms_over_limit"})
+NO_SYSTEM = "involves none of the firm's systems"
 
 
 def onboarding_steps(firm: Firm, case_id: str) -> list[str]:
-    return [r.step for r in firm.records(case_id)]
+    """The workflow's steps (the real adapters' calls, audited within a step, are not steps)."""
+    return [r.step for r in firm.records(case_id) if not r.action.startswith("connector.")]
 
 
 def test_a_standard_deal_becomes_a_customer_a_project_and_staffing_requests(firm: Firm) -> None:
@@ -43,32 +51,30 @@ def test_a_standard_deal_becomes_a_customer_a_project_and_staffing_requests(firm
     assert ("customer.created", "created") in firm.actions(case_id)
     assert firm.audit.verify([case_id]).ok
     # And the ERP has the new customer, the PSA the project and one staffing request per SOW role
-    sandbox = firm.runtime.sandbox()
-    customers = [c for c in sandbox.all("erp", "customer") if c["customer_name"] == deal.client.customer_name]
+    systems = firm.systems
+    customers = [c for c in systems.customers() if c.name == deal.client.customer_name]
     assert len(customers) == 1
-    [project] = [p for p in sandbox.all("psa", "project") if p["opportunity_id"] == deal.opportunity_id]
-    assert project["client_id"] == customers[0]["id"]
-    requests = [r for r in sandbox.all("psa", "resource_request") if r["project_id"] == project["id"]]
-    assert len(requests) >= 3 and all(r["candidate_ids"] for r in requests)
+    [project] = [p for p in systems.projects() if p.opportunity_id == deal.opportunity_id]
+    assert project.client_id == customers[0].id
+    requests = [r for r in systems.resource_requests() if r.project_id == project.id]
+    assert len(requests) >= 3 and all(r.candidate_ids for r in requests)
     # And the Project Onboarded event carries the ids for the next system
     event = firm.outcome_event(case_id)
     assert event["detail-type"] == "Project Onboarded"
-    assert event["detail"]["data"]["project"]["project_id"] == project["id"]
+    assert event["detail"]["data"]["project"]["project_id"] == project.id
 
 
 def test_an_existing_customer_is_matched_not_created_again(firm: Firm) -> None:
     # Given a deal with a client the ERP already has (same tax id)
-    before = len(firm.runtime.sandbox().all("erp", "customer"))
+    before = len(firm.systems.customers())
     case_id = firm.win(Deal(2, existing_client("Adventure Works")))
     # When it is onboarded
     assert firm.settle(case_id).status == "SUCCEEDED"
     # Then the project hangs off the existing customer and the ERP has no new customer
     assert ("customer.matched", "existing") in firm.actions(case_id)
-    assert len(firm.runtime.sandbox().all("erp", "customer")) == before
-    [project] = [
-        p for p in firm.runtime.sandbox().all("psa", "project") if p["opportunity_id"].endswith("02XYZ")
-    ]
-    assert project["client_id"] == "CUST-0006"
+    assert len(firm.systems.customers()) == before
+    [project] = [p for p in firm.systems.projects() if str(p.opportunity_id).endswith("02XYZ")]
+    assert project.client_id == firm.systems.customer_id("CUST-0006")
 
 
 def test_the_same_deal_delivered_twice_makes_one_customer_and_one_project(firm: Firm) -> None:
@@ -79,12 +85,9 @@ def test_the_same_deal_delivered_twice_makes_one_customer_and_one_project(firm: 
     firm.runtime.wait_until_idle()
     # Then one execution ran, one customer and one project exist, and the duplicate is on the trail
     assert [e.name for e in firm.runtime.executions()] == [case_id]
-    sandbox = firm.runtime.sandbox()
-    assert (
-        len([c for c in sandbox.all("erp", "customer") if c["customer_name"] == deal.client.customer_name])
-        == 1
-    )
-    assert len([p for p in sandbox.all("psa", "project") if p["opportunity_id"] == deal.opportunity_id]) == 1
+    systems = firm.systems
+    assert len([c for c in systems.customers() if c.name == deal.client.customer_name]) == 1
+    assert len([p for p in systems.projects() if p.opportunity_id == deal.opportunity_id]) == 1
     assert ("event.duplicate", "ignored") in firm.actions(case_id)
 
 
@@ -110,14 +113,12 @@ def test_a_missing_sow_blocks_the_case_with_the_reason_and_a_notification(firm: 
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert any("Onboarding Blocked" in json.loads(m["Body"])["Subject"] for m in messages)
     # And nothing was created in the ERP or PSA for it
-    assert not [
-        p for p in firm.runtime.sandbox().all("psa", "project") if p["opportunity_id"].endswith("04XYZ")
-    ]
+    assert not [p for p in firm.systems.projects() if str(p.opportunity_id).endswith("04XYZ")]
 
 
 def test_an_erp_outage_that_recovers_is_retried_by_the_state_machine(firm: Firm) -> None:
     # Given the ERP answers the next two calls with 503
-    firm.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
+    firm.systems.erp_outage(times=2)
     # When a deal is onboarded
     case_id = firm.win(Deal(5, new_client(5)))
     execution = firm.settle(case_id)
@@ -136,12 +137,15 @@ def test_an_erp_outage_that_recovers_is_retried_by_the_state_machine(firm: Firm)
 
 
 def test_an_erp_outage_that_outlasts_the_retries_blocks_the_case_with_its_reason(firm: Firm) -> None:
-    firm.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=50)
+    firm.systems.erp_outage(times=50)
     case_id = firm.win(Deal(6, new_client(6)))
     assert firm.settle(case_id).status == "FAILED"
     assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("ConnectorUnavailable:")
 
 
+@pytest.mark.sandbox_only(
+    f"the approval chain {NO_SYSTEM} (the standard deal covers the CRM and the creates)"
+)
 def test_a_high_risk_contract_waits_for_legal_and_the_general_counsel_and_then_onboards(firm: Firm) -> None:
     # Given a deal whose SOW has uncapped liability (high risk: legal, then the general counsel)
     case_id = firm.win(Deal(7, new_client(7), risks=HIGH_RISK))
@@ -173,6 +177,7 @@ def test_a_high_risk_contract_waits_for_legal_and_the_general_counsel_and_then_o
     ]
 
 
+@pytest.mark.sandbox_only(f"legal's decision {NO_SYSTEM}")
 def test_legal_rejecting_the_contract_blocks_onboarding_with_their_comment(firm: Firm) -> None:
     # Given a medium-risk deal waiting for legal
     case_id = firm.win(Deal(8, new_client(8), risks=MEDIUM_RISK))
@@ -190,9 +195,7 @@ def test_legal_rejecting_the_contract_blocks_onboarding_with_their_comment(firm:
     reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
     assert reason.startswith("ContractRejectedByLegal:")
     assert "omar.haddad@example-firm.com" in reason and "90-day payment terms" in reason
-    assert not [
-        p for p in firm.runtime.sandbox().all("psa", "project") if p["opportunity_id"].endswith("08XYZ")
-    ]
+    assert not [p for p in firm.systems.projects() if str(p.opportunity_id).endswith("08XYZ")]
 
 
 def test_a_near_match_customer_goes_to_review_instead_of_a_duplicate(firm: Firm) -> None:
@@ -200,12 +203,12 @@ def test_a_near_match_customer_goes_to_review_instead_of_a_duplicate(firm: Firm)
     near = existing_client("Northwind Logistics").model_copy(
         update={"customer_name": "Northwind Logistic Inc", "tax_id": None}
     )
-    before = len(firm.runtime.sandbox().all("erp", "customer"))
+    before = len(firm.systems.customers())
     case_id = firm.win(Deal(9, near))
     # Then the case stops for master-data review and the ERP gets no duplicate
     assert firm.settle(case_id).status == "FAILED"
     assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("CustomerNeedsReview:")
-    assert len(firm.runtime.sandbox().all("erp", "customer")) == before
+    assert len(firm.systems.customers()) == before
 
 
 def test_fixed_fee_and_retainer_deals_onboard_with_their_billing_models(firm: Firm) -> None:
@@ -213,12 +216,11 @@ def test_fixed_fee_and_retainer_deals_onboard_with_their_billing_models(firm: Fi
     retainer = firm.win(Deal(11, new_client(11), billing_model="retainer", service_line="digital"))
     assert firm.settle(fixed).status == "SUCCEEDED"
     assert firm.settle(retainer).status == "SUCCEEDED"
-    models = {
-        p["opportunity_id"][-5:]: p["billing_model"] for p in firm.runtime.sandbox().all("psa", "project")
-    }
+    models = {str(p.opportunity_id)[-5:]: p.billing_model for p in firm.systems.projects()}
     assert models["10XYZ"] == "fixed_fee" and models["11XYZ"] == "retainer"
 
 
+@pytest.mark.sandbox_only(f"validating the event {NO_SYSTEM}")
 def test_a_lost_deal_is_blocked_with_its_reason(firm: Firm) -> None:
     firm.runtime.put_event("Opportunity Closed Won", closed_won_detail(12, won=False))
     firm.runtime.wait_until_idle()
@@ -227,6 +229,7 @@ def test_a_lost_deal_is_blocked_with_its_reason(firm: Firm) -> None:
     assert "is not closed-won" in firm.outcome_event(execution.name)["detail"]["reasons"][0]
 
 
+@pytest.mark.sandbox_only(f"rejecting an invalid event {NO_SYSTEM}")
 def test_an_invalid_event_is_rejected_audited_parked_and_the_next_one_still_runs(firm: Firm) -> None:
     # Given an event whose currency and amount are invalid, followed by a good deal
     broken = closed_won_detail(13)
@@ -244,6 +247,7 @@ def test_an_invalid_event_is_rejected_audited_parked_and_the_next_one_still_runs
     assert firm.settle(good).status == "SUCCEEDED"
 
 
+@pytest.mark.sandbox_only(f"verifying the audit trail {NO_SYSTEM}")
 def test_an_edited_audit_record_is_named_by_verification(firm: Firm) -> None:
     case_id = firm.win(Deal(15, new_client(15)))
     firm.settle(case_id)
@@ -278,12 +282,10 @@ def salesforce_change_event(opportunity_id: str, stage: str) -> dict[str, object
 
 
 def test_salesforce_change_events_are_ingested_into_the_canonical_event(firm: Firm) -> None:
-    from backoffice.local.samples import put_deal
-
     # Given a won deal recorded in the CRM, and Salesforce relaying its change event
     deal = Deal(16, new_client(16))
     runtime = firm.runtime
-    put_deal(runtime.sandbox(), runtime.client("s3"), runtime.documents_bucket, deal)
+    firm.systems.record_deal(deal)
     source = "aws.partner/salesforce.com/00Dxx0000001gPL/0YLxx0000004CfV"
     # When Salesforce sends the change event (twice, as relays may)
     for _ in range(2):
@@ -299,11 +301,10 @@ def test_salesforce_change_events_are_ingested_into_the_canonical_event(firm: Fi
     assert ("event.duplicate", "ignored") in actions
 
 
+@pytest.mark.sandbox_only("the rule's pattern drops the event before any step or system is reached")
 def test_a_salesforce_change_to_another_stage_starts_nothing(firm: Firm) -> None:
     deal = Deal(17, new_client(17))
-    from backoffice.local.samples import put_deal
-
-    put_deal(firm.runtime.sandbox(), firm.runtime.client("s3"), firm.runtime.documents_bucket, deal)
+    firm.systems.record_deal(deal)
     firm.runtime.put_event(
         "OpportunityChangeEvent",
         salesforce_change_event(deal.opportunity_id, "Negotiation/Review"),
@@ -315,19 +316,13 @@ def test_a_salesforce_change_to_another_stage_starts_nothing(firm: Firm) -> None
 def test_a_blocked_case_resumes_once_its_cause_is_fixed(firm: Firm) -> None:
     from backoffice.audit import Actor
     from backoffice.cases import resume_case
-    from backoffice.local.samples import put_deal
 
     # Given a deal blocked because its SOW was missing
     deal = Deal(18, new_client(18), with_sow=False)
     case_id = firm.win(deal)
     assert firm.settle(case_id).status == "FAILED"
     # When sales attaches the SOW and an operator resumes the case
-    put_deal(
-        firm.runtime.sandbox(),
-        firm.runtime.client("s3"),
-        firm.runtime.documents_bucket,
-        Deal(18, deal.client),
-    )
+    firm.systems.record_deal(Deal(18, deal.client))
     resume_case(
         sfn=firm.runtime.client("stepfunctions"),
         audit=firm.audit,
@@ -348,20 +343,10 @@ def test_a_blocked_case_resumes_once_its_cause_is_fixed(firm: Firm) -> None:
 
 
 def test_a_corrupt_sow_is_a_clear_reason_on_the_trail_not_a_crash_or_a_retry_loop(firm: Firm) -> None:
-    from backoffice.local.samples import put_deal
-
     # Given a deal whose attached SOW file was cut short on upload
     deal = Deal(19, new_client(19))
     runtime = firm.runtime
-    detail = put_deal(runtime.sandbox(), runtime.client("s3"), runtime.documents_bucket, deal)
-    key = f"crm/opportunities/{deal.opportunity_id}/statement-of-work.pdf"
-    whole = runtime.client("s3").get_object(Bucket=runtime.documents_bucket, Key=key)["Body"].read()
-    version = runtime.client("s3").put_object(Bucket=runtime.documents_bucket, Key=key, Body=whole[:2000])
-    attachment = runtime.sandbox().get("crm", "attachment", deal.opportunity_id)
-    assert attachment is not None
-    runtime.sandbox().put(
-        "crm", "attachment", deal.opportunity_id, {**attachment, "version_id": version["VersionId"]}
-    )
+    detail = firm.systems.record_deal(deal, sow=sample_sow_pdf(deal)[:2000])
     # When the deal is won
     runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
     case_id = f"onboard-{deal.opportunity_id}"

@@ -28,6 +28,7 @@ from tests.contract.fakes.netsuite_fake import NetSuiteFake
 from tests.contract.fakes.rest_fake import RestFake, example_document
 from tests.contract.fakes.salesforce_fake import SalesforceFake
 
+ERP_CUSTOMER_FIELD = "ERP_Customer_Id__c"
 ENVIRONMENT = {
     "CONNECTOR_CRM": "salesforce",
     "CONNECTOR_PSA": "salesforce",
@@ -45,6 +46,7 @@ class SampleFirmSystems:
     secret_values: dict[str, dict[str, Any]]
     environment: Mapping[str, str]
     netsuite_ids: dict[str, str]  # sample customer id -> NetSuite internal id
+    netsuite_vendor_ids: dict[str, str]  # sample vendor id -> NetSuite internal id
 
     def secrets(self, name: str) -> Mapping[str, Any]:
         return self.secret_values[name]
@@ -61,7 +63,7 @@ def sample_firm_systems(governance: Governance | None = None) -> Iterator[Sample
         workers = sample_workers()
         salesforce.seed_allocations(sample_allocations(workers))
         netsuite_ids = netsuite.seed_clients(sample_clients())
-        netsuite.seed_vendors(existing_vendors())
+        netsuite_vendor_ids = netsuite.seed_vendors(existing_vendors())
         hris.seed_workers(workers)
         hris.seed_employee_records(existing_employees())
         document = ConnectorsConfig.model_validate(
@@ -75,6 +77,8 @@ def sample_firm_systems(governance: Governance | None = None) -> Iterator[Sample
                     "governance": limits,
                     "certinia": {
                         "project_templates": [t.to_json_dict() for t in sample_project_templates()],
+                        # The project keeps the ERP's customer id, as the sandbox PSA does.
+                        "erp_customer_field": ERP_CUSTOMER_FIELD,
                     },
                 },
                 "netsuite": {
@@ -85,6 +89,9 @@ def sample_firm_systems(governance: Governance | None = None) -> Iterator[Sample
                     "certificate_id": netsuite.certificate_id,
                     "secret_name": "fake/netsuite",
                     "governance": limits,
+                    # Tax ids in NetSuite's own fields, so customer matching and duplicate-vendor checks see them.
+                    "customer_tax_id_field": "vatRegNumber",
+                    "vendor_tax_id_field": "taxIdNum",
                 },
                 "rest": {"hris": {**example_document(hris.url), "governance": limits}},
             }
@@ -101,4 +108,5 @@ def sample_firm_systems(governance: Governance | None = None) -> Iterator[Sample
             },
             environment=dict(ENVIRONMENT),
             netsuite_ids=netsuite_ids,
+            netsuite_vendor_ids=netsuite_vendor_ids,
         )

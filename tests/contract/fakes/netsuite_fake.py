@@ -12,9 +12,15 @@ Emulated:
 - ``/services/rest/record/v1/customer`` and ``.../vendor``: GET by internal id or ``eid:<externalId>``;
   ``PUT .../eid:<externalId>`` (upsert) and POST answer 204 with ``Location``; PATCH updates the fields sent (204);
   a record is ``{"links": [...], "id": ..., fields...}``.
+- ``/services/rest/record/v1/invoice`` and ``.../salesorder`` the same way. An invoice gets its ``tranId``,
+  ``subtotal``, ``total``, ``amountRemaining`` and ``status`` (``Pending Approval`` while ``approvalStatus`` is 1,
+  then ``Open``) as NetSuite computes them; its ``item`` sublist is returned only with ``expandSubResources=true``
+  (a link otherwise); items must be known service items (``items``). ``?fields=a,b`` returns only those fields.
 - ``POST /services/rest/query/v1/suiteql?limit=&offset=`` (``Prefer: transient`` required): the SuiteQL the adapter
   sends (customers and vendors with their currency, terms and default billing address; currency and term
-  look-ups), answered as
+  look-ups; a customer's ``balancesearch``: its seeded ``balance`` plus what its approved invoices still owe;
+  ``transaction`` rows of invoices and sales orders filtered with ``=``, ``IN``, ``NOT IN``, ``IS NOT NULL`` and
+  ``TO_DATE``, ``SUM`` and ``ORDER BY``, dates written ``M/D/YYYY`` as NetSuite's default format does), answered as
   ``{"links", "count", "hasMore", "items", "offset", "totalResults"}``; null columns are left out of items, as
   NetSuite does.
 - Errors as NetSuite writes them: ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorCode"}]}``;
@@ -30,6 +36,7 @@ import itertools
 import re
 import secrets
 import time
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
@@ -81,7 +88,14 @@ class NetSuiteFake(FakeServer):
         self.token_id, self.token_secret = token_id, token_secret
         self.tokens: dict[str, float] = {}
         self.nonces: set[str] = set()
-        self.records: dict[str, dict[str, dict[str, Any]]] = {"customer": {}, "vendor": {}}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {
+            "customer": {},
+            "vendor": {},
+            "invoice": {},
+            "salesorder": {},
+        }
+        self.items = {"11": "Professional services", "12": "Reimbursable expenses", "13": "Fixed fee"}
+        self._tran_numbers = itertools.count(1001)
         self.currencies = {"1": "USD", "2": "GBP", "3": "CAD", "4": "EUR", "5": "CHF", "6": "AUD"}
         self.terms = {"1": 15, "2": 30, "3": 60}
         self._ids = itertools.count(101)
@@ -124,6 +138,8 @@ class NetSuiteFake(FakeServer):
                 "creditHoldOverride": {"id": "ON" if client.is_frozen else "AUTO"},
                 "isInactive": client.disabled,
                 "externalId": client.id,
+                # The tax registration number, read only when the adapter is configured with its field.
+                "vatRegNumber": client.tax_id.get_secret_value() if client.tax_id else None,
             }
             if address is not None:
                 record["addressBook"] = {
@@ -161,6 +177,7 @@ class NetSuiteFake(FakeServer):
                 "terms": {"id": "2"} if vendor.payment_terms_days == 30 else None,
                 "isInactive": vendor.on_hold or vendor.disabled,
                 "externalId": vendor.id,
+                "taxIdNum": vendor.tax_id.get_secret_value() if vendor.tax_id else None,
             }
             if address is not None:
                 record["addressBook"] = {
@@ -181,6 +198,39 @@ class NetSuiteFake(FakeServer):
             ids[vendor.id] = self.add("vendor", record)
         return ids
 
+    @property
+    def invoices(self) -> dict[str, dict[str, Any]]:
+        return self.records["invoice"]
+
+    def set_tax_item(self, customer_id: str, name: str | None, item_id: str = "-8") -> None:
+        """The customer's sales tax item (legacy tax), as a reference field."""
+        self.customers[customer_id]["taxItem"] = {"id": item_id, "refName": name} if name else None
+
+    def add_sales_order(
+        self,
+        customer_id: str,
+        *,
+        project_field: str,
+        project_id: str,
+        po_no: str | None,
+        tran_date: date,
+        total: Decimal,
+        currency_id: str = "1",
+        status: str = "B",  # Pending Fulfillment; C cancelled, H closed
+    ) -> str:
+        return self.add(
+            "salesorder",
+            {
+                "entity": {"id": customer_id},
+                "tranDate": tran_date.isoformat(),
+                "otherRefNum": po_no,
+                "total": total,
+                "currency": {"id": currency_id},
+                "status_code": status,
+                project_field: project_id,
+            },
+        )
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -197,7 +247,7 @@ class NetSuiteFake(FakeServer):
         rest = request.path[len("/services/rest/") :]
         if rest == "query/v1/suiteql" and request.method == "POST":
             return self._suiteql(request)
-        found = re.fullmatch(r"record/v1/(customer|vendor)(/.*)?", rest)
+        found = re.fullmatch(r"record/v1/(customer|vendor|invoice|salesorder)(/.*)?", rest)
         if found:
             return self._record_api(request, found[1], found[2] or "")
         return Reply(404, ns_error(404, "INVALID_URL", "The record type does not exist."))
@@ -278,9 +328,22 @@ class NetSuiteFake(FakeServer):
 
     # -- records --------------------------------------------------------------------------------------------------
 
-    def _record(self, record_type: str, record: dict[str, Any]) -> dict[str, Any]:
-        shown = {k: v for k, v in record.items() if v is not None}
+    def _record(
+        self,
+        record_type: str,
+        record: dict[str, Any],
+        *,
+        expand: bool = True,
+        fields: list[str] | None = None,
+    ) -> dict[str, Any]:
         href = f"{self.url}/services/rest/record/v1/{record_type}/{record['id']}"
+        shown: dict[str, Any] = {}
+        for key, value in record.items():
+            if value is None or key == "status_code" or (fields is not None and key not in (*fields, "id")):
+                continue
+            if isinstance(value, dict) and "items" in value and not expand:
+                value = {"links": [{"rel": "self", "href": f"{href}/{key}"}]}  # a sublist, unexpanded
+            shown[key] = value
         shown["links"] = [{"rel": "self", "href": href}]
         return shown
 
@@ -303,37 +366,83 @@ class NetSuiteFake(FakeServer):
         )
         if request.method == "GET" and key:
             found = self._find(record_type, key)
-            return Reply(200, self._record(record_type, found)) if found is not None else missing
+            if found is None:
+                return missing
+            wanted = request.param("fields")
+            return Reply(
+                200,
+                self._record(
+                    record_type,
+                    found,
+                    expand=(request.param("expandSubResources") or "").lower() == "true",
+                    fields=wanted.split(",") if wanted else None,
+                ),
+            )
         if request.method == "PATCH" and key:
             found = self._find(record_type, key)
             if found is None:
                 return missing
             found.update(request.json() or {})
+            self._derive(record_type, found)
             return Reply(204)
         if (request.method == "PUT" and key.startswith("eid:")) or (request.method == "POST" and not key):
             body = request.json() or {}
-            problem = self._invalid(body)
+            problem = self._invalid(body, record_type)
             if problem:
                 return Reply(400, ns_error(400, "USER_ERROR", problem))
             existing = self._find(record_type, key) if key else None
             if existing is not None:
                 existing.update(body)
+                self._derive(record_type, existing)
                 record_id = str(existing["id"])
             else:
                 if key:
                     body["externalId"] = key[4:]
                 record_id = self.add(record_type, body)
+                self._derive(record_type, self.records[record_type][record_id])
             location = f"{self.url}/services/rest/record/v1/{record_type}/{record_id}"
             return Reply(204, None, {"Location": location})
         return Reply(405, ns_error(400, "INVALID_REQUEST", "The request method is not supported."))
 
-    def _invalid(self, body: dict[str, Any]) -> str | None:
-        if not body.get("companyName") and not (body.get("isPerson") and body.get("lastName")):
+    def _invalid(self, body: dict[str, Any], record_type: str = "customer") -> str | None:
+        if record_type == "invoice":
+            if (body.get("entity") or {}).get("id") not in self.customers:
+                return "Please enter value(s) for: Customer"
+            lines = (body.get("item") or {}).get("items") or []
+            if not lines:
+                return "You must enter at least one line item for this transaction."
+            if any((line.get("item") or {}).get("id") not in self.items for line in lines):
+                return "Invalid item reference key."
+        elif not body.get("companyName") and not (body.get("isPerson") and body.get("lastName")):
             return "Please enter value(s) for: Company Name"
         currency = (body.get("currency") or {}).get("id")
         if currency is not None and currency not in self.currencies:
             return "Invalid currency reference key."
         return None
+
+    def _derive(self, record_type: str, record: dict[str, Any]) -> None:
+        """The fields NetSuite computes on an invoice when it is saved."""
+        if record_type != "invoice":
+            return
+        record.setdefault("tranId", f"INV{next(self._tran_numbers)}")
+        lines = (record.get("item") or {}).get("items") or []
+        for line in lines:
+            if line.get("amount") is None:
+                line["amount"] = Decimal(str(line.get("quantity", 1))) * Decimal(str(line.get("rate", 0)))
+        subtotal = sum((Decimal(str(line["amount"])) for line in lines), Decimal(0))
+        paid = Decimal(str(record.get("paid", 0)))
+        record.update(subtotal=subtotal, taxTotal=Decimal(0), total=subtotal, amountRemaining=subtotal - paid)
+        approval = (record.get("approvalStatus") or {}).get("id")
+        if record.get("voided"):
+            record["status"] = {"id": "Voided", "refName": "Voided"}
+        elif approval == "1":
+            record["status"] = {"id": "Pending Approval", "refName": "Pending Approval"}
+        elif approval == "3":
+            record["status"] = {"id": "Rejected", "refName": "Rejected"}
+        elif record["amountRemaining"] <= 0:
+            record["status"] = {"id": "Paid In Full", "refName": "Paid In Full"}
+        else:
+            record["status"] = {"id": "Open", "refName": "Open"}
 
     # -- SuiteQL --------------------------------------------------------------------------------------------------
 
@@ -347,14 +456,28 @@ class NetSuiteFake(FakeServer):
         )
         if found:
             return [{"id": k} for k, v in sorted(self.terms.items()) if v == int(found[1])]
+        found = re.fullmatch(r"SELECT id, symbol FROM currency WHERE id = (\d+)", q)
+        if found:
+            return (
+                [{"id": found[1], "symbol": self.currencies[found[1]]}] if found[1] in self.currencies else []
+            )
+        found = re.fullmatch(r"SELECT e\.id(, e\.balancesearch AS balance)? FROM customer e WHERE (.*)", q)
+        if found:
+            rows = [r for r in (self._where_entity(found[2], "customer") or []) if r]
+            if found[1]:
+                return [{"id": r["id"], "balance": str(self._balance(r["id"]))} for r in rows]
+            return [{"id": r["id"]} for r in rows]
+        if " FROM transaction t" in q:
+            return self._transactions(q)
         found = re.fullmatch(
             r"SELECT e\.id, (.*) FROM (customer|vendor) e LEFT JOIN .*?(?: WHERE (.*))? ORDER BY e\.id", q
         )
         if found:
             columns, record_type, where = found[1], found[2], found[3]
             hold = re.search(r"e\.(\w+) AS on_hold", columns)
+            tax = re.search(r"e\.(\w+) AS tax_id", columns)
             table = sorted(self.records[record_type].items(), key=lambda kv: int(kv[0]))
-            rows = [self._row(c, hold[1] if hold else None) for _, c in table]
+            rows = [self._row(c, hold[1] if hold else None, tax[1] if tax else None) for _, c in table]
             if where:
                 by_id = re.fullmatch(r"e\.id = (\d+)", where)
                 by_eid = re.fullmatch(r"e\.externalid = '((?:[^']|'')*)'", where)
@@ -367,7 +490,104 @@ class NetSuiteFake(FakeServer):
             return rows
         return None
 
-    def _row(self, record: dict[str, Any], hold_field: str | None = None) -> dict[str, Any]:
+    def _where_entity(self, where: str, record_type: str) -> list[dict[str, Any]] | None:
+        by_id = re.fullmatch(r"e\.id = (\d+)", where)
+        by_eid = re.fullmatch(r"e\.externalid = '((?:[^']|'')*)'", where)
+        table = self.records[record_type]
+        if by_id:
+            return [{"id": by_id[1]}] if by_id[1] in table else []
+        if by_eid:
+            eid = by_eid[1].replace("''", "'")
+            return [{"id": k} for k, r in table.items() if r.get("externalId") == eid]
+        return None
+
+    def _balance(self, customer_id: str) -> Decimal:
+        """What the customer owes: its seeded opening balance and what its approved invoices still owe."""
+        owed = Decimal(str(self.customers[customer_id].get("balance") or 0))
+        for invoice in self.invoices.values():
+            if (invoice.get("entity") or {}).get("id") == customer_id and (
+                invoice.get("approvalStatus") or {}
+            ).get("id") == "2":
+                owed += Decimal(str(invoice.get("amountRemaining") or 0))
+        return owed
+
+    def _transaction_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for record_type, code in (("invoice", "CustInvc"), ("salesorder", "SalesOrd")):
+            for record in self.records[record_type].values():
+                approval = (record.get("approvalStatus") or {}).get("id")
+                status = record.get("status_code") or {
+                    "Pending Approval": "D",
+                    "Open": "A",
+                    "Paid In Full": "B",
+                    "Rejected": "E",
+                    "Voided": "V",
+                }.get((record.get("status") or {}).get("id", ""), "A")
+                row = {
+                    "id": str(record["id"]),
+                    "type": code,
+                    "entity": (record.get("entity") or {}).get("id"),
+                    "tranid": record.get("tranId"),
+                    "trandate": record.get("tranDate"),
+                    "otherrefnum": record.get("otherRefNum"),
+                    "foreigntotal": record.get("total"),
+                    "foreignamountunpaid": record.get("amountRemaining"),
+                    "approvalstatus": approval,
+                    "voided": "T" if record.get("voided") else "F",
+                    "status": status,
+                    "currency": (record.get("currency") or {}).get("id"),
+                    "externalid": record.get("externalId"),
+                }
+                row.update({k.lower(): v for k, v in record.items() if k.lower().startswith("custbody")})
+                rows.append(row)
+        return rows
+
+    def _transactions(self, q: str) -> list[dict[str, Any]] | None:
+        found = re.fullmatch(
+            r"SELECT (.*?) FROM transaction t(?: LEFT JOIN currency cur ON cur\.id = t\.currency)?"
+            r" WHERE (.*?)(?: ORDER BY (.*))?",
+            q,
+        )
+        if not found:
+            return None
+        rows = self._transaction_rows()
+        for condition in found[2].split(" AND "):
+            test = _condition(condition)
+            if test is None:
+                return None
+            rows = [r for r in rows if test(r)]
+        if found[3]:
+            for part in reversed(found[3].split(", ")):
+                column, _, direction = part.partition(" ")
+                key = column.removeprefix("t.")
+                rows.sort(
+                    key=lambda r, c=key: _sortable(r.get(c)),
+                    reverse=direction.strip() == "DESC",
+                )
+        out = []
+        columns = [c.strip() for c in found[1].split(", ")]
+        total = re.fullmatch(r"SUM\(t\.(\w+)\) AS (\w+)", columns[0])
+        if total:
+            values = [Decimal(str(r[total[1]])) for r in rows if r.get(total[1]) is not None]
+            return [{total[2]: str(sum(values))} if values else {}]
+        for row in rows:
+            shown: dict[str, Any] = {}
+            for column in columns:
+                name, _, alias = column.partition(" AS ")
+                if name == "cur.symbol":
+                    value = self.currencies.get(str(row.get("currency")))
+                else:
+                    value = row.get(name.removeprefix("t."))
+                    if name.removeprefix("t.") == "trandate" and value:
+                        day = date.fromisoformat(str(value))
+                        value = f"{day.month}/{day.day}/{day.year}"
+                shown[alias or name.removeprefix("t.")] = None if value is None else str(value)
+            out.append({k: v for k, v in shown.items() if v is not None})
+        return out
+
+    def _row(
+        self, record: dict[str, Any], hold_field: str | None = None, tax_field: str | None = None
+    ) -> dict[str, Any]:
         items = ((record.get("addressBook") or {}).get("items")) or []
         billing = next((i for i in items if i.get("defaultBilling")), None)
         address = (billing or {}).get("addressBookAddress") or {}
@@ -399,6 +619,8 @@ class NetSuiteFake(FakeServer):
         if hold_field is not None:
             value = next((v for k, v in record.items() if k.lower() == hold_field), False)
             row["on_hold"] = "T" if value else "F"
+        if tax_field is not None:
+            row["tax_id"] = next((v for k, v in record.items() if k.lower() == tax_field), None)
         return {k: v for k, v in row.items() if v is not None}
 
     def _suiteql(self, request: Request) -> Reply:
@@ -438,3 +660,34 @@ class NetSuiteFake(FakeServer):
                 "totalResults": len(rows),
             },
         )
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    text = str(value)
+    return (1, int(text)) if text.isdigit() else (1, text)
+
+
+def _condition(text: str) -> Any:
+    """A SuiteQL condition on a transaction row, as a predicate (None: not one this fake understands)."""
+    text = text.strip()
+    found = re.fullmatch(r"t\.(\w+) = TO_DATE\('(\d{4}-\d{2}-\d{2})', 'YYYY-MM-DD'\)", text)
+    if found:
+        return lambda r, c=found[1], v=found[2]: str(r.get(c) or "") == v
+    found = re.fullmatch(r"t\.(\w+) = '((?:[^']|'')*)'", text)
+    if found:
+        literal = found[2].replace("''", "'")
+        return lambda r, c=found[1], v=literal: r.get(c) is not None and str(r[c]) == v
+    found = re.fullmatch(r"t\.(\w+) = (\d+)", text)
+    if found:
+        return lambda r, c=found[1], v=found[2]: r.get(c) is not None and str(r[c]) == v
+    found = re.fullmatch(r"t\.(\w+) (NOT )?IN \(([^)]*)\)", text)
+    if found:
+        values = {v.strip().strip("'") for v in found[3].split(",")}
+        negate = bool(found[2])
+        return lambda r, c=found[1]: (str(r.get(c)) in values) != negate
+    found = re.fullmatch(r"t\.(\w+) IS NOT NULL", text)
+    if found:
+        return lambda r, c=found[1]: r.get(c) not in (None, "")
+    return None

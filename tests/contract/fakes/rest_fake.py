@@ -13,6 +13,13 @@ Emulated:
   ``GET /v2/sequences/<client>/<year>``.
 - ``GET /v2/suppliers`` (offset paging), ``POST /v2/suppliers`` (idempotent), ``POST /v2/suppliers/<id>/release``
   (204); ``GET /v2/people/private`` (payroll's view of employees: home address, phone, bank; cursor paging).
+- Invoicing (a small ERP/PSA): ``GET /v2/customers/<id>/balance`` and ``.../tax``; ``GET /v2/purchase-orders?customer=
+  &project=``; ``GET /v2/invoices?project=&from=&to=``, ``POST /v2/invoices`` (idempotent, a ``draft``),
+  ``POST /v2/invoices/<id>/finalize`` (numbers it, ``open``; again: unchanged), ``GET /v2/invoices/<id>``;
+  ``GET /v2/projects?active_since=`` (offset paging), ``GET /v2/time-entries?from=&to=`` (cursor paging),
+  ``GET /v2/expenses?from=&to=`` (next links in the body), ``GET /v2/contracts/<id>``,
+  ``GET /v2/projects/<code>/rate-card``, ``POST /v2/invoices/<id>/billed-lines`` (links unbilled lines, 204) and
+  ``POST /v2/reviews/send_back|write_off`` (204).
 - Errors as ``{"error": {"code": ..., "message": ...}}``.
 
 ``seed_workers`` and ``seed_customers`` load the sample firm in these shapes; ``EXAMPLE_DOCUMENT`` (next to this file,
@@ -69,6 +76,15 @@ class RestFake(FakeServer):
         self.suppliers: dict[str, dict[str, Any]] = {}
         self.people_private: list[dict[str, Any]] = []
         self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.balances: dict[str, str] = {}
+        self.tax_codes: dict[str, str | None] = {}
+        self.purchase_orders: list[dict[str, Any]] = []
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.time_entries: list[dict[str, Any]] = []
+        self.expenses: list[dict[str, Any]] = []
+        self.contracts: dict[str, dict[str, Any]] = {}
+        self.rate_cards: dict[str, dict[str, Any]] = {}
+        self._numbers = itertools.count(1)
         self.sequences: dict[str, int] = {}
         self._ids = itertools.count(1)
 
@@ -193,6 +209,9 @@ class RestFake(FakeServer):
         if not self._authorized(request):
             return error(401, "unauthorized", "missing or invalid credentials")
         path = request.path.removeprefix("/v2")
+        invoicing = self._invoicing(request, path)
+        if invoicing is not None:
+            return invoicing
         if path == "/employees":
             return self._employees(request)
         if path == "/customers" and request.method == "GET":
@@ -233,6 +252,136 @@ class RestFake(FakeServer):
             self.sequences[key] = self.sequences.get(key, 0) + 1
             return Reply(200, {"next": self.sequences[key]})
         return error(404, "not_found", "no such resource")
+
+    # -- invoicing ------------------------------------------------------------------------------------------------
+
+    def _invoicing(self, request: Request, path: str) -> Reply | None:
+        get, post = request.method == "GET", request.method == "POST"
+        found = re.fullmatch(r"/customers/([^/]+)/(balance|tax)", path)
+        if found and get:
+            customer = unquote(found[1])
+            if customer not in self.customers:
+                return error(404, "not_found", "no such customer")
+            if found[2] == "balance":
+                return Reply(200, {"customer": customer, "open_balance": self.balances.get(customer, "0.00")})
+            return Reply(200, {"customer": customer, "tax_code": self.tax_codes.get(customer)})
+        if path == "/purchase-orders" and get:
+            customer, project = request.param("customer"), request.param("project")
+            rows = [o for o in self.purchase_orders if (o["customer"], o["project"]) == (customer, project)]
+            return Reply(200, {"items": rows})
+        if path == "/invoices" and get:
+            wanted = (request.param("project"), request.param("from"), request.param("to"))
+            rows = [
+                i
+                for i in self.invoices.values()
+                if (i.get("project"), i["period"]["from"], i["period"]["to"]) == wanted
+                and i["state"] != "void"
+            ]
+            return Reply(200, {"items": rows})
+        if path == "/invoices" and post:
+            reply = self._create(request, self.invoices, "inv")
+            invoice = self.invoices[reply.body["id"]]
+            invoice.setdefault("state", "draft")
+            invoice.setdefault("number", None)
+            invoice.setdefault("tax", "0")
+            invoice.setdefault("balance_due", invoice.get("total"))
+            return reply
+        found = re.fullmatch(r"/invoices/([^/]+)/billed-lines", path)
+        if found and post:  # the PSA's side: the invoice itself is the ERP's
+            return self._link_lines(request, unquote(found[1]))
+        found = re.fullmatch(r"/invoices/([^/]+)(/finalize)?", path)
+        if found:
+            invoice = self.invoices.get(unquote(found[1]))
+            if invoice is None:
+                return error(404, "not_found", "no such invoice")
+            if found[2] == "/finalize" and post:
+                if invoice["state"] == "draft":
+                    invoice.update(state="open", number=f"INV-2026-{next(self._numbers):04d}")
+                return Reply(200, {"invoice": invoice})
+            if found[2] is None and get:
+                return Reply(200, {"invoice": invoice})
+        if path == "/projects" and get and request.param("active_since") is not None:
+            since = request.param("active_since") or ""
+            rows = [
+                p
+                for p in self.projects.values()
+                if p.get("state", "active") == "active" or not p.get("end") or p["end"] >= since
+            ]
+            limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
+            return Reply(
+                200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)}
+            )
+        if path == "/time-entries" and get:
+            rows = self._dated(self.time_entries, request)
+            limit, start = int(request.param("limit") or 25), int(request.param("cursor") or 0)
+            following = str(start + limit) if start + limit < len(rows) else None
+            return Reply(200, {"data": rows[start : start + limit], "meta": {"next_cursor": following}})
+        if path == "/expenses" and get:
+            rows = self._dated(self.expenses, request)
+            size, number = int(request.param("page_size") or 5), int(request.param("page") or 1)
+            link = None
+            if number * size < len(rows):
+                link = (
+                    f"{self.url}/v2/expenses?from={request.param('from')}&to={request.param('to')}"
+                    f"&page={number + 1}&page_size={size}"
+                )
+            return Reply(200, {"results": rows[(number - 1) * size : number * size], "links": {"next": link}})
+        found = re.fullmatch(r"/contracts/([^/]+)", path)
+        if found and get:
+            contract = self.contracts.get(unquote(found[1]))
+            return (
+                Reply(200, {"contract": contract})
+                if contract
+                else error(404, "not_found", "no such contract")
+            )
+        found = re.fullmatch(r"/projects/([^/]+)/rate-card", path)
+        if found and get:
+            card = self.rate_cards.get(unquote(found[1]))
+            return Reply(200, {"rate_card": card}) if card else error(404, "not_found", "no rate card")
+        found = re.fullmatch(r"/reviews/(send_back|write_off)", path)
+        if found and post:
+            body = request.json() or {}
+            for rows, ids in (
+                (self.time_entries, body.get("time_entries")),
+                (self.expenses, body.get("expenses")),
+            ):
+                for row in rows:
+                    if row["id"] in (ids or []) and not row.get("invoice"):
+                        if found[1] == "send_back":
+                            row.update(state="rejected", review_note=body.get("note"))
+                        else:
+                            row.update(billable=False, review_note=body.get("note"))
+            return Reply(204)
+        return None
+
+    @staticmethod
+    def _dated(rows: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
+        start, end = request.param("from") or "", request.param("to") or "9999"
+        return [r for r in rows if start <= r["date"] <= end]
+
+    def _link_lines(self, request: Request, invoice_id: str) -> Reply:
+        body = request.json() or {}
+        wanted = {
+            "time": set(body.get("time_entries") or []),
+            "expense": set(body.get("expenses") or []),
+        }
+        known = {
+            "time": {r["id"]: r for r in self.time_entries},
+            "expense": {r["id"]: r for r in self.expenses},
+        }
+        for kind, ids in wanted.items():
+            if ids - set(known[kind]):
+                return error(404, "not_found", f"no such {kind} line")
+        for kind, ids in wanted.items():
+            for line_id in ids:
+                known[kind][line_id].setdefault("invoice", invoice_id)
+                if known[kind][line_id]["invoice"] is None:
+                    known[kind][line_id]["invoice"] = invoice_id
+        for contract in self.contracts.values():
+            for milestone in contract.get("milestones", []):
+                if milestone["id"] in (body.get("milestones") or []):
+                    milestone["state"] = "invoiced"
+        return Reply(204)
 
     def _token(self, request: Request) -> Reply:
         form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}

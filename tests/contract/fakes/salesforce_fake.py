@@ -11,8 +11,13 @@ Emulated:
 - ``sobjects/<object>/<id>?fields=``, ``sobjects/<object>/<extIdField>/<value>`` (GET; PATCH = upsert: 201 created,
   200 ``created: false`` updated, 300 when the value matches several records), ``ContentVersion/<id>/VersionData``.
 - ``query?q=<SOQL>`` for the SOQL the adapters send (SELECT fields incl. relationship paths FROM one object, WHERE
-  with AND of =, !=, <, <=, >, >=, LIKE, IN; ORDER BY; LIMIT), answered in batches of ``batch_size`` with
+  with AND, OR and parentheses over =, !=, <, <=, >, >=, LIKE, IN; ORDER BY; LIMIT), answered in batches of
+  ``batch_size`` with
   ``done``/``nextRecordsUrl`` (``/services/data/vXX.X/query/<locator>-<offset>``); bad SOQL -> 400 MALFORMED_QUERY.
+- ``PATCH composite/sobjects`` (sObject Collections update: ``{"allOrNone", "records": [{"attributes": {"type"},
+  "id", fields...}]}``, at most 200 records; an unknown id fails with ``ENTITY_IS_DELETED`` and, all or none,
+  nothing is written) answered ``[{"id", "success", "errors"}]``. Like Certinia, a timecard header's
+  ``pse__Status__c`` is carried to its splits (``pse__Timecard__c``).
 - Errors as Salesforce writes them: ``[{"message": ..., "errorCode": ...}]`` (NOT_FOUND, INVALID_FIELD, ...).
 
 Seed it with ``seed_deal`` (the sample firm's deals, accounts and SOW PDFs) and ``seed_allocations``.
@@ -48,10 +53,22 @@ _PREFIXES = {
     "pse__Timecard_Header__c": "a1D",
     "pse__Assignment__c": "a1E",
     "pse__Schedule__c": "a1F",
+    "pse__Timecard__c": "a1G",
+    "pse__Expense__c": "a1H",
+    "pse__Rate_Card__c": "a1J",
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z0-9_.%:+-]+))"
 )
+
+
+# Certinia's billing type labels (the adapter's default settings) -> the canonical billing model.
+BILLING_LABELS = {
+    "Time and Materials": "time_and_materials",
+    "Fixed Price": "fixed_fee",
+    "Retainer": "retainer",
+}
+_WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class SoqlError(ValueError):
@@ -152,31 +169,50 @@ def run_soql(
     sobject = take()[1]
     if sobject not in tables and sobject not in _PREFIXES:
         raise SoqlError(f"sObject type '{sobject}' is not supported")
-    conditions: list[tuple[str, str, Any]] = []
+
+    def condition() -> Any:
+        if peek()[1] == "(":
+            take("(")
+            inner = disjunction()
+            take(")")
+            return inner
+        field = take()[1]
+        op = take()[1].upper()
+        if op == "IN":
+            take("(")
+            values = []
+            while True:
+                kind, text = take()
+                values.append(_literal(kind, text))
+                if peek()[1] != ",":
+                    break
+                take(",")
+            take(")")
+            return lambda r: _compare(read(r, field), "IN", values)
+        if op in ("=", "!=", "<", "<=", ">", ">=", "LIKE"):
+            kind, text = take()
+            value = _literal(kind, text)
+            return lambda r: _compare(read(r, field), op, value)
+        raise SoqlError(f"unknown operator {op}")
+
+    def conjunction() -> Any:
+        parts = [condition()]
+        while peek()[1].upper() == "AND":
+            take("AND")
+            parts.append(condition())
+        return lambda r: all(p(r) for p in parts)
+
+    def disjunction() -> Any:
+        parts = [conjunction()]
+        while peek()[1].upper() == "OR":
+            take("OR")
+            parts.append(conjunction())
+        return lambda r: any(p(r) for p in parts)
+
+    matches: Any = lambda r: True  # noqa: E731
     if peek()[1].upper() == "WHERE":
         take("WHERE")
-        while True:
-            field = take()[1]
-            op = take()[1].upper()
-            if op == "IN":
-                take("(")
-                values = []
-                while True:
-                    kind, text = take()
-                    values.append(_literal(kind, text))
-                    if peek()[1] != ",":
-                        break
-                    take(",")
-                take(")")
-                conditions.append((field, "IN", values))
-            elif op in ("=", "!=", "<", "<=", ">", ">=", "LIKE"):
-                kind, text = take()
-                conditions.append((field, op, _literal(kind, text)))
-            else:
-                raise SoqlError(f"unknown operator {op}")
-            if peek()[1].upper() != "AND":
-                break
-            take("AND")
+        matches = disjunction()
     order: tuple[str, bool] | None = None
     if peek()[1].upper() == "ORDER":
         take("ORDER")
@@ -192,11 +228,7 @@ def run_soql(
         limit = int(take()[1])
     if peek()[0] != "end":
         raise SoqlError(f"unexpected {peek()[1]}")
-    rows = [
-        r
-        for r in tables.get(sobject, {}).values()
-        if all(_compare(read(r, f), op, v) for f, op, v in conditions)
-    ]
+    rows = [r for r in tables.get(sobject, {}).values() if matches(r)]
     if order is not None:
         rows.sort(key=lambda r: (read(r, order[0]) is None, str(read(r, order[0]) or "")), reverse=order[1])
     if limit is not None:
@@ -356,6 +388,70 @@ class SalesforceFake(FakeServer):
                 },
             )
 
+    def add_timecard(
+        self,
+        *,
+        worker_id: str,
+        project_id: str,
+        week_start: date,
+        hours: dict[str, Decimal],
+        status: str = "Approved",
+        billable: bool = True,
+        bill_rate: Decimal = Decimal(200),
+        cost_rate: Decimal = Decimal(90),
+        split_at: date | None = None,
+        currency: str = "USD",
+    ) -> list[str]:
+        """A weekly timecard (``hours``: ``{"Monday": 8, ...}``) and its splits, cut at ``split_at`` (the first day
+        of a new time period) as Certinia cuts them; returns the split ids."""
+        days = {week_start + timedelta(days=i): _WEEK[i] for i in range(7)}
+        common = {
+            "pse__Resource__c": worker_id,
+            "pse__Project__c": project_id,
+            "pse__Status__c": status,
+            "pse__Billable__c": billable,
+            "pse__Bill_Rate__c": bill_rate,
+            "pse__Cost_Rate_Amount__c": cost_rate,
+            "CurrencyIsoCode": currency,
+        }
+        week = {f"pse__{day}_Hours__c": Decimal(str(hours.get(day, 0))) for day in _WEEK}
+        header = self.put(
+            "pse__Timecard_Header__c",
+            {
+                **common,
+                **week,
+                "pse__Start_Date__c": week_start.isoformat(),
+                "pse__End_Date__c": (week_start + timedelta(days=6)).isoformat(),
+            },
+        )
+        ranges = [(week_start, week_start + timedelta(days=6))]
+        if split_at is not None and week_start < split_at <= week_start + timedelta(days=6):
+            ranges = [(week_start, split_at - timedelta(days=1)), (split_at, week_start + timedelta(days=6))]
+        splits = []
+        for first, last in ranges:
+            split_hours = {
+                f"pse__{name}_Hours__c": (
+                    week[f"pse__{name}_Hours__c"] if first <= day <= last else Decimal(0)
+                )
+                for day, name in days.items()
+            }
+            splits.append(
+                self.put(
+                    "pse__Timecard__c",
+                    {
+                        **common,
+                        **split_hours,
+                        "pse__Timecard_Header__c": header,
+                        "pse__Start_Date__c": first.isoformat(),
+                        "pse__End_Date__c": last.isoformat(),
+                        "pse__Billed__c": False,
+                        "pse__Invoiced__c": False,
+                        "pse__Exclude_from_Billing__c": False,
+                    },
+                )
+            )
+        return splits
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -430,6 +526,8 @@ class SalesforceFake(FakeServer):
 
     def _api(self, request: Request, rest: str) -> Reply:
         parts = [unquote(p) for p in rest.split("/")]
+        if parts == ["composite", "sobjects"] and request.method == "PATCH":
+            return self._update_collection(request)
         if parts[0] == "query":
             if len(parts) == 2:
                 return self._more(parts[1])
@@ -499,6 +597,52 @@ class SalesforceFake(FakeServer):
             return Reply(200, {"id": matches[0]["Id"], "success": True, "errors": [], "created": False})
         new_id = self.put(sobject, {**body, field: value})
         return Reply(201, {"id": new_id, "success": True, "errors": [], "created": True})
+
+    def _update_collection(self, request: Request) -> Reply:
+        body = request.json() or {}
+        records = body.get("records") or []
+        if len(records) > 200:
+            return Reply(400, [{"message": "Maximum 200 records allowed", "errorCode": "EXCEEDED_ID_LIMIT"}])
+        results, ok = [], True
+        for record in records:
+            sobject = (record.get("attributes") or {}).get("type")
+            target = self.tables.get(sobject, {}).get(record.get("id"))
+            if target is None:
+                ok = False
+                results.append(
+                    {
+                        "id": record.get("id"),
+                        "success": False,
+                        "errors": [
+                            {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}
+                        ],
+                    }
+                )
+            else:
+                results.append({"id": record["id"], "success": True, "errors": []})
+        if ok or not body.get("allOrNone"):
+            for record in records:
+                sobject = (record.get("attributes") or {}).get("type")
+                target = self.tables.get(sobject, {}).get(record.get("id"))
+                if target is None:
+                    continue
+                target.update({k: v for k, v in record.items() if k not in ("attributes", "id")})
+                if sobject == "pse__Timecard_Header__c" and "pse__Status__c" in record:
+                    for split in self.tables["pse__Timecard__c"].values():
+                        if split.get("pse__Timecard_Header__c") == target["Id"]:
+                            split["pse__Status__c"] = record["pse__Status__c"]
+        elif body.get("allOrNone"):
+            results = [
+                r
+                if not r["success"]
+                else {
+                    "id": r["id"],
+                    "success": False,
+                    "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "rolled back"}],
+                }
+                for r in results
+            ]
+        return Reply(200, results)
 
     def _batch(self, sobject: str, rows: list[dict[str, Any]], offset: int) -> Reply:
         batch = rows[offset : offset + self.batch_size]

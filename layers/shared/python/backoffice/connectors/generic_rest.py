@@ -18,7 +18,18 @@ url, file_name, content_type); ERP ``list_customers``, ``get_customer`` ({id}), 
 ``on_hold``); PSA ``find_project_by_opportunity`` ({opportunity_id}), ``create_project``,
 ``create_resource_request``, ``allocations`` ({start}, {end}), ``next_project_sequence`` ({client_code}, {year};
 reads ``value_path``); HRIS ``list_workers``, ``employee_records``. ``{name}`` placeholders
-may appear in the path and the query values. Creates send the idempotency key in a header (``Idempotency-Key`` by
+may appear in the path and the query values.
+
+Invoicing: ERP ``customer_balance`` ({customer_id}; reads ``value_path``), ``tax_template`` ({customer_id};
+``value_path``, null or not found: none), ``purchase_order`` ({customer_id}, {project_id}; maps to PurchaseOrder,
+none found: None), ``find_invoice`` ({project_id}, {period_start}, {period_end}), ``create_invoice``,
+``post_invoice`` ({id}; maps the invoice in the response, or reads it again with ``get_invoice`` ({id}) when the
+response has none); PSA ``list_billable_projects``, ``list_time_entries``, ``list_expenses`` (each {start}, {end},
+paged), ``get_contract`` ({id}), ``project_rate_card`` ({project_id}; not found: None), ``mark_billed``
+({invoice_id}; an optional body mapped from ``invoice_id``, ``time_entry_ids``, ``expense_ids``,
+``milestone_ids``) and ``return_lines`` ({action}; a body mapped from ``time_entry_ids``, ``expense_ids``,
+``action``, ``reason``). An invoice's lines, a contract's milestones and a rate card's lines map with ``items``
+(``backoffice.connectors.mapping``). Creates send the idempotency key in a header (``Idempotency-Key`` by
 default) and can map it into the body as the source ``$idempotency_key``.
 
 A next link is followed only to the configured host: the adapter never sends its credentials elsewhere.
@@ -26,10 +37,11 @@ A next link is followed only to the configured host: the adapter never sends its
 
 from __future__ import annotations
 
+import contextlib
 import re
 import string
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
@@ -55,8 +67,29 @@ from backoffice.connectors.http import (
     tagged,
 )
 from backoffice.connectors.mapping import FieldMapping, MappingError, read_path
-from backoffice.connectors.ports import Allocation, Created, Page, RecordNotFound, ResourceRequest
-from backoffice.models import Client, Document, Opportunity, Project, Vendor, Worker, readable_errors
+from backoffice.connectors.ports import (
+    Allocation,
+    Created,
+    Page,
+    RecordNotFound,
+    ResourceRequest,
+    UnreadableLine,
+)
+from backoffice.invoicing.readiness import PurchaseOrder
+from backoffice.models import (
+    Client,
+    Contract,
+    Document,
+    ExpenseEntry,
+    Invoice,
+    Opportunity,
+    Project,
+    RateCard,
+    TimeEntry,
+    Vendor,
+    Worker,
+    readable_errors,
+)
 from backoffice.onboarding.project_setup import ProjectTemplate
 from backoffice.vendors.facts import EmployeeRecord
 
@@ -77,6 +110,20 @@ OperationName = Literal[
     "next_project_sequence",
     "list_workers",
     "employee_records",
+    "customer_balance",
+    "tax_template",
+    "purchase_order",
+    "find_invoice",
+    "create_invoice",
+    "post_invoice",
+    "get_invoice",
+    "list_billable_projects",
+    "list_time_entries",
+    "list_expenses",
+    "get_contract",
+    "project_rate_card",
+    "mark_billed",
+    "return_lines",
 ]
 _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
@@ -87,10 +134,37 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "find_project_by_opportunity": frozenset({"opportunity_id"}),
     "allocations": frozenset({"start", "end"}),
     "next_project_sequence": frozenset({"client_code", "year"}),
+    "customer_balance": frozenset({"customer_id"}),
+    "tax_template": frozenset({"customer_id"}),
+    "purchase_order": frozenset({"customer_id", "project_id"}),
+    "find_invoice": frozenset({"project_id", "period_start", "period_end"}),
+    "post_invoice": frozenset({"id"}),
+    "get_invoice": frozenset({"id"}),
+    "list_billable_projects": frozenset({"start", "end"}),
+    "list_time_entries": frozenset({"start", "end"}),
+    "list_expenses": frozenset({"start", "end"}),
+    "get_contract": frozenset({"id"}),
+    "project_rate_card": frozenset({"project_id"}),
+    "mark_billed": frozenset({"invoice_id"}),
+    "return_lines": frozenset({"action"}),
 }
-_CREATES = frozenset({"create_customer", "create_vendor", "create_project", "create_resource_request"})
-_LISTS = frozenset({"list_customers", "list_vendors", "list_workers", "allocations", "employee_records"})
-_NO_MAPPING = _CREATES | {"next_project_sequence", "release_vendor"}
+_CREATES = frozenset(
+    {"create_customer", "create_vendor", "create_project", "create_resource_request", "create_invoice"}
+)
+_LISTS = frozenset(
+    {
+        "list_customers",
+        "list_vendors",
+        "list_workers",
+        "allocations",
+        "employee_records",
+        "list_billable_projects",
+        "list_time_entries",
+        "list_expenses",
+    }
+)
+_VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template"})
+_NO_MAPPING = _CREATES | _VALUES | {"release_vendor", "mark_billed", "return_lines"}
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
 
 # ------------------------------------------------------------------------------------------------------------
@@ -144,7 +218,7 @@ class Operation(_Strict):
     query: dict[str, str] = Field(default_factory=dict)
     items_path: str | None = None  # where the list of records is ("" for a bare list)
     item_path: str = ""  # where the one record is
-    value_path: str | None = None  # next_project_sequence: where the number is
+    value_path: str | None = None  # next_project_sequence, customer_balance, tax_template: where the value is
     paging: Paging = Field(default_factory=Paging)
     mapping: FieldMapping | None = None  # the system's record -> the canonical model
     body: FieldMapping | None = None  # the canonical model -> the request body (creates)
@@ -179,9 +253,9 @@ class RestSettings(_Strict):
                 problems.append(
                     f"{name}: unknown placeholders {sorted(used - allowed)}; allowed {sorted(allowed)}"
                 )
-            if name in _CREATES and op.body is None:
+            if (name in _CREATES or name == "return_lines") and op.body is None:
                 problems.append(f"{name}: a create needs a body mapping")
-            if name == "next_project_sequence" and op.value_path is None:
+            if name in _VALUES and op.value_path is None:
                 problems.append(f"{name}: needs value_path")
             elif name not in _NO_MAPPING and op.mapping is None:
                 problems.append(f"{name}: needs a mapping")
@@ -387,6 +461,34 @@ class RestConnector:
             return items[0] if isinstance(items, list) and items else None
         return read_path(response.json(), op.item_path)
 
+    def _body(self, name: OperationName, op: Operation, canonical: Any) -> Any:
+        """The request body the operation's body mapping builds from ``canonical`` (None: no body mapping)."""
+        if op.body is None:
+            return None
+        try:
+            return op.body.apply(_canonical(canonical))
+        except MappingError as error:
+            raise tagged(
+                RecordUnmappable(f"{self.system} {name}: cannot build the request", error.errors), self.system
+            ) from None
+
+    def _value(self, name: OperationName, values: Mapping[str, Any], record_id: str) -> tuple[bool, Any]:
+        """(found, the value at ``value_path``) of a read that answers one value."""
+        op = self._operation(name)
+        response = self._send(
+            name, op, self._url(op, values), record_id=record_id, allow=op.not_found_statuses
+        )
+        if response.status in op.not_found_statuses:
+            return False, None
+        return True, read_path(response.json(), op.value_path or "")
+
+    def _maybe(self, name: OperationName, values: Mapping[str, Any], record_id: str, model: type[Any]) -> Any:
+        """The operation's one record as ``model``, or None when there is none."""
+        record = self._one(name, values, record_id)
+        if record in (None, {}, []):
+            return None
+        return self._map(name, self._operation(name), record, model)
+
     def _create(self, name: OperationName, canonical: Any, idempotency_key: str) -> Created:
         op = self._operation(name)
         assert op.body is not None  # checked when the document was loaded
@@ -502,6 +604,66 @@ class RestConnector:
             "release_vendor", op, self._url(op, {"id": vendor_id}), record_id=vendor_id, json_body=body
         )
 
+    # -- ERP invoicing -----------------------------------------------------------------------------------------
+
+    def customer_balance(self, customer_id: str) -> Decimal:
+        found, value = self._value("customer_balance", {"customer_id": customer_id}, customer_id)
+        if not found:
+            raise tagged(RecordNotFound(f"{self.system} has no customer {customer_id}"), self.system)
+        try:
+            return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+        except ArithmeticError:
+            raise tagged(
+                RecordUnmappable(f"{self.system} customer_balance: no number at the value path"), self.system
+            ) from None
+
+    def tax_template(self, customer_id: str) -> str | None:
+        _, value = self._value("tax_template", {"customer_id": customer_id}, customer_id)
+        return str(value) if value not in (None, "") else None
+
+    def purchase_order(self, customer_id: str, project_id: str) -> PurchaseOrder | None:
+        values = {"customer_id": customer_id, "project_id": project_id}
+        order: PurchaseOrder | None = self._maybe("purchase_order", values, customer_id, PurchaseOrder)
+        return order
+
+    def find_invoice(self, project_id: str, period_start: date, period_end: date) -> Invoice | None:
+        values = {
+            "project_id": project_id,
+            "period_start": period_start.isoformat(),
+            "period_end": period_end.isoformat(),
+        }
+        invoice: Invoice | None = self._maybe("find_invoice", values, project_id, Invoice)
+        return invoice
+
+    def create_invoice(self, invoice: Invoice, *, idempotency_key: str) -> Created:
+        return self._create("create_invoice", invoice.to_json_dict(reveal_secrets=True), idempotency_key)
+
+    def post_invoice(self, invoice_id: str) -> Invoice:
+        name: OperationName = "post_invoice"
+        op = self._operation(name)
+        response = self._send(
+            name,
+            op,
+            self._url(op, {"id": invoice_id}),
+            record_id=invoice_id,
+            json_body=self._body(name, op, {"id": invoice_id}),
+        )
+        record = read_path(response.json(), op.item_path)
+        if isinstance(record, dict) and record:
+            posted: Invoice = self._map(name, op, record, Invoice)
+            return posted
+        if "get_invoice" not in self.settings.operations:
+            raise tagged(
+                RecordUnmappable(
+                    f"{self.system} post_invoice: the response has no invoice and no get_invoice"
+                ),
+                self.system,
+            )
+        again: Invoice | None = self._maybe("get_invoice", {"id": invoice_id}, invoice_id, Invoice)
+        if again is None:
+            raise tagged(RecordNotFound(f"{self.system} has no invoice {invoice_id}"), self.system)
+        return again
+
     # -- PSA ----------------------------------------------------------------------------------------------------
 
     def find_project_by_opportunity(self, opportunity_id: str) -> Project | None:
@@ -563,6 +725,119 @@ class RestConnector:
 
     def project_templates(self) -> list[ProjectTemplate]:
         return list(self.settings.project_templates)
+
+    # -- PSA invoicing -----------------------------------------------------------------------------------------
+
+    def _list(
+        self, name: OperationName, start: date, end: date, page_token: str | None, model: type[Any]
+    ) -> Page[Any]:
+        op = self._operation(name)
+        records, following = self._page(
+            name, {"start": start.isoformat(), "end": end.isoformat()}, page_token
+        )
+        return Page([self._map(name, op, r, model) for r in records], following)
+
+    def list_billable_projects(self, start: date, end: date, page_token: str | None = None) -> Page[Project]:
+        return self._list("list_billable_projects", start, end, page_token, Project)
+
+    def list_time_entries(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[TimeEntry | UnreadableLine]:
+        return self._lines("list_time_entries", "time", start, end, page_token, TimeEntry)
+
+    def list_expenses(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[ExpenseEntry | UnreadableLine]:
+        return self._lines("list_expenses", "expense", start, end, page_token, ExpenseEntry)
+
+    def _lines(
+        self,
+        name: OperationName,
+        kind: Literal["time", "expense"],
+        start: date,
+        end: date,
+        page_token: str | None,
+        model: type[Any],
+    ) -> Page[Any]:
+        """A page of time entries or expenses; one that does not map or fit is an ``UnreadableLine`` with the
+        reasons (the billing run reports it instead of failing)."""
+        op = self._operation(name)
+        records, following = self._page(
+            name, {"start": start.isoformat(), "end": end.isoformat()}, page_token
+        )
+        lines: list[Any] = []
+        for record in records:
+            try:
+                lines.append(self._map(name, op, record, model))
+            except RecordUnmappable as error:
+                mapped: dict[str, Any] = {}
+                if op.mapping is not None:
+                    with contextlib.suppress(MappingError):  # the reasons are in the error already
+                        mapped = op.mapping.apply(record)
+                project = mapped.get("project_id")
+                lines.append(
+                    UnreadableLine(
+                        kind,
+                        str(mapped.get("id") or "?"),
+                        str(project) if project else None,
+                        tuple(error.errors),
+                    )
+                )
+        return Page(lines, following)
+
+    def get_contract(self, contract_id: str) -> Contract:
+        contract: Contract | None = self._maybe("get_contract", {"id": contract_id}, contract_id, Contract)
+        if contract is None:
+            raise tagged(RecordNotFound(f"{self.system} has no contract {contract_id}"), self.system)
+        return contract
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        card: RateCard | None = self._maybe(
+            "project_rate_card", {"project_id": project_id}, project_id, RateCard
+        )
+        return card
+
+    def mark_billed(
+        self,
+        invoice_id: str,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        milestone_ids: Sequence[str] = (),
+    ) -> None:
+        name: OperationName = "mark_billed"
+        op = self._operation(name)
+        lines = {
+            "invoice_id": invoice_id,
+            "time_entry_ids": list(time_entry_ids),
+            "expense_ids": list(expense_ids),
+            "milestone_ids": list(milestone_ids),
+        }
+        self._send(
+            name,
+            op,
+            self._url(op, {"invoice_id": invoice_id}),
+            record_id=invoice_id,
+            json_body=self._body(name, op, lines),
+        )
+
+    def return_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        action: Literal["send_back", "write_off"],
+        reason: str,
+    ) -> None:
+        name: OperationName = "return_lines"
+        op = self._operation(name)
+        lines = {
+            "time_entry_ids": list(time_entry_ids),
+            "expense_ids": list(expense_ids),
+            "action": action,
+            "reason": reason,
+        }
+        self._send(name, op, self._url(op, {"action": action}), json_body=self._body(name, op, lines))
 
     # -- HRIS ---------------------------------------------------------------------------------------------------
 

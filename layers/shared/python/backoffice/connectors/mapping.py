@@ -14,8 +14,13 @@ A mapping is a JSON document a firm writes for its PSA, HRIS or webhook sender::
         "address.country": {"constant": "US"}                            # a dotted target builds nested objects
     }}
 
-Each rule takes one value (``source`` path or ``constant``), applies ``transforms`` in order, then the ``values``
-table; a missing or null value falls back to ``default``, else the target is left out so the model's own default
+A list of objects (an invoice's lines, a contract's milestones) maps element by element with ``items``, a mapping
+of its own::
+
+        "lines": {"source": "/line_items", "items": {"fields": {"description": "/text", "amount": "/total"}}}
+
+Each rule takes one value (``source`` path or ``constant``), applies ``transforms`` in order, then ``items`` or the
+``values`` table; a missing or null value falls back to ``default``, else the target is left out so the model's own default
 applies (or, when ``required``, the mapping fails). The result is a JSON-shaped dict (dates as ISO strings, decimals
 as strings) for ``Model.from_json_dict``. Error messages name targets and transforms, never the values, which may be
 tax ids.
@@ -115,6 +120,7 @@ class FieldRule(BaseModel):
     transforms: tuple[Transform, ...] = ()
     date_format: str | None = None  # strptime format for "date" and "datetime", e.g. "%m/%d/%Y"
     values: dict[str, JsonValue] | None = None  # looked up with the value's text after the transforms
+    items: FieldMapping | None = None  # a list's elements, each mapped by this mapping
     default: JsonValue = None
     required: bool = False
 
@@ -123,6 +129,8 @@ class FieldRule(BaseModel):
         has_constant = "constant" in self.model_fields_set
         if (self.source is None) == (not has_constant):
             raise ValueError("give exactly one of source and constant")
+        if self.items is not None and self.values is not None:
+            raise ValueError("give items or values, not both")
         return self
 
 
@@ -171,6 +179,9 @@ class FieldMapping(BaseModel):
         return result
 
 
+FieldRule.model_rebuild()
+
+
 class _RuleFailed(Exception):
     pass
 
@@ -187,6 +198,19 @@ def _value_of(rule: FieldRule, document: Any, context: Mapping[str, Any]) -> Any
             value = _transform(transform, value, rule.date_format)
             if value is None:
                 break
+    if value is not None and rule.items is not None:
+        if not isinstance(value, list):
+            raise _RuleFailed("items needs a list")
+        mapped: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for index, element in enumerate(value):
+            try:
+                mapped.append(rule.items.apply(element, context=context))
+            except MappingError as error:
+                problems.extend(f"[{index}] {e}" for e in error.errors)
+        if problems:
+            raise _RuleFailed("; ".join(problems))
+        return mapped
     if value is not None and rule.values is not None:
         key = _text(value)
         if key in rule.values:

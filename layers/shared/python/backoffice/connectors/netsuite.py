@@ -2,14 +2,26 @@
 
 - Look-ups go through SuiteQL (``POST /services/rest/query/v1/suiteql`` with ``Prefer: transient``, paged with
   ``limit``/``offset`` until ``hasMore`` is false), ordered by id so that pages neither skip nor repeat rows.
-- Records go through the record API (``/services/rest/record/v1/<type>/<id>``): customers now; vendors
-  (``vendor``), invoices (``invoice``) and projects (``job``) through ``get_record`` / ``create_record_once``.
+- Records go through the record API (``/services/rest/record/v1/<type>/<id>``): customers, vendors and invoices.
 - Creates are idempotent by ``externalId``: the record is looked up as ``<type>/eid:<externalId>`` and, when absent,
   created with an upsert (``PUT /record/v1/<type>/eid:<externalId>``, 204 + ``Location``), so a retried Lambda never
   makes a second customer and a record people have edited since is not written over.
 - Auth: OAuth 2.0 machine to machine (client credentials with a JWT client assertion signed by the certificate's
   private key, PS256 or RS256, ``kid`` = the certificate id; token cached until it expires, fetched again on 401) or
   token-based authentication (OAuth 1.0a, HMAC-SHA256, realm = the account id).
+- Invoices are ``invoice`` records. NetSuite has no draft invoice: with the Invoice Approval feature (required) a
+  draft is an invoice *Pending Approval* (``approvalStatus`` 1, non-posting) and posting is approving it
+  (``PATCH approvalStatus`` 2), after which its ``tranId`` is the canonical invoice number. The PSA project and the
+  billing period are kept in custom body fields (``invoice_project_field``, ``invoice_period_*_field``: the firm
+  adds them, like ``externalId`` they are what finds the invoice of a project and period again); each line names a
+  service item per canonical line source (``invoice_item_ids``) and keeps its source and source ids in custom column
+  fields, so a line read back still says which time entries or expenses it bills.
+- Invoicing reads: the customer's balance is NetSuite's own A/R balance of the customer (SuiteQL
+  ``customer.balancesearch``: open posted invoices less unapplied credits, what NetSuite itself weighs against the
+  credit limit); the tax template is the customer's tax item (record field ``taxItem`` by default, its display
+  name); the purchase order is the client's PO number (``otherRefNum``, "PO #") on the customer's newest open
+  sales order for the project (same project body field), its balance that order's total less the posted invoices
+  quoting the same PO number.
 - Failures: 429, and 400 with ``CONCURRENCY_LIMIT_EXCEEDED`` (the account's concurrent-request limit) ->
   ``ConnectorRateLimited``; 5xx -> ``ConnectorUnavailable``; 404 -> ``RecordNotFound``. Messages carry the
   ``o:errorCode`` values, never ``detail`` (which may repeat the values sent).
@@ -24,6 +36,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -33,6 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from backoffice.connectors.http import (
     AccessToken,
     ConnectorHttp,
+    ConnectorNotConfigured,
+    ConnectorRequestRejected,
     Governance,
     HttpResponse,
     JwtAlgorithm,
@@ -47,12 +62,16 @@ from backoffice.connectors.http import (
     token_from_response,
 )
 from backoffice.connectors.ports import ConnectorError, ConnectorRateLimited, Created, Page, RecordNotFound
-from backoffice.models import Address, Client, Vendor, readable_errors
+from backoffice.invoicing.readiness import PurchaseOrder
+from backoffice.models import Address, Client, Invoice, Vendor, readable_errors
 
 SYSTEM = "netsuite"
 _RATE_LIMIT_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INTERNAL_ID = re.compile(r"^\d{1,18}$")
+# approvalStatus of an invoice under the Invoice Approval feature.
+_PENDING_APPROVAL, _APPROVED, _REJECTED = "1", "2", "3"
+_LINE_SOURCES = frozenset({"time", "expense", "milestone", "retainer", "fee", "adjustment"})
 
 
 class NetSuiteSettings(BaseModel):
@@ -79,12 +98,35 @@ class NetSuiteSettings(BaseModel):
     # vendor hold: by default the vendor is created inactive (no bill or purchase order can name it) and made active
     # on release; a firm with a custom checkbox (e.g. "custentity_payment_hold") names it here.
     vendor_hold_field: str = "isInactive"
+    # Invoicing. Custom body fields on invoices (and sales orders) holding the PSA project id (free-form text) and
+    # the billing period (dates); the service item each canonical line source is billed as (``"time"``,
+    # ``"expense"``, ``"milestone"``, ``"retainer"``, ``"fee"``, ``"adjustment"``), else ``invoice_default_item_id``;
+    # custom column fields keeping each line's source and the ids it bills (comma-separated; None: not kept, a
+    # line read back is known by its item only).
+    invoice_project_field: str = "custbody_backoffice_project"
+    invoice_period_start_field: str = "custbody_backoffice_period_start"
+    invoice_period_end_field: str = "custbody_backoffice_period_end"
+    invoice_item_ids: dict[str, str] = Field(default_factory=dict)
+    invoice_default_item_id: str | None = None
+    invoice_line_source_field: str | None = "custcol_backoffice_source"
+    invoice_line_refs_field: str | None = "custcol_backoffice_source_ids"
+    # The customer field naming its sales tax item or group (legacy tax); None: no tax template is read.
+    customer_tax_template_field: str | None = "taxItem"
     governance: Governance = Field(default_factory=Governance)
 
     @model_validator(mode="after")
     def _m2m_needs_ids(self) -> NetSuiteSettings:
         if self.auth == "m2m" and not (self.client_id and self.certificate_id):
             raise ValueError("machine-to-machine auth needs client_id and certificate_id")
+        return self
+
+    @model_validator(mode="after")
+    def _known_line_sources(self) -> NetSuiteSettings:
+        unknown = sorted(set(self.invoice_item_ids) - _LINE_SOURCES)
+        if unknown:
+            raise ValueError(
+                f"invoice_item_ids: unknown line sources {unknown}; one of {sorted(_LINE_SOURCES)}"
+            )
         return self
 
     @property
@@ -301,13 +343,21 @@ class NetSuiteApi:
 
     # -- records ------------------------------------------------------------------------------------------------
 
-    def get_record(self, record_type: str, record_id: str, *, operation: str | None = None) -> dict[str, Any]:
-        """A record by internal id, or ``eid:<externalId>``."""
+    def get_record(
+        self,
+        record_type: str,
+        record_id: str,
+        *,
+        operation: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A record by internal id, or ``eid:<externalId>`` (``params``: ``expandSubResources``, ``fields``)."""
         response = self.call(
             "GET",
             f"record/v1/{record_type}/{quote(record_id, safe=':')}",
             operation=operation or f"get_{record_type}",
             record_id=record_id,
+            params=params,
         )
         body = response.json()
         if not isinstance(body, dict):
@@ -419,9 +469,36 @@ def _where_id(record_id: str) -> str:
     return f"e.externalid = {suiteql_literal(record_id)}"
 
 
+def _record_key(record_id: str) -> str:
+    """The record API's key for an id the workflow holds: an internal id as is, anything else as its externalId."""
+    return record_id if _INTERNAL_ID.match(record_id) else f"eid:{record_id}"
+
+
+def _ref_id(value: Any) -> str | None:
+    """The id of a reference field as the record API gives it (``{"id": ..., "refName": ...}``)."""
+    if isinstance(value, dict):
+        found = value.get("id")
+        return str(found) if found is not None else None
+    return str(value) if value not in (None, "") else None
+
+
+def _suiteql_date(value: date) -> str:
+    return f"TO_DATE('{value.isoformat()}', 'YYYY-MM-DD')"
+
+
+def _netsuite_date(value: Any) -> date:
+    """A SuiteQL date column: ISO, or the account's default ``M/D/YYYY``."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text)
+    month, day, year = (int(part) for part in text.split("/"))
+    return date(year, month, day)
+
+
 class NetSuiteErp:
     """``ErpPort`` on NetSuite: customers and vendors read with SuiteQL and created through the record API by
-    externalId; a vendor created on hold is released by clearing its hold field."""
+    externalId; a vendor created on hold is released by clearing its hold field; invoices created pending approval
+    and posted by approving them."""
 
     system = SYSTEM
 
@@ -558,6 +635,236 @@ class NetSuiteErp:
             "disabled": row.get("isinactive") == "T" and settings.vendor_hold_field.lower() != "isinactive",
         }
         return self._load(Vendor, body, "vendor", row)
+
+    # -- invoicing ---------------------------------------------------------------------------------------------
+
+    def customer_balance(self, customer_id: str) -> Decimal:
+        for row in self.api.suiteql(
+            f"SELECT e.id, e.balancesearch AS balance FROM customer e WHERE {_where_id(customer_id)}",
+            operation="customer_balance",
+        ):
+            balance = row.get("balance")
+            return Decimal(str(balance)) if balance not in (None, "") else Decimal(0)
+        raise tagged(RecordNotFound(f"netsuite has no customer {customer_id}"), SYSTEM)
+
+    def tax_template(self, customer_id: str) -> str | None:
+        field = self.api.settings.customer_tax_template_field
+        if field is None:
+            return None
+        record = self.api.get_record(
+            "customer", _record_key(customer_id), operation="tax_template", params={"fields": field}
+        )
+        value = record.get(field)
+        if isinstance(value, dict):
+            value = value.get("refName") or value.get("id")
+        return str(value) if value not in (None, "") else None
+
+    def purchase_order(self, customer_id: str, project_id: str) -> PurchaseOrder | None:
+        settings = self.api.settings
+        customer = self._customer_internal_id(customer_id)
+        orders = self.api.suiteql_page(
+            "SELECT t.id, t.otherrefnum, t.trandate, t.foreigntotal, cur.symbol AS currency FROM transaction t "
+            "LEFT JOIN currency cur ON cur.id = t.currency "
+            f"WHERE t.type = 'SalesOrd' AND t.entity = {customer} "
+            f"AND t.{settings.invoice_project_field.lower()} = {suiteql_literal(project_id)} "
+            # Closed (H) and cancelled (C) orders no longer carry a purchase order to bill against.
+            "AND t.otherrefnum IS NOT NULL AND t.status NOT IN ('C', 'H') "
+            "ORDER BY t.trandate DESC, t.id DESC",
+            limit=1,
+            operation="find_purchase_order",
+        )[0]
+        if not orders:
+            return None
+        order = orders[0]
+        po_no = str(order["otherrefnum"])
+        invoiced = Decimal(0)
+        for row in self.api.suiteql(
+            "SELECT SUM(t.foreigntotal) AS invoiced FROM transaction t "
+            f"WHERE t.type = 'CustInvc' AND t.entity = {customer} AND t.otherrefnum = {suiteql_literal(po_no)} "
+            f"AND t.approvalstatus = {_APPROVED} AND t.voided = 'F'",
+            operation="purchase_order_invoiced",
+        ):
+            if row.get("invoiced") not in (None, ""):
+                invoiced = Decimal(str(row["invoiced"]))
+        try:
+            return PurchaseOrder(
+                po_no=po_no,
+                po_date=_netsuite_date(order["trandate"]),
+                balance=Decimal(str(order.get("foreigntotal") or 0)) - invoiced,
+                currency=str(order.get("currency") or settings.default_currency),
+            )
+        except (ValidationError, ValueError):
+            raise tagged(
+                RecordUnmappable(f"netsuite sales order {order.get('id')} does not fit PurchaseOrder"), SYSTEM
+            ) from None
+
+    def find_invoice(self, project_id: str, period_start: date, period_end: date) -> Invoice | None:
+        settings = self.api.settings
+        rows, _ = self.api.suiteql_page(
+            "SELECT t.id FROM transaction t WHERE t.type = 'CustInvc' "
+            f"AND t.{settings.invoice_project_field.lower()} = {suiteql_literal(project_id)} "
+            f"AND t.{settings.invoice_period_start_field.lower()} = {_suiteql_date(period_start)} "
+            f"AND t.{settings.invoice_period_end_field.lower()} = {_suiteql_date(period_end)} "
+            f"AND t.approvalstatus IN ({_PENDING_APPROVAL}, {_APPROVED}) AND t.voided = 'F' ORDER BY t.id",
+            limit=1,
+            operation="find_invoice",
+        )
+        return self._get_invoice(str(rows[0]["id"])) if rows else None
+
+    def create_invoice(self, invoice: Invoice, *, idempotency_key: str) -> Created:
+        """The invoice, pending approval (NetSuite's draft), upserted by the externalId of the key."""
+        settings = self.api.settings
+        body: dict[str, Any] = {
+            "entity": {"id": self._customer_internal_id(invoice.client_id)},
+            "tranDate": invoice.posting_date.isoformat(),
+            "dueDate": invoice.due_date.isoformat(),
+            "approvalStatus": {"id": _PENDING_APPROVAL},
+            "item": {"items": [self._invoice_line(line) for line in invoice.lines]},
+        }
+        currency_id = self._currency_id(invoice.currency)
+        if currency_id:
+            body["currency"] = {"id": currency_id}
+        if invoice.conversion_rate != 1:
+            body["exchangeRate"] = invoice.conversion_rate
+        if invoice.po_no:
+            body["otherRefNum"] = invoice.po_no
+        if invoice.project_id:
+            body[settings.invoice_project_field] = invoice.project_id
+        if invoice.period_start:
+            body[settings.invoice_period_start_field] = invoice.period_start.isoformat()
+        if invoice.period_end:
+            body[settings.invoice_period_end_field] = invoice.period_end.isoformat()
+        return self.api.create_record_once("invoice", idempotency_key, body, operation="create_invoice")
+
+    def post_invoice(self, invoice_id: str) -> Invoice:
+        key = _record_key(invoice_id)
+        record = self._invoice_record(key)
+        status = _ref_id(record.get("approvalStatus"))
+        if status == _REJECTED:
+            raise tagged(
+                ConnectorRequestRejected(f"netsuite post_invoice: invoice {invoice_id} was rejected"), SYSTEM
+            )
+        if status != _APPROVED:
+            self.api.update_record(
+                "invoice", key, {"approvalStatus": {"id": _APPROVED}}, operation="post_invoice"
+            )
+            record = self._invoice_record(key)
+        return self._invoice(record)
+
+    def _invoice_record(self, key: str) -> dict[str, Any]:
+        return self.api.get_record(
+            "invoice", key, operation="get_invoice", params={"expandSubResources": "true"}
+        )
+
+    def _get_invoice(self, invoice_id: str) -> Invoice:
+        return self._invoice(self._invoice_record(_record_key(invoice_id)))
+
+    def _customer_internal_id(self, customer_id: str) -> str:
+        if _INTERNAL_ID.match(customer_id):
+            return customer_id
+        for row in self.api.suiteql(
+            f"SELECT e.id FROM customer e WHERE {_where_id(customer_id)}", operation="find_customer"
+        ):
+            return str(row["id"])
+        raise tagged(RecordNotFound(f"netsuite has no customer {customer_id}"), SYSTEM)
+
+    def _invoice_line(self, line: Any) -> dict[str, Any]:
+        settings = self.api.settings
+        item_id = settings.invoice_item_ids.get(line.source) or settings.invoice_default_item_id
+        if item_id is None:
+            raise tagged(
+                ConnectorNotConfigured(
+                    f"netsuite create_invoice: no service item for {line.source} lines "
+                    "(invoice_item_ids or invoice_default_item_id)"
+                ),
+                SYSTEM,
+            )
+        body: dict[str, Any] = {
+            "item": {"id": item_id},
+            "description": line.description,
+            "quantity": line.quantity,
+            "rate": line.rate,
+            "amount": line.amount,
+        }
+        if settings.invoice_line_source_field:
+            body[settings.invoice_line_source_field] = line.source
+        if settings.invoice_line_refs_field and line.source_ids:
+            body[settings.invoice_line_refs_field] = ",".join(line.source_ids)
+        return body
+
+    def _invoice(self, record: Mapping[str, Any]) -> Invoice:
+        settings = self.api.settings
+        by_item = {item: source for source, item in settings.invoice_item_ids.items()}
+        lines = []
+        sublist = record.get("item")
+        for item in (sublist or {}).get("items", []) if isinstance(sublist, dict) else []:
+            source = (
+                item.get(settings.invoice_line_source_field) if settings.invoice_line_source_field else None
+            )
+            if source not in _LINE_SOURCES:
+                source = by_item.get(str(_ref_id(item.get("item"))), "fee")
+            refs = item.get(settings.invoice_line_refs_field) if settings.invoice_line_refs_field else None
+            lines.append(
+                {
+                    "source": source,
+                    "source_ids": [r for r in str(refs or "").split(",") if r],
+                    "description": item.get("description")
+                    or (item.get("item") or {}).get("refName")
+                    or source,
+                    "quantity": item.get("quantity", 1),
+                    "rate": item.get("rate", item.get("amount", 0)),
+                    "amount": item.get("amount", 0),
+                }
+            )
+        approval = _ref_id(record.get("approvalStatus"))
+        total = Decimal(str(record.get("total") or 0))
+        remaining = Decimal(str(record.get("amountRemaining", total)))
+        status_name = str(_ref_id(record.get("status")) or "").lower()
+        if approval == _REJECTED or status_name in ("voided", "rejected"):
+            status = "cancelled"
+        elif approval == _PENDING_APPROVAL or status_name == "pending approval":
+            status = "draft"
+        elif remaining <= 0 < total:
+            status = "paid"
+        elif remaining < total:
+            status = "partly_paid"
+        else:
+            status = "posted"
+        tax_item = record.get("taxItem")
+        body = {
+            "id": str(record.get("id")),
+            "invoice_number": record.get("tranId") if status != "draft" else None,
+            "client_id": str(_ref_id(record.get("entity")) or ""),
+            "project_id": record.get(settings.invoice_project_field),
+            # The reference's refName is the currency's name ("US Dollar"); its code is the symbol.
+            "currency": self._currency_code(str(_ref_id(record.get("currency")) or "")),
+            "conversion_rate": record.get("exchangeRate") or 1,
+            "posting_date": record.get("tranDate"),
+            "due_date": record.get("dueDate") or record.get("tranDate"),
+            "period_start": record.get(settings.invoice_period_start_field),
+            "period_end": record.get(settings.invoice_period_end_field),
+            "po_no": record.get("otherRefNum") or None,
+            "taxes_and_charges": tax_item.get("refName") if isinstance(tax_item, dict) else None,
+            "lines": lines,
+            "net_total": record.get("subtotal", total),
+            "tax_total": record.get("taxTotal") or 0,
+            "grand_total": total,
+            "outstanding_amount": remaining,
+            "status": status,
+        }
+        return self._load(Invoice, body, "invoice", record)
+
+    def _currency_code(self, currency_id: str) -> str:
+        for code, known in self._currency_ids.items():
+            if known == currency_id:
+                return code
+        if _INTERNAL_ID.match(currency_id):
+            for row in self.api.suiteql(
+                f"SELECT id, symbol FROM currency WHERE id = {currency_id}", operation="find_currency"
+            ):
+                self._currency_ids[str(row["symbol"])] = currency_id
+                return str(row["symbol"])
+        return self.api.settings.default_currency
 
     # -- shared -------------------------------------------------------------------------------------------------
 

@@ -17,17 +17,39 @@
 
 Certinia field names beyond the objects of DOMAIN.md (project code, rate and hour fields) differ between orgs and
 package versions; each one used is a setting with a default.
+
+Invoicing on Certinia (the ``PsaPort`` invoicing methods):
+
+- Time comes from the timecard *splits* (``pse__Timecard__c``), one ``TimeEntry`` per day with hours
+  (``<split id>-<mon|tue|...>``), not from the headers: Certinia splits a weekly timecard at time-period and
+  assignment boundaries and bills splits (a project counts its ``pse__Billing_Eligible_Timecard_Splits__c``), so a
+  week that straddles a month end is two splits, each billed with its own period, and marking one billed never marks
+  days of the other. (``timecard_object`` may name ``pse__Timecard_Header__c`` for an org that bills whole weeks.)
+- Expenses are ``pse__Expense__c``; projects ``pse__Proj__c``, those active or ending on or after the period's start.
+- The contract of a project is its statement of work, which Certinia keeps on the won opportunity: the contract id
+  is the opportunity id (``Project.contract_id``), read as a ``sow`` contract with the project's billing type, dates
+  and milestones (the fixed fee is the opportunity amount).
+- The rate card is the account's ``pse__Rate_Card__c`` records (one per role), else the org's standard ones (no
+  account) in the project's currency; a role with several dated records takes the latest.
+- ``mark_billed`` checks ``pse__Billed__c`` and ``pse__Invoiced__c`` (``billed_fields``) on the splits, expenses
+  and milestones and writes the ERP invoice id into ``invoice_id_field`` (a Text field the firm adds, like the
+  external-id field), so a line read back carries its invoice (BR2); a line billed in Certinia itself reads as
+  billed too. A split is billed whole. Lines already billed are left alone, so a retry changes nothing.
+- ``return_lines`` sends time back by rejecting its timecard (the header's ``pse__Status__c`` = ``Rejected``;
+  Certinia carries the status to the splits) and expenses by rejecting them; a write-off sets
+  ``pse__Exclude_from_Billing__c``. The reason goes to ``review_note_field``. Billed lines are left alone.
+- Updates go through sObject Collections (``PATCH .../composite/sobjects``, 200 records a call, all or none).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -56,16 +78,21 @@ from backoffice.connectors.ports import (
     ConnectorError,
     ConnectorRateLimited,
     Created,
+    Page,
     RecordNotFound,
     ResourceRequest,
+    UnreadableLine,
 )
 from backoffice.models import (
     BillingModel,
     Client,
+    Contract,
     Document,
+    ExpenseEntry,
     Milestone,
     Opportunity,
     Project,
+    RateCard,
     TimeEntry,
     readable_errors,
 )
@@ -105,6 +132,13 @@ class CertiniaSettings(BaseModel):
     activity_type: str = "Consulting"
     billing_types: dict[str, BillingModel] = Field(default_factory=lambda: dict(_BILLING_TYPES))
     resource_request_status: str = "Ready to Staff"
+    # Invoicing (see the module docstring).
+    timecard_object: Literal["pse__Timecard__c", "pse__Timecard_Header__c"] = "pse__Timecard__c"
+    invoice_id_field: str = "Backoffice_Invoice__c"
+    billed_fields: tuple[str, ...] = ("pse__Billed__c", "pse__Invoiced__c")
+    review_note_field: str | None = "pse__Audit_Notes__c"
+    # Opportunities carry no payment terms: the terms the SOW contracts are read with.
+    contract_payment_terms_days: int = Field(default=30, ge=0, le=365)
     # Certinia's template projects do not carry the phases and roles the product plans with: templates are kept in
     # the connector configuration.
     project_templates: list[ProjectTemplate] = Field(default_factory=list)
@@ -397,6 +431,63 @@ class SalesforceApi:
         again = self.call("GET", path, operation=operation, record_id=key, params={"fields": "Id"})
         return Created(str((again.json() or {})["Id"]), created=False, details={"external_id": key})
 
+    def update_records(
+        self, sobject: str, changes: Mapping[str, Mapping[str, Any]], *, operation: str
+    ) -> None:
+        """Update records by id (``changes``: id -> fields) through sObject Collections, 200 a call, all or none."""
+        items = list(changes.items())
+        for start in range(0, len(items), 200):
+            batch = items[start : start + 200]
+            response = self.call(
+                "PATCH",
+                "composite/sobjects",
+                operation=operation,
+                json_body={
+                    "allOrNone": True,
+                    "records": [
+                        {"attributes": {"type": sobject}, "id": record_id, **fields}
+                        for record_id, fields in batch
+                    ],
+                },
+            )
+            results = response.json()
+            failed = (
+                [r for r in results if isinstance(r, dict) and not r.get("success")]
+                if isinstance(results, list)
+                else []
+            )
+            if failed:
+                codes = sorted(
+                    {
+                        str(e.get("statusCode"))
+                        for r in failed
+                        for e in r.get("errors") or []
+                        if isinstance(e, dict) and e.get("statusCode")
+                    }
+                )
+                raise tagged(
+                    ConnectorRequestRejected(
+                        f"salesforce {operation}: {len(failed)} {sobject} records refused ({', '.join(codes)})",
+                        response.status,
+                        codes,
+                    ),
+                    SYSTEM,
+                )
+
+    def records_by_id(
+        self, sobject: str, ids: Iterable[str], fields: Sequence[str], *, operation: str
+    ) -> dict[str, dict[str, Any]]:
+        """The records with these ids (missing ones are absent), queried 200 ids at a time."""
+        wanted = sorted(set(ids))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 200):
+            batch = ", ".join(soql_literal(i) for i in wanted[start : start + 200])
+            for record in self.query(
+                f"SELECT {', '.join(fields)} FROM {sobject} WHERE Id IN ({batch})", operation=operation
+            ):
+                found[str(record["Id"])] = record
+        return found
+
     def download(self, path: str, *, operation: str, record_id: str) -> bytes:
         return self.call("GET", path, operation=operation, record_id=record_id).body
 
@@ -409,6 +500,22 @@ def _load(model: Any, body: dict[str, Any], what: str) -> Any:
             RecordUnmappable(f"salesforce {what} does not fit {model.__name__}", readable_errors(error)),
             SYSTEM,
         ) from None
+
+
+_Line = TypeVar("_Line", TimeEntry, ExpenseEntry)
+
+
+def _line(
+    model: type[_Line], kind: Literal["time", "expense"], body: dict[str, Any]
+) -> _Line | UnreadableLine:
+    """A time entry or expense, or the reasons it is not one (the billing run reports those, it does not fail)."""
+    try:
+        return model.from_json_dict(body)
+    except ValidationError as error:
+        project = body.get("project_id")
+        return UnreadableLine(
+            kind, str(body.get("id") or "?"), str(project) if project else None, tuple(readable_errors(error))
+        )
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -598,7 +705,16 @@ _PROJECT = "pse__Proj__c"
 _MILESTONE = "pse__Milestone__c"
 _RESOURCE_REQUEST = "pse__Resource_Request__c"
 _TIMECARD = "pse__Timecard_Header__c"
+_EXPENSE = "pse__Expense__c"
+_RATE_CARD = "pse__Rate_Card__c"
 _ASSIGNMENT = "pse__Assignment__c"
+_ENTRY_ID = re.compile(r"^([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)-(mon|tue|wed|thu|fri|sat|sun)$")
+_EXPENSE_STATUS = {
+    "draft": "draft",
+    "submitted": "submitted",
+    "approved": "approved",
+    "rejected": "rejected",
+}
 _STATUS_BY_STAGE = {"completed": "completed", "canceled": "cancelled", "cancelled": "cancelled"}
 _TIMECARD_STATUS = {
     "saved": "draft",
@@ -647,6 +763,8 @@ class CertiniaPsa:
                 "project_name": record.get("Name"),
                 "client_id": client_id,
                 "opportunity_id": record.get("pse__Opportunity__c"),
+                # The SOW is the won opportunity (see get_contract).
+                "contract_id": record.get("pse__Opportunity__c"),
                 "status": _STATUS_BY_STAGE.get(str(record.get("pse__Stage__c") or "").lower(), "open"),
                 "billing_model": by_label.get(str(record.get("pse__Billing_Type__c")), "time_and_materials"),
                 "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
@@ -801,10 +919,35 @@ class CertiniaPsa:
         return found
 
     def time_entries(self, start: date, end: date, project_id: str | None = None) -> list[TimeEntry]:
-        """Timecards overlapping the period, one ``TimeEntry`` per day with hours (``<card id>-<weekday>``)."""
+        """Every time entry of the period (of one project, if given), across pages."""
+        found: list[TimeEntry] = []
+        token: str | None = None
+        while True:
+            page = self.list_time_entries(start, end, token)
+            found.extend(
+                e
+                for e in page.items
+                if isinstance(e, TimeEntry) and (project_id is None or e.project_id == project_id)
+            )
+            token = page.next_token
+            if not token:
+                return found
+
+    # -- invoicing ---------------------------------------------------------------------------------------------
+
+    def list_billable_projects(self, start: date, end: date, page_token: str | None = None) -> Page[Project]:
+        records, following = self._page(
+            f"SELECT {', '.join(self._project_fields())} FROM {_PROJECT} "
+            "WHERE (pse__Is_Active__c = true OR pse__End_Date__c = null "
+            f"OR pse__End_Date__c >= {start.isoformat()}) ORDER BY Id",
+            page_token,
+            operation="list_billable_projects",
+        )
+        return Page([self._project(r) for r in records], following)
+
+    def _timecard_fields(self) -> list[str]:
         settings = self.settings
-        hours_fields = [f"pse__{day}_Hours__c" for day in _WEEKDAYS]
-        fields = [
+        return [
             "Id",
             settings.worker_id_field,
             "pse__Project__c",
@@ -812,49 +955,345 @@ class CertiniaPsa:
             "pse__End_Date__c",
             "pse__Status__c",
             "pse__Billable__c",
+            "pse__Exclude_from_Billing__c",
             settings.bill_rate_field,
             settings.cost_rate_field,
-            *hours_fields,
+            *(f"pse__{day}_Hours__c" for day in _WEEKDAYS),
+            *self._billing_fields(),
             *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
         ]
-        where = f"pse__Start_Date__c <= {end.isoformat()} AND pse__End_Date__c >= {start.isoformat()}"
-        if project_id is not None:
-            where += f" AND pse__Project__c = {soql_literal(salesforce_id(project_id, 'project'))}"
-        entries = []
-        for record in self.api.query(
-            f"SELECT {', '.join(fields)} FROM {_TIMECARD} WHERE {where} ORDER BY pse__Start_Date__c",
-            operation="list_timecards",
-        ):
-            week_start = date.fromisoformat(str(record["pse__Start_Date__c"]))
-            billable = bool(record.get("pse__Billable__c"))
-            rate = _decimal(_read(record, settings.bill_rate_field)) or Decimal(0)
-            cost = _decimal(_read(record, settings.cost_rate_field)) or Decimal(0)
-            for offset in range(7):
-                day = week_start + timedelta(days=offset)
-                hours = _decimal(record.get(f"pse__{_WEEKDAYS[day.weekday()]}_Hours__c")) or Decimal(0)
-                if hours <= 0 or not start <= day <= end:
-                    continue
-                entries.append(
-                    _load(
-                        TimeEntry,
-                        {
-                            "id": f"{record['Id']}-{_WEEKDAYS[day.weekday()][:3].lower()}",
-                            "worker_id": _read(record, settings.worker_id_field),
-                            "project_id": record.get("pse__Project__c"),
-                            "activity_type": settings.activity_type,
-                            "work_date": day.isoformat(),
-                            "hours": hours,
-                            "is_billable": billable,
-                            "billing_hours": hours if billable else 0,
-                            "billing_rate": rate if billable else 0,
-                            "billing_amount": (rate * hours).quantize(_CENT) if billable else 0,
-                            "costing_rate": cost,
-                            "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
-                            "status": _TIMECARD_STATUS.get(
-                                str(record.get("pse__Status__c") or "").lower(), "draft"
-                            ),
-                        },
-                        _TIMECARD,
-                    )
+
+    def _billing_fields(self) -> list[str]:
+        return [*self.settings.billed_fields, self.settings.invoice_id_field, "pse__Billing_Event_Item__c"]
+
+    def _invoice_of(self, record: Mapping[str, Any]) -> str | None:
+        """The invoice a line is on: ours, else Certinia's billing event item, else a marker when billed there."""
+        ours = record.get(self.settings.invoice_id_field)
+        if ours:
+            return str(ours)
+        if record.get("pse__Billing_Event_Item__c"):
+            return str(record["pse__Billing_Event_Item__c"])
+        if any(record.get(f) for f in self.settings.billed_fields):
+            return f"certinia-billed-{record.get('Id')}"
+        return None
+
+    def list_time_entries(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[TimeEntry | UnreadableLine]:
+        sobject = self.settings.timecard_object
+        records, following = self._page(
+            f"SELECT {', '.join(self._timecard_fields())} FROM {sobject} "
+            f"WHERE pse__Start_Date__c <= {end.isoformat()} AND pse__End_Date__c >= {start.isoformat()} "
+            "ORDER BY Id",
+            page_token,
+            operation="list_time_entries",
+        )
+        return Page([e for r in records for e in self._day_entries(r, start, end)], following)
+
+    def _day_entries(
+        self, record: Mapping[str, Any], start: date, end: date
+    ) -> list[TimeEntry | UnreadableLine]:
+        """One ``TimeEntry`` per day with hours, of the days of the card within the period (a day that does not
+        make a valid entry, say 30 hours, is an ``UnreadableLine`` with the reasons)."""
+        settings = self.settings
+        card_start = date.fromisoformat(str(record["pse__Start_Date__c"]))
+        card_end = date.fromisoformat(str(record.get("pse__End_Date__c") or card_start + timedelta(days=6)))
+        billable = bool(record.get("pse__Billable__c")) and not record.get("pse__Exclude_from_Billing__c")
+        rate = _decimal(_read(record, settings.bill_rate_field)) or Decimal(0)
+        cost = _decimal(_read(record, settings.cost_rate_field)) or Decimal(0)
+        invoice_id = self._invoice_of(record)
+        entries: list[TimeEntry | UnreadableLine] = []
+        for offset in range((card_end - card_start).days + 1):
+            day = card_start + timedelta(days=offset)
+            weekday = _WEEKDAYS[day.weekday()]
+            hours = _decimal(record.get(f"pse__{weekday}_Hours__c")) or Decimal(0)
+            if hours == 0 or not start <= day <= end:
+                continue
+            entries.append(
+                _line(
+                    TimeEntry,
+                    "time",
+                    {
+                        "id": f"{record['Id']}-{weekday[:3].lower()}",
+                        "worker_id": _read(record, settings.worker_id_field),
+                        "project_id": record.get("pse__Project__c"),
+                        "activity_type": settings.activity_type,
+                        "work_date": day.isoformat(),
+                        "hours": hours,
+                        "is_billable": billable,
+                        "billing_hours": hours if billable else 0,
+                        "billing_rate": rate if billable else 0,
+                        "billing_amount": (rate * hours).quantize(_CENT) if billable else 0,
+                        "costing_rate": cost,
+                        "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                        "status": _TIMECARD_STATUS.get(
+                            str(record.get("pse__Status__c") or "").lower(), "draft"
+                        ),
+                        "invoice_id": invoice_id,
+                    },
                 )
+            )
         return entries
+
+    def list_expenses(
+        self, start: date, end: date, page_token: str | None = None
+    ) -> Page[ExpenseEntry | UnreadableLine]:
+        settings = self.settings
+        fields = [
+            "Id",
+            settings.worker_id_field,
+            "pse__Project__c",
+            "pse__Expense_Date__c",
+            "pse__Type__c",
+            "pse__Description__c",
+            "pse__Amount__c",
+            "pse__Billable__c",
+            "pse__Exclude_from_Billing__c",
+            "pse__Status__c",
+            *self._billing_fields(),
+            *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+        ]
+        records, following = self._page(
+            f"SELECT {', '.join(fields)} FROM {_EXPENSE} WHERE pse__Expense_Date__c >= {start.isoformat()} "
+            f"AND pse__Expense_Date__c <= {end.isoformat()} ORDER BY Id",
+            page_token,
+            operation="list_expenses",
+        )
+        expenses: list[ExpenseEntry | UnreadableLine] = []
+        for record in records:
+            expenses.append(
+                _line(
+                    ExpenseEntry,
+                    "expense",
+                    {
+                        "id": record.get("Id"),
+                        "worker_id": _read(record, settings.worker_id_field),
+                        "project_id": record.get("pse__Project__c"),
+                        "expense_date": record.get("pse__Expense_Date__c"),
+                        "expense_type": record.get("pse__Type__c") or "Other",
+                        "description": record.get("pse__Description__c") or None,
+                        "amount": record.get("pse__Amount__c") or 0,
+                        "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                        "is_billable": bool(record.get("pse__Billable__c"))
+                        and not record.get("pse__Exclude_from_Billing__c"),
+                        "status": _EXPENSE_STATUS.get(
+                            str(record.get("pse__Status__c") or "").lower(), "draft"
+                        ),
+                        "invoice_id": self._invoice_of(record),
+                    },
+                )
+            )
+        return Page(expenses, following)
+
+    def get_contract(self, contract_id: str) -> Contract:
+        """The SOW won on the opportunity ``contract_id``, with its project's billing type, dates and milestones."""
+        record_id = salesforce_id(contract_id, "contract")
+        opportunity = self.api.get_record(
+            "Opportunity",
+            record_id,
+            [
+                "Id",
+                "AccountId",
+                "Name",
+                "Amount",
+                "CloseDate",
+                *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+            ],
+            operation="get_contract",
+        )
+        project = self.find_project_by_opportunity(record_id)
+        billing_model = project.billing_model if project else "time_and_materials"
+        amount = opportunity.get("Amount")
+        contract: Contract = _load(
+            Contract,
+            {
+                "id": opportunity.get("Id"),
+                "kind": "sow",
+                "client_id": project.client_id if project else opportunity.get("AccountId"),
+                "opportunity_id": opportunity.get("Id"),
+                "title": opportunity.get("Name"),
+                "billing_model": billing_model,
+                "currency": (project.currency if project else None)
+                or opportunity.get("CurrencyIsoCode")
+                or self.api.settings.default_currency,
+                "fixed_fee": amount if billing_model == "fixed_fee" and amount is not None else None,
+                "payment_terms_days": self.settings.contract_payment_terms_days,
+                "effective_date": (project.expected_start_date if project else None)
+                or opportunity.get("CloseDate"),
+                "end_date": project.expected_end_date if project else None,
+                "milestones": [m.to_json_dict() for m in self.milestones(project.id)] if project else [],
+            },
+            "Opportunity",
+        )
+        return contract
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        record_id = salesforce_id(project_id, "project")
+        project_record = self.api.get_record(
+            _PROJECT, record_id, self._project_fields(), operation="project_rate_card"
+        )
+        project = self._project(project_record)
+        fields = [
+            "Id",
+            "pse__Role__c",
+            "pse__Account__c",
+            "pse__Suggested_Bill_Rate__c",
+            "pse__Average_Cost_Rate__c",
+            "pse__Start_Date__c",
+            "pse__End_Date__c",
+            *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+        ]
+        select = f"SELECT {', '.join(fields)} FROM {_RATE_CARD} WHERE "
+        account = project_record.get("pse__Account__c")
+        records: list[dict[str, Any]] = []
+        if account:
+            records = list(
+                self.api.query(
+                    select + f"pse__Account__c = {soql_literal(str(account))} ORDER BY pse__Start_Date__c",
+                    operation="list_rate_cards",
+                )
+            )
+        client_id: str | None = project.client_id
+        if not records:
+            client_id = None
+            currency = (
+                f" AND CurrencyIsoCode = {soql_literal(project.currency)}"
+                if self.api.settings.multi_currency
+                else ""
+            )
+            records = list(
+                self.api.query(
+                    select + f"pse__Account__c = null{currency} ORDER BY pse__Start_Date__c",
+                    operation="list_rate_cards",
+                )
+            )
+        if not records:
+            return None
+        lines: dict[tuple[str | None, str], dict[str, Any]] = {}
+        for record in records:  # oldest first: a later record of the same role replaces an earlier one
+            currency_code = record.get("CurrencyIsoCode") or self.api.settings.default_currency
+            role = record.get("pse__Role__c") or None
+            lines[(role, currency_code)] = {
+                "role": role,
+                "activity_type": self.settings.activity_type,
+                "currency": currency_code,
+                "billing_rate": record.get("pse__Suggested_Bill_Rate__c") or 0,
+                "costing_rate": record.get("pse__Average_Cost_Rate__c") or 0,
+            }
+        starts = [str(r["pse__Start_Date__c"]) for r in records if r.get("pse__Start_Date__c")]
+        ends = [r.get("pse__End_Date__c") for r in records]
+        card: RateCard = _load(
+            RateCard,
+            {
+                "id": f"rate-cards-{account}" if client_id else f"rate-cards-standard-{project.currency}",
+                "name": "Certinia rate cards of the account" if client_id else "Certinia standard rate cards",
+                "client_id": client_id,
+                # Rate cards without a start date apply since always.
+                "effective_date": min(starts) if starts else "1970-01-01",
+                "end_date": None if not ends or None in ends else max(str(e) for e in ends),
+                "lines": list(lines.values()),
+            },
+            _RATE_CARD,
+        )
+        return card
+
+    def mark_billed(
+        self,
+        invoice_id: str,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        milestone_ids: Sequence[str] = (),
+    ) -> None:
+        billed = {
+            **dict.fromkeys(self.settings.billed_fields, True),
+            self.settings.invoice_id_field: invoice_id,
+        }
+        for sobject, ids in (
+            (self.settings.timecard_object, _card_ids(time_entry_ids)),
+            (_EXPENSE, [salesforce_id(i, "expense") for i in expense_ids]),
+            (_MILESTONE, [salesforce_id(i, "milestone") for i in milestone_ids]),
+        ):
+            if not ids:
+                continue
+            found = self.api.records_by_id(
+                sobject, ids, ["Id", *self._billing_fields()], operation="mark_billed"
+            )
+            _all_found(sobject, ids, found)
+            unbilled = {i: billed for i in found if self._invoice_of(found[i]) is None}
+            if unbilled:
+                self.api.update_records(sobject, unbilled, operation="mark_billed")
+
+    def return_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        action: Literal["send_back", "write_off"],
+        reason: str,
+    ) -> None:
+        note = {self.settings.review_note_field: reason} if self.settings.review_note_field else {}
+        card_object = self.settings.timecard_object
+        card_ids = _card_ids(time_entry_ids)
+        header_field = "Id" if card_object == _TIMECARD else "pse__Timecard_Header__c"
+        for sobject, ids in (
+            (card_object, card_ids),
+            (_EXPENSE, [salesforce_id(i, "expense") for i in expense_ids]),
+        ):
+            if not ids:
+                continue
+            fields = ["Id", *self._billing_fields(), *([header_field] if sobject == card_object else [])]
+            found = self.api.records_by_id(
+                sobject, ids, list(dict.fromkeys(fields)), operation="return_lines"
+            )
+            _all_found(sobject, ids, found)
+            open_lines = [
+                i for i in found if self._invoice_of(found[i]) is None
+            ]  # billed meanwhile: left alone
+            if not open_lines:
+                continue
+            if action == "write_off":
+                self.api.update_records(
+                    sobject,
+                    {i: {"pse__Exclude_from_Billing__c": True, **note} for i in open_lines},
+                    operation="return_lines",
+                )
+            elif sobject == card_object:
+                # Certinia approves and rejects whole timecards: the header, which passes its status to the splits.
+                headers = {str(found[i][header_field]) for i in open_lines if found[i].get(header_field)}
+                self.api.update_records(
+                    _TIMECARD,
+                    {h: {"pse__Status__c": "Rejected", **note} for h in sorted(headers)},
+                    operation="return_lines",
+                )
+            else:
+                self.api.update_records(
+                    sobject,
+                    {i: {"pse__Status__c": "Rejected", **note} for i in open_lines},
+                    operation="return_lines",
+                )
+
+    def _page(
+        self, soql: str, page_token: str | None, *, operation: str
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a listing: the query's first batch, or the batch ``page_token`` (a ``nextRecordsUrl``) names."""
+        if page_token:
+            return self.api.query_page(next_url=page_token, operation=operation)
+        return self.api.query_page(soql, operation=operation)
+
+
+def _card_ids(time_entry_ids: Sequence[str]) -> list[str]:
+    """The timecards of day entries (``<card id>-<day>``); an id of another shape is no entry of ours."""
+    cards = []
+    for entry_id in time_entry_ids:
+        found = _ENTRY_ID.match(entry_id)
+        if not found:
+            raise tagged(RecordNotFound("a time entry id is not a Certinia timecard day"), SYSTEM)
+        cards.append(found[1])
+    return sorted(set(cards))
+
+
+def _all_found(sobject: str, ids: Sequence[str], found: Mapping[str, Any]) -> None:
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        raise tagged(RecordNotFound(f"salesforce has no {sobject} {', '.join(missing)}"), SYSTEM)
