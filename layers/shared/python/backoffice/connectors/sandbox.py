@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -110,25 +111,31 @@ class SandboxStore:
                 return found
 
     # -- dated lines (time entries, expenses): kept by day, like a PSA's timesheet pages ------------------------
-    # One item per day holds that day's lines ({id: body}); an index item per line says which day holds it, so a
-    # line is found by id. Day items carry a version: concurrent updates (two invoices posted at once marking
-    # lines of the same day) retry instead of overwriting each other.
+    # One item per day holds that day's lines ({id: body}); 64 index items map line ids (by a hash of the id) to
+    # the day that holds them, so a line is found by id without an item per line. Items carry a version:
+    # concurrent updates (two invoices posted at once marking lines of the same day) retry instead of
+    # overwriting each other.
+
+    _INDEX_BUCKETS = 64
+
+    def _bucket(self, line_id: str) -> str:
+        return f"{zlib.crc32(line_id.encode()) % self._INDEX_BUCKETS:02d}"
 
     def put_lines(self, system: str, entity: str, lines: Iterable[tuple[str, date, dict[str, Any]]]) -> int:
         """Add or replace lines (seeding a sample period): returns how many."""
         by_day: dict[str, dict[str, Any]] = {}
-        index: list[tuple[str, str, str, date | None, dict[str, Any]]] = []
+        by_bucket: dict[str, dict[str, Any]] = {}
         for line_id, day, body in lines:
             by_day.setdefault(day.isoformat(), {})[line_id] = body
-            index.append((system, f"{entity}#index", line_id, None, {"day": day.isoformat()}))
-        for day_key, bodies in by_day.items():
+            by_bucket.setdefault(self._bucket(line_id), {})[line_id] = day.isoformat()
+        for kind, groups in (("day", by_day), ("index", by_bucket)):
+            for key, entries in groups.items():
 
-            def merge(found: dict[str, Any], bodies: dict[str, Any] = bodies) -> dict[str, Any]:
-                return {**found, **bodies}
+                def merge(found: dict[str, Any], entries: dict[str, Any] = entries) -> dict[str, Any]:
+                    return {**found, **entries}
 
-            self._change_day(system, entity, day_key, merge)
-        self.put_many(index)
-        return len(index)
+                self._change_item(f"{system}#{entity}#{kind}", key, merge)
+        return sum(len(entries) for entries in by_day.values())
 
     def put_many(self, records: Iterable[tuple[str, str, str, date | None, dict[str, Any]]]) -> int:
         """Write (system, entity, id, day or None, body) records in batches of 25 (seeding a sample period)."""
@@ -193,44 +200,40 @@ class SandboxStore:
         days: dict[str, list[str]] = {}
         missing: list[str] = []
         wanted = list(dict.fromkeys(line_ids))
-        for start in range(0, len(wanted), 100):
-            keys = [
-                {"pk": {"S": f"{system}#{entity}#index"}, "sk": {"S": i}} for i in wanted[start : start + 100]
-            ]
-            found: dict[str, str] = {}
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self.db.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table, []):
-                    found[item["sk"]["S"]] = json.loads(item["body"]["S"])["day"]
-                request = response.get("UnprocessedKeys") or {}
-            for line_id in wanted[start : start + 100]:
-                if line_id in found:
-                    days.setdefault(found[line_id], []).append(line_id)
-                else:
-                    missing.append(line_id)
+        buckets = sorted({self._bucket(i) for i in wanted})
+        located: dict[str, str] = {}
+        keys = [{"pk": {"S": f"{system}#{entity}#index"}, "sk": {"S": b}} for b in buckets]
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}} if keys else {}
+        while request:
+            response = self.db.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table, []):
+                located.update(json.loads(item["body"]["S"]))
+            request = response.get("UnprocessedKeys") or {}
+        for line_id in wanted:
+            if line_id in located:
+                days.setdefault(located[line_id], []).append(line_id)
+            else:
+                missing.append(line_id)
         for day, ids in days.items():
 
             def apply(bodies: dict[str, Any], ids: list[str] = ids) -> dict[str, Any]:
                 return {**bodies, **{i: change(bodies[i]) for i in ids if i in bodies}}
 
-            self._change_day(system, entity, day, apply)
+            self._change_item(f"{system}#{entity}#day", day, apply)
         return missing
 
-    def _change_day(
-        self, system: str, entity: str, day: str, change: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> None:
-        key = {"pk": {"S": f"{system}#{entity}#day"}, "sk": {"S": day}}
+    def _change_item(self, pk: str, sk: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        key = {"pk": {"S": pk}, "sk": {"S": sk}}
         for _ in range(20):
             item = self.db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
             version = int(item["version"]["N"]) if item else 0
-            bodies = change(json.loads(item["body"]["S"]) if item else {})
+            body = change(json.loads(item["body"]["S"]) if item else {})
             try:
                 self.db.put_item(
                     TableName=self.table,
                     Item={
                         **key,
-                        "body": {"S": json.dumps(bodies, default=str)},
+                        "body": {"S": json.dumps(body, default=str)},
                         "version": {"N": str(version + 1)},
                     },
                     ConditionExpression="attribute_not_exists(version) OR version = :v",
@@ -240,7 +243,7 @@ class SandboxStore:
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-        raise ConnectorUnavailable(f"sandbox: {entity} lines of {day} kept changing under this update")
+        raise ConnectorUnavailable(f"sandbox: {pk} {sk} kept changing under this update")
 
     def next_sequence(self, system: str, name: str) -> int:
         response = self.db.update_item(
