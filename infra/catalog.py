@@ -260,12 +260,19 @@ _APPROVALS_ENV: Mapping[str, Ref | str] = {
     "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
     "APPROVALS_BASE_URL": API_URL,
 }
+# Steps that call the firm's systems: which adapter serves each system (a setting per system, "sandbox" until a
+# firm deploys with e.g. ``-c connector_erp=netsuite``), the connector settings document and its secrets.
 _STEP_ENV: Mapping[str, Ref | str] = {
     **_AUDIT_ENV,
     "DOCUMENTS_BUCKET_NAME": bucket("documents"),
     "SANDBOX_TABLE_NAME": table("sandbox"),
+    "CONNECTOR_CRM": Ref("setting", "connector_crm"),
+    "CONNECTOR_PSA": Ref("setting", "connector_psa"),
+    "CONNECTOR_ERP": Ref("setting", "connector_erp"),
+    "CONNECTOR_HRIS": Ref("setting", "connector_hris"),
+    "CONNECTORS_CONFIG_PARAMETER": Ref("setting", "connectors_config_parameter"),
 }
-_STEP_GRANTS: tuple[Grant, ...] = ("audit:append", "audit:read", "sandbox:readwrite")
+_STEP_GRANTS: tuple[Grant, ...] = ("audit:append", "audit:read", "sandbox:readwrite", "connectors:config")
 
 _APPROVALS_GRANTS: tuple[Grant, ...] = (
     "audit:append",
@@ -626,6 +633,11 @@ CATALOG = Catalog(
     settings={
         "approvals_sender": "approvals@example-firm.com",
         "connectors_config_parameter": "/backoffice/connectors",
+        # Which adapter serves each system: sandbox, salesforce (CRM; Certinia PSA), netsuite (ERP) or rest.
+        "connector_crm": "sandbox",
+        "connector_psa": "sandbox",
+        "connector_erp": "sandbox",
+        "connector_hris": "sandbox",
         # "true" sends scanned documents to Amazon Textract (docs/deploy.md); else a person reads them. The local
         # runtime has no Textract: keep it "false" there.
         "textract_enabled": "false",

@@ -621,10 +621,7 @@ class SandboxPsa(_Adapter):
         def billed(body: dict[str, Any]) -> dict[str, Any]:
             return body if body.get("invoice_id") else {**body, "invoice_id": invoice_id}
 
-        for entity, ids in (("time_entry", time_entry_ids), ("expense", expense_ids)):
-            missing = self.store.update_lines(self.system, entity, ids, billed)
-            if missing:
-                raise RecordNotFound(f"PSA has no {entity.replace('_', ' ')} {', '.join(missing[:5])}")
+        self._update_lines(time_entry_ids, expense_ids, billed)
         if milestone_ids:
             for body in self.store.all(self.system, "contract"):
                 milestones = body.get("milestones") or []
@@ -651,8 +648,16 @@ class SandboxPsa(_Adapter):
                 return {**body, "status": "rejected", "review_note": reason}
             return {**body, "is_billable": False, "written_off": True, "review_note": reason}
 
+        self._update_lines(time_entry_ids, expense_ids, returned)
+
+    def _update_lines(
+        self,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
         for entity, ids in (("time_entry", time_entry_ids), ("expense", expense_ids)):
-            missing = self.store.update_lines(self.system, entity, ids, returned)
+            missing = self.store.update_lines(self.system, entity, ids, change)
             if missing:
                 raise RecordNotFound(f"PSA has no {entity.replace('_', ' ')} {', '.join(missing[:5])}")
 
