@@ -77,6 +77,16 @@ class BillingRun:
         return next(b for b in self.runtime.sandbox().all_lines("psa", "expense") if b["id"] == line_id)
 
 
+KEEP_BACK_PROJECT = "P-0008"  # its reviewer approves all but one line, named in the comment
+
+
+def first_review_line(runtime: LocalRuntime, run_case_id: str) -> str:
+    key = f"billing/{run_case_id}/projects/{KEEP_BACK_PROJECT}/review.json"
+    body = runtime.client("s3").get_object(Bucket=runtime.documents_bucket, Key=key)["Body"].read()
+    line_id: str = json.loads(body)["review_lines"][0]["line_id"]
+    return line_id
+
+
 def _decide_pending(
     runtime: LocalRuntime, sample: BillingSample, execution_name: str, deadline: float
 ) -> None:
@@ -88,12 +98,14 @@ def _decide_pending(
             if mail.path.name in handled or not mail.approval_links:
                 continue
             handled.add(mail.path.name)
-            if mail.to not in (PARTNER, FINANCE, CFO):
+            if mail.to not in (PARTNER, FINANCE, CFO) or execution_name not in mail.text:
                 continue
             reject = mail.to == PARTNER and any(f"-{p}" in mail.text for p in sample.reject_review_of)
             decision, comment = (
                 ("reject", "Duplicate and unreceipted items: do not bill") if reject else ("approve", "")
             )
+            if mail.to == PARTNER and f"-{KEEP_BACK_PROJECT}" in mail.text:
+                comment = f"Approved, except {first_review_line(runtime, execution_name)}: booked twice"
             decide_via_http(mail.approval_links[0], decision, mail.to, comment)
         if execution.status != "RUNNING":
             return
@@ -325,3 +337,24 @@ def test_a_rerun_of_the_period_bills_nothing_twice(billing_run: BillingRun) -> N
     assert len(runtime.sandbox().all("erp", "invoice")) == invoices_before
     after = {b["id"]: b.get("invoice_id") for b in runtime.sandbox().all_lines("psa", "time_entry")}
     assert {k: v for k, v in after.items() if before[k]} == {k: v for k, v in before.items() if v}
+
+
+def test_an_approver_keeps_back_the_line_named_in_the_comment(billing_run: BillingRun) -> None:
+    # Given the partner approved P-0008's exceptions "except <line>" / Then that line went back, unbilled, and
+    # every other line under review billed
+    kept = first_review_line(billing_run.runtime, billing_run.case_id)
+    (invoice,) = billing_run.invoices(KEEP_BACK_PROJECT)
+    billed = {i for item in invoice["lines"] for i in item["source_ids"]}
+    assert kept not in billed
+    lines = [
+        b
+        for entity in ("time_entry", "expense")
+        for b in billing_run.runtime.sandbox().all_lines("psa", entity)
+        if b["id"] == kept
+    ]
+    assert lines and "kept back" in lines[0]["review_note"] and lines[0].get("invoice_id") is None
+    key = f"billing/{billing_run.case_id}/projects/{KEEP_BACK_PROJECT}/review.json"
+    s3 = billing_run.runtime.client("s3")
+    review = json.loads(s3.get_object(Bucket=billing_run.runtime.documents_bucket, Key=key)["Body"].read())
+    others = [line["line_id"] for line in review["review_lines"][1:]]
+    assert set(others) <= billed

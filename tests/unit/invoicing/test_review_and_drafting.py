@@ -15,7 +15,7 @@ import pytest
 
 from backoffice.invoicing import BillingException, BillingPeriod, BillingPolicy, ReadinessReport
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
-from backoffice.invoicing.review import LineScore, apply_review, review_project
+from backoffice.invoicing.review import LineScore, apply_review, held_back_in, review_project
 from backoffice.invoicing.steps import summarize
 from backoffice.models import Client, Contract, ExpenseEntry, Milestone, Project, TimeEntry
 
@@ -279,3 +279,19 @@ def test_the_run_summary_counts_outcomes_and_exceptions() -> None:
     assert summary["invoices_posted"] == 1 and summary["invoices_blocked"] == 1
     assert summary["nothing_to_bill"] == 1 and summary["posted_totals"] == {"USD": "100.00"}
     assert summary["exceptions_by_rule"] == {"BR1": 1, "INPUT": 1, "TE7": 2}
+
+
+def test_an_approver_keeps_named_lines_back_and_the_rest_bills() -> None:
+    # Given three lines under review / When the partner approves "except TE-3: wrong client" /
+    # Then TE-3 goes back and the other two bill
+    finding = BillingException(rule="BR5", severity="block", line_ids=["TE-2", "TE-3"], reason="rate")
+    scores = {"EX-1": LineScore(score=0.9, reasons=["TE1 duplicate expense"])}
+    review = review_project(report(finding, time_ids=["TE-1"], expense_ids=("EX-1",)), scores, LINES)
+    held = held_back_in(
+        "Approved, except TE-3: booked to the wrong client. (TE-9 is not under review)", review
+    )
+    assert held == {"TE-3"}
+    outcome = apply_review(review, "approved", held_back=held)
+    assert outcome.billable_time_entry_ids == ["TE-1", "TE-2"] and outcome.billable_expense_ids == ["EX-1"]
+    assert outcome.returned_time_entry_ids == ["TE-3"] and outcome.returned_expense_ids == []
+    assert held_back_in("looks fine", review) == set() and held_back_in(None, review) == set()

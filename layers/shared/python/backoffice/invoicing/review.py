@@ -17,6 +17,7 @@ The scores only recommend: a person decides on every line the scorer flags, and 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -100,7 +101,8 @@ class ProjectReview(JsonModel):
             f"{self.period_start:%B %Y}"
             + ("" if self.period_start.month == self.period_end.month else " on"),
             "summary": f"{len(self.review_lines)} line(s) need a decision before the invoice goes out. Approve: "
-            "they bill as recorded. Reject: time goes back to the worker to correct, expenses are written off.",
+            "they bill as recorded (name a line's id in the comment to keep that one back). Reject: time goes "
+            "back to the worker to correct, expenses are written off.",
             "amount": str(self.review_amount),
             "currency": self.currency,
             "client": customer_name,
@@ -245,17 +247,40 @@ class ReviewOutcome(JsonModel):
     decision: Literal["approved", "rejected", "none"]
 
 
-def apply_review(review: ProjectReview, decision: Literal["approved", "rejected", "none"]) -> ReviewOutcome:
-    """``approved``: the lines under review bill as recorded; ``rejected``: they go back (sent back or written
-    off by the policy) and the rest bills; ``none``: nothing was under review."""
+def held_back_in(comment: str | None, review: ProjectReview) -> set[str]:
+    """The lines under review an approver names in the comment to keep them back ("approve, except TE-0000123")."""
+    if not comment:
+        return set()
+    named = set(re.findall(r"[A-Za-z0-9][A-Za-z0-9_.:-]*[A-Za-z0-9]", comment))
+    return {line.line_id for line in review.review_lines if line.line_id in named}
+
+
+def apply_review(
+    review: ProjectReview,
+    decision: Literal["approved", "rejected", "none"],
+    *,
+    held_back: set[str] | frozenset[str] = frozenset(),
+) -> ReviewOutcome:
+    """``approved``: the lines under review bill as recorded, except those ``held_back`` (named by the
+    approver), which go back; ``rejected``: they all go back (sent back or written off by the policy) and the
+    rest bills; ``none``: nothing was under review."""
     time_ids = [line.line_id for line in review.review_lines if line.kind == "time"]
     expense_ids = [line.line_id for line in review.review_lines if line.kind == "expense"]
-    approved = decision == "approved"
+
+    def split(ids: list[str]) -> tuple[list[str], list[str]]:
+        if decision == "approved":
+            return [i for i in ids if i not in held_back], [i for i in ids if i in held_back]
+        if decision == "rejected":
+            return [], ids
+        return [], []
+
+    time_bill, time_back = split(time_ids)
+    expense_bill, expense_back = split(expense_ids)
     return ReviewOutcome(
-        billable_time_entry_ids=[*review.billable_time_entry_ids, *(time_ids if approved else [])],
-        billable_expense_ids=[*review.billable_expense_ids, *(expense_ids if approved else [])],
+        billable_time_entry_ids=[*review.billable_time_entry_ids, *time_bill],
+        billable_expense_ids=[*review.billable_expense_ids, *expense_bill],
         billable_milestone_ids=list(review.billable_milestone_ids),
-        returned_time_entry_ids=time_ids if decision == "rejected" else [],
-        returned_expense_ids=expense_ids if decision == "rejected" else [],
+        returned_time_entry_ids=time_back,
+        returned_expense_ids=expense_back,
         decision=decision,
     )

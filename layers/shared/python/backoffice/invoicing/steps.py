@@ -30,6 +30,7 @@ from backoffice.invoicing.review import (
     ProjectReview,
     ReviewOutcome,
     apply_review,
+    held_back_in,
     review_project,
 )
 from backoffice.models import BillingPeriodClosed, ExpenseEntry, Invoice, Project, TimeEntry, Worker
@@ -331,8 +332,10 @@ def settle_review(
     policy: BillingPolicy,
 ) -> dict[str, Any]:
     review = load_review(files, project_id)
-    outcome = apply_review(review, decision)
-    reason = f"rejected in the billing exception review: {comment or 'no comment'}"
+    held_back = held_back_in(comment, review) if decision == "approved" else set()
+    outcome = apply_review(review, decision, held_back=held_back)
+    verdict = "kept back when the rest was approved" if held_back else "rejected"
+    reason = f"{verdict} in the billing exception review: {comment or 'no comment'}"
     returned: dict[str, list[str]] = {"send_back": [], "write_off": []}
     if outcome.returned_time_entry_ids:
         returned[policy.rejected_time_action].extend(outcome.returned_time_entry_ids)
