@@ -367,23 +367,23 @@ class _Adapter:
     def _call(self) -> None:
         self.store.raise_injected_fault(self.system)
 
+    def _get(self, entity: str, record_id: str, model: type[M]) -> M:
+        """The record, or RecordNotFound naming the system and what is missing ("ERP has no customer C-1")."""
+        self._call()
+        body = self.store.get(self.system, entity, record_id)
+        if body is None:
+            raise RecordNotFound(f"{self.system.upper()} has no {entity.replace('_', ' ')} {record_id}")
+        return _load(model, body)
+
 
 class SandboxCrm(_Adapter):
     system = "crm"
 
     def get_opportunity(self, opportunity_id: str) -> Opportunity:
-        self._call()
-        body = self.store.get(self.system, "opportunity", opportunity_id)
-        if body is None:
-            raise RecordNotFound(f"CRM has no opportunity {opportunity_id}")
-        return _load(Opportunity, body)
+        return self._get("opportunity", opportunity_id, Opportunity)
 
     def get_account(self, account_id: str) -> Client:
-        self._call()
-        body = self.store.get(self.system, "account", account_id)
-        if body is None:
-            raise RecordNotFound(f"CRM has no account {account_id}")
-        return _load(Client, body)
+        return self._get("account", account_id, Client)
 
     def sow_document(self, opportunity_id: str) -> Document | None:
         self._call()
@@ -400,11 +400,7 @@ class SandboxErp(_Adapter):
         return Page([_load(Client, i) for i in items], token)
 
     def get_customer(self, customer_id: str) -> Client:
-        self._call()
-        body = self.store.get(self.system, "customer", customer_id)
-        if body is None:
-            raise RecordNotFound(f"ERP has no customer {customer_id}")
-        return _load(Client, body)
+        return self._get("customer", customer_id, Client)
 
     def create_customer(self, client: Client, *, idempotency_key: str) -> Created:
         self._call()
@@ -587,11 +583,7 @@ class SandboxPsa(_Adapter):
         return Page([_load_line(ExpenseEntry, "expense", i) for i in items], token)
 
     def get_contract(self, contract_id: str) -> Contract:
-        self._call()
-        body = self.store.get(self.system, "contract", contract_id)
-        if body is None:
-            raise RecordNotFound(f"PSA has no contract {contract_id}")
-        return _load(Contract, body)
+        return self._get("contract", contract_id, Contract)
 
     def project_rate_card(self, project_id: str) -> RateCard | None:
         self._call()
