@@ -17,10 +17,20 @@ import math
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date
+from itertools import compress, repeat
+from operator import is_not, itemgetter, sub
 from typing import Any, TypeVar
 
 from backoffice.anomaly.benford import benford_mad, conformity
-from backoffice.anomaly.grouping import first_positions, group_positions, repeats
+from backoffice.anomaly.grouping import (
+    compact_floats,
+    first_of_each,
+    group_positions,
+    pick,
+    present,
+    repeats,
+    where,
+)
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.rows import ExpenseColumns, as_date
 from backoffice.anomaly.scored import Flags, money
@@ -64,9 +74,8 @@ def duplicate_expense_keys(columns: ExpenseColumns) -> list[Hashable]:
 
 def receipt_keys(columns: ExpenseColumns) -> tuple[list[str], list[int]]:
     """The receipt checksums present, and the line of each."""
-    positions = [index for index, receipt in enumerate(columns.receipts) if receipt is not None]
-    receipts = columns.receipts
-    return [receipts[index] for index in positions], positions  # type: ignore[misc]
+    positions = columns.receipt_lines()
+    return pick(columns.receipts, positions), positions  # type: ignore[arg-type]
 
 
 def merchant_charge_keys(columns: ExpenseColumns, policy: AnomalyPolicy) -> tuple[list[Hashable], list[int]]:
@@ -90,7 +99,7 @@ def merchant_charge_keys(columns: ExpenseColumns, policy: AnomalyPolicy) -> tupl
 def flag_duplicate_expenses(columns: ExpenseColumns, history: Mapping[Hashable, str], flags: Flags) -> None:
     """TE1: the same (worker, expense type, date, amount, currency) claimed again; the first is the original."""
     ids = columns.ids
-    for index, original in repeats(duplicate_expense_keys(columns), ids, history):
+    for index, original in repeats(duplicate_expense_keys(columns), ids, history, part=2):
         original_id = ids[original] if isinstance(original, int) else original
         flags.add(
             index,
@@ -125,7 +134,9 @@ def flag_duplicate_merchant_charges(
     """
     ids, workers, types = columns.ids, columns.workers, columns.types
     keys, positions = merchant_charge_keys(columns, policy)
-    for index, original in repeats(keys, ids, history, positions, history_id=lambda charge: charge[0]):
+    for index, original in repeats(
+        keys, ids, history, positions, history_id=lambda charge: charge[0], part=1
+    ):
         if isinstance(original, int):
             first_id, first_worker, first_type = ids[original], workers[original], types[original]
         else:
@@ -166,7 +177,10 @@ def flag_split_transactions(columns: ExpenseColumns, policy: AnomalyPolicy, flag
         # own meals: the M&IE per diem judges the day
         and not (kind in meal_types and attendees[index] == 1)
     ]
-    keys = [(cards[index] or workers[index], merchants[index]) for index in positions]
+    payers = pick(cards, positions)
+    if not all(payers):  # no card: the worker's own purchases
+        payers = [card or workers[index] for card, index in zip(payers, positions, strict=True)]
+    keys = list(zip(payers, pick(merchants, positions), strict=True))
     groups = group_positions(keys, positions)
     flagged: dict[int, str] = {}
     for (_, merchant), members in groups.items():
@@ -199,10 +213,8 @@ def flag_split_transactions(columns: ExpenseColumns, policy: AnomalyPolicy, flag
 
 def flag_round_amounts(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
     """TE3: an amount in whole hundreds (the modulus) is more often estimated than paid."""
-    modulus = policy.round_amount_modulus
-    found = [
-        index for index, amount in enumerate(columns.amounts) if amount % modulus == 0.0 and amount >= modulus
-    ]
+    modulus, amounts = policy.round_amount_modulus, columns.amounts
+    found = [index for index, amount in enumerate(amounts) if amount % modulus == 0.0 and amount >= modulus]
     for index in found:
         flags.add(
             index,
@@ -211,13 +223,18 @@ def flag_round_amounts(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
         )
 
 
-def collect_round_endings(columns: ExpenseColumns) -> dict[str, list[int]]:
+def _ends_in_0_or_5(amounts: list[float]) -> list[bool]:
+    """Per line: the amount is whole and ends in 0 or 5."""
+    return [amount % 5.0 == 0.0 and amount > 0.0 for amount in amounts]
+
+
+def collect_round_endings(
+    columns: ExpenseColumns, round_ends: list[bool] | None = None
+) -> dict[str, list[int]]:
     """Per worker: [lines, lines with a whole amount ending in 0 or 5]."""
-    round_lines = Counter(
-        worker
-        for worker, amount in zip(columns.workers, columns.amounts, strict=True)
-        if amount % 5.0 == 0.0 and amount > 0.0
-    )
+    if round_ends is None:
+        round_ends = _ends_in_0_or_5(columns.amounts)
+    round_lines = Counter(compress(columns.workers, round_ends))
     return {worker: [lines, round_lines[worker]] for worker, lines in Counter(columns.workers).items()}
 
 
@@ -225,7 +242,8 @@ def flag_round_endings(
     columns: ExpenseColumns, policy: AnomalyPolicy, history: Mapping[str, list[int]], flags: Flags
 ) -> None:
     """TE3: a worker whose amounts are whole and end in 0 or 5 far more often than receipts do."""
-    counts = collect_round_endings(columns)
+    round_ends = _ends_in_0_or_5(columns.amounts)
+    counts = collect_round_endings(columns, round_ends)
     habits: dict[str, str] = {}
     for worker, (lines, round_lines) in counts.items():
         past = history.get(worker)
@@ -238,12 +256,8 @@ def flag_round_endings(
             )
     if not habits:
         return
-    found = [
-        index
-        for index, (worker, amount) in enumerate(zip(columns.workers, columns.amounts, strict=True))
-        if worker in habits and amount % 5.0 == 0.0 and amount > 0.0
-    ]
-    for index in found:
+    workers = columns.workers
+    for index in [index for index, worker in enumerate(workers) if worker in habits and round_ends[index]]:
         flags.add(index, "round_endings", habits[columns.workers[index]])
 
 
@@ -255,9 +269,30 @@ def flag_round_endings(
 def _numbers(values: list[Any]) -> list[float | None]:
     """Fact amounts as floats; one that is not a number reads as missing (its check is skipped)."""
     try:
+        if all(map(is_not, values, repeat(None))):
+            return list(map(float, values))
         return [None if value is None else float(value) for value in values]
     except (TypeError, ValueError):
         return [_number(value) for value in values]
+
+
+def _present_numbers(values: list[Any], lines: list[int] | None = None) -> tuple[list[int], list[float]]:
+    """The lines (of ``lines``, or all) whose fact is given, and its amount; one that is not a number reads
+    as missing. Facts lie scattered in memory like the rows: each value is fetched once for its amount (and
+    once more to see if it is there when ``lines`` is None), and the amounts come back compact."""
+    if lines is None:
+        lines = present(values)
+    try:
+        return lines, compact_floats(map(values.__getitem__, lines))
+    except (TypeError, ValueError):  # a missing fact among ``lines``, or one that is not a number
+        given = pick(values, lines)
+    places = present(given)
+    try:
+        return pick(lines, places), compact_floats(pick(given, places))
+    except (TypeError, ValueError):
+        numbers = [_number(value) for value in pick(given, places)]
+    read = present(numbers)
+    return pick(pick(lines, places), read), pick(numbers, read)  # type: ignore[arg-type]
 
 
 def _days(values: list[Any]) -> list[date | None]:
@@ -271,13 +306,13 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
     always = set(policy.receipt_always_types)
     required_at = policy.receipt_required_at
     currencies, amounts, types, dates = columns.currencies, columns.amounts, columns.types, columns.dates
+    with_receipt = columns.receipt_lines()
     if policy.is_on("receipt_missing"):
+        has_receipt = set(with_receipt)
         missing = [
             index
-            for index, (receipt, kind, base) in enumerate(
-                zip(columns.receipts, types, columns.base, strict=True)
-            )
-            if receipt is None and (kind in always or base >= required_at)
+            for index, (kind, base) in enumerate(zip(types, columns.base, strict=True))
+            if (kind in always or base >= required_at) and index not in has_receipt
         ]
         for index in missing:
             kind = types[index]
@@ -289,23 +324,21 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
                 "receipt_missing",
                 f"TE4 receipt missing for {kind} {money(currencies[index], amounts[index])} ({why})",
             )
-    with_receipt = [index for index, receipt in enumerate(columns.receipts) if receipt is not None]
     if policy.is_on("receipt_amount_mismatch"):
         tolerance = policy.receipt_amount_tolerance + 1e-9
-        receipt_amounts = columns.fact("receipt_amount")
-        printed = _numbers([receipt_amounts[index] for index in with_receipt])
-        for index, shown in zip(with_receipt, printed, strict=True):
-            if shown is not None and abs(shown - amounts[index]) > tolerance:
-                flags.add(
-                    index,
-                    "receipt_amount_mismatch",
-                    f"TE4 claimed {money(currencies[index], amounts[index])} but the receipt shows "
-                    f"{money(currencies[index], shown)}",
-                )
+        shown_on, printed = _present_numbers(columns.fact("receipt_amount"), with_receipt)
+        for index, shown in zip(shown_on, printed, strict=True):
+            if not abs(shown - amounts[index]) > tolerance:  # NaN: not a mismatch
+                continue
+            flags.add(
+                index,
+                "receipt_amount_mismatch",
+                f"TE4 claimed {money(currencies[index], amounts[index])} but the receipt shows "
+                f"{money(currencies[index], shown)}",
+            )
     if policy.is_on("receipt_date_mismatch"):
         date_tolerance = policy.receipt_date_tolerance_days
-        receipt_dates = columns.fact("receipt_date")
-        printed_days = _days([receipt_dates[index] for index in with_receipt])
+        printed_days = _days(pick(columns.fact("receipt_date"), with_receipt))
         for index, shown_day in zip(with_receipt, printed_days, strict=True):
             if shown_day is None or shown_day == dates[index]:
                 continue
@@ -320,8 +353,8 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
     if policy.is_on("tip_above_limit"):
         share_limit = policy.tip_max_share + 1e-9
         raw_tips = columns.fact("tip_amount")
-        tipped = [index for index, tip in enumerate(raw_tips) if tip]
-        for index, tip in zip(tipped, _numbers([raw_tips[index] for index in tipped]), strict=True):
+        tipped = list(compress(range(len(raw_tips)), raw_tips))
+        for index, tip in zip(tipped, _numbers(pick(raw_tips, tipped)), strict=True):
             if tip is None or tip <= 0.0:
                 continue
             bill = amounts[index] - tip
@@ -352,11 +385,11 @@ def flag_per_diem(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) 
             city = cities[index]
             rate = by_city.get(city, standard) if city else standard
             if base[index] / nights > rate + 0.005:
-                where = f" in {city}" if city else ""
+                in_city = f" in {city}" if city else ""
                 flags.add(
                     index,
                     "per_diem_lodging",
-                    f"TE5 lodging {money(currency, base[index] / nights)} a night{where} is above the per diem "
+                    f"TE5 lodging {money(currency, base[index] / nights)} a night{in_city} is above the per diem "
                     f"{money(currency, rate)}",
                 )
     if policy.is_on("per_diem_meals"):
@@ -367,7 +400,9 @@ def flag_per_diem(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) 
             for index, (kind, amount) in enumerate(zip(types, base, strict=True))
             if kind in meal_types and attendees[index] == 1 and amount == amount
         ]
-        days = group_positions([(workers[index], dates[index]) for index in own_meals], own_meals)
+        days = group_positions(
+            list(zip(pick(workers, own_meals), pick(dates, own_meals), strict=True)), own_meals
+        )
         lowest_rate = min([standard_mie, *mie_by_city.values()])
         for (worker, day), members in days.items():
             total = sum(base[index] for index in members)
@@ -427,9 +462,10 @@ def leading_digits_of(columns: ExpenseColumns, policy: AnomalyPolicy) -> Leading
         for index, (kind, amount) in enumerate(zip(columns.types, amounts, strict=True))
         if amount >= minimum and kind not in skipped and amount < math.inf
     ]
+    whole = map(str, map(int, pick(amounts, positions)))
     if width == 1:
-        return positions, [ord(str(int(amounts[index]))[0]) - 48 for index in positions]
-    return positions, [int(str(int(amounts[index]))[:2]) for index in positions]
+        return positions, list(map(sub, map(ord, map(itemgetter(0), whole)), repeat(48)))
+    return positions, list(map(int, map(itemgetter(slice(0, 2)), whole)))
 
 
 def collect_digits(
@@ -449,27 +485,14 @@ def collect_digits(
     size = 10 if policy.benford_test == "first_digit" else 100
     per_owner: Mapping[tuple[str | None, str, int], int]
     if owners is None:
-        tally = Counter(zip([types[index] for index in positions], digits, strict=True))
+        tally = Counter(zip(pick(types, positions), digits, strict=True))
         per_owner = {("", kind, digit): count for (kind, digit), count in tally.items()}
     elif only is not None:
-        keep = [place for place, index in enumerate(positions) if owners[index] in only]
-        per_owner = Counter(
-            zip(
-                [owners[positions[place]] for place in keep],
-                [types[positions[place]] for place in keep],
-                [digits[place] for place in keep],
-                strict=True,
-            )
-        )
+        keep = where(map(only.__contains__, pick(owners, positions)))
+        lines = pick(positions, keep)
+        per_owner = Counter(zip(pick(owners, lines), pick(types, lines), pick(digits, keep), strict=True))
     else:
-        per_owner = Counter(
-            zip(
-                [owners[index] for index in positions],
-                [types[index] for index in positions],
-                digits,
-                strict=True,
-            )
-        )
+        per_owner = Counter(zip(pick(owners, positions), pick(types, positions), digits, strict=True))
     counts: dict[DigitKey, list[int]] = {}
     for (owner, kind, digit), count in per_owner.items():
         if owner is None:
@@ -523,7 +546,7 @@ def flag_benford(
         ("worker", columns.workers, worker_history),
         ("merchant", columns.merchants, merchant_history),
     ):
-        sizes = Counter([owners[index] for index in leading[0]])
+        sizes = Counter(pick(owners, leading[0]))
         for (owner, _), counts in history.items():
             sizes[owner] += sum(counts)
         eligible = {owner for owner, size in sizes.items() if owner is not None and size >= minimum_lines}
@@ -559,11 +582,10 @@ def flag_benford(
                 )
         if not texts:
             continue
-        for index, (line_owner, kind, amount) in enumerate(
-            zip(owners, columns.types, columns.amounts, strict=True)
-        ):
-            if line_owner in texts and amount >= minimum_amount and kind not in skipped:
-                flags.add(index, "benford", texts[line_owner])
+        types, amounts = columns.types, columns.amounts
+        for index in where(map(texts.__contains__, owners)):
+            if amounts[index] >= minimum_amount and types[index] not in skipped:
+                flags.add(index, "benford", texts[owners[index]])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -587,7 +609,7 @@ def _numbered_receipts(columns: ExpenseColumns) -> tuple[list[int], list[int]]:
         if number is not None and merchant is not None
     ]
     try:
-        numbers = [int(printed[index]) for index in positions]
+        numbers = list(map(int, map(printed.__getitem__, positions)))
     except (TypeError, ValueError):
         parsed = [(index, _receipt_number(printed[index])) for index in positions]
         positions = [index for index, number in parsed if number is not None]
@@ -622,21 +644,30 @@ def flag_consecutive_receipts(
     from a pad, not from purchases."""
     minimum, span = policy.consecutive_receipts_min, policy.consecutive_receipts_min_span_days
     positions, numbers = _numbered_receipts(columns)
-    merchants, dates, ids = columns.merchants, columns.dates, columns.ids
-    # Only a merchant with two neighbouring numbers (in the batch, or one in the batch and one before) can
-    # hold a run: find those with sets of numbers before building any entry.
-    by_merchant = group_positions(
-        [merchants[index] or "" for index in positions], list(range(len(positions)))
-    )
+    dates, ids = columns.dates, columns.ids
+    # A run is made of numbers that each have a neighbour (n - 1 or n + 1) at the same merchant, in the batch
+    # or before. A number with no neighbour at any merchant has none at its own, and is no one's neighbour:
+    # that test, on plain integers, leaves few lines (the runs, and chance neighbours at the merchants with
+    # thousands of receipts) for the test per merchant.
+    known = set(numbers)
+    for past in history.values():
+        known.update(map(itemgetter(0), past))
+    places = [place for place, number in enumerate(numbers) if number + 1 in known or number - 1 in known]
+    if not places:
+        return
+    line_merchants = pick(columns.merchants, pick(positions, places))
+    by_merchant = group_positions([merchant or "" for merchant in line_merchants], places)
     for merchant, places in by_merchant.items():
-        past = history.get(merchant, [])
+        past = [
+            entry for entry in history.get(merchant, ()) if entry[0] + 1 in known or entry[0] - 1 in known
+        ]
         if len(places) + len(past) < minimum:
             continue
-        # A run is made of numbers that each have a neighbour: only those are looked at further, which keeps
-        # a merchant with thousands of receipts (a ride-hailing app) cheap.
         batch_numbers = {numbers[place] for place in places}
-        every = batch_numbers | {entry[0] for entry in past} if past else batch_numbers
-        linked = {number for number in every if number + 1 in every or number - 1 in every}
+        every_number = batch_numbers | {entry[0] for entry in past} if past else batch_numbers
+        linked = {
+            number for number in every_number if number + 1 in every_number or number - 1 in every_number
+        }
         if not linked or linked.isdisjoint(batch_numbers):
             continue
         entries = sorted(
@@ -670,26 +701,22 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
     """TE10: an approver may sanction less than claimed, never more; an advance never exceeds what is
     sanctioned."""
     currencies, amounts = columns.currencies, columns.amounts
-    sanctioned = _numbers(columns.fact("sanctioned_amount"))
+    given, sanctioned = _present_numbers(columns.fact("sanctioned_amount"))
     if policy.is_on("sanctioned_above_claimed"):
-        over = [
-            index
-            for index, (granted, claimed) in enumerate(zip(sanctioned, amounts, strict=True))
-            if granted is not None and granted > claimed + 0.005
-        ]
-        for index in over:
+        for index, amount in zip(given, sanctioned, strict=True):
+            if not amount > amounts[index] + 0.005:
+                continue
             flags.add(
                 index,
                 "sanctioned_above_claimed",
-                f"TE10 sanctioned {money(currencies[index], sanctioned[index] or 0.0)} is more than the "
+                f"TE10 sanctioned {money(currencies[index], amount or 0.0)} is more than the "
                 f"{money(currencies[index], amounts[index])} claimed",
             )
     if policy.is_on("advance_above_sanctioned"):
-        advances = _numbers(columns.fact("advance_amount"))
-        for index, advance in enumerate(advances):
-            if advance is None:
-                continue
-            granted = sanctioned[index]
+        advanced, advances = _present_numbers(columns.fact("advance_amount"))
+        sanctioned_of = dict(zip(given, sanctioned, strict=True)) if advanced else {}
+        for index, advance in zip(advanced, advances, strict=True):
+            granted = sanctioned_of.get(index)
             allowed = amounts[index] if granted is None else granted
             if advance > allowed + 0.005:
                 flags.add(
@@ -727,26 +754,27 @@ class OutlierSample:
     ) -> None:
         skipped = outlier_types_skipped(policy)
         types, base = columns.types, columns.base
-        self.positions = [
+        self.positions = positions = [
             index
             for index, (kind, amount) in enumerate(zip(types, base, strict=True))
             if kind not in skipped and 0.0 < amount < math.inf
         ]
-        positions, workers, cities = self.positions, columns.workers, columns.cities
-        roles = columns.fact("role")
-        get_role = worker_roles.get
-        self.logs = list(map(math.log, [base[index] for index in positions]))
-        self.own_keys: list[OwnKey] = [(workers[index], types[index]) for index in positions]
-        self.peer_keys: list[PeerKey] = [
-            (roles[index] or get_role(workers[index]), types[index], cities[index]) for index in positions
-        ]
+        workers, kinds = pick(columns.workers, positions), pick(types, positions)
+        roles = pick(columns.fact("role"), positions)
+        if any(roles):
+            get_role = worker_roles.get
+            roles = [role or get_role(worker) for role, worker in zip(roles, workers, strict=True)]
+        else:
+            roles = list(map(worker_roles.get, workers))
+        self.logs = list(map(math.log, pick(base, positions)))
+        self.own_keys: list[OwnKey] = list(zip(workers, kinds, strict=True))
+        self.peer_keys: list[PeerKey] = list(zip(roles, kinds, pick(columns.cities, positions), strict=True))
         self.own_group, self.own = _grouped(self.own_keys, self.logs)
         self.peer_group, self.peer = _grouped(self.peer_keys, self.logs)
 
 
 def _grouped(keys: list[GroupKey], values: list[float]) -> tuple[list[int], dict[int, list[float]]]:
-    first = first_positions(keys)
-    group_of = list(map(first.__getitem__, keys))
+    first, group_of = first_of_each(keys)
     groups: dict[int, list[float]] = {group: [] for group in first.values()}
     for group, value in zip(group_of, values, strict=True):
         groups[group].append(value)
@@ -760,7 +788,7 @@ def robust_center(values: list[float]) -> tuple[float, float] | None:
     n = len(ordered)
     middle = n // 2
     median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    deviations = sorted(abs(value - median) for value in ordered)
+    deviations = sorted(map(abs, map(sub, ordered, repeat(median))))
     mad = deviations[middle] if n % 2 else (deviations[middle - 1] + deviations[middle]) / 2
     if mad > 0.0:
         return median, mad / 0.6745
@@ -805,15 +833,17 @@ def flag_amount_outliers(
     threshold = policy.robust_z_threshold
     min_log_ratio = math.log(policy.outlier_min_ratio)
     currency = policy.currency
-    no_center = (math.inf, 1.0, 0)
-    own_of, peer_of = own.get, peer.get
+    # A line is a suspect when it is at least the minimum ratio above one of its medians (none: +inf).
+    own_median = {group: center[0] for group, center in own.items()}.get
+    peer_median = {group: center[0] for group, center in peer.items()}.get
+    inf = math.inf
     suspects = [
         place
         for place, (value, own_group, peer_group) in enumerate(
             zip(sample.logs, sample.own_group, sample.peer_group, strict=True)
         )
-        if value - own_of(own_group, no_center)[0] >= min_log_ratio
-        or value - peer_of(peer_group, no_center)[0] >= min_log_ratio
+        if value - own_median(own_group, inf) >= min_log_ratio
+        or value - peer_median(peer_group, inf) >= min_log_ratio
     ]
     for place in suspects:
         value, index = sample.logs[place], sample.positions[place]

@@ -20,6 +20,8 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
+from backoffice.anomaly.grouping import compact_floats, present
+from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
 from backoffice.models import ExpenseEntry, TimeEntry
 
 
@@ -176,6 +178,7 @@ class TimeColumns:
     starts: list[datetime | None]
     submitted: list[datetime | None]
     invalid: dict[int, str] = field(default_factory=dict)  # line index -> what is wrong with it
+    unflagged: list[ScoredLine] | None = None  # see _columns
 
 
 # Optional per-line facts read with the columns, for the rules that need them.
@@ -197,14 +200,25 @@ class ExpenseColumns:
     attendees: list[int]
     facts: dict[str, list[Any]]  # EXPENSE_FACTS: one column each, None where a row lacks it
     invalid: dict[int, str] = field(default_factory=dict)
+    unflagged: list[ScoredLine] | None = None  # see _columns
+    # The lines with a receipt, found once for the rules that ask: a checksum is a string of its own per
+    # line, scattered in memory, and each pass over the column fetches every one of them.
+    _receipt_lines: list[int] | None = None
 
     def fact(self, name: str) -> list[Any]:
         return self.facts[name]
 
+    def receipt_lines(self) -> list[int]:
+        """The lines with a receipt (a checksum), in order."""
+        if self._receipt_lines is None:
+            self._receipt_lines = present(self.receipts)
+        return self._receipt_lines
 
-def time_columns(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
+
+def time_columns(rows: Sequence[Mapping[str, Any]], *, scored: bool = False) -> TimeColumns:
+    """The rows' columns; ``scored``: with each line's ``ScoredLine`` before any check (``unflagged``)."""
     try:
-        columns = _time_columns_fast(rows)
+        columns = _time_columns_fast(rows, scored)
     except (KeyError, TypeError, ValueError, AttributeError):
         return _time_columns_checked(rows)
     if not _all_in_range(columns.hours, 0.0, 24.0):
@@ -212,36 +226,55 @@ def time_columns(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
     return columns
 
 
-def _transposed(records: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """Columns from row tuples. Rows are read once each, every field in one visit: a row's dict is then in
-    the CPU cache for all its fields, where one pass per field would fetch it from memory each time (rows
-    parsed or generated over time lie scattered in memory; that fetch, not the Python, was the cost)."""
-    if not records:
-        return [[] for _ in range(width)]
-    return [list(column) for column in zip(*records, strict=True)]
-
-
 _TIME_FIELDS = ("id", "worker_id", "project_id", "activity_type", "work_date", "hours")
 _TIME_OPTIONAL = ("task", "from_time", "submitted_at")
 
-
-def _records(
-    rows: Sequence[Mapping[str, Any]], required: tuple[str, ...], optional: tuple[str, ...]
-) -> list[tuple[Any, ...]]:
-    """Each row's fields as a tuple, required ones first. ``itemgetter`` reads them all in C when every row
-    has every key (rows from ``time_row``, ``expense_row``, the generator); otherwise ``get`` fills the
-    optional ones with None, and a missing required one raises KeyError."""
-    try:
-        return list(map(itemgetter(*required, *optional), rows))
-    except KeyError:
-        pass
-    read_required = itemgetter(*required)
-    return [(*read_required(row), *(row.get(name) for name in optional)) for row in rows]
+# Rows read per pass: their dicts and values stay in the CPU cache until the chunk is transposed.
+_CHUNK = 256
 
 
-def _time_columns_fast(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
-    records = _records(rows, _TIME_FIELDS, _TIME_OPTIONAL)
-    ids, workers, projects, activities, dates, hours, tasks, starts, submitted = _transposed(records, 9)
+def _columns(
+    rows: Sequence[Mapping[str, Any]],
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    kind: LineKind | None = None,
+    floats: tuple[int, ...] = (),
+) -> tuple[list[list[Any]], list[ScoredLine] | None]:
+    """The rows' fields as columns, required ones first.
+
+    Rows are read once each, every field in one visit, by ``itemgetter`` in C, when every row has every key
+    (rows from ``time_row``, ``expense_row``, the generator); otherwise ``get`` fills the optional ones with
+    None, and a missing required one raises KeyError. Rows parsed or generated over time lie scattered in
+    memory, and even counting a reference to a value fetches it: so a chunk of rows is read into tuples and
+    transposed (``zip``) while it is still in the cache, rather than all rows at once, which would fetch
+    every value from memory three times (read, transpose, free the tuple).
+
+    With a ``kind``, each line's ``ScoredLine`` (score 0, no reason) is made here too, while its id is in
+    the cache: most lines are returned as they are, and made at the end they would cost a fetch of every
+    id from memory. The id is the first required field. The fields at the places ``floats`` are read as
+    floats (``compact_floats``), chunk by chunk for the same reason."""
+    width = len(required) + len(optional)
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    extends = [column.extend for column in columns]
+    read_all, read_required = itemgetter(*required, *optional), itemgetter(*required)
+    unflagged: list[ScoredLine] = []
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        try:
+            records = list(map(read_all, chunk))
+        except KeyError:
+            records = [(*read_required(row), *(row.get(name) for name in optional)) for row in chunk]
+        for place, (extend, values) in enumerate(zip(extends, zip(*records, strict=True), strict=True)):
+            extend(compact_floats(values) if place in floats else values)
+        if kind is not None:
+            unflagged += unscored_lines(columns[0][start:], kind)
+    return columns, (unflagged if kind is not None else None)
+
+
+def _time_columns_fast(rows: Sequence[Mapping[str, Any]], scored: bool) -> TimeColumns:
+    (ids, workers, projects, activities, dates, hours, tasks, starts, submitted), unflagged = _columns(
+        rows, _TIME_FIELDS, _TIME_OPTIONAL, "time" if scored else None, floats=(5,)
+    )
     return TimeColumns(
         ids=ids,
         workers=workers,
@@ -249,9 +282,10 @@ def _time_columns_fast(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
         activities=activities,
         tasks=tasks,
         dates=_dates(dates),
-        hours=list(map(float, hours)),
+        hours=hours,
         starts=_timestamps(starts),
         submitted=_timestamps(submitted),
+        unflagged=unflagged,
     )
 
 
@@ -305,10 +339,11 @@ def _time_columns_checked(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
 
 
 def expense_columns(
-    rows: Sequence[Mapping[str, Any]], currency: str, fx_rates: Mapping[str, float]
+    rows: Sequence[Mapping[str, Any]], currency: str, fx_rates: Mapping[str, float], *, scored: bool = False
 ) -> ExpenseColumns:
+    """The rows' columns, amounts also in ``currency``; ``scored`` as for ``time_columns``."""
     try:
-        columns = _expense_columns_fast(rows, currency, fx_rates)
+        columns = _expense_columns_fast(rows, currency, fx_rates, scored)
     except (KeyError, TypeError, ValueError, AttributeError):
         return _expense_columns_checked(rows, currency, fx_rates)
     if not _all_in_range(columns.amounts, 0.0, math.inf) or any(map(math.isinf, columns.amounts)):
@@ -332,15 +367,14 @@ _EXPENSE_OPTIONAL = ("merchant", "city", "receipt_sha256", "attendees", *EXPENSE
 
 
 def _expense_columns_fast(
-    rows: Sequence[Mapping[str, Any]], currency: str, fx_rates: Mapping[str, float]
+    rows: Sequence[Mapping[str, Any]], currency: str, fx_rates: Mapping[str, float], scored: bool
 ) -> ExpenseColumns:
-    records = _records(rows, _EXPENSE_FIELDS, _EXPENSE_OPTIONAL)
-    columns = _transposed(records, 10 + len(EXPENSE_FACTS))
-    ids, workers, dates, types, raw_amounts, currencies, merchants, cities, receipts, raw_attendees = columns[
-        :10
-    ]
-    attendees = raw_attendees if None not in raw_attendees else [n or 1 for n in raw_attendees]
-    amounts = list(map(float, raw_amounts))
+    columns, unflagged = _columns(
+        rows, _EXPENSE_FIELDS, _EXPENSE_OPTIONAL, "expense" if scored else None, floats=(4,)
+    )
+    ids, workers, dates, types, amounts, currencies, merchants, cities, receipts, attendees = columns[:10]
+    if type(None) in set(map(type, attendees)):  # not ``None in``: that compares every int with None
+        attendees = [n or 1 for n in attendees]
     return ExpenseColumns(
         ids=ids,
         workers=workers,
@@ -354,6 +388,7 @@ def _expense_columns_fast(
         receipts=receipts,
         attendees=attendees,
         facts=dict(zip(EXPENSE_FACTS, columns[10:], strict=True)),
+        unflagged=unflagged,
     )
 
 

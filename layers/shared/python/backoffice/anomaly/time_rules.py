@@ -7,11 +7,12 @@ the same ``*_keys`` functions.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from itertools import islice, repeat
+from operator import eq, gt
 
-from backoffice.anomaly.grouping import first_positions, repeats
+from backoffice.anomaly.grouping import pick, present, repeats, segments, where
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import public_holiday_name
 from backoffice.anomaly.rows import TimeColumns
@@ -38,7 +39,7 @@ def flag_duplicate_time(columns: TimeColumns, history: Mapping[Hashable, str], f
     """TE1: the second entry of the same work. The first one seen (history first, then input order) is the
     original; only the later ones are flagged, so the reviewer rejects the copy, not both."""
     ids = columns.ids
-    for index, original in repeats(duplicate_time_keys(columns), ids, history):
+    for index, original in repeats(duplicate_time_keys(columns), ids, history, part=4):
         original_id = ids[original] if isinstance(original, int) else original
         flags.add(
             index,
@@ -50,33 +51,51 @@ def flag_duplicate_time(columns: TimeColumns, history: Mapping[Hashable, str], f
 
 class WorkerDays:
     """Each line's worker-day and each worker-day's total hours: what the daily rules look at. A day is
-    known by the index of its first line."""
+    known by the index of its first line; ``days`` lists them in date order.
 
-    __slots__ = ("day_of_line", "keys", "totals")
+    Lines are grouped a date at a time (``segments``): the workers of one date fit in a small dict."""
+
+    __slots__ = ("dates", "day_of_line", "days", "totals", "workers")
 
     def __init__(self, columns: TimeColumns) -> None:
-        keys = list(zip(columns.workers, columns.dates, strict=True))
-        first = first_positions(keys)
-        day_of_line = list(map(first.__getitem__, keys))
-        totals = dict.fromkeys(first.values(), 0.0)
+        workers, n = columns.workers, len(columns.workers)
+        days: list[int] = []
+        day_of_line: list[int] = []
+        in_order = True
+        for _, lines in segments(columns.dates):
+            first: dict[str, int] = {}
+            found = list(map(first.setdefault, pick(workers, lines), lines))
+            days += first.values()
+            if in_order and type(lines) is range and lines.start == len(day_of_line):
+                day_of_line += found
+            else:
+                if in_order:  # lines are not in date order: place each from now on
+                    day_of_line += [0] * (n - len(day_of_line))
+                    in_order = False
+                for line, day in zip(lines, found, strict=True):
+                    day_of_line[line] = day
+        # A total per line (the day's at its first line), summed in line order.
+        totals = [0.0] * n
         for day, hours in zip(day_of_line, columns.hours, strict=True):
             totals[day] += hours
-        self.keys: list[tuple[str, date]] = keys  # keys[day]: the day's worker and date
+        self.days = days
+        self.workers, self.dates = workers, columns.dates  # by line, so by day too
         self.totals = totals
         self.day_of_line = day_of_line
 
     def lines_of(self, days: set[int]) -> list[int]:
-        return [index for index, day in enumerate(self.day_of_line) if day in days]
+        return where(map(days.__contains__, self.day_of_line))
 
 
 def flag_daily_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) -> None:
     """TE7: every line of a worker-day whose total exceeds the daily limit (the day is what is wrong)."""
     limit = policy.max_daily_hours + 1e-9
-    over = {day for day, total in days.totals.items() if total > limit}
+    totals = days.totals
+    over = set(pick(days.days, where(map(gt, pick(totals, days.days), repeat(limit)))))
     if not over:
         return
     texts = {
-        day: f"TE7 {days.totals[day]:g} h recorded by {days.keys[day][0]} on {days.keys[day][1]:%a %Y-%m-%d} "
+        day: f"TE7 {totals[day]:g} h recorded by {days.workers[day]} on {days.dates[day]:%a %Y-%m-%d} "
         f"(limit {policy.max_daily_hours:g} h)"
         for day in over
     }
@@ -95,9 +114,10 @@ def flag_weekend_or_holiday(columns: TimeColumns, policy: AnomalyPolicy, flags: 
             texts[day] = f"TE7 time on a weekend: {day:%A %Y-%m-%d}"
     if not texts:
         return
-    for index, day in enumerate(columns.dates):
-        if day in texts and columns.hours[index] > 0.0:
-            flags.add(index, "weekend_or_holiday", texts[day])
+    hours = columns.hours
+    for index in where(map(texts.__contains__, columns.dates)):
+        if hours[index] > 0.0:
+            flags.add(index, "weekend_or_holiday", texts[columns.dates[index]])
 
 
 def flag_identical_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) -> None:
@@ -107,36 +127,36 @@ def flag_identical_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) 
     break nor extend a run: the run counts the days the worker recorded.
     """
     minimum = policy.identical_hours_min_days
-    keys, totals = days.keys, days.totals
-    # A run of n equal days needs a total that occurs n times: only those workers are looked at closely.
-    occurrences = Counter(
-        zip([keys[day][0] for day in totals], [round(total, 2) for total in totals.values()], strict=True)
-    )
-    candidates = {worker for (worker, _), count in occurrences.items() if count >= minimum}
-    if not candidates:
-        return
+    day_ids = days.days  # in date order
+    day_workers = pick(days.workers, day_ids)
+    day_totals = pick(days.totals, day_ids)
+    # Rounded once per distinct total (a few dozen quarter hours), not once a day: round() is slow.
+    rounded_of = {total: round(total, 2) for total in set(day_totals)}
+    day_totals = list(map(rounded_of.__getitem__, day_totals))
     by_worker: dict[str, list[int]] = {}
-    for day in totals:
-        worker = keys[day][0]
-        if worker not in candidates:
-            continue
+    for place, worker in enumerate(day_workers):
         found = by_worker.get(worker)
         if found is None:
-            by_worker[worker] = [day]
+            by_worker[worker] = [place]
         else:
-            found.append(day)
+            found.append(place)
+    dates, run_of_same = days.dates, b"\x01" * (minimum - 1)
     flagged: dict[int, str] = {}
-    for worker_days in by_worker.values():
-        if len(worker_days) < minimum:
+    for places in by_worker.values():
+        if len(places) < minimum:
             continue
-        worker_days.sort(key=lambda day: days.keys[day][1])
-        rounded = [round(days.totals[day], 2) for day in worker_days]
+        rounded = pick(day_totals, places)
+        # A run needs minimum - 1 days in a row each equal to the one before: looked for in C, as most
+        # workers have none.
+        if bytes(map(eq, rounded, islice(rounded, 1, None))).find(run_of_same) < 0:
+            continue
+        worker_days = pick(day_ids, places)
         start = 0
         for end in range(1, len(worker_days) + 1):
             if end < len(worker_days) and rounded[end] == rounded[start]:
                 continue
             if end - start >= minimum:
-                first, last = days.keys[worker_days[start]][1], days.keys[worker_days[end - 1]][1]
+                first, last = dates[worker_days[start]], dates[worker_days[end - 1]]
                 text = (
                     f"TE7 exactly {rounded[start]:g} h every day for {end - start} worked days "
                     f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
@@ -154,12 +174,13 @@ def flag_late_entries(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags)
     """TE7: an entry submitted more than ``late_entry_days`` after the work date is reconstructed memory."""
     allowed = timedelta(days=policy.late_entry_days)
     latest = {day: day + allowed for day in set(columns.dates)}
-    dates = columns.dates
-    late = [
-        index
-        for index, (day, submitted) in enumerate(zip(dates, columns.submitted, strict=True))
-        if submitted is not None and submitted.date() > latest[day]
-    ]
+    dates, submitted = columns.dates, columns.submitted
+    try:  # every line has its timestamp, as in most batches
+        late = where(map(gt, map(datetime.date, submitted), map(latest.__getitem__, dates)))  # type: ignore[arg-type]
+    except TypeError:
+        stamped = present(submitted)
+        stamped_on = map(datetime.date, pick(submitted, stamped))  # type: ignore[arg-type]
+        late = pick(stamped, where(map(gt, stamped_on, map(latest.__getitem__, pick(dates, stamped)))))
     for index in late:
         submitted_on = columns.submitted[index].date()  # type: ignore[union-attr]
         flags.add(
