@@ -25,6 +25,8 @@ from moto import mock_aws
 from moto.events import models as events_models
 from moto.ses import models as ses_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
 from backoffice import aws
 from backoffice.connectors.sandbox import SandboxStore
@@ -95,6 +97,31 @@ class _ScaledTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+_parse_trees: dict[str, Any] = {}
+_parse_lock = threading.Lock()
+
+
+def _reuse_asl_parse_trees() -> None:
+    """moto parses a definition with its ANTLR grammar on every create_state_machine and every execution (about
+    a second for each of our definitions): parse each definition once per process. Only the syntax tree is
+    shared, and only reads of it are made; every execution still gets its own evaluation components, built
+    from the tree by moto's own preprocessor, exactly as moto does after its parse."""
+    if getattr(AmazonStateLanguageParser.parse, "reuses_trees", False):
+        return
+    original = AmazonStateLanguageParser.parse
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = _parse_trees.get(definition)
+        if tree is None:
+            _, tree = original(definition)  # raises ASLParserException on a syntax error, as before
+            with _parse_lock:
+                _parse_trees[definition] = tree
+        return Preprocessor().visit(tree), tree
+
+    parse.reuses_trees = True  # type: ignore[attr-defined]
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -199,6 +226,7 @@ class LocalRuntime:
             return message
 
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
+        _reuse_asl_parse_trees()
         if self.gateway is not None:
             self.gateway.start()
 
