@@ -6,14 +6,25 @@ diem, hours, claim integrity) and statistical ones (Benford's law per worker and
 against the worker's own history and the peer group), combined by noisy-OR of configurable weights.
 
     scored = score_lines(time_entries, expenses, history, AnomalyPolicy.from_json_dict(firm_policy))
+    scored = score_columns(time_columns_of({"id": [...], "hours": [...], ...}), expense_columns_of(...), ...)
 """
 
 from backoffice.anomaly.history import AnomalyHistory
 from backoffice.anomaly.policy import CHECKS, DEFAULT_WEIGHTS, AnomalyPolicy, Check
 from backoffice.anomaly.public_holidays import public_holiday_name, us_federal_holidays
-from backoffice.anomaly.rows import LINE_FACTS, ExpenseRow, TimeRow, expense_row, time_row
+from backoffice.anomaly.rows import (
+    LINE_FACTS,
+    ExpenseColumns,
+    ExpenseRow,
+    TimeColumns,
+    TimeRow,
+    expense_columns_of,
+    expense_row,
+    time_columns_of,
+    time_row,
+)
 from backoffice.anomaly.scored import Reason, ScoredLine
-from backoffice.anomaly.scoring import score_lines, score_rows
+from backoffice.anomaly.scoring import score_columns, score_lines, score_rows
 
 __all__ = [
     "CHECKS",
@@ -22,14 +33,19 @@ __all__ = [
     "AnomalyHistory",
     "AnomalyPolicy",
     "Check",
+    "ExpenseColumns",
     "ExpenseRow",
     "Reason",
     "ScoredLine",
+    "TimeColumns",
     "TimeRow",
+    "expense_columns_of",
     "expense_row",
     "public_holiday_name",
+    "score_columns",
     "score_lines",
     "score_rows",
+    "time_columns_of",
     "time_row",
     "us_federal_holidays",
 ]

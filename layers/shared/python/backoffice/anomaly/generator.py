@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -36,7 +36,7 @@ from typing import Any
 from backoffice.anomaly.history import AnomalyHistory, worker_roles
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import us_federal_holidays
-from backoffice.anomaly.rows import LINE_FACTS
+from backoffice.anomaly.rows import EXPENSE_COLUMN_FIELDS, LINE_FACTS, TIME_COLUMN_FIELDS
 from backoffice.models import Document, ExpenseEntry, TimeEntry, Worker
 
 Row = dict[str, Any]
@@ -147,6 +147,15 @@ class GeneratedFirm:
     def expenses(self) -> list[ExpenseEntry]:
         return [expense_entry_of(row) for row in self.expense_rows]
 
+    def time_lists(self, lines: int | None = None) -> dict[str, list[Any]]:
+        """The period's first ``lines`` time lines (all by default) column-wise: a list per field, as
+        ``rows.time_columns_of`` takes them. Transposed from the rows: the values are the rows' own."""
+        return lists_of(self.time_rows[:lines], TIME_COLUMN_FIELDS)
+
+    def expense_lists(self, lines: int | None = None) -> dict[str, list[Any]]:
+        """The period's first ``lines`` expense lines column-wise, as ``rows.expense_columns_of`` takes them."""
+        return lists_of(self.expense_rows[:lines], EXPENSE_COLUMN_FIELDS)
+
     def line_facts(self) -> dict[str, dict[str, Any]]:
         """The facts of each expense that ``ExpenseEntry`` does not carry, for ``score_lines``."""
         facts: dict[str, dict[str, Any]] = {}
@@ -155,6 +164,11 @@ class GeneratedFirm:
             if found:
                 facts[row["id"]] = found
         return facts
+
+
+def lists_of(rows: Sequence[Row], fields: Sequence[str]) -> dict[str, list[Any]]:
+    """The rows column-wise: a list per field, None where a row lacks it."""
+    return {name: [row.get(name) for row in rows] for name in fields}
 
 
 def _money(value: float | None) -> Decimal | None:

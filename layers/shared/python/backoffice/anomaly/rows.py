@@ -8,6 +8,9 @@ receipt, the tip, the card, an advance). Values may be Python values or their JS
 The scorer reads rows once into columns (one list per field): every rule then runs a tight loop over the
 columns it needs, and the cost per line stays in the low microseconds. A row that cannot be read does not
 stop the run: it is scored 1.0 with a reason saying what is wrong with it.
+
+Lines that already arrive column-wise (one list per field) are read by ``time_columns_of`` and
+``expense_columns_of`` without a dict per line, for ``scoring.score_columns``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
-from backoffice.anomaly.grouping import compact_floats, present
+from backoffice.anomaly.grouping import collector_paused, compact_floats, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
 from backoffice.models import ExpenseEntry, TimeEntry
 
@@ -116,6 +119,54 @@ def expense_row(entry: ExpenseEntry, facts: Mapping[str, Any] | None = None) -> 
             raise ValueError(f"unknown line facts for {entry.id}: {', '.join(sorted(unknown))}")
         row.update(facts)
     return row
+
+
+def time_entry_lists(entries: Sequence[TimeEntry]) -> dict[str, list[Any]]:
+    """Time entries column-wise, as ``time_columns_of`` takes them: attribute reads, no dict per line."""
+    return {
+        "id": [entry.id for entry in entries],
+        "worker_id": [entry.worker_id for entry in entries],
+        "project_id": [entry.project_id for entry in entries],
+        "activity_type": [entry.activity_type for entry in entries],
+        "work_date": [entry.work_date for entry in entries],
+        "hours": [entry.hours for entry in entries],
+        "task": [entry.task for entry in entries],
+        "from_time": [entry.from_time for entry in entries],
+        "submitted_at": [entry.submitted_at for entry in entries],
+    }
+
+
+def expense_entry_lists(
+    entries: Sequence[ExpenseEntry], line_facts: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, list[Any]]:
+    """Expenses column-wise, as ``expense_columns_of`` takes them, with the ``LINE_FACTS`` of each id in
+    ``line_facts`` (as ``expense_row``: an unknown fact raises ValueError)."""
+    found = [(line_facts or {}).get(entry.id) for entry in entries]
+    for entry, facts in zip(entries, found, strict=True):
+        if facts and not _KNOWN_FACTS.issuperset(facts):
+            unknown = set(facts) - _KNOWN_FACTS
+            raise ValueError(f"unknown line facts for {entry.id}: {', '.join(sorted(unknown))}")
+    lists: dict[str, list[Any]] = {
+        "id": [entry.id for entry in entries],
+        "worker_id": [entry.worker_id for entry in entries],
+        "expense_date": [entry.expense_date for entry in entries],
+        "expense_type": [entry.expense_type for entry in entries],
+        "amount": [entry.amount for entry in entries],
+        "currency": [entry.currency for entry in entries],
+        "merchant": [entry.merchant for entry in entries],
+        "city": [entry.city for entry in entries],
+        "receipt_sha256": [
+            entry.receipt_document.sha256 if entry.receipt_document else None for entry in entries
+        ],
+        "attendees": [entry.attendees for entry in entries],
+        "sanctioned_amount": [entry.sanctioned_amount for entry in entries],
+    }
+    for name in LINE_FACTS:
+        lists[name] = [facts.get(name) if facts else None for facts in found]
+    return lists
+
+
+_KNOWN_FACTS = frozenset(LINE_FACTS)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -226,8 +277,84 @@ def time_columns(rows: Sequence[Mapping[str, Any]], *, scored: bool = False) -> 
     return columns
 
 
+def time_columns_of(lists: Mapping[str, Sequence[Any]], *, scored: bool = False) -> TimeColumns:
+    """The columns of time lines that arrive column-wise: one list per row field, keyed by its name
+    (``TimeRow``: ``id``, ``worker_id``, ``project_id``, ``activity_type``, ``work_date``, ``hours``, and
+    optionally ``task``, ``role``, ``from_time``, ``submitted_at``), all of one length. Values are read as
+    in a row (dates as ``date`` or ISO text, hours as float, Decimal or text). No dict is built per line.
+
+    A missing required list, an unknown name or lists of different lengths raise ValueError; a line that
+    cannot be read (None in a required list: the line has no such field) is scored 1.0 with the reason, as
+    with rows. ``scored`` as for ``time_columns``."""
+    length = _length_of(lists, _TIME_FIELDS, TIME_COLUMN_FIELDS, "time")
+    with collector_paused():
+        return _time_columns_of(lists, length, scored)
+
+
+def _time_columns_of(lists: Mapping[str, Sequence[Any]], length: int, scored: bool) -> TimeColumns:
+    ids, workers, projects, activities, dates, hours = (_as_list(lists[name]) for name in _TIME_FIELDS)
+    tasks, starts, submitted = (_optional_list(lists, name, length) for name in _TIME_OPTIONAL)
+    try:
+        columns = TimeColumns(
+            ids=ids,
+            workers=workers,
+            projects=projects,
+            activities=activities,
+            tasks=tasks,
+            dates=_dates(dates),
+            hours=compact_floats(hours),
+            starts=_timestamps(starts),
+            submitted=_timestamps(submitted),
+        )
+    except (TypeError, ValueError, AttributeError):
+        return _time_columns_checked(_rows_of(lists))
+    if not _all_in_range(columns.hours, 0.0, 24.0):
+        return _time_columns_checked(_rows_of(lists))
+    if scored:
+        columns.unflagged = unscored_lines(columns.ids, "time")
+    return columns
+
+
+def _length_of(
+    lists: Mapping[str, Sequence[Any]], required: tuple[str, ...], known: tuple[str, ...], kind: str
+) -> int:
+    """The number of lines, once the lists are known to be those of a line kind and of one length."""
+    missing = [name for name in required if name not in lists]
+    if missing:
+        raise ValueError(f"{kind} columns without {', '.join(missing)}")
+    unknown = sorted(set(lists) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {kind} columns: {', '.join(unknown)}")
+    lengths = {name: len(values) for name, values in lists.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{kind} columns of different lengths: {lengths}")
+    return lengths[required[0]]
+
+
+def _as_list(values: Sequence[Any]) -> list[Any]:
+    # Taken as they are when a list: the scorer only reads its columns.
+    return values if type(values) is list else list(values)
+
+
+def _optional_list(lists: Mapping[str, Sequence[Any]], name: str, length: int) -> list[Any]:
+    values = lists.get(name)
+    return [None] * length if values is None else _as_list(values)
+
+
+def _rows_of(lists: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Rows from the lists, for the checked path only: it says which line is wrong and why. A None in a
+    list is a field the line does not have, as in a row without the key."""
+    names = list(lists)
+    return [
+        {name: value for name, value in zip(names, values, strict=True) if value is not None}
+        for values in zip(*lists.values(), strict=True)
+    ]
+
+
 _TIME_FIELDS = ("id", "worker_id", "project_id", "activity_type", "work_date", "hours")
 _TIME_OPTIONAL = ("task", "from_time", "submitted_at")
+# The lists ``time_columns_of`` takes (a row's fields; ``role`` is accepted and not read).
+TIME_COLUMN_FIELDS = (*_TIME_FIELDS, *_TIME_OPTIONAL, "role")
 
 # Rows read per pass: their dicts and values stay in the CPU cache until the chunk is transposed.
 _CHUNK = 256
@@ -346,14 +473,59 @@ def expense_columns(
         columns = _expense_columns_fast(rows, currency, fx_rates, scored)
     except (KeyError, TypeError, ValueError, AttributeError):
         return _expense_columns_checked(rows, currency, fx_rates)
-    if not _all_in_range(columns.amounts, 0.0, math.inf) or any(map(math.isinf, columns.amounts)):
-        return _expense_columns_checked(rows, currency, fx_rates)
-    if columns.attendees and (min(columns.attendees) < 1 or set(map(type, columns.attendees)) != {int}):
+    if not _readable(columns):
         return _expense_columns_checked(rows, currency, fx_rates)
     return columns
 
 
-def _to_base(
+def expense_columns_of(
+    lists: Mapping[str, Sequence[Any]],
+    currency: str = "USD",
+    fx_rates: Mapping[str, float] | None = None,
+    *,
+    scored: bool = False,
+) -> ExpenseColumns:
+    """The columns of expense lines that arrive column-wise: one list per row field, keyed by its name
+    (``ExpenseRow``: ``id``, ``worker_id``, ``expense_date``, ``expense_type``, ``amount``, ``currency``,
+    and optionally ``merchant``, ``city``, ``receipt_sha256``, ``attendees``, ``sanctioned_amount``,
+    ``project_id`` and the ``LINE_FACTS``), all of one length; amounts also in ``currency`` (``score_columns``
+    converts them again to its policy's currency). Errors as for ``time_columns_of``."""
+    length = _length_of(lists, _EXPENSE_FIELDS, EXPENSE_COLUMN_FIELDS, "expense")
+    with collector_paused():
+        return _expense_columns_of(lists, length, currency, fx_rates or {}, scored)
+
+
+def _expense_columns_of(
+    lists: Mapping[str, Sequence[Any]],
+    length: int,
+    currency: str,
+    fx_rates: Mapping[str, float],
+    scored: bool,
+) -> ExpenseColumns:
+    required = [_as_list(lists[name]) for name in _EXPENSE_FIELDS]
+    optional = [_optional_list(lists, name, length) for name in _EXPENSE_OPTIONAL]
+    try:
+        required[4] = compact_floats(required[4])
+        columns = _expense_columns_made([*required, *optional], currency, fx_rates, None)
+    except (TypeError, ValueError, AttributeError):
+        return _expense_columns_checked(_rows_of(lists), currency, fx_rates)
+    if not _readable(columns):
+        return _expense_columns_checked(_rows_of(lists), currency, fx_rates)
+    if scored:
+        columns.unflagged = unscored_lines(columns.ids, "expense")
+    return columns
+
+
+def _readable(columns: ExpenseColumns) -> bool:
+    """False when an amount or a number of attendees is not one a line can have (the checked path says
+    which line and why)."""
+    if not _all_in_range(columns.amounts, 0.0, math.inf) or any(map(math.isinf, columns.amounts)):
+        return False
+    attendees = columns.attendees
+    return not attendees or (min(attendees) >= 1 and set(map(type, attendees)) == {int})
+
+
+def to_base(
     amounts: list[float], currencies: list[str], currency: str, fx_rates: Mapping[str, float]
 ) -> list[float]:
     if all(c == currency for c in set(currencies)):
@@ -364,6 +536,8 @@ def _to_base(
 
 _EXPENSE_FIELDS = ("id", "worker_id", "expense_date", "expense_type", "amount", "currency")
 _EXPENSE_OPTIONAL = ("merchant", "city", "receipt_sha256", "attendees", *EXPENSE_FACTS)
+# The lists ``expense_columns_of`` takes (a row's fields; ``project_id`` is accepted and not read).
+EXPENSE_COLUMN_FIELDS = (*_EXPENSE_FIELDS, *_EXPENSE_OPTIONAL, "project_id")
 
 
 def _expense_columns_fast(
@@ -372,6 +546,16 @@ def _expense_columns_fast(
     columns, unflagged = _columns(
         rows, _EXPENSE_FIELDS, _EXPENSE_OPTIONAL, "expense" if scored else None, floats=(4,)
     )
+    return _expense_columns_made(columns, currency, fx_rates, unflagged)
+
+
+def _expense_columns_made(
+    columns: list[list[Any]],
+    currency: str,
+    fx_rates: Mapping[str, float],
+    unflagged: list[ScoredLine] | None,
+) -> ExpenseColumns:
+    """The columns from the lists of the required and optional fields, in order, amounts as floats."""
     ids, workers, dates, types, amounts, currencies, merchants, cities, receipts, attendees = columns[:10]
     if type(None) in set(map(type, attendees)):  # not ``None in``: that compares every int with None
         attendees = [n or 1 for n in attendees]
@@ -382,7 +566,7 @@ def _expense_columns_fast(
         types=types,
         amounts=amounts,
         currencies=currencies,
-        base=_to_base(amounts, currencies, currency, fx_rates),
+        base=to_base(amounts, currencies, currency, fx_rates),
         merchants=merchants,
         cities=cities,
         receipts=receipts,
@@ -438,7 +622,7 @@ def _expense_columns_checked(
             column.append(value)  # type: ignore[attr-defined]
         for name, facts in columns.facts.items():
             facts.append(row.get(name) if index not in columns.invalid else None)
-    columns.base = _to_base(columns.amounts, columns.currencies, currency, fx_rates)
+    columns.base = to_base(columns.amounts, columns.currencies, currency, fx_rates)
     return columns
 
 

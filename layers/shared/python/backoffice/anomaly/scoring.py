@@ -1,8 +1,10 @@
 """Scoring time and expense lines for review: a score in [0, 1] and the reasons for it, per line.
 
 ``score_lines`` takes the canonical models; ``score_rows`` takes plain rows (see ``rows``) and is what a
-handler reading a period's lines from S3 calls. Both return one ``ScoredLine`` per input line, time lines
-first, each kind in input order. A line no check fires on scores 0 with no reasons.
+handler reading a period's lines from S3 calls; ``score_columns`` takes lines that arrive column-wise (a
+list per field, see ``rows.time_columns_of``). There is one scoring path: rows are read into the same
+columns, which the same rules score. All return one ``ScoredLine`` per input line, time lines first, each
+kind in input order. A line no check fires on scores 0 with no reasons.
 
 The work is arranged for throughput on one core: rows are read once into columns, each rule is one loop
 over the columns it needs, group statistics (medians, digit counts) are computed once per group, and text
@@ -11,9 +13,8 @@ is written only for lines that are flagged.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from backoffice.anomaly.expense_rules import (
@@ -31,35 +32,25 @@ from backoffice.anomaly.expense_rules import (
     flag_round_endings,
     flag_split_transactions,
 )
+from backoffice.anomaly.grouping import collector_paused
 from backoffice.anomaly.history import AnomalyHistory, worker_roles
 from backoffice.anomaly.policy import AnomalyPolicy
-from backoffice.anomaly.rows import ExpenseColumns, expense_columns, expense_row, time_columns, time_row
+from backoffice.anomaly.rows import (
+    ExpenseColumns,
+    TimeColumns,
+    expense_columns,
+    expense_columns_of,
+    expense_entry_lists,
+    time_columns,
+    time_columns_of,
+    time_entry_lists,
+    to_base,
+)
 from backoffice.anomaly.scored import INVALID_LINE, Flags, ScoredLine
 from backoffice.anomaly.time_rules import score_time_rules
 from backoffice.models import ExpenseEntry, TimeEntry, Worker
 
 _EMPTY_HISTORY = AnomalyHistory()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A run allocates millions of small objects that all live to its end; the cyclic collector would walk
-    them again and again for nothing (none forms a cycle). Reference counting still frees them.
-
-    What survives the run (a ``ScoredLine`` per line) is then long-lived: it goes straight to the oldest
-    generation (``freeze`` then ``unfreeze``: two list splices, no walk), where the collector would move it
-    after walking it twice; the first young collection after the run would otherwise walk a million tuples
-    at once. Skipped when the application freezes objects itself, so as not to thaw them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def score_rows(
@@ -70,42 +61,86 @@ def score_rows(
     *,
     worker_roles: Mapping[str, str] | None = None,
 ) -> list[ScoredLine]:
-    """Scores plain rows. ``worker_roles`` maps a worker id to the role of its peer group (TE11), for rows
-    without a ``role``."""
+    """Scores plain rows: reads them into columns and scores those (``score_columns``). ``worker_roles``
+    maps a worker id to the role of its peer group (TE11), for rows without a ``role``."""
+    policy, history = _checked(policy, history)
+    with collector_paused():
+        # Each kind read and scored in turn, so that its columns are freed before the next is read.
+        times = time_columns(time_rows, scored=True)
+        scored = _score_time_columns(times, policy, history, times.unflagged)
+        del times
+        expenses = expense_columns(expense_rows, policy.currency, policy.fx_rates, scored=True)
+        scored += _score_expense_columns(expenses, policy, history, worker_roles or {}, expenses.unflagged)
+    return scored
+
+
+def score_columns(
+    times: TimeColumns | None = None,
+    expenses: ExpenseColumns | None = None,
+    history: AnomalyHistory | None = None,
+    policy: AnomalyPolicy | None = None,
+    *,
+    worker_roles: Mapping[str, str] | None = None,
+) -> list[ScoredLine]:
+    """Scores lines that arrive column-wise (``rows.time_columns_of``, ``rows.expense_columns_of``): the
+    same scores, reasons and order as ``score_rows`` on the same lines, without a dict per line.
+
+    Expense amounts are converted to the policy's currency here, whatever currency the columns were built
+    with. The unscored lines the builders make with ``scored=True`` are used by the first call only: the
+    columns can be scored again (under another policy, say), each call returning lines of its own."""
+    policy, history = _checked(policy, history)
+    with collector_paused():
+        scored: list[ScoredLine] = []
+        if times is not None:
+            unflagged, times.unflagged = times.unflagged, None
+            scored = _score_time_columns(times, policy, history, unflagged)
+        if expenses is not None:
+            unflagged, expenses.unflagged = expenses.unflagged, None
+            in_policy_currency = replace(
+                expenses,
+                base=to_base(expenses.amounts, expenses.currencies, policy.currency, policy.fx_rates),
+            )
+            scored += _score_expense_columns(
+                in_policy_currency, policy, history, worker_roles or {}, unflagged
+            )
+    return scored
+
+
+def _checked(
+    policy: AnomalyPolicy | None, history: AnomalyHistory | None
+) -> tuple[AnomalyPolicy, AnomalyHistory]:
     policy = policy or AnomalyPolicy()
     history = history or _EMPTY_HISTORY
     if history.lines and history.benford_test != policy.benford_test:
         raise ValueError(
             f"the history counts {history.benford_test} digits, the policy asks for {policy.benford_test}"
         )
-    with _collector_paused():
-        # In functions of their own, so that their columns are freed before the collector runs again.
-        scored = _score_time_rows(time_rows, policy, history)
-        scored += _score_expense_rows(expense_rows, policy, history, worker_roles or {})
-    return scored
+    return policy, history
 
 
-def _score_time_rows(
-    rows: Sequence[Mapping[str, Any]], policy: AnomalyPolicy, history: AnomalyHistory
+def _score_time_columns(
+    times: TimeColumns,
+    policy: AnomalyPolicy,
+    history: AnomalyHistory,
+    unflagged: list[ScoredLine] | None,
 ) -> list[ScoredLine]:
-    times = time_columns(rows, scored=True)
     flags = Flags(len(times.ids), policy)
     score_time_rules(times, policy, history.time_keys, flags)
     _mark_unreadable(times.invalid, flags)
-    return flags.scored_lines(times.ids, "time", times.unflagged)
+    return flags.scored_lines(times.ids, "time", unflagged)
 
 
-def _score_expense_rows(
-    rows: Sequence[Mapping[str, Any]],
+def _score_expense_columns(
+    expenses: ExpenseColumns,
     policy: AnomalyPolicy,
     history: AnomalyHistory,
     roles: Mapping[str, str],
+    unflagged: list[ScoredLine] | None,
 ) -> list[ScoredLine]:
-    expenses = expense_columns(rows, policy.currency, policy.fx_rates, scored=True)
     flags = Flags(len(expenses.ids), policy)
     _score_expense_rules(expenses, policy, history, roles, flags)
     _mark_unreadable(expenses.invalid, flags)
-    return flags.scored_lines(expenses.ids, "expense", expenses.unflagged)
+    return flags.scored_lines(expenses.ids, "expense", unflagged)
 
 
 def score_lines(
@@ -123,14 +158,13 @@ def score_lines(
     facts the ``ExpenseEntry`` model does not carry yet (``rows.LINE_FACTS``: what OCR read on the receipt,
     the tip, the card, an advance); without them the checks that need them are skipped for that line.
     """
-    facts = line_facts or {}
-    return score_rows(
-        [time_row(entry) for entry in time_entries],
-        [expense_row(entry, facts.get(entry.id)) for entry in expenses],
-        history,
-        policy,
-        worker_roles=worker_roles(workers),
-    )
+    policy = policy or AnomalyPolicy()
+    # Straight to columns: a list per field read off the models, no dict per line.
+    with collector_paused():
+        times = time_columns_of(time_entry_lists(list(time_entries)), scored=True)
+        expense_lists = expense_entry_lists(list(expenses), line_facts)
+        in_policy_currency = expense_columns_of(expense_lists, policy.currency, policy.fx_rates, scored=True)
+        return score_columns(times, in_policy_currency, history, policy, worker_roles=worker_roles(workers))
 
 
 def _score_expense_rules(

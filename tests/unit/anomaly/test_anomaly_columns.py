@@ -1,0 +1,95 @@
+"""Lines that arrive column-wise (``score_columns``) score exactly as the same lines given as rows.
+
+Every golden scenario of ``test_anomaly_golden`` is run again with ``score_rows`` replaced by a function that
+transposes the rows into one list per field, scores those with ``score_columns`` and checks the result
+against ``score_rows`` itself; the output must also match the golden record. (The models scenario goes
+through ``score_lines``, which reads models straight into columns.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pytest
+from test_anomaly_golden import SCENARIOS, flagged, golden
+
+from backoffice.anomaly import (
+    AnomalyHistory,
+    AnomalyPolicy,
+    ScoredLine,
+    expense_columns_of,
+    score_columns,
+    score_rows,
+    time_columns_of,
+)
+from backoffice.anomaly.generator import lists_of
+from backoffice.anomaly.rows import EXPENSE_COLUMN_FIELDS, TIME_COLUMN_FIELDS
+
+_score_rows = score_rows
+_calls: list[int] = []
+
+
+def _scored_column_wise(
+    time_rows: Sequence[Mapping[str, Any]] = (),
+    expense_rows: Sequence[Mapping[str, Any]] = (),
+    history: AnomalyHistory | None = None,
+    policy: AnomalyPolicy | None = None,
+    *,
+    worker_roles: Mapping[str, str] | None = None,
+) -> list[ScoredLine]:
+    # Built with another currency than the policy's on purpose: score_columns converts with the policy.
+    times = time_columns_of(lists_of(time_rows, TIME_COLUMN_FIELDS), scored=True)
+    expenses = expense_columns_of(lists_of(expense_rows, EXPENSE_COLUMN_FIELDS), "XXX", scored=True)
+    column_wise = score_columns(times, expenses, history, policy, worker_roles=worker_roles)
+    assert column_wise == _score_rows(time_rows, expense_rows, history, policy, worker_roles=worker_roles)
+    # The columns scored again give the same lines, not the first call's list changed again.
+    assert score_columns(times, expenses, history, policy, worker_roles=worker_roles) == column_wise
+    _calls.append(len(column_wise))
+    return column_wise
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_column_wise_lines_score_exactly_as_rows_on_the_golden_scenarios(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a golden scenario whose rows are scored column-wise instead (models go column-wise anyway:
+    # score_lines reads them straight into columns)
+    monkeypatch.setattr("test_anomaly_golden.score_rows", _scored_column_wise)
+    _calls.clear()
+    # When it is scored
+    actual = flagged(SCENARIOS[scenario]())
+    assert _calls == ([] if scenario == "models" else [actual["lines"]])
+    # Then every line has the recorded score and reasons (and the same as score_rows, checked on the way)
+    expected = golden()[scenario]
+    assert (actual["lines"], actual["order"]) == (expected["lines"], expected["order"])
+    assert actual["flagged"] == expected["flagged"] and actual["reasons"] == expected["reasons"]
+
+
+def test_lists_of_different_lengths_or_unknown_fields_are_refused() -> None:
+    # Given column-wise time lines, one list short, and expense lines with a misspelt field
+    times = {
+        "id": ["T1", "T2"],
+        "worker_id": ["W1", "W1"],
+        "project_id": ["P1", "P1"],
+        "activity_type": ["work", "work"],
+        "work_date": [date(2026, 10, 5), date(2026, 10, 6)],
+        "hours": [8.0],
+    }
+    expenses = {
+        "id": ["E1"],
+        "worker_id": ["W1"],
+        "expense_date": ["2026-10-05"],
+        "expense_type": ["meals"],
+        "amount": [12.5],
+        "currency": ["USD"],
+        "reciept_sha256": ["abc"],
+    }
+    # When they are read / Then each is refused with what is wrong
+    with pytest.raises(ValueError, match="different lengths"):
+        time_columns_of(times)
+    with pytest.raises(ValueError, match="unknown expense columns: reciept_sha256"):
+        expense_columns_of(expenses)
+    with pytest.raises(ValueError, match="without hours"):
+        time_columns_of({name: values for name, values in times.items() if name != "hours"})
