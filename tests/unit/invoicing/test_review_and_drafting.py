@@ -295,3 +295,11 @@ def test_an_approver_keeps_named_lines_back_and_the_rest_bills() -> None:
     assert outcome.billable_time_entry_ids == ["TE-1", "TE-2"] and outcome.billable_expense_ids == ["EX-1"]
     assert outcome.returned_time_entry_ids == ["TE-3"] and outcome.returned_expense_ids == []
     assert held_back_in("looks fine", review) == set() and held_back_in(None, review) == set()
+
+
+def test_a_calendar_month_is_named_by_its_month_any_other_period_by_its_dates() -> None:
+    from backoffice.invoicing.readiness import period_label
+
+    assert period_label(date(2026, 10, 1), date(2026, 10, 31)) == "October 2026"
+    assert period_label(date(2026, 10, 1), date(2026, 10, 15)) == "2026-10-01 to 2026-10-15"
+    assert period_label(date(2026, 10, 1), date(2026, 11, 30)) == "2026-10-01 to 2026-11-30"

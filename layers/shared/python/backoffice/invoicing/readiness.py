@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Self
 
@@ -122,6 +122,20 @@ class ReadinessReport(JsonModel):
 
 def money(currency: str, amount: Decimal) -> str:
     return f"{currency} {amount:,.2f}"
+
+
+def period_label(start: date, end: date) -> str:
+    """``October 2026`` for a calendar month, else ``2026-10-01 to 2026-10-15``: how people name a period."""
+    whole_month = (
+        start.day == 1
+        and (end + timedelta(days=1)).day == 1
+        and (start.year, start.month)
+        == (
+            end.year,
+            end.month,
+        )
+    )
+    return f"{start:%B %Y}" if whole_month else f"{start} to {end}"
 
 
 def _hours(value: Decimal) -> str:

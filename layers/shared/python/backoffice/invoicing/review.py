@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from backoffice.invoicing.policy import BillingPolicy
-from backoffice.invoicing.readiness import ReadinessReport, money
+from backoffice.invoicing.readiness import ReadinessReport, money, period_label
 from backoffice.models import ExpenseEntry, TimeEntry
 from backoffice.models.envelope import JsonModel
 
@@ -98,8 +98,7 @@ class ProjectReview(JsonModel):
         listed = [f"{line.summary}: {'; '.join(line.reasons)}" for line in self.review_lines]
         return {
             "title": f"Billing exceptions: {customer_name}, project {self.project_id}, "
-            f"{self.period_start:%B %Y}"
-            + ("" if self.period_start.month == self.period_end.month else " on"),
+            f"{period_label(self.period_start, self.period_end)}",
             "summary": f"{len(self.review_lines)} line(s) need a decision before the invoice goes out. Approve: "
             "they bill as recorded (name a line's id in the comment to keep that one back). Reject: time goes "
             "back to the worker to correct, expenses are written off.",

@@ -23,7 +23,7 @@ from backoffice.anomaly import AnomalyHistory, AnomalyPolicy, score_lines
 from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.policy import BillingPolicy
-from backoffice.invoicing.readiness import BillingPeriod, check_billing_readiness, money
+from backoffice.invoicing.readiness import BillingPeriod, check_billing_readiness, money, period_label
 from backoffice.invoicing.review import (
     ExcludedLine,
     LineScore,
@@ -405,7 +405,8 @@ def draft(
         "currency": invoice.currency,
         "lines": len(invoice.lines),
         "subject": {
-            "title": f"Invoice for {client.customer_name}: project {project_id}, {period.period.start:%B %Y}",
+            "title": f"Invoice for {client.customer_name}: project {project_id}, "
+            f"{period_label(period.period.start, period.period.end)}",
             "summary": f"{len(invoice.lines)} line(s), {money(invoice.currency, invoice.grand_total)} before tax, "
             f"due {invoice.due_date}.",
             "amount": str(invoice.grand_total),
