@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
+from moto.dynamodb.models import table as dynamodb_table
 from moto.events import models as events_models
 from moto.ses import models as ses_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -97,6 +98,27 @@ class _ScaledTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+def _snapshot_table_items() -> None:
+    """moto's DynamoDB query and scan iterate a table's live item dicts; the engine runs a Map's iterations in
+    threads, so a put of a new partition key in one (an audit record of a new case) could break a query in
+    another with "dictionary changed size during iteration". Iterate over snapshots instead (DynamoDB itself
+    serves concurrent readers and writers)."""
+    if getattr(dynamodb_table.Table.all_items, "snapshots", False):
+        return
+
+    def all_items(table: Any) -> list[Any]:
+        items: list[Any] = []
+        for hash_set in list(table.items.values()):
+            if table.range_key_attr:
+                items.extend(list(hash_set.values()))
+            else:
+                items.append(hash_set)
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    all_items.snapshots = True  # type: ignore[attr-defined]
+    dynamodb_table.Table.all_items = all_items  # type: ignore[method-assign, assignment]
 
 
 _parse_trees: dict[str, Any] = {}
@@ -227,6 +249,7 @@ class LocalRuntime:
 
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
         _reuse_asl_parse_trees()
+        _snapshot_table_items()
         if self.gateway is not None:
             self.gateway.start()
 
