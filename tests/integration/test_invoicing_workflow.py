@@ -190,6 +190,19 @@ def test_the_run_summary_counts_posted_blocked_and_exceptions_by_reason(billing_
         assert summary["exceptions_by_rule"].get(rule, 0) > 0, rule
 
 
+def test_what_the_receipts_say_reaches_the_scorer(billing_run: BillingRun) -> None:
+    # Given expenses whose receipts (as the PSA reports them) show another total than claimed, or numbers
+    # that follow one another at one merchant
+    key = f"billing/{billing_run.case_id}/scores.json"
+    s3 = billing_run.runtime.client("s3")
+    body = s3.get_object(Bucket=billing_run.runtime.documents_bucket, Key=key)["Body"].read()
+    reasons = [text for line in json.loads(body)["scores"].values() for text in line["reasons"]]
+    # When the period was scored / Then those lines carry the receipt reasons, read off the expense itself
+    assert any(text.startswith("TE4 claimed") and "but the receipt shows" in text for text in reasons)
+    assert any(text.startswith("TE9") for text in reasons)
+    assert run_output(billing_run.runtime, billing_run.execution)["exceptions_by_rule"]["TE9"] >= 1
+
+
 def test_a_clean_project_invoices_without_a_review(billing_run: BillingRun) -> None:
     # Given P-0020: six clean, approved time lines / Then its invoice is posted for exactly those hours x rate
     (invoice,) = billing_run.invoices("P-0020")

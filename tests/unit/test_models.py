@@ -818,3 +818,25 @@ def test_an_entity_that_contradicts_itself_is_refused(
     # Then it is refused with a message naming the contradiction
     with pytest.raises(ValidationError, match=message):
         model.from_json_dict(data)
+
+
+def test_an_expense_carries_what_its_receipt_says() -> None:
+    # Given an expense with what its receipt shows and how it was paid, as an expense tool reports it
+    data = sample(ExpenseEntry) | {
+        "receipt_amount": "212.40",
+        "receipt_date": "2026-11-03",
+        "receipt_number": "INV-004711",
+        "tip_amount": "12.00",
+        "advance_amount": "100.00",
+        "card_id": "CARD-7",
+        "nights": 2,
+    }
+    # When it is read and written back
+    expense = ExpenseEntry.from_json_dict(data)
+    # Then the facts keep their types and survive the round trip
+    assert (expense.receipt_amount, expense.receipt_date) == (Decimal("212.40"), date(2026, 11, 3))
+    assert ExpenseEntry.from_json_dict(expense.to_json_dict()) == expense
+    # And impossible facts are refused
+    for field, value in (("nights", 0), ("receipt_amount", "-1.00"), ("receipt_number", "")):
+        with pytest.raises(ValidationError, match=field):
+            ExpenseEntry.from_json_dict(data | {field: value})

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from test_anomaly_golden import SCENARIOS, flagged, golden
+from test_anomaly_golden import SCENARIOS, firm, flagged, golden
 
 from backoffice.anomaly import (
     AnomalyHistory,
@@ -21,10 +21,12 @@ from backoffice.anomaly import (
     ScoredLine,
     expense_columns_of,
     score_columns,
+    score_json_lines,
+    score_lines,
     score_rows,
     time_columns_of,
 )
-from backoffice.anomaly.generator import lists_of
+from backoffice.anomaly.generator import expense_entry_of, lists_of, time_entry_of
 from backoffice.anomaly.rows import EXPENSE_COLUMN_FIELDS, TIME_COLUMN_FIELDS
 
 _score_rows = score_rows
@@ -93,3 +95,29 @@ def test_lists_of_different_lengths_or_unknown_fields_are_refused() -> None:
         expense_columns_of(expenses)
     with pytest.raises(ValueError, match="without hours"):
         time_columns_of({name: values for name, values in times.items() if name != "hours"})
+
+
+def test_lines_in_their_json_form_score_as_the_models_and_as_recorded() -> None:
+    # Given the golden models scenario's lines as the period file holds them: each model's JSON form, the
+    # receipt facts on the expense itself (no facts passed beside it)
+    sample = firm()
+    time_entries = [time_entry_of(row) for row in sample.time_rows[:1500]]
+    expenses = [expense_entry_of(row) for row in sample.expense_rows[:1500]]
+    history = AnomalyHistory.from_rows(
+        sample.history_time_rows,
+        sample.history_expense_rows,
+        policy=sample.policy,
+        worker_roles=sample.worker_roles(),
+    )
+    time_bodies = [entry.to_json_dict() for entry in time_entries]
+    expense_bodies = [entry.to_json_dict() for entry in expenses]
+    # When they are scored without a model per line
+    from_json = score_json_lines(time_bodies, expense_bodies, history, sample.policy, workers=sample.workers)
+    # Then every line scores as the models do, and as the golden record of the models scenario says
+    assert from_json == score_lines(time_entries, expenses, history, sample.policy, workers=sample.workers)
+    actual, expected = flagged(from_json), golden()["models"]
+    assert (actual["lines"], actual["order"]) == (expected["lines"], expected["order"])
+    assert actual["flagged"] == expected["flagged"] and actual["reasons"] == expected["reasons"]
+    # And the receipt facts count: the expense model carries them, so TE4 and TE9 fire from it alone
+    fired = {reason.rule for line in from_json for reason in line.reasons}
+    assert {"TE4", "TE9"} <= fired

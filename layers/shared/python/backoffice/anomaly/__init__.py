@@ -6,6 +6,7 @@ diem, hours, claim integrity) and statistical ones (Benford's law per worker and
 against the worker's own history and the peer group), combined by noisy-OR of configurable weights.
 
     scored = score_lines(time_entries, expenses, history, AnomalyPolicy.from_json_dict(firm_policy))
+    scored = score_json_lines(time_entry_dicts, expense_dicts, history, policy)  # their JSON form
     scored = score_columns(time_columns_of({"id": [...], "hours": [...], ...}), expense_columns_of(...), ...)
 """
 
@@ -24,7 +25,7 @@ from backoffice.anomaly.rows import (
     time_row,
 )
 from backoffice.anomaly.scored import Reason, ScoredLine
-from backoffice.anomaly.scoring import score_columns, score_lines, score_rows
+from backoffice.anomaly.scoring import score_columns, score_json_lines, score_lines, score_rows
 
 __all__ = [
     "CHECKS",
@@ -43,6 +44,7 @@ __all__ = [
     "expense_row",
     "public_holiday_name",
     "score_columns",
+    "score_json_lines",
     "score_lines",
     "score_rows",
     "time_columns_of",

@@ -216,6 +216,13 @@ def expense_entry_of(row: Row) -> ExpenseEntry:
             "attendees": row.get("attendees", 1),
             "is_billable": row.get("is_billable", False),
             "status": row["status"],
+            "receipt_amount": _money(row.get("receipt_amount")),
+            "receipt_date": row.get("receipt_date"),
+            "receipt_number": row.get("receipt_number"),
+            "tip_amount": _money(row.get("tip_amount")),
+            "advance_amount": _money(row.get("advance_amount")),
+            "card_id": row.get("card_id"),
+            "nights": row.get("nights"),
         }
     )
 

@@ -1,8 +1,8 @@
 """The plain-row form of time and expense lines the scorer works on, and its reading into columns.
 
 A row is a dict keyed by the canonical model's field names (``TimeEntry``, ``ExpenseEntry``), with the
-receipt flattened to ``receipt_sha256`` and a few facts the models do not carry yet (what OCR read on the
-receipt, the tip, the card, an advance). Values may be Python values or their JSON spelling: dates as
+receipt flattened to ``receipt_sha256`` and the worker's ``role`` beside the receipt facts the expense model
+carries (what the receipt says, the tip, the card, an advance). Values may be Python values or their JSON spelling: dates as
 ``date`` or ISO text, amounts as float, int, Decimal or text.
 
 The scorer reads rows once into columns (one list per field): every rule then runs a tight loop over the
@@ -54,7 +54,7 @@ class ExpenseRow(TypedDict):
     attendees: NotRequired[int]
     sanctioned_amount: NotRequired[float | Decimal | str | None]
     project_id: NotRequired[str | None]
-    # Facts about the line the canonical ExpenseEntry does not carry (see LINE_FACTS).
+    # Facts about the line beyond the expense itself (see LINE_FACTS).
     receipt_amount: NotRequired[float | Decimal | str | None]
     receipt_date: NotRequired[date | str | None]
     receipt_number: NotRequired[str | None]
@@ -65,7 +65,9 @@ class ExpenseRow(TypedDict):
     role: NotRequired[str | None]
 
 
-# What ``score_lines`` takes per expense id beside the model, until the models carry these facts.
+# Facts about an expense line beyond the expense itself: what the receipt says, how it was paid. The
+# ``ExpenseEntry`` model carries all but the role (``ENTRY_FACTS``); ``score_lines`` also takes them per
+# expense id, over what the model says.
 LINE_FACTS = (
     "receipt_amount",  # total printed on the receipt (OCR)
     "receipt_date",  # date printed on the receipt (OCR)
@@ -94,7 +96,7 @@ def time_row(entry: TimeEntry) -> dict[str, Any]:
     }
 
 
-_NO_FACTS: dict[str, None] = dict.fromkeys(LINE_FACTS)
+ENTRY_FACTS = tuple(name for name in LINE_FACTS if name != "role")  # the ExpenseEntry fields among them
 
 
 def expense_row(entry: ExpenseEntry, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -111,7 +113,8 @@ def expense_row(entry: ExpenseEntry, facts: Mapping[str, Any] | None = None) -> 
         "city": entry.city,
         "receipt_sha256": entry.receipt_document.sha256 if entry.receipt_document else None,
         "attendees": entry.attendees,
-        **_NO_FACTS,
+        **{name: getattr(entry, name) for name in ENTRY_FACTS},
+        "role": None,
     }
     if facts:
         unknown = set(facts) - set(LINE_FACTS)
@@ -139,8 +142,9 @@ def time_entry_lists(entries: Sequence[TimeEntry]) -> dict[str, list[Any]]:
 def expense_entry_lists(
     entries: Sequence[ExpenseEntry], line_facts: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, list[Any]]:
-    """Expenses column-wise, as ``expense_columns_of`` takes them, with the ``LINE_FACTS`` of each id in
-    ``line_facts`` (as ``expense_row``: an unknown fact raises ValueError)."""
+    """Expenses column-wise, as ``expense_columns_of`` takes them, with the ``LINE_FACTS`` each entry
+    carries, over which those of its id in ``line_facts`` go (as ``expense_row``: an unknown fact raises
+    ValueError)."""
     found = [(line_facts or {}).get(entry.id) for entry in entries]
     for entry, facts in zip(entries, found, strict=True):
         if facts and not _KNOWN_FACTS.issuperset(facts):
@@ -161,8 +165,32 @@ def expense_entry_lists(
         "attendees": [entry.attendees for entry in entries],
         "sanctioned_amount": [entry.sanctioned_amount for entry in entries],
     }
-    for name in LINE_FACTS:
-        lists[name] = [facts.get(name) if facts else None for facts in found]
+    for name in ENTRY_FACTS:
+        lists[name] = [getattr(entry, name) for entry in entries]
+    lists["role"] = [None] * len(entries)
+    for line, facts in enumerate(found):
+        for name, value in (facts or {}).items():
+            lists[name][line] = value
+    return lists
+
+
+def time_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Time entries in their JSON form (``TimeEntry.to_json_dict``: dates and timestamps as ISO text,
+    hours as decimal text) column-wise, as ``time_columns_of`` takes them: a line's missing field is None."""
+    return {name: [body.get(name) for body in bodies] for name in TIME_COLUMN_FIELDS}
+
+
+def expense_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Expenses in their JSON form (``ExpenseEntry.to_json_dict``) column-wise, as ``expense_columns_of``
+    takes them: the receipt document's checksum for ``receipt_sha256``; a line's missing field is None
+    (``attendees``: 1)."""
+    lists = {
+        name: [body.get(name) for body in bodies]
+        for name in EXPENSE_COLUMN_FIELDS
+        if name not in ("receipt_sha256", "attendees")
+    }
+    lists["receipt_sha256"] = [(body.get("receipt_document") or {}).get("sha256") for body in bodies]
+    lists["attendees"] = [body.get("attendees", 1) for body in bodies]
     return lists
 
 

@@ -1,6 +1,7 @@
 """Scoring time and expense lines for review: a score in [0, 1] and the reasons for it, per line.
 
-``score_lines`` takes the canonical models; ``score_rows`` takes plain rows (see ``rows``) and is what a
+``score_lines`` takes the canonical models; ``score_json_lines`` their JSON form, as a handler reads a
+period's lines from S3; ``score_rows`` takes plain rows (see ``rows``) and is what a
 handler reading a period's lines from S3 calls; ``score_columns`` takes lines that arrive column-wise (a
 list per field, see ``rows.time_columns_of``). There is one scoring path: rows are read into the same
 columns, which the same rules score. All return one ``ScoredLine`` per input line, time lines first, each
@@ -41,9 +42,11 @@ from backoffice.anomaly.rows import (
     expense_columns,
     expense_columns_of,
     expense_entry_lists,
+    expense_json_lists,
     time_columns,
     time_columns_of,
     time_entry_lists,
+    time_json_lists,
     to_base,
 )
 from backoffice.anomaly.scored import INVALID_LINE, Flags, ScoredLine
@@ -154,9 +157,10 @@ def score_lines(
 ) -> list[ScoredLine]:
     """Scores canonical time entries and expenses.
 
-    ``workers`` gives each worker's role for the peer groups (TE11). ``line_facts`` maps an expense id to
-    facts the ``ExpenseEntry`` model does not carry yet (``rows.LINE_FACTS``: what OCR read on the receipt,
-    the tip, the card, an advance); without them the checks that need them are skipped for that line.
+    ``workers`` gives each worker's role for the peer groups (TE11). The receipt facts (what the receipt
+    says, the tip, the card, an advance: ``rows.LINE_FACTS``) are read off each ``ExpenseEntry``;
+    ``line_facts`` maps an expense id to facts that go over the model's (a role, say). A line without a
+    fact skips the checks that need it.
     """
     policy = policy or AnomalyPolicy()
     # Straight to columns: a list per field read off the models, no dict per line.
@@ -165,6 +169,27 @@ def score_lines(
         expense_lists = expense_entry_lists(list(expenses), line_facts)
         in_policy_currency = expense_columns_of(expense_lists, policy.currency, policy.fx_rates, scored=True)
         return score_columns(times, in_policy_currency, history, policy, worker_roles=worker_roles(workers))
+
+
+def score_json_lines(
+    time_bodies: Sequence[Mapping[str, Any]] = (),
+    expense_bodies: Sequence[Mapping[str, Any]] = (),
+    history: AnomalyHistory | None = None,
+    policy: AnomalyPolicy | None = None,
+    *,
+    workers: Iterable[Worker] = (),
+) -> list[ScoredLine]:
+    """Scores time entries and expenses in their JSON form (``TimeEntry.to_json_dict``,
+    ``ExpenseEntry.to_json_dict``): the scores of ``score_lines`` on the same models, without building a
+    model per line. Each field is read into a list of its own, then scored column-wise (``score_columns``);
+    a line with an impossible value is scored 1.0 with the reason, as everywhere."""
+    policy = policy or AnomalyPolicy()
+    with collector_paused():
+        times = time_columns_of(time_json_lists(time_bodies), scored=True)
+        expenses = expense_columns_of(
+            expense_json_lists(expense_bodies), policy.currency, policy.fx_rates, scored=True
+        )
+        return score_columns(times, expenses, history, policy, worker_roles=worker_roles(workers))
 
 
 def _score_expense_rules(

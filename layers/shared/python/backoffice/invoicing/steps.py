@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from backoffice.anomaly import AnomalyHistory, AnomalyPolicy, score_lines
+from backoffice.anomaly import AnomalyHistory, AnomalyPolicy, score_json_lines
 from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.policy import BillingPolicy
@@ -181,14 +181,6 @@ class PeriodFile:
             raise ProjectNotInRun(f"project {project_id} is not in this billing run")
         return lines
 
-    def all_time(self) -> list[TimeEntry]:
-        return [TimeEntry.from_json_dict(b) for lines in self.raw["lines"].values() for b in lines["time"]]
-
-    def all_expenses(self) -> list[ExpenseEntry]:
-        return [
-            ExpenseEntry.from_json_dict(b) for lines in self.raw["lines"].values() for b in lines["expenses"]
-        ]
-
 
 def load_period(files: BillingFiles) -> PeriodFile:
     raw = files.get("period.json")
@@ -223,7 +215,15 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         if isinstance(line, ExpenseEntry)
     ]
     history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=period.workers)
-    scored = score_lines(period.all_time(), period.all_expenses(), history, policy, workers=period.workers)
+    # The period file's lines as they are (validated when read from the PSA): no model built per line.
+    lines = period.raw["lines"].values()
+    scored = score_json_lines(
+        [body for of_project in lines for body in of_project["time"]],
+        [body for of_project in lines for body in of_project["expenses"]],
+        history,
+        policy,
+        workers=period.workers,
+    )
     flagged = {
         line.line_id: {"score": line.score, "reasons": [reason.text for reason in line.reasons]}
         for line in scored

@@ -451,6 +451,16 @@ class ExpenseEntry(CanonicalModel):
     is_billable: bool = False  # re-invoiced to the client
     status: EntryStatus
     invoice_id: Identifier | None = None
+    # What the receipt itself says (read by OCR or by the expense tool) and how the expense was paid. The
+    # anomaly scorer's receipt checks (TE4 amount and date mismatch, tip limit), consecutive receipt numbers
+    # (TE9), advance and lodging checks read them; a line without them skips those checks.
+    receipt_amount: NonNegativeMoney | None = None  # the total printed on the receipt
+    receipt_date: date | None = None  # the date printed on the receipt
+    receipt_number: Identifier | None = None  # the merchant's receipt or invoice number
+    tip_amount: NonNegativeMoney | None = None  # tip included in the amount
+    advance_amount: NonNegativeMoney | None = None  # cash advance set against the claim
+    card_id: Identifier | None = None  # the corporate card's id in the expense tool, never its number
+    nights: int | None = Field(default=None, ge=1)  # nights a lodging line covers
 
 
 class RateCardLine(CanonicalModel):
