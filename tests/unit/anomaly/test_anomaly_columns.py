@@ -8,6 +8,7 @@ through ``score_lines``, which reads models straight into columns.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -20,11 +21,13 @@ from backoffice.anomaly import (
     AnomalyPolicy,
     ScoredLine,
     expense_columns_of,
+    expense_json_lists,
     score_columns,
-    score_json_lines,
+    score_field_lists,
     score_lines,
     score_rows,
     time_columns_of,
+    time_json_lists,
 )
 from backoffice.anomaly.generator import expense_entry_of, lists_of, time_entry_of
 from backoffice.anomaly.rows import EXPENSE_COLUMN_FIELDS, TIME_COLUMN_FIELDS
@@ -98,8 +101,8 @@ def test_lists_of_different_lengths_or_unknown_fields_are_refused() -> None:
 
 
 def test_lines_in_their_json_form_score_as_the_models_and_as_recorded() -> None:
-    # Given the golden models scenario's lines as the period file holds them: each model's JSON form, the
-    # receipt facts on the expense itself (no facts passed beside it)
+    # Given the golden models scenario's lines as the period's lines file holds them: each model's JSON
+    # form, a list per field, the receipt facts on the expense itself (no facts passed beside it)
     sample = firm()
     time_entries = [time_entry_of(row) for row in sample.time_rows[:1500]]
     expenses = [expense_entry_of(row) for row in sample.expense_rows[:1500]]
@@ -111,8 +114,10 @@ def test_lines_in_their_json_form_score_as_the_models_and_as_recorded() -> None:
     )
     time_bodies = [entry.to_json_dict() for entry in time_entries]
     expense_bodies = [entry.to_json_dict() for entry in expenses]
+    time_lists = json.loads(json.dumps(time_json_lists(time_bodies)))
+    expense_lists = json.loads(json.dumps(expense_json_lists(expense_bodies)))
     # When they are scored without a model per line
-    from_json = score_json_lines(time_bodies, expense_bodies, history, sample.policy, workers=sample.workers)
+    from_json = score_field_lists(time_lists, expense_lists, history, sample.policy, workers=sample.workers)
     # Then every line scores as the models do, and as the golden record of the models scenario says
     assert from_json == score_lines(time_entries, expenses, history, sample.policy, workers=sample.workers)
     actual, expected = flagged(from_json), golden()["models"]

@@ -6,7 +6,7 @@ diem, hours, claim integrity) and statistical ones (Benford's law per worker and
 against the worker's own history and the peer group), combined by noisy-OR of configurable weights.
 
     scored = score_lines(time_entries, expenses, history, AnomalyPolicy.from_json_dict(firm_policy))
-    scored = score_json_lines(time_entry_dicts, expense_dicts, history, policy)  # their JSON form
+    scored = score_field_lists(time_json_lists(time_dicts), expense_json_lists(expense_dicts), history, policy)
     scored = score_columns(time_columns_of({"id": [...], "hours": [...], ...}), expense_columns_of(...), ...)
 """
 
@@ -20,12 +20,14 @@ from backoffice.anomaly.rows import (
     TimeColumns,
     TimeRow,
     expense_columns_of,
+    expense_json_lists,
     expense_row,
     time_columns_of,
+    time_json_lists,
     time_row,
 )
 from backoffice.anomaly.scored import Reason, ScoredLine
-from backoffice.anomaly.scoring import score_columns, score_json_lines, score_lines, score_rows
+from backoffice.anomaly.scoring import score_columns, score_field_lists, score_lines, score_rows
 
 __all__ = [
     "CHECKS",
@@ -41,13 +43,15 @@ __all__ = [
     "TimeColumns",
     "TimeRow",
     "expense_columns_of",
+    "expense_json_lists",
     "expense_row",
     "public_holiday_name",
     "score_columns",
-    "score_json_lines",
+    "score_field_lists",
     "score_lines",
     "score_rows",
     "time_columns_of",
+    "time_json_lists",
     "time_row",
     "us_federal_holidays",
 ]

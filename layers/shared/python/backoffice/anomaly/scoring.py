@@ -1,7 +1,7 @@
 """Scoring time and expense lines for review: a score in [0, 1] and the reasons for it, per line.
 
-``score_lines`` takes the canonical models; ``score_json_lines`` their JSON form, as a handler reads a
-period's lines from S3; ``score_rows`` takes plain rows (see ``rows``) and is what a
+``score_lines`` takes the canonical models; ``score_field_lists`` their JSON form kept a list per field, as
+the invoicing handler reads a period's lines from S3; ``score_rows`` takes plain rows (see ``rows``) and is what a
 handler reading a period's lines from S3 calls; ``score_columns`` takes lines that arrive column-wise (a
 list per field, see ``rows.time_columns_of``). There is one scoring path: rows are read into the same
 columns, which the same rules score. All return one ``ScoredLine`` per input line, time lines first, each
@@ -42,11 +42,9 @@ from backoffice.anomaly.rows import (
     expense_columns,
     expense_columns_of,
     expense_entry_lists,
-    expense_json_lists,
     time_columns,
     time_columns_of,
     time_entry_lists,
-    time_json_lists,
     to_base,
 )
 from backoffice.anomaly.scored import INVALID_LINE, Flags, ScoredLine
@@ -171,23 +169,26 @@ def score_lines(
         return score_columns(times, in_policy_currency, history, policy, worker_roles=worker_roles(workers))
 
 
-def score_json_lines(
-    time_bodies: Sequence[Mapping[str, Any]] = (),
-    expense_bodies: Sequence[Mapping[str, Any]] = (),
+def score_field_lists(
+    time_lists: Mapping[str, Sequence[Any]] | None = None,
+    expense_lists: Mapping[str, Sequence[Any]] | None = None,
     history: AnomalyHistory | None = None,
     policy: AnomalyPolicy | None = None,
     *,
     workers: Iterable[Worker] = (),
 ) -> list[ScoredLine]:
-    """Scores time entries and expenses in their JSON form (``TimeEntry.to_json_dict``,
-    ``ExpenseEntry.to_json_dict``): the scores of ``score_lines`` on the same models, without building a
-    model per line. Each field is read into a list of its own, then scored column-wise (``score_columns``);
+    """Scores lines kept column-wise in their JSON form: one list per field, as ``rows.time_json_lists``
+    and ``rows.expense_json_lists`` make them from ``TimeEntry``/``ExpenseEntry`` JSON and as a period's
+    lines file holds them (dates and timestamps as ISO text, amounts and hours as decimal text). The
+    scores of ``score_lines`` on the same models, without a model or a dict per line (``score_columns``);
     a line with an impossible value is scored 1.0 with the reason, as everywhere."""
     policy = policy or AnomalyPolicy()
     with collector_paused():
-        times = time_columns_of(time_json_lists(time_bodies), scored=True)
-        expenses = expense_columns_of(
-            expense_json_lists(expense_bodies), policy.currency, policy.fx_rates, scored=True
+        times = time_columns_of(time_lists, scored=True) if time_lists is not None else None
+        expenses = (
+            expense_columns_of(expense_lists, policy.currency, policy.fx_rates, scored=True)
+            if expense_lists is not None
+            else None
         )
         return score_columns(times, expenses, history, policy, worker_roles=worker_roles(workers))
 

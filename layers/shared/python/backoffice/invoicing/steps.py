@@ -19,7 +19,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from backoffice.anomaly import AnomalyHistory, AnomalyPolicy, score_json_lines
+from backoffice.anomaly import (
+    AnomalyHistory,
+    AnomalyPolicy,
+    expense_json_lists,
+    score_field_lists,
+    time_json_lists,
+)
 from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.policy import BillingPolicy
@@ -149,6 +155,16 @@ def open_period(
             "workers": [_dump(worker) for worker in workers],
         },
     )
+    # The same lines once more, a list per field, for the scorer: read without a dict per line.
+    files.put(
+        "lines.json",
+        {
+            "time": time_json_lists([line for lines in by_project.values() for line in lines["time"]]),
+            "expenses": expense_json_lists(
+                [line for lines in by_project.values() for line in lines["expenses"]]
+            ),
+        },
+    )
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "projects": [{"project_id": project.id} for project in projects],
@@ -215,15 +231,9 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         if isinstance(line, ExpenseEntry)
     ]
     history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=period.workers)
-    # The period file's lines as they are (validated when read from the PSA): no model built per line.
-    lines = period.raw["lines"].values()
-    scored = score_json_lines(
-        [body for of_project in lines for body in of_project["time"]],
-        [body for of_project in lines for body in of_project["expenses"]],
-        history,
-        policy,
-        workers=period.workers,
-    )
+    # The period's lines a list per field (validated when read from the PSA): no model or dict per line.
+    lines = files.get("lines.json")
+    scored = score_field_lists(lines["time"], lines["expenses"], history, policy, workers=period.workers)
     flagged = {
         line.line_id: {"score": line.score, "reasons": [reason.text for reason in line.reasons]}
         for line in scored
