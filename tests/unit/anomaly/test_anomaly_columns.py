@@ -126,3 +126,29 @@ def test_lines_in_their_json_form_score_as_the_models_and_as_recorded() -> None:
     # And the receipt facts count: the expense model carries them, so TE4 and TE9 fire from it alone
     fired = {reason.rule for line in from_json for reason in line.reasons}
     assert {"TE4", "TE9"} <= fired
+
+
+def test_a_lines_file_keeps_numbers_as_numbers_and_impossible_values_for_the_scorer_to_report() -> None:
+    # Given time lines in their JSON form: hours as decimal text, one negative, one that is no number
+    bodies = [
+        {
+            "id": "T1",
+            "worker_id": "W1",
+            "project_id": "P1",
+            "activity_type": "work",
+            "work_date": "2026-10-05",
+        }
+        | {"hours": hours, "submitted_at": "2026-10-06T09:00:00Z"}
+        for hours in ("7.50", "-3", "seven")
+    ]
+    bodies = [body | {"id": f"T{number}"} for number, body in enumerate(bodies, 1)]
+    # When they are kept a list per field
+    lists = time_json_lists(bodies)
+    # Then hours are numbers where they are numbers, the rest kept as it came
+    assert lists["hours"] == [7.5, -3.0, "seven"]
+    # And scoring them reports the impossible lines, each with what is wrong, and scores the good one
+    scored = {line.line_id: line for line in score_field_lists(json.loads(json.dumps(lists)))}
+    assert scored["T1"].score == 0.0
+    for line_id in ("T2", "T3"):
+        assert scored[line_id].score == 1.0
+        assert f"INPUT time entry {line_id} cannot be reviewed" in scored[line_id].reasons[0].text

@@ -298,7 +298,13 @@ def _present_numbers(values: list[Any], lines: list[int] | None = None) -> tuple
 def _days(values: list[Any]) -> list[date | None]:
     if set(map(type, values)) <= {date, type(None)}:
         return values
-    return [_day(value) for value in values]
+    try:
+        distinct = set(values)
+    except TypeError:  # a value that is no date and cannot be hashed either
+        return [_day(value) for value in values]
+    # Few distinct dates (ISO text as JSON spells them): each read once.
+    read = {value: _day(value) for value in distinct}
+    return list(map(read.__getitem__, values))
 
 
 def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:

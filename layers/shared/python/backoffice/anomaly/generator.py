@@ -157,7 +157,8 @@ class GeneratedFirm:
         return lists_of(self.expense_rows[:lines], EXPENSE_COLUMN_FIELDS)
 
     def line_facts(self) -> dict[str, dict[str, Any]]:
-        """The facts of each expense that ``ExpenseEntry`` does not carry, for ``score_lines``."""
+        """Each expense's ``LINE_FACTS`` (what the receipt says, tip, card, advance, role) by id, as
+        ``score_lines`` takes them beside models; ``expense_entry_of`` puts all but the role on the model."""
         facts: dict[str, dict[str, Any]] = {}
         for row in self.expense_rows:
             found = {key: row[key] for key in LINE_FACTS if row.get(key) is not None}

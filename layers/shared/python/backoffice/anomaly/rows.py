@@ -175,15 +175,21 @@ def expense_entry_lists(
 
 
 def time_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Time entries in their JSON form (``TimeEntry.to_json_dict``: dates and timestamps as ISO text,
-    hours as decimal text) column-wise, as ``time_columns_of`` takes them: a line's missing field is None."""
-    return {name: [body.get(name) for body in bodies] for name in TIME_COLUMN_FIELDS}
+    """Time entries in their JSON form (``TimeEntry.to_json_dict``: dates and timestamps as ISO text)
+    column-wise, as ``time_columns_of`` takes them, hours as numbers (``json_numbers``); a line's missing
+    field is None. Kept as JSON, the lists decode straight into what the scorer reads fastest."""
+    lists = {name: [body.get(name) for body in bodies] for name in TIME_COLUMN_FIELDS}
+    lists["hours"] = json_numbers(lists["hours"])
+    return lists
+
+
+_EXPENSE_AMOUNTS = ("amount", "sanctioned_amount", "receipt_amount", "tip_amount", "advance_amount")
 
 
 def expense_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """Expenses in their JSON form (``ExpenseEntry.to_json_dict``) column-wise, as ``expense_columns_of``
-    takes them: the receipt document's checksum for ``receipt_sha256``; a line's missing field is None
-    (``attendees``: 1)."""
+    takes them: the receipt document's checksum for ``receipt_sha256``, amounts as numbers
+    (``json_numbers``); a line's missing field is None (``attendees``: 1)."""
     lists = {
         name: [body.get(name) for body in bodies]
         for name in EXPENSE_COLUMN_FIELDS
@@ -191,7 +197,27 @@ def expense_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[An
     }
     lists["receipt_sha256"] = [(body.get("receipt_document") or {}).get("sha256") for body in bodies]
     lists["attendees"] = [body.get("attendees", 1) for body in bodies]
+    for name in _EXPENSE_AMOUNTS:
+        lists[name] = json_numbers(lists[name])
     return lists
+
+
+def json_numbers(values: list[Any]) -> list[Any]:
+    """Decimal text (how the models write money and hours) as numbers, for a scorer's file: a float holds
+    any amount to the cent and hours to the minute exactly enough for scoring, and JSON decodes a number
+    without a parse of ours. Anything else (None, a value that is no number) is kept as it is, for the
+    scorer to report."""
+    found: list[Any] = []
+    for value in values:
+        if type(value) is str:
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            found.append(number if math.isfinite(number) else value)
+        else:
+            found.append(value)
+    return found
 
 
 _KNOWN_FACTS = frozenset(LINE_FACTS)
@@ -230,11 +256,16 @@ def _dates(raw: list[Any]) -> list[date]:
 
 
 _TIMESTAMP_TYPES = frozenset((datetime, type(None)))
+_TIMESTAMP_TEXT = frozenset((str, type(None)))
 
 
 def _timestamps(raw: list[Any]) -> list[datetime | None]:
-    if set(map(type, raw)) <= _TIMESTAMP_TYPES:
+    kinds = set(map(type, raw))
+    if kinds <= _TIMESTAMP_TYPES:
         return raw
+    if kinds <= _TIMESTAMP_TEXT:  # as JSON spells them: parsed without a call of ours per line
+        parse = datetime.fromisoformat
+        return [None if value is None else parse(value) for value in raw]
     return [as_datetime(value) for value in raw]
 
 

@@ -179,7 +179,7 @@ def score_field_lists(
 ) -> list[ScoredLine]:
     """Scores lines kept column-wise in their JSON form: one list per field, as ``rows.time_json_lists``
     and ``rows.expense_json_lists`` make them from ``TimeEntry``/``ExpenseEntry`` JSON and as a period's
-    lines file holds them (dates and timestamps as ISO text, amounts and hours as decimal text). The
+    lines file holds them (dates and timestamps as ISO text, amounts and hours as numbers). The
     scores of ``score_lines`` on the same models, without a model or a dict per line (``score_columns``);
     a line with an impossible value is scored 1.0 with the reason, as everywhere."""
     policy = policy or AnomalyPolicy()
