@@ -25,6 +25,7 @@ Run alone with ``python -m bench.anomaly`` or through ``python -m bench``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import resource
@@ -52,6 +53,18 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def _machine_seconds() -> float:
+    """CPU-seconds for ``sum(range(10**7))``, best of five: how fast this machine runs plain Python right
+    now. A shared or virtual machine's speed drifts from hour to hour; figures of two runs compare only
+    alongside this."""
+    best = math.inf
+    for _ in range(5):
+        started = time.process_time()
+        sum(range(10**7))
+        best = min(best, time.process_time() - started)
+    return best
 
 
 def _peak_rss_mib() -> float:
@@ -105,6 +118,7 @@ def run() -> dict[str, Any]:
     history_seconds = time.perf_counter() - started
 
     load_before = os.getloadavg()[0]
+    machine_seconds = _machine_seconds()
     started, cpu_started = time.perf_counter(), time.process_time()
     scored = score_rows(time_rows, expense_rows, history, firm.policy, worker_roles=roles)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
@@ -178,6 +192,7 @@ def run() -> dict[str, Any]:
         "model_path_lines": MODEL_LINES,
         "model_path_lines_per_second": round(MODEL_LINES / model_seconds),
         "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "sum_range_1e7_cpu_seconds": round(machine_seconds, 3),
         "python": platform.python_version(),
         "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
