@@ -264,6 +264,10 @@ def _timestamps(raw: list[Any]) -> list[datetime | None]:
     if kinds <= _TIMESTAMP_TYPES:
         return raw
     if kinds <= _TIMESTAMP_TEXT:  # as JSON spells them: parsed without a call of ours per line
+        distinct = set(raw)
+        if len(distinct) * 2 < len(raw):  # a timesheet's lines share the time it was submitted
+            parsed = {value: as_datetime(value) for value in distinct}
+            return list(map(parsed.__getitem__, raw))
         parse = datetime.fromisoformat
         return [None if value is None else parse(value) for value in raw]
     return [as_datetime(value) for value in raw]
