@@ -1,9 +1,9 @@
 """The plain-row form of time and expense lines the scorer works on, and its reading into columns.
 
-A row is a dict keyed by the canonical model's field names (``TimeEntry``, ``ExpenseEntry``), with the
-receipt flattened to ``receipt_sha256`` and the worker's ``role`` beside the receipt facts the expense model
-carries (what the receipt says, the tip, the card, an advance). Values may be Python values or their JSON spelling: dates as
-``date`` or ISO text, amounts as float, int, Decimal or text.
+A row is a dict keyed by the canonical model's field names (``TimeEntry``, ``ExpenseEntry``, with its
+receipt facts: what the receipt says, the tip, the card, an advance), the receipt document flattened to
+``receipt_sha256``, and optionally the claimant's ``role``. Values may be Python values or their JSON
+spelling: dates as ``date`` or ISO text, amounts as float, int, Decimal or text.
 
 The scorer reads rows once into columns (one list per field): every rule then runs a tight loop over the
 columns it needs, and the cost per line stays in the low microseconds. A row that cannot be read does not
