@@ -203,6 +203,31 @@ def test_what_the_receipts_say_reaches_the_scorer(billing_run: BillingRun) -> No
     assert run_output(billing_run.runtime, billing_run.execution)["exceptions_by_rule"]["TE9"] >= 1
 
 
+def test_each_project_step_reads_its_own_lines_and_scores(billing_run: BillingRun) -> None:
+    # Given the run's working files in S3
+    s3, bucket = billing_run.runtime.client("s3"), billing_run.runtime.documents_bucket
+
+    def read(name: str) -> dict[str, Any]:
+        key = f"billing/{billing_run.case_id}/{name}"
+        loaded: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return loaded
+
+    # When the period was opened and scored
+    period = read("period.json")
+    # Then the period file names the projects without their lines: a step of the Map reads one project's
+    assert "lines" not in period and len(period["projects"]) == 20
+    flagged = 0
+    for project_id in period["projects"]:
+        lines = read(f"projects/{project_id}/lines.json")
+        bodies = [*lines["time"], *lines["expenses"]]
+        assert {body["project_id"] for body in bodies} <= {project_id}  # a retainer may have none
+        scores = read(f"projects/{project_id}/scores.json")["scores"]
+        assert set(scores) <= {body["id"] for body in bodies}
+        flagged += len(scores)
+    # And the projects' scores are the period's, each once
+    assert flagged == len(read("scores.json")["scores"])
+
+
 def test_a_clean_project_invoices_without_a_review(billing_run: BillingRun) -> None:
     # Given P-0020: six clean, approved time lines / Then its invoice is posted for exactly those hours x rate
     (invoice,) = billing_run.invoices("P-0020")

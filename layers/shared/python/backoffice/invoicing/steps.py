@@ -1,9 +1,11 @@
 """The invoicing workflow's steps as plain functions over ports: what each Lambda handler calls.
 
-A billing run is one case per period. Its working data (the period's lines, the anomaly scores, each project's
-review) is kept in S3 under ``billing/<case id>/``, never in the execution's state: a project's lines can
-outgrow the 256 KB Step Functions allows. The state carries ids, statuses and the short reasons an operator
-reads in the console.
+A billing run is one case per period. Its working data is kept in S3 under ``billing/<case id>/``, never in
+the execution's state (a project's lines can outgrow the 256 KB Step Functions allows): ``period.json`` (the
+period, its projects, the workers), ``lines.json`` (every line, a list per field, for the scorer),
+``scores.json`` (the scorer's output) and, per project, ``projects/<id>/`` with its ``lines.json``,
+``scores.json``, ``review.json`` and ``outcome.json``: a step of the Map reads its own project's data, not
+the period's. The state carries ids, statuses and the short reasons an operator reads in the console.
 
     open_period -> score_period -> per project (a Map): check_project -> [exception review] ->
     settle_review -> draft -> [invoice approval] -> post -> Invoice Posted / Invoice Blocked
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -145,12 +147,14 @@ def open_period(
         kind = "time" if isinstance(line, TimeEntry) else "expenses"
         by_project[line.project_id][kind].append(_dump(line))
 
+    # Each project's lines in a file of its own: a step of the Map reads its project's, not the period's.
+    for project_id, lines in by_project.items():
+        files.put(f"projects/{project_id}/lines.json", lines)
     files.put(
         "period.json",
         {
             "period": {"start": start.isoformat(), "end": end.isoformat()},
             "projects": {project.id: _dump(project) for project in projects},
-            "lines": by_project,
             "unassigned": unassigned,
             "workers": [_dump(worker) for worker in workers],
         },
@@ -177,10 +181,14 @@ def open_period(
 
 @dataclass(frozen=True)
 class PeriodFile:
+    """The run's period file (the period, its projects and the workers) and, read on demand, a project's
+    lines from their own file."""
+
     period: BillingPeriod
     projects: dict[str, Project]
     workers: list[Worker]
-    raw: dict[str, Any]
+    files: BillingFiles
+    _lines_read: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def time(self, project_id: str) -> list[TimeEntry]:
         return [TimeEntry.from_json_dict(body) for body in self._lines(project_id)["time"]]
@@ -192,10 +200,11 @@ class PeriodFile:
         return [ExcludedLine.from_json_dict(body) for body in self._lines(project_id)["unreadable"]]
 
     def _lines(self, project_id: str) -> dict[str, list[dict[str, Any]]]:
-        lines: dict[str, list[dict[str, Any]]] | None = self.raw["lines"].get(project_id)
-        if lines is None:
+        if project_id not in self.projects:
             raise ProjectNotInRun(f"project {project_id} is not in this billing run")
-        return lines
+        if project_id not in self._lines_read:
+            self._lines_read[project_id] = self.files.get(f"projects/{project_id}/lines.json")
+        return self._lines_read[project_id]
 
 
 def load_period(files: BillingFiles) -> PeriodFile:
@@ -206,7 +215,7 @@ def load_period(files: BillingFiles) -> PeriodFile:
         ),
         projects={pid: Project.from_json_dict(body) for pid, body in raw["projects"].items()},
         workers=[Worker.from_json_dict(body) for body in raw["workers"]],
-        raw=raw,
+        files=files,
     )
 
 
@@ -241,6 +250,19 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     }
     by_rule = Counter(reason.rule for line in scored for reason in line.reasons)
     files.put("scores.json", {"policy": policy.to_json_dict(), "scores": flagged})
+    # And each project's flagged lines apart, for its step of the Map (lines of every kind, time first).
+    project_of = dict(
+        zip(
+            [*lines["time"]["id"], *lines["expenses"]["id"]],
+            [*lines["time"]["project_id"], *lines["expenses"]["project_id"]],
+            strict=True,
+        )
+    )
+    by_project: dict[str, dict[str, Any]] = {project_id: {} for project_id in period.projects}
+    for line_id, found in flagged.items():
+        by_project[project_of[line_id]][line_id] = found
+    for project_id, project_scores in by_project.items():
+        files.put(f"projects/{project_id}/scores.json", {"scores": project_scores})
     return {
         "lines_scored": len(scored),
         "lines_flagged": len(flagged),
@@ -249,8 +271,9 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     }
 
 
-def load_scores(files: BillingFiles) -> dict[str, LineScore]:
-    raw = files.get("scores.json")["scores"]
+def load_scores(files: BillingFiles, project_id: str) -> dict[str, LineScore]:
+    """The scores of the project's flagged lines (a line absent from them was not flagged)."""
+    raw = files.get(f"projects/{project_id}/scores.json")["scores"]
     return {line_id: LineScore.from_json_dict(body) for line_id, body in raw.items()}
 
 
@@ -301,7 +324,7 @@ def check_project(
     )
     review = review_project(
         report,
-        load_scores(files),
+        load_scores(files, project_id),
         [*time_entries, *expenses],
         policy,
         extra_exceptions=period.unreadable(project_id),
