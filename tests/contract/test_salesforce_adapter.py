@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from backoffice.connectors.http import (
     CallRecord,
@@ -703,6 +704,45 @@ def test_expenses_of_the_period_are_listed_page_by_page(salesforce_fake: Salesfo
         (submitted, Decimal("96.00"), True, "submitted", "Airfare"),
     ]
     assert count == 2
+
+
+def test_what_an_expense_receipt_says_is_read_from_the_fields_the_org_keeps_it_in(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given an org that keeps the receipt's total, number and date and the corporate card in custom fields
+    facts = {
+        "receipt_amount": "Receipt_Total__c",
+        "receipt_number": "Receipt_Number__c",
+        "receipt_date": "Receipt_Date__c",
+        "card_id": "Corporate_Card__c",
+    }
+    certinia = {"expense_fact_fields": facts}
+    read = _expense(
+        salesforce_fake,
+        "2026-11-03",
+        "412.80",
+        Receipt_Total__c=Decimal("398.00"),
+        Receipt_Number__c="INV-20931",
+        Receipt_Date__c="2026-11-02",
+        Corporate_Card__c="CC-0042",
+    )
+    bare = _expense(salesforce_fake, "2026-11-04", "18.50")
+    psa = CertiniaPsa(api_for(salesforce_fake, certinia=certinia))
+    # When the period's expenses are listed
+    expenses = {e.id: e for e in psa.list_expenses(date(2026, 11, 1), date(2026, 11, 30)).items}
+    # Then each carries what its receipt says, and one without those fields carries none
+    found = expenses[read]
+    assert isinstance(found, ExpenseEntry)
+    assert (found.receipt_amount, found.receipt_number, found.receipt_date, found.card_id) == (
+        Decimal("398.00"),
+        "INV-20931",
+        date(2026, 11, 2),
+        "CC-0042",
+    )
+    assert isinstance(expenses[bare], ExpenseEntry) and expenses[bare].receipt_amount is None
+    # And a misspelt fact is refused when the settings are read, naming the facts there are
+    with pytest.raises(ValidationError, match="unknown expense facts reciept_amount"):
+        settings_for(salesforce_fake, certinia={"expense_fact_fields": {"reciept_amount": "X__c"}})
 
 
 def test_billed_lines_carry_the_invoice_and_marking_them_again_changes_nothing(

@@ -25,7 +25,7 @@ from typing import Any, NotRequired, TypedDict
 
 from backoffice.anomaly.grouping import collector_paused, compact_floats, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
-from backoffice.models import ExpenseEntry, TimeEntry
+from backoffice.models import EXPENSE_RECEIPT_FACTS, ExpenseEntry, TimeEntry
 
 
 class TimeRow(TypedDict):
@@ -65,19 +65,11 @@ class ExpenseRow(TypedDict):
     role: NotRequired[str | None]
 
 
-# Facts about an expense line beyond the expense itself: what the receipt says, how it was paid. The
-# ``ExpenseEntry`` model carries all but the role (``ENTRY_FACTS``); ``score_lines`` also takes them per
-# expense id, over what the model says.
-LINE_FACTS = (
-    "receipt_amount",  # total printed on the receipt (OCR)
-    "receipt_date",  # date printed on the receipt (OCR)
-    "receipt_number",  # the merchant's receipt or invoice number (OCR)
-    "tip_amount",  # tip included in the amount
-    "advance_amount",  # cash advance set against the claim
-    "card_id",  # corporate card the expense was charged to
-    "nights",  # nights a lodging line covers (default 1)
-    "role",  # the claimant's role, for the peer group (default: the worker's first role)
-)
+# Facts about an expense line beyond the expense itself: what the receipt says and how it was paid (the
+# ``ExpenseEntry`` fields ``ENTRY_FACTS``), and the claimant's role for the peer group (default: the worker's
+# first role). ``score_lines`` also takes them per expense id, over what the model says.
+ENTRY_FACTS = EXPENSE_RECEIPT_FACTS
+LINE_FACTS = (*ENTRY_FACTS, "role")
 
 
 def time_row(entry: TimeEntry) -> dict[str, Any]:
@@ -94,9 +86,6 @@ def time_row(entry: TimeEntry) -> dict[str, Any]:
         "from_time": entry.from_time,
         "submitted_at": entry.submitted_at,
     }
-
-
-ENTRY_FACTS = tuple(name for name in LINE_FACTS if name != "role")  # the ExpenseEntry fields among them
 
 
 def expense_row(entry: ExpenseEntry, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -26,6 +26,8 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
   week that straddles a month end is two splits, each billed with its own period, and marking one billed never marks
   days of the other. (``timecard_object`` may name ``pse__Timecard_Header__c`` for an org that bills whole weeks.)
 - Expenses are ``pse__Expense__c``; projects ``pse__Proj__c``, those active or ending on or after the period's start.
+  What an expense's receipt says (total, date, number, tip) and the card or advance it went on have no standard
+  fields: ``expense_fact_fields`` names the org's own, and the anomaly scorer's receipt checks read them.
 - The contract of a project is its statement of work, which Certinia keeps on the won opportunity: the contract id
   is the opportunity id (``Project.contract_id``), read as a ``sow`` contract with the project's billing type, dates
   and milestones (the fixed fee is the opportunity amount).
@@ -52,7 +54,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backoffice.connectors.http import (
     AccessToken,
@@ -84,6 +86,7 @@ from backoffice.connectors.ports import (
     UnreadableLine,
 )
 from backoffice.models import (
+    EXPENSE_RECEIPT_FACTS,
     BillingModel,
     Client,
     Contract,
@@ -137,11 +140,25 @@ class CertiniaSettings(BaseModel):
     invoice_id_field: str = "Backoffice_Invoice__c"
     billed_fields: tuple[str, ...] = ("pse__Billed__c", "pse__Invoiced__c")
     review_note_field: str | None = "pse__Audit_Notes__c"
+    # What an expense's receipt says and how it was paid, where the org keeps it (custom fields, none by
+    # default): an ExpenseEntry receipt fact -> the field's API name, e.g. {"receipt_amount":
+    # "Receipt_Total__c", "card_id": "Corporate_Card__c"}. The anomaly scorer's receipt checks read them.
+    expense_fact_fields: dict[str, str] = Field(default_factory=dict)
     # Opportunities carry no payment terms: the terms the SOW contracts are read with.
     contract_payment_terms_days: int = Field(default=30, ge=0, le=365)
     # Certinia's template projects do not carry the phases and roles the product plans with: templates are kept in
     # the connector configuration.
     project_templates: list[ProjectTemplate] = Field(default_factory=list)
+
+    @field_validator("expense_fact_fields")
+    @classmethod
+    def _known_facts(cls, fields: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(fields) - set(EXPENSE_RECEIPT_FACTS))
+        if unknown:
+            raise ValueError(
+                f"unknown expense facts {', '.join(unknown)}: use {', '.join(EXPENSE_RECEIPT_FACTS)}"
+            )
+        return fields
 
 
 class SalesforceSettings(BaseModel):
@@ -1052,6 +1069,7 @@ class CertiniaPsa:
             "pse__Status__c",
             *self._billing_fields(),
             *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+            *settings.expense_fact_fields.values(),
         ]
         records, following = self._page(
             f"SELECT {', '.join(fields)} FROM {_EXPENSE} WHERE pse__Expense_Date__c >= {start.isoformat()} "
@@ -1080,6 +1098,7 @@ class CertiniaPsa:
                             str(record.get("pse__Status__c") or "").lower(), "draft"
                         ),
                         "invoice_id": self._invoice_of(record),
+                        **{fact: _read(record, path) for fact, path in settings.expense_fact_fields.items()},
                     },
                 )
             )

@@ -5,6 +5,7 @@ Build a model from a JSON-shaped dict with ``Model.from_json_dict``; read an inc
 """
 
 from backoffice.models.entities import (
+    EXPENSE_RECEIPT_FACTS,
     ISO_4217_CURRENCIES,
     Address,
     ApprovalRequest,
@@ -51,6 +52,7 @@ from backoffice.models.events import (
 
 __all__ = [
     "EVENT_DETAIL_MODELS",
+    "EXPENSE_RECEIPT_FACTS",
     "ISO_4217_CURRENCIES",
     "REVEAL_SECRETS",
     "Address",

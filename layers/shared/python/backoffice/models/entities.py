@@ -432,6 +432,19 @@ class TimeEntry(CanonicalModel):
         return self
 
 
+# What an expense's receipt says and how it was paid: the optional ExpenseEntry fields below (a PSA or
+# expense tool that knows them maps them; the anomaly scorer reads them).
+EXPENSE_RECEIPT_FACTS = (
+    "receipt_amount",
+    "receipt_date",
+    "receipt_number",
+    "tip_amount",
+    "advance_amount",
+    "card_id",
+    "nights",
+)
+
+
 class ExpenseEntry(CanonicalModel):
     """One expense claimed by a worker (frappe/hrms Expense Claim Detail, Odoo ``hr.expense``)."""
 
