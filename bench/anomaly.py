@@ -37,6 +37,7 @@ from typing import Any
 
 from backoffice.anomaly import score_field_lists, score_lines, score_rows
 from backoffice.anomaly.generator import expense_entry_of, generate_sample_firm, time_entry_of
+from backoffice.anomaly.rows import EXPENSE_AMOUNTS
 
 LINES = 1_000_000
 MODEL_LINES = 50_000
@@ -73,9 +74,6 @@ def _peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-_MONEY = frozenset(("amount", "sanctioned_amount", "receipt_amount", "tip_amount", "advance_amount"))
-
-
 def json_spelled(lists: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """The lists as the period's lines file holds them (``rows.time_json_lists``/``expense_json_lists`` of
     the models' JSON): dates and timestamps as ISO text, hours and amounts as numbers (amounts to the cent,
@@ -87,7 +85,7 @@ def json_spelled(lists: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if isinstance(value, (date, datetime)):
             return value.isoformat()
         if isinstance(value, float):
-            return float(f"{value:.2f}") if name in _MONEY else value
+            return float(f"{value:.2f}") if name in EXPENSE_AMOUNTS else value
         return value
 
     return {name: [spelled(name, value) for value in values] for name, values in lists.items()}

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from backoffice.anomaly.benford import benford_mad, conformity
 from backoffice.anomaly.grouping import (
     compact_floats,
+    each_distinct_once,
     first_of_each,
     group_positions,
     pick,
@@ -299,12 +300,10 @@ def _days(values: list[Any]) -> list[date | None]:
     if set(map(type, values)) <= {date, type(None)}:
         return values
     try:
-        distinct = set(values)
+        # Few distinct dates (ISO text as JSON spells them): each read once.
+        return each_distinct_once(values, _day)
     except TypeError:  # a value that is no date and cannot be hashed either
         return [_day(value) for value in values]
-    # Few distinct dates (ISO text as JSON spells them): each read once.
-    read = {value: _day(value) for value in distinct}
-    return list(map(read.__getitem__, values))
 
 
 def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:

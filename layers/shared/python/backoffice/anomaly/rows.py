@@ -23,7 +23,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
-from backoffice.anomaly.grouping import collector_paused, compact_floats, present
+from backoffice.anomaly.grouping import collector_paused, compact_floats, each_distinct_once, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
 from backoffice.models import EXPENSE_RECEIPT_FACTS, ExpenseEntry, TimeEntry
 
@@ -106,11 +106,15 @@ def expense_row(entry: ExpenseEntry, facts: Mapping[str, Any] | None = None) -> 
         "role": None,
     }
     if facts:
-        unknown = set(facts) - set(LINE_FACTS)
-        if unknown:
-            raise ValueError(f"unknown line facts for {entry.id}: {', '.join(sorted(unknown))}")
+        _check_facts(entry.id, facts)
         row.update(facts)
     return row
+
+
+def _check_facts(line_id: str, facts: Mapping[str, Any]) -> None:
+    if not _KNOWN_FACTS.issuperset(facts):
+        unknown = set(facts) - _KNOWN_FACTS
+        raise ValueError(f"unknown line facts for {line_id}: {', '.join(sorted(unknown))}")
 
 
 def time_entry_lists(entries: Sequence[TimeEntry]) -> dict[str, list[Any]]:
@@ -136,9 +140,8 @@ def expense_entry_lists(
     ValueError)."""
     found = [(line_facts or {}).get(entry.id) for entry in entries]
     for entry, facts in zip(entries, found, strict=True):
-        if facts and not _KNOWN_FACTS.issuperset(facts):
-            unknown = set(facts) - _KNOWN_FACTS
-            raise ValueError(f"unknown line facts for {entry.id}: {', '.join(sorted(unknown))}")
+        if facts:
+            _check_facts(entry.id, facts)
     lists: dict[str, list[Any]] = {
         "id": [entry.id for entry in entries],
         "worker_id": [entry.worker_id for entry in entries],
@@ -172,7 +175,7 @@ def time_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]
     return lists
 
 
-_EXPENSE_AMOUNTS = ("amount", "sanctioned_amount", "receipt_amount", "tip_amount", "advance_amount")
+EXPENSE_AMOUNTS = ("amount", "sanctioned_amount", "receipt_amount", "tip_amount", "advance_amount")
 
 
 def expense_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
@@ -186,7 +189,7 @@ def expense_json_lists(bodies: Sequence[Mapping[str, Any]]) -> dict[str, list[An
     }
     lists["receipt_sha256"] = [(body.get("receipt_document") or {}).get("sha256") for body in bodies]
     lists["attendees"] = [body.get("attendees", 1) for body in bodies]
-    for name in _EXPENSE_AMOUNTS:
+    for name in EXPENSE_AMOUNTS:
         lists[name] = json_numbers(lists[name])
     return lists
 
@@ -239,9 +242,7 @@ def _dates(raw: list[Any]) -> list[date]:
     distinct = set(raw)
     if all(type(value) is date for value in distinct):
         return raw
-    # Few distinct dates in a batch: convert each once.
-    converted = {value: as_date(value) for value in distinct}
-    return list(map(converted.__getitem__, raw))
+    return each_distinct_once(raw, as_date)
 
 
 _TIMESTAMP_TYPES = frozenset((datetime, type(None)))
@@ -253,10 +254,8 @@ def _timestamps(raw: list[Any]) -> list[datetime | None]:
     if kinds <= _TIMESTAMP_TYPES:
         return raw
     if kinds <= _TIMESTAMP_TEXT:  # as JSON spells them: parsed without a call of ours per line
-        distinct = set(raw)
-        if len(distinct) * 2 < len(raw):  # a timesheet's lines share the time it was submitted
-            parsed = {value: as_datetime(value) for value in distinct}
-            return list(map(parsed.__getitem__, raw))
+        if len(set(raw)) * 2 < len(raw):  # a timesheet's lines share the time it was submitted
+            return each_distinct_once(raw, as_datetime)
         parse = datetime.fromisoformat
         return [None if value is None else parse(value) for value in raw]
     return [as_datetime(value) for value in raw]

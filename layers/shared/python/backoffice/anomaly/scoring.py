@@ -160,13 +160,15 @@ def score_lines(
     ``line_facts`` maps an expense id to facts that go over the model's (a role, say). A line without a
     fact skips the checks that need it.
     """
-    policy = policy or AnomalyPolicy()
     # Straight to columns: a list per field read off the models, no dict per line.
     with collector_paused():
-        times = time_columns_of(time_entry_lists(list(time_entries)), scored=True)
-        expense_lists = expense_entry_lists(list(expenses), line_facts)
-        in_policy_currency = expense_columns_of(expense_lists, policy.currency, policy.fx_rates, scored=True)
-        return score_columns(times, in_policy_currency, history, policy, worker_roles=worker_roles(workers))
+        return score_field_lists(
+            time_entry_lists(list(time_entries)),
+            expense_entry_lists(list(expenses), line_facts),
+            history,
+            policy,
+            workers=workers,
+        )
 
 
 def score_field_lists(

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from itertools import islice, repeat
 from operator import eq, gt
 
-from backoffice.anomaly.grouping import pick, present, repeats, segments, where
+from backoffice.anomaly.grouping import each_distinct_once, pick, present, repeats, segments, where
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import public_holiday_name
 from backoffice.anomaly.rows import TimeColumns
@@ -131,8 +131,7 @@ def flag_identical_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) 
     day_workers = pick(days.workers, day_ids)
     day_totals = pick(days.totals, day_ids)
     # Rounded once per distinct total (a few dozen quarter hours), not once a day: round() is slow.
-    rounded_of = {total: round(total, 2) for total in set(day_totals)}
-    day_totals = list(map(rounded_of.__getitem__, day_totals))
+    day_totals = each_distinct_once(day_totals, lambda total: round(total, 2))
     by_worker: dict[str, list[int]] = {}
     for place, worker in enumerate(day_workers):
         found = by_worker.get(worker)
