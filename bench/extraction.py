@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.extraction import extract_local, normalize_textract_response
+from backoffice.local.vendor_samples import SAMPLE_W9 as W9_BLANK
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
-W9_BLANK = SHARED / "documents" / "irs-fw9-rev-2018-10-blank.pdf"
-TEXTRACT = SHARED / "textract"
+TEXTRACT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "textract"
 W9 = "topmostSubform[0].Page1[0]."
 RUNS = 15
 
@@ -60,7 +59,7 @@ def _filled_w9() -> bytes:
 
 def run() -> dict[str, Any]:
     if not W9_BLANK.exists() or not TEXTRACT.exists():
-        return {"skipped": f"shared fixtures absent at {SHARED.resolve()}"}
+        raise FileNotFoundError(f"the W-9 ({W9_BLANK}) or the Textract responses ({TEXTRACT}) are missing")
     w9 = _filled_w9()
     result = extract_local(w9, "w9")
     pages = result.page_count or 0

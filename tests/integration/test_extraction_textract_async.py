@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -36,8 +35,8 @@ from backoffice.extraction.textract_backend import (
     on_job_completed,
     start_analysis,
 )
+from tests.fixture_files import textract_response
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "textract"
 SETTINGS = TextractSettings(
     textract_sns_topic_arn="arn:aws:sns:us-east-1:123456789012:textract-done",
     textract_sns_role_arn="arn:aws:iam::123456789012:role/textract-publish",
@@ -55,10 +54,7 @@ JOB_ID = "4f1c0b7e2e8d4d3a9c6b5a4f3e2d1c0b4f1c0b7e2e8d4d3a9c6b5a4f3e2d1c0b"
 
 
 def fixture(name: str) -> dict[str, Any]:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"shared fixtures absent: {FIXTURES.resolve()} (clone shared/ beside the repository)")
-    response: dict[str, Any] = json.loads(path.read_text())
+    response = textract_response(name)
     response.pop("ResponseMetadata", None)
     return response
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,9 +33,9 @@ from backoffice.extraction.textract_backend import (
 )
 from backoffice.local.lambdas import LocalLambdas, load_handler_module
 from infra.catalog import CATALOG
+from tests.fixture_files import textract_response
 from tests.integration.textract_fakes import analysis_pages, sns_notice
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "textract"
 REGION = "us-east-1"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:backoffice-textract_completed"
 ROLE = "arn:aws:iam::123456789012:role/backoffice-textract_notifications"
@@ -214,10 +213,7 @@ def pending_job(document_type: str = "sow") -> PendingJob:
 
 
 def fixture(name: str) -> dict[str, Any]:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"shared fixtures absent: {FIXTURES.resolve()} (clone shared/ beside the repository)")
-    response: dict[str, Any] = json.loads(path.read_text())
+    response = textract_response(name)
     response.pop("ResponseMetadata", None)
     return response
 

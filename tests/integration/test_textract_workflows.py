@@ -134,7 +134,6 @@ def test_with_textract_off_a_scanned_sow_goes_to_a_person_as_before(firm: Firm) 
     assert "start_textract_analysis" not in [i.function for i in firm.runtime.lambdas.invocations]
 
 
-@pytest.mark.skipif(blank_w9() is None, reason="the blank IRS W-9 (../shared/fixtures) is not here")
 def test_a_scanned_bank_letter_is_read_by_textract_and_the_vendor_goes_to_approval(
     textract_firm: Firm,
 ) -> None:

@@ -16,7 +16,6 @@ from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenar
 from tests.integration.conftest import ErpVendor, Firm, csrf_of, http
 
 pytestmark = [
-    pytest.mark.skipif(blank_w9() is None, reason="the blank IRS W-9 (../shared/fixtures) is not here"),
     pytest.mark.adapter_sets,
 ]
 NO_BANK_ON_FILE = (

@@ -1,17 +1,12 @@
-"""Shared test material for extraction: the real Textract responses and the real IRS W-9, read from shared/.
-
-Nothing is copied into the repository: the fixtures live in ``../shared`` beside the repository (CI clones the
-repository with a copy of shared/ next to it). Documents derived from them (a filled W-9, broken PDFs) are made
-at test time.
+"""Shared test material for extraction: the real Textract responses and the real IRS W-9, kept in the repository
+(tests/fixtures/SOURCES.md). Documents derived from them (a filled W-9, broken PDFs) are made at test time.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import json
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +14,8 @@ from pypdf import PdfWriter
 from pypdf.annotations import FreeText
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
-TEXTRACT_FIXTURES = SHARED / "fixtures" / "textract"
-W9_BLANK = SHARED / "fixtures" / "documents" / "irs-fw9-rev-2018-10-blank.pdf"
+from tests.fixture_files import blank_w9, textract_response
+from tests.fixture_files import textract_fixture_names as fixture_names
 
 W9 = "topmostSubform[0].Page1[0]."
 # A sole proprietor with an SSN, every optional line filled too.
@@ -41,25 +35,19 @@ W9_VALUES: dict[str, str] = {
 }
 
 
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared fixtures absent: {path.resolve()} (clone shared/ beside the repository)")
-    return path
-
-
 @pytest.fixture
 def load_textract() -> Callable[[str], Any]:
     """A saved Textract response by file name, parsed."""
 
     def load(name: str) -> Any:
-        return json.loads((_require(TEXTRACT_FIXTURES) / name).read_text())
+        return textract_response(name)
 
     return load
 
 
 @pytest.fixture
 def textract_fixture_names() -> list[str]:
-    return sorted(path.name for path in _require(TEXTRACT_FIXTURES).glob("*.json"))
+    return fixture_names()
 
 
 def ink_signature(rect: tuple[float, float, float, float]) -> DictionaryObject:
@@ -80,7 +68,7 @@ def ink_signature(rect: tuple[float, float, float, float]) -> DictionaryObject:
 @functools.lru_cache(maxsize=64)
 def _filled_w9(values: tuple[tuple[str, str | None], ...], signed: bool, date: str | None) -> bytes:
     merged = {**W9_VALUES, **dict(values)}
-    writer = PdfWriter(clone_from=_require(W9_BLANK))
+    writer = PdfWriter(clone_from=blank_w9())
     writer.update_page_form_field_values(
         writer.pages[0], {k: v for k, v in merged.items() if v is not None}, auto_regenerate=False
     )

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from backoffice.cli.extract import add_extract_parser
+from tests.fixture_files import TEXTRACT, required
 
 MakeW9 = Callable[..., bytes]
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "textract"
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any, str]:
@@ -77,10 +77,7 @@ def test_a_bad_file_prints_an_error_result_and_exits_1(
 
 
 def _fixture(name: str) -> Path:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"shared fixtures absent: {FIXTURES.resolve()}")
-    return path
+    return required(TEXTRACT / name)
 
 
 def test_a_saved_textract_response_is_normalized(capsys: pytest.CaptureFixture[str]) -> None:

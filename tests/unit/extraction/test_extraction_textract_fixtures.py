@@ -1,4 +1,4 @@
-"""Every real Textract response in shared/fixtures/textract goes through the normalizer, and each failure of
+"""Every real Textract response in tests/fixtures/textract goes through the normalizer, and each failure of
 textract-trp 0.1.3 measured on them is fixed (no AWS)."""
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def test_every_shared_fixture_has_expected_figures(textract_fixture_names: list[str]) -> None:
-    # Given the responses in the shared folder
+def test_every_textract_fixture_has_expected_figures(textract_fixture_names: list[str]) -> None:
+    # Given the responses in tests/fixtures/textract
     # Then each of them is covered by the table of expected figures (a new fixture must be added there)
     assert sorted(EXPECTED) == textract_fixture_names
 

@@ -2,8 +2,8 @@
 
 Every sample scenario must reach the same outcome from its PDFs as from the facts they were written from; the
 focused tests hold each document type to what a reviewer would notice (an unsigned W-9, an expired policy, a
-value read with low confidence, a tax id in a log line). The blank IRS W-9 is read from shared/ beside the
-repository, never copied into it.
+value read with low confidence, a tax id in a log line). The blank IRS W-9 is the real one, kept in the
+repository (tests/fixtures/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -54,20 +54,15 @@ from backoffice.vendors.sample_vendors import (
     sample_scenarios,
 )
 from backoffice.vendors.sanctions import SanctionsList
+from tests.fixture_files import blank_w9
 
-DOCUMENTS = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "documents"
-W9_BLANK = DOCUMENTS / "irs-fw9-rev-2018-10-blank.pdf"
 SCENARIOS = {scenario.key: scenario for scenario in sample_scenarios()}
 DOCUMENT_TYPE = {"w9": "w9", "supplied_later": "w9", "coi": "coi", "bank_letter": "bank_letter"}
 
 
 @pytest.fixture(scope="module")
 def w9_form() -> Path:
-    if not W9_BLANK.is_file():
-        pytest.skip(
-            f"the blank IRS W-9 is absent: {W9_BLANK.resolve()} (clone shared/ beside the repository)"
-        )
-    return W9_BLANK
+    return blank_w9()
 
 
 @functools.cache

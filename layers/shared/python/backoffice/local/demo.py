@@ -45,10 +45,8 @@ class Scenario:
 
 
 def vendor_scenarios() -> list[Scenario]:
-    """The eight vendor requests of the sample firm, with who decides what (empty without the blank W-9)."""
+    """The eight vendor requests of the sample firm, with who decides what."""
     form = blank_w9()
-    if form is None:
-        return []
     procurement = ("kofi.mensah@example-firm.com", "julia.novak@example-firm.com")
     finance, compliance = "priya.raman@example-firm.com", "ruth.adler@example-firm.com"
     plans: dict[str, tuple[Decisions, str]] = {
@@ -214,14 +212,7 @@ def run_demo(out: TextIO) -> int:
         runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
         cases: list[tuple[Scenario, str]] = [(outage, outage.send(runtime))]
         runtime.wait_until_idle(timeout=60)
-        vendors = vendor_scenarios()
-        if not vendors:
-            print(
-                "(vendor requests skipped: no blank IRS W-9 to fill; set BACKOFFICE_W9_FORM to the fillable fw9.pdf"
-                " or keep ../shared/fixtures/documents beside the repository)\n",
-                file=out,
-            )
-        for scenario in [*scenarios(), *vendors]:
+        for scenario in [*scenarios(), *vendor_scenarios()]:
             cases.append((scenario, scenario.send(runtime)))
         uploads = {case_id: s.uploads for s, case_id in cases if s.uploads}
 

@@ -7,20 +7,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from backoffice.vendors.documents import W9_FORM_ENV, sample_documents
+from backoffice.vendors.documents import W9_FORM_ENV, sample_documents, w9_form_path
 from backoffice.vendors.sample_vendors import SampleScenario, sample_scenarios
 
-SHARED_W9 = Path(__file__).resolve().parents[5] / ".." / "shared" / "fixtures" / "documents"
-W9_FILE = "irs-fw9-rev-2018-10-blank.pdf"
+# The IRS's fillable W-9 (Rev. October 2018, public domain), packaged with the local runtime: data/SOURCES.md.
+SAMPLE_W9 = Path(__file__).resolve().parent / "data" / "irs-fw9-rev-2018-10-blank.pdf"
 
 
-def blank_w9() -> Path | None:
-    """The blank IRS W-9 the samples fill: ``BACKOFFICE_W9_FORM``, else the copy in the shared fixtures."""
-    named = os.environ.get(W9_FORM_ENV)
-    if named and Path(named).is_file():
-        return Path(named)
-    candidate = (SHARED_W9 / W9_FILE).resolve()
-    return candidate if candidate.is_file() else None
+def blank_w9() -> Path:
+    """The blank IRS W-9 the samples fill: ``BACKOFFICE_W9_FORM`` when set, else the packaged copy.
+
+    Raises ``W9FormUnavailable`` when the one chosen is not there (a named file that does not exist is an error,
+    never a silent fall-back to the packaged form)."""
+    return w9_form_path(os.environ.get(W9_FORM_ENV) or SAMPLE_W9)
 
 
 def scenarios() -> dict[str, SampleScenario]:

@@ -101,14 +101,14 @@ _APPLIED_FOR = "Applied For"
 def w9_form_path(form: str | Path | None = None) -> Path:
     """The blank W-9 to fill: ``form`` if given, else the file ``BACKOFFICE_W9_FORM`` names.
 
-    Raises ``W9FormUnavailable`` when neither is set or the file is missing: the IRS form is not packaged
-    with this code (download ``fw9.pdf``, Rev. October 2018, from irs.gov).
+    Raises ``W9FormUnavailable`` when neither is set or the file is missing: the Lambda layer does not ship the
+    IRS form (the local runtime keeps a copy for its samples: ``backoffice.local.vendor_samples.blank_w9``).
     """
     chosen = form if form is not None else os.environ.get(W9_FORM_ENV)
     if not chosen:
         raise W9FormUnavailable(
             f"no blank IRS Form W-9 to fill: pass its path or set {W9_FORM_ENV} to the fillable fw9.pdf "
-            "(Rev. October 2018) from irs.gov; the form is not packaged with this code"
+            "(Rev. October 2018) from irs.gov"
         )
     path = Path(chosen)
     if not path.is_file():
