@@ -168,3 +168,57 @@ def test_settings_file_changes_the_thresholds(
     code, printed, _ = run(["extract", str(path), "--type", "w9", "--settings", str(settings)], capsys)
     # Then the missing business name is a reason for review
     assert code == 1 and printed["reasons"] == ["Line 2: business name / disregarded entity name: missing"]
+
+
+def test_an_ambiguous_invoice_date_is_flagged_until_the_date_order_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the real receipt, dated 12/07/2019 (7 December or 12 July)
+    path = _fixture("tx_expense_receipt.json")
+    # When `backoffice extract --type invoice` reads it with no date order
+    code, printed, _ = run(["extract", "--textract-response", str(path), "--type", "invoice"], capsys)
+    # Then the date goes to review with both readings and the exit status says a person must look
+    assert code == 1 and printed["status"] == "needs_review"
+    assert printed["fields"]["invoice_date"]["value"] == "12/07/2019"
+    assert printed["reasons"] == [
+        "Invoice date: ambiguous date: 2019-12-07 if the month comes first (MDY) or 2019-07-12 if the day"
+        " does (DMY); set the date order of the vendor or the entity"
+    ]
+    # When the vendor's date order is given, on the command line or in the settings file
+    code, day_first, _ = run(
+        ["extract", "--textract-response", str(path), "--type", "invoice", "--date-order", "DMY"], capsys
+    )
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"vendor_locales": {"MEGA MARKET PLUS": {"date_order": "MDY"}}}))
+    _, month_first, _ = run(
+        ["extract", "--textract-response", str(path), "--type", "invoice", "--settings", str(settings)],
+        capsys,
+    )
+    # Then the date reads in that order and nobody needs to look
+    assert code == 0 and day_first["status"] == "complete"
+    assert day_first["fields"]["invoice_date"]["value"] == "2019-07-12"
+    assert month_first["fields"]["invoice_date"]["value"] == "2019-12-07"
+
+
+def test_the_decimal_mark_option_settles_an_ambiguous_total(
+    load_textract: Callable[[str], Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the receipt with its tax read as $110.04 and its total as "$1,810" (1810 or 1.810)
+    response = load_textract("tx_expense_receipt.json")
+    printed_as = {"TOTAL": "$1,810", "TAX": "$110.04"}
+    for field in response["ExpenseDocuments"][0]["SummaryFields"]:
+        if field["Type"]["Text"] in printed_as:
+            field["ValueDetection"]["Text"] = printed_as[field["Type"]["Text"]]
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(response))
+    argv = ["extract", "--textract-response", str(path), "--type", "invoice", "--date-order", "MDY"]
+    # When it is read without, then with, the vendor's decimal mark
+    _, unsettled, _ = run(argv, capsys)
+    code, settled, _ = run([*argv, "--decimal-mark", "."], capsys)
+    # Then without it the total is flagged with both readings; with it the total is 1810, which adds up
+    assert unsettled["reasons"] == [
+        "Total: ambiguous amount: 1810 if the comma groups thousands or 1.810 if it marks decimals;"
+        " set the decimal mark of the vendor or the entity"
+    ]
+    assert code == 0 and settled["status"] == "complete", settled["reasons"]
+    assert (settled["fields"]["total"]["value"], settled["fields"]["currency"]["value"]) == ("1810", "USD")

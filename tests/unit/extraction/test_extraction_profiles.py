@@ -9,9 +9,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backoffice.extraction import ExtractionSettings, apply_profile, normalize_textract_response
+from backoffice.extraction import (
+    DocumentLocale,
+    ExtractionSettings,
+    apply_profile,
+    normalize_textract_response,
+)
+from backoffice.extraction.checks import DateOrder
 from backoffice.extraction.model import (
     Box,
+    ExpenseDocument,
+    ExpenseField,
+    ExpenseLineItem,
     FormField,
     Line,
     NormalizedDocument,
@@ -85,13 +94,17 @@ def test_a_two_page_invoice_adds_up_and_only_its_vendor_needs_a_look(load_textra
     assert result.records["line_items"][1]["quantity"].text == "4.5"
 
 
+US_ENTITY = {"locale": {"date_order": "MDY", "decimal_mark": "."}}
+
+
 def test_a_receipt_checks_its_arithmetic_and_keeps_both_vendor_names(load_textract: Load) -> None:
-    # Given the real receipt: four lines, subtotal, tax and total, two vendor names
+    # Given the real receipt: four lines, subtotal, tax and total, two vendor names, dated 12/07/2019
     doc = normalize_textract_response(load_textract("tx_expense_receipt.json"))
-    # When the invoice profile is applied
-    result = apply_profile(doc, "invoice")
+    # When the invoice profile is applied for an entity whose invoices write the month first
+    result = apply_profile(doc, "invoice", US_ENTITY)
     # Then lines add up to the subtotal and subtotal plus tax to the total, so nobody needs to look
     assert result.status == "complete", result.reasons
+    assert result.value("invoice_date") == "2019-12-07"
     assert (result.value("subtotal"), result.value("tax"), result.value("total")) == (
         "1699.96",
         "110.50",
@@ -111,6 +124,138 @@ def test_line_items_that_do_not_add_up_need_review(load_textract: Load) -> None:
     # Then the subtotal is flagged with the sums
     assert result.status == "needs_review"
     assert "Subtotal: the line items add up to 1789.96, not 1699.96" in result.reasons
+
+
+def test_an_ambiguous_invoice_date_needs_review_without_a_locale(load_textract: Load) -> None:
+    # Given the real receipt dated 12/07/2019 (7 December or 12 July), and no locale for its vendor or entity
+    doc = normalize_textract_response(load_textract("tx_expense_receipt.json"))
+    # When the invoice profile is applied
+    result = apply_profile(doc, "invoice")
+    # Then the date is not guessed: it goes to review, the reason giving both readings, the printed date kept
+    assert result.status == "needs_review"
+    assert result.reasons == [
+        "Invoice date: ambiguous date: 2019-12-07 if the month comes first (MDY) or 2019-07-12 if the day"
+        " does (DMY); set the date order of the vendor or the entity"
+    ]
+    date = result.fields["invoice_date"]
+    assert (date.valid, date.text) == (False, "12/07/2019")
+
+
+@pytest.mark.parametrize(("order", "iso"), [("DMY", "2019-07-12"), ("MDY", "2019-12-07")])
+def test_the_vendors_date_order_settles_the_invoice_date(
+    load_textract: Load, order: DateOrder, iso: str
+) -> None:
+    # Given the receipt of MEGA MARKET PLUS, and an entity with no date order but one for this vendor
+    doc = normalize_textract_response(load_textract("tx_expense_receipt.json"))
+    settings = ExtractionSettings(vendor_locales={"Mega Market Plus": DocumentLocale(date_order=order)})
+    # When the invoice profile is applied
+    result = apply_profile(doc, "invoice", settings)
+    # Then the date is read in the vendor's order and nobody needs to look
+    assert result.status == "complete", result.reasons
+    assert result.value("invoice_date") == iso
+    # And a caller that knows the vendor from its master data gives its locale directly
+    known = apply_profile(doc, "invoice", ExtractionSettings().with_locale({"date_order": order}))
+    assert known.value("invoice_date") == iso
+
+
+def test_a_vendors_locale_wins_over_the_entitys_and_other_vendors_keep_the_entitys(
+    load_textract: Load,
+) -> None:
+    # Given an entity writing the month first and one vendor, not this receipt's, writing the day first
+    doc = normalize_textract_response(load_textract("tx_expense_receipt.json"))
+    settings = {**US_ENTITY, "vendor_locales": {"Autohaus Müller GmbH": {"date_order": "DMY"}}}
+    # Then the receipt is read in the entity's order
+    assert apply_profile(doc, "invoice", settings).value("invoice_date") == "2019-12-07"
+    # And once the vendor is this receipt's (its name as printed, case and punctuation aside), in the vendor's
+    settings["vendor_locales"] = {"MEGA MARKET PLUS.": {"date_order": "DMY"}}
+    assert apply_profile(doc, "invoice", settings).value("invoice_date") == "2019-07-12"
+
+
+def expense_invoice(date: str, amounts: dict[str, str], lines: list[str]) -> NormalizedDocument:
+    """An AnalyzeExpense result of a one-page invoice from a German vendor."""
+
+    def field(field_type: str, value: str) -> ExpenseField:
+        return ExpenseField(type=field_type, value=value, confidence=99.5, page=1)
+
+    summary = [
+        field("VENDOR_NAME", "Autohaus Müller GmbH"),
+        field("INVOICE_RECEIPT_ID", "RE-2021-0042"),
+        field("INVOICE_RECEIPT_DATE", date),
+        *(field(field_type, value) for field_type, value in amounts.items()),
+    ]
+    items = [
+        ExpenseLineItem(page=1, fields=[field("ITEM", f"Position {n}"), field("PRICE", price)])
+        for n, price in enumerate(lines, start=1)
+    ]
+    invoice = ExpenseDocument(expense_indexes=[1], pages=[1], summary_fields=summary, line_items=items)
+    return NormalizedDocument(
+        source="analyze_expense", page_count=1, pages=[Page(number=1)], expense_documents=[invoice]
+    )
+
+
+def test_a_european_invoice_reads_its_amounts_and_reports_their_currency() -> None:
+    # Given an invoice dated 01-Feb-2021 whose amounts are written 1.234,56 EUR, with a credit in parentheses
+    doc = expense_invoice(
+        "01-Feb-2021",
+        {"SUBTOTAL": "1.037,44 EUR", "TAX": "197,12 EUR", "TOTAL": "€ 1.234,56"},
+        ["1.100,00 €", "(62,56) €"],
+    )
+    # When the invoice profile is applied with no locale at all
+    result = apply_profile(doc, "invoice")
+    # Then every amount is read, lines add up to the subtotal, and the currency comes from the symbol
+    assert result.status == "complete", result.reasons
+    values = {name: result.value(name) for name in ("invoice_date", "subtotal", "tax", "total", "currency")}
+    assert values == {
+        "invoice_date": "2021-02-01",
+        "subtotal": "1037.44",
+        "tax": "197.12",
+        "total": "1234.56",
+        "currency": "EUR",
+    }
+    assert [line["amount"].text for line in result.records["line_items"]] == ["1100.00", "-62.56"]
+
+
+def test_an_ambiguous_amount_needs_review_unless_the_vendors_decimal_mark_settles_it() -> None:
+    # Given a German vendor's invoice dated 01.02.2021 whose total is printed 1.234 (one thousand and more, or
+    # one and a bit)
+    doc = expense_invoice("01.02.2021", {"TOTAL": "1.234 EUR"}, ["1.234 EUR"])
+    # When read with no locale
+    result = apply_profile(doc, "invoice")
+    # Then the date and the amounts go to review with both readings, and the arithmetic is not checked on guesses
+    assert result.fields["invoice_date"].valid is False and result.fields["total"].valid is False
+    assert (
+        "Total: ambiguous amount: 1234 if the point groups thousands or 1.234 if it marks decimals;"
+        " set the decimal mark of the vendor or the entity"
+    ) in result.reasons
+    assert not any("add up" in reason for reason in result.reasons)
+    # When the vendor's locale says day first and a decimal comma
+    settings = {"vendor_locales": {"Autohaus Müller GmbH": {"date_order": "DMY", "decimal_mark": ","}}}
+    settled = apply_profile(doc, "invoice", settings)
+    # Then both read right and nobody needs to look
+    assert settled.status == "complete", settled.reasons
+    assert (settled.value("invoice_date"), settled.value("total"), settled.value("currency")) == (
+        "2021-02-01",
+        "1234",
+        "EUR",
+    )
+
+
+def test_an_invoice_read_from_its_text_takes_either_convention() -> None:
+    # Given a digital invoice's text lines (no Textract), in a Swiss vendor's conventions
+    doc = lines_document(
+        "Vendor: Bergbahn Beratung AG",
+        "Invoice No: 2021-117",
+        "Invoice date: 01-Jan-2021",
+        "Total: CHF 1'234.50",
+    )
+    # When the invoice profile is applied
+    result = apply_profile(doc, "invoice")
+    # Then the date, the total and its currency are read
+    assert (result.value("invoice_date"), result.value("total"), result.value("currency")) == (
+        "2021-01-01",
+        "1234.50",
+        "CHF",
+    )
 
 
 # -- W-9 as Textract reads a scan -----------------------------------------------------------------------------------
@@ -371,8 +516,20 @@ def test_a_field_can_be_made_required_by_configuration() -> None:
         {"field_thresholds": {"w9.tax_idd": 99}},
         {"required": {"coi.nothing": True}},
         {"thresholds": {"date": 150}},
+        {"locale": {"date_order": "YMD"}},
+        {"locale": {"decimal_mark": ";"}},
+        {"vendor_locales": {"Acme GmbH": {}, "ACME  GmbH.": {}}},
+        {"vendor_locales": {"--": {"date_order": "DMY"}}},
     ],
-    ids=["unknown field", "unknown required field", "out of range"],
+    ids=[
+        "unknown field",
+        "unknown required field",
+        "out of range",
+        "unknown date order",
+        "unknown decimal mark",
+        "one vendor twice",
+        "vendor without a name",
+    ],
 )
 def test_wrong_configuration_is_refused_at_load(settings: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

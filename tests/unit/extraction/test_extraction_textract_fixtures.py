@@ -4,6 +4,8 @@ textract-trp 0.1.3 measured on them is fixed (no AWS)."""
 from __future__ import annotations
 
 import copy
+import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -14,46 +16,50 @@ from backoffice.extraction import (
     TextractJobFailed,
     TextractResponseIncomplete,
     TextractResponseMalformed,
+    apply_profile,
+    document_json,
     normalize_textract_response,
 )
+from backoffice.extraction.model import NormalizedDocument
 
 Load = Callable[[str], Any]
 
 # What each response holds, counted by hand from its blocks: pages, lines, key-value pairs, values that are
 # empty (not checkboxes), keys that are empty, checkboxes (ticked), tables (rows x columns), expense documents
-# (summary fields, line items) after merging one invoice's pages.
+# (summary fields, line items) after merging one invoice's pages, LAYOUT blocks (only the invoice PDF was analysed
+# with the LAYOUT feature).
 EXPECTED: dict[str, dict[str, Any]] = {
     "rp_async_2page_patient-intake_forms-tables.json": dict(
         source="analyze_document", pages=2, lines=74, kv=39, empty_values=1, empty_keys=0,
-        checkboxes=(15, 7), tables=[(6, 4), (5, 5)], expense=[],
+        checkboxes=(15, 7), tables=[(6, 4), (5, 5)], expense=[], layout=0,
     ),
     "rp_async_expense_2page_invoice.json": dict(
         source="analyze_expense", pages=2, lines=77, kv=0, empty_values=0, empty_keys=0,
-        checkboxes=(0, 0), tables=[], expense=[(28, 8)],
+        checkboxes=(0, 0), tables=[], expense=[(28, 8)], layout=0,
     ),
     "rp_employment-application.json": dict(
         source="analyze_document", pages=1, lines=28, kv=4, empty_values=0, empty_keys=0,
-        checkboxes=(0, 0), tables=[(4, 5)], expense=[],
+        checkboxes=(0, 0), tables=[(4, 5)], expense=[], layout=0,
     ),
     "rp_table_out-of-order-cells.json": dict(
         source="analyze_document", pages=1, lines=229, kv=0, empty_values=0, empty_keys=0,
-        checkboxes=(0, 0), tables=[(30, 8)], expense=[],
+        checkboxes=(0, 0), tables=[(30, 8)], expense=[], layout=0,
     ),
     "tx_async_2page-pdf_forms-tables.json": dict(
         source="analyze_document", pages=2, lines=50, kv=7, empty_values=0, empty_keys=0,
-        checkboxes=(4, 2), tables=[(3, 5), (3, 5)], expense=[],
+        checkboxes=(4, 2), tables=[(3, 5), (3, 5)], expense=[], layout=0,
     ),
     "tx_expense_receipt.json": dict(
         source="analyze_expense", pages=1, lines=39, kv=0, empty_values=0, empty_keys=0,
-        checkboxes=(0, 0), tables=[], expense=[(25, 4)],
+        checkboxes=(0, 0), tables=[], expense=[(25, 4)], layout=0,
     ),
     "tx_invoice-pdf_forms-tables-layout.json": dict(
         source="analyze_document", pages=1, lines=46, kv=19, empty_values=0, empty_keys=0,
-        checkboxes=(0, 0), tables=[(5, 2), (2, 5), (3, 2)], expense=[],
+        checkboxes=(0, 0), tables=[(5, 2), (2, 5), (3, 2)], expense=[], layout=12,
     ),
     "tx_w2_forms-tables-checkboxes.json": dict(
         source="analyze_document", pages=1, lines=70, kv=34, empty_values=10, empty_keys=3,
-        checkboxes=(3, 1), tables=[(3, 7)], expense=[],
+        checkboxes=(3, 1), tables=[(3, 7)], expense=[], layout=0,
     ),
 }  # fmt: skip
 
@@ -82,6 +88,7 @@ def test_each_real_response_normalizes_to_its_figures(load_textract: Load, name:
     ]
     assert [(t.row_count, t.column_count) for t in doc.tables] == expected["tables"]
     assert [(len(e.summary_fields), len(e.line_items)) for e in doc.expense_documents] == expected["expense"]
+    assert len(doc.layout) == sum(len(page.layout) for page in doc.pages) == expected["layout"]
     # And every table is rectangular
     for table in doc.tables:
         assert len(table.rows) == table.row_count
@@ -324,6 +331,232 @@ def test_tables_in_the_middle_of_pages_stay_apart() -> None:
     # When it is normalized
     # Then they remain two tables
     assert [t.pages for t in normalize_textract_response(response).tables] == [[1], [2]]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Textract's reading order inside a cell
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _lower(block: dict[str, Any], by: float) -> None:
+    """Moves a block down the page, as a word sits lower than its neighbour on a tilted scan."""
+    block["Geometry"]["BoundingBox"]["Top"] += by
+    for point in block["Geometry"]["Polygon"]:
+        point["Y"] += by
+
+
+def test_a_cell_reads_its_words_in_the_order_the_response_lists_them(load_textract: Load) -> None:
+    # Given the invoice's "Total Due" cell rewritten as "$" then "756", the "$" a little lower than the digits
+    # (the words were re-sorted by position before, which read it "756 $")
+    response = load_textract("tx_invoice-pdf_forms-tables-layout.json")
+    by_id = {b["Id"]: b for b in response["Blocks"]}
+    cell = next(
+        b
+        for b in response["Blocks"]
+        if b["BlockType"] == "CELL"
+        and [by_id[i]["Text"] for r in b["Relationships"] for i in r["Ids"]] == ["Total", "Due"]
+    )
+    dollar, amount = (by_id[i] for i in cell["Relationships"][0]["Ids"])
+    dollar["Text"], amount["Text"] = "$", "756"
+    _lower(dollar, 0.012)
+    # When it is normalized
+    doc = normalize_textract_response(response)
+    # Then the cell reads "$ 756", as Textract lists its words, and the rest of the table is unchanged
+    assert doc.tables[0].rows == [
+        ["Invoice Number", "INV-3337"],
+        ["Order Number", "12345"],
+        ["Invoice Date", "January 25, 2016"],
+        ["Due Date", "January 31, 2016"],
+        ["$ 756", "$93.50"],
+    ]
+
+
+def test_a_crafted_cell_keeps_its_word_order_and_places_its_checkbox() -> None:
+    # Given a cell listing "$", "756" and then a ticked checkbox that stands before both on the page, the "$"
+    # lower than the digits
+    words = [
+        {"BlockType": "WORD", "Id": "w-dollar", "Text": "$", "Confidence": 99.0,
+         "Geometry": _geometry(0.30, 0.515, 0.02, 0.02)},
+        {"BlockType": "WORD", "Id": "w-amount", "Text": "756", "Confidence": 98.0,
+         "Geometry": _geometry(0.33, 0.500, 0.06, 0.02)},
+        {"BlockType": "SELECTION_ELEMENT", "Id": "mark", "SelectionStatus": "SELECTED", "Confidence": 97.0,
+         "Geometry": _geometry(0.25, 0.500, 0.02, 0.02)},
+    ]  # fmt: skip
+    response = {
+        "DocumentMetadata": {"Pages": 1},
+        "Blocks": [
+            {"BlockType": "PAGE", "Id": "p", "Geometry": _geometry(0, 0, 1, 1),
+             "Relationships": [{"Type": "CHILD", "Ids": ["t"]}]},
+            {"BlockType": "TABLE", "Id": "t", "Confidence": 96.0, "Geometry": _geometry(0.2, 0.45, 0.6, 0.1),
+             "Relationships": [{"Type": "CHILD", "Ids": ["c"]}]},
+            {"BlockType": "CELL", "Id": "c", "RowIndex": 1, "ColumnIndex": 1, "RowSpan": 1, "ColumnSpan": 1,
+             "Confidence": 95.0, "Geometry": _geometry(0.2, 0.45, 0.6, 0.1),
+             "Relationships": [{"Type": "CHILD", "Ids": ["w-dollar", "w-amount", "mark"]}]},
+            *words,
+        ],
+    }  # fmt: skip
+    # When it is normalized
+    (table,) = normalize_textract_response(response).tables
+    # Then the words read in the listed order, the checkbox where it stands
+    assert table.rows == [["[X] $ 756"]]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A signature's confidence counts in the field it signs
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _signature(block_id: str, confidence: float, geometry: dict[str, Any]) -> dict[str, Any]:
+    return {"BlockType": "SIGNATURE", "Id": block_id, "Confidence": confidence, "Geometry": geometry}
+
+
+def test_a_signature_in_a_value_lowers_that_field_only(load_textract: Load) -> None:
+    # Given the employment application, with a signature read at 40 mostly inside the value of "Full Name:"
+    # (87) and one at 30 mostly outside the value of "Phone Number:"
+    response = load_textract("rp_employment-application.json")
+    before = {f.key: f for f in normalize_textract_response(response).fields}
+    name, phone = before["Full Name:"].value_geometry, before["Phone Number:"].value_geometry
+    assert name is not None and phone is not None
+    response["Blocks"] += [
+        _signature("sig-in", 40.0, _geometry(name.left + 0.01, name.top - 0.005, name.width, name.height)),
+        _signature("sig-out", 30.0, _geometry(phone.right - 0.02, phone.top, phone.width, phone.height)),
+    ]
+    # When it is normalized
+    after = {f.key: f for f in normalize_textract_response(response).fields}
+    # Then the signed field's confidence is at most the signature's, its key and value confidences as read
+    assert before["Full Name:"].confidence == 87.0
+    assert after["Full Name:"].confidence <= 40.0
+    assert (after["Full Name:"].key_confidence, after["Full Name:"].value_confidence) == (
+        before["Full Name:"].key_confidence,
+        before["Full Name:"].value_confidence,
+    )
+    # And every other field is unchanged, the phone number included
+    assert {k: f for k, f in after.items() if k != "Full Name:"} == {
+        k: f for k, f in before.items() if k != "Full Name:"
+    }
+
+
+def test_the_w9_signature_field_is_as_unsure_as_the_signature_in_it() -> None:
+    # Given a W-9 scan whose "Signature of U.S. person" value holds handwriting read at 95 and a signature
+    # Textract is only 40% sure of
+    key_word = {"BlockType": "WORD", "Id": "kw", "Text": "Signature of U.S. person", "Confidence": 99.0,
+                "Geometry": _geometry(0.10, 0.80, 0.20, 0.02)}  # fmt: skip
+    value_word = {"BlockType": "WORD", "Id": "vw", "Text": "J. Doe", "Confidence": 95.0,
+                  "TextType": "HANDWRITING", "Geometry": _geometry(0.33, 0.79, 0.15, 0.03)}  # fmt: skip
+    response = {
+        "DocumentMetadata": {"Pages": 1},
+        "Blocks": [
+            {"BlockType": "PAGE", "Id": "p", "Geometry": _geometry(0, 0, 1, 1),
+             "Relationships": [{"Type": "CHILD", "Ids": ["kw", "vw", "k", "v", "sig"]}]},
+            key_word,
+            value_word,
+            {"BlockType": "KEY_VALUE_SET", "Id": "k", "EntityTypes": ["KEY"], "Confidence": 96.0,
+             "Geometry": _geometry(0.10, 0.80, 0.20, 0.02),
+             "Relationships": [{"Type": "VALUE", "Ids": ["v"]}, {"Type": "CHILD", "Ids": ["kw"]}]},
+            {"BlockType": "KEY_VALUE_SET", "Id": "v", "EntityTypes": ["VALUE"], "Confidence": 95.5,
+             "Geometry": _geometry(0.32, 0.78, 0.30, 0.05), "Relationships": [{"Type": "CHILD", "Ids": ["vw"]}]},
+            _signature("sig", 40.0, _geometry(0.33, 0.785, 0.25, 0.04)),
+        ],
+    }  # fmt: skip
+    # When it is normalized and read as a W-9
+    doc = normalize_textract_response(response)
+    signature = apply_profile(doc, "w9").fields["signature"]
+    # Then the field holding the signature, and the profile's signature, are at most 40% sure
+    (field,) = doc.fields
+    assert field.confidence <= 40.0
+    assert signature.value == "present"
+    assert signature.confidence is not None and signature.confidence <= 40.0
+    assert any("Part II: signature: read with confidence 40.0" in r for r in apply_profile(doc, "w9").reasons)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# LAYOUT blocks (trp ignores them)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_layout_blocks_are_kept_in_textract_reading_order(load_textract: Load) -> None:
+    # Given the invoice PDF analysed with the LAYOUT feature (12 LAYOUT blocks)
+    response = load_textract("tx_invoice-pdf_forms-tables-layout.json")
+    # When it is normalized
+    doc = normalize_textract_response(response)
+    # Then the page keeps them in the order of the response, with their types
+    (page,) = doc.pages
+    assert page.layout == doc.layout
+    assert [e.order for e in page.layout] == list(range(1, 13))
+    assert [e.type for e in page.layout] == [
+        "figure", "header", "title", "section_header", "text", "table",
+        "text", "table", "table", "text", "footer", "page_number",
+    ]  # fmt: skip
+    assert Counter(e.type for e in page.layout) == {
+        "text": 3, "table": 3, "figure": 1, "header": 1, "title": 1, "section_header": 1, "footer": 1,
+        "page_number": 1,
+    }  # fmt: skip
+    # And their texts are their lines, their confidences and boxes Textract's
+    title = next(e for e in page.layout if e.type == "title")
+    assert (title.text, round(title.confidence, 2)) == ("Invoice", 71.24)
+    assert title.geometry is not None and 0 < title.geometry.top < 0.2
+    texts = {e.type: e.text for e in page.layout}
+    assert (texts["header"], texts["section_header"], texts["page_number"]) == (
+        "Sliced/Invoices",
+        "From:",
+        "Page 1/1",
+    )
+    assert page.layout[4].text.split("\n")[:2] == ["DEMO - Sliced Invoices", "Suite 5A-1204"]
+    assert page.layout[0].text == ""  # the logo: a figure with no text
+    assert all(e.parent is None and e.page == 1 for e in page.layout)
+
+
+def test_a_layout_list_holds_its_items_and_orders_restart_on_each_page() -> None:
+    # Given a two-page result: a title and a list of two items on page 1, a paragraph on page 2
+    def line(block_id: str, text: str, page: int) -> dict[str, Any]:
+        return {"BlockType": "LINE", "Id": block_id, "Text": text, "Confidence": 99.0, "Page": page,
+                "Geometry": _geometry(0.1, 0.1, 0.5, 0.02)}  # fmt: skip
+
+    def layout(block_id: str, kind: str, page: int, children: list[str]) -> dict[str, Any]:
+        return {"BlockType": f"LAYOUT_{kind}", "Id": block_id, "Confidence": 90.0, "Page": page,
+                "Geometry": _geometry(0.1, 0.1, 0.5, 0.1), "Relationships": [{"Type": "CHILD", "Ids": children}]}  # fmt: skip
+
+    response = {
+        "DocumentMetadata": {"Pages": 2},
+        "Blocks": [
+            {"BlockType": "PAGE", "Id": "p1", "Page": 1, "Geometry": _geometry(0, 0, 1, 1),
+             "Relationships": [{"Type": "CHILD", "Ids": ["l1", "l2", "l3", "title", "list", "item1", "item2"]}]},
+            line("l1", "Terms", 1), line("l2", "1. Net 30", 1), line("l3", "2. No refunds", 1),
+            layout("title", "TITLE", 1, ["l1"]),
+            layout("list", "LIST", 1, ["item1", "item2"]),
+            layout("item1", "TEXT", 1, ["l2"]),
+            layout("item2", "TEXT", 1, ["l3"]),
+            {"BlockType": "PAGE", "Id": "p2", "Page": 2, "Geometry": _geometry(0, 0, 1, 1),
+             "Relationships": [{"Type": "CHILD", "Ids": ["l4", "para"]}]},
+            line("l4", "Signed in Springfield.", 2),
+            layout("para", "TEXT", 2, ["l4"]),
+        ],
+    }  # fmt: skip
+    # When it is normalized
+    doc = normalize_textract_response(response)
+    # Then each page's elements are numbered from 1, and the list reads as its items, which name it as parent
+    assert [(e.page, e.order, e.type, e.text, e.parent) for e in doc.layout] == [
+        (1, 1, "title", "Terms", None),
+        (1, 2, "list", "1. Net 30\n2. No refunds", None),
+        (1, 3, "text", "1. Net 30", 2),
+        (1, 4, "text", "2. No refunds", 2),
+        (2, 1, "text", "Signed in Springfield.", None),
+    ]
+
+
+def test_a_document_with_layout_survives_its_json_round_trip(load_textract: Load) -> None:
+    # Given the invoice with its layout, normalized
+    doc = normalize_textract_response(load_textract("tx_invoice-pdf_forms-tables-layout.json"))
+    # When it is dumped to JSON (as stored in S3 between states) and read back
+    again = NormalizedDocument.model_validate_json(doc.model_dump_json())
+    # Then it is the same document, layout included; and a document stored before layout existed still loads
+    assert again == doc and len(again.layout) == 12
+    data = doc.model_dump(mode="json")
+    for page in data["pages"]:
+        del page["layout"]
+    assert NormalizedDocument.model_validate(data).layout == []
+    # And the layout stays a small part of the dump (about an eighth here: its text repeats the lines')
+    assert len(json.dumps(document_json(doc))) < 1.2 * len(json.dumps(data))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -1,12 +1,18 @@
 """``backoffice extract``: read a document, or normalize a saved Textract response, and print JSON.
 
     backoffice extract PATH [--type w9|coi|bank_letter|sow|invoice] [--reveal] [--settings FILE.json]
+                            [--date-order DMY|MDY] [--decimal-mark .|,]
     backoffice extract --textract-response RESPONSE.json [MORE.json ...] [--type ...] [--reveal]
 
 With ``--type`` the profile's result is printed (fields, records, status, reasons); without it, the normalized
 document. The local extractor never calls AWS. ``--textract-response`` takes what AnalyzeDocument,
 GetDocumentAnalysis (its pages as one JSON list, merged, or one file per page), AnalyzeExpense or
 GetExpenseAnalysis returned, so users can see what this product makes of their own Textract output.
+
+An invoice date such as 01/02/2021 (1 February or 2 January) or an amount such as 1,234 (a thousand and more,
+or one and a bit) is flagged for review with both readings unless the vendor's or the entity's locale settles
+it: ``--date-order`` and ``--decimal-mark`` give the locale of this document's vendor, over the settings
+file's ``locale`` and ``vendor_locales``.
 
 Tax ids and bank numbers print as their last four digits unless ``--reveal`` is given. Exit status: 0 when the
 document needs nobody (or a document was printed), 1 when it needs review, OCR or could not be read, 2 for a
@@ -25,6 +31,7 @@ from pydantic import ValidationError
 
 from backoffice.extraction import (
     DOCUMENT_TYPES,
+    DocumentLocale,
     ExtractionResult,
     ExtractionSettings,
     NormalizedDocument,
@@ -64,7 +71,18 @@ def add_extract_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--settings",
         metavar="FILE.json",
-        help="review settings: {'thresholds': {'date': 95}, 'field_thresholds': {'w9.tin': 99.5}, 'required': {}}",
+        help="review settings: {'thresholds': {'date': 95}, 'field_thresholds': {'w9.tin': 99.5}, 'required': {},"
+        " 'locale': {'date_order': 'MDY', 'decimal_mark': '.'}, 'vendor_locales': {'Acme GmbH': {...}}}",
+    )
+    parser.add_argument(
+        "--date-order",
+        choices=("DMY", "MDY"),
+        help="how this document's vendor writes dates: DMY (01/02/2021 is 1 February) or MDY (2 January)",
+    )
+    parser.add_argument(
+        "--decimal-mark",
+        choices=(".", ","),
+        help="the decimal mark of this document's vendor: '.' (1,234 is 1234) or ',' (1,234 is 1.234)",
     )
     parser.set_defaults(func=cmd_extract)
 
@@ -74,7 +92,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         print("give either a document PATH or --textract-response RESPONSE.json", file=sys.stderr)
         return 2
     try:
-        settings = _settings(args.settings)
+        settings = _settings(args.settings, args.date_order, args.decimal_mark)
     except (OSError, ValueError, ValidationError) as error:
         print(f"the settings file cannot be used: {error}", file=sys.stderr)
         return 2
@@ -90,10 +108,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0 if output.status == "complete" else 1
 
 
-def _settings(path: str | None) -> ExtractionSettings | None:
-    if path is None:
-        return None
-    return ExtractionSettings.model_validate(json.loads(Path(path).read_text()))
+def _settings(
+    path: str | None, date_order: str | None, decimal_mark: str | None
+) -> ExtractionSettings | None:
+    settings = None if path is None else ExtractionSettings.model_validate(json.loads(Path(path).read_text()))
+    if date_order is None and decimal_mark is None:
+        return settings
+    return (settings or ExtractionSettings()).with_locale(
+        DocumentLocale.model_validate({"date_order": date_order, "decimal_mark": decimal_mark})
+    )
 
 
 def _from_textract(

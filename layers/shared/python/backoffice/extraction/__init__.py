@@ -1,7 +1,8 @@
 """Document extraction: Amazon Textract in AWS, an embedded pypdf extractor locally, one normalized model.
 
 - ``extract_local(path_or_bytes, document_type)``: the local runtime's extractor (no AWS): a digital PDF's
-  AcroForm values, text and checkboxes, through the document type's profile. A scan or an image answers
+  AcroForm values, text and checkboxes, through the document type's profile; a W-9 printed to PDF (no form
+  values) by its printed layout (``w9_layout``). A scan or an image answers
   ``needs_ocr``; a bad file answers ``error``; both route the case to manual review. It never raises for a
   bad document.
 - ``normalize_textract_response(response_or_pages)``: a saved or live Textract response (AnalyzeDocument,
@@ -38,6 +39,7 @@ from backoffice.extraction.model import (
 from backoffice.extraction.profiles import (
     DOCUMENT_TYPES,
     PROFILES,
+    DocumentLocale,
     ExtractionSettings,
     apply_profile,
     profile_for,
@@ -49,11 +51,13 @@ from backoffice.extraction.textract_parser import (
     TextractResponseMalformed,
     normalize_textract_response,
 )
+from backoffice.extraction.w9_layout import W9_FORM_PAGE
 
 __all__ = [
     "DOCUMENT_TYPES",
     "PROFILES",
     "BadDocument",
+    "DocumentLocale",
     "ExpenseDocument",
     "ExtractedField",
     "ExtractionError",
@@ -74,9 +78,16 @@ __all__ = [
 ]
 
 
-def read_local_document(path_or_bytes: str | Path | bytes) -> NormalizedDocument | ExtractionResult:
+# Profiles that read a flattened form (printed to PDF, no form values) by its printed layout: the pattern of the
+# form's page, whose word positions the extractor keeps for them.
+_READ_BY_LAYOUT = {"w9": W9_FORM_PAGE}
+
+
+def read_local_document(
+    path_or_bytes: str | Path | bytes, *, keep_words_on: str | None = None
+) -> NormalizedDocument | ExtractionResult:
     """The normalized document of a local file, or the result that says why it cannot be read here
-    (``error`` for a bad file, ``needs_ocr`` for an image or a scan)."""
+    (``error`` for a bad file, ``needs_ocr`` for an image or a scan). ``keep_words_on``: see ``read_pdf``."""
     try:
         data = read_document_bytes(path_or_bytes)
         kind = classify(data)
@@ -84,7 +95,7 @@ def read_local_document(path_or_bytes: str | Path | bytes) -> NormalizedDocument
             return needs_ocr_result(
                 None, f"a {kind.upper()} image has no text to read without OCR (Textract); a person reads it"
             )
-        document = read_pdf(data)
+        document = read_pdf(data, keep_words_on=keep_words_on)
     except BadDocument as bad:
         return error_result(bad.error, None, source="local_pdf")
     if not document.has_text_layer:
@@ -107,7 +118,7 @@ def extract_local(
     Raises ``ValueError`` only for an unknown ``document_type`` (a caller's mistake, not the document's).
     """
     profile_for(document_type)
-    read = read_local_document(path_or_bytes)
+    read = read_local_document(path_or_bytes, keep_words_on=_READ_BY_LAYOUT.get(document_type))
     if isinstance(read, ExtractionResult):
         return read.model_copy(update={"document_type": document_type})
     return apply_profile(read, document_type, thresholds)

@@ -4,6 +4,11 @@ Tax ids and routing numbers are checked with python-stdnum (``stdnum.us.ein``, `
 IRS prefix lists and checksums being its maintainers' job rather than ours; the ABA routing prefix ranges,
 which stdnum does not check, are added here. A check never repeats the value in its problem text: the value may
 be a tax id, and problem texts go to the audit trail and to reviewers' screens.
+
+Dates and amounts are read as invoices from anywhere write them. "01/02/2021" (day and month could swap) and
+"1,234" (one separator, three digits after it) have two readings: a date order (``DMY``/``MDY``) or a decimal
+mark settles them; without one the check refuses the value and gives both readings, so a person decides
+rather than the code guessing. The defaults (month first, decimal point) are the US forms' (W-9, ACORD 25).
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import Literal
 
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.us import ein, itin, rtn, ssn
+
+from backoffice.models.entities import ISO_4217_CURRENCIES
 
 
 @dataclass(frozen=True)
@@ -120,65 +128,246 @@ def check_account_number(text: str) -> CheckOutcome:
     return _ok(compact)
 
 
-_DATE_FORMATS = (
-    "%m/%d/%Y",
-    "%m/%d/%y",
-    "%m-%d-%Y",
-    "%Y-%m-%d",
-    "%B %d, %Y",
-    "%B %d %Y",
-    "%b %d, %Y",
-    "%b %d %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%A, %d %B %Y",
-    "%A, %B %d, %Y",
-    "%m.%d.%Y",
+# -- Dates ---------------------------------------------------------------------------------------------------------
+
+DateOrder = Literal["DMY", "MDY"]
+
+# US forms (W-9, ACORD 25 "DATE (MM/DD/YYYY)") write the month first: the order the form-reading callers use.
+US_FORMS_DATE_ORDER: DateOrder = "MDY"
+
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})")
+_YEAR_FIRST_DATE = re.compile(r"(\d{4})([/.-])(\d{1,2})\2(\d{1,2})")
+# Dates with the month in words, once commas, dots and dashes are blanks: "01-Jan-2021", "Jan. 1, 2021",
+# "Thursday, 26 March 2020". English month names only (strptime's C locale).
+_NAMED_DATE_FORMATS = tuple(
+    f"{weekday}{layout.format(month=month)} {year}"
+    for weekday in ("", "%A ", "%a ")
+    for layout in ("%d {month}", "{month} %d")
+    for month in ("%b", "%B")
+    for year in ("%Y", "%y")
 )
 
 
-def parse_date(text: str) -> date | None:
-    """A date as people write it on US forms (month before day); None when it is not one."""
-    cleaned = re.sub(r"\s+", " ", text.strip().rstrip(".")).replace(" ,", ",")
-    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", cleaned)
-    for layout in _DATE_FORMATS:
+def _full_year(year: str) -> int:
+    # strptime's %y pivot (00-68 are 20xx), so that "01/02/21" reads as it did when strptime read it.
+    if len(year) == 4:
+        return int(year)
+    return int(year) + (2000 if int(year) < 69 else 1900)
+
+
+def _date_or_none(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def date_readings(text: str) -> tuple[date, ...]:
+    """Every date ``text`` can be: none, one, or two for a numeric date whose day and month could swap
+    ("01/02/2021": month first, then day first)."""
+    cleaned = re.sub(r"\s+", " ", text.strip().rstrip("."))
+    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", cleaned, flags=re.IGNORECASE)
+    numeric = _NUMERIC_DATE.fullmatch(cleaned)
+    if numeric:
+        first, second, year = int(numeric.group(1)), int(numeric.group(3)), _full_year(numeric.group(4))
+        month_first = _date_or_none(year, first, second)
+        day_first = _date_or_none(year, second, first)
+        return tuple(dict.fromkeys(d for d in (month_first, day_first) if d is not None))
+    year_first = _YEAR_FIRST_DATE.fullmatch(cleaned)
+    if year_first:
+        found = _date_or_none(int(year_first.group(1)), int(year_first.group(3)), int(year_first.group(4)))
+        return (found,) if found else ()
+    if not re.search(r"[A-Za-z]", cleaned):
+        return ()
+    words = " ".join(re.sub(r"[,./-]", " ", cleaned).split())
+    words = re.sub(r"\bsept\b", "Sep", words, flags=re.IGNORECASE)
+    for layout in _NAMED_DATE_FORMATS:
         try:
-            return datetime.strptime(cleaned, layout).date()
+            return (datetime.strptime(words, layout).date(),)
         except ValueError:
             continue
+    return ()
+
+
+def _pick_date(readings: tuple[date, ...], order: DateOrder | None) -> date | None:
+    if len(readings) == 1:
+        return readings[0]
+    if len(readings) == 2 and order is not None:
+        return readings[0] if order == "MDY" else readings[1]
     return None
 
 
-def check_date(text: str) -> CheckOutcome:
-    parsed = parse_date(text)
-    if parsed is None:
-        return _bad("not a date (expected e.g. 03/26/2020 or March 26, 2020)")
-    return _ok(parsed.isoformat())
+def parse_date(text: str, order: DateOrder | None = US_FORMS_DATE_ORDER) -> date | None:
+    """A date as people write it; None when it is not one, or when its day and month could swap and ``order``
+    (``MDY``, the US forms' order, unless told) does not say which comes first. A numeric date that reads one
+    way only ("13/02/2021") is read that way whatever the order."""
+    return _pick_date(date_readings(text), order)
 
 
-_AMOUNT = re.compile(r"^\(?-?\s*[$€£]?\s*-?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?\s*\)?$")
+def check_date(text: str, order: DateOrder | None = US_FORMS_DATE_ORDER) -> CheckOutcome:
+    """``order=None`` (an invoice whose vendor and entity give no date order): a date whose day and month could
+    swap is refused with both readings, never guessed."""
+    readings = date_readings(text)
+    if not readings:
+        return _bad("not a date (expected e.g. 03/26/2020, 26-Mar-2020 or March 26, 2020)")
+    picked = _pick_date(readings, order)
+    if picked is None:
+        month_first, day_first = readings
+        return _bad(
+            f"ambiguous date: {month_first.isoformat()} if the month comes first (MDY) or"
+            f" {day_first.isoformat()} if the day does (DMY); set the date order of the vendor or the entity"
+        )
+    return _ok(picked.isoformat())
 
 
-def parse_amount(text: str) -> Decimal | None:
-    """An amount as printed ("$1,350.00", "(12.50)", "$899.99 S" with a receipt's tax flag); None if none."""
-    cleaned = re.sub(r"\s+[A-Z]{1,2}$", "", text.strip())  # trailing tax flag of receipt lines
-    cleaned = re.sub(r"^(USD|US\$)\s*", "", cleaned)
-    match = _AMOUNT.match(cleaned)
-    if not match:
+# -- Amounts -------------------------------------------------------------------------------------------------------
+
+DecimalMark = Literal[".", ","]
+
+# Dollar prefixes that name their currency; a bare "$" is read as USD, as Textract reads it.
+_DOLLARS = {
+    "$": "USD",
+    "US$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "R$": "BRL",
+    "MX$": "MXN",
+}
+# ¥ is the yen and the yuan: accepted as a currency sign, its currency not reported.
+_SIGNS: dict[str, str | None] = {"€": "EUR", "£": "GBP", "₹": "INR", "¥": None, "￥": None}
+_CURRENCY_PREFIX = re.compile(r"^([A-Z]{0,2}\$|[€£₹¥￥]|[A-Z]{3}(?![A-Za-z]))\s*")
+_CURRENCY_SUFFIX = re.compile(r"\s*((?<![A-Za-z])[A-Z]{0,2}\$|[€£₹¥￥]|(?<![A-Za-z])[A-Z]{3})$")
+_NUMBER = re.compile(r"\d(?:[\d.,' ]*\d)?")
+
+
+@dataclass(frozen=True)
+class AmountReading:
+    """What an amount's text can be: one value, or two when its one separator may group thousands or mark
+    decimals ("1,234": grouping first, then decimals); the currency its symbol or code names, if any."""
+
+    amounts: tuple[Decimal, ...]
+    currency: str | None
+    separator: str | None = None  # the separator that makes it ambiguous
+
+
+def _currency(token: str) -> tuple[bool, str | None]:
+    """Whether ``token`` is a currency sign or code, and the ISO code it names (None: not told)."""
+    if token in _DOLLARS:
+        return True, _DOLLARS[token]
+    if token in _SIGNS:
+        return True, _SIGNS[token]
+    if token in ISO_4217_CURRENCIES:
+        return True, token
+    return False, None
+
+
+def _grouped(integer: str, separator: str) -> bool:
+    """Thousands groups: 1 to 3 digits (not a leading 0), then groups of exactly 3."""
+    first, *rest = integer.split(separator)
+    return (
+        bool(rest)
+        and first.isdigit()
+        and len(first) <= 3
+        and not first.startswith("0")
+        and all(len(group) == 3 and group.isdigit() for group in rest)
+    )
+
+
+def _number_readings(number: str) -> tuple[Decimal, ...]:
+    """Each reading of a number, grouping first: every separator as a thousands group, or the last '.' or ','
+    as the decimal mark (the others then grouping); blanks and apostrophes only ever group."""
+    if re.search(r"[.,' ]{2,}", number):
+        return ()
+    separators = [char for char in number if not char.isdigit()]
+    if not separators:
+        return (Decimal(number),)
+    readings: list[Decimal] = []
+    last = separators[-1]
+    if len(set(separators)) == 1 and _grouped(number, last):
+        readings.append(Decimal(number.replace(last, "")))
+    if last in ".,":
+        integer, _, fraction = number.rpartition(last)
+        others = set(separators[:-1])
+        if not others or (len(others) == 1 and last not in others and _grouped(integer, others.pop())):
+            readings.append(Decimal(re.sub(r"\D", "", integer) + "." + fraction))
+    return tuple(readings)
+
+
+def read_amount(text: str) -> AmountReading | None:
+    """An amount as printed, in either convention ("$1,234.56", "€ 1.234,56", "1 234,56 EUR",
+    "CHF 1'234.50", "(12.50)", "-12.50", "$899.99 S" with a receipt's tax flag); None if it is none."""
+    cleaned = text.strip().replace("\u2212", "-").replace("\u2019", "'")
+    cleaned = re.sub(r"[\s\u00a0\u202f\u2009]+", " ", cleaned)
+    cleaned = re.sub(r" [A-Z]{1,2}$", "", cleaned)  # trailing tax flag of receipt lines
+    negative = False
+    currency_seen, currency = False, None
+    for _ in range(3):  # parentheses, a minus and a currency, in any order around the number
+        if cleaned.startswith("(") and cleaned.endswith(")"):
+            negative, cleaned = True, cleaned[1:-1].strip()
+        elif cleaned.startswith("-") or cleaned.endswith("-"):
+            negative, cleaned = True, cleaned.strip("-").strip()
+        if not currency_seen:
+            for pattern in (_CURRENCY_PREFIX, _CURRENCY_SUFFIX):
+                match = pattern.search(cleaned)
+                if match:
+                    known, code = _currency(match.group(1))
+                    if known:
+                        currency_seen, currency = True, code
+                        cleaned = (cleaned[: match.start()] + cleaned[match.end() :]).strip()
+                        break
+    if not _NUMBER.fullmatch(cleaned):
         return None
-    try:
-        amount = Decimal(match.group(1).replace(",", "") + (match.group(2) or ""))
-    except InvalidOperation:
+    readings = _number_readings(cleaned)
+    if not readings:
         return None
-    negative = cleaned.startswith("(") or "-" in cleaned
-    return -amount if negative else amount
+    if negative:
+        readings = tuple(-amount for amount in readings)
+    separator = next(char for char in reversed(cleaned) if char in ".,") if len(readings) > 1 else None
+    return AmountReading(readings, currency, separator)
 
 
-def check_amount(text: str) -> CheckOutcome:
-    parsed = parse_amount(text)
-    if parsed is None:
-        return _bad("not an amount (expected e.g. $1,350.00)")
-    return _ok(str(parsed))
+def _pick_amount(reading: AmountReading, decimal_mark: DecimalMark | None) -> Decimal | None:
+    if len(reading.amounts) == 1:
+        return reading.amounts[0]
+    if decimal_mark is None:
+        return None
+    grouping, decimals = reading.amounts
+    return decimals if decimal_mark == reading.separator else grouping
+
+
+def parse_amount(text: str, decimal_mark: DecimalMark | None = ".") -> Decimal | None:
+    """The amount of ``text``; None when it is none, or when its one separator could group thousands or mark
+    decimals ("1,234") and ``decimal_mark`` (a point, the US convention, unless told) does not settle it."""
+    reading = read_amount(text)
+    return None if reading is None else _pick_amount(reading, decimal_mark)
+
+
+def amount_currency(text: str) -> str | None:
+    """The ISO 4217 code an amount's symbol or code names ("€ 1.234,56" is EUR, "$5.00" USD); None if none."""
+    reading = read_amount(text)
+    return None if reading is None else reading.currency
+
+
+def check_amount(text: str, decimal_mark: DecimalMark | None = ".") -> CheckOutcome:
+    """``decimal_mark=None`` (an invoice whose vendor and entity give no convention): an amount whose separator
+    could go either way is refused with both readings, never guessed."""
+    reading = read_amount(text)
+    if reading is None:
+        return _bad("not an amount (expected e.g. $1,350.00, 1.350,00 EUR or (12.50))")
+    picked = _pick_amount(reading, decimal_mark)
+    if picked is None:
+        grouping, decimals = reading.amounts
+        name = "comma" if reading.separator == "," else "point"
+        return _bad(
+            f"ambiguous amount: {grouping} if the {name} groups thousands or {decimals} if it marks decimals;"
+            " set the decimal mark of the vendor or the entity"
+        )
+    return _ok(str(picked))
 
 
 W9_TAX_CLASSIFICATIONS = (

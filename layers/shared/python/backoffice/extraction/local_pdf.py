@@ -6,10 +6,12 @@ It is the default of the local runtime, which has no AWS account: it never calls
 - AcroForm fields: text values and checkbox states (a filled fillable W-9 yields every field by its name);
 - the text layer, as lines with their position on the page;
 - signatures that are data: ink and stamp annotations, signed signature fields; free-text annotations (how
-  PDF editors add a typed date) become lines.
+  PDF editors add a typed date) become lines;
+- on request (``keep_words_on``), for a form whose fields hold no value (printed to PDF: flattened), the words
+  and drawn marks of its form page with their exact positions (``Page.words``), which a profile reads by the
+  form's printed labels.
 
-A scan (pages that are images, no text) cannot be read without OCR: the document comes back with
-``has_text_layer`` false and ``extract_local`` answers ``needs_ocr``, which routes the case to a person.
+Lines come from pypdf's text extraction; word positions from pdfminer.six (``pdf_words`` says why).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,8 +58,13 @@ _LINE_GAP_IN_FONT_SIZES = 2.0
 _GLYPH_WIDTH_IN_FONT_SIZES = 0.5
 
 
-def read_pdf(data: bytes) -> NormalizedDocument:
-    """The normalized document of a PDF's bytes. Raises ``BadDocument`` (encrypted, no pages, corrupt...)."""
+def read_pdf(data: bytes, *, keep_words_on: str | None = None) -> NormalizedDocument:
+    """The normalized document of a PDF's bytes. Raises ``BadDocument`` (encrypted, no pages, corrupt...).
+
+    ``keep_words_on``: a pattern (case ignored); when no form field of the PDF holds a value, the pages whose
+    text matches it keep their words and drawn marks with positions (``Page.words``). A form whose fields hold
+    values is read from them, and other documents do not pay for the word layout.
+    """
     with _quiet_pypdf():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
@@ -79,7 +87,7 @@ def read_pdf(data: bytes) -> NormalizedDocument:
         warnings: list[str] = []
         for number, pdf_page in enumerate(reader.pages, start=1):
             try:
-                frame = _PageFrame.of(pdf_page)
+                frame = PageFrame.of(pdf_page)
                 lines = _text_lines(pdf_page, number, frame)
                 annotations = _annotations(pdf_page, number, frame)
                 has_images = not lines and _has_images(pdf_page)
@@ -94,6 +102,8 @@ def read_pdf(data: bytes) -> NormalizedDocument:
             pages.append(
                 Page(number=number, lines=_top_to_bottom(lines), has_text_layer=bool(lines) or not has_images)
             )
+    if keep_words_on is not None and not any(field.value or field.selected for field in fields):
+        pages = _with_words(data, pages, keep_words_on, warnings)
     return NormalizedDocument(
         source="local_pdf",
         page_count=page_count,
@@ -136,7 +146,7 @@ def _decrypt_or_refuse(reader: PdfReader) -> None:
 
 
 @dataclass(frozen=True)
-class _PageFrame:
+class PageFrame:
     """The page's visible area in PDF points, to express positions as fractions from the top left."""
 
     left: float
@@ -145,7 +155,7 @@ class _PageFrame:
     height: float
 
     @classmethod
-    def of(cls, page: Any) -> _PageFrame:
+    def of(cls, page: Any) -> PageFrame:
         box = page.cropbox
         width, height = float(box.width) or 1.0, float(box.height) or 1.0
         return cls(float(box.left), float(box.bottom), width, height)
@@ -188,7 +198,7 @@ def _text_width(text: str, font: Any, size: float) -> float:
     return len(text) * size * _GLYPH_WIDTH_IN_FONT_SIZES
 
 
-def _text_lines(page: Any, number: int, frame: _PageFrame) -> list[Line]:
+def _text_lines(page: Any, number: int, frame: PageFrame) -> list[Line]:
     """The text layer as lines: pypdf's text runs grouped by baseline and split at wide gaps."""
     runs: list[_Run] = []
 
@@ -267,7 +277,7 @@ class _Annotations:
     lines: list[Line]
 
 
-def _annotations(page: Any, number: int, frame: _PageFrame) -> _Annotations:
+def _annotations(page: Any, number: int, frame: PageFrame) -> _Annotations:
     found = _Annotations([], [], [], [])
     annots = page.get("/Annots")
     if annots is None:
@@ -297,7 +307,7 @@ def _annotations(page: Any, number: int, frame: _PageFrame) -> _Annotations:
     return found
 
 
-def _rect(annotation: DictionaryObject, frame: _PageFrame) -> Box | None:
+def _rect(annotation: DictionaryObject, frame: PageFrame) -> Box | None:
     rect = annotation.get("/Rect")
     if not isinstance(rect, ArrayObject) or len(rect) != 4:
         return None
@@ -413,3 +423,24 @@ def _resources_hold_image(resources: Any, *, depth: int) -> bool:
             if _resources_hold_image(inner.get_object() if inner is not None else None, depth=depth + 1):
                 return True
     return False
+
+
+# -- Word positions ------------------------------------------------------------------------------------------------
+
+
+def _with_words(data: bytes, pages: list[Page], pattern: str, warnings: list[str]) -> list[Page]:
+    wanted = [page.number for page in pages if re.search(pattern, page.text, re.IGNORECASE)]
+    if not wanted:
+        return pages
+    # Imported here: pdfminer.six adds about 0.1 s to a cold start that most functions never need.
+    from backoffice.extraction.pdf_words import page_words
+
+    try:
+        found = dict(zip(wanted, page_words(data, wanted), strict=True))
+    except Exception as error:
+        warnings.append(f"the positions of the words could not be read: {_describe(error)}")
+        return pages
+    return [
+        page.model_copy(update={"words": found[page.number]}) if page.number in found else page
+        for page in pages
+    ]

@@ -90,11 +90,59 @@ class Line(_Content):
     geometry: Box | None = None
 
 
+class LayoutElement(_Content):
+    """A part of a page's layout as Textract's LAYOUT feature sees it: a title, a paragraph, a list, where a
+    table or a figure stands...
+
+    ``type`` is the block type without its prefix, in lower case (``LAYOUT_SECTION_HEADER`` is
+    ``section_header``). ``order`` is the element's place in the page's reading order (from 1), which is the
+    order Textract returns the blocks in. ``text`` is the element's lines joined by newlines ("" for a figure
+    without text). A list's items are elements of their own whose ``parent`` is the list's ``order``.
+    """
+
+    page: int = Field(ge=1)
+    order: int = Field(ge=1)
+    type: str
+    text: str = ""
+    confidence: float
+    geometry: Box | None = None
+    parent: int | None = None
+
+
+class Word(_Content):
+    """A word of a PDF's text layer and its box, as drawn (glyph positions, not a line's)."""
+
+    text: str
+    confidence: float
+    geometry: Box
+
+
+class PageWords(_Content):
+    """Where each word and each drawn mark of a page stands: what reads a flattened form by its printed layout
+    (a W-9 printed to PDF, whose values are page text next to the form's labels) needs.
+
+    ``marks`` are shapes drawn on the page that are neither rules nor box outlines: a tick drawn as a path, a
+    dingbat (✔, ✘), an ink signature, an image. ``width`` and ``height`` are the page's in PDF points, so that
+    a reader can measure distances in points whatever the page's proportions.
+    """
+
+    width: float
+    height: float
+    words: list[Word] = Field(default_factory=list)
+    marks: list[Box] = Field(default_factory=list)
+
+
 class Page(_Content):
     number: int = Field(ge=1)
     lines: list[Line] = Field(default_factory=list)
     # False for a page that holds images but no text (a scan): the local extractor cannot read it.
     has_text_layer: bool = True
+    # Kept by the local extractor only where a reader asked for them (a flattened form's page). Not serialized:
+    # they repeat the lines' text word by word, and a tax id drawn in separate boxes would escape the masking of
+    # a dumped document.
+    words: PageWords | None = Field(default=None, exclude=True)
+    # In reading order; empty unless the document was analysed with Textract's LAYOUT feature.
+    layout: list[LayoutElement] = Field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -264,10 +312,16 @@ class NormalizedDocument(_Content):
         yield "queries", len(self.queries)
         yield "signatures", len(self.signatures)
         yield "expense_documents", len(self.expense_documents)
+        yield "layout", len(self.layout)
 
     @property
     def lines(self) -> list[Line]:
         return [line for page in self.pages for line in page.lines]
+
+    @property
+    def layout(self) -> list[LayoutElement]:
+        """The layout elements of every page, page by page, each page's in reading order."""
+        return [element for page in self.pages for element in page.layout]
 
     @property
     def text(self) -> str:

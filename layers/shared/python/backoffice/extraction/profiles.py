@@ -24,7 +24,17 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from backoffice.extraction.checks import CHECKS, parse_amount, parse_date
+from backoffice.extraction.checks import (
+    CHECKS,
+    CheckOutcome,
+    DateOrder,
+    DecimalMark,
+    amount_currency,
+    check_amount,
+    check_date,
+    parse_amount,
+    parse_date,
+)
 from backoffice.extraction.model import (
     Box,
     ExpenseDocument,
@@ -39,6 +49,7 @@ from backoffice.extraction.model import (
     TableCell,
     min_confidence,
 )
+from backoffice.extraction.w9_layout import FlattenedW9, read_flattened_w9
 
 DocumentTypeName = Literal["w9", "coi", "bank_letter", "sow", "invoice"]
 DOCUMENT_TYPES: tuple[DocumentTypeName, ...] = ("w9", "coi", "bank_letter", "sow", "invoice")
@@ -98,11 +109,41 @@ class Profile(BaseModel):
         return [{"Text": spec.query, "Alias": spec.name.upper()} for spec in self.fields if spec.query]
 
 
+class DocumentLocale(BaseModel):
+    """How a vendor's (or an entity's) invoices write dates and numbers: what settles "01/02/2021" (1 February
+    or 2 January) and "1,234" (a thousand and more, or one and a bit). A setting left None settles nothing: such
+    a value goes to review with both readings, never guessed. Values that read one way only ("13/02/2021",
+    "1.234,56") are read that way whatever the locale says."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date_order: DateOrder | None = None  # DMY: 01/02/2021 is 1 February; MDY: 2 January
+    decimal_mark: DecimalMark | None = None  # ",": 1,234 is 1.234; ".": 1,234 is 1234
+
+    def over(self, base: DocumentLocale) -> DocumentLocale:
+        """This locale, with ``base``'s settings where this one has none (a vendor's over its entity's)."""
+        return DocumentLocale(
+            date_order=self.date_order or base.date_order,
+            decimal_mark=self.decimal_mark or base.decimal_mark,
+        )
+
+
+def _vendor_key(name: str) -> str:
+    """A vendor name as the locale lookup compares it: "ACME GmbH." and "Acme  GmbH" are one vendor."""
+    return " ".join(re.findall(r"\w+", name.casefold()))
+
+
 class ExtractionSettings(BaseModel):
-    """Review policy as configuration: confidence thresholds by field kind and by field, required flags.
+    """Review policy as configuration: confidence thresholds by field kind and by field, required flags, and
+    the locale that settles ambiguous invoice dates and amounts.
 
     Field names are ``<document type>.<field>`` (``w9.tin``); an unknown one is refused at load, so a typo in
     the configuration fails at cold start rather than silently not applying.
+
+    ``locale`` is the entity's; ``vendor_locales`` gives a vendor's own, keyed by its name as its invoices print
+    it (case, punctuation and spacing ignored), and wins setting by setting over the entity's. A caller that
+    knows the vendor from its master data passes ``settings.with_locale(...)`` instead. The locale applies to
+    invoices: W-9s and certificates are US forms, which write the month first.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -110,6 +151,8 @@ class ExtractionSettings(BaseModel):
     thresholds: dict[FieldKind, float] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     field_thresholds: dict[str, float] = Field(default_factory=dict)
     required: dict[str, bool] = Field(default_factory=dict)
+    locale: DocumentLocale = Field(default_factory=DocumentLocale)
+    vendor_locales: dict[str, DocumentLocale] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_and_in_range(self) -> Self:
@@ -120,7 +163,26 @@ class ExtractionSettings(BaseModel):
         unknown = sorted((set(self.field_thresholds) | set(self.required)) - known)
         if unknown:
             raise ValueError(f"unknown profile fields: {', '.join(unknown)}")
+        vendor_keys = [_vendor_key(name) for name in self.vendor_locales]
+        if not all(vendor_keys) or len(set(vendor_keys)) != len(vendor_keys):
+            raise ValueError("vendor_locales names each vendor once, by a name with letters or digits")
         return self
+
+    def locale_for(self, *vendor_names: str) -> DocumentLocale:
+        """The locale of the first of ``vendor_names`` (as read on an invoice) that has one, over the entity's;
+        the entity's when none has."""
+        by_key = {_vendor_key(name): locale for name, locale in self.vendor_locales.items()}
+        for name in vendor_names:
+            found = by_key.get(_vendor_key(name))
+            if found is not None:
+                return found.over(self.locale)
+        return self.locale
+
+    def with_locale(self, locale: DocumentLocale | Mapping[str, Any]) -> ExtractionSettings:
+        """These settings for a document whose vendor is known (from master data, or told on the command
+        line): its ``locale`` over the entity's, and no lookup by the name printed on the invoice."""
+        given = locale if isinstance(locale, DocumentLocale) else DocumentLocale.model_validate(locale)
+        return self.model_copy(update={"locale": given.over(self.locale), "vendor_locales": {}})
 
     def threshold(self, document_type: str, spec: FieldSpec) -> float:
         specific = self.field_thresholds.get(f"{document_type}.{spec.name}")
@@ -139,6 +201,17 @@ class ExtractionSettings(BaseModel):
 _W9 = "topmostSubform[0].Page1[0]."
 _DATE = r"(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|[A-Z][a-z]+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2} [A-Z][a-z]+ \d{4})"
 _MONEY = r"(\$\s?\d[\d,]*(?:\.\d{2})?)"
+# Invoices from anywhere: "01-Jan-2021", "01.02.2021", "2021-01-01", "Jan 1, 2021"; amounts in either convention
+# with a symbol or an ISO code before or after ("€ 1.234,56", "1 234,56 EUR", "CHF 1'234.50", "(12.50)").
+_INVOICE_DATE = (
+    r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}[ -][A-Z][a-z]{2,8}\.?[ -]\d{2,4}"
+    r"|[A-Z][a-z]+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})"
+)
+_INVOICE_MONEY = (
+    r"((?:(?-i:[A-Z]{3})\s?|(?-i:[A-Z]{0,2})\$\s?|[€£₹¥]\s?)?\(?-?"
+    r"(?:\d{1,3}(?:[ '\u2019]\d{3})+(?:[.,]\d+)?|\d(?:[\d.,]*\d)?)"
+    r"\)?(?:\s?(?-i:[A-Z]{3})\b|\s?[€£$])?)"
+)
 
 W9_PROFILE = Profile(
     document_type="w9",
@@ -459,7 +532,7 @@ INVOICE_PROFILE = Profile(
             check="date",
             expense_types=("INVOICE_RECEIPT_DATE",),
             keys=(r"invoice date", r"^date\b"),
-            text=(r"invoice date\s*:?\s*" + _DATE,),
+            text=(r"invoice date\s*:?\s*" + _INVOICE_DATE,),
         ),
         FieldSpec(
             name="due_date",
@@ -514,7 +587,7 @@ INVOICE_PROFILE = Profile(
             check="amount",
             expense_types=("TOTAL", "AMOUNT_DUE"),
             keys=(r"^(invoice )?total\b", r"amount due", r"balance due"),
-            text=(r"(?:total|amount due|balance due)\s*:?\s*" + _MONEY,),
+            text=(r"(?:total|amount due|balance due)\s*:?\s*" + _INVOICE_MONEY,),
         ),
         FieldSpec(name="currency", label="Currency", kind="code"),
     ),
@@ -640,6 +713,15 @@ class _Judge:
     document_type: str
     settings: ExtractionSettings
     reasons: list[str]
+    # None: dates and amounts read as on US forms (month first, decimal point); an invoice sets its vendor's.
+    locale: DocumentLocale | None = None
+
+    def check(self, name: str, value: str) -> CheckOutcome:
+        if self.locale is not None and name == "date":
+            return check_date(value, self.locale.date_order)
+        if self.locale is not None and name == "amount":
+            return check_amount(value, self.locale.decimal_mark)
+        return CHECKS[name](value)
 
     def field(
         self, spec: FieldSpec, candidates: Sequence[Candidate], *, required: bool | None = None
@@ -662,7 +744,7 @@ class _Judge:
         best = candidates[0]
         value, valid, problems = best.value, None, []
         if spec.check is not None:
-            outcome = CHECKS[spec.check](value)
+            outcome = self.check(spec.check, value)
             valid = outcome.valid
             if outcome.valid and outcome.normalized is not None:
                 value = outcome.normalized
@@ -794,8 +876,11 @@ _W9_CLASSIFICATION_BY_LABEL = (
 _W9_CHECKBOX = re.compile(r"FederalClassification\[0\]\.c1_1\[(\d)\]$")
 
 
-def _w9_classification(doc: NormalizedDocument) -> tuple[list[Candidate], list[str]]:
-    """Ticked line-3 boxes (a correct form has exactly one) and the problems found."""
+def _w9_classification(
+    doc: NormalizedDocument, layout: FlattenedW9 | None = None
+) -> tuple[list[Candidate], list[str]]:
+    """Ticked line-3 boxes (a correct form has exactly one) and the problems found; for a flattened form,
+    the ticks drawn beside the boxes' printed labels."""
     ticked: list[Candidate] = []
     for field in doc.fields:
         if not field.selected:
@@ -816,14 +901,19 @@ def _w9_classification(doc: NormalizedDocument) -> tuple[list[Candidate], list[s
             if re.search(pattern, key):
                 ticked.append(Candidate(classification, field.confidence, field.page, "checkbox"))
                 break
+    if not ticked and layout is not None:
+        ticked = [Candidate(box.value, box.confidence, box.page, "checkbox") for box in layout.ticked]
     problems = []
     if len({candidate.value for candidate in ticked}) > 1:
         problems.append("more than one tax classification box is ticked (the form allows one)")
     return ticked, problems
 
 
-def _w9_tin(doc: NormalizedDocument) -> tuple[list[Candidate], str | None, list[str]]:
-    """The TIN from the SSN boxes or the EIN boxes (never both), with its kind."""
+def _w9_tin(
+    doc: NormalizedDocument, layout: FlattenedW9 | None = None
+) -> tuple[list[Candidate], str | None, list[str]]:
+    """The TIN from the SSN boxes or the EIN boxes (never both), with its kind; for a flattened form, the
+    digits drawn in the boxes' cells, as written."""
     boxes: dict[str, list[FormField]] = {"ssn": [], "ein": []}
     for field in doc.fields:
         if field.name is not None and field.value:
@@ -859,6 +949,10 @@ def _w9_tin(doc: NormalizedDocument) -> tuple[list[Candidate], str | None, list[
             digits = re.sub(r"\D", "", query[0].value)
             kind = "ein" if re.fullmatch(r"\s*\d{2}\s*-\s*\d{7}\s*", query[0].value) else "ssn"
             found[kind] = Candidate(digits or query[0].value, query[0].confidence, query[0].page, "query")
+    if not found and layout is not None:
+        found = {
+            kind: Candidate(tin.value, tin.confidence, tin.page, "text") for kind, tin in layout.tins.items()
+        }
     problems = []
     if len(found) > 1:
         problems.append("both the SSN and the EIN boxes are filled (give one)")
@@ -871,9 +965,9 @@ def _w9_tin(doc: NormalizedDocument) -> tuple[list[Candidate], str | None, list[
     return [], None, problems
 
 
-def _w9_signature(doc: NormalizedDocument) -> list[Candidate]:
-    """A signature on the form's page: Textract SIGNATURE, an ink/stamp annotation, a signed field, or a
-    value next to the printed "Signature of U.S. person" key."""
+def _w9_signature(doc: NormalizedDocument, layout: FlattenedW9 | None = None) -> list[Candidate]:
+    """A signature on the form's page: Textract SIGNATURE, an ink/stamp annotation, a signed field, a
+    value next to the printed "Signature of U.S. person" key, or (flattened form) strokes drawn there."""
     first_page = _w9_form_page(doc)
     found = [
         Candidate("present", signature.confidence, signature.page, "signature")
@@ -887,6 +981,9 @@ def _w9_signature(doc: NormalizedDocument) -> list[Candidate]:
         and field.value.strip()
         and "signature of u.s. person" in normalized_key(field.key)
     )
+    if not found and layout is not None and layout.signature is not None:
+        drawn = layout.signature
+        found.append(Candidate(drawn.value, drawn.confidence, drawn.page, "signature"))
     return sorted(found, key=lambda c: -c.confidence)
 
 
@@ -897,9 +994,12 @@ def _w9_form_page(doc: NormalizedDocument) -> int:
     return 1
 
 
-def _w9_signature_date(doc: NormalizedDocument) -> list[Candidate]:
+def _w9_signature_date(doc: NormalizedDocument, layout: FlattenedW9 | None = None) -> list[Candidate]:
     spec = W9_PROFILE.spec("signature_date")
     found = _from_query(spec, doc) or [c for c in _from_form(spec, doc) if parse_date(c.value) is not None]
+    if not found and layout is not None and layout.signature_date is not None:
+        dated = layout.signature_date
+        found = [Candidate(dated.value, dated.confidence, dated.page, "text")]
     return found or _date_beside_label(doc, _w9_form_page(doc), r"^date\b|\bdate ▶")
 
 
@@ -933,8 +1033,11 @@ def _w9(
     doc: NormalizedDocument, profile: Profile, judge: _Judge
 ) -> tuple[dict[str, ExtractedField], dict[str, list[Record]]]:
     fields: dict[str, ExtractedField] = {}
-    classification, classification_problems = _w9_classification(doc)
-    tin, tin_type, tin_problems = _w9_tin(doc)
+    # A W-9 printed to PDF (flattened) has no form values: its values are read by the form's printed layout.
+    flattened = not any(field.name and (field.value or field.selected) for field in doc.fields)
+    layout = read_flattened_w9(doc) if flattened else None
+    classification, classification_problems = _w9_classification(doc, layout)
+    tin, tin_type, tin_problems = _w9_tin(doc, layout)
     for spec in profile.fields:
         if spec.name == "tax_classification":
             fields[spec.name] = judge.field(spec, classification)
@@ -946,11 +1049,15 @@ def _w9(
                 spec, [Candidate(tin_type, tin[0].confidence, tin[0].page, "derived")] if tin_type else []
             )
         elif spec.name == "signature":
-            fields[spec.name] = judge.field(spec, _w9_signature(doc))
+            fields[spec.name] = judge.field(spec, _w9_signature(doc, layout))
         elif spec.name == "signature_date":
-            fields[spec.name] = judge.field(spec, _w9_signature_date(doc))
+            fields[spec.name] = judge.field(spec, _w9_signature_date(doc, layout))
         else:
-            fields[spec.name] = judge.field(spec, find_candidates(spec, doc))
+            candidates = find_candidates(spec, doc)
+            if not candidates and layout is not None and spec.name in layout.fields:
+                drawn = layout.fields[spec.name]
+                candidates = [Candidate(drawn.value, drawn.confidence, drawn.page, "text")]
+            fields[spec.name] = judge.field(spec, candidates)
     for problem in classification_problems:
         fields["tax_classification"] = judge.flag(fields["tax_classification"], problem)
     for problem in tin_problems:
@@ -1366,25 +1473,37 @@ def _amount(field: ExtractedField | None) -> Decimal | None:
     return parse_amount(field.text)
 
 
+def _currency_of_amounts(doc: NormalizedDocument, profile: Profile) -> list[Candidate]:
+    """The currency the total (else the subtotal or the tax) is printed with: "€ 1.234,56", "1.234,56 EUR"."""
+    for name in ("total", "subtotal", "tax"):
+        for candidate in find_candidates(profile.spec(name), doc):
+            code = amount_currency(candidate.value)
+            if code is not None:
+                return [Candidate(code, candidate.confidence, candidate.page, "derived")]
+    return []
+
+
 def _invoice(
     doc: NormalizedDocument, profile: Profile, judge: _Judge
 ) -> tuple[dict[str, ExtractedField], dict[str, list[Record]]]:
+    vendor_names = [candidate.value for candidate in find_candidates(profile.spec("vendor_name"), doc)]
+    judge.locale = judge.settings.locale_for(*vendor_names)
     fields, _ = _generic(doc, profile, judge)
     lines: list[Record] = []
+    currency: list[Candidate] = []
     if doc.expense_documents:
         invoice = doc.expense_documents[0]
         if len(doc.expense_documents) > 1:
             judge.reasons.append(
                 f"the file holds {len(doc.expense_documents)} invoices; only the first was read"
             )
-        currencies = [f for f in invoice.fields_of("TOTAL") + invoice.fields_of("AMOUNT_DUE") if f.currency]
-        fields["currency"] = judge.field(
-            profile.spec("currency"),
-            [Candidate(currencies[0].currency or "", currencies[0].confidence, currencies[0].page, "expense")]
-            if currencies
-            else [],
-        )
+        currency = [
+            Candidate(f.currency, f.confidence, f.page, "expense")
+            for f in invoice.fields_of("TOTAL") + invoice.fields_of("AMOUNT_DUE")
+            if f.currency
+        ][:1]
         lines = _invoice_lines(invoice, judge)
+    fields["currency"] = judge.field(profile.spec("currency"), currency or _currency_of_amounts(doc, profile))
     total, subtotal, tax = (_amount(fields.get(name)) for name in ("total", "subtotal", "tax"))
     line_sum = sum(
         (a for a in (_amount(record.get("amount")) for record in lines) if a is not None), Decimal(0)
@@ -1407,6 +1526,7 @@ __all__ = [
     "PROFILES",
     "W9_CLASSIFICATION_BY_EXPORT",
     "Candidate",
+    "DocumentLocale",
     "DocumentTypeName",
     "ExtractionSettings",
     "FieldKind",

@@ -13,9 +13,15 @@ measured on real responses (``shared/fixtures/textract/SOURCES.md``) it:
 4. puts cells in the wrong rows when CELL blocks are not in row-major order, and ignores merged cells. Here
    tables are rebuilt from RowIndex/ColumnIndex and the MERGED_CELL blocks, and a table running on over a page
    break becomes one table.
-5. ignores QUERY, QUERY_RESULT and SIGNATURE blocks. Here they are read directly.
+5. ignores QUERY, QUERY_RESULT and SIGNATURE blocks. Here they are read directly, and a signature's own
+   confidence counts in the confidence of the form value or table cell it is written in.
 6. crashes on every AnalyzeExpense response (``KeyError: 'Blocks'``). Expense responses never reach trp: they
    are parsed directly, and the ExpenseDocuments of one invoice are merged.
+7. ignores LAYOUT blocks. Here each page keeps them (``Page.layout``) in Textract's reading order, with their
+   type, text, box and confidence.
+
+Words are kept in the order Textract lists them (a LINE's own text, a key's, a value's and a cell's CHILD ids):
+that order is Textract's reading order, and re-sorting by position gets it wrong on tilted scans.
 
 Any other malformation (a block without its geometry, say, in a hand-edited file) becomes
 ``TextractResponseMalformed`` rather than a bare ``KeyError``.
@@ -37,6 +43,7 @@ from backoffice.extraction.model import (
     ExpenseLineItem,
     ExtractionError,
     FormField,
+    LayoutElement,
     Line,
     NormalizedDocument,
     Page,
@@ -178,13 +185,30 @@ def _normalize_analysis(pages: Sequence[Mapping[str, Any]]) -> NormalizedDocumen
         document = trp.Document({"Blocks": ordered})
         if len(document.pages) != len(page_numbers):
             raise TextractResponseMalformed("the PAGE blocks could not be told apart")
+        signatures = [
+            Signature(
+                page=page_of[block["Id"]],
+                confidence=block.get("Confidence", 0.0),
+                geometry=_box(block.get("Geometry")),
+            )
+            for block in ordered
+            if block["BlockType"] == "SIGNATURE"
+        ]
+        layout = _layout(ordered, by_id, page_of)
         parsed_pages: list[Page] = []
         fields: list[FormField] = []
         tables: list[Table] = []
         for number, trp_page in zip(page_numbers, document.pages, strict=True):
-            parsed_pages.append(Page(number=number, lines=[_line(line, number) for line in trp_page.lines]))
-            fields.extend(_form_fields(trp_page, number, by_id))
-            tables.extend(_tables(trp_page, number, by_id))
+            parsed_pages.append(
+                Page(
+                    number=number,
+                    lines=[_line(line, number) for line in trp_page.lines],
+                    layout=layout.get(number, []),
+                )
+            )
+            on_page = [signature for signature in signatures if signature.page == number]
+            fields.extend(_signed_field(f, on_page) for f in _form_fields(trp_page, number, by_id))
+            tables.extend(_tables(trp_page, number, by_id, on_page))
         selection = [
             SelectionElement(
                 page=page_of[block["Id"]],
@@ -196,15 +220,6 @@ def _normalize_analysis(pages: Sequence[Mapping[str, Any]]) -> NormalizedDocumen
             if block["BlockType"] == "SELECTION_ELEMENT"
         ]
         queries = [_query(block, by_id, page_of) for block in ordered if block["BlockType"] == "QUERY"]
-        signatures = [
-            Signature(
-                page=page_of[block["Id"]],
-                confidence=block.get("Confidence", 0.0),
-                geometry=_box(block.get("Geometry")),
-            )
-            for block in ordered
-            if block["BlockType"] == "SIGNATURE"
-        ]
     except (KeyError, TypeError, AttributeError, IndexError) as error:
         raise TextractResponseMalformed(
             f"the Textract response is malformed ({type(error).__name__}: {error})"
@@ -364,15 +379,67 @@ def _form_fields(trp_page: Any, page: int, by_id: Mapping[str, Block]) -> list[F
     return fields
 
 
+def _signed_field(field: FormField, signatures: Sequence[Signature]) -> FormField:
+    """A signature in a field's value counts in the field's confidence, as the value's words do: a signature
+    Textract is unsure of makes the field it signs as unsure."""
+    signed = _confidences_of_signatures_in(field.value_geometry, signatures)
+    if not signed:
+        return field
+    return field.model_copy(update={"confidence": min_confidence([field.confidence, *signed])})
+
+
+def _confidences_of_signatures_in(area: Box | None, signatures: Sequence[Signature]) -> list[float]:
+    """The confidences of the signatures lying in ``area``: at least half of a signature's box inside it, since
+    a signature often spills over the box of the value or cell it is written in."""
+    if area is None:
+        return []
+    found = []
+    for signature in signatures:
+        box = signature.geometry
+        if box is None or box.width <= 0 or box.height <= 0:
+            continue
+        overlap_width = min(area.right, box.right) - max(area.left, box.left)
+        overlap_height = min(area.bottom, box.bottom) - max(area.top, box.top)
+        if (
+            overlap_width > 0
+            and overlap_height > 0
+            and overlap_width * overlap_height >= box.width * box.height / 2
+        ):
+            found.append(signature.confidence)
+    return found
+
+
 def _cell_text(ids: Iterable[str], by_id: Mapping[str, Block]) -> str:
-    """Words and checkboxes in reading order ("[X] Yes [ ] No"): line by line, left to right."""
-    parts = []
-    for block in _reading_order([by_id[block_id] for block_id in ids]):
-        if block["BlockType"] == "WORD":
-            parts.append(block["Text"])
-        elif block["BlockType"] == "SELECTION_ELEMENT":
-            parts.append("[X]" if block.get("SelectionStatus") == "SELECTED" else "[ ]")
+    """Words in the order the cell lists them, checkboxes where they stand among them ("[X] Yes [ ] No").
+
+    The order of a cell's CHILD ids is Textract's reading order for its words: re-sorting them by position
+    read ``$ 756`` as ``756 $`` when the ``$`` sat a little lower than the digits (a tilted scan). Textract
+    lists a cell's checkboxes apart from its words, though (all first, in no positional order), so each
+    checkbox goes before the first listed word that stands after it on the page.
+    """
+    blocks = [by_id[block_id] for block_id in ids]
+    words = [block for block in blocks if block["BlockType"] == "WORD"]
+    marks_before: dict[int, list[Block]] = {}
+    if len(words) < len(blocks):
+        place = {block["Id"]: index for index, block in enumerate(_reading_order(blocks))}
+        for mark in sorted(
+            (block for block in blocks if block["BlockType"] == "SELECTION_ELEMENT"),
+            key=lambda b: place[b["Id"]],
+        ):
+            before = next(
+                (i for i, word in enumerate(words) if place[word["Id"]] > place[mark["Id"]]), len(words)
+            )
+            marks_before.setdefault(before, []).append(mark)
+    parts: list[str] = []
+    for index, word in enumerate([*words, None]):
+        parts.extend(_mark_text(mark) for mark in marks_before.get(index, []))
+        if word is not None:
+            parts.append(word["Text"])
     return " ".join(parts)
+
+
+def _mark_text(mark: Block) -> str:
+    return "[X]" if mark.get("SelectionStatus") == "SELECTED" else "[ ]"
 
 
 def _reading_order(blocks: Sequence[Block]) -> list[Block]:
@@ -392,8 +459,11 @@ def _reading_order(blocks: Sequence[Block]) -> list[Block]:
     return [block for line in lines for block in sorted(line, key=lambda b: box(b).get("Left", 0.0))]
 
 
-def _tables(trp_page: Any, page: int, by_id: Mapping[str, Block]) -> list[Table]:
-    """Fix 4: cells placed by their indices (never by their order) and merged cells spanning their slots."""
+def _tables(
+    trp_page: Any, page: int, by_id: Mapping[str, Block], signatures: Sequence[Signature] = ()
+) -> list[Table]:
+    """Fix 4: cells placed by their indices (never by their order) and merged cells spanning their slots. A
+    signature in a cell (a sign-in sheet) counts in the cell's confidence."""
     tables: list[Table] = []
     for trp_table in trp_page.tables:
         table_block = trp_table.block
@@ -408,7 +478,13 @@ def _tables(trp_page: Any, page: int, by_id: Mapping[str, Block]) -> list[Table]
                     row_span=cell.rowSpan,
                     column_span=cell.columnSpan,
                     text=_cell_text(child_ids, by_id),
-                    confidence=min_confidence([cell.confidence, *(w.get("Confidence") for w in words)]),
+                    confidence=min_confidence(
+                        [
+                            cell.confidence,
+                            *(w.get("Confidence") for w in words),
+                            *_confidences_of_signatures_in(_box(cell.block.get("Geometry")), signatures),
+                        ]
+                    ),
                     header="COLUMN_HEADER" in cell.block.get("EntityTypes", []),
                     page=page,
                 )
@@ -514,6 +590,54 @@ def _append_rows(previous: Table, table: Table) -> Table:
         geometry=previous.geometry,
         title=previous.title or table.title,
     )
+
+
+def _layout(
+    ordered: Sequence[Block], by_id: Mapping[str, Block], page_of: Mapping[str, int]
+) -> dict[int, list[LayoutElement]]:
+    """Fix 7: the LAYOUT blocks of each page, in the order the response gives them (Textract's reading order:
+    top to bottom, column by column). A list's items are LAYOUT_TEXT blocks of their own, listed as the list's
+    children: they keep their place and name the list as their parent."""
+    blocks = [block for block in ordered if block["BlockType"].startswith("LAYOUT_")]
+    order_of: dict[str, int] = {}
+    count: dict[int, int] = {}
+    for block in blocks:
+        page = page_of[block["Id"]]
+        count[page] = order_of[block["Id"]] = count.get(page, 0) + 1
+    parent_of = {
+        child_id: order_of[block["Id"]]
+        for block in blocks
+        for child_id in _related(block, "CHILD")
+        if child_id in order_of
+    }
+    layout: dict[int, list[LayoutElement]] = {}
+    for block in blocks:
+        page = page_of[block["Id"]]
+        layout.setdefault(page, []).append(
+            LayoutElement(
+                page=page,
+                order=order_of[block["Id"]],
+                type=block["BlockType"].removeprefix("LAYOUT_").lower(),
+                text="\n".join(_layout_lines(block, by_id, depth=0)),
+                confidence=block.get("Confidence", 0.0),
+                geometry=_box(block.get("Geometry")),
+                parent=parent_of.get(block["Id"]),
+            )
+        )
+    return layout
+
+
+def _layout_lines(block: Block, by_id: Mapping[str, Block], *, depth: int) -> list[str]:
+    # A layout element's text is its LINE children's; a list's is its items' (LAYOUT_TEXT children). The depth
+    # bound guards against a hand-edited response whose layout blocks point at each other.
+    lines: list[str] = []
+    for child_id in _related(block, "CHILD"):
+        child = by_id[child_id]
+        if child["BlockType"] == "LINE":
+            lines.append(child.get("Text", ""))
+        elif child["BlockType"].startswith("LAYOUT_") and depth < 3:
+            lines.extend(_layout_lines(child, by_id, depth=depth + 1))
+    return lines
 
 
 def _query(block: Block, by_id: Mapping[str, Block], page_of: Mapping[str, int]) -> QueryAnswer:
