@@ -44,8 +44,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy layers/shared/python functions infra app.py
 
 ## synth: CloudFormation templates into cdk.out/ (offline: no credentials, no Docker, no lookups)
+## CONTEXT: extra CDK context as JSON, as `cdk synth -c` would pass it (it wins over cdk.json), e.g.
+##   make synth CONTEXT='{"salesforce_partner_event_source": "aws.partner/salesforce.com/<org id>/<relay id>"}'
 synth: $(STAMP)
-	$(BIN)/python app.py
+	$(if $(CONTEXT),CDK_CONTEXT_JSON='$(CONTEXT)' )$(BIN)/python app.py
 
 ## deploy: needs AWS credentials; uses the CDK CLI from the npm registry
 deploy: $(STAMP)

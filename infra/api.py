@@ -15,14 +15,23 @@ from constructs import Construct
 
 from infra.catalog import ApiRoute
 from infra.compliance import acknowledge
+from infra.edge import (
+    API_BINARY_MEDIA_TYPES,
+    API_STAGE,
+    CORE_BODY_LABEL,
+    CORE_BODY_LIMIT_BYTES,
+    CORE_BODY_RULE,
+    CORE_RULE_SET,
+    FIREWALL,
+    BodyLimit,
+    Firewall,
+)
 
-STAGE = "v1"
+STAGE = API_STAGE
 ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
-# Approvers open a link, read the page, post a decision: a handful of requests each. The stage caps the whole
-# API; the firewall caps one address, which is what slows anyone guessing link ids.
+# The stage caps the whole API; the firewall (infra/edge.py) caps one address.
 THROTTLE_RATE_PER_SECOND = 20
 THROTTLE_BURST = 40
-REQUESTS_PER_ADDRESS_PER_5_MINUTES = 300
 
 _PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
@@ -52,8 +61,8 @@ class PublicApi(Construct):
             "Api",
             description="Back-office public endpoints: approval decision pages and vendor document uploads",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Vendor uploads arrive as multipart forms: the Lambda gets them base64-encoded, bytes intact.
-            binary_media_types=["multipart/form-data", "application/pdf", "application/octet-stream"],
+            # Vendor documents go straight to S3 (a presigned POST); the API takes small forms and JSON only.
+            binary_media_types=list(API_BINARY_MEDIA_TYPES) or None,
             # The account-wide API Gateway logging role is not this stack's to own (see the APIG6 note below).
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
@@ -122,47 +131,80 @@ class PublicApi(Construct):
                     "path is the credential, checked by the function, and the WAF rate limit slows guessing.",
                 )
 
-    def _firewall(self) -> None:
+    def _firewall(self, spec: Firewall = FIREWALL) -> None:
+        """The web ACL of ``infra/edge.py``: the local gateway applies the same description."""
+
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
             )
 
+        relaxed = {limit.relaxes for limit in spec.body_limits if limit.relaxes}
+
         def managed(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+            # A managed rule that a body limit stands in for counts (and labels) instead of blocking.
+            overrides = (
+                [
+                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                        name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                    )
+                    for rule in sorted(relaxed)
+                ]
+                if name == CORE_RULE_SET
+                else None
+            )
             return wafv2.CfnWebACL.RuleProperty(
                 name=name,
                 priority=priority,
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
+                        vendor_name="AWS", name=name, rule_action_overrides=overrides
                     )
                 ),
                 visibility_config=visibility(name),
             )
 
+        def body_limit(priority: int, limit: BodyLimit) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=limit.name,
+                priority=priority,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=_body_limit_statement(limit),
+                visibility_config=visibility(limit.name),
+            )
+
+        rate = wafv2.CfnWebACL.RuleProperty(
+            name=spec.rate_limit.name,
+            priority=0,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    limit=spec.rate_limit.requests_per_5_minutes, aggregate_key_type="IP"
+                )
+            ),
+            visibility_config=visibility(spec.rate_limit.name),
+        )
+        # Body limits come after the managed groups: a rule matching a managed rule's label must run after it.
+        groups = [managed(1 + index, name) for index, name in enumerate(spec.managed_rule_groups)]
+        first_limit = 1 + len(groups)
+        limits = [body_limit(first_limit + index, limit) for index, limit in enumerate(spec.body_limits)]
         firewall = wafv2.CfnWebACL(
             self,
             "Firewall",
             scope="REGIONAL",
-            description="Rate limit per address and AWS managed rules in front of the public API",
+            description="Rate limit per address, AWS managed rules and body size limits in front of the public API",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility("BackofficePublicApi"),
-            rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RequestsPerAddress",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=REQUESTS_PER_ADDRESS_PER_5_MINUTES, aggregate_key_type="IP"
-                        )
-                    ),
-                    visibility_config=visibility("RequestsPerAddress"),
-                ),
-                managed(1, "AWSManagedRulesCommonRuleSet"),
-                managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
-            ],
+            rules=[rate, *groups, *limits],
+            # How much of a body API Gateway forwards to WAF: the largest body limit is inspected whole.
+            association_config=wafv2.CfnWebACL.AssociationConfigProperty(
+                request_body={
+                    "API_GATEWAY": wafv2.CfnWebACL.RequestBodyAssociatedResourceTypeConfigProperty(
+                        default_size_inspection_limit=spec.body_inspection_limit
+                    )
+                }
+            ),
         )
         wafv2.CfnWebACLAssociation(
             self,
@@ -170,3 +212,53 @@ class PublicApi(Construct):
             resource_arn=self.api.deployment_stage.stage_arn,
             web_acl_arn=firewall.attr_arn,
         )
+
+
+def _path_starts_with(prefix: str) -> wafv2.CfnWebACL.StatementProperty:
+    # WAF sees API Gateway's request path with the stage in front: /v1/webhooks/crm.
+    return wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+            positional_constraint="STARTS_WITH",
+            search_string=f"/{STAGE}{prefix}",
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def _body_limit_statement(limit: BodyLimit) -> wafv2.CfnWebACL.StatementProperty:
+    """What a body limit matches: the relaxed managed rule's label, or a body over the limit (a body larger than
+    WAF is given to inspect counts as over it), on its paths."""
+    if limit.relaxes is not None:
+        if limit.relaxes != CORE_BODY_RULE or limit.max_bytes != CORE_BODY_LIMIT_BYTES:
+            raise ValueError(f"{limit.name}: only the core rule set's 8 KB body rule can be relaxed")
+        oversize = wafv2.CfnWebACL.StatementProperty(
+            label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
+                key=CORE_BODY_LABEL, scope="LABEL"
+            )
+        )
+    else:
+        oversize = wafv2.CfnWebACL.StatementProperty(
+            size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                comparison_operator="GT",
+                size=limit.max_bytes,
+                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                    body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+                ),
+                text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+            )
+        )
+    statements = [oversize]
+    if limit.path_prefix is not None:
+        statements.append(_path_starts_with(limit.path_prefix))
+    statements += [
+        wafv2.CfnWebACL.StatementProperty(
+            not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=_path_starts_with(prefix))
+        )
+        for prefix in limit.except_prefixes
+    ]
+    if len(statements) == 1:
+        return oversize
+    return wafv2.CfnWebACL.StatementProperty(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(statements=statements)
+    )

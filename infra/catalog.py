@@ -78,6 +78,9 @@ Grant = Literal[
     "idempotency:readwrite",
     "documents:read",
     "documents:write",
+    "documents:list",  # list the objects under one prefix of the documents bucket (billing/: a run's files)
+    # read and write (sign presigned POSTs for) the vendor documents under cases/<case>/vendor/ only
+    "vendor_uploads:readwrite",
     "bus:put",
     "states:start",  # start executions of the catalog's state machines
     "notifications:publish",
@@ -342,7 +345,8 @@ CATALOG = Catalog(
             name="fetch_statement_of_work",
             description="Finds the statement of work: on the event, else attached to the opportunity in the CRM",
             environment=dict(_STEP_ENV),
-            grants=_STEP_GRANTS,
+            # documents:write: a SOW attached in the CRM is copied into the documents bucket, under the case.
+            grants=(*_STEP_GRANTS, "documents:write"),
         ),
         LambdaFunction(
             name="read_statement_of_work",
@@ -390,10 +394,11 @@ CATALOG = Catalog(
         ),
         LambdaFunction(
             name="receive_vendor_document",
-            description="The vendor's upload page: GET shows the form, a POST with its token uploads once",
+            description="The vendor's upload page: forms posting each PDF to S3; a POST with its token confirms once",
             memory_mb=512,
             environment={**_APPROVALS_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
-            grants=(*_APPROVALS_GRANTS, "documents:write", "states:callback"),
+            # vendor_uploads: the presigned POSTs it signs are authorized against its role when S3 receives them.
+            grants=(*_APPROVALS_GRANTS, "vendor_uploads:readwrite", "states:callback"),
         ),
         LambdaFunction(
             name="read_vendor_documents",
@@ -523,7 +528,8 @@ CATALOG = Catalog(
             memory_mb=512,
             timeout_seconds=120,
             environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
-            grants=(*_STEP_GRANTS, "documents:read"),
+            # documents:list: whether the project's review file exists (a HEAD without ListBucket answers 403).
+            grants=(*_STEP_GRANTS, "documents:read", "documents:list"),
         ),
         LambdaFunction(
             name="post_invoice",
@@ -618,7 +624,12 @@ CATALOG = Catalog(
         ApiRoute("POST", "/webhooks/{source}", "receive_webhook", "signed events from SaaS systems"),
         ApiRoute("GET", "/uploads/{link_id}", "receive_vendor_document", "the vendor's upload form"),
         ApiRoute("HEAD", "/uploads/{link_id}", "receive_vendor_document", "link checks by mail scanners"),
-        ApiRoute("POST", "/uploads/{link_id}", "receive_vendor_document", "the vendor's documents"),
+        ApiRoute(
+            "POST",
+            "/uploads/{link_id}",
+            "receive_vendor_document",
+            "the vendor confirms the documents sent to S3",
+        ),
     ),
     schedules=(
         Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,17 @@ STACK_NAME = "BackofficeStack"
 CDK_JSON = ROOT / "cdk.json"
 
 
-def build_app(*, outdir: Path | None = None, catalog: Catalog = CATALOG) -> tuple[App, BackofficeStack]:
+def build_app(
+    *, outdir: Path | None = None, catalog: Catalog = CATALOG, context: Mapping[str, Any] | None = None
+) -> tuple[App, BackofficeStack]:
     """The app and its stack, ready for ``app.synth()``.
 
     Run as ``python app.py`` (``make synth``) the app reads the context in ``cdk.json`` itself, as the CDK CLI
     would, and writes ``cdk.out/`` at the repository root instead of a temporary directory. Under the CLI, its
-    own context and output directory win.
+    own context and output directory win. ``context`` adds to ``cdk.json``'s as ``cdk synth -c`` would (tests
+    pass it here: the CLI's ``CDK_CONTEXT_JSON`` is read once, when jsii starts its Node process).
     """
-    app = App(outdir=str(outdir or _default_outdir()), context=_cdk_json_context())
+    app = App(outdir=str(outdir or _default_outdir()), context={**_cdk_json_context(), **(context or {})})
     stack = BackofficeStack(
         app,
         STACK_NAME,

@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.catalog import Catalog, EventRule
 from infra.naming import pascal
 from infra.permissions import send_to_queue
+from infra.salesforce_relay import SalesforceEventRelay, salesforce_partner_event_source
 
 # The function every rule delivers to. It is the only thing that may start a case, because it names the
 # execution after the case key: a duplicate event then meets the execution that already exists.
@@ -54,7 +55,8 @@ class BusinessEvents(Construct):
     and the execution name (prefix + case key) is what makes a duplicate event find the existing case. The target
     input hands the starter everything it needs to do that (rule, workflow, state machine ARN, case key path,
     execution prefix) and the whole original event. Delivery failures (after retries) and the starter's own
-    failures land in the undelivered-events queue, so no event is dropped silently.
+    failures land in the undelivered-events queue, so no event is dropped silently. With Salesforce Event Relay
+    set up (``infra/salesforce_relay.py``), the relay's partner bus forwards to this bus.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog) -> None:
@@ -74,6 +76,7 @@ class BusinessEvents(Construct):
             retention=ARCHIVE_RETENTION,
         )
         self.rules: dict[str, events.Rule] = {}
+        self.salesforce_relay: SalesforceEventRelay | None = None
 
     def start_cases(
         self,
@@ -130,6 +133,16 @@ class BusinessEvents(Construct):
             raise ValueError(f"{CASE_STARTER} has no role to send its failures with")
         for statement in send_to_queue(undelivered, key):
             starter.role.add_to_principal_policy(statement)
+        # Salesforce Event Relay delivers to a partner bus of its own; set up only when the app is told its name.
+        relay_source = salesforce_partner_event_source(self)
+        if relay_source:
+            self.salesforce_relay = SalesforceEventRelay(
+                self,
+                "SalesforceEventRelay",
+                event_source_name=relay_source,
+                bus=self.bus,
+                undelivered=undelivered,
+            )
 
 
 def case_start_input(

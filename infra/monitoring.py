@@ -2,7 +2,9 @@
 
 Alarms go to the notifications topic (the same one that carries case outcomes to chat and SMS subscribers):
 a failed execution of any workflow, anything in a dead-letter queue (a rejected or undeliverable event waits
-there), and approvals still pending after their reminder. The dashboard puts the business metrics the handlers emit
+there), and approvals still pending after their reminder. An execution fails only on a technical fault: a case a
+business decision stops (blocked, rejected, nothing to bill) ends SUCCEEDED with its outcome, which the outcome
+event and its notice already announce, so business rejections never page anyone. The dashboard puts the business metrics the handlers emit
 (embedded metric format, namespace ``Backoffice``) beside the Step Functions and queue metrics.
 """
 
@@ -49,10 +51,15 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
 
         for name, machine in state_machines.items():
+            # ExecutionsFailed only: business outcomes succeed, so this counts technical faults (TechnicalFault).
             alarm = machine.metric_failed(period=PERIOD, statistic="Sum").create_alarm(
                 self,
                 f"{pascal(name)}ExecutionsFailed",
-                alarm_description=f"A {name} execution failed or was blocked: see its Onboarding/Vendor outcome event",
+                alarm_description=(
+                    f"A {name} execution failed on a technical fault (error TechnicalFault: a step's error, "
+                    "timeout or outage after its retries); its blocked outcome event gives the reason. Business "
+                    "outcomes (blocked, rejected) end SUCCEEDED and do not alarm"
+                ),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -34,6 +34,10 @@ TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
 APPROVALS_SENDER = "approvals_sender"
 CONNECTORS_PARAMETER = "connectors_config_parameter"
+# Where a billing run keeps its working files in the documents bucket (backoffice.invoicing.steps).
+BILLING_PREFIX = "billing"
+# Where a vendor's uploaded documents go in the documents bucket (backoffice.vendors.uploads.document_key).
+VENDOR_UPLOADS = "cases/*/vendor/*"
 
 
 # What each service asks KMS for on the caller's behalf.
@@ -110,6 +114,38 @@ def _documents(actions: list[str], *, write: bool) -> Callable[[CatalogResources
     return build
 
 
+def _documents_list(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # ListBucket names the bucket, narrowed by the s3:prefix condition key to the billing runs' files.
+    documents = resources.storage.buckets[DOCUMENTS.name]
+    return Permission(
+        (
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[documents.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{BILLING_PREFIX}/*"]}},
+            ),
+        )
+    )
+
+
+def _vendor_uploads(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # The upload page signs presigned POSTs that S3 authorizes against this role when the vendor's browser posts
+    # the file, so PutObject is what lets the vendor write; only under cases/<case>/vendor/, never elsewhere.
+    # GetObject/GetObjectVersion: the confirmation checks each uploaded version's size and first bytes.
+    objects = resources.storage.buckets[DOCUMENTS.name].arn_for_objects(VENDOR_UPLOADS)
+    actions = ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"]
+    return Permission(
+        (_allow(actions, [objects]), _key_use(key, "s3", _OBJECT_WRITE)),
+        (
+            Wildcard(
+                objects,
+                "Vendor documents are stored per case (cases/<case id>/vendor/<document>.pdf) and case ids are made "
+                "at run time, so the grant covers the vendor folder of every case and nothing else.",
+            ),
+        ),
+    )
+
+
 def _bus_put(resources: CatalogResources, key: kms.IKey) -> Permission:
     return Permission((_allow(["events:PutEvents"], [resources.bus.event_bus_arn]),))
 
@@ -154,9 +190,16 @@ def _approvals_readwrite(resources: CatalogResources, key: kms.IKey) -> Permissi
 
 
 def _sandbox_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
-    # What the sandbox CRM/PSA/ERP/HRIS adapters call: reads, paged queries, idempotent puts, counters.
+    # What the sandbox CRM/PSA/ERP/HRIS adapters call: reads (one by one and in batches of line ids), paged
+    # queries, idempotent puts, counters.
     sandbox = resources.storage.tables[SANDBOX.name]
-    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    actions = [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+    ]
     return Permission((_allow(actions, [sandbox.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)))
 
 
@@ -292,6 +335,8 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     # GetObjectVersion: steps read the version a case pinned (and Textract reads it with the caller's rights).
     "documents:read": _documents(["s3:GetObject", "s3:GetObjectVersion"], write=False),
     "documents:write": _documents(["s3:PutObject"], write=True),
+    "documents:list": _documents_list,
+    "vendor_uploads:readwrite": _vendor_uploads,
     "bus:put": _bus_put,
     "states:start": _states_start,
     "notifications:publish": _notifications_publish,

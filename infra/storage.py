@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Tags
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -12,6 +13,7 @@ from constructs import Construct
 
 from infra.catalog import Catalog, Table
 from infra.compliance import acknowledge
+from infra.encryption import ALARMS, source_conditions
 from infra.naming import CATALOG_TAG, pascal
 
 # The longest SQS keeps a message: a dead letter waits up to two weeks for someone to look at it.
@@ -42,10 +44,14 @@ class Storage(Construct):
     overwritten document stays recoverable) and write server access logs to a separate bucket, which must use
     S3-managed keys because S3 log delivery cannot write SSE-KMS objects. Every queue and topic refuses plain
     HTTP. Besides the catalog's queues there is one more: ``undelivered_events``, where EventBridge and Lambda park
-    a business event they could not hand to the case starter, so no won deal is dropped silently.
+    a business event they could not hand to the case starter, so no won deal is dropped silently. CloudWatch alarms
+    of this account may publish to the notifications topic (its policy replaces SNS's default one, which would
+    have let them).
     """
 
     UNDELIVERED_EVENTS = "undelivered_events"
+    # The topic operators' alarms page through (infra/monitoring.py).
+    ALARM_TOPIC = "notifications"
 
     def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
@@ -57,6 +63,8 @@ class Storage(Construct):
         self.queues: dict[str, sqs.Queue] = {name: self._queue(name, key) for name in catalog.queues}
         self.undelivered_events = self._queue(self.UNDELIVERED_EVENTS, key, catalog_entry=False)
         self.topics: dict[str, sns.Topic] = {name: self._topic(name, key) for name in catalog.topics}
+        if self.ALARM_TOPIC in self.topics:
+            self._let_alarms_publish(self.topics[self.ALARM_TOPIC])
 
     def _table(self, spec: Table, key: kms.IKey) -> dynamodb.Table:
         attribute_type = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
@@ -145,3 +153,18 @@ class Storage(Construct):
         )
         Tags.of(topic).add(CATALOG_TAG, name)
         return topic
+
+    def _let_alarms_publish(self, topic: sns.Topic) -> None:
+        # An alarm action publishes as cloudwatch.amazonaws.com, not as a role of the account: only the topic
+        # policy can let it in. Scoped to this account's alarms (the confused-deputy guard), by pattern because the
+        # alarms are built after the topics and change with the monitoring; the key policy lets the same alarms
+        # encrypt the message (infra/encryption.py).
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccountPublish",
+                principals=[iam.ServicePrincipal(ALARMS.principal)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=source_conditions(Stack.of(self), ALARMS),
+            )
+        )

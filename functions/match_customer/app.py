@@ -10,7 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import idempotent_on
-from backoffice.onboarding.steps import CustomerNeedsReview, deal_of, match_or_create_customer
+from backoffice.onboarding.steps import (
+    CustomerNeedsReview,
+    client_of_record,
+    deal_of,
+    match_or_create_customer,
+)
 from backoffice.steps import Step
 
 logger = Logger()
@@ -25,7 +30,8 @@ STEP = Step("onboarding", "match customer in ERP", Actor.system("match_customer"
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deal = deal_of(event["event"])
     try:
-        outcome, decision = match_or_create_customer(deal.client, wiring.erp())
+        client = client_of_record(deal.client, wiring.crm())
+        outcome, decision = match_or_create_customer(client, wiring.erp())
     except CustomerNeedsReview as error:
         STEP.failed(event, error, "customer.matched")
         raise

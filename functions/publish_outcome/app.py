@@ -20,7 +20,7 @@ settings = from_env(AuditSettings)
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = publish_outcome(
         events=aws.client("events"),
         audit=AuditTrail(settings.audit_table_name),

@@ -1,16 +1,21 @@
-"""Lambda behind API Gateway: the vendor's upload page. GET shows the form; a POST with its token uploads once."""
+"""Lambda behind API Gateway: the vendor's upload page. GET shows one S3 upload form per missing document; a POST
+with the page's token (a small form, the documents are already in S3) checks them and resumes the case once."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backoffice.approvals import pages
-from backoffice.vendors.uploads import UploadPage, render, uploads_from_env
+from backoffice.vendors.uploads import (
+    UploadPage,
+    confirmation_fields,
+    render,
+    response_headers,
+    uploads_from_env,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -22,7 +27,7 @@ uploads = uploads_from_env
 
 def _respond(page: UploadPage, method: str) -> Response[str]:
     body = "" if method == "HEAD" else render(page)
-    return Response(status_code=page.status, headers=dict(pages.SECURITY_HEADERS), body=body)
+    return Response(status_code=page.status, headers=response_headers(page), body=body)
 
 
 @app.route("/uploads/<link_id>", method=["GET", "HEAD"])
@@ -31,23 +36,20 @@ def show(link_id: str) -> Response[str]:
 
 
 @app.post("/uploads/<link_id>")
-def upload(link_id: str) -> Response[str]:
+def confirm(link_id: str) -> Response[str]:
     event = app.current_event
-    raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", "replace")
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    page = uploads().receive(
+    page = uploads().confirm(
         link_id,
-        headers.get("content-type", ""),
-        body,
+        confirmation_fields(headers.get("content-type", ""), event.decoded_body or ""),
         ip=event.request_context.identity.source_ip,
         user_agent=headers.get("user-agent"),
     )
-    logger.info("vendor upload handled", extra={"page": page.kind, "status": page.status})
+    logger.info("vendor upload confirmation handled", extra={"page": page.kind, "status": page.status})
     return _respond(page, "POST")
 
 
-@logger.inject_lambda_context(log_event=False)  # the body holds tax ids and bank details: never log it
+@logger.inject_lambda_context(log_event=False)  # the event holds the link id: never log it
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

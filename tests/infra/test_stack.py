@@ -672,3 +672,38 @@ def test_operators_are_alarmed_on_failed_executions_dead_letters_and_overdue_app
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in ("CaseOutcomes", "CaseExceptions", "ApprovalTurnaround", "DocumentsNeedingReview"):
         assert metric in body
+
+
+def test_only_technical_faults_page_business_outcomes_succeed(synthesized: Synthesized) -> None:
+    # Given the synthesized stack
+    alarms = list(synthesized.of_type("AWS::CloudWatch::Alarm").values())
+    executions = [a["Properties"] for a in alarms if a["Properties"].get("Namespace") == "AWS/States"]
+    # Then each workflow has exactly one execution alarm, on ExecutionsFailed and nothing else (not on
+    # succeeded, aborted or timed-out executions), paging on the first failure
+    assert len(executions) == len(CATALOG.state_machines)
+    assert {a["MetricName"] for a in executions} == {"ExecutionsFailed"}
+    assert all((a["Threshold"], a["Statistic"]) == (1, "Sum") for a in executions)
+    machines = {a["Dimensions"][0]["Value"]["Ref"] for a in executions}
+    assert machines == set(synthesized.of_type("AWS::StepFunctions::StateMachine"))
+    # And its description tells the on-call what a failure means: a technical fault; business outcomes succeed
+    for alarm in executions:
+        description = alarm["AlarmDescription"]
+        assert "technical fault" in description and "TechnicalFault" in description
+        assert "Business outcomes (blocked, rejected) end SUCCEEDED and do not alarm" in description
+    # And every workflow has a Fail state only for TechnicalFault: a business outcome ends in a Succeed state
+    for machine in CATALOG.state_machines:
+        fails = _states_of_type(json.loads(machine.definition_path.read_text()), "Fail")
+        assert fails and {s.get("Error") for s in fails} == {"TechnicalFault"}, machine.name
+        assert _states_of_type(json.loads(machine.definition_path.read_text()), "Succeed"), machine.name
+
+
+def _states_of_type(definition: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    found = []
+    for state in definition["States"].values():
+        if state["Type"] == kind:
+            found.append(state)
+        for branch in state.get("Branches", []):
+            found += _states_of_type(branch, kind)
+        if "ItemProcessor" in state:
+            found += _states_of_type(state["ItemProcessor"], kind)
+    return found

@@ -331,6 +331,22 @@ class Firm:
                 return execution
             time.sleep(0.05)
 
+    def output(self, case_id: str) -> dict[str, Any]:
+        """The output of the case's execution: ``{outcome, reasons, event_id, resumable}`` for a case a business
+        decision stopped (it ends SUCCEEDED)."""
+        described = self.runtime.client("stepfunctions").describe_execution(
+            executionArn=self.execution(case_id).arn
+        )
+        output: dict[str, Any] = json.loads(described.get("output") or "{}")
+        return output
+
+    def fault(self, case_id: str) -> tuple[str | None, str | None]:
+        """The error and cause a case's execution FAILED with: a technical fault."""
+        described = self.runtime.client("stepfunctions").describe_execution(
+            executionArn=self.execution(case_id).arn
+        )
+        return described.get("error"), described.get("cause")
+
     def outcome_event(self, case_id: str) -> dict[str, Any]:
         return next(
             e

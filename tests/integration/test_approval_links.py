@@ -7,6 +7,8 @@ an audit record and does not change the case.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from backoffice.local.samples import Deal, new_client
@@ -160,8 +162,9 @@ def test_a_link_used_after_the_level_ran_out_of_time_is_refused(
     url = firm.link(LENA, case_id)
     csrf = csrf_of(http(url)[1])
     # When the deadline passes and the case times out
-    assert firm.finish(case_id, timeout=20).status == "FAILED"
+    assert firm.finish(case_id, timeout=20).status == "SUCCEEDED"
     assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("ApprovalTimedOut:")
+    assert firm.output(case_id)["outcome"] == "Onboarding Blocked"
     # Then the link is refused as expired
     status, page = post(url, csrf, LENA)
     assert (status, heading(page)) == (410, "Link expired")
@@ -274,3 +277,85 @@ def test_pending_and_decided_approvals_are_announced_on_the_notifications_topic(
     assert any(s.startswith("Approval pending") for s in subjects)
     assert any(s.startswith("Approval approved") for s in subjects)
     assert not any("/approvals/" in b["Message"] for b in bodies)
+
+
+def refused_comment(firm: Firm, case_id: str, url: str, page: str, comment: str) -> str:
+    """Post a comment over the cap; assert the page refuses it and nothing is decided; return the page."""
+    status, page = post(url, csrf_of(page), LENA, decision="reject", comment=comment)
+    assert (
+        status == 400 and f"Your comment has {len(comment):,} characters; at most 4,000 are accepted." in page
+    )
+    assert_still_waiting(firm, case_id)
+    [refused] = [r for r in firm.records(case_id) if r.action == "approval.refused"]
+    assert (str(refused.actor), refused.outcome) == (f"user:{LENA}", "comment_too_long")
+    assert list(refused.reasons) == [
+        f"the comment has {len(comment):,} characters; at most 4,000 are accepted"
+    ]
+    return page
+
+
+def test_a_comment_over_the_cap_is_refused_on_the_page_and_the_approval_can_still_be_decided(
+    firm: Firm,
+) -> None:
+    # Given a case waiting for legal, whose page says how long a comment may be (and the browser stops there)
+    case_id = waiting_case(firm, 34)
+    url = firm.link(LENA, case_id)
+    page = http(url)[1]
+    assert "At most 4,000 characters." in page and "maxlength='4000'" in page
+    # When Lena posts a longer comment anyway (not through the page's textarea)
+    # Then the page refuses it and says why, the refusal is on the trail (who, what, why), the case still waits
+    page = refused_comment(firm, case_id, url, page, "x" * 4_500)
+    # When she confirms again from the page it shows, with a comment at the cap (line breaks as a form sends them)
+    comment = ("y" * 99 + "\r\n") * 40
+    status, page = post(url, csrf_of(page), LENA, comment=comment)
+    # Then her decision counts, the comment whole on the trail, and the case moves on
+    assert (status, heading(page)) == (200, "You approved the request")
+    [decided] = [r for r in firm.records(case_id) if r.action == "approval.decided"]
+    assert list(decided.reasons) == [comment.replace("\r\n", "\n").strip()]
+    assert firm.settle(case_id).status == "SUCCEEDED"
+
+
+def test_a_300_kb_comment_is_stopped_at_the_edge_and_by_the_handler_itself(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a case waiting for legal
+    case_id = waiting_case(firm, 36)
+    url = firm.link(LENA, case_id)
+    comment = "x" * 300 * 1024
+    # When a 300 KB comment is posted through the deployed edge, the web ACL's 40 KB approval body rule blocks it
+    status, _ = post(url, csrf_of(http(url)[1]), LENA, decision="reject", comment=comment)
+    assert status == 403
+    assert_still_waiting(firm, case_id)
+    # When nothing stands in front of the handler (no web ACL body rule)
+    assert firm.runtime.gateway is not None
+    monkeypatch.setattr(
+        firm.runtime.gateway, "firewall", dataclasses.replace(firm.runtime.gateway.firewall, body_limits=())
+    )
+    # Then the handler refuses it on the page itself, with an audit record, and the case still waits
+    page = refused_comment(firm, case_id, url, http(url)[1], comment)
+    # And the approval can still be decided
+    status, page = post(url, csrf_of(page), LENA, comment="Fine by legal.")
+    assert status == 200 and firm.settle(case_id).status == "SUCCEEDED"
+
+
+def test_a_comment_at_the_cap_in_any_script_passes_the_edge(firm: Firm) -> None:
+    # Given a case waiting for legal
+    case_id = waiting_case(firm, 37)
+    url = firm.link(LENA, case_id)
+    # When Lena approves with a 4,000-character comment in Greek (what the page's textarea lets her type)
+    status, _ = post(url, csrf_of(http(url)[1]), LENA, comment="λ" * 4_000)
+    # Then it is accepted
+    assert status == 200
+
+
+def test_an_approver_field_longer_than_any_address_is_refused_without_harm(firm: Firm) -> None:
+    # Given a case waiting for legal
+    case_id = waiting_case(firm, 35)
+    url = firm.link(LENA, case_id)
+    # When someone types 6,000 characters into the e-mail field (under the edge's 8 KB)
+    status, page = post(url, csrf_of(http(url)[1]), "a" * 6_000 + "@example-firm.com")
+    # Then it is refused as someone else's link, and the audit keeps no more than an address's length of it
+    assert (status, heading(page)) == (403, "Not your link")
+    [refused] = [r for r in firm.records(case_id) if r.action == "approval.refused"]
+    assert refused.outcome == "wrong_approver" and len(refused.actor.id) == 254
+    assert_still_waiting(firm, case_id)

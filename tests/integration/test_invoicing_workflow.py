@@ -396,3 +396,39 @@ def test_an_approver_keeps_back_the_line_named_in_the_comment(billing_run: Billi
     review = json.loads(s3.get_object(Bucket=billing_run.runtime.documents_bucket, Key=key)["Body"].read())
     others = [line["line_id"] for line in review["review_lines"][1:]]
     assert set(others) <= billed
+
+
+def test_an_erp_outage_that_outlasts_the_retries_fails_the_run_as_a_technical_fault(
+    billing_run: BillingRun,
+) -> None:
+    # Given the period billed (its run SUCCEEDED: blocked invoices are business outcomes), and then the ERP down
+    # for longer than any project's retries last
+    runtime = billing_run.runtime
+    assert billing_run.execution.status == "SUCCEEDED"
+    runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=10_000)
+    try:
+        # When the period is billed again
+        runtime.put_event(
+            "Billing Period Closed",
+            billing_period_closed(billing_run.sample.period, rerun="erp-outage"),
+            source="ops",
+        )
+        runtime.wait_until_idle(timeout=120, raise_on_timeout=False)
+    finally:
+        runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=0)
+    run = next(e for e in runtime.executions() if e.name.endswith("erp-outage"))
+    # Then the projects the outage stopped are announced Invoice Blocked with it as their reason, the others
+    # went on
+    stopped = [
+        project.project_id
+        for project in billing_run.sample.projects
+        if billing_run.outcome(project.project_id, case_id=run.name)["reasons"][:1]
+        and billing_run.outcome(project.project_id, case_id=run.name)["reasons"][0].startswith(
+            "ConnectorUnavailable:"
+        )
+    ]
+    assert stopped
+    # And the run fails as a technical fault, saying how many projects it stopped
+    described = runtime.client("stepfunctions").describe_execution(executionArn=run.arn)
+    assert (run.status, described["error"]) == ("FAILED", "TechnicalFault")
+    assert described["cause"].startswith(f"{len(stopped)} project(s) blocked by a technical fault")

@@ -105,11 +105,15 @@ def test_a_missing_sow_blocks_the_case_with_the_reason_and_a_notification(firm: 
     # When a deal arrives with no SOW attached in the CRM
     case_id = firm.win(Deal(4, new_client(4), with_sow=False))
     execution = firm.settle(case_id)
-    # Then the case is blocked, and the trail, the event and the notification all say why
-    assert (execution.status, execution.error) == ("FAILED", "OnboardingBlocked")
+    # Then the case is blocked, a business outcome: the execution succeeds with the outcome as its output
+    assert (execution.status, execution.error) == ("SUCCEEDED", None)
+    output = firm.output(case_id)
+    assert (output["outcome"], output["resumable"]) == ("Onboarding Blocked", True)
+    # And the trail, the event and the notification all say why
     assert ("sow.fetched", "blocked") in firm.actions(case_id)
     reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
     assert reason.startswith("StatementOfWorkMissing:") and "no statement of work" in reason
+    assert output["reasons"] == [reason]
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert any("Onboarding Blocked" in json.loads(m["Body"])["Subject"] for m in messages)
     # And nothing was created in the ERP or PSA for it
@@ -136,11 +140,25 @@ def test_an_erp_outage_that_recovers_is_retried_by_the_state_machine(firm: Firm)
     assert ("customer.created", "created") in firm.actions(case_id)
 
 
-def test_an_erp_outage_that_outlasts_the_retries_blocks_the_case_with_its_reason(firm: Firm) -> None:
+def test_an_erp_outage_that_outlasts_the_retries_is_a_technical_fault_a_missing_sow_is_not(
+    firm: Firm,
+) -> None:
+    # Given a deal blocked for a business reason (no SOW in the CRM)
+    blocked = firm.win(Deal(20, new_client(20), with_sow=False))
+    assert firm.settle(blocked).status == "SUCCEEDED"
+    # When the ERP is down for longer than the retries last, for the next deal
     firm.systems.erp_outage(times=50)
     case_id = firm.win(Deal(6, new_client(6)))
-    assert firm.settle(case_id).status == "FAILED"
-    assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("ConnectorUnavailable:")
+    execution = firm.settle(case_id)
+    # Then that case is announced blocked with the reason, as any blocked case is
+    reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
+    assert reason.startswith("ConnectorUnavailable:")
+    assert ("outcome.published", "Onboarding Blocked") in firm.actions(case_id)
+    # But it is a technical fault: the execution fails (what the operators' alarm counts), with the reason
+    assert (execution.status, execution.error) == ("FAILED", "TechnicalFault")
+    assert firm.fault(case_id) == ("TechnicalFault", reason)
+    # While the business block succeeded, with its outcome as the output
+    assert firm.output(blocked)["outcome"] == "Onboarding Blocked"
 
 
 @pytest.mark.sandbox_only(
@@ -190,10 +208,12 @@ def test_legal_rejecting_the_contract_blocks_onboarding_with_their_comment(firm:
         "90-day payment terms are not acceptable",
     )
     assert (status, title) == (200, "You rejected the request")
-    # Then the case is blocked with who rejected and why, and nothing was created downstream
-    assert firm.settle(case_id).status == "FAILED"
+    # Then the case is blocked (a business outcome: the execution succeeds) with who rejected and why, and
+    # nothing was created downstream
+    assert firm.settle(case_id).status == "SUCCEEDED"
     reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
     assert reason.startswith("ContractRejectedByLegal:")
+    assert firm.output(case_id)["reasons"] == [reason]
     assert "omar.haddad@example-firm.com" in reason and "90-day payment terms" in reason
     assert not [p for p in firm.systems.projects() if str(p.opportunity_id).endswith("08XYZ")]
 
@@ -205,8 +225,9 @@ def test_a_near_match_customer_goes_to_review_instead_of_a_duplicate(firm: Firm)
     )
     before = len(firm.systems.customers())
     case_id = firm.win(Deal(9, near))
-    # Then the case stops for master-data review and the ERP gets no duplicate
-    assert firm.settle(case_id).status == "FAILED"
+    # Then the case stops for master-data review (a business outcome) and the ERP gets no duplicate
+    assert firm.settle(case_id).status == "SUCCEEDED"
+    assert firm.output(case_id)["outcome"] == "Onboarding Blocked"
     assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("CustomerNeedsReview:")
     assert len(firm.systems.customers()) == before
 
@@ -225,8 +246,9 @@ def test_a_lost_deal_is_blocked_with_its_reason(firm: Firm) -> None:
     firm.runtime.put_event("Opportunity Closed Won", closed_won_detail(12, won=False))
     firm.runtime.wait_until_idle()
     [execution] = firm.runtime.executions()
-    assert (execution.status, execution.error) == ("FAILED", "OnboardingBlocked")
+    assert (execution.status, execution.error) == ("SUCCEEDED", None)
     assert "is not closed-won" in firm.outcome_event(execution.name)["detail"]["reasons"][0]
+    assert "is not closed-won" in firm.output(execution.name)["reasons"][0]
 
 
 @pytest.mark.sandbox_only(f"rejecting an invalid event {NO_SYSTEM}")
@@ -320,7 +342,8 @@ def test_a_blocked_case_resumes_once_its_cause_is_fixed(firm: Firm) -> None:
     # Given a deal blocked because its SOW was missing
     deal = Deal(18, new_client(18), with_sow=False)
     case_id = firm.win(deal)
-    assert firm.settle(case_id).status == "FAILED"
+    assert firm.settle(case_id).status == "SUCCEEDED"
+    assert firm.output(case_id)["outcome"] == "Onboarding Blocked"
     # When sales attaches the SOW and an operator resumes the case
     firm.systems.record_deal(Deal(18, deal.client))
     resume_case(
@@ -339,6 +362,8 @@ def test_a_blocked_case_resumes_once_its_cause_is_fixed(firm: Firm) -> None:
         "outcome.published",
         "Project Onboarded",
     )
+    [resumed] = [r for r in firm.records(case_id) if r.action == "case.resumed"]
+    assert resumed.reasons[1].endswith(f"previous {case_id} ended SUCCEEDED (Onboarding Blocked)")
     assert firm.audit.verify([case_id]).ok
 
 
@@ -350,8 +375,8 @@ def test_a_corrupt_sow_is_a_clear_reason_on_the_trail_not_a_crash_or_a_retry_loo
     # When the deal is won
     runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
     case_id = f"onboard-{deal.opportunity_id}"
-    # Then the case stops once, with the reason a person can act on, audited
-    assert firm.settle(case_id).status == "FAILED"
+    # Then the case stops once (a business outcome), with the reason a person can act on, audited
+    assert firm.settle(case_id).status == "SUCCEEDED"
     assert ("sow.read", "blocked") in firm.actions(case_id)
     reason = firm.outcome_event(case_id)["detail"]["reasons"][0]
     assert reason.startswith("StatementOfWorkUnreadable:") and "cut short" in reason

@@ -6,13 +6,10 @@ but for the cases that involve none of the firm's systems."""
 
 from __future__ import annotations
 
-import urllib.request
-import uuid
-
 import pytest
 
 from backoffice.cli.approvals import decide_via_http
-from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
+from backoffice.local.vendor_samples import blank_w9, page_forms, post_file, put_vendor_request, scenarios
 from tests.integration.conftest import ErpVendor, Firm, csrf_of, http
 
 pytestmark = [
@@ -86,10 +83,13 @@ def test_a_vendor_that_fails_its_checks_is_rejected_with_the_reason(
     firm: Firm, key: str, reason: str
 ) -> None:
     case_id, _ = request_vendor(firm, key)
-    assert firm.finish(case_id).status == "FAILED"
+    # Then the vendor is rejected: a business outcome, so the execution succeeds with it as the output
+    assert firm.finish(case_id).status == "SUCCEEDED"
     event = firm.outcome_event(case_id)
     assert event["detail-type"] == "Vendor Rejected"
     assert reason.lower() in " ".join(event["detail"]["reasons"]).lower()
+    output = firm.output(case_id)
+    assert (output["outcome"], output["reasons"]) == ("Vendor Rejected", event["detail"]["reasons"])
     # No tax id or account number appears in full on the event or the trail
     text = str(event) + " ".join(" ".join(r.reasons) for r in firm.records(case_id))
     assert "07-1144442" not in text and "4021198870" not in text
@@ -105,8 +105,25 @@ def test_a_sanctions_match_goes_to_compliance_who_can_reject(firm: Firm) -> None
         mail.approval_links[0], "reject", COMPLIANCE, "Confirmed match with the SDN entry; do not onboard"
     )
     assert (status, heading) == (200, "You rejected the request")
-    assert firm.finish(case_id).status == "FAILED"
+    assert firm.finish(case_id).status == "SUCCEEDED"
     assert firm.outcome_event(case_id)["detail"]["reasons"][0].startswith("RejectedByCompliance:")
+    assert firm.output(case_id)["outcome"] == "Vendor Rejected"
+
+
+def test_an_erp_outage_that_outlasts_the_retries_fails_the_vendor_case_as_a_technical_fault(
+    firm: Firm,
+) -> None:
+    # Given the ERP is down for longer than the retries last
+    firm.systems.erp_outage(times=50)
+    # When a clean vendor is requested
+    case_id, _ = request_vendor(firm, "clean")
+    execution = firm.finish(case_id)
+    # Then the case is announced blocked with the outage as the reason, and the execution fails: a technical fault
+    event = firm.outcome_event(case_id)
+    assert event["detail-type"] == "Vendor Onboarding Blocked"
+    assert event["detail"]["reasons"][0].startswith("ConnectorUnavailable:")
+    assert firm.fault(case_id) == ("TechnicalFault", event["detail"]["reasons"][0])
+    assert execution.status == "FAILED"
 
 
 @pytest.mark.sandbox_only(
@@ -121,24 +138,19 @@ def test_a_missing_w9_is_requested_by_upload_link_and_the_case_goes_on_when_it_a
     mails = [m for m in firm.inbox(contact) if "/uploads/" in m.text]
     assert mails and "IRS Form W-9" in mails[-1].text
     url = next(word for word in mails[-1].text.split() if "/uploads/" in word).rstrip(".")
-    # When the vendor opens the link and uploads the W-9
+    # When the vendor opens the link: one form per document, posting straight to S3
     status, page = http(url)
     assert status == 200 and "IRS Form W-9" in page
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf_of(page)}\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="w9"; filename="w9.pdf"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-        + later["w9"]
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200 and "Thank you" in response.read().decode()
+    [form] = [f for f in page_forms(page) if f.get("data-document") == "w9"]
+    assert form["action"].startswith(f"{firm.runtime.api_url}/_local/s3/")
+    # And sends the filled IRS W-9 (220 KB: far over the 8 KB the API's firewall lets through) with it
+    assert len(later["w9"]) > 8 * 1024
+    status, back, page = post_file(form["action"], form["fields"], form["file"], later["w9"])
+    # Then S3 stores it and sends the browser back to the page, which shows it received
+    assert status == 200 and back.startswith(url) and "Received (" in page
+    # When the vendor confirms (a small form post to the API)
+    status, page = http(url, {"csrf": csrf_of(page)})
+    assert status == 200 and "Thank you" in page
     # Then the documents are read and the request goes to procurement, who approve
     assert firm.settle(case_id).current_state == "Ask for vendor approval"
     approve(firm, case_id, PROCUREMENT[1])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from backoffice.cases import case_id_for
+from backoffice.audit import Actor
+from backoffice.cases import CaseCannotResume, case_id_for, resume_case
 from backoffice.local.runtime import UnresolvedPlaceholder, substitute
 from backoffice.local.samples import closed_won_detail
 from backoffice.models import OpportunityClosedWon
@@ -110,3 +113,89 @@ def test_a_case_id_can_join_a_readable_name_and_the_event_id_within_80_character
     # Then it starts with the readable name, ends with the whole event id, and fits Step Functions' limit
     assert name.startswith("vendor-Harbor-Pine-") and name.endswith("-" + event["id"])
     assert len(name) <= 80
+
+
+def test_the_state_form_of_an_event_leaves_its_secrets_out_and_still_validates() -> None:
+    # Given a won deal whose client carries a tax id
+    raw = closed_won_detail(1)
+    raw["client"]["tax_id"] = "91-1144442"
+    detail = OpportunityClosedWon.from_json_dict(raw)
+    assert detail.client.tax_id is not None
+    # When it is put in the form executions carry
+    state = detail.to_state_dict()
+    # Then the tax id is not there, masked or otherwise, and the rest reads back as the same deal
+    assert "tax_id" not in state["client"]
+    assert "1144442" not in json.dumps(state)
+    again = OpportunityClosedWon.from_json_dict(state)
+    assert again.client.tax_id is None
+    assert again.model_copy(update={"client": detail.client}) == detail
+
+
+class _Executions:
+    """An in-memory Step Functions with one ended attempt of a case: what ``resume_case`` reads and starts."""
+
+    def __init__(self, status: str, output: dict[str, Any]) -> None:
+        self.attempt = {
+            "name": "onboard-006",
+            "executionArn": "arn:aws:states:us-east-1:1:execution:onboarding:onboard-006",
+            "status": status,
+            "startDate": datetime(2026, 12, 1, tzinfo=UTC),
+        }
+        self.output = output
+        self.started: list[str] = []
+        self.audited: list[list[str]] = []
+
+    def get_paginator(self, _: str) -> Any:
+        executions = self
+
+        class Pages:
+            def paginate(self, **_: Any) -> list[dict[str, Any]]:
+                return [{"executions": [executions.attempt]}]
+
+        return Pages()
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return {"input": "{}", "output": json.dumps(self.output), "status": self.attempt["status"]}
+
+    def start_execution(self, **request: Any) -> dict[str, str]:
+        self.started.append(request["name"])
+        return {"executionArn": f"arn:aws:states:us-east-1:1:execution:onboarding:{request['name']}"}
+
+    def append(self, **record: Any) -> None:
+        self.audited.append(list(record["reasons"]))
+
+
+def _resume(executions: _Executions) -> str:
+    return resume_case(
+        sfn=executions,
+        audit=executions,  # type: ignore[arg-type]
+        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:onboarding",
+        workflow="onboarding",
+        case_id="onboard-006",
+        actor=Actor.user("ops@example-firm.com"),
+        reason="SOW attached",
+    )
+
+
+def test_a_case_a_business_decision_stopped_resumes_though_its_execution_succeeded() -> None:
+    # Given a case blocked for a business reason: its execution SUCCEEDED with the blocked outcome as its output
+    executions = _Executions(
+        "SUCCEEDED", {"outcome": "Onboarding Blocked", "reasons": ["x"], "resumable": True}
+    )
+    # When an operator resumes it
+    _resume(executions)
+    # Then a second attempt starts, and the trail says how the first one ended
+    assert executions.started == ["onboard-006-r1"]
+    assert executions.audited[0][1] == "attempt 2; previous onboard-006 ended SUCCEEDED (Onboarding Blocked)"
+
+
+def test_a_completed_case_does_not_resume_a_technical_fault_does() -> None:
+    # Given a case that completed (its output is the workflow's state, not a blocked outcome)
+    completed = _Executions("SUCCEEDED", {"outcome": {"outcome": "Project Onboarded", "event_id": "e"}})
+    # Then it cannot be resumed
+    with pytest.raises(CaseCannotResume, match="already completed"):
+        _resume(completed)
+    # While a case a technical fault stopped (FAILED) can
+    failed = _Executions("FAILED", {})
+    _resume(failed)
+    assert failed.started == ["onboard-006-r1"]

@@ -279,6 +279,31 @@ def test_the_run_summary_counts_outcomes_and_exceptions() -> None:
     assert summary["invoices_posted"] == 1 and summary["invoices_blocked"] == 1
     assert summary["nothing_to_bill"] == 1 and summary["posted_totals"] == {"USD": "100.00"}
     assert summary["exceptions_by_rule"] == {"BR1": 1, "INPUT": 1, "TE7": 2}
+    # A business block is not a technical fault
+    assert summary["technical_faults"] == 0 and summary["blocked"][0]["technical_fault"] is False
+
+
+def test_the_run_summary_counts_the_projects_a_technical_fault_blocked() -> None:
+    # Given one project stopped by the billing checks and one by an ERP outage that outlasted the retries
+    results = [
+        {
+            "project_id": "P-1",
+            "outcome": "Invoice Blocked",
+            "reasons": ["BR1 drafts"],
+            "technical_fault": False,
+        },
+        {
+            "project_id": "P-2",
+            "outcome": "Invoice Blocked",
+            "reasons": ["ConnectorUnavailable: ERP unavailable"],
+            "technical_fault": True,
+        },
+    ]
+    # When the run is summarized
+    summary = summarize(results, {})
+    # Then both are blocked, and one counts as a technical fault (the state machine fails the run on it)
+    assert summary["invoices_blocked"] == 2 and summary["technical_faults"] == 1
+    assert [b["technical_fault"] for b in summary["blocked"]] == [False, True]
 
 
 def test_an_approver_keeps_named_lines_back_and_the_rest_bills() -> None:

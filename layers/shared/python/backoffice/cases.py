@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from backoffice.audit import Actor, AuditTrail
-from backoffice.models import InvalidEvent, UnknownEventType, parse_event
+from backoffice.models import InvalidEvent, JsonModel, UnknownEventType, parse_event
 
 ACTOR = Actor.system("start_case")
 _EXECUTION_NAME_MAX = 80  # Step Functions' limit
@@ -85,9 +85,12 @@ class CaseStarter:
         event = request.event
         event_id = str(event.get("id", "unknown"))
         try:
-            parse_event(event)
+            _, detail = parse_event(event)
         except (InvalidEvent, UnknownEventType) as error:
             return self._reject(request, event_id, _reasons(error))
+        # The execution carries the event without its secrets (a client's tax id): execution state is shown in
+        # the console and the execution logs. The step that needs the value reads it from the system of record.
+        state_event = {**event, "detail": detail.to_state_dict()} if isinstance(detail, JsonModel) else event
 
         case_id = case_id_for(request.execution_prefix, event, request.case_key)
         claimed, existing = self._claim(case_id, event_id)
@@ -99,7 +102,7 @@ class CaseStarter:
             response = self.sfn.start_execution(
                 stateMachineArn=request.state_machine_arn,
                 name=case_id,
-                input=json.dumps({"case_id": case_id, "workflow": request.workflow, "event": event}),
+                input=json.dumps({"case_id": case_id, "workflow": request.workflow, "event": state_event}),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
@@ -233,6 +236,9 @@ def resume_case(
 ) -> str:
     """Run a blocked case again from the start with its original input, as a new execution of the same case.
 
+    Blocked means: stopped by a business decision (the attempt SUCCEEDED with a blocked or rejected outcome) or by
+    a technical fault (the attempt FAILED); a case that completed is not run again.
+
     Every step is idempotent by business key (customer, project, staffing requests, invoices), so a resumed case
     picks up what exists and creates only what is missing. The new execution is named ``<case>-r<n>``, so the
     console shows the attempts side by side, and its audit records join the same case's chain.
@@ -251,9 +257,11 @@ def resume_case(
     latest = max(attempts, key=lambda e: e["startDate"])
     if latest["status"] == "RUNNING":
         raise CaseCannotResume(f"case {case_id} is still running ({latest['name']})")
-    if latest["status"] == "SUCCEEDED":
+    described = sfn.describe_execution(executionArn=latest["executionArn"])
+    stopped_by = _business_stop(described) if latest["status"] == "SUCCEEDED" else None
+    if latest["status"] == "SUCCEEDED" and stopped_by is None:
         raise CaseCannotResume(f"case {case_id} already completed ({latest['name']})")
-    original = sfn.describe_execution(executionArn=latest["executionArn"])["input"]
+    original = described["input"]
     name = f"{case_id[: _EXECUTION_NAME_MAX - 5]}-r{len(attempts)}"
     started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=original)
     audit.append(
@@ -265,9 +273,23 @@ def resume_case(
         outcome="started",
         reasons=[
             reason.strip(),
-            f"attempt {len(attempts) + 1}; previous {latest['name']} ended {latest['status']}",
+            f"attempt {len(attempts) + 1}; previous {latest['name']} ended {latest['status']}"
+            + (f" ({stopped_by})" if stopped_by else ""),
         ],
         data={"execution": name},
         execution_arn=started["executionArn"],
     )
     return str(started["executionArn"])
+
+
+def _business_stop(described: dict[str, Any]) -> str | None:
+    """The outcome of an attempt a business decision stopped (blocked, rejected), else None. Such an attempt
+    SUCCEEDS with ``{outcome, reasons, resumable: true}`` as its output (FAILED is for technical faults); it can be
+    resumed once its cause is fixed, unlike a case that completed."""
+    try:
+        output = json.loads(described.get("output") or "null")
+    except ValueError:
+        return None
+    if isinstance(output, dict) and output.get("resumable") is True:
+        return str(output.get("outcome") or "stopped")
+    return None

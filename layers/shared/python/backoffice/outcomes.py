@@ -45,7 +45,9 @@ def publish_outcome(
     execution_arn: str | None,
     sns: Any = None,
     topic_arn: str | None = None,
-) -> dict[str, str]:
+) -> dict[str, Any]:
+    """Publish the outcome event (and the SNS notice) and audit it. Returns the event id, the outcome and its
+    reasons: the state machine ends a case stopped by a business decision with them as the execution's output."""
     # Why a case stopped: the named error of a Catch, and any reasons the workflow states itself.
     reasons = reasons_from_error(detail.get("error")) + [str(r) for r in detail.get("reasons") or []]
     data = {k: v for k, v in detail.items() if k not in ("error", "reasons")}
@@ -85,4 +87,4 @@ def publish_outcome(
             Message="\n".join([f"{outcome} ({workflow}) for case {case_id}.", *reasons]),
             MessageAttributes={"kind": {"DataType": "String", "StringValue": "case.outcome"}},
         )
-    return {"event_id": entry["EventId"], "outcome": outcome}
+    return {"event_id": entry["EventId"], "outcome": outcome, "reasons": reasons}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from backoffice.approvals.service import Page
+from backoffice.approvals.service import COMMENT_MAX_CHARACTERS, Page
 from backoffice.approvals.store import RequestRecord
 
 SECURITY_HEADERS = {
@@ -175,7 +175,9 @@ def _confirm(page: Page, action_hint: str | None) -> str:
         f"<label><input type='radio' name='decision' value='approve' {approve_checked}> Approve</label>"
         f"<label><input type='radio' name='decision' value='reject' {reject_checked}> Reject</label>"
         "<label for='comment'>Comment (required to reject)</label>"
-        "<textarea id='comment' name='comment' rows='3'></textarea>"
+        f"<textarea id='comment' name='comment' rows='3' maxlength='{COMMENT_MAX_CHARACTERS}' "
+        "aria-describedby='comment-limit'></textarea>"
+        f"<p class='note' id='comment-limit'>At most {COMMENT_MAX_CHARACTERS:,} characters.</p>"
         "<label for='approver'>Type your e-mail address to confirm it is you</label>"
         "<input type='email' id='approver' name='approver' required autocomplete='email'>"
         "<p><button type='submit' class='approve'>Confirm decision</button></p></form>"

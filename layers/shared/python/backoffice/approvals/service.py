@@ -39,6 +39,15 @@ from backoffice.approvals.store import (
 from backoffice.audit import Actor, AuditTrail
 
 SYSTEM = Actor.system("approvals")
+# What a person types is capped so that nobody can push the case past an AWS limit: the comment travels in
+# SendTaskSuccess's output and the state machine's state (256 KiB each), a Fail state's cause (32,768 characters)
+# and DynamoDB items (400 KB). Counted as a browser counts a textarea's maxlength (UTF-16 code units, a line break
+# as one), so whatever the page lets a person type is accepted.
+COMMENT_MAX_CHARACTERS = 4_000
+EMAIL_MAX_CHARACTERS = 254  # the longest address SMTP carries (RFC 5321)
+# Past this budget (bytes of JSON) the workflow gets each comment shortened, for a level with many commenting
+# approvers; the audit trail keeps every word.
+WORKFLOW_COMMENTS_BUDGET = 24 * 1024
 REFUSALS_CASE = (
     "approval-refusals"  # the trail of refusals that belong to no known case (unknown or forged links)
 )
@@ -260,7 +269,7 @@ class Approvals:
         dead = self._dead_link(link, request, client=client)
         if dead:
             return dead
-        who = approver.strip().lower()
+        who = approver.strip().lower()[:EMAIL_MAX_CHARACTERS]  # no address is longer; the audit stays small
         if who != link.approver:
             self._refuse(
                 request, link, "wrong_approver", f"{who or 'someone'} used {link.approver}'s link", client
@@ -283,6 +292,25 @@ class Approvals:
             return Page("voided", 409, request=request, link=link)
         if decision not in ("approve", "reject"):
             return Page("confirm", 400, request=request, link=link, message="Choose approve or reject.")
+        comment = comment.replace("\r\n", "\n")  # a form submits line breaks as CRLF; the textarea counts one
+        length = comment_length(comment)
+        if length > COMMENT_MAX_CHARACTERS:
+            self._refuse(
+                request,
+                link,
+                "comment_too_long",
+                f"the comment has {length:,} characters; at most {COMMENT_MAX_CHARACTERS:,} are accepted",
+                client,
+            )
+            return Page(
+                "confirm",
+                400,
+                request=request,
+                link=link,
+                csrf=csrf,
+                message=f"Your comment has {length:,} characters; at most {COMMENT_MAX_CHARACTERS:,} are "
+                "accepted. Nothing was decided: shorten it and confirm again.",
+            )
         if decision == "reject" and self.policy.comment_required_on_reject and not comment.strip():
             return Page("confirm", 400, request=request, link=link, message="Please say why you reject.")
 
@@ -375,14 +403,15 @@ class Approvals:
             rule = select_rule(self.policy, request.route, as_facts(request.subject))
             next_timeout = rule.levels[next_index].timeout_seconds if rule else None
         verb = "Approved" if approved else "Rejected"
-        said = "; ".join(request.comments) or "no comment"
+        comments = comments_for_workflow(request.comments)
+        said = "; ".join(comments) or "no comment"
         output = {
             "outcome": "approved" if approved else "rejected",
             "summary": f"{verb} ({request.level_name}) by {', '.join(request.decided_by)}. {said}",
             "level": request.level_name,
             "index": request.level_index,
             "decided_by": request.decided_by,
-            "comments": request.comments,
+            "comments": comments,
             "next_index": next_index,
             "next_timeout_seconds": next_timeout,
         }
@@ -549,7 +578,7 @@ class Approvals:
             case_id=request.case_id if request else REFUSALS_CASE,
             workflow=request.workflow if request else "approvals",
             step=request.step if request else "decision endpoint",
-            actor=Actor.user(client.claimed_approver)
+            actor=Actor.user(client.claimed_approver[:EMAIL_MAX_CHARACTERS])
             if client.claimed_approver
             else Actor.system("anonymous"),
             action="approval.refused",
@@ -586,6 +615,26 @@ class Page:
     link: LinkRecord | None = None
     csrf: str | None = None
     message: str | None = None
+
+
+def comment_length(text: str) -> int:
+    """Characters as a browser's maxlength counts them: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def comments_for_workflow(comments: list[str]) -> list[str]:
+    """The comments as the workflow receives them: all of them, each shortened alike if together they pass the
+    budget (only a level with many long comments does)."""
+
+    def size(items: list[str]) -> int:
+        return len(json.dumps(items).encode())
+
+    longest = max((len(c) for c in comments), default=0)
+    shortened = comments
+    while size(shortened) > WORKFLOW_COMMENTS_BUDGET and longest > 1:
+        longest = longest * 3 // 4
+        shortened = [c if len(c) <= longest else c[:longest] + " […]" for c in comments]
+    return shortened
 
 
 def subject_hash(subject: dict[str, Any]) -> str:

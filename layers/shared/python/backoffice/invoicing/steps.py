@@ -489,7 +489,10 @@ def _billed_ids(invoice: Invoice) -> dict[str, list[str]]:
 
 
 def summarize(results: Sequence[Mapping[str, Any]], opened: Mapping[str, Any]) -> dict[str, Any]:
-    """Invoices posted and blocked, and exceptions by reason, from the Map's per-project results."""
+    """Invoices posted and blocked, and exceptions by reason, from the Map's per-project results.
+
+    ``technical_faults`` counts the projects blocked by a step's error rather than by a business outcome: the
+    state machine fails the run when there is any, so that a failed run means a technical fault."""
     posted = [r for r in results if r.get("outcome") == "Invoice Posted"]
     blocked = [r for r in results if r.get("outcome") == "Invoice Blocked"]
     exceptions: Counter[str] = Counter()
@@ -509,8 +512,14 @@ def summarize(results: Sequence[Mapping[str, Any]], opened: Mapping[str, Any]) -
         "posted_totals": {currency: str(total) for currency, total in sorted(totals.items())},
         "exceptions_by_rule": {rule: n for rule, n in sorted(exceptions.items()) if n},
         "blocked": [
-            {"project_id": r.get("project_id"), "reasons": list(r.get("reasons") or [])[:3]} for r in blocked
+            {
+                "project_id": r.get("project_id"),
+                "reasons": list(r.get("reasons") or [])[:3],
+                "technical_fault": r.get("technical_fault") is True,
+            }
+            for r in blocked
         ],
+        "technical_faults": sum(1 for r in blocked if r.get("technical_fault") is True),
     }
 
 

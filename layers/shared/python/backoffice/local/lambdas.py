@@ -25,6 +25,8 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
+from backoffice.local.iam import acting_as_function
+from backoffice.local.limits import check_lambda_request, lambda_request_error, lambda_response_error
 from infra.catalog import Catalog, LambdaFunction
 
 
@@ -87,8 +89,9 @@ class LocalLambdas:
         target = unquote(params["url_path"].split("/functions/", 1)[1].split("/invocations", 1)[0])
         name = self._resolve(target)
         body = params.get("body") or b"{}"
-        payload = json.loads(body.decode() if isinstance(body, bytes) else body)
         asynchronous = params.get("headers", {}).get("X-Amz-Invocation-Type") == "Event"
+        check_lambda_request(body, asynchronous=asynchronous)  # Lambda's 413 before the function runs
+        payload = json.loads(body.decode() if isinstance(body, bytes) else body)
         result, error = self.invoke(name, payload)
         status = 202 if asynchronous else 200
         parsed: dict[str, Any] = {"StatusCode": status, "ExecutedVersion": "$LATEST"}
@@ -119,9 +122,15 @@ class LocalLambdas:
             timeout_seconds=function.timeout_seconds,
         )
         started = time.perf_counter()
+        # Callers without boto3 (the gateway, the router) meet Lambda's request limit too.
+        refused = lambda_request_error(payload)
+        if refused:
+            self._record(name, False, refused["errorType"], started)
+            return None, refused
         try:
             handler = getattr(self._module(function), function.handler.split(".", 1)[1])
-            result = handler(payload, context)
+            with acting_as_function(name):  # its AWS calls are authorized against its role (local/iam.py)
+                result = handler(payload, context)
         except Exception as exc:  # a handler's failure is the state machine's business, as in Lambda
             self._record(name, False, type(exc).__name__, started)
             return None, {
@@ -129,6 +138,10 @@ class LocalLambdas:
                 "errorMessage": str(exc),
                 "stackTrace": traceback.format_exception(exc)[-5:],
             }
+        too_large = lambda_response_error(result)  # Lambda answers a function error, as for an exception
+        if too_large:
+            self._record(name, False, too_large["errorType"], started)
+            return None, too_large
         self._record(name, True, None, started)
         return result, None
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -32,7 +33,9 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from backoffice import aws
 from backoffice.connectors.sandbox import SandboxStore
 from backoffice.local.gateway import LocalGateway
+from backoffice.local.iam import IAM_SETTING, IamEnforcer, LocalArns, SynthesizedIam, iam_enforced
 from backoffice.local.lambdas import LocalLambdas
+from backoffice.local.limits import as_aws_delivery, enforce_limits
 from backoffice.local.router import EventRouter
 from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, seed_sample_firm
 from infra.catalog import CATALOG, Catalog, Ref
@@ -172,10 +175,12 @@ class LocalRuntime:
         api_url: str | None = None,
         outbox_dir: Path | None = None,
         seed_sample_firm: bool = True,
+        iam: SynthesizedIam | None = None,
     ) -> None:
         """``api_port``: where the local API gateway listens (0 = any free port, None = no gateway, as for a CLI
         that talks to a running server, whose gateway is at ``api_url``). ``outbox_dir``: where e-mails sent
-        through SES are written as .eml files (a fresh temporary folder when not given)."""
+        through SES are written as .eml files (a fresh temporary folder when not given). ``iam``: the roles the
+        handlers run under (default: the synthesized template's; see local/iam.py)."""
         self.catalog = catalog
         self.seed_sample_firm = seed_sample_firm
         self.retry_time_scale = retry_time_scale
@@ -192,7 +197,9 @@ class LocalRuntime:
             park=self.park,
         )
         self.gateway = (
-            LocalGateway(catalog, self.lambdas.invoke, port=api_port) if api_port is not None else None
+            LocalGateway(catalog, self.lambdas.invoke, port=api_port, iam=lambda: self.iam_enforcer)
+            if api_port is not None
+            else None
         )
         self.api_url = self.gateway.url if self.gateway else (api_url or "http://127.0.0.1:4567")
         self.names[Ref("api_url")] = self.api_url
@@ -203,6 +210,8 @@ class LocalRuntime:
         self._saved_send_raw_email: Any = None
         self._saved_retry_time: Any = None
         self._lock = threading.Lock()
+        self._iam = iam
+        self.iam_enforcer: IamEnforcer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -250,15 +259,39 @@ class LocalRuntime:
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
         _reuse_asl_parse_trees()
         _snapshot_table_items()
+        self._limits = enforce_limits()  # AWS's size limits moto lacks (local/limits.py)
+        self._enforce_iam()
         if self.gateway is not None:
             self.gateway.start()
 
+    def local_arns(self) -> LocalArns:
+        return LocalArns(REGION, ACCOUNT, self.names, PREFIX)
+
+    def _enforce_iam(self) -> None:
+        """Each handler's calls run under its synthesized role, unless BACKOFFICE_LOCAL_IAM=off says otherwise."""
+        if self._iam is None and not iam_enforced():
+            print(
+                f"local runtime: IAM is NOT enforced ({IAM_SETTING}={os.environ.get(IAM_SETTING)}): calls AWS would "
+                "refuse will pass here",
+                file=sys.stderr,
+            )
+            return
+        if self._iam is None:
+            from backoffice.local.template import synthesized_template
+
+            self._iam = SynthesizedIam.from_template(synthesized_template(), self.catalog, self.local_arns())
+        self.iam_enforcer = IamEnforcer(self._iam, REGION, ACCOUNT, secret_arn=_local_secret_arn)
+        self.iam_enforcer.install()
+
     def stop(self) -> None:
         if self._saved_put_events is not None:
+            self._limits.undo()  # first: its put_events wraps the router's
             events_models.EventsBackend.put_events = self._saved_put_events  # type: ignore[method-assign]
             retrier_decl.time = self._saved_retry_time
             ses_models.SESBackend.send_raw_email = self._saved_send_raw_email  # type: ignore[method-assign]
             self.lambdas.uninstall()
+            if self.iam_enforcer is not None:
+                self.iam_enforcer.uninstall()
             self._saved_put_events = None
             if self.gateway is not None:
                 self.gateway.stop()
@@ -428,16 +461,17 @@ class LocalRuntime:
 
     def put_event(self, detail_type: str, detail: Mapping[str, Any], source: str = "backoffice.local") -> str:
         """Put one event on the product's bus, as a SaaS system would; returns its event id."""
-        response = self.client("events").put_events(
-            Entries=[
-                {
-                    "EventBusName": self.catalog.event_bus,
-                    "Source": source,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail, default=str),
-                }
-            ]
-        )
+        with as_aws_delivery():  # a partner's relay (aws.partner/...) arrives as AWS delivers it, not refused
+            response = self.client("events").put_events(
+                Entries=[
+                    {
+                        "EventBusName": self.catalog.event_bus,
+                        "Source": source,
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail, default=str),
+                    }
+                ]
+            )
         entry = response["Entries"][0]
         if "EventId" not in entry:
             raise ValueError(
@@ -540,6 +574,15 @@ class LocalRuntime:
                     )
                 return
             time.sleep(0.02)
+
+
+def _local_secret_arn(name: str) -> str | None:
+    """The ARN moto gave a secret (with Secrets Manager's random suffix), read from moto's own store."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secrets = secretsmanager_backends[ACCOUNT][REGION].secrets
+    secret = secrets.get(name) if hasattr(secrets, "get") else None
+    return str(secret.arn) if secret is not None else None
 
 
 def current_state(sfn: Any, execution_arn: str) -> str | None:

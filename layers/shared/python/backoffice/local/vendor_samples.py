@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -56,32 +57,88 @@ def put_vendor_request(
     return request, later
 
 
-def upload_documents(url: str, files: dict[str, bytes]) -> tuple[int, str]:
-    """What the vendor does with the upload link: open the page, then submit its form with the files."""
-    import re
+class _Forms(HTMLParser):
+    """The forms of a page: action, enctype and fields (hidden inputs and the file input's name), in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({**found, "fields": [], "file": None})
+        elif tag == "input" and self.forms:
+            if found.get("type") == "file":
+                self.forms[-1]["file"] = found.get("name")
+            elif found.get("name"):
+                self.forms[-1]["fields"].append((found["name"], found.get("value", "")))
+
+
+def page_forms(page: str) -> list[dict[str, Any]]:
+    parser = _Forms()
+    parser.feed(page)
+    return parser.forms
+
+
+def post_file(
+    action: str, fields: list[tuple[str, str]], file_field: str, data: bytes
+) -> tuple[int, str, str]:
+    """A browser submitting a multipart form with one file: (status, final URL, body), redirects followed."""
     import urllib.error
     import urllib.request
     import uuid
 
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields
+    )
+    body += (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="document.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        action,
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return int(response.status), str(response.url), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return int(error.code), action, error.read().decode()
+
+
+def upload_documents(url: str, files: dict[str, bytes]) -> tuple[int, str]:
+    """What the vendor does with the upload link: open the page, send each file with its form (straight to S3,
+    which sends the browser back to the page), then confirm with the page's button."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     with urllib.request.urlopen(url, timeout=30) as response:
         page = response.read().decode()
-    match = re.search(r"name='csrf' value='([^']+)'", page)
-    if not match:
+    for document, data in files.items():
+        form = next((f for f in page_forms(page) if f.get("data-document") == document), None)
+        if form is None:
+            return 400, page
+        status, _, page = post_file(form["action"], form["fields"], form["file"], data)
+        if status != 200:
+            return status, page
+    confirmation = next((f for f in page_forms(page) if not f.get("action")), None)
+    if confirmation is None:
         return 400, page
-    boundary = uuid.uuid4().hex
-    body = f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{match.group(1)}\r\n'.encode()
-    for name, data in files.items():
-        body += (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.pdf"\r\n'
-                "Content-Type: application/pdf\r\n\r\n"
-            ).encode()
-            + data
-            + b"\r\n"
-        )
-    body += f"--{boundary}--\r\n".encode()
     request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        url,
+        data=urllib.parse.urlencode(confirmation["fields"]).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from backoffice.models.envelope import REVEAL_SECRETS, JsonModel
+from backoffice.models.envelope import MASKED_SECRET, REVEAL_SECRETS, JsonModel
 
 # ------------------------------------------------------------------------------------------------------------
 # Field types
@@ -61,7 +61,7 @@ _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _ROUTING_NUMBER = re.compile(r"^\d{9}$")
 _ACCOUNT_NUMBER = re.compile(r"^[0-9A-Za-z]{4,34}$")
-_MASK = "**********"
+_MASK = MASKED_SECRET
 
 # Error messages name what was expected and never repeat the input, which may be a tax id or an account
 # number.

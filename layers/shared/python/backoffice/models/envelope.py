@@ -19,6 +19,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 # Serialization context key: secret fields dump their value only when it is set (see
 # ``JsonModel.to_json_dict``).
 REVEAL_SECRETS: Final = "reveal_secrets"
+# How pydantic dumps a SecretStr that is not revealed.
+MASKED_SECRET: Final = "**********"
 
 
 def _json_default(value: object) -> object:
@@ -38,6 +40,14 @@ def _json_default(value: object) -> object:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, context={REVEAL_SECRETS: True})
     raise TypeError(f"a value of type {type(value).__name__} has no JSON form")
+
+
+def _without_masked(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _without_masked(value) for key, value in data.items() if value != MASKED_SECRET}
+    if isinstance(data, list):
+        return [_without_masked(item) for item in data]
+    return data
 
 
 def to_json_text(data: object) -> str:
@@ -69,6 +79,13 @@ class JsonModel(BaseModel):
         only code sending them to a system of record should do.
         """
         return self.model_dump(mode="json", by_alias=True, context={REVEAL_SECRETS: reveal_secrets})
+
+    def to_state_dict(self) -> dict[str, Any]:
+        """The JSON-shaped dict without its secrets, for Step Functions state (which the console and execution
+        logs show): a tax id or bank number is left out, not masked, so that the dict still validates; a step
+        that needs one reads it from the system of record."""
+        dumped: dict[str, Any] = _without_masked(self.to_json_dict())
+        return dumped
 
 
 class EventEnvelope(JsonModel):

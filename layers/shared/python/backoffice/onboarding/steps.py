@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort, ResourceRequest, all_pages
+from backoffice.connectors.ports import (
+    CrmPort,
+    ErpPort,
+    HrisPort,
+    PsaPort,
+    RecordNotFound,
+    ResourceRequest,
+    all_pages,
+)
 from backoffice.extraction import ExtractionResult, NormalizedDocument, read_local_document
 from backoffice.extraction.textract_backend import DocumentAnalysis
 from backoffice.models import Client, Document, OpportunityClosedWon, parse_event_as
@@ -162,6 +170,21 @@ class CustomerOutcome:
     customer_id: str
     decision: str  # existing | created
     reasons: list[str]
+
+
+def client_of_record(client: Client, crm: CrmPort) -> Client:
+    """The deal's client with the tax id the CRM keeps for its account.
+
+    A tax id never travels in the workflow's state (``start_case`` leaves it out of the execution input), so the
+    step that matches the customer reads it from the CRM, the system of record of the account. An account the
+    CRM does not have (or keeps without a tax id) leaves the client as the event gave it."""
+    try:
+        recorded = crm.get_account(client.id)
+    except RecordNotFound:
+        return client
+    if recorded.tax_id is None:
+        return client
+    return client.model_copy(update={"tax_id": recorded.tax_id})
 
 
 def match_or_create_customer(

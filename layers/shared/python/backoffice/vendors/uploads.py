@@ -1,9 +1,17 @@
-"""Asking a vendor for missing documents by an upload link, and taking the upload.
+"""Asking a vendor for missing documents by an upload link, and taking the documents.
 
 The same rules as approval links: one link per request, a 192-bit id stored only as a hash, GET only renders the
-form, a POST with the form's CSRF token and every missing file resumes the waiting workflow once (conditional write
-before the callback), and expired, used and unknown links get their own page. Files go to S3 under the case; the
-state machine receives pointers, never the documents.
+page, a POST with the page's CSRF token resumes the waiting workflow once (conditional write before the callback),
+and expired, used and unknown links get their own page.
+
+The documents themselves never pass through the API (its firewall refuses bodies over 8 KB, API Gateway over
+10 MB): the page holds one presigned S3 POST form per missing document, signed by the page's function for exactly
+``cases/<case>/vendor/<document>.pdf``, a PDF content type, at most ``MAX_UPLOAD_BYTES`` and
+``UPLOAD_FORM_SECONDS``; S3 sends the browser back to the page. The vendor then confirms with a small form post, and
+that confirmation resumes the case, not an S3 event: the vendor sees at once what is missing, too large or not a PDF
+(each refusal audited with the address it came from), several documents resume the case once, and the single-use
+link stays the one place a case is resumed. The state machine receives pointers (with the version checked), never
+the documents.
 """
 
 from __future__ import annotations
@@ -11,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from html import escape
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from botocore.exceptions import ClientError
 
 from backoffice.approvals.service import Mailer, TaskCallback, TokenNoLongerValid
 from backoffice.approvals.store import ApprovalStore, StaleState, csrf_hash, link_hash
@@ -27,18 +37,46 @@ DOCUMENT_NAMES = {
     "coi": "Certificate of insurance",
     "bank_letter": "Bank account letter",
 }
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # API Gateway and Lambda cap a request near 6 MB
+MB = 1024 * 1024
+# A scanned certificate runs to a few MB; the reader takes the whole file in memory (read_vendor_documents).
+MAX_UPLOAD_BYTES = 20 * MB
+# How long one page's upload forms stay valid: opening the link again gives fresh ones.
+UPLOAD_FORM_SECONDS = 15 * 60
+PDF = "application/pdf"
 SYSTEM = Actor.system("vendor_documents")
+
+
+def document_key(case_id: str, document_type: str) -> str:
+    """Where a vendor's document is kept: under the case (the grant vendor_uploads:readwrite covers this)."""
+    return f"cases/{case_id}/vendor/{document_type}.pdf"
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """One document's presigned S3 POST: where the form posts, its fields, and what S3 holds now."""
+
+    document: str
+    url: str
+    fields: dict[str, str]
+    received: int | None = None  # the size of the version now stored, None when nothing is
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    key: str
+    version_id: str | None
+    size: int
 
 
 @dataclass
 class UploadPage:
-    kind: str  # form | received | expired | used | unknown | invalid
+    kind: str  # form | received | expired | used | unknown | invalid | replaced
     status: int
     missing: list[str]
     vendor: str = ""
     csrf: str | None = None
     message: str | None = None
+    forms: list[UploadForm] = field(default_factory=list)
 
 
 @dataclass
@@ -119,6 +157,7 @@ class VendorUploads:
         return reminded
 
     def view(self, link_id: str) -> UploadPage:
+        """The upload page: one form per missing document posting it straight to S3, and the confirmation."""
         record, key = self._lookup(link_id)
         if record is None:
             return UploadPage("unknown", 404, [])
@@ -129,11 +168,12 @@ class VendorUploads:
         record["csrf_hashes"] = [*record["csrf_hashes"][-4:], csrf_hash(csrf)]
         with contextlib.suppress(StaleState):
             self._put(key, record, expected="PENDING")
-        return UploadPage("form", 200, record["missing"], record["vendor"], csrf=csrf)
+        return self._form(record, link_id, csrf)
 
-    def receive(
-        self, link_id: str, content_type: str, body: bytes, *, ip: str | None, user_agent: str | None
+    def confirm(
+        self, link_id: str, fields: Mapping[str, str], *, ip: str | None, user_agent: str | None
     ) -> UploadPage:
+        """The vendor says the documents are in S3: check each one, then resume the waiting workflow once."""
         record, key = self._lookup(link_id)
         if record is None:
             self._refuse(None, "unknown", "the upload link is not one this system issued", ip, user_agent)
@@ -142,45 +182,38 @@ class VendorUploads:
         if dead:
             self._refuse(record, dead.kind, f"the upload link is {dead.kind}", ip, user_agent)
             return dead
-        fields, files = parse_multipart(content_type, body)
-        if not fields.get("csrf") or csrf_hash(fields["csrf"]) not in record["csrf_hashes"]:
+        csrf = fields.get("csrf") or ""
+        if not csrf or csrf_hash(csrf) not in record["csrf_hashes"]:
             self._refuse(
                 record, "missing_csrf", "the form did not come from this link's page", ip, user_agent
             )
             return UploadPage(
                 "invalid", 403, record["missing"], record["vendor"], message="Please open the link again."
             )
-        absent = [d for d in record["missing"] if not files.get(d)]
-        too_big = [d for d, data in files.items() if len(data) > MAX_UPLOAD_BYTES]
-        not_pdf = [d for d, data in files.items() if data and not data.startswith(b"%PDF")]
+        stored = {d: self._stored(record["case_id"], d) for d in record["missing"]}
+        absent = [d for d, found in stored.items() if found is None]
+        too_big = [d for d, found in stored.items() if found and found.size > MAX_UPLOAD_BYTES]
+        not_pdf = [d for d, found in stored.items() if found and d not in too_big and not self._is_pdf(found)]
+        if too_big or not_pdf:
+            refused = [f"{_name(d)} is over {MAX_UPLOAD_BYTES // MB} MB" for d in too_big]
+            refused += [f"{_name(d)} is not a PDF" for d in not_pdf]
+            self._refuse(record, "invalid_document", "; ".join(refused), ip, user_agent)
         if absent or too_big or not_pdf:
-            problems = [f"{DOCUMENT_NAMES.get(d, d)} is missing" for d in absent]
-            problems += [f"{DOCUMENT_NAMES.get(d, d)} is over 5 MB" for d in too_big]
-            problems += [f"{DOCUMENT_NAMES.get(d, d)} is not a PDF" for d in not_pdf]
-            return UploadPage(
-                "form",
-                400,
-                record["missing"],
-                record["vendor"],
-                csrf=fields["csrf"],
-                message="; ".join(problems),
-            )
+            problems = [f"{_name(d)} has not been uploaded yet" for d in absent]
+            problems += [f"{_name(d)} is over {MAX_UPLOAD_BYTES // MB} MB" for d in too_big]
+            problems += [f"{_name(d)} is not a PDF: please upload it again as a PDF" for d in not_pdf]
+            return self._form(record, link_id, csrf, message="; ".join(problems), status=400)
         record["status"] = "RECEIVED"
         try:
             self._put(key, record, expected="PENDING")
         except StaleState:
             return UploadPage("used", 409, [], record["vendor"])
-        documents = {}
-        for document_type in record["missing"]:
-            s3_key = f"cases/{record['case_id']}/vendor/{document_type}.pdf"
-            put = self.s3.put_object(
-                Bucket=self.bucket, Key=s3_key, Body=files[document_type], ContentType="application/pdf"
-            )
-            documents[document_type] = {
-                "bucket": self.bucket,
-                "key": s3_key,
-                "version_id": put.get("VersionId"),
-            }
+        # The version checked is the version the case reads: a later POST with a still-valid form cannot swap it.
+        documents = {
+            d: {"bucket": self.bucket, "key": found.key, "version_id": found.version_id}
+            for d, found in stored.items()
+            if found is not None
+        }
         self.audit.append(
             case_id=record["case_id"],
             workflow="vendor_approval",
@@ -188,9 +221,10 @@ class VendorUploads:
             actor=Actor.user(record["contact"]),
             action="documents.received",
             outcome="received",
-            reasons=[f"uploaded: {', '.join(DOCUMENT_NAMES.get(d, d) for d in documents)}"],
+            reasons=[f"uploaded: {', '.join(_name(d) for d in documents)}"],
             data={
                 "documents": list(documents),
+                "size_bytes": {d: found.size for d, found in stored.items() if found is not None},
                 "channel": "upload link",
                 "ip": ip,
                 "user_agent": (user_agent or "")[:256],
@@ -203,10 +237,65 @@ class VendorUploads:
             return UploadPage("expired", 410, [], record["vendor"])
         return UploadPage("received", 200, [], record["vendor"])
 
+    def upload_form(self, case_id: str, document_type: str, link_id: str) -> UploadForm:
+        """A presigned POST for one document: S3 takes only a PDF content type, at most ``MAX_UPLOAD_BYTES``, at
+        exactly this case's key, for ``UPLOAD_FORM_SECONDS``, then sends the browser back to the upload page."""
+        back = self._link_url(link_id)
+        post = self.s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=document_key(case_id, document_type),
+            Fields={"Content-Type": PDF, "success_action_redirect": back},
+            Conditions=[
+                ["content-length-range", 1, MAX_UPLOAD_BYTES],
+                {"Content-Type": PDF},
+                {"success_action_redirect": back},
+            ],
+            ExpiresIn=UPLOAD_FORM_SECONDS,
+        )
+        found = self._stored(case_id, document_type)
+        return UploadForm(
+            document_type, str(post["url"]), dict(post["fields"]), found.size if found else None
+        )
+
     # -- helpers -------------------------------------------------------------------------------------------------
 
+    def _form(
+        self,
+        record: dict[str, Any],
+        link_id: str,
+        csrf: str,
+        *,
+        message: str | None = None,
+        status: int = 200,
+    ) -> UploadPage:
+        forms = [self.upload_form(record["case_id"], d, link_id) for d in record["missing"]]
+        return UploadPage(
+            "form", status, record["missing"], record["vendor"], csrf=csrf, message=message, forms=forms
+        )
+
+    def _stored(self, case_id: str, document_type: str) -> StoredDocument | None:
+        """The document's current version in S3, None when the vendor has not uploaded it."""
+        key = document_key(case_id, document_type)
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            # S3 answers a missing key with 404, or 403 to a caller without s3:ListBucket (this one has none).
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
+                return None
+            raise
+        return StoredDocument(key, head.get("VersionId"), int(head.get("ContentLength", 0)))
+
+    def _is_pdf(self, found: StoredDocument) -> bool:
+        # The form's Content-Type is what the browser claims; the first bytes are what the file is.
+        version = {"VersionId": found.version_id} if found.version_id else {}
+        head = self.s3.get_object(Bucket=self.bucket, Key=found.key, Range="bytes=0-4", **version)
+        return bytes(head["Body"].read()).startswith(b"%PDF")
+
+    def _link_url(self, link_id: str) -> str:
+        return f"{self.base_url.rstrip('/')}/uploads/{link_id}"
+
     def _send(self, record: dict[str, Any], link_id: str, *, reminder: bool) -> None:
-        url = f"{self.base_url.rstrip('/')}/uploads/{link_id}"
+        url = self._link_url(link_id)
         names = ", ".join(DOCUMENT_NAMES.get(d, d) for d in record["missing"])
         prefix = "Reminder: " if reminder else ""
         text = (
@@ -275,44 +364,77 @@ class VendorUploads:
         )
 
 
-def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Form fields and files of a multipart/form-data body (the standard library's MIME parser)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return {}, {}
-    message = message_from_bytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body, policy=default_policy
+def confirmation_fields(content_type: str, body: str) -> dict[str, str]:
+    """The confirmation's fields: the page's form (urlencoded) or the same as a JSON object."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        try:
+            parsed = json.loads(body or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+    if kind == "application/x-www-form-urlencoded":
+        return {k: v[-1] for k, v in parse_qs(body or "", keep_blank_values=True).items()}
+    return {}
+
+
+def response_headers(page: UploadPage) -> dict[str, str]:
+    """The pages' security headers, with the S3 endpoint the forms post to allowed as a form action."""
+    from backoffice.approvals.pages import SECURITY_HEADERS
+
+    headers = dict(SECURITY_HEADERS)
+    origins = sorted({_origin(form.url) for form in page.forms})
+    policy = headers.get("Content-Security-Policy")
+    if origins and policy:
+        directives = [d.strip() for d in policy.split(";") if d.strip()]
+        directives = [d for d in directives if not d.startswith("form-action")]
+        directives.append(" ".join(["form-action 'self'", *origins]))
+        headers["Content-Security-Policy"] = "; ".join(directives)
+    return headers
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _name(document_type: str) -> str:
+    return DOCUMENT_NAMES.get(document_type, document_type)
+
+
+def _upload_form_html(form: UploadForm) -> str:
+    name = escape(_name(form.document))
+    status = (
+        f"<p>Received ({max(1, form.received // 1024)} KB). Upload again to replace it.</p>"
+        if form.received is not None
+        else "<p>Not uploaded yet.</p>"
     )
-    fields: dict[str, str] = {}
-    files: dict[str, bytes] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        decoded = part.get_payload(decode=True)
-        payload = decoded if isinstance(decoded, bytes) else b""
-        if part.get_filename():
-            files[str(name)] = payload
-        else:
-            fields[str(name)] = payload.decode("utf-8", "replace")
-    return fields, files
+    # S3 reads the fields in order and wants the file last.
+    hidden = "".join(
+        f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>" for k, v in form.fields.items()
+    )
+    return (
+        f"<form method='post' action='{escape(form.url)}' enctype='multipart/form-data' class='box' "
+        f"data-document='{escape(form.document)}'><h2>{name}</h2>{status}{hidden}"
+        f"<label for='file-{escape(form.document)}'>{name} (PDF, at most {MAX_UPLOAD_BYTES // MB} MB)</label>"
+        f"<input type='file' id='file-{escape(form.document)}' name='file' accept='application/pdf' required>"
+        f"<p><button type='submit'>Upload {name}</button></p></form>"
+    )
 
 
 def render(page: UploadPage) -> str:
     from backoffice.approvals.pages import _document
 
     if page.kind == "form":
-        inputs = "".join(
-            f"<label for='{d}'>{escape(DOCUMENT_NAMES.get(d, d))} (PDF)</label>"
-            f"<input type='file' id='{d}' name='{d}' accept='application/pdf' required>"
-            for d in page.missing
-        )
         message = f"<p class='warn'>{escape(page.message)}</p>" if page.message else ""
+        forms = "".join(_upload_form_html(form) for form in page.forms)
         return _document(
             "Upload documents",
             f"<h1>Documents for {escape(page.vendor)}</h1>{message}"
-            "<form method='post' enctype='multipart/form-data' class='box'>"
-            f"<input type='hidden' name='csrf' value='{escape(page.csrf or '')}'>{inputs}"
-            "<p><button type='submit' class='approve'>Upload</button></p></form>",
+            "<p>Upload each document below, then send them.</p>"
+            f"{forms}<form method='post' class='box'>"
+            f"<input type='hidden' name='csrf' value='{escape(page.csrf or '')}'>"
+            "<p><button type='submit' class='approve'>Send the documents</button></p></form>",
         )
     titles = {
         "received": ("Thank you", "We received the documents; the review continues."),
@@ -341,7 +463,7 @@ def uploads_from_env() -> VendorUploads:
         audit=AuditTrail(os.environ["AUDIT_TABLE_NAME"]),
         mailer=SesMailer(aws.client("ses"), os.environ["APPROVALS_SENDER"]),
         callback=StepFunctionsCallback(aws.client("stepfunctions")),
-        s3=aws.client("s3"),
+        s3=aws.client("s3", signature_version="s3v4"),
         bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
         base_url=os.environ["APPROVALS_BASE_URL"],
     )
