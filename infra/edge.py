@@ -71,10 +71,10 @@ class Firewall:
 WEBHOOKS_PREFIX = "/webhooks/"
 APPROVALS_PREFIX = "/approvals/"
 # An approval decision is a form with a comment of at most 4,000 characters (backoffice.approvals: the page says
-# so and the textarea stops there). URL-encoded, a character of a non-Latin script takes up to 9 bytes (three
-# UTF-8 bytes as %XX each): 36 KB of comment, plus the token and the address. A larger body is no decision a
-# person typed on the page.
-APPROVAL_MAX_BODY_BYTES = 40 * 1024
+# so and the textarea stops there); URL-encoded, a comment in a non-Latin script alone is up to 36 KB. A longer
+# body is refused by the decision function itself, on the page and with an audit record of who tried what, which
+# a WAF block cannot give: so no body rule of the web ACL stands in front of it, only API Gateway's 10 MB quota,
+# the per-address rate limit and the managed rules' inspection of the first 64 KB.
 # 64 KB is the most of a body API Gateway can give WAF to inspect (KB_64): every byte of an accepted delivery is
 # seen by the managed rules, and a larger one is refused at the edge instead of passing half-inspected. The SaaS
 # deliveries the product takes are events of a few KB; the receiver's own cap on the event it makes
@@ -87,9 +87,8 @@ FIREWALL = Firewall(
     rate_limit=RateLimit("RequestsPerAddress", 300),
     managed_rule_groups=(CORE_RULE_SET, "AWSManagedRulesKnownBadInputsRuleSet"),
     body_limits=(
-        # The core rule set's 8 KB body rule, kept for every route but the webhooks and the approval decisions (a
-        # comment in any script: see APPROVAL_MAX_BODY_BYTES): the vendor's upload confirmation is a small form;
-        # documents never pass through the API.
+        # The core rule set's 8 KB body rule, kept for every route but the webhooks and the approval decisions (see
+        # APPROVALS_PREFIX): the vendor's upload confirmation is a small form; documents never pass through the API.
         BodyLimit(
             "BodyOver8KbOutsideWebhooks",
             CORE_BODY_LIMIT_BYTES,
@@ -97,7 +96,6 @@ FIREWALL = Firewall(
             relaxes=CORE_BODY_RULE,
         ),
         BodyLimit("WebhookBodyOver64Kb", WEBHOOK_MAX_BODY_BYTES, path_prefix=WEBHOOKS_PREFIX),
-        BodyLimit("ApprovalBodyOver40Kb", APPROVAL_MAX_BODY_BYTES, path_prefix=APPROVALS_PREFIX),
     ),
     body_inspection_limit="KB_64",
 )

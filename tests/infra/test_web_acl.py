@@ -11,7 +11,6 @@ from synthesized_stack import Synthesized
 
 from infra.api import STAGE
 from infra.edge import (
-    APPROVAL_MAX_BODY_BYTES,
     APPROVALS_PREFIX,
     CORE_BODY_LABEL,
     CORE_BODY_RULE,
@@ -89,14 +88,16 @@ def test_webhook_bodies_over_64_kb_are_blocked_and_wafs_inspection_covers_them(
     assert limit == {"DefaultSizeInspectionLimit": "KB_64"}
 
 
-def test_approval_decisions_over_40_kb_are_blocked(rules: dict[str, dict[str, Any]]) -> None:
-    # Given the approval route's own body rule (a 4,000-character comment in any script is at most 36 KB encoded)
-    rule = rules["ApprovalBodyOver40Kb"]
-    # Then it blocks a body over 40 KB on /v1/approvals/
-    assert rule["Action"] == {"Block": {}}
-    size, path = rule["Statement"]["AndStatement"]["Statements"]
-    assert size["SizeConstraintStatement"]["Size"] == APPROVAL_MAX_BODY_BYTES == 40 * 1024
-    assert path == path_match(APPROVALS_PREFIX)
+def test_no_body_rule_stands_before_the_approval_decisions(rules: dict[str, dict[str, Any]]) -> None:
+    # Given the web ACL's body rules
+    guards = [limit.name for limit in FIREWALL.body_limits if limit.applies_to(f"{APPROVALS_PREFIX}link")]
+    # Then none applies to an approval decision: the function refuses a long comment itself, with an audit record
+    assert guards == []
+    assert path_match(APPROVALS_PREFIX) in [
+        statement["NotStatement"]["Statement"]
+        for statement in rules["BodyOver8KbOutsideWebhooks"]["Statement"]["AndStatement"]["Statements"]
+        if "NotStatement" in statement
+    ]
 
 
 def test_the_web_acl_is_the_one_the_edge_description_declares(rules: dict[str, dict[str, Any]]) -> None:

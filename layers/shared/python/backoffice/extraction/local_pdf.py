@@ -65,7 +65,7 @@ def read_pdf(data: bytes, *, keep_words_on: str | None = None) -> NormalizedDocu
     text matches it keep their words and drawn marks with positions (``Page.words``). A form whose fields hold
     values is read from them, and other documents do not pay for the word layout.
     """
-    with _quiet_pypdf():
+    with quiet_logger("pypdf"):
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             encrypted = reader.is_encrypted
@@ -116,10 +116,11 @@ def read_pdf(data: bytes, *, keep_words_on: str | None = None) -> NormalizedDocu
 
 
 @contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    # pypdf logs a warning per font it cannot fully decode (fontTools missing) and per repaired cross-reference;
-    # neither changes what is read, and a command line printing JSON must not print them.
-    logger = logging.getLogger("pypdf")
+def quiet_logger(name: str) -> Iterator[None]:
+    """Errors only from the named library's logger while a PDF is read: pypdf logs a warning per font it cannot
+    fully decode and per repaired cross-reference, pdfminer.six per font it cannot fully describe and per missing
+    box; none changes what is read, and a command line printing JSON must not print them."""
+    logger = logging.getLogger(name)
     previous = logger.level
     logger.setLevel(logging.ERROR)
     try:

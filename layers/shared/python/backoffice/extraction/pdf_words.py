@@ -13,10 +13,8 @@ a reader asks for are laid out.
 from __future__ import annotations
 
 import io
-import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pdfminer.converter import PDFPageAggregator
@@ -24,7 +22,7 @@ from pdfminer.layout import LTChar, LTCurve, LTFigure, LTImage, LTRect
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 
-from backoffice.extraction.local_pdf import DIGITAL_CONFIDENCE, PageFrame
+from backoffice.extraction.local_pdf import DIGITAL_CONFIDENCE, PageFrame, quiet_logger
 from backoffice.extraction.model import Box, PageWords, Word
 
 # A glyph continues the word before it when it stands on the same baseline no farther than this many font sizes
@@ -38,20 +36,8 @@ _SYMBOL_FONT = re.compile(r"dingbat|zadb|wingding|webding", re.IGNORECASE)
 
 def page_words(data: bytes, numbers: list[int]) -> list[PageWords]:
     """The words and marks of the pages ``numbers`` (from 1, ascending) of a PDF's bytes."""
-    with _quiet_pdfminer():
+    with quiet_logger("pdfminer"):
         return list(_page_words(data, numbers))
-
-
-@contextmanager
-def _quiet_pdfminer() -> Iterator[None]:
-    # pdfminer.six logs every font it cannot fully describe and every missing box; none changes a position.
-    logger = logging.getLogger("pdfminer")
-    previous = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
 
 
 def _page_words(data: bytes, numbers: list[int]) -> Iterator[PageWords]:
