@@ -94,6 +94,8 @@ Grant = Literal[
     "textract:start",
     "textract:results",  # read finished Textract jobs; writes under the output prefix
     "textract_jobs:readwrite",  # the pending Textract jobs and the task tokens waiting on them
+    # put (never replace) anchors in the Object Lock bucket; only the anchor function holds it
+    "audit_anchors:write",
 ]
 
 
@@ -183,6 +185,8 @@ class Table:
     ttl_attribute: str | None = None
     # The audit table is the record of what happened: never deleted with the stack, point-in-time recovery on.
     retain: bool = False
+    # A DynamoDB stream of the table's changes (the audit table's feeds its anchors); None: no stream.
+    stream_view: Literal["NEW_IMAGE"] | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,15 @@ class Subscription:
     """A catalog function subscribed to a catalog topic: each message is delivered to it (asynchronously)."""
 
     topic: str
+    function: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StreamSubscription:
+    """A catalog function fed the changes of a catalog table's stream (a Lambda event source mapping)."""
+
+    table: str
     function: str
     description: str = ""
 
@@ -225,6 +238,9 @@ class Catalog:
     settings: Mapping[str, str] = field(default_factory=dict)
     service_roles: tuple[ServiceRole, ...] = ()
     subscriptions: tuple[Subscription, ...] = ()
+    stream_subscriptions: tuple[StreamSubscription, ...] = ()
+    # Buckets in S3 Object Lock compliance mode, each with the setting that holds its retention in days.
+    object_lock: Mapping[str, str] = field(default_factory=dict)
 
     def function(self, name: str) -> LambdaFunction:
         return _by_name(self.functions, name, "function")
@@ -295,18 +311,38 @@ _TEXTRACT_ENV: Mapping[str, Ref | str] = {
     "TEXTRACT_JOB_TABLE_NAME": table("textract_jobs"),
 }
 
+# The systems whose business events the product consumes. An event from one of them that no rule takes is a
+# mistake somewhere (an event type renamed at the source, a mapping that drifted): the unrouted_business_event rule
+# parks and audits it instead of the bus dropping it unseen.
+BUSINESS_EVENT_SOURCES = (
+    "crm.salesforce",
+    "crm.webhook",
+    "psa.certinia",
+    "procurement.portal",
+    "backoffice.schedule",
+)
+# The detail-types the case rules take from any source (a test checks this list against the rules themselves).
+ROUTED_DETAIL_TYPES = ("Opportunity Closed Won", "Vendor Onboarding Requested", "Billing Period Closed")
+
 CATALOG = Catalog(
     event_bus="backoffice",
     event_source="backoffice",
     tables=(
-        Table("audit", partition_key="case_id", sort_key="seq", sort_key_type="N", retain=True),
+        Table(
+            "audit",
+            partition_key="case_id",
+            sort_key="seq",
+            sort_key_type="N",
+            retain=True,
+            stream_view="NEW_IMAGE",
+        ),
         Table("idempotency", partition_key="id", ttl_attribute="expiration"),
         Table("approvals", partition_key="pk"),
         Table("sandbox", partition_key="pk", sort_key="sk"),
         # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
     ),
-    buckets=("documents",),
+    buckets=("documents", "audit_anchors"),
     topics=("notifications", "textract_completed"),
     queues=("parked_events",),
     functions=(
@@ -321,6 +357,12 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read", "states:start", "parked:send", "idempotency:readwrite"),
         ),
         LambdaFunction(
+            name="park_unrouted_event",
+            description="Parks and audits an event from a known business system that no rule takes",
+            environment={**_AUDIT_ENV, "PARKED_EVENTS_QUEUE_URL": queue("parked_events")},
+            grants=("audit:append", "audit:read", "parked:send"),
+        ),
+        LambdaFunction(
             name="ingest_salesforce_event",
             description="Turns Salesforce's Opportunity events (Event Relay) into the canonical Closed Won event",
             environment={**_STEP_ENV},
@@ -332,8 +374,10 @@ CATALOG = Catalog(
             environment={
                 **_AUDIT_ENV,
                 "CONNECTORS_CONFIG_PARAMETER": Ref("setting", "connectors_config_parameter"),
+                "IDEMPOTENCY_TABLE_NAME": table("idempotency"),
             },
-            grants=("audit:append", "audit:read", "bus:put", "connectors:config"),
+            # idempotency: each sender event id is claimed there before its event goes on the bus.
+            grants=("audit:append", "audit:read", "bus:put", "connectors:config", "idempotency:readwrite"),
         ),
         LambdaFunction(
             name="validate_opportunity",
@@ -545,6 +589,12 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read"),
         ),
         LambdaFunction(
+            name="anchor_audit",
+            description="Anchors each new audit record's hash in the Object Lock bucket the writers cannot reach",
+            environment={"AUDIT_ANCHORS_BUCKET_NAME": bucket("audit_anchors")},
+            grants=("audit_anchors:write",),
+        ),
+        LambdaFunction(
             name="publish_outcome",
             description="Records a case's outcome, announces it on the event bus and notifies the operators",
             environment={**_AUDIT_ENV, "NOTIFICATIONS_TOPIC_ARN": topic("notifications")},
@@ -657,7 +707,15 @@ CATALOG = Catalog(
         # as JSON; "{}" keeps the documented defaults.
         "billing_policy": "{}",
         "anomaly_policy": "{}",
+        # How long anchors of the audit trail are locked (compliance mode: no one can shorten it), and how long a
+        # new record may go without an anchor before verify calls it appended outside the stream.
+        "audit_anchor_retention_days": "2557",
+        "audit_anchor_window_seconds": "900",
     },
+    object_lock={"audit_anchors": "audit_anchor_retention_days"},
+    stream_subscriptions=(
+        StreamSubscription("audit", "anchor_audit", "every new audit record is anchored outside the table"),
+    ),
     service_roles=(
         ServiceRole(
             name="textract_notifications",
@@ -703,6 +761,15 @@ CATALOG = Catalog(
                 "detail-type": ["OpportunityChangeEvent", "Opportunity_Closed_Won__e"],
             },
             function="ingest_salesforce_event",
+        ),
+        EventRule(
+            name="unrouted_business_event",
+            description="An event from a known business system that no other rule takes: parked and audited",
+            pattern={
+                "source": list(BUSINESS_EVENT_SOURCES),
+                "detail-type": [{"anything-but": list(ROUTED_DETAIL_TYPES)}],
+            },
+            function="park_unrouted_event",
         ),
     ),
 )

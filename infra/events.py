@@ -183,5 +183,7 @@ def _top_level(value: object) -> object:
         helpers = {"prefix": events.Match.prefix, "suffix": events.Match.suffix}
         if operator in helpers:
             return helpers[operator](operand)
+        if operator == "anything-but":
+            return events.Match.anything_but(*(operand if isinstance(operand, list) else [operand]))
         raise ValueError(f"top-level content filter {operator!r} is not supported by the stack yet")
     return value

@@ -24,6 +24,7 @@ from infra.resources import CatalogResources
 AUDIT = table("audit")
 IDEMPOTENCY = table("idempotency")
 DOCUMENTS = bucket("documents")
+AUDIT_ANCHORS = bucket("audit_anchors")
 NOTIFICATIONS = topic("notifications")
 PARKED_EVENTS = queue("parked_events")
 APPROVALS = table("approvals")
@@ -86,6 +87,25 @@ def _audit_read(resources: CatalogResources, key: kms.IKey) -> Permission:
         (
             _allow(["dynamodb:GetItem", "dynamodb:Query"], [audit.table_arn]),
             _key_use(key, "dynamodb", _TABLE_READ),
+        ),
+    )
+
+
+def _audit_anchors_write(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # PutObject (with If-None-Match, so never over an anchor) and GetObject to compare a redelivered record with
+    # the anchor already kept. No delete, no version or retention actions: Object Lock would refuse them anyway.
+    objects = resources.storage.buckets[AUDIT_ANCHORS.name].arn_for_objects("cases/*")
+    return Permission(
+        (
+            _allow(["s3:PutObject", "s3:GetObject"], [objects]),
+            _key_use(key, "s3", _OBJECT_WRITE),
+        ),
+        (
+            Wildcard(
+                objects,
+                "One anchor object per audit record (cases/<case id>/<seq>.json); case ids are made at run time, "
+                "so the grant covers the anchors folder of the anchors bucket and nothing else.",
+            ),
         ),
     )
 
@@ -183,9 +203,16 @@ def _parked_send(resources: CatalogResources, key: kms.IKey) -> Permission:
 
 
 def _approvals_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
-    # What the approvals store calls: conditional puts, reads by key, and the scan for pending requests.
+    # What the approvals store calls: versioned conditional puts, reads by key, the scan for pending requests,
+    # and the atomic ADD of the unknown-link refusal counters.
     approvals = resources.storage.tables[APPROVALS.name]
-    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
+    actions = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+    ]
     return Permission((_allow(actions, [approvals.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)))
 
 
@@ -331,6 +358,7 @@ def _textract_jobs_readwrite(resources: CatalogResources, key: kms.IKey) -> Perm
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
+    "audit_anchors:write": _audit_anchors_write,
     "idempotency:readwrite": _idempotency_readwrite,
     # GetObjectVersion: steps read the version a case pinned (and Textract reads it with the caller's rights).
     "documents:read": _documents(["s3:GetObject", "s3:GetObjectVersion"], write=False),

@@ -19,6 +19,7 @@ from infra.resources import CatalogResources
 from infra.schedules import Schedules
 from infra.service_roles import ServiceRoles
 from infra.storage import Storage
+from infra.streams import TableStreams
 from infra.subscriptions import TopicSubscriptions
 from infra.workflows import Workflows
 
@@ -92,6 +93,15 @@ class BackofficeStack(Stack):
             "Subscriptions",
             catalog=catalog,
             topics=self.storage.topics,
+            functions=self.functions.functions,
+            undelivered=self.storage.undelivered_events,
+            key=data_key.key,
+        )
+        self.streams = TableStreams(
+            self,
+            "Streams",
+            catalog=catalog,
+            tables=self.storage.tables,
             functions=self.functions.functions,
             undelivered=self.storage.undelivered_events,
             key=data_key.key,

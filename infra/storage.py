@@ -35,6 +35,14 @@ _TERMINAL_QUEUES = {
 }
 
 
+def _retention_days(scope: Construct, catalog: Catalog, bucket: str) -> int | None:
+    """The Object Lock retention of a bucket the catalog locks (CDK context overrides the setting), else None."""
+    setting = catalog.object_lock.get(bucket)
+    if setting is None:
+        return None
+    return int(scope.node.try_get_context(setting) or catalog.settings[setting])
+
+
 class Storage(Construct):
     """DynamoDB tables, S3 buckets, SQS queues and SNS topics, one per catalog entry, all under the data key.
 
@@ -46,7 +54,8 @@ class Storage(Construct):
     HTTP. Besides the catalog's queues there is one more: ``undelivered_events``, where EventBridge and Lambda park
     a business event they could not hand to the case starter, so no won deal is dropped silently. CloudWatch alarms
     of this account may publish to the notifications topic (its policy replaces SNS's default one, which would
-    have let them).
+    have let them). A bucket the catalog puts under Object Lock (the audit anchors) is locked in compliance mode
+    for the retention its setting gives, and a table with a stream (the audit trail) feeds it to its subscriber.
     """
 
     UNDELIVERED_EVENTS = "undelivered_events"
@@ -59,7 +68,10 @@ class Storage(Construct):
             spec.name: self._table(spec, key) for spec in catalog.tables
         }
         self.access_logs = self._access_logs_bucket()
-        self.buckets: dict[str, s3.Bucket] = {name: self._bucket(name, key) for name in catalog.buckets}
+        self.buckets: dict[str, s3.Bucket] = {
+            name: self._bucket(name, key, retention_days=_retention_days(self, catalog, name))
+            for name in catalog.buckets
+        }
         self.queues: dict[str, sqs.Queue] = {name: self._queue(name, key) for name in catalog.queues}
         self.undelivered_events = self._queue(self.UNDELIVERED_EVENTS, key, catalog_entry=False)
         self.topics: dict[str, sns.Topic] = {name: self._topic(name, key) for name in catalog.topics}
@@ -84,6 +96,7 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=spec.ttl_attribute,
+            stream={"NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE}.get(spec.stream_view or ""),
             deletion_protection=spec.retain,
             removal_policy=RemovalPolicy.RETAIN if spec.retain else RemovalPolicy.DESTROY,
         )
@@ -109,7 +122,7 @@ class Storage(Construct):
         )
         return bucket
 
-    def _bucket(self, name: str, key: kms.IKey) -> s3.Bucket:
+    def _bucket(self, name: str, key: kms.IKey, *, retention_days: int | None = None) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
             f"{pascal(name)}Bucket",
@@ -124,6 +137,14 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{name}/",
             removal_policy=RemovalPolicy.RETAIN,
+            # Compliance mode: no principal, the root user included, can delete a locked version or shorten its
+            # retention (the audit anchors: evidence must outlive whoever would like it gone).
+            object_lock_enabled=retention_days is not None,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.compliance(Duration.days(retention_days))
+                if retention_days is not None
+                else None
+            ),
         )
         Tags.of(bucket).add(CATALOG_TAG, name)
         return bucket

@@ -39,11 +39,13 @@ def show(link_id: str) -> Response[str]:
 def confirm(link_id: str) -> Response[str]:
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    content_type = headers.get("content-type", "")
     page = uploads().confirm(
         link_id,
-        confirmation_fields(headers.get("content-type", ""), event.decoded_body or ""),
+        confirmation_fields(content_type, event.decoded_body or ""),
         ip=event.request_context.identity.source_ip,
         user_agent=headers.get("user-agent"),
+        content_type=content_type,
     )
     logger.info("vendor upload confirmation handled", extra={"page": page.kind, "status": page.status})
     return _respond(page, "POST")

@@ -3,7 +3,8 @@
 The source's settings (secret name, signature scheme, payload mapping) come from the connector configuration
 document; its secret from Secrets Manager (Powertools Parameters, cached). A delivery that verifies and maps goes on
 the bus as a canonical event (202) and is audited under ``webhook-<source>-<event id>``; a second delivery of the
-same event is audited as a duplicate and not put again (200). A refusal is audited under ``webhook-refusals`` with
+same event (even one arriving at the same moment) is audited as a duplicate and not put again (200): the event id is
+claimed in the idempotency table before the put, and given back when the put fails. A refusal is audited under ``webhook-refusals`` with
 its reason (401 signature, 404 unknown source, 400/413/422 payload). The body, headers and secret are never logged
 or stored: the audit keeps the body's SHA-256 only.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -22,13 +24,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor, AuditTrail
 from backoffice.connectors import config, webhooks
-from backoffice.connectors.webhooks import WebhookRefused
+from backoffice.connectors.webhooks import DeliveryClaims, WebhookRefused
 from backoffice.settings import Settings, from_env
 
 
 class ReceiveWebhookSettings(Settings):
     audit_table_name: str
     event_bus_name: str
+    idempotency_table_name: str
 
 
 logger = Logger()
@@ -93,7 +96,9 @@ def receive_webhook(source: str) -> Response[str]:
     case_id = f"webhook-{source}-{_UNSAFE.sub('-', accepted.event_id).strip('-')}"[:200]
     facts = {"source": source, "event_id": accepted.event_id, "detail_type": accepted.detail_type}
     digest = {"body_sha256": webhooks.body_digest(body)}
-    if trail.head(case_id) is not None:
+    # Claimed before the put, atomically: of concurrent copies of one delivery exactly one goes on the bus.
+    claim = _claims().claim(source, accepted.event_id)
+    if not claim.won:
         trail.append(
             case_id=case_id,
             workflow=WORKFLOW,
@@ -101,16 +106,24 @@ def receive_webhook(source: str) -> Response[str]:
             actor=ACTOR,
             action="webhook.duplicate",
             outcome="ignored",
+            reasons=[_first_delivery(claim.holder)],
             data={**facts, **digest},
         )
         logger.info("webhook duplicate ignored", extra=facts)
         return _json(200, {"event_id": accepted.event_id, "status": "duplicate"})
 
-    result = aws.client("events").put_events(Entries=[accepted.entry])
+    try:
+        result = aws.client("events").put_events(Entries=[accepted.entry])
+    except Exception:
+        _claims().release(source, accepted.event_id)
+        raise
     if result.get("FailedEntryCount"):
+        _claims().release(source, accepted.event_id)  # the sender's retry may deliver it
         failure = (result.get("Entries") or [{}])[0].get("ErrorCode", "unknown")
         logger.error("webhook event not put on the bus", extra={**facts, "error": failure})
         return _json(503, {"message": "the event could not be accepted; retry later"})
+    bus_event_id = str((result.get("Entries") or [{}])[0].get("EventId"))
+    _claims().delivered(source, accepted.event_id, bus_event_id)
     trail.append(
         case_id=case_id,
         workflow=WORKFLOW,
@@ -118,10 +131,20 @@ def receive_webhook(source: str) -> Response[str]:
         actor=ACTOR,
         action="webhook.accepted",
         outcome="accepted",
-        data={**facts, **digest, "bus_event_id": (result.get("Entries") or [{}])[0].get("EventId")},
+        data={**facts, **digest, "bus_event_id": bus_event_id},
     )
     logger.info("webhook accepted", extra=facts)
     return _json(202, {"event_id": accepted.event_id, "status": "accepted"})
+
+
+def _claims() -> DeliveryClaims:
+    return DeliveryClaims(aws.client("dynamodb"), settings.idempotency_table_name)
+
+
+def _first_delivery(holder: Mapping[str, str]) -> str:
+    if holder.get("status") == "accepted":
+        return f"already put on the bus as event {holder.get('bus_event_id', '?')}"
+    return "another copy of this delivery is being put on the bus"
 
 
 @logger.inject_lambda_context(log_event=False)  # the event holds the body and the signature: never log it

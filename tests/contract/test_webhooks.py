@@ -19,6 +19,7 @@ from moto import mock_aws
 from backoffice import aws
 from backoffice.audit import AuditTrail
 from backoffice.connectors.webhooks import (
+    DeliveryClaims,
     SignatureScheme,
     WebhookRefused,
     WebhookSource,
@@ -279,6 +280,7 @@ def webhooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhoo
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AUDIT_TABLE_NAME": "audit",
+        "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "EVENT_BUS_NAME": "backoffice",
         "CONNECTORS_CONFIG_FILE": str(config),
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -302,6 +304,12 @@ def webhooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhoo
                 {"AttributeName": "case_id", "AttributeType": "S"},
                 {"AttributeName": "seq", "AttributeType": "N"},
             ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        boto3.client("dynamodb").create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
         boto3.client("secretsmanager").create_secret(Name="backoffice/webhooks/crm", SecretString=SECRET)
@@ -428,3 +436,24 @@ def test_the_closed_won_detail_of_the_sample_pipeline_maps_one_to_one() -> None:
     # Then the event's detail is the detail
     accepted = receive("sample", source, SECRET, signed_headers(body), body, bus_name="b", now=NOW)
     assert json.loads(accepted.entry["Detail"]) == detail
+
+
+def test_a_claim_is_won_once_given_back_after_a_failed_put_and_taken_over_when_stale(
+    webhooks: Webhooks,
+) -> None:
+    # Given the delivery claims in the idempotency table
+    claims = DeliveryClaims(aws.client("dynamodb"), "idempotency", lease_seconds=60)
+    # When two copies claim one event id, the first wins and the second sees it in progress
+    assert claims.claim("crm", "evt_9", now=NOW).won
+    second = claims.claim("crm", "evt_9", now=NOW + 1)
+    assert not second.won and second.holder["status"] == "claimed"
+    # And a claim whose put failed is given back: the sender's retry wins it
+    claims.release("crm", "evt_9")
+    assert claims.claim("crm", "evt_9", now=NOW + 2).won
+    # And a claim whose delivery died before putting is taken over after the lease, by one copy only
+    assert claims.claim("crm", "evt_9", now=NOW + 100).won
+    assert not claims.claim("crm", "evt_9", now=NOW + 101).won
+    # And once the event is on the bus the claim is final, however late a copy comes
+    claims.delivered("crm", "evt_9", "bus-1")
+    late = claims.claim("crm", "evt_9", now=NOW + 10_000)
+    assert not late.won and late.holder["bus_event_id"] == "bus-1"

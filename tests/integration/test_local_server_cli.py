@@ -156,6 +156,35 @@ def test_the_command_line_says_clearly_when_no_server_runs(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            '{"detail-type": "Opportunity Closed Won",\n  "detail": {"opportunity": }\n}',
+            ":2:29: not valid JSON",
+        ),
+        ("", ":1:1: not valid JSON"),
+        ('["an event"]', ": event 1: an event is a JSON object, not str"),
+        ('{"detail-type": "Opportunity Closed Won", "detail": [1]}', ": an event needs a 'detail-type'"),
+        ('{"DetailType": "Opportunity Closed Won", "Detail": "{oops"}', ": Detail is not valid JSON"),
+    ],
+    ids=["malformed", "empty", "not-an-object", "detail-not-an-object", "detail-string-malformed"],
+)
+def test_send_names_the_file_and_the_place_of_a_bad_event_in_one_line(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    # Given an event file a person got wrong (no server needed: the file is read before connecting)
+    path = tmp_path / "won.json"
+    path.write_text(content)
+    # When it is sent
+    result = cli(f"http://127.0.0.1:{free_port()}", "send", str(path))
+    # Then one line names the file and, for bad JSON, the line and column; exit 2, no traceback
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"backoffice send: {path}") and expected in line, line
+
+
 def test_an_approver_decides_from_the_command_line_through_the_confirmation_page(
     server: str, tmp_path: Path
 ) -> None:

@@ -8,9 +8,10 @@ Writes are conditional puts on (case_id, seq): a record is never overwritten, an
 ``PutItem`` only. Two writers racing for the same sequence number both stay correct: the loser re-reads the head of
 the chain and tries the next number.
 
-What the chain alone cannot prove: that the newest records were not cut off the end, or that a forger with write
-access did not append a well-formed record at the end. Anchoring chain heads outside the table (for example an S3
-Object Lock digest) closes that gap; it is not built yet.
+What the chain alone cannot prove: that the newest records were not cut off the end, that a case was not deleted
+whole, or that a chain was not rewritten consistently (SHA-256 has no key). Each record is therefore also anchored
+outside the table, in an S3 Object Lock bucket the writers cannot reach (``backoffice.audit_anchors``), and
+``verify`` given the anchor store checks the trail against it too.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from backoffice import aws
+
+if TYPE_CHECKING:
+    from backoffice.audit_anchors import AnchorStore
 
 GENESIS_HASH = "0" * 64
 _MAX_APPEND_ATTEMPTS = 20
@@ -271,22 +275,63 @@ class AuditTrail:
             found.extend(_from_item(item) for item in page.get("Items", []))
         return sorted(found, key=lambda r: r.timestamp)
 
-    def verify(self, case_ids: Sequence[str] | None = None) -> VerificationReport:
-        """Check every chain (or the named ones) and name each record that was changed, removed or inserted."""
+    def verify(
+        self,
+        case_ids: Sequence[str] | None = None,
+        *,
+        anchors: AnchorStore | None = None,
+        now: datetime | None = None,
+        window: timedelta | None = None,
+    ) -> VerificationReport:
+        """Check every chain (or the named ones) and name each record that was changed, removed or inserted.
+
+        With ``anchors`` each case is also compared with its anchors (truncation, appended records, rewritten
+        chains, deleted cases), and every anchored case is checked even when the table has no record of it left.
+        """
+        from backoffice.audit_anchors import DEFAULT_WINDOW, case_ids_of, verify_case
+
         problems: list[ChainProblem] = []
+        pending: list[ChainProblem] = []
         checked = 0
-        for case_id in case_ids if case_ids is not None else self.case_ids():
+        if case_ids is None:
+            case_ids = case_ids_of(self.case_ids(), anchors.case_ids() if anchors else ())
+        for case_id in case_ids:
             items = list(self._query_items(case_id))
             checked += len(items)
-            problems.extend(verify_chain(case_id, items))
-        return VerificationReport(records_checked=checked, problems=tuple(problems))
+            found = verify_chain(case_id, items)
+            if anchors is not None:
+                seen = {(p.seq, p.kind) for p in found}
+                for finding in verify_case(
+                    case_id,
+                    items,
+                    anchors.anchors(case_id),
+                    now=now or datetime.now(UTC),
+                    window=window or DEFAULT_WINDOW,
+                ):
+                    problem = ChainProblem(case_id, finding.seq, finding.kind, finding.detail)
+                    if finding.kind == "not yet anchored":
+                        pending.append(problem)
+                    elif (finding.seq, finding.kind) not in seen:
+                        found.append(problem)
+            problems.extend(sorted(found, key=lambda p: p.seq))
+        return VerificationReport(records_checked=checked, problems=tuple(problems), pending=tuple(pending))
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Verification
 # --------------------------------------------------------------------------------------------------------------
 
-ProblemKind = Literal["changed", "removed", "inserted", "unreadable"]
+ProblemKind = Literal[
+    "changed",
+    "removed",
+    "inserted",
+    "unreadable",
+    # found against the anchors (backoffice.audit_anchors)
+    "truncated",
+    "appended",
+    "case missing",
+    "not yet anchored",
+]
 
 
 @dataclass(frozen=True)
@@ -304,10 +349,12 @@ class ChainProblem:
 class VerificationReport:
     records_checked: int
     problems: tuple[ChainProblem, ...]
+    # Records within the anchoring window that have no anchor yet: not proven either way, so not OK either.
+    pending: tuple[ChainProblem, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.pending
 
 
 def verify_chain(case_id: str, items: Iterable[Mapping[str, Any]]) -> list[ChainProblem]:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,8 @@ from backoffice.audit import Actor, AuditTrail
 from backoffice.models import InvalidEvent, JsonModel, UnknownEventType, parse_event
 
 ACTOR = Actor.system("start_case")
+# A case claim with no execution after this long belongs to a delivery that died (the function times out at 30 s).
+CLAIM_LEASE = timedelta(seconds=120)
 _EXECUTION_NAME_MAX = 80  # Step Functions' limit
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -40,7 +42,7 @@ class StartCaseRequest(BaseModel):
 
 
 class StartCaseResult(BaseModel):
-    status: Literal["started", "duplicate", "rejected"]
+    status: Literal["started", "duplicate", "rejected", "parked"]
     case_id: str
     execution_arn: str | None = None
     reasons: list[str] = []
@@ -94,9 +96,9 @@ class CaseStarter:
 
         case_id = case_id_for(request.execution_prefix, event, request.case_key)
         claimed, existing = self._claim(case_id, event_id)
-        if not claimed and existing.get("execution_arn"):
+        if not claimed:
             return self._duplicate(request, case_id, event_id, existing)
-        # Unclaimed, or claimed by a delivery that died before it started the execution: start it now. The
+        # Claimed (or taken over from a delivery that died before it started the execution): start it now. The
         # execution name is the last guard; Step Functions never runs two executions of one name.
         try:
             response = self.sfn.start_execution(
@@ -106,11 +108,12 @@ class CaseStarter:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                if claimed:
-                    # Give the claim back so that the redelivery (EventBridge and Lambda retry) can start the case.
-                    self._release(case_id)
+                # Give the claim back so that the redelivery (EventBridge and Lambda retry) can start the case.
+                self._release(case_id)
                 raise
+            # A taken-over claim whose first delivery did start the execution before it died.
             arn = f"{request.state_machine_arn.replace(':stateMachine:', ':execution:')}:{case_id}"
+            self._record_execution(case_id, arn)
             return self._duplicate(request, case_id, event_id, {**existing, "execution_arn": arn})
         execution_arn = response["executionArn"]
         self._record_execution(case_id, execution_arn)
@@ -140,7 +143,11 @@ class CaseStarter:
             actor=ACTOR,
             action="event.duplicate",
             outcome="ignored",
-            reasons=[f"the case already exists (first started by event {existing.get('event_id', '?')})"],
+            reasons=[
+                f"the case already exists (first started by event {existing.get('event_id', '?')})"
+                if existing.get("execution_arn")
+                else f"the case is being started by event {existing.get('event_id', '?')}"
+            ],
             input=request.event,
             data={"event_id": event_id, "rule": request.rule},
             execution_arn=existing.get("execution_arn"),
@@ -150,24 +157,49 @@ class CaseStarter:
         )
 
     def _claim(self, case_id: str, event_id: str) -> tuple[bool, dict[str, str]]:
+        """Claim the case for this delivery: a conditional put, so of concurrent deliveries exactly one wins.
+
+        A loser is a duplicate, also while the winner is still starting the execution (answering it "start
+        anyway" would, on AWS, start nothing new, since StartExecution with an existing name and the same input
+        answers success, but would audit a second "started"). Only a claim older than ``CLAIM_LEASE`` with no
+        execution (its delivery died in between; EventBridge redelivers) is taken over, by one delivery.
+        """
+        now = datetime.now(UTC)
+        key = {"id": {"S": f"case#{case_id}"}}
         try:
             self.dynamodb.put_item(
                 TableName=self.idempotency_table,
-                Item={
-                    "id": {"S": f"case#{case_id}"},
-                    "event_id": {"S": event_id},
-                    "claimed_at": {"S": datetime.now(UTC).isoformat()},
-                },
+                Item={**key, "event_id": {"S": event_id}, "claimed_at": {"S": now.isoformat()}},
                 ConditionExpression="attribute_not_exists(id)",
             )
             return True, {}
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-        item = self.dynamodb.get_item(
-            TableName=self.idempotency_table, Key={"id": {"S": f"case#{case_id}"}}, ConsistentRead=True
-        ).get("Item", {})
-        return False, {k: v["S"] for k, v in item.items() if "S" in v}
+        item = self.dynamodb.get_item(TableName=self.idempotency_table, Key=key, ConsistentRead=True).get(
+            "Item", {}
+        )
+        existing = {k: v["S"] for k, v in item.items() if "S" in v}
+        claimed_at = existing.get("claimed_at", "")
+        if existing.get("execution_arn") or not claimed_at or now - _instant(claimed_at) < CLAIM_LEASE:
+            return False, existing
+        try:
+            self.dynamodb.update_item(
+                TableName=self.idempotency_table,
+                Key=key,
+                UpdateExpression="SET event_id = :e, claimed_at = :now",
+                ConditionExpression="claimed_at = :then AND attribute_not_exists(execution_arn)",
+                ExpressionAttributeValues={
+                    ":e": {"S": event_id},
+                    ":now": {"S": now.isoformat()},
+                    ":then": {"S": claimed_at},
+                },
+            )
+            return True, {}
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False, existing
 
     def _release(self, case_id: str) -> None:
         self.dynamodb.delete_item(TableName=self.idempotency_table, Key={"id": {"S": f"case#{case_id}"}})
@@ -211,6 +243,59 @@ class CaseStarter:
             },
         )
         return StartCaseResult(status="rejected", case_id=case_id, reasons=reasons)
+
+
+def park_unrouted_event(
+    event: Mapping[str, Any], *, audit: AuditTrail, sqs: Any, parked_queue_url: str, actor: Actor
+) -> StartCaseResult:
+    """An event from a known business system that no rule takes: parked for an operator and audited, not dropped.
+
+    EventBridge drops an event no rule matches without a trace; for a system the product listens to, that hides a
+    renamed event type or a drifted mapping until someone misses a case. The catch-all rule sends such events here.
+    """
+    event_id = str(event.get("id", "unknown"))
+    detail_type = str(event.get("detail-type"))
+    source = str(event.get("source"))
+    case_id = f"unrouted-{_UNSAFE.sub('-', event_id)}"[:_EXECUTION_NAME_MAX]
+    reasons = [f"no rule for detail-type {detail_type}"]
+    facts = {"event_id": event_id, "detail_type": detail_type, "source": source}
+    audit.append(
+        case_id=case_id,
+        workflow="events",
+        step="start case",
+        actor=actor,
+        action="event.unrouted",
+        outcome="parked",
+        reasons=[*reasons, f"from {source}; the event is in the parked-events queue"],
+        input=dict(event),
+        data=facts,
+    )
+    sqs.send_message(
+        QueueUrl=parked_queue_url,
+        MessageBody=json.dumps(
+            {
+                "case_id": case_id,
+                "reason": reasons[0],
+                "reasons": [f"sent by {source}; no catalog rule takes this detail-type"],
+                **facts,
+                "event": event,
+            },
+            default=str,
+        ),
+        MessageAttributes={
+            "reason": {"DataType": "String", "StringValue": "no rule"},
+            "case_id": {"DataType": "String", "StringValue": case_id},
+        },
+    )
+    return StartCaseResult(status="parked", case_id=case_id, reasons=reasons)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)  # unreadable: treat the claim as stale
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _reasons(error: InvalidEvent | UnknownEventType) -> list[str]:

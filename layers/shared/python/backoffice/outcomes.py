@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backoffice.audit import Actor, AuditTrail
+from backoffice.mail_headers import sns_subject
 
 ACTOR = Actor.system("publish_outcome")
 OUTCOME_SOURCE = "backoffice.workflows"
@@ -83,7 +84,7 @@ def publish_outcome(
         # Operators and chat/SMS subscribers hear of every outcome; reasons say what to do about a blocked case.
         sns.publish(
             TopicArn=topic_arn,
-            Subject=f"{outcome}: {case_id}"[:100],
+            Subject=sns_subject(f"{outcome}: {case_id}"),
             Message="\n".join([f"{outcome} ({workflow}) for case {case_id}.", *reasons]),
             MessageAttributes={"kind": {"DataType": "String", "StringValue": "case.outcome"}},
         )

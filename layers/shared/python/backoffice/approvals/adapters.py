@@ -9,19 +9,24 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from backoffice.approvals.service import TokenNoLongerValid
+from backoffice.mail_headers import header_value, sns_subject
 
 
 class SesMailer:
-    """Personal e-mails with per-person links go through SES (SNS e-mail fans one message out to everybody)."""
+    """Personal e-mails with per-person links go through SES (SNS e-mail fans one message out to everybody).
+
+    Every header value is made one clean line here (``mail_headers.header_value``): a subject carries names from
+    the CRM or a vendor's form, and a line break in one must neither inject a header nor fail the case. The
+    callers keep the original on the audit trail."""
 
     def __init__(self, ses: Any, sender: str) -> None:
         self.ses, self.sender = ses, sender
 
     def send(self, *, to: str, subject: str, text: str, html: str) -> None:
         message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = subject
+        message["From"] = header_value(self.sender)
+        message["To"] = header_value(to)
+        message["Subject"] = header_value(subject)
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         self.ses.send_raw_email(
@@ -38,7 +43,7 @@ class SnsNotifier:
     def publish(self, *, subject: str, message: str, kind: str) -> None:
         self.sns.publish(
             TopicArn=self.topic_arn,
-            Subject=subject[:100],
+            Subject=sns_subject(subject),
             Message=message,
             MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
         )

@@ -123,6 +123,11 @@ _MESSAGES = {
         "Please start again",
         "This form did not come from the approval page of this link. Open the link from your e-mail again.",
     ),
+    "not_a_form": (
+        "Please start again",
+        "Decisions are accepted only from the form on this link's page. Nothing was decided: open the link from "
+        "your e-mail again and confirm there.",
+    ),
     "wrong_approver": ("Not your link", "This link belongs to another approver. Nothing was decided."),
     "self_approval": (
         "You cannot approve this",

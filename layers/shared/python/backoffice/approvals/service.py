@@ -8,7 +8,6 @@ links get their own page; every refusal is audited with channel, IP and user age
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import secrets
@@ -32,7 +31,6 @@ from backoffice.approvals.store import (
     ApprovalStore,
     LinkRecord,
     RequestRecord,
-    StaleState,
     csrf_hash,
     link_hash,
 )
@@ -51,6 +49,12 @@ WORKFLOW_COMMENTS_BUDGET = 24 * 1024
 REFUSALS_CASE = (
     "approval-refusals"  # the trail of refusals that belong to no known case (unknown or forged links)
 )
+# Unknown-link refusals are counted per address per hour; the trail records the 1st, 10th, 100th, ... of each
+# window with the count so far, so a flood of guesses costs a handful of records, not one each (docs/concurrency.md).
+UNKNOWN_LINK_WINDOW = "%Y-%m-%dT%H"
+# What a decision POST may be: what a browser sends for the confirmation page's form. A text/plain body is what a
+# cross-site form can send without a CORS preflight, and no page of ours sends one.
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class Mailer(Protocol):
@@ -151,8 +155,9 @@ class Approvals:
         )
         links = self._issue_links(request, now)
         self.store.put_request(request)
-        state["current_request_id"] = request.request_id
-        self.store.save_case_step(case_id, step, state)
+        self.store.update_case_step(
+            case_id, step, lambda fresh: fresh.update(current_request_id=request.request_id)
+        )
         for approver, link_id in links:
             self._mail(request, approver, link_id, reminder=False)
         self.audit.append(
@@ -174,6 +179,8 @@ class Approvals:
                 "quorum": request.quorum,
                 "expires_at": request.expires_at,
                 "channel": "email",
+                # As the request named it: the e-mail's subject carries it on one clean line (mail_headers).
+                "title": str(subject.get("title") or step),
             },
             execution_arn=request.execution_arn,
         )
@@ -219,7 +226,7 @@ class Approvals:
         """GET and HEAD: render the confirmation page. Never decides anything."""
         link, request = self._lookup(link_id)
         if link is None or request is None:
-            self._refuse(None, None, "unknown", "the link is not one this system issued", client)
+            self._refuse_unknown(link_id, client)
             return Page("unknown", 404)
         problem = self._dead_link(link, request)
         if problem:
@@ -227,13 +234,20 @@ class Approvals:
         if client.method == "HEAD":
             return Page("confirm", 200, request=request, link=link)
         csrf = secrets.token_urlsafe(24)
-        link.csrf_hashes = [*link.csrf_hashes[-4:], csrf_hash(csrf)]
-        try:
-            self.store.replace_link(link, expected_status=PENDING)
-        except StaleState:
+
+        def add_token(fresh: LinkRecord) -> bool:
+            # Two tabs opening the link at once both get a working form: each token is added to what is stored.
+            if fresh.status != PENDING:
+                return False
+            fresh.csrf_hashes = [*fresh.csrf_hashes[-4:], csrf_hash(csrf)]
+            return True
+
+        stored, added = self.store.update_link(link.link_hash, add_token)
+        if stored is None or not added:
             link, request = self._lookup(link_id)
             assert link is not None and request is not None
             return self._dead_link(link, request) or Page("unknown", 404)
+        link = stored
         self.audit.append(
             case_id=request.case_id,
             workflow=request.workflow,
@@ -248,6 +262,16 @@ class Approvals:
 
     # -- deciding ------------------------------------------------------------------------------------------------
 
+    def refuse_form(self, link_id: str, *, media_type: str, client: ClientInfo) -> Page:
+        """A decision POST whose body is not a form (``FORM_MEDIA_TYPES``): refused, audited, nothing decided."""
+        link, request = self._lookup(link_id)
+        if link is None or request is None:
+            self._refuse_unknown(link_id, client)
+            return Page("unknown", 404)
+        shown = media_type[:100] or "no content type"
+        self._refuse(request, link, "not_a_form", f"the decision was sent as {shown}, not as a form", client)
+        return Page("not_a_form", 415, request=request, link=link)
+
     def decide(
         self,
         link_id: str,
@@ -261,7 +285,7 @@ class Approvals:
         """POST from the confirmation page: the only way a decision is made."""
         link, request = self._lookup(link_id)
         if link is None or request is None:
-            self._refuse(None, None, "unknown", "the link is not one this system issued", client)
+            self._refuse_unknown(link_id, client)
             return Page("unknown", 404)
         if not csrf or csrf_hash(csrf) not in link.csrf_hashes:
             self._refuse(request, link, "missing_csrf", "the form did not come from this link's page", client)
@@ -315,19 +339,29 @@ class Approvals:
             return Page("confirm", 400, request=request, link=link, message="Please say why you reject.")
 
         now = self.clock()
-        link.status, link.decision, link.decided_at, link.comment = (
-            DECIDED,
-            decision,
-            now.isoformat(),
-            comment,
-        )
-        try:
-            self.store.replace_link(link, expected_status=PENDING)
-        except StaleState:
+
+        def claim(fresh: LinkRecord) -> bool:
+            # Only the first of any number of POSTs of this link gets past here.
+            if fresh.status != PENDING:
+                return False
+            fresh.status, fresh.decision, fresh.decided_at, fresh.comment = (
+                DECIDED,
+                decision,
+                now.isoformat(),
+                comment,
+            )
+            return True
+
+        claimed, won = self.store.update_link(link.link_hash, claim)
+        if claimed is None or not won:
+            current, fresh_request = self._lookup(link_id)
+            if current is not None and fresh_request is not None and current.status != DECIDED:
+                dead = self._dead_link(current, fresh_request, client=client)  # voided or replaced meanwhile
+                if dead:
+                    return dead
             self._refuse(request, link, "replayed", "the link was already used", client)
-            current, _ = self._lookup(link_id)
-            return Page("already_decided", 409, request=request, link=current or link)
-        return self._count(request.request_id, link, decision, comment, client, now)
+            return Page("already_decided", 409, request=fresh_request or request, link=current or link)
+        return self._count(request.request_id, claimed, decision, comment, client, now)
 
     def _count(
         self,
@@ -338,13 +372,11 @@ class Approvals:
         client: ClientInfo,
         now: datetime,
     ) -> Page:
-        for _ in range(10):
-            request = self.store.get_request(request_id)
-            assert request is not None
-            if request.status != PENDING:
-                return self._dead_link(link, request, client=client) or Page(
-                    "already_decided", 409, request=request
-                )
+        def vote(request: RequestRecord) -> bool:
+            # Applied to the request as stored, on its version: a vote that loses a race is re-applied to the
+            # fresh record, so N approvers at once give N votes; decided_by is the voter set (one vote each).
+            if request.status != PENDING or link.approver in request.decided_by:
+                return False
             if decision == "approve":
                 request.approvals += 1
             else:
@@ -353,24 +385,24 @@ class Approvals:
             if comment.strip():
                 request.comments.append(f"{link.approver}: {comment.strip()}")
             possible = len(request.approvers) - request.rejections
-            final: str | None = None
             if request.approvals >= request.quorum:
-                final = APPROVED
+                request.status, request.decided_at = APPROVED, now.isoformat()
             elif possible < request.quorum or request.rejections >= request.reject_quorum:
-                final = REJECTED
-            if final:
-                request.status, request.decided_at = final, now.isoformat()
-            try:
-                self.store.replace_request(request, expected_status=PENDING)
-            except StaleState:
-                continue  # another approver's vote landed first: count again on the fresh record
-            break
-        else:
-            raise StaleState(f"could not record the decision on request {request_id}")
+                request.status, request.decided_at = REJECTED, now.isoformat()
+            return True
 
-        state = self.store.case_step(request.case_id, request.step)
-        state.setdefault("deciders", {})[link.approver] = request.level_index
-        self.store.save_case_step(request.case_id, request.step, state)
+        counted, voted = self.store.update_request(request_id, vote)
+        assert counted is not None
+        if not voted:
+            return self._too_late(counted, link, client)
+        request = counted
+
+        level = request.level_index
+
+        def add_decider(state: dict[str, Any]) -> None:
+            state.setdefault("deciders", {})[link.approver] = level
+
+        self.store.update_case_step(request.case_id, request.step, add_decider)
         self.audit.append(
             case_id=request.case_id,
             workflow=request.workflow,
@@ -393,6 +425,25 @@ class Approvals:
         if request.status == PENDING:
             return Page("recorded", 200, request=request, link=link)
         return self._finish(request, link)
+
+    def _too_late(self, request: RequestRecord, link: LinkRecord, client: ClientInfo) -> Page:
+        """The link was claimed, but the request was decided (or expired, or withdrawn) before its vote counted:
+        the link dies without a decision, and the approver sees why."""
+
+        def void(fresh: LinkRecord) -> bool:
+            if fresh.status != DECIDED:
+                return False
+            fresh.status, fresh.decision, fresh.decided_at, fresh.comment = VOIDED, None, None, None
+            return True
+
+        voided, _ = self.store.update_link(link.link_hash, void)
+        current = voided or link
+        page = self._dead_link(current, request, client=client)
+        if page is not None:
+            return page
+        # Pending, yet the vote did not count: this approver already voted through another link.
+        self._refuse(request, current, "replayed", "this approver already decided this request", client)
+        return Page("already_decided", 409, request=request, link=current)
 
     def _finish(self, request: RequestRecord, link: LinkRecord) -> Page:
         approved = request.status == APPROVED
@@ -419,9 +470,16 @@ class Approvals:
         try:
             self.callback.succeed(request.task_token, output)
         except TokenNoLongerValid:
-            request.status = EXPIRED
-            self.store.replace_request(request, expected_status=APPROVED if approved else REJECTED)
-            return Page("expired", 410, request=request, link=link)
+            final = request.status
+
+            def expire(fresh: RequestRecord) -> bool:
+                if fresh.status != final:
+                    return False
+                fresh.status = EXPIRED
+                return True
+
+            expired, _ = self.store.update_request(request.request_id, expire)
+            return Page("expired", 410, request=expired or request, link=link)
         self.notifier.publish(
             subject=f"Approval {output['outcome']}: {request.subject.get('title', request.step)}",
             message=f"{request.level_name} for case {request.case_id} was {output['outcome']} by "
@@ -485,20 +543,29 @@ class Approvals:
             waiting = {link.approver: link for link in self.store.links_of(request) if link.status == PENDING}
             if not waiting:
                 continue
-            for link in waiting.values():
-                link.status = REPLACED
-                try:
-                    self.store.replace_link(link, expected_status=PENDING)
-                except StaleState:
-                    continue
-            fresh = RequestRecord(**{**request.__dict__, "approvers": list(waiting), "link_hashes": []})
-            links = self._issue_links(fresh, now)
-            request.link_hashes += fresh.link_hashes
-            request.last_sent_at = now.isoformat()
-            try:
-                self.store.replace_request(request, expected_status=PENDING)
-            except StaleState:
+            # Only links still unused when replaced get a successor (one used at this moment decides instead).
+            replaced = [
+                approver
+                for approver, link in waiting.items()
+                if self.store.update_link(link.link_hash, _replace_if_pending)[1]
+            ]
+            if not replaced:
                 continue
+            fresh = RequestRecord(**{**request.__dict__, "approvers": replaced, "link_hashes": []})
+            links = self._issue_links(fresh, now)
+
+            def attach(stored: RequestRecord, fresh: RequestRecord = fresh) -> bool:
+                if stored.status != PENDING:
+                    return False  # decided meanwhile: the new links stay unattached and are never sent
+                stored.link_hashes += fresh.link_hashes
+                stored.last_sent_at = now.isoformat()
+                return True
+
+            stored, attached = self.store.update_request(request.request_id, attach)
+            if stored is None or not attached:
+                continue
+            request = stored
+            waiting = {approver: waiting[approver] for approver in replaced}
             for approver, link_id in links:
                 self._mail(request, approver, link_id, reminder=True)
             self.audit.append(
@@ -548,23 +615,50 @@ class Approvals:
         return Page(reason[0], reason[2], request=request, link=link)
 
     def _retire(self, request_id: str, status: str, why: str) -> None:
-        request = self.store.get_request(request_id)
-        if request is None or request.status != PENDING:
-            return
-        request.status = status
-        try:
-            self.store.replace_request(request, expected_status=PENDING)
-        except StaleState:
-            return
-        self._void_pending_links(request)
+        def retire(request: RequestRecord) -> bool:
+            if request.status != PENDING:
+                return False  # decided (or retired) first: that outcome stands
+            request.status = status
+            return True
+
+        request, retired = self.store.update_request(request_id, retire)
+        if request is not None and retired:
+            self._void_pending_links(request)
 
     def _void_pending_links(self, request: RequestRecord) -> None:
         """Links not yet used die with their request (a decision elsewhere, expiry, escalation, replacement)."""
         for link in self.store.links_of(request):
             if link.status == PENDING:
-                link.status = VOIDED
-                with contextlib.suppress(StaleState):  # used at this very moment: its own decision path wins
-                    self.store.replace_link(link, expected_status=PENDING)
+                # A link used at this very moment is claimed first or voided first; its decision path then finds
+                # the request decided and voids it itself (_too_late).
+                self.store.update_link(link.link_hash, _void_if_pending)
+
+    def _refuse_unknown(self, link_id: str, client: ClientInfo) -> None:
+        """Count a request for a link this system never issued in its address's hourly window; put the window's
+        1st, 10th, 100th, ... on the refusals trail (the counter's atomic ADD gives each of those numbers to
+        exactly one request, however many arrive at once)."""
+        now = self.clock()
+        hour = now.strftime(UNKNOWN_LINK_WINDOW)
+        window = f"refusals#unknown#{hour}#{client.ip or 'unknown'}"
+        count = self.store.count_refusal(window, now.isoformat())
+        if not _power_of_ten(count):
+            return
+        reasons = ["the link is not one this system issued"]
+        if count > 1:
+            reasons.append(f"{count:,} requests for unknown links from this address since {hour}:00 UTC")
+        self.audit.append(
+            case_id=REFUSALS_CASE,
+            workflow="approvals",
+            step="decision endpoint",
+            actor=Actor.user(client.claimed_approver[:EMAIL_MAX_CHARACTERS])
+            if client.claimed_approver
+            else Actor.system("anonymous"),
+            action="approval.refused",
+            outcome="unknown",
+            reasons=reasons,
+            # A few characters of the id tell a mistyped link from a guess; they cannot open anything.
+            data={"window": hour, "count": count, "link_prefix": link_id[:4], **client.audit_fields()},
+        )
 
     def _refuse(
         self,
@@ -591,6 +685,26 @@ class Approvals:
             },
             execution_arn=request.execution_arn if request else None,
         )
+
+
+def _power_of_ten(n: int) -> bool:
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
+def _void_if_pending(link: LinkRecord) -> bool:
+    if link.status != PENDING:
+        return False
+    link.status = VOIDED
+    return True
+
+
+def _replace_if_pending(link: LinkRecord) -> bool:
+    if link.status != PENDING:
+        return False
+    link.status = REPLACED
+    return True
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,25 @@
 - ``casestep#<case>#<step>``: the current request of a case's approval step and who decided which level, for
   separation of duties across levels.
 
-Every state change is a conditional write, so two clicks, two approvers or a click racing a timeout cannot both win.
+- ``refusals#unknown#<hour>#<ip>``: how many requests for unknown links came from one address in one hour (the
+  audit trail records the first and every tenth power; see docs/concurrency.md).
+
+Every change is a read-modify-write guarded by a version: each item carries ``version``, a write succeeds only if the
+stored version is still the one read (and stores the next), and a writer that loses reads again and re-applies its
+change (``update_request``, ``update_link``, ``update_case_step``). So two approvers voting at once both count, two
+clicks on one link decide once, and a click racing a timeout or a reminder cannot both win. Counters that need no
+read (the refusal windows) use DynamoDB's atomic ADD.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -62,6 +72,7 @@ class RequestRecord:
     last_sent_at: str | None = None
     link_hashes: list[str] = field(default_factory=list)
     reject_quorum: int = 1
+    version: int = 0  # the stored item's version when read; every write is conditioned on it
 
 
 @dataclass
@@ -76,6 +87,13 @@ class LinkRecord:
     decision: str | None = None
     decided_at: str | None = None
     comment: str | None = None
+    version: int = 0
+
+
+Record = TypeVar("Record", "RequestRecord", "LinkRecord")
+# A writer that lost re-reads and tries again; each loss means another writer made progress, so this bounds the
+# wait, not the number of concurrent approvers a level can have (a level has a handful).
+MAX_ATTEMPTS = 50
 
 
 class StaleState(RuntimeError):
@@ -90,39 +108,45 @@ class ApprovalStore:
     # -- requests ----------------------------------------------------------------------------------------------
 
     def put_request(self, r: RequestRecord) -> None:
-        self._put(f"request#{r.request_id}", "request", r, expected_status=None)
+        self._put(f"request#{r.request_id}", "request", r, new=True)
 
     def get_request(self, request_id: str) -> RequestRecord | None:
         item = self._get(f"request#{request_id}")
-        return RequestRecord(**json.loads(item["body"]["S"])) if item else None
+        return _load(RequestRecord, item) if item else None
 
-    def replace_request(self, r: RequestRecord, *, expected_status: str) -> None:
-        """Write the request back only if its stored status is still ``expected_status``."""
-        self._put(f"request#{r.request_id}", "request", r, expected_status=expected_status)
+    def replace_request(self, r: RequestRecord) -> None:
+        """Write the request back only if nobody wrote it since it was read (raises StaleState)."""
+        self._put(f"request#{r.request_id}", "request", r, new=False)
+
+    def update_request(
+        self, request_id: str, change: Callable[[RequestRecord], bool]
+    ) -> tuple[RequestRecord | None, bool]:
+        """Read the request, let ``change`` modify it (it returns False to leave it as it is), write it back on its
+        version; on a lost race read again and re-apply. Returns the request as stored and whether it changed."""
+        return self._update(lambda: self.get_request(request_id), change, self.replace_request)
 
     def pending_requests(self) -> list[RequestRecord]:
         items = self._scan("request", PENDING)
-        return sorted(
-            (RequestRecord(**json.loads(i["body"]["S"])) for i in items), key=lambda r: r.created_at
-        )
+        return sorted((_load(RequestRecord, i) for i in items), key=lambda r: r.created_at)
 
     # -- links -------------------------------------------------------------------------------------------------
 
     def put_link(self, link: LinkRecord) -> None:
-        self._put(f"link#{link.link_hash}", "link", link, expected_status=None, request_id=link.request_id)
+        self._put(f"link#{link.link_hash}", "link", link, new=True, request_id=link.request_id)
 
     def get_link(self, link_hash_: str) -> LinkRecord | None:
         item = self._get(f"link#{link_hash_}")
-        return LinkRecord(**json.loads(item["body"]["S"])) if item else None
+        return _load(LinkRecord, item) if item else None
 
-    def replace_link(self, link: LinkRecord, *, expected_status: str) -> None:
-        self._put(
-            f"link#{link.link_hash}",
-            "link",
-            link,
-            expected_status=expected_status,
-            request_id=link.request_id,
-        )
+    def replace_link(self, link: LinkRecord) -> None:
+        """Write the link back only if nobody wrote it since it was read (raises StaleState)."""
+        self._put(f"link#{link.link_hash}", "link", link, new=False, request_id=link.request_id)
+
+    def update_link(
+        self, link_hash_: str, change: Callable[[LinkRecord], bool]
+    ) -> tuple[LinkRecord | None, bool]:
+        """``update_request`` for a link."""
+        return self._update(lambda: self.get_link(link_hash_), change, self.replace_link)
 
     def links_of(self, request: RequestRecord) -> list[LinkRecord]:
         links = (self.get_link(h) for h in request.link_hashes)
@@ -134,17 +158,66 @@ class ApprovalStore:
         item = self._get(f"casestep#{case_id}#{step}")
         return json.loads(item["body"]["S"]) if item else {"current_request_id": None, "deciders": {}}
 
-    def save_case_step(self, case_id: str, step: str, state: dict[str, Any]) -> None:
-        self.db.put_item(
+    def update_case_step(self, case_id: str, step: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply ``change`` to the case step's state (current request, deciders) on its version, re-reading on a
+        lost race: two approvers of one level both end up in ``deciders``."""
+        pk = f"casestep#{case_id}#{step}"
+        for attempt in range(MAX_ATTEMPTS):
+            item = self._get(pk)
+            version = _version(item)
+            state = json.loads(item["body"]["S"]) if item else {"current_request_id": None, "deciders": {}}
+            change(state)
+            body = {"S": json.dumps(state, sort_keys=True)}
+            try:
+                self._write(
+                    {"pk": {"S": pk}, "kind": {"S": "casestep"}, "body": body},
+                    version=version,
+                    new=item is None,
+                )
+                return
+            except StaleState:
+                _back_off(attempt)
+        raise StaleState(f"could not update {pk} after {MAX_ATTEMPTS} attempts")
+
+    # -- refusal windows ---------------------------------------------------------------------------------------
+
+    def count_refusal(self, window: str, now: str) -> int:
+        """Add one to a refusal window's counter and return the new count (atomic: concurrent refusals each get
+        their own number, so exactly one of them sees 1, one sees 10, ...)."""
+        answer = self.db.update_item(
             TableName=self.table,
-            Item={
-                "pk": {"S": f"casestep#{case_id}#{step}"},
-                "kind": {"S": "casestep"},
-                "body": {"S": json.dumps(state, sort_keys=True)},
-            },
+            Key={"pk": {"S": window}},
+            UpdateExpression="ADD #c :one SET kind = :k, first_at = if_not_exists(first_at, :now), last_at = :now",
+            ConditionExpression="attribute_not_exists(pk) OR kind = :k",
+            ExpressionAttributeNames={"#c": "count"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":k": {"S": "refusals"}, ":now": {"S": now}},
+            ReturnValues="UPDATED_NEW",
         )
+        return int(answer["Attributes"]["count"]["N"])
+
+    def refusal_count(self, window: str) -> int:
+        item = self._get(window)
+        return int(item["count"]["N"]) if item else 0
 
     # -- plumbing ----------------------------------------------------------------------------------------------
+
+    def _update(
+        self,
+        read: Callable[[], Record | None],
+        change: Callable[[Record], bool],
+        write: Callable[[Record], None],
+    ) -> tuple[Record | None, bool]:
+        for attempt in range(MAX_ATTEMPTS):
+            record = read()
+            if record is None or not change(record):
+                return record, False
+            try:
+                write(record)
+            except StaleState:
+                _back_off(attempt)
+                continue
+            return record, True
+        raise StaleState(f"could not write after {MAX_ATTEMPTS} attempts: too many concurrent writers")
 
     def _put(
         self,
@@ -152,7 +225,7 @@ class ApprovalStore:
         kind: str,
         record: RequestRecord | LinkRecord,
         *,
-        expected_status: str | None,
+        new: bool,
         request_id: str | None = None,
     ) -> None:
         item = {
@@ -163,20 +236,27 @@ class ApprovalStore:
         }
         if request_id:
             item["request_id"] = {"S": request_id}
+        self._write(item, version=record.version, new=new)
+        record.version += 1
+
+    def _write(self, item: dict[str, Any], *, version: int, new: bool) -> None:
+        """Put ``item`` as version ``version + 1``: a new item only if the key is free, else only if the stored
+        version is still ``version`` (items written before versions existed count as version 0)."""
+        item = {**item, "version": {"N": str(version + 1)}}
         condition: dict[str, Any]
-        if expected_status is None:
+        if new:
             condition = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:
             condition = {
-                "ConditionExpression": "#s = :expected",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":expected": {"S": expected_status}},
+                "ConditionExpression": "#v = :v" if version else "attribute_not_exists(#v) OR #v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": {"N": str(version)}},
             }
         try:
             self.db.put_item(TableName=self.table, Item=item, **condition)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise StaleState(f"{kind} changed before this write ({expected_status or 'new'})") from None
+                raise StaleState(f"{item['kind']['S']} changed before this write") from None
             raise
 
     def _get(self, pk: str) -> dict[str, Any] | None:
@@ -199,6 +279,21 @@ class ApprovalStore:
         for page in self.db.get_paginator("scan").paginate(**kwargs):
             found.extend(page.get("Items", []))
         return found
+
+
+def _version(item: dict[str, Any] | None) -> int:
+    return int(item["version"]["N"]) if item and "version" in item else 0
+
+
+def _load(cls: type[Record], item: dict[str, Any]) -> Record:
+    fields = json.loads(item["body"]["S"])
+    fields["version"] = _version(item)  # the item's attribute is the truth the conditions test
+    return cls(**fields)
+
+
+def _back_off(attempt: int) -> None:
+    # Spread the retries of writers that lost to each other, so they do not collide again in lockstep.
+    time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not a secret
 
 
 def _dump(record: RequestRecord | LinkRecord) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import EndpointConnectionError
 
 from backoffice.audit import Actor, AuditTrail
+from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_window
 from backoffice.cases import CaseCannotResume, resume_case
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.extract import add_extract_parser
@@ -38,6 +39,11 @@ def _connect(args: argparse.Namespace) -> LocalRuntime:
 
 def _audit(runtime: LocalRuntime) -> AuditTrail:
     return AuditTrail(runtime.resolve(Ref("table_name", "audit")))
+
+
+def _anchors(runtime: LocalRuntime) -> AnchorStore:
+    # Read as the operator: no function of the product holds a grant to read the anchors.
+    return AnchorStore(runtime.resolve(Ref("bucket_name", ANCHORS_BUCKET)), s3=runtime.client("s3"))
 
 
 # -- commands ---------------------------------------------------------------------------------------------------
@@ -71,21 +77,63 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_send(args: argparse.Namespace) -> int:
-    document = json.loads(Path(args.event_file).read_text())
+class EventFileError(ValueError):
+    """An event file ``send`` cannot use; the message is the one line the person reads."""
+
+
+def read_event_file(path: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """The events of a ``send`` file as (detail-type, source, detail): one event, or a JSON list of them."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise EventFileError(
+            f"{path}: cannot read the file: {getattr(error, 'strerror', None) or error}"
+        ) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise EventFileError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
     entries = document if isinstance(document, list) else [document]
+    if not entries:
+        raise EventFileError(f"{path}: the list holds no event")
+    events = []
+    for index, entry in enumerate(entries):
+        where = f"{path}: event {index + 1}" if isinstance(document, list) else path
+        if not isinstance(entry, dict):
+            raise EventFileError(f"{where}: an event is a JSON object, not {type(entry).__name__}")
+        detail_type = entry.get("detail-type") or entry.get("DetailType")
+        source = entry.get("source") or entry.get("Source") or "backoffice.cli"
+        detail = entry.get("detail") if "detail" in entry else entry.get("Detail")
+        if isinstance(detail, str):
+            try:
+                detail = json.loads(detail)
+            except json.JSONDecodeError as error:
+                raise EventFileError(
+                    f"{where}: Detail is not valid JSON: {error.msg} (column {error.colno})"
+                ) from None
+        if not isinstance(detail_type, str) or not detail_type or not isinstance(detail, dict):
+            raise EventFileError(f"{where}: an event needs a 'detail-type' and an object 'detail'")
+        if not isinstance(source, str):
+            raise EventFileError(f"{where}: 'source' must be a string")
+        events.append((detail_type, source, detail))
+    return events
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    # The whole file is checked before anything is sent: a bad third event does not leave two on the bus.
+    try:
+        events = read_event_file(args.event_file)
+    except EventFileError as error:
+        print(f"backoffice send: {error}", file=sys.stderr)
+        return 2
     runtime = _connect(args)
     try:
-        for entry in entries:
-            detail_type = entry.get("detail-type") or entry.get("DetailType")
-            source = entry.get("source") or entry.get("Source") or "backoffice.cli"
-            detail = entry.get("detail") if "detail" in entry else entry.get("Detail")
-            if isinstance(detail, str):
-                detail = json.loads(detail)
-            if not detail_type or not isinstance(detail, dict):
-                print("an event needs 'detail-type' and an object 'detail'", file=sys.stderr)
-                return 2
-            event_id = runtime.put_event(detail_type, detail, source=source)
+        for detail_type, source, detail in events:
+            try:
+                event_id = runtime.put_event(detail_type, detail, source=source)
+            except ValueError as refused:  # the bus refused it (size, reserved source): say so, no traceback
+                print(f"backoffice send: {args.event_file}: {refused}", file=sys.stderr)
+                return 1
             print(f"sent {detail_type!r} as event {event_id}")
             # The server routes an event while accepting it, so its start-case decision is already recorded.
             for record in _audit(runtime).find_start_decisions(event_id):
@@ -138,12 +186,19 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     runtime = _connect(args)
     try:
-        report = _audit(runtime).verify(args.case_ids or None)
+        report = _audit(runtime).verify(
+            args.case_ids or None, anchors=_anchors(runtime), window=anchoring_window(runtime.catalog)
+        )
     finally:
         runtime.stop()
     for problem in report.problems:
         print(f"TAMPERED {problem}")
-    status = "intact" if report.ok else f"{len(report.problems)} problem(s)"
+    for problem in report.pending:
+        print(f"PENDING  {problem}")
+    if report.ok:
+        status = "intact, every record anchored"
+    else:
+        status = f"{len(report.problems)} problem(s), {len(report.pending)} record(s) not yet anchored"
     print(f"checked {report.records_checked} records: {status}")
     return 0 if report.ok else 1
 
@@ -199,6 +254,30 @@ def cmd_parked(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edge(args: argparse.Namespace) -> int:
+    """What the edge answered without any function running (AWS: the API stage's access log, S3's access logs)."""
+    from backoffice.local.gateway import API_ACCESS_STREAM, S3_ACCESS_STREAM, edge_records
+
+    runtime = _connect(args)
+    try:
+        logs = runtime.client("logs")
+        api = edge_records(logs, API_ACCESS_STREAM)
+        s3 = edge_records(logs, S3_ACCESS_STREAM)
+    finally:
+        runtime.stop()
+    refused = [r for r in api if "refusedBy" in r] if not args.all else api
+    if args.json:
+        print(json.dumps({"api": refused, "s3": s3}, indent=2))
+        return 0
+    for r in refused:
+        why = f" ({r['refusedBy']})" if "refusedBy" in r else ""
+        print(f"{r['requestTime']} {r['ip']} {r['httpMethod']} {r['resourcePath']} {r['status']}{why}")
+    for r in s3:
+        print(f"{r['time']} {r['remoteIp']} S3 POST {r['bucket']} {r['httpStatus']} ({r['errorCode']})")
+    print(f"{len(refused)} API request(s), {len(s3)} refused S3 upload(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
     parser.add_argument(
@@ -233,7 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("case_id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_audit_show)
-    verify = audit_sub.add_parser("verify", help="check every hash chain; exit 1 naming each tampered record")
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check every hash chain and its anchors; exit 1 naming each tampered or unanchored record",
+    )
     verify.add_argument("case_ids", nargs="*")
     verify.set_defaults(func=cmd_audit_verify)
 
@@ -255,6 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
     parked = sub.add_parser("parked", help="list parked (dead-lettered or rejected) events")
     parked.add_argument("--json", action="store_true")
     parked.set_defaults(func=cmd_parked)
+
+    edge = sub.add_parser(
+        "edge", help="requests the edge refused before any function ran (413, WAF blocks, S3 upload refusals)"
+    )
+    edge.add_argument(
+        "--all", action="store_true", help="every API request in the access log, not only refusals"
+    )
+    edge.add_argument("--json", action="store_true")
+    edge.set_defaults(func=cmd_edge)
     return parser
 
 

@@ -12,11 +12,19 @@ cross-site scripting, known bad inputs) are not emulated; their body size rule i
 ``/_local/s3/<bucket>`` is S3's browser upload (``local/s3_post.py``), outside the API's edge as S3 is. Extra pages
 (the operator console, local schedules) can be mounted with ``mount``; they are local tools, not the API, so the
 edge does not apply to them.
+
+What the edge refuses never reaches a function, so it cannot be on a case's audit trail; in AWS it is in the
+stage's access log (``infra/api.py``: one JSON line per request, resource path never request path, so link ids
+stay out) and S3's server access logs. The gateway writes the same records to CloudWatch Logs (``EdgeLog``: the
+``api-access`` stream with the stage's fields plus the refusing quota or WAF rule, the ``s3-access`` stream for
+refused browser uploads), which ``backoffice edge`` lists. It listens with a backlog of ``LISTEN_BACKLOG`` and a
+thread per connection, so a burst of parallel requests queues instead of being reset.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import threading
@@ -24,12 +32,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from backoffice.local.iam import IamEnforcer
-from backoffice.local.s3_post import LocalS3Post, PresignedPosts, is_s3_post
+from backoffice.local.s3_post import PATH_PREFIX, LocalS3Post, PresignedPosts, is_s3_post
 from infra.catalog import ApiRoute, Catalog
 from infra.edge import (
     API_BINARY_MEDIA_TYPES,
@@ -50,6 +59,64 @@ BINARY_MEDIA_TYPES = API_BINARY_MEDIA_TYPES
 # never read, and the connection is closed instead.
 _DRAIN_LIMIT = 64 * 1024
 _JSON = {"Content-Type": "application/json"}
+# socketserver's default listen backlog is 5: a burst of parallel connections overflowed it before the accept loop
+# caught up (connection resets under 20 clients; connects past the 6th stall while the loop is busy). The kernel
+# caps the value at net.core.somaxconn.
+LISTEN_BACKLOG = 512
+EDGE_LOG_GROUP = "/local/backoffice/edge"
+API_ACCESS_STREAM = "api-access"
+S3_ACCESS_STREAM = "s3-access"
+_S3_ERROR_CODE = re.compile(rb"<Code>([^<]*)</Code>")
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
+class EdgeLog:
+    """The edge's access logs in CloudWatch Logs, as API Gateway's stage writes them (and S3's server access log,
+    for refused browser uploads): one JSON record per request, refusals named by the quota or rule that refused."""
+
+    def __init__(self, logs: Callable[[], Any] | None, group: str = EDGE_LOG_GROUP) -> None:
+        """``logs``: the CloudWatch Logs client factory; None keeps the records in memory only (a gateway
+        started without a runtime has no AWS to write to)."""
+        self._logs, self.group = logs, group
+        self._lock = threading.Lock()
+        self._streams: set[str] = set()
+        self.records: list[tuple[str, dict[str, Any]]] = []
+
+    def write(self, stream: str, record: dict[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True)
+        with self._lock:  # one writer at a time keeps each stream's events in order
+            if self._logs is None:
+                self.records.append((stream, record))
+                return
+            logs = self._logs()
+            if stream not in self._streams:
+                for create in (
+                    lambda: logs.create_log_group(logGroupName=self.group),
+                    lambda: logs.create_log_stream(logGroupName=self.group, logStreamName=stream),
+                ):
+                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                        create()
+                self._streams.add(stream)
+            logs.put_log_events(
+                logGroupName=self.group,
+                logStreamName=stream,
+                logEvents=[{"timestamp": int(time.time() * 1000), "message": line}],
+            )
+
+
+def edge_records(
+    logs: Any, stream: str = API_ACCESS_STREAM, group: str = EDGE_LOG_GROUP
+) -> list[dict[str, Any]]:
+    """The records of one edge log stream, oldest first (none when the gateway has written none)."""
+    try:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    return [json.loads(e["message"]) for e in events]
 
 
 def _compile(route: ApiRoute) -> re.Pattern[str]:
@@ -91,9 +158,11 @@ class LocalGateway:
         integration_timeout_seconds: float = API_INTEGRATION_TIMEOUT_SECONDS,
         iam: Callable[[], IamEnforcer | None] = lambda: None,
         s3: Callable[[], Any] | None = None,
+        logs: Callable[[], Any] | None = None,
     ) -> None:
         """``iam``: the runtime's IAM enforcer (presigned POSTs are authorized against their signer's role);
-        ``s3``: the client S3 browser uploads are stored with (default: the process's shared client)."""
+        ``s3``: the client S3 browser uploads are stored with (default: the process's shared client);
+        ``logs``: the CloudWatch Logs client the edge's access logs go to (default: kept in memory)."""
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the local gateway only listens on the loopback interface")
         self._routes = [(route, _compile(route)) for route in catalog.api_routes]
@@ -106,6 +175,8 @@ class LocalGateway:
         self.presigned_posts = PresignedPosts()
         self.s3_post = LocalS3Post(self.presigned_posts, iam=iam, s3=s3 or _shared_s3)
         self.blocked: list[str] = []  # the edge's refusals, "<status> <rule or quota> <path>"
+        self.edge_log = EdgeLog(logs)
+        self._request = threading.local()  # what the access log needs to know of the request being answered
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,8 +195,7 @@ class LocalGateway:
                 # Access logs would hold approval link ids: keep them off, as on the API Gateway stage.
                 return
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), Handler)
         self.host, self.port = host, int(self._server.server_address[1])
         self.url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
@@ -148,11 +218,17 @@ class LocalGateway:
 
     def _serve(self, request: BaseHTTPRequestHandler, method: str) -> None:
         body = _Body(request)
+        self._request.__dict__.clear()
+        started = datetime.now(UTC)
         try:
             status, headers, payload = self._answer(request, method, body)
         except Exception as error:  # the gateway answers 502 as API Gateway does when the integration fails
             status, headers = 502, dict(_JSON)
             payload = json.dumps({"message": "Internal server error", "type": type(error).__name__}).encode()
+        try:
+            self._log(request, method, started, status, payload)
+        except Exception as error:  # a failed log write must not change the answer
+            self.blocked.append(f"access log not written: {type(error).__name__}: {error}")
         body.finish()
         request.send_response(status)
         for key, value in headers.items():
@@ -169,9 +245,12 @@ class LocalGateway:
         path = parts.path
         query = parse_qs(parts.query, keep_blank_values=True)
         if method == "POST" and is_s3_post(path):
+            self._request.s3_bucket = path[len(PATH_PREFIX) :].strip("/")
             return self.s3_post.handle(path, dict(request.headers.items()), body.read)
-        if not any(pattern.match(path) for _, pattern in self._routes):
+        resource = next((route.path for route, pattern in self._routes if pattern.match(path)), None)
+        if resource is None:
             return self._mounted_page(method, path, query, body)
+        self._request.resource_path = resource
         refused = self._edge(request, path, body)
         if refused is not None:
             return refused
@@ -213,6 +292,7 @@ class LocalGateway:
 
     def _refuse(self, status: int, why: str, path: str, message: dict[str, str]) -> Answer:
         self.blocked.append(f"{status} {why} {path}")
+        self._request.refused_by = why
         return status, dict(_JSON), json.dumps(message).encode()
 
     def _mounted_page(self, method: str, path: str, query: dict[str, list[str]], body: _Body) -> Answer:
@@ -250,11 +330,48 @@ class LocalGateway:
         worker.join(self.integration_timeout_seconds)
         if not outcome:
             self.blocked.append(f"504 integration timeout {path}")
+            self._request.refused_by = "integration timeout"
             return 504, dict(_JSON), b'{"message": "Endpoint request timed out"}'
         result = outcome[0]
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def _log(
+        self, request: BaseHTTPRequestHandler, method: str, started: datetime, status: int, payload: bytes
+    ) -> None:
+        """One access log record per API request (the stage's fields), and one per refused S3 browser upload."""
+        seen = self._request.__dict__
+        ip = str(request.client_address[0])
+        if "resource_path" in seen:
+            record = {
+                "requestId": str(uuid.uuid4()),
+                "ip": ip,
+                "requestTime": started.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "httpMethod": method,
+                "resourcePath": seen["resource_path"],
+                "status": str(status),
+                "protocol": request.request_version,
+                "responseLength": str(len(payload)),
+            }
+            if "refused_by" in seen:
+                # In AWS: the 413/411 status in the stage's access log, the rule in the web ACL's sampled requests.
+                record["refusedBy"] = seen["refused_by"]
+            self.edge_log.write(API_ACCESS_STREAM, record)
+        elif "s3_bucket" in seen and status >= 400:
+            code = _S3_ERROR_CODE.search(payload)
+            self.edge_log.write(
+                S3_ACCESS_STREAM,
+                {
+                    "bucket": seen["s3_bucket"],
+                    "time": started.strftime("[%d/%b/%Y:%H:%M:%S +0000]"),
+                    "remoteIp": ip,
+                    "operation": "REST.POST.OBJECT",
+                    "httpStatus": status,
+                    "errorCode": code.group(1).decode() if code else "-",
+                    "userAgent": (request.headers.get("User-Agent") or "-")[:256],
+                },
+            )
 
     def _call(
         self,

@@ -52,6 +52,11 @@ def iam_enforced() -> bool:
     return os.environ.get(IAM_SETTING, "on").strip().lower() not in {"off", "0", "false", "no"}
 
 
+def current_principal() -> tuple[str, str] | None:
+    """Who the calling code runs as: ("function", name), ("state_machine", arn), or None (the runtime itself)."""
+    return _principal.get()
+
+
 @contextlib.contextmanager
 def acting_as_function(name: str) -> Iterator[None]:
     token = _principal.set(("function", name))
@@ -610,6 +615,7 @@ __all__ = [
     "SynthesizedIam",
     "acting_as_function",
     "acting_as_state_machine",
+    "current_principal",
     "iam_enforced",
     "request_authorizations",
 ]

@@ -3,7 +3,8 @@
 moto stores ``PutEvents`` but cannot deliver to a Lambda or state-machine target, so the runtime wraps moto's
 ``put_events`` and hands every accepted event on the product's bus to this router. The router matches the catalog's
 rule patterns with EventBridge semantics and delivers each match to the ``start_case`` function with the same input the
-CDK rule target gives it in AWS. A delivery that fails is parked with its error, never raised into the sender.
+CDK rule target gives it in AWS (or, for a rule naming a function, the event itself: the ingest rules, and the
+catch-all that parks an event from a known system no other rule takes). A delivery that fails is parked with its error, never raised into the sender.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Delivery:
     event_id: str
     detail_type: str
     rule: str
-    status: str  # started | duplicate | rejected | failed
+    status: str  # started | duplicate | rejected | parked | ingested | failed
     case_id: str | None
 
 
@@ -65,8 +66,13 @@ class EventRouter:
                     self._park(
                         {"reason": "delivery failed", "rule": rule.name, "error": error, "event": event}
                     )
+                told = result if isinstance(result, dict) else {}
                 delivery = Delivery(
-                    event["id"], event["detail-type"], rule.name, "failed" if error else "ingested", None
+                    event["id"],
+                    event["detail-type"],
+                    rule.name,
+                    "failed" if error else str(told.get("status") or "ingested"),
+                    None if error else told.get("case_id"),
                 )
                 with self._lock:
                     self.deliveries.append(delivery)

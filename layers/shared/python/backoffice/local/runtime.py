@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
+from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as dynamodb_table
 from moto.events import models as events_models
 from moto.ses import models as ses_models
@@ -38,6 +39,7 @@ from backoffice.local.lambdas import LocalLambdas
 from backoffice.local.limits import as_aws_delivery, enforce_limits
 from backoffice.local.router import EventRouter
 from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, seed_sample_firm
+from backoffice.local.streams import StreamDelivery
 from infra.catalog import CATALOG, Catalog, Ref
 
 ACCOUNT = "123456789012"
@@ -65,7 +67,7 @@ def local_names(catalog: Catalog, region: str = REGION, endpoint_url: str | None
     for t in catalog.tables:
         names[Ref("table_name", t.name)] = f"{PREFIX}-{t.name}"
     for b in catalog.buckets:
-        names[Ref("bucket_name", b)] = f"{PREFIX}-{b}-{ACCOUNT}"
+        names[Ref("bucket_name", b)] = f"{PREFIX}-{b.replace('_', '-')}-{ACCOUNT}"  # S3 names have no "_"
     for topic in catalog.topics:
         names[Ref("topic_arn", topic)] = f"arn:aws:sns:{region}:{ACCOUNT}:{PREFIX}-{topic}"
     for q in catalog.queues:
@@ -122,6 +124,28 @@ def _snapshot_table_items() -> None:
 
     all_items.snapshots = True  # type: ignore[attr-defined]
     dynamodb_table.Table.all_items = all_items  # type: ignore[method-assign, assignment]
+
+
+_write_lock = threading.RLock()
+
+
+def _atomic_conditional_writes() -> None:
+    """DynamoDB applies a conditional write atomically; moto checks the condition and then writes in two Python
+    steps, so two threads could both pass the same condition (measured: 4 threads doing 1,200 version-guarded
+    increments lost 17). One lock around moto's item writes restores the guarantee the product relies on
+    (docs/concurrency.md)."""
+    backend = dynamodb_models.DynamoDBBackend
+    if getattr(backend.put_item, "atomic", False):
+        return
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(backend, name)
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _write_lock:
+                return __original(self, *args, **kwargs)
+
+        locked.atomic = True  # type: ignore[attr-defined]
+        setattr(backend, name, locked)
 
 
 _parse_trees: dict[str, Any] = {}
@@ -196,8 +220,19 @@ class LocalRuntime:
             deliver=self.lambdas.invoke,
             park=self.park,
         )
+        # The audit table's stream to the anchor function (Lambda's event source mapping in AWS).
+        # One lock for moto's item writes and the stream deliveries they make (synchronously, inside the write):
+        # with two, a write delivering its record and a drain() or stream_off() that writes, on two threads, could
+        # each hold one and wait for the other.
+        self.streams = StreamDelivery(catalog, self.names, self.lambdas.invoke, lock=_write_lock)
         self.gateway = (
-            LocalGateway(catalog, self.lambdas.invoke, port=api_port, iam=lambda: self.iam_enforcer)
+            LocalGateway(
+                catalog,
+                self.lambdas.invoke,
+                port=api_port,
+                iam=lambda: self.iam_enforcer,
+                logs=lambda: self.client("logs"),
+            )
             if api_port is not None
             else None
         )
@@ -235,6 +270,7 @@ class LocalRuntime:
     def install_hooks(self) -> None:
         """Lambda calls, event routing and retry time scale: in this process (in-process mode or the server's)."""
         self.lambdas.install()
+        self.streams.install()
         self._saved_put_events = events_models.EventsBackend.put_events
         runtime = self
         original = self._saved_put_events
@@ -259,6 +295,7 @@ class LocalRuntime:
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
         _reuse_asl_parse_trees()
         _snapshot_table_items()
+        _atomic_conditional_writes()
         self._limits = enforce_limits()  # AWS's size limits moto lacks (local/limits.py)
         self._enforce_iam()
         if self.gateway is not None:
@@ -290,6 +327,7 @@ class LocalRuntime:
             retrier_decl.time = self._saved_retry_time
             ses_models.SESBackend.send_raw_email = self._saved_send_raw_email  # type: ignore[method-assign]
             self.lambdas.uninstall()
+            self.streams.uninstall()
             if self.iam_enforcer is not None:
                 self.iam_enforcer.uninstall()
             self._saved_put_events = None
@@ -378,8 +416,13 @@ class LocalRuntime:
                 keys.append({"AttributeName": t.sort_key, "KeyType": "RANGE"})
                 attributes.append({"AttributeName": t.sort_key, "AttributeType": t.sort_key_type})
             name = self.names[Ref("table_name", t.name)]
+            stream = {"StreamEnabled": True, "StreamViewType": t.stream_view} if t.stream_view else None
             dynamodb.create_table(
-                TableName=name, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+                TableName=name,
+                KeySchema=keys,
+                AttributeDefinitions=attributes,
+                BillingMode="PAY_PER_REQUEST",
+                **({"StreamSpecification": stream} if stream else {}),
             )
             if t.ttl_attribute:
                 dynamodb.update_time_to_live(
@@ -388,10 +431,20 @@ class LocalRuntime:
                 )
         s3 = self.client("s3")
         for b in c.buckets:
-            s3.create_bucket(Bucket=self.names[Ref("bucket_name", b)])
+            locked = b in c.object_lock
+            s3.create_bucket(Bucket=self.names[Ref("bucket_name", b)], ObjectLockEnabledForBucket=locked)
             s3.put_bucket_versioning(
                 Bucket=self.names[Ref("bucket_name", b)], VersioningConfiguration={"Status": "Enabled"}
             )
+            if locked:
+                days = int(c.settings[c.object_lock[b]])
+                s3.put_object_lock_configuration(
+                    Bucket=self.names[Ref("bucket_name", b)],
+                    ObjectLockConfiguration={
+                        "ObjectLockEnabled": "Enabled",
+                        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": days}},
+                    },
+                )
         ses = self.client("ses")
         for key in ("approvals_sender",):
             if key in c.settings:

@@ -31,8 +31,7 @@ from urllib.parse import quote
 
 from botocore.signers import S3PostPresigner
 
-from backoffice.local.iam import CallContext, IamEnforcer, request_authorizations
-from backoffice.local.iam import _principal as current_principal  # who is calling: set by LocalLambdas
+from backoffice.local.iam import CallContext, IamEnforcer, current_principal, request_authorizations
 from backoffice.local.iam_policy import Decision, Request, evaluate
 
 PATH_PREFIX = "/_local/s3/"
@@ -73,7 +72,7 @@ class PresignedPosts:
             )
             if bucket is not None:
                 result["url"] = f"{endpoint_url.rstrip('/')}{PATH_PREFIX}{quote(str(bucket))}"
-            principal = current_principal.get()
+            principal = current_principal()
             if principal is not None:
                 with posts._lock:
                     posts._signers[str(fields.get("x-amz-signature"))] = principal

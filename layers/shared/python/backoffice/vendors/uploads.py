@@ -12,6 +12,12 @@ that confirmation resumes the case, not an S3 event: the vendor sees at once wha
 (each refusal audited with the address it came from), several documents resume the case once, and the single-use
 link stays the one place a case is resumed. The state machine receives pointers (with the version checked), never
 the documents.
+
+What S3 itself refuses on the presigned POST (a broken or expired policy, a file over the size range, another
+content type) never reaches a function: in AWS it is in the bucket's server access logs only. So the confirmation
+is where those refusals reach the case's trail: it refuses, and audits with channel, address, user agent and
+reason, every document it finds missing, too large or not a PDF, as well as expired, used, replaced and unknown
+links, a form not from the link's page (CSRF) and a body in another content type than the page's form sends.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import HTTP
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +52,9 @@ MAX_UPLOAD_BYTES = 20 * MB
 UPLOAD_FORM_SECONDS = 15 * 60
 PDF = "application/pdf"
 SYSTEM = Actor.system("vendor_documents")
+# What a browser sends for the page's confirmation form: urlencoded as the page writes it, or multipart when a
+# browser or tool submits it with a file-form's encoding. Anything else is not the page's form.
+CONFIRMATION_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def document_key(case_id: str, document_type: str) -> str:
@@ -66,6 +77,7 @@ class StoredDocument:
     key: str
     version_id: str | None
     size: int
+    content_type: str = PDF
 
 
 @dataclass
@@ -117,7 +129,13 @@ class VendorUploads:
             action="documents.requested",
             outcome="pending",
             reasons=[f"missing: {names}; asked {record['contact']} by upload link"],
-            data={"missing": record["missing"], "expires_at": record["expires_at"], "channel": "email"},
+            # The vendor's name as given: the e-mail's subject carries it on one clean line (mail_headers).
+            data={
+                "missing": record["missing"],
+                "expires_at": record["expires_at"],
+                "channel": "email",
+                "vendor": record["vendor"],
+            },
             execution_arn=record["execution_arn"],
         )
         return {"requested": record["missing"], "expires_at": record["expires_at"]}
@@ -171,7 +189,13 @@ class VendorUploads:
         return self._form(record, link_id, csrf)
 
     def confirm(
-        self, link_id: str, fields: Mapping[str, str], *, ip: str | None, user_agent: str | None
+        self,
+        link_id: str,
+        fields: Mapping[str, str],
+        *,
+        ip: str | None,
+        user_agent: str | None,
+        content_type: str = CONFIRMATION_CONTENT_TYPES[0],
     ) -> UploadPage:
         """The vendor says the documents are in S3: check each one, then resume the waiting workflow once."""
         record, key = self._lookup(link_id)
@@ -182,6 +206,18 @@ class VendorUploads:
         if dead:
             self._refuse(record, dead.kind, f"the upload link is {dead.kind}", ip, user_agent)
             return dead
+        kind = _media_type(content_type)
+        if kind not in CONFIRMATION_CONTENT_TYPES:
+            self._refuse(
+                record,
+                "unsupported_content_type",
+                f"the confirmation came as {kind or 'no content type'}, not the page's form",
+                ip,
+                user_agent,
+            )
+            return UploadPage(
+                "invalid", 415, record["missing"], record["vendor"], message="Please open the link again."
+            )
         csrf = fields.get("csrf") or ""
         if not csrf or csrf_hash(csrf) not in record["csrf_hashes"]:
             self._refuse(
@@ -194,11 +230,23 @@ class VendorUploads:
         absent = [d for d, found in stored.items() if found is None]
         too_big = [d for d, found in stored.items() if found and found.size > MAX_UPLOAD_BYTES]
         not_pdf = [d for d, found in stored.items() if found and d not in too_big and not self._is_pdf(found)]
-        if too_big or not_pdf:
-            refused = [f"{_name(d)} is over {MAX_UPLOAD_BYTES // MB} MB" for d in too_big]
-            refused += [f"{_name(d)} is not a PDF" for d in not_pdf]
-            self._refuse(record, "invalid_document", "; ".join(refused), ip, user_agent)
         if absent or too_big or not_pdf:
+            # A document S3 refused on the presigned POST (policy, size, content type) is one missing here.
+            refused = [f"{_name(d)} has not been uploaded (or S3 refused it)" for d in absent]
+            refused += [f"{_name(d)} is over {MAX_UPLOAD_BYTES // MB} MB" for d in too_big]
+            refused += [f"{_name(d)} is not a PDF" for d in not_pdf]
+            self._refuse(
+                record,
+                "invalid_document" if too_big or not_pdf else "missing_document",
+                "; ".join(refused),
+                ip,
+                user_agent,
+                documents={
+                    **dict.fromkeys(absent, "missing"),
+                    **dict.fromkeys(too_big, "too_large"),
+                    **dict.fromkeys(not_pdf, "not_pdf"),
+                },
+            )
             problems = [f"{_name(d)} has not been uploaded yet" for d in absent]
             problems += [f"{_name(d)} is over {MAX_UPLOAD_BYTES // MB} MB" for d in too_big]
             problems += [f"{_name(d)} is not a PDF: please upload it again as a PDF" for d in not_pdf]
@@ -283,10 +331,17 @@ class VendorUploads:
             if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
                 return None
             raise
-        return StoredDocument(key, head.get("VersionId"), int(head.get("ContentLength", 0)))
+        return StoredDocument(
+            key,
+            head.get("VersionId"),
+            int(head.get("ContentLength", 0)),
+            str(head.get("ContentType") or ""),
+        )
 
     def _is_pdf(self, found: StoredDocument) -> bool:
         # The form's Content-Type is what the browser claims; the first bytes are what the file is.
+        if _media_type(found.content_type) != PDF:
+            return False
         version = {"VersionId": found.version_id} if found.version_id else {}
         head = self.s3.get_object(Bucket=self.bucket, Key=found.key, Range="bytes=0-4", **version)
         return bytes(head["Body"].read()).startswith(b"%PDF")
@@ -349,8 +404,23 @@ class VendorUploads:
             raise StaleState("the upload link changed first") from None
 
     def _refuse(
-        self, record: dict[str, Any] | None, kind: str, why: str, ip: str | None, user_agent: str | None
+        self,
+        record: dict[str, Any] | None,
+        kind: str,
+        why: str,
+        ip: str | None,
+        user_agent: str | None,
+        *,
+        documents: Mapping[str, str] | None = None,
     ) -> None:
+        data: dict[str, Any] = {
+            "channel": "upload link",
+            "ip": ip,
+            "user_agent": (user_agent or "")[:256],
+            "reason": why,
+        }
+        if documents:
+            data["documents"] = dict(documents)
         self.audit.append(
             case_id=record["case_id"] if record else "upload-refusals",
             workflow="vendor_approval",
@@ -359,23 +429,31 @@ class VendorUploads:
             action="documents.refused",
             outcome=kind,
             reasons=[why],
-            data={"channel": "upload link", "ip": ip, "user_agent": (user_agent or "")[:256]},
+            data=data,
             execution_arn=record.get("execution_arn") if record else None,
         )
 
 
 def confirmation_fields(content_type: str, body: str) -> dict[str, str]:
-    """The confirmation's fields: the page's form (urlencoded) or the same as a JSON object."""
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == "application/json":
-        try:
-            parsed = json.loads(body or "{}")
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+    """The confirmation's fields: the page's form, urlencoded or multipart (other content types have none; the
+    confirmation refuses them)."""
+    kind = _media_type(content_type)
     if kind == "application/x-www-form-urlencoded":
         return {k: v[-1] for k, v in parse_qs(body or "", keep_blank_values=True).items()}
+    if kind == "multipart/form-data":
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + (body or "").encode())
+        fields = {}
+        for part in message.iter_parts() if message.is_multipart() else []:
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str) and part.get_filename() is None:
+                fields[name] = str(part.get_content()).strip("\r\n")
+        return fields
     return {}
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def response_headers(page: UploadPage) -> dict[str, str]:
