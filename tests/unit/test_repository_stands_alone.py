@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-# "../shared", or a path built up to the parent folder's "shared" (parents[N] / ".." / "shared").
+# The parent folder's "shared", written as a relative path or built up from parents (parents[N] / ".." / ...).
 OUTSIDE = re.compile(r"\.\./shared|[\"']\.\.[\"']\s*/\s*[\"']shared[\"']|\.parent\s*/\s*[\"']shared[\"']")
 
 
@@ -21,7 +21,7 @@ def test_no_tracked_file_reads_a_folder_beside_the_repository() -> None:
         check=True,
     ).stdout.split()
     assert tracked
-    # When each is searched for a path into ../shared
+    # When each is searched for a path into the folder beside the repository
     readers = [
         f"{name}:{number}"
         for name in tracked
