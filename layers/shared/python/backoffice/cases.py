@@ -214,35 +214,66 @@ class CaseStarter:
 
     def _reject(self, request: StartCaseRequest, event_id: str, reasons: list[str]) -> StartCaseResult:
         case_id = f"rejected-{_UNSAFE.sub('-', event_id)}"[:_EXECUTION_NAME_MAX]
-        self.audit.append(
+        park(
+            request.event,
+            audit=self.audit,
+            sqs=self.sqs,
+            parked_queue_url=self.parked_queue_url,
             case_id=case_id,
             workflow=request.workflow,
-            step="start case",
             actor=ACTOR,
             action="event.rejected",
             outcome="rejected",
             reasons=reasons,
-            input=request.event,
             data={
                 "event_id": event_id,
                 "rule": request.rule,
                 "detail_type": str(request.event.get("detail-type")),
                 "source": str(request.event.get("source")),
             },
-        )
-        # The parked message carries the event itself (the queue is encrypted) so an operator can fix and re-send it.
-        self.sqs.send_message(
-            QueueUrl=self.parked_queue_url,
-            MessageBody=json.dumps(
-                {"case_id": case_id, "rule": request.rule, "reasons": reasons, "event": request.event},
-                default=str,
-            ),
-            MessageAttributes={
-                "reason": {"DataType": "String", "StringValue": "invalid event"},
-                "case_id": {"DataType": "String", "StringValue": case_id},
-            },
+            message={"rule": request.rule, "reasons": reasons},
+            reason_attribute="invalid event",
         )
         return StartCaseResult(status="rejected", case_id=case_id, reasons=reasons)
+
+
+def park(
+    event: Mapping[str, Any],
+    *,
+    audit: AuditTrail,
+    sqs: Any,
+    parked_queue_url: str,
+    case_id: str,
+    workflow: str,
+    actor: Actor,
+    action: str,
+    outcome: str,
+    reasons: list[str],
+    data: Mapping[str, Any],
+    message: Mapping[str, Any],
+    reason_attribute: str,
+) -> None:
+    """Audit an event that starts no case, and park it for an operator: the parked message carries the event
+    itself (the queue is encrypted) so that it can be fixed and sent again."""
+    audit.append(
+        case_id=case_id,
+        workflow=workflow,
+        step="start case",
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        reasons=reasons,
+        input=dict(event),
+        data=dict(data),
+    )
+    sqs.send_message(
+        QueueUrl=parked_queue_url,
+        MessageBody=json.dumps({"case_id": case_id, **message, "event": event}, default=str),
+        MessageAttributes={
+            "reason": {"DataType": "String", "StringValue": reason_attribute},
+            "case_id": {"DataType": "String", "StringValue": case_id},
+        },
+    )
 
 
 def park_unrouted_event(
@@ -259,33 +290,24 @@ def park_unrouted_event(
     case_id = f"unrouted-{_UNSAFE.sub('-', event_id)}"[:_EXECUTION_NAME_MAX]
     reasons = [f"no rule for detail-type {detail_type}"]
     facts = {"event_id": event_id, "detail_type": detail_type, "source": source}
-    audit.append(
+    park(
+        event,
+        audit=audit,
+        sqs=sqs,
+        parked_queue_url=parked_queue_url,
         case_id=case_id,
         workflow="events",
-        step="start case",
         actor=actor,
         action="event.unrouted",
         outcome="parked",
         reasons=[*reasons, f"from {source}; the event is in the parked-events queue"],
-        input=dict(event),
         data=facts,
-    )
-    sqs.send_message(
-        QueueUrl=parked_queue_url,
-        MessageBody=json.dumps(
-            {
-                "case_id": case_id,
-                "reason": reasons[0],
-                "reasons": [f"sent by {source}; no catalog rule takes this detail-type"],
-                **facts,
-                "event": event,
-            },
-            default=str,
-        ),
-        MessageAttributes={
-            "reason": {"DataType": "String", "StringValue": "no rule"},
-            "case_id": {"DataType": "String", "StringValue": case_id},
+        message={
+            "reason": reasons[0],
+            "reasons": [f"sent by {source}; no catalog rule takes this detail-type"],
+            **facts,
         },
+        reason_attribute="no rule",
     )
     return StartCaseResult(status="parked", case_id=case_id, reasons=reasons)
 
