@@ -28,6 +28,7 @@ ResourceKind = Literal[
     "api_url",  # the base URL of the product's public HTTP API (approval links point there)
     "setting",  # a plain value from ``Catalog.settings`` by name (a deployment may override it)
     "role_arn",  # an IAM role of ``Catalog.service_roles`` (one an AWS service assumes for the product), by name
+    "key_arn",  # a KMS HMAC key of ``Catalog.signing_keys``, by name
 ]
 
 
@@ -67,13 +68,17 @@ def role(name: str) -> Ref:
     return Ref("role_arn", name)
 
 
+def signing_key(name: str) -> Ref:
+    return Ref("key_arn", name)
+
+
 EVENT_BUS = Ref("event_bus_name")
 API_URL = Ref("api_url")
 
 
 # Resource grants a function may hold; the CDK stack turns each into a least-privilege policy.
 Grant = Literal[
-    "audit:append",  # put (never update or delete) audit records
+    "audit:append",  # put (never update or delete) audit records, each signed with the audit signing key
     "audit:read",
     "idempotency:readwrite",
     "documents:read",
@@ -241,6 +246,9 @@ class Catalog:
     stream_subscriptions: tuple[StreamSubscription, ...] = ()
     # Buckets in S3 Object Lock compliance mode, each with the setting that holds its retention in days.
     object_lock: Mapping[str, str] = field(default_factory=dict)
+    # KMS HMAC keys (HMAC_256, GENERATE_VERIFY_MAC) by name: "audit_signing" signs every audit record, so a record
+    # put into the table by anyone who cannot use the key is told apart from one a step of the product wrote.
+    signing_keys: tuple[str, ...] = ()
 
     def function(self, name: str) -> LambdaFunction:
         return _by_name(self.functions, name, "function")
@@ -269,6 +277,7 @@ def _by_name(items: tuple[_Named, ...], name: str, what: str) -> _Named:
 # Every function that writes audit records gets these; names are resolved per environment (CDK tokens or local names).
 _AUDIT_ENV: Mapping[str, Ref | str] = {
     "AUDIT_TABLE_NAME": table("audit"),
+    "AUDIT_SIGNING_KEY_ARN": signing_key("audit_signing"),
     "EVENT_BUS_NAME": EVENT_BUS,
 }
 
@@ -337,7 +346,8 @@ CATALOG = Catalog(
             stream_view="NEW_IMAGE",
         ),
         Table("idempotency", partition_key="id", ttl_attribute="expiration"),
-        Table("approvals", partition_key="pk"),
+        # TTL for the unknown-link refusal counters only (requests, links and case steps carry no expires_at).
+        Table("approvals", partition_key="pk", ttl_attribute="expires_at"),
         Table("sandbox", partition_key="pk", sort_key="sk"),
         # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
@@ -713,6 +723,7 @@ CATALOG = Catalog(
         "audit_anchor_window_seconds": "900",
     },
     object_lock={"audit_anchors": "audit_anchor_retention_days"},
+    signing_keys=("audit_signing",),
     stream_subscriptions=(
         StreamSubscription("audit", "anchor_audit", "every new audit record is anchored outside the table"),
     ),

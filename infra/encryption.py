@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from infra.naming import CATALOG_TAG, pascal
 
 # What a service publishing to an SNS topic under this key needs of it, as the SNS Developer Guide lists it for
 # AWS services as event sources: GenerateDataKey* for the data key that encrypts the message, and Decrypt.
@@ -126,3 +128,32 @@ class DataKey(Construct):
                     conditions=source_conditions(stack, source),
                 )
             )
+
+
+class SigningKeys(Construct):
+    """The catalog's KMS HMAC keys (HMAC_256, GENERATE_VERIFY_MAC), one per name: ``audit_signing`` signs every
+    audit record.
+
+    Why a KMS key and not a secret: the key material never leaves KMS, so a writer that can sign cannot hand the
+    key to anyone, and every ``GenerateMac`` is a CloudTrail event naming the caller. The key policy is KMS's
+    default (the account delegates to IAM): only the roles the catalog grants ``audit:append`` hold
+    ``kms:GenerateMac`` on it, and no function holds ``kms:VerifyMac`` (the operator's ``audit verify`` uses it).
+    HMAC keys cannot be rotated automatically; rotating means a new key, with the old one kept to verify the
+    records it signed.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, names: tuple[str, ...]) -> None:
+        super().__init__(scope, construct_id)
+        self.keys: dict[str, kms.IKey] = {}
+        for name in names:
+            key = kms.Key(
+                self,
+                pascal(name),
+                description=f"Signs records of the back office ({name}): HMAC only, never leaves KMS",
+                key_spec=kms.KeySpec.HMAC_256,
+                key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+                # Destroying the key makes every signature it made unverifiable.
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            Tags.of(key).add(CATALOG_TAG, name)
+            self.keys[name] = key

@@ -2,7 +2,7 @@
 
 Alarms go to the notifications topic (the same one that carries case outcomes to chat and SMS subscribers):
 a failed execution of any workflow, anything in a dead-letter queue (a rejected or undeliverable event waits
-there), and approvals still pending after their reminder. An execution fails only on a technical fault: a case a
+there), approvals still pending after their reminder, and any in-place change of the audit trail. An execution fails only on a technical fault: a case a
 business decision stops (blocked, rejected, nothing to bill) ends SUCCEEDED with its outcome, which the outcome
 event and its notice already announce, so business rejections never page anyone. The dashboard puts the business metrics the handlers emit
 (embedded metric format, namespace ``Backoffice``) beside the Step Functions and queue metrics.
@@ -94,6 +94,23 @@ class Monitoring(Construct):
         )
         overdue.add_alarm_action(alarm_action)
         self.alarms.append(overdue)
+
+        # The anchor function counts every in-place change of the append-only audit table (MODIFY, REMOVE, a
+        # second record over an anchored one): each is tampering, so the first one pages.
+        tampered = _business("AuditTamperingDetected", workflow="audit").create_alarm(
+            self,
+            "AuditTampered",
+            alarm_description=(
+                "The append-only audit trail was changed in place (a record modified, deleted or written over an "
+                "anchored one). Run `backoffice audit verify` and read the anchor_audit log for the case and record."
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        tampered.add_alarm_action(alarm_action)
+        self.alarms.append(tampered)
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
         self.dashboard.add_widgets(

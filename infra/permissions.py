@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from infra.catalog import Grant, bucket, queue, role, table, topic
+from infra.catalog import Grant, bucket, queue, role, signing_key, table, topic
 from infra.resources import CatalogResources
 
 # The catalog names each grant refers to.
@@ -25,6 +25,7 @@ AUDIT = table("audit")
 IDEMPOTENCY = table("idempotency")
 DOCUMENTS = bucket("documents")
 AUDIT_ANCHORS = bucket("audit_anchors")
+AUDIT_SIGNING = signing_key("audit_signing")
 NOTIFICATIONS = topic("notifications")
 PARKED_EVENTS = queue("parked_events")
 APPROVALS = table("approvals")
@@ -75,9 +76,16 @@ def send_to_queue(target: sqs.IQueue, key: kms.IKey) -> tuple[iam.PolicyStatemen
 
 def _audit_append(resources: CatalogResources, key: kms.IKey) -> Permission:
     # PutItem only: the audit trail is append-only, a record once written is never updated or deleted.
+    # GenerateMac on the audit signing key: each record is signed (backoffice.audit.RecordSigner), a call the
+    # function makes to KMS itself, so no kms:ViaService. Never VerifyMac: a writer has no use for it.
     audit = resources.storage.tables[AUDIT.name]
+    signing = resources.signing_keys[AUDIT_SIGNING.name]
     return Permission(
-        (_allow(["dynamodb:PutItem"], [audit.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)),
+        (
+            _allow(["dynamodb:PutItem"], [audit.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_WRITE),
+            _allow(["kms:GenerateMac"], [signing.key_arn]),
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -33,6 +34,7 @@ class CatalogResources:
     functions: dict[str, lambda_.IFunction] = field(default_factory=dict)
     state_machines: dict[str, sfn.StateMachine] = field(default_factory=dict)
     roles: dict[str, iam.IRole] = field(default_factory=dict)
+    signing_keys: dict[str, kms.IKey] = field(default_factory=dict)
 
     def resolve(self, value: Ref | str) -> str:
         """A plain string stays as it is; a ``Ref`` becomes the token CloudFormation fills in at deploy time."""
@@ -62,6 +64,8 @@ class CatalogResources:
                 return _named(self.state_machines, ref).state_machine_arn
             case "role_arn":
                 return _named(self.roles, ref).role_arn
+            case "key_arn":
+                return _named(self.signing_keys, ref).key_arn
         raise ValueError(f"unknown reference kind {ref.kind!r}")
 
     def setting(self, name: str) -> str:

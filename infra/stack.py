@@ -9,7 +9,7 @@ from constructs import Construct
 
 from infra.api import PublicApi
 from infra.catalog import Catalog
-from infra.encryption import DataKey
+from infra.encryption import DataKey, SigningKeys
 from infra.events import CASE_STARTER, BusinessEvents
 from infra.functions import Functions
 from infra.layer import SharedLayer
@@ -45,6 +45,7 @@ class BackofficeStack(Stack):
             raise ValueError(f"{LOG_LEVEL_CONTEXT}={log_level!r}: use one of {', '.join(LOG_LEVELS)}")
 
         data_key = DataKey(self, "DataKey")
+        self.signing_keys = SigningKeys(self, "SigningKeys", names=catalog.signing_keys)
         self.storage = Storage(self, "Storage", catalog=catalog, key=data_key.key)
         self.events = BusinessEvents(self, "BusinessEvents", catalog=catalog)
         # Built before the functions: approval e-mails carry links to it, so its URL is in their environment.
@@ -55,6 +56,7 @@ class BackofficeStack(Stack):
             storage=self.storage,
             bus=self.events.bus,
             api_url=self.api.url if self.api else None,
+            signing_keys=dict(self.signing_keys.keys),
         )
         # Roles services assume for the product (Textract's completion notices): functions pass them, so they
         # are in the functions' environment and grants.

@@ -7,6 +7,10 @@ same event (even one arriving at the same moment) is audited as a duplicate and 
 claimed in the idempotency table before the put, and given back when the put fails. A refusal is audited under ``webhook-refusals`` with
 its reason (401 signature, 404 unknown source, 400/413/422 payload). The body, headers and secret are never logged
 or stored: the audit keeps the body's SHA-256 only.
+
+The event is parsed per call and passed along, not read back from Powertools' ``APIGatewayRestResolver``: the
+resolver keeps the current event in a class attribute shared by every resolver in the process, and the local runtime
+runs concurrent deliveries as threads of one process, so one delivery could be verified and put with another's body.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws
@@ -36,7 +40,6 @@ class ReceiveWebhookSettings(Settings):
 
 logger = Logger()
 tracer = Tracer()
-app = APIGatewayRestResolver()
 settings = from_env(ReceiveWebhookSettings)
 ACTOR = Actor.system("receive_webhook")
 WORKFLOW, STEP = "webhooks", "receive webhook"
@@ -45,17 +48,21 @@ _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
 
 
-def _body() -> bytes:
-    event = app.current_event
+def _body(event: APIGatewayProxyEvent) -> bytes:
     raw = event.body or ""
     return base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
 
 
-def _refuse(source: str, refusal: WebhookRefused, body: bytes) -> Response[str]:
+def _refuse(source: str, refusal: WebhookRefused, body: bytes) -> dict[str, Any]:
     AuditTrail(settings.audit_table_name).append(
         case_id=REFUSALS_CASE,
         workflow=WORKFLOW,
@@ -72,9 +79,8 @@ def _refuse(source: str, refusal: WebhookRefused, body: bytes) -> Response[str]:
     return _json(refusal.status, {"message": refusal.reason})
 
 
-@app.post("/webhooks/<source>")
-def receive_webhook(source: str) -> Response[str]:
-    body = _body()
+def receive_webhook(event: APIGatewayProxyEvent, source: str) -> dict[str, Any]:
+    body = _body(event)
     known = config.load_config().webhooks
     if not _SOURCE_NAME.match(source) or source not in known:
         shown = source if _SOURCE_NAME.match(source) else "(not a source name)"
@@ -87,7 +93,7 @@ def receive_webhook(source: str) -> Response[str]:
         return _json(503, {"message": "the webhook cannot be verified right now; retry later"})
     try:
         accepted = webhooks.receive(
-            source, sender, secret, app.current_event.headers or {}, body, bus_name=settings.event_bus_name
+            source, sender, secret, event.headers or {}, body, bus_name=settings.event_bus_name
         )
     except WebhookRefused as refusal:
         return _refuse(source, refusal, body)
@@ -150,4 +156,9 @@ def _first_delivery(holder: Mapping[str, str]) -> str:
 @logger.inject_lambda_context(log_event=False)  # the event holds the body and the signature: never log it
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    request = APIGatewayProxyEvent(event)
+    source = (request.path_parameters or {}).get("source")
+    if request.http_method.upper() != "POST" or source is None:
+        # The resolver's answer to a route it did not have (API Gateway sends only POST /webhooks/{source} here)
+        return _json(404, {"statusCode": 404, "message": "Not found"})
+    return receive_webhook(request, source)

@@ -123,7 +123,11 @@ def test_eventbridge_rules_of_this_account_can_encrypt_for_an_encrypted_topic(
 ) -> None:
     # Given the data key (the one every topic is encrypted with)
     resolved = ResolvedTemplate(stack_template)
-    (key_id,) = [i for i, r in resolved.resources.items() if r["Type"] == "AWS::KMS::Key"]
+    (key_id,) = [
+        i
+        for i, r in resolved.resources.items()
+        if r["Type"] == "AWS::KMS::Key" and r["Properties"].get("KeyUsage") != "GENERATE_VERIFY_MAC"
+    ]
     key_arn = resolved.arn(key_id)
     ours = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/backoffice/notify-operators"
     theirs = f"arn:aws:events:{REGION}:{OTHER_ACCOUNT}:rule/default/theirs"

@@ -287,6 +287,29 @@ def test_audit_writers_may_append_but_never_rewrite_the_trail(synthesized: Synth
     assert not [action for action in actions if "*" in action]
 
 
+def test_the_audit_signing_key_is_an_hmac_key_only_the_writers_may_sign_with(
+    synthesized: Synthesized,
+) -> None:
+    # Given the catalog's audit signing key in the template
+    key_id, key = synthesized.catalog_entry("AWS::KMS::Key", "audit_signing")
+
+    # Then it is an HMAC key that outlives the stack (its MACs must stay verifiable)
+    assert key["Properties"]["KeySpec"] == "HMAC_256"
+    assert key["Properties"]["KeyUsage"] == "GENERATE_VERIFY_MAC"
+    assert key["DeletionPolicy"] == "Retain"
+
+    # And each function's role holds GenerateMac on it exactly when the function appends audit records; none
+    # holds VerifyMac or any other use of the key
+    for spec in CATALOG.functions:
+        actions = {
+            action
+            for statement in _role_statements(synthesized, spec.name)
+            if {"Fn::GetAtt": [key_id, "Arn"]} in _as_list(statement["Resource"])
+            for action in _as_list(statement["Action"])
+        }
+        assert actions == ({"kms:GenerateMac"} if "audit:append" in spec.grants else set()), spec.name
+
+
 def test_no_function_may_rewrite_the_audit_trail(synthesized: Synthesized) -> None:
     # Given every function of the catalog and the audit table
     audit_id, _ = synthesized.catalog_entry("AWS::DynamoDB::Table", AUDIT.name)
@@ -655,7 +678,7 @@ def _stage_arn(stage_id: str, association: dict[str, Any]) -> Any:
     return arn
 
 
-def test_operators_are_alarmed_on_failed_executions_dead_letters_and_overdue_approvals(
+def test_operators_are_alarmed_on_failed_executions_dead_letters_overdue_approvals_and_tampering(
     synthesized: Synthesized,
 ) -> None:
     # Given the synthesized stack
@@ -665,6 +688,12 @@ def test_operators_are_alarmed_on_failed_executions_dead_letters_and_overdue_app
     assert sum("execution failed" in d for d in described) == len(CATALOG.state_machines)
     assert sum(d.startswith("Messages wait in") for d in described) == len(CATALOG.queues) + 1
     assert any(d.startswith("Approvals still pending") for d in described)
+    # And the first in-place change of the audit trail the anchor function counts pages them
+    [tampered] = [
+        a["Properties"] for a in alarms if a["Properties"].get("MetricName") == "AuditTamperingDetected"
+    ]
+    assert tampered["Namespace"] == "Backoffice" and tampered["Threshold"] == 1
+    assert tampered["Dimensions"] == [{"Name": "workflow", "Value": "audit"}]
     # And every alarm notifies the operators' topic
     assert all(a["Properties"]["AlarmActions"] for a in alarms)
     # And one dashboard shows them beside the business metrics

@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -190,7 +191,13 @@ def test_a_flood_of_unknown_links_is_counted_not_recorded_one_by_one(firm: Firm)
     windows = {r.data["window"] for r in records}
     if len(windows) == 1:  # not across the turn of an hour
         assert [r.data["count"] for r in records] == [1, 10, 100]
-        assert firm.approvals.refusal_count(f"refusals#unknown#{windows.pop()}#127.0.0.1") == 250
+        window = f"refusals#unknown#{windows.pop()}#127.0.0.1"
+        assert firm.approvals.refusal_count(window) == 250
+        # And the counter expires (TTL) 30 days after its window opened, set once by the first refusal
+        counter = firm.approvals._get(window)
+        assert counter is not None
+        opened = datetime.fromisoformat(counter["first_at"]["S"])
+        assert int(counter["expires_at"]["N"]) == int((opened + timedelta(days=30)).timestamp())
     # And the audit chain still verifies
     assert firm.audit.verify(["approval-refusals"]).problems == ()
 

@@ -5,6 +5,7 @@ access to it would; every such write goes through the stream like any other."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,16 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from backoffice.audit import AuditRecord, AuditTrail, VerificationReport, _body, _from_item, _sha256, _to_item
+from backoffice.audit import (
+    AuditRecord,
+    AuditTrail,
+    MacVerifier,
+    VerificationReport,
+    _body,
+    _from_item,
+    _sha256,
+    _to_item,
+)
 from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchor_key, anchoring_window
 from backoffice.local.runtime import LocalRuntime
 from infra.catalog import CATALOG, Ref
@@ -61,8 +71,9 @@ def delete(trail: AuditTrail, seq: int) -> None:
 
 
 def rehashed(item: dict[str, Any], *, seq: int, prev_hash: str, **changes: str) -> dict[str, Any]:
-    """The item as a forger with the chain's (public) algorithm would write it: own hash and link correct."""
-    fields = _from_item(item).model_dump(exclude={"hash"}, mode="json")
+    """The item as a forger with the chain's (public) algorithm would write it: own hash and link correct, and no
+    MAC (the forger cannot use the signing key)."""
+    fields = _from_item(item).model_dump(exclude={"hash", "mac"}, mode="json")
     fields.update(seq=seq, prev_hash=prev_hash, **changes)
     return _to_item(AuditRecord(**fields, hash=_sha256(_body(fields))))
 
@@ -193,3 +204,115 @@ def test_an_anchor_cannot_be_replaced_or_deleted(runtime: LocalRuntime, trail: A
     s3.put_object(Bucket=bucket, Key=key, Body=b'{"forged": true}')
     assert anchors(runtime).anchors(CASE)[1].seq == 1
     assert verify(runtime, trail).ok
+
+
+# -- who wrote it: the signing key ---------------------------------------------------------------------------------
+
+
+def signatures(runtime: LocalRuntime) -> MacVerifier:
+    # Verified as the operator: no function of the product holds kms:VerifyMac.
+    return MacVerifier(runtime.resolve(Ref("key_arn", "audit_signing")), kms=runtime.client("kms"))
+
+
+def test_every_record_a_handler_writes_is_signed_and_verifies(
+    runtime: LocalRuntime, trail: AuditTrail
+) -> None:
+    # Given the case written by the real handler under its role
+    stored = items(trail)
+    # When verified with the signing key as well as the anchors
+    report = trail.verify(anchors=anchors(runtime), macs=signatures(runtime))
+    # Then every record carries a MAC, and nothing is named
+    assert all(item.get("mac", {}).get("S") for item in stored)
+    assert report.ok, report.problems
+
+
+def test_a_forged_record_appended_while_the_stream_is_on_is_anchored_but_named_unsigned(
+    runtime: LocalRuntime, trail: AuditTrail
+) -> None:
+    # Given a well-formed record 5 linked to record 4, put into the table with the stream on (so it is anchored)
+    last = items(trail)[-1]
+    put(trail, rehashed(last, seq=5, prev_hash=last["hash"]["S"], outcome="approved"))
+    assert 5 in anchors(runtime).anchors(CASE)
+    # When verified against the anchors alone, the forgery passes: the anchors prove when, not who
+    assert verify(runtime, trail).ok
+    # Then with the signing key it is named: no MAC, so no writer of the product wrote it
+    report = trail.verify(anchors=anchors(runtime), macs=signatures(runtime))
+    assert findings(report) == [(CASE, 5, "unsigned")]
+
+
+def test_a_mac_copied_from_another_record_is_named_forged(runtime: LocalRuntime, trail: AuditTrail) -> None:
+    # Given a forged record 5 that carries record 4's (valid) MAC
+    last = items(trail)[-1]
+    forged = rehashed(last, seq=5, prev_hash=last["hash"]["S"], outcome="approved")
+    forged["mac"] = last["mac"]
+    put(trail, forged)
+    # When verified with the signing key / Then the MAC does not match the record's hash
+    report = trail.verify(anchors=anchors(runtime), macs=signatures(runtime))
+    assert findings(report) == [(CASE, 5, "forged")]
+
+
+def test_a_consistent_rewrite_is_named_by_the_signing_key_too(
+    runtime: LocalRuntime, trail: AuditTrail
+) -> None:
+    # Given every record rewritten with a new outcome, every hash and link recomputed, MACs dropped or kept
+    prev = "0" * 64
+    for index, item in enumerate(items(trail)):
+        forged = rehashed(item, seq=int(item["seq"]["N"]), prev_hash=prev, outcome="rewritten")
+        if index % 2:
+            forged["mac"] = item["mac"]  # the old MAC signs the old hash, not this one
+        put(trail, forged)
+        prev = forged["hash"]["S"]
+    # When verified with the signing key alone (no anchors) / Then every record is named
+    report = trail.verify([CASE], macs=signatures(runtime))
+    assert findings(report) == [
+        (CASE, 1, "unsigned"),
+        (CASE, 2, "forged"),
+        (CASE, 3, "unsigned"),
+        (CASE, 4, "forged"),
+    ]
+
+
+def test_only_the_writers_may_sign_and_no_function_may_verify(runtime: LocalRuntime) -> None:
+    # Given the signing key, and the functions of the catalog
+    enforcer = runtime.iam_enforcer
+    assert enforcer is not None
+    kms = runtime.client("kms")
+    key = runtime.resolve(Ref("key_arn", "audit_signing"))
+    sign = {"KeyId": key, "Message": b"x" * 64, "MacAlgorithm": "HMAC_SHA_256"}
+    check = {**sign, "Mac": b"y" * 32}
+    writers = {fn.name for fn in CATALOG.functions if "audit:append" in fn.grants}
+    others = {fn.name for fn in CATALOG.functions} - writers
+    assert writers and "anchor_audit" in others
+    # When each function asks KMS to sign and to verify
+    # Then every writer may sign, no other function may, and none may verify
+    for name in sorted(writers):
+        enforcer.authorize(("function", name), kms, "GenerateMac", sign)
+    for name in sorted(others):
+        with pytest.raises(ClientError) as refused:
+            enforcer.authorize(("function", name), kms, "GenerateMac", sign)
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    for name in sorted(writers | others):
+        with pytest.raises(ClientError):
+            enforcer.authorize(("function", name), kms, "VerifyMac", check)
+
+
+def test_an_in_place_change_pages_the_operators_through_the_tampering_metric(
+    runtime: LocalRuntime,
+    trail: AuditTrail,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given business metrics switched on, as in Lambda (the local runtime switches them off for readable output)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+    # When record 2 is overwritten in the table, which the stream hands to the real anchor function
+    item = items(trail)[1]
+    item["outcome"] = {"S": "approved"}
+    put(trail, item)
+    # Then the function emits AuditTamperingDetected (what the AuditTampered alarm watches) once, for that change
+    emitted = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and "AuditTamperingDetected" in line
+    ]
+    assert [(e["AuditTamperingDetected"], e["workflow"]) for e in emitted] == [([1.0], "audit")]

@@ -12,12 +12,21 @@ What the chain alone cannot prove: that the newest records were not cut off the 
 whole, or that a chain was not rewritten consistently (SHA-256 has no key). Each record is therefore also anchored
 outside the table, in an S3 Object Lock bucket the writers cannot reach (``backoffice.audit_anchors``), and
 ``verify`` given the anchor store checks the trail against it too.
+
+Nor can a chain or an anchor prove who wrote a record: anyone who may put items into the table can append a
+record with the right ``prev_hash`` and ``hash``, and the stream anchors it like any other. So each record also
+carries ``mac``, an HMAC of its hash made by KMS (``GenerateMac``) with a key only the product's writers may use
+(``AUDIT_SIGNING_KEY_ARN``; the key material never leaves KMS). ``verify`` given a ``MacVerifier`` names a record
+without a MAC (``unsigned``) or with a wrong one (``forged``). The MAC is not part of the hashed body: it signs
+the hash, which covers everything else.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +42,9 @@ if TYPE_CHECKING:
 
 GENESIS_HASH = "0" * 64
 _MAX_APPEND_ATTEMPTS = 20
+# The environment variable naming the KMS HMAC key that signs records (set on every function that appends).
+SIGNING_KEY_VARIABLE = "AUDIT_SIGNING_KEY_ARN"
+MAC_ALGORITHM = "HMAC_SHA_256"
 
 ActorKind = Literal["system", "user", "ai"]
 
@@ -81,10 +93,12 @@ class AuditRecord(BaseModel):
     execution_arn: str | None = None
     prev_hash: str
     hash: str
+    # KMS HMAC of ``hash`` by the signing key (base64); None for a record written without one.
+    mac: str | None = None
 
     def body(self) -> dict[str, Any]:
-        """The hashed content: every field but ``hash``, in a form that survives a DynamoDB round trip."""
-        return _body(self.model_dump(exclude={"hash"}, mode="json"))
+        """The hashed content: every field but ``hash`` and ``mac``, in a form that survives a DynamoDB round trip."""
+        return _body(self.model_dump(exclude={"hash", "mac"}, mode="json"))
 
     def computed_hash(self) -> str:
         return _sha256(self.body())
@@ -136,7 +150,7 @@ def _to_item(record: AuditRecord) -> dict[str, Any]:
         "prev_hash": {"S": record.prev_hash},
         "hash": {"S": record.hash},
     }
-    for name in ("input_digest", "output_digest", "execution_arn"):
+    for name in ("input_digest", "output_digest", "execution_arn", "mac"):
         value = getattr(record, name)
         if value is not None:
             item[name] = {"S": value}
@@ -161,7 +175,47 @@ def _from_item(item: Mapping[str, Any]) -> AuditRecord:
         execution_arn=item.get("execution_arn", {}).get("S"),
         prev_hash=item["prev_hash"]["S"],
         hash=item["hash"]["S"],
+        mac=item.get("mac", {}).get("S"),
     )
+
+
+class RecordSigner:
+    """Signs a record's hash with the KMS HMAC key: only a principal allowed ``kms:GenerateMac`` on it can."""
+
+    def __init__(self, key_id: str, *, kms: Any = None) -> None:
+        self.key_id = key_id
+        self._kms = kms
+
+    def sign(self, record_hash: str) -> str:
+        kms = self._kms or aws.client("kms")
+        response = kms.generate_mac(
+            KeyId=self.key_id, Message=record_hash.encode(), MacAlgorithm=MAC_ALGORITHM
+        )
+        return base64.b64encode(response["Mac"]).decode()
+
+
+class MacVerifier:
+    """Checks a record's MAC with KMS (``kms:VerifyMac``): True when the signing key made it for that hash."""
+
+    def __init__(self, key_id: str, *, kms: Any = None) -> None:
+        self.key_id = key_id
+        self._kms = kms
+
+    def valid(self, record_hash: str, mac: str) -> bool:
+        kms = self._kms or aws.client("kms")
+        try:
+            raw = base64.b64decode(mac, validate=True)
+        except ValueError:
+            return False
+        try:
+            response = kms.verify_mac(
+                KeyId=self.key_id, Message=record_hash.encode(), Mac=raw, MacAlgorithm=MAC_ALGORITHM
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "KMSInvalidMacException":
+                return False
+            raise
+        return bool(response.get("MacValid"))
 
 
 class AuditWriteConflict(RuntimeError):
@@ -169,12 +223,25 @@ class AuditWriteConflict(RuntimeError):
 
 
 class AuditTrail:
-    """The DynamoDB-backed trail. All handlers write through ``append``; nothing else writes to the table."""
+    """The DynamoDB-backed trail. All handlers write through ``append``; nothing else writes to the table.
 
-    def __init__(self, table_name: str, *, dynamodb: Any = None, clock: Callable[[], str] = _utc_now) -> None:
+    ``signer`` signs each record; without one, the key named by ``AUDIT_SIGNING_KEY_ARN`` does (every function that
+    appends has it in its environment), and with neither a record is written unsigned (``verify`` says so).
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        dynamodb: Any = None,
+        clock: Callable[[], str] = _utc_now,
+        signer: RecordSigner | None = None,
+    ) -> None:
         self.table_name = table_name
         self._dynamodb = dynamodb
         self._clock = clock
+        key = os.environ.get(SIGNING_KEY_VARIABLE)
+        self._signer = signer or (RecordSigner(key) if key else None)
 
     @property
     def dynamodb(self) -> Any:
@@ -214,7 +281,9 @@ class AuditTrail:
                 "execution_arn": execution_arn,
                 "prev_hash": head.hash if head else GENESIS_HASH,
             }
-            record = AuditRecord(**fields, hash=_sha256(_body(fields)))
+            record_hash = _sha256(_body(fields))
+            mac = self._signer.sign(record_hash) if self._signer else None
+            record = AuditRecord(**fields, hash=record_hash, mac=mac)
             try:
                 self.dynamodb.put_item(
                     TableName=self.table_name,
@@ -280,6 +349,7 @@ class AuditTrail:
         case_ids: Sequence[str] | None = None,
         *,
         anchors: AnchorStore | None = None,
+        macs: MacVerifier | None = None,
         now: datetime | None = None,
         window: timedelta | None = None,
     ) -> VerificationReport:
@@ -287,6 +357,8 @@ class AuditTrail:
 
         With ``anchors`` each case is also compared with its anchors (truncation, appended records, rewritten
         chains, deleted cases), and every anchored case is checked even when the table has no record of it left.
+        With ``macs`` each record's MAC is checked: a record the signing key did not sign is ``unsigned`` or
+        ``forged`` (written by someone who could put items but not sign them).
         """
         from backoffice.audit_anchors import DEFAULT_WINDOW, case_ids_of, verify_case
 
@@ -299,6 +371,8 @@ class AuditTrail:
             items = list(self._query_items(case_id))
             checked += len(items)
             found = verify_chain(case_id, items)
+            if macs is not None:
+                found.extend(verify_macs(case_id, items, macs))
             if anchors is not None:
                 seen = {(p.seq, p.kind) for p in found}
                 for finding in verify_case(
@@ -326,6 +400,9 @@ ProblemKind = Literal[
     "removed",
     "inserted",
     "unreadable",
+    # found with the signing key (MacVerifier)
+    "unsigned",
+    "forged",
     # found against the anchors (backoffice.audit_anchors)
     "truncated",
     "appended",
@@ -383,4 +460,24 @@ def verify_chain(case_id: str, items: Iterable[Mapping[str, Any]]) -> list[Chain
         elif record.prev_hash != prev_hash and seq == expected_seq:
             problems.append(ChainProblem(case_id, seq, "inserted", "does not follow the record before it"))
         expected_seq, prev_hash = seq + 1, record.hash
+    return problems
+
+
+def verify_macs(case_id: str, items: Iterable[Mapping[str, Any]], macs: MacVerifier) -> list[ChainProblem]:
+    """Name each record whose MAC is missing or was not made by the signing key for the record's stored hash.
+
+    The MAC signs the stored ``hash``; a record whose content no longer matches that hash is ``changed`` (found by
+    ``verify_chain``), so content and hash are both covered.
+    """
+    problems: list[ChainProblem] = []
+    for item in sorted(items, key=lambda i: int(i["seq"]["N"])):
+        seq = int(item["seq"]["N"])
+        record_hash = str(item.get("hash", {}).get("S", ""))
+        mac = item.get("mac", {}).get("S")
+        if not mac:
+            problems.append(ChainProblem(case_id, seq, "unsigned", "no MAC: not written by a signing writer"))
+        elif not macs.valid(record_hash, str(mac)):
+            problems.append(
+                ChainProblem(case_id, seq, "forged", "MAC is not the signing key's for this record")
+            )
     return problems

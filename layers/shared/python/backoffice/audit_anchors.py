@@ -21,9 +21,10 @@ anchored``: pending, never silently OK.
 
 What anchors do not prove: who wrote a record. A record put into the table through DynamoDB's API while the stream
 is on is streamed and anchored like any other; anchors then prove when it was written and that it has not changed
-since, not that a legitimate step wrote it. Telling a forged append from a real one needs a secret only the writers
-hold (a KMS HMAC key used by the writers); that is not built. Every MODIFY or REMOVE on the table is tampering by
-definition (the trail is append-only) and the anchor function logs it as such.
+since, not that a legitimate step wrote it. What tells a forged append from a real one is a secret only the writers
+hold: each record's MAC, made with the KMS HMAC key only they may use (``backoffice.audit.RecordSigner``). Every
+MODIFY or REMOVE on the table is tampering by definition (the trail is append-only) and the anchor function logs it
+as such.
 """
 
 from __future__ import annotations

@@ -25,11 +25,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
+# How long a refusal window's counter is kept (TTL) after the window opened.
+REFUSAL_WINDOW_KEPT = timedelta(days=30)
 EXPIRED, ESCALATED, VOIDED, REPLACED, DECIDED = "EXPIRED", "ESCALATED", "VOIDED", "REPLACED", "DECIDED"
 
 
@@ -183,14 +186,25 @@ class ApprovalStore:
 
     def count_refusal(self, window: str, now: str) -> int:
         """Add one to a refusal window's counter and return the new count (atomic: concurrent refusals each get
-        their own number, so exactly one of them sees 1, one sees 10, ...)."""
+        their own number, so exactly one of them sees 1, one sees 10, ...). The counter expires (DynamoDB TTL on
+        ``expires_at``) ``REFUSAL_WINDOW_KEPT`` after the window opened: it is an operational number, the audit
+        records it gave rise to are the evidence."""
+        expires = int((datetime.fromisoformat(now) + REFUSAL_WINDOW_KEPT).timestamp())
         answer = self.db.update_item(
             TableName=self.table,
             Key={"pk": {"S": window}},
-            UpdateExpression="ADD #c :one SET kind = :k, first_at = if_not_exists(first_at, :now), last_at = :now",
+            UpdateExpression=(
+                "ADD #c :one SET kind = :k, first_at = if_not_exists(first_at, :now), last_at = :now, "
+                "expires_at = if_not_exists(expires_at, :expires)"
+            ),
             ConditionExpression="attribute_not_exists(pk) OR kind = :k",
             ExpressionAttributeNames={"#c": "count"},
-            ExpressionAttributeValues={":one": {"N": "1"}, ":k": {"S": "refusals"}, ":now": {"S": now}},
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":k": {"S": "refusals"},
+                ":now": {"S": now},
+                ":expires": {"N": str(expires)},
+            },
             ReturnValues="UPDATED_NEW",
         )
         return int(answer["Attributes"]["count"]["N"])

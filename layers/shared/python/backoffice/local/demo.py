@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from backoffice.approvals.store import ApprovalStore
-from backoffice.audit import AuditTrail
+from backoffice.audit import AuditTrail, MacVerifier
 from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_window
 from backoffice.cli.approvals import decide_via_http
 from backoffice.intelligence import build_report, load_records, render_html
@@ -272,7 +272,8 @@ def run_demo(out: TextIO) -> int:
         parked = runtime.parked_messages()
         # The chains and their anchors, read as the operator (no function may read the anchors bucket).
         anchors = AnchorStore(runtime.resolve(Ref("bucket_name", ANCHORS_BUCKET)), s3=runtime.client("s3"))
-        report = audit.verify(anchors=anchors, window=anchoring_window(runtime.catalog))
+        signatures = MacVerifier(runtime.resolve(Ref("key_arn", "audit_signing")), kms=runtime.client("kms"))
+        report = audit.verify(anchors=anchors, macs=signatures, window=anchoring_window(runtime.catalog))
         sandbox = runtime.sandbox()
         print("\nSummary", file=out)
         print(f"  events on the bus    {len(runtime.bus_events)} (incl. outcome events)", file=out)
@@ -302,7 +303,7 @@ def run_demo(out: TextIO) -> int:
             print(f"  {line}", file=out)
         integrity = "intact" if report.ok else f"{len(report.problems)} problem(s)"
         print(
-            f"  audit trail          {report.records_checked} records, hash chains and anchors {integrity}",
+            f"  audit trail          {report.records_checked} records, hash chains, signatures and anchors {integrity}",
             file=out,
         )
         report_path = Path(".local/process-report.html")

@@ -75,6 +75,14 @@ def acting_as_state_machine(arn: str) -> Iterator[None]:
         _principal.reset(token)
 
 
+def kms_key_arn(key_id: str, region: str, account: str) -> str:
+    """The key ARN IAM authorizes a KMS call against. AWS resolves an alias to its key and evaluates policies on
+    the key's ARN; locally a signing key's alias ``alias/<name>`` names the key ``key/<name>``."""
+    if ":alias/" in key_id or key_id.startswith("alias/"):
+        return f"arn:{PARTITION}:kms:{region}:{account}:key/{key_id.split('alias/', 1)[1]}"
+    return key_id if key_id.startswith("arn:") else f"arn:{PARTITION}:kms:{region}:{account}:key/{key_id}"
+
+
 # -- the template, resolved to local ARNs ------------------------------------------------------------------------
 
 
@@ -113,6 +121,10 @@ class LocalArns:
     @property
     def data_key(self) -> str:
         return f"arn:{PARTITION}:kms:{self.region}:{self.account}:key/{self.prefix}-data-key"
+
+    def signing_key(self, name: str) -> str:
+        """A catalog signing key; handlers name it by its alias ``alias/<prefix>-<name>`` (see ``kms_key_arn``)."""
+        return f"arn:{PARTITION}:kms:{self.region}:{self.account}:key/{self.prefix}-{name.replace('_', '-')}"
 
 
 class _Unresolved(str):
@@ -259,7 +271,10 @@ class _Resolver:
         name = _tag(properties)
         names, arns = self._arns.names, self._arns
         if kind == "AWS::KMS::Key":
-            return arns.data_key if attribute in ("Arn", "Ref") else _Unresolved(logical_id)
+            if attribute not in ("Arn", "Ref"):
+                return _Unresolved(logical_id)
+            # A tagged key is a catalog signing key; the untagged one is the data key.
+            return arns.signing_key(name) if name is not None else arns.data_key
         if kind == "AWS::Events::EventBus":
             bus = str(properties.get("Name", self._catalog.event_bus))
             return arns.event_bus(bus) if attribute == "Arn" else bus
@@ -441,9 +456,7 @@ def request_authorizations(
         arn = secret if secret.startswith("arn:") else (context.secret_arn(secret) or secret)
         return [Request(f"secretsmanager:{operation}", arn)]
     if service == "kms" and "KeyId" in params:
-        key = str(params["KeyId"])
-        arn = key if key.startswith("arn:") else f"arn:{PARTITION}:kms:{region}:{account}:key/{key}"
-        return [Request(f"kms:{operation}", arn)]
+        return [Request(f"kms:{operation}", kms_key_arn(str(params["KeyId"]), region, account))]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission (IAM User Guide: GetCallerIdentity)
     return [Request(f"{service}:{operation}", "*")]

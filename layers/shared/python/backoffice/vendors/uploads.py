@@ -18,14 +18,19 @@ content type) never reaches a function: in AWS it is in the bucket's server acce
 is where those refusals reach the case's trail: it refuses, and audits with channel, address, user agent and
 reason, every document it finds missing, too large or not a PDF, as well as expired, used, replaced and unknown
 links, a form not from the link's page (CSRF) and a body in another content type than the page's form sends.
+
+Every change of a link (a CSRF token added when the page is opened, ``RECEIVED``, ``REPLACED``) is a read-modify-write
+guarded as the approvals store guards its items: the item carries ``version``, the write is conditioned on the
+version read and on the status still being ``PENDING``, and a writer that loses reads again and re-applies its change
+(``_update``). So two tabs opened at once both get a working form, and of two confirmations at once one resumes the
+case and the other is refused, and audited, as a link already used (docs/concurrency.md).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
@@ -37,7 +42,15 @@ from urllib.parse import parse_qs, urlsplit
 from botocore.exceptions import ClientError
 
 from backoffice.approvals.service import Mailer, TaskCallback, TokenNoLongerValid
-from backoffice.approvals.store import ApprovalStore, StaleState, csrf_hash, link_hash
+from backoffice.approvals.store import (
+    MAX_ATTEMPTS,
+    ApprovalStore,
+    StaleState,
+    _back_off,
+    _version,
+    csrf_hash,
+    link_hash,
+)
 from backoffice.audit import Actor, AuditTrail
 
 DOCUMENT_NAMES = {
@@ -151,11 +164,10 @@ class VendorUploads:
                 record["expires_at"]
             ):
                 continue
-            record["status"] = "REPLACED"
-            try:
-                self._put(item["pk"]["S"].split("#", 1)[1], record, expected="PENDING")
-            except StaleState:
-                continue
+            replaced, changed = self._update(item["pk"]["S"].split("#", 1)[1], _set_status("REPLACED"))
+            if replaced is None or not changed:
+                continue  # used or replaced meanwhile
+            record = replaced
             link_id = secrets.token_urlsafe(24)
             fresh = {**record, "status": "PENDING", "csrf_hashes": [], "last_sent_at": now.isoformat()}
             self._put(link_hash(link_id), fresh, expected=None)
@@ -176,16 +188,19 @@ class VendorUploads:
 
     def view(self, link_id: str) -> UploadPage:
         """The upload page: one form per missing document posting it straight to S3, and the confirmation."""
-        record, key = self._lookup(link_id)
+        csrf = secrets.token_urlsafe(24)
+
+        def add_token(record: dict[str, Any]) -> bool:
+            if self._dead(record):
+                return False
+            record["csrf_hashes"] = [*record["csrf_hashes"][-4:], csrf_hash(csrf)]
+            return True
+
+        record, added = self._update(_key(link_id), add_token)
         if record is None:
             return UploadPage("unknown", 404, [])
-        dead = self._dead(record)
-        if dead:
-            return dead
-        csrf = secrets.token_urlsafe(24)
-        record["csrf_hashes"] = [*record["csrf_hashes"][-4:], csrf_hash(csrf)]
-        with contextlib.suppress(StaleState):
-            self._put(key, record, expected="PENDING")
+        if not added:
+            return self._dead(record) or UploadPage("used", 409, [], record["vendor"])
         return self._form(record, link_id, csrf)
 
     def confirm(
@@ -251,11 +266,13 @@ class VendorUploads:
             problems += [f"{_name(d)} is over {MAX_UPLOAD_BYTES // MB} MB" for d in too_big]
             problems += [f"{_name(d)} is not a PDF: please upload it again as a PDF" for d in not_pdf]
             return self._form(record, link_id, csrf, message="; ".join(problems), status=400)
-        record["status"] = "RECEIVED"
-        try:
-            self._put(key, record, expected="PENDING")
-        except StaleState:
-            return UploadPage("used", 409, [], record["vendor"])
+        stored_record, received = self._update(key, _set_status("RECEIVED"))
+        if stored_record is None or not received:
+            # Another confirmation of this link won the race: refused and audited as a sequential one would be.
+            dead = self._dead(stored_record or record) or UploadPage("used", 409, [], record["vendor"])
+            self._refuse(record, dead.kind, f"the upload link is {dead.kind}", ip, user_agent)
+            return dead
+        record = stored_record
         # The version checked is the version the case reads: a later POST with a still-valid form cannot swap it.
         documents = {
             d: {"bucket": self.bucket, "key": found.key, "version_id": found.version_id}
@@ -368,7 +385,7 @@ class VendorUploads:
         self.mailer.send(to=record["contact"], subject=subject, text=text, html=html)
 
     def _lookup(self, link_id: str) -> tuple[dict[str, Any] | None, str]:
-        key = link_hash(link_id) if link_id and len(link_id) <= 128 else ""
+        key = _key(link_id)
         item = self.store._get(f"upload#{key}") if key else None
         return (json.loads(item["body"]["S"]) if item else None), key
 
@@ -381,23 +398,48 @@ class VendorUploads:
             return UploadPage("expired", 410, [], record["vendor"])
         return None
 
-    def _put(self, key: str, record: dict[str, Any], *, expected: str | None) -> None:
+    def _update(
+        self, key: str, change: Callable[[dict[str, Any]], bool]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Read the link, let ``change`` modify it (it returns False to leave it as it is), and write it back on the
+        version read while it is still ``PENDING``; on a lost race read again and re-apply. Returns the link as
+        stored (None for no link) and whether it changed."""
+        if not key:
+            return None, False
+        for attempt in range(MAX_ATTEMPTS):
+            item = self.store._get(f"upload#{key}")
+            if item is None:
+                return None, False
+            record = json.loads(item["body"]["S"])
+            if record.get("status", "PENDING") != "PENDING" or not change(record):
+                return record, False
+            try:
+                self._put(key, record, expected="PENDING", version=_version(item))
+            except StaleState:
+                _back_off(attempt)
+                continue
+            return record, True
+        raise StaleState(f"could not change the upload link after {MAX_ATTEMPTS} attempts")
+
+    def _put(self, key: str, record: dict[str, Any], *, expected: str | None, version: int = 0) -> None:
+        """Write the link as version ``version + 1``: a new link only if the key is free, else only if the stored
+        link is still version ``version`` (links written before versions count as 0) and has status ``expected``."""
         record.setdefault("status", "PENDING")
         item = {
             "pk": {"S": f"upload#{key}"},
             "kind": {"S": "upload"},
             "status": {"S": record["status"]},
             "body": {"S": json.dumps(record)},
+            "version": {"N": str(version + 1)},
         }
-        condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if expected is None
-            else {
-                "ConditionExpression": "#s = :e",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":e": {"S": expected}},
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if expected is not None:
+            unchanged = "#v = :v" if version else "attribute_not_exists(#v) OR #v = :v"
+            condition = {
+                "ConditionExpression": f"#s = :e AND ({unchanged})",
+                "ExpressionAttributeNames": {"#s": "status", "#v": "version"},
+                "ExpressionAttributeValues": {":e": {"S": expected}, ":v": {"N": str(version)}},
             }
-        )
         try:
             self.store.db.put_item(TableName=self.store.table, Item=item, **condition)
         except self.store.db.exceptions.ConditionalCheckFailedException:
@@ -432,6 +474,19 @@ class VendorUploads:
             data=data,
             execution_arn=record.get("execution_arn") if record else None,
         )
+
+
+def _key(link_id: str) -> str:
+    """The link's key: the hash of its id, or "" for an id no link can have."""
+    return link_hash(link_id) if link_id and len(link_id) <= 128 else ""
+
+
+def _set_status(status: str) -> Callable[[dict[str, Any]], bool]:
+    def change(record: dict[str, Any]) -> bool:
+        record["status"] = status
+        return True
+
+    return change
 
 
 def confirmation_fields(content_type: str, body: str) -> dict[str, str]:
