@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from infra.asl import render_definition
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 STATEMACHINES_DIR = ROOT / "statemachines"
@@ -137,7 +139,12 @@ class StateMachine:
 
     @property
     def definition_path(self) -> Path:
+        """The ASL file as written: Retry and Catch name policies of ``statemachines/policies.json``."""
         return STATEMACHINES_DIR / self.definition_file
+
+    def definition(self) -> str:
+        """The ASL as deployed and run locally: the file with its policies expanded, ``${...}`` left to fill."""
+        return render_definition(self)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""The shared Lambda layer: the ``backoffice`` package and its pinned dependencies, built without Docker."""
+"""The shared Lambda layer: the ``backoffice`` modules the handlers reach and the pinned dependencies, no Docker.
+
+What ships of ``backoffice`` is computed, not listed: the closure of the imports of every ``functions/*/app.py``,
+plus the data files next to the shipped modules (``infra/layer_contents.py`` says how). The local runtime, the
+``backoffice`` command, the sample firm and any module no handler imports stay out of the layer by construction.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,14 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.catalog import ROOT
+from infra.layer_contents import LayerContents, layer_contents
 
 LAYER_DIR = ROOT / "layers" / "shared"
 REQUIREMENTS = LAYER_DIR / "requirements.txt"
 PACKAGE_DIR = LAYER_DIR / "python" / "backoffice"
 BUILD_DIR = LAYER_DIR / "build"
-# Developer tools that run on a laptop, never in Lambda: the embedded local runtime and the `backoffice` command.
-EXCLUDED_SUBPACKAGES = frozenset({"local", "cli"})
+# The roots of the ship list: every ``<name>/app.py`` here is a Lambda handler.
+HANDLERS_DIR = ROOT / "functions"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -50,9 +56,12 @@ _LOCK = ".lock"
 def build_shared_layer(build_dir: Path = BUILD_DIR) -> Path:
     """Build ``build_dir/python/`` (the layer's import root) and return ``build_dir``, the layer asset.
 
+    ``backoffice`` is copied as ``shipped_contents()`` lists it: the modules the handlers reach and their data.
     Two hashes are stored in the build directory, so each part is rebuilt only when its inputs change: the
-    dependencies (requirements file + pip arguments) cost a download, the package is a copy. A file lock keeps
-    two synths (``make synth`` and the test session, say) from building into the same directory at once.
+    dependencies (requirements file + pip arguments) cost a download, the package is a copy (its hash covers the
+    shipped files, so a handler importing one more module recopies it, and an edit to an unshipped one does not).
+    A file lock keeps two synths (``make synth`` and the test session, say) from building into the same directory
+    at once.
     """
     build_dir.mkdir(parents=True, exist_ok=True)
     with _locked(build_dir / _LOCK):
@@ -63,21 +72,29 @@ def build_shared_layer(build_dir: Path = BUILD_DIR) -> Path:
             shutil.rmtree(target, ignore_errors=True)
             _pip_install(target)
             (build_dir / _DEPENDENCIES_STAMP).write_text(dependencies_hash)
-        package_hash = _hash_package()
+        contents = shipped_contents()
+        package_hash = _hash_package(contents)
         if _stamp(build_dir, _PACKAGE_STAMP) != package_hash or not (target / "backoffice").is_dir():
+            (build_dir / _PACKAGE_STAMP).unlink(missing_ok=True)
             shutil.rmtree(target / "backoffice", ignore_errors=True)
-            shutil.copytree(PACKAGE_DIR, target / "backoffice", ignore=_ignore_developer_tools)
+            contents.copy_to(target / "backoffice")
             (build_dir / _PACKAGE_STAMP).write_text(package_hash)
     return build_dir
+
+
+def shipped_contents() -> LayerContents:
+    """The modules and files of ``backoffice`` the layer ships: what the handlers reach, with its data."""
+    return layer_contents(PACKAGE_DIR, HANDLERS_DIR)
 
 
 class SharedLayer(Construct):
     """The one layer every function loads: ``backoffice`` (domain, models, adapters) plus its dependencies.
 
     Shaped so because the handlers stay thin and import everything from ``backoffice``: one layer means one copy
-    of pydantic and Powertools per function, and a code change to a handler uploads only the handler. Built with
-    ``pip --platform`` (no Docker, so synth works on any laptop or CI runner) for arm64 / CPython 3.13, the same
-    runtime and architecture every function uses.
+    of pydantic and Powertools per function, and a code change to a handler uploads only the handler. Of
+    ``backoffice`` it holds only what some handler imports (``shipped_contents``), never the developer tools.
+    Built with ``pip --platform`` (no Docker, so synth works on any laptop or CI runner) for arm64 / CPython 3.13,
+    the same runtime and architecture every function uses.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -126,32 +143,14 @@ def _hash_dependencies() -> str:
     return digest.hexdigest()
 
 
-def _hash_package() -> str:
+def _hash_package(contents: LayerContents) -> str:
     digest = hashlib.sha256()
-    for path in sorted(_package_files()):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+    for path in contents.files:
+        digest.update(path.relative_to(contents.package_dir).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
-
-
-def _package_files() -> Iterator[Path]:
-    for path in PACKAGE_DIR.rglob("*"):
-        relative = path.relative_to(PACKAGE_DIR).parts
-        if path.is_file() and not _is_developer_tool(relative) and "__pycache__" not in relative:
-            yield path
-
-
-def _is_developer_tool(relative_parts: tuple[str, ...]) -> bool:
-    return len(relative_parts) > 1 and relative_parts[0] in EXCLUDED_SUBPACKAGES
-
-
-def _ignore_developer_tools(directory: str, names: list[str]) -> set[str]:
-    ignored = {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
-    if Path(directory).resolve() == PACKAGE_DIR.resolve():
-        ignored |= EXCLUDED_SUBPACKAGES & set(names)
-    return ignored
 
 
 def _stamp(build_dir: Path, name: str) -> str | None:

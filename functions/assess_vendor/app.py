@@ -16,19 +16,22 @@ from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.connectors.ports import all_pages
 from backoffice.steps import Step, settings
+from backoffice.vendors.step_inputs import ApplicationStepInput
 from backoffice.vendors.steps import approval_subject, assessed, bank_change, load_application
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("vendor_approval", "assess vendor", Actor.system("assess_vendor"))
+INPUT_MODEL = ApplicationStepInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = INPUT_MODEL.model_validate(event)
     application = load_application(
-        aws.client("s3"), settings().documents_bucket_name, event["application_key"]
+        aws.client("s3"), settings().documents_bucket_name, payload.application_key
     )
     vendors = all_pages(wiring.erp().list_vendors)
     assessment = assessed(application, vendors, wiring.hris())

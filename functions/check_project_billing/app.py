@@ -12,22 +12,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws, metrics
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.step_inputs import ProjectStepInput
 from backoffice.invoicing.steps import BillingFiles, billing_policy, check_project
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "check project billing", Actor.system("check_project_billing"))
+INPUT_MODEL = ProjectStepInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["run_case_id"])
+    payload = INPUT_MODEL.model_validate(event)
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id)
     try:
         checked = check_project(
-            event["project_id"], files, wiring.psa(), wiring.erp(), billing_policy(os.environ)
+            payload.project_id, files, wiring.psa(), wiring.erp(), billing_policy(os.environ)
         )
     except Exception as error:
         STEP.failed(event, error, "billing.checked")
@@ -39,7 +42,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         reasons=[*checked["reasons"], *checked.get("warnings", [])],
         output={k: v for k, v in checked.items() if k != "subject"},
         data={
-            "project_id": event["project_id"],
+            "project_id": payload.project_id,
             "lines_to_review": checked.get("lines_to_review", 0),
             "lines_excluded": checked.get("lines_excluded", 0),
             "exceptions_by_rule": checked["exceptions_by_rule"],

@@ -11,12 +11,14 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import idempotent_on
+from backoffice.onboarding.step_inputs import CreateProjectInput
 from backoffice.onboarding.steps import ProjectCannotBeSetUp, create_project, deal_of, load_facts
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("onboarding", "create project in PSA", Actor.system("create_project"))
+INPUT_MODEL = CreateProjectInput
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -24,11 +26,12 @@ STEP = Step("onboarding", "create project in PSA", Actor.system("create_project"
 @idempotent_on("event.detail.opportunity.id")
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    facts = load_facts(aws.client("s3"), settings().documents_bucket_name, event["facts_key"])
+    payload = INPUT_MODEL.model_validate(event)
+    facts = load_facts(aws.client("s3"), settings().documents_bucket_name, payload.facts_key)
     psa = wiring.psa()
     try:
         outcome = create_project(
-            deal_of(event["event"]), event["customer_id"], facts, psa, psa.project_templates()
+            deal_of(payload.event), payload.customer_id, facts, psa, psa.project_templates()
         )
     except ProjectCannotBeSetUp as error:
         STEP.failed(event, error, "project.created")

@@ -24,7 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import metrics
 from backoffice.approvals import pages
-from backoffice.approvals.service import FORM_MEDIA_TYPES, ClientInfo, Page
+from backoffice.approvals.page_model import Page
+from backoffice.approvals.service import FORM_MEDIA_TYPES, ClientInfo
 from backoffice.approvals.wiring import approvals_from_env
 
 logger = Logger()

@@ -11,21 +11,24 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.step_inputs import ProjectStepInput
 from backoffice.invoicing.steps import BillingFiles, billing_policy, draft
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "draft invoice in ERP", Actor.system("draft_invoice"))
+INPUT_MODEL = ProjectStepInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["run_case_id"])
+    payload = INPUT_MODEL.model_validate(event)
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id)
     try:
-        drafted = draft(event["project_id"], files, wiring.psa(), wiring.erp(), billing_policy(os.environ))
+        drafted = draft(payload.project_id, files, wiring.psa(), wiring.erp(), billing_policy(os.environ))
     except Exception as error:
         STEP.failed(event, error, "invoice.drafted")
         raise

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import idempotent_on
+from backoffice.onboarding.step_inputs import OpportunityStepInput
 from backoffice.onboarding.steps import (
     CustomerNeedsReview,
     client_of_record,
@@ -21,6 +22,7 @@ from backoffice.steps import Step
 logger = Logger()
 tracer = Tracer()
 STEP = Step("onboarding", "match customer in ERP", Actor.system("match_customer"))
+INPUT_MODEL = OpportunityStepInput
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -28,7 +30,7 @@ STEP = Step("onboarding", "match customer in ERP", Actor.system("match_customer"
 @idempotent_on("event.detail.client.id")
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deal = deal_of(event["event"])
+    deal = deal_of(INPUT_MODEL.model_validate(event).event)
     try:
         client = client_of_record(deal.client, wiring.crm())
         outcome, decision = match_or_create_customer(client, wiring.erp())

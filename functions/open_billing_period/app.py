@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.step_inputs import OpenBillingPeriodInput
 from backoffice.invoicing.steps import BillingFiles, open_period
 from backoffice.models import BillingPeriodClosed, parse_event_as
 from backoffice.steps import Step, settings
@@ -17,14 +18,16 @@ from backoffice.steps import Step, settings
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "open billing period", Actor.system("open_billing_period"))
+INPUT_MODEL = OpenBillingPeriodInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _, request = parse_event_as(event["event"], BillingPeriodClosed)
-    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["case_id"])
+    payload = INPUT_MODEL.model_validate(event)
+    _, request = parse_event_as(payload.event, BillingPeriodClosed)
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.case_id)
     try:
         opened = open_period(request, wiring.psa(), wiring.hris(), files)
     except Exception as error:
@@ -42,6 +45,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         data={k: v for k, v in opened.items() if k != "projects"},
     )
     logger.info(
-        "billing period opened", extra={"case_id": event["case_id"], "projects": len(opened["projects"])}
+        "billing period opened", extra={"case_id": payload.case_id, "projects": len(opened["projects"])}
     )
     return opened

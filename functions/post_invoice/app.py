@@ -10,20 +10,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import metrics
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.step_inputs import PostInvoiceInput
 from backoffice.invoicing.steps import post
 from backoffice.steps import Step
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "post invoice in ERP", Actor.system("post_invoice"))
+INPUT_MODEL = PostInvoiceInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = INPUT_MODEL.model_validate(event)
     try:
-        posted = post(event["project_id"], event["invoice_id"], wiring.psa(), wiring.erp())
+        posted = post(payload.project_id, payload.invoice_id, wiring.psa(), wiring.erp())
     except Exception as error:
         STEP.failed(event, error, "invoice.posted")
         raise

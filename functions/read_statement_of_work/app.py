@@ -16,6 +16,7 @@ from backoffice import aws, metrics
 from backoffice.audit import Actor
 from backoffice.extraction.textract_steps import load_analysis
 from backoffice.onboarding.sow_documents import sow_problems
+from backoffice.onboarding.step_inputs import ReadStatementOfWorkInput
 from backoffice.onboarding.steps import (
     StatementOfWorkNeedsOcr,
     StatementOfWorkUnreadable,
@@ -31,19 +32,21 @@ tracer = Tracer()
 # Extraction is machine output: recorded as such, checked by rules, and decided on by people where it matters.
 STEP = Step("onboarding", "read statement of work", Actor.system("read_statement_of_work:pypdf"))
 FROM_TEXTRACT = Step("onboarding", "read statement of work", Actor.system("read_statement_of_work:textract"))
+INPUT_MODEL = ReadStatementOfWorkInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = INPUT_MODEL.model_validate(event)
     s3 = aws.client("s3")
-    extracted = event.get("extracted")
+    extracted = payload.extracted
     step = FROM_TEXTRACT if extracted else STEP
     try:
         if extracted:
             facts = read_statement_of_work_from_analysis(load_analysis(s3, extracted["extraction"]))
         else:
-            facts = read_statement_of_work(_document_bytes(s3, event["document"]))
+            facts = read_statement_of_work(_document_bytes(s3, payload.document))
         problems = sow_problems(facts)
         if problems:
             raise StatementOfWorkUnreadable("the SOW lacks what a project needs: " + "; ".join(problems))
@@ -55,7 +58,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except StatementOfWorkUnreadable as error:
         step.failed(event, error, "sow.read")
         raise
-    key = store_facts(s3, settings().documents_bucket_name, event["case_id"], facts)
+    key = store_facts(s3, settings().documents_bucket_name, payload.case_id, facts)
     summary = facts_summary(facts)
     step.record(event, action="sow.read", outcome="read", output=summary, data=summary)
     return {"facts_key": key, "summary": summary, "needs_ocr": False, "reason": None}

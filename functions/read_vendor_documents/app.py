@@ -17,6 +17,7 @@ from backoffice.audit import Actor
 from backoffice.extraction import ExtractionResult
 from backoffice.extraction.textract_steps import load_analysis
 from backoffice.steps import Step, settings
+from backoffice.vendors.step_inputs import ReadVendorDocumentsInput
 from backoffice.vendors.steps import (
     VendorDocumentsNeedOcr,
     VendorDocumentsUnreadable,
@@ -32,17 +33,19 @@ STEP = Step("vendor_approval", "read vendor documents", Actor.system("read_vendo
 WITH_TEXTRACT = Step(
     "vendor_approval", "read vendor documents", Actor.system("read_vendor_documents:pypdf+textract")
 )
+INPUT_MODEL = ReadVendorDocumentsInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    documents = {**event["documents"], **((event.get("uploaded") or {}).get("documents") or {})}
+    payload = INPUT_MODEL.model_validate(event)
+    documents = {**payload.documents, **((payload.uploaded or {}).get("documents") or {})}
     s3 = aws.client("s3")
-    extracted = _extracted(s3, event.get("extracted") or [])
+    extracted = _extracted(s3, payload.extracted or [])
     step = WITH_TEXTRACT if extracted else STEP
     try:
-        application = read_application(event["case_id"], request_of(event["event"]), documents, s3, extracted)
+        application = read_application(payload.case_id, request_of(payload.event), documents, s3, extracted)
     except VendorDocumentsNeedOcr as scans:
         # Not a failure of the step: the state machine routes the scans to Textract or to a person.
         step.record(

@@ -11,12 +11,14 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import idempotent_on
+from backoffice.onboarding.step_inputs import RequestStaffingInput
 from backoffice.onboarding.steps import load_facts, request_staffing
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("onboarding", "request staffing", Actor.system("request_staffing"))
+INPUT_MODEL = RequestStaffingInput
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -24,8 +26,9 @@ STEP = Step("onboarding", "request staffing", Actor.system("request_staffing"))
 @idempotent_on("project_id")
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    facts = load_facts(aws.client("s3"), settings().documents_bucket_name, event["facts_key"])
-    result = request_staffing(event["project_id"], facts, wiring.psa(), wiring.hris())
+    payload = INPUT_MODEL.model_validate(event)
+    facts = load_facts(aws.client("s3"), settings().documents_bucket_name, payload.facts_key)
+    result = request_staffing(payload.project_id, facts, wiring.psa(), wiring.hris())
     STEP.record(
         event,
         action="staffing.requested",

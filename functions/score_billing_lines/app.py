@@ -15,19 +15,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws, metrics
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.step_inputs import ScoreBillingLinesInput
 from backoffice.invoicing.steps import BillingFiles, anomaly_policy, score_period
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "score every line", Actor.system("score_billing_lines"))
+INPUT_MODEL = ScoreBillingLinesInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["case_id"])
+    case_id = INPUT_MODEL.model_validate(event).case_id
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, case_id)
     try:
         scored = score_period(files, wiring.psa(), anomaly_policy(os.environ))
     except Exception as error:

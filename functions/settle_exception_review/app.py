@@ -12,24 +12,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.step_inputs import SettleExceptionReviewInput
 from backoffice.invoicing.steps import BillingFiles, billing_policy, settle_review
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "settle exception review", Actor.system("settle_exception_review"))
+INPUT_MODEL = SettleExceptionReviewInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, event["run_case_id"])
-    comments = [str(c) for c in event.get("comments") or []]
+    payload = INPUT_MODEL.model_validate(event)
+    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id)
+    comments = [str(c) for c in payload.comments or []]
     try:
         settled = settle_review(
-            event["project_id"],
-            event["decision"],
+            payload.project_id,
+            payload.decision,
             "; ".join(comments) or None,
             files,
             wiring.psa(),

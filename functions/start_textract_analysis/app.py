@@ -23,6 +23,8 @@ logger = Logger()
 tracer = Tracer()
 settings = from_env(TextractSettings)
 audit_settings = from_env(AuditSettings)
+# Validated by ``AnalysisRequest.from_event``: the document may be a whole Document, of which the S3 pointer counts.
+INPUT_MODEL = AnalysisRequest
 
 
 @logger.inject_lambda_context(log_event=False)  # the event holds the task token: never log it

@@ -8,20 +8,23 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice.audit import Actor
+from backoffice.invoicing.step_inputs import SummarizeBillingRunInput
 from backoffice.invoicing.steps import summarize
 from backoffice.steps import Step
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "summarize billing run", Actor.system("summarize_billing_run"))
+INPUT_MODEL = SummarizeBillingRunInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = summarize(event.get("results") or [], event.get("opened") or {})
+    payload = INPUT_MODEL.model_validate(event)
+    summary = summarize(payload.results or [], payload.opened or {})
     STEP.record(
-        {"case_id": event["case_id"], "execution_arn": event.get("execution_arn")},
+        {"case_id": payload.case_id, "execution_arn": payload.execution_arn},
         action="billing_run.completed",
         outcome="completed",
         reasons=[
@@ -34,6 +37,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         data=summary,
     )
     logger.info(
-        "billing run summarized", extra={"case_id": event["case_id"], "posted": summary["invoices_posted"]}
+        "billing run summarized", extra={"case_id": payload.case_id, "posted": summary["invoices_posted"]}
     )
     return summary

@@ -9,18 +9,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice.audit import Actor
 from backoffice.steps import Step
+from backoffice.vendors.step_inputs import ValidateVendorRequestInput
 from backoffice.vendors.steps import documents_on_request, missing_documents, request_of
 from backoffice.vendors.uploads import DOCUMENT_NAMES
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("vendor_approval", "validate vendor request", Actor.system("validate_vendor_request"))
+INPUT_MODEL = ValidateVendorRequestInput
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = request_of(event["event"])
+    request = request_of(INPUT_MODEL.model_validate(event).event)
     missing = missing_documents(request)
     result = {
         "vendor_legal_name": request.vendor_legal_name,

@@ -25,8 +25,16 @@ from backoffice.connectors.ports import (
     ResourceRequest,
     UnreadableLine,
 )
-from backoffice.invoicing.readiness import PurchaseOrder
-from backoffice.models import Client, ExpenseEntry, Invoice, InvoiceLine, Project, TimeEntry, Worker
+from backoffice.models import (
+    Client,
+    ExpenseEntry,
+    Invoice,
+    InvoiceLine,
+    Project,
+    PurchaseOrder,
+    TimeEntry,
+    Worker,
+)
 from backoffice.onboarding.sample_firm import sample_allocations, sample_clients, sample_workers
 from backoffice.vendors.sample_vendors import existing_employees, existing_vendors
 from tests.contract.conftest import FAST

@@ -17,9 +17,8 @@ from backoffice.connectors.http import (
 )
 from backoffice.connectors.netsuite import NetSuiteApi, NetSuiteErp, NetSuiteSettings, signature_base_string
 from backoffice.connectors.ports import ConnectorRateLimited, ConnectorUnavailable, RecordNotFound
-from backoffice.invoicing.readiness import PurchaseOrder
 from backoffice.local.samples import existing_client, new_client
-from backoffice.models import Address, Client, Invoice, InvoiceLine, Vendor
+from backoffice.models import Address, Client, Invoice, InvoiceLine, PurchaseOrder, Vendor
 from backoffice.onboarding.sample_firm import sample_clients
 from backoffice.onboarding.steps import match_or_create_customer
 from backoffice.vendors.sample_vendors import existing_vendors

@@ -16,8 +16,8 @@ _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
 @pytest.mark.parametrize("spec", CATALOG.state_machines, ids=lambda machine: machine.name)
 def test_asl_placeholders_are_exactly_the_catalog_substitutions(spec: StateMachine) -> None:
-    # Given a state machine's ASL file and its catalog entry
-    asl = spec.definition_path.read_text()
+    # Given a state machine's definition (its ASL file with the named policies expanded) and its catalog entry
+    asl = spec.definition()
 
     # When collecting the ${...} placeholders the file uses
     placeholders = set(_PLACEHOLDER.findall(asl))

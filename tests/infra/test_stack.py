@@ -13,7 +13,7 @@ from synthesized_stack import Synthesized
 
 from infra.catalog import CATALOG, Grant
 from infra.events import CASE_STARTER
-from infra.layer import EXCLUDED_SUBPACKAGES
+from infra.layer import shipped_contents
 from infra.permissions import AUDIT
 
 pytestmark = pytest.mark.slow
@@ -348,8 +348,11 @@ def test_the_layer_ships_the_package_without_developer_tools(synthesized: Synthe
     assert (package / "__init__.py").is_file()
     assert (asset_dir / "python" / "pydantic").is_dir()
     assert (asset_dir / "python" / "aws_lambda_powertools").is_dir()
-    for excluded in EXCLUDED_SUBPACKAGES:
+    for excluded in ("local", "cli"):
         assert not (package / excluded).exists(), excluded
+    # And of backoffice it holds exactly the ship list the build computes from the handlers
+    staged = sorted(path.relative_to(package).as_posix() for path in package.rglob("*") if path.is_file())
+    assert staged == shipped_contents().relative_files()
     assert not list(asset_dir.glob(".*")), "build bookkeeping must stay out of the layer"
 
 
@@ -377,8 +380,9 @@ def test_every_workflow_is_standard_logged_traced_and_fully_substituted(
     # And once CloudFormation applies DefinitionSubstitutions no ${...} is left in the definition
     definition = _deployed_definition(synthesized, props)
     assert "${" not in definition
-    # And the definition is the ASL file as written, placeholders aside
-    expected = _substitute(spec.definition_path.read_text(), props["DefinitionSubstitutions"])
+    # And the definition is the ASL file with its named policies expanded (the text the local runtime registers),
+    # placeholders aside
+    expected = _substitute(spec.definition(), props["DefinitionSubstitutions"])
     assert json.loads(definition) == json.loads(expected)
 
 
@@ -719,11 +723,18 @@ def test_only_technical_faults_page_business_outcomes_succeed(synthesized: Synth
         description = alarm["AlarmDescription"]
         assert "technical fault" in description and "TechnicalFault" in description
         assert "Business outcomes (blocked, rejected) end SUCCEEDED and do not alarm" in description
-    # And every workflow has a Fail state only for TechnicalFault: a business outcome ends in a Succeed state
+    # And every workflow ends in a Fail state only for TechnicalFault: a business outcome ends in a Succeed state
+    # (a Fail inside a Map's item or a Parallel branch ends only that item: it passes the error it caught on,
+    # unchanged, to the enclosing state's Catch)
     for machine in CATALOG.state_machines:
-        fails = _states_of_type(json.loads(machine.definition_path.read_text()), "Fail")
-        assert fails and {s.get("Error") for s in fails} == {"TechnicalFault"}, machine.name
-        assert _states_of_type(json.loads(machine.definition_path.read_text()), "Succeed"), machine.name
+        definition = json.loads(machine.definition())
+        ending = [s for s in definition["States"].values() if s["Type"] == "Fail"]
+        assert ending and {s.get("Error") for s in ending} == {"TechnicalFault"}, machine.name
+        nested = [s for s in _states_of_type(definition, "Fail") if not any(s is e for e in ending)]
+        assert all(
+            s.get("Error") == "TechnicalFault" or s.get("ErrorPath") == "$.error.Error" for s in nested
+        )
+        assert _states_of_type(definition, "Succeed"), machine.name
 
 
 def _states_of_type(definition: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -194,7 +194,7 @@ def test_a_flood_of_unknown_links_is_counted_not_recorded_one_by_one(firm: Firm)
         window = f"refusals#unknown#{windows.pop()}#127.0.0.1"
         assert firm.approvals.refusal_count(window) == 250
         # And the counter expires (TTL) 30 days after its window opened, set once by the first refusal
-        counter = firm.approvals._get(window)
+        counter = firm.approvals.get_item(window)
         assert counter is not None
         opened = datetime.fromisoformat(counter["first_at"]["S"])
         assert int(counter["expires_at"]["N"]) == int((opened + timedelta(days=30)).timestamp())

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from backoffice.audit import AuditTrail
-from backoffice.cli.approvals import decide_via_http
 from backoffice.connectors.sandbox import SandboxErp, SandboxPsa
+from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_samples import (
     BillingSample,
     anomaly_policy_json,

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from backoffice.cli.approvals import decide_via_http
+from backoffice.local.approver import decide_via_http
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client
 from tests.contract.fakes.salesforce_fake import sample_sow_pdf
 from tests.integration.conftest import Firm

@@ -148,7 +148,7 @@ def test_two_views_of_one_upload_page_at_once_both_give_a_working_form_every_tim
     assert len(tokens) == 2 * VIEW_TRIALS
     assert refusals(firm, case_id) == {"missing_document": 2 * VIEW_TRIALS}
     # And every view wrote the link exactly once: created as version 1, one version per view
-    item = firm.approvals._get(f"upload#{link_hash(link.rsplit('/', 1)[1])}")
+    item = firm.approvals.get_item(f"upload#{link_hash(link.rsplit('/', 1)[1])}")
     assert item is not None and int(item["version"]["N"]) == 1 + 2 * VIEW_TRIALS
     assert firm.execution(case_id).current_state == WAITING
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from backoffice.cli.approvals import decide_via_http
+from backoffice.local.approver import decide_via_http
 from backoffice.local.vendor_samples import blank_w9, page_forms, post_file, put_vendor_request, scenarios
 from tests.integration.conftest import ErpVendor, Firm, csrf_of, http
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 
 from backoffice.approvals import pages
-from backoffice.approvals.service import (
-    COMMENT_MAX_CHARACTERS,
-    WORKFLOW_COMMENTS_BUDGET,
-    Page,
-    comment_length,
-    comments_for_workflow,
-)
+from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
+from backoffice.approvals.service import WORKFLOW_COMMENTS_BUDGET, comment_length, comments_for_workflow
 from backoffice.approvals.store import LinkRecord, RequestRecord
 
 

@@ -15,12 +15,20 @@ import pytest
 from backoffice.invoicing import (
     BillingPeriod,
     BillingPolicy,
-    PurchaseOrder,
     ReadinessReport,
     check_billing_readiness,
     check_billing_readiness_json,
 )
-from backoffice.models import Client, Contract, ExpenseEntry, Project, RateCard, TimeEntry, Worker
+from backoffice.models import (
+    Client,
+    Contract,
+    ExpenseEntry,
+    Project,
+    PurchaseOrder,
+    RateCard,
+    TimeEntry,
+    Worker,
+)
 
 PERIOD = BillingPeriod(start=date(2026, 10, 1), end=date(2026, 10, 31))
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

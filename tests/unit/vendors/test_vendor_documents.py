@@ -36,7 +36,6 @@ from backoffice.vendors.documents import (
     certificate_from_extraction,
     certificate_pdf,
     facts_from_w9,
-    sample_documents,
     w9_pdf,
 )
 from backoffice.vendors.facts import (
@@ -51,6 +50,7 @@ from backoffice.vendors.sample_vendors import (
     SampleScenario,
     existing_employees,
     existing_vendors,
+    sample_documents,
     sample_scenarios,
 )
 from backoffice.vendors.sanctions import SanctionsList

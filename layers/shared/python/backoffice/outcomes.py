@@ -8,9 +8,19 @@ from typing import Any
 
 from backoffice.audit import Actor, AuditTrail
 from backoffice.mail_headers import sns_subject
+from backoffice.steps import StepInput
 
 ACTOR = Actor.system("publish_outcome")
 OUTCOME_SOURCE = "backoffice.workflows"
+
+
+class PublishOutcomeInput(StepInput):
+    """What every workflow's 'Announce ...' states pass: the outcome's name and its detail for the event."""
+
+    workflow: str
+    outcome: str  # the event's detail-type, e.g. Project Onboarded
+    # Free-form: each outcome carries its own facts; ``error`` (a Catch result) and ``reasons`` are read here.
+    detail: dict[str, Any] | None = None
 
 
 class EventBusUnavailable(Exception):

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, ConfigDict
+
 from backoffice import metrics
 from backoffice.audit import Actor, AuditTrail
 from backoffice.connectors.http import audit_recorder, call_context
@@ -24,6 +26,22 @@ class StepSettings(Settings):
     audit_table_name: str
     documents_bucket_name: str = ""
     sandbox_table_name: str = ""
+
+
+class StepInput(BaseModel):
+    """What a Task state passes a step handler: the case, the execution, and the step's own fields.
+
+    Each handler invoked by a state machine validates its payload with a subclass (exposed as ``INPUT_MODEL`` in its
+    ``app.py``) before any logic. A key no field names is refused: it is drift between the ASL and the handler,
+    which ``tests/contract/test_asl_handler_inputs.py`` also catches before deploying. Errors never repeat input
+    values (the payload may hold a task token), and a bad payload is a ``ValidationError``: no Catch names it, so
+    it stops the case as a technical fault, as a missing key did before.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    case_id: str
+    execution_arn: str | None = None
 
 
 @dataclass(frozen=True)

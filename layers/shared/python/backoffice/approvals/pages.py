@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from backoffice.approvals.service import COMMENT_MAX_CHARACTERS, Page
+from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
 from backoffice.approvals.store import RequestRecord
 
 SECURITY_HEADERS = {
@@ -158,7 +158,7 @@ def render(page: Page, *, action_hint: str | None = None) -> str:
             if page.kind == "recorded"
             else "The workflow continues."
         )
-    return _document(title or "Approval", f"<h1>{escape(title)}</h1><p>{escape(body)}</p>")
+    return html_document(title or "Approval", f"<h1>{escape(title)}</h1><p>{escape(body)}</p>")
 
 
 def _confirm(page: Page, action_hint: str | None) -> str:
@@ -196,10 +196,11 @@ def _confirm(page: Page, action_hint: str | None) -> str:
         + (f", delegate of {escape(link.on_behalf_of)}" if link.on_behalf_of else "")
         + ". Opening this page decides nothing.</p>"
     )
-    return _document("Approval request", body)
+    return html_document("Approval request", body)
 
 
-def _document(title: str, body: str) -> str:
+def html_document(title: str, body: str) -> str:
+    """A self-contained page in the approvals' style (no external resources); the vendor upload pages use it too."""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'><meta name='robots' content='noindex'>"

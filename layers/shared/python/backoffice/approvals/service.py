@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
+from backoffice.approvals.pages import approval_email
 from backoffice.approvals.policy import ApprovalPolicy, as_facts
 from backoffice.approvals.routing import NoEligibleApprovers, route_level, select_rule
 from backoffice.approvals.store import (
@@ -37,11 +39,6 @@ from backoffice.approvals.store import (
 from backoffice.audit import Actor, AuditTrail
 
 SYSTEM = Actor.system("approvals")
-# What a person types is capped so that nobody can push the case past an AWS limit: the comment travels in
-# SendTaskSuccess's output and the state machine's state (256 KiB each), a Fail state's cause (32,768 characters)
-# and DynamoDB items (400 KB). Counted as a browser counts a textarea's maxlength (UTF-16 code units, a line break
-# as one), so whatever the page lets a person type is accepted.
-COMMENT_MAX_CHARACTERS = 4_000
 EMAIL_MAX_CHARACTERS = 254  # the longest address SMTP carries (RFC 5321)
 # Past this budget (bytes of JSON) the workflow gets each comment shortened, for a level with many commenting
 # approvers; the audit trail keeps every word.
@@ -214,10 +211,8 @@ class Approvals:
         return issued
 
     def _mail(self, request: RequestRecord, approver: str, link_id: str, *, reminder: bool) -> None:
-        from backoffice.approvals import pages
-
         url = f"{self.base_url.rstrip('/')}/approvals/{link_id}"
-        subject, text, html = pages.approval_email(request, approver, url, reminder=reminder)
+        subject, text, html = approval_email(request, approver, url, reminder=reminder)
         self.mailer.send(to=approver, subject=subject, text=text, html=html)
 
     # -- viewing -------------------------------------------------------------------------------------------------
@@ -719,16 +714,6 @@ class ClientInfo:
 
     def audit_fields(self) -> dict[str, Any]:
         return {"channel": self.channel, "ip": self.ip, "user_agent": (self.user_agent or "")[:256]}
-
-
-@dataclass
-class Page:
-    kind: str
-    status: int
-    request: RequestRecord | None = None
-    link: LinkRecord | None = None
-    csrf: str | None = None
-    message: str | None = None
 
 
 def comment_length(text: str) -> int:

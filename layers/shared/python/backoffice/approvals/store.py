@@ -114,7 +114,7 @@ class ApprovalStore:
         self._put(f"request#{r.request_id}", "request", r, new=True)
 
     def get_request(self, request_id: str) -> RequestRecord | None:
-        item = self._get(f"request#{request_id}")
+        item = self.get_item(f"request#{request_id}")
         return _load(RequestRecord, item) if item else None
 
     def replace_request(self, r: RequestRecord) -> None:
@@ -129,7 +129,7 @@ class ApprovalStore:
         return self._update(lambda: self.get_request(request_id), change, self.replace_request)
 
     def pending_requests(self) -> list[RequestRecord]:
-        items = self._scan("request", PENDING)
+        items = self.scan_items("request", PENDING)
         return sorted((_load(RequestRecord, i) for i in items), key=lambda r: r.created_at)
 
     # -- links -------------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class ApprovalStore:
         self._put(f"link#{link.link_hash}", "link", link, new=True, request_id=link.request_id)
 
     def get_link(self, link_hash_: str) -> LinkRecord | None:
-        item = self._get(f"link#{link_hash_}")
+        item = self.get_item(f"link#{link_hash_}")
         return _load(LinkRecord, item) if item else None
 
     def replace_link(self, link: LinkRecord) -> None:
@@ -158,7 +158,7 @@ class ApprovalStore:
     # -- case steps --------------------------------------------------------------------------------------------
 
     def case_step(self, case_id: str, step: str) -> dict[str, Any]:
-        item = self._get(f"casestep#{case_id}#{step}")
+        item = self.get_item(f"casestep#{case_id}#{step}")
         return json.loads(item["body"]["S"]) if item else {"current_request_id": None, "deciders": {}}
 
     def update_case_step(self, case_id: str, step: str, change: Callable[[dict[str, Any]], None]) -> None:
@@ -166,8 +166,8 @@ class ApprovalStore:
         lost race: two approvers of one level both end up in ``deciders``."""
         pk = f"casestep#{case_id}#{step}"
         for attempt in range(MAX_ATTEMPTS):
-            item = self._get(pk)
-            version = _version(item)
+            item = self.get_item(pk)
+            version = item_version(item)
             state = json.loads(item["body"]["S"]) if item else {"current_request_id": None, "deciders": {}}
             change(state)
             body = {"S": json.dumps(state, sort_keys=True)}
@@ -179,7 +179,7 @@ class ApprovalStore:
                 )
                 return
             except StaleState:
-                _back_off(attempt)
+                back_off(attempt)
         raise StaleState(f"could not update {pk} after {MAX_ATTEMPTS} attempts")
 
     # -- refusal windows ---------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ class ApprovalStore:
         return int(answer["Attributes"]["count"]["N"])
 
     def refusal_count(self, window: str) -> int:
-        item = self._get(window)
+        item = self.get_item(window)
         return int(item["count"]["N"]) if item else 0
 
     # -- plumbing ----------------------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class ApprovalStore:
             try:
                 write(record)
             except StaleState:
-                _back_off(attempt)
+                back_off(attempt)
                 continue
             return record, True
         raise StaleState(f"could not write after {MAX_ATTEMPTS} attempts: too many concurrent writers")
@@ -273,13 +273,15 @@ class ApprovalStore:
                 raise StaleState(f"{item['kind']['S']} changed before this write") from None
             raise
 
-    def _get(self, pk: str) -> dict[str, Any] | None:
+    def get_item(self, pk: str) -> dict[str, Any] | None:
+        """The raw item under ``pk``, read consistently; modules that keep their own items in this table (vendor
+        upload links) read them with it and guard their writes with ``item_version`` like this store."""
         item: dict[str, Any] | None = self.db.get_item(
             TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True
         ).get("Item")
         return item
 
-    def _scan(self, kind: str, status: str | None) -> list[dict[str, Any]]:
+    def scan_items(self, kind: str, status: str | None) -> list[dict[str, Any]]:
         expression, names, values = "kind = :k", {}, {":k": {"S": kind}}
         if status:
             expression += " AND #s = :s"
@@ -295,17 +297,18 @@ class ApprovalStore:
         return found
 
 
-def _version(item: dict[str, Any] | None) -> int:
+def item_version(item: dict[str, Any] | None) -> int:
+    """The version a guarded write must find still stored (0: the item does not exist yet)."""
     return int(item["version"]["N"]) if item and "version" in item else 0
 
 
 def _load(cls: type[Record], item: dict[str, Any]) -> Record:
     fields = json.loads(item["body"]["S"])
-    fields["version"] = _version(item)  # the item's attribute is the truth the conditions test
+    fields["version"] = item_version(item)  # the item's attribute is the truth the conditions test
     return cls(**fields)
 
 
-def _back_off(attempt: int) -> None:
+def back_off(attempt: int) -> None:
     # Spread the retries of writers that lost to each other, so they do not collide again in lockstep.
     time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not a secret
 

@@ -1,14 +1,13 @@
 """``backoffice approvals``: the approver's side, locally: the pending list, deciding through the real HTTP path.
 
-``decide`` does what a person does: it opens the link (GET, the confirmation page), then submits the page's form
-(POST with its CSRF token and the approver's e-mail). It has no shortcut into the store.
+``decide`` does what a person does (``backoffice.local.approver``): it opens the link, then submits the page's form.
+It has no shortcut into the store.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from backoffice.approvals.store import ApprovalStore
+from backoffice.local.approver import decide_via_http
 from backoffice.local.outbox import read_outbox
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_OUTBOX, DEFAULT_PORT
@@ -33,43 +33,6 @@ def api_url(args: argparse.Namespace, endpoint: str) -> str:
         return os.environ[API_ENV]
     port = urllib.parse.urlsplit(endpoint).port or DEFAULT_PORT
     return f"http://127.0.0.1:{port + 1}"
-
-
-def _http(url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST" if data is not None else "GET",
-        headers={"User-Agent": "backoffice-cli", "X-Backoffice-Channel": "cli"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read().decode()
-
-
-def _heading(page: str) -> str:
-    match = re.search(r"<h1>(.*?)</h1>", page, re.S)
-    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
-
-
-def _paragraph(page: str) -> str:
-    match = re.search(r"</h1>\s*<p>(.*?)</p>", page, re.S)
-    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
-
-
-def decide_via_http(url: str, decision: str, approver: str, comment: str) -> tuple[int, str, str]:
-    """Open the link, then submit its form. Returns (HTTP status, page heading, page text)."""
-    status, page = _http(url)
-    csrf = re.search(r"name='csrf' value='([^']+)'", page)
-    if status != 200 or not csrf:
-        return status, _heading(page), _paragraph(page)
-    status, page = _http(
-        url, {"csrf": csrf.group(1), "decision": decision, "approver": approver, "comment": comment}
-    )
-    return status, _heading(page), _paragraph(page) or re.sub(r"<[^>]+>", " ", page)[:200]
 
 
 def cmd_list(args: argparse.Namespace, runtime: LocalRuntime) -> int:

@@ -62,8 +62,7 @@ from backoffice.connectors.http import (
     token_from_response,
 )
 from backoffice.connectors.ports import ConnectorError, ConnectorRateLimited, Created, Page, RecordNotFound
-from backoffice.invoicing.readiness import PurchaseOrder
-from backoffice.models import Address, Client, Invoice, Vendor, readable_errors
+from backoffice.models import Address, Client, Invoice, PurchaseOrder, Vendor, readable_errors
 
 SYSTEM = "netsuite"
 _RATE_LIMIT_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"})

@@ -15,22 +15,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Generic, Literal, Protocol, TypeVar
 
-from backoffice.invoicing.readiness import PurchaseOrder
 from backoffice.models import (
     Client,
     Contract,
     Document,
+    EmployeeRecord,
     ExpenseEntry,
     Invoice,
     Opportunity,
     Project,
+    ProjectTemplate,
+    PurchaseOrder,
     RateCard,
     TimeEntry,
     Vendor,
     Worker,
 )
-from backoffice.onboarding.project_setup import ProjectTemplate
-from backoffice.vendors.facts import EmployeeRecord
 
 T = TypeVar("T")
 

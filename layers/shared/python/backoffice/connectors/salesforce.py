@@ -95,11 +95,11 @@ from backoffice.models import (
     Milestone,
     Opportunity,
     Project,
+    ProjectTemplate,
     RateCard,
     TimeEntry,
     readable_errors,
 )
-from backoffice.onboarding.project_setup import ProjectTemplate
 
 SYSTEM = "salesforce"
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")

@@ -37,23 +37,23 @@ from backoffice.connectors.ports import (
     ResourceRequest,
     UnreadableLine,
 )
-from backoffice.invoicing.readiness import PurchaseOrder
 from backoffice.models import (
     Client,
     Contract,
     Document,
+    EmployeeRecord,
     ExpenseEntry,
     Invoice,
     Opportunity,
     Project,
+    ProjectTemplate,
+    PurchaseOrder,
     RateCard,
     TimeEntry,
     Vendor,
     Worker,
     readable_errors,
 )
-from backoffice.onboarding.project_setup import ProjectTemplate
-from backoffice.vendors.facts import EmployeeRecord
 
 M = TypeVar("M", bound=BaseModel)
 _FAULTS = {

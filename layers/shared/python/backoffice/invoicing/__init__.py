@@ -4,7 +4,6 @@ from backoffice.invoicing.policy import BillingPolicy
 from backoffice.invoicing.readiness import (
     BillingException,
     BillingPeriod,
-    PurchaseOrder,
     ReadinessReport,
     check_billing_readiness,
     check_billing_readiness_json,
@@ -14,7 +13,6 @@ __all__ = [
     "BillingException",
     "BillingPeriod",
     "BillingPolicy",
-    "PurchaseOrder",
     "ReadinessReport",
     "check_billing_readiness",
     "check_billing_readiness_json",

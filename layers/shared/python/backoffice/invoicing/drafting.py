@@ -18,7 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from backoffice.invoicing.policy import BillingPolicy
-from backoffice.invoicing.readiness import BillingPeriod, PurchaseOrder
+from backoffice.invoicing.readiness import BillingPeriod
 from backoffice.models import (
     Client,
     Contract,
@@ -27,6 +27,7 @@ from backoffice.models import (
     InvoiceLine,
     Milestone,
     Project,
+    PurchaseOrder,
     TimeEntry,
     Worker,
 )

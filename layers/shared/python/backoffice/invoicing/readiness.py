@@ -31,6 +31,7 @@ from backoffice.models import (
     ExpenseEntry,
     Milestone,
     Project,
+    PurchaseOrder,
     RateCard,
     RateCardLine,
     TimeEntry,
@@ -83,17 +84,6 @@ class BillingPeriod(JsonModel):
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.start <= day <= self.end
-
-
-class PurchaseOrder(JsonModel):
-    """The client's purchase order the invoice must quote (BR8). Not a canonical model yet."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    po_no: str = Field(min_length=1)
-    po_date: date
-    balance: Decimal  # what is left to invoice against it
-    currency: str = Field(min_length=3, max_length=3)
 
 
 class ReadinessReport(JsonModel):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from backoffice.approvals.store import ApprovalStore
-from backoffice.cli.approvals import decide_via_http
+from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_samples import (
     BillingSample,
     anomaly_policy_json,

@@ -553,8 +553,9 @@ class Console:
 
     def definition(self, workflow: str) -> dict[str, Any]:
         if workflow not in self._definitions:
-            path = self.runtime.catalog.state_machine(workflow).definition_path
-            self._definitions[workflow] = json.loads(path.read_text())
+            self._definitions[workflow] = json.loads(
+                self.runtime.catalog.state_machine(workflow).definition()
+            )
         return self._definitions[workflow]
 
     def execution_input(self, arn: str) -> dict[str, Any] | None:

@@ -18,8 +18,8 @@ from typing import Any, TextIO
 from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditTrail, MacVerifier
 from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_window
-from backoffice.cli.approvals import decide_via_http
 from backoffice.intelligence import build_report, load_records, render_html
+from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox

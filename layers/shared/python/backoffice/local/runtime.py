@@ -484,7 +484,7 @@ class LocalRuntime:
             substitutions = {key: self.resolve(ref) for key, ref in sm.substitutions.items()}
             sfn.create_state_machine(
                 name=f"{PREFIX}-{sm.name}",
-                definition=substitute(sm.definition_path.read_text(), substitutions),
+                definition=substitute(sm.definition(), substitutions),
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{sm.name}",
                 type="STANDARD",
             )

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from backoffice.vendors.documents import W9_FORM_ENV, sample_documents, w9_form_path
-from backoffice.vendors.sample_vendors import SampleScenario, sample_scenarios
+from backoffice.vendors.documents import W9_FORM_ENV, w9_form_path
+from backoffice.vendors.sample_vendors import SampleScenario, sample_documents, sample_scenarios
 
 # The IRS's fillable W-9 (Rev. October 2018, public domain), packaged with the local runtime: data/SOURCES.md.
 SAMPLE_W9 = Path(__file__).resolve().parent / "data" / "irs-fw9-rev-2018-10-blank.pdf"

@@ -1,4 +1,5 @@
-"""The canonical models of the product: the EventBridge envelope, business entities and business events.
+"""The canonical models of the product: the EventBridge envelope, business entities, the records the ports carry
+beside them (purchase orders, project templates, employee records) and business events.
 
 Build a model from a JSON-shaped dict with ``Model.from_json_dict``; read an incoming event with
 ``parse_event``.
@@ -49,6 +50,7 @@ from backoffice.models.events import (
     parse_event_as,
     readable_errors,
 )
+from backoffice.models.records import EmployeeRecord, ProjectPhase, ProjectTemplate, PurchaseOrder
 
 __all__ = [
     "EVENT_DETAIL_MODELS",
@@ -69,6 +71,7 @@ __all__ = [
     "Document",
     "DocumentType",
     "EmailAddress",
+    "EmployeeRecord",
     "EntryStatus",
     "EventEnvelope",
     "ExpenseEntry",
@@ -82,6 +85,9 @@ __all__ = [
     "Opportunity",
     "OpportunityClosedWon",
     "Project",
+    "ProjectPhase",
+    "ProjectTemplate",
+    "PurchaseOrder",
     "RateCard",
     "RateCardLine",
     "SensitiveStr",

@@ -22,6 +22,8 @@ from backoffice.models import (
     Milestone,
     Opportunity,
     Project,
+    ProjectPhase,
+    ProjectTemplate,
     RateCard,
     RateCardLine,
 )
@@ -33,21 +35,6 @@ CENT = Decimal("0.01")
 
 class _Frozen(JsonModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProjectPhase(_Frozen):
-    name: str = Field(min_length=1)
-    tasks: tuple[str, ...] = ()
-
-
-class ProjectTemplate(_Frozen):
-    """The firm's standard shape of a project for one service line and billing model."""
-
-    id: str = Field(min_length=1)
-    service_line: str = Field(min_length=1)
-    billing_model: BillingModel
-    phases: tuple[ProjectPhase, ...] = Field(min_length=1)
-    default_roles: tuple[str, ...] = ()
 
 
 _CODE_FIELDS = frozenset({"client_code", "year", "seq", "service_line", "billing_model"})

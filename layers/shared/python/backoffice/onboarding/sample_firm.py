@@ -15,9 +15,18 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
-from backoffice.models import Address, BillingModel, Client, RateCard, RateCardLine, Worker
+from backoffice.models import (
+    Address,
+    BillingModel,
+    Client,
+    ProjectPhase,
+    ProjectTemplate,
+    RateCard,
+    RateCardLine,
+    Worker,
+)
 from backoffice.onboarding.contract_risk import RiskRule
-from backoffice.onboarding.project_setup import ProjectPhase, ProjectTemplate, months_in_term
+from backoffice.onboarding.project_setup import months_in_term
 from backoffice.onboarding.sow_documents import MilestoneLine, RoleLine, SowSpec
 from backoffice.onboarding.staffing import Allocation
 

@@ -22,10 +22,10 @@ from backoffice.connectors.ports import (
 )
 from backoffice.extraction import ExtractionResult, NormalizedDocument, read_local_document
 from backoffice.extraction.textract_backend import DocumentAnalysis
-from backoffice.models import Client, Document, OpportunityClosedWon, parse_event_as
+from backoffice.models import Client, Document, OpportunityClosedWon, ProjectTemplate, parse_event_as
 from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
 from backoffice.onboarding.customers import CustomerMatchPolicy, MatchDecision, match_customer
-from backoffice.onboarding.project_setup import ProjectSetupPolicy, ProjectTemplate, client_code, plan_project
+from backoffice.onboarding.project_setup import ProjectSetupPolicy, client_code, plan_project
 from backoffice.onboarding.sow_documents import SowFacts, UnreadableSow, contract_from_sow, parse_sow_text
 from backoffice.onboarding.staffing import Allocation, RoleRequest, StaffingPolicy, plan_staffing
 

@@ -1,14 +1,16 @@
 """Vendor and subcontractor onboarding: the pure domain logic behind the vendor workflow (issue 7).
 
 - ``facts``: what the workflow knows of a vendor (``VendorApplication`` with ``W9Facts``,
-  ``InsuranceCertificate`` and ``BankLetterFacts`` filled from extraction), and ``EmployeeRecord`` from the HRIS;
+  ``InsuranceCertificate`` and ``BankLetterFacts`` filled from extraction); the HRIS's ``EmployeeRecord`` is in
+  ``backoffice.models``;
 - ``policy``: ``VendorPolicy``, the firm's configuration (insurance per category, thresholds, approver groups);
 - ``checks``: W-9, TIN, bank and certificate-of-insurance checks, each a ``CheckResult``;
 - ``sanctions``: screening against OFAC's SDN list in its CSV format;
 - ``duplicates``: duplicate and ghost vendors against the vendor master and the HRIS;
 - ``risk``: the risk score, the next step of the case and the approval chain;
 - ``assessment``: all of the above for one application in one call;
-- ``sample_vendors``: the sample firm's scenarios for the demo and the tests.
+- ``sample_vendors``: the sample firm's scenarios and their PDFs, for the local runtime and the tests only
+  (no handler imports it, so the Lambda layer leaves it out: keep it so).
 
 Nothing here calls AWS: handlers in ``functions/`` load the inputs and call these functions.
 """
@@ -34,7 +36,6 @@ from backoffice.vendors.checks import (
 from backoffice.vendors.duplicates import DuplicateMatch, DuplicateReport, DuplicateSignal, find_duplicates
 from backoffice.vendors.facts import (
     BankLetterFacts,
-    EmployeeRecord,
     InsuranceCertificate,
     InsurancePolicy,
     Insurer,
@@ -77,7 +78,6 @@ __all__ = [
     "DuplicateMatch",
     "DuplicateReport",
     "DuplicateSignal",
-    "EmployeeRecord",
     "Hit",
     "InsuranceCertificate",
     "InsurancePolicy",

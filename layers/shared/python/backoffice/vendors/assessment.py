@@ -12,10 +12,10 @@ from datetime import date
 
 from pydantic import Field
 
-from backoffice.models import CanonicalModel, Vendor
+from backoffice.models import CanonicalModel, EmployeeRecord, Vendor
 from backoffice.vendors.checks import CheckResult, run_vendor_checks, vendor_names
 from backoffice.vendors.duplicates import DuplicateReport, find_duplicates
-from backoffice.vendors.facts import EmployeeRecord, VendorApplication, proposed_vendor
+from backoffice.vendors.facts import VendorApplication, proposed_vendor
 from backoffice.vendors.policy import VendorPolicy
 from backoffice.vendors.risk import ApprovalLevel, VendorRisk, approval_chain, assess_vendor_risk
 from backoffice.vendors.sanctions import SanctionsList, ScreeningResult, screen_names

@@ -16,7 +16,6 @@ onboarding workflow runs end to end: PDF, extraction (``backoffice.extraction``)
   or required and missing, is named in the facts' ``low_confidence_fields``, so that the checks ask a person
   to look. A document that could not be read at all (a scan, a broken file) raises ``DocumentNotRead``: it
   goes to a person whole, and nothing is made up from it.
-- ``sample_documents``: the PDFs of each sample scenario of ``sample_vendors``.
 
 Every writer is deterministic: the same facts give the same bytes.
 """
@@ -48,7 +47,6 @@ from backoffice.vendors.facts import (
     LimitName,
     W9Facts,
 )
-from backoffice.vendors.sample_vendors import SampleScenario
 
 __all__ = [
     "W9_FORM_ENV",
@@ -59,7 +57,6 @@ __all__ = [
     "certificate_from_extraction",
     "certificate_pdf",
     "facts_from_w9",
-    "sample_documents",
     "w9_form_path",
     "w9_pdf",
 ]
@@ -794,28 +791,3 @@ def bank_letter_from_extraction(result: ExtractionResult) -> BankLetterFacts:
             "low_confidence_fields": list(dict.fromkeys(doubtful)),
         }
     )
-
-
-# ------------------------------------------------------------------------------------------------------------
-# The sample scenarios' documents
-# ------------------------------------------------------------------------------------------------------------
-
-
-def sample_documents(scenario: SampleScenario, *, w9_form: str | Path | None = None) -> dict[str, bytes]:
-    """The PDFs the vendor of a sample scenario sends, by document type (``w9``, ``coi``, ``bank_letter``);
-    a document the scenario lacks is absent, and the W-9 it receives later is under ``supplied_later``.
-
-    ``w9_form``: the blank IRS W-9 (see ``w9_form_path``); raises ``W9FormUnavailable`` without it when the
-    scenario has a W-9.
-    """
-    application = scenario.application
-    documents: dict[str, bytes] = {}
-    if application.w9 is not None:
-        documents["w9"] = w9_pdf(application.w9, w9_form)
-    if application.certificate is not None:
-        documents["coi"] = certificate_pdf(application.certificate)
-    if application.bank_letter is not None:
-        documents["bank_letter"] = bank_letter_pdf(application.bank_letter)
-    if scenario.supplied_later is not None:
-        documents["supplied_later"] = w9_pdf(scenario.supplied_later, w9_form)
-    return documents

@@ -16,8 +16,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from backoffice.models import Address, BankAccount, CanonicalModel, Vendor, last4
-from backoffice.vendors.facts import EmployeeRecord
+from backoffice.models import Address, BankAccount, CanonicalModel, EmployeeRecord, Vendor, last4
 from backoffice.vendors.names import fold, name_similarity
 from backoffice.vendors.policy import VendorPolicy
 

@@ -21,14 +21,11 @@ from backoffice.models import (
     Address,
     BankAccount,
     CanonicalModel,
-    EmailAddress,
     SensitiveStr,
     Vendor,
     VendorOnboardingRequested,
 )
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Phone = Annotated[str, StringConstraints(min_length=3, max_length=40)]
+from backoffice.models.records import Name, Phone
 
 # ------------------------------------------------------------------------------------------------------------
 # W-9 (Rev. October 2018)
@@ -197,22 +194,6 @@ class VendorApplication(CanonicalModel):
     w9: W9Facts | None = None
     certificate: InsuranceCertificate | None = None
     bank_letter: BankLetterFacts | None = None
-
-
-class EmployeeRecord(CanonicalModel):
-    """An employee as the HRIS and payroll know them: what a ghost vendor would share with its creator.
-
-    The canonical ``Worker`` has no home address, phone or payroll bank account, which are exactly what the
-    vendor-employee comparison needs; this record carries them, keyed by the worker id.
-    """
-
-    worker_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    name: Name
-    email: EmailAddress | None = None
-    phone: Phone | None = None
-    home_address: Address | None = None
-    bank_account: BankAccount | None = None
-    tax_id: SensitiveStr | None = None  # SSN, when payroll shares it
 
 
 def proposed_vendor(application: VendorApplication) -> Vendor:

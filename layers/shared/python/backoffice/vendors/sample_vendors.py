@@ -1,8 +1,9 @@
 """The sample firm's vendor requests: one per onboarding scenario, deterministic for the demo and the tests.
 
 Each scenario carries the request, the facts the extraction would have read from the vendor's W-9,
-certificate of insurance and bank letter, and the outcome the vendor checks must reach. The firm's vendor
-master, its employees (as the HRIS knows them) and its approver groups come with them. Every company,
+certificate of insurance and bank letter, and the outcome the vendor checks must reach; ``sample_documents``
+writes the PDFs the vendor sends. The firm's vendor master, its employees (as the HRIS knows them) and its
+approver groups come with them. Every company,
 person, address and account here is invented; tax ids and routing numbers are the test vectors of
 docs/DOMAIN.md or numbers of a valid form, and bank routing numbers are public bank identifiers.
 """
@@ -11,14 +12,22 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from backoffice.models import Address, BankAccount, CanonicalModel, Vendor, VendorOnboardingRequested
+from backoffice.models import (
+    Address,
+    BankAccount,
+    CanonicalModel,
+    EmployeeRecord,
+    Vendor,
+    VendorOnboardingRequested,
+)
+from backoffice.vendors.documents import bank_letter_pdf, certificate_pdf, w9_pdf
 from backoffice.vendors.facts import (
     BankLetterFacts,
-    EmployeeRecord,
     InsuranceCertificate,
     InsurancePolicy,
     Insurer,
@@ -505,3 +514,23 @@ def sample_scenarios() -> list[SampleScenario]:
             expected_quorum=2,
         ),
     ]
+
+
+def sample_documents(scenario: SampleScenario, *, w9_form: str | Path | None = None) -> dict[str, bytes]:
+    """The PDFs the vendor of a sample scenario sends, by document type (``w9``, ``coi``, ``bank_letter``);
+    a document the scenario lacks is absent, and the W-9 it receives later is under ``supplied_later``.
+
+    ``w9_form``: the blank IRS W-9 (see ``documents.w9_form_path``); raises ``W9FormUnavailable`` without it when
+    the scenario has a W-9.
+    """
+    application = scenario.application
+    documents: dict[str, bytes] = {}
+    if application.w9 is not None:
+        documents["w9"] = w9_pdf(application.w9, w9_form)
+    if application.certificate is not None:
+        documents["coi"] = certificate_pdf(application.certificate)
+    if application.bank_letter is not None:
+        documents["bank_letter"] = bank_letter_pdf(application.bank_letter)
+    if scenario.supplied_later is not None:
+        documents["supplied_later"] = w9_pdf(scenario.supplied_later, w9_form)
+    return documents

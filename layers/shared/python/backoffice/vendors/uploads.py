@@ -46,9 +46,9 @@ from backoffice.approvals.store import (
     MAX_ATTEMPTS,
     ApprovalStore,
     StaleState,
-    _back_off,
-    _version,
+    back_off,
     csrf_hash,
+    item_version,
     link_hash,
 )
 from backoffice.audit import Actor, AuditTrail
@@ -157,7 +157,7 @@ class VendorUploads:
         """Re-send upload requests still open after ``after_seconds`` with a fresh link; the old link dies."""
         now = now or datetime.now(UTC)
         reminded = []
-        for item in self.store._scan("upload", "PENDING"):
+        for item in self.store.scan_items("upload", "PENDING"):
             record = json.loads(item["body"]["S"])
             last = datetime.fromisoformat(record.get("last_sent_at") or record["created_at"])
             if (now - last).total_seconds() < after_seconds or now >= datetime.fromisoformat(
@@ -386,7 +386,7 @@ class VendorUploads:
 
     def _lookup(self, link_id: str) -> tuple[dict[str, Any] | None, str]:
         key = _key(link_id)
-        item = self.store._get(f"upload#{key}") if key else None
+        item = self.store.get_item(f"upload#{key}") if key else None
         return (json.loads(item["body"]["S"]) if item else None), key
 
     def _dead(self, record: dict[str, Any]) -> UploadPage | None:
@@ -407,16 +407,16 @@ class VendorUploads:
         if not key:
             return None, False
         for attempt in range(MAX_ATTEMPTS):
-            item = self.store._get(f"upload#{key}")
+            item = self.store.get_item(f"upload#{key}")
             if item is None:
                 return None, False
             record = json.loads(item["body"]["S"])
             if record.get("status", "PENDING") != "PENDING" or not change(record):
                 return record, False
             try:
-                self._put(key, record, expected="PENDING", version=_version(item))
+                self._put(key, record, expected="PENDING", version=item_version(item))
             except StaleState:
-                _back_off(attempt)
+                back_off(attempt)
                 continue
             return record, True
         raise StaleState(f"could not change the upload link after {MAX_ATTEMPTS} attempts")
@@ -556,12 +556,12 @@ def _upload_form_html(form: UploadForm) -> str:
 
 
 def render(page: UploadPage) -> str:
-    from backoffice.approvals.pages import _document
+    from backoffice.approvals.pages import html_document
 
     if page.kind == "form":
         message = f"<p class='warn'>{escape(page.message)}</p>" if page.message else ""
         forms = "".join(_upload_form_html(form) for form in page.forms)
-        return _document(
+        return html_document(
             "Upload documents",
             f"<h1>Documents for {escape(page.vendor)}</h1>{message}"
             "<p>Upload each document below, then send them.</p>"
@@ -581,7 +581,7 @@ def render(page: UploadPage) -> str:
         "replaced": ("Link replaced", "A newer e-mail replaced this link. Please use the newest one."),
     }
     title, text = titles.get(page.kind, ("Upload", ""))
-    return _document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
+    return html_document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
 
 
 def uploads_from_env() -> VendorUploads:

@@ -1,0 +1,212 @@
+"""One house, no cycles: dependencies between backoffice's parts point one way (docs STYLE.md).
+
+The import graph is read from the source with ``ast``, so an import inside a function or under
+``TYPE_CHECKING`` counts as much as one at the top of a module: each is a dependency a reader must follow.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LAYER = REPO / "layers" / "shared" / "python"
+PACKAGE = "backoffice"
+DEV_ONLY = ("backoffice.local", "backoffice.cli")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(LAYER).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_package(path: Path) -> bool:
+    return path.name == "__init__.py"
+
+
+def _imported_names(tree: ast.AST, module: str, package: bool) -> Iterator[str]:
+    """Every module name an import statement anywhere in the tree names, relative imports resolved; for
+    ``from a import b`` both ``a`` and ``a.b`` (the caller keeps the ones that are modules)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".")
+                # A package's own __init__ is level 1 of itself; a plain module's level 1 is its package.
+                anchor = anchor[: len(anchor) - node.level + (1 if package else 0)]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _owned_by(name: str, modules: Collection[str]) -> str | None:
+    """The backoffice module an imported name refers to: itself, else its nearest enclosing module."""
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in modules:
+            return candidate
+        parts.pop()
+    return None
+
+
+def _backoffice_modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted((LAYER / PACKAGE).rglob("*.py"))}
+
+
+def _imports_of(path: Path, module: str, modules: Collection[str]) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    targets = set()
+    for name in _imported_names(tree, module, _is_package(path)):
+        if name == PACKAGE or name.startswith(PACKAGE + "."):
+            owner = _owned_by(name, modules)
+            if owner is not None and owner != module:
+                targets.add(owner)
+    return targets
+
+
+def _module_graph() -> dict[str, set[str]]:
+    modules = _backoffice_modules()
+    return {module: _imports_of(path, module, modules) for module, path in modules.items()}
+
+
+def _part_of(module: str) -> str:
+    """The node a module belongs to: its subpackage (``backoffice.approvals``), or itself for a top-level
+    module (``backoffice.audit``) and for the package's own ``__init__``."""
+    return ".".join(module.split(".")[:2])
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative so a long chain cannot hit the recursion limit."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = counter
+                    counter += 1
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(graph.get(successor, ())))))
+                    advanced = True
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(sorted(component))
+    return components
+
+
+def _cycles(graph: dict[str, set[str]], group: Callable[[str], str]) -> list[str]:
+    """One line per strongly connected component of more than one group, naming every module-level import
+    that ties the component together."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for module, targets in graph.items():
+        grouped[group(module)]
+        for target in targets:
+            if group(target) != group(module):
+                grouped[group(module)].add(group(target))
+    found = []
+    for component in _strongly_connected(grouped):
+        if len(component) < 2:
+            continue
+        members = set(component)
+        edges = sorted(
+            f"{module} -> {target}"
+            for module, targets in graph.items()
+            for target in targets
+            if group(module) in members and group(target) in members and group(module) != group(target)
+        )
+        found.append(f"cycle between {', '.join(component)} through: " + "; ".join(edges))
+    return found
+
+
+def _dev_only(module: str) -> bool:
+    return any(module == part or module.startswith(part + ".") for part in DEV_ONLY)
+
+
+def test_no_cycle_between_the_subpackages_of_backoffice() -> None:
+    # Given the import graph of every backoffice module, imports inside functions included
+    graph = _module_graph()
+    assert graph.get("backoffice.connectors.ports")
+    # When the modules are grouped by subpackage (a top-level module is a group of its own)
+    cycles = _cycles(graph, _part_of)
+    # Then no two groups import each other, directly or round a longer loop
+    assert cycles == [], "\n".join(cycles)
+
+
+def test_no_cycle_between_the_modules_of_the_approvals_subpackage() -> None:
+    # Given the imports among the modules of the approvals subpackage
+    graph = {
+        module: {target for target in targets if target.startswith("backoffice.approvals.")}
+        for module, targets in _module_graph().items()
+        if module.startswith("backoffice.approvals.")
+    }
+    # When each module is its own group
+    cycles = _cycles(graph, lambda module: module)
+    # Then the page, the service and the store depend one way only
+    assert cycles == [], "\n".join(cycles)
+
+
+def test_only_the_dev_tools_import_the_dev_tools() -> None:
+    # Given the import graph of every backoffice module
+    graph = _module_graph()
+    # When we look for modules outside local and cli that import either
+    edges = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if not _dev_only(module)
+        for target in targets
+        if _dev_only(target)
+    )
+    # Then there are none: the deployed layer never needs the local runtime or the command line
+    assert edges == [], "modules outside local/cli import them:\n" + "\n".join(edges)
+
+
+def test_no_lambda_handler_imports_the_dev_tools() -> None:
+    # Given every Lambda handler
+    handlers = sorted((REPO / "functions").glob("*/app.py"))
+    assert handlers
+    modules = _backoffice_modules()
+    # When its imports are read, imports inside functions included
+    edges = sorted(
+        f"{handler.relative_to(REPO)} -> {target}"
+        for handler in handlers
+        for target in _imports_of(handler, "functions." + handler.parent.name + ".app", modules)
+        if _dev_only(target)
+    )
+    # Then none reaches backoffice.local or backoffice.cli
+    assert edges == [], "handlers import local/cli:\n" + "\n".join(edges)
