@@ -47,70 +47,40 @@ class Monitoring(Construct):
         notifications: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        alarm_action = actions.SnsAction(notifications)
+        self._alarm_action = actions.SnsAction(notifications)
         self.alarms: list[cloudwatch.Alarm] = []
 
         for name, machine in state_machines.items():
             # ExecutionsFailed only: business outcomes succeed, so this counts technical faults (TechnicalFault).
-            alarm = machine.metric_failed(period=PERIOD, statistic="Sum").create_alarm(
-                self,
+            self._page_on(
+                machine.metric_failed(period=PERIOD, statistic="Sum"),
                 f"{pascal(name)}ExecutionsFailed",
-                alarm_description=(
-                    f"A {name} execution failed on a technical fault (error TechnicalFault: a step's error, "
-                    "timeout or outage after its retries); its blocked outcome event gives the reason. Business "
-                    "outcomes (blocked, rejected) end SUCCEEDED and do not alarm"
-                ),
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                f"A {name} execution failed on a technical fault (error TechnicalFault: a step's error, "
+                "timeout or outage after its retries); its blocked outcome event gives the reason. Business "
+                "outcomes (blocked, rejected) end SUCCEEDED and do not alarm",
             )
-            alarm.add_alarm_action(alarm_action)
-            self.alarms.append(alarm)
 
         for name, queue in dead_letter_queues.items():
-            alarm = queue.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum"
-            ).create_alarm(
-                self,
+            self._page_on(
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
                 f"{pascal(name)}NotEmpty",
-                alarm_description=f"Messages wait in {name}: rejected or undeliverable events need an operator",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                f"Messages wait in {name}: rejected or undeliverable events need an operator",
             )
-            alarm.add_alarm_action(alarm_action)
-            self.alarms.append(alarm)
 
-        overdue = _business("ApprovalsOverdue", "Maximum", workflow="all").create_alarm(
-            self,
+        self._page_on(
+            _business("ApprovalsOverdue", "Maximum", workflow="all"),
             "ApprovalsOverdue",
-            alarm_description="Approvals still pending after their reminder: chase the approvers or reassign",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "Approvals still pending after their reminder: chase the approvers or reassign",
         )
-        overdue.add_alarm_action(alarm_action)
-        self.alarms.append(overdue)
 
         # The anchor function counts every in-place change of the append-only audit table (MODIFY, REMOVE, a
         # second record over an anchored one): each is tampering, so the first one pages.
-        tampered = _business("AuditTamperingDetected", workflow="audit").create_alarm(
-            self,
+        self._page_on(
+            _business("AuditTamperingDetected", workflow="audit"),
             "AuditTampered",
-            alarm_description=(
-                "The append-only audit trail was changed in place (a record modified, deleted or written over an "
-                "anchored one). Run `backoffice audit verify` and read the anchor_audit log for the case and record."
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "The append-only audit trail was changed in place (a record modified, deleted or written over an "
+            "anchored one). Run `backoffice audit verify` and read the anchor_audit log for the case and record.",
         )
-        tampered.add_alarm_action(alarm_action)
-        self.alarms.append(tampered)
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
         self.dashboard.add_widgets(
@@ -198,3 +168,17 @@ class Monitoring(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
         )
+
+    def _page_on(self, metric: cloudwatch.Metric, alarm_id: str, description: str) -> None:
+        """An alarm that pages the operators' topic as soon as ``metric`` reaches 1 in a period (no data: OK)."""
+        alarm = metric.create_alarm(
+            self,
+            alarm_id,
+            alarm_description=description,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._alarm_action)
+        self.alarms.append(alarm)

@@ -104,7 +104,7 @@ class Storage(Construct):
         return table
 
     def _access_logs_bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
+        return s3.Bucket(
             self,
             "AccessLogsBucket",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -120,7 +120,6 @@ class Storage(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        return bucket
 
     def _bucket(self, name: str, key: kms.IKey, *, retention_days: int | None = None) -> s3.Bucket:
         bucket = s3.Bucket(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ class Synthesized:
     template: Template
     outdir: Path
 
-    @property
+    @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
+        # Read once: each to_json() is a jsii round trip of the whole template (about a second), and a test that
+        # walks every function's role asked for it dozens of times. Tests read it, never change it.
         resources: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
         return resources
 

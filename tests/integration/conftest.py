@@ -437,5 +437,5 @@ def systems(
 
 
 @pytest.fixture
-def firm(runtime: LocalRuntime, systems: SystemsUnderTest) -> Iterator[Firm]:
-    yield Firm(runtime, systems)
+def firm(runtime: LocalRuntime, systems: SystemsUnderTest) -> Firm:
+    return Firm(runtime, systems)

@@ -6,7 +6,6 @@ access to it would; every such write goes through the stream like any other."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,14 +31,14 @@ RECORDS = 4
 
 
 @pytest.fixture
-def trail(runtime: LocalRuntime) -> Iterator[AuditTrail]:
+def trail(runtime: LocalRuntime) -> AuditTrail:
     """A case of four records, each written by the real summarize_billing_run handler under its role."""
     for _ in range(RECORDS):
         _, error = runtime.lambdas.invoke(
             "summarize_billing_run", {"case_id": CASE, "results": [], "opened": {}}
         )
         assert error is None, error
-    yield AuditTrail(runtime.resolve(Ref("table_name", "audit")), dynamodb=runtime.client("dynamodb"))
+    return AuditTrail(runtime.resolve(Ref("table_name", "audit")), dynamodb=runtime.client("dynamodb"))
 
 
 def anchors(runtime: LocalRuntime) -> AnchorStore:

@@ -7,7 +7,6 @@ records); its records are then deleted. Table and anchors then agree the case ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -50,7 +49,7 @@ def verify(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 
 @pytest.fixture
-def unanchored_case(firm: Firm, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def unanchored_case(firm: Firm, monkeypatch: pytest.MonkeyPatch) -> str:
     """A real onboarding case (blocked: no SOW) that ran while every anchor put failed, its records deleted."""
 
     def unavailable(self: AnchorStore, anchor: Any) -> Any:
@@ -70,7 +69,7 @@ def unanchored_case(firm: Firm, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
                 TableName=trail.table_name,
                 Key={"case_id": {"S": case_id}, "seq": {"N": str(record.seq)}},
             )
-    yield case_id
+    return case_id
 
 
 def test_a_started_case_with_no_trail_and_no_anchor_is_named_missing(

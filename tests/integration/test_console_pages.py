@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,10 +18,10 @@ TAX_ID = "84-2231907"
 
 
 @pytest.fixture
-def console(runtime: LocalRuntime) -> Iterator[str]:
+def console(runtime: LocalRuntime) -> str:
     assert runtime.gateway is not None
     runtime.gateway.mount(mount_console(runtime))
-    yield f"{runtime.gateway.url}/console"
+    return f"{runtime.gateway.url}/console"
 
 
 def client_with_tax_id(index: int) -> Client:

@@ -30,10 +30,10 @@ from backoffice.extraction.textract_backend import (
     TextractThrottled,
     UnknownTextractJob,
     analyze_single_page,
+    begin_analysis,
     client_request_token,
     job_tag,
     on_job_completed,
-    start_analysis,
 )
 from tests.fixture_files import textract_response
 
@@ -168,7 +168,7 @@ def test_a_multi_page_pdf_starts_a_job_and_its_notice_resumes_the_execution(aws:
     )
     dynamodb.add_response("put_item", {}, {"TableName": "textract-jobs", "Item": pending_item()})
     # When the analysis is started
-    started = start_analysis(
+    started = begin_analysis(
         **_clients(aws), document=DOCUMENT, document_type="coi", case_id=CASE_ID, task_token=TASK_TOKEN,
         settings=SETTINGS, clock=lambda: NOW,
     )  # fmt: skip
@@ -202,7 +202,7 @@ def _clients(aws: dict[str, Any]) -> dict[str, Any]:
 
 
 def _start(aws: dict[str, Any], document_type: str = "coi") -> Any:
-    return start_analysis(
+    return begin_analysis(
         **_clients(aws), document=DOCUMENT, document_type=document_type, case_id=CASE_ID, task_token=TASK_TOKEN,
         settings=SETTINGS, clock=lambda: NOW,
     )  # fmt: skip
@@ -337,20 +337,20 @@ def test_a_document_over_the_limits_is_an_error_result_without_a_job(
     # Given an object in S3 that Textract cannot take
     aws["stubs"]["s3"].add_response("head_object", {"ContentLength": size, "VersionId": DOCUMENT.version_id})
     # When the analysis is started
-    result = _start(aws)
+    result = _start(aws).result
     # Then no job is started: the error result is for the handler to audit and route to manual review
     assert result.status == "error" and result.error.kind == kind and result.manual_review
 
 
 def test_a_file_that_is_not_a_pdf_or_image_is_refused_before_textract(aws: dict[str, Any]) -> None:
     expect_s3_checks(aws["stubs"]["s3"], head=b"PK\x03\x04word/document.xml")
-    result = _start(aws)
+    result = _start(aws).result
     assert result.status == "error" and result.error.kind == "unsupported_format"
 
 
 def test_a_missing_object_is_an_error_result(aws: dict[str, Any]) -> None:
     aws["stubs"]["s3"].add_client_error("head_object", service_error_code="404", http_status_code=404)
-    result = _start(aws)
+    result = _start(aws).result
     assert result.status == "error" and result.error.kind == "unreadable"
 
 
@@ -361,7 +361,7 @@ def test_a_document_textract_rejects_is_an_error_result_not_a_retry(aws: dict[st
         "start_document_analysis", service_error_code="BadDocumentException", service_message="cannot read"
     )
     # When started
-    result = _start(aws)
+    result = _start(aws).result
     # Then the rejection is a result for review, never raised for a Retry
     assert result.status == "error" and result.error.kind == "textract_rejected_document"
     assert result.reasons == ["Textract refused the document (BadDocumentException)", "cannot read"]

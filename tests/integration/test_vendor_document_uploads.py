@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ CONTACT = scenarios()["missing-w9"].application.request.contact_email
 
 
 @pytest.fixture
-def waiting(runtime: LocalRuntime) -> Iterator[tuple[Firm, str, str, bytes]]:
+def waiting(runtime: LocalRuntime) -> tuple[Firm, str, str, bytes]:
     """A vendor case waiting for its W-9: (firm, case id, the upload link, the filled IRS W-9)."""
     firm = Firm(runtime)
     detail, later = put_vendor_request(
@@ -39,7 +38,7 @@ def waiting(runtime: LocalRuntime) -> Iterator[tuple[Firm, str, str, bytes]]:
     assert case_id is not None
     assert firm.settle(case_id, timeout=15).current_state == "Ask vendor for missing documents"
     link = next(w for w in firm.inbox(CONTACT)[-1].text.split() if "/uploads/" in w).rstrip(".")
-    yield firm, case_id, link, later["w9"]
+    return firm, case_id, link, later["w9"]
 
 
 def w9_form(link: str) -> dict[str, Any]:

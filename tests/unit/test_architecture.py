@@ -210,3 +210,25 @@ def test_no_lambda_handler_imports_the_dev_tools() -> None:
     )
     # Then none reaches backoffice.local or backoffice.cli
     assert edges == [], "handlers import local/cli:\n" + "\n".join(edges)
+
+
+def _absolute_imports(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def test_the_infrastructure_code_imports_nothing_of_backoffice() -> None:
+    # Given every module of the CDK app (infra/ and app.py)
+    sources = [*sorted((REPO / "infra").glob("*.py")), REPO / "app.py"]
+    # When their imports are read, imports inside functions included
+    edges = sorted(
+        f"{path.relative_to(REPO)} -> {name}"
+        for path in sources
+        for name in _absolute_imports(path)
+        if name == PACKAGE or name.startswith(PACKAGE + ".")
+    )
+    # Then there are none: the catalog is plain data both sides read, the stack never runs product code
+    assert edges == [], "infra imports backoffice:\n" + "\n".join(edges)

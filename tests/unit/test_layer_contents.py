@@ -31,7 +31,10 @@ DEV_ONLY = (
     "backoffice.local",  # the embedded local runtime
     "backoffice.cli",  # the `backoffice` command
     "backoffice.onboarding.sample_firm",
+    "backoffice.onboarding.sample_sow",  # writes the sample SOWs; the parser stays in sow_documents
     "backoffice.vendors.sample_vendors",
+    "backoffice.vendors.sample_documents",  # writes the sample W-9s, certificates, bank letters
+    "backoffice.sample_pdf",  # the PDF writer the two above share
     "backoffice.anomaly.generator",
     "backoffice.intelligence",  # the process-intelligence report, read by the console and the CLI
     "backoffice.events",  # EventBridge pattern matching, for the local runtime's event router
@@ -52,9 +55,10 @@ def test_the_layer_leaves_the_developer_tools_and_the_samples_behind(contents: L
     # When looking for the modules only a laptop, the demo or the tests need
     shipped_dev_only = sorted(module for module in contents.modules if _is_dev_only(module))
 
-    # Then none is shipped, and neither is the local runtime's data (the blank IRS W-9)
+    # Then none is shipped, and neither is the local runtime's data (the blank IRS W-9) nor the report's template
     assert shipped_dev_only == []
-    assert not [name for name in contents.relative_files() if name.startswith(("local/", "cli/"))]
+    dev_only_folders = ("local/", "cli/", "intelligence/")
+    assert not [name for name in contents.relative_files() if name.startswith(dev_only_folders)]
 
 
 def test_every_module_a_handler_imports_is_shipped(contents: LayerContents) -> None:
@@ -84,6 +88,15 @@ def test_the_data_a_shipped_module_reads_ships_beside_it(contents: LayerContents
     assert "approvals/default_policy.json" in files
     assert "vendors/data/countries.csv" in files
     assert {"vendors/data/sdn_sample/sdn.csv", "vendors/data/sdn_sample/alt.csv"} <= files
+    # And the templates of the pages and e-mails the approval and upload endpoints render
+    assert {
+        "approvals/templates/page.html.j2",
+        "approvals/templates/style.css",
+        "approvals/templates/confirm.html.j2",
+        "approvals/templates/email.html.j2",
+        "vendors/templates/upload.html.j2",
+        "vendors/templates/upload_email.html.j2",
+    } <= files
 
 
 # Imports every handler with only the copied layer's backoffice importable (the editable install of the source
@@ -113,9 +126,12 @@ for handler in sys.argv[2:]:
 import backoffice
 from backoffice.approvals.policy import load_policy
 from backoffice.vendors.sanctions import country_code, load_sample_sanctions_list
+from backoffice.vendors.uploads import UploadPage, render
 
 load_policy({})
+upload_page = render(UploadPage("form", 200, ["w9"], "Acme", csrf="token"))
 print(json.dumps({
+    "upload_page": "Documents for Acme" in upload_page,
     "failures": failures,
     "backoffice": backoffice.__file__,
     "germany": country_code("Germany"),
@@ -175,6 +191,7 @@ def test_every_handler_imports_from_the_layer_alone(contents: LayerContents, tmp
     assert Path(report["backoffice"]).is_relative_to(tmp_path)
     assert report["germany"] == "DE"
     assert report["sample_sdn_entries"] > 0
+    assert report["upload_page"]  # its templates (and the approvals' layout) from the copy
 
 
 def test_the_layer_ships_a_fraction_of_the_package(

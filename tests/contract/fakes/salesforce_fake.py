@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from backoffice.onboarding.sample_firm import sample_sow_spec
-from backoffice.onboarding.sow_documents import sow_pdf
+from backoffice.onboarding.sample_sow import sow_pdf
 from tests.contract.fakes.jwt_check import verify_jwt
 from tests.contract.fakes.server import FakeServer, Reply, Request
 

@@ -462,7 +462,7 @@ def test_cash_freed_and_lockup() -> None:
 
 
 def test_dso_refuses_a_period_without_sales() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="credit sales must be positive"):
         dso(50_000, 0, 365)
 
 

@@ -373,7 +373,7 @@ def test_numbers_are_read_as_contracts_write_them(text: str, value: int) -> None
 
 
 def test_words_to_number_refuses_other_words() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a number word"):
         words_to_number("several")
 
 

@@ -26,7 +26,8 @@ from backoffice.onboarding.sample_firm import (
     sample_workers,
     standard_rate_card,
 )
-from backoffice.onboarding.sow_documents import contract_from_sow, parse_sow_text, sow_pdf
+from backoffice.onboarding.sample_sow import sow_pdf
+from backoffice.onboarding.sow_documents import contract_from_sow, parse_sow_text
 from backoffice.onboarding.staffing import RoleRequest, plan_staffing
 
 

@@ -14,17 +14,13 @@ from pypdf import PdfReader
 from backoffice.models import BillingModel
 from backoffice.onboarding.contract_risk import RULE_NAMES, RiskRule, assess_contract_risk, number_in_words
 from backoffice.onboarding.sample_firm import FIRM_NAME, sample_sow_spec
+from backoffice.onboarding.sample_sow import MilestoneLine, SowSpec, role_title, sow_clauses, sow_pdf
 from backoffice.onboarding.sow_documents import (
-    MilestoneLine,
     SowFacts,
-    SowSpec,
     UnreadableSow,
     contract_from_sow,
     parse_sow_text,
     role_key,
-    role_title,
-    sow_clauses,
-    sow_pdf,
     sow_problems,
 )
 

@@ -193,5 +193,5 @@ def test_every_name_a_vendor_goes_by_is_screened_and_hits_are_merged(sdn_list: S
     assert result.hits[0].country_match is True
     assert result.screened_names == ["Rafael Montevargo", "Cali Coffee Imports"]
     assert result.list_digest == sdn_list.digest
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one non-empty name"):
         screen_names(["  "], sanctions_list=sdn_list)

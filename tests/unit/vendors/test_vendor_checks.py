@@ -12,8 +12,14 @@ from stdnum.us import itin as stdnum_itin
 from stdnum.us import rtn as stdnum_rtn
 from stdnum.us import ssn as stdnum_ssn
 
-from backoffice.vendors.checks import (
+from backoffice.identifiers import (
     INVALID_EIN_PREFIXES,
+    ein_problems,
+    itin_problems,
+    routing_number_problems,
+    ssn_problems,
+)
+from backoffice.vendors.checks import (
     CheckName,
     check_bank_account,
     check_bank_account_holder,
@@ -21,12 +27,8 @@ from backoffice.vendors.checks import (
     check_w9_form,
     check_w9_name,
     check_w9_tin,
-    ein_problems,
-    itin_problems,
     missing_documents,
-    routing_number_problems,
     run_vendor_checks,
-    ssn_problems,
 )
 from backoffice.vendors.facts import BankLetterFacts, InsuranceCertificate, W9Facts
 from backoffice.vendors.policy import VendorPolicy

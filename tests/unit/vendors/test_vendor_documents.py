@@ -28,15 +28,10 @@ from backoffice.vendors.checks import (
     check_w9_tin,
 )
 from backoffice.vendors.documents import (
-    W9_FORM_ENV,
     DocumentNotRead,
-    W9FormUnavailable,
     bank_letter_from_extraction,
-    bank_letter_pdf,
     certificate_from_extraction,
-    certificate_pdf,
     facts_from_w9,
-    w9_pdf,
 )
 from backoffice.vendors.facts import (
     InsuranceCertificate,
@@ -45,6 +40,13 @@ from backoffice.vendors.facts import (
     W9Facts,
 )
 from backoffice.vendors.policy import VendorPolicy
+from backoffice.vendors.sample_documents import (
+    W9_FORM_ENV,
+    W9FormUnavailable,
+    bank_letter_pdf,
+    certificate_pdf,
+    w9_pdf,
+)
 from backoffice.vendors.sample_vendors import (
     SAMPLE_CHECK_DATE,
     SampleScenario,

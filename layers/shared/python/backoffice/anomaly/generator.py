@@ -712,8 +712,17 @@ class _Injector:
     # -- expenses ------------------------------------------------------------------------------------------
 
     def expense_anomalies(self) -> None:
-        rng, policy = self.rng, self.policy
+        # Every check draws from the lines as they stood before any check ran (copies made on the way are not
+        # candidates), and the checks run in this order: the draws from ``rng`` depend on it.
         rows = list(self.lines.expenses)
+        self._duplicate_expenses(rows)
+        self._split_and_round_amounts(rows)
+        self._receipt_and_tip_anomalies(rows)
+        self._limit_anomalies(rows)
+        self._consecutive_receipts()
+
+    def _duplicate_expenses(self, rows: list[Row]) -> None:
+        rng, policy = self.rng, self.policy
         limit = policy.split_limit
         for row in self.pick("duplicate_expense", rows, lambda r: r["amount"] >= limit):
             copy = self.copy_expense(row)
@@ -749,6 +758,10 @@ class _Injector:
             attach_receipt(copy, rng)  # a photo of the same paper receipt: another file
             self.touched.add(row["id"])
             self.label(copy, "duplicate_merchant_charge")
+
+    def _split_and_round_amounts(self, rows: list[Row]) -> None:
+        rng, policy = self.rng, self.policy
+        limit = policy.split_limit
         for row in self.pick(
             "split_transaction",
             rows,
@@ -775,6 +788,9 @@ class _Injector:
         ):
             self.set_amount(row, round(row["amount"] / modulus) * modulus)
             self.label(row, "round_amount")
+
+    def _receipt_and_tip_anomalies(self, rows: list[Row]) -> None:
+        rng, policy = self.rng, self.policy
         always = set(policy.receipt_always_types)
         for row in self.pick(
             "receipt_missing",
@@ -804,6 +820,10 @@ class _Injector:
             share = rng.uniform(policy.tip_max_share + 0.05, 0.6)
             row["tip_amount"] = round(row["amount"] * share / (1 + share), 2)
             self.label(row, "tip_above_limit")
+
+    def _limit_anomalies(self, rows: list[Row]) -> None:
+        rng, policy = self.rng, self.policy
+        modulus = policy.round_amount_modulus
         lodging = set(policy.lodging_types)
         for row in self.pick("per_diem_lodging", rows, lambda r: r["expense_type"] in lodging):
             rate = policy.lodging_per_night_by_city.get(row["city"], policy.lodging_per_night)
@@ -835,7 +855,6 @@ class _Injector:
             if row["amount"] % modulus == 0:
                 row["amount"] += 0.37
             self.label(row, "amount_outlier")
-        self._consecutive_receipts()
 
     def _meal_days(self) -> None:
         policy, rng = self.policy, self.rng

@@ -288,23 +288,9 @@ class Approvals:
         dead = self._dead_link(link, request, client=client)
         if dead:
             return dead
-        who = approver.strip().lower()[:EMAIL_MAX_CHARACTERS]  # no address is longer; the audit stays small
-        if who != link.approver:
-            self._refuse(
-                request, link, "wrong_approver", f"{who or 'someone'} used {link.approver}'s link", client
-            )
-            return Page("wrong_approver", 403, request=request, link=link)
-        if who == request.requested_by:
-            self._refuse(
-                request, link, "self_approval", "the requester cannot approve their own case", client
-            )
-            return Page("self_approval", 403, request=request, link=link)
-        deciders = self.store.case_step(request.case_id, request.step).get("deciders", {})
-        if who in deciders and int(deciders[who]) != request.level_index:
-            self._refuse(
-                request, link, "second_level", "one person cannot approve two levels of a case", client
-            )
-            return Page("second_level", 403, request=request, link=link)
+        refused = self._refuse_approver(approver, request, link, client)
+        if refused:
+            return refused
         if subject_hash(request.subject) != request.payload_hash:
             self._retire(request.request_id, VOIDED, "the subject changed after the request was sent")
             self._refuse(request, link, "changed", "the subject changed after the e-mail went out", client)
@@ -357,6 +343,29 @@ class Approvals:
             self._refuse(request, link, "replayed", "the link was already used", client)
             return Page("already_decided", 409, request=fresh_request or request, link=current or link)
         return self._count(request.request_id, claimed, decision, comment, client, now)
+
+    def _refuse_approver(
+        self, approver: str, request: RequestRecord, link: LinkRecord, client: ClientInfo
+    ) -> Page | None:
+        """The refusal page when ``approver`` may not decide on this link, else None."""
+        who = approver.strip().lower()[:EMAIL_MAX_CHARACTERS]  # no address is longer; the audit stays small
+        if who != link.approver:
+            self._refuse(
+                request, link, "wrong_approver", f"{who or 'someone'} used {link.approver}'s link", client
+            )
+            return Page("wrong_approver", 403, request=request, link=link)
+        if who == request.requested_by:
+            self._refuse(
+                request, link, "self_approval", "the requester cannot approve their own case", client
+            )
+            return Page("self_approval", 403, request=request, link=link)
+        deciders = self.store.case_step(request.case_id, request.step).get("deciders", {})
+        if who in deciders and int(deciders[who]) != request.level_index:
+            self._refuse(
+                request, link, "second_level", "one person cannot approve two levels of a case", client
+            )
+            return Page("second_level", 403, request=request, link=link)
+        return None
 
     def _count(
         self,

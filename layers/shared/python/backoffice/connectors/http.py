@@ -16,7 +16,7 @@ Transport is urllib3 (it ships with botocore, so the Lambda runtime already has 
 state machines retry by error name with back-off, and two layers of retries multiply.
 
 The module also holds what the adapters share: the failure names raised for HTTP statuses, OAuth 2.0 token caching,
-JWT signing (RS256 and PS256 through the ``cryptography`` package, imported only when a JWT flow is used), external
+JWT signing (RS256 and PS256 through PyJWT and ``cryptography``, imported only when a JWT flow is used), external
 ids derived from idempotency keys, and the uploader that puts a downloaded file in S3.
 """
 
@@ -659,10 +659,6 @@ def client_credentials_token(
     return token_from_response(response, system=http.system, clock=clock)
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 JwtAlgorithm = Literal["RS256", "PS256"]
 
 
@@ -672,28 +668,18 @@ def sign_jwt(
     algorithm: JwtAlgorithm,
     header: Mapping[str, str] | None = None,
 ) -> str:
-    """A compact JWS (RFC 7515) of ``claims`` signed with an RSA key: RS256 (PKCS#1 v1.5) or PS256 (PSS, salt
-    length = digest length, as RFC 7518 3.5 requires)."""
-    # Imported here: only the JWT flows need it, and the sandbox must run without it.
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    """A compact JWS (RFC 7515) of ``claims`` signed by PyJWT with an RSA key: RS256 (PKCS#1 v1.5) or PS256 (PSS,
+    salt length = digest length, as RFC 7518 3.5 requires). ``header`` adds to ``alg`` and ``typ`` (a ``kid``)."""
+    # Imported here: only the JWT flows need them, and the sandbox must run without them.
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
+    # Loaded here rather than by PyJWT so that another kind of key is refused by name, whatever the algorithm.
     key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("the private key is not an RSA key")
-    head = {"alg": algorithm, "typ": "JWT", **(header or {})}
-    signing_input = (
-        b64url(json.dumps(head, separators=(",", ":")).encode())
-        + "."
-        + b64url(json.dumps(dict(claims), separators=(",", ":")).encode())
-    )
-    pad: padding.AsymmetricPadding = (
-        padding.PKCS1v15()
-        if algorithm == "RS256"
-        else padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
-    )
-    signature = key.sign(signing_input.encode(), pad, hashes.SHA256())
-    return signing_input + "." + b64url(signature)
+    return jwt.encode(dict(claims), key, algorithm=algorithm, headers=dict(header) if header else None)
 
 
 # ------------------------------------------------------------------------------------------------------------

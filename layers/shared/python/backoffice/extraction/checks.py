@@ -1,9 +1,9 @@
 """Format checks for the values read from documents: tax ids, bank numbers, dates, amounts, W-9 codes.
 
-Tax ids and routing numbers are checked with python-stdnum (``stdnum.us.ein``, ``ssn``, ``itin``, ``rtn``), the
-IRS prefix lists and checksums being its maintainers' job rather than ours; the ABA routing prefix ranges,
-which stdnum does not check, are added here. A check never repeats the value in its problem text: the value may
-be a tax id, and problem texts go to the audit trail and to reviewers' screens.
+Tax ids, routing and account numbers are judged by ``backoffice.identifiers`` (python-stdnum underneath, the
+ABA prefix ranges added), the same rules the vendor checks apply; here they are read as OCR writes them and
+given back in their canonical spelling. A check never repeats the value in its problem text: the value may be
+a tax id, and problem texts go to the audit trail and to reviewers' screens.
 
 Dates and amounts are read as invoices from anywhere write them. "01/02/2021" (day and month could swap) and
 "1,234" (one separator, three digits after it) have two readings: a date order (``DMY``/``MDY``) or a decimal
@@ -20,10 +20,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.us import ein, itin, rtn, ssn
+from stdnum.us import ein, itin, ssn
 
-from backoffice.models.entities import ISO_4217_CURRENCIES
+from backoffice.identifiers import (
+    ein_problems,
+    has_aba_prefix,
+    itin_problems,
+    routing_number_problems,
+    ssn_problems,
+    us_account_number,
+)
+from backoffice.models.entities import ISO_4217_CURRENCIES, TAX_CLASSIFICATIONS
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,7 @@ def check_ein(text: str) -> CheckOutcome:
     digits = _tin_digits(text)
     if digits is None:
         return _bad("an EIN has 9 digits (NN-NNNNNNN)")
-    try:
-        ein.validate(digits)
-    except StdnumValidationError:
+    if ein_problems(digits):
         return _bad("not a valid EIN: its prefix is not one the IRS assigns")
     return _ok(ein.format(digits))
 
@@ -73,9 +78,7 @@ def check_ssn(text: str) -> CheckOutcome:
     digits = _tin_digits(text)
     if digits is None:
         return _bad("an SSN has 9 digits (NNN-NN-NNNN)")
-    try:
-        ssn.validate(digits)
-    except StdnumValidationError:
+    if ssn_problems(digits):
         return _bad("not a valid SSN: area, group or serial number is never issued")
     return _ok(ssn.format(digits))
 
@@ -85,9 +88,7 @@ def check_itin(text: str) -> CheckOutcome:
     digits = _tin_digits(text)
     if digits is None:
         return _bad("an ITIN has 9 digits (9NN-NN-NNNN)")
-    try:
-        itin.validate(digits)
-    except StdnumValidationError:
+    if itin_problems(digits):
         return _bad("not a valid ITIN: it must start with 9 and have a group number the IRS assigns")
     return _ok(itin.format(digits))
 
@@ -100,10 +101,6 @@ def check_ssn_or_itin(text: str) -> CheckOutcome:
     return check_ssn(text)
 
 
-# ABA prefixes: 00-12 (Federal Reserve districts), 21-32 (thrifts), 61-72 (electronic), 80 (traveler's cheques).
-_ROUTING_PREFIXES = {*range(0, 13), *range(21, 33), *range(61, 73), 80}
-
-
 def check_routing_number(text: str) -> CheckOutcome:
     """An ABA routing number: 9 digits, a Federal Reserve prefix and the 3-7-1 checksum."""
     if re.search(r"[A-Za-z]", text):
@@ -111,19 +108,17 @@ def check_routing_number(text: str) -> CheckOutcome:
     digits = digits_of(text)
     if len(digits) != 9:
         return _bad("a routing number has 9 digits")
-    if int(digits[:2]) not in _ROUTING_PREFIXES:
+    if not has_aba_prefix(digits):
         return _bad("not a valid routing number: its first two digits are not an ABA prefix")
-    try:
-        rtn.validate(digits)
-    except StdnumValidationError:
+    if routing_number_problems(digits):
         return _bad("not a valid routing number: its check digit is wrong")
     return _ok(digits)
 
 
 def check_account_number(text: str) -> CheckOutcome:
     """A US bank account number as ACH carries it: 4 to 17 digits (separators ignored)."""
-    compact = re.sub(r"[\s-]", "", text)
-    if not compact.isdigit() or not 4 <= len(compact) <= 17:
+    compact = us_account_number(text)
+    if compact is None:
         return _bad("a bank account number has 4 to 17 digits")
     return _ok(compact)
 
@@ -370,19 +365,8 @@ def check_amount(text: str, decimal_mark: DecimalMark | None = ".") -> CheckOutc
     return _ok(str(picked))
 
 
-W9_TAX_CLASSIFICATIONS = (
-    "individual_sole_proprietor",
-    "c_corporation",
-    "s_corporation",
-    "partnership",
-    "trust_estate",
-    "llc",
-    "other",
-)
-
-
 def check_tax_classification(text: str) -> CheckOutcome:
-    if text not in W9_TAX_CLASSIFICATIONS:
+    if text not in TAX_CLASSIFICATIONS:
         return _bad("not one of the seven W-9 tax classifications")
     return _ok(text)
 

@@ -32,23 +32,18 @@ from pydantic import (
     computed_field,
 )
 
+from backoffice.masking import last_four, mask_sensitive_text
 from backoffice.models import REVEAL_SECRETS, last4
 
 DocumentSource = Literal["analyze_document", "analyze_expense", "local_pdf"]
 
-# Tax ids (SSN/ITIN 3-2-4, EIN 2-7) and runs of 9 or more digits (routing and most account numbers). Shorter
-# account numbers are only masked where their key says what they are (``FormField.sensitive``).
-_SENSITIVE_TEXT = re.compile(r"(?<!\d)(?:\d{3}[- ]\d{2}[- ]\d{4}|\d{2}-\d{7}|\d{9,17})(?!\d)")
+# Shorter account numbers than ``mask_sensitive_text`` finds are only masked where their key says what they are
+# (``FormField.sensitive``).
 _SENSITIVE_KEY = re.compile(
     r"social security (?:number|no)|\bssn\b|employer identification|\bein\b|\btin\b|taxpayer identification|"
     r"routing|\baba\b|account (?:number|no)|acct|ssn\[|employerid\[|f1_10\[",
     re.IGNORECASE,
 )
-
-
-def mask_sensitive_text(text: str) -> str:
-    """``text`` with every tax-id-like or long digit run shown as its last four digits (``****4442``)."""
-    return _SENSITIVE_TEXT.sub(lambda m: last4(SecretStr(m.group(0))) or "****", text)
 
 
 def is_sensitive_key(key: str) -> bool:
@@ -181,7 +176,7 @@ class FormField(_Content):
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
             if name == "value" and self.sensitive:
-                yield name, last4(SecretStr(self.value)) if self.value else ""
+                yield name, last_four(self.value) if self.value else ""
             else:
                 yield name, value
 
@@ -345,7 +340,7 @@ def document_json(document: NormalizedDocument, *, reveal: bool = False) -> dict
         return data
     for field in data["fields"]:
         if field["sensitive"] and field["value"]:
-            field["value"] = last4(SecretStr(field["value"]))
+            field["value"] = last_four(field["value"])
     return _mask_strings(data, skip={"source", "type", "key", "name", "kind"})
 
 

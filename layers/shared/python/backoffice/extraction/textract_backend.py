@@ -1,7 +1,7 @@
 """Amazon Textract in AWS: synchronous calls for single-page images, asynchronous jobs for PDFs.
 
 An asynchronous job needs no polling loop. A Lambda task started with ``.waitForTaskToken`` calls
-``start_analysis``, which starts the job with an SNS completion notice and stores the task token under the job
+``begin_analysis``, which starts the job with an SNS completion notice and stores the task token under the job
 id. When Textract publishes the notice, a Lambda subscribed to the topic calls ``on_job_completed``, which reads
 every result page and returns the normalized document, the profile's result and the token to resume the
 execution with (``SendTaskSuccess``, or ``SendTaskFailure`` with ``error_name``).
@@ -89,7 +89,6 @@ __all__ = [
     "client_request_token",
     "job_tag",
     "on_job_completed",
-    "start_analysis",
 ]
 
 TextractApi = Literal["document_analysis", "expense_analysis"]
@@ -423,42 +422,6 @@ def begin_analysis(
     if isinstance(started, ExtractionResult):
         return DocumentAnalysis(document=None, result=started)
     return started
-
-
-def start_analysis(
-    *,
-    textract: Any,
-    s3: Any,
-    tokens: TaskTokenStore,
-    document: S3Document,
-    document_type: str,
-    case_id: str,
-    task_token: str,
-    settings: TextractSettings,
-    workflow: str | None = None,
-    clock: Callable[[], float] = time.time,
-) -> AnalysisStarted | ExtractionResult:
-    """Start an asynchronous analysis that will resume ``task_token``'s execution when it completes.
-
-    Returns ``AnalysisStarted``, or an ``ExtractionResult`` with status ``error`` for a document that cannot be
-    analysed (the handler audits it and resumes the execution itself: no job will ever call back).
-    Raises ``TextractThrottled`` / ``TextractLimitExceeded`` / ``TextractServiceError`` for a Retry.
-    """
-    try:
-        inspected = _inspect(s3, document)
-    except BadDocument as bad:
-        return error_result(bad.error, document_type)
-    return _start_job(
-        textract=textract,
-        tokens=tokens,
-        inspected=inspected,
-        document_type=document_type,
-        case_id=case_id,
-        task_token=task_token,
-        settings=settings,
-        workflow=workflow,
-        clock=clock,
-    )
 
 
 def _start_job(

@@ -8,6 +8,7 @@ pure function), with room to spare.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -71,19 +72,11 @@ def text_width(text: str, size: float) -> float:
 
 
 def wrap(text: str, max_chars: int, max_lines: int) -> list[str]:
-    """Greedy word wrap; the last line is cut with an ellipsis when the text does not fit."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        candidate = f"{line} {word}".strip()
-        if len(candidate) <= max_chars or not line:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
+    """Word wrap to at most ``max_lines`` lines; text that does not fit ends in an ellipsis after its last whole
+    word. A word longer than a line is cut with an ellipsis rather than broken across two."""
+    lines = textwrap.wrap(
+        text, max_chars, max_lines=max_lines, placeholder="…", break_long_words=False, break_on_hyphens=False
+    )
     return [ln if len(ln) <= max_chars else ln[: max_chars - 1].rstrip() + "…" for ln in lines]
 
 

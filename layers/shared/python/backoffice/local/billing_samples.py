@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from backoffice.anomaly.generator import (
     GeneratedFirm,
@@ -221,6 +221,14 @@ def generated_month(seed: int = 2026, *, history_days: int = 45) -> GeneratedFir
     )
 
 
+class _Put(Protocol):
+    """Queues one record for the sandbox; a record with a ``day`` is a dated line (time entry, expense)."""
+
+    def __call__(
+        self, system: str, entity: str, record_id: str, body: dict[str, Any], day: date | None = None
+    ) -> None: ...
+
+
 def seed_billing_period(store: SandboxStore, *, seed: int = 2026, history_days: int = 45) -> BillingSample:
     """Writes the period's clients, projects, contracts, rate cards, workers and lines into the sandbox."""
     firm = generated_month(seed, history_days=history_days)
@@ -232,6 +240,58 @@ def seed_billing_period(store: SandboxStore, *, seed: int = 2026, history_days: 
     def put(system: str, entity: str, record_id: str, body: dict[str, Any], day: date | None = None) -> None:
         records.append((system, entity, record_id, day, body))
 
+    # The order of the puts is kept: a later record of the same id replaces an earlier one (P-0016, P-0019).
+    _put_clients_and_workers(put, firm)
+
+    # A non-billable line carries no billing rate in the PSA (BR5).
+    time_entries = [
+        entry
+        if entry.is_billable
+        else entry.model_copy(update={"billing_rate": Decimal(0), "billing_amount": Decimal(0)})
+        for entry in map(time_entry_of, firm.time_rows)
+    ]
+    expenses = [expense_entry_of(row) for row in firm.expense_rows]
+    _put_projects(put, rates, _billable_by_project(time_entries))
+
+    by_project: dict[str, list[int]] = {}
+    for index, entry in enumerate(time_entries):
+        by_project.setdefault(entry.project_id, []).append(index)
+    _inject_billing_issues(time_entries, by_project)
+    extra = _solo_consultant_lines(put, firm, rates, time_entries[by_project["P-0001"][0]])
+
+    for entry in [*time_entries, *extra]:
+        put("psa", "time_entry", entry.id, entry.to_json_dict(), entry.work_date)
+    for expense in expenses:
+        put("psa", "expense", expense.id, expense.to_json_dict(), expense.expense_date)
+    # Negative hours cannot make a TimeEntry: written as the PSA holds it.
+    broken = time_entries[by_project["P-0004"][1]].to_json_dict()
+    broken.update({"id": "TE-P-0004-NEG", "hours": "-3.5", "billing_hours": "-3.5"})
+    put("psa", "time_entry", broken["id"], broken, date.fromisoformat(str(broken["work_date"])))
+    _put_history(put, firm)
+
+    written = store.put_many(r for r in records if r[3] is None)
+    for entity in ("time_entry", "expense"):
+        written += store.put_lines(
+            "psa",
+            entity,
+            [(rid, day, body) for system, kind, rid, day, body in records if kind == entity and day],
+        )
+    return BillingSample(
+        period=PERIOD,
+        projects=list(PROJECTS),
+        counts={
+            "projects": len(PROJECTS),
+            "time_lines": len(time_entries) + len(extra) + 1,
+            "expense_lines": len(expenses),
+            "history_lines": len(firm.history_time_rows) + len(firm.history_expense_rows),
+            "workers": len(firm.workers),
+            "anomalies_injected": sum(len(labels) for labels in firm.labels.values()),
+            "records": written,
+        },
+    )
+
+
+def _put_clients_and_workers(put: _Put, firm: GeneratedFirm) -> None:
     for client in billing_clients():
         put("erp", "customer", client.id, client.to_json_dict(reveal_secrets=True))
         if client.id != "BC-007":
@@ -250,22 +310,20 @@ def seed_billing_period(store: SandboxStore, *, seed: int = 2026, history_days: 
     for worker in firm.workers:
         put("hris", "worker", worker.id, worker.to_json_dict())
 
-    # A non-billable line carries no billing rate in the PSA (BR5).
-    time_entries = [
-        entry
-        if entry.is_billable
-        else entry.model_copy(update={"billing_rate": Decimal(0), "billing_amount": Decimal(0)})
-        for entry in map(time_entry_of, firm.time_rows)
-    ]
-    expenses = [expense_entry_of(row) for row in firm.expense_rows]
+
+def _billable_by_project(time_entries: list[TimeEntry]) -> dict[str, Decimal]:
+    """The period's billable amount per project, before any issue is injected."""
     period_draft: dict[str, Decimal] = {}
     for entry in time_entries:
         if entry.is_billable:
             period_draft[entry.project_id] = (
                 period_draft.get(entry.project_id, Decimal(0)) + entry.billing_amount
             )
+    return period_draft
 
-    # -- projects and contracts ------------------------------------------------------------------------------
+
+def _put_projects(put: _Put, rates: dict[str, Decimal], period_draft: dict[str, Decimal]) -> None:
+    """Projects, contracts and rate cards: the generated T&M projects, then the hand-made billing models."""
     for number in range(1, GENERATED_PROJECTS + 1):
         pid = f"P-{number:04d}"
         project_changes: dict[str, Any] = {}
@@ -334,10 +392,9 @@ def seed_billing_period(store: SandboxStore, *, seed: int = 2026, history_days: 
         put("psa", "contract", f"SOW-{pid}", _contract(pid, rates).to_json_dict())
         put("psa", "rate_card", f"RC-{pid}", _rate_card(pid, rates).to_json_dict())
 
-    # -- injected billing issues -----------------------------------------------------------------------------
-    by_project: dict[str, list[int]] = {}
-    for index, entry in enumerate(time_entries):
-        by_project.setdefault(entry.project_id, []).append(index)
+
+def _inject_billing_issues(time_entries: list[TimeEntry], by_project: dict[str, list[int]]) -> None:
+    """One issue per billing-readiness rule, written over the project's lines in ``time_entries``."""
 
     def change(pid: str, nth: int, **updates: Any) -> TimeEntry:
         index = by_project[pid][nth]
@@ -376,11 +433,15 @@ def seed_billing_period(store: SandboxStore, *, seed: int = 2026, history_days: 
     change("P-0013", 0, worker_id="W-9999")  # unknown worker
     change("P-0014", 0, currency="EUR")  # another currency
 
+
+def _solo_consultant_lines(
+    put: _Put, firm: GeneratedFirm, rates: dict[str, Decimal], first_line: TimeEntry
+) -> list[TimeEntry]:
+    """P-0018 and P-0020 are staffed by a consultant who works on nothing else this month; one orphan line."""
     extra: list[TimeEntry] = []
-    # P-0018 and P-0020 are staffed by a consultant who works on nothing else this month.
     solo = firm.workers[0].model_copy(update={"id": "W-0100", "name": "Worker 0100"})
     put("hris", "worker", solo.id, solo.to_json_dict())
-    template = time_entries[by_project["P-0001"][0]].model_copy(
+    template = first_line.model_copy(
         update={"worker_id": solo.id, "role": solo.roles[0], "billing_rate": rates[solo.roles[0]]}
     )
     clean_days = [
@@ -409,44 +470,17 @@ def seed_billing_period(store: SandboxStore, *, seed: int = 2026, history_days: 
                 )
             )
     extra.append(template.model_copy(update={"id": "TE-ORPHAN-001", "project_id": "P-9999"}))
+    return extra
 
-    for entry in [*time_entries, *extra]:
-        put("psa", "time_entry", entry.id, entry.to_json_dict(), entry.work_date)
-    for expense in expenses:
-        put("psa", "expense", expense.id, expense.to_json_dict(), expense.expense_date)
-    # Negative hours cannot make a TimeEntry: written as the PSA holds it.
-    broken = time_entries[by_project["P-0004"][1]].to_json_dict()
-    broken.update({"id": "TE-P-0004-NEG", "hours": "-3.5", "billing_hours": "-3.5"})
-    put("psa", "time_entry", broken["id"], broken, date.fromisoformat(str(broken["work_date"])))
 
-    # -- the history: billed on earlier invoices ------------------------------------------------------------
+def _put_history(put: _Put, firm: GeneratedFirm) -> None:
+    """The history before the period (``history_days``), billed on earlier invoices."""
     for row in firm.history_time_rows:
         entry = time_entry_of(row).model_copy(update={"invoice_id": "SINV-HISTORY"})
         put("psa", "time_entry", entry.id, entry.to_json_dict(), entry.work_date)
     for row in firm.history_expense_rows:
         past = expense_entry_of(row).model_copy(update={"invoice_id": "SINV-HISTORY"})
         put("psa", "expense", past.id, past.to_json_dict(), past.expense_date)
-
-    written = store.put_many(r for r in records if r[3] is None)
-    for entity in ("time_entry", "expense"):
-        written += store.put_lines(
-            "psa",
-            entity,
-            [(rid, day, body) for system, kind, rid, day, body in records if kind == entity and day],
-        )
-    return BillingSample(
-        period=PERIOD,
-        projects=list(PROJECTS),
-        counts={
-            "projects": len(PROJECTS),
-            "time_lines": len(time_entries) + len(extra) + 1,
-            "expense_lines": len(expenses),
-            "history_lines": len(firm.history_time_rows) + len(firm.history_expense_rows),
-            "workers": len(firm.workers),
-            "anomalies_injected": sum(len(labels) for labels in firm.labels.values()),
-            "records": written,
-        },
-    )
 
 
 def anomaly_policy_json() -> str:

@@ -33,89 +33,18 @@ from urllib.parse import parse_qs, quote, unquote
 from backoffice.approvals.store import ApprovalStore, RequestRecord
 from backoffice.audit import AuditRecord, AuditTrail
 from backoffice.intelligence import build_report, load_records, render_html
+from backoffice.intelligence.charts import wrap
 from backoffice.local.gateway import Mounted
 from backoffice.local.outbox import read_mail
 from backoffice.local.runtime import ExecutionView, LocalRuntime
 from backoffice.local.samples import Deal, new_client, put_deal
+from backoffice.masking import mask, mask_text, masked_json
 from backoffice.models import Client
 from backoffice.onboarding.contract_risk import RiskRule
 from infra.catalog import Ref
 
 PREFIX = "/console"
 Response = tuple[int, dict[str, str], bytes]
-
-# --------------------------------------------------------------------------------------------------------------
-# Masking
-# --------------------------------------------------------------------------------------------------------------
-
-_SENSITIVE_KEY = re.compile(
-    r"(tax_?id|taxpayer|ssn|social_?security|\bein\b|\btin\b|routing_?number|account_?number|iban)", re.I
-)
-# SSN (123-45-6789), EIN (12-3456789) and any bare 9-digit number.
-_SENSITIVE_VALUE = re.compile(r"(?<![\w-])(\d{3}-\d{2}-\d{4}|\d{2}-\d{7}|\d{9})(?![\w-])")
-
-
-def _key_tokens(key: str) -> str:
-    """``clientTaxId`` / ``client-tax-id`` -> ``client tax_id``-like text the key pattern can match on words."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower().replace("-", "_")
-    return " ".join(spaced.split("_")) + " " + spaced
-
-
-def is_sensitive_key(key: str) -> bool:
-    return bool(_SENSITIVE_KEY.search(_key_tokens(key)))
-
-
-def mask_secret(value: object) -> str:
-    """``84-2231907`` -> ``•••••1907``: only the last four letters or digits are shown."""
-    text = str(value)
-    tail = re.sub(r"[^A-Za-z0-9]", "", text)[-4:]
-    return "•••••" + tail if len(re.sub(r"[^A-Za-z0-9]", "", text)) > 4 else "•••••"
-
-
-def mask_text(text: str) -> str:
-    """Mask every SSN, EIN or 9-digit number in free text."""
-    return _SENSITIVE_VALUE.sub(lambda m: mask_secret(m.group(1)), text)
-
-
-def mask(value: Any) -> Any:
-    """A copy of a JSON-like value with sensitive keys' values and SSN/EIN-like numbers masked (also inside
-    strings that hold JSON)."""
-    if isinstance(value, Mapping):
-        return {
-            str(k): (
-                mask_secret(v)
-                if is_sensitive_key(str(k))
-                and v not in (None, "")
-                and not isinstance(v, (Mapping, list, tuple))
-                else mask(v)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [mask(v) for v in value]
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped[:1] in ("{", "[") and len(stripped) > 1:
-            try:
-                return json.dumps(mask(json.loads(stripped)), ensure_ascii=False)
-            except ValueError:
-                pass
-        return mask_text(value)
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 9:
-        return mask_secret(value)
-    return value
-
-
-def masked_json(raw: str | None, limit: int = 20000) -> str:
-    """A step's input or output (a JSON string) pretty-printed with secrets masked; cut at ``limit`` characters."""
-    if raw is None:
-        return ""
-    try:
-        text = json.dumps(mask(json.loads(raw)), indent=2, ensure_ascii=False, default=str)
-    except ValueError:
-        text = mask_text(raw)
-    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Cases
@@ -308,20 +237,6 @@ def layout(start: str, states: Mapping[str, Mapping[str, Any]], edges: Sequence[
     return Layout(positions, back, width, height)
 
 
-def _wrap(text: str, width: int = 28) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    if len(lines) > 2:
-        lines = [lines[0], (" ".join(lines[1:]))[: width - 1] + "…"]
-    return lines
-
-
 def state_graph_svg(
     definition: Mapping[str, Any], entered: Sequence[str], current: str | None, failed: str | None = None
 ) -> str:
@@ -366,7 +281,7 @@ def state_graph_svg(
             classes.append("failed")
             status = "failed"
         rx = 22 if kind == "Choice" else 6
-        lines = _wrap(name)
+        lines = wrap(name, 28, 2)
         text_y = y + BOX_H / 2 - (len(lines) - 1) * 7 + 4
         label = "".join(
             f"<text x='{x + BOX_W / 2:.0f}' y='{text_y + i * 14:.0f}'>{escape(line)}</text>"

@@ -28,7 +28,7 @@ from backoffice.local.samples import Deal, closed_won_detail, existing_client, n
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, upload_documents
 from backoffice.local.vendor_samples import scenarios as vendor_samples
 from backoffice.onboarding.contract_risk import RiskRule
-from backoffice.vendors.documents import w9_pdf
+from backoffice.vendors.sample_documents import w9_pdf
 from infra.catalog import Ref
 
 HIGH_RISK: frozenset[RiskRule] = frozenset({"uncapped_liability"})

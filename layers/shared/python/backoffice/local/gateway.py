@@ -383,7 +383,7 @@ class LocalGateway:
         query: dict[str, list[str]],
         body: bytes,
     ) -> Answer:
-        headers = {k: v for k, v in request.headers.items()}
+        headers = dict(request.headers.items())
         content_type = (headers.get("Content-Type") or "").lower()
         binary = bool(BINARY_MEDIA_TYPES) and content_type.startswith(BINARY_MEDIA_TYPES)
         event = {

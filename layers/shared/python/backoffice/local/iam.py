@@ -404,11 +404,7 @@ def request_authorizations(
     enforcer, which knows the resources' keys)."""
     region, account = context.region, context.account
     if service == "s3":
-        if operation in ("ListObjects", "ListObjectsV2"):
-            # s3:prefix is the condition key a listing grant can be narrowed by (absent: the whole bucket).
-            prefix = {"s3:prefix": str(params["Prefix"])} if "Prefix" in params else {}
-            return [Request("s3:ListBucket", f"arn:{PARTITION}:s3:::{params.get('Bucket')}", prefix)]
-        return [Request(action, resource) for action, resource in _s3(operation, params)]
+        return _s3_requests(operation, params)
     if service == "dynamodb":
         return [Request(action, resource) for action, resource in _dynamodb(operation, params, context)]
     if service == "lambda" and operation == "Invoke":
@@ -418,13 +414,7 @@ def request_authorizations(
         )
         return [Request("lambda:InvokeFunction", ":".join(arn.split(":")[:7]))]
     if service == "states":
-        if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
-            owner = context.token_owner(str(params.get("taskToken")))
-            return [Request(f"states:{operation}", owner or "unknown-task-token")]
-        for key in ("stateMachineArn", "executionArn", "resourceArn"):
-            if key in params:
-                return [Request(f"states:{operation}", str(params[key]))]
-        return [Request(f"states:{operation}", "*")]
+        return _states_requests(operation, params, context)
     if service == "events" and operation == "PutEvents":
         buses = {str(entry.get("EventBusName") or "default") for entry in params.get("Entries", [])}
         return [
@@ -460,6 +450,24 @@ def request_authorizations(
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission (IAM User Guide: GetCallerIdentity)
     return [Request(f"{service}:{operation}", "*")]
+
+
+def _s3_requests(operation: str, params: Mapping[str, Any]) -> list[Request]:
+    if operation in ("ListObjects", "ListObjectsV2"):
+        # s3:prefix is the condition key a listing grant can be narrowed by (absent: the whole bucket).
+        prefix = {"s3:prefix": str(params["Prefix"])} if "Prefix" in params else {}
+        return [Request("s3:ListBucket", f"arn:{PARTITION}:s3:::{params.get('Bucket')}", prefix)]
+    return [Request(action, resource) for action, resource in _s3(operation, params)]
+
+
+def _states_requests(operation: str, params: Mapping[str, Any], context: CallContext) -> list[Request]:
+    if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
+        owner = context.token_owner(str(params.get("taskToken")))
+        return [Request(f"states:{operation}", owner or "unknown-task-token")]
+    for key in ("stateMachineArn", "executionArn", "resourceArn"):
+        if key in params:
+            return [Request(f"states:{operation}", str(params[key]))]
+    return [Request(f"states:{operation}", "*")]
 
 
 _ENCRYPTED_USE: dict[tuple[str, str], tuple[str, ...]] = {

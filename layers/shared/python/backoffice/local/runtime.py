@@ -424,43 +424,8 @@ class LocalRuntime:
                 EventPattern=json.dumps(rule.pattern),
                 Description=rule.description,
             )
-        dynamodb = self.client("dynamodb")
-        for t in c.tables:
-            keys = [{"AttributeName": t.partition_key, "KeyType": "HASH"}]
-            attributes = [{"AttributeName": t.partition_key, "AttributeType": "S"}]
-            if t.sort_key:
-                keys.append({"AttributeName": t.sort_key, "KeyType": "RANGE"})
-                attributes.append({"AttributeName": t.sort_key, "AttributeType": t.sort_key_type})
-            name = self.names[Ref("table_name", t.name)]
-            stream = {"StreamEnabled": True, "StreamViewType": t.stream_view} if t.stream_view else None
-            dynamodb.create_table(
-                TableName=name,
-                KeySchema=keys,
-                AttributeDefinitions=attributes,
-                BillingMode="PAY_PER_REQUEST",
-                **({"StreamSpecification": stream} if stream else {}),
-            )
-            if t.ttl_attribute:
-                dynamodb.update_time_to_live(
-                    TableName=name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute},
-                )
-        s3 = self.client("s3")
-        for b in c.buckets:
-            locked = b in c.object_lock
-            s3.create_bucket(Bucket=self.names[Ref("bucket_name", b)], ObjectLockEnabledForBucket=locked)
-            s3.put_bucket_versioning(
-                Bucket=self.names[Ref("bucket_name", b)], VersioningConfiguration={"Status": "Enabled"}
-            )
-            if locked:
-                days = int(c.settings[c.object_lock[b]])
-                s3.put_object_lock_configuration(
-                    Bucket=self.names[Ref("bucket_name", b)],
-                    ObjectLockConfiguration={
-                        "ObjectLockEnabled": "Enabled",
-                        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": days}},
-                    },
-                )
+        self._create_tables()
+        self._create_buckets()
         kms = self.client("kms")
         for signing in c.signing_keys:
             key_id = kms.create_key(
@@ -500,6 +465,49 @@ class LocalRuntime:
             )
         if self.seed_sample_firm:
             seed_sample_firm(self.sandbox())
+
+    def _create_tables(self) -> None:
+        c = self.catalog
+        dynamodb = self.client("dynamodb")
+        for t in c.tables:
+            keys = [{"AttributeName": t.partition_key, "KeyType": "HASH"}]
+            attributes = [{"AttributeName": t.partition_key, "AttributeType": "S"}]
+            if t.sort_key:
+                keys.append({"AttributeName": t.sort_key, "KeyType": "RANGE"})
+                attributes.append({"AttributeName": t.sort_key, "AttributeType": t.sort_key_type})
+            name = self.names[Ref("table_name", t.name)]
+            stream = {"StreamEnabled": True, "StreamViewType": t.stream_view} if t.stream_view else None
+            dynamodb.create_table(
+                TableName=name,
+                KeySchema=keys,
+                AttributeDefinitions=attributes,
+                BillingMode="PAY_PER_REQUEST",
+                **({"StreamSpecification": stream} if stream else {}),
+            )
+            if t.ttl_attribute:
+                dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute},
+                )
+
+    def _create_buckets(self) -> None:
+        c = self.catalog
+        s3 = self.client("s3")
+        for b in c.buckets:
+            locked = b in c.object_lock
+            s3.create_bucket(Bucket=self.names[Ref("bucket_name", b)], ObjectLockEnabledForBucket=locked)
+            s3.put_bucket_versioning(
+                Bucket=self.names[Ref("bucket_name", b)], VersioningConfiguration={"Status": "Enabled"}
+            )
+            if locked:
+                days = int(c.settings[c.object_lock[b]])
+                s3.put_object_lock_configuration(
+                    Bucket=self.names[Ref("bucket_name", b)],
+                    ObjectLockConfiguration={
+                        "ObjectLockEnabled": "Enabled",
+                        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": days}},
+                    },
+                )
 
     def sandbox(self) -> SandboxStore:
         return SandboxStore(self.resolve(Ref("table_name", "sandbox")), self.client("dynamodb"))

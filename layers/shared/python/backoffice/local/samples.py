@@ -23,7 +23,7 @@ from backoffice.onboarding.sample_firm import (
     sample_sow_spec,
     sample_workers,
 )
-from backoffice.onboarding.sow_documents import sow_pdf
+from backoffice.onboarding.sample_sow import sow_pdf
 from backoffice.vendors.sample_vendors import existing_employees, existing_vendors
 
 FIRM = "Meridian Advisory Partners LLP"

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from backoffice.vendors.documents import W9_FORM_ENV, w9_form_path
+from backoffice.vendors.sample_documents import W9_FORM_ENV, w9_form_path
 from backoffice.vendors.sample_vendors import SampleScenario, sample_documents, sample_scenarios
 
 # The IRS's fillable W-9 (Rev. October 2018, public domain), packaged with the local runtime: data/SOURCES.md.

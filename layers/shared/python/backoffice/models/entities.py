@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from backoffice.masking import last_four
 from backoffice.models.envelope import MASKED_SECRET, REVEAL_SECRETS, JsonModel
 
 # ------------------------------------------------------------------------------------------------------------
@@ -152,6 +153,17 @@ BillingModel = Literal["time_and_materials", "fixed_fee", "retainer"]
 EntryStatus = Literal["draft", "submitted", "approved", "rejected"]
 PartyType = Literal["company", "individual", "partnership"]
 DocumentType = Literal["w9", "coi", "bank_letter", "sow", "invoice", "other"]
+# The seven boxes of W-9 line 3 (Rev. October 2018), in the order the form prints them.
+TaxClassification = Literal[
+    "individual_sole_proprietor",  # also a single-member LLC disregarded for tax
+    "c_corporation",
+    "s_corporation",
+    "partnership",
+    "trust_estate",
+    "llc",  # needs the tax classification code C, S or P
+    "other",
+]
+TAX_CLASSIFICATIONS: tuple[TaxClassification, ...] = get_args(TaxClassification)
 
 
 def last4(secret: SecretStr | None) -> str | None:
@@ -162,10 +174,7 @@ def last4(secret: SecretStr | None) -> str | None:
     """
     if secret is None:
         return None
-    significant = [char for char in secret.get_secret_value() if char.isalnum()]
-    if len(significant) <= 4:
-        return "****"
-    return "****" + "".join(significant[-4:])
+    return last_four(secret.get_secret_value())
 
 
 def invariant_error(message: str) -> PydanticCustomError:

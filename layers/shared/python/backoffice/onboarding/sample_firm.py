@@ -27,7 +27,7 @@ from backoffice.models import (
 )
 from backoffice.onboarding.contract_risk import RiskRule
 from backoffice.onboarding.project_setup import months_in_term
-from backoffice.onboarding.sow_documents import MilestoneLine, RoleLine, SowSpec
+from backoffice.onboarding.sample_sow import MilestoneLine, RoleLine, SowSpec
 from backoffice.onboarding.staffing import Allocation
 
 CENT = Decimal("0.01")

@@ -9,12 +9,15 @@
 - ``duplicates``: duplicate and ghost vendors against the vendor master and the HRIS;
 - ``risk``: the risk score, the next step of the case and the approval chain;
 - ``assessment``: all of the above for one application in one call;
-- ``sample_vendors``: the sample firm's scenarios and their PDFs, for the local runtime and the tests only
-  (no handler imports it, so the Lambda layer leaves it out: keep it so).
+- ``documents``: the W-9, certificate and bank letter facts read back from their extraction;
+- ``sample_vendors`` and ``sample_documents``: the sample firm's scenarios and the PDFs of their documents,
+  for the local runtime and the tests only (no handler imports them, so the Lambda layer leaves them out: keep
+  it so).
 
 Nothing here calls AWS: handlers in ``functions/`` load the inputs and call these functions.
 """
 
+from backoffice.identifiers import ein_problems, itin_problems, routing_number_problems, ssn_problems
 from backoffice.vendors.assessment import VendorAssessment, assess_application
 from backoffice.vendors.checks import (
     CheckName,
@@ -26,12 +29,8 @@ from backoffice.vendors.checks import (
     check_w9_form,
     check_w9_name,
     check_w9_tin,
-    ein_problems,
-    itin_problems,
     missing_documents,
-    routing_number_problems,
     run_vendor_checks,
-    ssn_problems,
 )
 from backoffice.vendors.duplicates import DuplicateMatch, DuplicateReport, DuplicateSignal, find_duplicates
 from backoffice.vendors.facts import (

@@ -2,8 +2,7 @@
 
 Each check returns a ``CheckResult``: ``pass``, ``warn`` (a person should look, nothing is wrong yet) or
 ``fail`` (the vendor cannot be paid as submitted), with reasons a requester can act on. The rules are those of
-docs/DOMAIN.md section 4; the identifier rules are python-stdnum's, with the IRS and SSA rules written out
-too, so that a reason can say which rule a number breaks and a test can hold each rule to its vector.
+docs/DOMAIN.md section 4; the identifier rules are ``backoffice.identifiers`` (python-stdnum underneath).
 
 A tax id, routing or account number appears in a reason only as its last four digits (``****4442``): the
 reasons go to the audit trail, e-mails and the approver's screen.
@@ -11,21 +10,24 @@ reasons go to the audit trail, e-mails and the approver's screen.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, SecretStr
-from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.us import ein as stdnum_ein
-from stdnum.us import itin as stdnum_itin
-from stdnum.us import rtn as stdnum_rtn
-from stdnum.us import ssn as stdnum_ssn
+from pydantic import Field
 
-from backoffice.models import CanonicalModel, DocumentType, last4
+from backoffice.identifiers import (
+    ein_problems,
+    is_itin,
+    itin_problems,
+    routing_number_problems,
+    ssn_problems,
+    us_account_number,
+)
+from backoffice.masking import last_four
+from backoffice.models import CanonicalModel, DocumentType
 from backoffice.vendors.facts import (
     COVERAGE_LABELS,
     BankLetterFacts,
@@ -79,111 +81,6 @@ def _unconfirmed(low_confidence: Iterable[str], fields: Iterable[str], document:
         for field in fields
         if field in doubtful
     ]
-
-
-def _masked(value: str) -> str:
-    return last4(SecretStr(value)) or "****"
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Identifiers: EIN, SSN, ITIN, ABA routing number
-# ------------------------------------------------------------------------------------------------------------
-
-# Two-digit prefixes the IRS has never assigned to an EIN (IRS "How EINs are assigned and valid EIN prefixes").
-INVALID_EIN_PREFIXES: frozenset[str] = frozenset(
-    "00 07 08 09 17 18 19 28 29 49 69 70 78 79 89 96 97".split()  # noqa: SIM905
-)
-# Numbers printed on sample cards and in advertising, used by many people who were never issued them.
-ADVERTISING_SSNS: frozenset[str] = frozenset({"078051120", "457555462", "219099999"})
-# ITIN middle digits: 70-88, 90-92 and 94-99 (IRS ITIN ranges); 89 and 93 are not issued.
-_ITIN_GROUPS: frozenset[int] = frozenset(range(70, 100)) - {89, 93}
-# First two digits of an ABA routing number: 00-12 banks, 21-32 thrifts, 61-72 electronic, 80 traveller's checks.
-_ROUTING_PREFIXES: frozenset[int] = frozenset([*range(0, 13), *range(21, 33), *range(61, 73), 80])
-
-_EIN_FORMAT = re.compile(r"^\d{2}-?\d{7}$")
-_SSN_FORMAT = re.compile(r"^\d{3}-?\d{2}-?\d{4}$")
-_ROUTING_FORMAT = re.compile(r"^\d{9}$")
-_US_ACCOUNT_NUMBER = re.compile(r"^\d{4,17}$")
-
-
-def _digits(value: str) -> str:
-    return "".join(char for char in value if char.isdigit())
-
-
-def _stdnum_problem(validate: Callable[[str], str], value: str) -> list[str]:
-    """python-stdnum's verdict, for anything the rules written out here would not already have said."""
-    try:
-        validate(value)
-    except StdnumValidationError as error:
-        return [f"python-stdnum rejects it ({error})"]
-    return []
-
-
-def ein_problems(value: str) -> list[str]:
-    """Why ``value`` is not a valid EIN (empty when it is). The reasons never contain the number."""
-    value = value.strip()
-    if not _EIN_FORMAT.match(value):
-        return ["is not 9 digits written NN-NNNNNNN"]
-    if value[:2] in INVALID_EIN_PREFIXES:
-        return ["has a two-digit prefix the IRS does not assign"]
-    return _stdnum_problem(stdnum_ein.validate, value)
-
-
-def ssn_problems(value: str) -> list[str]:
-    """Why ``value`` is not a valid SSN (empty when it is): SSA area, group and serial rules."""
-    value = value.strip()
-    if not _SSN_FORMAT.match(value):
-        return ["is not 9 digits written NNN-NN-NNNN"]
-    digits = _digits(value)
-    area, group, serial = digits[:3], digits[3:5], digits[5:]
-    problems = []
-    if area in ("000", "666") or area.startswith("9"):
-        problems.append("has an area number that is never issued (000, 666 or 900-999)")
-    if group == "00":
-        problems.append("has group number 00, never issued")
-    if serial == "0000":
-        problems.append("has serial number 0000, never issued")
-    if digits in ADVERTISING_SSNS:
-        problems.append("is a known advertising (specimen) number, not anyone's SSN")
-    return problems or _stdnum_problem(stdnum_ssn.validate, value)
-
-
-def itin_problems(value: str) -> list[str]:
-    """Why ``value`` is not a valid ITIN (empty when it is): starts with 9, group 70-99 except 89 and 93."""
-    value = value.strip()
-    if not _SSN_FORMAT.match(value):
-        return ["is not 9 digits written 9NN-NN-NNNN"]
-    digits = _digits(value)
-    problems = []
-    if not digits.startswith("9"):
-        problems.append("does not start with 9")
-    if int(digits[3:5]) not in _ITIN_GROUPS:
-        problems.append("has a group number outside 70-88, 90-92 and 94-99")
-    return problems or _stdnum_problem(stdnum_itin.validate, value)
-
-
-def routing_number_problems(value: str) -> list[str]:
-    """Why ``value`` is not a valid ABA routing number (empty when it is): length, prefix range, checksum.
-
-    The checksum is 3(d1+d4+d7) + 7(d2+d5+d8) + (d3+d6+d9) = 0 mod 10, as python-stdnum's ``us.rtn``
-    computes it.
-    """
-    value = value.strip()
-    if not _ROUTING_FORMAT.match(value):
-        return ["is not 9 digits"]
-    problems = []
-    if int(value[:2]) not in _ROUTING_PREFIXES:
-        problems.append("starts with digits outside the Federal Reserve ranges 00-12, 21-32, 61-72 and 80")
-    try:
-        stdnum_rtn.validate(value)
-    except StdnumValidationError:
-        problems.append("fails the ABA checksum (a digit is wrong or two are swapped)")
-    return problems
-
-
-def is_itin(value: str) -> bool:
-    """An SSN-box number starting with 9 is an ITIN: no SSN area starts with 9."""
-    return value.strip().startswith("9")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -263,7 +160,7 @@ def check_w9_tin(w9: W9Facts) -> CheckResult:
 
     if ssn is not None:
         kind, problems = ("ITIN", itin_problems(ssn)) if is_itin(ssn) else ("SSN", ssn_problems(ssn))
-        failures += [f"{kind} {_masked(ssn)} {problem}" for problem in problems]
+        failures += [f"{kind} {last_four(ssn)} {problem}" for problem in problems]
         boxes = set(w9.tax_classifications)
         for box, entity in _EIN_ONLY.items():
             if box in boxes:
@@ -271,7 +168,7 @@ def check_w9_tin(w9: W9Facts) -> CheckResult:
         if "llc" in boxes:
             failures.append(f"an LLC taxed as a corporation or partnership gives its EIN, not an {kind}")
     if ein is not None:
-        failures += [f"EIN {_masked(ein)} {problem}" for problem in ein_problems(ein)]
+        failures += [f"EIN {last_four(ein)} {problem}" for problem in ein_problems(ein)]
 
     warnings += _unconfirmed(w9.low_confidence_fields, ["ssn", "ein"], "W-9")
     return _result(CheckName.W9_TIN, failures, warnings)
@@ -327,14 +224,14 @@ def check_bank_account(letter: BankLetterFacts) -> CheckResult:
     else:
         routing = letter.routing_number.get_secret_value()
         failures += [
-            f"routing number {_masked(routing)} {problem}" for problem in routing_number_problems(routing)
+            f"routing number {last_four(routing)} {problem}" for problem in routing_number_problems(routing)
         ]
     if letter.account_number is None:
         failures.append("the bank letter shows no account number")
     else:
         account = letter.account_number.get_secret_value()
-        if not _US_ACCOUNT_NUMBER.match(account.replace(" ", "").replace("-", "")):
-            failures.append(f"account number {_masked(account)} is not 4 to 17 digits")
+        if us_account_number(account) is None:
+            failures.append(f"account number {last_four(account)} is not 4 to 17 digits")
     warnings = _unconfirmed(letter.low_confidence_fields, ["routing_number", "account_number"], "bank letter")
     return _result(CheckName.BANK_ACCOUNT, failures, warnings)
 

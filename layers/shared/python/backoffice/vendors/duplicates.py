@@ -16,7 +16,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from backoffice.models import Address, BankAccount, CanonicalModel, EmployeeRecord, Vendor, last4
+from backoffice.masking import last_four
+from backoffice.models import Address, BankAccount, CanonicalModel, EmployeeRecord, Vendor
 from backoffice.vendors.names import fold, name_similarity
 from backoffice.vendors.policy import VendorPolicy
 
@@ -155,10 +156,6 @@ def _email_key(email: str | None) -> str | None:
     return email.strip().casefold() if email else None
 
 
-def _masked(value: str) -> str:
-    return last4(SecretStr(value)) or "****"
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Matching
 # ------------------------------------------------------------------------------------------------------------
@@ -185,11 +182,11 @@ def _vendor_match(candidate: Vendor, existing: Vendor, policy: VendorPolicy) -> 
     signals: list[DuplicateSignal] = []
     tin = _tin_digits(candidate.tax_id)
     if tin is not None and tin == _tin_digits(existing.tax_id):
-        signals.append(DuplicateSignal(kind="same_tin", detail=f"same TIN {_masked(tin)}"))
+        signals.append(DuplicateSignal(kind="same_tin", detail=f"same TIN {last_four(tin)}"))
     bank = _bank_key(candidate.bank_account)
     if bank is not None and bank == _bank_key(existing.bank_account):
         signals.append(
-            DuplicateSignal(kind="same_bank_account", detail=f"same bank account {_masked(bank[1])}")
+            DuplicateSignal(kind="same_bank_account", detail=f"same bank account {last_four(bank[1])}")
         )
     signals += _contact_signals(candidate, existing.address, existing.phone, existing.email)
     candidate_names = [n for n in (candidate.supplier_name, candidate.doing_business_as) if n]
@@ -216,11 +213,11 @@ def _employee_match(candidate: Vendor, employee: EmployeeRecord) -> DuplicateMat
     signals: list[DuplicateSignal] = []
     tin = _tin_digits(candidate.tax_id)
     if tin is not None and tin == _tin_digits(employee.tax_id):
-        signals.append(DuplicateSignal(kind="same_tin", detail=f"same TIN {_masked(tin)}"))
+        signals.append(DuplicateSignal(kind="same_tin", detail=f"same TIN {last_four(tin)}"))
     bank = _bank_key(candidate.bank_account)
     if bank is not None and bank == _bank_key(employee.bank_account):
         signals.append(
-            DuplicateSignal(kind="same_bank_account", detail=f"same bank account {_masked(bank[1])}")
+            DuplicateSignal(kind="same_bank_account", detail=f"same bank account {last_four(bank[1])}")
         )
     signals += _contact_signals(candidate, employee.home_address, employee.phone, employee.email)
     if not signals:

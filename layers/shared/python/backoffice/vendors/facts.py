@@ -25,31 +25,15 @@ from backoffice.models import (
     Vendor,
     VendorOnboardingRequested,
 )
+from backoffice.models.entities import TaxClassification
 from backoffice.models.records import Name, Phone
 
 # ------------------------------------------------------------------------------------------------------------
 # W-9 (Rev. October 2018)
 # ------------------------------------------------------------------------------------------------------------
 
-# The seven boxes of line 3, in the order the form prints them.
-TaxClassification = Literal[
-    "individual_sole_proprietor",  # also a single-member LLC disregarded for tax
-    "c_corporation",
-    "s_corporation",
-    "partnership",
-    "trust_estate",
-    "llc",  # needs the tax classification code C, S or P
-    "other",
-]
-TAX_CLASSIFICATIONS: tuple[TaxClassification, ...] = (
-    "individual_sole_proprietor",
-    "c_corporation",
-    "s_corporation",
-    "partnership",
-    "trust_estate",
-    "llc",
-    "other",
-)
+# The line 3 boxes (``TaxClassification``) are defined once in ``backoffice.models.entities``, beside the other
+# vocabularies the extraction checks share with the workflows.
 
 
 class W9Facts(CanonicalModel):

@@ -56,78 +56,117 @@ def assess_vendor_risk(
     """The risk of onboarding this vendor now, from everything found about it."""
     weights = policy.risk_weights
     request = application.request
-    points = 0
-    reasons: list[str] = []
-    blockers: list[str] = []
+    # The reasons read in this order: documents and checks, screening, duplicates, category, data, spend.
+    tally = _Tally()
+    missing = _score_checks(tally, checks, policy)
+    if screening.decision == "review":
+        tally.add(weights.sanctions_review, "; ".join(screening.reasons))
+        tally.blockers.append("a possible sanctions match must be cleared by compliance")
+    _score_duplicates(tally, duplicates, policy)
+    requirements = policy.requirements_for(request.category)
+    if requirements is not None and requirements.risk_points:
+        tally.add(requirements.risk_points, f"category {request.category}: {requirements.description}")
+    if application.handles_data:
+        tally.add(weights.handles_data, "the vendor will hold or process client or firm data")
+    _score_spend(tally, request, policy)
 
-    def add(weight: int, reason: str) -> None:
-        nonlocal points
-        points += weight
-        reasons.append(f"{reason} (+{weight})")
+    score = min(tally.points, 100)
+    return VendorRisk(
+        score=score,
+        level=_risk_level(score, policy),
+        reasons=tally.reasons,
+        next_step=_next_step(checks, screening, duplicates, missing),
+        blockers=tally.blockers,
+        needs_compliance_review=screening.decision == "review",
+        missing_documents=missing,
+        duplicate_of=duplicates.duplicate_of,
+    )
 
+
+class _Tally:
+    """Points with a reason for each, and what must change before anyone can approve."""
+
+    def __init__(self) -> None:
+        self.points = 0
+        self.reasons: list[str] = []
+        self.blockers: list[str] = []
+
+    def add(self, weight: int, reason: str) -> None:
+        self.points += weight
+        self.reasons.append(f"{reason} (+{weight})")
+
+
+def _score_checks(tally: _Tally, checks: Sequence[CheckResult], policy: VendorPolicy) -> list[DocumentType]:
+    """Scores missing documents, failed and warned checks; returns the missing documents, each once."""
+    weights = policy.risk_weights
     missing: list[DocumentType] = []
     for check in checks:
         if check.missing_document is not None:
             if check.missing_document not in missing:
                 missing.append(check.missing_document)
-                add(weights.missing_document, check.reasons[0])
-                blockers.append(check.reasons[0])
+                tally.add(weights.missing_document, check.reasons[0])
+                tally.blockers.append(check.reasons[0])
         elif check.status == "fail":
             # Points per failed check, not per reason: a wordy check is not a riskier one.
-            add(weights.failed_check, f"{check.check} failed: {'; '.join(check.reasons)}")
-            blockers += [f"{check.check}: {reason}" for reason in check.reasons]
+            tally.add(weights.failed_check, f"{check.check} failed: {'; '.join(check.reasons)}")
+            tally.blockers += [f"{check.check}: {reason}" for reason in check.reasons]
         elif check.status == "warn":
-            add(weights.warning, f"{check.check} warning: {'; '.join(check.reasons)}")
+            tally.add(weights.warning, f"{check.check} warning: {'; '.join(check.reasons)}")
+    return missing
 
-    if screening.decision == "review":
-        add(weights.sanctions_review, "; ".join(screening.reasons))
-        blockers.append("a possible sanctions match must be cleared by compliance")
 
+def _score_duplicates(tally: _Tally, duplicates: DuplicateReport, policy: VendorPolicy) -> None:
+    weights = policy.risk_weights
     strongest = {match.strength for match in duplicates.matches if match.party == "vendor"}
     vendor_reasons = [match.reason for match in duplicates.matches if match.party == "vendor"]
     if "certain" in strongest:
-        add(weights.certain_duplicate, "; ".join(vendor_reasons))
-        blockers.append(f"the vendor already exists as {duplicates.duplicate_of}")
+        tally.add(weights.certain_duplicate, "; ".join(vendor_reasons))
+        tally.blockers.append(f"the vendor already exists as {duplicates.duplicate_of}")
     elif "strong" in strongest:
-        add(weights.strong_duplicate, "; ".join(vendor_reasons))
+        tally.add(weights.strong_duplicate, "; ".join(vendor_reasons))
     elif "possible" in strongest:
-        add(weights.possible_duplicate, "; ".join(vendor_reasons))
+        tally.add(weights.possible_duplicate, "; ".join(vendor_reasons))
     employee_reasons = [match.reason for match in duplicates.matches if match.party == "employee"]
     if employee_reasons:
-        add(weights.employee_match, "; ".join(employee_reasons))
+        tally.add(weights.employee_match, "; ".join(employee_reasons))
     for flag in duplicates.flags:
-        add(weights.po_box_only, flag)
+        tally.add(weights.po_box_only, flag)
 
-    requirements = policy.requirements_for(request.category)
-    if requirements is not None and requirements.risk_points:
-        add(requirements.risk_points, f"category {request.category}: {requirements.description}")
-    if application.handles_data:
-        add(weights.handles_data, "the vendor will hold or process client or firm data")
 
+def _score_spend(tally: _Tally, request: VendorOnboardingRequested, policy: VendorPolicy) -> None:
+    weights = policy.risk_weights
     spend = request.expected_annual_spend
     spend_text = _money(spend, request.currency)
     if request.currency != policy.currency:
-        reasons.append(
+        tally.reasons.append(
             f"expected spend is in {request.currency}, compared unconverted with thresholds in {policy.currency}"
         )
     if spend >= policy.high_spend:
-        add(
+        tally.add(
             weights.high_spend,
             f"expected annual spend {spend_text} is at or above {_money(policy.high_spend, policy.currency)}",
         )
     elif spend >= policy.finance_approval_spend:
-        add(
+        tally.add(
             weights.finance_spend,
             f"expected annual spend {spend_text} is at or above {_money(policy.finance_approval_spend, policy.currency)}",
         )
 
-    score = min(points, 100)
-    level: RiskLevel = "low"
-    if score >= policy.high_risk_score:
-        level = "high"
-    elif score >= policy.medium_risk_score:
-        level = "medium"
 
+def _risk_level(score: int, policy: VendorPolicy) -> RiskLevel:
+    if score >= policy.high_risk_score:
+        return "high"
+    if score >= policy.medium_risk_score:
+        return "medium"
+    return "low"
+
+
+def _next_step(
+    checks: Sequence[CheckResult],
+    screening: ScreeningResult,
+    duplicates: DuplicateReport,
+    missing: list[DocumentType],
+) -> NextStep:
     next_step: NextStep = "approval"
     if screening.decision == "review":
         next_step = "compliance_review"
@@ -137,17 +176,7 @@ def assess_vendor_risk(
         next_step = "awaiting_documents"
     elif any(check.status == "fail" for check in checks):
         next_step = "vendor_correction"
-
-    return VendorRisk(
-        score=score,
-        level=level,
-        reasons=reasons,
-        next_step=next_step,
-        blockers=blockers,
-        needs_compliance_review=screening.decision == "review",
-        missing_documents=missing,
-        duplicate_of=duplicates.duplicate_of,
-    )
+    return next_step
 
 
 # ------------------------------------------------------------------------------------------------------------

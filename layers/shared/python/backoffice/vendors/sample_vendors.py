@@ -25,18 +25,18 @@ from backoffice.models import (
     Vendor,
     VendorOnboardingRequested,
 )
-from backoffice.vendors.documents import bank_letter_pdf, certificate_pdf, w9_pdf
+from backoffice.models.entities import TaxClassification
 from backoffice.vendors.facts import (
     BankLetterFacts,
     InsuranceCertificate,
     InsurancePolicy,
     Insurer,
-    TaxClassification,
     VendorApplication,
     W9Facts,
 )
 from backoffice.vendors.policy import VendorPolicy
 from backoffice.vendors.risk import NextStep, RiskLevel
+from backoffice.vendors.sample_documents import bank_letter_pdf, certificate_pdf, w9_pdf
 
 # The day the sample checks run: certificates are judged in force or expired on this date.
 SAMPLE_CHECK_DATE = date(2026, 11, 16)
@@ -520,8 +520,8 @@ def sample_documents(scenario: SampleScenario, *, w9_form: str | Path | None = N
     """The PDFs the vendor of a sample scenario sends, by document type (``w9``, ``coi``, ``bank_letter``);
     a document the scenario lacks is absent, and the W-9 it receives later is under ``supplied_later``.
 
-    ``w9_form``: the blank IRS W-9 (see ``documents.w9_form_path``); raises ``W9FormUnavailable`` without it when
-    the scenario has a W-9.
+    ``w9_form``: the blank IRS W-9 (see ``sample_documents.w9_form_path``); raises ``W9FormUnavailable``
+    without it when the scenario has a W-9.
     """
     application = scenario.application
     documents: dict[str, bytes] = {}

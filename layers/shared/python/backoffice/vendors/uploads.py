@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
-from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +51,7 @@ from backoffice.approvals.store import (
     link_hash,
 )
 from backoffice.audit import Actor, AuditTrail
+from backoffice.html import render as render_template
 
 DOCUMENT_NAMES = {
     "w9": "IRS Form W-9",
@@ -375,11 +375,14 @@ class VendorUploads:
             f"Upload them here: {url}\n\nThe link works once and until {record['expires_at'][:10]}. "
             f"Case {record['case_id']}."
         )
-        html = (
-            f"<p>{escape(prefix)}To finish setting up <b>{escape(record['vendor'])}</b> as a supplier, we need: "
-            f"{escape(names)}.</p><p><a href='{escape(url)}'>Upload the documents</a></p>"
-            f"<p>The link works once and until {escape(record['expires_at'][:10])}. "
-            f"Case {escape(record['case_id'])}.</p>"
+        html = render_template(
+            "vendors/upload_email.html.j2",
+            prefix=prefix,
+            vendor=record["vendor"],
+            names=names,
+            url=url,
+            until=record["expires_at"][:10],
+            case_id=record["case_id"],
         )
         subject = f"{prefix}Documents needed: {record['vendor']}"
         self.mailer.send(to=record["contact"], subject=subject, text=text, html=html)
@@ -535,39 +538,18 @@ def _name(document_type: str) -> str:
     return DOCUMENT_NAMES.get(document_type, document_type)
 
 
-def _upload_form_html(form: UploadForm) -> str:
-    name = escape(_name(form.document))
-    status = (
-        f"<p>Received ({max(1, form.received // 1024)} KB). Upload again to replace it.</p>"
-        if form.received is not None
-        else "<p>Not uploaded yet.</p>"
-    )
-    # S3 reads the fields in order and wants the file last.
-    hidden = "".join(
-        f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>" for k, v in form.fields.items()
-    )
-    return (
-        f"<form method='post' action='{escape(form.url)}' enctype='multipart/form-data' class='box' "
-        f"data-document='{escape(form.document)}'><h2>{name}</h2>{status}{hidden}"
-        f"<label for='file-{escape(form.document)}'>{name} (PDF, at most {MAX_UPLOAD_BYTES // MB} MB)</label>"
-        f"<input type='file' id='file-{escape(form.document)}' name='file' accept='application/pdf' required>"
-        f"<p><button type='submit'>Upload {name}</button></p></form>"
-    )
-
-
 def render(page: UploadPage) -> str:
-    from backoffice.approvals.pages import html_document
-
+    """The page's HTML, from ``vendors/templates`` and the approvals' page layout (escaped by default)."""
     if page.kind == "form":
-        message = f"<p class='warn'>{escape(page.message)}</p>" if page.message else ""
-        forms = "".join(_upload_form_html(form) for form in page.forms)
-        return html_document(
-            "Upload documents",
-            f"<h1>Documents for {escape(page.vendor)}</h1>{message}"
-            "<p>Upload each document below, then send them.</p>"
-            f"{forms}<form method='post' class='box'>"
-            f"<input type='hidden' name='csrf' value='{escape(page.csrf or '')}'>"
-            "<p><button type='submit' class='approve'>Send the documents</button></p></form>",
+        return render_template(
+            "vendors/upload.html.j2",
+            title="Upload documents",
+            vendor=page.vendor,
+            message=page.message,
+            forms=page.forms,
+            document_names=DOCUMENT_NAMES,
+            max_megabytes=MAX_UPLOAD_BYTES // MB,
+            csrf=page.csrf or "",
         )
     titles = {
         "received": ("Thank you", "We received the documents; the review continues."),
@@ -581,7 +563,7 @@ def render(page: UploadPage) -> str:
         "replaced": ("Link replaced", "A newer e-mail replaced this link. Please use the newest one."),
     }
     title, text = titles.get(page.kind, ("Upload", ""))
-    return html_document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
+    return render_template("approvals/message.html.j2", title=title, heading=title, text=text)
 
 
 def uploads_from_env() -> VendorUploads:
