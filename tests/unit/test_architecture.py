@@ -232,3 +232,23 @@ def test_the_infrastructure_code_imports_nothing_of_backoffice() -> None:
     )
     # Then there are none: the catalog is plain data both sides read, the stack never runs product code
     assert edges == [], "infra imports backoffice:\n" + "\n".join(edges)
+
+
+def test_no_shipped_module_imports_sample_or_laptop_code() -> None:
+    # Given the import graph, and every module the layer must never ship (samples, generator, report, router)
+    from tests.unit.test_layer_contents import DEV_ONLY as NEVER_SHIPPED
+
+    def never_shipped(module: str) -> bool:
+        return any(module == part or module.startswith(part + ".") for part in NEVER_SHIPPED)
+
+    graph = _module_graph()
+    # When we look for a module that may ship importing one that may not
+    edges = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if not never_shipped(module)
+        for target in targets
+        if never_shipped(target)
+    )
+    # Then there is none: the edge itself is refused, before the layer build would leave the module behind
+    assert edges == [], "shipped modules import dev-only code:\n" + "\n".join(edges)
