@@ -4,8 +4,9 @@ An ASL file under ``statemachines/`` does not paste Retry and Catch blocks; it n
 ``statemachines/policies.json``:
 
 - ``"Retry": "connector_call"``: a Retry policy by name (a list of named retriers).
-- ``"Catch": {"policy": "technical_fault", "next": "Record failure"}``: a Catch policy by name, with the values of
-  its parameters (the state to go to, a ResultPath), since Catch targets differ per state.
+- ``"Catch": [{"policy": "technical_fault", "next": "Record failure"}]``: a Catch policy by name, with the values
+  of its parameters (the state to go to, a ResultPath), since Catch targets differ per state. It is written as a
+  list of one reference so that the file keeps ASL's shape (Catch is a list of catchers) for tools that walk it.
 
 ``render_definition`` is the one code path from a file to the definition: the CDK stack deploys its result and the
 local runtime registers it, so both run the same ASL. The ``${...}`` placeholders are left for
@@ -111,15 +112,24 @@ def _render_state(state: Mapping[str, Any], policies: Policies) -> dict[str, Any
             raise PolicyError(f"Retry must name a policy of {POLICIES_PATH.name}, not be written out")
         rendered["Retry"] = policies.retry_block(state["Retry"])
     if "Catch" in state:
-        if not isinstance(state["Catch"], Mapping):
-            raise PolicyError(f'Catch must be {{"policy": <name>, <parameter>: ...}}, not {state["Catch"]!r}')
-        rendered["Catch"] = policies.catch_block(state["Catch"])
+        rendered["Catch"] = policies.catch_block(_catch_reference(state["Catch"]))
     if "Branches" in state:
         rendered["Branches"] = [render(branch, policies) for branch in state["Branches"]]
     for processor in ("ItemProcessor", "Iterator"):
         if processor in state:
             rendered[processor] = render(state[processor], policies)
     return rendered
+
+
+def _catch_reference(catch: Any) -> Mapping[str, Any]:
+    """The one reference a source Catch holds: ``[{"policy": <name>, <parameter>: ...}]``."""
+    if not (
+        isinstance(catch, list) and len(catch) == 1 and isinstance(catch[0], Mapping) and "policy" in catch[0]
+    ):
+        raise PolicyError(
+            f'Catch must be [{{"policy": <name>, <parameter>: ...}}], not be written out: {catch!r}'
+        )
+    return catch[0]
 
 
 def _branches(state: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -70,9 +70,11 @@ def test_asl_files_name_policies_instead_of_pasting_them(spec: StateMachine) -> 
         if field == "Retry":
             assert isinstance(reference, str), f"{spec.name}: {state!r} pastes a Retry block"
         else:
-            assert isinstance(reference, dict) and isinstance(reference.get("policy"), str), (
-                f"{spec.name}: {state!r} pastes a Catch block"
-            )
+            assert (
+                isinstance(reference, list)
+                and len(reference) == 1
+                and isinstance(reference[0].get("policy"), str)
+            ), f"{spec.name}: {state!r} pastes a Catch block"
     assert "ErrorEquals" not in text
 
 
@@ -86,7 +88,7 @@ def test_every_referenced_policy_exists_and_every_defined_one_is_used() -> None:
         render(source, policies)  # raises PolicyError on an unknown policy or a missing parameter
     found = [(field, ref) for source in sources.values() for _, field, ref in references(source)]
     retry_used = {ref for field, ref in found if field == "Retry"}
-    catch_used = {ref["policy"] for field, ref in found if field == "Catch"}
+    catch_used = {ref[0]["policy"] for field, ref in found if field == "Catch"}
 
     # Then the files name exactly the policies defined, and every named retrier is part of a Retry policy
     assert retry_used == set(policies.retry)
@@ -106,11 +108,13 @@ def test_a_reference_to_nothing_or_a_pasted_block_is_refused() -> None:
     with pytest.raises(PolicyError, match="no Retry policy"):
         render(one_task(Retry="retry_forever"), policies)
     with pytest.raises(PolicyError, match="no Catch policy"):
-        render(one_task(Catch={"policy": "ignore_everything", "next": "T"}), policies)
+        render(one_task(Catch=[{"policy": "ignore_everything", "next": "T"}]), policies)
     with pytest.raises(PolicyError, match="takes"):
-        render(one_task(Catch={"policy": "callback_timeout", "next": "T"}), policies)
+        render(one_task(Catch=[{"policy": "callback_timeout", "next": "T"}]), policies)
     with pytest.raises(PolicyError, match="not be written out"):
         render(one_task(Retry=[{"ErrorEquals": ["States.ALL"]}]), policies)
+    with pytest.raises(PolicyError, match="not be written out"):
+        render(one_task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "T"}]), policies)
 
 
 @pytest.mark.slow
