@@ -10,22 +10,21 @@ from email.utils import format_datetime
 
 import pytest
 
+from backoffice.connectors.circuit_breaker import CircuitBreaker
 from backoffice.connectors.http import (
     CORRELATION_HEADER,
-    AccessToken,
     CallRecord,
-    CircuitBreaker,
     ConnectorAuthFailed,
     ConnectorHttp,
     ConnectorRequestRejected,
     Governance,
     HttpResponse,
-    TokenCache,
     call_context,
     error_for_status,
     external_id,
     retry_after_seconds,
 )
+from backoffice.connectors.oauth import AccessToken, TokenCache
 from backoffice.connectors.ports import (
     ConnectorRateLimited,
     ConnectorTimeout,

@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -209,150 +210,141 @@ class RestFake(FakeServer):
         if not self._authorized(request):
             return error(401, "unauthorized", "missing or invalid credentials")
         path = request.path.removeprefix("/v2")
-        invoicing = self._invoicing(request, path)
-        if invoicing is not None:
-            return invoicing
-        if path == "/employees":
-            return self._employees(request)
-        if path == "/customers" and request.method == "GET":
-            return self._customers(request)
-        if path == "/customers" and request.method == "POST":
-            return self._create(request, self.customers, "cus")
-        if path.startswith("/customers/"):
-            found = self.customers.get(unquote(path[len("/customers/") :]))
-            return Reply(200, {"customer": found}) if found else error(404, "not_found", "no such customer")
-        if path == "/allocations":
-            return self._allocations(request)
-        if path == "/people/private":
-            return self._people_private(request)
-        if path == "/suppliers" and request.method == "GET":
-            limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
-            rows = list(self.suppliers.values())
-            return Reply(
-                200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)}
-            )
-        if path == "/suppliers" and request.method == "POST":
-            return self._create(request, self.suppliers, "sup")
-        released = re.fullmatch(r"/suppliers/([^/]+)/release", path)
-        if released and request.method == "POST":
-            supplier = self.suppliers.get(unquote(released[1]))
-            if supplier is None:
-                return error(404, "not_found", "no such supplier")
-            supplier["on_hold"] = False
-            return Reply(204)
-        if path == "/projects" and request.method == "GET":
-            wanted = request.param("opportunity")
-            return Reply(200, {"items": [p for p in self.projects.values() if p.get("crm_deal") == wanted]})
-        if path == "/projects" and request.method == "POST":
-            return self._create(request, self.projects, "prj")
-        if path == "/staffing-requests" and request.method == "POST":
-            return self._create(request, self.staffing_requests, "srq")
-        if path.startswith("/sequences/"):
-            key = path[len("/sequences/") :]
-            self.sequences[key] = self.sequences.get(key, 0) + 1
-            return Reply(200, {"next": self.sequences[key]})
+        # First match wins, in table order; a handler answering None passes the request on to the next entry.
+        for method, pattern, handler in _ROUTES:
+            if method is not None and request.method != method:
+                continue
+            found = pattern.fullmatch(path)
+            if found:
+                reply = handler(self, request, found)
+                if reply is not None:
+                    return reply
         return error(404, "not_found", "no such resource")
+
+    def _customer(self, request: Request, found: re.Match[str]) -> Reply:
+        customer = self.customers.get(unquote(found[1]))
+        return Reply(200, {"customer": customer}) if customer else error(404, "not_found", "no such customer")
+
+    def _suppliers(self, request: Request, found: re.Match[str]) -> Reply:
+        limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
+        rows = list(self.suppliers.values())
+        return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    def _release_supplier(self, request: Request, found: re.Match[str]) -> Reply:
+        supplier = self.suppliers.get(unquote(found[1]))
+        if supplier is None:
+            return error(404, "not_found", "no such supplier")
+        supplier["on_hold"] = False
+        return Reply(204)
+
+    def _projects_for_deal(self, request: Request, found: re.Match[str]) -> Reply:
+        wanted = request.param("opportunity")
+        return Reply(200, {"items": [p for p in self.projects.values() if p.get("crm_deal") == wanted]})
+
+    def _next_in_sequence(self, request: Request, found: re.Match[str]) -> Reply:
+        key = found[1]
+        self.sequences[key] = self.sequences.get(key, 0) + 1
+        return Reply(200, {"next": self.sequences[key]})
 
     # -- invoicing ------------------------------------------------------------------------------------------------
 
-    def _invoicing(self, request: Request, path: str) -> Reply | None:
-        get, post = request.method == "GET", request.method == "POST"
-        found = re.fullmatch(r"/customers/([^/]+)/(balance|tax)", path)
-        if found and get:
-            customer = unquote(found[1])
-            if customer not in self.customers:
-                return error(404, "not_found", "no such customer")
-            if found[2] == "balance":
-                return Reply(200, {"customer": customer, "open_balance": self.balances.get(customer, "0.00")})
-            return Reply(200, {"customer": customer, "tax_code": self.tax_codes.get(customer)})
-        if path == "/purchase-orders" and get:
-            customer, project = request.param("customer"), request.param("project")
-            rows = [o for o in self.purchase_orders if (o["customer"], o["project"]) == (customer, project)]
-            return Reply(200, {"items": rows})
-        if path == "/invoices" and get:
-            wanted = (request.param("project"), request.param("from"), request.param("to"))
-            rows = [
-                i
-                for i in self.invoices.values()
-                if (i.get("project"), i["period"]["from"], i["period"]["to"]) == wanted
-                and i["state"] != "void"
-            ]
-            return Reply(200, {"items": rows})
-        if path == "/invoices" and post:
-            reply = self._create(request, self.invoices, "inv")
-            invoice = self.invoices[reply.body["id"]]
-            invoice.setdefault("state", "draft")
-            invoice.setdefault("number", None)
-            invoice.setdefault("tax", "0")
-            invoice.setdefault("balance_due", invoice.get("total"))
-            return reply
-        found = re.fullmatch(r"/invoices/([^/]+)/billed-lines", path)
-        if found and post:  # the PSA's side: the invoice itself is the ERP's
-            return self._link_lines(request, unquote(found[1]))
-        found = re.fullmatch(r"/invoices/([^/]+)(/finalize)?", path)
-        if found:
-            invoice = self.invoices.get(unquote(found[1]))
-            if invoice is None:
-                return error(404, "not_found", "no such invoice")
-            if found[2] == "/finalize" and post:
-                if invoice["state"] == "draft":
-                    invoice.update(state="open", number=f"INV-2026-{next(self._numbers):04d}")
-                return Reply(200, {"invoice": invoice})
-            if found[2] is None and get:
-                return Reply(200, {"invoice": invoice})
-        if path == "/projects" and get and request.param("active_since") is not None:
-            since = request.param("active_since") or ""
-            rows = [
-                p
-                for p in self.projects.values()
-                if p.get("state", "active") == "active" or not p.get("end") or p["end"] >= since
-            ]
-            limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
-            return Reply(
-                200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)}
-            )
-        if path == "/time-entries" and get:
-            rows = self._dated(self.time_entries, request)
-            limit, start = int(request.param("limit") or 25), int(request.param("cursor") or 0)
-            following = str(start + limit) if start + limit < len(rows) else None
-            return Reply(200, {"data": rows[start : start + limit], "meta": {"next_cursor": following}})
-        if path == "/expenses" and get:
-            rows = self._dated(self.expenses, request)
-            size, number = int(request.param("page_size") or 5), int(request.param("page") or 1)
-            link = None
-            if number * size < len(rows):
-                link = (
-                    f"{self.url}/v2/expenses?from={request.param('from')}&to={request.param('to')}"
-                    f"&page={number + 1}&page_size={size}"
-                )
-            return Reply(200, {"results": rows[(number - 1) * size : number * size], "links": {"next": link}})
-        found = re.fullmatch(r"/contracts/([^/]+)", path)
-        if found and get:
-            contract = self.contracts.get(unquote(found[1]))
-            return (
-                Reply(200, {"contract": contract})
-                if contract
-                else error(404, "not_found", "no such contract")
-            )
-        found = re.fullmatch(r"/projects/([^/]+)/rate-card", path)
-        if found and get:
-            card = self.rate_cards.get(unquote(found[1]))
-            return Reply(200, {"rate_card": card}) if card else error(404, "not_found", "no rate card")
-        found = re.fullmatch(r"/reviews/(send_back|write_off)", path)
-        if found and post:
-            body = request.json() or {}
-            for rows, ids in (
-                (self.time_entries, body.get("time_entries")),
-                (self.expenses, body.get("expenses")),
-            ):
-                for row in rows:
-                    if row["id"] in (ids or []) and not row.get("invoice"):
-                        if found[1] == "send_back":
-                            row.update(state="rejected", review_note=body.get("note"))
-                        else:
-                            row.update(billable=False, review_note=body.get("note"))
-            return Reply(204)
+    def _customer_balance_or_tax(self, request: Request, found: re.Match[str]) -> Reply:
+        customer = unquote(found[1])
+        if customer not in self.customers:
+            return error(404, "not_found", "no such customer")
+        if found[2] == "balance":
+            return Reply(200, {"customer": customer, "open_balance": self.balances.get(customer, "0.00")})
+        return Reply(200, {"customer": customer, "tax_code": self.tax_codes.get(customer)})
+
+    def _purchase_orders(self, request: Request, found: re.Match[str]) -> Reply:
+        customer, project = request.param("customer"), request.param("project")
+        rows = [o for o in self.purchase_orders if (o["customer"], o["project"]) == (customer, project)]
+        return Reply(200, {"items": rows})
+
+    def _invoices_for_period(self, request: Request, found: re.Match[str]) -> Reply:
+        wanted = (request.param("project"), request.param("from"), request.param("to"))
+        rows = [
+            i
+            for i in self.invoices.values()
+            if (i.get("project"), i["period"]["from"], i["period"]["to"]) == wanted and i["state"] != "void"
+        ]
+        return Reply(200, {"items": rows})
+
+    def _create_invoice(self, request: Request, found: re.Match[str]) -> Reply:
+        reply = self._create(request, self.invoices, "inv")
+        invoice = self.invoices[reply.body["id"]]
+        invoice.setdefault("state", "draft")
+        invoice.setdefault("number", None)
+        invoice.setdefault("tax", "0")
+        invoice.setdefault("balance_due", invoice.get("total"))
+        return reply
+
+    def _billed_lines(self, request: Request, found: re.Match[str]) -> Reply:
+        # The PSA's side: the invoice itself is the ERP's.
+        return self._link_lines(request, unquote(found[1]))
+
+    def _invoice(self, request: Request, found: re.Match[str]) -> Reply | None:
+        invoice = self.invoices.get(unquote(found[1]))
+        if invoice is None:
+            return error(404, "not_found", "no such invoice")
+        if found[2] == "/finalize" and request.method == "POST":
+            if invoice["state"] == "draft":
+                invoice.update(state="open", number=f"INV-2026-{next(self._numbers):04d}")
+            return Reply(200, {"invoice": invoice})
+        if found[2] is None and request.method == "GET":
+            return Reply(200, {"invoice": invoice})
         return None
+
+    def _projects_active_since(self, request: Request, found: re.Match[str]) -> Reply | None:
+        if request.param("active_since") is None:
+            return None
+        since = request.param("active_since") or ""
+        rows = [
+            p
+            for p in self.projects.values()
+            if p.get("state", "active") == "active" or not p.get("end") or p["end"] >= since
+        ]
+        limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
+        return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    def _time_entries(self, request: Request, found: re.Match[str]) -> Reply:
+        rows = self._dated(self.time_entries, request)
+        limit, start = int(request.param("limit") or 25), int(request.param("cursor") or 0)
+        following = str(start + limit) if start + limit < len(rows) else None
+        return Reply(200, {"data": rows[start : start + limit], "meta": {"next_cursor": following}})
+
+    def _expenses(self, request: Request, found: re.Match[str]) -> Reply:
+        rows = self._dated(self.expenses, request)
+        size, number = int(request.param("page_size") or 5), int(request.param("page") or 1)
+        link = None
+        if number * size < len(rows):
+            link = (
+                f"{self.url}/v2/expenses?from={request.param('from')}&to={request.param('to')}"
+                f"&page={number + 1}&page_size={size}"
+            )
+        return Reply(200, {"results": rows[(number - 1) * size : number * size], "links": {"next": link}})
+
+    def _contract(self, request: Request, found: re.Match[str]) -> Reply:
+        contract = self.contracts.get(unquote(found[1]))
+        return Reply(200, {"contract": contract}) if contract else error(404, "not_found", "no such contract")
+
+    def _rate_card(self, request: Request, found: re.Match[str]) -> Reply:
+        card = self.rate_cards.get(unquote(found[1]))
+        return Reply(200, {"rate_card": card}) if card else error(404, "not_found", "no rate card")
+
+    def _review(self, request: Request, found: re.Match[str]) -> Reply:
+        body = request.json() or {}
+        for rows, ids in (
+            (self.time_entries, body.get("time_entries")),
+            (self.expenses, body.get("expenses")),
+        ):
+            for row in rows:
+                if row["id"] in (ids or []) and not row.get("invoice"):
+                    if found[1] == "send_back":
+                        row.update(state="rejected", review_note=body.get("note"))
+                    else:
+                        row.update(billable=False, review_note=body.get("note"))
+        return Reply(204)
 
     @staticmethod
     def _dated(rows: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
@@ -452,3 +444,46 @@ class RestFake(FakeServer):
         if key:
             self.idempotent[key] = (201, body)
         return Reply(201, body)
+
+
+_Handler = Callable[[RestFake, Request, re.Match[str]], Reply | None]
+
+
+def _path(pattern: str) -> re.Pattern[str]:
+    # DOTALL: a ``.*`` tail takes the rest of the path whatever it holds, as ``startswith`` did.
+    return re.compile(pattern, re.DOTALL)
+
+
+# (method or None for any, path after /v2, handler), tried in order. The invoicing routes come first: they claim
+# some paths (``/customers/<id>/balance``, ``/projects?active_since=``) that the older routes below also match.
+_ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
+    ("GET", _path(r"/customers/([^/]+)/(balance|tax)"), RestFake._customer_balance_or_tax),
+    ("GET", _path(r"/purchase-orders"), RestFake._purchase_orders),
+    ("GET", _path(r"/invoices"), RestFake._invoices_for_period),
+    ("POST", _path(r"/invoices"), RestFake._create_invoice),
+    ("POST", _path(r"/invoices/([^/]+)/billed-lines"), RestFake._billed_lines),
+    (None, _path(r"/invoices/([^/]+)(/finalize)?"), RestFake._invoice),
+    ("GET", _path(r"/projects"), RestFake._projects_active_since),
+    ("GET", _path(r"/time-entries"), RestFake._time_entries),
+    ("GET", _path(r"/expenses"), RestFake._expenses),
+    ("GET", _path(r"/contracts/([^/]+)"), RestFake._contract),
+    ("GET", _path(r"/projects/([^/]+)/rate-card"), RestFake._rate_card),
+    ("POST", _path(r"/reviews/(send_back|write_off)"), RestFake._review),
+    (None, _path(r"/employees"), lambda fake, request, found: fake._employees(request)),
+    ("GET", _path(r"/customers"), lambda fake, request, found: fake._customers(request)),
+    ("POST", _path(r"/customers"), lambda fake, request, found: fake._create(request, fake.customers, "cus")),
+    (None, _path(r"/customers/(.*)"), RestFake._customer),
+    (None, _path(r"/allocations"), lambda fake, request, found: fake._allocations(request)),
+    (None, _path(r"/people/private"), lambda fake, request, found: fake._people_private(request)),
+    ("GET", _path(r"/suppliers"), RestFake._suppliers),
+    ("POST", _path(r"/suppliers"), lambda fake, request, found: fake._create(request, fake.suppliers, "sup")),
+    ("POST", _path(r"/suppliers/([^/]+)/release"), RestFake._release_supplier),
+    ("GET", _path(r"/projects"), RestFake._projects_for_deal),
+    ("POST", _path(r"/projects"), lambda fake, request, found: fake._create(request, fake.projects, "prj")),
+    (
+        "POST",
+        _path(r"/staffing-requests"),
+        lambda fake, request, found: fake._create(request, fake.staffing_requests, "srq"),
+    ),
+    (None, _path(r"/sequences/(.*)"), RestFake._next_in_sequence),
+]

@@ -29,6 +29,7 @@ import itertools
 import re
 import secrets
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -140,94 +141,111 @@ def _norm(value: Any) -> Any:
     return value
 
 
+class _SoqlParser:
+    """A recursive-descent reader of the SOQL subset the adapters send, one token at a time."""
+
+    def __init__(self, soql: str) -> None:
+        self.tokens = _tokens(soql)
+        self.position = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.position] if self.position < len(self.tokens) else ("end", "")
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token[0] == "end" or (expected is not None and token[1].upper() != expected):
+            raise SoqlError(f"expected {expected or 'more'} at token {self.position}")
+        self.position += 1
+        return token
+
+    def at(self, keyword: str) -> bool:
+        return self.peek()[1].upper() == keyword
+
+    def comma_separated(self, item: Callable[[], Any]) -> list[Any]:
+        items = [item()]
+        while self.peek()[1] == ",":
+            self.take(",")
+            items.append(item())
+        return items
+
+    def select(self) -> tuple[list[str], str]:
+        self.take("SELECT")
+        fields: list[str] = self.comma_separated(lambda: self.take()[1])
+        self.take("FROM")
+        return fields, self.take()[1]
+
+    def where(self) -> Callable[[dict[str, Any]], bool]:
+        if not self.at("WHERE"):
+            return lambda r: True
+        self.take("WHERE")
+        return self.disjunction()
+
+    def disjunction(self) -> Callable[[dict[str, Any]], bool]:
+        parts = [self.conjunction()]
+        while self.at("OR"):
+            self.take("OR")
+            parts.append(self.conjunction())
+        return lambda r: any(p(r) for p in parts)
+
+    def conjunction(self) -> Callable[[dict[str, Any]], bool]:
+        parts = [self.condition()]
+        while self.at("AND"):
+            self.take("AND")
+            parts.append(self.condition())
+        return lambda r: all(p(r) for p in parts)
+
+    def condition(self) -> Callable[[dict[str, Any]], bool]:
+        if self.peek()[1] == "(":
+            self.take("(")
+            inner = self.disjunction()
+            self.take(")")
+            return inner
+        field = self.take()[1]
+        op = self.take()[1].upper()
+        if op == "IN":
+            self.take("(")
+            values = self.comma_separated(lambda: _literal(*self.take()))
+            self.take(")")
+            return lambda r: _compare(read(r, field), "IN", values)
+        if op in ("=", "!=", "<", "<=", ">", ">=", "LIKE"):
+            value = _literal(*self.take())
+            return lambda r: _compare(read(r, field), op, value)
+        raise SoqlError(f"unknown operator {op}")
+
+    def order_by(self) -> tuple[str, bool] | None:
+        if not self.at("ORDER"):
+            return None
+        self.take("ORDER")
+        self.take("BY")
+        field = self.take()[1]
+        descending = False
+        if self.peek()[1].upper() in ("ASC", "DESC"):
+            descending = self.take()[1].upper() == "DESC"
+        return field, descending
+
+    def limit(self) -> int | None:
+        if not self.at("LIMIT"):
+            return None
+        self.take("LIMIT")
+        return int(self.take()[1])
+
+    def end(self) -> None:
+        if self.peek()[0] != "end":
+            raise SoqlError(f"unexpected {self.peek()[1]}")
+
+
 def run_soql(
     soql: str, tables: dict[str, dict[str, dict[str, Any]]]
 ) -> tuple[str, list[str], list[dict[str, Any]]]:
     """(object, selected fields, matching records) of a SOQL query."""
-    tokens = _tokens(soql)
-    position = 0
-
-    def peek() -> tuple[str, str]:
-        return tokens[position] if position < len(tokens) else ("end", "")
-
-    def take(expected: str | None = None) -> tuple[str, str]:
-        nonlocal position
-        token = peek()
-        if token[0] == "end" or (expected is not None and token[1].upper() != expected):
-            raise SoqlError(f"expected {expected or 'more'} at token {position}")
-        position += 1
-        return token
-
-    take("SELECT")
-    fields = []
-    while True:
-        fields.append(take()[1])
-        if peek()[1] != ",":
-            break
-        take(",")
-    take("FROM")
-    sobject = take()[1]
+    parser = _SoqlParser(soql)
+    fields, sobject = parser.select()
     if sobject not in tables and sobject not in _PREFIXES:
         raise SoqlError(f"sObject type '{sobject}' is not supported")
-
-    def condition() -> Any:
-        if peek()[1] == "(":
-            take("(")
-            inner = disjunction()
-            take(")")
-            return inner
-        field = take()[1]
-        op = take()[1].upper()
-        if op == "IN":
-            take("(")
-            values = []
-            while True:
-                kind, text = take()
-                values.append(_literal(kind, text))
-                if peek()[1] != ",":
-                    break
-                take(",")
-            take(")")
-            return lambda r: _compare(read(r, field), "IN", values)
-        if op in ("=", "!=", "<", "<=", ">", ">=", "LIKE"):
-            kind, text = take()
-            value = _literal(kind, text)
-            return lambda r: _compare(read(r, field), op, value)
-        raise SoqlError(f"unknown operator {op}")
-
-    def conjunction() -> Any:
-        parts = [condition()]
-        while peek()[1].upper() == "AND":
-            take("AND")
-            parts.append(condition())
-        return lambda r: all(p(r) for p in parts)
-
-    def disjunction() -> Any:
-        parts = [conjunction()]
-        while peek()[1].upper() == "OR":
-            take("OR")
-            parts.append(conjunction())
-        return lambda r: any(p(r) for p in parts)
-
-    matches: Any = lambda r: True  # noqa: E731
-    if peek()[1].upper() == "WHERE":
-        take("WHERE")
-        matches = disjunction()
-    order: tuple[str, bool] | None = None
-    if peek()[1].upper() == "ORDER":
-        take("ORDER")
-        take("BY")
-        field = take()[1]
-        descending = False
-        if peek()[1].upper() in ("ASC", "DESC"):
-            descending = take()[1].upper() == "DESC"
-        order = (field, descending)
-    limit = None
-    if peek()[1].upper() == "LIMIT":
-        take("LIMIT")
-        limit = int(take()[1])
-    if peek()[0] != "end":
-        raise SoqlError(f"unexpected {peek()[1]}")
+    matches = parser.where()
+    order = parser.order_by()
+    limit = parser.limit()
+    parser.end()
     rows = [r for r in tables.get(sobject, {}).values() if matches(r)]
     if order is not None:
         rows.sort(key=lambda r: (read(r, order[0]) is None, str(read(r, order[0]) or "")), reverse=order[1])

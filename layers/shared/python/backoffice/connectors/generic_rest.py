@@ -51,22 +51,19 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from backoffice.connectors.http import (
-    AccessToken,
     ConnectorHttp,
     ConnectorNotConfigured,
     ConnectorRequestRejected,
-    DocumentUploader,
     Governance,
     HttpResponse,
     RecordUnmappable,
-    TokenCache,
     build_url,
-    client_credentials_token,
     error_for_status,
     same_origin,
     tagged,
 )
 from backoffice.connectors.mapping import FieldMapping, MappingError, read_path
+from backoffice.connectors.oauth import AccessToken, TokenCache, client_credentials_token
 from backoffice.connectors.ports import (
     Allocation,
     Created,
@@ -75,6 +72,7 @@ from backoffice.connectors.ports import (
     ResourceRequest,
     UnreadableLine,
 )
+from backoffice.connectors.s3_upload import DocumentUploader
 from backoffice.models import (
     Client,
     Contract,

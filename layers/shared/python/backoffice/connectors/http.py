@@ -15,14 +15,13 @@ has connect and read timeouts, and passes a per-system circuit breaker and concu
 Transport is urllib3 (it ships with botocore, so the Lambda runtime already has it), without its own retries: the
 state machines retry by error name with back-off, and two layers of retries multiply.
 
-The module also holds what the adapters share: the failure names raised for HTTP statuses, OAuth 2.0 token caching,
-JWT signing (RS256 and PS256 through PyJWT and ``cryptography``, imported only when a JWT flow is used), external
-ids derived from idempotency keys, and the uploader that puts a downloaded file in S3.
+The module also holds what the adapters share: the failure names raised for HTTP statuses and external ids derived
+from idempotency keys. The breaker itself is ``circuit_breaker.py``; OAuth tokens and JWT signing are ``oauth.py``;
+the uploader that puts a downloaded file in S3 is ``s3_upload.py``.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import contextvars
 import email.utils
@@ -34,14 +33,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field
 
+from backoffice.connectors.circuit_breaker import CircuitBreaker, CircuitOpen
 from backoffice.connectors.ports import (
     ConnectorError,
     ConnectorRateLimited,
@@ -49,7 +49,6 @@ from backoffice.connectors.ports import (
     ConnectorUnavailable,
     RecordNotFound,
 )
-from backoffice.models import Document, DocumentType
 
 if TYPE_CHECKING:
     from backoffice.audit import Actor, AuditTrail
@@ -219,67 +218,8 @@ def call_context(
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Circuit breaker and concurrency cap, one of each per system and process
+# The breaker and concurrency cap of each system, one of each per system and process
 # ------------------------------------------------------------------------------------------------------------
-
-
-class CircuitOpen(Exception):
-    def __init__(self, retry_in_seconds: float) -> None:
-        super().__init__(f"circuit open; next trial in {retry_in_seconds:.0f} s")
-        self.retry_in_seconds = retry_in_seconds
-
-
-class CircuitBreaker:
-    """Closed -> open after N consecutive failures -> after T seconds one trial call (half open) -> closed or open."""
-
-    def __init__(
-        self,
-        failures: int = 5,
-        reset_after_seconds: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.threshold = failures
-        self.reset_after = reset_after_seconds
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> Literal["closed", "open", "half_open"]:
-        with self._lock:
-            if self._opened_at is None:
-                return "closed"
-            if self.clock() - self._opened_at >= self.reset_after:
-                return "half_open"
-            return "open"
-
-    def before_call(self) -> None:
-        """Raises ``CircuitOpen`` when the call must not go out."""
-        with self._lock:
-            if self._opened_at is None:
-                return
-            waited = self.clock() - self._opened_at
-            if waited < self.reset_after or self._trial_in_flight:
-                raise CircuitOpen(max(self.reset_after - waited, 0.0))
-            self._trial_in_flight = True
-
-    def call_not_sent(self) -> None:
-        """A call allowed by ``before_call`` did not go out: a trial it reserved is free again."""
-        with self._lock:
-            self._trial_in_flight = False
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self._failures, self._opened_at, self._trial_in_flight = 0, None, False
-
-    def failed(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._trial_in_flight or self._failures >= self.threshold:
-                self._opened_at = self.clock()
-            self._trial_in_flight = False
 
 
 @dataclass
@@ -569,120 +509,6 @@ def error_for_status(
 
 
 # ------------------------------------------------------------------------------------------------------------
-# OAuth 2.0 tokens and JWT signing
-# ------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    value: str = field(repr=False)
-    expires_at: float | None = None  # epoch seconds; None: valid until the system says otherwise
-    extras: Mapping[str, str] = field(default_factory=dict)  # e.g. Salesforce's instance_url
-
-
-class TokenCache:
-    """One access token per adapter, fetched on first use, refreshed when it expires or the system refuses it."""
-
-    def __init__(
-        self,
-        fetch: Callable[[], AccessToken],
-        *,
-        clock: Callable[[], float] = time.time,
-        skew_seconds: float = 60,
-    ) -> None:
-        self._fetch = fetch
-        self._clock = clock
-        self._skew = skew_seconds
-        self._token: AccessToken | None = None
-        self._lock = threading.Lock()
-        self.fetches = 0
-
-    def get(self) -> AccessToken:
-        with self._lock:
-            token = self._token
-            if token is None or (
-                token.expires_at is not None and token.expires_at - self._skew <= self._clock()
-            ):
-                token = self._fetch()
-                self._token = token
-                self.fetches += 1
-            return token
-
-    def invalidate(self, stale: AccessToken) -> None:
-        """Drop ``stale`` (refused by the system); a token another thread already refreshed stays."""
-        with self._lock:
-            if self._token is stale:
-                self._token = None
-
-
-def token_from_response(
-    response: HttpResponse, *, system: str, clock: Callable[[], float] = time.time
-) -> AccessToken:
-    """An OAuth 2.0 token response (RFC 6749 5.1) as an ``AccessToken``; an error response (5.2) raises."""
-    body = response.json()
-    if response.status >= 500 or response.status == 429:
-        raise error_for_status(response, system=system, operation="oauth.token")
-    if response.status != 200 or not isinstance(body, dict) or not body.get("access_token"):
-        code = (
-            str(body.get("error"))
-            if isinstance(body, dict) and body.get("error")
-            else f"HTTP {response.status}"
-        )
-        raise tagged(ConnectorAuthFailed(f"{system}: token request refused ({code})"), system)
-    expires_in = body.get("expires_in")
-    expires_at = clock() + float(expires_in) if expires_in not in (None, "") else None
-    extras = {k: str(v) for k, v in body.items() if k not in ("access_token", "refresh_token", "id_token")}
-    return AccessToken(str(body["access_token"]), expires_at, extras)
-
-
-def client_credentials_token(
-    http: ConnectorHttp,
-    token_url: str,
-    *,
-    client_id: str,
-    client_secret: str,
-    scope: str | None = None,
-    basic_auth: bool = False,
-    clock: Callable[[], float] = time.time,
-) -> AccessToken:
-    """OAuth 2.0 client credentials grant (RFC 6749 4.4), the secret in the body or as HTTP Basic."""
-    form = {"grant_type": "client_credentials"}
-    headers = {"Accept": "application/json"}
-    if basic_auth:
-        pair = f"{client_id}:{client_secret}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    else:
-        form.update(client_id=client_id, client_secret=client_secret)
-    if scope:
-        form["scope"] = scope
-    response = http.request("POST", token_url, operation="oauth.token", headers=headers, form=form)
-    return token_from_response(response, system=http.system, clock=clock)
-
-
-JwtAlgorithm = Literal["RS256", "PS256"]
-
-
-def sign_jwt(
-    claims: Mapping[str, Any],
-    private_key_pem: str,
-    algorithm: JwtAlgorithm,
-    header: Mapping[str, str] | None = None,
-) -> str:
-    """A compact JWS (RFC 7515) of ``claims`` signed by PyJWT with an RSA key: RS256 (PKCS#1 v1.5) or PS256 (PSS,
-    salt length = digest length, as RFC 7518 3.5 requires). ``header`` adds to ``alg`` and ``typ`` (a ``kid``)."""
-    # Imported here: only the JWT flows need them, and the sandbox must run without them.
-    import jwt
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    # Loaded here rather than by PyJWT so that another kind of key is refused by name, whatever the algorithm.
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("the private key is not an RSA key")
-    return jwt.encode(dict(claims), key, algorithm=algorithm, headers=dict(header) if header else None)
-
-
-# ------------------------------------------------------------------------------------------------------------
 # Helpers shared by adapters
 # ------------------------------------------------------------------------------------------------------------
 
@@ -697,31 +523,3 @@ def external_id(idempotency_key: str, max_length: int = 80) -> str:
         return safe
     suffix = hashlib.sha256(idempotency_key.encode()).hexdigest()[:10]
     return safe[: max_length - len(suffix) - 1] + "-" + suffix
-
-
-class DocumentUploader(Protocol):
-    """Stores a file downloaded from a system and returns the pointer workflows pass around."""
-
-    def upload(
-        self, *, key: str, content: bytes, content_type: str, file_name: str, document_type: DocumentType
-    ) -> Document: ...
-
-
-class S3DocumentUploader:
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self.s3, self.bucket = s3, bucket
-
-    def upload(
-        self, *, key: str, content: bytes, content_type: str, file_name: str, document_type: DocumentType
-    ) -> Document:
-        put = self.s3.put_object(Bucket=self.bucket, Key=key, Body=content, ContentType=content_type)
-        return Document(
-            bucket=self.bucket,
-            key=key,
-            version_id=put.get("VersionId"),
-            content_type=content_type,
-            document_type=document_type,
-            sha256=hashlib.sha256(content).hexdigest(),
-            size_bytes=len(content),
-            file_name=file_name,
-        )

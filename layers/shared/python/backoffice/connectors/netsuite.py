@@ -44,21 +44,23 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from backoffice.connectors.http import (
-    AccessToken,
     ConnectorHttp,
     ConnectorNotConfigured,
     ConnectorRequestRejected,
     Governance,
     HttpResponse,
-    JwtAlgorithm,
     RecordUnmappable,
-    TokenCache,
     build_url,
     error_for_status,
     external_id,
     retry_after_seconds,
-    sign_jwt,
     tagged,
+)
+from backoffice.connectors.oauth import (
+    AccessToken,
+    JwtAlgorithm,
+    TokenCache,
+    sign_jwt,
     token_from_response,
 )
 from backoffice.connectors.ports import ConnectorError, ConnectorRateLimited, Created, Page, RecordNotFound

@@ -57,22 +57,23 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backoffice.connectors.http import (
-    AccessToken,
     ConnectorAuthFailed,
     ConnectorHttp,
     ConnectorRequestRejected,
-    DocumentUploader,
     Governance,
     HttpResponse,
     RecordUnmappable,
-    TokenCache,
-    client_credentials_token,
     error_for_status,
     external_id,
     retry_after_seconds,
     same_origin,
-    sign_jwt,
     tagged,
+)
+from backoffice.connectors.oauth import (
+    AccessToken,
+    TokenCache,
+    client_credentials_token,
+    sign_jwt,
     token_from_response,
 )
 from backoffice.connectors.ports import (
@@ -85,6 +86,7 @@ from backoffice.connectors.ports import (
     ResourceRequest,
     UnreadableLine,
 )
+from backoffice.connectors.s3_upload import DocumentUploader
 from backoffice.models import (
     EXPENSE_RECEIPT_FACTS,
     BillingModel,

@@ -21,9 +21,9 @@ from backoffice.connectors.config import (
     UnknownConnector,
 )
 from backoffice.connectors.generic_rest import NoAuth, RestConnector
-from backoffice.connectors.http import DocumentUploader, S3DocumentUploader
 from backoffice.connectors.netsuite import NetSuiteApi, NetSuiteErp
 from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort
+from backoffice.connectors.s3_upload import DocumentUploader, S3DocumentUploader
 from backoffice.connectors.salesforce import CertiniaPsa, SalesforceApi, SalesforceCrm
 from backoffice.connectors.sandbox import SandboxCrm, SandboxErp, SandboxHris, SandboxPsa, SandboxStore
 from backoffice.models import Document, DocumentType

@@ -914,6 +914,26 @@ def _w9_tin(
 ) -> tuple[list[Candidate], str | None, list[str]]:
     """The TIN from the SSN boxes or the EIN boxes (never both), with its kind; for a flattened form, the
     digits drawn in the boxes' cells, as written."""
+    # The sources in order of trust: the first that finds a TIN is the only one read.
+    found = _w9_tin_from_acroform(doc) or _w9_tin_from_form_keys(doc) or _w9_tin_from_query(doc)
+    if not found and layout is not None:
+        found = {
+            kind: Candidate(tin.value, tin.confidence, tin.page, "text") for kind, tin in layout.tins.items()
+        }
+    problems = []
+    if len(found) > 1:
+        problems.append("both the SSN and the EIN boxes are filled (give one)")
+    if "ssn" in found:
+        digits = re.sub(r"\D", "", found["ssn"].value)
+        kind = "itin" if digits.startswith("9") else "ssn"
+        return [found["ssn"]], kind, problems
+    if "ein" in found:
+        return [found["ein"]], "ein", problems
+    return [], None, problems
+
+
+def _w9_tin_from_acroform(doc: NormalizedDocument) -> dict[str, Candidate]:
+    """The digits of the fillable form's SSN and EIN boxes (one AcroForm field per group of digits), by kind."""
     boxes: dict[str, list[FormField]] = {"ssn": [], "ein": []}
     for field in doc.fields:
         if field.name is not None and field.value:
@@ -931,38 +951,30 @@ def _w9_tin(
                 parts[0].page,
                 "acroform",
             )
-    if not found:
-        for field in doc.fields:
-            if field.name is None and field.value.strip():
-                key = normalized_key(field.key)
-                if "social security number" in key:
-                    found.setdefault(
-                        "ssn", Candidate(field.value, field.confidence, field.page, "form_field")
-                    )
-                elif "employer identification number" in key:
-                    found.setdefault(
-                        "ein", Candidate(field.value, field.confidence, field.page, "form_field")
-                    )
-    if not found:
-        query = _from_query(W9_PROFILE.spec("tin"), doc)
-        if query:
-            digits = re.sub(r"\D", "", query[0].value)
-            kind = "ein" if re.fullmatch(r"\s*\d{2}\s*-\s*\d{7}\s*", query[0].value) else "ssn"
-            found[kind] = Candidate(digits or query[0].value, query[0].confidence, query[0].page, "query")
-    if not found and layout is not None:
-        found = {
-            kind: Candidate(tin.value, tin.confidence, tin.page, "text") for kind, tin in layout.tins.items()
-        }
-    problems = []
-    if len(found) > 1:
-        problems.append("both the SSN and the EIN boxes are filled (give one)")
-    if "ssn" in found:
-        digits = re.sub(r"\D", "", found["ssn"].value)
-        kind = "itin" if digits.startswith("9") else "ssn"
-        return [found["ssn"]], kind, problems
-    if "ein" in found:
-        return [found["ein"]], "ein", problems
-    return [], None, problems
+    return found
+
+
+def _w9_tin_from_form_keys(doc: NormalizedDocument) -> dict[str, Candidate]:
+    """The first value Textract read next to the printed SSN or EIN label, by kind."""
+    found: dict[str, Candidate] = {}
+    for field in doc.fields:
+        if field.name is None and field.value.strip():
+            key = normalized_key(field.key)
+            if "social security number" in key:
+                found.setdefault("ssn", Candidate(field.value, field.confidence, field.page, "form_field"))
+            elif "employer identification number" in key:
+                found.setdefault("ein", Candidate(field.value, field.confidence, field.page, "form_field"))
+    return found
+
+
+def _w9_tin_from_query(doc: NormalizedDocument) -> dict[str, Candidate]:
+    """The TIN query's answer, its kind told by its shape (an EIN is written NN-NNNNNNN)."""
+    query = _from_query(W9_PROFILE.spec("tin"), doc)
+    if not query:
+        return {}
+    digits = re.sub(r"\D", "", query[0].value)
+    kind = "ein" if re.fullmatch(r"\s*\d{2}\s*-\s*\d{7}\s*", query[0].value) else "ssn"
+    return {kind: Candidate(digits or query[0].value, query[0].confidence, query[0].page, "query")}
 
 
 def _w9_signature(doc: NormalizedDocument, layout: FlattenedW9 | None = None) -> list[Candidate]:

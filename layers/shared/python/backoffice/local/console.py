@@ -177,6 +177,23 @@ class Layout:
 
 def layout(start: str, states: Mapping[str, Mapping[str, Any]], edges: Sequence[Edge]) -> Layout:
     """Top-to-bottom ranks by longest path once back edges (loops) are set aside; one barycentre pass per rank."""
+    order, back = _visit_order(start, states, edges)
+    forward = [e for e in edges if e not in back]
+    rank = _longest_path_ranks(states, forward)
+    ranks: dict[int, list[str]] = {}
+    for name in order:
+        ranks.setdefault(rank[name], []).append(name)
+    widest = max(len(row) for row in ranks.values())
+    width = 2 * MARGIN + widest * BOX_W + (widest - 1) * GAP_X + 90
+    positions = _place_rows(ranks, order, forward, width)
+    height = 2 * MARGIN + (max(ranks) + 1) * (BOX_H + GAP_Y) - GAP_Y
+    return Layout(positions, back, width, height)
+
+
+def _visit_order(
+    start: str, states: Mapping[str, Mapping[str, Any]], edges: Sequence[Edge]
+) -> tuple[list[str], set[Edge]]:
+    """States in depth-first order from ``start`` (catch edges followed last) and the edges that close a loop."""
     out: dict[str, list[Edge]] = {name: [] for name in states}
     for edge in sorted(edges, key=lambda e: e.kind == "catch"):
         out[edge.source].append(edge)
@@ -199,8 +216,12 @@ def layout(start: str, states: Mapping[str, Mapping[str, Any]], edges: Sequence[
     for root in [start, *states]:
         if root not in done:
             visit(root)
+    return order, back
+
+
+def _longest_path_ranks(states: Mapping[str, Mapping[str, Any]], forward: Sequence[Edge]) -> dict[str, int]:
+    """Each state's rank: the length of the longest loop-free path reaching it."""
     rank: dict[str, int] = dict.fromkeys(states, 0)
-    forward = [e for e in edges if e not in back]
     for _ in range(len(states)):
         changed = False
         for edge in forward:
@@ -209,11 +230,13 @@ def layout(start: str, states: Mapping[str, Mapping[str, Any]], edges: Sequence[
                 changed = True
         if not changed:
             break
-    ranks: dict[int, list[str]] = {}
-    for name in order:
-        ranks.setdefault(rank[name], []).append(name)
-    widest = max(len(row) for row in ranks.values())
-    width = 2 * MARGIN + widest * BOX_W + (widest - 1) * GAP_X + 90
+    return rank
+
+
+def _place_rows(
+    ranks: Mapping[int, list[str]], order: Sequence[str], forward: Sequence[Edge], width: float
+) -> dict[str, tuple[float, float]]:
+    """Top-left corner of each box, rank by rank, each row centred and sorted under its predecessors."""
     x_of: dict[str, float] = {}
     positions: dict[str, tuple[float, float]] = {}
     for level in sorted(ranks):
@@ -233,8 +256,7 @@ def layout(start: str, states: Mapping[str, Mapping[str, Any]], edges: Sequence[
             x = left + i * (BOX_W + GAP_X)
             x_of[name] = x + BOX_W / 2
             positions[name] = (x, MARGIN + level * (BOX_H + GAP_Y))
-    height = 2 * MARGIN + (max(ranks) + 1) * (BOX_H + GAP_Y) - GAP_Y
-    return Layout(positions, back, width, height)
+    return positions
 
 
 def state_graph_svg(
