@@ -154,6 +154,17 @@ def _cycles(graph: dict[str, set[str]], group: Callable[[str], str]) -> list[str
     return found
 
 
+def _edges_into(graph: dict[str, set[str]], inside: Callable[[str], bool]) -> list[str]:
+    """Every import from a module outside a set into it, as ``module -> target``, sorted."""
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if not inside(module)
+        for target in targets
+        if inside(target)
+    )
+
+
 def _dev_only(module: str) -> bool:
     return any(module == part or module.startswith(part + ".") for part in DEV_ONLY)
 
@@ -185,13 +196,7 @@ def test_only_the_dev_tools_import_the_dev_tools() -> None:
     # Given the import graph of every backoffice module
     graph = _module_graph()
     # When we look for modules outside local and cli that import either
-    edges = sorted(
-        f"{module} -> {target}"
-        for module, targets in graph.items()
-        if not _dev_only(module)
-        for target in targets
-        if _dev_only(target)
-    )
+    edges = _edges_into(graph, _dev_only)
     # Then there are none: the deployed layer never needs the local runtime or the command line
     assert edges == [], "modules outside local/cli import them:\n" + "\n".join(edges)
 
@@ -243,12 +248,6 @@ def test_no_shipped_module_imports_sample_or_laptop_code() -> None:
 
     graph = _module_graph()
     # When we look for a module that may ship importing one that may not
-    edges = sorted(
-        f"{module} -> {target}"
-        for module, targets in graph.items()
-        if not never_shipped(module)
-        for target in targets
-        if never_shipped(target)
-    )
+    edges = _edges_into(graph, never_shipped)
     # Then there is none: the edge itself is refused, before the layer build would leave the module behind
     assert edges == [], "shipped modules import dev-only code:\n" + "\n".join(edges)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from html.parser import HTMLParser
 
 import pytest
 from jinja2 import UndefinedError
@@ -13,25 +12,7 @@ from backoffice import html
 from backoffice.audit import Actor
 from backoffice.intelligence import build_report, render_html
 from backoffice.intelligence.samples import TrailWriter
-
-HOSTILE = "<script>alert('x')</script> \"quoted\" & 'single' <img src=x onerror=alert(1)>"
-
-
-class Parsed(HTMLParser):
-    def __init__(self, document: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: set[str] = set()
-        self.attributes: list[tuple[str, str]] = []
-        self.text = ""
-        self.feed(document)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes += [(name, value or "") for name, value in attrs]
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
+from tests.html_probes import HOSTILE, Parsed
 
 
 def test_markup_in_every_name_of_the_trail_is_shown_as_text(
@@ -62,7 +43,7 @@ def test_markup_in_every_name_of_the_trail_is_shown_as_text(
     parsed = Parsed(page)
     assert "<script" not in page and "<img" not in page
     assert {"script", "img"}.isdisjoint(parsed.tags)
-    assert not [name for name, _ in parsed.attributes if name.startswith("on")]
+    assert not [name for _, name, _ in parsed.attributes if name.startswith("on")]
     assert parsed.text.count(HOSTILE) >= 5  # title twice, workflow, steps, reasons
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &#34;quoted&#34; &amp;" in page
 

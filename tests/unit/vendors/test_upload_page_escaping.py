@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -11,40 +10,7 @@ from jinja2 import UndefinedError
 from backoffice import html
 from backoffice.vendors import uploads
 from backoffice.vendors.uploads import UploadForm, UploadPage, VendorUploads
-
-HOSTILE = "<script>alert('x')</script> \"quoted\" & 'single' <img src=x onerror=alert(1)>"
-HOSTILE_URL = "javascript:alert(document.cookie)//"
-
-
-class Parsed(HTMLParser):
-    """The tags, attribute values and text a browser would see."""
-
-    def __init__(self, document: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[str] = []
-        self.attributes: list[tuple[str, str, str]] = []
-        self.text = ""
-        self.feed(document)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attributes += [(tag, name, value or "") for name, value in attrs]
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-
-
-def assert_shown_as_text_only(document: str, expected_tags: set[str]) -> Parsed:
-    parsed = Parsed(document)
-    assert set(parsed.tags) <= expected_tags, set(parsed.tags) - expected_tags
-    assert not [name for _, name, _ in parsed.attributes if name.startswith("on")]
-    assert HOSTILE in parsed.text
-    assert "<script" not in document and "<img" not in document
-    targets = [value for _, name, value in parsed.attributes if name in ("href", "action", "src")]
-    assert not [target for target in targets if "javascript:" in target.lower()]
-    return parsed
-
+from tests.html_probes import HOSTILE, HOSTILE_URL, Parsed, assert_shown_as_text_only
 
 DOCUMENT_TAGS = {"html", "head", "meta", "title", "style", "body"}
 PAGE_TAGS = DOCUMENT_TAGS | {"h1", "h2", "p", "form", "input", "label", "button"}
