@@ -16,7 +16,8 @@ from backoffice.connectors import config, wiring
 from backoffice.connectors.config import ConnectorConfigInvalid, UnknownConnector
 from backoffice.connectors.generic_rest import RestConnector
 from backoffice.connectors.netsuite import NetSuiteErp
-from backoffice.connectors.salesforce import CertiniaPsa, SalesforceCrm
+from backoffice.connectors.salesforce_crm import SalesforceCrm
+from backoffice.connectors.salesforce_psa import CertiniaPsa
 from backoffice.connectors.sandbox import SandboxCrm
 from backoffice.local.samples import Deal, new_client
 from backoffice.onboarding.sample_firm import sample_workers

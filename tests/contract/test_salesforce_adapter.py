@@ -28,15 +28,10 @@ from backoffice.connectors.ports import (
     ResourceRequest,
     UnreadableLine,
 )
-from backoffice.connectors.salesforce import (
-    ApiUsage,
-    CertiniaPsa,
-    SalesforceApi,
-    SalesforceCrm,
-    SalesforceSettings,
-    parse_limit_info,
-    soql_literal,
-)
+from backoffice.connectors.salesforce_api import ApiUsage, SalesforceApi, parse_limit_info, soql_literal
+from backoffice.connectors.salesforce_crm import SalesforceCrm
+from backoffice.connectors.salesforce_psa import CertiniaPsa
+from backoffice.connectors.salesforce_settings import SalesforceSettings
 from backoffice.local.samples import Deal, existing_client, new_client
 from backoffice.models import ExpenseEntry, Opportunity, Project, TimeEntry
 from backoffice.onboarding.sample_firm import sample_allocations

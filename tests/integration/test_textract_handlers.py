@@ -22,7 +22,7 @@ from moto import mock_aws
 from backoffice import aws
 from backoffice.audit import AuditTrail
 from backoffice.extraction import normalize_textract_response
-from backoffice.extraction.profiles import profile_for
+from backoffice.extraction.profile_catalog import profile_for
 from backoffice.extraction.textract_backend import (
     DocumentAnalysis,
     DynamoDbTaskTokenStore,

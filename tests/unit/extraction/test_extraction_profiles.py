@@ -30,7 +30,7 @@ from backoffice.extraction.model import (
     Table,
     TableCell,
 )
-from backoffice.extraction.profiles import PROFILES
+from backoffice.extraction.profile_catalog import PROFILES
 
 Load = Callable[[str], Any]
 

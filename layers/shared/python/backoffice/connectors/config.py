@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backoffice.connectors.generic_rest import RestSettings
 from backoffice.connectors.netsuite import NetSuiteSettings
-from backoffice.connectors.salesforce import SalesforceSettings
+from backoffice.connectors.salesforce_settings import SalesforceSettings
 from backoffice.connectors.webhooks import WebhookSource
 from backoffice.models import readable_errors
 

@@ -24,7 +24,9 @@ from backoffice.connectors.generic_rest import NoAuth, RestConnector
 from backoffice.connectors.netsuite import NetSuiteApi, NetSuiteErp
 from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort
 from backoffice.connectors.s3_upload import DocumentUploader, S3DocumentUploader
-from backoffice.connectors.salesforce import CertiniaPsa, SalesforceApi, SalesforceCrm
+from backoffice.connectors.salesforce_api import SalesforceApi
+from backoffice.connectors.salesforce_crm import SalesforceCrm
+from backoffice.connectors.salesforce_psa import CertiniaPsa
 from backoffice.connectors.sandbox import SandboxCrm, SandboxErp, SandboxHris, SandboxPsa, SandboxStore
 from backoffice.models import Document, DocumentType
 

@@ -36,14 +36,10 @@ from backoffice.extraction.model import (
     error_result,
     needs_ocr_result,
 )
-from backoffice.extraction.profiles import (
-    DOCUMENT_TYPES,
-    PROFILES,
-    DocumentLocale,
-    ExtractionSettings,
-    apply_profile,
-    profile_for,
-)
+from backoffice.extraction.profile_catalog import PROFILES, profile_for
+from backoffice.extraction.profile_spec import DOCUMENT_TYPES
+from backoffice.extraction.profiles import apply_profile
+from backoffice.extraction.review_policy import DocumentLocale, ExtractionSettings
 from backoffice.extraction.textract_parser import (
     TextractJobFailed,
     TextractResponseError,

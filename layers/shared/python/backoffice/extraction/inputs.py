@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from backoffice.extraction.model import ErrorKind, ExtractionError
+from backoffice.extraction.model import ErrorKind, ExtractionFailure
 
 FileKind = Literal["pdf", "png", "jpeg", "tiff"]
 
@@ -28,14 +28,10 @@ CONTENT_TYPES: Final[dict[FileKind, str]] = {
 }
 
 
-class BadDocument(Exception):
+class BadDocument(ExtractionFailure):
     """A document that cannot be read. Carries the structured ``ExtractionError`` a handler audits."""
 
     kind: ErrorKind = "corrupt"
-
-    def __init__(self, message: str, *reasons: str) -> None:
-        super().__init__(message)
-        self.error = ExtractionError(kind=self.kind, message=message, reasons=list(reasons))
 
 
 class UnsupportedDocument(BadDocument):

@@ -401,6 +401,16 @@ class ExtractionError(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class ExtractionFailure(Exception):
+    """An exception that carries the ``ExtractionError`` a handler audits; a subclass names its ``kind``."""
+
+    kind: ErrorKind = "corrupt"
+
+    def __init__(self, message: str, *reasons: str) -> None:
+        super().__init__(message)
+        self.error = ExtractionError(kind=self.kind, message=message, reasons=list(reasons))
+
+
 class ExtractedField(BaseModel):
     """One business field of a profile, with where it came from and what is wrong with it (``problems``)."""
 

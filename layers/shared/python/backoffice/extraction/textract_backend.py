@@ -53,7 +53,9 @@ from backoffice.extraction.model import (
     NormalizedDocument,
     error_result,
 )
-from backoffice.extraction.profiles import ExtractionSettings, apply_profile, profile_for
+from backoffice.extraction.profile_catalog import profile_for
+from backoffice.extraction.profiles import apply_profile
+from backoffice.extraction.review_policy import ExtractionSettings
 from backoffice.extraction.textract_parser import (
     TextractJobFailed,
     TextractResponseError,

@@ -41,7 +41,7 @@ from backoffice.extraction.model import (
     ExpenseDocument,
     ExpenseField,
     ExpenseLineItem,
-    ExtractionError,
+    ExtractionFailure,
     FormField,
     LayoutElement,
     Line,
@@ -64,14 +64,10 @@ _CONTINUED_TABLE_ENDS_BELOW = 0.65
 _CONTINUATION_STARTS_ABOVE = 0.35
 
 
-class TextractResponseError(ValueError):
+class TextractResponseError(ExtractionFailure, ValueError):
     """A Textract response this layer cannot turn into a document."""
 
     kind: ErrorKind = "textract_response_malformed"
-
-    def __init__(self, message: str, *reasons: str) -> None:
-        super().__init__(message)
-        self.error = ExtractionError(kind=self.kind, message=message, reasons=list(reasons))
 
 
 class TextractResponseMalformed(TextractResponseError):

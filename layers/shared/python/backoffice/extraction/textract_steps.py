@@ -42,6 +42,7 @@ from backoffice.extraction.textract_backend import (
     begin_analysis,
     on_job_completed,
 )
+from backoffice.json_files import put_json
 from backoffice.models import REVEAL_SECRETS
 from backoffice.settings import Settings
 
@@ -133,13 +134,7 @@ def store_analysis(s3: Any, bucket: str, key: str, analysis: DocumentAnalysis) -
     body = analysis.model_dump(
         mode="json", context={REVEAL_SECRETS: True}, exclude={"result": {"manual_review"}}
     )
-    response = s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(body).encode(),
-        ContentType="application/json",
-        ServerSideEncryption="aws:kms",
-    )
+    response = put_json(s3, bucket, key, body)
     return S3Document(bucket=bucket, key=key, version_id=response.get("VersionId"))
 
 

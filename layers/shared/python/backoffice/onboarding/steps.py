@@ -22,6 +22,7 @@ from backoffice.connectors.ports import (
 )
 from backoffice.extraction import ExtractionResult, NormalizedDocument, read_local_document
 from backoffice.extraction.textract_backend import DocumentAnalysis
+from backoffice.json_files import put_json
 from backoffice.models import Client, Document, OpportunityClosedWon, ProjectTemplate, parse_event_as
 from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
 from backoffice.onboarding.customers import CustomerMatchPolicy, MatchDecision, match_customer
@@ -106,13 +107,7 @@ def facts_key(case_id: str) -> str:
 
 def store_facts(s3: Any, bucket: str, case_id: str, facts: SowFacts) -> str:
     key = facts_key(case_id)
-    s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(facts.to_json_dict()).encode(),
-        ContentType="application/json",
-        ServerSideEncryption="aws:kms",
-    )
+    put_json(s3, bucket, key, facts.to_json_dict())
     return key
 
 

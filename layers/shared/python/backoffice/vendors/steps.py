@@ -12,6 +12,7 @@ from typing import Any
 from backoffice.approvals.policy import load_policy
 from backoffice.connectors.ports import ErpPort, HrisPort, all_pages
 from backoffice.extraction import ExtractionResult, extract_local
+from backoffice.json_files import get_json, put_json
 from backoffice.models import Vendor, VendorOnboardingRequested, parse_event_as
 from backoffice.models.entities import last4
 from backoffice.vendors.assessment import VendorAssessment, assess_application
@@ -113,18 +114,12 @@ def application_key(case_id: str) -> str:
 
 def store_application(s3: Any, bucket: str, application: VendorApplication) -> str:
     key = application_key(application.case_id)
-    s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(application.to_json_dict(reveal_secrets=True)).encode(),
-        ContentType="application/json",
-        ServerSideEncryption="aws:kms",
-    )
+    put_json(s3, bucket, key, application.to_json_dict(reveal_secrets=True))
     return key
 
 
 def load_application(s3: Any, bucket: str, key: str) -> VendorApplication:
-    return VendorApplication.from_json_dict(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+    return VendorApplication.from_json_dict(get_json(s3, bucket, key))
 
 
 def vendor_policy() -> VendorPolicy:

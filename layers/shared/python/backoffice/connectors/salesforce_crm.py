@@ -1,0 +1,181 @@
+"""Salesforce as the CRM port: opportunities, their accounts as clients, and their statements of work.
+
+The SOW: files linked to the opportunity (``ContentDocumentLink`` -> latest ``ContentVersion``), the one whose title
+says SOW or statement of work; its ``VersionData`` is downloaded and stored in S3 through the injected uploader.
+"""
+
+from __future__ import annotations
+
+import re
+
+from backoffice.connectors.s3_upload import DocumentUploader
+from backoffice.connectors.salesforce_api import SYSTEM, SalesforceApi, salesforce_id, soql_literal
+from backoffice.connectors.salesforce_records import load_record
+from backoffice.models import Client, Document, Opportunity
+
+_CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "doc": "application/msword",
+    "txt": "text/plain",
+}
+
+_OPPORTUNITY_FIELDS = (
+    "Id",
+    "AccountId",
+    "Name",
+    "StageName",
+    "Amount",
+    "CloseDate",
+    "IsClosed",
+    "IsWon",
+    "Probability",
+    "OwnerId",
+)
+
+
+class SalesforceCrm:
+    """``CrmPort`` on Salesforce: opportunities, their accounts as clients, their SOW files."""
+
+    system = SYSTEM
+
+    def __init__(self, api: SalesforceApi, uploader: DocumentUploader) -> None:
+        self.api = api
+        self.uploader = uploader
+
+    def get_opportunity(self, opportunity_id: str) -> Opportunity:
+        record_id = salesforce_id(opportunity_id, "opportunity")
+        fields = [*_OPPORTUNITY_FIELDS, *(["CurrencyIsoCode"] if self.api.settings.multi_currency else [])]
+        record = self.api.get_record("Opportunity", record_id, fields, operation="get_opportunity")
+        opportunity: Opportunity = load_record(
+            Opportunity,
+            {
+                "id": record.get("Id"),
+                "account_id": record.get("AccountId"),
+                "name": record.get("Name"),
+                "stage_name": record.get("StageName"),
+                "amount": record.get("Amount") if record.get("Amount") is not None else 0,
+                "close_date": record.get("CloseDate"),
+                "is_closed": record.get("IsClosed"),
+                "is_won": record.get("IsWon"),
+                "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                "probability": record.get("Probability"),
+                "owner_id": record.get("OwnerId"),
+            },
+            "Opportunity",
+        )
+        return opportunity
+
+    def get_account(self, account_id: str) -> Client:
+        """The Account as the canonical ``Client`` (billing address, currency, optional tax id and e-mail fields)."""
+        settings = self.api.settings
+        record_id = salesforce_id(account_id, "account")
+        optional = [
+            f
+            for f in (
+                settings.country_code_field,
+                settings.account_tax_id_field,
+                settings.account_billing_email_field,
+                "CurrencyIsoCode" if settings.multi_currency else None,
+            )
+            if f
+        ]
+        fields = [
+            "Id",
+            "Name",
+            "BillingStreet",
+            "BillingCity",
+            "BillingState",
+            "BillingPostalCode",
+            "BillingCountry",
+            *optional,
+        ]
+        record = self.api.get_record("Account", record_id, fields, operation="get_account")
+        street = [
+            line.strip() for line in str(record.get("BillingStreet") or "").splitlines() if line.strip()
+        ]
+        country = record.get(settings.country_code_field) if settings.country_code_field else None
+        if (
+            not country
+            and isinstance(record.get("BillingCountry"), str)
+            and len(record["BillingCountry"]) == 2
+        ):
+            country = record["BillingCountry"].upper()
+        address = None
+        if street and record.get("BillingCity") and country:
+            address = {
+                "line1": street[0],
+                "line2": ", ".join(street[1:]) or None,
+                "city": record["BillingCity"],
+                "region": record.get("BillingState"),
+                "postal_code": record.get("BillingPostalCode"),
+                "country": country,
+            }
+        client: Client = load_record(
+            Client,
+            {
+                "id": record.get("Id"),
+                "customer_name": record.get("Name"),
+                "tax_id": record.get(settings.account_tax_id_field)
+                if settings.account_tax_id_field
+                else None,
+                "default_currency": record.get("CurrencyIsoCode") or settings.default_currency,
+                "billing_email": (
+                    record.get(settings.account_billing_email_field)
+                    if settings.account_billing_email_field
+                    else None
+                ),
+                "address": address,
+            },
+            "Account",
+        )
+        return client
+
+    def sow_document(self, opportunity_id: str) -> Document | None:
+        record_id = salesforce_id(opportunity_id, "opportunity")
+        links = self.api.query(
+            f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = {soql_literal(record_id)}",
+            operation="list_attachments",
+        )
+        document_ids = sorted(
+            {str(link["ContentDocumentId"]) for link in links if link.get("ContentDocumentId")}
+        )
+        if not document_ids:
+            return None
+        versions = list(
+            self.api.query(
+                "SELECT Id, Title, PathOnClient, FileExtension, ContentSize, ContentDocumentId, CreatedDate "
+                f"FROM ContentVersion WHERE ContentDocumentId IN ({', '.join(soql_literal(d) for d in document_ids)}) "
+                "AND IsLatest = true ORDER BY CreatedDate DESC",
+                operation="list_attachment_versions",
+            )
+        )
+        pattern = re.compile(self.api.settings.sow_title_pattern)
+        named = [
+            v
+            for v in versions
+            if pattern.search(str(v.get("Title") or "")) or pattern.search(str(v.get("PathOnClient") or ""))
+        ]
+        if not named:
+            return None
+        # The newest PDF that says it is the SOW; a Word draft only when there is no PDF.
+        named.sort(key=lambda v: str(v.get("FileExtension") or "").lower() != "pdf")
+        version = named[0]
+        version_id = salesforce_id(str(version["Id"]), "content version")
+        content = self.api.download(
+            f"sobjects/ContentVersion/{version_id}/VersionData",
+            operation="download_attachment",
+            record_id=version_id,
+        )
+        extension = str(version.get("FileExtension") or "pdf").lower()
+        file_name = str(
+            version.get("PathOnClient") or f"{version.get('Title') or 'statement-of-work'}.{extension}"
+        )
+        safe_name = re.sub(r"[^A-Za-z0-9._]+", "-", file_name).strip("-") or f"statement-of-work.{extension}"
+        return self.uploader.upload(
+            key=f"crm/opportunities/{record_id}/{version_id}/{safe_name}",
+            content=content,
+            content_type=_CONTENT_TYPES.get(extension, "application/octet-stream"),
+            file_name=file_name,
+            document_type="sow",
+        )
