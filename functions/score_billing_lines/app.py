@@ -36,17 +36,23 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except Exception as error:
         STEP.failed(event, error, "lines.scored")
         raise
+    model = scored["signal_model"]
     STEP.record(
         event,
         action="lines.scored",
         outcome="recommendation",
         reasons=[
-            f"{scored['lines_flagged']} of {scored['lines_scored']} line(s) flagged by the anomaly scorer "
-            f"(history: {scored['history_lines']} line(s)); flagged lines go to a person, the scorer decides nothing",
+            f"{scored['lines_flagged']} of {scored['lines_scored']} line(s) flagged by the anomaly scorer, "
+            f"{scored['lines_to_review']} sent to a person (every policy violation, and signals at or above "
+            f"{model['review_threshold']:.3f}, the threshold of the signal model ({model['trained_on']}, "
+            f"{model['trained_at']}) for a precision of {model['target_precision']:.0%}); history: "
+            f"{scored['history_lines']} line(s); the scorer decides nothing",
+            scored["benford"],
             *(f"{rule}: {count} reason(s)" for rule, count in scored["by_rule"].items()),
         ],
         data=scored,
     )
     metrics.record("LinesScored", scored["lines_scored"], workflow="invoicing")
     metrics.record("LinesFlagged", scored["lines_flagged"], workflow="invoicing")
+    metrics.record("LinesSentToReview", scored["lines_to_review"], workflow="invoicing")
     return scored

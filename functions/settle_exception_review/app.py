@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws
+from backoffice.anomaly.labels import ReviewLabels
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.invoicing.step_inputs import SettleExceptionReviewInput
@@ -27,7 +28,8 @@ INPUT_MODEL = SettleExceptionReviewInput
 @STEP.calls_systems
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
-    files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id)
+    s3, bucket = aws.client("s3"), settings().documents_bucket_name
+    files = BillingFiles(s3, bucket, payload.run_case_id)
     comments = [str(c) for c in payload.comments or []]
     try:
         settled = settle_review(
@@ -37,6 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             files,
             wiring.psa(),
             billing_policy(os.environ),
+            ReviewLabels(s3, bucket),
         )
     except Exception as error:
         STEP.failed(event, error, "exceptions.settled")
@@ -56,5 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome=settled["decision"],
         reasons=reasons or ["the lines under review bill as recorded"],
         output=settled,
+        # The reviewer's decisions on the lines the scorer sent, per rule: the process report's agreement figures.
+        data={"period_start": settled["period_start"], "decisions_by_rule": settled["decisions_by_rule"]},
     )
     return settled

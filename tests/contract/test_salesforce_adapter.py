@@ -506,6 +506,39 @@ def test_timecards_become_one_time_entry_per_day_worked(salesforce_fake: Salesfo
     ]
 
 
+def test_overtime_approved_on_a_timecard_is_read_from_the_field_the_org_keeps_it_in(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given an org that ticks approved overtime on the timecard, a card with it ticked and one without
+    for worker, ticked in (("W-004", True), ("W-005", False)):
+        salesforce_fake.put(
+            "pse__Timecard__c",
+            {
+                "pse__Resource__c": worker,
+                "pse__Project__c": "a1ADn0000000001AAA",
+                "pse__Start_Date__c": "2026-11-02",
+                "pse__End_Date__c": "2026-11-08",
+                "pse__Status__c": "Approved",
+                "pse__Billable__c": True,
+                "pse__Monday_Hours__c": Decimal(13),
+                "pse__Saturday_Hours__c": Decimal(4),
+                "Overtime_Approved__c": ticked,
+            },
+        )
+    psa = CertiniaPsa(api_for(salesforce_fake, certinia={"overtime_approved_field": "Overtime_Approved__c"}))
+    # When the period's time is read
+    entries = psa.time_entries(date(2026, 11, 1), date(2026, 11, 30))
+    # Then every day of the ticked card carries it, and none of the other's (nor of an org without the field)
+    assert sorted((e.worker_id, e.overtime_approved) for e in entries) == [
+        ("W-004", True),
+        ("W-004", True),
+        ("W-005", False),
+        ("W-005", False),
+    ]
+    plain = CertiniaPsa(api_for(salesforce_fake)).time_entries(date(2026, 11, 1), date(2026, 11, 30))
+    assert not any(e.overtime_approved for e in plain)
+
+
 def test_milestones_say_which_are_accepted(salesforce_fake: SalesforceFake) -> None:
     # Given an approved and a planned milestone
     project_id = salesforce_fake.put("pse__Proj__c", {"Name": "P"})
@@ -710,6 +743,7 @@ def test_what_an_expense_receipt_says_is_read_from_the_fields_the_org_keeps_it_i
         "receipt_number": "Receipt_Number__c",
         "receipt_date": "Receipt_Date__c",
         "card_id": "Corporate_Card__c",
+        "trip_id": "pse__Expense_Report__c",
     }
     certinia = {"expense_fact_fields": facts}
     read = _expense(
@@ -720,6 +754,7 @@ def test_what_an_expense_receipt_says_is_read_from_the_fields_the_org_keeps_it_i
         Receipt_Number__c="INV-20931",
         Receipt_Date__c="2026-11-02",
         Corporate_Card__c="CC-0042",
+        pse__Expense_Report__c="a2XDn0000000042AAA",
     )
     bare = _expense(salesforce_fake, "2026-11-04", "18.50")
     psa = CertiniaPsa(api_for(salesforce_fake, certinia=certinia))
@@ -734,6 +769,7 @@ def test_what_an_expense_receipt_says_is_read_from_the_fields_the_org_keeps_it_i
         date(2026, 11, 2),
         "CC-0042",
     )
+    assert found.trip_id == "a2XDn0000000042AAA"
     assert isinstance(expenses[bare], ExpenseEntry) and expenses[bare].receipt_amount is None
     # And a misspelt fact is refused when the settings are read, naming the facts there are
     with pytest.raises(ValidationError, match="unknown expense facts reciept_amount"):

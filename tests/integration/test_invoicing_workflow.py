@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from backoffice.anomaly.labels import ReviewLabel, ReviewLabels
 from backoffice.audit import AuditTrail
 from backoffice.connectors.sandbox import SandboxErp, SandboxPsa
 from backoffice.local.approver import decide_via_http
@@ -432,3 +433,43 @@ def test_an_erp_outage_that_outlasts_the_retries_fails_the_run_as_a_technical_fa
     described = runtime.client("stepfunctions").describe_execution(executionArn=run.arn)
     assert (run.status, described["error"]) == ("FAILED", "TechnicalFault")
     assert described["cause"].startswith(f"{len(stopped)} project(s) blocked by a technical fault")
+
+
+def test_each_reviewer_decision_on_a_line_the_scorer_sent_is_a_label(billing_run: BillingRun) -> None:
+    # Given the partner rejected P-0015's exceptions and approved P-0008's but one line
+    runtime = billing_run.runtime
+    labels = list(ReviewLabels(runtime.client("s3"), runtime.documents_bucket).read_all())
+    by_project: dict[str, list[ReviewLabel]] = {}
+    for label in labels:
+        by_project.setdefault(label.project_id, []).append(label)
+    # Then every line of P-0015 the scorer sent is labelled a problem, with the checks and rules it tripped
+    rejected = by_project["P-0015"]
+    assert rejected and all(label.is_problem for label in rejected)
+    assert all(
+        label.checks and label.rules and label.run_case_id == billing_run.case_id for label in rejected
+    )
+    # And of P-0008's, the line kept back is a problem and the lines that billed are cleared
+    kept = first_review_line(runtime, billing_run.case_id)
+    decided = {label.line_id: label.is_problem for label in by_project.get(KEEP_BACK_PROJECT, [])}
+    assert all(problem == (line_id == kept) for line_id, problem in decided.items())
+    # And the settled review's audit record counts the decisions per rule, for the process report
+    trail = AuditTrail(runtime.resolve(Ref("table_name", "audit")))
+    (settled,) = [
+        r for r in trail.records(f"{billing_run.case_id}-P-0015") if r.action == "exceptions.settled"
+    ]
+    counts = settled.data["decisions_by_rule"]
+    assert sum(rule["confirmed"] for rule in counts.values()) >= len(rejected)
+    assert all(rule["cleared"] == 0 for rule in counts.values())
+
+
+def test_the_scoring_record_says_what_went_to_people_on_which_model_and_what_benford_could_test(
+    billing_run: BillingRun,
+) -> None:
+    # Given the run's "lines scored" audit record
+    trail = AuditTrail(billing_run.runtime.resolve(Ref("table_name", "audit")))
+    (scored,) = [r for r in trail.records(billing_run.case_id) if r.action == "lines.scored"]
+    text = " ".join(scored.reasons)
+    # Then it names how many lines went to a person, the signal model and its threshold, and TE8's coverage
+    assert "sent to a person" in text and "signal model" in text and "precision of 90%" in text
+    assert any(reason.startswith("TE8 ") for reason in scored.reasons)
+    assert scored.data["lines_to_review"] <= scored.data["lines_flagged"]

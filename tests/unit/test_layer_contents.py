@@ -36,6 +36,7 @@ DEV_ONLY = (
     "backoffice.vendors.sample_documents",  # writes the sample W-9s, certificates, bank letters
     "backoffice.sample_pdf",  # the PDF writer the two above share
     "backoffice.anomaly.generator",
+    "backoffice.anomaly.evaluation",  # precision and recall on the labelled generator, fitting the shipped model
     "backoffice.intelligence",  # the process-intelligence report, read by the console and the CLI
     "backoffice.events",  # EventBridge pattern matching, for the local runtime's event router
 )

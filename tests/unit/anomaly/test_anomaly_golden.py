@@ -1,8 +1,12 @@
 """The scorer's output on generated samples is exactly what it was before the scoring path was optimized.
 
-``golden_scores.json`` holds, per scenario, every flagged line (id, kind, score, reasons) and the number of
-lines, computed with the code as it stood before the throughput work. Speed-ups must leave every score and
-every sentence unchanged; a change in behaviour is a deliberate act that regenerates the file:
+``golden_scores.json`` holds, per scenario, every flagged line (id, kind, score, reasons, review) and the number
+of lines, computed with the code as it stood before the throughput work (and regenerated when the scoring
+changed on purpose: policy violations and a fitted signal model replaced the noisy-OR of fixed weights; then
+issue 25's blind spots were fixed and the labelled generator made harder). The scenarios score with
+``GOLDEN_MODEL``, a signal model pinned here, so that refitting the shipped model changes no golden score (its slopes equal its offsets: each signal adds its weight times its strength).
+Speed-ups must leave every score and every sentence unchanged; a change in behaviour is a deliberate act that
+regenerates the file:
 
     .venv/bin/python tests/unit/anomaly/test_anomaly_golden.py --write
 
@@ -36,14 +40,53 @@ from backoffice.anomaly.generator import (
     sample_firm_policy,
     time_entry_of,
 )
+from backoffice.anomaly.signal_model import CurvePoint, SignalModel
 
 GOLDEN = Path(__file__).with_name("golden_scores.json")
 SEED, WORKERS, HISTORY_DAYS = 11, 24, 90
+GOLDEN_MODEL = SignalModel(
+    intercept=-3.0,
+    offsets={
+        "duplicate_merchant_charge": 3.0,
+        "round_amount": 1.5,
+        "round_endings": 1.5,
+        "weekend_or_holiday": 1.0,
+        "identical_hours": 2.0,
+        "late_entry": 2.0,
+        "benford": 2.0,
+        "consecutive_receipts": 3.5,
+        "amount_outlier": 3.0,
+        "hours_outlier": 3.0,
+    },
+    slopes={
+        "duplicate_merchant_charge": 3.0,
+        "round_amount": 1.5,
+        "round_endings": 1.5,
+        "weekend_or_holiday": 1.0,
+        "identical_hours": 2.0,
+        "late_entry": 2.0,
+        "benford": 2.0,
+        "consecutive_receipts": 3.5,
+        "amount_outlier": 3.0,
+        "hours_outlier": 3.0,
+    },
+    trained_on="pinned for the golden scores",
+    trained_at=date(2026, 12, 7),
+    training_lines=0,
+    training_positives=0,
+    held_back_lines=0,
+    held_back_positives=0,
+    curve=[
+        CurvePoint(threshold=0.8, precision=0.95, recall=0.5, lines=10),
+        CurvePoint(threshold=0.5, precision=0.9, recall=0.8, lines=20),
+        CurvePoint(threshold=0.2, precision=0.6, recall=1.0, lines=40),
+    ],
+)
 
 
 @cache
 def firm() -> GeneratedFirm:
-    policy = sample_firm_policy(benford_min_lines=100, benford_mad_limit=0.05)
+    policy = sample_firm_policy(benford_min_lines=100, benford_mad_limit=0.05, signal_model=GOLDEN_MODEL)
     return generate_sample_firm(seed=SEED, n_workers=WORKERS, history_days=HISTORY_DAYS, policy=policy)
 
 
@@ -65,7 +108,7 @@ def _sample_policy() -> list[ScoredLine]:
 
 def _default_policy() -> list[ScoredLine]:
     sample = firm()
-    policy = AnomalyPolicy(benford_min_lines=50, benford_mad_limit=0.04)
+    policy = AnomalyPolicy(benford_min_lines=50, benford_mad_limit=0.04, signal_model=GOLDEN_MODEL)
     history = _history(sample, policy, sample.history_expense_rows)
     return score_rows(
         sample.time_rows, sample.expense_rows, history, policy, worker_roles=sample.worker_roles()
@@ -120,7 +163,10 @@ def _every_knob_turned() -> list[ScoredLine]:
             "peer_group_min_lines": 8,
             "outlier_min_ratio": 1.8,
             "outliers_skip_capped_types": False,
-            "weights": {"round_endings": 0.0, "duplicate_time": 0.35, "amount_outlier": 0.45},
+            "checks_off": ["round_endings"],
+            "violations": ["duplicate_expense", "receipt_missing", "daily_hours", "sanctioned_above_claimed"],
+            "target_precision": 0.95,
+            "signal_model": GOLDEN_MODEL,
         }
     )
     history = _history(sample, policy, _in_other_currencies(sample.history_expense_rows))
@@ -162,8 +208,8 @@ def _json_rows_with_unreadable_ones() -> list[ScoredLine]:
 
 def _models() -> list[ScoredLine]:
     sample = firm()
-    time_entries = [time_entry_of(row) for row in sample.time_rows[:1500]]
-    expenses = [expense_entry_of(row) for row in sample.expense_rows[:1500]]
+    time_entries = [time_entry_of(row) for row in sample.time_rows[:1800]]
+    expenses = [expense_entry_of(row) for row in sample.expense_rows[:1800]]
     history = _history(sample, sample.policy, sample.history_expense_rows)
     return score_lines(
         time_entries,
@@ -248,6 +294,7 @@ def flagged(scored: list[ScoredLine]) -> dict[str, Any]:
             line.kind,
             line.score,
             [reasons.setdefault(reason, len(reasons)) for reason in line.reasons],
+            line.review,
         ]
         for line in scored
         if line.score or line.reasons
@@ -262,7 +309,7 @@ def flagged(scored: list[ScoredLine]) -> dict[str, Any]:
 
 def _readable(record: dict[str, Any]) -> list[list[Any]]:
     reasons = record["reasons"]
-    return [[*line[:3], [reasons[place] for place in line[3]]] for line in record["flagged"]]
+    return [[*line[:3], [reasons[place] for place in line[3]], *line[4:]] for line in record["flagged"]]
 
 
 @cache

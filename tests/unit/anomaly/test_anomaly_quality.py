@@ -1,119 +1,183 @@
-"""How well the scorer finds what the labelled generator injects: precision and recall per anomaly type.
+"""How well the scorer sends what matters to review: recall and precision AT REVIEW per check and per TE rule, on
+the labelled generator's evaluation firm (``anomaly.evaluation``).
 
-The sample firm (``generate_sample_firm``, seed 2026): 115 people over the fourth quarter of 2026, about
-22,000 period lines with a few dozen of each anomaly, and 270 days of clean history before it. A line counts
-as found for a type when the scorer gives it a reason of that check.
+The evaluation firm (``evaluation.sample_firm()``, seed 2026): 115 people over the fourth quarter of 2026, about
+22,000 period lines with a few dozen of each anomaly, and 270 days of clean history before it. The shipped signal
+model was fitted on the firms of ``evaluation.TRAINING_SEEDS``, so its figures here are out of sample. A line
+counts as found for a check when it goes to review (a policy violation, or signals at or above the model's
+threshold for the policy's target precision) with a reason of that check: a signal the rules saw but the model
+left below the threshold is a miss, as it would be in the firm.
 
-Floors, and why:
-- Rule-based checks (TE1 to TE7, TE9, TE10): recall >= 0.95 and precision >= 0.90. A rule either holds or
-  not, so every injected case must be found; precision is below 1 only where ordinary lines break the rule
-  by chance (two equal taxi fares the same day, two colleagues' equal charges), which the firm would also
-  see in real data.
-- TE11 amount outliers: recall >= 0.70 and precision >= 0.70. A robust z-score cannot see an inflated claim
-  in a group too small to have a baseline (a worker's third conference fee), and a lognormal tail produces
-  honest claims past 3.5 robust deviations now and then.
-- TE8 Benford: recall >= 0.60 and precision >= 0.80, measured at the set level it works on (every line of an
-  inventing worker is labelled). Run with the firm's own digit profile as the reference (the sample firm's
-  policy), at least 100 amounts a set and a MAD limit of 0.05: the sample's amounts, like real ones bound by
-  per diem caps and flat fares, do not follow Benford's law as a whole, and on 100 to 200 amounts sampling
-  noise alone gives a MAD of 0.02 to 0.04 (Nigrini's 0.015 assumes about 1,000). Three inventing workers:
-  recall moves in thirds.
+The generator makes every type hard to get right both ways:
+- subtle variants: limits passed by a little (a night 1 % over the per diem, a tip at 26 %, a receipt dated three
+  days away, 12.25 h in a day, an entry 15 days late, a run of exactly 15 identical days), a time entry copied
+  without its start time or under another task code and activity, outliers just past the robust z threshold;
+- legitimate look-alikes (``GeneratedFirm.lookalikes``, about 20 a type) a reviewer would clear and the product
+  recognises from a fact: colleagues on one trip at one hotel and on one flight (one trip id), round conference
+  fees and software seats (round prices normal for the type, learnt from history), long days and weekend work
+  on overtime approved in the PSA, a second piece of work of the same length on one project and day (another
+  description), a month-end close worked long every month and a licence renewed every month (spikes the
+  worker's history explains), fixed contract hours, a commuter's parking at round rates, and claims just
+  within each limit. None of them may be sent to review.
+
+Floors: recall >= 0.95 and precision >= 0.90 for every check and every rule (``evaluation.FLOORS``).
+
+TE8 Benford is measured as the evaluation policy runs it (``evaluation.sample_policy``): sets of 100 amounts and
+more, compared with the firm's own digits at a MAD limit of 0.05. At Nigrini's 1,000 amounts, the default, TE8
+does not run on a 115-person firm at all, and ``benford_coverage`` says so rather than pretend (see
+``test_benford_coverage_says_the_default_volume_is_not_reached``); its figures here are for the sets of 100 to
+200 amounts of three inventing workers, and move in thirds.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cache
 
-from backoffice.anomaly import CHECKS, ScoredLine, score_rows
-from backoffice.anomaly.generator import GeneratedFirm, generate_sample_firm, sample_firm_policy
+from backoffice.anomaly import CHECKS, AnomalyPolicy, ScoredLine
+from backoffice.anomaly import evaluation as ev
+from backoffice.anomaly.expense_rules import benford_coverage
+from backoffice.anomaly.generator import GeneratedFirm, generate_sample_firm
+from backoffice.anomaly.rows import expense_columns
+from backoffice.anomaly.signal_model import SignalModel
 
-STATISTICAL_FLOORS = {"amount_outlier": (0.70, 0.70), "benford": (0.60, 0.80)}  # (recall, precision)
-RULE_FLOORS = (0.95, 0.90)
 MIN_SUPPORT = 15  # labelled lines a type needs for its figures to mean anything
+MIN_LOOKALIKES = 15  # legitimate look-alikes a type with a fact to recognise them needs
+# The types with a legitimate look-alike the product recognises from a fact (the others are statistical or
+# have no legitimate twin: a copied receipt is never honest).
+LOOKALIKE_TYPES = (
+    "duplicate_time",
+    "duplicate_merchant_charge",
+    "round_endings",
+    "receipt_missing",
+    "receipt_date_mismatch",
+    "tip_above_limit",
+    "per_diem_lodging",
+    "per_attendee",
+    "daily_hours",
+    "weekend_or_holiday",
+    "identical_hours",
+    "late_entry",
+    "amount_outlier",
+    "hours_outlier",
+)
 
 
 @cache
 def sample() -> tuple[GeneratedFirm, tuple[ScoredLine, ...]]:
-    policy = sample_firm_policy(benford_min_lines=100, benford_mad_limit=0.05)
-    firm = generate_sample_firm(seed=2026, n_workers=115, history_days=270, policy=policy)
-    scored = score_rows(
-        firm.time_rows, firm.expense_rows, firm.history(), policy, worker_roles=firm.worker_roles()
-    )
-    return firm, tuple(scored)
-
-
-def measure(firm: GeneratedFirm, scored: tuple[ScoredLine, ...]) -> dict[str, tuple[int, float, float]]:
-    """Per check: (labelled lines, recall, precision)."""
-    found = {line.line_id: line.checks for line in scored}
-    figures = {}
-    for check in CHECKS:
-        labelled = {line_id for line_id, labels in firm.labels.items() if check in labels}
-        flagged = {line_id for line_id, checks in found.items() if check in checks}
-        hits = len(labelled & flagged)
-        recall = hits / len(labelled) if labelled else 0.0
-        precision = hits / len(flagged) if flagged else 0.0
-        figures[check] = (len(labelled), recall, precision)
-    return figures
-
-
-def table(figures: dict[str, tuple[int, float, float]]) -> str:
-    rows = [f"{'check':27} {'rule':5} {'lines':>6} {'recall':>7} {'precision':>9}"]
-    for check, (support, recall, precision) in figures.items():
-        rows.append(f"{check:27} {CHECKS[check].rule:5} {support:6d} {recall:7.3f} {precision:9.3f}")
-    return "\n".join(rows)
+    firm = ev.sample_firm()
+    return firm, tuple(ev.score_firm(firm))
 
 
 def test_the_sample_firm_is_the_size_the_floors_assume_and_every_type_is_injected() -> None:
-    # Given the labelled sample
+    # Given the labelled evaluation firm
     firm, scored = sample()
     # Then it has about 20,000 lines, each scored once, and enough of every anomaly type to measure
     assert 18_000 <= firm.line_count <= 26_000
     assert len(scored) == firm.line_count
-    support = {check: figures[0] for check, figures in measure(firm, scored).items()}
+    support = {check: figures.labelled for check, figures in ev.by_check(firm.labels, scored).items()}
+    assert set(support) == set(CHECKS)
     assert min(support.values()) >= MIN_SUPPORT, support
+    # And about 20 legitimate look-alikes of each type that has them, none of them labelled
+    lookalikes = Counter(firm.lookalikes.values())
+    assert all(lookalikes[check] >= MIN_LOOKALIKES for check in LOOKALIKE_TYPES), lookalikes
+    assert not set(firm.lookalikes) & set(firm.labels)
 
 
-def test_precision_and_recall_per_anomaly_type_meet_the_floors() -> None:
-    # Given the sample scored with its history
+def test_recall_and_precision_at_review_per_check_meet_the_floors() -> None:
+    # Given the evaluation firm scored with its history and the shipped signal model
     firm, scored = sample()
-    # When precision and recall are measured per check
-    figures = measure(firm, scored)
-    print("\n" + table(figures))
-    # Then each meets its floor (see the module docstring for why the statistical ones are lower)
-    failures = []
-    for check, (_, recall, precision) in figures.items():
-        min_recall, min_precision = STATISTICAL_FLOORS.get(check, RULE_FLOORS)
-        if recall < min_recall or precision < min_precision:
-            failures.append(
-                f"{check}: recall {recall:.3f} (floor {min_recall}), precision {precision:.3f} ({min_precision})"
-            )
-    assert not failures, "\n".join(failures) + "\n" + table(figures)
+    # When recall and precision at review are measured per check
+    figures = ev.by_check(firm.labels, scored)
+    print("\n" + ev.table(figures))
+    # Then every check reaches recall 0.95 and precision 0.90
+    below = [name for name, found in figures.items() if not found.meets(ev.FLOORS)]
+    assert not below, f"below the floors: {below}\n{ev.table(figures)}"
 
 
-def test_suspicious_lines_outrank_clean_ones() -> None:
-    # Given the scores of labelled and clean lines
+def test_recall_and_precision_at_review_per_rule_meet_the_floors() -> None:
+    # Given the same / When measured per TE rule (a line counts for a rule with any of its checks)
     firm, scored = sample()
-    anomalous = [line.score for line in scored if line.line_id in firm.labels]
-    clean = [line.score for line in scored if line.line_id not in firm.labels]
-    # Then nearly every clean line scores 0 and the labelled ones score well above them on average
-    assert sum(score == 0 for score in clean) / len(clean) > 0.99
-    assert sum(anomalous) / len(anomalous) > 0.3
+    figures = ev.by_rule(firm.labels, scored)
+    print("\n" + ev.table(figures))
+    # Then every rule reaches the floors too
+    below = [name for name, found in figures.items() if not found.meets(ev.FLOORS)]
+    assert not below, f"below the floors: {below}\n{ev.table(figures)}"
+
+
+def test_legitimate_lookalikes_are_not_sent_to_review() -> None:
+    # Given the look-alikes a reviewer would clear (team trips, round list prices, approved overtime, spikes
+    # the worker's history explains, claims just within a limit, ...)
+    firm, scored = sample()
+    sent = {line.line_id for line in scored if line.review}
+    # Then none of them goes to review
+    reviewed = Counter(check for line_id, check in firm.lookalikes.items() if line_id in sent)
+    assert not reviewed, reviewed
+
+
+def test_few_clean_lines_go_to_review_and_every_score_is_a_probability() -> None:
+    # Given the lines the generator left clean (look-alikes included)
+    firm, scored = sample()
+    clean = [line for line in scored if line.line_id not in firm.labels]
+    # Then under one in two hundred is sent to review, and every score lies in [0, 1]
+    assert sum(line.review for line in clean) / len(clean) < 0.005
     assert all(0.0 <= line.score <= 1.0 for line in scored)
+
+
+def test_the_shipped_model_was_fitted_on_other_firms_than_the_one_measured() -> None:
+    # Given the shipped model / Then it names the training seeds, none of them the evaluation seed, and its
+    # held-back figures reach the target precision at the threshold it reviews from
+    model = SignalModel.shipped()
+    assert str(ev.EVALUATION_SEED) not in model.trained_on
+    assert all(str(seed) in model.trained_on for seed in ev.TRAINING_SEEDS)
+    threshold = model.threshold_for(ev.sample_policy().target_precision)
+    point = model.figures_at(threshold)
+    assert point is not None and point.precision >= ev.sample_policy().target_precision
+
+
+def test_benford_coverage_says_the_default_volume_is_not_reached() -> None:
+    # Given the evaluation firm's period and history under the default TE8 volume (1,000 amounts a set)
+    firm, _ = sample()
+    policy = AnomalyPolicy()
+    history = firm.history()
+    columns = expense_columns(firm.expense_rows, policy.currency, policy.fx_rates)
+    # When TE8's coverage is stated
+    sentence = benford_coverage(
+        columns, policy, history.worker_digits, history.merchant_digits, history.type_digits
+    )
+    print("\n" + sentence)
+    # Then only a few big merchants' sets (the airlines, the ride apps) reach it, no worker's
+    assert sentence.startswith("TE8 run on ") and "merchant sets" in sentence and "worker" not in sentence
+    # And on workers' sets alone it says TE8 did not run, and why
+    workers_only = policy.model_copy(update={"benford_sets": ["worker"]})
+    sentence = benford_coverage(columns, workers_only, history.worker_digits, {}, history.type_digits)
+    print(sentence)
+    assert sentence.startswith("TE8 not run: largest set ") and sentence.endswith("1,000 needed")
+    # And with the firm's pool allowed, that pool reaches the volume and is reported
+    pooled = policy.model_copy(update={"benford_sets": ["worker", "merchant", "firm"]})
+    sentence = benford_coverage(
+        columns, pooled, history.worker_digits, history.merchant_digits, history.type_digits
+    )
+    print(sentence)
+    assert "and the firm's pool of " in sentence and "to Benford's law" in sentence
 
 
 def test_the_generator_is_deterministic_for_a_seed() -> None:
     # Given two small firms from one seed and one from another
-    first = generate_sample_firm(seed=7, n_workers=12)
-    again = generate_sample_firm(seed=7, n_workers=12)
-    other = generate_sample_firm(seed=8, n_workers=12)
-    # Then the same seed gives the same lines and labels, another seed other lines
+    first = generate_sample_firm(seed=7, n_workers=30, history_days=60)
+    again = generate_sample_firm(seed=7, n_workers=30, history_days=60)
+    other = generate_sample_firm(seed=8, n_workers=30, history_days=60)
+    # Then the same seed gives the same lines, labels and look-alikes, another seed other lines
     assert first.time_rows == again.time_rows and first.expense_rows == again.expense_rows
-    assert first.labels == again.labels
+    assert first.history_time_rows == again.history_time_rows
+    assert first.labels == again.labels and first.lookalikes == again.lookalikes
     assert first.expense_rows != other.expense_rows
 
 
 def test_generated_lines_are_valid_canonical_models() -> None:
-    # Given a small firm / When its rows become models / Then every one validates
-    firm = generate_sample_firm(seed=5, n_workers=6)
-    assert len(firm.time_entries()) == len(firm.time_rows)
-    assert len(firm.expenses()) == len(firm.expense_rows)
+    # Given a small firm / When its rows become models / Then every one validates, with its new facts
+    firm = generate_sample_firm(seed=5, n_workers=12, history_days=30)
+    entries, expenses = firm.time_entries(), firm.expenses()
+    assert len(entries) == len(firm.time_rows) and len(expenses) == len(firm.expense_rows)
+    assert any(entry.description for entry in entries)
+    assert any(expense.trip_id for expense in expenses)

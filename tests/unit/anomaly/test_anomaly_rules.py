@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from backoffice.anomaly import (
+    DEFAULT_VIOLATIONS,
     AnomalyHistory,
     AnomalyPolicy,
     ScoredLine,
@@ -20,7 +21,11 @@ from backoffice.anomaly import (
     us_federal_holidays,
 )
 from backoffice.anomaly.benford import FIRST_DIGIT_P, benford_mad, conformity
+from backoffice.anomaly.expense_rules import benford_coverage, flag_round_amounts
 from backoffice.anomaly.generator import expense_entry_of, time_entry_of
+from backoffice.anomaly.rows import expense_columns
+from backoffice.anomaly.scored import Flags
+from backoffice.anomaly.signal_model import CurvePoint, SignalModel
 
 TUESDAY = date(2026, 10, 6)
 SHA_A = "a" * 64
@@ -81,37 +86,65 @@ def text(scored: dict[str, ScoredLine], line_id: str, check: str) -> str:
 
 
 def test_the_policy_loads_from_json_and_keeps_the_defaults_it_does_not_name() -> None:
-    # Given a firm's policy naming two thresholds and one weight
+    # Given a firm's policy naming two thresholds and one check it does not run
     policy = AnomalyPolicy.from_json_dict(
-        {"max_daily_hours": 10, "lodging_per_night": "150", "weights": {"benford": 0}}
+        {"max_daily_hours": 10, "lodging_per_night": "150", "checks_off": ["benford"]}
     )
     # Then those change and everything else keeps the DOMAIN.md defaults
     assert policy.max_daily_hours == 10 and policy.lodging_per_night == 150
-    assert policy.weight("benford") == 0 and policy.weight("duplicate_receipt") == 0.95
+    assert not policy.is_on("benford") and policy.is_on("duplicate_receipt")
+    assert policy.is_violation("receipt_missing") and not policy.is_violation("round_amount")
     assert policy.receipt_required_at == 75 and policy.mie_per_day == 68 and policy.tip_max_share == 0.25
-    assert policy.benford_cutoff() == 0.015
+    assert policy.benford_cutoff() == 0.015 and policy.target_precision == 0.9
 
 
-@pytest.mark.parametrize("weights", [{"no_such_check": 0.5}, {"benford": 1.5}])
-def test_the_policy_refuses_unknown_checks_and_weights_outside_0_to_1(weights: dict[str, float]) -> None:
+@pytest.mark.parametrize(
+    "config",
+    [{"checks_off": ["no_such_check"]}, {"violations": ["no_such_check"]}, {"target_precision": 1.5}],
+)
+def test_the_policy_refuses_unknown_checks_and_a_precision_outside_0_to_1(config: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
-        AnomalyPolicy.from_json_dict({"weights": weights})
+        AnomalyPolicy.from_json_dict(config)
 
 
-def test_scores_combine_by_noisy_or_and_a_clean_line_scores_zero() -> None:
+def test_a_policy_violation_always_goes_to_review_and_a_clean_line_scores_zero() -> None:
     # Given a lodging night above the per diem and without a receipt, and an ordinary purchase
     scored = score(
         expense_rows=[expense_row("EX-1", expense_type="lodging", amount=212.0), expense_row("EX-2")]
     )
-    # Then the night scores 1 - (1 - 0.6)(1 - 0.5), with both reasons; the purchase scores 0 with none
+    # Then the night is a violation twice over: score 1, to review, with both reasons and no signal features;
+    # the purchase scores 0 with no reason and stays out of review
     assert checks(scored, "EX-1") == {"receipt_missing", "per_diem_lodging"}
-    assert scored["EX-1"].score == pytest.approx(1 - 0.4 * 0.5)
-    assert scored["EX-2"].score == 0.0 and scored["EX-2"].reasons == ()
+    assert scored["EX-1"].score == 1.0 and scored["EX-1"].review and scored["EX-1"].features == ()
+    assert scored["EX-2"].score == 0.0 and scored["EX-2"].reasons == () and not scored["EX-2"].review
 
 
-def test_a_check_weighted_zero_is_off() -> None:
+def test_a_check_configured_as_a_signal_is_scored_by_the_model_not_sent_to_review_outright() -> None:
+    # Given the same night where the firm counts a per diem excess as a signal, under a model that gives a lone
+    # per diem signal a probability below the threshold its figures set for the target precision
+    model = SignalModel(
+        intercept=-2.0,
+        offsets={"per_diem_lodging": 1.0},
+        trained_on="test",
+        trained_at=date(2026, 12, 7),
+        training_lines=10,
+        training_positives=5,
+        held_back_lines=10,
+        held_back_positives=5,
+        curve=[CurvePoint(threshold=0.5, precision=0.9, recall=0.6, lines=4)],
+    )
+    violations = [check for check in DEFAULT_VIOLATIONS if check != "per_diem_lodging"]
+    rows = [expense_row("EX-1", expense_type="lodging", amount=212.0, receipt_sha256="ab" * 32)]
+    scored = score(expense_rows=rows, violations=violations, signal_model=model)
+    # Then it scores the model's probability, sigmoid(-2 + 1), under the 0.5 threshold: not reviewed
+    assert checks(scored, "EX-1") == {"per_diem_lodging"}
+    assert scored["EX-1"].score == pytest.approx(1 / (1 + math.exp(1)), abs=1e-4)
+    assert not scored["EX-1"].review and scored["EX-1"].features == (("per_diem_lodging", 1.0),)
+
+
+def test_a_check_switched_off_is_not_run() -> None:
     rows = [expense_row("EX-1", expense_type="lodging", amount=212.0)]
-    scored = score(expense_rows=rows, weights={"receipt_missing": 0.0})
+    scored = score(expense_rows=rows, checks_off=["receipt_missing"])
     assert checks(scored, "EX-1") == {"per_diem_lodging"}
 
 
@@ -122,7 +155,14 @@ def test_every_line_comes_back_in_order_time_first_and_as_json() -> None:
         ("EX-1", "expense"),
         ("EX-2", "expense"),
     ]
-    assert scored[0].to_json_dict() == {"line_id": "TE-1", "kind": "time", "score": 0.0, "reasons": []}
+    assert scored[0].to_json_dict() == {
+        "line_id": "TE-1",
+        "kind": "time",
+        "score": 0.0,
+        "review": False,
+        "reasons": [],
+        "features": {},
+    }
 
 
 def test_an_unreadable_row_scores_one_with_its_reason_and_the_rest_are_scored() -> None:
@@ -187,6 +227,47 @@ def test_te1_a_time_entry_already_recorded_last_period_is_a_duplicate_but_the_sa
     assert checks(score([time_row("TE-0")], history=history), "TE-0") == set()
 
 
+def test_te1_a_copy_rekeyed_without_a_start_time_or_under_another_task_is_still_the_same_work() -> None:
+    # Given an entry with a start time and a description, and two copies of it: one keyed without the start
+    # time, one under another task code and activity with the description typed again in lower case
+    work = {"hours": 3.5, "description": "Drafted findings memo for audit committee"}
+    rows = [
+        time_row("TE-1", from_time=datetime(2026, 10, 6, 9, tzinfo=UTC), **work),
+        time_row("TE-2", **work),
+        time_row(
+            "TE-3",
+            task="T-77",
+            activity_type="documentation",
+            hours=3.5,
+            description="drafted findings memo for the audit committee",
+        ),
+    ]
+    # When they are scored
+    scored = score(rows)
+    # Then both copies duplicate the first: DOMAIN.md keys the same work on worker, date, project and hours
+    assert "TE-1" in text(scored, "TE-2", "duplicate_time") and "TE-1" in text(
+        scored, "TE-3", "duplicate_time"
+    )
+    assert text(scored, "TE-3", "duplicate_time").endswith("3.5 h, and a like description")
+    assert checks(scored, "TE-1") == set()
+
+
+def test_te1_two_entries_of_equal_hours_with_different_descriptions_are_two_pieces_of_work() -> None:
+    # Given two entries of one worker, project, date and hours that say different things, and a history
+    # holding a third of the same length that says something else again
+    history = AnomalyHistory.from_rows(
+        [time_row("TE-0", hours=4.0, description="Steering committee preparation")]
+    )
+    rows = [
+        time_row("TE-1", hours=4.0, description="Facilitated process mapping session onsite"),
+        time_row("TE-2", hours=4.0, description="Built cost driver model in spreadsheet"),
+    ]
+    # When they are scored
+    scored = score(rows, history=history)
+    # Then none is a duplicate: equal length is not the same work
+    assert checks(scored, "TE-1") == checks(scored, "TE-2") == set()
+
+
 def test_te1_the_same_expense_twice_is_a_duplicate_and_another_amount_is_not() -> None:
     rows = [
         expense_row(f"EX-{n}", amount=amount, receipt_sha256=f"{n:064x}")
@@ -222,10 +303,62 @@ def test_te1_the_same_merchant_charge_claimed_by_two_people() -> None:
     }
     scored = score(
         expense_rows=[expense_row("EX-1", **dinner), expense_row("EX-2", worker_id="W-2", **dinner)],
-        weights={"receipt_missing": 0.0},
+        checks_off=["receipt_missing"],
     )
     assert "also claimed by W-1 in expense EX-1" in text(scored, "EX-2", "duplicate_merchant_charge")
     assert checks(scored, "EX-1") == set()
+
+
+def test_te1_colleagues_on_one_trip_share_a_hotel_rate_but_not_a_dinner() -> None:
+    # Given three colleagues on one trip (one trip id) at one hotel on the same night at the negotiated rate,
+    # one of them claiming the team's dinner the other also claims, and a stranger to the trip at the hotel
+    night = {"merchant": "Hilton Omaha", "amount": 104.0, "expense_type": "lodging", "trip_id": "TRIP-9"}
+    dinner = {"merchant": "Omaha Grill", "amount": 148.5, "expense_type": "client_entertainment"}
+    rows = [
+        expense_row("EX-1", receipt_sha256=SHA_A, **night),
+        expense_row("EX-2", worker_id="W-2", receipt_sha256=SHA_B, **night),
+        expense_row("EX-3", worker_id="W-3", receipt_sha256="c" * 64, **night),
+        expense_row("EX-4", worker_id="W-4", receipt_sha256="d" * 64, **night | {"trip_id": None}),
+        expense_row("EX-5", attendees=3, trip_id="TRIP-9", **dinner),
+        expense_row("EX-6", worker_id="W-2", attendees=3, trip_id="TRIP-9", **dinner),
+    ]
+    # When they are scored
+    scored = score(expense_rows=rows, checks_off=["receipt_missing", "round_amount"])
+    # Then the travellers' equal folios are no duplicate charges; the stranger's and the second dinner are
+    assert checks(scored, "EX-2") == checks(scored, "EX-3") == set()
+    assert checks(scored, "EX-4") == {"duplicate_merchant_charge"}
+    assert checks(scored, "EX-6") == {"duplicate_merchant_charge"}
+
+
+def test_a_trip_id_and_approved_overtime_come_from_the_canonical_models() -> None:
+    # Given a PSA's time entry on approved overtime past the daily limit, and two colleagues' hotel nights
+    # on one trip, as canonical models
+    long_day = time_row("TE-1", hours=13.0, overtime_approved=True) | {
+        "is_billable": True,
+        "billing_rate": 190.0,
+        "costing_rate": 85.0,
+        "currency": "USD",
+        "status": "approved",
+        "task": None,
+        "role": "consultant",
+    }
+    night = {
+        "merchant": "Hilton Omaha",
+        "amount": 104.0,
+        "expense_type": "lodging",
+        "trip_id": "TRIP-9",
+        "project_id": "P-1",
+        "status": "approved",
+    }
+    nights = [
+        expense_entry_of(expense_row("EX-1", receipt_sha256=SHA_A, **night)),
+        expense_entry_of(expense_row("EX-2", worker_id="W-2", receipt_sha256=SHA_B, **night)),
+    ]
+    # When they are scored as models
+    scored = {line.line_id: line for line in score_lines([time_entry_of(long_day)], nights)}
+    # Then the facts reach the rules: no long day, no duplicate charge
+    assert nights[1].trip_id == "TRIP-9"
+    assert scored["TE-1"].checks == frozenset() and scored["EX-2"].checks == frozenset()
 
 
 def test_te1_small_flat_charges_at_one_merchant_are_ordinary() -> None:
@@ -288,7 +421,51 @@ def test_te3_whole_hundreds_are_flagged_and_cents_are_not() -> None:
     assert checks(scored, "EX-2") == set()
 
 
+def test_te3_round_amounts_on_a_type_sold_at_round_prices_are_normal() -> None:
+    # Given a history where a third of conference fees are round (list prices) and airfares never are
+    fees = [
+        expense_row(
+            f"H-{n}",
+            worker_id=f"W-{n % 7}",
+            expense_type=kind,
+            amount=amount,
+            receipt_sha256=f"{n:064x}",
+            expense_date=date(2026, 9, 1) + timedelta(days=n % 28),
+        )
+        for n, (kind, amount) in enumerate(
+            [("conference", 500.0 if k % 3 == 0 else 437.19 + k) for k in range(30)]
+            + [("airfare", 341.27 + k) for k in range(30)]
+        )
+    ]
+    history = AnomalyHistory.from_rows(expense_rows=fees)
+    rows = [
+        expense_row("EX-1", expense_type="conference", amount=1200.0, receipt_sha256=SHA_A),
+        expense_row("EX-2", expense_type="airfare", amount=400.0, receipt_sha256=SHA_B),
+    ]
+    # When a round conference fee and a round airfare are judged against that history
+    policy = AnomalyPolicy()
+    flags = Flags(len(rows), policy)
+    flag_round_amounts(expense_columns(rows, "USD", {}), policy, flags, history.round_endings)
+    # Then the fee is a price, the airfare an estimate, with a strength above 1 (round airfares are rare)
+    assert 0 not in flags.reasons
+    assert [reason.check for reason in flags.reasons[1]] == ["round_amount"]
+    assert flags.signals[1]["round_amount"] == pytest.approx(2.0)
+    # And without a history, the batch's own lines of the type teach the same
+    scored = score(expense_rows=[*fees, *rows], checks_off=["duplicate_merchant_charge"])
+    assert checks(scored, "EX-1") == set() and checks(scored, "EX-2") == {"round_amount"}
+
+
 def test_te3_a_worker_whose_amounts_keep_ending_in_0_or_5() -> None:
+    # Given a history of ordinary purchases (supplies are not sold at round prices), a worker whose ten
+    # purchases all end in 0 or 5 and one whose purchases have cents
+    history = AnomalyHistory.from_rows(
+        expense_rows=[
+            expense_row(
+                f"H-{n}", worker_id="W-3", amount=12.37 + n, expense_date=date(2026, 9, 1) + timedelta(days=n)
+            )
+            for n in range(25)
+        ]
+    )
     habit = [
         expense_row(f"EX-{n}", amount=float(15 + 5 * n), expense_date=TUESDAY + timedelta(days=n))
         for n in range(10)
@@ -299,8 +476,13 @@ def test_te3_a_worker_whose_amounts_keep_ending_in_0_or_5() -> None:
         )
         for n in range(10)
     ]
-    scored = score(expense_rows=[*habit, *honest], weights={"split_transaction": 0, "receipt_missing": 0})
+    # When they are scored
+    scored = score(
+        expense_rows=[*habit, *honest], history=history, checks_off=["split_transaction", "receipt_missing"]
+    )
+    # Then every whole amount of the first is flagged, with the share over the policy's as its strength
     assert checks(scored, "EX-3") == {"round_endings"}
+    assert dict(scored["EX-3"].features)["round_endings"] == pytest.approx(2.0)
     assert "10 of W-1's 10 amounts are whole and end in 0 or 5" in text(scored, "EX-3", "round_endings")
     assert all(checks(scored, f"EX-1{n}") == set() for n in range(10))
 
@@ -353,7 +535,7 @@ def test_te4_a_tip_above_a_quarter_of_the_bill() -> None:
         expense_row("EX-1", expense_type="meals", amount=65.0, tip_amount=15.0),  # 30 % of 50
         expense_row("EX-2", expense_type="meals", amount=60.0, tip_amount=10.0, worker_id="W-2"),  # 20 %
     ]
-    scored = score(expense_rows=rows, weights={"per_diem_meals": 0})
+    scored = score(expense_rows=rows, checks_off=["per_diem_meals"])
     assert text(scored, "EX-1", "tip_above_limit") == "TE4 tip USD 15.00 is 30% of the bill (limit 25%)"
     assert checks(scored, "EX-2") == set()
 
@@ -383,7 +565,7 @@ def test_te5_a_days_own_meals_above_the_mie_rate() -> None:
         expense_row("EX-3", expense_type="meals", amount=50.0, worker_id="W-2", merchant="Grill"),
         expense_row("EX-4", expense_type="meals", amount=250.0, attendees=5, merchant="Steakhouse"),
     ]
-    scored = score(expense_rows=meals, weights={"receipt_missing": 0})
+    scored = score(expense_rows=meals, checks_off=["receipt_missing"])
     assert checks(scored, "EX-1") == checks(scored, "EX-2") == {"per_diem_meals"}
     assert "W-1's own meals on 2026-10-06 total USD 75.00, above the M&IE per diem USD 68.00" in text(
         scored, "EX-1", "per_diem_meals"
@@ -435,6 +617,23 @@ def test_te7_weekends_and_public_holidays() -> None:
     assert checks(scored, "TE-3") == set()
 
 
+def test_te7_approved_overtime_is_neither_a_long_day_nor_weekend_work() -> None:
+    # Given a long day and a Saturday on overtime approved in the PSA, and the same without the approval
+    saturday = date(2026, 10, 10)
+    rows = [
+        time_row("TE-1", hours=13.0, overtime_approved=True),
+        time_row("TE-2", worker_id="W-2", hours=13.0),
+        time_row("TE-3", work_date=saturday, hours=6.0, overtime_approved=True),
+        time_row("TE-4", worker_id="W-2", work_date=saturday, hours=6.0),
+    ]
+    # When they are scored
+    scored = score(rows)
+    # Then only the unapproved ones are flagged; the weekend signal's strength is the hours over a half day
+    assert checks(scored, "TE-1") == checks(scored, "TE-3") == set()
+    assert checks(scored, "TE-2") == {"daily_hours"} and checks(scored, "TE-4") == {"weekend_or_holiday"}
+    assert scored["TE-4"].features == (("weekend_or_holiday", 1.5),)
+
+
 def test_us_federal_holidays_follow_the_observance_rule() -> None:
     holidays_2026 = us_federal_holidays(2026)
     assert holidays_2026[date(2026, 7, 3)] == "Independence Day (observed)"  # 4 July is a Saturday
@@ -462,6 +661,33 @@ def test_te7_identical_hours_every_day_for_weeks() -> None:
     assert all(checks(scored, f"TE-V{n}") == set() for n in range(16))
 
 
+def test_te7_fixed_hours_the_workers_history_shows_are_not_a_copied_timesheet() -> None:
+    # Given a part-timer whose past days are all 4 h, and a colleague whose past days vary; both record
+    # exactly 4 h for sixteen days
+    past_days = [date(2026, 7, 1) + timedelta(days=n) for n in range(60)]
+    past_days = [day for day in past_days if day.weekday() < 5][:30]
+    history = AnomalyHistory.from_rows(
+        [time_row(f"H-1-{n}", work_date=day, hours=4.0) for n, day in enumerate(past_days)]
+        + [
+            time_row(f"H-2-{n}", worker_id="W-2", work_date=day, hours=7.0 + (n % 4) * 0.5)
+            for n, day in enumerate(past_days)
+        ]
+    )
+    days = [date(2026, 10, 1) + timedelta(days=n) for n in range(40)]
+    weekdays = [day for day in days if day.weekday() < 5 and day not in us_federal_holidays(2026)][:16]
+    rows = [
+        time_row(f"TE-{worker}-{n}", worker_id=worker, work_date=day, hours=4.0)
+        for worker in ("W-1", "W-2")
+        for n, day in enumerate(weekdays)
+    ]
+    # When they are scored
+    scored = score(rows, history=history)
+    # Then the part-timer works fixed hours; the colleague's run is flagged, its length over 15 the strength
+    assert checks(scored, "TE-W-1-0") == set()
+    assert checks(scored, "TE-W-2-0") == {"identical_hours"}
+    assert dict(scored["TE-W-2-0"].features)["identical_hours"] == pytest.approx(16 / 15)
+
+
 def test_te7_time_entered_weeks_after_the_work() -> None:
     late = datetime(2026, 10, 26, 9, tzinfo=UTC)
     scored = score(
@@ -474,6 +700,7 @@ def test_te7_time_entered_weeks_after_the_work() -> None:
         text(scored, "TE-1", "late_entry")
         == "TE7 submitted 20 days after the work date 2026-10-06 (policy: within 14)"
     )
+    assert scored["TE-1"].features == (("late_entry", pytest.approx(20 / 14)),)
     assert checks(scored, "TE-2") == set()
 
 
@@ -507,13 +734,52 @@ def test_te8_a_worker_whose_amounts_do_not_follow_benford() -> None:
         expense_row(f"EX-I{k}", worker_id="W-2", amount=float(10 * (1 + k % 9)) + 0.37, merchant=f"M{k}")
         for k in range(300)
     ]
-    policy = {"benford_min_lines": 300, "weights": {"receipt_missing": 0, "round_amount": 0}}
+    policy: dict[str, Any] = {"benford_min_lines": 300, "checks_off": ["receipt_missing", "round_amount"]}
     scored = score(expense_rows=[*honest, *invented], **policy)
     assert "W-2's 300 amounts depart from Benford's law (nonconformity)" in text(scored, "EX-I0", "benford")
     assert all("benford" not in checks(scored, f"EX-H{k}") for k in range(300))
     # And with fewer amounts than the minimum the test is not run
     scored = score(expense_rows=invented, **policy | {"benford_min_lines": 301})
     assert all("benford" not in line.checks for line in scored.values())
+
+
+def test_te8_runs_only_on_sets_with_the_volume_and_says_so() -> None:
+    # Given a worker's 300 invented amounts at 300 merchants, under the default minimum of 1,000 amounts
+    invented = [
+        expense_row(f"EX-I{k}", worker_id="W-2", amount=float(10 * (1 + k % 9)) + 0.37, merchant=f"M{k}")
+        for k in range(300)
+    ]
+    policy = AnomalyPolicy(checks_off=["receipt_missing", "round_amount"])
+    columns = expense_columns(invented, "USD", {})
+    # When TE8's coverage is stated and the lines scored
+    sentence = benford_coverage(columns, policy, {}, {})
+    scored = score(expense_rows=invented, checks_off=["receipt_missing", "round_amount"])
+    # Then it was not run, and says why: the largest set and the volume needed
+    assert sentence == "TE8 not run: largest set 300 amounts (worker W-2), 1,000 needed"
+    assert all("benford" not in line.checks for line in scored.values())
+    # And at 300 amounts the worker's set is tested (merchant sets hold one amount each), strength MAD/cut-off
+    lowered = policy.model_copy(update={"benford_min_lines": 300})
+    assert (
+        benford_coverage(columns, lowered, {}, {})
+        == "TE8 run on 1 of 1 worker sets with at least 300 amounts"
+    )
+    scored = score(
+        expense_rows=invented, benford_min_lines=300, checks_off=["receipt_missing", "round_amount"]
+    )
+    assert dict(scored["EX-I0"].features)["benford"] == pytest.approx(0.0582 / 0.015, abs=0.01)
+
+
+def test_te8_the_firms_pool_is_tested_where_the_policy_allows_and_reported_not_put_on_lines() -> None:
+    # Given 300 amounts that follow Benford's law, spread over 30 workers of 10 amounts each
+    honest = [
+        expense_row(f"EX-{k}", worker_id=f"W-{k % 30}", amount=amount, merchant=f"M{k}")
+        for k, amount in enumerate(benford_amounts(300))
+    ]
+    policy = AnomalyPolicy(benford_min_lines=300, benford_sets=["worker", "firm"])
+    # When TE8's coverage is stated / Then only the firm's pool reached the volume, and it conforms
+    sentence = benford_coverage(expense_columns(honest, "USD", {}), policy, {}, {})
+    assert sentence.startswith("TE8 run on the firm's pool of 300 amounts (close to Benford's law, MAD 0.00")
+    assert sentence.endswith("with at least 300 amounts")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -600,6 +866,102 @@ def test_te11_a_claim_far_above_the_workers_own_history() -> None:
     reason = text(scored, "EX-1", "amount_outlier")
     assert reason.startswith("TE11 taxi USD 182.40 is ") and "W-1's median taxi claim" in reason
     assert checks(scored, "EX-2") == set()
+
+
+def test_te11_the_period_being_scored_is_not_in_its_own_baseline() -> None:
+    # Given a worker's taxi history, and a month with three inflated rides among ten ordinary ones
+    history = AnomalyHistory.from_rows(expense_rows=taxi_history("W-1", 14))
+    month = [
+        expense_row(
+            f"EX-{k}",
+            expense_type="taxi",
+            merchant=f"Cab {k}",
+            amount=190.0 + k if k < 3 else round(18 + 8 * math.sin(k + 40), 2),
+            receipt_sha256=f"{k:064x}",
+            expense_date=TUESDAY + timedelta(days=k),
+        )
+        for k in range(13)
+    ]
+    # When the month is scored
+    scored = score(expense_rows=month, history=history, checks_off=["duplicate_merchant_charge"])
+    # Then every spike is found against the past 14 rides (in the month's own median they would hide each
+    # other), with the robust z over the threshold as the strength
+    assert all(checks(scored, f"EX-{k}") == {"amount_outlier"} for k in range(3))
+    assert "over 14 claims" in text(scored, "EX-0", "amount_outlier")
+    assert dict(scored["EX-0"].features)["amount_outlier"] > 1.0
+    assert all(checks(scored, f"EX-{k}") == set() for k in range(3, 13))
+    # And without a history there is no baseline at all
+    alone = score(expense_rows=month, checks_off=["duplicate_merchant_charge"])
+    assert all("amount_outlier" not in line.checks for line in alone.values())
+
+
+def test_te11_a_spike_the_workers_history_explains_is_not_an_outlier() -> None:
+    # Given a worker who renews a licence at about 480 every month among 20 small software purchases
+    small = [
+        expense_row(
+            f"H-{k}",
+            expense_type="software",
+            merchant="Apps",
+            amount=round(55 + 9 * math.sin(k), 2),
+            expense_date=date(2026, 3, 1) + timedelta(days=7 * k),
+        )
+        for k in range(20)
+    ]
+    renewals = [
+        expense_row(
+            f"H-R{k}",
+            expense_type="software",
+            merchant="Adobe",
+            amount=479.88,
+            receipt_sha256=f"{k:064x}",
+            expense_date=date(2026, 3, 2) + timedelta(days=30 * k),
+        )
+        for k in range(6)
+    ]
+    history = AnomalyHistory.from_rows(expense_rows=[*small, *renewals])
+    rows = [
+        expense_row("EX-1", expense_type="software", merchant="Adobe", amount=479.88, receipt_sha256=SHA_A),
+        expense_row("EX-2", expense_type="software", merchant="Apps", amount=960.12, receipt_sha256=SHA_B),
+    ]
+    # When this month's renewal and a claim twice its size are scored
+    scored = score(expense_rows=rows, history=history, checks_off=["duplicate_merchant_charge"])
+    # Then the renewal is what the worker always claims; the larger one is an outlier
+    assert checks(scored, "EX-1") == set()
+    assert checks(scored, "EX-2") == {"amount_outlier"}
+
+
+def test_te11_a_day_far_above_the_workers_own_days_unless_approved_or_usual_at_month_end() -> None:
+    # Given three workers' past days of 7.5 to 8.5 h; the third worked 11.5 h on the last day of each month
+    past = [date(2026, 4, 1) + timedelta(days=n) for n in range(150)]
+    past = [day for day in past if day.weekday() < 5]
+    month_ends = {max(day for day in past if day.month == month) for month in range(4, 9)}
+    history = AnomalyHistory.from_rows(
+        [
+            time_row(
+                f"H-{worker}-{n}",
+                worker_id=worker,
+                work_date=day,
+                hours=11.5 if worker == "W-3" and day in month_ends else 7.5 + (n % 3) * 0.5,
+            )
+            for worker in ("W-1", "W-2", "W-3")
+            for n, day in enumerate(past)
+        ]
+    )
+    # When each records 11.5 h on one day, the second on approved overtime
+    rows = [
+        time_row("TE-1", hours=11.5),
+        time_row("TE-2", worker_id="W-2", hours=11.5, overtime_approved=True),
+        time_row("TE-3", worker_id="W-3", hours=11.5),
+        time_row("TE-4", worker_id="W-1", hours=8.0, work_date=TUESDAY + timedelta(days=1)),
+    ]
+    scored = score(rows, history=history)
+    # Then only the first is far above the usual; the third's history explains it; an ordinary day is quiet
+    assert checks(scored, "TE-1") == {"hours_outlier"}
+    assert text(scored, "TE-1", "hours_outlier").startswith(
+        "TE11 11.5 h recorded by W-1 on Tue 2026-10-06: 3.5 h above the worker's median day (8 h over"
+    )
+    assert dict(scored["TE-1"].features)["hours_outlier"] > 1.0
+    assert checks(scored, "TE-2") == checks(scored, "TE-3") == checks(scored, "TE-4") == set()
 
 
 def test_te11_a_claim_far_above_the_peer_group() -> None:

@@ -23,6 +23,7 @@ from backoffice.intelligence import (
     lockup,
     process_maps,
     rework,
+    scorer_agreement,
     to_json,
     waits,
 )
@@ -371,6 +372,44 @@ def test_billing_lag_is_invoice_date_minus_work_date_when_records_carry_both(
     # Then it is 15 days at the median, over the two billed items
     assert lag.available and lag.items == 2
     assert lag.stats is not None and (lag.stats.median, lag.stats.max) == (15.0, 20.0)
+
+
+def test_scorer_agreement_is_what_reviewers_confirm_of_what_the_scorer_sent_per_rule_and_month(
+    trail: TrailWriter, at: Clock
+) -> None:
+    # Given three settled exception reviews: two of October's run, one of November's
+    settle = Actor.system("settle_exception_review")
+    for case, period, decisions in (
+        (
+            "b1-P1",
+            "2026-10-01",
+            {"TE3": {"confirmed": 1, "cleared": 3}, "TE4": {"confirmed": 2, "cleared": 0}},
+        ),
+        ("b1-P2", "2026-10-01", {"TE3": {"confirmed": 1, "cleared": 1}}),
+        ("b2-P1", "2026-11-01", {"TE3": {"confirmed": 2, "cleared": 0}}),
+    ):
+        trail.add(case, at(0), "settle exception review", settle, "exceptions.settled", "approved",
+                  workflow="invoicing", data={"period_start": period, "decisions_by_rule": decisions})  # fmt: skip
+    # When the scorer's agreement with the reviewers is computed
+    agreement = scorer_agreement(event_log(trail.records))
+    # Then each rule and billing month has its own figures, and the whole is 6 confirmed of 10 decided
+    rows = [(r.rule, r.month, r.decided, r.confirmed, r.agreement) for r in agreement.by_rule]
+    assert rows == [
+        ("TE3", "2026-10", 6, 2, pytest.approx(2 / 6)),
+        ("TE3", "2026-11", 2, 2, 1.0),
+        ("TE4", "2026-10", 2, 2, 1.0),
+    ]
+    assert (agreement.available, agreement.decided, agreement.confirmed) == (True, 10, 6)
+    assert build_report(trail.records).scorer_agreement == agreement
+
+
+def test_scorer_agreement_is_not_available_before_any_review_is_settled(
+    trail: TrailWriter, at: Clock
+) -> None:
+    start(trail, at, "c1")
+    agreement = scorer_agreement(event_log(trail.records))
+    assert (agreement.available, agreement.agreement, agreement.by_rule) == (False, None, [])
+    assert agreement.note.startswith("n/a")
 
 
 def test_billing_lag_is_not_available_without_work_and_invoice_dates(trail: TrailWriter, at: Clock) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from backoffice.invoicing import BillingException, BillingPeriod, BillingPolicy, ReadinessReport
+from backoffice.invoicing import BillingException, BillingPeriod, ReadinessReport
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.review import LineScore, apply_review, held_back_in, review_project
 from backoffice.invoicing.steps import summarize
@@ -117,26 +117,22 @@ def test_reviewable_rules_send_their_lines_to_a_person(rule: str) -> None:
     assert line.amount == Decimal(1120)
 
 
-def test_a_line_scored_at_the_threshold_goes_to_review_below_it_bills() -> None:
+def test_a_line_the_scorer_sends_goes_to_review_a_line_it_only_flags_bills() -> None:
+    # Given a long day the scorer sends to review (a policy violation) and a round amount it only flagged (a
+    # signal below the model's threshold)
     scores = {
-        "TE-1": LineScore(score=0.5, reasons=["TE7 10.5 h on 2026-10-06, over the 10 h limit"]),
-        "EX-1": LineScore(score=0.3, reasons=["TE3 a round amount"]),
+        "TE-1": LineScore(score=1.0, review=True, reasons=["TE7 10.5 h on 2026-10-06, over the 10 h limit"]),
+        "EX-1": LineScore(score=0.3, reasons=["TE3 a round amount"], features={"round_amount": 1.0}),
     }
+    # When the project is reviewed
     review = review_project(report(time_ids=["TE-1", "TE-2"], expense_ids=("EX-1",)), scores, LINES)
+    # Then the long day waits for a person, the rest bills, and both findings are counted
     assert review.status == "review"
     assert [line.line_id for line in review.review_lines] == ["TE-1"]
     assert review.billable_time_entry_ids == ["TE-2"] and review.billable_expense_ids == ["EX-1"]
     assert review.exceptions_by_rule == {"TE3": 1, "TE7": 1}
     subject = review.approval_subject("Acme Corp", "technology")
-    assert subject["anomaly_score"] == 0.5 and "TE7" in subject["reasons"][0]
-
-
-def test_the_threshold_is_configuration() -> None:
-    scores = {"TE-1": LineScore(score=0.5, reasons=["TE7 long day"])}
-    review = review_project(
-        report(time_ids=["TE-1"]), scores, LINES, BillingPolicy(review_score_threshold=0.8)
-    )
-    assert review.status == "ready"
+    assert subject["anomaly_score"] == 1.0 and "TE7" in subject["reasons"][0]
 
 
 def test_nothing_billable_is_said_as_such() -> None:
@@ -153,7 +149,7 @@ def test_a_retainer_bills_its_fee_with_no_lines() -> None:
 
 def test_approving_bills_the_reviewed_lines_rejecting_returns_them() -> None:
     finding = BillingException(rule="BR5", severity="block", line_ids=["TE-3"], reason="rate")
-    scores = {"EX-1": LineScore(score=0.9, reasons=["TE1 duplicate expense"])}
+    scores = {"EX-1": LineScore(score=1.0, review=True, reasons=["TE1 duplicate expense"])}
     review = review_project(report(finding, time_ids=["TE-1"], expense_ids=("EX-1",)), scores, LINES)
     approved = apply_review(review, "approved")
     assert approved.billable_time_entry_ids == ["TE-1", "TE-3"] and approved.billable_expense_ids == ["EX-1"]
@@ -310,7 +306,7 @@ def test_an_approver_keeps_named_lines_back_and_the_rest_bills() -> None:
     # Given three lines under review / When the partner approves "except TE-3: wrong client" /
     # Then TE-3 goes back and the other two bill
     finding = BillingException(rule="BR5", severity="block", line_ids=["TE-2", "TE-3"], reason="rate")
-    scores = {"EX-1": LineScore(score=0.9, reasons=["TE1 duplicate expense"])}
+    scores = {"EX-1": LineScore(score=1.0, review=True, reasons=["TE1 duplicate expense"])}
     review = review_project(report(finding, time_ids=["TE-1"], expense_ids=("EX-1",)), scores, LINES)
     held = held_back_in(
         "Approved, except TE-3: booked to the wrong client. (TE-9 is not under review)", review

@@ -1,9 +1,11 @@
 """Explainable anomaly scoring of time and expense lines (TE1 to TE11 of DOMAIN.md section 3).
 
-Every line gets a score in [0, 1] and the reasons behind it, each naming its rule
-(``"TE4 receipt missing for lodging USD 212.00"``): policy rules (duplicates, split bills, receipts, per
-diem, hours, claim integrity) and statistical ones (Benford's law per worker and merchant, robust z-scores
-against the worker's own history and the peer group), combined by noisy-OR of configurable weights.
+Every line gets a score in [0, 1], the reasons behind it, each naming its rule
+(``"TE4 receipt missing for lodging USD 212.00"``), and whether a person must review it. A policy violation
+(duplicates, split bills, receipts, per diem, hours, claim integrity) always goes to review; statistical
+signals (round amounts, Benford's law, robust z-scores against the worker's own history and the peer group,
+calendar patterns) are scored together by a fitted logistic model (``signal_model``) and go to review at the
+threshold that reaches the policy's target precision.
 
     scored = score_lines(time_entries, expenses, history, AnomalyPolicy.from_json_dict(firm_policy))
     scored = score_field_lists(time_json_lists(time_dicts), expense_json_lists(expense_dicts), history, policy)
@@ -11,7 +13,7 @@ against the worker's own history and the peer group), combined by noisy-OR of co
 """
 
 from backoffice.anomaly.history import AnomalyHistory
-from backoffice.anomaly.policy import CHECKS, DEFAULT_WEIGHTS, AnomalyPolicy, Check
+from backoffice.anomaly.policy import CHECKS, DEFAULT_VIOLATIONS, SIGNALS, AnomalyPolicy, Check
 from backoffice.anomaly.public_holidays import public_holiday_name, us_federal_holidays
 from backoffice.anomaly.rows import (
     LINE_FACTS,
@@ -27,12 +29,20 @@ from backoffice.anomaly.rows import (
     time_row,
 )
 from backoffice.anomaly.scored import Reason, ScoredLine
-from backoffice.anomaly.scoring import score_columns, score_field_lists, score_lines, score_rows
+from backoffice.anomaly.scoring import (
+    benford_coverage_of,
+    score_columns,
+    score_field_lists,
+    score_lines,
+    score_rows,
+)
+from backoffice.anomaly.signal_model import SignalModel
 
 __all__ = [
     "CHECKS",
-    "DEFAULT_WEIGHTS",
+    "DEFAULT_VIOLATIONS",
     "LINE_FACTS",
+    "SIGNALS",
     "AnomalyHistory",
     "AnomalyPolicy",
     "Check",
@@ -40,8 +50,10 @@ __all__ = [
     "ExpenseRow",
     "Reason",
     "ScoredLine",
+    "SignalModel",
     "TimeColumns",
     "TimeRow",
+    "benford_coverage_of",
     "expense_columns_of",
     "expense_json_lists",
     "expense_row",

@@ -119,7 +119,17 @@ def flag_duplicate_receipts(columns: ExpenseColumns, history: Mapping[str, str],
         flags.add(index, "duplicate_receipt", f"TE1 the receipt of expense {original_id} is attached again")
 
 
-MerchantCharge = tuple[str, str, str]  # line id, worker, expense type
+MerchantCharge = tuple[str, str, str, str | None]  # line id, worker, expense type, trip id
+
+
+def _list_priced_types(columns: ExpenseColumns, policy: AnomalyPolicy, lines: list[int]) -> set[str]:
+    """Of the types of ``lines`` with a whole amount ending in 0 or 5, those where round prices are normal
+    (``round_shares``: learnt from the batch's own lines of the type)."""
+    amounts = columns.amounts
+    if not any(amounts[index] % 5.0 == 0.0 for index in lines):
+        return set()
+    shares = round_shares(columns, policy, {})
+    return {kind for kind, share in shares.items() if share >= policy.round_normal_share}
 
 
 def flag_duplicate_merchant_charges(
@@ -131,19 +141,28 @@ def flag_duplicate_merchant_charges(
     """TE1: the same merchant, date and amount claimed by another worker, or by the same one as another type.
 
     The same worker and type is already a TE1 duplicate; small amounts are left out because flat fares and
-    parking rates make equal charges at one merchant ordinary.
+    parking rates make equal charges at one merchant ordinary; colleagues on one trip (the same ``trip_id``)
+    pay equal charges for the trip's shared items (``team_trip_types``: one hotel at a negotiated rate, one
+    itinerary) by design. A dinner two of them claim is still claimed twice. Equal round amounts on a type
+    sold at list prices (``round_normal_share``) are the price, not one charge claimed twice.
     """
-    ids, workers, types = columns.ids, columns.workers, columns.types
+    ids, workers, types, trips = columns.ids, columns.workers, columns.types, columns.fact("trip_id")
+    shared = set(policy.team_trip_types)
     keys, positions = merchant_charge_keys(columns, policy)
-    for index, original in repeats(
-        keys, ids, history, positions, history_id=lambda charge: charge[0], part=1
-    ):
+    found = repeats(keys, ids, history, positions, history_id=lambda charge: charge[0], part=1)
+    list_priced = _list_priced_types(columns, policy, [index for index, _ in found]) if found else set()
+    for index, original in found:
         if isinstance(original, int):
             first_id, first_worker, first_type = ids[original], workers[original], types[original]
+            first_trip = trips[original]
         else:
-            first_id, first_worker, first_type = original
+            first_id, first_worker, first_type, first_trip = original
         if first_worker == workers[index] and first_type == types[index]:
             continue
+        if first_trip is not None and first_trip == trips[index] and types[index] in shared:
+            continue
+        if types[index] in list_priced and columns.amounts[index] % 5.0 == 0.0:
+            continue  # a list price (a software seat, a conference fee): equal charges are the price
         merchant, day = columns.merchants[index], columns.dates[index]
         amount, currency = columns.amounts[index], columns.currencies[index]
         who = "the same worker as" if first_worker == workers[index] else f"{first_worker} in"
@@ -212,15 +231,34 @@ def flag_split_transactions(columns: ExpenseColumns, policy: AnomalyPolicy, flag
 # ------------------------------------------------------------------------------------------------------------
 
 
-def flag_round_amounts(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
-    """TE3: an amount in whole hundreds (the modulus) is more often estimated than paid."""
+RoundKey = tuple[str, str]  # worker, expense type
+
+
+def flag_round_amounts(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    flags: Flags,
+    history: Mapping[RoundKey, list[int]] | None = None,
+) -> None:
+    """TE3: an amount in whole hundreds (the modulus) is more often estimated than paid, except on a type
+    where round prices are normal (``round_normal_types``: conference fees, software seats). Strength: how
+    much rarer round amounts are on the type than where they are normal (1 at the normal share)."""
     modulus, amounts = policy.round_amount_modulus, columns.amounts
     found = [index for index, amount in enumerate(amounts) if amount % modulus == 0.0 and amount >= modulus]
+    if not found:
+        return
+    shares = round_shares(columns, policy, history or {})
+    normal = policy.round_normal_share
+    types = columns.types
     for index in found:
+        share = shares.get(types[index])
+        if share is not None and share >= normal:
+            continue
         flags.add(
             index,
             "round_amount",
-            f"TE3 round amount {money(columns.currencies[index], columns.amounts[index])} ({columns.types[index]})",
+            f"TE3 round amount {money(columns.currencies[index], columns.amounts[index])} ({types[index]})",
+            1.0 + (normal - share) / normal if share is not None else 1.0,
         )
 
 
@@ -231,35 +269,83 @@ def _ends_in_0_or_5(amounts: list[float]) -> list[bool]:
 
 def collect_round_endings(
     columns: ExpenseColumns, round_ends: list[bool] | None = None
-) -> dict[str, list[int]]:
-    """Per worker: [lines, lines with a whole amount ending in 0 or 5]."""
+) -> dict[RoundKey, list[int]]:
+    """Per (worker, expense type): [lines, lines with a whole amount ending in 0 or 5]; counted once a batch
+    (the TE1 and TE3 rules all ask)."""
+    found: dict[RoundKey, list[int]] | None = columns.derived.get("round_counts")
+    if found is not None:
+        return found
     if round_ends is None:
         round_ends = _ends_in_0_or_5(columns.amounts)
-    round_lines = Counter(compress(columns.workers, round_ends))
-    return {worker: [lines, round_lines[worker]] for worker, lines in Counter(columns.workers).items()}
+    keys = list(zip(columns.workers, columns.types, strict=True))
+    round_lines = Counter(compress(keys, round_ends))
+    found = {key: [lines, round_lines[key]] for key, lines in Counter(keys).items()}
+    columns.derived["round_counts"] = found
+    return found
+
+
+def round_shares(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    history: Mapping[RoundKey, list[int]],
+    counts: Mapping[RoundKey, list[int]] | None = None,
+) -> dict[str, float]:
+    """Per expense type with at least ``round_history_min_lines`` lines (the history's, else the batch's):
+    the share whose amounts are whole and end in 0 or 5, learnt from the history (the batch's own lines
+    when the history has too few)."""
+    by_type: dict[str, list[int]] = {}
+    for (_, kind), (lines, round_lines) in history.items():
+        found = by_type.setdefault(kind, [0, 0])
+        found[0] += lines
+        found[1] += round_lines
+    minimum = policy.round_history_min_lines
+    shares = {kind: found[1] / found[0] for kind, found in by_type.items() if found[0] >= minimum}
+    batch: dict[str, list[int]] = {}
+    for (_, kind), (lines, round_lines) in (counts or collect_round_endings(columns)).items():
+        if kind in shares:
+            continue
+        found = batch.setdefault(kind, [0, 0])
+        found[0] += lines
+        found[1] += round_lines
+    shares.update({kind: found[1] / found[0] for kind, found in batch.items() if found[0] >= minimum})
+    return shares
 
 
 def flag_round_endings(
-    columns: ExpenseColumns, policy: AnomalyPolicy, history: Mapping[str, list[int]], flags: Flags
+    columns: ExpenseColumns, policy: AnomalyPolicy, history: Mapping[RoundKey, list[int]], flags: Flags
 ) -> None:
-    """TE3: a worker whose amounts are whole and end in 0 or 5 far more often than receipts do."""
+    """TE3: a worker whose amounts are whole and end in 0 or 5 far more often than receipts do. Types where
+    round prices are normal (see ``flag_round_amounts``) are not counted. Strength: the worker's share over
+    the policy's."""
     round_ends = _ends_in_0_or_5(columns.amounts)
     counts = collect_round_endings(columns, round_ends)
-    habits: dict[str, str] = {}
-    for worker, (lines, round_lines) in counts.items():
-        past = history.get(worker)
-        if past is not None:
-            lines, round_lines = lines + past[0], round_lines + past[1]
+    shares = round_shares(columns, policy, history, counts)
+    normal_types = {kind for kind, share in shares.items() if share >= policy.round_normal_share}
+    per_worker: dict[str, list[int]] = {}
+    for source in (counts, history):
+        for (worker, kind), (lines, round_lines) in source.items():
+            if kind in normal_types:
+                continue
+            found = per_worker.setdefault(worker, [0, 0])
+            found[0] += lines
+            found[1] += round_lines
+    batch_workers = {worker for worker, _ in counts}
+    habits: dict[str, tuple[str, float]] = {}
+    for worker, (lines, round_lines) in per_worker.items():
+        if worker not in batch_workers:
+            continue
         if lines >= policy.round_endings_min_lines and round_lines / lines >= policy.round_endings_share:
             habits[worker] = (
                 f"TE3 {round_lines} of {worker}'s {lines} amounts are whole and end in 0 or 5 "
-                f"({round_lines / lines:.0%})"
+                f"({round_lines / lines:.0%})",
+                round_lines / lines / policy.round_endings_share,
             )
     if not habits:
         return
-    workers = columns.workers
+    workers, types = columns.workers, columns.types
     for index in [index for index, worker in enumerate(workers) if worker in habits and round_ends[index]]:
-        flags.add(index, "round_endings", habits[columns.workers[index]])
+        if types[index] not in normal_types:
+            flags.add(index, "round_endings", *habits[workers[index]])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -534,7 +620,9 @@ def flag_benford(
     """TE8: every line of a worker or merchant whose amounts (with history) depart from the reference digits
     (Benford's law, or the firm's profile: see ``AnomalyPolicy.benford_reference``), once there are
     ``benford_min_lines`` of them. The finding is about the set; each line of the set carries it so a reviewer
-    sees it. Lines of capped types are not in the set (``benford_skip_capped_types``)."""
+    sees it. Lines of capped types are not in the set (``benford_skip_capped_types``). Which sets are tested
+    is ``benford_sets``; ``benford_coverage`` says which reached the volume. Strength: the MAD over its
+    cut-off."""
     minimum_amount, minimum_lines = policy.benford_min_amount, policy.benford_min_lines
     cutoff, test = policy.benford_cutoff(), policy.benford_test
     skipped = benford_types_skipped(policy)
@@ -547,10 +635,15 @@ def flag_benford(
             total = sum(counts)
             profiles[kind] = [count / total for count in counts]
     digits_name = "first digits" if test == "first_digit" else "first two digits"
-    for label, owners, history in (
-        ("worker", columns.workers, worker_history),
-        ("merchant", columns.merchants, merchant_history),
-    ):
+    sets = [
+        (label, owners, history)
+        for label, owners, history in (
+            ("worker", columns.workers, worker_history),
+            ("merchant", columns.merchants, merchant_history),
+        )
+        if label in policy.benford_sets
+    ]
+    for label, owners, history in sets:
         sizes = Counter(pick(owners, leading[0]))
         for (owner, _), counts in history.items():
             sizes[owner] += sum(counts)
@@ -563,7 +656,7 @@ def flag_benford(
             collect_digits(columns, policy, owners, eligible, leading), eligible_history
         ).items():
             by_owner.setdefault(owner, {})[kind] = counts
-        texts: dict[str | None, str] = {}
+        texts: dict[str | None, tuple[str, float]] = {}
         for owner, per_type in by_owner.items():
             counts = [sum(column) for column in zip(*per_type.values(), strict=True)]
             total = sum(counts)
@@ -583,14 +676,66 @@ def flag_benford(
                 )
                 texts[owner] = (
                     f"TE8 the {digits_name} of {label} {owner}'s {total:,} amounts depart from {reference}: "
-                    f"MAD {mad:.4f} > {cutoff:.4f}"
+                    f"MAD {mad:.4f} > {cutoff:.4f}",
+                    mad / cutoff,
                 )
         if not texts:
             continue
         types, amounts = columns.types, columns.amounts
         for index in where(map(texts.__contains__, owners)):
             if amounts[index] >= minimum_amount and types[index] not in skipped:
-                flags.add(index, "benford", texts[owners[index]])
+                flags.add(index, "benford", *texts[owners[index]])
+
+
+def benford_coverage(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    worker_history: Mapping[DigitKey, list[int]],
+    merchant_history: Mapping[DigitKey, list[int]],
+    type_history: Mapping[DigitKey, list[int]] | None = None,
+) -> str:
+    """One sentence for a run's summary on what TE8 could test: the sets (``benford_sets``) that reached
+    ``benford_min_lines`` amounts with the history, or why it did not run ("TE8 not run: largest set 240
+    amounts (worker W-0007), 1,000 needed"). With the firm's pool, its conformity is stated too."""
+    if not policy.is_on("benford"):
+        return "TE8 not run: switched off in the policy"
+    minimum = policy.benford_min_lines
+    positions, _ = leading = leading_digits_of(columns, policy)
+    sizes: dict[str, Counter[str]] = {}
+    parts: list[str] = []
+    largest: tuple[int, str] = (0, "")
+    for label, owners, history in (
+        ("worker", columns.workers, worker_history),
+        ("merchant", columns.merchants, merchant_history),
+    ):
+        if label not in policy.benford_sets:
+            continue
+        counted: Counter[str] = Counter(owner for owner in pick(owners, positions) if owner is not None)
+        for (owner, _), counts in history.items():
+            counted[owner] += sum(counts)
+        sizes[label] = counted
+        tested = sum(1 for size in counted.values() if size >= minimum)
+        if counted:
+            owner, size = max(counted.items(), key=lambda item: (item[1], item[0]))
+            largest = max(largest, (size, f"{label} {owner}"))
+        if tested:
+            parts.append(f"{tested} of {len(counted)} {label} sets")
+    if "firm" in policy.benford_sets:
+        firm = _merged(collect_digits(columns, policy, None, None, leading), type_history or {})
+        counts = [sum(column) for column in zip(*firm.values(), strict=True)] if firm else []
+        total = sum(counts)
+        if total >= minimum:
+            mad = benford_mad(counts, policy.benford_test)
+            parts.append(
+                f"the firm's pool of {total:,} amounts ({conformity(mad, policy.benford_test)} to Benford's "
+                f"law, MAD {mad:.4f})"
+            )
+        largest = max(largest, (total, "the firm's pool"))
+    if not parts:
+        size, name = largest
+        of = f" ({name})" if name else ""
+        return f"TE8 not run: largest set {size:,} amounts{of}, {minimum:,} needed"
+    return f"TE8 run on {' and '.join(parts)} with at least {minimum:,} amounts"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -809,16 +954,24 @@ def _centers(
     history: Mapping[GroupKey, list[float]],
     minimum: int,
 ) -> dict[int, tuple[float, float, int]]:
+    """Median, robust scale and size of each group's history: the period scored is never in its own
+    baseline, or a worker's two or three spikes would hide each other."""
     centers: dict[int, tuple[float, float, int]] = {}
-    for group, values in groups.items():
+    for group in groups:
         past = history.get(keys[group])
-        sample = values if past is None else [*past, *values]
-        if len(sample) < minimum:
+        if past is None or len(past) < minimum:
             continue
-        center = robust_center(sample)
+        center = robust_center(past)
         if center is not None:
-            centers[group] = (center[0], center[1], len(sample))
+            centers[group] = (center[0], center[1], len(past))
     return centers
+
+
+def _explained(past: list[float] | None, value: float, share: float) -> bool:
+    """Whether at least ``share`` of the past values reached ``value``: a spike the history explains."""
+    if not past or share <= 0.0:
+        return False
+    return sum(1 for old in past if old >= value - 1e-9) / len(past) >= share
 
 
 def flag_amount_outliers(
@@ -829,9 +982,12 @@ def flag_amount_outliers(
     peer_history: Mapping[PeerKey, list[float]],
     flags: Flags,
 ) -> None:
-    """TE11: a claim far above the worker's own claims of the type, or far above the peer group's (role,
-    expense type, city). Robust z on log amounts above ``robust_z_threshold`` and at least
-    ``outlier_min_ratio`` times the median: a modest rise in a tight group is not what a reviewer looks for."""
+    """TE11: a claim far above the worker's own past claims of the type, or far above the peer group's past
+    claims (role, expense type, city). Robust z on log amounts above ``robust_z_threshold`` and at least
+    ``outlier_min_ratio`` times the median: a modest rise in a tight group is not what a reviewer looks for.
+    The baselines are the history alone (the period scored is not in them); a claim the worker's own history
+    reached often enough (``outlier_explained_share``: a yearly licence) is no outlier. Strength: the
+    largest robust z over the threshold."""
     sample = OutlierSample(columns, policy, worker_roles)
     own = _centers(sample.own, sample.own_keys, own_history, policy.own_history_min_lines)
     peer = _centers(sample.peer, sample.peer_keys, peer_history, policy.peer_group_min_lines)
@@ -850,9 +1006,13 @@ def flag_amount_outliers(
         if value - own_median(own_group, inf) >= min_log_ratio
         or value - peer_median(peer_group, inf) >= min_log_ratio
     ]
+    explained_share = policy.outlier_explained_share
     for place in suspects:
         value, index = sample.logs[place], sample.positions[place]
+        if _explained(own_history.get(sample.own_keys[place]), value, explained_share):
+            continue
         found: list[str] = []
+        strength = 0.0
         center = own.get(sample.own_group[place])
         if (
             center is not None
@@ -860,6 +1020,7 @@ def flag_amount_outliers(
             and value - center[0] > threshold * center[1]
         ):
             worker, kind = sample.own_keys[place]
+            strength = (value - center[0]) / center[1] / threshold
             found.append(
                 f"{math.exp(value - center[0]):.1f}x {worker}'s median {kind} claim "
                 f"({money(currency, math.exp(center[0]))} over {center[2]} claims, robust z "
@@ -872,6 +1033,7 @@ def flag_amount_outliers(
             and value - center[0] > threshold * center[1]
         ):
             role, kind, city = sample.peer_keys[place]
+            strength = max(strength, (value - center[0]) / center[1] / threshold)
             found.append(
                 f"{math.exp(value - center[0]):.1f}x the median of peers ({role or 'any role'}, {kind}, "
                 f"{city or 'any city'}: {money(currency, math.exp(center[0]))} over {center[2]} claims, "
@@ -883,4 +1045,5 @@ def flag_amount_outliers(
                 "amount_outlier",
                 f"TE11 {columns.types[index]} {money(currency, columns.base[index])} is "
                 + " and ".join(found),
+                strength,
             )

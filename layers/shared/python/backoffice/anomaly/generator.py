@@ -18,7 +18,17 @@ worker-days for ``daily_hours`` and ``per_diem_meals``, workers for ``benford``,
 ``identical_hours``. A line gets at most one injected anomaly; when the anomaly necessarily breaks a second
 rule too (a copied claim carries the same receipt file; an old receipt re-used carries its old date), the
 line is labelled with both. Where the day or the worker is the unit (daily hours, meals per day, identical
-hours, Benford, round endings), every line of that day or worker is labelled, since the check reports each.
+hours, far above the usual day, Benford, round endings), every line of that day or worker is labelled, since
+the check reports each.
+
+The anomalies include subtle variants (limits passed by a little, a time entry copied without its start time or
+under another task code, outliers just past the robust z threshold, runs just long enough). Beside them, about
+20 legitimate look-alikes per type (``GeneratedFirm.lookalikes``, left unlabelled) that a reviewer would clear
+and the product recognises from a fact: colleagues on one trip (one ``trip_id``) at one hotel and on one flight,
+conference fees and software seats at round list prices (round prices normal for the type, in the history),
+long days and weekend work on ``overtime_approved``, a second piece of work of the same length on one project
+and day (another ``description``), a month-end close worked long every month, a licence renewed every month,
+fixed contract hours, a commuter's parking at round rates, and claims just within each limit.
 
 City rates in ``sample_firm_policy`` are illustrative figures for the sample, not the GSA table.
 """
@@ -33,6 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from backoffice.anomaly.expense_rules import robust_center
 from backoffice.anomaly.history import AnomalyHistory, worker_roles
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import us_federal_holidays
@@ -44,11 +55,12 @@ Row = dict[str, Any]
 # Per anomaly: share of eligible units injected (see the module docstring for the units), set so that a
 # 20,000-line period holds a few dozen lines of each.
 DEFAULT_RATES: dict[str, float] = {
-    "duplicate_time": 0.004,
+    "duplicate_time": 0.01,
     "daily_hours": 0.004,
     "weekend_or_holiday": 0.003,
     "identical_hours": 0.03,
     "late_entry": 0.004,
+    "hours_outlier": 0.004,
     "duplicate_expense": 0.02,
     "duplicate_receipt": 0.04,
     "duplicate_merchant_charge": 0.04,
@@ -78,8 +90,45 @@ _ROLES: tuple[tuple[str, float, float], ...] = (
     ("partner", 0.05, 390.0),
 )
 _ACTIVITIES = ("consulting", "analysis", "project_management", "workshop", "documentation")
+# What a consultant writes on a timesheet line, per activity: two lines of one day say different things.
+_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "consulting": (
+        "Advised finance lead on month end close redesign",
+        "Stakeholder interviews target operating model",
+        "Review call with sponsor about procurement controls",
+        "Coached controller team through reconciliation backlog",
+    ),
+    "analysis": (
+        "Data extraction and variance analysis of ledger balances",
+        "Built cost driver model in spreadsheet",
+        "Benchmarked vendor pricing against market data",
+        "Analysed cash forecast accuracy by region",
+    ),
+    "project_management": (
+        "Weekly status report and risk log update",
+        "Planning sprint backlog with delivery leads",
+        "Steering committee preparation",
+        "Resource plan and budget tracking",
+    ),
+    "workshop": (
+        "Facilitated process mapping session onsite",
+        "Design workshop order to cash handoffs",
+        "Requirements workshop with warehouse supervisors",
+        "Training session for accounts payable clerks",
+    ),
+    "documentation": (
+        "Drafted findings memo for audit committee",
+        "Wrote user guide chapters",
+        "Updated policy manual sections",
+        "Edited final deliverable slides",
+    ),
+}
 _HOME_CITIES = ("Columbus", "Raleigh", "Indianapolis", "Chicago")
 _CLIENT_CITIES = ("Des Moines", "Omaha", "Columbus", "Raleigh", "Chicago", "San Francisco", "Tulsa")
+# The longest ordinary day: a copied entry keeps its day within it (further is TE11's hours test).
+_ORDINARY_DAY_MAX = 10.0
+# Legitimate look-alikes made per check a firm: what a reviewer would clear, and the product recognises.
+_LOOKALIKES_PER_TYPE = 20
 _DAY_TOTALS = (6.5, 7.0, 7.5, 7.75, 8.0, 8.25, 8.5, 8.75, 9.0, 9.5, 10.0)
 _DAY_WEIGHTS = (2, 5, 10, 8, 14, 10, 12, 8, 10, 6, 3)
 
@@ -125,6 +174,8 @@ class GeneratedFirm:
     history_time_rows: list[Row] = field(default_factory=list)
     history_expense_rows: list[Row] = field(default_factory=list)
     labels: dict[str, set[str]] = field(default_factory=dict)  # line id -> anomalies injected
+    # line id -> the check a legitimate line looks like (unlabelled: a reviewer would clear it), for reporting
+    lookalikes: dict[str, str] = field(default_factory=dict)
 
     @property
     def line_count(self) -> int:
@@ -167,7 +218,7 @@ class GeneratedFirm:
         return facts
 
 
-def lists_of(rows: Sequence[Row], fields: Sequence[str]) -> dict[str, list[Any]]:
+def lists_of(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> dict[str, list[Any]]:
     """The rows column-wise: a list per field, None where a row lacks it."""
     return {name: [row.get(name) for row in rows] for name in fields}
 
@@ -191,6 +242,9 @@ def time_entry_of(row: Row) -> TimeEntry:
             "currency": row["currency"],
             "status": row["status"],
             "submitted_at": row["submitted_at"],
+            "from_time": row.get("from_time"),
+            "description": row.get("description"),
+            "overtime_approved": bool(row.get("overtime_approved")),
         }
     )
 
@@ -224,6 +278,7 @@ def expense_entry_of(row: Row) -> ExpenseEntry:
             "advance_amount": _money(row.get("advance_amount")),
             "card_id": row.get("card_id"),
             "nights": row.get("nights"),
+            "trip_id": row.get("trip_id"),
         }
     )
 
@@ -317,6 +372,7 @@ class _Lines:
         self.time: list[Row] = []
         self.expenses: list[Row] = []
         self._submitted: dict[date, datetime] = {}
+        self.trip: str | None = None  # the trip the expenses being added belong to
 
     def new_time_id(self) -> str:
         return f"{self.prefix}TE-{len(self.time) + 1:07d}"
@@ -347,6 +403,8 @@ class _Lines:
             "work_date": day,
             "from_time": None,
             "hours": hours,
+            "description": None,
+            "overtime_approved": False,
             "is_billable": self.rng.random() < 0.9,
             "billing_rate": person.rate,
             "costing_rate": float(person.worker.cost_rate),
@@ -354,6 +412,7 @@ class _Lines:
             "status": "approved" if self.rng.random() < 0.8 else "submitted",
             "submitted_at": self.submitted_at(day),
         }
+        row["description"] = self.rng.choice(_DESCRIPTIONS[row["activity_type"]])
         self.time.append(row)
         return row
 
@@ -396,6 +455,7 @@ class _Lines:
             "tip_amount": round(amount * tip_share / (1 + tip_share), 2) if tip_share else None,
             "advance_amount": None,
             "nights": None,
+            "trip_id": self.trip if project is not None else None,
             "role": None,  # the peer-group role comes from the worker
         }
         if has_receipt:
@@ -439,15 +499,15 @@ def _work(lines: _Lines, days: list[date]) -> None:
                 if trip_city == person.home:
                     trip_city = rng.choice([c for c in _CLIENT_CITIES if c != person.home])
                 trip_days_left = rng.randint(2, 4)
-                lines.add_expense(
-                    person, day, "airfare", rng.lognormvariate(math.log(380), 0.35), trip_city, trip_project
-                )
+                lines.trip = f"{lines.prefix}TRIP-{person.worker.id[2:]}-{day:%Y%m%d}"
+                lines.add_expense(person, day, "airfare", _airfare(rng), trip_city, trip_project)
                 _trip_day(lines, person, day, trip_city, trip_project, night=True)
                 trip_days_left -= 1
             elif trip_days_left > 0:
                 trip_days_left -= 1
                 _trip_day(lines, person, day, trip_city, trip_project, night=trip_days_left > 0)
             else:
+                lines.trip = None
                 _home_day(lines, person, day)
 
 
@@ -496,11 +556,24 @@ def _trip_day(lines: _Lines, person: _Person, day: date, city: str, project: str
         )
 
 
+def _airfare(rng: random.Random) -> float:
+    while True:  # economy fares on the firm's routes: within a band, drawn again rather than clipped
+        fare = rng.lognormvariate(math.log(380), 0.35)
+        if 150.0 <= fare <= 900.0:
+            return fare
+
+
 def _fare(rng: random.Random) -> float:
     while True:  # drawn again rather than clipped, which would pile fares up at the bounds
         fare = rng.lognormvariate(math.log(22), 0.45)
         if 7.0 <= fare <= 90.0:
             return fare
+
+
+_SEAT_PRICES = (50, 100, 150, 200, 300, 600)
+# The types whose history shows round prices as normal (``AnomalyPolicy.round_normal_share``).
+_ROUND_PRICED = ("conference", "software", "parking")
+_CONFERENCE_FEES = (295, 300, 450, 495, 500, 750, 995, 1200)
 
 
 def _home_day(lines: _Lines, person: _Person, day: date) -> None:
@@ -510,10 +583,19 @@ def _home_day(lines: _Lines, person: _Person, day: date) -> None:
     kind = rng.choices(("supplies", "software", "parking", "taxi", "conference"), (30, 15, 30, 20, 2))[0]
     amount = {
         "supplies": lambda: min(400.0, max(5.0, rng.lognormvariate(math.log(35), 0.7))),
-        "software": lambda: min(900.0, max(5.0, rng.lognormvariate(math.log(60), 0.6))),
+        # Software seats and conference fees are sold at list prices, often round.
+        "software": lambda: (
+            float(rng.choice(_SEAT_PRICES))
+            if rng.random() < 0.4
+            else min(900.0, max(5.0, rng.lognormvariate(math.log(60), 0.6)))
+        ),
         "parking": lambda: float(rng.choice((8, 10, 12, 14, 15, 18, 20, 24, 25))),
         "taxi": lambda: _fare(rng),
-        "conference": lambda: rng.lognormvariate(math.log(450), 0.5),
+        "conference": lambda: (
+            float(rng.choice(_CONFERENCE_FEES))
+            if rng.random() < 0.6
+            else rng.lognormvariate(math.log(450), 0.5)
+        ),
     }[kind]()
     lines.add_expense(person, day, kind, amount, person.home, None, tip_share=0.15 if kind == "taxi" else 0.0)
 
@@ -530,12 +612,34 @@ class _Injector:
         self.lines, self.rng, self.policy, self.rates = lines, lines.rng, policy, rates
         self.period = period
         self.labels: dict[str, set[str]] = {}
+        self.lookalikes: dict[str, str] = {}  # line id -> the check it looks like, for reporting
+        # Expense lines with a history TE11 can judge them by: (median, robust scale) of its log amounts and
+        # the worker's highest past claim of the type.
+        self.baselines: dict[str, tuple[float, float, float]] = {}
         self.touched: set[str] = set()  # lines that already carry an injected anomaly
         self.reserved: set[str] = set()  # workers with a habitual anomaly: left alone otherwise
 
     def label(self, row: Row, *checks: str) -> None:
         self.labels.setdefault(row["id"], set()).update(checks)
         self.touched.add(row["id"])
+        self.lookalikes.pop(row["id"], None)
+
+    def lookalike(self, row: Row, check: str) -> None:
+        """A legitimate line that looks like an anomaly of ``check``: left unlabelled, and left alone."""
+        if row["id"] not in self.labels:
+            self.lookalikes[row["id"]] = check
+            self.touched.add(row["id"])
+
+    def pick_lookalikes(
+        self, rows: list[Row], count: int, eligible: Callable[[Row], bool] = lambda r: True
+    ) -> list[Row]:
+        """``count`` untouched lines of workers without a habitual anomaly, drawn at random."""
+        free = [
+            row
+            for row in rows
+            if row["id"] not in self.touched and row["worker_id"] not in self.reserved and eligible(row)
+        ]
+        return self.rng.sample(free, k=min(count, len(free)))
 
     def pick(self, check: str, rows: list[Row], eligible: Callable[[Row], bool]) -> list[Row]:
         """The lines that get ``check``: each eligible line with probability ``rates[check]``."""
@@ -566,6 +670,12 @@ class _Injector:
 
     # -- helpers on the current lines ---------------------------------------------------------------------
 
+    def other_activity(self, rows: list[Row], project: str | None = None) -> str:
+        """An activity none of a day's lines on the project (the first line's) has: another piece of work."""
+        project = project or rows[0]["project_id"]
+        used = {r["activity_type"] for r in rows if r["project_id"] == project}
+        return self.rng.choice([a for a in _ACTIVITIES if a not in used] or list(_ACTIVITIES))
+
     def day_lines(self) -> dict[tuple[str, date], list[Row]]:
         days: dict[tuple[str, date], list[Row]] = {}
         for row in self.lines.time:
@@ -593,8 +703,9 @@ class _Injector:
 
     def identical_hours(self) -> None:
         days = self.day_lines()
-        length = max(self.policy.identical_hours_min_days + 5, 20)
+        minimum = self.policy.identical_hours_min_days
         for person in self.pick_workers("identical_hours"):
+            length = self.rng.choice((minimum, minimum + 2, max(minimum + 5, 20)))  # some just long enough
             worked = sorted(day for (worker, day) in days if worker == person.worker.id)
             if len(worked) < length:
                 continue
@@ -614,6 +725,104 @@ class _Injector:
                     if sum(row["hours"] for row in rows) == 8.0:
                         rows[0]["hours"] += 0.5
 
+    def habits(self, history: _Lines) -> None:
+        """Workers whose own history explains what would otherwise look odd in the period (their period lines
+        are look-alikes): a month-end close worked long every month, fixed contract hours, a licence renewed
+        every month, a commuter's parking at round rates."""
+        rng = self.rng
+        free = [p for p in self.lines.firm.people if p.worker.id not in self.reserved]
+        home_bound = [p for p in free if p.traveller <= 0.05]
+        # A small firm keeps most of its people for the anomalies: at most a third of them get a habit.
+        commuters = rng.sample(home_bound, k=min(2, len(home_bound), len(free) // 6))
+        others = [p for p in free if p not in commuters]
+        chosen = rng.sample(others, k=min(11, len(others) // 3))
+        closers, fixed, buyers = chosen[:3], chosen[3:4], chosen[4:11]
+        self.reserved.update(p.worker.id for p in [*commuters, *chosen])
+        for lines, labelled in ((history, False), (self.lines, True)):
+            days: dict[tuple[str, date], list[Row]] = {}
+            for row in lines.time:
+                days.setdefault((row["worker_id"], row["work_date"]), []).append(row)
+            for person in closers:
+                self._month_end_close(lines, days, person, labelled)
+            for person in fixed:
+                for (worker, _), rows in sorted(days.items()):
+                    if worker == person.worker.id:
+                        for row, hours in zip(rows, _hours_split(rng, 8.0, len(rows)), strict=True):
+                            row["hours"] = hours
+                            self._lookalike_if(labelled, row, "identical_hours")
+            for person in buyers:
+                self._monthly_licence(lines, days, person, labelled)
+            for person in commuters:
+                for row in lines.expenses:
+                    if row["worker_id"] == person.worker.id and row["project_id"] is None:
+                        row["expense_type"], row["tip_amount"] = "parking", None
+                        row["merchant"] = lines.firm.merchant("parking", row["city"])
+                        self.set_amount(row, float(rng.choice((10, 15, 20, 25))))
+                        self._lookalike_if(labelled, row, "round_endings")
+
+    def _lookalike_if(self, labelled: bool, row: Row, check: str) -> None:
+        if labelled:
+            self.lookalike(row, check)
+
+    def _month_end_close(
+        self, lines: _Lines, days: dict[tuple[str, date], list[Row]], person: _Person, labelled: bool
+    ) -> None:
+        """The last day a worker works each month runs to ``_MONTH_END_DAY`` hours."""
+        month_ends: dict[tuple[int, int], date] = {}
+        for worker, day in days:
+            if worker == person.worker.id:
+                month = (day.year, day.month)
+                month_ends[month] = max(day, month_ends.get(month, day))
+        for day in sorted(month_ends.values()):
+            rows = days[(person.worker.id, day)]
+            extra = _MONTH_END_DAY - sum(r["hours"] for r in rows)
+            added = lines.add_time(person, day, rows[0]["project_id"], extra, self.other_activity(rows))
+            for row in [*rows, added]:
+                self._lookalike_if(labelled, row, "hours_outlier")
+
+    def _monthly_licence(
+        self, lines: _Lines, days: dict[tuple[str, date], list[Row]], person: _Person, labelled: bool
+    ) -> None:
+        """A software licence several times the usual purchase, renewed on the first working day of each month."""
+        price = _TYPICAL["software"] * self.rng.uniform(7.0, 9.0)
+        firsts: dict[tuple[int, int], date] = {}
+        for worker, day in days:
+            if worker == person.worker.id:
+                firsts[(day.year, day.month)] = min(day, firsts.get((day.year, day.month), day))
+        for day in sorted(firsts.values()):
+            row = lines.add_expense(person, day, "software", price, person.home, None, merchant="Adobe")
+            self._lookalike_if(labelled, row, "amount_outlier")
+
+    def learn_baselines(self, history: list[Row]) -> None:
+        """The lines whose worker's own history of the type (or else the peer group's) TE11 can judge them
+        by: its median and robust scale of log amounts, and the worker's highest past claim of the type."""
+        roles = {p.worker.id: p.role for p in self.lines.firm.people}
+        own: dict[tuple[str, str], list[float]] = {}
+        peers: dict[tuple[str, str, str], list[float]] = {}
+        for row in history:
+            if row["amount"] > 0:
+                value = math.log(row["amount"])
+                own.setdefault((row["worker_id"], row["expense_type"]), []).append(value)
+                peers.setdefault((roles[row["worker_id"]], row["expense_type"], row["city"]), []).append(
+                    value
+                )
+        centers: dict[tuple[str, ...], tuple[float, float] | None] = {}
+        for row in self.lines.expenses:
+            own_key = (row["worker_id"], row["expense_type"])
+            past = own.get(own_key, [])
+            key: tuple[str, ...] = own_key
+            values = past
+            if len(values) < self.policy.own_history_min_lines:
+                key = (roles[row["worker_id"]], row["expense_type"], row["city"])
+                values = peers.get(key, [])
+                if len(values) < self.policy.peer_group_min_lines:
+                    continue
+            if key not in centers:
+                centers[key] = robust_center(values)
+            center = centers[key]
+            if center is not None:
+                self.baselines[row["id"]] = (*center, math.exp(max(past, default=0.0)))
+
     def round_endings(self, people: list[_Person], history: list[Row]) -> None:
         """Whole amounts ending in 0 or 5, period and history alike; capped types rounded down."""
         ids = {p.worker.id for p in people}
@@ -631,7 +840,8 @@ class _Injector:
                     new += step
                 taken.add((row["worker_id"], row["expense_type"], row["expense_date"], new))
                 self.set_amount(row, new)
-                if labelled:
+                # Types sold at round prices are not counted by the check (round there is normal).
+                if labelled and row["expense_type"] not in _ROUND_PRICED:
                     checks = ["round_endings"]
                     if (
                         new >= self.policy.round_amount_modulus
@@ -651,9 +861,13 @@ class _Injector:
                     continue
                 if row["expense_type"] in uncapped and row["amount"] >= 10.0:
                     magnitude = 10 ** math.floor(math.log10(row["amount"]))
-                    for _ in range(5):  # plausible amounts: within 4x of what was really spent
+                    for _ in range(
+                        5
+                    ):  # plausible amounts: within 4x of what was spent, never far above usual
                         invented = (self.rng.randint(1, 9) + self.rng.random()) * magnitude
-                        if 1 / 4 <= invented / row["amount"] <= 4:
+                        if 1 / 4 <= invented / row["amount"] <= 4 and invented <= _BENFORD_MAX.get(
+                            row["expense_type"], math.inf
+                        ):
                             self.set_amount(row, invented)
                             break
                 if (
@@ -665,20 +879,27 @@ class _Injector:
 
     # -- time ----------------------------------------------------------------------------------------------
 
-    def time_anomalies(self) -> None:
+    def time_anomalies(self, history: list[Row]) -> None:
         lines, rng, limit = self.lines, self.rng, self.policy.max_daily_hours
         days = self.day_lines()
         totals = {key: sum(r["hours"] for r in rows) for key, rows in days.items()}
+        # A copy keeps the day within an ordinary length: a day far above the worker's usual is another check.
         for row in self.pick(
             "duplicate_time",
             list(lines.time),
-            lambda r: totals[(r["worker_id"], r["work_date"])] + r["hours"] <= limit,
+            lambda r: totals[(r["worker_id"], r["work_date"])] + r["hours"] <= _ORDINARY_DAY_MAX,
         ):
             key = (row["worker_id"], row["work_date"])
-            if totals[key] + row["hours"] > limit:
-                continue
             totals[key] += row["hours"]
             copy = {**row, "id": lines.new_time_id()}
+            variant = rng.randrange(4)
+            if variant == 1:  # re-keyed without a start time
+                row["from_time"] = datetime.combine(row["work_date"], time(9, 0), tzinfo=UTC)
+            elif variant == 2:  # under another task code
+                copy["task"] = f"TASK-{rng.randint(100, 999)}"
+            elif variant == 3:  # under another activity, the description typed again
+                copy["activity_type"] = rng.choice([a for a in _ACTIVITIES if a != row["activity_type"]])
+                copy["description"] = row["description"].lower() + " (resubmitted)"
             lines.time.append(copy)
             self.touched.add(row["id"])
             self.label(copy, "duplicate_time")
@@ -689,25 +910,130 @@ class _Injector:
                 continue
             if rng.random() >= self.rates.get("daily_hours", 0.0):
                 continue
-            extra = math.ceil((limit - totals[key] + rng.uniform(0.5, 3.0)) * 4) / 4
-            added = lines.add_time(people[key[0]], key[1], rows[0]["project_id"], extra)
+            extra = math.ceil((limit - totals[key] + rng.uniform(0.1, 3.0)) * 4) / 4  # some just past it
+            added = lines.add_time(
+                people[key[0]], key[1], rows[0]["project_id"], extra, self.other_activity(rows)
+            )
             for row in [*rows, added]:
                 self.label(row, "daily_hours")
+        self._hours_outliers(days, totals, history)
         off_days = [d for d in _all_days(self.period) if d.weekday() >= 5 or d in us_federal_holidays(d.year)]
         free = [p for p in lines.firm.people if p.worker.id not in self.reserved]
-        count = round(self.rates.get("weekend_or_holiday", 0.0) * len(lines.time))
+        count = round(self.rates.get("weekend_or_holiday", 0.0) * len(lines.time)) if free else 0
         for _ in range(count):
             person, day = rng.choice(free), rng.choice(off_days)
             added = lines.add_time(
-                person, day, rng.choice(person.projects)[0], rng.choice((2.0, 3.5, 4.0, 6.0))
+                person, day, rng.choice(person.projects)[0], rng.choice((1.0, 2.0, 3.5, 4.0, 6.0))
             )
             self.label(added, "weekend_or_holiday")
         late = self.policy.late_entry_days
         for row in self.pick("late_entry", list(lines.time), lambda r: True):
             row["submitted_at"] = datetime.combine(
-                row["work_date"] + timedelta(days=late + rng.randint(5, 45)), time(10, 0), tzinfo=UTC
+                row["work_date"] + timedelta(days=late + rng.randint(1, 45)), time(10, 0), tzinfo=UTC
             )
             self.label(row, "late_entry")
+        self._time_lookalikes(days, totals, off_days, free)
+        self._label_far_above_usual(history)
+
+    def _hours_outliers(
+        self,
+        days: dict[tuple[str, date], list[Row]],
+        totals: dict[tuple[str, date], float],
+        history: list[Row],
+    ) -> None:
+        """Days padded to far above the worker's usual, yet within the daily limit."""
+        rng, policy = self.rng, self.policy
+        usual = _usual_days(history, policy.hours_history_min_days)
+        people = {p.worker.id: p for p in self.lines.firm.people}
+        for key in sorted(days):
+            rows = days[key]
+            if key[0] in self.reserved or any(r["id"] in self.touched for r in rows):
+                continue
+            if rng.random() >= self.rates.get("hours_outlier", 0.0) or usual.get(key[0]) is None:
+                continue
+            median, scale = usual[key[0]]
+            target = max(
+                median + scale * policy.robust_z_threshold * rng.uniform(1.1, 1.8),
+                median + policy.hours_outlier_min_extra + 0.5,
+            )
+            extra = math.ceil((target - totals[key]) * 4) / 4
+            if extra <= 0 or totals[key] + extra > policy.max_daily_hours:
+                continue
+            totals[key] += extra
+            added = self.lines.add_time(
+                people[key[0]], key[1], rows[0]["project_id"], extra, self.other_activity(rows)
+            )
+            for row in [*rows, added]:
+                self.label(row, "hours_outlier")
+
+    def _time_lookalikes(
+        self,
+        days: dict[tuple[str, date], list[Row]],
+        totals: dict[tuple[str, date], float],
+        off_days: list[date],
+        free: list[_Person],
+    ) -> None:
+        """What a reviewer would clear and the product has a fact for: a second piece of work of the same
+        length on one project and day (another description), long days and weekend work on overtime approved
+        in the PSA, an entry submitted on the last day allowed."""
+        rng, policy, lines = self.rng, self.policy, self.lines
+        count = _LOOKALIKES_PER_TYPE
+        people = {p.worker.id: p for p in lines.firm.people}
+        keys = [key for key in sorted(days) if key[0] not in self.reserved]
+        rng.shuffle(keys)
+        untouched = [key for key in keys if not any(r["id"] in self.touched for r in days[key])]
+        long_days, made = untouched[: count // 3], 0
+        for key in untouched[count // 3 :]:
+            row = min(days[key], key=lambda r: r["hours"])
+            if made >= count or totals[key] + row["hours"] > _ORDINARY_DAY_MAX:
+                continue
+            activity = self.other_activity(days[key], row["project_id"])
+            added = lines.add_time(people[key[0]], key[1], row["project_id"], row["hours"], activity)
+            totals[key] += row["hours"]
+            self.lookalike(row, "duplicate_time")
+            self.lookalike(added, "duplicate_time")
+            made += 1
+        for key in long_days:
+            extra = math.ceil((policy.max_daily_hours - totals[key] + rng.uniform(0.5, 2.5)) * 4) / 4
+            added = lines.add_time(
+                people[key[0]], key[1], days[key][0]["project_id"], extra, self.other_activity(days[key])
+            )
+            for row in [*days[key], added]:
+                row["overtime_approved"] = True
+                self.lookalike(row, "daily_hours")
+        for _ in range(count if free else 0):
+            person, day = rng.choice(free), rng.choice(off_days)
+            added = lines.add_time(person, day, rng.choice(person.projects)[0], rng.choice((2.0, 4.0, 6.0)))
+            added["overtime_approved"] = True
+            self.lookalike(added, "weekend_or_holiday")
+        late = self.policy.late_entry_days
+        for row in self.pick_lookalikes(list(lines.time), count):
+            row["submitted_at"] = datetime.combine(
+                row["work_date"] + timedelta(days=late), time(18, 0), tzinfo=UTC
+            )
+            self.lookalike(row, "late_entry")
+
+    def _label_far_above_usual(self, history: list[Row]) -> None:
+        """A day made longer by an injected anomaly (over the daily limit, say) is also far above the worker's
+        usual when TE11's hours test says so: the anomaly necessarily breaks that rule too."""
+        policy = self.policy
+        usual = _usual_days(history, policy.hours_history_min_days)
+        past = _day_totals(history)
+        for (worker, _), rows in self.day_lines().items():
+            if not any(r["id"] in self.labels for r in rows) or any(r["overtime_approved"] for r in rows):
+                continue
+            center = usual.get(worker)
+            if center is None:
+                continue
+            total = sum(r["hours"] for r in rows)
+            median, scale = center
+            reached = sum(1 for hours in past[worker] if hours >= total - 0.005) / len(past[worker])
+            if (
+                total - median > max(policy.hours_outlier_min_extra, policy.robust_z_threshold * scale) + 1e-9
+                and reached < policy.outlier_explained_share
+            ):
+                for row in rows:
+                    self.label(row, "hours_outlier")
 
     # -- expenses ------------------------------------------------------------------------------------------
 
@@ -750,11 +1076,13 @@ class _Injector:
             "duplicate_merchant_charge",
             rows,
             lambda r: (
-                r["expense_type"] in shareable and r["amount"] >= max(limit, policy.merchant_match_min_amount)
+                r["expense_type"] in shareable
+                and r["amount"] >= max(limit, policy.merchant_match_min_amount)
+                and not (r["expense_type"] in _ROUND_PRICED and r["amount"] % 5 == 0)  # a list price
             ),
         ):
             other = rng.choice([p for p in people if p.worker.id not in {row["worker_id"], *self.reserved}])
-            copy = self.copy_expense(row, worker_id=other.worker.id, card_id=other.card)
+            copy = self.copy_expense(row, worker_id=other.worker.id, card_id=other.card, trip_id=None)
             attach_receipt(copy, rng)  # a photo of the same paper receipt: another file
             self.touched.add(row["id"])
             self.label(copy, "duplicate_merchant_charge")
@@ -779,14 +1107,17 @@ class _Injector:
             for amount in amounts[1:]:
                 self.label(self.copy_expense(row, amount=amount), "split_transaction")
         modulus = policy.round_amount_modulus
+        charges = {(r["merchant"], r["expense_date"], r["amount"]) for r in self.lines.expenses}
         for row in self.pick(
             "round_amount",
             rows,
-            lambda r: (
-                r["expense_type"] in ("airfare", "conference", "software") and r["amount"] >= 1.5 * modulus
-            ),
+            lambda r: r["expense_type"] in ("airfare", "supplies") and r["amount"] >= 0.95 * modulus,
         ):
-            self.set_amount(row, round(row["amount"] / modulus) * modulus)
+            rounded = round(row["amount"] / modulus) * modulus
+            if (row["merchant"], row["expense_date"], rounded) in charges:
+                continue  # two estimates would make one merchant charge twice: another check
+            charges.add((row["merchant"], row["expense_date"], rounded))
+            self.set_amount(row, rounded)
             self.label(row, "round_amount")
 
     def _receipt_and_tip_anomalies(self, rows: list[Row]) -> None:
@@ -810,14 +1141,14 @@ class _Injector:
                 r["receipt_sha256"] is not None and r["expense_type"] in ("airfare", "conference", "software")
             ),
         ):
-            self.set_amount(row, row["amount"] * rng.uniform(1.15, 1.6), receipt_too=False)
+            self.set_amount(row, row["amount"] * rng.uniform(1.01, 1.3), receipt_too=False)
             self.label(row, "receipt_amount_mismatch")
         for row in self.pick("receipt_date_mismatch", rows, lambda r: r["receipt_sha256"] is not None):
-            shift = rng.randint(policy.receipt_date_tolerance_days + 2, 30) * rng.choice((-1, 1))
+            shift = rng.randint(policy.receipt_date_tolerance_days + 1, 30) * rng.choice((-1, 1))
             row["receipt_date"] = row["expense_date"] + timedelta(days=shift)
             self.label(row, "receipt_date_mismatch")
         for row in self.pick("tip_above_limit", rows, lambda r: bool(r.get("tip_amount"))):
-            share = rng.uniform(policy.tip_max_share + 0.05, 0.6)
+            share = rng.uniform(policy.tip_max_share + 0.01, 0.6)
             row["tip_amount"] = round(row["amount"] * share / (1 + share), 2)
             self.label(row, "tip_above_limit")
 
@@ -827,7 +1158,7 @@ class _Injector:
         lodging = set(policy.lodging_types)
         for row in self.pick("per_diem_lodging", rows, lambda r: r["expense_type"] in lodging):
             rate = policy.lodging_per_night_by_city.get(row["city"], policy.lodging_per_night)
-            self.set_amount(row, rate * rng.uniform(1.15, 1.8))
+            self.set_amount(row, rate * rng.uniform(1.01, 1.8))
             self.label(row, "per_diem_lodging")
         self._meal_days()
         limits, meals = policy.per_attendee_limits, set(policy.meal_types)
@@ -839,7 +1170,7 @@ class _Injector:
             ),
         ):
             limit_each = limits[row["expense_type"]]
-            self.set_amount(row, limit_each * row["attendees"] * rng.uniform(1.2, 2.0))
+            self.set_amount(row, limit_each * row["attendees"] * rng.uniform(1.02, 2.0))
             self.label(row, "per_attendee")
         for row in self.pick("sanctioned_above_claimed", rows, lambda r: r["sanctioned_amount"] is not None):
             row["sanctioned_amount"] = round(row["amount"] * rng.uniform(1.1, 1.5), 2)
@@ -850,10 +1181,21 @@ class _Injector:
             )
             self.label(row, "advance_above_sanctioned")
         uncapped = set(_UNCAPPED)
-        for row in self.pick("amount_outlier", rows, lambda r: r["expense_type"] in uncapped):
-            self.set_amount(row, _TYPICAL[row["expense_type"]] * rng.uniform(6.0, 12.0))
+        for row in self.pick(
+            "amount_outlier",
+            rows,
+            lambda r: r["expense_type"] in uncapped and r["id"] in self.baselines,
+        ):
+            median, scale, highest = self.baselines[row["id"]]
+            log_amount = median + max(
+                scale * policy.robust_z_threshold * rng.uniform(1.15, 2.0),
+                math.log(policy.outlier_min_ratio) + rng.uniform(0.1, 1.0),
+            )
+            if log_amount - median > math.log(_MAX_OUTLIER_RATIO) or math.exp(log_amount) <= highest * 1.05:
+                continue  # a group too spread to show an outlier, or one the worker's history explains
+            self.set_amount(row, math.exp(log_amount))
             if row["amount"] % modulus == 0:
-                row["amount"] += 0.37
+                self.set_amount(row, row["amount"] + 0.37)
             self.label(row, "amount_outlier")
 
     def _meal_days(self) -> None:
@@ -870,25 +1212,29 @@ class _Injector:
                 continue
             mie = max(policy.mie_per_day_by_city.get(r["city"], policy.mie_per_day) for r in rows)
             total = sum(r["amount"] for r in rows)
-            target = mie * rng.uniform(1.15, 1.6)
+            target = mie * rng.uniform(1.03, 1.6)
             biggest = max(rows, key=lambda r: r["amount"])
             self.set_amount(biggest, biggest["amount"] + target - total)
             for row in rows:
                 self.label(row, "per_diem_meals")
 
     def _consecutive_receipts(self) -> None:
+        """A pad of receipts: one merchant's numbers in a row, on taxis of one project dated a week or more
+        apart (some runs just the minimum long)."""
         rng, policy = self.rng, self.policy
-        count = policy.consecutive_receipts_min + 1
-        by_worker: dict[str, list[Row]] = {}
+        by_worker: dict[str, dict[str, list[Row]]] = {}
         for row in self.lines.expenses:
-            if row["expense_type"] == "taxi" and row["id"] not in self.touched:
-                by_worker.setdefault(row["worker_id"], []).append(row)
+            if row["expense_type"] == "taxi" and row["id"] not in self.touched and row["project_id"]:
+                projects = by_worker.setdefault(row["worker_id"], {})
+                projects.setdefault(row["project_id"], []).append(row)
         for person in self.lines.firm.people:
             if person.worker.id in self.reserved or rng.random() >= self.rates.get(
                 "consecutive_receipts", 0.0
             ):
                 continue
-            rows = by_worker.get(person.worker.id, [])
+            count = policy.consecutive_receipts_min + rng.randrange(2)
+            projects = by_worker.get(person.worker.id, {})
+            rows = max(projects.values(), key=len, default=[])
             one_a_day = list({row["expense_date"]: row for row in rows}.values())
             if len(one_a_day) < count:
                 continue
@@ -904,6 +1250,104 @@ class _Injector:
                     attach_receipt(row, rng)
                 row["merchant"], row["receipt_number"] = merchant, f"{number:06d}"
                 self.label(row, "consecutive_receipts")
+
+    # -- legitimate look-alikes --------------------------------------------------------------------------
+
+    def expense_lookalikes(self) -> None:
+        """Lines a reviewer would clear, made after the anomalies on lines none touched: colleagues on one
+        trip at one hotel and on one flight (one trip id), and claims just within a limit."""
+        self._team_trips()
+        rng, policy, count = self.rng, self.policy, _LOOKALIKES_PER_TYPE
+        rows = list(self.lines.expenses)
+        lodging, limits = set(policy.lodging_types), policy.per_attendee_limits
+        for row in self.pick_lookalikes(rows, count, lambda r: r["expense_type"] in lodging):
+            self.set_amount(row, policy.lodging_per_night_by_city.get(row["city"], policy.lodging_per_night))
+            self.lookalike(row, "per_diem_lodging")
+        for row in self.pick_lookalikes(
+            rows, count, lambda r: r["expense_type"] in limits and r["attendees"] > 1
+        ):
+            self.set_amount(row, limits[row["expense_type"]] * row["attendees"] * rng.uniform(0.97, 1.0))
+            self.lookalike(row, "per_attendee")
+        for row in self.pick_lookalikes(rows, count, lambda r: bool(r.get("tip_amount"))):
+            share = policy.tip_max_share * rng.uniform(0.85, 0.98)
+            row["tip_amount"] = round(row["amount"] * share / (1 + share), 2)
+            self.lookalike(row, "tip_above_limit")
+        for row in self.pick_lookalikes(rows, count, lambda r: r["receipt_sha256"] is not None):
+            days = policy.receipt_date_tolerance_days * rng.choice((-1, 1))
+            row["receipt_date"] = row["expense_date"] + timedelta(days=days)
+            self.lookalike(row, "receipt_date_mismatch")
+        for row in self.pick_lookalikes(
+            rows, count, lambda r: r["expense_type"] == "supplies" and r["receipt_sha256"] is None
+        ):
+            self.set_amount(row, policy.receipt_required_at - rng.uniform(0.01, 3.0))
+            self.lookalike(row, "receipt_missing")
+
+    def _team_trips(self) -> None:
+        """Colleagues joining a trip: the same hotel on the same nights at the negotiated rate, the same
+        flight, under the trip's id. Equal charges at one merchant, and no duplicate."""
+        rng, policy = self.rng, self.policy
+        people = [p for p in self.lines.firm.people if p.worker.id not in self.reserved]
+        booked = {
+            (r["worker_id"], r["expense_date"])
+            for r in self.lines.expenses
+            if r["expense_type"] in (*policy.lodging_types, "airfare")
+        }
+        by_trip: dict[str, list[Row]] = {}
+        for row in self.lines.expenses:
+            if row["trip_id"] and row["expense_type"] in (*policy.lodging_types, "airfare"):
+                by_trip.setdefault(row["trip_id"], []).append(row)
+        trips = sorted(
+            trip
+            for trip, rows in by_trip.items()
+            if not any(r["id"] in self.touched or r["worker_id"] in self.reserved for r in rows)
+        )
+        made = 0
+        for trip in rng.sample(trips, k=len(trips)):
+            if made >= _LOOKALIKES_PER_TYPE:
+                break
+            rows = by_trip[trip]
+            days = {r["expense_date"] for r in rows}
+            free = [
+                p
+                for p in people
+                if p.worker.id != rows[0]["worker_id"] and not any((p.worker.id, d) in booked for d in days)
+            ]
+            for other in rng.sample(free, k=min(len(free), rng.randint(1, 3))):
+                for row in rows:
+                    copy = self.copy_expense(row, worker_id=other.worker.id, card_id=other.card)
+                    attach_receipt(copy, rng)  # each traveller's own folio or e-ticket
+                    booked.add((other.worker.id, row["expense_date"]))
+                    self.lookalike(copy, "duplicate_merchant_charge")
+                    made += 1
+            for row in rows:
+                self.touched.add(row["id"])
+
+
+def _day_totals(time_rows: list[Row]) -> dict[str, list[float]]:
+    totals: dict[tuple[str, date], float] = {}
+    for row in time_rows:
+        key = (row["worker_id"], row["work_date"])
+        totals[key] = totals.get(key, 0.0) + row["hours"]
+    by_worker: dict[str, list[float]] = {}
+    for (worker, _), total in totals.items():
+        by_worker.setdefault(worker, []).append(total)
+    return by_worker
+
+
+def _usual_days(time_rows: list[Row], minimum: int = 20) -> dict[str, tuple[float, float]]:
+    """Each worker's median day and robust scale over the history, as TE11's hours test sees them."""
+    usual: dict[str, tuple[float, float]] = {}
+    for worker, totals in _day_totals(time_rows).items():
+        center = robust_center(totals) if len(totals) >= minimum else None
+        if center is not None:
+            usual[worker] = center
+    return usual
+
+
+_MONTH_END_DAY = 11.5  # hours a month-end close takes
+# Fares and parking rates are tight: an invented one stays below the outlier test's ratio to the usual.
+_BENFORD_MAX = {"taxi": 3.9 * _TYPICAL["taxi"], "parking": 2.9 * _TYPICAL["parking"]}
+_MAX_OUTLIER_RATIO = 15.0  # an inflated claim stays plausible: at most this many times the usual
 
 
 def _all_days(days: list[date]) -> list[date]:
@@ -946,12 +1390,15 @@ def generate_sample_firm(
     _work(lines, period)
 
     injector = _Injector(lines, policy, {**DEFAULT_RATES, **(rates or {})}, period)
+    injector.habits(history)
+    injector.learn_baselines(history.expenses)
     injector.identical_hours()
     # Benford needs many amounts: the invented ones come from people who travel (and claim) most.
     injector.benford(injector.pick_workers("benford", lambda p: p.traveller >= 0.15), history.expenses)
     injector.round_endings(injector.pick_workers("round_endings"), history.expenses)
-    injector.time_anomalies()
+    injector.time_anomalies(history.time)
     injector.expense_anomalies()
+    injector.expense_lookalikes()
 
     # Lines in date order, a copy after its original (ids are in creation order).
     lines.time.sort(key=lambda r: (r["work_date"], r["id"]))
@@ -964,4 +1411,5 @@ def generate_sample_firm(
         history_time_rows=history.time,
         history_expense_rows=history.expenses,
         labels=injector.labels,
+        lookalikes=injector.lookalikes,
     )

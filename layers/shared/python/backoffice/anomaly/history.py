@@ -21,6 +21,7 @@ from backoffice.anomaly.expense_rules import (
     OwnKey,
     PeerKey,
     ReceiptNumber,
+    RoundKey,
     collect_digits,
     collect_receipt_numbers,
     collect_round_endings,
@@ -31,7 +32,7 @@ from backoffice.anomaly.expense_rules import (
 from backoffice.anomaly.grouping import first_positions, remember_firsts
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.rows import expense_columns, expense_row, time_columns, time_row
-from backoffice.anomaly.time_rules import duplicate_time_keys
+from backoffice.anomaly.time_rules import PastTime, WorkerDays, duplicate_time_keys
 from backoffice.models import ExpenseEntry, TimeEntry, Worker
 
 
@@ -39,11 +40,11 @@ from backoffice.models import ExpenseEntry, TimeEntry, Worker
 class AnomalyHistory:
     benford_test: str = "first_digit"
     lines: int = 0
-    time_keys: dict[Hashable, str] = field(default_factory=dict)
+    time_keys: PastTime = field(default_factory=PastTime)
     expense_keys: dict[Hashable, str] = field(default_factory=dict)
     receipts: dict[str, str] = field(default_factory=dict)
     merchant_charges: dict[Hashable, MerchantCharge] = field(default_factory=dict)
-    round_endings: dict[str, list[int]] = field(default_factory=dict)
+    round_endings: dict[RoundKey, list[int]] = field(default_factory=dict)
     worker_digits: dict[DigitKey, list[int]] = field(default_factory=dict)
     merchant_digits: dict[DigitKey, list[int]] = field(default_factory=dict)
     type_digits: dict[DigitKey, list[int]] = field(default_factory=dict)
@@ -97,8 +98,17 @@ class AnomalyHistory:
                 f"this history counts {self.benford_test} digits, the policy asks for {policy.benford_test}"
             )
         times = time_columns(time_rows)
-        # Duplicates among past lines were dealt with then: only their keys matter now.
-        remember_firsts(duplicate_time_keys(times), times.ids, self.time_keys)
+        # Duplicates among past lines were dealt with then: only their keys (and descriptions) matter now.
+        for key, line_id, description in zip(
+            duplicate_time_keys(times), times.ids, times.descriptions, strict=True
+        ):
+            found = self.time_keys.get(key)
+            if found is None:
+                self.time_keys[key] = [(line_id, description)]
+            else:
+                found.append((line_id, description))
+        for worker, totals in WorkerDays(times).totals_by_worker().items():
+            self.time_keys.day_totals.setdefault(worker, []).extend(totals)
         expenses = expense_columns(expense_rows, policy.currency, policy.fx_rates)
         ids = expenses.ids
         remember_firsts(duplicate_expense_keys(expenses), ids, self.expense_keys)
@@ -108,11 +118,16 @@ class AnomalyHistory:
         for key, place in first_positions(charges).items():
             if key not in self.merchant_charges:
                 line = positions[place]
-                self.merchant_charges[key] = (ids[line], expenses.workers[line], expenses.types[line])
-        for worker, (lines, round_lines) in collect_round_endings(expenses).items():
-            counts = self.round_endings.setdefault(worker, [0, 0])
-            counts[0] += lines
-            counts[1] += round_lines
+                self.merchant_charges[key] = (
+                    ids[line],
+                    expenses.workers[line],
+                    expenses.types[line],
+                    expenses.fact("trip_id")[line],
+                )
+        for round_key, (lines, round_lines) in collect_round_endings(expenses).items():
+            round_counts = self.round_endings.setdefault(round_key, [0, 0])
+            round_counts[0] += lines
+            round_counts[1] += round_lines
         _add_counts(self.worker_digits, collect_digits(expenses, policy, expenses.workers))
         _add_counts(self.merchant_digits, collect_digits(expenses, policy, expenses.merchants))
         _add_counts(self.type_digits, collect_digits(expenses, policy, None))

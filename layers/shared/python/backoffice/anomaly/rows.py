@@ -39,6 +39,8 @@ class TimeRow(TypedDict):
     role: NotRequired[str | None]
     from_time: NotRequired[datetime | None]
     submitted_at: NotRequired[datetime | None]
+    description: NotRequired[str | None]
+    overtime_approved: NotRequired[bool | None]
 
 
 class ExpenseRow(TypedDict):
@@ -62,13 +64,14 @@ class ExpenseRow(TypedDict):
     advance_amount: NotRequired[float | Decimal | str | None]
     card_id: NotRequired[str | None]
     nights: NotRequired[int | None]
+    trip_id: NotRequired[str | None]
     role: NotRequired[str | None]
 
 
 # Facts about an expense line beyond the expense itself: what the receipt says and how it was paid (the
 # ``ExpenseEntry`` fields ``ENTRY_FACTS``), and the claimant's role for the peer group (default: the worker's
 # first role). ``score_lines`` also takes them per expense id, over what the model says.
-ENTRY_FACTS = EXPENSE_RECEIPT_FACTS
+ENTRY_FACTS = (*EXPENSE_RECEIPT_FACTS, "trip_id")
 LINE_FACTS = (*ENTRY_FACTS, "role")
 
 
@@ -85,6 +88,8 @@ def time_row(entry: TimeEntry) -> dict[str, Any]:
         "hours": entry.hours,
         "from_time": entry.from_time,
         "submitted_at": entry.submitted_at,
+        "description": entry.description,
+        "overtime_approved": entry.overtime_approved,
     }
 
 
@@ -129,6 +134,8 @@ def time_entry_lists(entries: Sequence[TimeEntry]) -> dict[str, list[Any]]:
         "task": [entry.task for entry in entries],
         "from_time": [entry.from_time for entry in entries],
         "submitted_at": [entry.submitted_at for entry in entries],
+        "description": [entry.description for entry in entries],
+        "overtime_approved": [entry.overtime_approved for entry in entries],
     }
 
 
@@ -279,6 +286,8 @@ class TimeColumns:
     hours: list[float]
     starts: list[datetime | None]
     submitted: list[datetime | None]
+    descriptions: list[str | None]
+    overtime: list[bool | None]  # overtime approved in the PSA (None: not said, as False)
     invalid: dict[int, str] = field(default_factory=dict)  # line index -> what is wrong with it
     unflagged: list[ScoredLine] | None = None  # see _columns
 
@@ -306,6 +315,8 @@ class ExpenseColumns:
     # The lines with a receipt, found once for the rules that ask: a checksum is a string of its own per
     # line, scattered in memory, and each pass over the column fetches every one of them.
     _receipt_lines: list[int] | None = None
+    # What several rules derive from the same columns, computed once (see ``expense_rules.round_counts``).
+    derived: dict[str, Any] = field(default_factory=dict)
 
     def fact(self, name: str) -> list[Any]:
         return self.facts[name]
@@ -331,8 +342,9 @@ def time_columns(rows: Sequence[Mapping[str, Any]], *, scored: bool = False) -> 
 def time_columns_of(lists: Mapping[str, Sequence[Any]], *, scored: bool = False) -> TimeColumns:
     """The columns of time lines that arrive column-wise: one list per row field, keyed by its name
     (``TimeRow``: ``id``, ``worker_id``, ``project_id``, ``activity_type``, ``work_date``, ``hours``, and
-    optionally ``task``, ``role``, ``from_time``, ``submitted_at``), all of one length. Values are read as
-    in a row (dates as ``date`` or ISO text, hours as float, Decimal or text). No dict is built per line.
+    optionally ``task``, ``role``, ``from_time``, ``submitted_at``, ``description``,
+    ``overtime_approved``), all of one length. Values are read as in a row (dates as ``date`` or ISO text,
+    hours as float, Decimal or text). No dict is built per line.
 
     A missing required list, an unknown name or lists of different lengths raise ValueError; a line that
     cannot be read (None in a required list: the line has no such field) is scored 1.0 with the reason, as
@@ -344,7 +356,9 @@ def time_columns_of(lists: Mapping[str, Sequence[Any]], *, scored: bool = False)
 
 def _time_columns_of(lists: Mapping[str, Sequence[Any]], length: int, scored: bool) -> TimeColumns:
     ids, workers, projects, activities, dates, hours = (_as_list(lists[name]) for name in _TIME_FIELDS)
-    tasks, starts, submitted = (_optional_list(lists, name, length) for name in _TIME_OPTIONAL)
+    tasks, starts, submitted, descriptions, overtime = (
+        _optional_list(lists, name, length) for name in _TIME_OPTIONAL
+    )
     try:
         columns = TimeColumns(
             ids=ids,
@@ -356,6 +370,8 @@ def _time_columns_of(lists: Mapping[str, Sequence[Any]], length: int, scored: bo
             hours=compact_floats(hours),
             starts=_timestamps(starts),
             submitted=_timestamps(submitted),
+            descriptions=descriptions,
+            overtime=overtime,
         )
     except (TypeError, ValueError, AttributeError):
         return _time_columns_checked(_rows_of(lists))
@@ -403,7 +419,7 @@ def _rows_of(lists: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 _TIME_FIELDS = ("id", "worker_id", "project_id", "activity_type", "work_date", "hours")
-_TIME_OPTIONAL = ("task", "from_time", "submitted_at")
+_TIME_OPTIONAL = ("task", "from_time", "submitted_at", "description", "overtime_approved")
 # The lists ``time_columns_of`` takes (a row's fields; ``role`` is accepted and not read).
 TIME_COLUMN_FIELDS = (*_TIME_FIELDS, *_TIME_OPTIONAL, "role")
 
@@ -450,9 +466,10 @@ def _columns(
 
 
 def _time_columns_fast(rows: Sequence[Mapping[str, Any]], scored: bool) -> TimeColumns:
-    (ids, workers, projects, activities, dates, hours, tasks, starts, submitted), unflagged = _columns(
-        rows, _TIME_FIELDS, _TIME_OPTIONAL, "time" if scored else None, floats=(5,)
-    )
+    (
+        (ids, workers, projects, activities, dates, hours, tasks, starts, submitted, descriptions, overtime),
+        unflagged,
+    ) = _columns(rows, _TIME_FIELDS, _TIME_OPTIONAL, "time" if scored else None, floats=(5,))
     return TimeColumns(
         ids=ids,
         workers=workers,
@@ -463,6 +480,8 @@ def _time_columns_fast(rows: Sequence[Mapping[str, Any]], scored: bool) -> TimeC
         hours=hours,
         starts=_timestamps(starts),
         submitted=_timestamps(submitted),
+        descriptions=descriptions,
+        overtime=overtime,
         unflagged=unflagged,
     )
 
@@ -477,7 +496,7 @@ def _nobody(index: int) -> str:
 
 def _time_columns_checked(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
     """The slow path, row by row: a bad row is kept as an inert placeholder and reported."""
-    columns = TimeColumns([], [], [], [], [], [], [], [], [])
+    columns = TimeColumns([], [], [], [], [], [], [], [], [], [], [])
     for index, row in enumerate(rows):
         line_id = str(row.get("id") or f"line {index + 1}")
         try:
@@ -493,10 +512,12 @@ def _time_columns_checked(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
                 hours,
                 as_datetime(row.get("from_time")),
                 as_datetime(row.get("submitted_at")),
+                row.get("description"),
+                row.get("overtime_approved"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             columns.invalid[index] = _what_is_wrong("time entry", line_id, error)
-            values = (_nobody(index), "", "", None, _PLACEHOLDER_DATE, 0.0, None, None)
+            values = (_nobody(index), "", "", None, _PLACEHOLDER_DATE, 0.0, None, None, None, None)
         columns.ids.append(line_id)
         for column, value in zip(
             (
@@ -508,6 +529,8 @@ def _time_columns_checked(rows: Sequence[Mapping[str, Any]]) -> TimeColumns:
                 columns.hours,
                 columns.starts,
                 columns.submitted,
+                columns.descriptions,
+                columns.overtime,
             ),
             values,
             strict=True,

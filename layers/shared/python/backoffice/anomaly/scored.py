@@ -1,4 +1,4 @@
-"""What scoring returns (a score and reasons per line) and how rules add to it.
+"""What scoring returns (a score, reasons and whether a person must review, per line) and how rules add to it.
 
 ``ScoredLine`` and ``Reason`` are named tuples, not pydantic models: a review run returns one per line, a
 million in the benchmark, and building a tuple costs a fraction of validating a model. ``to_json_dict``
@@ -31,8 +31,13 @@ class Reason(NamedTuple):
 class ScoredLine(NamedTuple):
     line_id: str
     kind: LineKind
-    score: float  # in [0, 1]; 0 when no check fired
+    score: float  # in [0, 1]: 1 for a policy violation, else the signal model's probability; 0 when nothing fired
     reasons: tuple[Reason, ...]
+    review: bool = (
+        False  # a person must look: a policy violation, or signals at or above the review threshold
+    )
+    # The signals' strengths the score came from (the model's features), for the reviewers' labels.
+    features: tuple[tuple[str, float], ...] = ()
 
     @property
     def checks(self) -> frozenset[str]:
@@ -43,25 +48,35 @@ class ScoredLine(NamedTuple):
             "line_id": self.line_id,
             "kind": self.kind,
             "score": self.score,
+            "review": self.review,
             "reasons": [reason._asdict() for reason in self.reasons],
+            "features": dict(self.features),
         }
 
 
 class Flags:
-    """The running noisy-OR product and the reasons of one kind of line, filled in by the rules."""
+    """The reasons of one kind of line, filled in by the rules, and each line's signal strengths.
 
-    __slots__ = ("_keep_factor", "keep", "reasons", "rule_of")
+    A rule adds a reason per line it fires on (``add``); a signal may say how far past its threshold the line
+    is (``strength``: 1.0 at the threshold). ``scored_lines`` turns them into scores: 1 and review for a line
+    with a policy violation, else the signal model's probability, reviewed at or above its threshold."""
+
+    __slots__ = ("_violations", "reasons", "rule_of", "signals", "violating")
 
     def __init__(self, n_lines: int, policy: AnomalyPolicy) -> None:
-        self.keep = [1.0] * n_lines  # product of (1 - weight) over the checks fired on the line
         self.reasons: dict[int, list[Reason]] = {}
-        self._keep_factor = {name: 1.0 - weight for name, weight in policy.weights.items()}
-        self._keep_factor[INVALID_LINE] = 0.0
+        self.signals: dict[int, dict[str, float]] = {}
+        self.violating: set[int] = set()
+        self._violations = {*policy.violations, INVALID_LINE}
         self.rule_of = {name: check.rule for name, check in CHECKS.items()}
         self.rule_of[INVALID_LINE] = "INPUT"
 
-    def add(self, index: int, check: str, text: str) -> None:
-        self.keep[index] *= self._keep_factor[check]
+    def add(self, index: int, check: str, text: str, strength: float = 1.0) -> None:
+        if check in self._violations:
+            self.violating.add(index)
+        else:
+            found_signals = self.signals.setdefault(index, {})
+            found_signals[check] = max(strength, found_signals.get(check, 0.0))
         reason = Reason(self.rule_of[check], check, text)
         found = self.reasons.get(index)
         if found is None:
@@ -69,22 +84,48 @@ class Flags:
         elif reason not in found:
             found.append(reason)
 
+    def clear(self, index: int) -> None:
+        """Forgets what was found on a line (an unreadable line is reported as that alone)."""
+        self.reasons.pop(index, None)
+        self.signals.pop(index, None)
+        self.violating.discard(index)
+
     def scored_lines(
-        self, line_ids: list[str], kind: LineKind, unflagged: list[ScoredLine] | None = None
+        self,
+        line_ids: list[str],
+        kind: LineKind,
+        policy: AnomalyPolicy,
+        unflagged: list[ScoredLine] | None = None,
     ) -> list[ScoredLine]:
         """A line per id, in order: ``unflagged`` (each line's ``ScoredLine`` before any check, when made
         already) with the flagged lines replaced."""
-        new, keep = tuple.__new__, self.keep
+        new = tuple.__new__
+        model = policy.model()
+        threshold = model.threshold_for(policy.target_precision)
         lines = unflagged if unflagged is not None else unscored_lines(line_ids, kind)
+        no_signals: dict[str, float] = {}
         for index, found in self.reasons.items():
-            lines[index] = new(ScoredLine, (line_ids[index], kind, round(1.0 - keep[index], 4), tuple(found)))
+            signals = self.signals.get(index, no_signals)
+            features = tuple(sorted(signals.items()))
+            if index in self.violating:
+                score, review = 1.0, True
+            else:
+                score = round(model.probability(signals), 4)
+                review = score >= threshold
+            lines[index] = new(ScoredLine, (line_ids[index], kind, score, tuple(found), review, features))
         return lines
 
 
 def unscored_lines(line_ids: Iterable[str], kind: LineKind) -> list[ScoredLine]:
     """A ``ScoredLine`` of score 0 and no reason per id. tuple.__new__ through map: the C path, a third of
     the cost of ScoredLine(...) a line."""
-    return list(map(tuple.__new__, repeat(ScoredLine), zip(line_ids, repeat(kind), repeat(0.0), repeat(()))))
+    return list(
+        map(
+            tuple.__new__,
+            repeat(ScoredLine),
+            zip(line_ids, repeat(kind), repeat(0.0), repeat(()), repeat(False), repeat(())),
+        )
+    )
 
 
 def money(currency: str, amount: float) -> str:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from backoffice.anomaly.expense_rules import (
+    benford_coverage,
     flag_amount_outliers,
     flag_benford,
     flag_claim_integrity,
@@ -128,7 +129,7 @@ def _score_time_columns(
     flags = Flags(len(times.ids), policy)
     score_time_rules(times, policy, history.time_keys, flags)
     _mark_unreadable(times.invalid, flags)
-    return flags.scored_lines(times.ids, "time", unflagged)
+    return flags.scored_lines(times.ids, "time", policy, unflagged)
 
 
 def _score_expense_columns(
@@ -141,7 +142,7 @@ def _score_expense_columns(
     flags = Flags(len(expenses.ids), policy)
     _score_expense_rules(expenses, policy, history, roles, flags)
     _mark_unreadable(expenses.invalid, flags)
-    return flags.scored_lines(expenses.ids, "expense", unflagged)
+    return flags.scored_lines(expenses.ids, "expense", policy, unflagged)
 
 
 def score_lines(
@@ -212,7 +213,7 @@ def _score_expense_rules(
     if on("split_transaction"):
         flag_split_transactions(columns, policy, flags)
     if on("round_amount"):
-        flag_round_amounts(columns, policy, flags)
+        flag_round_amounts(columns, policy, flags, history.round_endings)
     if on("round_endings"):
         flag_round_endings(columns, policy, history.round_endings, flags)
     if on("receipt_missing", "receipt_amount_mismatch", "receipt_date_mismatch", "tip_above_limit"):
@@ -233,8 +234,19 @@ def _score_expense_rules(
         flag_amount_outliers(columns, policy, roles, history.own_logs, history.peer_logs, flags)
 
 
+def benford_coverage_of(
+    expenses: ExpenseColumns, history: AnomalyHistory | None = None, policy: AnomalyPolicy | None = None
+) -> str:
+    """What TE8 could test on these lines with this history, in a sentence for the run's summary: Benford's law
+    means little under ``benford_min_lines`` amounts a set, and a firm should read that it did not run rather
+    than take silence for conformity."""
+    policy, history = _checked(policy, history)
+    return benford_coverage(
+        expenses, policy, history.worker_digits, history.merchant_digits, history.type_digits
+    )
+
+
 def _mark_unreadable(invalid: Mapping[int, str], flags: Flags) -> None:
     for index, text in invalid.items():
-        flags.reasons.pop(index, None)
-        flags.keep[index] = 1.0
+        flags.clear(index)
         flags.add(index, INVALID_LINE, text)

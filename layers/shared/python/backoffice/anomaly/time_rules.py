@@ -1,4 +1,4 @@
-"""Checks on time entries: duplicates (TE1) and the hours rules (TE7).
+"""Checks on time entries: duplicates (TE1), the hours rules (TE7) and hours far above the worker's own (TE11).
 
 Each function reads the columns it needs and adds reasons to ``Flags``; none builds a model or a reason for a
 line that passes. Keys of lines seen in earlier periods come from ``AnomalyHistory``, which builds them with
@@ -7,46 +7,96 @@ the same ``*_keys`` functions.
 
 from __future__ import annotations
 
+import math
+import re
+from bisect import bisect_left
 from collections.abc import Hashable, Mapping
 from datetime import date, datetime, timedelta
 from itertools import islice, repeat
 from operator import eq, gt
 
+from backoffice.anomaly.expense_rules import robust_center
 from backoffice.anomaly.grouping import each_distinct_once, pick, present, repeats, segments, where
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import public_holiday_name
 from backoffice.anomaly.rows import TimeColumns
 from backoffice.anomaly.scored import Flags
 
+PastEntry = tuple[str, str | None]  # a past time entry's line id and description
+
+
+class PastTime(dict[Hashable, list[PastEntry]]):
+    """What a history keeps of past time entries: per duplicate key (``duplicate_time_keys``) the entries
+    with it, and each worker's daily totals in date order (``day_totals``)."""
+
+    __slots__ = ("day_totals",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day_totals: dict[str, list[float]] = {}
+
 
 def duplicate_time_keys(columns: TimeColumns) -> list[Hashable]:
-    """What makes two entries the same work: worker, project, activity, task, date, hours and start."""
-    return list(
-        zip(
-            columns.workers,
-            columns.projects,
-            columns.activities,
-            columns.tasks,
-            columns.dates,
-            columns.hours,
-            columns.starts,
-            strict=True,
-        )
-    )
+    """What makes two entries candidates for the same work (DOMAIN.md TE1): worker, project, date and hours.
+    Not the start time, task or activity: a copy re-keyed without a start time or under another task code is
+    still the same work; the descriptions then tell the same work from two pieces of work of equal length."""
+    return list(zip(columns.workers, columns.projects, columns.dates, columns.hours, strict=True))
 
 
-def flag_duplicate_time(columns: TimeColumns, history: Mapping[Hashable, str], flags: Flags) -> None:
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def like_descriptions(first: str | None, second: str | None, minimum: float) -> bool:
+    """Whether two entries' descriptions say the same work: at least ``minimum`` of their words shared
+    (Jaccard); an entry without a description (or without a word) says nothing against it."""
+    if not first or not second or first == second:
+        return True
+    words, other = _words(first), _words(second)
+    if not words or not other:
+        return True
+    return len(words & other) / len(words | other) >= minimum
+
+
+def flag_duplicate_time(
+    columns: TimeColumns,
+    policy: AnomalyPolicy,
+    history: Mapping[Hashable, list[PastEntry]],
+    flags: Flags,
+) -> None:
     """TE1: the second entry of the same work. The first one seen (history first, then input order) is the
-    original; only the later ones are flagged, so the reviewer rejects the copy, not both."""
-    ids = columns.ids
-    for index, original in repeats(duplicate_time_keys(columns), ids, history, part=4):
-        original_id = ids[original] if isinstance(original, int) else original
-        flags.add(
-            index,
-            "duplicate_time",
-            f"TE1 duplicate of time entry {original_id}: same worker, project, activity, date and "
-            f"{columns.hours[index]:g} h",
-        )
+    original; only the later ones are flagged, so the reviewer rejects the copy, not both. Entries of one key
+    whose descriptions differ (``like_descriptions``) are two pieces of work that took as long."""
+    ids, descriptions, minimum = columns.ids, columns.descriptions, policy.duplicate_description_similarity
+    candidates = repeats(duplicate_time_keys(columns), ids, history, part=2)
+    if not candidates:
+        return
+    later_of: dict[int, list[int]] = {}  # the first batch line of a key -> the later ones
+    past_of: dict[int, list[PastEntry]] = {}  # the first batch line of a key -> the key's past entries
+    for line, original in candidates:
+        if isinstance(original, int):
+            later_of.setdefault(original, []).append(line)
+        else:
+            past_of[line] = original
+            later_of.setdefault(line, [])
+    for first, later in later_of.items():
+        seen = [entry for entry in past_of.get(first, ()) if entry[0] != ids[first]]
+        for line in [first, *sorted(later)]:
+            description = descriptions[line]
+            original_id = next(
+                (past_id for past_id, past in seen if like_descriptions(past, description, minimum)), None
+            )
+            if original_id is not None:
+                flags.add(
+                    line,
+                    "duplicate_time",
+                    f"TE1 duplicate of time entry {original_id}: same worker, project, date and "
+                    f"{columns.hours[line]:g} h" + (", and a like description" if description else ""),
+                )
+            seen.append((ids[line], description))
 
 
 class WorkerDays:
@@ -86,12 +136,29 @@ class WorkerDays:
     def lines_of(self, days: set[int]) -> list[int]:
         return where(map(days.__contains__, self.day_of_line))
 
+    def approved(self, columns: TimeColumns) -> set[int]:
+        """The days with overtime approved in the PSA (on any of the day's lines)."""
+        return set(pick(self.day_of_line, where(columns.overtime)))
 
-def flag_daily_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) -> None:
-    """TE7: every line of a worker-day whose total exceeds the daily limit (the day is what is wrong)."""
+    def totals_by_worker(self) -> dict[str, list[float]]:
+        """Each worker's daily totals, in date order: what a history keeps of past days."""
+        by_worker: dict[str, list[float]] = {}
+        totals, workers = self.totals, self.workers
+        for day in self.days:
+            found = by_worker.get(workers[day])
+            if found is None:
+                by_worker[workers[day]] = [totals[day]]
+            else:
+                found.append(totals[day])
+        return by_worker
+
+
+def flag_daily_hours(days: WorkerDays, policy: AnomalyPolicy, approved: set[int], flags: Flags) -> None:
+    """TE7: every line of a worker-day whose total exceeds the daily limit (the day is what is wrong), unless
+    the day's overtime was approved."""
     limit = policy.max_daily_hours + 1e-9
     totals = days.totals
-    over = set(pick(days.days, where(map(gt, pick(totals, days.days), repeat(limit)))))
+    over = set(pick(days.days, where(map(gt, pick(totals, days.days), repeat(limit))))) - approved
     if not over:
         return
     texts = {
@@ -104,7 +171,8 @@ def flag_daily_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) -> N
 
 
 def flag_weekend_or_holiday(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags) -> None:
-    """TE7: time on a Saturday, a Sunday or a public holiday of the policy's calendar."""
+    """TE7: time on a Saturday, a Sunday or a public holiday of the policy's calendar, unless on overtime
+    approved in the PSA. Strength: the hours, over a half day."""
     texts: dict[date, str] = {}
     for day in set(columns.dates):
         holiday = public_holiday_name(day, policy.holiday_calendar, policy.extra_holidays)
@@ -114,17 +182,21 @@ def flag_weekend_or_holiday(columns: TimeColumns, policy: AnomalyPolicy, flags: 
             texts[day] = f"TE7 time on a weekend: {day:%A %Y-%m-%d}"
     if not texts:
         return
-    hours = columns.hours
+    hours, overtime = columns.hours, columns.overtime
     for index in where(map(texts.__contains__, columns.dates)):
-        if hours[index] > 0.0:
-            flags.add(index, "weekend_or_holiday", texts[columns.dates[index]])
+        if hours[index] > 0.0 and not overtime[index]:
+            flags.add(index, "weekend_or_holiday", texts[columns.dates[index]], max(1.0, hours[index] / 4.0))
 
 
-def flag_identical_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) -> None:
+def flag_identical_hours(
+    days: WorkerDays, policy: AnomalyPolicy, past_days: Mapping[str, list[float]], flags: Flags
+) -> None:
     """TE7: the same daily total on at least ``identical_hours_min_days`` worked days in a row.
 
     People's days vary; a timesheet copied forward does not. Days without time (leave, weekends) neither
-    break nor extend a run: the run counts the days the worker recorded.
+    break nor extend a run: the run counts the days the worker recorded. A worker whose past days mostly
+    have that total (``identical_hours_habit_share``: fixed contract hours) is left alone. Strength: the
+    run's length over the minimum.
     """
     minimum = policy.identical_hours_min_days
     day_ids = days.days  # in date order
@@ -140,8 +212,8 @@ def flag_identical_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) 
         else:
             found.append(place)
     dates, run_of_same = days.dates, b"\x01" * (minimum - 1)
-    flagged: dict[int, str] = {}
-    for places in by_worker.values():
+    flagged: dict[int, tuple[str, float]] = {}
+    for worker, places in by_worker.items():
         if len(places) < minimum:
             continue
         rounded = pick(day_totals, places)
@@ -154,23 +226,91 @@ def flag_identical_hours(days: WorkerDays, policy: AnomalyPolicy, flags: Flags) 
         for end in range(1, len(worker_days) + 1):
             if end < len(worker_days) and rounded[end] == rounded[start]:
                 continue
-            if end - start >= minimum:
+            if end - start >= minimum and not _habitual(past_days.get(worker), rounded[start], policy):
                 first, last = dates[worker_days[start]], dates[worker_days[end - 1]]
                 text = (
                     f"TE7 exactly {rounded[start]:g} h every day for {end - start} worked days "
                     f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
                 )
                 for day in worker_days[start:end]:
-                    flagged[day] = text
+                    flagged[day] = (text, (end - start) / minimum)
             start = end
     if not flagged:
         return
     for index in days.lines_of(set(flagged)):
-        flags.add(index, "identical_hours", flagged[days.day_of_line[index]])
+        flags.add(index, "identical_hours", *flagged[days.day_of_line[index]])
+
+
+def _habitual(past: list[float] | None, total: float, policy: AnomalyPolicy) -> bool:
+    """Whether the worker's past days mostly have this total: fixed hours, not a timesheet copied forward."""
+    if not past or len(past) < policy.hours_history_min_days:
+        return False
+    same = sum(1 for hours in past if abs(hours - total) < 0.005)
+    return same / len(past) >= policy.identical_hours_habit_share
+
+
+class PastDays:
+    """A worker's past daily totals, sorted, with their median and robust scale (TE11 hours)."""
+
+    __slots__ = ("center", "ordered")
+
+    def __init__(self, totals: list[float]) -> None:
+        self.ordered = sorted(totals)
+        self.center = robust_center(self.ordered)
+
+    def share_at_or_above(self, total: float) -> float:
+        return (len(self.ordered) - bisect_left(self.ordered, total - 0.005)) / len(self.ordered)
+
+
+def flag_hours_outliers(
+    days: WorkerDays,
+    policy: AnomalyPolicy,
+    past_days: Mapping[str, list[float]],
+    approved: set[int],
+    flags: Flags,
+) -> None:
+    """TE11 hours: a day's total far above the worker's own past days (robust z on the history alone, which
+    excludes the period scored), by at least ``hours_outlier_min_extra`` hours, unless the day's overtime
+    was approved or the worker's past days reached it often enough (``outlier_explained_share``: a
+    month-end close every month). Strength: the robust z over its threshold."""
+    threshold, extra = policy.robust_z_threshold, policy.hours_outlier_min_extra
+    pasts: dict[str, PastDays] = {}
+    lowest: dict[str, float] = {}  # per worker: the smallest total that can be an outlier
+    for worker, totals in past_days.items():
+        if len(totals) < policy.hours_history_min_days:
+            continue
+        past = PastDays(totals)
+        if past.center is not None:
+            pasts[worker] = past
+            median, scale = past.center
+            lowest[worker] = median + max(extra, threshold * scale)
+    if not lowest:
+        return
+    totals, workers, inf = days.totals, days.workers, math.inf
+    suspects = [day for day in days.days if totals[day] > lowest.get(workers[day], inf) + 1e-9]
+    flagged: dict[int, tuple[str, float]] = {}
+    for day in suspects:
+        if day in approved:
+            continue
+        past = pasts[workers[day]]
+        if past.share_at_or_above(totals[day]) >= policy.outlier_explained_share:
+            continue
+        median, scale = past.center  # type: ignore[misc]
+        z = (totals[day] - median) / scale
+        flagged[day] = (
+            f"TE11 {totals[day]:g} h recorded by {workers[day]} on {days.dates[day]:%a %Y-%m-%d}: "
+            f"{totals[day] - median:g} h above the worker's median day ({median:g} h over "
+            f"{len(past.ordered)} days, robust z {z:.1f})",
+            z / threshold,
+        )
+    if flagged:
+        for index in days.lines_of(set(flagged)):
+            flags.add(index, "hours_outlier", *flagged[days.day_of_line[index]])
 
 
 def flag_late_entries(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags) -> None:
-    """TE7: an entry submitted more than ``late_entry_days`` after the work date is reconstructed memory."""
+    """TE7: an entry submitted more than ``late_entry_days`` after the work date is reconstructed memory.
+    Strength: the days late over the days allowed."""
     allowed = timedelta(days=policy.late_entry_days)
     latest = {day: day + allowed for day in set(columns.dates)}
     dates, submitted = columns.dates, columns.submitted
@@ -180,27 +320,39 @@ def flag_late_entries(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags)
         stamped = present(submitted)
         stamped_on = map(datetime.date, pick(submitted, stamped))  # type: ignore[arg-type]
         late = pick(stamped, where(map(gt, stamped_on, map(latest.__getitem__, pick(dates, stamped)))))
+    allowed_days = max(1, policy.late_entry_days)
     for index in late:
         submitted_on = columns.submitted[index].date()  # type: ignore[union-attr]
+        days_late = (submitted_on - dates[index]).days
         flags.add(
             index,
             "late_entry",
-            f"TE7 submitted {(submitted_on - dates[index]).days} days after the work date "
+            f"TE7 submitted {days_late} days after the work date "
             f"{dates[index]:%Y-%m-%d} (policy: within {policy.late_entry_days})",
+            days_late / allowed_days,
         )
 
 
 def score_time_rules(
-    columns: TimeColumns, policy: AnomalyPolicy, history_keys: Mapping[Hashable, str], flags: Flags
+    columns: TimeColumns,
+    policy: AnomalyPolicy,
+    history_keys: PastTime,
+    flags: Flags,
 ) -> None:
+    """The time rules, against the history's entries by duplicate key and each worker's past daily totals
+    (``PastTime.day_totals``: TE7 habits, TE11 hours)."""
+    past_days = history_keys.day_totals
     if policy.is_on("duplicate_time"):
-        flag_duplicate_time(columns, history_keys, flags)
-    if policy.is_on("daily_hours", "identical_hours"):
+        flag_duplicate_time(columns, policy, history_keys, flags)
+    if policy.is_on("daily_hours", "identical_hours", "hours_outlier"):
         days = WorkerDays(columns)
+        approved = days.approved(columns) if any(columns.overtime) else set()
         if policy.is_on("daily_hours"):
-            flag_daily_hours(days, policy, flags)
+            flag_daily_hours(days, policy, approved, flags)
         if policy.is_on("identical_hours"):
-            flag_identical_hours(days, policy, flags)
+            flag_identical_hours(days, policy, past_days, flags)
+        if policy.is_on("hours_outlier"):
+            flag_hours_outliers(days, policy, past_days, approved, flags)
     if policy.is_on("weekend_or_holiday"):
         flag_weekend_or_holiday(columns, policy, flags)
     if policy.is_on("late_entry"):

@@ -18,6 +18,7 @@ from backoffice.audit import Actor, AuditTrail, MacVerifier, RecordSigner
 from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_window
 from backoffice.audit_completeness import CaseExecutions, IdempotencyClaims, missing_trails
 from backoffice.cases import CaseCannotResume, resume_case
+from backoffice.cli.anomaly import add_anomaly_parser
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.extract import add_extract_parser
 from backoffice.cli.report import add_audit_export_parser, add_report_parsers
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     add_approvals_parser(sub, _connect)
+    add_anomaly_parser(sub, _connect)
     add_report_parsers(sub, _connect)
     add_audit_export_parser(audit_sub, _connect)
     add_extract_parser(sub)

@@ -332,6 +332,7 @@ class CertiniaPsa:
             *(f"pse__{day}_Hours__c" for day in _WEEKDAYS),
             *self._billing_fields(),
             *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+            *([settings.overtime_approved_field] if settings.overtime_approved_field else []),
         ]
 
     def _billing_fields(self) -> list[str]:
@@ -373,6 +374,8 @@ class CertiniaPsa:
         rate = decimal_or_none(read_field(record, settings.bill_rate_field)) or Decimal(0)
         cost = decimal_or_none(read_field(record, settings.cost_rate_field)) or Decimal(0)
         invoice_id = self._invoice_of(record)
+        overtime_field = settings.overtime_approved_field
+        overtime_approved = bool(read_field(record, overtime_field)) if overtime_field else False
         entries: list[TimeEntry | UnreadableLine] = []
         for offset in range((card_end - card_start).days + 1):
             day = card_start + timedelta(days=offset)
@@ -401,6 +404,7 @@ class CertiniaPsa:
                             str(record.get("pse__Status__c") or "").lower(), "draft"
                         ),
                         "invoice_id": invoice_id,
+                        "overtime_approved": overtime_approved,
                     },
                 )
             )

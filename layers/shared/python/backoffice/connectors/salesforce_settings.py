@@ -41,10 +41,14 @@ class CertiniaSettings(BaseModel):
     invoice_id_field: str = "Backoffice_Invoice__c"
     billed_fields: tuple[str, ...] = ("pse__Billed__c", "pse__Invoiced__c")
     review_note_field: str | None = "pse__Audit_Notes__c"
-    # What an expense's receipt says and how it was paid, where the org keeps it (custom fields, none by
-    # default): an ExpenseEntry receipt fact -> the field's API name, e.g. {"receipt_amount":
-    # "Receipt_Total__c", "card_id": "Corporate_Card__c"}. The anomaly scorer's receipt checks read them.
+    # What an expense's receipt says, how it was paid and the trip it belongs to, where the org keeps it (custom
+    # fields, none by default): an ExpenseEntry fact -> the field's API name, e.g. {"receipt_amount":
+    # "Receipt_Total__c", "card_id": "Corporate_Card__c", "trip_id": "pse__Expense_Report__c"}. The anomaly
+    # scorer's receipt checks read them, and colleagues' equal charges on one trip are not duplicates.
     expense_fact_fields: dict[str, str] = Field(default_factory=dict)
+    # The timecard checkbox that says its overtime was approved beforehand (a custom field; none by default):
+    # long days and weekend work on it are not anomalies.
+    overtime_approved_field: str | None = None
     # Opportunities carry no payment terms: the terms the SOW contracts are read with.
     contract_payment_terms_days: int = Field(default=30, ge=0, le=365)
     # Certinia's template projects do not carry the phases and roles the product plans with: templates are kept in
@@ -54,11 +58,10 @@ class CertiniaSettings(BaseModel):
     @field_validator("expense_fact_fields")
     @classmethod
     def _known_facts(cls, fields: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(fields) - set(EXPENSE_RECEIPT_FACTS))
+        known = (*EXPENSE_RECEIPT_FACTS, "trip_id")
+        unknown = sorted(set(fields) - set(known))
         if unknown:
-            raise ValueError(
-                f"unknown expense facts {', '.join(unknown)}: use {', '.join(EXPENSE_RECEIPT_FACTS)}"
-            )
+            raise ValueError(f"unknown expense facts {', '.join(unknown)}: use {', '.join(known)}")
         return fields
 
 

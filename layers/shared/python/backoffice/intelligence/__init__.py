@@ -25,6 +25,7 @@ from backoffice.intelligence.metrics import (
     first_pass_yield,
     process_maps,
     rework,
+    scorer_agreement,
     to_json,
     waits,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "process_maps",
     "render_html",
     "rework",
+    "scorer_agreement",
     "to_json",
     "waits",
 ]

@@ -309,7 +309,28 @@ def _quality_section(report: Report) -> dict[str, Any]:
         if lag.stats
         else None
     )
-    return {"rework": rework, "lag": lag_table}
+    agreement = report.scorer_agreement
+    agreement_table = (
+        _table(
+            ["Rule", "Billing month", "Decided", "Confirmed", "Cleared", "Agreement"],
+            (
+                [
+                    item.rule,
+                    item.month,
+                    str(item.decided),
+                    str(item.confirmed),
+                    str(item.cleared),
+                    format_percent(item.agreement),
+                ]
+                for item in agreement.by_rule
+            ),
+            numeric=(2, 3, 4, 5),
+            kinds={0: "code"},
+        )
+        if agreement.available
+        else None
+    )
+    return {"rework": rework, "lag": lag_table, "agreement": agreement_table}
 
 
 def render_html(report: Report, *, title: str = "Process intelligence") -> str:

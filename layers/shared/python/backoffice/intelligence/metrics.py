@@ -166,6 +166,26 @@ class BillingLag(_Model):
     note: str
 
 
+class RuleAgreement(_Model):
+    rule: str  # TE1 ... TE11
+    month: str  # the billing period's month, 2026-10
+    decided: int  # lines of the rule the scorer sent to review and a person decided
+    confirmed: int  # kept from billing as recorded (sent back or written off)
+    cleared: int  # let bill as recorded
+    agreement: float | None  # confirmed / decided
+
+
+class ScorerAgreement(_Model):
+    """How often the reviewers confirm what the anomaly scorer sends them (the seed's model monitoring)."""
+
+    available: bool
+    decided: int
+    confirmed: int
+    agreement: float | None
+    by_rule: list[RuleAgreement]  # per rule and month
+    note: str
+
+
 class WaitGroup(_Model):
     workflow: str
     stage: str
@@ -238,6 +258,7 @@ class Report(_Model):
     first_pass: FirstPassYield
     rework: Rework
     billing_lag: BillingLag
+    scorer_agreement: ScorerAgreement
     waits: Waits
     process_maps: list[ProcessMap]
 
@@ -545,6 +566,53 @@ def billing_lag(events: Sequence[Event]) -> BillingLag:
     )
 
 
+# -- the anomaly scorer against the reviewers -----------------------------------------------------------------
+
+
+def scorer_agreement(events: Sequence[Event]) -> ScorerAgreement:
+    """Per TE rule and billing month: of the lines the scorer sent to review, how many the reviewers confirmed
+    (``data.decisions_by_rule`` of each settled exception review)."""
+    confirmed: Counter[tuple[str, str]] = Counter()
+    cleared: Counter[tuple[str, str]] = Counter()
+    for e in events:
+        decisions = e.data.get("decisions_by_rule") if e.action == "exceptions.settled" else None
+        if not isinstance(decisions, Mapping):
+            continue
+        month = str(e.data.get("period_start") or e.timestamp.date().isoformat())[:7]
+        for rule, counts in decisions.items():
+            confirmed[(rule, month)] += int(counts.get("confirmed", 0))
+            cleared[(rule, month)] += int(counts.get("cleared", 0))
+    keys = sorted({*confirmed, *cleared}, key=lambda key: (_rule_number(key[0]), key[0], key[1]))
+    by_rule = [
+        RuleAgreement(
+            rule=rule,
+            month=month,
+            decided=confirmed[(rule, month)] + cleared[(rule, month)],
+            confirmed=confirmed[(rule, month)],
+            cleared=cleared[(rule, month)],
+            agreement=ratio(confirmed[(rule, month)], confirmed[(rule, month)] + cleared[(rule, month)]),
+        )
+        for rule, month in keys
+    ]
+    decided = sum(item.decided for item in by_rule)
+    agreed = sum(item.confirmed for item in by_rule)
+    return ScorerAgreement(
+        available=bool(by_rule),
+        decided=decided,
+        confirmed=agreed,
+        agreement=ratio(agreed, decided),
+        by_rule=by_rule,
+        note=f"{decided} rule finding(s) on lines a reviewer decided"
+        if by_rule
+        else "n/a: no exception review has been settled on lines the scorer sent",
+    )
+
+
+def _rule_number(rule: str) -> int:
+    digits = "".join(ch for ch in rule if ch.isdigit())
+    return int(digits) if digits else 0
+
+
 # -- waits ------------------------------------------------------------------------------------------------------
 
 
@@ -719,6 +787,7 @@ def build_report(
         first_pass=first_pass_yield(cases),
         rework=rework(events),
         billing_lag=billing_lag(events),
+        scorer_agreement=scorer_agreement(events),
         waits=waits(events, moment, top_waits),
         process_maps=process_maps(events),
     )

@@ -2,8 +2,8 @@
 
 Defaults follow DOMAIN.md: not-to-exceed overruns notify at 10 % and need the client's pre-approval at 25 %.
 The workflow part says what a finding does to the invoice: which rules stop the whole invoice, which a
-reviewer may override line by line, from which anomaly score a line goes to a person, and what happens to the
-lines a reviewer rejects.
+reviewer may override line by line, and what happens to the lines a reviewer rejects (which anomalies go to a
+person is the anomaly policy's: ``anomaly.AnomalyPolicy``).
 Load a firm's settings with ``BillingPolicy.from_json_dict``; keys left out keep their defaults.
 """
 
@@ -45,8 +45,6 @@ class BillingPolicy(JsonModel):
     invoice_blocking_rules: list[str] = Field(default_factory=lambda: ["BR1", "BR6", "BR8", "BR9", "BR10"])
     # A reviewer may let these lines bill as recorded (an overlap the worker explains, a rate agreed by e-mail).
     reviewable_rules: list[str] = Field(default_factory=lambda: ["BR4", "BR5"])
-    # A billable line whose anomaly score reaches this goes to the exception review with its reasons.
-    review_score_threshold: float = Field(default=0.5, ge=0, le=1)
     # What a rejected line becomes: sent back to the worker to correct, or written off (never billed).
     rejected_time_action: Literal["send_back", "write_off"] = "send_back"
     rejected_expense_action: Literal["send_back", "write_off"] = "write_off"

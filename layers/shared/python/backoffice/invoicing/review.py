@@ -8,10 +8,11 @@ lines (TE1 to TE11) under the firm's ``BillingPolicy``:
   reasons a billing coordinator acts on;
 - a block of another rule leaves its lines out (already billed, impossible hours, an unaccepted milestone, a
   line of another currency) and the rest bills; a block of a *reviewable* rule (overlap, rate) and a billable
-  line scored at or above the review threshold go to a person, who sees each line with its reasons;
+  line the scorer sends to review (a policy violation, or signals at or above the review threshold) go to a
+  person, who sees each line with its reasons;
 - nothing left to bill is said as such (BR3: zero billable hours, no invoice).
 
-The scores only recommend: a person decides on every line the scorer flags, and the rules decide the rest.
+The scores only recommend: a person decides on every line the scorer sends, and the rules decide the rest.
 ``apply_review`` turns the reviewer's decision into the lines that bill and the lines that go back.
 """
 
@@ -38,12 +39,16 @@ _ZERO = Decimal(0)
 
 
 class LineScore(JsonModel):
-    """A line's anomaly score and the reasons (the scorer's output, kept with the billing run)."""
+    """A line's anomaly score and reasons, whether the scorer sends it to a person, and what that rests on (the
+    checks that fired and the signal strengths, kept so a reviewer's decision becomes a label)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     score: float = Field(ge=0, le=1)
     reasons: list[str]
+    review: bool = False  # a policy violation, or signals at or above the review threshold
+    checks: list[str] = Field(default_factory=list)
+    features: dict[str, float] = Field(default_factory=dict)
 
 
 class ReviewLine(JsonModel):
@@ -181,7 +186,7 @@ def review_project(
         if scored is None or not scored.reasons:
             continue
         counts.update(reason.split(" ", 1)[0] for reason in scored.reasons)
-        if scored.score >= policy.review_score_threshold:
+        if scored.review:
             to_review.setdefault(line_id, []).extend(scored.reasons)
             flagged_scores[line_id] = scored.score
     to_review = {i: found for i, found in to_review.items() if i not in never and i in by_id}

@@ -17,17 +17,23 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from backoffice.anomaly import (
+    CHECKS,
     AnomalyHistory,
     AnomalyPolicy,
+    benford_coverage_of,
+    expense_columns_of,
     expense_json_lists,
-    score_field_lists,
+    score_columns,
+    time_columns_of,
     time_json_lists,
 )
+from backoffice.anomaly.history import worker_roles
+from backoffice.anomaly.labels import ReviewLabel, ReviewLabels, decision_counts
 from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.policy import BillingPolicy
@@ -41,6 +47,7 @@ from backoffice.invoicing.review import (
     held_back_in,
     review_project,
 )
+from backoffice.json_files import get_json, put_json
 from backoffice.models import BillingPeriodClosed, ExpenseEntry, Invoice, Project, TimeEntry, Worker
 
 HISTORY_DAYS = 90  # the worker's own history and the peer groups of TE11 look this far back
@@ -68,18 +75,11 @@ class BillingFiles:
 
     def put(self, name: str, body: Mapping[str, Any]) -> str:
         key = self._key(name)
-        self.s3.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=json.dumps(body, default=str).encode(),
-            ContentType="application/json",
-            ServerSideEncryption="aws:kms",
-        )
+        put_json(self.s3, self.bucket, key, body, default=str)
         return key
 
     def get(self, name: str) -> dict[str, Any]:
-        body = self.s3.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
-        loaded: dict[str, Any] = json.loads(body)
+        loaded: dict[str, Any] = get_json(self.s3, self.bucket, self._key(name))
         return loaded
 
     def exists(self, name: str) -> bool:
@@ -242,9 +242,19 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=period.workers)
     # The period's lines a list per field (validated when read from the PSA): no model or dict per line.
     lines = files.get("lines.json")
-    scored = score_field_lists(lines["time"], lines["expenses"], history, policy, workers=period.workers)
+    times = time_columns_of(lines["time"], scored=True)
+    expenses = expense_columns_of(lines["expenses"], policy.currency, policy.fx_rates, scored=True)
+    scored = score_columns(times, expenses, history, policy, worker_roles=worker_roles(period.workers))
+    benford = benford_coverage_of(expenses, history, policy)
+    del times, expenses
     flagged = {
-        line.line_id: {"score": line.score, "reasons": [reason.text for reason in line.reasons]}
+        line.line_id: {
+            "score": line.score,
+            "review": line.review,
+            "reasons": [reason.text for reason in line.reasons],
+            "checks": sorted(line.checks),
+            "features": dict(line.features),
+        }
         for line in scored
         if line.reasons
     }
@@ -263,9 +273,18 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         by_project[project_of[line_id]][line_id] = found
     for project_id, project_scores in by_project.items():
         files.put(f"projects/{project_id}/scores.json", {"scores": project_scores})
+    model = policy.model()
     return {
         "lines_scored": len(scored),
         "lines_flagged": len(flagged),
+        "lines_to_review": sum(line.review for line in scored),
+        "benford": benford,
+        "signal_model": {
+            "trained_on": model.trained_on,
+            "trained_at": model.trained_at.isoformat(),
+            "review_threshold": model.threshold_for(policy.target_precision),
+            "target_precision": policy.target_precision,
+        },
         "history_lines": len(past_time) + len(past_expenses),
         "by_rule": dict(sorted(by_rule.items())),
     }
@@ -363,6 +382,7 @@ def settle_review(
     files: BillingFiles,
     psa: PsaPort,
     policy: BillingPolicy,
+    labels: ReviewLabels | None = None,
 ) -> dict[str, Any]:
     review = load_review(files, project_id)
     held_back = held_back_in(comment, review) if decision == "approved" else set()
@@ -384,12 +404,59 @@ def settle_review(
                 reason=reason,
             )
     files.put(f"projects/{project_id}/outcome.json", _dump(outcome))
+    period_start = load_period(files).period.start
+    decided = review_labels(files, project_id, period_start, review, returned) if decision != "none" else []
+    if labels is not None:
+        labels.put(decided)
     return {
         "decision": decision,
         "lines_billed_after_review": len(outcome.billable_time_entry_ids) + len(outcome.billable_expense_ids),
         "sent_back": returned["send_back"],
         "written_off": returned["write_off"],
+        # What the reviewer decided on the lines the scorer sent, per rule: the scorer's agreement with people.
+        "decisions_by_rule": decision_counts(decided),
+        "period_start": period_start.isoformat(),
     }
+
+
+def review_labels(
+    files: BillingFiles,
+    project_id: str,
+    period_start: date,
+    review: ProjectReview,
+    returned: Mapping[str, Sequence[str]],
+) -> list[ReviewLabel]:
+    """A label per line under review that the scorer sent (lines under review for a billing rule alone are not
+    the scorer's), with what the reviewer did to it."""
+    scores = load_scores(files, project_id)
+    sent_back, written_off = set(returned["send_back"]), set(returned["write_off"])
+    decided_at = datetime.now(UTC)
+    found: list[ReviewLabel] = []
+    for line in review.review_lines:
+        scored = scores.get(line.line_id)
+        if scored is None or not scored.review:
+            continue
+        checks = [check for check in scored.checks if check in CHECKS]
+        found.append(
+            ReviewLabel(
+                line_id=line.line_id,
+                kind=line.kind,
+                project_id=project_id,
+                period_start=period_start,
+                run_case_id=files.case_id,
+                checks=checks,
+                rules=sorted({CHECKS[check].rule for check in checks}),
+                features=scored.features,
+                score=scored.score,
+                decision="sent_back"
+                if line.line_id in sent_back
+                else "written_off"
+                if line.line_id in written_off
+                else "approved",
+                decided_at=decided_at,
+            )
+        )
+    return found
 
 
 # ------------------------------------------------------------------------------------------------------------

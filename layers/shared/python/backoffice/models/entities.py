@@ -433,6 +433,8 @@ class TimeEntry(CanonicalModel):
     status: EntryStatus
     submitted_at: AwareDatetime | None = None
     invoice_id: Identifier | None = None  # set once billed: the line is never billed again
+    # Overtime approved beforehand in the PSA: a long day or weekend work on it is not an anomaly.
+    overtime_approved: bool = False
 
     @model_validator(mode="after")
     def _interval_in_order(self) -> Self:
@@ -483,6 +485,9 @@ class ExpenseEntry(CanonicalModel):
     advance_amount: NonNegativeMoney | None = None  # cash advance set against the claim
     card_id: Identifier | None = None  # the corporate card's id in the expense tool, never its number
     nights: int | None = Field(default=None, ge=1)  # nights a lodging line covers
+    # The trip the expense belongs to (the expense tool's trip or travel request): colleagues on one trip
+    # share a hotel folio or an itinerary, so equal charges among them are not duplicates.
+    trip_id: Identifier | None = None
 
 
 class RateCardLine(CanonicalModel):
