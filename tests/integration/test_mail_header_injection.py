@@ -4,8 +4,10 @@ has one clean Subject and no injected header, and the audit trail keeps the name
 from __future__ import annotations
 
 import email
+import time
 from dataclasses import dataclass
 
+from backoffice.audit import AuditRecord
 from backoffice.local.samples import Deal, new_client
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
 from tests.integration.conftest import Firm
@@ -25,9 +27,26 @@ class NamedDeal(Deal):
         return self.title
 
 
-def sent_headers(firm: Firm, who: str, case_id: str) -> email.message.Message:
-    mail = next(m for m in reversed(firm.inbox(who)) if case_id in m.text)
-    return email.message_from_bytes(mail.path.read_bytes())
+def sent_headers(firm: Firm, who: str, case_id: str, timeout: float = 10) -> email.message.Message:
+    """The newest e-mail to ``who`` about the case (the handler may still be sending it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        mails = [m for m in firm.inbox(who) if case_id in m.text]
+        if mails or time.monotonic() > deadline:
+            return email.message_from_bytes(mails[-1].path.read_bytes())
+        time.sleep(0.05)
+
+
+def requested_record(firm: Firm, case_id: str, timeout: float = 10) -> AuditRecord:
+    """The approval request's audit record: appended by the request handler after its e-mail, so it may lag the
+    state the execution shows."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [r for r in firm.records(case_id) if r.action == "approval.requested"]
+        if found or time.monotonic() > deadline:
+            [requested] = found
+            return requested
+        time.sleep(0.05)
 
 
 def test_a_won_deal_whose_names_hold_a_header_injection_completes_with_a_clean_subject(firm: Firm) -> None:
@@ -45,7 +64,7 @@ def test_a_won_deal_whose_names_hold_a_header_injection_completes_with_a_clean_s
     [subject] = headers.get_all("Subject")
     assert "\r" not in subject and "\n" not in subject and "Bcc: x@evil.example" in subject
     # And the approval request's audit record keeps the title as it was given
-    [requested] = [r for r in firm.records(case_id) if r.action == "approval.requested"]
+    requested = requested_record(firm, case_id)
     assert "\r\nBcc: x@evil.example" in requested.data["title"]
     # And the operators' notification went out (SNS refuses a Subject with a line break)
     assert ("approval.requested", "pending") in firm.actions(case_id)
