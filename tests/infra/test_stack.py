@@ -350,8 +350,13 @@ def test_the_layer_ships_the_package_without_developer_tools(synthesized: Synthe
     assert (asset_dir / "python" / "aws_lambda_powertools").is_dir()
     for excluded in ("local", "cli"):
         assert not (package / excluded).exists(), excluded
-    # And of backoffice it holds exactly the ship list the build computes from the handlers
-    staged = sorted(path.relative_to(package).as_posix() for path in package.rglob("*") if path.is_file())
+    # And of backoffice it holds exactly the ship list the build computes from the handlers (with the bytecode
+    # compiled for the runtime beside it, which tests/infra/test_layer_as_deployed.py checks)
+    staged = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
     assert staged == shipped_contents().relative_files()
     assert not list(asset_dir.glob(".*")), "build bookkeeping must stay out of the layer"
 

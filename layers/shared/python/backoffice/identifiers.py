@@ -15,12 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.us import ein as stdnum_ein
-from stdnum.us import itin as stdnum_itin
-from stdnum.us import rtn as stdnum_rtn
-from stdnum.us import ssn as stdnum_ssn
-
 # Two-digit prefixes the IRS has never assigned to an EIN (IRS "How EINs are assigned and valid EIN prefixes").
 INVALID_EIN_PREFIXES: frozenset[str] = frozenset(
     "00 07 08 09 17 18 19 28 29 49 69 70 78 79 89 96 97".split()  # noqa: SIM905
@@ -43,6 +37,9 @@ def _digits(value: str) -> str:
 
 def _stdnum_problem(validate: Callable[[str], str], value: str) -> list[str]:
     """python-stdnum's verdict, for anything the rules written out here would not already have said."""
+    # here, not at cold start (stdnum.util imports pydoc)
+    from stdnum.exceptions import ValidationError as StdnumValidationError
+
     try:
         validate(value)
     except StdnumValidationError as error:
@@ -57,6 +54,8 @@ def ein_problems(value: str) -> list[str]:
         return ["is not 9 digits written NN-NNNNNNN"]
     if value[:2] in INVALID_EIN_PREFIXES:
         return ["has a two-digit prefix the IRS does not assign"]
+    from stdnum.us import ein as stdnum_ein  # here, not at cold start (stdnum.util imports pydoc)
+
     return _stdnum_problem(stdnum_ein.validate, value)
 
 
@@ -76,6 +75,8 @@ def ssn_problems(value: str) -> list[str]:
         problems.append("has serial number 0000, never issued")
     if digits in ADVERTISING_SSNS:
         problems.append("is a known advertising (specimen) number, not anyone's SSN")
+    from stdnum.us import ssn as stdnum_ssn  # here, not at cold start (stdnum.util imports pydoc)
+
     return problems or _stdnum_problem(stdnum_ssn.validate, value)
 
 
@@ -90,6 +91,8 @@ def itin_problems(value: str) -> list[str]:
         problems.append("does not start with 9")
     if int(digits[3:5]) not in _ITIN_GROUPS:
         problems.append("has a group number outside 70-88, 90-92 and 94-99")
+    from stdnum.us import itin as stdnum_itin  # here, not at cold start (stdnum.util imports pydoc)
+
     return problems or _stdnum_problem(stdnum_itin.validate, value)
 
 
@@ -105,6 +108,10 @@ def routing_number_problems(value: str) -> list[str]:
     problems = []
     if not has_aba_prefix(value):
         problems.append("starts with digits outside the Federal Reserve ranges 00-12, 21-32, 61-72 and 80")
+    # here, not at cold start (stdnum.util imports pydoc)
+    from stdnum.exceptions import ValidationError as StdnumValidationError
+    from stdnum.us import rtn as stdnum_rtn
+
     try:
         stdnum_rtn.validate(value)
     except StdnumValidationError:

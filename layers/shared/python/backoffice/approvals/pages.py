@@ -11,7 +11,6 @@ from typing import Any
 
 from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
 from backoffice.approvals.store import RequestRecord
-from backoffice.html import render as render_template
 
 SECURITY_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -70,6 +69,8 @@ def approval_email(
         "The link is yours alone and works once. Opening it does not decide anything.",
     ]
     text = "\n".join(lines)
+    from backoffice.html import render as render_template  # jinja2 only when something is rendered
+
     html = render_template(
         "approvals/email.html.j2",
         prefix=prefix,
@@ -140,12 +141,16 @@ def render(page: Page, *, action_hint: str | None = None) -> str:
             if page.kind == "recorded"
             else "The workflow continues."
         )
+    from backoffice.html import render as render_template  # jinja2 only when something is rendered
+
     return render_template("approvals/message.html.j2", title=title or "Approval", heading=title, text=body)
 
 
 def _confirm(page: Page, action_hint: str | None) -> str:
     r, link = page.request, page.link
     assert r is not None and link is not None
+    from backoffice.html import render as render_template  # jinja2 only when something is rendered
+
     return render_template(
         "approvals/confirm.html.j2",
         title="Approval request",

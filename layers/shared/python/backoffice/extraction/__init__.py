@@ -23,7 +23,6 @@ from backoffice.extraction.inputs import (
     classify,
     read_document_bytes,
 )
-from backoffice.extraction.local_pdf import read_pdf
 from backoffice.extraction.model import (
     ExpenseDocument,
     ExtractedField,
@@ -84,6 +83,9 @@ def read_local_document(
 ) -> NormalizedDocument | ExtractionResult:
     """The normalized document of a local file, or the result that says why it cannot be read here
     (``error`` for a bad file, ``needs_ocr`` for an image or a scan). ``keep_words_on``: see ``read_pdf``."""
+    # pypdf (a fifth of a cold start) is imported only by the code paths that read a PDF.
+    from backoffice.extraction.local_pdf import read_pdf
+
     try:
         data = read_document_bytes(path_or_bytes)
         kind = classify(data)

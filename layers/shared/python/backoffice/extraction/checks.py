@@ -20,8 +20,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from stdnum.us import ein, itin, ssn
-
 from backoffice.identifiers import (
     ein_problems,
     has_aba_prefix,
@@ -69,6 +67,8 @@ def check_ein(text: str) -> CheckOutcome:
         return _bad("an EIN has 9 digits (NN-NNNNNNN)")
     if ein_problems(digits):
         return _bad("not a valid EIN: its prefix is not one the IRS assigns")
+    from stdnum.us import ein  # here, not at cold start (stdnum.util imports pydoc)
+
     return _ok(ein.format(digits))
 
 
@@ -80,6 +80,8 @@ def check_ssn(text: str) -> CheckOutcome:
         return _bad("an SSN has 9 digits (NNN-NN-NNNN)")
     if ssn_problems(digits):
         return _bad("not a valid SSN: area, group or serial number is never issued")
+    from stdnum.us import ssn  # here, not at cold start (stdnum.util imports pydoc)
+
     return _ok(ssn.format(digits))
 
 
@@ -90,6 +92,8 @@ def check_itin(text: str) -> CheckOutcome:
         return _bad("an ITIN has 9 digits (9NN-NN-NNNN)")
     if itin_problems(digits):
         return _bad("not a valid ITIN: it must start with 9 and have a group number the IRS assigns")
+    from stdnum.us import itin  # here, not at cold start (stdnum.util imports pydoc)
+
     return _ok(itin.format(digits))
 
 

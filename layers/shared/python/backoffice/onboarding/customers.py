@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from rapidfuzz import fuzz
 
 from backoffice.models import Address, Client, last4
 from backoffice.models.envelope import JsonModel
@@ -163,6 +162,8 @@ def address_score(first: Address | None, second: Address | None) -> float | None
     # "108 Main St" is not "100 Main St" however alike the text: house and suite numbers must agree.
     if re.findall(r"\d+", a) != re.findall(r"\d+", b):
         return 0.0
+    from rapidfuzz import fuzz  # here, not at cold start: only a match compares addresses
+
     return float(fuzz.token_sort_ratio(a, b))
 
 
@@ -174,6 +175,8 @@ def name_score(first: str, second: str, policy: CustomerMatchPolicy) -> float:
         return 0.0
     if a == b:
         return 100.0
+    from rapidfuzz import fuzz  # here, not at cold start: only a match compares names
+
     scorer = {
         "WRatio": fuzz.WRatio,
         "token_set_ratio": fuzz.token_set_ratio,

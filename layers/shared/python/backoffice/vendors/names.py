@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rapidfuzz import fuzz
-
 # Legal forms, written as they read once periods are dropped ("L.L.C." -> "llc", "S.A." -> "sa"). Removed
 # only at the end of a name, where the form is written, so that a name such as "SA Recycling" keeps its "SA".
 LEGAL_SUFFIXES: frozenset[str] = frozenset(
@@ -88,6 +86,8 @@ def name_similarity(first: str, second: str) -> float:
     shorter name contained in a longer one is often a different company of the same group. A name written
     with "DBA" scores as the better of its two sides.
     """
+    from rapidfuzz import fuzz  # here, not at cold start: a handler that never compares names skips it
+
     best = 0.0
     for a in name_variants(first):
         for b in name_variants(second):

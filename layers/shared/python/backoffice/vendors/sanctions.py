@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
 
 from backoffice.models import CanonicalModel
 from backoffice.vendors.names import comparable_name, fold
@@ -134,6 +132,10 @@ class SanctionsList:
 
     def scores(self, name: str, threshold: float) -> dict[int, tuple[float, _ListedName]]:
         """The best score per listed party at or above ``threshold``, with the name that scored it."""
+        # rapidfuzz here, not at cold start: a handler that never screens a name skips it.
+        from rapidfuzz import process
+        from rapidfuzz.distance import JaroWinkler
+
         tokens = comparable_name(name).split()
         if not tokens:
             return {}
@@ -180,6 +182,8 @@ class SanctionsList:
 
 
 def _directed_part_score(parts: Sequence[str], against: Sequence[str]) -> float:
+    from rapidfuzz.distance import JaroWinkler
+
     # Each part's best match, weighted by its length so that "al" or "de" weigh less than a surname.
     total = sum(len(part) for part in parts)
     return (

@@ -51,7 +51,6 @@ from backoffice.approvals.store import (
     link_hash,
 )
 from backoffice.audit import Actor, AuditTrail
-from backoffice.html import render as render_template
 
 DOCUMENT_NAMES = {
     "w9": "IRS Form W-9",
@@ -375,6 +374,8 @@ class VendorUploads:
             f"Upload them here: {url}\n\nThe link works once and until {record['expires_at'][:10]}. "
             f"Case {record['case_id']}."
         )
+        from backoffice.html import render as render_template  # jinja2 only when something is rendered
+
         html = render_template(
             "vendors/upload_email.html.j2",
             prefix=prefix,
@@ -540,6 +541,8 @@ def _name(document_type: str) -> str:
 
 def render(page: UploadPage) -> str:
     """The page's HTML, from ``vendors/templates`` and the approvals' page layout (escaped by default)."""
+    from backoffice.html import render as render_template  # jinja2 only when something is rendered
+
     if page.kind == "form":
         return render_template(
             "vendors/upload.html.j2",
