@@ -277,22 +277,34 @@ class Firm:
         self.runtime.put_event("Opportunity Closed Won", detail, source="crm.salesforce")
         return f"onboard-{deal.opportunity_id}"
 
-    def execution(self, case_id: str) -> ExecutionView:
-        return next(e for e in self.runtime.executions() if e.name == case_id)
+    def execution(self, case_id: str, *, with_state: bool = True) -> ExecutionView:
+        """The case's execution (``with_state=False``: without reading its history, ``current_state`` None)."""
+        execution = self.runtime.execution(case_id, with_state=with_state)
+        if execution is None:
+            raise StopIteration(f"no execution {case_id}")
+        return execution
 
     def settle(self, case_id: str, timeout: float = 30) -> ExecutionView:
         """Wait until the case finishes or waits for a person."""
         deadline = time.monotonic() + timeout
+        arn = self.execution(case_id, with_state=False).arn
         while True:
-            execution = self.execution(case_id)
-            waiting = (
-                execution.current_state is not None
-                and execution.current_state.startswith("Ask ")
-                and any(r.case_id == case_id for r in self.approvals.pending_requests())
-            )
-            if execution.status != "RUNNING" or waiting or time.monotonic() > deadline:
-                return execution
+            # The status alone first (the engine's threads share two cores with this loop): the history, for the
+            # current state, is read only once a person has a pending request for the case.
+            status = self._status(arn)
+            if status == "RUNNING" and any(r.case_id == case_id for r in self.approvals.pending_requests()):
+                execution = self.execution(case_id)
+                waiting = execution.current_state is not None and execution.current_state.startswith("Ask ")
+                if execution.status != "RUNNING" or waiting:
+                    return execution
+            elif status != "RUNNING":
+                return self.execution(case_id)
+            if time.monotonic() > deadline:
+                return self.execution(case_id)
             time.sleep(0.05)
+
+    def _status(self, arn: str) -> str:
+        return str(self.runtime.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
     @property
     def approvals(self) -> ApprovalStore:
@@ -325,11 +337,10 @@ class Firm:
     def finish(self, case_id: str, timeout: float = 30) -> ExecutionView:
         """Wait until the case ends (succeeded or failed), whatever it waits for meanwhile."""
         deadline = time.monotonic() + timeout
-        while True:
-            execution = self.execution(case_id)
-            if execution.status != "RUNNING" or time.monotonic() > deadline:
-                return execution
+        arn = self.execution(case_id, with_state=False).arn
+        while self._status(arn) == "RUNNING" and time.monotonic() <= deadline:
             time.sleep(0.05)
+        return self.execution(case_id)
 
     def output(self, case_id: str) -> dict[str, Any]:
         """The output of the case's execution: ``{outcome, reasons, event_id, resumable}`` for a case a business

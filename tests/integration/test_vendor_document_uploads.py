@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
@@ -36,7 +37,13 @@ def waiting(runtime: LocalRuntime) -> tuple[Firm, str, str, bytes]:
     event_id = runtime.put_event("Vendor Onboarding Requested", detail, source="procurement.portal")
     [case_id] = {d.case_id for d in runtime.router.deliveries if d.event_id == event_id}
     assert case_id is not None
-    assert firm.settle(case_id, timeout=15).current_state == "Ask vendor for missing documents"
+    # The request handler e-mails the link while the case waits in that state (``settle`` waits for approval
+    # requests, not for a vendor's upload, so it would run to its timeout here): wait for the e-mail instead.
+    deadline = time.monotonic() + 15
+    while not any(case_id in m.text and "/uploads/" in m.text for m in firm.inbox(CONTACT)):
+        assert time.monotonic() < deadline, f"{CONTACT} has no upload link for {case_id}"
+        time.sleep(0.05)
+    assert firm.execution(case_id).current_state == "Ask vendor for missing documents"
     link = next(w for w in firm.inbox(CONTACT)[-1].text.split() if "/uploads/" in w).rstrip(".")
     return firm, case_id, link, later["w9"]
 

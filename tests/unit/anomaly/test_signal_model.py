@@ -278,3 +278,11 @@ def test_anomaly_eval_prints_the_figures_per_check_and_rule_and_exits_by_the_flo
     assert figures["below_floors"] == [
         name for name, found in {**figures["checks"], **figures["rules"]}.items() if not found["meets_floors"]
     ]
+
+
+def test_the_commands_defaults_are_the_scorers_own() -> None:
+    # The command module names them itself so that `backoffice --help` does not import the scorer
+    from backoffice.anomaly.retraining import MIN_LABELS
+    from backoffice.cli import anomaly as command
+
+    assert (command.EVALUATION_SEED, command.MIN_LABELS) == (ev.EVALUATION_SEED, MIN_LABELS)

@@ -25,21 +25,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backoffice.anomaly import AnomalyPolicy
-from backoffice.anomaly import evaluation as ev
-from backoffice.anomaly.labels import ReviewLabel, ReviewLabels
-from backoffice.anomaly.retraining import MIN_LABELS, comparison_table, retrain, signal_lines
-from backoffice.anomaly.signal_model import SignalModel, save
+if TYPE_CHECKING:  # the commands import the scorer (pydantic, the generator) when they run, not for --help
+    from backoffice.anomaly import AnomalyPolicy
+    from backoffice.anomaly.labels import ReviewLabel
 
 DEFAULT_MODEL_OUT = Path(".local/signal_model.json")
+EVALUATION_SEED = 2026  # anomaly.evaluation.EVALUATION_SEED (a test keeps them equal)
+MIN_LABELS = 200  # anomaly.retraining.MIN_LABELS (a test keeps them equal)
 POLICY_ENV = "ANOMALY_POLICY"  # the firm's anomaly policy, as the scoring Lambda reads it
 
 Connect = Callable[[argparse.Namespace], Any]
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from backoffice.anomaly.signal_model import SignalModel
+
     overrides: dict[str, Any] = {}
     if args.model:
         overrides["signal_model"] = SignalModel.model_validate_json(Path(args.model).read_text())
@@ -51,12 +53,16 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _firm_policy(args: argparse.Namespace) -> AnomalyPolicy:
     """The firm's anomaly policy: ``--policy FILE``, else ``$ANOMALY_POLICY`` (what the scoring Lambda reads),
     else the defaults; with the command's overrides."""
+    from backoffice.anomaly import AnomalyPolicy
+
     text = Path(args.policy).read_text() if args.policy else os.environ.get(POLICY_ENV, "")
     policy = AnomalyPolicy.from_json_dict(json.loads(text)) if text else AnomalyPolicy()
     return policy.model_copy(update=_overrides(args))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from backoffice.anomaly import evaluation as ev
+
     policy = ev.sample_policy(**_overrides(args))
     firm = ev.sample_firm(args.seed, policy)
     scored = ev.score_firm(firm, policy)
@@ -96,7 +102,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if missed else 0
 
 
-def _figures(found: ev.Figures) -> dict[str, Any]:
+def _figures(found: Any) -> dict[str, Any]:
+    """An ``evaluation.Figures`` as JSON."""
     return {
         "labelled": found.labelled,
         "sent": found.sent,
@@ -108,6 +115,8 @@ def _figures(found: ev.Figures) -> dict[str, Any]:
 
 
 def read_labels(args: argparse.Namespace, connect: Connect) -> list[ReviewLabel]:
+    from backoffice.anomaly.labels import ReviewLabel, ReviewLabels
+
     if args.labels:
         body = json.loads(Path(args.labels).read_text())
         return [ReviewLabel.from_json_dict(item) for item in body.get("labels", body)]
@@ -119,6 +128,10 @@ def read_labels(args: argparse.Namespace, connect: Connect) -> list[ReviewLabel]
 
 
 def cmd_retrain(args: argparse.Namespace, connect: Connect) -> int:
+    from backoffice.anomaly import evaluation as ev
+    from backoffice.anomaly.retraining import comparison_table, retrain, signal_lines
+    from backoffice.anomaly.signal_model import save
+
     policy = _firm_policy(args)
     labels = read_labels(args, connect)
     lines = signal_lines(labels, policy.violations)
@@ -168,7 +181,7 @@ def add_anomaly_parser(subparsers: Any, connect: Connect) -> None:
     evaluate = commands.add_parser(
         "eval", help="precision and recall per check and rule on a labelled firm; exit 1 below the floors"
     )
-    evaluate.add_argument("--seed", type=int, default=ev.EVALUATION_SEED, help="the labelled firm's seed")
+    evaluate.add_argument("--seed", type=int, default=EVALUATION_SEED, help="the labelled firm's seed")
     evaluate.add_argument("--model", help="a signal model file to evaluate (default: the shipped one)")
     evaluate.add_argument("--target-precision", type=float, help="default: the policy's (0.9)")
     evaluate.add_argument("--json", action="store_true")

@@ -10,14 +10,8 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import EndpointConnectionError
-
-from backoffice.audit import Actor, AuditTrail, MacVerifier, RecordSigner
-from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_window
-from backoffice.audit_completeness import CaseExecutions, IdempotencyClaims, missing_trails
-from backoffice.cases import CaseCannotResume, resume_case
 from backoffice.cli.anomaly import add_anomaly_parser
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.extract import add_extract_parser
@@ -25,6 +19,13 @@ from backoffice.cli.report import add_audit_export_parser, add_report_parsers
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_PORT
 from infra.catalog import Ref
+
+if TYPE_CHECKING:
+    from backoffice.audit import AuditTrail
+    from backoffice.audit_anchors import AnchorStore
+
+# What a command needs (the audit trail, its anchors, botocore) is imported when the command runs: ``backoffice
+# --help`` and a mistyped command do not load it.
 
 ENDPOINT_ENV = "BACKOFFICE_ENDPOINT"
 
@@ -41,6 +42,8 @@ def _connect(args: argparse.Namespace) -> LocalRuntime:
 
 
 def _audit(runtime: LocalRuntime) -> AuditTrail:
+    from backoffice.audit import AuditTrail, RecordSigner
+
     # The operator's own records (an audited resume) are signed like a step's: the operator holds kms:GenerateMac.
     return AuditTrail(
         runtime.resolve(Ref("table_name", "audit")),
@@ -53,6 +56,8 @@ def _signing_key(runtime: LocalRuntime) -> str:
 
 
 def _anchors(runtime: LocalRuntime) -> AnchorStore:
+    from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore
+
     # Read as the operator: no function of the product holds a grant to read the anchors.
     return AnchorStore(runtime.resolve(Ref("bucket_name", ANCHORS_BUCKET)), s3=runtime.client("s3"))
 
@@ -195,6 +200,10 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from backoffice.audit import MacVerifier
+    from backoffice.audit_anchors import anchoring_window
+    from backoffice.audit_completeness import CaseExecutions, IdempotencyClaims, missing_trails
+
     runtime = _connect(args)
     try:
         trail, anchors = _audit(runtime), _anchors(runtime)
@@ -235,6 +244,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from backoffice.audit import Actor
+    from backoffice.cases import CaseCannotResume, resume_case
+
     runtime = _connect(args)
     try:
         workflow = next(
@@ -386,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args: Any = build_parser().parse_args(argv)
+    from botocore.exceptions import EndpointConnectionError
+
     try:
         return int(args.func(args))
     except EndpointConnectionError:

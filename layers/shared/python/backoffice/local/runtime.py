@@ -16,31 +16,17 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moto import mock_aws
-from moto.dynamodb import models as dynamodb_models
-from moto.dynamodb.models import table as dynamodb_table
-from moto.dynamodb.responses import DynamoHandler
-from moto.events import models as events_models
-from moto.ses import models as ses_models
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+if TYPE_CHECKING:
+    from backoffice.connectors.sandbox import SandboxStore
+    from backoffice.local.iam import IamEnforcer, LocalArns, SynthesizedIam
 
-from backoffice import aws
-from backoffice.connectors.sandbox import SandboxStore
-from backoffice.local.gateway import LocalGateway
-from backoffice.local.iam import IAM_SETTING, IamEnforcer, LocalArns, SynthesizedIam, iam_enforced
-from backoffice.local.lambdas import LocalLambdas
-from backoffice.local.limits import as_aws_delivery, enforce_limits
-from backoffice.local.router import EventRouter
-from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, seed_sample_firm
-from backoffice.local.streams import StreamDelivery
 from infra.catalog import CATALOG, Catalog, Ref
 
 ACCOUNT = "123456789012"
@@ -119,9 +105,21 @@ def _snapshot_table_items() -> None:
     """moto's DynamoDB query and scan iterate a table's live item dicts; the engine runs a Map's iterations in
     threads, so a put of a new partition key in one (an audit record of a new case) could break a query in
     another with "dictionary changed size during iteration". Iterate over snapshots instead (DynamoDB itself
-    serves concurrent readers and writers)."""
+    serves concurrent readers and writers).
+
+    The order is moto's (by hash key, then range key), computed from each key's value once per item: moto's sort
+    compares key objects that convert their value on every comparison, and every query sorts the whole table
+    (measured: half of a billing run's time in the sandbox table's queries). A table's key attributes have one
+    type each, so comparing the values orders the items exactly as comparing the key objects does."""
+    from moto.dynamodb.models import table as dynamodb_table
+
     if getattr(dynamodb_table.Table.all_items, "snapshots", False):
         return
+
+    def order(item: Any) -> Any:
+        if item.range_key:
+            return item.hash_key.cast_value, item.range_key.cast_value
+        return item.hash_key.cast_value
 
     def all_items(table: Any) -> list[Any]:
         items: list[Any] = []
@@ -130,7 +128,7 @@ def _snapshot_table_items() -> None:
                 items.extend(list(hash_set.values()))
             else:
                 items.append(hash_set)
-        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        return sorted(items, key=order)
 
     all_items.snapshots = True  # type: ignore[attr-defined]
     dynamodb_table.Table.all_items = all_items  # type: ignore[method-assign, assignment]
@@ -144,6 +142,9 @@ def _atomic_conditional_writes() -> None:
     steps, so two threads could both pass the same condition (measured: 4 threads doing 1,200 version-guarded
     increments lost 17). One lock around moto's item writes restores the guarantee the product relies on
     (docs/concurrency.md)."""
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.responses import DynamoHandler
+
     backend = dynamodb_models.DynamoDBBackend
     if getattr(backend.put_item, "atomic", False):
         return
@@ -173,6 +174,9 @@ def _reuse_asl_parse_trees() -> None:
     a second for each of our definitions): parse each definition once per process. Only the syntax tree is
     shared, and only reads of it are made; every execution still gets its own evaluation components, built
     from the tree by moto's own preprocessor, exactly as moto does after its parse."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
     if getattr(AmazonStateLanguageParser.parse, "reuses_trees", False):
         return
     original = AmazonStateLanguageParser.parse
@@ -187,6 +191,90 @@ def _reuse_asl_parse_trees() -> None:
 
     parse.reuses_trees = True  # type: ignore[attr-defined]
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+_cache_lock = threading.Lock()  # the process-wide caches below
+_valid_definitions: set[str] = set()
+
+
+def _validate_each_definition_once() -> None:
+    """moto validates a definition on every create_state_machine by building its evaluation components (about
+    0.4 s for each of ours, on every runtime start). Validation depends on the definition text alone: a text that
+    passed once passes again, so it is validated once per process; a new or changed text is validated as before
+    (and refused with moto's own InvalidDefinition)."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if getattr(StepFunctionsParserBackend._validate_definition, "once", False):
+        return
+    original = StepFunctionsParserBackend._validate_definition
+
+    def validate(definition: str) -> None:
+        if definition in _valid_definitions:
+            return
+        original(definition=definition)
+        with _cache_lock:
+            _valid_definitions.add(definition)
+
+    validate.once = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend._validate_definition = staticmethod(validate)  # type: ignore[method-assign]
+
+
+_engine_clients: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], Any]] = weakref.WeakKeyDictionary()
+
+
+def _reuse_engine_clients() -> None:
+    """moto's engine builds a new boto3 client for every Lambda task it runs (about 0.1 s each, several per case).
+    The client it builds depends only on boto3's default session (whose event hooks carry the runtime's Lambda
+    dispatch), the region, the service and whether moto intercepts calls in-process, or else its server's port
+    (fixed keys, fixed config; moto ignores the state's credentials): one is kept per session and such triple
+    (boto3 clients are thread-safe), so a runtime never calls through another runtime's session. Calls still go
+    through moto and through local IAM (which authorizes by the principal a task runs as, not by the client)."""
+    import boto3
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    if getattr(lambda_eval_utils.boto_client_for, "reuses_clients", False):
+        return
+    original = lambda_eval_utils.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        session = boto3.DEFAULT_SESSION
+        if session is None:
+            return original(region=region, service=service, state_credentials=state_credentials)
+        key = (region, service, "in-process" if botocore_stubber.enabled else moto_server_port())
+        with _cache_lock:
+            client = _engine_clients.setdefault(session, {}).get(key)
+        if client is None:
+            client = original(region=region, service=service, state_credentials=state_credentials)
+            with _cache_lock:
+                client = _engine_clients[session].setdefault(key, client)
+        return client
+
+    boto_client_for.reuses_clients = True  # type: ignore[attr-defined]
+    lambda_eval_utils.boto_client_for = boto_client_for
+
+
+_data_loader: Any = None
+
+
+def _share_service_models() -> None:
+    """Each runtime gets a new default boto3 session (moto's mock resets it, the Lambda hook is registered on a
+    new one), whose loader would read and decode every service's model and endpoint rules from JSON again (about
+    0.2 s for each client, a dozen clients per runtime). The models are read-only data: the new session keeps its
+    own credentials, settings and event hooks and reuses the first session's loader."""
+    import boto3
+
+    global _data_loader
+    session = boto3.DEFAULT_SESSION
+    if session is None:
+        return
+    with _cache_lock:
+        if _data_loader is None:
+            _data_loader = session._session.get_component("data_loader")
+            return
+        session._session.register_component("data_loader", _data_loader)
+        session._loader = _data_loader
 
 
 @dataclass(frozen=True)
@@ -221,6 +309,13 @@ class LocalRuntime:
         that talks to a running server, whose gateway is at ``api_url``). ``outbox_dir``: where e-mails sent
         through SES are written as .eml files (a fresh temporary folder when not given). ``iam``: the roles the
         handlers run under (default: the synthesized template's; see local/iam.py)."""
+        # moto, botocore and the handlers' packages load when a runtime is made, not when this module is imported
+        # (the ``backoffice`` command's help names the commands without loading them).
+        from backoffice.local.gateway import LocalGateway
+        from backoffice.local.lambdas import LocalLambdas
+        from backoffice.local.router import EventRouter
+        from backoffice.local.streams import StreamDelivery
+
         self.catalog = catalog
         self.seed_sample_firm = seed_sample_firm
         self.retry_time_scale = retry_time_scale
@@ -274,6 +369,10 @@ class LocalRuntime:
         self.stop()
 
     def start(self, *, create_resources: bool = True) -> None:
+        from moto import mock_aws
+
+        from backoffice import aws
+
         self._set_env(self.environment())
         aws.reset_clients()
         if self.endpoint_url is None:
@@ -285,7 +384,14 @@ class LocalRuntime:
 
     def install_hooks(self) -> None:
         """Lambda calls, event routing and retry time scale: in this process (in-process mode or the server's)."""
-        self.lambdas.install()
+        from moto.events import models as events_models
+        from moto.ses import models as ses_models
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        from backoffice.local.limits import enforce_limits
+
+        self.lambdas.install()  # a new default boto3 session, with the Lambda hook on it
+        _share_service_models()
         self.streams.install()
         self._saved_put_events = events_models.EventsBackend.put_events
         runtime = self
@@ -310,6 +416,8 @@ class LocalRuntime:
 
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
         _reuse_asl_parse_trees()
+        _validate_each_definition_once()
+        _reuse_engine_clients()
         _snapshot_table_items()
         _atomic_conditional_writes()
         self._limits = enforce_limits()  # AWS's size limits moto lacks (local/limits.py)
@@ -318,10 +426,14 @@ class LocalRuntime:
             self.gateway.start()
 
     def local_arns(self) -> LocalArns:
+        from backoffice.local.iam import LocalArns
+
         return LocalArns(REGION, ACCOUNT, self.names, PREFIX)
 
     def _enforce_iam(self) -> None:
         """Each handler's calls run under its synthesized role, unless BACKOFFICE_LOCAL_IAM=off says otherwise."""
+        from backoffice.local.iam import IAM_SETTING, IamEnforcer, SynthesizedIam, iam_enforced
+
         if self._iam is None and not iam_enforced():
             print(
                 f"local runtime: IAM is NOT enforced ({IAM_SETTING}={os.environ.get(IAM_SETTING)}): calls AWS would "
@@ -337,7 +449,13 @@ class LocalRuntime:
         self.iam_enforcer.install()
 
     def stop(self) -> None:
+        from backoffice import aws
+
         if self._saved_put_events is not None:
+            from moto.events import models as events_models
+            from moto.ses import models as ses_models
+            from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
             self._limits.undo()  # first: its put_events wraps the router's
             events_models.EventsBackend.put_events = self._saved_put_events  # type: ignore[method-assign]
             retrier_decl.time = self._saved_retry_time
@@ -410,9 +528,13 @@ class LocalRuntime:
     # -- resources ------------------------------------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
+        from backoffice import aws
+
         return aws.client(service)
 
     def create_resources(self) -> None:
+        from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, seed_sample_firm
+
         c = self.catalog
         events = self.client("events")
         events.create_event_bus(Name=c.event_bus)
@@ -510,6 +632,8 @@ class LocalRuntime:
                 )
 
     def sandbox(self) -> SandboxStore:
+        from backoffice.connectors.sandbox import SandboxStore
+
         return SandboxStore(self.resolve(Ref("table_name", "sandbox")), self.client("dynamodb"))
 
     @property
@@ -544,6 +668,8 @@ class LocalRuntime:
 
     def put_event(self, detail_type: str, detail: Mapping[str, Any], source: str = "backoffice.local") -> str:
         """Put one event on the product's bus, as a SaaS system would; returns its event id."""
+        from backoffice.local.limits import as_aws_delivery
+
         with as_aws_delivery():  # a partner's relay (aws.partner/...) arrives as AWS delivers it, not refused
             response = self.client("events").put_events(
                 Entries=[
@@ -608,29 +734,45 @@ class LocalRuntime:
 
     def executions(self) -> list[ExecutionView]:
         sfn = self.client("stepfunctions")
-        views = []
+        views = [self._view(sfn, workflow, summary) for workflow, summary in self._summaries(sfn)]
+        return sorted(views, key=lambda v: v.started)
+
+    def execution(self, name: str, *, with_state: bool = True) -> ExecutionView | None:
+        """The execution called ``name`` (the earliest started, as in ``executions()``), None if there is none.
+        Only this one's history is read; ``with_state=False``: not even that (``current_state`` is None), for a
+        caller polling its status."""
+        sfn = self.client("stepfunctions")
+        found = [(workflow, summary) for workflow, summary in self._summaries(sfn) if summary["name"] == name]
+        if not found:
+            return None
+        workflow, summary = min(found, key=lambda found_one: found_one[1]["startDate"])
+        return self._view(sfn, workflow, summary, with_state=with_state)
+
+    def _summaries(self, sfn: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         for sm in self.catalog.state_machines:
             arn = self.state_machine_arn(sm.name)
             for summary in _paginate(sfn, "list_executions", "executions", stateMachineArn=arn):
-                current, error = None, None
-                if summary["status"] == "RUNNING":
-                    current = current_state(sfn, summary["executionArn"])
-                elif summary["status"] == "FAILED":
-                    described = sfn.describe_execution(executionArn=summary["executionArn"])
-                    error = described.get("error")
-                views.append(
-                    ExecutionView(
-                        name=summary["name"],
-                        workflow=sm.name,
-                        status=summary["status"],
-                        current_state=current,
-                        started=summary["startDate"],
-                        stopped=summary.get("stopDate"),
-                        arn=summary["executionArn"],
-                        error=error,
-                    )
-                )
-        return sorted(views, key=lambda v: v.started)
+                yield sm.name, summary
+
+    def _view(
+        self, sfn: Any, workflow: str, summary: dict[str, Any], *, with_state: bool = True
+    ) -> ExecutionView:
+        current, error = None, None
+        if summary["status"] == "RUNNING":
+            current = current_state(sfn, summary["executionArn"]) if with_state else None
+        elif summary["status"] == "FAILED":
+            described = sfn.describe_execution(executionArn=summary["executionArn"])
+            error = described.get("error")
+        return ExecutionView(
+            name=summary["name"],
+            workflow=workflow,
+            status=summary["status"],
+            current_state=current,
+            started=summary["startDate"],
+            stopped=summary.get("stopDate"),
+            arn=summary["executionArn"],
+            error=error,
+        )
 
     def wait_until_idle(self, timeout: float = 60, *, raise_on_timeout: bool = True) -> None:
         """Block until no execution is running (executions run on moto's worker threads)."""

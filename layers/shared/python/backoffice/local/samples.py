@@ -52,23 +52,27 @@ ENGAGEMENTS = (
 def seed_sample_firm(store: SandboxStore) -> dict[str, int]:
     """The sample firm's systems of record, as the sandbox adapters serve them."""
     counts = {"customers": 0, "workers": 0, "allocations": 0, "templates": 0}
+    # The same items ``store.put`` writes one by one, in batches of 25 (a runtime starts for every test).
+    records: list[tuple[str, str, str, date | None, dict[str, Any]]] = []
     for client in sample_clients():
-        store.put("erp", "customer", client.id, client.to_json_dict(reveal_secrets=True))
+        records.append(("erp", "customer", client.id, None, client.to_json_dict(reveal_secrets=True)))
         counts["customers"] += 1
     workers = sample_workers()
     for worker in workers:
-        store.put("hris", "worker", worker.id, worker.to_json_dict(reveal_secrets=True))
+        records.append(("hris", "worker", worker.id, None, worker.to_json_dict(reveal_secrets=True)))
         counts["workers"] += 1
     for number, allocation in enumerate(sample_allocations(workers), start=1):
-        store.put("psa", "allocation", f"AL-{number:04d}", allocation.to_json_dict())
+        records.append(("psa", "allocation", f"AL-{number:04d}", None, allocation.to_json_dict()))
         counts["allocations"] += 1
     for template in sample_project_templates():
-        store.put("psa", "template", template.id, template.to_json_dict())
+        records.append(("psa", "template", template.id, None, template.to_json_dict()))
         counts["templates"] += 1
     for vendor in existing_vendors():
-        store.put("erp", "vendor", vendor.id, vendor.to_json_dict(reveal_secrets=True))
+        records.append(("erp", "vendor", vendor.id, None, vendor.to_json_dict(reveal_secrets=True)))
     for employee in existing_employees():
-        store.put("hris", "employee", employee.worker_id, employee.to_json_dict(reveal_secrets=True))
+        body = employee.to_json_dict(reveal_secrets=True)
+        records.append(("hris", "employee", employee.worker_id, None, body))
+    store.put_many(records)
     return counts
 
 

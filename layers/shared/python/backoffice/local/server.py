@@ -12,11 +12,12 @@ import os
 import threading
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from moto.server import ThreadedMotoServer
-
-from backoffice.local.console import mount_console
 from backoffice.local.runtime import MOTO_CONFIG, LocalRuntime
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 DEFAULT_PORT = 4566
 DEFAULT_OUTBOX = Path(".local/outbox")
@@ -31,6 +32,8 @@ class LocalServer:
         api_port: int | None = None,
         outbox_dir: Path = DEFAULT_OUTBOX,
     ) -> None:
+        from backoffice.local.console import mount_console  # loaded with a server, not with the CLI's help
+
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the local server only listens on the loopback interface")
         self.host, self.port = host, port
@@ -49,6 +52,8 @@ class LocalServer:
         self.stopped = threading.Event()
 
     def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         # The engine's own AWS calls go to localhost:$MOTO_PORT.

@@ -18,11 +18,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
-
-from moto.dynamodb.models.table import StreamShard
+from typing import TYPE_CHECKING, Any
 
 from infra.catalog import Catalog, Ref
+
+if TYPE_CHECKING:
+    from moto.dynamodb.models.table import StreamShard
 
 Invoke = Callable[[str, Any], tuple[Any, dict[str, Any] | None]]
 
@@ -47,6 +48,8 @@ class StreamDelivery:
     def install(self) -> None:
         if self._saved_add is not None:
             return
+        from moto.dynamodb.models.table import StreamShard  # with the hook, not with a CLI that only reads
+
         original = StreamShard.add
         self._saved_add = original
         delivery = self
@@ -59,6 +62,8 @@ class StreamDelivery:
 
     def uninstall(self) -> None:
         if self._saved_add is not None:
+            from moto.dynamodb.models.table import StreamShard
+
             StreamShard.add = self._saved_add  # type: ignore[method-assign]
             self._saved_add = None
 
