@@ -9,7 +9,7 @@ labelled generator and never ships in the Lambda layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,31 +74,33 @@ def score_firm(firm: GeneratedFirm, policy: AnomalyPolicy | None = None) -> list
 
 def by_check(labels: Mapping[str, Iterable[str]], scored: Iterable[ScoredLine]) -> dict[str, Figures]:
     """Figures per check (``CHECKS``): found = reviewed with a reason of the check and labelled with it."""
-    sent_for = {line.line_id: line.checks for line in scored if line.review}
-    figures = {}
-    for check in CHECKS:
-        labelled = {line_id for line_id, checks in labels.items() if check in checks}
-        sent = {line_id for line_id, checks in sent_for.items() if check in checks}
-        figures[check] = Figures(len(labelled), len(sent), len(labelled & sent))
-    return figures
+    return _figures_by(labels, scored, list(CHECKS), lambda check: check)
 
 
 def by_rule(labels: Mapping[str, Iterable[str]], scored: Iterable[ScoredLine]) -> dict[str, Figures]:
     """Figures per TE rule: a line counts for a rule when it carries any of the rule's checks."""
-    rule_labels = {
-        line_id: {CHECKS[check].rule for check in checks if check in CHECKS}
-        for line_id, checks in labels.items()
-    }
-    sent_for = {
-        line_id: {CHECKS[check].rule for check in checks if check in CHECKS}
-        for line_id, checks in ((line.line_id, line.checks) for line in scored if line.review)
-    }
     rules = sorted({check.rule for check in CHECKS.values()}, key=lambda rule: int(rule[2:]))
+    return _figures_by(labels, scored, rules, lambda check: CHECKS[check].rule)
+
+
+def _figures_by(
+    labels: Mapping[str, Iterable[str]],
+    scored: Iterable[ScoredLine],
+    groups: Sequence[str],
+    group_of: Callable[[str], str],
+) -> dict[str, Figures]:
+    """Figures per group of checks (a check itself, or its rule)."""
+
+    def grouped(checks: Iterable[str]) -> set[str]:
+        return {group_of(check) for check in checks if check in CHECKS}
+
+    labelled_in = {line_id: grouped(checks) for line_id, checks in labels.items()}
+    sent_in = {line.line_id: grouped(line.checks) for line in scored if line.review}
     figures = {}
-    for rule in rules:
-        labelled = {line_id for line_id, found in rule_labels.items() if rule in found}
-        sent = {line_id for line_id, found in sent_for.items() if rule in found}
-        figures[rule] = Figures(len(labelled), len(sent), len(labelled & sent))
+    for group in groups:
+        labelled = {line_id for line_id, found in labelled_in.items() if group in found}
+        sent = {line_id for line_id, found in sent_in.items() if group in found}
+        figures[group] = Figures(len(labelled), len(sent), len(labelled & sent))
     return figures
 
 
