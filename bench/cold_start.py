@@ -61,8 +61,9 @@ def host_target_args() -> tuple[str, ...]:
     return tuple(argument.replace("aarch64", arch) for argument in PIP_TARGET_ARGS)
 
 
-def _placeholder(name: str, value: object) -> str:
-    # Literal values are kept (connector names, policies); resource references get a name of the right shape.
+def placeholder(name: str, value: object) -> str:
+    """An environment variable's value for a function run without its stack: literal values are kept (connector
+    names, policies); resource references get a value of the right shape."""
     if isinstance(value, str):
         return value
     if name.endswith("_ROLE_ARN"):
@@ -87,7 +88,7 @@ def handler_environment(folder: Path) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "LAMBDA_TASK_ROOT": str(folder),
         "_HANDLER": "app.handler",
-        **{name: _placeholder(name, value) for name, value in variables.get(folder.name, {}).items()},
+        **{name: placeholder(name, value) for name, value in variables.get(folder.name, {}).items()},
     }
 
 

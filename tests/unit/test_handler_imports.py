@@ -15,8 +15,9 @@ import os
 import subprocess
 import sys
 
-from test_layer_contents import HANDLERS_DIR, _placeholder  # the layer test's placeholders, kept in one place
+from test_layer_contents import HANDLERS_DIR
 
+from bench.cold_start import placeholder
 from infra.catalog import CATALOG
 from infra.layer_contents import handler_files
 
@@ -57,7 +58,7 @@ def test_no_handler_imports_the_pdf_readers_the_matcher_the_signer_or_the_templa
         **os.environ,
         "AWS_DEFAULT_REGION": "us-east-1",
         **{
-            name: _placeholder(name, value)
+            name: placeholder(name, value)
             for function in CATALOG.functions
             for name, value in function.environment.items()
         },

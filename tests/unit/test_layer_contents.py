@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.cold_start import placeholder
 from infra.catalog import CATALOG, ROOT
 from infra.layer_contents import (
     LayerContents,
@@ -141,19 +142,6 @@ print(json.dumps({
 """
 
 
-def _placeholder(name: str, value: object) -> str:
-    # Literal values are kept (connector names, policies); resource references get a name of the right shape.
-    if isinstance(value, str):
-        return value
-    if name.endswith("_ROLE_ARN"):
-        return "arn:aws:iam::123456789012:role/placeholder"
-    if name.endswith("_ARN"):
-        return "arn:aws:sns:us-east-1:123456789012:placeholder"
-    if name.endswith("_URL"):
-        return "https://example.invalid/placeholder"
-    return "placeholder"
-
-
 def test_every_handler_imports_from_the_layer_alone(contents: LayerContents, tmp_path: Path) -> None:
     # Given the layer's backoffice copied as the build copies it, and each function's environment (cold start
     # reads its settings) with placeholder resource names
@@ -163,7 +151,7 @@ def test_every_handler_imports_from_the_layer_alone(contents: LayerContents, tmp
         "PYTHONPATH": str(tmp_path),
         "AWS_DEFAULT_REGION": "us-east-1",
         **{
-            name: _placeholder(name, value)
+            name: placeholder(name, value)
             for function in CATALOG.functions
             for name, value in function.environment.items()
         },
