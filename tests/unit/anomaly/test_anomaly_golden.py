@@ -44,32 +44,23 @@ from backoffice.anomaly.signal_model import CurvePoint, SignalModel
 
 GOLDEN = Path(__file__).with_name("golden_scores.json")
 SEED, WORKERS, HISTORY_DAYS = 11, 24, 90
+# Each signal adds its weight times its strength: the offset and the slope per unit past 1 are the same.
+GOLDEN_WEIGHTS = {
+    "duplicate_merchant_charge": 3.0,
+    "round_amount": 1.5,
+    "round_endings": 1.5,
+    "weekend_or_holiday": 1.0,
+    "identical_hours": 2.0,
+    "late_entry": 2.0,
+    "benford": 2.0,
+    "consecutive_receipts": 3.5,
+    "amount_outlier": 3.0,
+    "hours_outlier": 3.0,
+}
 GOLDEN_MODEL = SignalModel(
     intercept=-3.0,
-    offsets={
-        "duplicate_merchant_charge": 3.0,
-        "round_amount": 1.5,
-        "round_endings": 1.5,
-        "weekend_or_holiday": 1.0,
-        "identical_hours": 2.0,
-        "late_entry": 2.0,
-        "benford": 2.0,
-        "consecutive_receipts": 3.5,
-        "amount_outlier": 3.0,
-        "hours_outlier": 3.0,
-    },
-    slopes={
-        "duplicate_merchant_charge": 3.0,
-        "round_amount": 1.5,
-        "round_endings": 1.5,
-        "weekend_or_holiday": 1.0,
-        "identical_hours": 2.0,
-        "late_entry": 2.0,
-        "benford": 2.0,
-        "consecutive_receipts": 3.5,
-        "amount_outlier": 3.0,
-        "hours_outlier": 3.0,
-    },
+    offsets=GOLDEN_WEIGHTS,
+    slopes=GOLDEN_WEIGHTS,
     trained_on="pinned for the golden scores",
     trained_at=date(2026, 12, 7),
     training_lines=0,

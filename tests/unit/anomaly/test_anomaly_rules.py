@@ -61,6 +61,18 @@ def expense_row(line_id: str, **change: Any) -> dict[str, Any]:
     return row | change
 
 
+# What a time row needs besides the scorer's fields to be a canonical TimeEntry.
+MODEL_TIME_FIELDS: dict[str, Any] = {
+    "is_billable": True,
+    "billing_rate": 190.0,
+    "costing_rate": 85.0,
+    "currency": "USD",
+    "status": "approved",
+    "task": None,
+    "role": "consultant",
+}
+
+
 def score(
     time_rows: list[dict[str, Any]] | None = None,
     expense_rows: list[dict[str, Any]] | None = None,
@@ -333,15 +345,7 @@ def test_te1_colleagues_on_one_trip_share_a_hotel_rate_but_not_a_dinner() -> Non
 def test_a_trip_id_and_approved_overtime_come_from_the_canonical_models() -> None:
     # Given a PSA's time entry on approved overtime past the daily limit, and two colleagues' hotel nights
     # on one trip, as canonical models
-    long_day = time_row("TE-1", hours=13.0, overtime_approved=True) | {
-        "is_billable": True,
-        "billing_rate": 190.0,
-        "costing_rate": 85.0,
-        "currency": "USD",
-        "status": "approved",
-        "task": None,
-        "role": "consultant",
-    }
+    long_day = time_row("TE-1", hours=13.0, overtime_approved=True) | MODEL_TIME_FIELDS
     night = {
         "merchant": "Hilton Omaha",
         "amount": 104.0,
@@ -992,15 +996,12 @@ def test_te11_types_under_a_cap_are_left_to_the_cap() -> None:
 
 
 def test_time_rows_from_models_keep_their_timestamps() -> None:
-    row = time_row("TE-1") | {
-        "is_billable": True,
-        "billing_rate": 190.0,
-        "costing_rate": 85.0,
-        "currency": "USD",
-        "status": "approved",
-        "task": None,
-        "role": "consultant",
-        "submitted_at": datetime(2026, 11, 30, tzinfo=UTC),
-    }
+    row = (
+        time_row("TE-1")
+        | MODEL_TIME_FIELDS
+        | {
+            "submitted_at": datetime(2026, 11, 30, tzinfo=UTC),
+        }
+    )
     [line] = score_lines([time_entry_of(row)])
     assert line.checks == {"late_entry"}
