@@ -292,7 +292,7 @@ class Firm:
             # The status alone first (the engine's threads share two cores with this loop): the history, for the
             # current state, is read only once a person has a pending request for the case.
             status = self._status(arn)
-            if status == "RUNNING" and any(r.case_id == case_id for r in self.approvals.pending_requests()):
+            if status == "RUNNING" and self._someone_is_asked(case_id):
                 execution = self.execution(case_id)
                 waiting = execution.current_state is not None and execution.current_state.startswith("Ask ")
                 if execution.status != "RUNNING" or waiting:
@@ -302,6 +302,18 @@ class Firm:
             if time.monotonic() > deadline:
                 return self.execution(case_id)
             time.sleep(0.05)
+
+    def _someone_is_asked(self, case_id: str) -> bool:
+        """A person has an open request about the case: an approval request, or an upload link to the vendor whose
+        request is complete (its ``documents.requested`` record, written after the e-mail, names the link's expiry)."""
+        if any(r.case_id == case_id for r in self.approvals.pending_requests()):
+            return True
+        links = [json.loads(item["body"]["S"]) for item in self.approvals.scan_items("upload", "PENDING")]
+        expiries = {link["expires_at"] for link in links if link.get("case_id") == case_id}
+        return bool(expiries) and any(
+            record.action == "documents.requested" and record.data.get("expires_at") in expiries
+            for record in self.records(case_id)
+        )
 
     def _status(self, arn: str) -> str:
         return str(self.runtime.client("stepfunctions").describe_execution(executionArn=arn)["status"])

@@ -12,14 +12,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backoffice.approvals.store import ApprovalStore
-from backoffice.local.approver import decide_via_http
-from backoffice.local.outbox import read_outbox
-from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_OUTBOX, DEFAULT_PORT
 from infra.catalog import Ref
+
+if TYPE_CHECKING:
+    from backoffice.local.runtime import LocalRuntime
+
+# The approvals store (botocore) and the approver's HTTP client are imported when a command runs, not for --help.
 
 API_ENV = "BACKOFFICE_API"
 
@@ -36,6 +37,9 @@ def api_url(args: argparse.Namespace, endpoint: str) -> str:
 
 
 def cmd_list(args: argparse.Namespace, runtime: LocalRuntime) -> int:
+    from backoffice.approvals.store import ApprovalStore
+    from backoffice.local.outbox import read_outbox
+
     store = ApprovalStore(runtime.resolve(Ref("table_name", "approvals")), runtime.client("dynamodb"))
     mails = read_outbox(Path(args.outbox))
     pending = store.pending_requests()
@@ -76,6 +80,8 @@ def cmd_list(args: argparse.Namespace, runtime: LocalRuntime) -> int:
 
 
 def cmd_decide(args: argparse.Namespace, runtime: LocalRuntime) -> int:
+    from backoffice.local.approver import decide_via_http
+
     target = args.link
     if not target.startswith("http"):
         target = f"{api_url(args, runtime.endpoint_url or '')}/approvals/{target}"

@@ -25,24 +25,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from backoffice.extraction.document_types import DOCUMENT_TYPES
 
-from backoffice.extraction import (
-    DOCUMENT_TYPES,
-    DocumentLocale,
-    ExtractionResult,
-    ExtractionSettings,
-    NormalizedDocument,
-    TextractResponseError,
-    apply_profile,
-    document_json,
-    extract_local,
-    normalize_textract_response,
-    read_local_document,
-)
-from backoffice.extraction.model import ExtractionError, error_result
+if TYPE_CHECKING:
+    from backoffice.extraction import ExtractionResult, ExtractionSettings, NormalizedDocument
+
+# The readers, their models and pypdf are imported when the command runs, not for ``backoffice --help``.
 
 
 def add_extract_parser(subparsers: Any) -> None:
@@ -88,6 +78,10 @@ def add_extract_parser(subparsers: Any) -> None:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from backoffice.extraction import NormalizedDocument, extract_local, read_local_document
+
     if bool(args.path) == bool(args.textract_response):
         print("give either a document PATH or --textract-response RESPONSE.json", file=sys.stderr)
         return 2
@@ -111,6 +105,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def _settings(
     path: str | None, date_order: str | None, decimal_mark: str | None
 ) -> ExtractionSettings | None:
+    from backoffice.extraction import DocumentLocale, ExtractionSettings
+
     settings = None if path is None else ExtractionSettings.model_validate(json.loads(Path(path).read_text()))
     if date_order is None and decimal_mark is None:
         return settings
@@ -122,6 +118,14 @@ def _settings(
 def _from_textract(
     paths: list[str], document_type: str | None, settings: ExtractionSettings | None
 ) -> NormalizedDocument | ExtractionResult:
+    from backoffice.extraction import (
+        ExtractionError,
+        TextractResponseError,
+        apply_profile,
+        error_result,
+        normalize_textract_response,
+    )
+
     try:
         loaded = [json.loads(Path(path).read_text()) for path in paths]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -148,6 +152,8 @@ def _from_textract(
 
 
 def _print(output: NormalizedDocument | ExtractionResult, *, reveal: bool) -> None:
+    from backoffice.extraction import NormalizedDocument, document_json
+
     if isinstance(output, NormalizedDocument):
         data = document_json(output, reveal=reveal)
     else:

@@ -17,35 +17,32 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backoffice.audit import AuditRecord, AuditTrail
-from backoffice.intelligence import (
-    RecordSource,
-    build_report,
-    event_log,
-    export_csv,
-    export_xes,
-    load_records,
-    render_html,
-    to_json,
-)
-from backoffice.intelligence.events import parse_timestamp
-from backoffice.intelligence.samples import sample_records
 from infra.catalog import Ref
+
+if TYPE_CHECKING:
+    from backoffice.audit import AuditRecord, AuditTrail
+    from backoffice.intelligence import RecordSource
+
+# The audit trail and the report's builders are imported when a command runs, not for ``backoffice --help``.
 
 DEFAULT_REPORT = Path(".local/process-report.html")
 
 Connect = Callable[[argparse.Namespace], Any]
-TrailOf = Callable[[Any], RecordSource]
+TrailOf = Callable[[Any], "RecordSource"]
 
 
 def audit_trail_of(runtime: Any) -> AuditTrail:
     """The audit trail of a runtime (a ``LocalRuntime`` or anything that resolves the catalog's references)."""
+    from backoffice.audit import AuditTrail
+
     return AuditTrail(runtime.resolve(Ref("table_name", "audit")))
 
 
 def read_records(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> list[AuditRecord]:
+    from backoffice.intelligence import load_records
+
     runtime = connect(args)
     try:
         return load_records(trail_of(runtime))
@@ -54,6 +51,10 @@ def read_records(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) 
 
 
 def cmd_report(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> int:
+    from backoffice.intelligence import build_report, render_html, to_json
+    from backoffice.intelligence.events import parse_timestamp
+    from backoffice.intelligence.samples import sample_records
+
     records = sample_records() if args.sample else read_records(args, connect, trail_of)
     if not records:
         print("the audit trail has no records yet: nothing to report", file=sys.stderr)
@@ -73,6 +74,8 @@ def cmd_report(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) ->
 
 
 def cmd_audit_export(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> int:
+    from backoffice.intelligence import event_log, export_csv, export_xes
+
     events = event_log(read_records(args, connect, trail_of))
     write = export_csv if args.format == "csv" else export_xes
     if not args.out:

@@ -10,43 +10,69 @@
 - ``apply_profile(doc, document_type, thresholds=None)``: the profile's fields, records, status and reasons.
 - ``backoffice.extraction.textract_backend``: the AWS side (synchronous calls, asynchronous jobs resumed by an
   SNS notice and a Step Functions task token).
+
+Each name below is imported from its module when first used (PEP 562): a caller that needs one name, such as the
+command line's list of document types, does not load every reader, pydantic model and pypdf with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from backoffice.extraction.inputs import (
-    BadDocument,
-    classify,
-    read_document_bytes,
-)
-from backoffice.extraction.model import (
-    ExpenseDocument,
-    ExtractedField,
-    ExtractionError,
-    ExtractionResult,
-    FormField,
-    NormalizedDocument,
-    Table,
-    document_json,
-    error_result,
-    needs_ocr_result,
-)
-from backoffice.extraction.profile_catalog import PROFILES, profile_for
-from backoffice.extraction.profile_spec import DOCUMENT_TYPES
-from backoffice.extraction.profiles import apply_profile
-from backoffice.extraction.review_policy import DocumentLocale, ExtractionSettings
-from backoffice.extraction.textract_parser import (
-    TextractJobFailed,
-    TextractResponseError,
-    TextractResponseIncomplete,
-    TextractResponseMalformed,
-    normalize_textract_response,
-)
-from backoffice.extraction.w9_layout import W9_FORM_PAGE
+if TYPE_CHECKING:
+    from backoffice.extraction.document_types import DOCUMENT_TYPES
+    from backoffice.extraction.inputs import BadDocument
+    from backoffice.extraction.local_reader import extract_local, read_local_document
+    from backoffice.extraction.model import (
+        ExpenseDocument,
+        ExtractedField,
+        ExtractionError,
+        ExtractionResult,
+        FormField,
+        NormalizedDocument,
+        Table,
+        document_json,
+        error_result,
+        needs_ocr_result,
+    )
+    from backoffice.extraction.profile_catalog import PROFILES, profile_for
+    from backoffice.extraction.profiles import apply_profile
+    from backoffice.extraction.review_policy import DocumentLocale, ExtractionSettings
+    from backoffice.extraction.textract_parser import (
+        TextractJobFailed,
+        TextractResponseError,
+        TextractResponseIncomplete,
+        TextractResponseMalformed,
+        normalize_textract_response,
+    )
+
+_EXPORTS: dict[str, str] = {
+    "BadDocument": "backoffice.extraction.inputs",
+    "ExpenseDocument": "backoffice.extraction.model",
+    "ExtractedField": "backoffice.extraction.model",
+    "ExtractionError": "backoffice.extraction.model",
+    "ExtractionResult": "backoffice.extraction.model",
+    "FormField": "backoffice.extraction.model",
+    "NormalizedDocument": "backoffice.extraction.model",
+    "Table": "backoffice.extraction.model",
+    "document_json": "backoffice.extraction.model",
+    "error_result": "backoffice.extraction.model",
+    "needs_ocr_result": "backoffice.extraction.model",
+    "PROFILES": "backoffice.extraction.profile_catalog",
+    "profile_for": "backoffice.extraction.profile_catalog",
+    "DOCUMENT_TYPES": "backoffice.extraction.document_types",
+    "apply_profile": "backoffice.extraction.profiles",
+    "DocumentLocale": "backoffice.extraction.review_policy",
+    "ExtractionSettings": "backoffice.extraction.review_policy",
+    "TextractJobFailed": "backoffice.extraction.textract_parser",
+    "TextractResponseError": "backoffice.extraction.textract_parser",
+    "TextractResponseIncomplete": "backoffice.extraction.textract_parser",
+    "TextractResponseMalformed": "backoffice.extraction.textract_parser",
+    "normalize_textract_response": "backoffice.extraction.textract_parser",
+    "extract_local": "backoffice.extraction.local_reader",
+    "read_local_document": "backoffice.extraction.local_reader",
+}
 
 __all__ = [
     "DOCUMENT_TYPES",
@@ -67,56 +93,23 @@ __all__ = [
     "TextractResponseMalformed",
     "apply_profile",
     "document_json",
+    "error_result",
     "extract_local",
+    "needs_ocr_result",
     "normalize_textract_response",
+    "profile_for",
     "read_local_document",
 ]
 
 
-# Profiles that read a flattened form (printed to PDF, no form values) by its printed layout: the pattern of the
-# form's page, whose word positions the extractor keeps for them.
-_READ_BY_LAYOUT = {"w9": W9_FORM_PAGE}
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
 
-def read_local_document(
-    path_or_bytes: str | Path | bytes, *, keep_words_on: str | None = None
-) -> NormalizedDocument | ExtractionResult:
-    """The normalized document of a local file, or the result that says why it cannot be read here
-    (``error`` for a bad file, ``needs_ocr`` for an image or a scan). ``keep_words_on``: see ``read_pdf``."""
-    # pypdf (a fifth of a cold start) is imported only by the code paths that read a PDF.
-    from backoffice.extraction.local_pdf import read_pdf
-
-    try:
-        data = read_document_bytes(path_or_bytes)
-        kind = classify(data)
-        if kind != "pdf":
-            return needs_ocr_result(
-                None, f"a {kind.upper()} image has no text to read without OCR (Textract); a person reads it"
-            )
-        document = read_pdf(data, keep_words_on=keep_words_on)
-    except BadDocument as bad:
-        return error_result(bad.error, None, source="local_pdf")
-    if not document.has_text_layer:
-        return needs_ocr_result(
-            None,
-            f"the PDF has no text layer on any of its {document.page_count} page(s) (a scan, or blank pages):"
-            " reading it needs OCR (Textract), so a person reads it",
-            page_count=document.page_count,
-        )
-    return document
-
-
-def extract_local(
-    path_or_bytes: str | Path | bytes,
-    document_type: str,
-    thresholds: ExtractionSettings | Mapping[str, Any] | None = None,
-) -> ExtractionResult:
-    """A local document through its profile; never calls AWS, never raises for a bad document.
-
-    Raises ``ValueError`` only for an unknown ``document_type`` (a caller's mistake, not the document's).
-    """
-    profile_for(document_type)
-    read = read_local_document(path_or_bytes, keep_words_on=_READ_BY_LAYOUT.get(document_type))
-    if isinstance(read, ExtractionResult):
-        return read.model_copy(update={"document_type": document_type})
-    return apply_profile(read, document_type, thresholds)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

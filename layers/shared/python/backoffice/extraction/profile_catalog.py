@@ -9,7 +9,8 @@ gives its confidence threshold. How a document is read through its profile is ``
 
 from __future__ import annotations
 
-from backoffice.extraction.profile_spec import DOCUMENT_TYPES, DocumentTypeName, FieldSpec, Profile
+from backoffice.extraction.document_types import DOCUMENT_TYPES, DocumentTypeName
+from backoffice.extraction.profile_spec import FieldSpec, Profile
 
 _W9 = "topmostSubform[0].Page1[0]."
 _DATE = r"(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|[A-Z][a-z]+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2} [A-Z][a-z]+ \d{4})"

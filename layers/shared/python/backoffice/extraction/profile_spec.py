@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-DocumentTypeName = Literal["w9", "coi", "bank_letter", "sow", "invoice"]
-DOCUMENT_TYPES: tuple[DocumentTypeName, ...] = ("w9", "coi", "bank_letter", "sow", "invoice")
+from backoffice.extraction.document_types import DocumentTypeName
+
 FieldKind = Literal[
     "name", "text", "tax_id", "bank_number", "amount", "date", "code", "checkbox", "signature"
 ]

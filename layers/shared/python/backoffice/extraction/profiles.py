@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from backoffice.extraction.coi_reader import read_coi
+from backoffice.extraction.document_types import DocumentTypeName
 from backoffice.extraction.field_review import Judge, read_profile_fields
 from backoffice.extraction.invoice_reader import read_invoice
 from backoffice.extraction.model import ExtractedField, ExtractionResult, NormalizedDocument, Record
 from backoffice.extraction.profile_catalog import profile_for
-from backoffice.extraction.profile_spec import DocumentTypeName, Profile
+from backoffice.extraction.profile_spec import Profile
 from backoffice.extraction.review_policy import ExtractionSettings, settings_from
 from backoffice.extraction.sow_reader import read_sow
 from backoffice.extraction.w9_reader import read_w9

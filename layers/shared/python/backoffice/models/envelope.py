@@ -64,6 +64,10 @@ def to_json_text(data: object) -> str:
 class JsonModel(BaseModel):
     """A model that reads and writes the JSON shape in which it travels between services."""
 
+    # Validators and serializers are built on a model's first use, not at import: a Lambda's cold start imports
+    # the models of its whole package and uses a few (subclasses merge their own config with this one).
+    model_config = ConfigDict(defer_build=True)
+
     @classmethod
     def from_json_dict(cls, data: Mapping[str, Any]) -> Self:
         """Validates a JSON-shaped dict (dates and decimals as strings or numbers) in JSON mode.
