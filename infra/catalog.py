@@ -103,6 +103,9 @@ Grant = Literal[
     "textract_jobs:readwrite",  # the pending Textract jobs and the task tokens waiting on them
     # put (never replace) anchors in the Object Lock bucket; only the anchor function holds it
     "audit_anchors:write",
+    # a state machine's Distributed Map over a billing run's projects: read billing/<run>/projects.json (its
+    # ItemReader) and write the results under billing/<run>/results/ (its ResultWriter)
+    "billing_runs:map",
 ]
 
 
@@ -136,6 +139,9 @@ class StateMachine:
     substitutions: Mapping[str, Ref]
     # Names the execution-name prefix (business words read well in the Step Functions console).
     execution_prefix: str
+    # What the state machine's own role may do beyond invoking its functions (a Distributed Map's S3 reads and
+    # writes); starting and describing its own child executions follows from having a Distributed Map.
+    grants: tuple[Grant, ...] = ()
 
     @property
     def definition_path(self) -> Path:
@@ -558,7 +564,8 @@ CATALOG = Catalog(
             description="Reads the period's projects, time, expenses and workers from the PSA and HRIS into S3",
             memory_mb=1024,
             timeout_seconds=300,
-            environment=dict(_STEP_ENV),
+            # BILLING_POLICY: the Map's concurrency and failure tolerance, which it returns with the project list.
+            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
             grants=(*_STEP_GRANTS, "documents:write"),
         ),
         LambdaFunction(
@@ -602,8 +609,9 @@ CATALOG = Catalog(
         LambdaFunction(
             name="summarize_billing_run",
             description="Invoices posted and blocked, and exceptions by reason, of a billing run",
-            environment=dict(_AUDIT_ENV),
-            grants=("audit:append", "audit:read"),
+            # documents:read: the projects' results, which the Map's ResultWriter put in S3, not in the state.
+            environment={**_AUDIT_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
+            grants=("audit:append", "audit:read", "documents:read"),
         ),
         LambdaFunction(
             name="anchor_audit",
@@ -665,6 +673,7 @@ CATALOG = Catalog(
             description="Invoicing: a billing period's time and expenses checked, scored, reviewed, drafted and posted",
             definition_file="invoicing.asl.json",
             execution_prefix="billing",
+            grants=("billing_runs:map",),
             substitutions={
                 "OpenBillingPeriodFunctionArn": function("open_billing_period"),
                 "ScoreBillingLinesFunctionArn": function("score_billing_lines"),
@@ -673,6 +682,8 @@ CATALOG = Catalog(
                 "DraftInvoiceFunctionArn": function("draft_invoice"),
                 "PostInvoiceFunctionArn": function("post_invoice"),
                 "SummarizeBillingRunFunctionArn": function("summarize_billing_run"),
+                # The Distributed Map reads the projects from, and writes their results to, the run's folder.
+                "DocumentsBucketName": bucket("documents"),
                 "PlanApprovalFunctionArn": function("plan_approval"),
                 "RequestApprovalFunctionArn": function("request_approval"),
                 "ExpireApprovalFunctionArn": function("expire_approval"),

@@ -199,6 +199,54 @@ def _states_start(resources: CatalogResources, key: kms.IKey) -> Permission:
     )
 
 
+def _billing_runs_map(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What AWS documents for a Distributed Map's ItemReader (GetObject on the items) and ResultWriter (PutObject
+    # and the multipart upload actions a large result file needs, GetObject), with the bucket key through S3.
+    documents = resources.storage.buckets[DOCUMENTS.name]
+    items = documents.arn_for_objects(f"{BILLING_PREFIX}/*/projects.json")
+    results = documents.arn_for_objects(f"{BILLING_PREFIX}/*/results/*")
+    writes = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+    return Permission(
+        (_allow(["s3:GetObject"], [items]), _allow(writes, [results]), _key_use(key, "s3", _OBJECT_WRITE)),
+        (
+            Wildcard(
+                items,
+                "A billing run's folder is named by its case id, made per run at run time: the Map reads the "
+                "project list of any run, and no other file of it.",
+            ),
+            Wildcard(
+                results,
+                "The ResultWriter writes under the run's results folder, in a folder per map run whose id Step "
+                "Functions makes at run time.",
+            ),
+        ),
+    )
+
+
+def distributed_map_children(machine: sfn.StateMachine) -> Permission:
+    """A state machine with a Distributed Map starts its children as executions of itself (AWS's documented
+    policy): StartExecution on itself, DescribeExecution and StopExecution on its child executions, whose ARNs
+    are ``execution:<state machine>/<map run label>:<id>``."""
+    children = Stack.of(machine).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=f"{machine.state_machine_name}/*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return Permission(
+        (
+            _allow(["states:StartExecution"], [machine.state_machine_arn]),
+            _allow(["states:DescribeExecution", "states:StopExecution"], [children]),
+        ),
+        (
+            Wildcard(
+                children,
+                "A map run names its child executions at run time (the map run's label, then an id per child).",
+            ),
+        ),
+    )
+
+
 def _notifications_publish(resources: CatalogResources, key: kms.IKey) -> Permission:
     notifications = resources.storage.topics[NOTIFICATIONS.name]
     return Permission(
@@ -385,6 +433,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "textract:start": _textract_start,
     "textract:results": _textract_results,
     "textract_jobs:readwrite": _textract_jobs_readwrite,
+    "billing_runs:map": _billing_runs_map,
 }
 
 

@@ -14,8 +14,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.catalog import Catalog, StateMachine
-from infra.compliance import acknowledge
+from infra.compliance import acknowledge, iam5_resource_finding
 from infra.naming import CATALOG_TAG, pascal
+from infra.permissions import Permission, distributed_map_children, permission_for
 from infra.resources import CatalogResources
 
 LOG_RETENTION = logs.RetentionDays.SIX_MONTHS
@@ -78,6 +79,7 @@ class Workflows(Construct):
                     resources=[resources.functions[name].function_arn for name in invoked],
                 )
             )
+        self._grant_map_runs(scope, spec, machine, resources, key, json.loads(definition))
         if _succeed_states_filter_their_output(json.loads(definition)):
             # The definition is inline, so cfn-lint validates it (E3601). Its ASL schema (1.58) refuses OutputPath
             # on a Succeed state, which the States Language allows and Step Functions runs (the blocked cases'
@@ -94,6 +96,49 @@ class Workflows(Construct):
             "permissions, so CDK grants them on '*'.",
         )
         return machine
+
+    def _grant_map_runs(
+        self,
+        scope: Construct,
+        spec: StateMachine,
+        machine: sfn.StateMachine,
+        resources: CatalogResources,
+        key: kms.IKey,
+        definition: Mapping[str, Any],
+    ) -> None:
+        """A Distributed Map's grants, in a policy of their own: StartExecution names the state machine itself,
+        and a statement in its default policy (which the state machine depends on) would make a cycle."""
+        permissions: list[tuple[str, Permission]] = [
+            (grant, permission_for(grant, resources, key)) for grant in spec.grants
+        ]
+        if _has_distributed_map(definition):
+            permissions.append(("Distributed Map", distributed_map_children(machine)))
+        if not permissions:
+            return
+        policy = iam.Policy(
+            scope,
+            "MapRunPolicy",
+            statements=[statement for _, permission in permissions for statement in permission.statements],
+            roles=[machine.role],
+        )
+        for grant, permission in permissions:
+            for wildcard in permission.wildcards:
+                acknowledge(
+                    policy, iam5_resource_finding(policy, wildcard.resource), f"{grant}: {wildcard.reason}"
+                )
+
+
+def _has_distributed_map(definition: Mapping[str, Any]) -> bool:
+    for state in definition["States"].values():
+        processor = state.get("ItemProcessor", {})
+        if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            return True
+        if any(
+            _has_distributed_map(branch)
+            for branch in [*state.get("Branches", ()), *([processor] if processor else [])]
+        ):
+            return True
+    return False
 
 
 def _succeed_states_filter_their_output(definition: Mapping[str, Any]) -> bool:

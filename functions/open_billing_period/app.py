@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -11,7 +12,7 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.invoicing.step_inputs import OpenBillingPeriodInput
-from backoffice.invoicing.steps import BillingFiles, open_period
+from backoffice.invoicing.steps import BillingFiles, billing_policy, open_period
 from backoffice.models import BillingPeriodClosed, parse_event_as
 from backoffice.steps import Step, settings
 
@@ -29,7 +30,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _, request = parse_event_as(payload.event, BillingPeriodClosed)
     files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.case_id)
     try:
-        opened = open_period(request, wiring.psa(), wiring.hris(), files)
+        opened = open_period(request, wiring.psa(), wiring.hris(), files, billing_policy(os.environ))
     except Exception as error:
         STEP.failed(event, error, "billing_period.opened")
         raise
@@ -38,13 +39,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         action="billing_period.opened",
         outcome="opened",
         reasons=[
-            f"{len(opened['projects'])} project(s), {opened['time_lines']} time line(s) and "
+            f"{opened['projects']} project(s), {opened['time_lines']} time line(s) and "
             f"{opened['expense_lines']} expense(s) from {request.period_start} to {request.period_end}",
             *opened["exceptions"],
         ],
-        data={k: v for k, v in opened.items() if k != "projects"},
+        data=opened,
     )
-    logger.info(
-        "billing period opened", extra={"case_id": payload.case_id, "projects": len(opened["projects"])}
-    )
+    logger.info("billing period opened", extra={"case_id": payload.case_id, "projects": opened["projects"]})
     return opened

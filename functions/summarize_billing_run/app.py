@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backoffice import aws
 from backoffice.audit import Actor
-from backoffice.invoicing.step_inputs import SummarizeBillingRunInput
-from backoffice.invoicing.steps import summarize
+from backoffice.invoicing.step_inputs import MapRunResults, SummarizeBillingRunInput
+from backoffice.invoicing.steps import read_project_results, summarize
 from backoffice.steps import Step
 
 logger = Logger()
@@ -22,7 +23,12 @@ INPUT_MODEL = SummarizeBillingRunInput
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
-    summary = summarize(payload.results or [], payload.opened or {})
+    results = (
+        read_project_results(aws.client("s3"), payload.results.model_dump())
+        if isinstance(payload.results, MapRunResults)
+        else payload.results or []
+    )
+    summary = summarize(results, payload.opened or {})
     STEP.record(
         {"case_id": payload.case_id, "execution_arn": payload.execution_arn},
         action="billing_run.completed",

@@ -116,6 +116,16 @@ def _decide_pending(
     raise AssertionError(f"{execution_name} did not finish in time")
 
 
+def _started(runtime: LocalRuntime, label: str, deadline: float) -> str:
+    """The name of the run the event with this rerun label started, once the rule has started it."""
+    while time.monotonic() < deadline:
+        names = [e.name for e in runtime.executions() if e.name.endswith(label)]
+        if names:
+            return names[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no run labelled {label} started")
+
+
 def run_output(runtime: LocalRuntime, execution: ExecutionView) -> dict[str, Any]:
     described = runtime.client("stepfunctions").describe_execution(executionArn=execution.arn)
     output: dict[str, Any] = json.loads(described.get("output") or "{}")
@@ -192,6 +202,38 @@ def test_the_run_summary_counts_posted_blocked_and_exceptions_by_reason(billing_
         "TE7",
     ):
         assert summary["exceptions_by_rule"].get(rule, 0) > 0, rule
+
+
+def test_each_project_runs_in_its_own_execution_and_its_result_is_in_s3(billing_run: BillingRun) -> None:
+    # Given the run's own history
+    runtime = billing_run.runtime
+    sfn = runtime.client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=billing_run.execution.arn, maxResults=1000)["events"]
+    # Then it holds the map run's few events, none of its 20 projects' steps (they are in their own executions)
+    kinds = [event["type"] for event in events]
+    assert "MapRunStarted" in kinds and "MapRunSucceeded" in kinds
+    assert not [kind for kind in kinds if kind.startswith("MapIteration") or kind == "TaskSubmitted"]
+    assert len(events) < 60
+    # And the projects' results are in S3 under the run's folder, one per project, listed by the map run's manifest
+    described = sfn.describe_execution(executionArn=billing_run.execution.arn)
+    written = json.loads(described["input"])  # the run's input has no results; its summary read them from S3
+    assert "results" not in written
+    s3 = runtime.client("s3")
+    prefix = f"billing/{billing_run.case_id}/results/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=runtime.documents_bucket, Prefix=prefix)["Contents"]]
+    (manifest_key,) = [key for key in keys if key.endswith("/manifest.json")]
+    manifest = json.loads(s3.get_object(Bucket=runtime.documents_bucket, Key=manifest_key)["Body"].read())
+    listed = [
+        entry
+        for result_file in manifest["ResultFiles"]["SUCCEEDED"]
+        for entry in json.loads(
+            s3.get_object(Bucket=runtime.documents_bucket, Key=result_file["Key"])["Body"].read()
+        )
+    ]
+    assert sorted(json.loads(entry["Output"])["project_id"] for entry in listed) == sorted(
+        p.project_id for p in billing_run.sample.projects
+    )
+    assert manifest["ResultFiles"]["FAILED"] == []
 
 
 def test_what_the_receipts_say_reaches_the_scorer(billing_run: BillingRun) -> None:
@@ -366,8 +408,7 @@ def test_a_rerun_of_the_period_bills_nothing_twice(billing_run: BillingRun) -> N
         billing_period_closed(billing_run.sample.period, rerun="after-fixes"),
         source="ops",
     )
-    runtime.wait_until_idle(timeout=30, raise_on_timeout=False)
-    name = next(e.name for e in runtime.executions() if e.name.endswith("after-fixes"))
+    name = _started(runtime, "after-fixes", time.monotonic() + 30)
     _decide_pending(runtime, billing_run.sample, name, time.monotonic() + 300)
     rerun = next(e for e in runtime.executions() if e.name == name)
     assert rerun.status == "SUCCEEDED"

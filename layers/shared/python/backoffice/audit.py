@@ -33,9 +33,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from backoffice import aws
+from backoffice.models.envelope import Model
 
 if TYPE_CHECKING:
     from backoffice.audit_anchors import AnchorStore
@@ -49,7 +50,7 @@ MAC_ALGORITHM = "HMAC_SHA_256"
 ActorKind = Literal["system", "user", "ai"]
 
 
-class Actor(BaseModel):
+class Actor(Model):
     """Who acted: ``system`` (a function of this product), ``user`` (a person, by e-mail) or ``ai`` (a model)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,7 +74,7 @@ class Actor(BaseModel):
         return f"{self.kind}:{self.id}"
 
 
-class AuditRecord(BaseModel):
+class AuditRecord(Model):
     """One entry of a case's trail. ``hash`` covers every other field, ``prev_hash`` links to the record before."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -36,7 +36,9 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from backoffice.models.envelope import Model
 
 PREFIX = "cases/"
 # The catalog's names for the anchors bucket and the anchoring window (seconds) setting.
@@ -48,7 +50,7 @@ DEFAULT_WINDOW = timedelta(minutes=15)
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-class Anchor(BaseModel):
+class Anchor(Model):
     """What the anchor store keeps about one audit record, as it was first written."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,7 +78,7 @@ def _case_prefix(case_id: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
-class StreamChange(BaseModel):
+class StreamChange(Model):
     model_config = ConfigDict(extra="ignore")
 
     Keys: dict[str, dict[str, Any]]
@@ -84,7 +86,7 @@ class StreamChange(BaseModel):
     SequenceNumber: str | None = None
 
 
-class StreamRecord(BaseModel):
+class StreamRecord(Model):
     model_config = ConfigDict(extra="ignore")
 
     eventID: str = ""
@@ -92,7 +94,7 @@ class StreamRecord(BaseModel):
     dynamodb: StreamChange
 
 
-class AuditStreamEvent(BaseModel):
+class AuditStreamEvent(Model):
     """The event Lambda's event source mapping hands the anchor function: a batch of the audit table's changes."""
 
     model_config = ConfigDict(extra="ignore")

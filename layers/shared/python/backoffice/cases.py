@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from backoffice.audit import Actor, AuditTrail
 from backoffice.models import InvalidEvent, JsonModel, UnknownEventType, parse_event
+from backoffice.models.envelope import Model
 
 ACTOR = Actor.system("start_case")
 # A case claim with no execution after this long belongs to a delivery that died (the function times out at 30 s).
@@ -28,7 +29,7 @@ _EXECUTION_NAME_MAX = 80  # Step Functions' limit
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-class StartCaseRequest(BaseModel):
+class StartCaseRequest(Model):
     """What an EventBridge rule target (or the local router) hands to ``start_case``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +42,7 @@ class StartCaseRequest(BaseModel):
     event: dict[str, Any]
 
 
-class StartCaseResult(BaseModel):
+class StartCaseResult(Model):
     status: Literal["started", "duplicate", "rejected", "parked"]
     case_id: str
     execution_arn: str | None = None

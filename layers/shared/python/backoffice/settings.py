@@ -7,10 +7,12 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from backoffice.models.envelope import Model
+
 S = TypeVar("S", bound=BaseModel)
 
 
-class Settings(BaseModel):
+class Settings(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 

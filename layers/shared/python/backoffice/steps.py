@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from backoffice import metrics
 from backoffice.audit import Actor, AuditTrail
 from backoffice.connectors.http import audit_recorder, call_context
+from backoffice.models.envelope import Model
 from backoffice.settings import Settings, from_env
 
 R = TypeVar("R")
@@ -28,7 +29,7 @@ class StepSettings(Settings):
     sandbox_table_name: str = ""
 
 
-class StepInput(BaseModel):
+class StepInput(Model):
     """What a Task state passes a step handler: the case, the execution, and the step's own fields.
 
     Each handler invoked by a state machine validates its payload with a subclass (exposed as ``INPUT_MODEL`` in its

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from backoffice.models.envelope import Model
 from backoffice.steps import StepInput
 
 
-class PlanApprovalInput(BaseModel):
+class PlanApprovalInput(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     route: str

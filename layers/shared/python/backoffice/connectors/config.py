@@ -23,13 +23,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from backoffice.connectors.generic_rest import RestSettings
 from backoffice.connectors.netsuite import NetSuiteSettings
 from backoffice.connectors.salesforce_settings import SalesforceSettings
 from backoffice.connectors.webhooks import WebhookSource
 from backoffice.models import readable_errors
+from backoffice.models.envelope import Model
 
 System = Literal["crm", "erp", "psa", "hris"]
 ADAPTERS: Mapping[str, frozenset[str]] = {
@@ -53,7 +54,7 @@ class ConnectorConfigInvalid(ValueError):
         super().__init__(f"connector configuration {where} is invalid: " + "; ".join(errors))
 
 
-class ConnectorsConfig(BaseModel):
+class ConnectorsConfig(Model):
     """The connection settings document."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -48,7 +48,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from backoffice.connectors.http import (
     ConnectorHttp,
@@ -90,6 +90,7 @@ from backoffice.models import (
     Worker,
     readable_errors,
 )
+from backoffice.models.envelope import Model
 
 OperationName = Literal[
     "get_opportunity",
@@ -170,7 +171,7 @@ _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
 # ------------------------------------------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from backoffice.connectors.circuit_breaker import CircuitBreaker, CircuitOpen
 from backoffice.connectors.ports import (
@@ -49,6 +49,7 @@ from backoffice.connectors.ports import (
     ConnectorUnavailable,
     RecordNotFound,
 )
+from backoffice.models.envelope import Model
 
 if TYPE_CHECKING:
     from backoffice.audit import Actor, AuditTrail
@@ -101,7 +102,7 @@ def tagged(error: ConnectorError, system: str) -> ConnectorError:
 # ------------------------------------------------------------------------------------------------------------
 
 
-class Governance(BaseModel):
+class Governance(Model):
     """Limits of the calls to one system; part of each adapter's settings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

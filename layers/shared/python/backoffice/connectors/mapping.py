@@ -34,7 +34,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from backoffice.models.envelope import Model
 
 Transform = Literal[
     "string",
@@ -112,7 +114,7 @@ def write_path(document: dict[str, Any], path: str, value: Any) -> None:
 # ------------------------------------------------------------------------------------------------------------
 
 
-class FieldRule(BaseModel):
+class FieldRule(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str | None = None
@@ -134,7 +136,7 @@ class FieldRule(BaseModel):
         return self
 
 
-class FieldMapping(BaseModel):
+class FieldMapping(Model):
     """Target path -> rule (or a bare source path). Validate a document with ``FieldMapping.model_validate``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -41,7 +41,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from backoffice.connectors.http import (
     ConnectorHttp,
@@ -65,6 +65,7 @@ from backoffice.connectors.oauth import (
 )
 from backoffice.connectors.ports import ConnectorError, ConnectorRateLimited, Created, Page, RecordNotFound
 from backoffice.models import Address, Client, Invoice, PurchaseOrder, Vendor, readable_errors
+from backoffice.models.envelope import Model
 
 SYSTEM = "netsuite"
 _RATE_LIMIT_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"})
@@ -75,7 +76,7 @@ _PENDING_APPROVAL, _APPROVED, _REJECTED = "1", "2", "3"
 _LINE_SOURCES = frozenset({"time", "expense", "milestone", "retainer", "fee", "adjustment"})
 
 
-class NetSuiteSettings(BaseModel):
+class NetSuiteSettings(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     account_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")  # e.g. 1234567 or 1234567_SB1

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from backoffice.connectors.http import Governance
 from backoffice.models import EXPENSE_RECEIPT_FACTS, BillingModel, ProjectTemplate
+from backoffice.models.envelope import Model
 
 _BILLING_TYPES: dict[str, BillingModel] = {
     "Time and Materials": "time_and_materials",
@@ -23,7 +24,7 @@ _BILLING_TYPES: dict[str, BillingModel] = {
 }
 
 
-class CertiniaSettings(BaseModel):
+class CertiniaSettings(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     project_code_field: str = "pse__Project_ID__c"
@@ -65,7 +66,7 @@ class CertiniaSettings(BaseModel):
         return fields
 
 
-class SalesforceSettings(BaseModel):
+class SalesforceSettings(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     auth: Literal["client_credentials", "jwt_bearer"]

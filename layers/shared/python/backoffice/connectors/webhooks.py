@@ -37,15 +37,16 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from backoffice.connectors.mapping import FieldMapping, MappingError, read_path
 from backoffice.models import EVENT_DETAIL_MODELS, readable_errors, to_json_text
+from backoffice.models.envelope import Model
 
 MAX_DETAIL_BYTES = 200 * 1024  # PutEvents caps a whole entry at 256 KiB
 
 
-class SignatureScheme(BaseModel):
+class SignatureScheme(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     style: Literal["timestamped", "hub"] = "timestamped"
@@ -79,7 +80,7 @@ class SignatureScheme(BaseModel):
         return self
 
 
-class WebhookSource(BaseModel):
+class WebhookSource(Model):
     """One sender: its secret's name, its signature scheme and how its payload becomes a canonical event."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

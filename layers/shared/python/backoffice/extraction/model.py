@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -34,6 +33,7 @@ from pydantic import (
 
 from backoffice.masking import last_four, mask_sensitive_text
 from backoffice.models import REVEAL_SECRETS, last4
+from backoffice.models.envelope import Model
 
 DocumentSource = Literal["analyze_document", "analyze_expense", "local_pdf"]
 
@@ -51,7 +51,7 @@ def is_sensitive_key(key: str) -> bool:
     return bool(_SENSITIVE_KEY.search(key))
 
 
-class _Content(BaseModel):
+class _Content(Model):
     """Base of the document parts: frozen, no unknown fields, and a repr that never shows a tax id."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -391,7 +391,7 @@ FieldSource = Literal[
 ]
 
 
-class ExtractionError(BaseModel):
+class ExtractionError(Model):
     """Why a document could not be read at all: what a handler audits before routing the case to a person."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -411,7 +411,7 @@ class ExtractionFailure(Exception):
         self.error = ExtractionError(kind=self.kind, message=message, reasons=list(reasons))
 
 
-class ExtractedField(BaseModel):
+class ExtractedField(Model):
     """One business field of a profile, with where it came from and what is wrong with it (``problems``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -441,7 +441,7 @@ class ExtractedField(BaseModel):
 Record = dict[str, ExtractedField]
 
 
-class ExtractionResult(BaseModel):
+class ExtractionResult(Model):
     """What a document profile made of a document: fields, repeated records (policies, line items, rates,
     clauses), a status and the reasons for it."""
 

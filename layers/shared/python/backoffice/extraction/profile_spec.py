@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from backoffice.extraction.document_types import DocumentTypeName
+from backoffice.models.envelope import Model
 
 FieldKind = Literal[
     "name", "text", "tax_id", "bank_number", "amount", "date", "code", "checkbox", "signature"
@@ -31,7 +32,7 @@ DEFAULT_THRESHOLDS: dict[FieldKind, float] = {
 }
 
 
-class FieldSpec(BaseModel):
+class FieldSpec(Model):
     """One business field of a profile and the places to look for it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -49,7 +50,7 @@ class FieldSpec(BaseModel):
     text: tuple[str, ...] = ()  # patterns over the text, the value in group 1
 
 
-class Profile(BaseModel):
+class Profile(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     document_type: DocumentTypeName

@@ -12,14 +12,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from backoffice.extraction.checks import DateOrder, DecimalMark
 from backoffice.extraction.profile_catalog import PROFILES
 from backoffice.extraction.profile_spec import DEFAULT_THRESHOLDS, FieldKind, FieldSpec
+from backoffice.models.envelope import Model
 
 
-class DocumentLocale(BaseModel):
+class DocumentLocale(Model):
     """How a vendor's (or an entity's) invoices write dates and numbers: what settles "01/02/2021" (1 February
     or 2 January) and "1,234" (a thousand and more, or one and a bit). A setting left None settles nothing: such
     a value goes to review with both readings, never guessed. Values that read one way only ("13/02/2021",
@@ -43,7 +44,7 @@ def _vendor_key(name: str) -> str:
     return " ".join(re.findall(r"\w+", name.casefold()))
 
 
-class ExtractionSettings(BaseModel):
+class ExtractionSettings(Model):
     """Review policy as configuration: confidence thresholds by field kind and by field, required flags, and
     the locale that settles ambiguous invoice dates and amounts.
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, Protocol
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from backoffice.extraction.inputs import (
     TEXTRACT_MAX_BYTES,
@@ -61,6 +61,7 @@ from backoffice.extraction.textract_parser import (
     TextractResponseError,
     normalize_textract_response,
 )
+from backoffice.models.envelope import Model
 from backoffice.settings import Settings
 
 # The bad-document names are re-exported so that a handler imports every error name from this module.
@@ -110,7 +111,7 @@ class TextractSettings(Settings):
     textract_job_table_name: str
 
 
-class S3Document(BaseModel):
+class S3Document(Model):
     """A document in S3. The version pins what Textract reads and makes the request idempotent."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -181,7 +182,7 @@ def _call(operation: Callable[..., Mapping[str, Any]], **params: Any) -> Mapping
 # --------------------------------------------------------------------------------------------------------------
 
 
-class PendingJob(BaseModel):
+class PendingJob(Model):
     """A started job waiting for its completion notice, and the execution waiting for it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -271,7 +272,7 @@ class InMemoryTaskTokenStore:
 # --------------------------------------------------------------------------------------------------------------
 
 
-class AnalysisStarted(BaseModel):
+class AnalysisStarted(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     job_id: str
@@ -279,7 +280,7 @@ class AnalysisStarted(BaseModel):
     client_request_token: str
 
 
-class DocumentAnalysis(BaseModel):
+class DocumentAnalysis(Model):
     """A finished analysis: the document (None when it could not be read) and the profile's result."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -479,7 +480,7 @@ def _start_job(
     return AnalysisStarted(job_id=job_id, api=api, client_request_token=token)
 
 
-class _Inspected(BaseModel):
+class _Inspected(Model):
     model_config = ConfigDict(frozen=True)
 
     document: S3Document  # with its version pinned

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from backoffice.audit import Actor, AuditTrail
 from backoffice.extraction.model import ResultStatus
@@ -44,6 +44,7 @@ from backoffice.extraction.textract_backend import (
 )
 from backoffice.json_files import put_json
 from backoffice.models import REVEAL_SECRETS
+from backoffice.models.envelope import Model
 from backoffice.settings import Settings
 
 __all__ = [
@@ -78,7 +79,7 @@ class TextractResultSettings(Settings):
     textract_job_table_name: str
 
 
-class AnalysisRequest(BaseModel):
+class AnalysisRequest(Model):
     """The payload of the waiting task: the case, the document pointer and type, the token to resume."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -103,7 +104,7 @@ class AnalysisRequest(BaseModel):
         return self.model_dump(mode="json", exclude={"task_token"})
 
 
-class ExtractionOutcome(BaseModel):
+class ExtractionOutcome(Model):
     """What the waiting state is resumed with: pointers and a summary, never the document itself."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -37,7 +37,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from backoffice.audit import AuditRecord
 from backoffice.intelligence.events import (
@@ -51,11 +51,12 @@ from backoffice.intelligence.events import (
     is_failure,
 )
 from backoffice.intelligence.stats import Stats, ratio
+from backoffice.models.envelope import Model
 
 CaseKind = Literal["workflow", "rejected event"]
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(frozen=True)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from backoffice.models.envelope import Model
 
 
-class Stats(BaseModel):
+class Stats(Model):
     """Count, median, 90th percentile, mean, min and max of a sample (seconds for durations, days for billing lag).
 
     Percentiles interpolate linearly between the two nearest ranks (numpy's default), so the median of an even

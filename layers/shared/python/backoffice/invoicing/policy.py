@@ -50,3 +50,13 @@ class BillingPolicy(JsonModel):
     rejected_expense_action: Literal["send_back", "write_off"] = "write_off"
     # Days to pay when neither the contract nor the customer says.
     default_payment_terms_days: int = Field(default=30, ge=0, le=365)
+
+    # -- the billing run: one child execution per project (a Distributed Map, docs/architecture.md) -----------
+    # How many projects bill at once. Each one calls the PSA and the ERP, so this bounds the load a run puts on
+    # the firm's systems and their rate limits (Step Functions itself would run up to 10,000 at once).
+    max_concurrent_projects: int = Field(default=4, ge=1, le=10_000)
+    # The share of projects (in %) whose execution may fail outright (an error no step catches) before the run
+    # stops starting others: a fault that hits that many is systematic, and each further project would only
+    # repeat it. A project whose step failed is announced blocked either way, and the run then fails as a
+    # technical fault: the tolerance says when to stop early, never that a failure is acceptable.
+    tolerated_failure_percentage: float = Field(default=5.0, ge=0, le=100)

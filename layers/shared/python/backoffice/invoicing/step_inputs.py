@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
+from backoffice.models.envelope import Model
 from backoffice.steps import StepInput
 
 
@@ -38,8 +41,26 @@ class PostInvoiceInput(ProjectStepInput):
     invoice_id: str
 
 
+class ResultWriterDetails(Model):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Bucket: str
+    Key: str  # the map run's manifest.json
+
+
+class MapRunResults(Model):
+    """What a Distributed Map with a ResultWriter outputs: where it wrote its children's results."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    MapRunArn: str
+    ResultWriterDetails: ResultWriterDetails
+
+
 class SummarizeBillingRunInput(StepInput):
     opened: dict[str, Any] | None = None
     # The scorer's summary; the run summary reads each project's result, not the scores.
     scores: dict[str, Any] | None = None
-    results: list[dict[str, Any]] | None = None
+    # The Map's output: where its ResultWriter put the projects' results in S3 (the state never holds them).
+    # A list: results given directly (a run of no project, or a caller outside the workflow).
+    results: MapRunResults | list[dict[str, Any]] | None = None

@@ -3,12 +3,15 @@
 A billing run is one case per period. Its working data is kept in S3 under ``billing/<case id>/``, never in
 the execution's state (a project's lines can outgrow the 256 KB Step Functions allows): ``period.json`` (the
 period, its projects, the workers), ``lines.json`` (every line, a list per field, for the scorer),
-``scores.json`` (the scorer's output) and, per project, ``projects/<id>/`` with its ``lines.json``,
-``scores.json``, ``review.json`` and ``outcome.json``: a step of the Map reads its own project's data, not
-the period's. The state carries ids, statuses and the short reasons an operator reads in the console.
+``scores.json`` (the scorer's output), ``projects.json`` (the list the Map reads its items from) and, per
+project, ``projects/<id>/`` with its ``lines.json``, ``scores.json``, ``review.json`` and ``outcome.json``: a step
+of the Map reads its own project's data, not the period's. The Map writes each project's result under
+``results/`` (its ResultWriter) and the run's summary reads them from there. The state carries ids, statuses,
+counts and the short reasons an operator reads in the console, never a list as long as the period's projects.
 
-    open_period -> score_period -> per project (a Map): check_project -> [exception review] ->
-    settle_review -> draft -> [invoice approval] -> post -> Invoice Posted / Invoice Blocked
+    open_period -> score_period -> per project (a Distributed Map: one child execution each): check_project ->
+    [exception review] -> settle_review -> draft -> [invoice approval] -> post -> Invoice Posted / Blocked
+    -> read_project_results + summarize
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ from backoffice.json_files import get_json, put_json
 from backoffice.models import BillingPeriodClosed, ExpenseEntry, Invoice, Project, TimeEntry, Worker
 
 HISTORY_DAYS = 90  # the worker's own history and the peer groups of TE11 look this far back
+BLOCKED_LISTED = 50  # blocked projects the run's summary lists by name
+PROJECT_LIST = "projects.json"  # the Map's items: [{"project_id": ...}, ...]
+RESULTS_PREFIX = "results"  # where the Map's ResultWriter puts the projects' results (a folder per map run)
 
 
 class ProjectNotInRun(Exception):
@@ -70,20 +76,27 @@ class BillingFiles:
     bucket: str
     case_id: str
 
-    def _key(self, name: str) -> str:
+    def key(self, name: str) -> str:
         return f"billing/{self.case_id}/{name}"
 
     def put(self, name: str, body: Mapping[str, Any]) -> str:
-        key = self._key(name)
+        key = self.key(name)
         put_json(self.s3, self.bucket, key, body, default=str)
         return key
 
+    def put_list(self, name: str, items: Sequence[Mapping[str, Any]]) -> str:
+        """A JSON array: what a Distributed Map's ItemReader reads with ``InputType: JSON``."""
+        key = self.key(name)
+        body = json.dumps(list(items), separators=(",", ":"), default=str).encode()
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        return key
+
     def get(self, name: str) -> dict[str, Any]:
-        loaded: dict[str, Any] = get_json(self.s3, self.bucket, self._key(name))
+        loaded: dict[str, Any] = get_json(self.s3, self.bucket, self.key(name))
         return loaded
 
     def exists(self, name: str) -> bool:
-        found = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self._key(name), MaxKeys=1)
+        found = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.key(name), MaxKeys=1)
         return bool(found.get("KeyCount"))
 
 
@@ -98,12 +111,19 @@ def _dump(model: Any) -> dict[str, Any]:
 
 
 def open_period(
-    request: BillingPeriodClosed, psa: PsaPort, hris: HrisPort, files: BillingFiles
+    request: BillingPeriodClosed,
+    psa: PsaPort,
+    hris: HrisPort,
+    files: BillingFiles,
+    policy: BillingPolicy | None = None,
 ) -> dict[str, Any]:
     """Reads the period's projects, lines and workers from the PSA and HRIS into the run's period file.
 
     Lines that cannot be read, and lines of a project the PSA does not list, are reported and never billed;
-    they do not stop the run."""
+    they do not stop the run. The projects to bill go to ``projects.json``, which the Map reads its items from:
+    returned in the state, a firm's 10,000 project ids would pass the 256 KiB a state may hold. The billing
+    policy's concurrency and failure tolerance go with it, for the Map's ``...Path`` fields."""
+    policy = policy or BillingPolicy()
     start, end = request.period_start, request.period_end
     projects = all_pages(lambda token: psa.list_billable_projects(start, end, token))
     if request.project_ids is not None:
@@ -169,9 +189,16 @@ def open_period(
             ),
         },
     )
+    project_list = files.put_list(PROJECT_LIST, [{"project_id": project.id} for project in projects])
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "projects": [{"project_id": project.id} for project in projects],
+        "projects": len(projects),
+        "project_list": project_list,
+        "results_prefix": files.key(RESULTS_PREFIX),
+        "map_run": {
+            "max_concurrency": policy.max_concurrent_projects,
+            "tolerated_failure_percentage": float(policy.tolerated_failure_percentage),
+        },
         "time_lines": sum(len(v["time"]) for v in by_project.values()),
         "expense_lines": sum(len(v["expenses"]) for v in by_project.values()),
         "unassigned_lines": len(unassigned),
@@ -555,6 +582,41 @@ def _billed_ids(invoice: Invoice) -> dict[str, list[str]]:
 # ------------------------------------------------------------------------------------------------------------
 
 
+def read_project_results(s3: Any, written: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every project's result, read from what the Map's ResultWriter wrote (``written``: the Map's output,
+    ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``, the key naming its ``manifest.json``).
+
+    The manifest lists the result files by status; each holds one entry per child execution, with its
+    ``Input`` and ``Output`` as JSON text. A child that did not succeed (FAILED, or PENDING after the Map stopped
+    early) has no output: its project is counted blocked by a technical fault, with the error Step Functions
+    gives, so that the run fails and pages, as for a step's error caught inside the project."""
+    details = written["ResultWriterDetails"]
+    manifest = get_json(s3, details["Bucket"], details["Key"])
+    bucket = manifest.get("DestinationBucket", details["Bucket"])
+    results: list[dict[str, Any]] = []
+    for status in ("SUCCEEDED", "FAILED", "PENDING"):
+        for result_file in manifest.get("ResultFiles", {}).get(status, []):
+            for execution in get_json(s3, bucket, result_file["Key"]):
+                if status == "SUCCEEDED":
+                    results.append(json.loads(execution["Output"]))
+                else:
+                    results.append(_unfinished_project(execution, status))
+    return results
+
+
+def _unfinished_project(execution: Mapping[str, Any], status: str) -> dict[str, Any]:
+    item = json.loads(execution.get("Input") or "{}")
+    error = execution.get("Error") or ("States.Aborted" if status == "PENDING" else "States.Runtime")
+    cause = execution.get("Cause") or f"the project's execution ended {status.lower()}"
+    return {
+        "project_id": item.get("project_id"),
+        "outcome": "Invoice Blocked",
+        "exceptions_by_rule": {},
+        "reasons": [f"{error}: {cause}"[:500]],
+        "technical_fault": True,
+    }
+
+
 def summarize(results: Sequence[Mapping[str, Any]], opened: Mapping[str, Any]) -> dict[str, Any]:
     """Invoices posted and blocked, and exceptions by reason, from the Map's per-project results.
 
@@ -578,13 +640,15 @@ def summarize(results: Sequence[Mapping[str, Any]], opened: Mapping[str, Any]) -
         "already_invoiced": sum(1 for r in results if r.get("outcome") == "Already Invoiced"),
         "posted_totals": {currency: str(total) for currency, total in sorted(totals.items())},
         "exceptions_by_rule": {rule: n for rule, n in sorted(exceptions.items()) if n},
+        # The first few, for the console; the run's audit record and each project's own event have them all
+        # (every one listed, 10,000 projects' reasons would pass the 256 KiB a state may hold).
         "blocked": [
             {
                 "project_id": r.get("project_id"),
                 "reasons": list(r.get("reasons") or [])[:3],
                 "technical_fault": r.get("technical_fault") is True,
             }
-            for r in blocked
+            for r in blocked[:BLOCKED_LISTED]
         ],
         "technical_faults": sum(1 for r in blocked if r.get("technical_fault") is True),
     }

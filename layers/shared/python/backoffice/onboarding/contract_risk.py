@@ -25,9 +25,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from backoffice.models.envelope import JsonModel
+from backoffice.models.envelope import JsonModel, Model
 
 # ------------------------------------------------------------------------------------------------------------
 # Models
@@ -192,7 +192,7 @@ class ContractRiskPolicy(_Frozen):
         return self.severities[rule]
 
 
-class RiskFinding(BaseModel):
+class RiskFinding(Model):
     """One risky sentence: the rule it breaks, how bad, where it is and why it matters."""
 
     model_config = ConfigDict(frozen=True)
@@ -204,7 +204,7 @@ class RiskFinding(BaseModel):
     explanation: str
 
 
-class RiskAssessment(BaseModel):
+class RiskAssessment(Model):
     """The contract's overall risk: what a reviewer reads first, and whether the case waits for legal."""
 
     model_config = ConfigDict(frozen=True)

@@ -16,10 +16,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from backoffice.models import Address, Client, last4
-from backoffice.models.envelope import JsonModel
+from backoffice.models.envelope import JsonModel, Model
 
 # Legal forms as they read once periods are dropped ("L.L.C." -> "llc", "S.A." -> "sa").
 # fmt: off
@@ -75,7 +75,7 @@ class CustomerMatchPolicy(JsonModel):
         return tuple(_fold(suffix).replace(" ", "") for suffix in suffixes if suffix.strip())
 
 
-class MatchDecision(BaseModel):
+class MatchDecision(Model):
     """``existing``: use ``customer_id``; ``create``: a new customer; ``review``: a person picks among
     ``candidate_ids`` (``customer_id`` is the likeliest) or confirms a new customer.
 

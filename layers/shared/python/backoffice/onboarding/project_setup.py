@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import ConfigDict, Field, computed_field, field_validator
 
 from backoffice.models import (
     BillingModel,
@@ -27,7 +27,7 @@ from backoffice.models import (
     RateCard,
     RateCardLine,
 )
-from backoffice.models.envelope import JsonModel
+from backoffice.models.envelope import JsonModel, Model
 from backoffice.onboarding.customers import normalize_legal_name
 
 CENT = Decimal("0.01")
@@ -71,7 +71,7 @@ class ProjectSetupPolicy(_Frozen):
         return pattern
 
 
-class ProjectPlan(BaseModel):
+class ProjectPlan(Model):
     """The project to create and what blocks it. ``reasons`` block; ``warnings`` are for the reviewer."""
 
     model_config = ConfigDict(frozen=True)

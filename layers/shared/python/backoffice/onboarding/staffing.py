@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import ConfigDict, Field, computed_field, model_validator
 
 from backoffice.models import Worker
-from backoffice.models.envelope import JsonModel
+from backoffice.models.envelope import JsonModel, Model
 
 HOUR = Decimal("0.1")
 
@@ -69,7 +69,7 @@ class StaffingPolicy(_Frozen):
     substitute_roles: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
-class Candidate(BaseModel):
+class Candidate(Model):
     model_config = ConfigDict(frozen=True)
 
     worker_id: str
@@ -87,7 +87,7 @@ class Candidate(BaseModel):
 ConflictKind = Literal["no_candidate", "missing_skill", "over_allocation"]
 
 
-class StaffingConflict(BaseModel):
+class StaffingConflict(Model):
     model_config = ConfigDict(frozen=True)
 
     kind: ConflictKind
@@ -97,7 +97,7 @@ class StaffingConflict(BaseModel):
     candidate_ids: list[str]
 
 
-class RoleStaffing(BaseModel):
+class RoleStaffing(Model):
     model_config = ConfigDict(frozen=True)
 
     request: RoleRequest
@@ -107,7 +107,7 @@ class RoleStaffing(BaseModel):
     conflicts: list[StaffingConflict]
 
 
-class StaffingPlan(BaseModel):
+class StaffingPlan(Model):
     model_config = ConfigDict(frozen=True)
 
     roles: list[RoleStaffing]
