@@ -16,7 +16,9 @@ packages (boto3, botocore and what they need) on ``sys.path``, sets the function
 
 Each handler's ``import app`` and a bare ``import boto3`` (the runtime's packages alone on the path: what a function
 without the layer pays) are timed inside the fresh interpreter, alternately, best of ``COLD_START_REPEATS`` (5);
-the figure is the ratio of the two bests, since absolute times drift on a shared machine.
+the figure is the ratio of the two bests, since absolute times drift on a shared machine. ``powertools_floor`` is
+the same figure for a handler of nothing but what every handler here has (Powertools' logger, tracer and
+idempotency layer): the part of a ratio that no change to the product's own modules can remove.
 
 Run alone with ``python -m bench.cold_start`` or through ``python -m bench cold_start``.
 """
@@ -128,6 +130,33 @@ def _time_import(interpreter: str, module: str, path: list[Path], environment: d
     return float(result.stdout.strip().splitlines()[-1])
 
 
+# The least a handler of this product imports: Powertools' logger and tracer (X-Ray) and the idempotency layer,
+# whose DynamoDB client Powertools creates at init. Every handler has these; its own code comes on top. Timed
+# like a handler, it shows how much of a ratio is the product's code and how much the floor under it.
+FLOOR_HANDLER = """
+from aws_lambda_powertools import Logger, Tracer
+from backoffice.idempotency import idempotent_on
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@idempotent_on('"case_id"')
+def handler(event, context):
+    return {}
+"""
+FLOOR_NAME = "powertools_floor"
+
+
+def _floor_copy(into: Path) -> Path:
+    folder = into / FLOOR_NAME
+    folder.mkdir(parents=True)
+    (folder / "app.py").write_text(FLOOR_HANDLER, encoding="utf-8")
+    return folder
+
+
 def _handler_copy(handler: Path, into: Path) -> Path:
     # A copy without __pycache__: Lambda's function folder holds only what the asset holds.
     copied = into / handler.parent.name
@@ -146,9 +175,10 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
         runtime = Path(scratch) / "runtime"
         _copy_runtime(runtime, interpreter)
-        for handler in handlers:
-            folder = _handler_copy(handler, Path(scratch) / "functions")
+        floor = _floor_copy(Path(scratch) / "floor")
+        for folder in [floor, *(_handler_copy(h, Path(scratch) / "functions") for h in handlers)]:
             environment = handler_environment(folder)
+            environment.setdefault("IDEMPOTENCY_TABLE_NAME", "backoffice-idempotency")
             app, boto3 = float("inf"), float("inf")
             for _ in range(REPEATS):
                 app = min(app, _time_import(interpreter, "app", [folder, layer_python, runtime], environment))
@@ -160,6 +190,7 @@ def run() -> dict[str, Any]:
                 f"{folder.name:28} {app * 1000:8.1f} ms  {figures[folder.name]['ratio']:5.2f}x boto3",
                 flush=True,
             )
+    floor_figure = figures.pop(FLOOR_NAME)
     ratios = [figure["ratio"] for figure in figures.values()]
     return {
         "python": subprocess.run(
@@ -177,6 +208,7 @@ def run() -> dict[str, Any]:
         "repeats": REPEATS,
         "bare_import_boto3_ms": round(baseline_best * 1000, 1),
         "handlers": figures,
+        "powertools_floor": floor_figure,
         "ratio_max": max(ratios),
         "ratio_median": sorted(ratios)[len(ratios) // 2],
         "handlers_over_target": sorted(

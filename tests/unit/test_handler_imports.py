@@ -22,7 +22,7 @@ from infra.catalog import CATALOG
 from infra.layer_contents import handler_files
 
 # Imported only on the code paths that use them, never by ``import app``.
-DEFERRED = ("pypdf", "pdfminer", "rapidfuzz", "stdnum", "cryptography", "jwt", "jinja2")
+DEFERRED = ("pypdf", "pdfminer", "rapidfuzz", "stdnum", "cryptography", "jwt", "jinja2", "numpy")
 
 # Handlers that may import one of them at cold start, with the reason. The handlers that read documents
 # (read_vendor_documents, read_statement_of_work, receive_vendor_document) import pypdf on their first PDF, not

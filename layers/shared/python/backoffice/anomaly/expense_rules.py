@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from datetime import date
 from itertools import compress, repeat
 from operator import is_not, itemgetter, sub
@@ -35,6 +35,7 @@ from backoffice.anomaly.grouping import (
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.rows import ExpenseColumns, as_date
 from backoffice.anomaly.scored import Flags, money
+from backoffice.anomaly.vectors import factorized, floats, lines_where, numpy
 
 OwnKey = tuple[str, str]  # worker, expense type
 PeerKey = tuple[str | None, str, str | None]  # role, expense type, city
@@ -95,6 +96,61 @@ def merchant_charge_keys(columns: ExpenseColumns, policy: AnomalyPolicy) -> tupl
     )
     keys: list[Hashable] = [(merchants[i], dates[i], amounts[i], currencies[i]) for i in positions]
     return keys, positions
+
+
+# Group counts in numpy use a bin per possible group (np.bincount): at most this many bins per line.
+_MAX_BINS_PER_LINE = 8
+
+
+def _array_of(columns: ExpenseColumns, name: str, column: list[Any], make: Any) -> Any:
+    """``make(column)``, made once per column object (kept in ``derived`` with the column it was made of:
+    ``score_columns`` replaces ``base`` in a copy that shares ``derived``)."""
+    cached = columns.derived.get(name)
+    if cached is None or cached[0] is not column:
+        cached = columns.derived[name] = (column, make(column))
+    return cached[1]
+
+
+def base_array(columns: ExpenseColumns) -> Any:
+    """The amounts in the policy currency as a numpy array."""
+    return _array_of(columns, "base_array", columns.base, floats)
+
+
+def amount_array(columns: ExpenseColumns) -> Any:
+    """The amounts in the line's currency as a numpy array."""
+    return _array_of(columns, "amount_array", columns.amounts, floats)
+
+
+def _type_codes(columns: ExpenseColumns) -> tuple[Any, list[str]]:
+    return _array_of(columns, "type_codes", columns.types, factorized)
+
+
+def _worker_codes(columns: ExpenseColumns) -> tuple[Any, list[str]]:
+    return _array_of(columns, "worker_codes", columns.workers, factorized)
+
+
+def of_types(columns: ExpenseColumns, kinds: Collection[str]) -> Any:
+    """Per line (a numpy bool array): its expense type is one of ``kinds``. The types are read once a batch
+    into codes (a batch has a few dozen types); each question is then one lookup per line in C."""
+    codes, distinct = _type_codes(columns)
+    np = numpy()
+    return np.array([kind in kinds for kind in distinct], dtype=bool)[codes]
+
+
+def _present_mask(columns: ExpenseColumns, lines: list[int]) -> Any:
+    np = numpy()
+    mask = np.zeros(len(columns.ids), dtype=bool)
+    mask[np.fromiter(lines, dtype=np.intp, count=len(lines))] = True
+    return mask
+
+
+def _with_merchant(columns: ExpenseColumns) -> Any:
+    return _array_of(
+        columns,
+        "merchant_mask",
+        columns.merchants,
+        lambda merchants: _present_mask(columns, present(merchants)),
+    )
 
 
 def flag_duplicate_expenses(columns: ExpenseColumns, history: Mapping[Hashable, str], flags: Flags) -> None:
@@ -188,14 +244,13 @@ def flag_split_transactions(columns: ExpenseColumns, policy: AnomalyPolicy, flag
     skipped, meal_types = set(policy.split_skip_types), set(policy.meal_types)
     attendees, workers, merchants = columns.attendees, columns.workers, columns.merchants
     cards = columns.fact("card_id")
+    candidates = _with_merchant(columns) & (base_array(columns) < limit) & ~of_types(columns, skipped)
+    types = columns.types
     positions = [
         index
-        for index, (merchant, kind, amount) in enumerate(zip(merchants, columns.types, base, strict=True))
-        if merchant is not None
-        and amount < limit
-        and kind not in skipped
+        for index in lines_where(candidates)
         # own meals: the M&IE per diem judges the day
-        and not (kind in meal_types and attendees[index] == 1)
+        if not (types[index] in meal_types and attendees[index] == 1)
     ]
     payers = pick(cards, positions)
     if not all(payers):  # no card: the worker's own purchases
@@ -243,8 +298,11 @@ def flag_round_amounts(
     """TE3: an amount in whole hundreds (the modulus) is more often estimated than paid, except on a type
     where round prices are normal (``round_normal_types``: conference fees, software seats). Strength: how
     much rarer round amounts are on the type than where they are normal (1 at the normal share)."""
-    modulus, amounts = policy.round_amount_modulus, columns.amounts
-    found = [index for index, amount in enumerate(amounts) if amount % modulus == 0.0 and amount >= modulus]
+    modulus = policy.round_amount_modulus
+    np = numpy()
+    amounts_array = amount_array(columns)
+    # fmod is exact, and zero exactly when Python's % is (amounts are never negative).
+    found = lines_where((np.fmod(amounts_array, modulus) == 0.0) & (amounts_array >= modulus))
     if not found:
         return
     shares = round_shares(columns, policy, history or {})
@@ -262,9 +320,15 @@ def flag_round_amounts(
         )
 
 
-def _ends_in_0_or_5(amounts: list[float]) -> list[bool]:
+def _ends_in_0_or_5(columns: ExpenseColumns) -> list[bool]:
     """Per line: the amount is whole and ends in 0 or 5."""
-    return [amount % 5.0 == 0.0 and amount > 0.0 for amount in amounts]
+    return _round_end_mask(columns).tolist()
+
+
+def _round_end_mask(columns: ExpenseColumns) -> Any:
+    np = numpy()
+    amounts = amount_array(columns)
+    return (np.fmod(amounts, 5.0) == 0.0) & (amounts > 0.0)
 
 
 def collect_round_endings(
@@ -275,11 +339,29 @@ def collect_round_endings(
     found: dict[RoundKey, list[int]] | None = columns.derived.get("round_counts")
     if found is not None:
         return found
-    if round_ends is None:
-        round_ends = _ends_in_0_or_5(columns.amounts)
-    keys = list(zip(columns.workers, columns.types, strict=True))
-    round_lines = Counter(compress(keys, round_ends))
-    found = {key: [lines, round_lines[key]] for key, lines in Counter(keys).items()}
+    # Counted in numpy: a bin per (worker, type) code pair (a batch has thousands of workers and a few dozen
+    # types; the pairs that occur, in code order, are the keys).
+    np = numpy()
+    workers, distinct_workers = _worker_codes(columns)
+    kinds, distinct_types = _type_codes(columns)
+    width = max(len(distinct_types), 1)
+    size = len(distinct_workers) * width
+    if size > _MAX_BINS_PER_LINE * len(columns.ids) + 1024:  # a bin per pair would outweigh the lines
+        keys = list(zip(columns.workers, columns.types, strict=True))
+        counted = Counter(compress(keys, _ends_in_0_or_5(columns)))
+        found = {key: [lines, counted[key]] for key, lines in Counter(keys).items()}
+        columns.derived["round_counts"] = found
+        return found
+    pairs = workers * width + kinds
+    lines = np.bincount(pairs, minlength=size)
+    round_lines = np.bincount(pairs[_round_end_mask(columns)], minlength=size)
+    occurring = np.flatnonzero(lines)
+    found = {
+        (distinct_workers[pair // width], distinct_types[pair % width]): [count, rounds]
+        for pair, count, rounds in zip(
+            occurring.tolist(), lines[occurring].tolist(), round_lines[occurring].tolist(), strict=True
+        )
+    }
     columns.derived["round_counts"] = found
     return found
 
@@ -292,7 +374,26 @@ def round_shares(
 ) -> dict[str, float]:
     """Per expense type with at least ``round_history_min_lines`` lines (the history's, else the batch's):
     the share whose amounts are whole and end in 0 or 5, learnt from the history (the batch's own lines
-    when the history has too few)."""
+    when the history has too few). Computed once per policy and history for the batch: three rules ask,
+    and a history holds a count per worker and type (the result is only read)."""
+    asked = (policy, history or None)
+    known: list[tuple[tuple[object, object], dict[str, float]]] = columns.derived.setdefault(
+        "round_shares", []
+    )
+    for key, found_shares in known:
+        if key[0] is asked[0] and key[1] is asked[1]:
+            return found_shares
+    shares = _round_shares(columns, policy, history, counts)
+    known.append((asked, shares))
+    return shares
+
+
+def _round_shares(
+    columns: ExpenseColumns,
+    policy: AnomalyPolicy,
+    history: Mapping[RoundKey, list[int]],
+    counts: Mapping[RoundKey, list[int]] | None,
+) -> dict[str, float]:
     by_type: dict[str, list[int]] = {}
     for (_, kind), (lines, round_lines) in history.items():
         found = by_type.setdefault(kind, [0, 0])
@@ -317,7 +418,7 @@ def flag_round_endings(
     """TE3: a worker whose amounts are whole and end in 0 or 5 far more often than receipts do. Types where
     round prices are normal (see ``flag_round_amounts``) are not counted. Strength: the worker's share over
     the policy's."""
-    round_ends = _ends_in_0_or_5(columns.amounts)
+    round_ends = _ends_in_0_or_5(columns)
     counts = collect_round_endings(columns, round_ends)
     shares = round_shares(columns, policy, history, counts)
     normal_types = {kind for kind, share in shares.items() if share >= policy.round_normal_share}
@@ -399,12 +500,8 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
     currencies, amounts, types, dates = columns.currencies, columns.amounts, columns.types, columns.dates
     with_receipt = columns.receipt_lines()
     if policy.is_on("receipt_missing"):
-        has_receipt = set(with_receipt)
-        missing = [
-            index
-            for index, (kind, base) in enumerate(zip(types, columns.base, strict=True))
-            if (kind in always or base >= required_at) and index not in has_receipt
-        ]
+        required = of_types(columns, always) | (base_array(columns) >= required_at)
+        missing = lines_where(required & ~_present_mask(columns, with_receipt))
         for index in missing:
             kind = types[index]
             why = (
@@ -418,7 +515,10 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
     if policy.is_on("receipt_amount_mismatch"):
         tolerance = policy.receipt_amount_tolerance + 1e-9
         shown_on, printed = _present_numbers(columns.fact("receipt_amount"), with_receipt)
-        for index, shown in zip(shown_on, printed, strict=True):
+        np = numpy()
+        claimed = amount_array(columns)[np.fromiter(shown_on, dtype=np.intp, count=len(shown_on))]
+        differing = lines_where(np.abs(floats(printed) - claimed) > tolerance)
+        for index, shown in zip(pick(shown_on, differing), pick(printed, differing), strict=True):
             if not abs(shown - amounts[index]) > tolerance:  # NaN: not a mismatch
                 continue
             flags.add(
@@ -467,11 +567,11 @@ def flag_per_diem(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) 
     """TE5: lodging per night and a day's own meals against the GSA rates (standard CONUS unless the city has
     its own rate in the policy)."""
     lodging_types, meal_types = set(policy.lodging_types), set(policy.meal_types)
-    currency, types, base, cities = policy.currency, columns.types, columns.base, columns.cities
+    currency, base, cities = policy.currency, columns.base, columns.cities
     if policy.is_on("per_diem_lodging"):
         by_city, standard = policy.lodging_per_night_by_city, policy.lodging_per_night
         nights_column = columns.fact("nights")
-        for index in [index for index, kind in enumerate(types) if kind in lodging_types]:
+        for index in lines_where(of_types(columns, lodging_types)):
             nights = nights_column[index] or 1
             city = cities[index]
             rate = by_city.get(city, standard) if city else standard
@@ -486,15 +586,13 @@ def flag_per_diem(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) 
     if policy.is_on("per_diem_meals"):
         mie_by_city, standard_mie = policy.mie_per_day_by_city, policy.mie_per_day
         attendees, workers, dates = columns.attendees, columns.workers, columns.dates
-        own_meals = [
-            index
-            for index, (kind, amount) in enumerate(zip(types, base, strict=True))
-            if kind in meal_types and attendees[index] == 1 and amount == amount
-        ]
+        meals = of_types(columns, meal_types) & ~numpy().isnan(base_array(columns))
+        own_meals = [index for index in lines_where(meals) if attendees[index] == 1]
+        lowest_rate = min([standard_mie, *mie_by_city.values()])
+        own_meals = _days_above(columns, own_meals, lowest_rate)
         days = group_positions(
             list(zip(pick(workers, own_meals), pick(dates, own_meals), strict=True)), own_meals
         )
-        lowest_rate = min([standard_mie, *mie_by_city.values()])
         for (worker, day), members in days.items():
             total = sum(base[index] for index in members)
             if total <= lowest_rate:
@@ -509,16 +607,32 @@ def flag_per_diem(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) 
                     flags.add(index, "per_diem_meals", text)
 
 
+def _days_above(columns: ExpenseColumns, lines: list[int], lowest: float) -> list[int]:
+    """Of ``lines``, those of a (worker, date) whose amounts total more than ``lowest``: the day totals added
+    in numpy, in line order from 0 (``np.bincount``), as the rule's own ``sum`` adds them, so the same days
+    pass."""
+    if not lines:
+        return lines
+    np = numpy()
+    places = np.fromiter(lines, dtype=np.intp, count=len(lines))
+    workers, distinct_workers = _worker_codes(columns)
+    dates, distinct_dates = factorized(pick(columns.dates, lines))
+    if len(distinct_workers) * len(distinct_dates) > _MAX_BINS_PER_LINE * len(lines) + 1024:
+        return lines  # bins for every (worker, date) pair would outweigh the lines: no prefilter
+    days = workers[places] * len(distinct_dates) + dates
+    totals = np.bincount(days, weights=base_array(columns)[places])
+    return pick(lines, lines_where(totals[days] > lowest))
+
+
 def flag_per_attendee(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
     """TE6: amount per attendee above the type's limit; a meal alone is left to the M&IE per diem."""
     limits, meal_types = policy.per_attendee_limits, set(policy.meal_types)
     currency, types, base, attendees = policy.currency, columns.types, columns.base, columns.attendees
     over = [
         index
-        for index, kind in enumerate(types)
-        if kind in limits
-        and not (attendees[index] == 1 and kind in meal_types)
-        and base[index] / attendees[index] > limits[kind] + 0.005
+        for index in lines_where(of_types(columns, limits))
+        if not (attendees[index] == 1 and types[index] in meal_types)
+        and base[index] / attendees[index] > limits[types[index]] + 0.005
     ]
     for index in over:
         kind, people = types[index], attendees[index]
@@ -548,11 +662,23 @@ def leading_digits_of(columns: ExpenseColumns, policy: AnomalyPolicy) -> Leading
     minimum = max(policy.benford_min_amount, 10.0 ** (width - 1))
     skipped = benford_types_skipped(policy)
     amounts = columns.amounts
-    positions = [
-        index
-        for index, (kind, amount) in enumerate(zip(columns.types, amounts, strict=True))
-        if amount >= minimum and kind not in skipped and amount < math.inf
-    ]
+    np = numpy()
+    amounts_array = amount_array(columns)
+    positions = lines_where(
+        (amounts_array >= minimum) & (amounts_array < math.inf) & ~of_types(columns, skipped)
+    )
+    counted = amount_array(columns)[np.fromiter(positions, dtype=np.intp, count=len(positions))]
+    if not len(counted) or counted.max() < 2.0**53:  # whole amounts exact in a double
+        # The leading digits in numpy, exactly: the whole amount (int() truncates, amounts are positive)
+        # divided by 10 until it has ``width`` digits.
+        leading = np.trunc(counted).astype(np.int64)
+        bound = 10**width
+        while True:
+            longer = leading >= bound
+            if not longer.any():
+                break
+            leading = np.where(longer, leading // 10, leading)
+        return positions, leading.tolist()
     whole = map(str, map(int, pick(amounts, positions)))
     if width == 1:
         return positions, list(map(sub, map(ord, map(itemgetter(0), whole)), repeat(48)))
@@ -852,8 +978,14 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
     sanctioned."""
     currencies, amounts = columns.currencies, columns.amounts
     given, sanctioned = _present_numbers(columns.fact("sanctioned_amount"))
+    np = numpy()
+    amounts_array = amount_array(columns)
+    given_array = np.fromiter(given, dtype=np.intp, count=len(given))
+    sanctioned_array = floats(sanctioned)
     if policy.is_on("sanctioned_above_claimed"):
-        for index, amount in zip(given, sanctioned, strict=True):
+        # The lines a check can fire on, found in numpy; each then checked as it always was.
+        above = lines_where(sanctioned_array > amounts_array[given_array] + 0.005)
+        for index, amount in zip(pick(given, above), pick(sanctioned, above), strict=True):
             if not amount > amounts[index] + 0.005:
                 continue
             flags.add(
@@ -865,7 +997,16 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
     if policy.is_on("advance_above_sanctioned"):
         advanced, advances = _present_numbers(columns.fact("advance_amount"))
         sanctioned_of = dict(zip(given, sanctioned, strict=True)) if advanced else {}
-        for index, advance in zip(advanced, advances, strict=True):
+        granted_on = np.zeros(len(amounts), dtype=bool)
+        granted_on[given_array] = True
+        granted_amounts = np.zeros(len(amounts))
+        granted_amounts[given_array] = sanctioned_array
+        advanced_array = np.fromiter(advanced, dtype=np.intp, count=len(advanced))
+        allowed_array = np.where(
+            granted_on[advanced_array], granted_amounts[advanced_array], amounts_array[advanced_array]
+        )
+        above = lines_where(floats(advances) > allowed_array + 0.005)
+        for index, advance in zip(pick(advanced, above), pick(advances, above), strict=True):
             granted = sanctioned_of.get(index)
             allowed = amounts[index] if granted is None else granted
             if advance > allowed + 0.005:
@@ -900,15 +1041,21 @@ class OutlierSample:
     __slots__ = ("logs", "own", "own_group", "own_keys", "peer", "peer_group", "peer_keys", "positions")
 
     def __init__(
-        self, columns: ExpenseColumns, policy: AnomalyPolicy, worker_roles: Mapping[str, str]
+        self,
+        columns: ExpenseColumns,
+        policy: AnomalyPolicy,
+        worker_roles: Mapping[str, str],
+        *,
+        with_values: bool = True,
     ) -> None:
+        """``with_values``: also the log amounts per group (``own``, ``peer``: what a history keeps); without,
+        those dicts hold each group's first position only, with an empty list."""
         skipped = outlier_types_skipped(policy)
         types, base = columns.types, columns.base
-        self.positions = positions = [
-            index
-            for index, (kind, amount) in enumerate(zip(types, base, strict=True))
-            if kind not in skipped and 0.0 < amount < math.inf
-        ]
+        base_values = base_array(columns)
+        self.positions = positions = lines_where(
+            (base_values > 0.0) & (base_values < math.inf) & ~of_types(columns, skipped)
+        )
         workers, kinds = pick(columns.workers, positions), pick(types, positions)
         roles = pick(columns.fact("role"), positions)
         if any(roles):
@@ -919,13 +1066,39 @@ class OutlierSample:
         self.logs = list(map(math.log, pick(base, positions)))
         self.own_keys: list[OwnKey] = list(zip(workers, kinds, strict=True))
         self.peer_keys: list[PeerKey] = list(zip(roles, kinds, pick(columns.cities, positions), strict=True))
-        self.own_group, self.own = _grouped(self.own_keys, self.logs)
-        self.peer_group, self.peer = _grouped(self.peer_keys, self.logs)
+        own_grouped = None if with_values else _own_groups(columns, positions)
+        self.own_group, self.own = own_grouped or _grouped(self.own_keys, self.logs, with_values)
+        self.peer_group, self.peer = _grouped(self.peer_keys, self.logs, with_values)
 
 
-def _grouped(keys: list[GroupKey], values: list[float]) -> tuple[list[int], dict[int, list[float]]]:
+def _own_groups(
+    columns: ExpenseColumns, positions: list[int]
+) -> tuple[list[int], dict[int, list[float]]] | None:
+    """``_grouped`` of the (worker, expense type) keys of the lines at ``positions``, without values, from
+    the batch's worker and type codes: each key's first place found in numpy (``np.minimum.at``), not a
+    tuple hashed into a dict per line. None when a bin per (worker, type) pair would outweigh the lines."""
+    np = numpy()
+    workers, distinct_workers = _worker_codes(columns)
+    kinds, distinct_types = _type_codes(columns)
+    size = len(distinct_workers) * max(len(distinct_types), 1)
+    if size > _MAX_BINS_PER_LINE * len(positions) + 1024:
+        return None
+    places = np.fromiter(positions, dtype=np.intp, count=len(positions))
+    pairs = workers[places] * max(len(distinct_types), 1) + kinds[places]
+    order = np.arange(len(positions))
+    first = np.full(size, len(positions))
+    np.minimum.at(first, pairs, order)
+    group_of = first[pairs]
+    return group_of.tolist(), {group: [] for group in lines_where(group_of == order)}
+
+
+def _grouped(
+    keys: list[GroupKey], values: list[float], with_values: bool = True
+) -> tuple[list[int], dict[int, list[float]]]:
     first, group_of = first_of_each(keys)
     groups: dict[int, list[float]] = {group: [] for group in first.values()}
+    if not with_values:
+        return group_of, groups
     for group, value in zip(group_of, values, strict=True):
         groups[group].append(value)
     return group_of, groups
@@ -967,6 +1140,31 @@ def _centers(
     return centers
 
 
+def _above_a_median(
+    sample: OutlierSample,
+    own: Mapping[int, tuple[float, float, int]],
+    peer: Mapping[int, tuple[float, float, int]],
+    min_log_ratio: float,
+) -> list[int]:
+    """The places of the sample whose log amount is at least ``min_log_ratio`` above its own group's or its
+    peer group's median."""
+    size = len(sample.logs)
+    if not size or not (own or peer):
+        return []
+    np = numpy()
+    logs = floats(sample.logs)
+    above = np.zeros(size, dtype=bool)
+    for centers, group_of in ((own, sample.own_group), (peer, sample.peer_group)):
+        if not centers:
+            continue
+        medians = np.full(size, math.inf)  # by group (a group is known by its first place)
+        medians[np.fromiter(centers.keys(), dtype=np.intp, count=len(centers))] = np.fromiter(
+            (center[0] for center in centers.values()), dtype=np.float64, count=len(centers)
+        )
+        above |= logs - medians[np.fromiter(group_of, dtype=np.intp, count=size)] >= min_log_ratio
+    return lines_where(above)
+
+
 def _explained(past: list[float] | None, value: float, share: float) -> bool:
     """Whether at least ``share`` of the past values reached ``value``: a spike the history explains."""
     if not past or share <= 0.0:
@@ -988,24 +1186,15 @@ def flag_amount_outliers(
     The baselines are the history alone (the period scored is not in them); a claim the worker's own history
     reached often enough (``outlier_explained_share``: a yearly licence) is no outlier. Strength: the
     largest robust z over the threshold."""
-    sample = OutlierSample(columns, policy, worker_roles)
+    sample = OutlierSample(columns, policy, worker_roles, with_values=False)
     own = _centers(sample.own, sample.own_keys, own_history, policy.own_history_min_lines)
     peer = _centers(sample.peer, sample.peer_keys, peer_history, policy.peer_group_min_lines)
     threshold = policy.robust_z_threshold
     min_log_ratio = math.log(policy.outlier_min_ratio)
     currency = policy.currency
-    # A line is a suspect when it is at least the minimum ratio above one of its medians (none: +inf).
-    own_median = {group: center[0] for group, center in own.items()}.get
-    peer_median = {group: center[0] for group, center in peer.items()}.get
-    inf = math.inf
-    suspects = [
-        place
-        for place, (value, own_group, peer_group) in enumerate(
-            zip(sample.logs, sample.own_group, sample.peer_group, strict=True)
-        )
-        if value - own_median(own_group, inf) >= min_log_ratio
-        or value - peer_median(peer_group, inf) >= min_log_ratio
-    ]
+    # A line is a suspect when it is at least the minimum ratio above one of its medians (none: +inf),
+    # found in numpy: each group's median spread to its lines, one subtraction per line as in Python.
+    suspects = _above_a_median(sample, own, peer, min_log_ratio)
     explained_share = policy.outlier_explained_share
     for place in suspects:
         value, index = sample.logs[place], sample.positions[place]

@@ -23,7 +23,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
-from backoffice.anomaly.grouping import collector_paused, compact_floats, each_distinct_once, present
+from backoffice.anomaly.grouping import collector_paused, compact_floats, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
 from backoffice.models import EXPENSE_RECEIPT_FACTS, ExpenseEntry, TimeEntry
 
@@ -249,7 +249,8 @@ def _dates(raw: list[Any]) -> list[date]:
     distinct = set(raw)
     if all(type(value) is date for value in distinct):
         return raw
-    return each_distinct_once(raw, as_date)
+    converted = {value: as_date(value) for value in distinct}  # each distinct date read once
+    return list(map(converted.__getitem__, raw))
 
 
 _TIMESTAMP_TYPES = frozenset((datetime, type(None)))
@@ -257,12 +258,19 @@ _TIMESTAMP_TEXT = frozenset((str, type(None)))
 
 
 def _timestamps(raw: list[Any]) -> list[datetime | None]:
-    kinds = set(map(type, raw))
+    if raw.count(None) == len(raw):  # a field the lines do not have: counted in C, no type looked up per line
+        return raw
+    try:
+        distinct = set(raw)  # hashed once: the kinds and the parsing then go by distinct value
+    except TypeError:  # a value that is no timestamp and cannot be hashed either
+        return [as_datetime(value) for value in raw]
+    kinds = set(map(type, distinct))
     if kinds <= _TIMESTAMP_TYPES:
         return raw
     if kinds <= _TIMESTAMP_TEXT:  # as JSON spells them: parsed without a call of ours per line
-        if len(set(raw)) * 2 < len(raw):  # a timesheet's lines share the time it was submitted
-            return each_distinct_once(raw, as_datetime)
+        if len(distinct) * 2 < len(raw):  # a timesheet's lines share the time it was submitted
+            converted = {value: as_datetime(value) for value in distinct}
+            return list(map(converted.__getitem__, raw))
         parse = datetime.fromisoformat
         return [None if value is None else parse(value) for value in raw]
     return [as_datetime(value) for value in raw]
@@ -272,7 +280,9 @@ def _all_in_range(values: list[float], low: float, high: float) -> bool:
     """True when every value is a number from low to high (NaN is not)."""
     if not values:
         return True
-    return not any(map(math.isnan, values)) and min(values) >= low and max(values) <= high
+    # The sum is NaN when a value is (values at or above 0 never add up to inf - inf): one pass in C, not a
+    # call per value.
+    return min(values) >= low and max(values) <= high and not math.isnan(sum(values))
 
 
 @dataclass(slots=True)
@@ -593,7 +603,8 @@ def _expense_columns_of(
 def _readable(columns: ExpenseColumns) -> bool:
     """False when an amount or a number of attendees is not one a line can have (the checked path says
     which line and why)."""
-    if not _all_in_range(columns.amounts, 0.0, math.inf) or any(map(math.isinf, columns.amounts)):
+    amounts = columns.amounts
+    if not _all_in_range(amounts, 0.0, math.inf) or (amounts and max(amounts) == math.inf):
         return False
     attendees = columns.attendees
     return not attendees or (min(attendees) >= 1 and set(map(type, attendees)) == {int})

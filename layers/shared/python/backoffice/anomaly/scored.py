@@ -104,13 +104,19 @@ class Flags:
         threshold = model.threshold_for(policy.target_precision)
         lines = unflagged if unflagged is not None else unscored_lines(line_ids, kind)
         no_signals: dict[str, float] = {}
+        # Lines share a few patterns of signals: each pattern's probability is computed once. The key keeps
+        # the signals' order, in which the model adds them up.
+        scores: dict[tuple[tuple[str, float], ...], float] = {}
         for index, found in self.reasons.items():
             signals = self.signals.get(index, no_signals)
-            features = tuple(sorted(signals.items()))
+            pattern = tuple(signals.items())
+            features = tuple(sorted(pattern))
             if index in self.violating:
                 score, review = 1.0, True
             else:
-                score = round(model.probability(signals), 4)
+                score = scores.get(pattern, -1.0)
+                if score < 0.0:
+                    score = scores[pattern] = round(model.probability(signals), 4)
                 review = score >= threshold
             lines[index] = new(ScoredLine, (line_ids[index], kind, score, tuple(found), review, features))
         return lines

@@ -12,8 +12,9 @@ import re
 from bisect import bisect_left
 from collections.abc import Hashable, Mapping
 from datetime import date, datetime, timedelta
-from itertools import islice, repeat
-from operator import eq, gt
+from itertools import repeat
+from operator import gt
+from typing import Any
 
 from backoffice.anomaly.expense_rules import robust_center
 from backoffice.anomaly.grouping import each_distinct_once, pick, present, repeats, segments, where
@@ -21,6 +22,7 @@ from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import public_holiday_name
 from backoffice.anomaly.rows import TimeColumns
 from backoffice.anomaly.scored import Flags
+from backoffice.anomaly.vectors import factorized, floats, lines_where, numpy
 
 PastEntry = tuple[str, str | None]  # a past time entry's line id and description
 
@@ -105,7 +107,7 @@ class WorkerDays:
 
     Lines are grouped a date at a time (``segments``): the workers of one date fit in a small dict."""
 
-    __slots__ = ("dates", "day_of_line", "days", "totals", "workers")
+    __slots__ = ("_day_array", "_day_workers", "dates", "day_of_line", "days", "totals", "workers")
 
     def __init__(self, columns: TimeColumns) -> None:
         workers, n = columns.workers, len(columns.workers)
@@ -124,17 +126,32 @@ class WorkerDays:
                     in_order = False
                 for line, day in zip(lines, found, strict=True):
                     day_of_line[line] = day
-        # A total per line (the day's at its first line), summed in line order.
-        totals = [0.0] * n
-        for day, hours in zip(day_of_line, columns.hours, strict=True):
-            totals[day] += hours
+        # A total per line (the day's at its first line), summed in line order from 0 (np.bincount adds
+        # its weights one after the other, as a loop over the lines would).
+        np = numpy()
+        self._day_array: Any = np.fromiter(day_of_line, dtype=np.intp, count=n)
+        totals = np.bincount(self._day_array, weights=floats(columns.hours), minlength=n).tolist()
         self.days = days
         self.workers, self.dates = workers, columns.dates  # by line, so by day too
         self.totals = totals
         self.day_of_line = day_of_line
+        self._day_workers: tuple[list[str], Any, list[str]] | None = None
+
+    def day_workers(self) -> tuple[list[str], Any, list[str]]:
+        """The worker of each day (in ``days`` order), as names and as codes (a numpy array) into the
+        distinct names: made once for the daily rules."""
+        if self._day_workers is None:
+            names = pick(self.workers, self.days)
+            self._day_workers = (names, *factorized(names))
+        return self._day_workers
 
     def lines_of(self, days: set[int]) -> list[int]:
-        return where(map(days.__contains__, self.day_of_line))
+        """The lines of the days, in order: looked up in numpy, the day of every line read into an array
+        once for the daily rules that ask."""
+        np = numpy()
+        wanted = np.zeros(len(self.day_of_line), dtype=bool)
+        wanted[np.fromiter(days, dtype=np.intp, count=len(days))] = True
+        return lines_where(wanted[self._day_array])
 
     def approved(self, columns: TimeColumns) -> set[int]:
         """The days with overtime approved in the PSA (on any of the day's lines)."""
@@ -200,41 +217,40 @@ def flag_identical_hours(
     """
     minimum = policy.identical_hours_min_days
     day_ids = days.days  # in date order
-    day_workers = pick(days.workers, day_ids)
+    day_workers, codes, _ = days.day_workers()
     day_totals = pick(days.totals, day_ids)
     # Rounded once per distinct total (a few dozen quarter hours), not once a day: round() is slow.
     day_totals = each_distinct_once(day_totals, lambda total: round(total, 2))
-    by_worker: dict[str, list[int]] = {}
-    for place, worker in enumerate(day_workers):
-        found = by_worker.get(worker)
-        if found is None:
-            by_worker[worker] = [place]
-        else:
-            found.append(place)
-    dates, run_of_same = days.dates, b"\x01" * (minimum - 1)
+    if len(day_ids) < minimum:
+        return
+    # Runs found in numpy: the days ordered by worker (a stable sort keeps each worker's in date order),
+    # a run starting wherever the worker or the rounded total changes. Only the long runs come back to Python.
+    np = numpy()
+    order = np.argsort(codes, kind="stable")
+    ordered_workers, ordered_totals = codes[order], floats(day_totals)[order]
+    starts_run = np.empty(len(order), dtype=bool)
+    starts_run[0] = True
+    starts_run[1:] = (ordered_workers[1:] != ordered_workers[:-1]) | (
+        ordered_totals[1:] != ordered_totals[:-1]
+    )
+    starts = np.flatnonzero(starts_run)
+    lengths = np.diff(np.append(starts, len(order)))
+    long_runs = np.flatnonzero(lengths >= minimum)
+    dates = days.dates
     flagged: dict[int, tuple[str, float]] = {}
-    for worker, places in by_worker.items():
-        if len(places) < minimum:
-            continue
-        rounded = pick(day_totals, places)
-        # A run needs minimum - 1 days in a row each equal to the one before: looked for in C, as most
-        # workers have none.
-        if bytes(map(eq, rounded, islice(rounded, 1, None))).find(run_of_same) < 0:
+    for start, length in zip(starts[long_runs].tolist(), lengths[long_runs].tolist(), strict=True):
+        places = order[start : start + length].tolist()
+        worker, total = day_workers[places[0]], day_totals[places[0]]
+        if _habitual(past_days.get(worker), total, policy):
             continue
         worker_days = pick(day_ids, places)
-        start = 0
-        for end in range(1, len(worker_days) + 1):
-            if end < len(worker_days) and rounded[end] == rounded[start]:
-                continue
-            if end - start >= minimum and not _habitual(past_days.get(worker), rounded[start], policy):
-                first, last = dates[worker_days[start]], dates[worker_days[end - 1]]
-                text = (
-                    f"TE7 exactly {rounded[start]:g} h every day for {end - start} worked days "
-                    f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
-                )
-                for day in worker_days[start:end]:
-                    flagged[day] = (text, (end - start) / minimum)
-            start = end
+        first, last = dates[worker_days[0]], dates[worker_days[-1]]
+        text = (
+            f"TE7 exactly {total:g} h every day for {length} worked days "
+            f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
+        )
+        for day in worker_days:
+            flagged[day] = (text, length / minimum)
     if not flagged:
         return
     for index in days.lines_of(set(flagged)):
@@ -286,8 +302,12 @@ def flag_hours_outliers(
             lowest[worker] = median + max(extra, threshold * scale)
     if not lowest:
         return
-    totals, workers, inf = days.totals, days.workers, math.inf
-    suspects = [day for day in days.days if totals[day] > lowest.get(workers[day], inf) + 1e-9]
+    totals, workers = days.totals, days.workers
+    # In numpy: each worker's lowest spread to the worker's days (none: +inf), one comparison per day.
+    _, codes, distinct = days.day_workers()
+    lowest_of = floats([lowest.get(worker, math.inf) for worker in distinct])
+    day_totals = floats(pick(totals, days.days))
+    suspects = pick(days.days, lines_where(day_totals > lowest_of[codes] + 1e-9))
     flagged: dict[int, tuple[str, float]] = {}
     for day in suspects:
         if day in approved:
