@@ -6,7 +6,9 @@ outage that recovers after N calls, a rate limit) raised as the same named error
 
 Table layout: ``pk`` = ``<system>#<entity>``, ``sk`` = record id, ``body`` = the record as JSON (secrets revealed:
 the table is encrypted and the sandbox stands in for the system of record). ``idem#<system>`` items map idempotency
-keys to the ids they created; ``faults`` items hold injected failures per system.
+keys to the ids they created; ``faults`` items hold injected failures per system. ``<system>#<entity>#by#<field>``
+items map a field's value to the id of the record holding it (``LOOKUPS``), so a record is found by that field
+without reading every record of the entity.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ from backoffice.models import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+# The fields a sandbox system finds its records by, as the real APIs do with a filtered query (Certinia: a SOQL WHERE
+# on the project's opportunity): (system, entity) -> field. Read through every record instead, each onboarding case
+# read all the PSA's projects, so a case took longer the more cases came before it.
+LOOKUPS: dict[tuple[str, str], str] = {("psa", "project"): "opportunity_id"}
 _FAULTS = {
     "ConnectorUnavailable": ConnectorUnavailable,
     "ConnectorRateLimited": ConnectorRateLimited,
@@ -78,6 +84,39 @@ class SandboxStore:
                 "body": {"S": json.dumps(body, default=str)},
             },
         )
+        for lookup in self._lookup_items(system, entity, record_id, body):
+            self.db.put_item(TableName=self.table, Item=lookup)
+
+    def _lookup_items(
+        self, system: str, entity: str, record_id: str, body: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The lookup item a record of an entity of ``LOOKUPS`` needs (none without a value in that field)."""
+        field = LOOKUPS.get((system, entity))
+        value = body.get(field) if field else None
+        if not value:
+            return []
+        return [
+            {
+                "pk": {"S": f"{system}#{entity}#by#{field}"},
+                "sk": {"S": str(value)},
+                "body": {"S": json.dumps({"id": record_id})},
+            }
+        ]
+
+    def find_by(self, system: str, entity: str, field: str, value: str) -> dict[str, Any] | None:
+        """The record whose ``field`` (one of ``LOOKUPS``) is ``value``: the last one written with it; None if there
+        is none, or if that record no longer holds the value."""
+        if LOOKUPS.get((system, entity)) != field:
+            raise ValueError(f"sandbox: {system} {entity} records are not found by {field}")
+        item = self.db.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"{system}#{entity}#by#{field}"}, "sk": {"S": value}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        body = self.get(system, entity, str(json.loads(item["body"]["S"])["id"]))
+        return body if body is not None and str(body.get(field)) == value else None
 
     def get(self, system: str, entity: str, record_id: str) -> dict[str, Any] | None:
         item = self.db.get_item(
@@ -176,6 +215,7 @@ class SandboxStore:
     def put_many(self, records: Iterable[tuple[str, str, str, date | None, dict[str, Any]]]) -> int:
         """Write (system, entity, id, day or None, body) records in batches of 25 (seeding a sample period)."""
         items = []
+        lookups: dict[tuple[str, str], dict[str, Any]] = {}  # one per value (a batch refuses a key twice)
         for system, entity, record_id, day, body in records:
             item = {
                 "pk": {"S": f"{system}#{entity}"},
@@ -185,12 +225,16 @@ class SandboxStore:
             if day is not None:
                 item["day"] = {"S": day.isoformat()}
             items.append({"PutRequest": {"Item": item}})
+            for lookup in self._lookup_items(system, entity, record_id, body):
+                lookups[(lookup["pk"]["S"], lookup["sk"]["S"])] = lookup
+        count = len(items)
+        items.extend({"PutRequest": {"Item": lookup}} for lookup in lookups.values())
         for start in range(0, len(items), 25):
             pending: dict[str, Any] = {self.table: items[start : start + 25]}
             while pending:
                 response = self.db.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
-        return len(items)
+        return count
 
     def lines_between(
         self, system: str, entity: str, start: date, end: date, token: str | None, days_per_page: int = 7
@@ -311,6 +355,7 @@ class SandboxStore:
         """Create the record unless this key created one before; returns the id either way. The system assigns
         the id (``prefix`` + random) unless the caller's record carries its own (``record_id``)."""
         new_id = record_id or f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+        body = make(new_id)
         # The claim and the record are written in one transaction: a concurrent copy that loses the claim always
         # finds the record. Written one after the other, a copy arriving between the two took the claim for a dead
         # one, wrote the record again and also reported created (measured: 42 of 150 races of 10 copies), and its
@@ -336,10 +381,14 @@ class SandboxStore:
                                 "Item": {
                                     "pk": {"S": f"{system}#{entity}"},
                                     "sk": {"S": new_id},
-                                    "body": {"S": json.dumps(make(new_id), default=str)},
+                                    "body": {"S": json.dumps(body, default=str)},
                                 },
                             }
                         },
+                        *(
+                            {"Put": {"TableName": self.table, "Item": lookup}}
+                            for lookup in self._lookup_items(system, entity, new_id, body)
+                        ),
                     ]
                 )
                 return Created(new_id, created=True)
@@ -572,10 +621,8 @@ class SandboxPsa(_Adapter):
 
     def find_project_by_opportunity(self, opportunity_id: str) -> Project | None:
         self._call()
-        for body in self.store.all(self.system, "project"):
-            if body.get("opportunity_id") == opportunity_id:
-                return _load(Project, body)
-        return None
+        body = self.store.find_by(self.system, "project", "opportunity_id", opportunity_id)
+        return _load(Project, body) if body is not None else None
 
     def create_project(self, project: Project, *, idempotency_key: str) -> Created:
         self._call()

@@ -388,7 +388,7 @@ class LocalRuntime:
         from moto.ses import models as ses_models
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-        from backoffice.local import distributed_map
+        from backoffice.local import distributed_map, moto_speedups
         from backoffice.local.limits import enforce_limits
 
         self.lambdas.install()  # a new default boto3 session, with the Lambda hook on it
@@ -421,6 +421,7 @@ class LocalRuntime:
         _reuse_engine_clients()
         _snapshot_table_items()
         _atomic_conditional_writes()
+        moto_speedups.install()  # queries read their partition, transactions back up their items
         distributed_map.install()  # what moto's Distributed Map lacks (local/distributed_map.py)
         self._limits = enforce_limits()  # AWS's size limits moto lacks (local/limits.py)
         self._enforce_iam()

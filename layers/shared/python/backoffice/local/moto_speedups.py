@@ -1,0 +1,198 @@
+"""moto without costs that grow with the data: a query reads its partition, a transaction backs up its items.
+
+Measured on ``backoffice serve`` (bench/serve_throughput.py), before these patches: onboarding cases slowed from
+0.99 to 0.60 cases/s between the first and the second hundred and the server grew by 19.6 MiB per case. Two
+causes, both in moto 5.2.5 and both growing with everything the tables hold, not with what a call touches:
+
+- ``Table.query`` without an index lists (and sorts) every item of the table, then keeps those of the asked
+  partition key. Every audit append reads its case's head that way, every sandbox read its entity.
+- ``transact_write_items`` deep-copies each table it writes to, whole, before it starts (to put the copy back if
+  the transaction is cancelled). moto also tracks every model instance it creates for its reset, so each copy of
+  the table stayed in memory for good: every sandbox create (an idempotency claim and its record, written in one
+  transaction) kept a copy of the whole sandbox table.
+
+What DynamoDB answers does not change: a query returns the same items in the same order with the same pages
+(moto still filters on the key, sorts by the range key and applies limits, filters and projections); a transaction
+still checks every condition, writes all or nothing, and a cancelled one leaves each item it touched as it was
+(its items are backed up one by one, under the same lock as every item write, instead of its tables).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from typing import Any
+
+_local = threading.local()  # per thread: the partition a query reads; whether a transaction is backing up
+
+
+def install() -> None:
+    """Patch moto once per process (idempotent; the runtime calls it whenever it installs its hooks)."""
+    _query_reads_its_partition()
+    _transactions_back_up_their_items()
+    _json_paths_parsed_once()
+    _item_copies_not_kept()
+
+
+def _item_copies_not_kept() -> None:
+    """moto keeps a reference to every model object it creates (``instances_tracked``, read by its dashboard
+    only), DynamoDB items included, and every query answers with copies of its items: each read kept its copies
+    for good (measured: about 100 KiB per onboarding case). Items are data in a table, not models to list: they
+    are made as plain objects, and live as long as their table or their caller holds them."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    if getattr(Item.__new__, "untracked", False):
+        return
+
+    def __new__(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    __new__.untracked = True  # type: ignore[attr-defined]
+    Item.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+    Item.instances_tracked.clear()  # type: ignore[attr-defined]
+
+
+def _json_paths_parsed_once() -> None:
+    """moto's Step Functions engine parses every JSONPath (``$.deal.opportunity.id``) each time a state evaluates
+    it, and jsonpath-ng builds a new PLY lexer and parser for every parse (0.8 ms here; a case evaluates a few
+    hundred paths). A parsed path is a read-only expression tree: each distinct text is parsed once per process
+    (the cache is bounded) and evaluated against each state's data as before."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        if getattr(module.parse, "parsed_once", False):
+            continue
+        cached = functools.lru_cache(maxsize=4096)(module.parse)
+        cached.parsed_once = True  # type: ignore[attr-defined]
+        module.parse = cached  # type: ignore[attr-defined]
+
+
+def _query_reads_its_partition() -> None:
+    from moto.dynamodb.models.table import Table
+
+    if not getattr(Table.query, "reads_its_partition", False):
+        Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+    if not getattr(Table.all_items, "reads_its_partition", False):
+        # Also after another patch replaced all_items (the runtime's snapshot sort): this one wraps whatever is there.
+        Table.all_items = _partition_items(Table.all_items)  # type: ignore[method-assign]
+
+
+def _partition_query(original_query: Any) -> Any:
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto's query takes the index name as its 8th positional argument (the backend passes it that way).
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        previous = getattr(_local, "partition", None)
+        _local.partition = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _local.partition = previous
+
+    query.reads_its_partition = True  # type: ignore[attr-defined]
+    return query
+
+
+def _partition_items(original_all_items: Any) -> Any:
+    def all_items(self: Any) -> list[Any]:
+        asked = getattr(_local, "partition", None)
+        if asked is None or asked[0] is not self:
+            return original_all_items(self)
+        # The items moto's query would keep from the whole table (its key filter and range sort still run).
+        partition = self.items.get(asked[1])
+        if partition is None:
+            return []
+        if self.range_key_attr:
+            return list(partition.values())  # a snapshot: another thread may add to the partition meanwhile
+        return [partition]
+
+    all_items.__dict__.update(
+        original_all_items.__dict__
+    )  # the wrapped one's markers: it counts as installed
+    all_items.reads_its_partition = True  # type: ignore[attr-defined]
+    return all_items
+
+
+def _transactions_back_up_their_items() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    if getattr(DynamoDBBackend.transact_write_items, "backs_up_items", False):
+        return
+    original_transaction = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        from backoffice.local.runtime import _write_lock  # the lock every item write takes (reentrant)
+
+        with _write_lock:
+            saved = _back_up(self, transact_items)
+            _local.in_transaction = True
+            try:
+                return original_transaction(self, transact_items)
+            except BaseException:
+                _restore(saved)
+                raise
+            finally:
+                _local.in_transaction = False
+
+    transact_write_items.__dict__.update(original_transaction.__dict__)
+    transact_write_items.backs_up_items = True  # type: ignore[attr-defined]
+    Table.__deepcopy__ = _table_copy  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _table_copy(table: Any, memo: dict[int, Any]) -> Any:
+    if getattr(_local, "in_transaction", False):
+        # moto's transaction asks for a copy of the whole table to put back if it is cancelled; the items it
+        # touches are backed up one by one instead (_back_up), so its "put back" is a no-op on the same table.
+        return table
+    # Any other copy (a backup, a restore) is made as copy.deepcopy makes it for a class without this method.
+    return copy._reconstruct(table, memo, *table.__reduce_ex__(4))  # type: ignore[attr-defined]
+
+
+_Saved = tuple[
+    Any, Any, Any, Any, int
+]  # table, hash key, range key, the item before (None: none), stream length
+
+
+def _back_up(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Saved]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    saved = []
+    for entry in transact_items:
+        for operation, request in entry.items():
+            table = backend.tables.get(request.get("TableName")) if isinstance(request, dict) else None
+            if table is None:
+                continue
+            key = request.get("Item") if operation == "Put" else request.get("Key")
+            names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+            if not isinstance(key, dict) or any(name not in key for name in names):
+                continue  # moto refuses it itself, before any write
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            current = table.get_item(hash_value, range_value)
+            shard = table.stream_shard
+            before = copy.deepcopy(current) if current is not None else None
+            saved.append((table, hash_value, range_value, before, len(shard.items) if shard else 0))
+    return saved
+
+
+def _restore(saved: list[_Saved]) -> None:
+    for table, hash_value, range_value, before, records in reversed(saved):
+        if range_value is not None:
+            partition = table.items[hash_value]
+            if before is None:
+                partition.pop(range_value, None)
+            else:
+                partition[range_value] = before
+            if not partition:
+                del table.items[hash_value]
+        elif before is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = before
+        if table.stream_shard is not None:
+            del table.stream_shard.items[records:]  # a cancelled transaction leaves no stream record

@@ -1,0 +1,196 @@
+"""moto patched for pace (local/moto_speedups.py): the same DynamoDB answers, without whole-table work.
+
+Each test runs moto in-process with the patches installed, as the local runtime does, and checks what a caller of
+DynamoDB would notice: the items and pages a query returns, all-or-nothing transactions, conditions; and that a
+transaction no longer leaves a copy of its table behind. Last, the sandbox PSA's lookup of a project by its
+opportunity, which replaced a read of every project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from backoffice.connectors.sandbox import SandboxStore
+from backoffice.local import moto_speedups
+
+TABLE = "speedups"
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        moto_speedups.install()
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+def put(dynamodb: Any, pk: str, sk: str, **attributes: str) -> None:
+    item = {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in attributes.items()}}
+    dynamodb.put_item(TableName=TABLE, Item=item)
+
+
+def item(dynamodb: Any, pk: str, sk: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = dynamodb.get_item(
+        TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    ).get("Item")
+    return found
+
+
+def test_a_query_pages_through_its_partition_in_range_key_order_and_no_other(dynamodb: Any) -> None:
+    # Given three partitions, their items written out of order
+    for n in (7, 3, 9, 1, 5, 8, 2, 6, 4, 0):
+        for pk in ("a", "b", "c"):
+            put(dynamodb, pk, f"{n:02d}", v=f"{pk}{n}")
+    # When partition b is read 4 items a page, forward and backward, and a range of it
+    pages, start = [], None
+    while True:
+        response = dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "b"}},
+            Limit=4,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        pages.append([i["sk"]["S"] for i in response["Items"]])
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            break
+    backward = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "b"}},
+        ScanIndexForward=False,
+        Limit=1,
+    )["Items"]
+    between = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
+        FilterExpression="v <> :skip",
+        ExpressionAttributeValues={
+            ":p": {"S": "b"},
+            ":lo": {"S": "03"},
+            ":hi": {"S": "06"},
+            ":skip": {"S": "b4"},
+        },
+    )["Items"]
+    # Then the pages hold partition b only, in range key order, as DynamoDB pages it
+    assert pages == [["00", "01", "02", "03"], ["04", "05", "06", "07"], ["08", "09"]]
+    assert [i["v"]["S"] for i in backward] == ["b9"]
+    assert [i["v"]["S"] for i in between] == ["b3", "b5", "b6"]
+    # And a partition with no item gives none, a scan still reads them all
+    assert (
+        dynamodb.query(
+            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "z"}}
+        )["Items"]
+        == []
+    )
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 30
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_no_copy_of_the_table(dynamodb: Any) -> None:
+    from moto.dynamodb.models.table import Table
+
+    # Given an item, and the number of tables moto keeps track of
+    put(dynamodb, "account", "A", balance="10")
+    tables_before = len(Table.instances_tracked)  # type: ignore[attr-defined]
+    # When a transaction writes a new item, changes the existing one, and then fails a condition
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "account"}, "sk": {"S": "B"}}}},
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "account"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "SET balance = :b",
+                        "ExpressionAttributeValues": {":b": {"S": "0"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "account"}, "sk": {"S": "C"}},
+                        "ConditionExpression": "attribute_exists(sk)",
+                    }
+                },
+            ]
+        )
+    # Then DynamoDB's answer: cancelled, with the reason per item
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in refused.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    # And nothing was written: no new item, the old one unchanged
+    assert item(dynamodb, "account", "B") is None
+    assert item(dynamodb, "account", "A") == {
+        "pk": {"S": "account"},
+        "sk": {"S": "A"},
+        "balance": {"S": "10"},
+    }
+    # And no copy of the table stays behind
+    assert len(Table.instances_tracked) == tables_before  # type: ignore[attr-defined]
+
+
+def test_a_transaction_whose_conditions_hold_writes_every_item(dynamodb: Any) -> None:
+    # Given no claim yet
+    claim = {
+        "Put": {
+            "TableName": TABLE,
+            "Item": {"pk": {"S": "idem"}, "sk": {"S": "key-1"}},
+            "ConditionExpression": "attribute_not_exists(sk)",
+        }
+    }
+    record = {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "record"}, "sk": {"S": "R-1"}}}}
+    # When a claim and its record are written together, twice
+    dynamodb.transact_write_items(TransactItems=[claim, record])
+    with pytest.raises(ClientError) as second:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                claim,
+                {"Put": {**record["Put"], "Item": {"pk": {"S": "record"}, "sk": {"S": "R-2"}}}},
+            ]
+        )
+    # Then the first wrote both, the second neither
+    assert item(dynamodb, "idem", "key-1") and item(dynamodb, "record", "R-1")
+    assert second.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert item(dynamodb, "record", "R-2") is None
+
+
+def test_the_psa_finds_a_project_by_its_opportunity_however_it_was_written(dynamodb: Any) -> None:
+    store = SandboxStore(TABLE, dynamodb)
+    project = {"id": "P-1", "opportunity_id": "006A", "client_id": "C-1"}
+    # Given projects written by a create, a put and a seeding batch, and one without an opportunity
+    store.create_once(
+        "psa", "project", "project#006A", lambda new_id: {**project, "id": new_id}, "PRJ", "P-1"
+    )
+    store.put("psa", "project", "P-2", {**project, "id": "P-2", "opportunity_id": "006B"})
+    store.put_many([("psa", "project", "P-3", None, {**project, "id": "P-3", "opportunity_id": "006C"})])
+    store.put("psa", "project", "P-4", {**project, "id": "P-4", "opportunity_id": None})
+    # Then each is found by its opportunity, and an unknown opportunity finds none
+    for opportunity, project_id in (("006A", "P-1"), ("006B", "P-2"), ("006C", "P-3")):
+        found = store.find_by("psa", "project", "opportunity_id", opportunity)
+        assert found is not None and found["id"] == project_id
+    assert store.find_by("psa", "project", "opportunity_id", "006Z") is None
+    # And a project moved to another opportunity is no longer found by the old one
+    store.put("psa", "project", "P-2", {**project, "id": "P-2", "opportunity_id": "006D"})
+    assert store.find_by("psa", "project", "opportunity_id", "006B") is None
+    assert (store.find_by("psa", "project", "opportunity_id", "006D") or {}).get("id") == "P-2"
+    # And the lookups are not records: listing the projects gives the four projects
+    assert sorted(p["id"] for p in store.all("psa", "project")) == ["P-1", "P-2", "P-3", "P-4"]
