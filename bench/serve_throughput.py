@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,20 +50,6 @@ FIRST_DEAL = 100_000  # deal indexes of the bench's own, clear of the sample pip
 TARGET_CASES_PER_S = 20.0
 TARGET_EVENTS_PER_S = 50.0
 PASS_STATES = 11
-
-
-def free_port() -> int:
-    """A free port whose neighbour (the server's API gateway) is free too."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        with socket.socket() as neighbour:
-            try:
-                neighbour.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
 
 
 def rss_mib(pid: int) -> float:
@@ -162,6 +147,7 @@ def run() -> dict[str, Any]:
     from backoffice.audit import AuditTrail
     from backoffice.local.runtime import LocalRuntime
     from backoffice.local.samples import NEW_CLIENTS, Deal, new_client, put_deal
+    from backoffice.local.server import free_port
 
     port = free_port()
     outbox = Path(tempfile.mkdtemp(prefix="bench-serve-outbox-"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,23 +19,10 @@ import boto3
 import pytest
 
 from backoffice.local.samples import closed_won_detail
+from backoffice.local.server import free_port
 
 BACKOFFICE = [sys.executable, "-m", "backoffice.cli.main"]
 OUTBOX = Path(tempfile.mkdtemp(prefix="backoffice-serve-outbox-"))
-
-
-def free_port() -> int:
-    """A free port whose neighbour (the server's API gateway) is free too."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        with socket.socket() as neighbour:
-            try:
-                neighbour.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import urllib.request
 from pathlib import Path
@@ -21,6 +22,20 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 4566
 DEFAULT_OUTBOX = Path(".local/outbox")
+
+
+def free_port() -> int:
+    """A free port for ``backoffice serve`` whose neighbour (the server's API gateway, ``port + 1``) is free too."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        with socket.socket() as neighbour:
+            try:
+                neighbour.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 class LocalServer:
