@@ -182,8 +182,8 @@ def run() -> dict[str, Any]:
         sfn = runtime.client("stepfunctions")
         onboarding = runtime.state_machine_arn("onboarding")
         # Set-up: one first deal per new client, one at a time, so the ERP knows each client before the timed
-        # deals arrive. Two first deals of one new client at the same moment would each create it (neither sees
-        # the other's customer yet) and every later deal of that name would wait for a person to pick one.
+        # deals arrive, and the timed batches measure matching rather than the first deals of a client waiting
+        # their turn (two at once: one creates it, the other retries RecordBeingCreated; docs/concurrency.md).
         for n in range(-len(NEW_CLIENTS), 0):
             deal = Deal(FIRST_DEAL + n, new_client(FIRST_DEAL + n))
             runtime.put_event(

@@ -7,9 +7,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
-from backoffice.idempotency import idempotent_on
+from backoffice.idempotency import creation_claim, idempotent_on
+from backoffice.onboarding.customers import creation_claim_key
 from backoffice.onboarding.step_inputs import OpportunityStepInput
 from backoffice.onboarding.steps import (
     CustomerNeedsReview,
@@ -33,7 +35,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deal = deal_of(INPUT_MODEL.model_validate(event).event)
     try:
         client = client_of_record(deal.client, wiring.crm())
-        outcome, decision = match_or_create_customer(client, wiring.erp())
+        # Another case creating the same customer under another CRM account holds the claim: this step retries.
+        with creation_claim(aws.client("dynamodb"), creation_claim_key(client)):
+            outcome, decision = match_or_create_customer(client, wiring.erp())
     except CustomerNeedsReview as error:
         STEP.failed(event, error, "customer.matched")
         raise

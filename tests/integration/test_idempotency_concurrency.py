@@ -142,3 +142,83 @@ def test_ten_copies_of_match_customer_for_a_new_client_at_once_create_one_custom
     # and the ERP has exactly one new customer, and the step recorded one creation
     assert [c["id"] for c in local.sandbox().all("erp", "customer") if c["id"] not in before] == [customer_id]
     assert audit_actions(local, case_id)["customer.created"] == 1
+
+
+def _won_deal_payload(local: LocalRuntime, deal: Deal) -> dict[str, Any]:
+    from backoffice.local.samples import put_deal
+
+    detail = put_deal(local.sandbox(), local.client("s3"), local.documents_bucket, deal)
+    case_id = f"onboard-{deal.opportunity_id}-{uuid.uuid4().hex[:6]}"
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Opportunity Closed Won",
+        "source": "crm.salesforce",
+        "account": "000000000000",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+    return {"case_id": case_id, "execution_arn": f"arn:local:{case_id}", "event": event}
+
+
+def test_deals_of_several_crm_accounts_of_one_new_client_at_once_create_one_customer(
+    local: LocalRuntime,
+) -> None:
+    # Given one new company the ERP does not have, kept in the CRM as six accounts (their ids differ, so
+    # Powertools' idempotency keys their cases apart), each with a won deal
+    name = f"Concurrent Customer {uuid.uuid4().hex[:6]} GmbH"
+    payloads = [
+        _won_deal_payload(
+            local,
+            Deal(
+                index=7100 + n,
+                client=new_client(7100).model_copy(
+                    update={"id": f"ACC-{uuid.uuid4().hex[:8]}", "customer_name": name}
+                ),
+            ),
+        )
+        for n in range(6)
+    ]
+    # When the six cases' 'Match customer in ERP' run at the same moment
+    answers = at_once([lambda p=p: local.lambdas.invoke("match_customer", p) for p in payloads])
+    assert not [a for a in answers if isinstance(a, Exception)]
+    # Then each either ran or was told another case is creating that customer, a retryable error (a case that
+    # came after the first had finished ran, and found the customer)
+    errors = {error["errorType"] for result, error in answers if error}  # type: ignore[misc]
+    assert errors <= {"RecordBeingCreated"}
+    # And when the state machine retries those, each finds the customer the first created
+    results = [
+        result if not error else local.lambdas.invoke("match_customer", payload)[0]
+        for (result, error), payload in zip(answers, payloads, strict=True)  # type: ignore[misc]
+    ]
+    assert Counter(r["decision"] for r in results) == {"created": 1, "existing": 5}
+    assert len({r["customer_id"] for r in results}) == 1
+    assert [c for c in local.sandbox().all("erp", "customer") if c["customer_name"] == name] == [
+        c for c in local.sandbox().all("erp", "customer") if c["id"] == results[0]["customer_id"]
+    ]
+
+
+def test_a_creation_claim_is_held_once_released_by_its_owner_and_taken_over_when_its_lease_ran_out(
+    local: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backoffice.idempotency import RecordBeingCreated, creation_claim
+
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", local.resolve(Ref("table_name", "idempotency")))
+    dynamodb, key = local.client("dynamodb"), f"test#{uuid.uuid4().hex}"
+    # Given a claim held / When eight others try it at once / Then every one is refused
+    with creation_claim(dynamodb, key):
+        refused = at_once([lambda: creation_claim(dynamodb, key).__enter__()] * 8)
+        assert all(isinstance(answer, RecordBeingCreated) for answer in refused)
+    # When its owner is done / Then the next one gets it
+    with creation_claim(dynamodb, key):
+        pass
+    # Given a claim whose invocation died (its lease already over) / Then the next one takes it over
+    claim = creation_claim(dynamodb, key, lease_seconds=-1)
+    claim.__enter__()
+    with creation_claim(dynamodb, key):
+        # and the dead invocation's late release does not free the claim its successor holds
+        claim.__exit__(None, None, None)
+        with pytest.raises(RecordBeingCreated):
+            creation_claim(dynamodb, key).__enter__()

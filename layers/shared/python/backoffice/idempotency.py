@@ -8,7 +8,10 @@ guard, for retries after the record expires here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -27,3 +30,50 @@ def idempotent_on(business_key: str, *, expires_after_seconds: int = 3600) -> Ca
         expires_after_seconds=expires_after_seconds,
     )
     return idempotent(persistence_store=persistence, config=config)
+
+
+class RecordBeingCreated(Exception):
+    """Another invocation holds the claim on creating the same record in a firm's system. The step's Task retries
+    this error by name (retrier ``idempotency_in_progress``); by then the record exists and the step finds it."""
+
+
+CLAIM_LEASE_SECONDS = 60  # twice the functions' 30 s timeout: a claim outlives the invocation that took it
+
+
+@contextmanager
+def creation_claim(dynamodb: Any, key: str, *, lease_seconds: int = CLAIM_LEASE_SECONDS) -> Iterator[None]:
+    """Hold ``claim#<key>`` in the idempotency table while looking a record up and creating it if missing.
+
+    Two cases can be about one record under different business keys (two CRM accounts of one new company, won at
+    once): each finds no record and each creates one, since Powertools' idempotency keys them apart. The claim
+    serializes them: the write succeeds only if no live claim holds the key (``attribute_not_exists(id) OR
+    expiration < :now``), so the second raises ``RecordBeingCreated`` and its retry finds the first's record. The
+    claim is released by its owner only (``#owner = :token``); one whose invocation died expires after the lease
+    (``expiration`` is the table's TTL attribute, so DynamoDB also deletes it)."""
+    table = os.environ["IDEMPOTENCY_TABLE_NAME"]
+    item_key = {"id": {"S": f"claim#{key}"}}
+    token, now = uuid.uuid4().hex, int(time.time())
+    try:
+        dynamodb.put_item(
+            TableName=table,
+            Item={**item_key, "owner": {"S": token}, "expiration": {"N": str(now + lease_seconds)}},
+            ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+            ExpressionAttributeValues={":now": {"N": str(now)}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise RecordBeingCreated(
+            f"another case is creating the same record ({key}); retried shortly"
+        ) from None
+    try:
+        yield
+    finally:
+        with suppress(
+            dynamodb.exceptions.ConditionalCheckFailedException
+        ):  # the lease ran out, another holds it
+            dynamodb.delete_item(
+                TableName=table,
+                Key=item_key,
+                ConditionExpression="#owner = :token",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":token": {"S": token}},
+            )

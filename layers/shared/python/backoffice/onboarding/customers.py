@@ -11,6 +11,7 @@ form ("Contoso Pharmaceuticals, L.L.C." and "CONTOSO PHARMACEUTICALS LLC" are on
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -120,6 +121,14 @@ def normalize_legal_name(name: str, legal_suffixes: Sequence[str] = DEFAULT_LEGA
     if len(words) > 1 and words[0] == "the":
         words.pop(0)
     return " ".join(words)
+
+
+def creation_claim_key(client: Client, policy: CustomerMatchPolicy | None = None) -> str:
+    """What two cases about to create the same customer share, whatever their CRM account: the normalized legal
+    name, by which the matcher relates customers (the same name is an existing customer or a person's review),
+    hashed to a fixed length. The match-or-create step holds it while it looks and creates."""
+    name = normalize_legal_name(client.customer_name, (policy or CustomerMatchPolicy()).legal_suffixes)
+    return "customer#" + hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
 def normalize_street(address: Address) -> str:
