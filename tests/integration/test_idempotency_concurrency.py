@@ -109,42 +109,8 @@ def test_any_number_of_copies_of_one_vendor_step_run_it_once(local: LocalRuntime
     assert audit_actions(local, case_id)["vendor.created_on_hold"] == 1
 
 
-def test_ten_copies_of_match_customer_for_a_new_client_at_once_create_one_customer(
-    local: LocalRuntime,
-) -> None:
-    # Given a won deal of a client the ERP does not have, recorded in the CRM
-    deal = Deal(index=7001, client=new_client(7001).model_copy(update={"id": f"ACC-{uuid.uuid4().hex[:8]}"}))
-    from backoffice.local.samples import put_deal
-
-    detail = put_deal(local.sandbox(), local.client("s3"), local.documents_bucket, deal)
-    case_id = f"onboard-{deal.opportunity_id}-{uuid.uuid4().hex[:6]}"
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Opportunity Closed Won",
-        "source": "crm.salesforce",
-        "account": "000000000000",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": "us-east-1",
-        "resources": [],
-        "detail": detail,
-    }
-    payload = {"case_id": case_id, "execution_arn": f"arn:local:{case_id}", "event": event}
-    before = {c["id"] for c in local.sandbox().all("erp", "customer")}
-    # When ten copies of 'Match customer in ERP' arrive at the same moment
-    answers = invoke_at_once(local, "match_customer", payload, 10)
-    # Then each got the one new customer or IdempotencyAlreadyInProgressError
-    outcomes = Counter("result" if isinstance(a, dict) else a for a in answers)
-    assert set(outcomes) <= {"result", IN_PROGRESS} and outcomes["result"] >= 1
-    assert outcomes["result"] + outcomes[IN_PROGRESS] == 10
-    [(customer_id, decision)] = {(a["customer_id"], a["decision"]) for a in answers if isinstance(a, dict)}
-    assert decision == "created"
-    # and the ERP has exactly one new customer, and the step recorded one creation
-    assert [c["id"] for c in local.sandbox().all("erp", "customer") if c["id"] not in before] == [customer_id]
-    assert audit_actions(local, case_id)["customer.created"] == 1
-
-
 def _won_deal_payload(local: LocalRuntime, deal: Deal) -> dict[str, Any]:
+    """The payload of 'Match customer in ERP' for a fresh case of the deal, recorded in the CRM first."""
     from backoffice.local.samples import put_deal
 
     detail = put_deal(local.sandbox(), local.client("s3"), local.documents_bucket, deal)
@@ -161,6 +127,27 @@ def _won_deal_payload(local: LocalRuntime, deal: Deal) -> dict[str, Any]:
         "detail": detail,
     }
     return {"case_id": case_id, "execution_arn": f"arn:local:{case_id}", "event": event}
+
+
+def test_ten_copies_of_match_customer_for_a_new_client_at_once_create_one_customer(
+    local: LocalRuntime,
+) -> None:
+    # Given a won deal of a client the ERP does not have, recorded in the CRM
+    deal = Deal(index=7001, client=new_client(7001).model_copy(update={"id": f"ACC-{uuid.uuid4().hex[:8]}"}))
+    payload = _won_deal_payload(local, deal)
+    case_id = payload["case_id"]
+    before = {c["id"] for c in local.sandbox().all("erp", "customer")}
+    # When ten copies of 'Match customer in ERP' arrive at the same moment
+    answers = invoke_at_once(local, "match_customer", payload, 10)
+    # Then each got the one new customer or IdempotencyAlreadyInProgressError
+    outcomes = Counter("result" if isinstance(a, dict) else a for a in answers)
+    assert set(outcomes) <= {"result", IN_PROGRESS} and outcomes["result"] >= 1
+    assert outcomes["result"] + outcomes[IN_PROGRESS] == 10
+    [(customer_id, decision)] = {(a["customer_id"], a["decision"]) for a in answers if isinstance(a, dict)}
+    assert decision == "created"
+    # and the ERP has exactly one new customer, and the step recorded one creation
+    assert [c["id"] for c in local.sandbox().all("erp", "customer") if c["id"] not in before] == [customer_id]
+    assert audit_actions(local, case_id)["customer.created"] == 1
 
 
 def test_deals_of_several_crm_accounts_of_one_new_client_at_once_create_one_customer(

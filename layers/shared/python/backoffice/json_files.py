@@ -4,7 +4,7 @@ typed ``application/json``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
@@ -12,12 +12,13 @@ def put_json(
     s3: Any,
     bucket: str,
     key: str,
-    body: Mapping[str, Any],
+    body: Mapping[str, Any] | Sequence[Any],
     *,
     default: Callable[[Any], Any] | None = None,
     sort_keys: bool = False,
 ) -> dict[str, Any]:
-    """Writes ``body`` as JSON at ``key``; S3's answer (with the ``VersionId`` on a versioned bucket)."""
+    """Writes ``body`` (an object, or an array such as a Distributed Map's items) as JSON at ``key``; S3's answer
+    (with the ``VersionId`` on a versioned bucket)."""
     response: dict[str, Any] = s3.put_object(
         Bucket=bucket,
         Key=key,

@@ -87,8 +87,7 @@ class BillingFiles:
     def put_list(self, name: str, items: Sequence[Mapping[str, Any]]) -> str:
         """A JSON array: what a Distributed Map's ItemReader reads with ``InputType: JSON``."""
         key = self.key(name)
-        body = json.dumps(list(items), separators=(",", ":"), default=str).encode()
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        put_json(self.s3, self.bucket, key, list(items), default=str)
         return key
 
     def get(self, name: str) -> dict[str, Any]:
