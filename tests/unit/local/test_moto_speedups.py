@@ -194,3 +194,24 @@ def test_the_psa_finds_a_project_by_its_opportunity_however_it_was_written(dynam
     assert (store.find_by("psa", "project", "opportunity_id", "006D") or {}).get("id") == "P-2"
     # And the lookups are not records: listing the projects gives the four projects
     assert sorted(p["id"] for p in store.all("psa", "project")) == ["P-1", "P-2", "P-3", "P-4"]
+
+
+def test_the_erp_lists_a_customers_and_a_projects_invoices_from_its_index(dynamodb: Any) -> None:
+    store = SandboxStore(TABLE, dynamodb)
+    invoice = {"client_id": "C-1", "project_id": "P-1", "status": "posted"}
+    # Given invoices written by a create, a put and a seeding batch, for two clients and projects
+    store.create_once("erp", "invoice", "invoice#1", lambda new_id: {**invoice, "id": new_id}, "INV", "I-1")
+    store.put("erp", "invoice", "I-2", {**invoice, "id": "I-2", "project_id": "P-2"})
+    store.put_many([("erp", "invoice", "I-3", None, {**invoice, "id": "I-3", "client_id": "C-2"})])
+    # Then a client's and a project's invoices are listed by their index, in id order
+    assert [i["id"] for i in store.find_all_by("erp", "invoice", "client_id", "C-1")] == ["I-1", "I-2"]
+    assert [i["id"] for i in store.find_all_by("erp", "invoice", "project_id", "P-1")] == ["I-1", "I-3"]
+    assert store.find_all_by("erp", "invoice", "client_id", "C-9") == []
+    # And an invoice changed to another client is listed under its new client only
+    store.put("erp", "invoice", "I-2", {**invoice, "id": "I-2", "client_id": "C-2", "project_id": "P-2"})
+    assert [i["id"] for i in store.find_all_by("erp", "invoice", "client_id", "C-1")] == ["I-1"]
+    assert [i["id"] for i in store.find_all_by("erp", "invoice", "client_id", "C-2")] == ["I-2", "I-3"]
+    # And the index items are not invoices
+    assert sorted(i["id"] for i in store.all("erp", "invoice")) == ["I-1", "I-2", "I-3"]
+    with pytest.raises(ValueError, match="not listed by"):
+        store.find_all_by("erp", "invoice", "status", "posted")

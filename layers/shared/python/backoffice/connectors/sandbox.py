@@ -62,11 +62,19 @@ M = TypeVar("M", bound=BaseModel)
 # on the project's opportunity): (system, entity) -> field. Read through every record instead, each onboarding case
 # read all the PSA's projects, so a case took longer the more cases came before it.
 LOOKUPS: dict[tuple[str, str], str] = {("psa", "project"): "opportunity_id"}
+# The fields a sandbox system lists its records by, many records to a value, as an ERP answers "this customer's open
+# invoices" or "this project's invoice for the period" from an index: (system, entity) -> fields. Read through every
+# invoice instead, each project of a billing run read all the ERP's invoices twice (17 % of a 200-project run).
+INDEXES: dict[tuple[str, str], tuple[str, ...]] = {("erp", "invoice"): ("client_id", "project_id")}
 _FAULTS = {
     "ConnectorUnavailable": ConnectorUnavailable,
     "ConnectorRateLimited": ConnectorRateLimited,
     "ConnectorTimeout": ConnectorTimeout,
 }
+
+
+def _index_key(system: str, entity: str, field: str, value: str) -> str:
+    return f"{system}#{entity}#by#{field}#{value}"
 
 
 class SandboxStore:
@@ -90,18 +98,45 @@ class SandboxStore:
     def _lookup_items(
         self, system: str, entity: str, record_id: str, body: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """The lookup item a record of an entity of ``LOOKUPS`` needs (none without a value in that field)."""
+        """The items that find a record by its fields: one per ``LOOKUPS`` field (the value's record) and one per
+        ``INDEXES`` field (the value's partition lists the record), none for a field without a value."""
+        items = []
         field = LOOKUPS.get((system, entity))
         value = body.get(field) if field else None
-        if not value:
-            return []
-        return [
-            {
-                "pk": {"S": f"{system}#{entity}#by#{field}"},
-                "sk": {"S": str(value)},
-                "body": {"S": json.dumps({"id": record_id})},
-            }
-        ]
+        if value:
+            items.append(
+                {
+                    "pk": {"S": f"{system}#{entity}#by#{field}"},
+                    "sk": {"S": str(value)},
+                    "body": {"S": json.dumps({"id": record_id})},
+                }
+            )
+        for indexed in INDEXES.get((system, entity), ()):
+            if body.get(indexed):
+                items.append(
+                    {
+                        "pk": {"S": _index_key(system, entity, indexed, str(body[indexed]))},
+                        "sk": {"S": record_id},
+                        "body": {"S": json.dumps({"id": record_id})},
+                    }
+                )
+        return items
+
+    def find_all_by(self, system: str, entity: str, field: str, value: str) -> list[dict[str, Any]]:
+        """The records whose ``field`` (one of ``INDEXES``) is ``value``, in id order, read from the index's
+        partition instead of every record of the entity."""
+        if field not in INDEXES.get((system, entity), ()):
+            raise ValueError(f"sandbox: {system} {entity} records are not listed by {field}")
+        ids: list[str] = []
+        for page in self.db.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": _index_key(system, entity, field, value)}},
+            ConsistentRead=True,
+        ):
+            ids.extend(item["sk"]["S"] for item in page.get("Items", []))
+        bodies = (self.get(system, entity, record_id) for record_id in ids)
+        return [body for body in bodies if body is not None and str(body.get(field)) == value]
 
     def find_by(self, system: str, entity: str, field: str, value: str) -> dict[str, Any] | None:
         """The record whose ``field`` (one of ``LOOKUPS``) is ``value``: the last one written with it; None if there
@@ -561,8 +596,8 @@ class SandboxErp(_Adapter):
         self._call()
         opening = self.store.get(self.system, "opening_balance", customer_id) or {}
         balance = Decimal(str(opening.get("outstanding", "0")))
-        for body in self.store.all(self.system, "invoice"):
-            if body.get("client_id") == customer_id and body.get("status") in ("posted", "partly_paid"):
+        for body in self.store.find_all_by(self.system, "invoice", "client_id", customer_id):
+            if body.get("status") in ("posted", "partly_paid"):
                 balance += Decimal(str(body.get("outstanding_amount", "0")))
         return balance
 
@@ -578,10 +613,9 @@ class SandboxErp(_Adapter):
 
     def find_invoice(self, project_id: str, period_start: date, period_end: date) -> Invoice | None:
         self._call()
-        for body in self.store.all(self.system, "invoice"):
+        for body in self.store.find_all_by(self.system, "invoice", "project_id", project_id):
             if (
-                body.get("project_id") == project_id
-                and body.get("period_start") == period_start.isoformat()
+                body.get("period_start") == period_start.isoformat()
                 and body.get("period_end") == period_end.isoformat()
                 and body.get("status") != "cancelled"
             ):
