@@ -79,15 +79,10 @@ class BillingFiles:
     def key(self, name: str) -> str:
         return f"billing/{self.case_id}/{name}"
 
-    def put(self, name: str, body: Mapping[str, Any]) -> str:
+    def put(self, name: str, body: Mapping[str, Any] | Sequence[Any]) -> str:
+        """An object, or an array (what a Distributed Map's ItemReader reads with ``InputType: JSON``)."""
         key = self.key(name)
         put_json(self.s3, self.bucket, key, body, default=str)
-        return key
-
-    def put_list(self, name: str, items: Sequence[Mapping[str, Any]]) -> str:
-        """A JSON array: what a Distributed Map's ItemReader reads with ``InputType: JSON``."""
-        key = self.key(name)
-        put_json(self.s3, self.bucket, key, list(items), default=str)
         return key
 
     def get(self, name: str) -> dict[str, Any]:
@@ -188,7 +183,7 @@ def open_period(
             ),
         },
     )
-    project_list = files.put_list(PROJECT_LIST, [{"project_id": project.id} for project in projects])
+    project_list = files.put(PROJECT_LIST, [{"project_id": project.id} for project in projects])
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "projects": len(projects),

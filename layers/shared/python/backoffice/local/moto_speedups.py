@@ -153,9 +153,8 @@ def _table_copy(table: Any, memo: dict[int, Any]) -> Any:
     return copy._reconstruct(table, memo, *table.__reduce_ex__(4))  # type: ignore[attr-defined]
 
 
-_Saved = tuple[
-    Any, Any, Any, Any, int
-]  # table, hash key, range key, the item before (None: none), stream length
+# What a transaction backs up per item: table, hash key, range key, the item before (None: none), stream length.
+_Saved = tuple[Any, Any, Any, Any, int]
 
 
 def _back_up(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Saved]:
