@@ -21,7 +21,8 @@ Figures:
   every second delivery).
 
 Run with ``python -m bench serve_throughput``; ``SERVE_THROUGHPUT_CASES=300`` for a shorter run.
-``SERVE_THROUGHPUT_PYSPY=<file.svg>`` records a py-spy profile of the server for the whole run (if installed).
+``SERVE_THROUGHPUT_PYSPY=<file.svg>`` records a py-spy profile of the server for the whole run (if installed;
+``.json``: speedscope, ``.txt``: collapsed stacks).
 """
 
 from __future__ import annotations
@@ -165,10 +166,11 @@ def run() -> dict[str, Any]:
                 "--output",
                 profile,
                 "--format",
-                "speedscope" if profile.endswith(".json") else "flamegraph",
+                {".json": "speedscope", ".txt": "raw"}.get(Path(profile).suffix, "flamegraph"),
                 "--rate",
                 "50",
                 "--nonblocking",
+                "--gil",  # only the thread holding the GIL: where the server's one CPU of Python goes
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

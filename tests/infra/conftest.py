@@ -1,25 +1,21 @@
-"""The CDK app, synthesized once per test session: every infra test reads the same cloud assembly."""
+"""The CDK app, synthesized once per change (not per session or worker): every infra test reads the same cloud
+assembly, the one the local runtime's IAM reads too."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
 from synthesized_stack import Synthesized
-
-from infra.cdk_app import build_app
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    # Given the app built from the catalog, synthesized into a private directory (make synth owns cdk.out/).
+def synthesized() -> Synthesized:
+    # Given the app built from the catalog and synthesized (make synth owns cdk.out/; this is .local/synth/'s).
     # Synth runs cdk-nag: an unacknowledged AwsSolutions error fails right here, with the report in the error.
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(outdir=outdir)
-    app.synth()
-    # Template.from_stack reuses the assembly synthesized above instead of synthesizing again.
-    return Synthesized(app=app, stack=stack, template=Template.from_stack(stack), outdir=outdir)
+    from backoffice.local.template import synthesized_assembly
+
+    return Synthesized(outdir=synthesized_assembly())
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +24,7 @@ def stack_template() -> dict[str, Any]:
 
     Shared across test workers and with the local-runtime tests: synthesized once per change of ``infra/``,
     ``app.py``, ``cdk.json`` or the state machines, not once per worker. Tests that only read the template
-    (policies, cfn-lint) use it; tests that need the constructs use ``synthesized``.
+    (policies, cfn-lint) use it; tests that read the staged assets or the synth's checks use ``synthesized``.
     """
     from backoffice.local.template import synthesized_template
 

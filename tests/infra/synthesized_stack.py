@@ -1,4 +1,9 @@
-"""The synthesized back-office stack as the infra tests read it: template, resources by type and catalog tag."""
+"""The synthesized back-office stack as the infra tests read it: template, resources by type and catalog tag.
+
+It is the cloud assembly the cached synth keeps (``backoffice/local/template.py``: one synthesis per change of
+the CDK code, state machines, layer or functions, shared by every test worker and the local runtime), read as
+JSON: no jsii round trip per question.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,28 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App
-from aws_cdk.assertions import Template
-
+from backoffice.local.template import CHECKS, STACK_TEMPLATE
 from infra.naming import CATALOG_TAG
-from infra.stack import BackofficeStack
 
 
 @dataclass(frozen=True)
 class Synthesized:
-    app: App
-    stack: BackofficeStack
-    template: Template
     outdir: Path
 
     @cached_property
+    def template(self) -> dict[str, Any]:
+        template: dict[str, Any] = json.loads((self.outdir / STACK_TEMPLATE).read_text())
+        return template
+
+    @cached_property
+    def checks(self) -> dict[str, Any]:
+        """What ``infra/assembly.py`` found: cdk-nag findings, CDK error and warning annotations, the artifact id."""
+        checks: dict[str, Any] = json.loads((self.outdir / CHECKS).read_text())
+        return checks
+
+    @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
-        # Read once: each to_json() is a jsii round trip of the whole template (about a second), and a test that
-        # walks every function's role asked for it dozens of times. Tests read it, never change it.
-        resources: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
+        resources: dict[str, dict[str, Any]] = self.template["Resources"]
         return resources
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -46,8 +54,13 @@ class Synthesized:
 
     def asset_path(self, object_key: str) -> Path:
         """Where the asset CloudFormation will read from ``object_key`` (in the assets bucket) is staged."""
-        manifest = json.loads((self.outdir / f"{self.stack.artifact_id}.assets.json").read_text())
+        manifest = json.loads((self.outdir / f"{self.checks['artifact_id']}.assets.json").read_text())
         for asset in manifest["files"].values():
             if any(d["objectKey"] == object_key for d in asset["destinations"].values()):
                 return self.outdir / asset["source"]["path"]
         raise KeyError(f"no staged asset for object key {object_key}")
+
+    def layer_asset(self) -> Path:
+        """The staged directory of the stack's one Lambda layer (what CloudFormation uploads)."""
+        (layer,) = self.of_type("AWS::Lambda::LayerVersion").values()
+        return self.asset_path(layer["Properties"]["Content"]["S3Key"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from synthesized_stack import Synthesized
 
@@ -13,8 +11,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_layer_leaves_boto3_and_what_it_needs_to_the_runtime(synthesized: Synthesized) -> None:
-    # Given the layer the session's synth built
-    built = layer.BUILD_DIR / "python"
+    # Given the layer the synth staged for upload
+    built = synthesized.layer_asset() / "python"
 
     # When looking for the runtime's packages in it
     shadowing = sorted(
@@ -32,8 +30,8 @@ def test_the_layer_leaves_boto3_and_what_it_needs_to_the_runtime(synthesized: Sy
 def test_the_layer_ships_bytecode_for_the_runtime_when_this_machine_can_compile_it(
     synthesized: Synthesized,
 ) -> None:
-    # Given the layer the session's synth built, on a machine with (or without) a Python 3.13
-    built = layer.BUILD_DIR / "python"
+    # Given the layer the synth staged for upload, on a machine with (or without) a Python 3.13
+    built = synthesized.layer_asset() / "python"
     if layer.compiled_by() is None:
         pytest.skip("no Python 3.13 here: the layer is built uncompiled (the build warned)")
 
@@ -45,8 +43,3 @@ def test_the_layer_ships_bytecode_for_the_runtime_when_this_machine_can_compile_
         if not (path.parent / "__pycache__" / f"{path.stem}.cpython-313.pyc").is_file()
     ]
     assert sources and missing == []
-    # And the asset the synth staged for upload keeps them
-    staged = [path.parent for path in Path(synthesized.outdir).glob("asset.*/python/backoffice/__init__.py")]
-    assert staged and all(
-        (package / "__pycache__" / "__init__.cpython-313.pyc").is_file() for package in staged
-    )

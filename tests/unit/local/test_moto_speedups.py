@@ -215,3 +215,31 @@ def test_the_erp_lists_a_customers_and_a_projects_invoices_from_its_index(dynamo
     assert sorted(i["id"] for i in store.all("erp", "invoice")) == ["I-1", "I-2", "I-3"]
     with pytest.raises(ValueError, match="not listed by"):
         store.find_all_by("erp", "invoice", "status", "posted")
+
+
+def test_kms_keys_made_without_their_key_pair_still_sign_verify_and_mac() -> None:
+    # Given moto patched to make a KMS key's RSA pair only when it is used
+    with mock_aws():
+        moto_speedups.install()
+        kms = boto3.client("kms", region_name="us-east-1")
+        signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        hmac = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+
+        # When an asymmetric key signs and an HMAC key makes a MAC
+        signature = kms.sign(
+            KeyId=signing, Message=b"invoice 42", SigningAlgorithm="RSASSA_PSS_SHA_256", MessageType="RAW"
+        )["Signature"]
+        mac = kms.generate_mac(KeyId=hmac, Message=b"record 1", MacAlgorithm="HMAC_SHA_256")["Mac"]
+
+        # Then the signature verifies against that key and its public key, and the MAC verifies
+        assert kms.verify(
+            KeyId=signing,
+            Message=b"invoice 42",
+            Signature=signature,
+            SigningAlgorithm="RSASSA_PSS_SHA_256",
+            MessageType="RAW",
+        )["SignatureValid"]
+        assert kms.get_public_key(KeyId=signing)["PublicKey"]
+        assert kms.verify_mac(KeyId=hmac, Message=b"record 1", Mac=mac, MacAlgorithm="HMAC_SHA_256")[
+            "MacValid"
+        ]

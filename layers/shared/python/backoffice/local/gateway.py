@@ -206,7 +206,13 @@ class LocalGateway:
     def start(self) -> None:
         # Forms a handler signs from now on post to this gateway's S3 endpoint.
         self.presigned_posts.install(self.url)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
+        # serve_forever checks for shutdown every poll_interval (0.5 s by default): stopping a runtime waited that long.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="local-gateway",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:

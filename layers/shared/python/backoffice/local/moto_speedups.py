@@ -33,6 +33,37 @@ def install() -> None:
     _transactions_back_up_their_items()
     _json_paths_parsed_once()
     _item_copies_not_kept()
+    _kms_key_pairs_made_when_used()
+
+
+def _kms_key_pairs_made_when_used() -> None:
+    """moto generates an RSA-2048 key pair for every KMS key it creates, whatever the key's spec (about 50 ms of
+    CPU; every runtime creates the audit trail's HMAC key, and the tests start hundreds of runtimes). Only Sign,
+    Verify and GetPublicKey read the pair: it is generated then, once, as moto would have made it at creation."""
+    from moto.kms import models as kms_models
+
+    original = kms_models.generate_private_key
+    if getattr(original, "lazy", False):
+        return
+
+    def generate_private_key(key_spec: str) -> Any:
+        return _KeyPairWhenUsed(functools.partial(original, key_spec))
+
+    generate_private_key.lazy = True  # type: ignore[attr-defined]
+    kms_models.generate_private_key = generate_private_key
+
+
+class _KeyPairWhenUsed:
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._made: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return getattr(self._made, name)
 
 
 def _item_copies_not_kept() -> None:

@@ -261,20 +261,41 @@ _data_loader: Any = None
 def _share_service_models() -> None:
     """Each runtime gets a new default boto3 session (moto's mock resets it, the Lambda hook is registered on a
     new one), whose loader would read and decode every service's model and endpoint rules from JSON again (about
-    0.2 s for each client, a dozen clients per runtime). The models are read-only data: the new session keeps its
-    own credentials, settings and event hooks and reuses the first session's loader."""
+    0.2 s for each client, a dozen clients per runtime). So would every other new session: Powertools' idempotency
+    layer makes one for its DynamoDB client when a handler module is imported, once per handler and runtime (a
+    profile of the whole test suite found 11% of its CPU decoding DynamoDB's model that way). The models are
+    read-only data: each new session keeps its own credentials, settings and event hooks and reuses one loader
+    (a session configured with its own ``data_path`` keeps its own loader)."""
     import boto3
+    from botocore import session as botocore_session
+    from botocore.loaders import create_loader
 
     global _data_loader
     session = boto3.DEFAULT_SESSION
-    if session is None:
-        return
     with _cache_lock:
-        if _data_loader is None:
+        if _data_loader is None and session is not None:
             _data_loader = session._session.get_component("data_loader")
-            return
-        session._session.register_component("data_loader", _data_loader)
-        session._loader = _data_loader
+        elif session is not None:
+            session._session.register_component("data_loader", _data_loader)
+            session._loader = _data_loader
+    if getattr(botocore_session.Session._register_data_loader, "shared", False):
+        return
+
+    def _register_data_loader(self: Any) -> None:
+        def loader() -> Any:
+            global _data_loader
+            data_path = self.get_config_variable("data_path")
+            if data_path:
+                return create_loader(data_path)
+            with _cache_lock:
+                if _data_loader is None:
+                    _data_loader = create_loader(None)
+                return _data_loader
+
+        self._components.lazy_register_component("data_loader", loader)
+
+    _register_data_loader.shared = True  # type: ignore[attr-defined]
+    botocore_session.Session._register_data_loader = _register_data_loader
 
 
 @dataclass(frozen=True)
@@ -291,7 +312,9 @@ class ExecutionView:
 
 class LocalRuntime:
     """Use as a context manager; ``endpoint_url`` set means: talk to a ``backoffice serve`` server instead of moto
-    in-process (the server process itself runs a LocalRuntime in-process)."""
+    in-process. The server process itself runs its runtime with ``serving=True``: moto in-process for its own
+    handlers and engine (no HTTP round trip for each of their calls), its HTTP server at ``endpoint_url`` for the
+    CLI, tests and a browser, both over the same moto backends."""
 
     def __init__(
         self,
@@ -304,6 +327,7 @@ class LocalRuntime:
         outbox_dir: Path | None = None,
         seed_sample_firm: bool = True,
         iam: SynthesizedIam | None = None,
+        serving: bool = False,
     ) -> None:
         """``api_port``: where the local API gateway listens (0 = any free port, None = no gateway, as for a CLI
         that talks to a running server, whose gateway is at ``api_url``). ``outbox_dir``: where e-mails sent
@@ -320,8 +344,10 @@ class LocalRuntime:
         self.seed_sample_firm = seed_sample_firm
         self.retry_time_scale = retry_time_scale
         self.endpoint_url = endpoint_url
+        self.serving = serving
+        self.in_process = endpoint_url is None or serving
         self.outbox_dir = outbox_dir or Path(tempfile.mkdtemp(prefix="backoffice-outbox-"))
-        self.names = local_names(catalog, endpoint_url=endpoint_url)
+        self.names = local_names(catalog, endpoint_url=None if self.in_process else endpoint_url)
         self.lambdas = LocalLambdas(
             catalog, {fn.name: self.names[Ref("function_arn", fn.name)] for fn in catalog.functions}
         )
@@ -375,9 +401,10 @@ class LocalRuntime:
 
         self._set_env(self.environment())
         aws.reset_clients()
-        if self.endpoint_url is None:
+        if self.in_process:
             self._mock = mock_aws(config=MOTO_CONFIG)
-            self._mock.start()
+            # A server's HTTP side already shares moto's backends: they are not reset under it.
+            self._mock.start(reset=not self.serving)
             self.install_hooks()
         if create_resources:
             self.create_resources()
@@ -508,8 +535,8 @@ class LocalRuntime:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_DEV": "false",
         }
-        if self.endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if not self.in_process:
+            env["AWS_ENDPOINT_URL"] = str(self.endpoint_url)
         for fn in self.catalog.functions:
             for key, value in fn.environment.items():
                 resolved = self.resolve(value) if isinstance(value, Ref) else value

@@ -1,21 +1,21 @@
 """``backoffice serve``: the local runtime as a server on 127.0.0.1, shared by the CLI, tests and a browser.
 
-One process holds everything: moto's server (every AWS API the product uses, over HTTP) with the Step Functions
-engine switched on, the Lambda hook calling the real handlers, and the event router wrapped around ``PutEvents``.
+One process holds everything: moto's server (every AWS API the product uses, over HTTP, for the CLI, tests and a
+browser) with the Step Functions engine switched on, the Lambda hook calling the real handlers, and the event router
+wrapped around ``PutEvents``. The handlers and the engine inside it call moto in-process, over the same backends
+(each of their calls over HTTP to their own server cost about 40% of the server's time; bench/serve_throughput.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import threading
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backoffice.local.runtime import MOTO_CONFIG, LocalRuntime
+from backoffice.local.runtime import LocalRuntime
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -58,6 +58,7 @@ class LocalServer:
             retry_time_scale=retry_time_scale,
             api_port=api_port if api_port is not None else port + 1,
             outbox_dir=outbox_dir,
+            serving=True,
         )
         assert self.runtime.gateway is not None
         self.runtime.gateway.mount(self._run_schedule)
@@ -71,22 +72,11 @@ class LocalServer:
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         logging.getLogger("moto").setLevel(logging.CRITICAL)
-        # The engine's own AWS calls go to localhost:$MOTO_PORT.
-        os.environ["MOTO_PORT"] = str(self.port)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._moto.start()
-        request = urllib.request.Request(
-            f"{self.endpoint_url}/moto-api/config",
-            data=json.dumps(MOTO_CONFIG).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            if response.status not in (200, 201):
-                raise RuntimeError(f"moto refused the engine configuration: HTTP {response.status}")
-        self.runtime.start(create_resources=False)
-        self.runtime.install_hooks()
-        self.runtime.create_resources()
+        # The handlers and the engine in this process call moto in-process (with the engine configuration the
+        # runtime gives it); the HTTP server above serves everyone else from the same backends.
+        self.runtime.start()
 
     def _run_schedule(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes

@@ -1,8 +1,12 @@
-"""The CloudFormation template CDK synthesizes for the stack, as the local runtime's source of truth for IAM.
+"""The CloudFormation template CDK synthesizes for the stack, as the local runtime's source of truth for IAM, and
+the whole cloud assembly, as the infra tests read it.
 
-Synthesizing takes half a minute (CDK runs in Node through jsii), so the template is kept under ``.local/synth/``
-keyed by a digest of everything that shapes it: the CDK code (``infra/``, ``app.py``, ``cdk.json``) and the state
-machine definitions. A change to any of them synthesizes again; parallel test workers wait for one synthesis.
+Synthesizing takes half a minute (CDK runs in Node through jsii), so both are kept under ``.local/synth/``:
+- the template keyed by a digest of everything that shapes it: the CDK code (``infra/``, ``app.py``,
+  ``cdk.json``) and the state machine definitions. A change to any of them synthesizes again;
+- the assembly (template, staged assets, ``checks.json`` from ``infra/assembly.py``) keyed by those and by what
+  the staged layer and function code hold too (``layers/shared``, ``functions/``); the newest two are kept.
+One synthesis writes both; parallel test workers wait for one synthesis.
 """
 
 from __future__ import annotations
@@ -11,17 +15,21 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from infra.catalog import ROOT
 
 CACHE = ROOT / ".local" / "synth"
+ASSEMBLIES = CACHE / "assemblies"
 STACK_TEMPLATE = "BackofficeStack.template.json"
-_SYNTH = "from infra.cdk_app import build_app\napp, _ = build_app()\napp.synth()\n"
+CHECKS = "checks.json"  # infra/assembly.py's name for it (the layer does not ship infra/)
+KEEP_ASSEMBLIES = 2
 
 
 def _inputs() -> list[Path]:
@@ -31,9 +39,30 @@ def _inputs() -> list[Path]:
     return [path for path in files if path.is_file()]
 
 
+def _assembly_inputs() -> list[Path]:
+    files = [*_inputs(), ROOT / "layers" / "shared" / "requirements.txt"]
+    for folder in (ROOT / "layers" / "shared" / "python", ROOT / "functions"):
+        files += sorted(p for p in folder.rglob("*") if p.is_file() and not _generated(p))
+    return [path for path in files if path.is_file()]
+
+
+def _generated(path: Path) -> bool:
+    return any(part == "__pycache__" or part.endswith(".egg-info") for part in path.parts)
+
+
 def inputs_digest() -> str:
+    """The template's key: what shapes the CloudFormation template."""
+    return _digest(_inputs())
+
+
+def assembly_digest() -> str:
+    """The assembly's key: the template's inputs and the code its assets stage."""
+    return _digest(_assembly_inputs())
+
+
+def _digest(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
-    for path in _inputs():
+    for path in paths:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -42,38 +71,85 @@ def inputs_digest() -> str:
 
 
 def synthesized_template() -> dict[str, Any]:
-    """The stack's template as ``make synth`` writes it, synthesized once per change of its inputs."""
+    """The stack's template as ``make synth`` writes it, synthesized once per change of its inputs.
+
+    Read once per process (each runtime's IAM reads it; decoding it took 70 ms a runtime): the same dict is
+    returned to every caller, who reads it and copies it to change it."""
     CACHE.mkdir(parents=True, exist_ok=True)
     cached = CACHE / f"{inputs_digest()}.template.json"
     if cached.is_file():
         return _load(cached)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cached.is_file():  # another process may have synthesized it while this one waited
-            _synthesize(cached)
+    assembly = synthesized_assembly()
+    if not cached.is_file():  # the assembly was kept, its template file was not
+        _write(cached, (assembly / STACK_TEMPLATE).read_bytes())
     return _load(cached)
 
 
+def synthesized_assembly() -> Path:
+    """The cloud assembly directory (``cdk.out`` as a synth writes it, plus ``checks.json``), once per change."""
+    key = assembly_digest()
+    target = ASSEMBLIES / key
+    if (target / CHECKS).is_file():
+        return target
+    ASSEMBLIES.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / CHECKS).is_file():  # another process may have synthesized it while this one waited
+            _synthesize(target, template=CACHE / f"{inputs_digest()}.template.json")
+            _prune(keep=target)
+    return target
+
+
+_loaded: dict[Path, dict[str, Any]] = {}  # a cached file never changes: its name is the digest of its inputs
+
+
 def _load(path: Path) -> dict[str, Any]:
-    template: dict[str, Any] = json.loads(path.read_text())
+    template = _loaded.get(path)
+    if template is None:
+        template = _loaded.setdefault(path, json.loads(path.read_text()))
     return template
 
 
-def _synthesize(target: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="backoffice-synth-") as outdir:
-        env = {**os.environ, "CDK_OUTDIR": outdir}
+def _synthesize(target: Path, *, template: Path) -> None:
+    outdir = Path(tempfile.mkdtemp(prefix=".partial-", dir=ASSEMBLIES))
+    try:
+        env = {**os.environ, "CDK_OUTDIR": str(outdir)}
         result = subprocess.run(
-            [sys.executable, "-c", _SYNTH], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+            [sys.executable, "-m", "infra.assembly"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        produced = Path(outdir) / STACK_TEMPLATE
-        if result.returncode != 0 or not produced.is_file():
+        produced = outdir / STACK_TEMPLATE
+        if result.returncode != 0 or not produced.is_file() or not (outdir / CHECKS).is_file():
             raise RuntimeError(
-                "synthesizing the stack for the local runtime's IAM failed "
+                "synthesizing the stack (for the local runtime's IAM and the infra tests) failed "
                 f"(exit {result.returncode}):\n{result.stderr.strip()[-4000:]}"
             )
-        partial = target.with_suffix(".partial")
-        partial.write_bytes(produced.read_bytes())
-        partial.replace(target)
+        _write(template, produced.read_bytes())
+        shutil.rmtree(target, ignore_errors=True)
+        outdir.replace(target)
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
 
 
-__all__ = ["inputs_digest", "synthesized_template"]
+def _write(path: Path, content: bytes) -> None:
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    partial.write_bytes(content)
+    partial.replace(path)
+
+
+def _prune(*, keep: Path) -> None:
+    """The newest assemblies stay (each holds the staged layer, tens of MiB); older ones and leftovers go."""
+    assemblies = sorted(
+        (p for p in ASSEMBLIES.iterdir() if p.is_dir() and p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in assemblies[KEEP_ASSEMBLIES - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["assembly_digest", "inputs_digest", "synthesized_assembly", "synthesized_template"]
