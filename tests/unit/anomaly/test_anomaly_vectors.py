@@ -9,14 +9,23 @@ too varied for a bin per group, and a cold start that never scores.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections import Counter
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from backoffice.anomaly import AnomalyPolicy, expense_columns_of
+from backoffice.anomaly import (
+    AnomalyPolicy,
+    expense_columns_of,
+    grouping,
+    time_columns_of,
+    time_rules,
+    vectors,
+)
 from backoffice.anomaly import expense_rules as rules
 from backoffice.anomaly.benford import leading_digits
 
@@ -82,3 +91,173 @@ def test_a_cold_start_that_does_not_score_does_not_load_numpy() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     # Then numpy is loaded by the scoring, not by the import
     assert json.loads(result.stdout) == [False, True]
+
+
+def test_factorized_codes_number_the_distinct_values_in_order_of_first_occurrence() -> None:
+    # Given a column with repeats, None among them, and an empty one
+    values = ["b", "a", None, "b", "c", "a", None]
+    # When it is coded
+    codes, distinct = vectors.factorized(values)
+    # Then each value has the place of its first occurrence among the distinct values
+    assert distinct == ["b", "a", None, "c"]
+    assert codes.tolist() == [0, 1, 2, 0, 3, 1, 2]
+    empty_codes, empty_distinct = vectors.factorized([])
+    assert empty_codes.tolist() == [] and empty_distinct == []
+
+
+def test_converted_codes_read_each_distinct_value_once_and_merge_two_spellings_of_one_value() -> None:
+    # Given dates as ISO text and as dates, one day spelt both ways
+    values = ["2026-10-06", date(2026, 10, 7), "2026-10-07", "2026-10-06"]
+    read: list[Any] = []
+
+    def as_day(value: Any) -> date:
+        read.append(value)
+        return value if isinstance(value, date) else date.fromisoformat(value)
+
+    # When they are converted with their codes
+    per_line, codes, distinct = vectors.converted_codes(values, as_day)
+    # Then each spelling is read once, and the codes are those of the converted values
+    assert read == ["2026-10-06", date(2026, 10, 7), "2026-10-07"]
+    assert per_line == [date(2026, 10, 6), date(2026, 10, 7), date(2026, 10, 7), date(2026, 10, 6)]
+    assert distinct == [date(2026, 10, 6), date(2026, 10, 7)]
+    assert codes.tolist() == [0, 1, 1, 0]
+    assert vectors.converted_codes(values, as_day, per_line=False)[0] is None
+
+
+def test_what_a_rule_derives_is_made_once_per_column_and_again_for_another_column() -> None:
+    # Given a store of derived values and two columns of the same values
+    derived: dict[str, Any] = {}
+    first, second = ["W1", "W2", "W1"], ["W1", "W2", "W1"]
+    # When the codes are asked twice for the first column, then for the second
+    once = vectors.cached_codes(derived, "codes", first)
+    again = vectors.cached_codes(derived, "codes", first)
+    other = vectors.cached_codes(derived, "codes", second)
+    # Then the first column's are made once, and the second column gets codes of its own
+    assert once is again
+    assert other is not once and other[0].tolist() == once[0].tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], True),
+        ([0.0, 24.0, 7.5], True),
+        ([0.0, math.nan], False),
+        ([-0.5, 3.0], False),
+        ([3.0, math.inf], False),
+    ],
+)
+def test_hours_in_range_are_checked_on_the_array_as_on_the_list(values: list[float], expected: bool) -> None:
+    # Given hours read into compact floats and an array over the same doubles
+    compact, array = grouping.compact_float_array(values)
+    # When they are checked from 0 to 24
+    # Then NaN and values outside are refused, and the array holds the list's values
+    assert vectors.all_in_range(array, 0.0, 24.0) is expected
+    assert [repr(value) for value in array.tolist()] == [repr(value) for value in compact]
+
+
+def test_compact_float_array_reads_numbers_spelt_as_text() -> None:
+    # Given hours as numbers and as text, as a JSON file may spell them
+    # When they are read
+    compact, array = grouping.compact_float_array([7.5, 8, "0.25"])
+    # Then both forms hold the same doubles
+    assert compact == [7.5, 8.0, 0.25] and array.tolist() == compact
+
+
+@pytest.mark.parametrize(
+    "column",
+    [["a", None, "b"], ["a", "b"], [None, None], [0.0, None, "", 5.0, None], [], ["", "x"]],
+)
+def test_present_finds_every_value_that_is_not_none_even_a_false_one(column: list[Any]) -> None:
+    # Given a column with missing values, and values that are false without being missing (0.0, "")
+    # When the present values are found
+    # Then they are the positions of the values that are not None
+    assert grouping.present(column) == [place for place, value in enumerate(column) if value is not None]
+
+
+def test_repeats_in_a_large_group_are_those_found_one_by_one() -> None:
+    # Given a day of 1,000 keys (more than the numpy threshold), some repeated, in no order
+    keys = [(f"W{(place * 37) % 300}", date(2026, 10, 6), float(place % 7)) for place in range(1000)]
+    ids = [f"T{place}" for place in range(1000)]
+    # When the repeats are found
+    found = grouping.repeats(keys, ids, {}, part=1, parts=[key[1] for key in keys])
+    # Then each later line of a key points to the key's first line
+    first: dict[Any, int] = {}
+    expected = [(place, first.setdefault(key, place)) for place, key in enumerate(keys)]
+    assert sorted(found) == sorted((line, at) for line, at in expected if line != at)
+
+
+def test_worker_days_are_the_same_found_in_numpy_or_a_date_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given time lines of several workers over days, not in date order, some workers on one day twice
+    days = [date(2026, 10, 6) + timedelta(days=place % 5) for place in range(60)]
+    lists: dict[str, list[Any]] = {
+        "id": [f"T{place}" for place in range(60)],
+        "worker_id": [f"W{(place * 7) % 4}" for place in range(60)],
+        "project_id": ["P1"] * 60,
+        "activity_type": ["consulting"] * 60,
+        "work_date": [day.isoformat() for day in reversed(days)],
+        "hours": [0.25 * (place % 17) for place in range(60)],
+    }
+    # When the worker-days are found from the codes, and with no bin to spare (a date at a time)
+    coded = time_rules.WorkerDays(time_columns_of(lists))
+    monkeypatch.setattr(vectors, "MAX_BINS_PER_LINE", -1_000_000)
+    by_date = time_rules.WorkerDays(time_columns_of(lists))
+    # Then both give every line its day, the days in the same order and the same totals
+    assert coded.day_of_line == by_date.day_of_line
+    assert coded.days == by_date.days
+    assert coded.totals == by_date.totals
+    assert coded.day_workers()[0] == by_date.day_workers()[0]
+
+
+def test_digit_counts_are_the_same_in_numpy_and_counted_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given expenses of several workers, merchants (one missing) and types
+    amounts = [12.5, 230.0, 47.1, 18.0, 99.9, 310.4, 21.0, 15.75] * 6
+    types = ["meals", "taxi", "supplies", "lodging"] * 12
+    lists = expense_lists(amounts, types)
+    lists["merchant"] = [None if place % 11 == 0 else f"M{place % 3}" for place in range(len(amounts))]
+    policy = AnomalyPolicy(benford_skip_capped_types=False)
+    counted = {}
+    for label, fallback in (("numpy", False), ("one by one", True)):
+        if fallback:
+            monkeypatch.setattr(rules, "_MAX_BINS_PER_LINE", -1_000_000)
+        columns = expense_columns_of(lists)
+        # When the digits are counted per worker, per merchant (some only) and per type
+        counted[label] = [
+            list(rules.collect_digits(columns, policy, columns.workers).items()),
+            list(rules.collect_digits(columns, policy, columns.merchants, {"M1", "M2"}).items()),
+            list(rules.collect_digits(columns, policy, None).items()),
+        ]
+    # Then both give the same counts, keyed in the same order (the order the firm's profile adds them in)
+    assert counted["numpy"] == counted["one by one"]
+
+
+def test_receipt_numbers_too_large_for_numpy_find_their_neighbours_as_small_ones_do() -> None:
+    # Given receipt numbers in the batch and in the history, some beyond 64 bits
+    large = 2**70
+    history = {"M1": [(99, date(2026, 9, 1), "E0", -1)]}
+    for base in (1000, large):
+        numbers = [base, base + 1, base + 5, 98, base + 7]
+        # When the numbers with a neighbour are found
+        places, past = rules._numbers_with_neighbours(numbers, history)
+        # Then they are those with a number one above or below, in the batch or the history
+        assert places == [0, 1, 3]
+        assert past("M1") == history["M1"] and past("M2") == []
+
+
+def test_lines_that_may_repeat_a_key_include_every_line_of_a_repeated_key() -> None:
+    # Given 5,000 keys of a worker code, a date code and an amount, some repeated, one amount as 0.0 and -0.0
+    np = vectors.numpy()
+    workers = np.array([(place * 7919) % 1300 for place in range(5000)], dtype=np.intp)
+    dates = np.array([(place * 31) % 90 for place in range(5000)], dtype=np.intp)
+    amounts = np.array([float((place * 13) % 500) for place in range(5000)])
+    amounts[0], amounts[4999] = 0.0, -0.0
+    workers[4999], dates[4999] = workers[0], dates[0]
+    # When the lines that may repeat a key are marked
+    marked = vectors.maybe_repeated([workers, dates, vectors.float_bits(amounts)])
+    # Then every line whose key another line has is among them, and most others are not
+    keys = list(zip(workers.tolist(), dates.tolist(), (amounts + 0.0).tolist(), strict=True))
+    repeated = Counter(keys)
+    assert all(marked[place] for place, key in enumerate(keys) if repeated[key] > 1)
+    assert marked[0] and marked[4999]
+    assert marked.sum() < 2 * sum(1 for key in keys if repeated[key] > 1) + 1000
+    assert vectors.maybe_repeated([np.zeros(0, dtype=np.intp)]).tolist() == []

@@ -243,3 +243,33 @@ def test_kms_keys_made_without_their_key_pair_still_sign_verify_and_mac() -> Non
         assert kms.verify_mac(KeyId=hmac, Message=b"record 1", Mac=mac, MacAlgorithm="HMAC_SHA_256")[
             "MacValid"
         ]
+
+
+def test_object_versions_under_a_prefix_are_listed_as_s3_lists_them_page_by_page() -> None:
+    # Given a versioned bucket with keys under two prefixes, some written three times
+    with mock_aws():
+        moto_speedups.install()
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="anchors")
+        s3.put_bucket_versioning(Bucket="anchors", VersioningConfiguration={"Status": "Enabled"})
+        written: dict[str, list[str]] = {}
+        for key in ("case/a/1", "case/b/1", "case/a/2", "other/1", "case/a/3", "case/ab/1"):
+            for n in range(3 if key.endswith("1") else 1):
+                version = s3.put_object(Bucket="anchors", Key=key, Body=f"{key} {n}".encode())["VersionId"]
+                written.setdefault(key, []).insert(0, version)  # newest first, as S3 lists them
+
+        # When listing the versions under case/a/ two at a time, resuming after each page
+        listed: list[tuple[str, str, bool]] = []
+        pages = s3.get_paginator("list_object_versions").paginate(
+            Bucket="anchors", Prefix="case/a/", PaginationConfig={"PageSize": 2}
+        )
+        for page in pages:
+            listed += [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
+
+        # Then every version of every key under the prefix comes once, by key, newest first, the newest latest
+        expected = [
+            (key, version, n == 0)
+            for key in sorted(k for k in written if k.startswith("case/a/"))
+            for n, version in enumerate(written[key])
+        ]
+        assert listed == expected

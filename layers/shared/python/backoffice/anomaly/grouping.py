@@ -13,11 +13,22 @@ from __future__ import annotations
 import gc
 from array import array
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from contextlib import contextmanager
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
+from contextlib import contextmanager, suppress
 from itertools import compress, count, groupby, repeat
 from operator import is_not, ne
 from typing import Any, TypeVar
+
+from backoffice.anomaly.vectors import float_array, lines_where, numpy
 
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
@@ -49,6 +60,16 @@ def where(flags: Iterable[Any]) -> list[int]:
 
 def present(column: Iterable[Any]) -> list[int]:
     """The positions whose value is not None."""
+    if type(column) is list:
+        # Counted and picked in C, without a call per value: ``count`` compares with == (no value a line
+        # holds but None equals None), and when as many values are true as are not None, the true ones are
+        # those (None is false; a 0.0 or an empty text among them makes the counts differ).
+        missing = column.count(None)
+        if missing == 0:
+            return list(range(len(column)))
+        found = where(column)
+        if len(found) == len(column) - missing:
+            return found
     return where(map(is_not, column, repeat(None)))
 
 
@@ -64,6 +85,18 @@ def compact_floats(values: Iterable[Any]) -> list[float]:
         except TypeError:  # text among them (a JSON spelling of a number): float() reads it
             pass
     return array("d", map(float, values)).tolist()
+
+
+def compact_float_array(values: Iterable[Any]) -> tuple[list[float], Any]:
+    """``compact_floats`` of the values, and the same doubles as a numpy array (for the rules' filters),
+    both from one read."""
+    held = None
+    if type(values) in (list, tuple):
+        with suppress(TypeError):  # text among them: float() reads it, as in ``compact_floats``
+            held = array("d", values)
+    if held is None:
+        held = array("d", map(float, values))
+    return held.tolist(), float_array(held)
 
 
 def pick(column: Sequence[Value], positions: Iterable[int]) -> list[Value]:
@@ -108,6 +141,8 @@ def repeats(
     positions: Sequence[int] | None = None,
     history_id: Callable[[Value], str] | None = None,
     part: int | None = None,
+    parts: Sequence[Any] | None = None,
+    history_parts: Collection[Any] | None = None,
 ) -> list[tuple[int, int | Value]]:
     """(line index, original) for each line whose key came before: earlier in ``keys`` (the original is then
     that line's index) or in the history (the original is then the history's value for the key).
@@ -115,7 +150,9 @@ def repeats(
     ``positions`` maps a key's place to its line index when ``keys`` covers only some lines. A line whose
     history entry is itself (the same line passed again) is not a repeat; ``history_id`` reads the line id
     from a history value that is not the id itself. ``part`` names an element of the key tuples (the date)
-    to group the keys by first: equal keys share it, and each group's dict stays small.
+    to group the keys by first: equal keys share it, and each group's dict stays small. ``parts``: that
+    element of every key, when the caller has it as a column already (the dates), not read off the keys;
+    ``history_parts``: that element of every history key, when the caller has them already.
     """
     line_of = positions if positions is not None else range(len(keys))
     found: list[tuple[int, int | Value]] = []
@@ -124,14 +161,16 @@ def repeats(
         groups = [(None, range(len(keys)))]
         in_history: Callable[[Any], bool] | None = None
     else:
-        groups = segments([key[part] for key in keys])  # type: ignore[index]
+        groups = segments([key[part] for key in keys] if parts is None else parts)  # type: ignore[index]
         # A group can repeat a past key only if the history has keys of its part (its day).
-        in_history = {key[part] for key in history}.__contains__ if history else None  # type: ignore[index]
+        if history_parts is None and history:
+            history_parts = {key[part] for key in history}  # type: ignore[index]
+        in_history = history_parts.__contains__ if history and history_parts is not None else None
     for group_part, places in groups:
         first: dict[Key, int] = {}
         firsts = list(map(first.setdefault, keys if part is None else pick(keys, places), places))
         if len(first) < len(firsts):
-            later = where(map(ne, firsts, places))
+            later = _not_first(firsts, places)
             found.extend(
                 (line_of[place], line_of[at])
                 for place, at in zip(pick(places, later), pick(firsts, later), strict=True)
@@ -143,6 +182,19 @@ def repeats(
                 if (history_id(original) if history_id else original) != ids[line]:
                     found.append((line, original))
     return found
+
+
+def _not_first(firsts: list[int], places: Sequence[int]) -> list[int]:
+    """The places (indexes into ``places``) whose key's first position is not their own: compared in numpy
+    for a large group (a day's keys), where a Python comparison per line would cost more."""
+    if len(firsts) < 256:
+        return where(map(ne, firsts, places))
+    np = numpy()
+    if type(places) is range and places.step == 1:
+        own = np.arange(places.start, places.stop, dtype=np.intp)
+    else:
+        own = np.fromiter(places, dtype=np.intp, count=len(places))
+    return lines_where(np.fromiter(firsts, dtype=np.intp, count=len(firsts)) != own)
 
 
 def remember_firsts(

@@ -23,8 +23,9 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
-from backoffice.anomaly.grouping import collector_paused, compact_floats, present
+from backoffice.anomaly.grouping import collector_paused, compact_float_array, compact_floats, pick, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
+from backoffice.anomaly.vectors import all_in_range, converted_codes, factorized
 from backoffice.models import EXPENSE_RECEIPT_FACTS, ExpenseEntry, TimeEntry
 
 
@@ -245,30 +246,49 @@ def as_datetime(value: object) -> datetime | None:
     raise TypeError("not a timestamp")
 
 
-def _dates(raw: list[Any]) -> list[date]:
-    distinct = set(raw)
-    if all(type(value) is date for value in distinct):
-        return raw
-    converted = {value: as_date(value) for value in distinct}  # each distinct date read once
-    return list(map(converted.__getitem__, raw))
+def _coded_dates(raw: list[Any], derived: dict[str, Any]) -> list[date]:
+    """The dates of the lines, each distinct value read once (a batch holds a few dozen dates), and their
+    codes kept in ``derived`` (``date_codes``, see ``vectors.cached_codes``) for the rules that look a line's
+    date up: the codes come from the pass over the column the conversion makes anyway."""
+    dates, codes, distinct = converted_codes(raw, as_date)
+    derived["date_codes"] = (dates, (codes, distinct))
+    return dates  # type: ignore[return-value]
 
 
 _TIMESTAMP_TYPES = frozenset((datetime, type(None)))
 _TIMESTAMP_TEXT = frozenset((str, type(None)))
 
 
-def _timestamps(raw: list[Any]) -> list[datetime | None]:
-    if raw.count(None) == len(raw):  # a field the lines do not have: counted in C, no type looked up per line
+def _timestamps(
+    raw: list[Any], derived: dict[str, Any] | None = None, name: str = ""
+) -> list[datetime | None]:
+    missing = raw.count(None)
+    if missing == len(raw):  # a field the lines do not have: counted in C, no type looked up per line
         return raw
+    if missing * 2 > len(raw):  # a field few lines have: those read, the others stay None
+        stamped = present(raw)
+        found: list[datetime | None] = [None] * len(raw)
+        for line, stamp in zip(stamped, _timestamps(pick(raw, stamped)), strict=True):
+            found[line] = stamp
+        return found
     try:
-        distinct = set(raw)  # hashed once: the kinds and the parsing then go by distinct value
+        # Hashed once: the kinds and the parsing then go by distinct value. With ``derived``, each line's
+        # code is kept too, for the rules that look a line's timestamp up.
+        coded = factorized(raw) if derived is not None else None
+        distinct = coded[1] if coded is not None else set(raw)
     except TypeError:  # a value that is no timestamp and cannot be hashed either
         return [as_datetime(value) for value in raw]
     kinds = set(map(type, distinct))
     if kinds <= _TIMESTAMP_TYPES:
+        if derived is not None:
+            derived[name] = (raw, coded)
         return raw
     if kinds <= _TIMESTAMP_TEXT:  # as JSON spells them: parsed without a call of ours per line
         if len(distinct) * 2 < len(raw):  # a timesheet's lines share the time it was submitted
+            if derived is not None:
+                stamps, codes, distinct_stamps = converted_codes(raw, as_datetime, coded=coded)
+                derived[name] = (stamps, (codes, distinct_stamps))
+                return stamps  # type: ignore[return-value]
             converted = {value: as_datetime(value) for value in distinct}
             return list(map(converted.__getitem__, raw))
         parse = datetime.fromisoformat
@@ -300,6 +320,8 @@ class TimeColumns:
     overtime: list[bool | None]  # overtime approved in the PSA (None: not said, as False)
     invalid: dict[int, str] = field(default_factory=dict)  # line index -> what is wrong with it
     unflagged: list[ScoredLine] | None = None  # see _columns
+    # What several rules derive from the same columns (codes of a column, ``vectors.cached_codes``).
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 # Optional per-line facts read with the columns, for the rules that need them.
@@ -369,23 +391,27 @@ def _time_columns_of(lists: Mapping[str, Sequence[Any]], length: int, scored: bo
     tasks, starts, submitted, descriptions, overtime = (
         _optional_list(lists, name, length) for name in _TIME_OPTIONAL
     )
+    derived: dict[str, Any] = {}
     try:
+        hours, hours_array = compact_float_array(hours)
+        derived["hours_array"] = (hours, hours_array)
         columns = TimeColumns(
             ids=ids,
             workers=workers,
             projects=projects,
             activities=activities,
             tasks=tasks,
-            dates=_dates(dates),
-            hours=compact_floats(hours),
+            dates=_coded_dates(dates, derived),
+            hours=hours,
             starts=_timestamps(starts),
-            submitted=_timestamps(submitted),
+            submitted=_timestamps(submitted, derived, "submitted_codes"),
             descriptions=descriptions,
             overtime=overtime,
+            derived=derived,
         )
     except (TypeError, ValueError, AttributeError):
         return _time_columns_checked(_rows_of(lists))
-    if not _all_in_range(columns.hours, 0.0, 24.0):
+    if not all_in_range(hours_array, 0.0, 24.0):
         return _time_columns_checked(_rows_of(lists))
     if scored:
         columns.unflagged = unscored_lines(columns.ids, "time")
@@ -480,19 +506,21 @@ def _time_columns_fast(rows: Sequence[Mapping[str, Any]], scored: bool) -> TimeC
         (ids, workers, projects, activities, dates, hours, tasks, starts, submitted, descriptions, overtime),
         unflagged,
     ) = _columns(rows, _TIME_FIELDS, _TIME_OPTIONAL, "time" if scored else None, floats=(5,))
+    derived: dict[str, Any] = {}
     return TimeColumns(
         ids=ids,
         workers=workers,
         projects=projects,
         activities=activities,
         tasks=tasks,
-        dates=_dates(dates),
+        dates=_coded_dates(dates, derived),
         hours=hours,
         starts=_timestamps(starts),
-        submitted=_timestamps(submitted),
+        submitted=_timestamps(submitted, derived, "submitted_codes"),
         descriptions=descriptions,
         overtime=overtime,
         unflagged=unflagged,
+        derived=derived,
     )
 
 
@@ -589,22 +617,25 @@ def _expense_columns_of(
     required = [_as_list(lists[name]) for name in _EXPENSE_FIELDS]
     optional = [_optional_list(lists, name, length) for name in _EXPENSE_OPTIONAL]
     try:
-        required[4] = compact_floats(required[4])
-        columns = _expense_columns_made([*required, *optional], currency, fx_rates, None)
+        required[4], amounts = compact_float_array(required[4])
+        columns = _expense_columns_made([*required, *optional], currency, fx_rates, None, amounts)
     except (TypeError, ValueError, AttributeError):
         return _expense_columns_checked(_rows_of(lists), currency, fx_rates)
-    if not _readable(columns):
+    if not _readable(columns, amounts):
         return _expense_columns_checked(_rows_of(lists), currency, fx_rates)
     if scored:
         columns.unflagged = unscored_lines(columns.ids, "expense")
     return columns
 
 
-def _readable(columns: ExpenseColumns) -> bool:
+def _readable(columns: ExpenseColumns, amount_array: Any = None) -> bool:
     """False when an amount or a number of attendees is not one a line can have (the checked path says
-    which line and why)."""
+    which line and why). ``amount_array``: the amounts as a numpy array, checked there."""
     amounts = columns.amounts
-    if not _all_in_range(amounts, 0.0, math.inf) or (amounts and max(amounts) == math.inf):
+    if amount_array is not None:
+        if not all_in_range(amount_array, 0.0, math.inf) or (amounts and amount_array.max() == math.inf):
+            return False
+    elif not _all_in_range(amounts, 0.0, math.inf) or (amounts and max(amounts) == math.inf):
         return False
     attendees = columns.attendees
     return not attendees or (min(attendees) >= 1 and set(map(type, attendees)) == {int})
@@ -639,15 +670,20 @@ def _expense_columns_made(
     currency: str,
     fx_rates: Mapping[str, float],
     unflagged: list[ScoredLine] | None,
+    amount_array: Any = None,
 ) -> ExpenseColumns:
-    """The columns from the lists of the required and optional fields, in order, amounts as floats."""
+    """The columns from the lists of the required and optional fields, in order, amounts as floats
+    (``amount_array``: the same as a numpy array, kept for the rules)."""
     ids, workers, dates, types, amounts, currencies, merchants, cities, receipts, attendees = columns[:10]
     if type(None) in set(map(type, attendees)):  # not ``None in``: that compares every int with None
         attendees = [n or 1 for n in attendees]
+    derived: dict[str, Any] = {}
+    if amount_array is not None:
+        derived["amount_array"] = (amounts, amount_array)
     return ExpenseColumns(
         ids=ids,
         workers=workers,
-        dates=_dates(dates),
+        dates=_coded_dates(dates, derived),
         types=types,
         amounts=amounts,
         currencies=currencies,
@@ -658,6 +694,7 @@ def _expense_columns_made(
         attendees=attendees,
         facts=dict(zip(EXPENSE_FACTS, columns[10:], strict=True)),
         unflagged=unflagged,
+        derived=derived,
     )
 
 

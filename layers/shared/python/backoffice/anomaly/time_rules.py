@@ -12,17 +12,26 @@ import re
 from bisect import bisect_left
 from collections.abc import Hashable, Mapping
 from datetime import date, datetime, timedelta
-from itertools import repeat
-from operator import gt
+from functools import lru_cache
 from typing import Any
 
+from backoffice.anomaly import vectors
 from backoffice.anomaly.expense_rules import robust_center
-from backoffice.anomaly.grouping import each_distinct_once, pick, present, repeats, segments, where
+from backoffice.anomaly.grouping import pick, repeats, segments, where
 from backoffice.anomaly.policy import AnomalyPolicy
 from backoffice.anomaly.public_holidays import public_holiday_name
 from backoffice.anomaly.rows import TimeColumns
 from backoffice.anomaly.scored import Flags
-from backoffice.anomaly.vectors import factorized, floats, lines_where, numpy
+from backoffice.anomaly.vectors import (
+    cached_codes,
+    factorized,
+    float_bits,
+    floats,
+    lines_where,
+    made_once,
+    maybe_repeated,
+    numpy,
+)
 
 PastEntry = tuple[str, str | None]  # a past time entry's line id and description
 
@@ -45,6 +54,7 @@ def duplicate_time_keys(columns: TimeColumns) -> list[Hashable]:
     return list(zip(columns.workers, columns.projects, columns.dates, columns.hours, strict=True))
 
 
+@lru_cache(maxsize=4096)  # the copies of an entry share its description, and teams share theirs
 def _words(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(text.lower()))
 
@@ -73,7 +83,28 @@ def flag_duplicate_time(
     original; only the later ones are flagged, so the reviewer rejects the copy, not both. Entries of one key
     whose descriptions differ (``like_descriptions``) are two pieces of work that took as long."""
     ids, descriptions, minimum = columns.ids, columns.descriptions, policy.duplicate_description_similarity
-    candidates = repeats(duplicate_time_keys(columns), ids, history, part=2)
+    # Keys made and grouped for the lines that may repeat one (the same worker, date and hours: numpy
+    # marks them from the codes) or one of the history's (a date the history has) only.
+    np = numpy()
+    workers, _ = cached_codes(columns.derived, "worker_codes", columns.workers)
+    dates, distinct_dates = cached_codes(columns.derived, "date_codes", columns.dates)
+    hours = made_once(columns.derived, "hours_array", columns.hours, floats)
+    marked = maybe_repeated([workers, dates, float_bits(hours)])
+    past_dates = {key[2] for key in history} if history else set()  # type: ignore[index]
+    if past_dates:
+        marked |= np.array([day in past_dates for day in distinct_dates], dtype=bool)[dates]
+    lines = lines_where(marked)
+    line_dates = pick(columns.dates, lines)
+    keys = list(
+        zip(
+            pick(columns.workers, lines),
+            pick(columns.projects, lines),
+            line_dates,
+            pick(columns.hours, lines),
+            strict=True,
+        )
+    )
+    candidates = repeats(keys, ids, history, lines, part=2, parts=line_dates, history_parts=past_dates)
     if not candidates:
         return
     later_of: dict[int, list[int]] = {}  # the first batch line of a key -> the later ones
@@ -103,47 +134,93 @@ def flag_duplicate_time(
 
 class WorkerDays:
     """Each line's worker-day and each worker-day's total hours: what the daily rules look at. A day is
-    known by the index of its first line; ``days`` lists them in date order.
+    known by the index of its first line; ``days`` lists them in date order (a date's days in the order of
+    their first lines).
 
-    Lines are grouped a date at a time (``segments``): the workers of one date fit in a small dict."""
+    The days are found in numpy from the codes of the workers and the dates (``_coded_days``): a bin per
+    (date, worker) pair, each taking its first line. When those bins would outweigh the lines, lines are
+    grouped a date at a time (``segments``): the workers of one date fit in a small dict."""
 
-    __slots__ = ("_day_array", "_day_workers", "dates", "day_of_line", "days", "totals", "workers")
+    __slots__ = (
+        "_day_array",
+        "_day_workers",
+        "_days_array",
+        "_totals",
+        "_worker_codes",
+        "dates",
+        "day_of_line",
+        "days",
+        "totals",
+        "workers",
+    )
 
     def __init__(self, columns: TimeColumns) -> None:
         workers, n = columns.workers, len(columns.workers)
-        days: list[int] = []
-        day_of_line: list[int] = []
-        in_order = True
-        for _, lines in segments(columns.dates):
-            first: dict[str, int] = {}
-            found = list(map(first.setdefault, pick(workers, lines), lines))
-            days += first.values()
-            if in_order and type(lines) is range and lines.start == len(day_of_line):
-                day_of_line += found
-            else:
-                if in_order:  # lines are not in date order: place each from now on
-                    day_of_line += [0] * (n - len(day_of_line))
-                    in_order = False
-                for line, day in zip(lines, found, strict=True):
-                    day_of_line[line] = day
+        np = numpy()
+        self._worker_codes: tuple[Any, list[str]] | None = None
+        coded = self._coded_days(columns)
+        if coded is not None:
+            self._day_array, self._days_array = coded
+            day_of_line, days = self._day_array.tolist(), self._days_array.tolist()
+        else:
+            day_of_line, days = _days_by_date(columns)
+            self._day_array = np.fromiter(day_of_line, dtype=np.intp, count=n)
+            self._days_array = np.fromiter(days, dtype=np.intp, count=len(days))
         # A total per line (the day's at its first line), summed in line order from 0 (np.bincount adds
         # its weights one after the other, as a loop over the lines would).
-        np = numpy()
-        self._day_array: Any = np.fromiter(day_of_line, dtype=np.intp, count=n)
-        totals = np.bincount(self._day_array, weights=floats(columns.hours), minlength=n).tolist()
+        hours = made_once(columns.derived, "hours_array", columns.hours, floats)
+        self._totals: Any = np.bincount(self._day_array, weights=hours, minlength=n)
+        totals = self._totals.tolist()
         self.days = days
         self.workers, self.dates = workers, columns.dates  # by line, so by day too
         self.totals = totals
         self.day_of_line = day_of_line
         self._day_workers: tuple[list[str], Any, list[str]] | None = None
 
+    def _coded_days(self, columns: TimeColumns) -> tuple[Any, Any] | None:
+        """The day of each line and the days in order, as arrays; None when a bin per (date, worker) would
+        outweigh the lines."""
+        np = numpy()
+        n = len(columns.workers)
+        workers, distinct_workers = cached_codes(columns.derived, "worker_codes", columns.workers)
+        dates, distinct_dates = cached_codes(columns.derived, "date_codes", columns.dates)
+        size = len(distinct_workers) * len(distinct_dates)
+        if size > vectors.MAX_BINS_PER_LINE * n + 1024:
+            return None
+        self._worker_codes = (workers, distinct_workers)
+        rank_of = np.empty(len(distinct_dates), dtype=np.intp)  # each date's place in date order
+        rank_of[sorted(range(len(distinct_dates)), key=distinct_dates.__getitem__)] = np.arange(
+            len(distinct_dates)
+        )
+        line_ranks = rank_of[dates]
+        pairs = line_ranks * len(distinct_workers) + workers
+        order = np.arange(n)
+        first = np.full(size, n)
+        np.minimum.at(first, pairs, order)
+        day_array = first[pairs]
+        firsts = np.flatnonzero(day_array == order)  # the days, by their first lines in line order
+        return day_array, firsts[np.argsort(line_ranks[firsts], kind="stable")]
+
     def day_workers(self) -> tuple[list[str], Any, list[str]]:
         """The worker of each day (in ``days`` order), as names and as codes (a numpy array) into the
         distinct names: made once for the daily rules."""
         if self._day_workers is None:
             names = pick(self.workers, self.days)
-            self._day_workers = (names, *factorized(names))
+            if self._worker_codes is not None:  # the lines' codes, read at the days
+                codes, distinct = self._worker_codes
+                self._day_workers = (names, codes[self._days_array], distinct)
+            else:
+                self._day_workers = (names, *factorized(names))
         return self._day_workers
+
+    def day_totals(self) -> Any:
+        """Each day's total (in ``days`` order), as a numpy array."""
+        return self._totals[self._days_array]
+
+    def over(self, limit: float) -> list[int]:
+        """The days whose total is above ``limit``, compared in numpy."""
+        days = self._days_array
+        return days[self._totals[days] > limit].tolist()
 
     def lines_of(self, days: set[int]) -> list[int]:
         """The lines of the days, in order: looked up in numpy, the day of every line read into an array
@@ -170,12 +247,33 @@ class WorkerDays:
         return by_worker
 
 
+def _days_by_date(columns: TimeColumns) -> tuple[list[int], list[int]]:
+    """The day of each line and the days in date order, grouped a date at a time in dicts."""
+    workers, n = columns.workers, len(columns.workers)
+    days: list[int] = []
+    day_of_line: list[int] = []
+    in_order = True
+    for _, lines in segments(columns.dates):
+        first: dict[str, int] = {}
+        found = list(map(first.setdefault, pick(workers, lines), lines))
+        days += first.values()
+        if in_order and type(lines) is range and lines.start == len(day_of_line):
+            day_of_line += found
+        else:
+            if in_order:  # lines are not in date order: place each from now on
+                day_of_line += [0] * (n - len(day_of_line))
+                in_order = False
+            for line, day in zip(lines, found, strict=True):
+                day_of_line[line] = day
+    return day_of_line, days
+
+
 def flag_daily_hours(days: WorkerDays, policy: AnomalyPolicy, approved: set[int], flags: Flags) -> None:
     """TE7: every line of a worker-day whose total exceeds the daily limit (the day is what is wrong), unless
     the day's overtime was approved."""
     limit = policy.max_daily_hours + 1e-9
     totals = days.totals
-    over = set(pick(days.days, where(map(gt, pick(totals, days.days), repeat(limit))))) - approved
+    over = set(days.over(limit)) - approved
     if not over:
         return
     texts = {
@@ -200,7 +298,10 @@ def flag_weekend_or_holiday(columns: TimeColumns, policy: AnomalyPolicy, flags: 
     if not texts:
         return
     hours, overtime = columns.hours, columns.overtime
-    for index in where(map(texts.__contains__, columns.dates)):
+    # The lines of those days, found by the dates' codes: a lookup per distinct date, then one in numpy a line.
+    codes, distinct = cached_codes(columns.derived, "date_codes", columns.dates)
+    off_days = numpy().array([day in texts for day in distinct], dtype=bool)
+    for index in lines_where(off_days[codes]):
         if hours[index] > 0.0 and not overtime[index]:
             flags.add(index, "weekend_or_holiday", texts[columns.dates[index]], max(1.0, hours[index] / 4.0))
 
@@ -218,16 +319,17 @@ def flag_identical_hours(
     minimum = policy.identical_hours_min_days
     day_ids = days.days  # in date order
     day_workers, codes, _ = days.day_workers()
-    day_totals = pick(days.totals, day_ids)
-    # Rounded once per distinct total (a few dozen quarter hours), not once a day: round() is slow.
-    day_totals = each_distinct_once(day_totals, lambda total: round(total, 2))
+    # Rounded once per distinct total (a few dozen quarter hours, found by np.unique), not once a day:
+    # round() is slow, and numpy's rounding is not Python's.
+    np = numpy()
+    distinct_totals, total_of_day = np.unique(days.day_totals(), return_inverse=True)
+    day_totals = floats([round(total, 2) for total in distinct_totals.tolist()])[total_of_day]
     if len(day_ids) < minimum:
         return
     # Runs found in numpy: the days ordered by worker (a stable sort keeps each worker's in date order),
     # a run starting wherever the worker or the rounded total changes. Only the long runs come back to Python.
-    np = numpy()
     order = np.argsort(codes, kind="stable")
-    ordered_workers, ordered_totals = codes[order], floats(day_totals)[order]
+    ordered_workers, ordered_totals = codes[order], day_totals[order]
     starts_run = np.empty(len(order), dtype=bool)
     starts_run[0] = True
     starts_run[1:] = (ordered_workers[1:] != ordered_workers[:-1]) | (
@@ -240,7 +342,7 @@ def flag_identical_hours(
     flagged: dict[int, tuple[str, float]] = {}
     for start, length in zip(starts[long_runs].tolist(), lengths[long_runs].tolist(), strict=True):
         places = order[start : start + length].tolist()
-        worker, total = day_workers[places[0]], day_totals[places[0]]
+        worker, total = day_workers[places[0]], float(day_totals[places[0]])
         if _habitual(past_days.get(worker), total, policy):
             continue
         worker_days = pick(day_ids, places)
@@ -290,15 +392,15 @@ def flag_hours_outliers(
     was approved or the worker's past days reached it often enough (``outlier_explained_share``: a
     month-end close every month). Strength: the robust z over its threshold."""
     threshold, extra = policy.robust_z_threshold, policy.hours_outlier_min_extra
-    pasts: dict[str, PastDays] = {}
     lowest: dict[str, float] = {}  # per worker: the smallest total that can be an outlier
+    # Each worker's median and scale (``robust_center``); a worker's past days are kept sorted (``PastDays``)
+    # only for a day that is a suspect.
     for worker, totals in past_days.items():
         if len(totals) < policy.hours_history_min_days:
             continue
-        past = PastDays(totals)
-        if past.center is not None:
-            pasts[worker] = past
-            median, scale = past.center
+        center = robust_center(totals)
+        if center is not None:
+            median, scale = center
             lowest[worker] = median + max(extra, threshold * scale)
     if not lowest:
         return
@@ -306,13 +408,13 @@ def flag_hours_outliers(
     # In numpy: each worker's lowest spread to the worker's days (none: +inf), one comparison per day.
     _, codes, distinct = days.day_workers()
     lowest_of = floats([lowest.get(worker, math.inf) for worker in distinct])
-    day_totals = floats(pick(totals, days.days))
-    suspects = pick(days.days, lines_where(day_totals > lowest_of[codes] + 1e-9))
+    suspects = pick(days.days, lines_where(days.day_totals() > lowest_of[codes] + 1e-9))
+    pasts: dict[str, PastDays] = {}
     flagged: dict[int, tuple[str, float]] = {}
     for day in suspects:
         if day in approved:
             continue
-        past = pasts[workers[day]]
+        past = pasts.get(workers[day]) or pasts.setdefault(workers[day], PastDays(past_days[workers[day]]))
         if past.share_at_or_above(totals[day]) >= policy.outlier_explained_share:
             continue
         median, scale = past.center  # type: ignore[misc]
@@ -332,14 +434,19 @@ def flag_late_entries(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags)
     """TE7: an entry submitted more than ``late_entry_days`` after the work date is reconstructed memory.
     Strength: the days late over the days allowed."""
     allowed = timedelta(days=policy.late_entry_days)
-    latest = {day: day + allowed for day in set(columns.dates)}
     dates, submitted = columns.dates, columns.submitted
-    try:  # every line has its timestamp, as in most batches
-        late = where(map(gt, map(datetime.date, submitted), map(latest.__getitem__, dates)))  # type: ignore[arg-type]
-    except TypeError:
-        stamped = present(submitted)
-        stamped_on = map(datetime.date, pick(submitted, stamped))  # type: ignore[arg-type]
-        late = pick(stamped, where(map(gt, stamped_on, map(latest.__getitem__, pick(dates, stamped)))))
+    # Compared as day numbers in numpy, by the codes of the dates and of the timestamps (a batch has a few
+    # hundred distinct ones): the latest day allowed per distinct date, the day of each distinct timestamp
+    # (0, before any date, for a line without one: never late).
+    np = numpy()
+    date_codes, distinct_dates = cached_codes(columns.derived, "date_codes", dates)
+    stamp_codes, distinct_stamps = cached_codes(columns.derived, "submitted_codes", submitted)
+    latest = np.array([(day + allowed).toordinal() for day in distinct_dates], dtype=np.int64)
+    stamped_on = np.array(
+        [0 if stamp is None else datetime.date(stamp).toordinal() for stamp in distinct_stamps],
+        dtype=np.int64,
+    )
+    late = lines_where(stamped_on[stamp_codes] > latest[date_codes])
     allowed_days = max(1, policy.late_entry_days)
     for index in late:
         submitted_on = columns.submitted[index].date()  # type: ignore[union-attr]
