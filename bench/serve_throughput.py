@@ -72,6 +72,8 @@ def start_server(port: int, outbox: Path) -> subprocess.Popen[str]:
         "0.001",
         "--outbox",
         str(outbox),
+        "--write-outputs",
+        "",  # the bench's server is not the one a person's commands should find
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers/shared/python"), str(ROOT)])}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

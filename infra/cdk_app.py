@@ -12,9 +12,9 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.catalog import CATALOG, ROOT, Catalog
+from infra.outputs import STACK_NAME
 from infra.stack import BackofficeStack
 
-STACK_NAME = "BackofficeStack"
 CDK_JSON = ROOT / "cdk.json"
 
 

@@ -14,7 +14,7 @@ from infra.events import CASE_STARTER, BusinessEvents
 from infra.functions import Functions
 from infra.layer import SharedLayer
 from infra.monitoring import Monitoring
-from infra.naming import pascal
+from infra.outputs import operator_refs, output_key
 from infra.resources import CatalogResources
 from infra.schedules import Schedules
 from infra.service_roles import ServiceRoles
@@ -123,21 +123,12 @@ class BackofficeStack(Stack):
             dead_letter_queues={**self.storage.queues, "undelivered_events": self.storage.undelivered_events},
             notifications=self.storage.topics["notifications"],
         )
-        self._outputs(catalog)
+        self._outputs(catalog, resources)
 
-    def _outputs(self, catalog: Catalog) -> None:
-        CfnOutput(self, "BusinessEventBusName", value=self.events.bus.event_bus_name)
-        for name, table in self.storage.tables.items():
-            CfnOutput(self, f"{pascal(name)}TableName", value=table.table_name)
-        for name, bucket in self.storage.buckets.items():
-            CfnOutput(self, f"{pascal(name)}BucketName", value=bucket.bucket_name)
-        for name, queue in self.storage.queues.items():
-            CfnOutput(self, f"{pascal(name)}QueueUrl", value=queue.queue_url)
+    def _outputs(self, catalog: Catalog, resources: CatalogResources) -> None:
+        # What the operators' command resolves (infra/outputs.py: the same keys in `cdk deploy --outputs-file`,
+        # DescribeStacks and the local server's .local/cdk-outputs.json).
+        for ref in operator_refs(catalog):
+            CfnOutput(self, output_key(ref), value=resources.token(ref))
         CfnOutput(self, "UndeliveredEventsQueueUrl", value=self.storage.undelivered_events.queue_url)
-        for name, topic in self.storage.topics.items():
-            CfnOutput(self, f"{pascal(name)}TopicArn", value=topic.topic_arn)
-        for name, machine in self.workflows.state_machines.items():
-            CfnOutput(self, f"{pascal(name)}WorkflowArn", value=machine.state_machine_arn)
-        if self.api:
-            CfnOutput(self, "PublicApiUrl", value=self.api.url)
         CfnOutput(self, "OperatorsDashboardName", value=self.monitoring.dashboard.dashboard_name)

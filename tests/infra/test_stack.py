@@ -743,3 +743,20 @@ def _states_of_type(definition: dict[str, Any], kind: str) -> list[dict[str, Any
         if "ItemProcessor" in state:
             found += _states_of_type(state["ItemProcessor"], kind)
     return found
+
+
+# --- outputs ------------------------------------------------------------------------------------------------
+
+
+def test_the_stack_exports_every_name_the_operate_commands_resolve(synthesized: Synthesized) -> None:
+    # Given the references an operator's command may resolve (infra/outputs.py)
+    from infra.outputs import operator_refs, output_key
+
+    wanted = {output_key(ref) for ref in operator_refs(CATALOG)}
+
+    # When reading the stack's outputs
+    outputs = synthesized.template.get("Outputs", {})
+
+    # Then each has its output, under the key `backoffice --stack` and `--outputs-file` look for
+    assert wanted <= set(outputs), sorted(wanted - set(outputs))
+    assert "AuditSigningKeyArn" in outputs and "PublicApiUrl" in outputs

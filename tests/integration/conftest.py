@@ -29,8 +29,9 @@ from backoffice.audit import AuditRecord, AuditTrail
 from backoffice.connectors import wiring
 from backoffice.connectors.http import reset_governors
 from backoffice.local.outbox import Mail, read_outbox
-from backoffice.local.runtime import ExecutionView, LocalRuntime
+from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, put_deal
+from backoffice.operate.deployment import ExecutionView
 from infra.catalog import Ref
 from tests.contract.fakes.firm import ERP_CUSTOMER_FIELD, SampleFirmSystems, sample_firm_systems
 from tests.contract.fakes.netsuite_fake import ns_error

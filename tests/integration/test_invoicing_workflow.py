@@ -30,7 +30,8 @@ from backoffice.local.billing_samples import (
     seed_billing_period,
 )
 from backoffice.local.outbox import read_outbox
-from backoffice.local.runtime import ExecutionView, LocalRuntime
+from backoffice.local.runtime import LocalRuntime
+from backoffice.operate.deployment import ExecutionView
 from infra.catalog import Ref
 
 PARTNER = "alex.chen@example-firm.com"

@@ -1,7 +1,8 @@
 """The local runtime as a server, driven by the ``backoffice`` command as a person would drive it.
 
 A real ``backoffice serve`` process on 127.0.0.1; ``send``, ``executions``, ``audit show``, ``audit verify`` and
-``parked`` run as separate processes against it.
+``parked`` run as separate processes against it, through the local path (``--endpoint``) and through the deployed
+path (``--outputs-file`` with the outputs the server writes, and ``--stack`` against moto's CloudFormation).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backoffice.local.server import free_port
 
 BACKOFFICE = [sys.executable, "-m", "backoffice.cli.main"]
 OUTBOX = Path(tempfile.mkdtemp(prefix="backoffice-serve-outbox-"))
+OUTPUTS = Path(tempfile.mkdtemp(prefix="backoffice-serve-outputs-")) / "cdk-outputs.json"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,12 @@ def server() -> Iterator[str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [*BACKOFFICE, "serve", "--port", str(port), "--retry-time-scale", "0.001", "--outbox", str(OUTBOX)],
+        [
+            *BACKOFFICE,
+            "serve",
+            *("--port", str(port), "--retry-time-scale", "0.001", "--outbox", str(OUTBOX)),
+            *("--write-outputs", str(OUTPUTS)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -219,3 +226,122 @@ def test_an_approver_decides_from_the_command_line_through_the_confirmation_page
     trail = json.loads(cli(server, "audit", "show", case_id, "--json").stdout)
     [decision] = [r for r in trail if r["action"] == "approval.decided"]
     assert decision["data"]["channel"] == "cli"
+
+
+# -- the deployed path, against the local server ----------------------------------------------------------------
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def deployed(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it against a deployed stack: no local server named, own credentials."""
+    base = {k: v for k, v in os.environ.items() if k != "BACKOFFICE_ENDPOINT" and not k.startswith("AWS_")}
+    return subprocess.run(
+        [*BACKOFFICE, *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(LOCAL_CREDENTIALS if env is None else env)},
+        timeout=120,
+    )
+
+
+def test_every_operate_command_reads_the_server_through_its_outputs_file_as_through_the_local_path(
+    server: str, tmp_path: Path
+) -> None:
+    # Given a finished case on the server, and the outputs file the server wrote as `cdk deploy` would
+    cli(server, "send", event_file(tmp_path, "deal", closed_won_detail(15)))
+    executions(server)
+    outputs = json.loads(OUTPUTS.read_text())
+    assert list(outputs) == ["BackofficeStack"]
+    assert outputs["BackofficeStack"]["AuditTableName"] == "backoffice-audit"
+    via_outputs = ("--outputs-file", str(OUTPUTS), "--endpoint-url", server)
+    # When each read and operate command runs both ways
+    commands = [
+        ("executions", "--json"),
+        ("audit", "show", "onboard-006Dn0000000015XYZ"),
+        ("audit", "verify"),
+        ("audit", "verify", "onboard-006Dn0000000015XYZ"),
+        ("audit", "export", "--format", "csv"),
+        ("parked", "--json"),
+    ]
+    for command in commands:
+        local, through_outputs = cli(server, *command), deployed(*via_outputs, *command)
+        # Then they answer the same, exit code included
+        assert (through_outputs.returncode, through_outputs.stdout) == (local.returncode, local.stdout), (
+            command
+        )
+        assert "Traceback" not in through_outputs.stderr, through_outputs.stderr
+    # And an audited resume works both ways (the case stopped at its missing SOW): each starts the next run
+    resume = (
+        "cases",
+        "resume",
+        "onboard-006Dn0000000015XYZ",
+        "--as",
+        "ops@example.com",
+        "--reason",
+        "SOW filed",
+    )
+    assert cli(server, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r1\n")
+    assert deployed(*via_outputs, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r2\n")
+    # And the process report reads the same trail
+    report = deployed(*via_outputs, "report", "--json")
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)
+
+
+def test_a_stack_named_in_cloudformation_is_read_from_its_outputs(server: str) -> None:
+    # Given a CloudFormation stack on the server whose outputs are the server's names (as the deployed stack's are)
+    outputs = json.loads(OUTPUTS.read_text())["BackofficeStack"]
+    template = {
+        "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client(
+        "cloudformation",
+        endpoint_url=server,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    ).create_stack(StackName="ops-test", TemplateBody=json.dumps(template))
+    # When an operator names the stack
+    local = cli(server, "executions", "--json")
+    named = deployed(
+        "--stack", "ops-test", "--region", "us-east-1", "--endpoint-url", server, "executions", "--json"
+    )
+    # Then the command resolves every resource from its outputs
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout) == json.loads(local.stdout)
+
+
+def test_an_unknown_stack_a_missing_output_and_no_credentials_are_one_line_each(
+    server: str, tmp_path: Path
+) -> None:
+    # Given a stack that does not exist, an outputs file without the audit table, and a shell without credentials
+    partial = tmp_path / "outputs.json"
+    kept = {
+        k: v for k, v in json.loads(OUTPUTS.read_text())["BackofficeStack"].items() if k != "AuditTableName"
+    }
+    partial.write_text(json.dumps({"BackofficeStack": kept}))
+    nowhere = {
+        "AWS_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    # When the operator runs a command against each
+    unknown = deployed("--stack", "nope", "--endpoint-url", server, "audit", "verify")
+    missing = deployed("--outputs-file", str(partial), "--endpoint-url", server, "audit", "show", "x")
+    no_credentials = deployed("--stack", "ops-test", "--endpoint-url", server, "executions", env=nowhere)
+    # Then each fails with exit 2 and one line that says what to do, no traceback
+    for result, expected in (
+        (unknown, "no stack 'nope' in us-east-1"),
+        (missing, "has no output AuditTableName"),
+        (no_credentials, "no AWS credentials found"),
+    ):
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert expected in line, line

@@ -20,7 +20,8 @@ from infra.catalog import Ref
 
 @dataclass
 class FakeRuntime:
-    """Stands in for a connected LocalRuntime: resolves the audit table's name, records that it was stopped."""
+    """Stands in for a connected LocalRuntime: resolves the audit table's name, hands out clients, records that it
+    was stopped."""
 
     stopped: bool = False
     resolved: list[Any] = field(default_factory=list)
@@ -28,6 +29,9 @@ class FakeRuntime:
     def resolve(self, ref: Any) -> str:
         self.resolved.append(ref)
         return "backoffice-audit"
+
+    def client(self, service: str) -> Any:
+        return f"{service} client"  # what the trail is given to read with (no AWS call is made to build it)
 
     def stop(self) -> None:
         self.stopped = True
@@ -142,9 +146,11 @@ def test_audit_export_needs_a_known_format(runtime: FakeRuntime, records: list[A
 def test_the_trail_read_is_the_runtime_audit_table(runtime: FakeRuntime) -> None:
     # When the default trail of a runtime is built
     trail = audit_trail_of(runtime)
-    # Then it is the audit table the catalog names (no AWS call is made to build it)
+    # Then it is the audit table the catalog names, read with the runtime's own client (the deployed stack's,
+    # with the operator's credentials, under --stack), and no AWS call is made to build it
     assert runtime.resolved == [Ref("table_name", "audit")]
     assert trail.table_name == "backoffice-audit"
+    assert trail.dynamodb == "dynamodb client"
 
 
 def test_report_measures_open_cases_at_the_time_asked_for(

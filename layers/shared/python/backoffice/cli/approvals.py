@@ -25,14 +25,18 @@ if TYPE_CHECKING:
 API_ENV = "BACKOFFICE_API"
 
 
-def api_url(args: argparse.Namespace, endpoint: str) -> str:
+def api_url(args: argparse.Namespace, runtime: Any) -> str:
+    """The product's API: ``--api``, else $BACKOFFICE_API, else the deployed stack's (its ``PublicApiUrl``
+    output), else the local server's gateway beside its endpoint."""
     import os
 
     if getattr(args, "api", None):
         return str(args.api)
     if os.environ.get(API_ENV):
         return os.environ[API_ENV]
-    port = urllib.parse.urlsplit(endpoint).port or DEFAULT_PORT
+    if getattr(runtime, "outputs", None) is not None:
+        return str(runtime.api_url)
+    port = urllib.parse.urlsplit(runtime.endpoint_url or "").port or DEFAULT_PORT
     return f"http://127.0.0.1:{port + 1}"
 
 
@@ -84,15 +88,21 @@ def cmd_decide(args: argparse.Namespace, runtime: LocalRuntime) -> int:
 
     target = args.link
     if not target.startswith("http"):
-        target = f"{api_url(args, runtime.endpoint_url or '')}/approvals/{target}"
+        target = f"{api_url(args, runtime)}/approvals/{target}"
     status, heading, text = decide_via_http(target, args.decision, args.as_email, args.comment or "")
     print(f"{heading}: {text}" if text else heading)
     return 0 if status == 200 else 1
 
 
 def cmd_remind(args: argparse.Namespace, runtime: LocalRuntime) -> int:
+    if getattr(runtime, "outputs", None) is not None:
+        from backoffice.operate.deployment import OperateError
+
+        raise OperateError(
+            "in AWS, EventBridge Scheduler runs approval_reminders on its schedule; not from here"
+        )
     request = urllib.request.Request(
-        f"{api_url(args, runtime.endpoint_url or '')}/_local/schedules/approval_reminders",
+        f"{api_url(args, runtime)}/_local/schedules/approval_reminders",
         data=b"",
         method="POST",
     )

@@ -34,11 +34,40 @@ def _endpoint(args: argparse.Namespace) -> str:
     return str(args.endpoint or os.environ.get(ENDPOINT_ENV) or f"http://127.0.0.1:{DEFAULT_PORT}")
 
 
-def _connect(args: argparse.Namespace) -> LocalRuntime:
-    """A runtime view of a running ``backoffice serve`` (no resources created, no hooks installed here)."""
+def _connect(args: argparse.Namespace) -> Any:
+    """Where the command acts: the deployed stack named by ``--stack`` or ``--outputs-file`` (its outputs name the
+    resources; the caller's own credentials reach them), else a running ``backoffice serve`` (no resources
+    created, no hooks installed here). Both answer the same calls (``backoffice.operate.deployment.Operations``)."""
+    if getattr(args, "stack", None) or getattr(args, "outputs_file", None):
+        return _deployment(args)
     runtime = LocalRuntime(endpoint_url=_endpoint(args), api_port=None)
     runtime.start(create_resources=False)
     return runtime
+
+
+def _deployment(args: argparse.Namespace) -> Any:
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    from backoffice.operate.deployment import Deployment, OperateError, read_outputs_file, stack_outputs
+
+    # AWS_REGION as well as AWS_DEFAULT_REGION (botocore reads only the latter; Lambda and the AWS CLI v2 set the
+    # former, and operators export it).
+    region = args.region or os.environ.get("AWS_REGION") or None
+    try:
+        session = boto3.session.Session(profile_name=args.profile, region_name=region)
+    except ProfileNotFound:
+        raise OperateError(f"no AWS profile {args.profile!r} in your AWS config") from None
+    if session.region_name is None:
+        raise OperateError("no AWS region: pass --region, or set AWS_REGION or a region in your AWS profile")
+    if args.outputs_file:
+        stack, outputs = read_outputs_file(Path(args.outputs_file), args.stack)
+        source = f"stack {stack} in {args.outputs_file}"
+    else:
+        cloudformation = session.client("cloudformation", endpoint_url=args.endpoint_url)
+        outputs = stack_outputs(cloudformation, args.stack)
+        source = f"stack {args.stack} in {session.region_name}"
+    return Deployment(outputs, source=source, session=session, endpoint_url=args.endpoint_url)
 
 
 def _audit(runtime: LocalRuntime) -> AuditTrail:
@@ -48,6 +77,7 @@ def _audit(runtime: LocalRuntime) -> AuditTrail:
     return AuditTrail(
         runtime.resolve(Ref("table_name", "audit")),
         signer=RecordSigner(_signing_key(runtime), kms=runtime.client("kms")),
+        dynamodb=runtime.client("dynamodb"),
     )
 
 
@@ -74,7 +104,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from backoffice.local.server import LocalServer
 
-    server = LocalServer(port=args.port, retry_time_scale=args.retry_time_scale, outbox_dir=Path(args.outbox))
+    server = LocalServer(
+        port=args.port,
+        retry_time_scale=args.retry_time_scale,
+        outbox_dir=Path(args.outbox),
+        outputs_file=Path(args.outputs_file) if args.outputs_file else None,
+    )
     server.start()
     print(f"backoffice local runtime serving on {server.endpoint_url} (Ctrl-C to stop)", flush=True)
     print(
@@ -83,6 +118,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     print(f"  approval links (API):  {server.api_url}", flush=True)
     print(f"  e-mail outbox:         {Path(args.outbox).resolve()}", flush=True)
+    if server.outputs_file is not None:
+        print(
+            f"  stack outputs:         {server.outputs_file.resolve()}   (backoffice --outputs-file"
+            f" {server.outputs_file} --endpoint-url {server.endpoint_url} ...)",
+            flush=True,
+        )
     signal.signal(signal.SIGTERM, lambda *_: server.stopped.set())
     try:
         server.stopped.wait()
@@ -326,6 +367,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--endpoint", help=f"a running 'backoffice serve' (default ${ENDPOINT_ENV} or port 4566)"
     )
+    deployed = parser.add_argument_group(
+        "a deployed stack", "act on the stack in AWS instead of a local server, with your own AWS credentials"
+    )
+    deployed.add_argument("--stack", help="the stack's name (its outputs name every resource)")
+    deployed.add_argument(
+        "--outputs-file", help="the file 'cdk deploy --outputs-file' wrote (or 'backoffice serve' writes)"
+    )
+    deployed.add_argument("--region", help="the stack's region (default: your AWS config)")
+    deployed.add_argument("--profile", help="your AWS profile (default: your AWS config)")
+    deployed.add_argument(
+        "--endpoint-url", help="the AWS endpoint to call (a local 'backoffice serve'; default: AWS's)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
@@ -339,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry-time-scale", type=float, default=1.0, help="shorten Retry back-off (0.01 = 100 times faster)"
     )
     serve.add_argument("--outbox", default=".local/outbox", help="where e-mails sent through SES are written")
+    serve.add_argument(
+        "--write-outputs",
+        dest="outputs_file",
+        default=".local/cdk-outputs.json",
+        help="where to write the server's resource names as 'cdk deploy --outputs-file' would ('' = nowhere)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     send = sub.add_parser("send", help="put an event (or a JSON list of events) on the local bus")
@@ -398,11 +457,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args: Any = build_parser().parse_args(argv)
-    from botocore.exceptions import EndpointConnectionError
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
+    from backoffice.operate.deployment import OperateError, access_denied_message, no_credentials_message
+
+    deployed = bool(getattr(args, "stack", None) or getattr(args, "outputs_file", None))
     try:
         return int(args.func(args))
+    except OperateError as error:
+        print(f"backoffice: {error}", file=sys.stderr)
+        return 2
+    except NoCredentialsError:
+        print(f"backoffice: {no_credentials_message()}", file=sys.stderr)
+        return 2
+    except ClientError as error:
+        if not deployed:
+            raise
+        print(f"backoffice: {access_denied_message(error)}", file=sys.stderr)
+        return 1
     except EndpointConnectionError:
+        if deployed:
+            print(f"backoffice: no AWS endpoint answers at {args.endpoint_url or 'AWS'}", file=sys.stderr)
+            return 2
         print(
             f"no local runtime answers at {_endpoint(args)}: start one with 'backoffice serve' (or 'make serve'),"
             f" or point --endpoint / ${ENDPOINT_ENV} at it",

@@ -37,7 +37,7 @@ def audit_trail_of(runtime: Any) -> AuditTrail:
     """The audit trail of a runtime (a ``LocalRuntime`` or anything that resolves the catalog's references)."""
     from backoffice.audit import AuditTrail
 
-    return AuditTrail(runtime.resolve(Ref("table_name", "audit")))
+    return AuditTrail(runtime.resolve(Ref("table_name", "audit")), dynamodb=runtime.client("dynamodb"))
 
 
 def read_records(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> list[AuditRecord]:

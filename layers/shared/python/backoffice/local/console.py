@@ -44,12 +44,13 @@ from backoffice.local.case_rows import (
 )
 from backoffice.local.gateway import Mounted
 from backoffice.local.outbox import read_mail
-from backoffice.local.runtime import ExecutionView, LocalRuntime
+from backoffice.local.runtime import LocalRuntime
 from backoffice.local.sample_deals import SAMPLES, sample_tax_id
 from backoffice.local.samples import Deal, new_client, put_deal
 from backoffice.local.state_graph import state_graph_svg
 from backoffice.masking import mask, mask_text, masked_json
 from backoffice.models import Client
+from backoffice.operate.deployment import ExecutionView
 from infra.catalog import Ref
 
 PREFIX = "/console"

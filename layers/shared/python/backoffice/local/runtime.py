@@ -17,8 +17,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
     from backoffice.connectors.sandbox import SandboxStore
     from backoffice.local.iam import IamEnforcer, LocalArns, SynthesizedIam
 
+from backoffice.operate.deployment import Operations
+from backoffice.operate.deployment import paginate as _paginate
 from infra.catalog import CATALOG, Catalog, Ref
 
 ACCOUNT = "123456789012"
@@ -298,19 +299,7 @@ def _share_service_models() -> None:
     botocore_session.Session._register_data_loader = _register_data_loader
 
 
-@dataclass(frozen=True)
-class ExecutionView:
-    name: str
-    workflow: str
-    status: str
-    current_state: str | None
-    started: datetime
-    stopped: datetime | None
-    arn: str
-    error: str | None = None
-
-
-class LocalRuntime:
+class LocalRuntime(Operations):
     """Use as a context manager; ``endpoint_url`` set means: talk to a ``backoffice serve`` server instead of moto
     in-process. The server process itself runs its runtime with ``serving=True``: moto in-process for its own
     handlers and engine (no HTTP round trip for each of their calls), its HTTP server at ``endpoint_url`` for the
@@ -666,10 +655,6 @@ class LocalRuntime:
 
         return SandboxStore(self.resolve(Ref("table_name", "sandbox")), self.client("dynamodb"))
 
-    @property
-    def documents_bucket(self) -> str:
-        return self.resolve(Ref("bucket_name", "documents"))
-
     # -- events ---------------------------------------------------------------------------------------------------
 
     def _route_accepted(
@@ -701,22 +686,7 @@ class LocalRuntime:
         from backoffice.local.limits import as_aws_delivery
 
         with as_aws_delivery():  # a partner's relay (aws.partner/...) arrives as AWS delivers it, not refused
-            response = self.client("events").put_events(
-                Entries=[
-                    {
-                        "EventBusName": self.catalog.event_bus,
-                        "Source": source,
-                        "DetailType": detail_type,
-                        "Detail": json.dumps(detail, default=str),
-                    }
-                ]
-            )
-        entry = response["Entries"][0]
-        if "EventId" not in entry:
-            raise ValueError(
-                f"the bus refused the event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
-            )
-        return str(entry["EventId"])
+            return super().put_event(detail_type, detail, source)
 
     def _to_outbox(self, destinations: list[str], raw_data: str | bytes) -> None:
         """Write a sent e-mail where a person can open it (one .eml file per recipient)."""
@@ -741,68 +711,7 @@ class LocalRuntime:
             },
         )
 
-    def parked_messages(self) -> list[dict[str, Any]]:
-        """Every parked message, left in the queue (read with a zero visibility timeout so others can read it)."""
-        sqs = self.client("sqs")
-        url = self.resolve(Ref("queue_url", "parked_events"))
-        seen: dict[str, dict[str, Any]] = {}
-        for _ in range(20):
-            batch = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            new = [m for m in batch if m["MessageId"] not in seen]
-            if not new:
-                break
-            for m in new:
-                seen[m["MessageId"]] = json.loads(m["Body"])
-        return list(seen.values())
-
     # -- executions -----------------------------------------------------------------------------------------------
-
-    def state_machine_arn(self, workflow: str) -> str:
-        return self.resolve(Ref("state_machine_arn", workflow))
-
-    def executions(self) -> list[ExecutionView]:
-        sfn = self.client("stepfunctions")
-        views = [self._view(sfn, workflow, summary) for workflow, summary in self._summaries(sfn)]
-        return sorted(views, key=lambda v: v.started)
-
-    def execution(self, name: str, *, with_state: bool = True) -> ExecutionView | None:
-        """The execution called ``name`` (the earliest started, as in ``executions()``), None if there is none.
-        Only this one's history is read; ``with_state=False``: not even that (``current_state`` is None), for a
-        caller polling its status."""
-        sfn = self.client("stepfunctions")
-        found = [(workflow, summary) for workflow, summary in self._summaries(sfn) if summary["name"] == name]
-        if not found:
-            return None
-        workflow, summary = min(found, key=lambda found_one: found_one[1]["startDate"])
-        return self._view(sfn, workflow, summary, with_state=with_state)
-
-    def _summaries(self, sfn: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-        for sm in self.catalog.state_machines:
-            arn = self.state_machine_arn(sm.name)
-            for summary in _paginate(sfn, "list_executions", "executions", stateMachineArn=arn):
-                yield sm.name, summary
-
-    def _view(
-        self, sfn: Any, workflow: str, summary: dict[str, Any], *, with_state: bool = True
-    ) -> ExecutionView:
-        current, error = None, None
-        if summary["status"] == "RUNNING":
-            current = current_state(sfn, summary["executionArn"]) if with_state else None
-        elif summary["status"] == "FAILED":
-            described = sfn.describe_execution(executionArn=summary["executionArn"])
-            error = described.get("error")
-        return ExecutionView(
-            name=summary["name"],
-            workflow=workflow,
-            status=summary["status"],
-            current_state=current,
-            started=summary["startDate"],
-            stopped=summary.get("stopDate"),
-            arn=summary["executionArn"],
-            error=error,
-        )
 
     def wait_until_idle(self, timeout: float = 60, *, raise_on_timeout: bool = True) -> None:
         """Block until no execution is running (executions run on moto's worker threads)."""
@@ -838,31 +747,6 @@ def _local_secret_arn(name: str) -> str | None:
     secrets = secretsmanager_backends[ACCOUNT][REGION].secrets
     secret = secrets.get(name) if hasattr(secrets, "get") else None
     return str(secret.arn) if secret is not None else None
-
-
-def current_state(sfn: Any, execution_arn: str) -> str | None:
-    """The state an execution is in now: the last state entered and not yet exited."""
-    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-    open_states: list[str] = []
-    for event in events:
-        kind = event["type"]
-        if kind.endswith("StateEntered"):
-            open_states.append(event["stateEnteredEventDetails"]["name"])
-        elif kind.endswith("StateExited"):
-            name = event["stateExitedEventDetails"]["name"]
-            if name in open_states:
-                open_states.remove(name)
-    return open_states[-1] if open_states else None
-
-
-def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    token = None
-    while True:
-        page = client.__getattribute__(operation)(**kwargs, **({"nextToken": token} if token else {}))
-        yield from page.get(key, [])
-        token = page.get("nextToken")
-        if not token:
-            return
 
 
 def _event_time(value: Any) -> str:

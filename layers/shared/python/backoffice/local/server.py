@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 4566
 DEFAULT_OUTBOX = Path(".local/outbox")
+DEFAULT_OUTPUTS_FILE = Path(".local/cdk-outputs.json")
 
 
 def free_port() -> int:
@@ -46,7 +47,11 @@ class LocalServer:
         retry_time_scale: float = 1.0,
         api_port: int | None = None,
         outbox_dir: Path = DEFAULT_OUTBOX,
+        outputs_file: Path | None = DEFAULT_OUTPUTS_FILE,
     ) -> None:
+        """``outputs_file``: where the server writes its resources' names in the shape ``cdk deploy
+        --outputs-file`` writes a stack's (None: nowhere), so ``backoffice --outputs-file`` reaches it as it would
+        reach the deployed stack."""
         from backoffice.local.console import mount_console  # loaded with a server, not with the CLI's help
 
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -64,6 +69,7 @@ class LocalServer:
         self.runtime.gateway.mount(self._run_schedule)
         self.runtime.gateway.mount(mount_console(self.runtime))
         self.api_url = self.runtime.api_url
+        self.outputs_file = outputs_file
         self._moto: ThreadedMotoServer | None = None
         self.stopped = threading.Event()
 
@@ -77,6 +83,21 @@ class LocalServer:
         # The handlers and the engine in this process call moto in-process (with the engine configuration the
         # runtime gives it); the HTTP server above serves everyone else from the same backends.
         self.runtime.start()
+        if self.outputs_file is not None:
+            self.write_outputs(self.outputs_file)
+
+    def write_outputs(self, path: Path) -> None:
+        """The server's names as a client reaches them (queue URLs on its endpoint), as a stack's outputs."""
+        from backoffice.local.runtime import local_names
+        from backoffice.operate.deployment import local_outputs
+        from infra.catalog import Ref
+
+        names = local_names(self.runtime.catalog, endpoint_url=self.endpoint_url)
+        names[Ref("api_url")] = self.api_url
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(local_outputs(names, self.runtime.catalog), indent=2) + "\n")
+        partial.replace(path)
 
     def _run_schedule(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes
