@@ -46,8 +46,10 @@ typecheck: $(STAMP)
 ## synth: CloudFormation templates into cdk.out/ (offline: no credentials, no Docker, no lookups)
 ## CONTEXT: extra CDK context as JSON, as `cdk synth -c` would pass it (it wins over cdk.json), e.g.
 ##   make synth CONTEXT='{"salesforce_partner_event_source": "aws.partner/salesforce.com/<org id>/<relay id>"}'
+## CONFIG: the firm's configuration document (sender, connectors, billing and approval policies), validated
+##   first: an invalid one stops the synth naming each field and reason, e.g. make synth CONFIG=config/sample-firm.json
 synth: $(STAMP)
-	$(if $(CONTEXT),CDK_CONTEXT_JSON='$(CONTEXT)' )$(BIN)/python app.py
+	$(if $(CONTEXT)$(CONFIG),CDK_CONTEXT_JSON='$(or $(CONTEXT),{"config": "$(CONFIG)"})' )$(BIN)/python app.py
 
 ## deploy: needs AWS credentials; uses the CDK CLI from the npm registry
 deploy: $(STAMP)

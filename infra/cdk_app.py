@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from infra.outputs import STACK_NAME
 from infra.stack import BackofficeStack
 
 CDK_JSON = ROOT / "cdk.json"
+# -c config=firm.json: the firm's configuration document (backoffice/firm_config.py).
+CONFIG_CONTEXT = "config"
 
 
 def build_app(
@@ -29,6 +33,12 @@ def build_app(
     pass it here: the CLI's ``CDK_CONTEXT_JSON`` is read once, when jsii starts its Node process).
     """
     app = App(outdir=str(outdir or _default_outdir()), context={**_cdk_json_context(), **(context or {})})
+    config = app.node.try_get_context(CONFIG_CONTEXT)
+    if config:
+        # The firm's settings under the CDK context's own: a `-c connector_erp=...` still wins over the document.
+        for name, value in firm_settings(Path(str(config))).items():
+            if app.node.try_get_context(name) is None:
+                app.node.set_context(name, value)
     stack = BackofficeStack(
         app,
         STACK_NAME,
@@ -38,6 +48,30 @@ def build_app(
     # cdk-nag 3 is a CDK validation plugin (Validations, not Aspects): unacknowledged errors fail the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return app, stack
+
+
+class FirmConfigRefused(Exception):
+    """The firm configuration named by ``-c config=FILE`` is invalid: the synth stops, naming each problem."""
+
+
+def firm_settings(path: Path) -> dict[str, str]:
+    """The catalog settings the firm's configuration document sets, validated by the product's own models
+    (``backoffice/firm_config.py``) in their own interpreter: the CDK app imports nothing of the product."""
+    result = subprocess.run(
+        [sys.executable, "-m", "backoffice.firm_config", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared" / "python"), str(ROOT)]),
+        },
+    )
+    if result.returncode != 0:
+        raise FirmConfigRefused(result.stderr.strip() or f"{path}: the firm configuration check failed")
+    settings: dict[str, str] = json.loads(result.stdout)
+    return settings
 
 
 def _default_outdir() -> Path:

@@ -362,6 +362,22 @@ def cmd_edge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    """The firm's configuration document checked as the synth checks it; one line per problem."""
+    from backoffice.firm_config import FirmConfigInvalid, load_firm_config
+
+    try:
+        config = load_firm_config(Path(args.file))
+    except FirmConfigInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"{invalid.source}: {problem}", file=sys.stderr)
+        return 1
+    connectors = ", ".join(f"{system} {kind}" for system, kind in config.connectors.model_dump().items())
+    approvers = "its own approval policy" if config.approval_policy else "the packaged sample approval policy"
+    print(f"{args.file}: valid: {config.firm}, mail from {config.sender}, {connectors}, {approvers}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
     parser.add_argument(
@@ -439,6 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parsers(sub, _connect)
     add_audit_export_parser(audit_sub, _connect)
     add_extract_parser(sub)
+
+    config = sub.add_parser("config", help="the firm's configuration document (deploy settings)")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    validate = config_sub.add_parser(
+        "validate",
+        help="check a configuration document as 'make synth CONFIG=FILE' does; exit 1 naming each problem",
+    )
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_config_validate)
 
     parked = sub.add_parser("parked", help="list parked (dead-lettered or rejected) events")
     parked.add_argument("--json", action="store_true")

@@ -1,0 +1,132 @@
+"""The firm's configuration: one document of what differs from firm to firm, checked before anything deploys.
+
+A firm writes one JSON document (``config/sample-firm.json`` is the sample firm's) and deploys with it:
+``make synth -c config=firm.json`` (or ``cdk deploy -c config=...``). The synth validates it with these models and
+stops on the first invalid document with one line per problem, naming the field and the reason; ``backoffice
+config validate FILE`` gives the same lines before a deploy. What it sets today: the sender address of every
+e-mail, the adapter that serves each system, and the billing policy (catalog settings the stack already reads);
+the approval policy is validated with the firm's approvers and delegations. Storing the document in SSM for the
+handlers (and the approval, contract-risk and vendor policies with it) is the next step of issue #15.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+
+from backoffice.approvals.policy import ApprovalPolicy
+from backoffice.invoicing.policy import BillingPolicy
+from backoffice.models.envelope import Model
+
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class FirmConfigInvalid(Exception):
+    """The document is not a valid firm configuration; ``problems`` are one line each (field: reason)."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source, self.problems = source, problems
+
+
+class Connectors(Model):
+    """Which adapter serves each system (connectors/wiring.py builds them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crm: Literal["sandbox", "salesforce", "rest"] = "sandbox"
+    psa: Literal["sandbox", "salesforce", "rest"] = "sandbox"  # salesforce: Certinia on the firm's org
+    erp: Literal["sandbox", "netsuite", "rest"] = "sandbox"
+    hris: Literal["sandbox", "rest"] = "sandbox"
+
+
+class FirmConfig(Model):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    firm: str = Field(min_length=1, description="the firm's name, as people read it in mails and reports")
+    sender: str = Field(description="the address every e-mail is sent from (an SES identity in the account)")
+    notification_recipients: tuple[str, ...] = ()
+    connectors: Connectors = Connectors()
+    billing_policy: BillingPolicy = BillingPolicy()
+    approval_policy: ApprovalPolicy | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if not _ADDRESS.match(value):
+            raise ValueError("is not an e-mail address")
+        return value
+
+    @field_validator("notification_recipients")
+    @classmethod
+    def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [v for v in values if not _ADDRESS.match(v)]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} is not an e-mail address")
+        return values
+
+    def settings(self) -> dict[str, str]:
+        """The catalog settings the document sets (CDK context of the same names overrides them at synth)."""
+        return {
+            "approvals_sender": self.sender,
+            "connector_crm": self.connectors.crm,
+            "connector_psa": self.connectors.psa,
+            "connector_erp": self.connectors.erp,
+            "connector_hris": self.connectors.hris,
+            "billing_policy": self.billing_policy.model_dump_json(exclude_defaults=True),
+        }
+
+
+def parse_firm_config(document: Any, source: str) -> FirmConfig:
+    """The document as a ``FirmConfig``, or ``FirmConfigInvalid`` naming each field and reason in one line."""
+    try:
+        return FirmConfig.model_validate(document)
+    except ValidationError as error:
+        raise FirmConfigInvalid(source, [_problem(e) for e in error.errors()]) from None
+
+
+def load_firm_config(path: Path) -> FirmConfig:
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FirmConfigInvalid(str(path), ["no such file"]) from None
+    except json.JSONDecodeError as error:
+        raise FirmConfigInvalid(str(path), [f"line {error.lineno}: not valid JSON ({error.msg})"]) from None
+    return parse_firm_config(document, str(path))
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(the document)"
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {reason}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m backoffice.firm_config FILE``: the catalog settings the document sets, as JSON; or its problems.
+
+    The synth runs this in its own interpreter (``infra/cdk_app.py``: the CDK app imports nothing of the product's
+    package, so the product's models validate the document there)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m backoffice.firm_config FILE", file=sys.stderr)
+        return 2
+    try:
+        config = load_firm_config(Path(args[0]))
+    except FirmConfigInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"{invalid.source}: {problem}", file=sys.stderr)
+        return 1
+    print(json.dumps(config.settings()))
+    return 0
+
+
+__all__ = ["Connectors", "FirmConfig", "FirmConfigInvalid", "load_firm_config", "main", "parse_firm_config"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
