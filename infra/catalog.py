@@ -97,6 +97,7 @@ Grant = Literal[
     "mail:send",  # SES SendRawEmail from the approvals sender identity
     "sandbox:readwrite",  # the sandbox CRM, PSA, ERP and HRIS
     "connectors:config",  # the connector settings parameter and the connector secrets
+    "firm_config:read",  # the firm's configuration document in SSM (the approval policy)
     # Amazon Textract calls, passing it the role it publishes completion notices with; writes under the output prefix
     "textract:start",
     "textract:results",  # read finished Textract jobs; writes under the output prefix
@@ -294,8 +295,11 @@ _AUDIT_ENV: Mapping[str, Ref | str] = {
     "EVENT_BUS_NAME": EVENT_BUS,
 }
 
+# The firm's configuration document the deploy validated (its approval policy: approvers, delegations).
+_FIRM_CONFIG_ENV: Mapping[str, Ref | str] = {"FIRM_CONFIG_PARAMETER": Ref("setting", "firm_config_parameter")}
 _APPROVALS_ENV: Mapping[str, Ref | str] = {
     **_AUDIT_ENV,
+    **_FIRM_CONFIG_ENV,
     "APPROVALS_TABLE_NAME": table("approvals"),
     "NOTIFICATIONS_TOPIC_ARN": topic("notifications"),
     "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
@@ -321,6 +325,7 @@ _APPROVALS_GRANTS: tuple[Grant, ...] = (
     "approvals:readwrite",
     "mail:send",
     "notifications:publish",
+    "firm_config:read",
 )
 
 # The Textract step: Textract publishes each job's completion to a topic the completion handler is subscribed to.
@@ -509,8 +514,9 @@ CATALOG = Catalog(
             name="assess_vendor",
             description="Vendor checks, sanctions screening, duplicate and ghost-vendor search, risk with reasons",
             memory_mb=512,
-            environment=dict(_STEP_ENV),
-            grants=(*_STEP_GRANTS, "documents:read"),
+            # The approval policy's groups are the vendor approval chain's approvers (vendors/steps.py).
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "documents:read", "firm_config:read"),
         ),
         LambdaFunction(
             name="create_vendor_on_hold",
@@ -527,6 +533,8 @@ CATALOG = Catalog(
         LambdaFunction(
             name="plan_approval",
             description="Decides whether a subject needs approval on a route, and the first level's deadline",
+            environment=dict(_FIRM_CONFIG_ENV),
+            grants=("firm_config:read",),
         ),
         LambdaFunction(
             name="request_approval",
@@ -722,6 +730,8 @@ CATALOG = Catalog(
     settings={
         "approvals_sender": "approvals@example-firm.com",
         "connectors_config_parameter": "/backoffice/connectors",
+        # The firm's configuration document (make synth CONFIG=...; the sample firm's without), written by the stack.
+        "firm_config_parameter": "/backoffice/firm-config",
         # Which adapter serves each system: sandbox, salesforce (CRM; Certinia PSA), netsuite (ERP) or rest.
         "connector_crm": "sandbox",
         "connector_psa": "sandbox",

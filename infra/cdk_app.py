@@ -14,12 +14,11 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.catalog import CATALOG, ROOT, Catalog
+from infra.firm_config import CONFIG_CONTEXT
 from infra.outputs import STACK_NAME
 from infra.stack import BackofficeStack
 
 CDK_JSON = ROOT / "cdk.json"
-# -c config=firm.json: the firm's configuration document (backoffice/firm_config.py).
-CONFIG_CONTEXT = "config"
 
 
 def build_app(

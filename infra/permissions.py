@@ -36,6 +36,7 @@ TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
 APPROVALS_SENDER = "approvals_sender"
 CONNECTORS_PARAMETER = "connectors_config_parameter"
+FIRM_CONFIG_PARAMETER = "firm_config_parameter"
 # Where a billing run keeps its working files in the documents bucket (backoffice.invoicing.steps).
 BILLING_PREFIX = "billing"
 # Where a vendor's uploaded documents go in the documents bucket (backoffice.vendors.uploads.document_key).
@@ -312,6 +313,16 @@ def _mail_send(resources: CatalogResources, key: kms.IKey) -> Permission:
     )
 
 
+def _firm_config_read(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # One parameter, named: the document the deploy validated and wrote (a String: it holds no secret).
+    parameter = Stack.of(resources.scope).format_arn(
+        service="ssm",
+        resource="parameter",
+        resource_name=resources.setting(FIRM_CONFIG_PARAMETER).lstrip("/"),
+    )
+    return Permission((_allow(["ssm:GetParameter"], [parameter]),))
+
+
 def _connectors_config(resources: CatalogResources, key: kms.IKey) -> Permission:
     # The connector settings document (one SSM parameter) and the connector secrets under backoffice/ in
     # Secrets Manager (a firm adds them after deploying; their names, not ARNs, are in the document).
@@ -430,6 +441,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "mail:send": _mail_send,
     "sandbox:readwrite": _sandbox_readwrite,
     "connectors:config": _connectors_config,
+    "firm_config:read": _firm_config_read,
     "textract:start": _textract_start,
     "textract:results": _textract_results,
     "textract_jobs:readwrite": _textract_jobs_readwrite,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -11,10 +12,12 @@ from infra.api import PublicApi
 from infra.catalog import Catalog
 from infra.encryption import DataKey, SigningKeys
 from infra.events import CASE_STARTER, BusinessEvents
+from infra.firm_config import CONFIG_CONTEXT, FirmConfigParameter, document_text
 from infra.functions import Functions
 from infra.layer import SharedLayer
 from infra.monitoring import Monitoring
 from infra.outputs import operator_refs, output_key
+from infra.permissions import FIRM_CONFIG_PARAMETER
 from infra.resources import CatalogResources
 from infra.schedules import Schedules
 from infra.service_roles import ServiceRoles
@@ -64,6 +67,14 @@ class BackofficeStack(Stack):
             self, "ServiceRoles", catalog=catalog, storage=self.storage, key=data_key.key
         )
         resources.roles.update(self.service_roles.roles)
+
+        config = self.node.try_get_context(CONFIG_CONTEXT)
+        self.firm_config = FirmConfigParameter(
+            self,
+            "FirmConfig",
+            name=resources.setting(FIRM_CONFIG_PARAMETER),
+            document=document_text(Path(str(config)) if config else None),
+        )
 
         layer = SharedLayer(self, "SharedLayer")
         self.functions = Functions(

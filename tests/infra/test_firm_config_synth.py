@@ -58,3 +58,32 @@ def test_the_documents_settings_reach_the_stack_and_a_context_setting_still_wins
         "netsuite",
         "rest",
     )
+
+
+def test_the_stack_writes_the_sample_firms_document_to_its_parameter(synthesized: Any) -> None:
+    # Given the stack synthesized without a firm configuration
+    from infra.firm_config import document_text
+
+    # When looking for the firm's configuration parameter
+    (parameter,) = [
+        r["Properties"]
+        for r in synthesized.of_type("AWS::SSM::Parameter").values()
+        if r["Properties"].get("Name") == "/backoffice/firm-config"
+    ]
+    # Then it holds the sample firm's document, compacted, in a Standard parameter (it fits in 4 KB)
+    assert parameter["Value"] == document_text(None)
+    assert parameter["Type"] == "String" and parameter["Tier"] == "Standard"
+
+
+def test_a_document_larger_than_ssm_takes_is_refused_at_synth() -> None:
+    from aws_cdk import App, Stack
+
+    from infra.firm_config import FirmConfigParameter
+
+    # Given a document of 9,000 bytes (an Advanced parameter holds 8 KB)
+    document = json.dumps({"firm": "x" * 9000})
+    # When the stack would write it, then the synth stops saying why
+    with pytest.raises(ValueError, match="at most 8192"):
+        FirmConfigParameter(
+            Stack(App(), "S"), "FirmConfig", name="/backoffice/firm-config", document=document
+        )

@@ -3,10 +3,11 @@
 A firm writes one JSON document (``config/sample-firm.json`` is the sample firm's) and deploys with it:
 ``make synth -c config=firm.json`` (or ``cdk deploy -c config=...``). The synth validates it with these models and
 stops on the first invalid document with one line per problem, naming the field and the reason; ``backoffice
-config validate FILE`` gives the same lines before a deploy. What it sets today: the sender address of every
-e-mail, the adapter that serves each system, and the billing policy (catalog settings the stack already reads);
-the approval policy is validated with the firm's approvers and delegations. Storing the document in SSM for the
-handlers (and the approval, contract-risk and vendor policies with it) is the next step of issue #15.
+config validate FILE`` gives the same lines before a deploy. What it sets: the sender address of every e-mail,
+the adapter that serves each system and the billing policy (catalog settings the stack reads), and the approval
+policy with the firm's approvers and delegations: the stack writes the document to SSM
+(``/backoffice/firm-config``, ``infra/firm_config.py``) and the approval functions read it from there
+(``approvals/policy.py``). The contract-risk and vendor policies are not in it yet (issue #15).
 """
 
 from __future__ import annotations

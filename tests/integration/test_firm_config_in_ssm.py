@@ -1,0 +1,47 @@
+"""The firm's approvers come from its configuration document in SSM, not from the layer.
+
+The stack writes the document the deploy validated to the parameter ``/backoffice/firm-config``
+(``infra/firm_config.py``); the approval functions read its approval policy with Powertools Parameters, under
+their own IAM roles (``firm_config:read``). A firm changes its approvers by deploying a new document: no code, no
+layer. Here the local runtime's parameter is replaced as a deploy would replace it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backoffice.local.samples import Deal, new_client
+from infra.catalog import CATALOG, ROOT
+from tests.integration.conftest import Firm
+
+HIGH_RISK = frozenset({"uncapped_liability"})
+NEW_COUNSEL = "nadia.stein@example-firm.com"
+
+
+def test_legal_review_goes_to_the_lawyers_the_deployed_document_names(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the firm's document with a new lawyer alone in the legal group, deployed to the parameter, and the
+    # five minutes the functions keep what they read gone by (Powertools' cache emptied; no caching after it)
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
+    monkeypatch.delenv("APPROVAL_POLICY", raising=False)
+    document = json.loads((ROOT / "config" / "sample-firm.json").read_text())
+    document["approval_policy"]["groups"]["legal"] = [NEW_COUNSEL]
+    firm.runtime.client("ssm").put_parameter(
+        Name=CATALOG.settings["firm_config_parameter"],
+        Value=json.dumps(document, separators=(",", ":")),
+        Type="String",
+        Overwrite=True,
+    )
+    # When a deal with a high-risk contract is won
+    case_id = firm.win(Deal(31, new_client(31), risks=HIGH_RISK))
+    execution = firm.settle(case_id)
+    # Then legal review waits for the new lawyer, who got the request; the layer's sample lawyers got nothing
+    assert (execution.status, execution.current_state) == ("RUNNING", "Ask legal to review the contract")
+    assert "uncapped liability" in firm.mail(NEW_COUNSEL, case_id).text
+    assert not [m for m in firm.inbox("lena.hoffmann@example-firm.com") if case_id in m.text]
