@@ -24,12 +24,16 @@ _SUFFIXES = {
 }
 # References with one resource per stack: a fixed key.
 _FIXED = {"event_bus_name": "BusinessEventBusName", "api_url": "PublicApiUrl"}
+# Settings an operator's command needs as deployed (a deploy may override them with -c name=value).
+_SETTINGS = {"firm_config_parameter": "FirmConfigParameterName"}
 
 
 def output_key(ref: Ref) -> str:
     """``Ref("table_name", "audit")`` -> ``AuditTableName``; ``Ref("api_url")`` -> ``PublicApiUrl``."""
     if ref.kind in _FIXED:
         return _FIXED[ref.kind]
+    if ref.kind == "setting" and ref.name in _SETTINGS:
+        return _SETTINGS[ref.name]
     if ref.kind not in _SUFFIXES:
         raise ValueError(f"a {ref.kind} reference is not a stack output")
     return f"{pascal(ref.name)}{_SUFFIXES[ref.kind]}"
@@ -46,6 +50,7 @@ def operator_refs(catalog: Catalog) -> list[Ref]:
     refs += [Ref("key_arn", k) for k in catalog.signing_keys]
     if catalog.api_routes:
         refs.append(Ref("api_url"))
+    refs += [Ref("setting", name) for name in _SETTINGS if name in catalog.settings]
     return refs
 
 

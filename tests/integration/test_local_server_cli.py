@@ -267,6 +267,7 @@ def test_every_operate_command_reads_the_server_through_its_outputs_file_as_thro
         ("audit", "verify", "onboard-006Dn0000000015XYZ"),
         ("audit", "export", "--format", "csv"),
         ("parked", "--json"),
+        ("config", "show"),
     ]
     for command in commands:
         local, through_outputs = cli(server, *command), deployed(*via_outputs, *command)
@@ -287,6 +288,8 @@ def test_every_operate_command_reads_the_server_through_its_outputs_file_as_thro
     )
     assert cli(server, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r1\n")
     assert deployed(*via_outputs, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r2\n")
+    # And the firm's configuration shown is the deployed document's
+    assert "Example Firm LLP" in deployed(*via_outputs, "config", "show").stdout
     # And the process report reads the same trail
     report = deployed(*via_outputs, "report", "--json")
     assert report.returncode == 0, report.stderr

@@ -378,6 +378,34 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """The firm's configuration document as deployed: the SSM parameter the stack wrote and the functions read."""
+    runtime = _connect(args)
+    try:
+        name = runtime.resolve(Ref("setting", "firm_config_parameter"))
+        parameter = runtime.client("ssm").get_parameter(Name=name)["Parameter"]
+    finally:
+        runtime.stop()
+    document = json.loads(parameter["Value"])
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    policy = document.get("approval_policy") or {}
+    groups = sorted((policy.get("groups") or {}).items())
+    width = max([len("connectors"), *(len(group) for group, _ in groups)]) + 2
+    connectors = document.get("connectors") or {}
+    print(f"{name} (version {parameter.get('Version', '?')}): {document.get('firm', '?')}")
+    print(f"  {'mail from':<{width}}{document.get('sender', '?')}")
+    print(
+        f"  {'connectors':<{width}}{', '.join(f'{k} {v}' for k, v in sorted(connectors.items())) or 'sandbox'}"
+    )
+    for group, members in groups:
+        print(f"  {group:<{width}}{', '.join(members)}")
+    for delegation in policy.get("delegations") or []:
+        print(f"  {'delegation':<{width}}{json.dumps(delegation)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="backoffice", description=__doc__)
     parser.add_argument(
@@ -464,6 +492,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file")
     validate.set_defaults(func=cmd_config_validate)
+    show = config_sub.add_parser(
+        "show", help="the configuration as deployed (the parameter the functions read); with --stack, in AWS"
+    )
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_config_show)
 
     parked = sub.add_parser("parked", help="list parked (dead-lettered or rejected) events")
     parked.add_argument("--json", action="store_true")

@@ -162,7 +162,10 @@ class Deployment(Operations):
 
     def resolve(self, ref: Ref) -> str:
         if ref.kind == "setting":
-            return self.catalog.settings[ref.name]
+            # As deployed when the stack exports it (a deploy may override a setting), else the catalog's.
+            exported = _setting_output(ref)
+            default = self.catalog.settings[ref.name]
+            return self.outputs.get(exported, default) if exported else default
         key = output_key(ref)
         if key not in self.outputs:
             raise OperateError(
@@ -243,8 +246,16 @@ def access_denied_message(error: Any, action: str | None = None) -> str:
 
 
 def local_outputs(names: Mapping[Ref, str], catalog: Catalog = CATALOG) -> dict[str, dict[str, str]]:
-    """The local runtime's names in the shape ``cdk deploy --outputs-file`` writes (``backoffice serve``)."""
-    return {STACK_NAME: {output_key(ref): names[ref] for ref in operator_refs(catalog) if ref in names}}
+    """The local runtime's names (and settings) in the shape ``cdk deploy --outputs-file`` writes."""
+    values = {**names, **{Ref("setting", name): value for name, value in catalog.settings.items()}}
+    return {STACK_NAME: {output_key(ref): values[ref] for ref in operator_refs(catalog) if ref in values}}
+
+
+def _setting_output(ref: Ref) -> str | None:
+    try:
+        return output_key(ref)
+    except ValueError:
+        return None
 
 
 def current_state(sfn: Any, execution_arn: str) -> str | None:
