@@ -288,6 +288,10 @@ def test_every_operate_command_reads_the_server_through_its_outputs_file_as_thro
     )
     assert cli(server, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r1\n")
     assert deployed(*via_outputs, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r2\n")
+    # And an event sent to the deployed bus starts its case (the bus delivers it; the command does not wait)
+    sent = deployed(*via_outputs, "send", event_file(tmp_path, "other", closed_won_detail(16)))
+    assert sent.returncode == 0 and "delivers it to the case starter" in sent.stdout, sent.stderr
+    assert "onboard-006Dn0000000016XYZ" in [e["name"] for e in executions(server)]
     # And the firm's configuration shown is the deployed document's
     assert "Example Firm LLP" in deployed(*via_outputs, "config", "show").stdout
     # And the process report reads the same trail

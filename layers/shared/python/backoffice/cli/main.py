@@ -192,6 +192,12 @@ def cmd_send(args: argparse.Namespace) -> int:
                 print(f"backoffice send: {args.event_file}: {refused}", file=sys.stderr)
                 return 1
             print(f"sent {detail_type!r} as event {event_id}")
+            if getattr(runtime, "outputs", None) is not None:
+                # EventBridge delivers to the case starter after accepting the event: nothing is recorded yet.
+                print(
+                    "  the bus delivers it to the case starter now: 'executions' and 'audit show' follow it"
+                )
+                continue
             # The server routes an event while accepting it, so its start-case decision is already recorded.
             for record in _audit(runtime).find_start_decisions(event_id):
                 print(f"  {record.action} -> case {record.case_id}: {record.outcome}")
