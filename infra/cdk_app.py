@@ -14,7 +14,7 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.catalog import CATALOG, ROOT, Catalog
-from infra.firm_config import CONFIG_CONTEXT
+from infra.firm_document import CONFIG_CONTEXT
 from infra.outputs import STACK_NAME
 from infra.stack import BackofficeStack
 

@@ -9,25 +9,11 @@ and refuses one larger than SSM takes, at synth, not at deploy.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.catalog import ROOT
-
-# -c config=firm.json: the firm's configuration document (backoffice/firm_config.py validates it).
-CONFIG_CONTEXT = "config"
-SAMPLE_CONFIG = ROOT / "config" / "sample-firm.json"
 STANDARD_LIMIT = 4096
 ADVANCED_LIMIT = 8192
-
-
-def document_text(path: Path | None) -> str:
-    """The document as it is stored: compact JSON (whitespace is not the firm's, and SSM counts the bytes)."""
-    source = path or SAMPLE_CONFIG
-    return json.dumps(json.loads(source.read_text()), separators=(",", ":"), ensure_ascii=False)
 
 
 class FirmConfigParameter(Construct):

@@ -12,7 +12,8 @@ from infra.api import PublicApi
 from infra.catalog import Catalog
 from infra.encryption import DataKey, SigningKeys
 from infra.events import CASE_STARTER, BusinessEvents
-from infra.firm_config import CONFIG_CONTEXT, FirmConfigParameter, document_text
+from infra.firm_config import FirmConfigParameter
+from infra.firm_document import CONFIG_CONTEXT, document_text
 from infra.functions import Functions
 from infra.layer import SharedLayer
 from infra.monitoring import Monitoring

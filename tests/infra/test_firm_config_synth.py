@@ -62,7 +62,7 @@ def test_the_documents_settings_reach_the_stack_and_a_context_setting_still_wins
 
 def test_the_stack_writes_the_sample_firms_document_to_its_parameter(synthesized: Any) -> None:
     # Given the stack synthesized without a firm configuration
-    from infra.firm_config import document_text
+    from infra.firm_document import document_text
 
     # When looking for the firm's configuration parameter
     (parameter,) = [

@@ -34,7 +34,7 @@ def api_url(args: argparse.Namespace, runtime: Any) -> str:
         return str(args.api)
     if os.environ.get(API_ENV):
         return os.environ[API_ENV]
-    if getattr(runtime, "outputs", None) is not None:
+    if runtime.deployed:
         return str(runtime.api_url)
     port = urllib.parse.urlsplit(runtime.endpoint_url or "").port or DEFAULT_PORT
     return f"http://127.0.0.1:{port + 1}"
@@ -95,7 +95,7 @@ def cmd_decide(args: argparse.Namespace, runtime: LocalRuntime) -> int:
 
 
 def cmd_remind(args: argparse.Namespace, runtime: LocalRuntime) -> int:
-    if getattr(runtime, "outputs", None) is not None:
+    if runtime.deployed:
         from backoffice.operate.deployment import OperateError
 
         raise OperateError(

@@ -38,11 +38,15 @@ def _connect(args: argparse.Namespace) -> Any:
     """Where the command acts: the deployed stack named by ``--stack`` or ``--outputs-file`` (its outputs name the
     resources; the caller's own credentials reach them), else a running ``backoffice serve`` (no resources
     created, no hooks installed here). Both answer the same calls (``backoffice.operate.deployment.Operations``)."""
-    if getattr(args, "stack", None) or getattr(args, "outputs_file", None):
+    if _names_a_deployment(args):
         return _deployment(args)
     runtime = LocalRuntime(endpoint_url=_endpoint(args), api_port=None)
     runtime.start(create_resources=False)
     return runtime
+
+
+def _names_a_deployment(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "stack", None) or getattr(args, "outputs_file", None))
 
 
 def _deployment(args: argparse.Namespace) -> Any:
@@ -192,7 +196,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 print(f"backoffice send: {args.event_file}: {refused}", file=sys.stderr)
                 return 1
             print(f"sent {detail_type!r} as event {event_id}")
-            if getattr(runtime, "outputs", None) is not None:
+            if runtime.deployed:
                 # EventBridge delivers to the case starter after accepting the event: nothing is recorded yet.
                 print(
                     "  the bus delivers it to the case starter now: 'executions' and 'audit show' follow it"
@@ -525,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from backoffice.operate.deployment import OperateError, access_denied_message, no_credentials_message
 
-    deployed = bool(getattr(args, "stack", None) or getattr(args, "outputs_file", None))
+    deployed = _names_a_deployment(args)
     try:
         return int(args.func(args))
     except OperateError as error:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 from backoffice.operate.deployment import Operations
 from backoffice.operate.deployment import paginate as _paginate
-from infra.catalog import CATALOG, ROOT, Catalog, Ref
+from infra.catalog import CATALOG, Catalog, Ref
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -605,11 +605,12 @@ class LocalRuntime(Operations):
                 Name="backoffice/webhooks/crm", SecretString=LOCAL_WEBHOOK_SECRET
             )
         if "firm_config_parameter" in c.settings:
-            # The sample firm's configuration, as the stack writes a firm's (infra/firm_config.py): compact JSON.
-            sample = json.loads((ROOT / "config" / "sample-firm.json").read_text())
+            from infra.firm_document import document_text
+
+            # The sample firm's configuration, stored as the stack stores a firm's.
             self.client("ssm").put_parameter(
                 Name=c.settings["firm_config_parameter"],
-                Value=json.dumps(sample, separators=(",", ":"), ensure_ascii=False),
+                Value=document_text(None),
                 Type="String",
                 Overwrite=True,
             )

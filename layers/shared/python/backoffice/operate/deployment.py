@@ -44,6 +44,9 @@ class Operations:
     ``client`` (an AWS client for a service)."""
 
     catalog: Catalog
+    # True for a stack in AWS: what only the local runtime does (running a schedule now, recording a start
+    # decision while accepting the event) is not there.
+    deployed = False
 
     def resolve(self, ref: Ref) -> str:
         raise NotImplementedError
@@ -140,6 +143,8 @@ class Operations:
 
 class Deployment(Operations):
     """A deployed stack, named by its outputs, reached with the operator's own credentials."""
+
+    deployed = True
 
     def __init__(
         self,
