@@ -97,7 +97,7 @@ Grant = Literal[
     "mail:send",  # SES SendRawEmail from the approvals sender identity
     "sandbox:readwrite",  # the sandbox CRM, PSA, ERP and HRIS
     "connectors:config",  # the connector settings parameter and the connector secrets
-    "firm_config:read",  # the firm's configuration document in SSM (the approval policy)
+    "firm_config:read",  # the firm's configuration document in SSM (approval, contract risk, vendor policies)
     # Amazon Textract calls, passing it the role it publishes completion notices with; writes under the output prefix
     "textract:start",
     "textract:results",  # read finished Textract jobs; writes under the output prefix
@@ -107,6 +107,9 @@ Grant = Literal[
     # a state machine's Distributed Map over a billing run's projects: read billing/<run>/projects.json (its
     # ItemReader) and write the results under billing/<run>/results/ (its ResultWriter)
     "billing_runs:map",
+    # the sanctions list the screen reads (sdn/ of the sanctions-lists bucket), and the refresh that writes it
+    "sanctions_lists:read",
+    "sanctions_lists:write",
 ]
 
 
@@ -370,7 +373,7 @@ CATALOG = Catalog(
         # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
     ),
-    buckets=("documents", "audit_anchors"),
+    buckets=("documents", "audit_anchors", "sanctions_lists"),
     topics=("notifications", "textract_completed"),
     queues=("parked_events",),
     functions=(
@@ -431,8 +434,9 @@ CATALOG = Catalog(
         LambdaFunction(
             name="assess_contract_risk",
             description="Finds risky clauses (uncapped liability, IP without carve-out, long payment terms, ...)",
-            environment=dict(_STEP_ENV),
-            grants=(*_STEP_GRANTS, "documents:read"),
+            # The firm's contract risk policy: a section of its configuration document.
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "documents:read", "firm_config:read"),
         ),
         LambdaFunction(
             name="match_customer",
@@ -515,8 +519,13 @@ CATALOG = Catalog(
             description="Vendor checks, sanctions screening, duplicate and ghost-vendor search, risk with reasons",
             memory_mb=512,
             # The approval policy's groups are the vendor approval chain's approvers (vendors/steps.py).
-            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
-            grants=(*_STEP_GRANTS, "documents:read", "firm_config:read"),
+            # The sanctions list it screens against: the current version the daily refresh stored.
+            environment={
+                **_STEP_ENV,
+                **_FIRM_CONFIG_ENV,
+                "SANCTIONS_LISTS_BUCKET_NAME": bucket("sanctions_lists"),
+            },
+            grants=(*_STEP_GRANTS, "documents:read", "firm_config:read", "sanctions_lists:read"),
         ),
         LambdaFunction(
             name="create_vendor_on_hold",
@@ -622,6 +631,18 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read", "documents:read"),
         ),
         LambdaFunction(
+            name="refresh_sanctions_list",
+            description="Daily: fetches OFAC's SDN files, refuses what does not read, makes the rest current",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment={
+                **_AUDIT_ENV,
+                "SANCTIONS_LISTS_BUCKET_NAME": bucket("sanctions_lists"),
+                "SANCTIONS_SOURCES": Ref("setting", "sanctions_sources"),
+            },
+            grants=("audit:append", "audit:read", "sanctions_lists:read", "sanctions_lists:write"),
+        ),
+        LambdaFunction(
             name="anchor_audit",
             description="Anchors each new audit record's hash in the Object Lock bucket the writers cannot reach",
             environment={"AUDIT_ANCHORS_BUCKET_NAME": bucket("audit_anchors")},
@@ -720,6 +741,13 @@ CATALOG = Catalog(
     schedules=(
         Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),
         # 06:00 UTC on the 2nd: last month's time is in; the PSA's own Billing Period Closed, if any, is the same case.
+        # Daily: OFAC publishes changes on no fixed day; a list older than 8 days pages (infra/monitoring.py).
+        Schedule(
+            "sanctions_list_refresh",
+            "cron(0 5 * * ? *)",
+            "refresh_sanctions_list",
+            "keeps the sanctions list current",
+        ),
         Schedule(
             "monthly_billing_close",
             "cron(0 6 2 * ? *)",
@@ -745,6 +773,9 @@ CATALOG = Catalog(
         # as JSON; "{}" keeps the documented defaults.
         "billing_policy": "{}",
         "anomaly_policy": "{}",
+        # Where the sanctions list comes from (vendors.sanctions_lists.SanctionsSources as JSON): "{}" is OFAC's
+        # published files; the local runtime uses the sample list shipped in the package.
+        "sanctions_sources": "{}",
         # How long anchors of the audit trail are locked (compliance mode: no one can shorten it), and how long a
         # new record may go without an anchor before verify calls it appended outside the stream.
         "audit_anchor_retention_days": "2557",

@@ -24,6 +24,7 @@ from infra.naming import pascal
 
 NAMESPACE = "Backoffice"
 PERIOD = Duration.minutes(5)
+SANCTIONS_LIST_MAX_AGE_DAYS = 8
 
 
 def _business(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
@@ -81,6 +82,16 @@ class Monitoring(Construct):
             "The append-only audit trail was changed in place (a record modified, deleted or written over an "
             "anchored one). Run `backoffice audit verify` and read the anchor_audit log for the case and record.",
         )
+
+        # The daily sanctions list refresh (functions/refresh_sanctions_list): a fetched list it refused (does not
+        # read, or shrank by more than the policy allows) pages at once; the previous list is still in use.
+        self._page_on(
+            _business("SanctionsListRefused", workflow="sanctions_list"),
+            "SanctionsListRefused",
+            "The daily refresh refused the sanctions list it fetched (see the sanctions-list case in `backoffice "
+            "audit show` for why); vendors are still screened against the previous list",
+        )
+        self._page_on_stale_sanctions_list()
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
         self.dashboard.add_widgets(
@@ -168,6 +179,33 @@ class Monitoring(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
         )
+
+    def _page_on_stale_sanctions_list(self) -> None:
+        """Pages when the list screened against is older than ``SANCTIONS_LIST_MAX_AGE_DAYS`` on two daily runs,
+        or when no refresh reported for two days (missing data breaches: a refresh that stopped running is the
+        way a list goes stale unnoticed)."""
+        alarm = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name="SanctionsListAgeDays",
+            statistic="Maximum",
+            period=Duration.days(1),
+            dimensions_map={"workflow": "sanctions_list"},
+        ).create_alarm(
+            self,
+            "SanctionsListStale",
+            alarm_description=(
+                f"The sanctions list vendors are screened against is older than {SANCTIONS_LIST_MAX_AGE_DAYS} days, "
+                "or the daily refresh has not run for two days: check refresh_sanctions_list's log, then run "
+                "`backoffice sanctions refresh`"
+            ),
+            threshold=SANCTIONS_LIST_MAX_AGE_DAYS,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        alarm.add_alarm_action(self._alarm_action)
+        self.alarms.append(alarm)
 
     def _page_on(self, metric: cloudwatch.Metric, alarm_id: str, description: str) -> None:
         """An alarm that pages the operators' topic as soon as ``metric`` reaches 1 in a period (no data: OK)."""

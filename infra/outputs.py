@@ -21,11 +21,14 @@ _SUFFIXES = {
     "topic_arn": "TopicArn",
     "state_machine_arn": "WorkflowArn",
     "key_arn": "KeyArn",
+    "function_arn": "FunctionArn",
 }
 # References with one resource per stack: a fixed key.
 _FIXED = {"event_bus_name": "BusinessEventBusName", "api_url": "PublicApiUrl"}
 # Settings an operator's command needs as deployed (a deploy may override them with -c name=value).
 _SETTINGS = {"firm_config_parameter": "FirmConfigParameterName"}
+# Functions an operator runs now instead of waiting for their schedule (``backoffice sanctions refresh``).
+_OPERATED_FUNCTIONS = ("refresh_sanctions_list",)
 
 
 def output_key(ref: Ref) -> str:
@@ -48,6 +51,8 @@ def operator_refs(catalog: Catalog) -> list[Ref]:
     refs += [Ref("topic_arn", t) for t in catalog.topics]
     refs += [Ref("state_machine_arn", sm.name) for sm in catalog.state_machines]
     refs += [Ref("key_arn", k) for k in catalog.signing_keys]
+    names = {fn.name for fn in catalog.functions}
+    refs += [Ref("function_arn", name) for name in _OPERATED_FUNCTIONS if name in names]
     if catalog.api_routes:
         refs.append(Ref("api_url"))
     refs += [Ref("setting", name) for name in _SETTINGS if name in catalog.settings]

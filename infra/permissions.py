@@ -25,6 +25,7 @@ AUDIT = table("audit")
 IDEMPOTENCY = table("idempotency")
 DOCUMENTS = bucket("documents")
 AUDIT_ANCHORS = bucket("audit_anchors")
+SANCTIONS_LISTS = bucket("sanctions_lists")
 AUDIT_SIGNING = signing_key("audit_signing")
 NOTIFICATIONS = topic("notifications")
 PARKED_EVENTS = queue("parked_events")
@@ -155,6 +156,32 @@ def _documents_list(resources: CatalogResources, key: kms.IKey) -> Permission:
             ),
         )
     )
+
+
+def _sanctions_lists(*, write: bool) -> Callable[[CatalogResources, kms.IKey], Permission]:
+    # The list's versions (sdn/<sha256>/...) and its manifest (sdn/current.json). ListBucket on that bucket (it
+    # holds nothing else): without it S3 answers a GetObject of a manifest not yet written 403, not 404, and the
+    # screen could not tell "no list yet" from "not allowed".
+    def build(resources: CatalogResources, key: kms.IKey) -> Permission:
+        lists = resources.storage.buckets[SANCTIONS_LISTS.name]
+        objects = lists.arn_for_objects("sdn/*")
+        actions = ["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"]
+        return Permission(
+            (
+                _allow(actions, [objects]),
+                _allow(["s3:ListBucket"], [lists.bucket_arn]),
+                _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ),
+            ),
+            (
+                Wildcard(
+                    objects,
+                    "The sanctions list is stored content-addressed (sdn/<sha256>/<file>.csv), a key known only "
+                    "once the files are fetched, so the grant covers the list folder of its own bucket.",
+                ),
+            ),
+        )
+
+    return build
 
 
 def _vendor_uploads(resources: CatalogResources, key: kms.IKey) -> Permission:
@@ -446,6 +473,8 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "textract:results": _textract_results,
     "textract_jobs:readwrite": _textract_jobs_readwrite,
     "billing_runs:map": _billing_runs_map,
+    "sanctions_lists:read": _sanctions_lists(write=False),
+    "sanctions_lists:write": _sanctions_lists(write=True),
 }
 
 

@@ -57,7 +57,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome=next_step,
         reasons=subject["reasons"],
         output={"next_step": next_step, "level": risk.level, "score": risk.score},
-        data={"level": risk.level, "score": risk.score, "duplicate_of": risk.duplicate_of},
+        data={
+            "level": risk.level,
+            "score": risk.score,
+            "duplicate_of": risk.duplicate_of,
+            # Which list the screen used: a clearance is only as good as the list it was made against.
+            "sanctions_list": assessment.screening.list_version,
+            "sanctions_list_digest": assessment.screening.list_digest,
+        },
     )
     return {
         "next_step": next_step,

@@ -45,3 +45,30 @@ def test_legal_review_goes_to_the_lawyers_the_deployed_document_names(
     assert (execution.status, execution.current_state) == ("RUNNING", "Ask legal to review the contract")
     assert "uncapped liability" in firm.mail(NEW_COUNSEL, case_id).text
     assert not [m for m in firm.inbox("lena.hoffmann@example-firm.com") if case_id in m.text]
+
+
+def test_the_contract_risk_policy_of_the_deployed_document_decides_what_goes_to_legal(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a firm whose deployed document accepts uncapped liability (the rule switched off in its contract
+    # risk policy), and the functions' five-minute cache gone by
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
+    document = json.loads((ROOT / "config" / "sample-firm.json").read_text())
+    document["contract_risk_policy"] = {"disabled_rules": ["uncapped_liability"]}
+    firm.runtime.client("ssm").put_parameter(
+        Name=CATALOG.settings["firm_config_parameter"],
+        Value=json.dumps(document, separators=(",", ":")),
+        Type="String",
+        Overwrite=True,
+    )
+    # When a deal whose contract has uncapped liability is won
+    case_id = firm.win(Deal(32, new_client(32), risks=HIGH_RISK))
+    execution = firm.settle(case_id)
+    # Then the contract risk step found nothing to send to legal under the firm's policy
+    assert execution.current_state != "Ask legal to review the contract"
+    [assessed] = [r for r in firm.records(case_id) if r.step == "assess contract risk"]
+    assert "uncapped" not in " ".join(assessed.reasons).lower()
+    assert not [m for m in firm.inbox("lena.hoffmann@example-firm.com") if case_id in m.text]

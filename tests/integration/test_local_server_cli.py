@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -268,6 +269,7 @@ def test_every_operate_command_reads_the_server_through_its_outputs_file_as_thro
         ("audit", "export", "--format", "csv"),
         ("parked", "--json"),
         ("config", "show"),
+        ("sanctions", "status"),
     ]
     for command in commands:
         local, through_outputs = cli(server, *command), deployed(*via_outputs, *command)
@@ -352,3 +354,19 @@ def test_an_unknown_stack_a_missing_output_and_no_credentials_are_one_line_each(
         assert result.returncode == 2, result.stderr
         (line,) = result.stderr.strip().splitlines()
         assert expected in line, line
+
+
+def test_an_operator_refreshes_the_sanctions_list_now_and_is_recorded_as_who_asked(server: str) -> None:
+    # Given the server stored the sample list at start
+    status = cli(server, "sanctions", "status")
+    assert status.returncode == 0 and status.stdout.startswith("sample SDN list sha256:"), status.stderr
+    # When an operator runs the refresh now
+    refreshed = cli(server, "sanctions", "refresh", "--as", "ops@example.com")
+    # Then the function ran (the same list: unchanged) and the audit trail names the operator
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stdout.startswith("unchanged: 15 entries")
+    case = f"sanctions-list-{datetime.now(UTC):%Y-%m}"
+    trail = json.loads(cli(server, "audit", "show", case, "--json").stdout)
+    assert trail[-1]["action"] == "sanctions_list.unchanged"
+    assert trail[-1]["actor"] == {"kind": "user", "id": "ops@example.com"}
+    assert trail[-1]["reasons"][0] == "requested by ops@example.com"

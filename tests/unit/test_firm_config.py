@@ -49,6 +49,24 @@ def test_an_invalid_document_names_each_field_and_its_reason() -> None:
     assert any(p.startswith("colour: Extra inputs are not permitted") for p in problems)
 
 
+def test_the_contract_risk_vendor_and_sanctions_sections_are_checked_like_the_rest() -> None:
+    # Given a document whose contract risk, vendor and sanctions sections each have a mistake
+    document = {
+        **json.loads(SAMPLE.read_text()),
+        "contract_risk_policy": {"min_liability_cap_months": 0, "disabled_rules": ["no_such_rule"]},
+        "vendor_policy": {"sanctions_threshold": 1.5},
+        "sanctions_list": {"urls": {"sdn.csv": "http://mirror.example/sdn.csv"}},
+    }
+    # When it is validated / Then each is named with its reason
+    with pytest.raises(FirmConfigInvalid) as refused:
+        parse_firm_config(document, "firm.json")
+    problems = refused.value.problems
+    assert any(p.startswith("contract_risk_policy.min_liability_cap_months: ") for p in problems)
+    assert any(p.startswith("contract_risk_policy.disabled_rules.") for p in problems)
+    assert any(p.startswith("vendor_policy.sanctions_threshold: ") for p in problems)
+    assert any(p.startswith("sanctions_list.urls: alt.csv, add.csv missing") for p in problems)
+
+
 def test_the_billing_policy_setting_is_what_the_billing_steps_read(tmp_path: Path) -> None:
     # Given a firm that bills approved time only and allows 2 cents of rounding per hour
     document = json.loads(SAMPLE.read_text())

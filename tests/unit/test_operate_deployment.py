@@ -31,8 +31,9 @@ def test_each_kind_of_reference_has_its_output_key() -> None:
     assert output_key(Ref("key_arn", "audit_signing")) == "AuditSigningKeyArn"
     assert output_key(Ref("event_bus_name")) == "BusinessEventBusName"
     assert output_key(Ref("api_url")) == "PublicApiUrl"
-    with pytest.raises(ValueError, match="function_arn"):
-        output_key(Ref("function_arn", "start_case"))
+    assert output_key(Ref("function_arn", "refresh_sanctions_list")) == "RefreshSanctionsListFunctionArn"
+    with pytest.raises(ValueError, match="role_arn"):
+        output_key(Ref("role_arn", "textract_notifications"))
 
 
 def test_an_outputs_file_of_one_stack_is_read_without_naming_it(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ config validate FILE`` gives the same lines before a deploy. What it sets: the s
 the adapter that serves each system and the billing policy (catalog settings the stack reads), and the approval
 policy with the firm's approvers and delegations: the stack writes the document to SSM
 (``/backoffice/firm-config``, ``infra/firm_config.py``) and the approval functions read it from there
-(``approvals/policy.py``). The contract-risk and vendor policies are not in it yet (issue #15).
+(``approvals/policy.py``), as the contract risk step reads its contract risk policy and the vendor assessment its
+vendor policy (``backoffice/firm_settings.py``); and where the sanctions list comes from (OFAC's files, a mirror,
+or the sample list; ``vendors/sanctions_lists.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from backoffice.approvals.policy import ApprovalPolicy
 from backoffice.invoicing.policy import BillingPolicy
 from backoffice.models.envelope import Model
+from backoffice.onboarding.contract_risk import ContractRiskPolicy
+from backoffice.vendors.policy import VendorPolicy
+from backoffice.vendors.sanctions_lists import SanctionsSources
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -54,6 +59,10 @@ class FirmConfig(Model):
     connectors: Connectors = Connectors()
     billing_policy: BillingPolicy = BillingPolicy()
     approval_policy: ApprovalPolicy | None = None
+    # Absent: the packaged defaults (DOMAIN.md); the functions read these sections from SSM (firm_settings.py).
+    contract_risk_policy: ContractRiskPolicy | None = None
+    vendor_policy: VendorPolicy | None = None
+    sanctions_list: SanctionsSources = SanctionsSources()
 
     @field_validator("sender")
     @classmethod
@@ -79,6 +88,7 @@ class FirmConfig(Model):
             "connector_erp": self.connectors.erp,
             "connector_hris": self.connectors.hris,
             "billing_policy": self.billing_policy.model_dump_json(exclude_defaults=True),
+            "sanctions_sources": self.sanctions_list.model_dump_json(exclude_defaults=True),
         }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from backoffice.firm_settings import firm_config_section
 from backoffice.models.envelope import Model
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.json")
@@ -138,37 +139,16 @@ class ApprovalFacts(_Strict):
 def load_policy(environ: Mapping[str, str] | None = None) -> ApprovalPolicy:
     """The firm's approval policy: ``APPROVAL_POLICY`` (the document itself) first, else the ``approval_policy``
     of the firm's configuration in SSM (``FIRM_CONFIG_PARAMETER``, the document the deploy validated; read with
-    Powertools Parameters and kept ``FIRM_CONFIG_MAX_AGE`` seconds, 300 by default), else ``APPROVAL_POLICY_FILE``
-    or the packaged sample firm's."""
+    Powertools Parameters and kept ``FIRM_CONFIG_MAX_AGE`` seconds, 300 by default: ``backoffice.firm_settings``),
+    else ``APPROVAL_POLICY_FILE`` or the packaged sample firm's."""
     env = os.environ if environ is None else environ
     if env.get("APPROVAL_POLICY"):
         return _parse(env["APPROVAL_POLICY"])
-    parameter = env.get("FIRM_CONFIG_PARAMETER")
-    if parameter:
-        from aws_lambda_powertools.utilities import parameters
-
-        text = str(parameters.get_parameter(parameter, max_age=_max_age(env)))
-        policy = _from_firm_config(text)
-        if policy is not None:
-            return policy
+    section = firm_config_section("approval_policy", env)
+    if section is not None:
+        return _parse(json.dumps(section, sort_keys=True))
     path = env.get("APPROVAL_POLICY_FILE") or str(DEFAULT_POLICY_FILE)
     return _parse(Path(path).read_text())
-
-
-FIRM_CONFIG_MAX_AGE_SECONDS = 300
-
-
-def _max_age(env: Mapping[str, str]) -> int:
-    try:
-        return max(int(env.get("FIRM_CONFIG_MAX_AGE", FIRM_CONFIG_MAX_AGE_SECONDS)), 0)
-    except ValueError:
-        return FIRM_CONFIG_MAX_AGE_SECONDS
-
-
-@lru_cache(maxsize=8)
-def _from_firm_config(text: str) -> ApprovalPolicy | None:
-    document = json.loads(text).get("approval_policy")
-    return ApprovalPolicy.model_validate(document) if document is not None else None
 
 
 @lru_cache(maxsize=8)

@@ -16,6 +16,7 @@ from backoffice.cli.anomaly import add_anomaly_parser
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.extract import add_extract_parser
 from backoffice.cli.report import add_audit_export_parser, add_report_parsers
+from backoffice.cli.sanctions import add_sanctions_parser
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_PORT
 from infra.catalog import Ref
@@ -493,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parsers(sub, _connect)
     add_audit_export_parser(audit_sub, _connect)
     add_extract_parser(sub)
+    add_sanctions_parser(sub, _connect)
 
     config = sub.add_parser("config", help="the firm's configuration document (deploy settings)")
     config_sub = config.add_subparsers(dest="config_command", required=True)

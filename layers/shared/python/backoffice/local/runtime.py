@@ -33,6 +33,9 @@ from infra.catalog import CATALOG, Catalog, Ref
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PREFIX = "backoffice"
+# Where the local runtime differs from a deployment's settings, and why: it has no network, so the sanctions list
+# is the sample shipped in the package (read and stored by the same code as OFAC's).
+LOCAL_SETTINGS: Mapping[str, str] = {"sanctions_sources": json.dumps({"source": "sample"})}
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -164,6 +167,29 @@ def _atomic_conditional_writes() -> None:
 
             locked.atomic = True  # type: ignore[attr-defined]
             setattr(owner, name, locked)
+    _atomic_conditional_object_puts()
+
+
+_object_put_lock = threading.Lock()
+
+
+def _atomic_conditional_object_puts() -> None:
+    """S3 applies ``If-Match`` / ``If-None-Match`` on a PutObject atomically; moto looks the object up, then
+    writes, so two threads could both pass the same condition. One lock around moto's PutObject restores the
+    guarantee the sanctions list's manifest (and the audit anchors' ``If-None-Match``) rely on. Its own lock, not
+    the item writes': a stream delivery holding that one puts anchors, and a put never waits for a table."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.put_object
+    if getattr(original, "atomic", False):
+        return
+
+    def locked(self: Any) -> Any:
+        with _object_put_lock:
+            return original(self)
+
+    locked.atomic = True  # type: ignore[attr-defined]
+    S3Response.put_object = locked  # type: ignore[method-assign]
 
 
 _parse_trees: dict[str, Any] = {}
@@ -541,7 +567,7 @@ class LocalRuntime(Operations):
 
     def resolve(self, ref: Ref) -> str:
         if ref.kind == "setting":
-            return self.catalog.settings[ref.name]
+            return LOCAL_SETTINGS.get(ref.name) or self.catalog.settings[ref.name]
         return self.names[ref]
 
     # -- resources ------------------------------------------------------------------------------------------------
@@ -567,6 +593,7 @@ class LocalRuntime(Operations):
             )
         self._create_tables()
         self._create_buckets()
+        self._store_sample_sanctions_list()
         kms = self.client("kms")
         for signing in c.signing_keys:
             key_id = kms.create_key(
@@ -659,6 +686,22 @@ class LocalRuntime(Operations):
                         "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": days}},
                     },
                 )
+
+    def _store_sample_sanctions_list(self) -> None:
+        """The sample list, stored by the refresh's own code as the daily refresh stores OFAC's in AWS, so the
+        screen reads it through the same path (``vendors/steps.py``)."""
+        if "sanctions_lists" not in self.catalog.buckets:
+            return
+        from backoffice.vendors.sanctions_lists import (
+            PackagedSample,
+            SanctionsListStore,
+            refresh_sanctions_list,
+        )
+
+        store = SanctionsListStore(self.client("s3"), self.names[Ref("bucket_name", "sanctions_lists")])
+        result = refresh_sanctions_list(PackagedSample(), store, now=lambda: datetime.now(UTC))
+        if result.outcome != "updated":
+            raise RuntimeError(f"the sample sanctions list was not stored: {result.reasons}")
 
     def sandbox(self) -> SandboxStore:
         from backoffice.connectors.sandbox import SandboxStore

@@ -110,9 +110,10 @@ class LocalServer:
         schedule = next((s for s in self.runtime.catalog.schedules if s.name == name), None)
         if schedule is None:
             return 404, {"Content-Type": "application/json"}, b'{"message":"no such schedule"}'
-        result, error = self.runtime.lambdas.invoke(
-            schedule.function, {"source": "backoffice.local", "schedule": name}
-        )
+        # An operator's run now (``backoffice sanctions refresh --as``) says who asked, in a JSON body.
+        asked = {"requested_by": str(json.loads(body)["requested_by"])} if body.strip() else {}
+        payload = asked or {"source": "backoffice.local", "schedule": name}
+        result, error = self.runtime.lambdas.invoke(schedule.function, payload)
         status = 500 if error else 200
         return status, {"Content-Type": "application/json"}, json.dumps(error or result, default=str).encode()
 

@@ -22,6 +22,7 @@ from backoffice.connectors.ports import (
 )
 from backoffice.extraction import ExtractionResult, NormalizedDocument, read_local_document
 from backoffice.extraction.textract_backend import DocumentAnalysis
+from backoffice.firm_settings import firm_config_section
 from backoffice.json_files import put_json
 from backoffice.models import Client, Document, OpportunityClosedWon, ProjectTemplate, parse_event_as
 from backoffice.onboarding.contract_risk import ContractRiskPolicy, RiskAssessment, assess_contract_risk
@@ -133,6 +134,11 @@ def facts_summary(facts: SowFacts) -> dict[str, Any]:
 
 
 def contract_risk(facts: SowFacts, policy: ContractRiskPolicy | None = None) -> RiskAssessment:
+    """The SOW's risks under ``policy``, else the ``contract_risk_policy`` of the deployed firm configuration,
+    else the defaults (DOMAIN.md section 5)."""
+    if policy is None:
+        section = firm_config_section("contract_risk_policy")
+        policy = ContractRiskPolicy.from_json_dict(section) if section is not None else None
     return assess_contract_risk(facts.clauses, facts.figures(), policy)
 
 

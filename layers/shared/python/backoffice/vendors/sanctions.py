@@ -103,12 +103,16 @@ class _ListedName:
 
 
 class SanctionsList:
-    """The SDN entries, indexed for screening. ``digest`` identifies the list version in the audit trail."""
+    """The SDN entries, indexed for screening. ``digest`` identifies the list version in the audit trail;
+    ``version`` names it for people (which stored list, retrieved when), when it came from the refreshed store."""
 
-    def __init__(self, entries: Iterable[SdnEntry], *, source: str = "", digest: str = "") -> None:
+    def __init__(
+        self, entries: Iterable[SdnEntry], *, source: str = "", digest: str = "", version: str = ""
+    ) -> None:
         self.entries: dict[int, SdnEntry] = {entry.ent_num: entry for entry in entries}
         self.source = source
         self.digest = digest
+        self.version = version or (f"{source} sha256:{digest[:12]}" if digest else source)
         self._names: list[_ListedName] = []
         for entry in self.entries.values():
             individual = entry.sdn_type == "individual"
@@ -399,6 +403,7 @@ class ScreeningResult(CanonicalModel):
     decision: Literal["clear", "review"]
     threshold: float
     list_digest: str = ""
+    list_version: str = ""  # which list, retrieved when: what an auditor asks of a clearance
 
     @property
     def reasons(self) -> list[str]:
@@ -446,6 +451,7 @@ def screen_names(
         decision="review" if hits else "clear",
         threshold=threshold,
         list_digest=sanctions_list.digest,
+        list_version=sanctions_list.version,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from backoffice.approvals.policy import load_policy
 from backoffice.connectors.ports import ErpPort, HrisPort, all_pages
 from backoffice.extraction import ExtractionResult, extract_local
+from backoffice.firm_settings import firm_config_section
 from backoffice.json_files import get_json, put_json
 from backoffice.models import Vendor, VendorOnboardingRequested, parse_event_as
 from backoffice.models.entities import last4
@@ -123,10 +124,12 @@ def load_application(s3: Any, bucket: str, key: str) -> VendorApplication:
 
 
 def vendor_policy() -> VendorPolicy:
-    """The firm's vendor policy (``VENDOR_POLICY``, JSON), with the approver groups of the approval policy: one
-    list of people serves the vendor approval chain and the approval step's routing."""
+    """The firm's vendor policy (``VENDOR_POLICY``, JSON, else the ``vendor_policy`` of the deployed firm
+    configuration, else the defaults), with the approver groups of the approval policy: one list of people serves
+    the vendor approval chain and the approval step's routing."""
     document = os.environ.get("VENDOR_POLICY")
-    policy = VendorPolicy.from_json_dict(json.loads(document)) if document else VendorPolicy()
+    section = json.loads(document) if document else firm_config_section("vendor_policy")
+    policy = VendorPolicy.from_json_dict(section) if section is not None else VendorPolicy()
     if policy.approver_groups:
         return policy
     groups = {name: list(members) for name, members in load_policy().groups.items()}
@@ -134,6 +137,16 @@ def vendor_policy() -> VendorPolicy:
 
 
 def sanctions_list() -> SanctionsList:
+    """The list to screen against: in a deployment (and the local runtime) the current version the daily refresh
+    stored (``vendors/sanctions_lists.py``; none stored yet raises ``SanctionsListMissing``, so nobody is cleared
+    against no list); outside one, a directory of OFAC's files (``SANCTIONS_LIST_DIR``) or the sample list."""
+    bucket = os.environ.get("SANCTIONS_LISTS_BUCKET_NAME")
+    if bucket:
+        from backoffice import aws
+        from backoffice.vendors.sanctions_lists import SanctionsListStore
+
+        listed, _ = SanctionsListStore(aws.client("s3"), bucket).load()
+        return listed
     location = os.environ.get("SANCTIONS_LIST_DIR")
     return load_sanctions_list(Path(location)) if location else load_sample_sanctions_list()
 
