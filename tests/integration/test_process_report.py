@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from backoffice.audit import _to_item
 from backoffice.intelligence import build_report
@@ -110,9 +109,16 @@ def test_the_weekly_report_lands_in_the_bucket_and_the_owners_link_opens_it(runt
     location = headers["Location"]
     assert f"/{published['html_key']}?versionId={latest['html_version']}" in location
     assert "X-Amz-Expires=300" in location and "X-Amz-Signature=" in location
-    # And that URL yields the report (S3 here is moto in this process, which the requests library reaches)
-    downloaded = requests.get(location, timeout=30)
-    assert downloaded.status_code == 200 and downloaded.text == html
+    # And that URL yields the report (locally S3's presigned GET is served and checked by the gateway)
+    assert location.startswith(runtime.api_url)
+    assert follow(location)[0::2] == (200, html)
+    # And the same URL with its version or lifetime changed is refused as S3 refuses a wrong signature
+    for tampered in (
+        location.replace("X-Amz-Expires=300", "X-Amz-Expires=86400"),
+        location.replace("versionId=", "versionId=x"),
+    ):
+        refused = follow(tampered)
+        assert refused[0] == 403 and "<Code>SignatureDoesNotMatch</Code>" in refused[2]
     # And the trail says what was published, mailed and opened, with the object keys
     actions = [
         (r.action, r.data.get("html_key") or r.data.get("key"))
@@ -177,3 +183,26 @@ def test_a_mail_scanner_checking_the_link_gets_the_redirect_but_opens_nothing(
     assert status == 303 and body == ""
     actions = [r.action for r in runtime_records(runtime, f"process-report-{published['day']}")]
     assert "process_report.opened" not in actions
+
+
+def test_a_report_url_signed_by_a_role_without_the_reports_grant_is_refused(runtime: LocalRuntime) -> None:
+    from backoffice import aws
+    from backoffice.local.iam import acting_as_function
+
+    # Given a published report
+    given_a_trail(runtime, cases=3)
+    published = run_the_schedule(runtime)
+
+    # When a function whose role may not read reports signs a GET of it (as S3 authorizes the signer's role)
+    with acting_as_function("validate_opportunity"):
+        url = aws.client("s3", signature_version="s3v4").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": reports_bucket(runtime), "Key": published["html_key"]},
+            ExpiresIn=300,
+        )
+
+    # Then following it is refused, and local IAM says which action was missing
+    status, _, body = follow(url)
+    assert status == 403 and "<Code>AccessDenied</Code>" in body
+    assert runtime.iam_enforcer is not None
+    assert any("validate_opportunity" in d and "s3:GetObject" in d for d in runtime.iam_enforcer.denied)
