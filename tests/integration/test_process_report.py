@@ -140,18 +140,39 @@ def runtime_records(runtime: LocalRuntime, case_id: str) -> list[Any]:
 
 
 def test_an_expired_link_and_an_unknown_link_get_a_page_not_the_report(runtime: LocalRuntime) -> None:
-    # Given a report published fifteen days ago (its links worked for fourteen)
+    from backoffice.approvals.store import ApprovalStore
+    from backoffice.reports.links import ReportLink, ReportLinks
+
+    # Given a published report, and a link to it that expired yesterday (mailed fifteen days ago)
     given_a_trail(runtime, cases=3)
-    run_the_schedule(runtime, as_of=(datetime.now(UTC) - timedelta(days=15)).isoformat())
-    [url] = _REPORT_LINK.findall(report_mail(runtime).text)
+    published = run_the_schedule(runtime)
+    [live] = _REPORT_LINK.findall(report_mail(runtime).text)
+    mailed = datetime.now(UTC) - timedelta(days=15)
+    links = ReportLinks(
+        ApprovalStore(runtime.resolve(Ref("table_name", "approvals")), runtime.client("dynamodb"))
+    )
+    old = links.issue(
+        ReportLink(
+            OWNER,
+            published["day"],
+            f"process-report-{published['day']}",
+            published["html_key"],
+            None,
+            mailed.isoformat(),
+            (mailed + timedelta(days=14)).isoformat(),
+        )
+    )
+    expired_url = f"{live.rsplit('/', 1)[0]}/{old}"
 
     # When the owner follows it now, and someone tries a link nobody issued
-    expired = follow(url)
-    unknown = follow(url.rsplit("/", 1)[0] + "/" + "x" * 32)
+    expired = follow(expired_url)
+    unknown = follow(live.rsplit("/", 1)[0] + "/" + "x" * 32)
 
     # Then neither redirects: the expired one says it expired, the unknown one that it is not ours
     assert expired[0] == 410 and "<h1>Link expired</h1>" in expired[2] and "Location" not in expired[1]
     assert unknown[0] == 404 and "<h1>Unknown link</h1>" in unknown[2] and "Location" not in unknown[1]
+    # While this week's link still opens the report
+    assert follow(live)[0] == 303
 
 
 def test_an_empty_trail_gives_a_clear_no_records_result(runtime: LocalRuntime) -> None:

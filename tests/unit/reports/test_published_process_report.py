@@ -177,6 +177,50 @@ def test_the_publication_is_audited_with_the_object_keys_and_who_was_mailed(
     assert mailed["data"]["link_expires_at"] == "2026-12-21T07:00:00+00:00"
 
 
+def test_an_owner_ses_refuses_is_named_on_the_trail_and_the_others_still_get_their_mail(
+    records: list[AuditRecord],
+) -> None:
+    from botocore.exceptions import ClientError
+
+    # Given SES refuses mail to the first owner (an unverified address while the account is in the SES sandbox)
+    class RefusingFirst(Outbox):
+        def send(self, *, to: str, subject: str, text: str, html: str) -> None:
+            if to == OWNERS[0]:
+                raise ClientError(
+                    {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
+                    "SendRawEmail",
+                )
+            super().send(to=to, subject=subject, text=text, html=html)
+
+    trail, s3, links, outbox = InMemoryTrail(records), InMemoryS3(), InMemoryLinks(), RefusingFirst()
+
+    # When the report is published
+    published = publisher(trail, s3, links, outbox).publish(PublishProcessReportInput())
+
+    # Then the report is published, the second owner got the mail, and the refusal is named, not retried
+    assert published.status == "published"
+    assert [m["to"] for m in outbox.sent] == [OWNERS[1]]
+    assert published.not_mailed == {OWNERS[0]: "MessageRejected"}
+    mailed = trail.appended[-1]
+    assert mailed["outcome"] == "partly_mailed"
+    assert f"SES refused the mail to {OWNERS[0]}: MessageRejected" in mailed["reasons"]
+
+
+def test_a_rerun_as_of_an_earlier_day_reports_that_day_with_links_that_work_from_now(
+    records: list[AuditRecord],
+) -> None:
+    # Given a trail, and an operator re-running last Monday's report today
+    trail, s3, links, outbox = InMemoryTrail(records), InMemoryS3(), InMemoryLinks(), Outbox()
+    last_monday = MONDAY - timedelta(days=7)
+
+    # When it is published as of then
+    published = publisher(trail, s3, links, outbox).publish(PublishProcessReportInput(as_of=last_monday))
+
+    # Then it lands in last Monday's folder, and its links work for 14 days from today, not from then
+    assert published.html_key == "process-reports/2026-11-30/report.html"
+    assert published.link_expires_at == "2026-12-21T07:00:00+00:00"
+
+
 def test_an_empty_trail_publishes_nothing_and_says_so() -> None:
     # Given a trail with no records
     trail, s3, links, outbox = InMemoryTrail([]), InMemoryS3(), InMemoryLinks(), Outbox()

@@ -13,11 +13,12 @@ until the stated date. An empty trail publishes nothing and says so, on the trai
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, ConfigDict
 
 from backoffice.audit import Actor, AuditRecord, AuditTrail
@@ -42,7 +43,8 @@ class PublishProcessReportInput(JsonModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     schedule: str = "weekly_process_report"
-    # The moment to report as of (open cases' ages, waits); default now. A test or a re-run names one.
+    # The moment to report as of (open cases' ages, waits; the day folder); default now. A re-run names one. The
+    # links always work for ``link_days`` from when they are mailed.
     as_of: AwareDatetime | None = None
 
 
@@ -56,6 +58,8 @@ class PublishedProcessReport(Model):
     cases: int = 0
     events: int = 0
     recipients: list[str] = []
+    # Owners SES refused to mail (address: reason); the others got theirs, and the trail names both.
+    not_mailed: dict[str, str] = {}
     link_expires_at: str | None = None
 
 
@@ -87,12 +91,13 @@ class ReportPublisher:
     base_url: str
     firm: str
     link_days: int = DEFAULT_LINK_DAYS
-    clock: Any = field(default=lambda: datetime.now(UTC))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def publish(self, request: PublishProcessReportInput) -> PublishedProcessReport:
         from backoffice.intelligence import load_records, render_html, to_json
 
-        now = request.as_of or self.clock()
+        mailed_at = self.clock()
+        now = request.as_of or mailed_at
         day = now.astimezone(UTC).date().isoformat()
         case_id = f"process-report-{day}"
         report = build_process_report(load_records(self.trail), as_of=now)
@@ -126,33 +131,50 @@ class ReportPublisher:
             {**latest, "bucket": self.bucket, "latest_key": LATEST_KEY, "schedule": request.schedule},
         )
 
-        expires = now + timedelta(days=self.link_days)
+        expires = mailed_at + timedelta(days=self.link_days)
         expires_at = expires.isoformat(timespec="seconds")
+        not_mailed: dict[str, str] = {}
         for recipient in self.recipients:
-            link = ReportLink(recipient, day, case_id, html_key, html_version, now.isoformat(), expires_at)
-            self._mail(recipient, self._url(self.links.issue(link)), day, summary, expires)
-        why = (
-            f"mailed {len(self.recipients)} process owners a link valid until {expires_at}"
-            if self.recipients
-            else "no process owners configured (process_report_recipients, notification_recipients): not mailed"
-        )
+            link = ReportLink(
+                recipient, day, case_id, html_key, html_version, mailed_at.isoformat(), expires_at
+            )
+            try:
+                self._mail(recipient, self._url(self.links.issue(link)), day, summary, expires)
+            except ClientError as error:
+                # One address SES refuses (the sandbox, a suppressed address) must not keep the others from their
+                # mail, nor make the scheduler's retries mail them again: named on the trail instead.
+                not_mailed[recipient] = str(error.response.get("Error", {}).get("Code", "refused"))
+        mailed = [r for r in self.recipients if r not in not_mailed]
+        why = [f"mailed {len(mailed)} process owners a link valid until {expires_at}"] if mailed else []
+        why += [f"SES refused the mail to {address}: {code}" for address, code in not_mailed.items()]
+        if not self.recipients:
+            why = [
+                "no process owners configured (process_report_recipients, notification_recipients): not mailed"
+            ]
+        outcome = "mailed" if mailed and not not_mailed else "partly_mailed" if mailed else "not_mailed"
         self._record(
             case_id,
             "process_report.mailed",
-            "mailed" if self.recipients else "no_recipients",
-            [why],
-            {"recipients": list(self.recipients), "link_expires_at": expires_at, "key": html_key},
+            outcome,
+            why,
+            {
+                "recipients": mailed,
+                "not_mailed": not_mailed,
+                "link_expires_at": expires_at,
+                "key": html_key,
+            },
         )
         return PublishedProcessReport(
             status="published",
             day=day,
-            message=f"published {html_key}: {summary}; {why}",
+            message=f"published {html_key}: {summary}; {'; '.join(why)}",
             html_key=html_key,
             json_key=json_key,
             latest_key=LATEST_KEY,
             cases=report.cases,
             events=report.events,
-            recipients=list(self.recipients),
+            recipients=mailed,
+            not_mailed=not_mailed,
             link_expires_at=expires_at,
         )
 
