@@ -110,6 +110,10 @@ Grant = Literal[
     # the sanctions list the screen reads (sdn/ of the sanctions-lists bucket), and the refresh that writes it
     "sanctions_lists:read",
     "sanctions_lists:write",
+    # read the whole trail: Scan for the case ids, Query per case (the process report reads every case)
+    "audit:scan",
+    "reports:write",  # write the process report under process-reports/ in the reports bucket
+    "reports:read",  # read it (what a report link's presigned GET is authorized against)
 ]
 
 
@@ -193,7 +197,8 @@ class Schedule:
     """A recurring invocation (EventBridge Scheduler in AWS; ``backoffice`` commands run it locally)."""
 
     name: str
-    expression: str  # rate(...) or cron(...)
+    # rate(...) or cron(...), or the setting that holds one (a deployment overrides it: -c <setting>=cron(...))
+    expression: str | Ref
     function: str
     description: str = ""
 
@@ -278,6 +283,15 @@ class Catalog:
 
     def table(self, name: str) -> Table:
         return _by_name(self.tables, name, "table")
+
+    def schedule_expression(self, schedule: Schedule, override: Mapping[str, object] | None = None) -> str:
+        """The schedule's expression; one held by a setting comes from ``override`` (the CDK context) if there,
+        else from the catalog's settings."""
+        if isinstance(schedule.expression, str):
+            return schedule.expression
+        name = schedule.expression.name
+        value = (override or {}).get(name)
+        return str(value) if value is not None else self.settings[name]
 
 
 def _by_name(items: tuple[_Named, ...], name: str, what: str) -> _Named:
@@ -367,13 +381,14 @@ CATALOG = Catalog(
             stream_view="NEW_IMAGE",
         ),
         Table("idempotency", partition_key="id", ttl_attribute="expiration"),
-        # TTL for the unknown-link refusal counters only (requests, links and case steps carry no expires_at).
+        # TTL for the unknown-link refusal counters and the report links (30 days after a link expired); approval
+        # requests, links and case steps carry no expires_at.
         Table("approvals", partition_key="pk", ttl_attribute="expires_at"),
         Table("sandbox", partition_key="pk", sort_key="sk"),
         # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
     ),
-    buckets=("documents", "audit_anchors", "sanctions_lists"),
+    buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     topics=("notifications", "textract_completed"),
     queues=("parked_events",),
     functions=(
@@ -648,6 +663,44 @@ CATALOG = Catalog(
             environment={"AUDIT_ANCHORS_BUCKET_NAME": bucket("audit_anchors")},
             grants=("audit_anchors:write",),
         ),
+        # -- process intelligence -------------------------------------------------------------------------------
+        LambdaFunction(
+            name="publish_process_report",
+            description="Weekly: the process report from the audit trail into the reports bucket; owners get a link",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment={
+                **_AUDIT_ENV,
+                **_FIRM_CONFIG_ENV,
+                "APPROVALS_TABLE_NAME": table("approvals"),
+                "REPORTS_BUCKET_NAME": bucket("reports"),
+                "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "APPROVALS_BASE_URL": API_URL,
+                "PROCESS_REPORT_LINK_DAYS": Ref("setting", "process_report_link_days"),
+            },
+            # approvals:readwrite: the report links live beside the approval links, stored as hashes.
+            grants=(
+                "audit:append",
+                "audit:read",
+                "audit:scan",
+                "reports:write",
+                "approvals:readwrite",
+                "mail:send",
+                "firm_config:read",
+            ),
+        ),
+        LambdaFunction(
+            name="open_process_report",
+            description="A report link: 303 to a short-lived presigned GET of the report; unknown or expired: a page",
+            environment={
+                **_AUDIT_ENV,
+                "APPROVALS_TABLE_NAME": table("approvals"),
+                "REPORTS_BUCKET_NAME": bucket("reports"),
+            },
+            # reports:read: S3 authorizes the presigned GET it signs against its role when the owner's browser
+            # follows it.
+            grants=("audit:append", "audit:read", "approvals:readwrite", "reports:read"),
+        ),
         LambdaFunction(
             name="publish_outcome",
             description="Records a case's outcome, announces it on the event bus and notifies the operators",
@@ -737,6 +790,8 @@ CATALOG = Catalog(
             "receive_vendor_document",
             "the vendor confirms the documents sent to S3",
         ),
+        ApiRoute("GET", "/reports/{link_id}", "open_process_report", "a process owner's report link"),
+        ApiRoute("HEAD", "/reports/{link_id}", "open_process_report", "link checks by mail scanners"),
     ),
     schedules=(
         Schedule("approval_reminders", "rate(1 hour)", "remind_approvers", "reminders for pending approvals"),
@@ -753,6 +808,12 @@ CATALOG = Catalog(
             "cron(0 6 2 * ? *)",
             "close_billing_period",
             "closes last month for billing",
+        ),
+        Schedule(
+            "weekly_process_report",
+            Ref("setting", "process_report_schedule"),
+            "publish_process_report",
+            "publishes the process report and mails its owners a link",
         ),
     ),
     settings={
@@ -780,6 +841,10 @@ CATALOG = Catalog(
         # new record may go without an anchor before verify calls it appended outside the stream.
         "audit_anchor_retention_days": "2557",
         "audit_anchor_window_seconds": "900",
+        # When the process report is published (EventBridge Scheduler, UTC; -c process_report_schedule=... to
+        # change it) and how many days the link its owners are mailed works.
+        "process_report_schedule": "cron(0 7 ? * MON *)",
+        "process_report_link_days": "14",
     },
     object_lock={"audit_anchors": "audit_anchor_retention_days"},
     signing_keys=("audit_signing",),

@@ -1,7 +1,7 @@
 """What the shared layer ships: the ``backoffice`` modules the Lambda handlers reach, and those packages' data.
 
 The layer is built from the handlers, not from the package minus a deny list, so that a module no handler reaches
-(the local runtime, the ``backoffice`` command, the sample firm, the report of process intelligence, a new module
+(the local runtime, the ``backoffice`` command, the sample firm, the sample month of process intelligence, a new module
 nobody imports yet) stays on the laptop without anyone having to remember to exclude it.
 
 - Modules: the closure, read with ``ast`` (nothing is imported), of the ``backoffice`` imports of every

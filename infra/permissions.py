@@ -26,6 +26,9 @@ IDEMPOTENCY = table("idempotency")
 DOCUMENTS = bucket("documents")
 AUDIT_ANCHORS = bucket("audit_anchors")
 SANCTIONS_LISTS = bucket("sanctions_lists")
+REPORTS = bucket("reports")
+# Where the published process reports are kept in the reports bucket (backoffice.reports.process_report).
+REPORTS_PREFIX = "process-reports"
 AUDIT_SIGNING = signing_key("audit_signing")
 NOTIFICATIONS = topic("notifications")
 PARKED_EVENTS = queue("parked_events")
@@ -99,6 +102,34 @@ def _audit_read(resources: CatalogResources, key: kms.IKey) -> Permission:
             _key_use(key, "dynamodb", _TABLE_READ),
         ),
     )
+
+
+def _audit_scan(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # Scan (projected to case ids) finds the cases, Query reads each one: the process report reads the whole trail.
+    audit = resources.storage.tables[AUDIT.name]
+    return Permission(
+        (
+            _allow(["dynamodb:Scan", "dynamodb:Query"], [audit.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_READ),
+        ),
+    )
+
+
+def _reports(actions: list[str], *, write: bool) -> Callable[[CatalogResources, kms.IKey], Permission]:
+    def build(resources: CatalogResources, key: kms.IKey) -> Permission:
+        objects = resources.storage.buckets[REPORTS.name].arn_for_objects(f"{REPORTS_PREFIX}/*")
+        return Permission(
+            (_allow(actions, [objects]), _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ)),
+            (
+                Wildcard(
+                    objects,
+                    "A report is kept per publication day (process-reports/<yyyy-mm-dd>/report.html), a date "
+                    "made at run time, so the grant covers the reports folder of the reports bucket and nothing else.",
+                ),
+            ),
+        )
+
+    return build
 
 
 def _audit_anchors_write(resources: CatalogResources, key: kms.IKey) -> Permission:
@@ -475,6 +506,10 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "billing_runs:map": _billing_runs_map,
     "sanctions_lists:read": _sanctions_lists(write=False),
     "sanctions_lists:write": _sanctions_lists(write=True),
+    "audit:scan": _audit_scan,
+    "reports:write": _reports(["s3:PutObject"], write=True),
+    # GetObjectVersion: a report link opens the version that was mailed, not whatever was published since.
+    "reports:read": _reports(["s3:GetObject", "s3:GetObjectVersion"], write=False),
 }
 
 

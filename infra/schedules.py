@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from aws_cdk import Aws, Duration
@@ -13,12 +14,27 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.catalog import Catalog
+from infra.catalog import Catalog, Schedule
 from infra.naming import pascal
 from infra.permissions import send_to_queue
 
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE = Duration.hours(1)
+# What EventBridge Scheduler takes for a recurring schedule: checked at synth, so a mistyped setting fails there.
+_EXPRESSION = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$")
+
+
+def schedule_expression(scope: Construct, catalog: Catalog, spec: Schedule) -> str:
+    """The schedule's expression as deployed: a setting's value from the CDK context if given, else the catalog's."""
+    override = {}
+    if not isinstance(spec.expression, str):
+        override[spec.expression.name] = scope.node.try_get_context(spec.expression.name)
+    expression = catalog.schedule_expression(spec, override)
+    if not _EXPRESSION.match(expression):
+        raise ValueError(
+            f"schedule {spec.name}: {expression!r} is not a rate(...) or cron(...) expression of EventBridge Scheduler"
+        )
+    return expression
 
 
 class Schedules(Construct):
@@ -67,7 +83,7 @@ class Schedules(Construct):
                 self,
                 f"{pascal(spec.name)}Schedule",
                 description=spec.description or spec.name,
-                schedule_expression=spec.expression,
+                schedule_expression=schedule_expression(self, catalog, spec),
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
                 target=scheduler.CfnSchedule.TargetProperty(
                     arn=functions[spec.function].function_arn,

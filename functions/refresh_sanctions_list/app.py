@@ -28,7 +28,7 @@ from backoffice.vendors.sanctions_lists import (
 logger = Logger()
 tracer = Tracer()
 ACTOR = Actor.system("refresh_sanctions_list")
-WORKFLOW = "sanctions_list"
+WORKFLOW = "sanctions_list"  # one of audit.JOB_WORKFLOWS: the process report leaves these records out
 
 
 class RefreshSettings(AuditSettings):

@@ -70,7 +70,7 @@ def test_every_catalog_schedule_is_in_the_template(synthesized: Synthesized, sch
     found = [
         props
         for props in (s["Properties"] for s in synthesized.of_type("AWS::Scheduler::Schedule").values())
-        if props["ScheduleExpression"] == schedule.expression  # type: ignore[attr-defined]
+        if props["ScheduleExpression"] == CATALOG.schedule_expression(schedule)  # type: ignore[arg-type]
         and props["Description"] == (schedule.description or schedule.name)  # type: ignore[attr-defined]
     ]
 

@@ -492,7 +492,7 @@ def test_each_schedule_invokes_its_function_with_retries_and_a_dead_letter_queue
     (schedule,) = [
         s["Properties"]
         for s in synthesized.of_type("AWS::Scheduler::Schedule").values()
-        if s["Properties"]["ScheduleExpression"] == spec.expression
+        if s["Properties"]["ScheduleExpression"] == CATALOG.schedule_expression(spec)
         and s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
     ]
 

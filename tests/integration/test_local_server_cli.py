@@ -370,3 +370,40 @@ def test_an_operator_refreshes_the_sanctions_list_now_and_is_recorded_as_who_ask
     assert trail[-1]["action"] == "sanctions_list.unchanged"
     assert trail[-1]["actor"] == {"kind": "user", "id": "ops@example.com"}
     assert trail[-1]["reasons"][0] == "requested by ops@example.com"
+
+
+def test_the_weekly_report_runs_on_the_server_and_its_mailed_link_opens_in_a_browser(
+    server: str, tmp_path: Path
+) -> None:
+    import re
+    import urllib.error
+    import urllib.request
+
+    from backoffice.local.outbox import read_outbox
+
+    # Given a finished case on the server
+    cli(server, "send", event_file(tmp_path, "weekly", closed_won_detail(17)))
+    executions(server)
+    api = f"http://127.0.0.1:{int(server.rsplit(':', 1)[1]) + 1}"
+
+    # When the weekly schedule runs there, as EventBridge Scheduler would run it in AWS
+    request = urllib.request.Request(f"{api}/_local/schedules/weekly_process_report", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        published = json.loads(response.read())
+
+    # Then the report is published, and the CLI's report from the deployed path counts the same cases
+    assert published["status"] == "published", published
+    via_outputs = ("--outputs-file", str(OUTPUTS), "--endpoint-url", server)
+    cli_report = json.loads(deployed(*via_outputs, "report", "--json").stdout)
+    assert cli_report["cases"] == published["cases"]
+    # And the owner's mail links to the report, which a browser (following redirects) opens from the gateway
+    [mail] = [m for m in read_outbox(OUTBOX) if m.subject.startswith("Process report")]
+    [link] = re.findall(r"http://\S+/reports/[A-Za-z0-9_-]+", mail.text)
+    with urllib.request.urlopen(link, timeout=30) as response:
+        page = response.read().decode()
+        assert response.url.startswith(f"{api}/_local/s3/")
+    assert f"<title>Process report: Example Firm LLP, {published['day']}</title>" in page
+    # And a link nobody issued gets a page saying so
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{api}/reports/{'x' * 32}", timeout=30)
+    assert refused.value.code == 404 and "Unknown link" in refused.value.read().decode()

@@ -38,7 +38,8 @@ DEV_ONLY = (
     "backoffice.sample_pdf",  # the PDF writer the two above share
     "backoffice.anomaly.generator",
     "backoffice.anomaly.evaluation",  # precision and recall on the labelled generator, fitting the shipped model
-    "backoffice.intelligence",  # the process-intelligence report, read by the console and the CLI
+    # the process-intelligence report ships (the weekly report function builds it); its synthetic month does not
+    "backoffice.intelligence.samples",
     "backoffice.events",  # EventBridge pattern matching, for the local runtime's event router
 )
 
@@ -57,9 +58,9 @@ def test_the_layer_leaves_the_developer_tools_and_the_samples_behind(contents: L
     # When looking for the modules only a laptop, the demo or the tests need
     shipped_dev_only = sorted(module for module in contents.modules if _is_dev_only(module))
 
-    # Then none is shipped, and neither is the local runtime's data (the blank IRS W-9) nor the report's template
+    # Then none is shipped, and neither is the local runtime's data (the blank IRS W-9)
     assert shipped_dev_only == []
-    dev_only_folders = ("local/", "cli/", "intelligence/")
+    dev_only_folders = ("local/", "cli/")
     assert not [name for name in contents.relative_files() if name.startswith(dev_only_folders)]
 
 
@@ -98,6 +99,9 @@ def test_the_data_a_shipped_module_reads_ships_beside_it(contents: LayerContents
         "approvals/templates/email.html.j2",
         "vendors/templates/upload.html.j2",
         "vendors/templates/upload_email.html.j2",
+        # and the process report's page and e-mail, which the weekly report function renders
+        "intelligence/templates/report.html.j2",
+        "reports/templates/email.html.j2",
     } <= files
 
 

@@ -48,6 +48,9 @@ SIGNING_KEY_VARIABLE = "AUDIT_SIGNING_KEY_ARN"
 MAC_ALGORITHM = "HMAC_SHA_256"
 
 ActorKind = Literal["system", "user", "ai"]
+# Scheduled jobs that keep their own trail (one "case" per run or month): the weekly process report and the daily
+# sanctions list refresh. Their records are evidence, not cases: the process report leaves them out.
+JOB_WORKFLOWS = frozenset({"process_report", "sanctions_list"})
 
 
 class Actor(Model):

@@ -56,6 +56,8 @@ class FirmConfig(Model):
     firm: str = Field(min_length=1, description="the firm's name, as people read it in mails and reports")
     sender: str = Field(description="the address every e-mail is sent from (an SES identity in the account)")
     notification_recipients: tuple[str, ...] = ()
+    # Who gets the weekly process report's link (the process owners); empty: the notification recipients.
+    process_report_recipients: tuple[str, ...] = ()
     connectors: Connectors = Connectors()
     billing_policy: BillingPolicy = BillingPolicy()
     approval_policy: ApprovalPolicy | None = None
@@ -71,13 +73,17 @@ class FirmConfig(Model):
             raise ValueError("is not an e-mail address")
         return value
 
-    @field_validator("notification_recipients")
+    @field_validator("notification_recipients", "process_report_recipients")
     @classmethod
     def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         wrong = [v for v in values if not _ADDRESS.match(v)]
         if wrong:
             raise ValueError(f"{', '.join(wrong)} is not an e-mail address")
         return values
+
+    def report_recipients(self) -> tuple[str, ...]:
+        """Who the weekly process report is mailed to: its own list, else the notification recipients."""
+        return self.process_report_recipients or self.notification_recipients
 
     def settings(self) -> dict[str, str]:
         """The catalog settings the document sets (CDK context of the same names overrides them at synth)."""

@@ -51,18 +51,19 @@ def read_records(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) 
 
 
 def cmd_report(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> int:
-    from backoffice.intelligence import build_report, render_html, to_json
+    from backoffice.intelligence import render_html, to_json
     from backoffice.intelligence.events import parse_timestamp
     from backoffice.intelligence.samples import sample_records
+    from backoffice.reports.process_report import NO_RECORDS, build_process_report
 
     records = sample_records() if args.sample else read_records(args, connect, trail_of)
-    if not records:
-        print("the audit trail has no records yet: nothing to report", file=sys.stderr)
-        return 1
     # A live trail is reported as of now, so open cases show how long they have really been waiting; the sample
-    # as of its newest record.
+    # as of its newest record. The same builder as the weekly published report (backoffice.reports).
     as_of = parse_timestamp(args.as_of) if args.as_of else None if args.sample else datetime.now(UTC)
-    report = build_report(records, as_of=as_of)
+    report = build_process_report(records, as_of=as_of)
+    if report is None:
+        print(NO_RECORDS, file=sys.stderr)
+        return 1
     if args.json and not args.out:
         print(to_json(report))
         return 0

@@ -51,6 +51,7 @@ from backoffice.local.state_graph import state_graph_svg
 from backoffice.masking import mask, mask_text, masked_json
 from backoffice.models import Client
 from backoffice.operate.deployment import ExecutionView
+from backoffice.reports.process_report import build_process_report
 from infra.catalog import Ref
 
 PREFIX = "/console"
@@ -461,7 +462,9 @@ class Console:
         return self._html(body)
 
     def report_page(self) -> bytes:
-        return render_html(build_report(load_records(self.audit)), title="Process report").encode()
+        # The same builder as `backoffice report` and the weekly published report (backoffice.reports).
+        report = build_process_report(load_records(self.audit), as_of=None) or build_report([])
+        return render_html(report, title="Process report").encode()
 
 
 def mount_console(runtime: LocalRuntime) -> Mounted:

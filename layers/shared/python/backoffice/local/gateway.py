@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from backoffice.local.iam import IamEnforcer
+from backoffice.local.s3_get import LocalS3Get, PresignedGets, is_s3_get
 from backoffice.local.s3_post import PATH_PREFIX, LocalS3Post, PresignedPosts, is_s3_post
 from infra.catalog import ApiRoute, Catalog
 from infra.edge import (
@@ -174,6 +175,9 @@ class LocalGateway:
         self.rate = RateCounter(firewall.rate_limit)
         self.presigned_posts = PresignedPosts()
         self.s3_post = LocalS3Post(self.presigned_posts, iam=iam, s3=s3 or _shared_s3)
+        # Presigned GETs (a report link's redirect) open here, checked as S3 checks them (local/s3_get.py).
+        self.presigned_gets = PresignedGets()
+        self.s3_get = LocalS3Get(self.presigned_gets, iam=iam, s3=s3 or _shared_s3)
         self.blocked: list[str] = []  # the edge's refusals, "<status> <rule or quota> <path>"
         self.edge_log = EdgeLog(logs)
         self._request = threading.local()  # what the access log needs to know of the request being answered
@@ -206,6 +210,7 @@ class LocalGateway:
     def start(self) -> None:
         # Forms a handler signs from now on post to this gateway's S3 endpoint.
         self.presigned_posts.install(self.url)
+        self.presigned_gets.install(self.url)
         # serve_forever checks for shutdown every poll_interval (0.5 s by default): stopping a runtime waited that long.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -217,6 +222,7 @@ class LocalGateway:
 
     def stop(self) -> None:
         self.presigned_posts.uninstall()
+        self.presigned_gets.uninstall()
         self._server.shutdown()
         self._server.server_close()
 
@@ -253,6 +259,10 @@ class LocalGateway:
         if method == "POST" and is_s3_post(path):
             self._request.s3_bucket = path[len(PATH_PREFIX) :].strip("/")
             return self.s3_post.handle(path, dict(request.headers.items()), body.read)
+        if is_s3_get(method, path):
+            self._request.s3_bucket = path[len(PATH_PREFIX) :].split("/", 1)[0]
+            self._request.s3_operation = f"REST.{method}.OBJECT"
+            return self.s3_get.handle(path, parts.query)
         resource = next((route.path for route, pattern in self._routes if pattern.match(path)), None)
         if resource is None:
             return self._mounted_page(method, path, query, body)
@@ -372,7 +382,7 @@ class LocalGateway:
                     "bucket": seen["s3_bucket"],
                     "time": started.strftime("[%d/%b/%Y:%H:%M:%S +0000]"),
                     "remoteIp": ip,
-                    "operation": "REST.POST.OBJECT",
+                    "operation": seen.get("s3_operation", "REST.POST.OBJECT"),
                     "httpStatus": status,
                     "errorCode": code.group(1).decode() if code else "-",
                     "userAgent": (request.headers.get("User-Agent") or "-")[:256],
