@@ -212,3 +212,35 @@ def test_a_bounced_upload_request_is_recorded_on_the_vendor_case_once(firm: Firm
     records = [r for r in firm.records(case_id) if r.action == "documents.undeliverable"]
     assert [(r.outcome, r.data["recipient"]) for r in records] == [("undeliverable", contact.lower())]
     assert any(case_id in message for _, message in operator_notices(firm))
+
+
+def test_a_complaint_from_one_of_two_approvers_leaves_the_other_to_decide(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given legal is Lena and an address that marks the mail as spam (the simulator's complaint@), quorum 1
+    complaining = "complaint@simulator.amazonses.com"
+    monkeypatch.setenv(
+        "APPROVAL_POLICY", approval_policy(**legal_is([LENA, complaining], escalate_to="general_counsel"))
+    )
+    # When the case asks legal and the complaint comes back
+    case_id = firm.win(Deal(65, new_client(65), risks=MEDIUM_RISK))
+    eventually(lambda: undeliverable(firm, case_id), timeout=30)
+    # Then it is recorded, nothing escalates (Lena can still make the quorum), and her approval moves the case on
+    assert undeliverable(firm, case_id) == ["still_reachable"]
+    (record,) = [r for r in firm.records(case_id) if r.action == "approval.undeliverable"]
+    assert (record.data["event"], record.data["type"]) == ("complaint", "abuse")
+    assert ("approval.escalated", "pending") not in firm.actions(case_id)
+    link = firm.link(LENA, case_id)
+    status, _ = http(link, {"csrf": csrf_of(http(link)[1]), "decision": "approve", "approver": LENA})
+    assert status == 200
+    assert firm.settle(case_id).status == "SUCCEEDED"
+
+
+def test_a_bounce_of_a_mail_that_names_no_case_is_counted_not_failed(firm: Firm) -> None:
+    # Given SES's sample bounce of a mail sent without the product's tags
+    topic = firm.runtime.resolve(Ref("topic_arn", "mail_events"))
+    # When it is delivered to the handler
+    result, error = firm.runtime.lambdas.invoke("handle_mail_event", sns_delivery(BOUNCE, topic))
+    # Then it succeeds (nothing to retry) and says the event names no case
+    assert error is None
+    assert [r["outcome"] for r in result["results"]] == ["untraced"]
