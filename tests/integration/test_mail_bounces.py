@@ -110,6 +110,9 @@ def test_a_bounce_delivered_twice_at_once_escalates_once(firm: Firm, monkeypatch
     case_id = firm.win(Deal(62, new_client(62), risks=MEDIUM_RISK))
     request = request_of(firm, case_id)
     firm.mail(LENA, case_id)
+    # (SES's message id of her mail is kept with her link, to trace the mail from SES's side too)
+    (link,) = eventually(lambda: [k for k in firm.approvals.links_of(request) if k.message_id])
+    assert link.approver == LENA
     # When SNS delivers SES's bounce of her mail to the handler six times at once (redelivery)
     topic = firm.runtime.resolve(Ref("topic_arn", "mail_events"))
     event = sns_delivery(
