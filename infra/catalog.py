@@ -321,6 +321,8 @@ _APPROVALS_ENV: Mapping[str, Ref | str] = {
     "NOTIFICATIONS_TOPIC_ARN": topic("notifications"),
     "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
     "APPROVALS_BASE_URL": API_URL,
+    # Every mail is sent with it: SES publishes its bounces and complaints to the mail_events topic.
+    "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
 }
 # Steps that call the firm's systems: which adapter serves each system (a setting per system, "sandbox" until a
 # firm deploys with e.g. ``-c connector_erp=netsuite``), the connector settings document and its secrets.
@@ -389,7 +391,8 @@ CATALOG = Catalog(
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
-    topics=("notifications", "textract_completed"),
+    # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).
+    topics=("notifications", "textract_completed", "mail_events"),
     queues=("parked_events",),
     functions=(
         LambdaFunction(
@@ -584,6 +587,13 @@ CATALOG = Catalog(
             environment={**_APPROVALS_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
             grants=_APPROVALS_GRANTS,
         ),
+        LambdaFunction(
+            name="handle_mail_event",
+            description="SES bounces and complaints: audits them on the case; an unreachable approver escalates now",
+            environment=dict(_APPROVALS_ENV),
+            # states:callback: the waiting approval task is failed so that the workflow escalates the level.
+            grants=(*_APPROVALS_GRANTS, "states:callback"),
+        ),
         # -- invoicing ------------------------------------------------------------------------------------------
         LambdaFunction(
             name="close_billing_period",
@@ -675,6 +685,7 @@ CATALOG = Catalog(
                 "APPROVALS_TABLE_NAME": table("approvals"),
                 "REPORTS_BUCKET_NAME": bucket("reports"),
                 "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
                 "APPROVALS_BASE_URL": API_URL,
                 "PROCESS_REPORT_LINK_DAYS": Ref("setting", "process_report_link_days"),
             },
@@ -818,6 +829,11 @@ CATALOG = Catalog(
     ),
     settings={
         "approvals_sender": "approvals@example-firm.com",
+        # The SES identity the stack creates for the sender: "address" (the address alone) or "domain" (its
+        # domain, with Easy DKIM: the firm publishes three CNAME records; docs/deploy.md).
+        "sender_identity": "address",
+        # The SES configuration set every mail is sent with (its events go to the mail_events topic).
+        "mail_configuration_set": "backoffice-mail",
         "connectors_config_parameter": "/backoffice/connectors",
         # The firm's configuration document (make synth CONFIG=...; the sample firm's without), written by the stack.
         "firm_config_parameter": "/backoffice/firm-config",
@@ -861,6 +877,7 @@ CATALOG = Catalog(
     ),
     subscriptions=(
         Subscription("textract_completed", "textract_completed", "Textract's job completion notices"),
+        Subscription("mail_events", "handle_mail_event", "SES's bounce, complaint and delay records"),
     ),
     rules=(
         EventRule(

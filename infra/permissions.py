@@ -39,6 +39,8 @@ TEXTRACT_NOTIFICATIONS = role("textract_notifications")
 TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
 APPROVALS_SENDER = "approvals_sender"
+# The setting that names the SES configuration set every mail is sent with.
+MAIL_CONFIGURATION_SET = "mail_configuration_set"
 CONNECTORS_PARAMETER = "connectors_config_parameter"
 FIRM_CONFIG_PARAMETER = "firm_config_parameter"
 # Where a billing run keeps its working files in the documents bucket (backoffice.invoicing.steps).
@@ -353,18 +355,22 @@ def _states_callback(resources: CatalogResources, key: kms.IKey) -> Permission:
 
 def _mail_send(resources: CatalogResources, key: kms.IKey) -> Permission:
     # SES authorizes against the identity that covers the sender: the address if verified on its own, else its
-    # domain. Both are named, and the From address is pinned so the grant cannot send as anyone else.
+    # domain. Both are named, and the From address is pinned so the grant cannot send as anyone else. A send that
+    # names a configuration set is also authorized against the set's ARN (every product mail names one).
     sender = resources.setting(APPROVALS_SENDER)
     domain = sender.rsplit("@", 1)[-1]
     stack = Stack.of(resources.scope)
     identities = [
         stack.format_arn(service="ses", resource="identity", resource_name=name) for name in (sender, domain)
     ]
+    configuration_set = stack.format_arn(
+        service="ses", resource="configuration-set", resource_name=resources.setting(MAIL_CONFIGURATION_SET)
+    )
     return Permission(
         (
             iam.PolicyStatement(
                 actions=["ses:SendRawEmail"],
-                resources=identities,
+                resources=[*identities, configuration_set],
                 conditions={"StringEquals": {"ses:FromAddress": sender}},
             ),
         )

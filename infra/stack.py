@@ -16,9 +16,10 @@ from infra.firm_config import FirmConfigParameter
 from infra.firm_document import CONFIG_CONTEXT, document_text
 from infra.functions import Functions
 from infra.layer import SharedLayer
+from infra.mail import Mail
 from infra.monitoring import Monitoring
 from infra.outputs import operator_refs, output_key
-from infra.permissions import FIRM_CONFIG_PARAMETER
+from infra.permissions import APPROVALS_SENDER, FIRM_CONFIG_PARAMETER, MAIL_CONFIGURATION_SET
 from infra.resources import CatalogResources
 from infra.schedules import Schedules
 from infra.service_roles import ServiceRoles
@@ -68,6 +69,17 @@ class BackofficeStack(Stack):
             self, "ServiceRoles", catalog=catalog, storage=self.storage, key=data_key.key
         )
         resources.roles.update(self.service_roles.roles)
+
+        # The sender's SES identity and the configuration set whose bounces and complaints reach mail_events.
+        self.mail = Mail(
+            self,
+            "Mail",
+            sender=resources.setting(APPROVALS_SENDER),
+            sender_identity=resources.setting("sender_identity"),
+            configuration_set_name=resources.setting(MAIL_CONFIGURATION_SET),
+            events_topic=self.storage.topics["mail_events"],
+            key=data_key.key,
+        )
 
         config = self.node.try_get_context(CONFIG_CONTEXT)
         self.firm_config = FirmConfigParameter(

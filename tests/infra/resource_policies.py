@@ -40,6 +40,8 @@ _ARNS = {
 }
 # The types whose Ref is their ARN (the others' Ref is their name or id).
 _REF_IS_ARN = {"AWS::SNS::Topic"}
+# The types whose Ref is the ``Name`` they were given (an SES configuration set's ARN is built from it).
+_REF_IS_NAME = {"AWS::Events::EventBus", "AWS::SES::ConfigurationSet"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class ResolvedTemplate:
                 return _PSEUDO[name]
             if self.resources[name]["Type"] in _REF_IS_ARN:
                 return self.arn(name)
-            if self.resources[name]["Type"] == "AWS::Events::EventBus":
+            if self.resources[name]["Type"] in _REF_IS_NAME:
                 return self.resources[name]["Properties"].get("Name", name)
             return name
         if set(node) == {"Fn::GetAtt"}:

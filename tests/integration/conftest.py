@@ -305,10 +305,16 @@ class Firm:
             time.sleep(0.05)
 
     def _someone_is_asked(self, case_id: str) -> bool:
-        """A person has an open request about the case: an approval request, or an upload link to the vendor whose
-        request is complete (its ``documents.requested`` record, written after the e-mail, names the link's expiry)."""
-        if any(r.case_id == case_id for r in self.approvals.pending_requests()):
-            return True
+        """A person has an open request about the case, its e-mails sent: an approval request whose
+        ``approval.requested`` (or ``.escalated``) record, written after the e-mails, names it, or an upload link to
+        the vendor whose ``documents.requested`` record names the link's expiry."""
+        pending = {r.request_id for r in self.approvals.pending_requests() if r.case_id == case_id}
+        if pending:
+            return any(
+                record.action in ("approval.requested", "approval.escalated")
+                and record.data.get("request_id") in pending
+                for record in self.records(case_id)
+            )
         links = [json.loads(item["body"]["S"]) for item in self.approvals.scan_items("upload", "PENDING")]
         expiries = {link["expires_at"] for link in links if link.get("case_id") == case_id}
         return bool(expiries) and any(

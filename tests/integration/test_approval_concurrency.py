@@ -216,7 +216,7 @@ class _Recorded:
         self.completions: list[dict[str, object]] = []
         self.audited: list[dict[str, object]] = []
 
-    def send(self, *, to: str, subject: str, text: str, html: str) -> None:
+    def send(self, *, to: str, subject: str, text: str, html: str, **_: object) -> None:
         self.links[to] = text.split("/approvals/", 1)[1].split()[0]
 
     def publish(self, *, subject: str, message: str, kind: str) -> None:

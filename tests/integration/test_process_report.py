@@ -227,3 +227,45 @@ def test_a_report_url_signed_by_a_role_without_the_reports_grant_is_refused(runt
     assert status == 403 and "<Code>AccessDenied</Code>" in body
     assert runtime.iam_enforcer is not None
     assert any("validate_opportunity" in d and "s3:GetObject" in d for d in runtime.iam_enforcer.denied)
+
+
+def test_a_report_mail_that_bounces_is_put_on_the_publications_trail_and_the_operators_are_told(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from aws_lambda_powertools.utilities import parameters
+    from moto.sns.models import sns_backends
+
+    from backoffice.local.runtime import ACCOUNT, REGION
+    from infra.firm_document import document_text
+
+    # Given a firm whose process owner's mailbox does not exist (SES's mailbox simulator bounces the mail)
+    parameters.clear_caches()
+    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
+    document = {
+        **json.loads(document_text(None)),
+        "process_report_recipients": ["bounce@simulator.amazonses.com"],
+    }
+    runtime.client("ssm").put_parameter(
+        Name=CATALOG.settings["firm_config_parameter"],
+        Value=json.dumps(document),
+        Type="String",
+        Overwrite=True,
+    )
+    given_a_trail(runtime, cases=3)
+    # When the weekly report is published
+    published = run_the_schedule(runtime)
+    case_id = f"process-report-{published['day']}"
+    # Then SES's bounce comes back through the mail events topic and lands on the publication's trail
+    deadline = time.monotonic() + 20
+    while not [r for r in runtime_records(runtime, case_id) if r.action == "process_report.undeliverable"]:
+        assert time.monotonic() < deadline, "the bounce was not recorded"
+        time.sleep(0.05)
+    [bounced] = [r for r in runtime_records(runtime, case_id) if r.action == "process_report.undeliverable"]
+    assert bounced.outcome == "undeliverable" and bounced.actor.id == "ses"
+    assert "fix process_report_recipients" in bounced.reasons[-1]
+    # And the operators get one readable notice naming the address
+    arn = runtime.resolve(Ref("topic_arn", "notifications"))
+    sent = sns_backends[ACCOUNT][REGION].topics[arn].sent_notifications
+    assert [s for _, _, s, *_ in sent if s == "Process report mail bounced: bounce@simulator.amazonses.com"]

@@ -187,6 +187,24 @@ def test_approval_turnaround_per_step_level_and_approver(trail: TrailWriter, at:
     assert (legal.key, legal.decisions, legal.stats.median) == ("legal review", 3, 3 * HOUR)
 
 
+def test_a_request_whose_mail_bounced_and_escalated_is_neither_pending_nor_expired(
+    trail: TrailWriter, at: Clock
+) -> None:
+    # Given legal's request whose mail bounced, escalated at once to the general counsel, who approved
+    start(trail, at, "b1")
+    request(trail, at, "b1", 0, "r1")
+    trail.add(
+        "b1", at(0.1), "legal review", Actor.system("ses"), "approval.undeliverable", "escalating",
+        data={"request_id": "r1", "level": "legal review"},
+    )  # fmt: skip
+    request(trail, at, "b1", 0.2, "r2", "general counsel sign-off")
+    decide(trail, at, "b1", 2.2, "r2", "grace@example-firm.com", "approved", "general counsel sign-off")
+    # When turnaround is computed
+    result = approval_turnaround(event_log(trail.records))
+    # Then the bounced request is closed without counting as an expiry, and the escalated one was decided
+    assert (result.requests, result.decisions, result.pending, result.expired) == (2, 1, 0, 0)
+
+
 # -- exceptions, first-pass yield, rework -----------------------------------------------------------------------
 
 

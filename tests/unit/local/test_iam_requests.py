@@ -4,7 +4,7 @@ operation), as the local runtime asks them."""
 from __future__ import annotations
 
 from backoffice.local.iam import CallContext, request_authorizations
-from backoffice.local.iam_policy import Request
+from backoffice.local.iam_policy import Decision, Request, evaluate
 
 CONTEXT = CallContext("us-east-1", "123456789012", token_owner={"tok": "arn:sm"}.get)
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/"
@@ -83,3 +83,22 @@ def test_ses_carries_the_sender_as_a_condition_key() -> None:
 
 def test_get_caller_identity_needs_no_permission() -> None:
     assert asks("sts", "GetCallerIdentity") == []
+
+
+def test_a_send_with_a_configuration_set_is_refused_without_a_grant_on_the_set() -> None:
+    # Given a role allowed to send as the approvals address, but only on the identity (no configuration set ARN)
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/approvals@example-firm.com"
+    configuration_set = "arn:aws:ses:us-east-1:123456789012:configuration-set/backoffice-mail"
+    identity_only = [{"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": [identity]}]
+    both = [{"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": [identity, configuration_set]}]
+    # When it sends with the configuration set, as every product mail does
+    requests = request_authorizations(
+        "ses",
+        "SendRawEmail",
+        {"Source": "approvals@example-firm.com", "ConfigurationSetName": "backoffice-mail"},
+        CONTEXT,
+    )
+    # Then SES asks for the identity and the configuration set, and only the role granted both may send
+    assert [r.resource for r in requests] == [identity, configuration_set]
+    assert [evaluate(identity_only, r) for r in requests] == [Decision.ALLOWED, Decision.IMPLICIT_DENY]
+    assert [evaluate(both, r) for r in requests] == [Decision.ALLOWED, Decision.ALLOWED]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,8 +76,10 @@ class InMemoryLinks:
 class Outbox:
     sent: list[dict[str, str]] = field(default_factory=list)
 
-    def send(self, *, to: str, subject: str, text: str, html: str) -> None:
-        self.sent.append({"to": to, "subject": subject, "text": text, "html": html})
+    def send(
+        self, *, to: str, subject: str, text: str, html: str, tags: Mapping[str, str] | None = None
+    ) -> None:
+        self.sent.append({"to": to, "subject": subject, "text": text, "html": html, "tags": dict(tags or {})})
 
 
 def publisher(trail: InMemoryTrail, s3: InMemoryS3, links: InMemoryLinks, outbox: Outbox) -> ReportPublisher:
@@ -144,6 +147,8 @@ def test_each_owner_gets_a_personal_link_whose_expiry_the_mail_states(records: l
     assert "until 2026-12-21 07:00 UTC (14 days)" in first["text"]
     assert "until 2026-12-21 07:00 UTC (14 days)" in first["html"]
     assert "s3.example" not in first["text"] + first["html"]
+    # And each mail is tagged with the publication, so a bounce SES reports lands on its trail
+    assert first["tags"] == {"purpose": "process_report", "case": "process-report-2026-12-07"}
     # And each link opens the version that was mailed, until the stated expiry
     assert {link.recipient for link in links.links.values()} == set(OWNERS)
     assert all(
@@ -184,13 +189,15 @@ def test_an_owner_ses_refuses_is_named_on_the_trail_and_the_others_still_get_the
 
     # Given SES refuses mail to the first owner (an unverified address while the account is in the SES sandbox)
     class RefusingFirst(Outbox):
-        def send(self, *, to: str, subject: str, text: str, html: str) -> None:
+        def send(
+            self, *, to: str, subject: str, text: str, html: str, tags: Mapping[str, str] | None = None
+        ) -> None:
             if to == OWNERS[0]:
                 raise ClientError(
                     {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
                     "SendRawEmail",
                 )
-            super().send(to=to, subject=subject, text=text, html=html)
+            super().send(to=to, subject=subject, text=text, html=html, tags=tags)
 
     trail, s3, links, outbox = InMemoryTrail(records), InMemoryS3(), InMemoryLinks(), RefusingFirst()
 

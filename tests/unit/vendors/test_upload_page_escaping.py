@@ -53,7 +53,7 @@ class Outbox:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
-    def send(self, *, to: str, subject: str, text: str, html: str) -> None:
+    def send(self, *, to: str, subject: str, text: str, html: str, **_: object) -> None:
         self.sent.append({"to": to, "subject": subject, "text": text, "html": html})
 
 

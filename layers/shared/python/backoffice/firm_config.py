@@ -55,6 +55,9 @@ class FirmConfig(Model):
 
     firm: str = Field(min_length=1, description="the firm's name, as people read it in mails and reports")
     sender: str = Field(description="the address every e-mail is sent from (an SES identity in the account)")
+    # Which SES identity the stack creates for the sender: the address alone (verified by a link SES mails to it)
+    # or its whole domain (verified by Easy DKIM's three CNAME records, which also sign every mail).
+    sender_identity: Literal["address", "domain"] = "address"
     notification_recipients: tuple[str, ...] = ()
     # Who gets the weekly process report's link (the process owners); empty: the notification recipients.
     process_report_recipients: tuple[str, ...] = ()
@@ -89,6 +92,7 @@ class FirmConfig(Model):
         """The catalog settings the document sets (CDK context of the same names overrides them at synth)."""
         return {
             "approvals_sender": self.sender,
+            "sender_identity": self.sender_identity,
             "connector_crm": self.connectors.crm,
             "connector_psa": self.connectors.psa,
             "connector_erp": self.connectors.erp,

@@ -12,14 +12,14 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
 from backoffice.approvals.pages import approval_email
-from backoffice.approvals.policy import ApprovalPolicy, as_facts
+from backoffice.approvals.policy import ApprovalPolicy, Level, Rule, as_facts
 from backoffice.approvals.routing import NoEligibleApprovers, route_level, select_rule
 from backoffice.approvals.store import (
     APPROVED,
@@ -37,6 +37,7 @@ from backoffice.approvals.store import (
     link_hash,
 )
 from backoffice.audit import Actor, AuditTrail
+from backoffice.mail_events import APPROVAL_MAIL, REQUEST_TAG, MailTrouble, mail_tags
 
 SYSTEM = Actor.system("approvals")
 EMAIL_MAX_CHARACTERS = 254  # the longest address SMTP carries (RFC 5321)
@@ -54,8 +55,16 @@ UNKNOWN_LINK_WINDOW = "%Y-%m-%dT%H"
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+# The error a waiting approval task is failed with when its approvers cannot be mailed; the workflows' Catch policy
+# for people's steps (callback_timeout) takes it like a timeout, so expire_approval escalates the level.
+UNDELIVERABLE_ERROR = "ApprovalUndeliverable"
+
+
 class Mailer(Protocol):
-    def send(self, *, to: str, subject: str, text: str, html: str) -> None: ...
+    def send(
+        self, *, to: str, subject: str, text: str, html: str, tags: Mapping[str, str] | None = None
+    ) -> str | None:
+        """Send one mail; returns the transport's message id, if it gives one."""
 
 
 class Notifier(Protocol):
@@ -65,6 +74,9 @@ class Notifier(Protocol):
 class TaskCallback(Protocol):
     def succeed(self, task_token: str, output: dict[str, Any]) -> None:
         """Resume the waiting state machine. Raises TokenNoLongerValid when the task timed out or ended."""
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        """End the waiting task with ``error`` (caught by the workflow). TokenNoLongerValid as for succeed."""
 
 
 class TokenNoLongerValid(RuntimeError):
@@ -213,7 +225,16 @@ class Approvals:
     def _mail(self, request: RequestRecord, approver: str, link_id: str, *, reminder: bool) -> None:
         url = f"{self.base_url.rstrip('/')}/approvals/{link_id}"
         subject, text, html = approval_email(request, approver, url, reminder=reminder)
-        self.mailer.send(to=approver, subject=subject, text=text, html=html)
+        # Tagged with the request, so that SES's bounce or complaint event finds it (mail_events).
+        tags = mail_tags(APPROVAL_MAIL, **{REQUEST_TAG: request.request_id})
+        message_id = self.mailer.send(to=approver, subject=subject, text=text, html=html, tags=tags)
+        if message_id:
+
+            def keep_id(link: LinkRecord) -> bool:
+                link.message_id = message_id
+                return True
+
+            self.store.update_link(link_hash(link_id), keep_id)
 
     # -- viewing -------------------------------------------------------------------------------------------------
 
@@ -494,32 +515,45 @@ class Approvals:
 
     # -- timeouts and reminders ---------------------------------------------------------------------------------
 
+    def escalation(
+        self, route: str, subject: dict[str, Any], index: int, escalated: bool
+    ) -> tuple[Rule | None, Level | None, bool]:
+        """The rule and level a request is on, and whether ending it early or late escalates it: once, and only
+        when the policy names an escalation group. The timeout and the undeliverable mail decide with this."""
+        rule = select_rule(self.policy, route, as_facts(subject))
+        level = rule.levels[index] if rule else None
+        return rule, level, bool(level and level.escalate_to and not escalated)
+
     def expire(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The level timed out: its links die; escalate once if the policy says so, else give up."""
+        """The level timed out, or its approvers could not be mailed (``mail_undeliverable`` failed the task):
+        its links die; escalate once if the policy says so, else give up."""
         case_id, step = payload["case_id"], payload["step"]
         index, escalated = int(payload.get("index", 0)), bool(payload.get("escalated", False))
         state = self.store.case_step(case_id, step)
         current = state.get("current_request_id")
         if current:
             self._retire(current, EXPIRED, "nobody decided before the deadline")
-        rule = select_rule(self.policy, payload["route"], as_facts(payload["subject"]))
-        level = rule.levels[index] if rule else None
-        escalate = bool(level and level.escalate_to and not escalated)
-        self.audit.append(
-            case_id=case_id,
-            workflow=payload["workflow"],
-            step=step,
-            actor=SYSTEM,
-            action="approval.expired",
-            outcome="escalating" if escalate else "timed_out",
-            reasons=[
-                f"{level.name if level else step}: nobody decided in time"
-                + (f"; escalating to {level.escalate_to}" if escalate and level else "")
-            ],
-            data={"request_id": current},
-            execution_arn=payload.get("execution_arn"),
-        )
-        if escalate and level:
+        rule, level, escalate = self.escalation(payload["route"], payload["subject"], index, escalated)
+        retired = self.store.get_request(current) if current else None
+        # Ended early because its mail bounced: that record (approval.undeliverable) is on the trail already and
+        # the operators were told; here the level only escalates.
+        undeliverable = retired is not None and retired.status == ESCALATED and bool(retired.unreachable)
+        if not undeliverable:
+            self.audit.append(
+                case_id=case_id,
+                workflow=payload["workflow"],
+                step=step,
+                actor=SYSTEM,
+                action="approval.expired",
+                outcome="escalating" if escalate else "timed_out",
+                reasons=[
+                    f"{level.name if level else step}: nobody decided in time"
+                    + (f"; escalating to {level.escalate_to}" if escalate and level else "")
+                ],
+                data={"request_id": current},
+                execution_arn=payload.get("execution_arn"),
+            )
+        if escalate and level and not undeliverable:
             self.notifier.publish(
                 subject=f"Approval escalated: {payload['subject'].get('title', step)}",
                 message=f"{level.name} for case {case_id} timed out and goes to {level.escalate_to}.",
@@ -534,6 +568,152 @@ class Approvals:
             "rule": rule.name if rule else None,
         }
 
+    # -- mail that did not arrive --------------------------------------------------------------------------------
+
+    def mail_undeliverable(self, request_id: str, trouble: MailTrouble) -> dict[str, Any]:
+        """SES reported that an approval mail bounced, was marked as spam, or is delayed.
+
+        A permanent bounce or a complaint makes the approver unreachable. When the approvers left can no longer
+        reach the level's quorum, the level escalates now instead of at its timeout, through the same path as a
+        timeout (the waiting task is failed with ``ApprovalUndeliverable``, the workflow calls ``expire``), once,
+        if the policy names an escalation group; else the operators are told and the case keeps waiting. A
+        transient bounce or a delay is recorded only. SNS may deliver an event twice, at once: the request's
+        versioned write lets one delivery record the approver as unreachable and escalate; a second finds it
+        recorded and does nothing (docs/concurrency.md)."""
+        request = self.store.get_request(request_id)
+        if request is None:
+            return {"outcome": "unknown_request", "request_id": request_id}
+        base = {"request_id": request_id, "case_id": request.case_id, "recipient": trouble.recipient}
+        if not trouble.permanent:
+            if not self.store.claim_once(mail_event_key(trouble), self.clock().isoformat()):
+                return {**base, "outcome": "duplicate"}
+            self._audit_undeliverable(
+                request,
+                trouble,
+                "recorded",
+                [f"{request.level_name}: {trouble.summary()}", "SES may still deliver it"],
+            )
+            return {**base, "outcome": "recorded"}
+        _, _, can_escalate = self.escalation(
+            request.route, request.subject, request.level_index, request.escalated
+        )
+
+        def mark(fresh: RequestRecord) -> bool:
+            if trouble.recipient in fresh.unreachable:
+                return False  # this delivery's twin got here first
+            fresh.unreachable.append(trouble.recipient)
+            if fresh.status == PENDING and can_escalate and not _quorum_reachable(fresh):
+                fresh.status = ESCALATED
+            return True
+
+        stored, first = self.store.update_request(request_id, mark)
+        assert stored is not None
+        if stored.status == ESCALATED and stored.unreachable and not stored.escalation_signalled:
+            # The level ended early: the waiting task is failed so the workflow escalates it. A delivery whose
+            # first attempt stopped before this point (a throttled callback) gets here again on Lambda's retry.
+            if first:
+                self._void_pending_links(stored)
+            outcome = self._signal_escalation(stored, trouble)
+            if outcome is None:
+                return {**base, "outcome": "duplicate"}
+        elif not first:
+            return {**base, "outcome": "duplicate"}
+        else:
+            outcome = self._unreachable_outcome(stored, trouble)
+        return {**base, "outcome": outcome}
+
+    def _signal_escalation(self, request: RequestRecord, trouble: MailTrouble) -> str | None:
+        """Fail the waiting task so the workflow escalates; the one delivery that records it audits and notifies
+        (None for the others)."""
+        level_name = request.level_name
+        cause = f"{level_name}: {trouble.summary()}"
+        try:
+            self.callback.fail(request.task_token, UNDELIVERABLE_ERROR, cause)
+            late = False
+        except TokenNoLongerValid:
+            late = True  # the level timed out (or the case ended) meanwhile: that path decided
+
+        def signalled(fresh: RequestRecord) -> bool:
+            if fresh.escalation_signalled:
+                return False
+            fresh.escalation_signalled = True
+            return True
+
+        _, won = self.store.update_request(request.request_id, signalled)
+        if not won:
+            return None
+        _, level, _ = self.escalation(request.route, request.subject, request.level_index, request.escalated)
+        group = level.escalate_to if level else None
+        outcome = "too_late" if late else "escalating"
+        reasons = [f"{level_name}: {trouble.summary()}"]
+        reasons.append(
+            "the level had ended meanwhile; nothing changed"
+            if late
+            else f"no approver left can reach the quorum of {request.quorum}; escalating to {group} now"
+        )
+        self._audit_undeliverable(request, trouble, outcome, reasons)
+        self.notifier.publish(
+            subject=f"Approval mail bounced: {request.subject.get('title', request.step)}",
+            message=f"For case {request.case_id}, {trouble.summary()}. "
+            + (
+                f"{level_name} goes to {group} now instead of waiting for its timeout. "
+                if not late
+                else f"{level_name} had already ended. "
+            )
+            + f"Please correct {trouble.recipient} in the firm configuration's approval policy.",
+            kind="approval.undeliverable",
+        )
+        return outcome
+
+    def _unreachable_outcome(self, request: RequestRecord, trouble: MailTrouble) -> str:
+        """Audit and tell the operators what an unreachable approver means when the level does not escalate."""
+        waiting = [
+            a for a in request.approvers if a not in request.unreachable and a not in request.decided_by
+        ]
+        if request.status != PENDING:
+            outcome, why = "not_pending", f"the request is already {request.status.lower()}"
+        elif _quorum_reachable(request):
+            outcome, why = "still_reachable", f"{', '.join(waiting)} can still decide"
+        else:
+            outcome = "waiting"
+            why = (
+                f"{request.level_name} was already escalated and escalates only once"
+                if request.escalated
+                else f"the policy names no escalation for {request.level_name}"
+            ) + f"; the case waits until {request.expires_at} unless an operator acts"
+        self._audit_undeliverable(
+            request, trouble, outcome, [f"{request.level_name}: {trouble.summary()}", why]
+        )
+        if request.status == PENDING:
+            self.notifier.publish(
+                subject=f"Approval mail bounced: {request.subject.get('title', request.step)}",
+                message=f"For case {request.case_id}, {trouble.summary()}. {why[0].upper()}{why[1:]}. "
+                f"Please correct {trouble.recipient} in the firm configuration's approval policy.",
+                kind="approval.undeliverable",
+            )
+        return outcome
+
+    def _audit_undeliverable(
+        self, request: RequestRecord, trouble: MailTrouble, outcome: str, reasons: list[str]
+    ) -> None:
+        self.audit.append(
+            case_id=request.case_id,
+            workflow=request.workflow,
+            step=request.step,
+            actor=Actor.system("ses"),
+            action="approval.undeliverable",
+            outcome=outcome,
+            reasons=reasons,
+            data={
+                "request_id": request.request_id,
+                "level": request.level_name,
+                "level_index": request.level_index,
+                "escalated": request.escalated,
+                **trouble.audit_fields(),
+            },
+            execution_arn=request.execution_arn,
+        )
+
     def remind(self) -> list[str]:
         """Re-send pending requests older than the reminder interval, with fresh links (the old ones die)."""
         now = self.clock()
@@ -544,7 +724,12 @@ class Approvals:
                 continue
             if now >= datetime.fromisoformat(request.expires_at):
                 continue  # the timeout path owns expired requests
-            waiting = {link.approver: link for link in self.store.links_of(request) if link.status == PENDING}
+            # An approver SES could not deliver to gets no reminder: it would bounce again (mail_undeliverable).
+            waiting = {
+                link.approver: link
+                for link in self.store.links_of(request)
+                if link.status == PENDING and link.approver not in request.unreachable
+            }
             if not waiting:
                 continue
             # Only links still unused when replaced get a successor (one used at this moment decides instead).
@@ -689,6 +874,18 @@ class Approvals:
             },
             execution_arn=request.execution_arn if request else None,
         )
+
+
+def mail_event_key(trouble: MailTrouble) -> str:
+    """The key a mail event is claimed under: SES's feedback id (one per bounce or complaint) and the recipient."""
+    event = trouble.feedback_id or f"{trouble.message_id}#{trouble.at}"
+    return f"mailevent#{trouble.kind}#{event}#{trouble.recipient}"
+
+
+def _quorum_reachable(request: RequestRecord) -> bool:
+    """Whether the approvals so far and the approvers still reachable and undecided can make the quorum."""
+    open_ = [a for a in request.approvers if a not in request.unreachable and a not in request.decided_by]
+    return request.approvals + len(open_) >= request.quorum
 
 
 def _power_of_ten(n: int) -> bool:

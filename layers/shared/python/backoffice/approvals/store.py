@@ -75,6 +75,10 @@ class RequestRecord:
     last_sent_at: str | None = None
     link_hashes: list[str] = field(default_factory=list)
     reject_quorum: int = 1
+    # Approvers SES could not deliver to (a permanent bounce or a complaint), and whether the level's early
+    # escalation was signalled to the waiting workflow (Approvals.mail_undeliverable).
+    unreachable: list[str] = field(default_factory=list)
+    escalation_signalled: bool = False
     version: int = 0  # the stored item's version when read; every write is conditioned on it
 
 
@@ -90,6 +94,7 @@ class LinkRecord:
     decision: str | None = None
     decided_at: str | None = None
     comment: str | None = None
+    message_id: str | None = None  # SES's id of the mail that carried the link
     version: int = 0
 
 
@@ -208,6 +213,28 @@ class ApprovalStore:
             ReturnValues="UPDATED_NEW",
         )
         return int(answer["Attributes"]["count"]["N"])
+
+    def claim_once(self, key: str, now: str) -> bool:
+        """Put a marker under ``key`` unless one is there: True for the one caller that put it. SNS may deliver a
+        mail event twice (at once, too); what such an event only records is recorded by the delivery that claims
+        it. The marker expires (TTL) after ``REFUSAL_WINDOW_KEPT``, long after SNS stops redelivering."""
+        expires = int((datetime.fromisoformat(now) + REFUSAL_WINDOW_KEPT).timestamp())
+        try:
+            self.db.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": key},
+                    "kind": {"S": "claim"},
+                    "claimed_at": {"S": now},
+                    "expires_at": {"N": str(expires)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def refusal_count(self, window: str) -> int:
         item = self.get_item(window)

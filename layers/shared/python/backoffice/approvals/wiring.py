@@ -17,6 +17,8 @@ class ApprovalSettings(Settings):
     notifications_topic_arn: str
     approvals_sender: str
     approvals_base_url: str
+    # The SES configuration set whose events reach handle_mail_event (None: mails are not tracked).
+    mail_configuration_set: str | None = None
 
 
 def approvals_from_env() -> Approvals:
@@ -24,7 +26,7 @@ def approvals_from_env() -> Approvals:
     return Approvals(
         store=ApprovalStore(settings.approvals_table_name, aws.client("dynamodb")),
         audit=AuditTrail(settings.audit_table_name),
-        mailer=SesMailer(aws.client("ses"), settings.approvals_sender),
+        mailer=SesMailer(aws.client("ses"), settings.approvals_sender, settings.mail_configuration_set),
         notifier=SnsNotifier(aws.client("sns"), settings.notifications_topic_arn),
         callback=StepFunctionsCallback(aws.client("stepfunctions")),
         policy=load_policy(),

@@ -401,6 +401,9 @@ def approval_turnaround(events: Sequence[Event]) -> ApprovalTurnaround:
             elif e.action == "approval.expired":
                 expired += 1
                 closed_requests.add(request_id)
+            elif e.action == "approval.undeliverable" and e.outcome == "escalating":
+                # Ended early: its mail bounced, and the level went to the escalation group (not an expiry).
+                closed_requests.add(request_id)
             elif e.action == "approval.reminded":
                 reminders += 1
         # A request is pending while nobody decided it, it did not expire and the case published no outcome since.

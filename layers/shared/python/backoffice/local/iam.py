@@ -437,7 +437,15 @@ def request_authorizations(
         address = source.rsplit("<", 1)[-1].rstrip(">").strip()
         # SES authorizes the identity that covers the sender: locally the address, verified on its own.
         identity = f"arn:{PARTITION}:ses:{region}:{account}:identity/{address}"
-        return [Request(f"ses:{operation}", identity, {"ses:FromAddress": address})]
+        requests = [Request(f"ses:{operation}", identity, {"ses:FromAddress": address})]
+        if params.get("ConfigurationSetName"):
+            # A send with a configuration set is authorized against the set too (SES Developer Guide,
+            # "Controlling access to Amazon SES": the configuration-set resource type of SendRawEmail).
+            configuration_set = (
+                f"arn:{PARTITION}:ses:{region}:{account}:configuration-set/{params['ConfigurationSetName']}"
+            )
+            requests.append(Request(f"ses:{operation}", configuration_set, {"ses:FromAddress": address}))
+        return requests
     if service == "ssm" and "Name" in params:
         name = str(params["Name"]).lstrip("/")
         return [Request(f"ssm:{operation}", f"arn:{PARTITION}:ssm:{region}:{account}:parameter/{name}")]

@@ -352,8 +352,10 @@ class LocalRuntime(Operations):
         # (the ``backoffice`` command's help names the commands without loading them).
         from backoffice.local.gateway import LocalGateway
         from backoffice.local.lambdas import LocalLambdas
+        from backoffice.local.mail_simulator import MailboxSimulator
         from backoffice.local.router import EventRouter
         from backoffice.local.streams import StreamDelivery
+        from backoffice.local.topics import TopicDelivery
 
         self.catalog = catalog
         self.seed_sample_firm = seed_sample_firm
@@ -377,6 +379,10 @@ class LocalRuntime(Operations):
         # with two, a write delivering its record and a drain() or stream_off() that writes, on two threads, could
         # each hold one and wait for the other.
         self.streams = StreamDelivery(catalog, self.names, self.lambdas.invoke, lock=_write_lock)
+        # The catalog's topic subscriptions (mail_events -> handle_mail_event), and SES's configuration sets and
+        # mailbox simulator, which moto lacks (local/topics.py, local/mail_simulator.py).
+        self.topics = TopicDelivery(catalog, self.names, self.lambdas.invoke, self.park)
+        self.mail_simulator = MailboxSimulator()
         self.gateway = (
             LocalGateway(
                 catalog,
@@ -458,6 +464,8 @@ class LocalRuntime(Operations):
             return message
 
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
+        self.topics.install()
+        self.mail_simulator.install()
         _reuse_asl_parse_trees()
         _validate_each_definition_once()
         _reuse_engine_clients()
@@ -505,6 +513,8 @@ class LocalRuntime(Operations):
             events_models.EventsBackend.put_events = self._saved_put_events  # type: ignore[method-assign]
             retrier_decl.time = self._saved_retry_time
             ses_models.SESBackend.send_raw_email = self._saved_send_raw_email  # type: ignore[method-assign]
+            self.mail_simulator.uninstall()
+            self.topics.uninstall()
             self.lambdas.uninstall()
             self.streams.uninstall()
             if self.iam_enforcer is not None:
@@ -607,6 +617,19 @@ class LocalRuntime(Operations):
         sns = self.client("sns")
         for topic in c.topics:
             sns.create_topic(Name=f"{PREFIX}-{topic}")
+        if "mail_configuration_set" in c.settings and "mail_events" in c.topics:
+            # As infra/mail.py: every mail's bounces, complaints and delays go to the mail_events topic.
+            name = c.settings["mail_configuration_set"]
+            ses.create_configuration_set(ConfigurationSet={"Name": name})
+            ses.create_configuration_set_event_destination(
+                ConfigurationSetName=name,
+                EventDestination={
+                    "Name": "mail-events",
+                    "Enabled": True,
+                    "MatchingEventTypes": ["bounce", "complaint", "deliveryDelay"],
+                    "SNSDestination": {"TopicARN": self.names[Ref("topic_arn", "mail_events")]},
+                },
+            )
         sqs = self.client("sqs")
         for q in c.queues:
             url = sqs.create_queue(QueueName=f"{PREFIX}-{q}")["QueueUrl"]

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, ConfigDict
 
 from backoffice.audit import JOB_WORKFLOWS, Actor, AuditRecord, AuditTrail
+from backoffice.mail_events import CASE_TAG, PROCESS_REPORT_MAIL, mail_tags
 from backoffice.models.envelope import JsonModel, Model
 from backoffice.reports.links import ReportLink, ReportLinks
 
@@ -140,7 +141,7 @@ class ReportPublisher:
                 recipient, day, case_id, html_key, html_version, mailed_at.isoformat(), expires_at
             )
             try:
-                self._mail(recipient, self._url(self.links.issue(link)), day, summary, expires)
+                self._mail(recipient, self._url(self.links.issue(link)), day, summary, expires, case_id)
             except ClientError as error:
                 # One address SES refuses (the sandbox, a suppressed address) must not keep the others from their
                 # mail, nor make the scheduler's retries mail them again: named on the trail instead.
@@ -187,7 +188,9 @@ class ReportPublisher:
     def _url(self, link_id: str) -> str:
         return f"{self.base_url.rstrip('/')}/reports/{link_id}"
 
-    def _mail(self, recipient: str, url: str, day: str, summary: str, expires: datetime) -> None:
+    def _mail(
+        self, recipient: str, url: str, day: str, summary: str, expires: datetime, case_id: str
+    ) -> None:
         from backoffice.html import render  # jinja2 only when something is rendered
 
         until = expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -209,7 +212,9 @@ class ReportPublisher:
             until=until,
             days=self.link_days,
         )
-        self.mailer.send(to=recipient, subject=subject, text=text, html=html)
+        # Tagged, so a bounce SES reports is put on this publication's trail (backoffice.undelivered_mail).
+        tags = mail_tags(PROCESS_REPORT_MAIL, **{CASE_TAG: case_id})
+        self.mailer.send(to=recipient, subject=subject, text=text, html=html, tags=tags)
 
     def _record(
         self, case_id: str, action: str, outcome: str, reasons: list[str], data: dict[str, Any]

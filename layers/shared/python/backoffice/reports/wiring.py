@@ -21,6 +21,7 @@ class ReportLinkSettings(Settings):
 class PublisherSettings(ReportLinkSettings):
     approvals_sender: str
     approvals_base_url: str
+    mail_configuration_set: str | None = None
     firm_config_parameter: str | None = None
     process_report_link_days: int = DEFAULT_LINK_DAYS
 
@@ -47,7 +48,7 @@ def publisher_from_env() -> ReportPublisher:
         s3=aws.client("s3"),
         bucket=settings.reports_bucket_name,
         links=ReportLinks(ApprovalStore(settings.approvals_table_name, aws.client("dynamodb"))),
-        mailer=SesMailer(aws.client("ses"), settings.approvals_sender),
+        mailer=SesMailer(aws.client("ses"), settings.approvals_sender, settings.mail_configuration_set),
         recipients=recipients,
         base_url=settings.approvals_base_url,
         firm=firm,

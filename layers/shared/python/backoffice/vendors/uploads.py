@@ -51,6 +51,7 @@ from backoffice.approvals.store import (
     link_hash,
 )
 from backoffice.audit import Actor, AuditTrail
+from backoffice.mail_events import UPLOAD_TAG, VENDOR_UPLOAD_MAIL, mail_tags
 
 DOCUMENT_NAMES = {
     "w9": "IRS Form W-9",
@@ -386,7 +387,9 @@ class VendorUploads:
             case_id=record["case_id"],
         )
         subject = f"{prefix}Documents needed: {record['vendor']}"
-        self.mailer.send(to=record["contact"], subject=subject, text=text, html=html)
+        # Tagged with the link's stored key, so a bounce finds the case (backoffice.mail_events).
+        tags = mail_tags(VENDOR_UPLOAD_MAIL, **{UPLOAD_TAG: link_hash(link_id)})
+        self.mailer.send(to=record["contact"], subject=subject, text=text, html=html, tags=tags)
 
     def _lookup(self, link_id: str) -> tuple[dict[str, Any] | None, str]:
         key = _key(link_id)
@@ -579,7 +582,9 @@ def uploads_from_env() -> VendorUploads:
     return VendorUploads(
         store=ApprovalStore(os.environ["APPROVALS_TABLE_NAME"], aws.client("dynamodb")),
         audit=AuditTrail(os.environ["AUDIT_TABLE_NAME"]),
-        mailer=SesMailer(aws.client("ses"), os.environ["APPROVALS_SENDER"]),
+        mailer=SesMailer(
+            aws.client("ses"), os.environ["APPROVALS_SENDER"], os.environ.get("MAIL_CONFIGURATION_SET")
+        ),
         callback=StepFunctionsCallback(aws.client("stepfunctions")),
         s3=aws.client("s3", signature_version="s3v4"),
         bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
