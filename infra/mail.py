@@ -18,7 +18,8 @@ set only (KMS: ``kms:GenerateDataKey*``, ``kms:Decrypt``); and a function sendin
 
 The identity is the sender's address (SES mails it a verification link) or its domain (Easy DKIM: the three CNAME
 records in the stack's outputs verify the domain and sign every mail), as the firm configuration's
-``sender_identity`` says. A new account is in the SES sandbox: it mails verified addresses only, until AWS grants
+``sender_identity`` says, or none when it says ``existing`` (an identity the account already has: verified by hand
+before, or another stack's, which CloudFormation would refuse to create twice). A new account is in the SES sandbox: it mails verified addresses only, until AWS grants
 production access (README, "Operating the deployed system").
 """
 
@@ -40,7 +41,9 @@ MAIL_EVENTS = (
     ses.EmailSendingEvent.COMPLAINT,
     ses.EmailSendingEvent.DELIVERY_DELAY,
 )
-SENDER_IDENTITIES = ("address", "domain")
+# existing: the account already has the identity (verified by hand before this stack managed it, or by another
+# stack): CloudFormation would refuse to create it again, so the stack leaves it alone.
+SENDER_IDENTITIES = ("address", "domain", "existing")
 
 
 def configuration_set_arn(stack: Stack, name: str) -> str:
@@ -66,12 +69,16 @@ class Mail(Construct):
             )
         stack = Stack.of(self)
         domain = sender.rsplit("@", 1)[-1]
-        self.identity = ses.EmailIdentity(
-            self,
-            "SenderIdentity",
-            identity=ses.Identity.domain(domain)
-            if sender_identity == "domain"
-            else ses.Identity.email(sender),
+        self.identity = (
+            None
+            if sender_identity == "existing"
+            else ses.EmailIdentity(
+                self,
+                "SenderIdentity",
+                identity=ses.Identity.domain(domain)
+                if sender_identity == "domain"
+                else ses.Identity.email(sender),
+            )
         )
         self.configuration_set = ses.ConfigurationSet(
             self, "ConfigurationSet", configuration_set_name=configuration_set_name
@@ -92,7 +99,7 @@ class Mail(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account, "aws:SourceArn": source}},
             )
         )
-        if sender_identity == "domain":
+        if sender_identity == "domain" and self.identity is not None:
             # The records the firm publishes in its DNS (docs/deploy.md): SES verifies the domain by them.
             for number, record in enumerate(self.identity.dkim_records, start=1):
                 CfnOutput(stack, f"SenderDkimRecord{number}Name", value=record.name)

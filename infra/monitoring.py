@@ -181,9 +181,10 @@ class Monitoring(Construct):
         )
 
     def _page_on_stale_sanctions_list(self) -> None:
-        """Pages when the list screened against is older than ``SANCTIONS_LIST_MAX_AGE_DAYS`` on two daily runs,
-        or when no refresh reported for two days (missing data breaches: a refresh that stopped running is the
-        way a list goes stale unnoticed)."""
+        """Pages on the first daily run that finds the list screened against older than
+        ``SANCTIONS_LIST_MAX_AGE_DAYS`` (the refresh reports the age of the list in use on every run, refused or
+        not), or on a day no refresh reported (missing data breaches: a refresh that stopped running is the way a
+        list goes stale unnoticed)."""
         alarm = cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name="SanctionsListAgeDays",
@@ -195,12 +196,11 @@ class Monitoring(Construct):
             "SanctionsListStale",
             alarm_description=(
                 f"The sanctions list vendors are screened against is older than {SANCTIONS_LIST_MAX_AGE_DAYS} days, "
-                "or the daily refresh has not run for two days: check refresh_sanctions_list's log, then run "
+                "or the daily refresh did not report today: check refresh_sanctions_list's log, then run "
                 "`backoffice sanctions refresh`"
             ),
             threshold=SANCTIONS_LIST_MAX_AGE_DAYS,
-            evaluation_periods=2,
-            datapoints_to_alarm=2,
+            evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )

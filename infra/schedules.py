@@ -20,6 +20,9 @@ from infra.permissions import send_to_queue
 
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE = Duration.hours(1)
+# Scheduler invokes a Lambda target asynchronously: Lambda retries a run that failed (twice, its default) and then
+# the run goes to the undelivered-events queue instead of being dropped unseen.
+FUNCTION_RETRY_ATTEMPTS = 2
 # What EventBridge Scheduler takes for a recurring schedule: checked at synth, so a mistyped setting fails there.
 _EXPRESSION = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$")
 
@@ -37,13 +40,20 @@ def schedule_expression(scope: Construct, catalog: Catalog, spec: Schedule) -> s
     return expression
 
 
+def _failed_runs_config_id(function_name: str) -> str:
+    return f"{pascal(function_name)}FailedRuns"
+
+
 class Schedules(Construct):
     """One EventBridge Scheduler schedule per catalog schedule, invoking its function.
 
-    Shaped so because the scheduled jobs (reminders, for now) are idempotent sweeps: a missed run is caught up by
-    the next, so a run that cannot be delivered after a few retries within the hour is parked in the
-    undelivered-events queue for an operator rather than retried into the next run. One role, which may invoke
-    exactly the scheduled functions (no ``:*`` versions) and send to that queue.
+    Shaped so because the scheduled jobs (reminders, the billing close, the weekly report, the sanctions list
+    refresh) are idempotent sweeps: a missed run is caught up by the next, so a run that cannot be delivered after
+    a few retries within the hour is parked in the undelivered-events queue for an operator rather than retried
+    into the next run. One role, which may invoke exactly the scheduled functions (no ``:*`` versions) and send to
+    that queue. A run delivered but failing is retried by Lambda (asynchronous invocation) and then parked in the
+    same queue by the function's own on-failure destination: the jobs are safe to run again (the report skips
+    owners already mailed, the refresh writes the manifest under a condition), and none is lost unseen.
     """
 
     def __init__(
@@ -78,6 +88,8 @@ class Schedules(Construct):
         )
         for statement in send_to_queue(undelivered, key):
             role.add_to_principal_policy(statement)
+        for name in dict.fromkeys(spec.function for spec in catalog.schedules):
+            self._park_failed_runs(name, functions[name], undelivered, key)
         for spec in catalog.schedules:
             self.schedules[spec.name] = scheduler.CfnSchedule(
                 self,
@@ -98,3 +110,23 @@ class Schedules(Construct):
                     ),
                 ),
             )
+
+    def _park_failed_runs(
+        self, name: str, function: lambda_.IFunction, undelivered: sqs.IQueue, key: kms.IKey
+    ) -> None:
+        """A run that still fails after Lambda's retries is parked (with its input and error) for an operator."""
+        lambda_.CfnEventInvokeConfig(
+            self,
+            _failed_runs_config_id(name),
+            function_name=function.function_name,
+            qualifier="$LATEST",
+            maximum_retry_attempts=FUNCTION_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=undelivered.queue_arn)
+            ),
+        )
+        if function.role is None:
+            raise ValueError(f"{name} has no role to send its failed runs with")
+        for statement in send_to_queue(undelivered, key):
+            function.role.add_to_principal_policy(statement)

@@ -2,7 +2,7 @@
 
 A list that does not read, or shrank suspiciously, is refused and the previous one stays: the refusal is audited
 and counted (``SanctionsListRefused`` pages). Every run reports the current list's age (``SanctionsListAgeDays``;
-past 8 days, or no run for two days, pages), so a source that stays down is noticed before screening goes stale.
+past 8 days, or a day with no run, pages), so a source that stays down is noticed before screening goes stale.
 """
 
 from __future__ import annotations

@@ -52,6 +52,21 @@ class Synthesized:
         )
         return found[0]
 
+    def role_statements(self, role_id: str) -> list[dict[str, Any]]:
+        """The Allow statements of every policy attached to the role ``role_id`` (a logical id)."""
+        return [
+            statement
+            for policy in self.of_type("AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Allow"
+        ]
+
+    def function_statements(self, function_name: str) -> list[dict[str, Any]]:
+        """The Allow statements of the catalog function's own role."""
+        _, function = self.catalog_entry("AWS::Lambda::Function", function_name)
+        return self.role_statements(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
     def asset_path(self, object_key: str) -> Path:
         """Where the asset CloudFormation will read from ``object_key`` (in the assets bucket) is staged."""
         manifest = json.loads((self.outdir / f"{self.checks['artifact_id']}.assets.json").read_text())

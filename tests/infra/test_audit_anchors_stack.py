@@ -17,18 +17,6 @@ pytestmark = pytest.mark.slow
 ANCHOR_FUNCTION = "anchor_audit"
 
 
-def _statements(synthesized: Synthesized, function_name: str) -> list[dict[str, Any]]:
-    _, function = synthesized.catalog_entry("AWS::Lambda::Function", function_name)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
-    ]
-
-
 def _names(statement: dict[str, Any], logical_id: str) -> bool:
     return logical_id in json.dumps(statement["Resource"])
 
@@ -81,7 +69,7 @@ def test_the_anchor_function_may_only_add_anchors_and_read_the_stream(synthesize
     # Given the anchor function's role, the anchors bucket and the audit table
     bucket_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", ANCHORS_BUCKET)
     table_id, _ = synthesized.catalog_entry("AWS::DynamoDB::Table", "audit")
-    statements = _statements(synthesized, ANCHOR_FUNCTION)
+    statements = synthesized.function_statements(ANCHOR_FUNCTION)
     # When collecting what it may do on the bucket and on the table
     on_bucket = {a for s in statements if _names(s, bucket_id) for a in _as_list(s["Action"])}
     on_table = {a for s in statements if _names(s, table_id) for a in _as_list(s["Action"])}
@@ -103,7 +91,7 @@ def test_no_other_function_may_touch_the_anchors_bucket(synthesized: Synthesized
     # Given a function other than the anchor function (every audit writer among them)
     bucket_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", ANCHORS_BUCKET)
     # When looking for statements naming the anchors bucket in its role / Then there are none
-    assert not [s for s in _statements(synthesized, spec.name) if _names(s, bucket_id)]
+    assert not [s for s in synthesized.function_statements(spec.name) if _names(s, bucket_id)]
 
 
 def _as_list(value: Any) -> list[Any]:

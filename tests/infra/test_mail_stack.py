@@ -142,3 +142,13 @@ def test_a_domain_identity_signs_with_dkim_and_outputs_its_dns_records(tmp_path:
     assert identity["Properties"].get("DkimAttributes", {}).get("SigningEnabled", True) is True
     outputs = set(template["Outputs"])
     assert {f"SenderDkimRecord{n}{part}" for n in (1, 2, 3) for part in ("Name", "Value")} <= outputs
+
+
+def test_an_identity_the_account_already_has_is_left_alone(tmp_path: Path) -> None:
+    # Given a firm whose sender the account verified before this stack (CloudFormation would refuse a second one)
+    app, stack = cdk_app.build_app(outdir=tmp_path / "out", context={"sender_identity": "existing"})
+    # When the stack is synthesized
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    # Then it creates no identity, and still the configuration set every mail is sent with
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::SES::EmailIdentity"]
+    _one(template, "AWS::SES::ConfigurationSet")

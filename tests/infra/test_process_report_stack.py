@@ -19,18 +19,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _role_statements(synthesized: Synthesized, function_name: str) -> list[dict[str, Any]]:
-    _, function = synthesized.catalog_entry("AWS::Lambda::Function", function_name)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
-    ]
-
-
 def _actions_on(statements: list[dict[str, Any]], resource_id: str) -> set[str]:
     """The actions granted on a resource (its ARN) or on objects under it (an ``Fn::Join`` naming it)."""
     found = set()
@@ -80,7 +68,7 @@ def test_the_reports_bucket_is_in_the_stack_and_its_name_is_an_output(synthesize
 
 def test_the_publisher_reads_the_whole_trail_and_writes_only_reports(synthesized: Synthesized) -> None:
     # Given the publisher's role, the audit table and the buckets
-    statements = _role_statements(synthesized, "publish_process_report")
+    statements = synthesized.function_statements("publish_process_report")
     audit_id, _ = synthesized.catalog_entry("AWS::DynamoDB::Table", "audit")
     reports_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", "reports")
     documents_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", "documents")
@@ -100,7 +88,7 @@ def test_the_publisher_reads_the_whole_trail_and_writes_only_reports(synthesized
 
 def test_the_link_endpoint_may_only_read_reports(synthesized: Synthesized) -> None:
     # Given the link endpoint's role (its presigned GETs are authorized against it)
-    statements = _role_statements(synthesized, "open_process_report")
+    statements = synthesized.function_statements("open_process_report")
     reports_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", "reports")
 
     # Then it may read the reports and their versions, and write none

@@ -4,7 +4,6 @@ was refused."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from synthesized_stack import Synthesized
@@ -19,23 +18,11 @@ REFRESH = "refresh_sanctions_list"
 SCREEN = "assess_vendor"
 
 
-def _statements(synthesized: Synthesized, function_name: str) -> list[dict[str, Any]]:
-    _, function = synthesized.catalog_entry("AWS::Lambda::Function", function_name)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
-    ]
-
-
 def _actions_on_bucket(synthesized: Synthesized, function_name: str) -> set[str]:
     bucket_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", BUCKET)
     return {
         action
-        for s in _statements(synthesized, function_name)
+        for s in synthesized.function_statements(function_name)
         if bucket_id in json.dumps(s["Resource"])
         for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
@@ -62,14 +49,14 @@ def test_a_stale_list_or_a_refresh_that_stopped_running_pages(synthesized: Synth
         for a in synthesized.of_type("AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("MetricName") == "SanctionsListAgeDays"
     ]
-    # Then it pages past 8 days on two daily runs, and when the runs stop reporting at all
+    # Then it pages on the first daily run past 8 days, and on a day the runs do not report at all
     assert (stale["Threshold"], stale["Period"], stale["Statistic"]) == (
         SANCTIONS_LIST_MAX_AGE_DAYS,
         86400,
         "Maximum",
     )
     assert stale["ComparisonOperator"] == "GreaterThanThreshold"
-    assert stale["TreatMissingData"] == "breaching"
+    assert stale["TreatMissingData"] == "breaching" and stale["EvaluationPeriods"] == 1
     assert stale["AlarmActions"]
     refused = [
         a["Properties"]

@@ -400,7 +400,7 @@ def test_a_workflow_may_invoke_exactly_the_functions_it_names(synthesized: Synth
 
     # When collecting what its role may invoke
     role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    statements = _statements_of_role(synthesized, role_id)
+    statements = synthesized.role_statements(role_id)
     invokable = {
         resource["Fn::GetAtt"][0]
         for statement in statements
@@ -501,6 +501,28 @@ def test_each_schedule_invokes_its_function_with_retries_and_a_dead_letter_queue
     assert schedule["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][1] == "Arn"
 
 
+@pytest.mark.parametrize("name", sorted({s.function for s in CATALOG.schedules}), ids=lambda name: name)
+def test_a_scheduled_run_that_keeps_failing_is_parked_not_dropped(
+    synthesized: Synthesized, name: str
+) -> None:
+    # Given a scheduled function (Scheduler invokes it asynchronously, so Lambda retries and then drops a failure)
+    function_id, _ = synthesized.catalog_entry("AWS::Lambda::Function", name)
+    # When looking for its asynchronous invocation settings
+    (config,) = [
+        c["Properties"]
+        for c in synthesized.of_type("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    # Then a run that still fails after the retries goes to the undelivered-events queue, which it may send to
+    queue_id = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert synthesized.resources[queue_id]["Type"] == "AWS::SQS::Queue"
+    assert config["MaximumRetryAttempts"] == 2
+    assert any(
+        "sqs:SendMessage" in _as_list(s["Action"]) and queue_id in json.dumps(s["Resource"])
+        for s in synthesized.function_statements(name)
+    )
+
+
 @pytest.mark.parametrize(
     "spec", [f for f in CATALOG.functions if "mail:send" in f.grants], ids=lambda function: function.name
 )
@@ -571,22 +593,12 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _statements_of_role(synthesized: Synthesized, role_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
-    ]
-
-
 def _role_statements(synthesized: Synthesized, function_name: str) -> list[dict[str, Any]]:
     _, function = synthesized.catalog_entry("AWS::Lambda::Function", function_name)
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     role = synthesized.resources[role_id]["Properties"]
     assert "ManagedPolicyArns" not in role, "function roles carry only their own statements"
-    return _statements_of_role(synthesized, role_id)
+    return synthesized.role_statements(role_id)
 
 
 def _assert_rotating_customer_key(synthesized: Synthesized, reference: Any) -> None:

@@ -20,21 +20,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _statements(synthesized: Synthesized, role_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
-    ]
-
-
-def _function_statements(synthesized: Synthesized, name: str) -> list[dict[str, Any]]:
-    _, function = synthesized.catalog_entry("AWS::Lambda::Function", name)
-    return _statements(synthesized, function["Properties"]["Role"]["Fn::GetAtt"][0])
-
-
 def _allowed(statements: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
     return [s for s in statements if action in _as_list(s["Action"])]
 
@@ -85,7 +70,7 @@ def test_a_notice_the_function_cannot_handle_is_parked_not_lost(synthesized: Syn
     queue_id = destination["Fn::GetAtt"][0]
     assert synthesized.resources[queue_id]["Type"] == "AWS::SQS::Queue"
     assert config["MaximumRetryAttempts"] == 2
-    assert _allowed(_function_statements(synthesized, "textract_completed"), "sqs:SendMessage")
+    assert _allowed(synthesized.function_statements("textract_completed"), "sqs:SendMessage")
 
 
 def test_textract_publishes_with_a_role_only_it_can_assume_and_only_to_the_topic(
@@ -97,7 +82,7 @@ def test_textract_publishes_with_a_role_only_it_can_assume_and_only_to_the_topic
 
     # When looking at its trust policy and its permissions
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    statements = _statements(synthesized, role_id)
+    statements = synthesized.role_statements(role_id)
 
     # Then Textract, and only for this account, may assume it
     assert trust["Principal"] == {"Service": "textract.amazonaws.com"}
@@ -123,7 +108,7 @@ def test_the_start_function_knows_the_topic_and_role_and_may_pass_the_role_to_te
     _, function = synthesized.catalog_entry("AWS::Lambda::Function", "start_textract_analysis")
     role_id, _ = synthesized.catalog_entry("AWS::IAM::Role", ROLE)
     topic_id, _ = synthesized.catalog_entry("AWS::SNS::Topic", TOPIC)
-    statements = _function_statements(synthesized, "start_textract_analysis")
+    statements = synthesized.function_statements("start_textract_analysis")
 
     # When looking at its environment and its grants
     variables = function["Properties"]["Environment"]["Variables"]
@@ -151,7 +136,7 @@ def test_the_textract_functions_write_only_under_the_output_prefix_and_resume_on
     synthesized: Synthesized, name: str
 ) -> None:
     # Given one of the two functions
-    statements = _function_statements(synthesized, name)
+    statements = synthesized.function_statements(name)
     bucket_id, _ = synthesized.catalog_entry("AWS::S3::Bucket", "documents")
     jobs_id, _ = synthesized.catalog_entry("AWS::DynamoDB::Table", "textract_jobs")
     prefix = CATALOG.settings["textract_output_prefix"]
@@ -176,7 +161,7 @@ def test_the_textract_functions_write_only_under_the_output_prefix_and_resume_on
 
 def test_the_completion_function_reads_results_but_starts_nothing(synthesized: Synthesized) -> None:
     # Given the completion function's grants
-    statements = _function_statements(synthesized, "textract_completed")
+    statements = synthesized.function_statements("textract_completed")
 
     # Then it may read finished jobs' pages, and may neither start jobs nor pass roles
     for action in ("textract:GetDocumentAnalysis", "textract:GetExpenseAnalysis"):

@@ -163,6 +163,76 @@ def test_a_transient_bounce_is_recorded_and_the_case_keeps_waiting(
     assert http(firm.link(LENA, case_id))[0] == 200
 
 
+def failing_once(monkeypatch: pytest.MonkeyPatch, target: Any, name: str, when: Callable[..., bool]) -> None:
+    """``target.name`` raises the first time ``when(**kwargs)`` holds (an outage after the work was claimed)."""
+    original = getattr(target, name)
+    failed: list[bool] = []
+
+    def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not failed and when(**kwargs):
+            failed.append(True)
+            raise RuntimeError("throttled")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+
+
+def test_a_bounce_whose_recording_failed_is_recorded_when_it_is_delivered_again(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backoffice.audit import AuditTrail
+
+    # Given a case waiting for Lena, and an audit trail that fails the first time the bounce is written
+    monkeypatch.setenv("APPROVAL_POLICY", approval_policy(**legal_is([LENA], escalate_to="general_counsel")))
+    case_id = firm.win(Deal(66, new_client(66), risks=MEDIUM_RISK))
+    request = request_of(firm, case_id)
+    firm.mail(LENA, case_id)
+    failing_once(monkeypatch, AuditTrail, "append", lambda **kw: kw.get("action") == "approval.undeliverable")
+    topic = firm.runtime.resolve(Ref("topic_arn", "mail_events"))
+    event = sns_delivery(
+        addressed(
+            BOUNCE, LENA, tags={"purpose": "approval", "request": request.request_id}, bounce_type="Transient"
+        ),
+        topic,
+    )
+    # When SNS delivers SES's transient bounce, the handler fails, and SNS delivers it again
+    _, error = firm.runtime.lambdas.invoke("handle_mail_event", event)
+    assert error is not None
+    result, error = firm.runtime.lambdas.invoke("handle_mail_event", event)
+    # Then the redelivery records it (the failed attempt gave its claim back), once
+    assert error is None, error
+    assert result["results"][0]["outcome"] == "recorded"
+    assert undeliverable(firm, case_id) == ["recorded"]
+
+
+def test_an_escalation_whose_signal_failed_is_signalled_by_the_retry(
+    firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backoffice.approvals.adapters import StepFunctionsCallback
+
+    # Given a case waiting for Lena alone, who escalates to the general counsel, and Step Functions throttling
+    # the first SendTaskFailure
+    monkeypatch.setenv("APPROVAL_POLICY", approval_policy(**legal_is([LENA], escalate_to="general_counsel")))
+    case_id = firm.win(Deal(67, new_client(67), risks=MEDIUM_RISK))
+    request = request_of(firm, case_id)
+    firm.mail(LENA, case_id)
+    failing_once(monkeypatch, StepFunctionsCallback, "fail", lambda **kw: True)
+    topic = firm.runtime.resolve(Ref("topic_arn", "mail_events"))
+    event = sns_delivery(
+        addressed(BOUNCE, LENA, tags={"purpose": "approval", "request": request.request_id}), topic
+    )
+    # When her mail's bounce is delivered, the signal fails, and Lambda retries the delivery
+    _, error = firm.runtime.lambdas.invoke("handle_mail_event", event)
+    assert error is not None
+    result, error = firm.runtime.lambdas.invoke("handle_mail_event", event)
+    # Then the retry escalates (not "duplicate"), and the general counsel is asked once
+    assert error is None, error
+    assert result["results"][0]["outcome"] == "escalating"
+    firm.mail(GRACE, case_id, timeout=30)
+    assert undeliverable(firm, case_id) == ["escalating"]
+    assert len([m for m in firm.inbox(GRACE) if case_id in m.text]) == 1
+
+
 def test_without_an_escalation_the_operators_are_told_and_the_case_waits(
     firm: Firm, monkeypatch: pytest.MonkeyPatch
 ) -> None:

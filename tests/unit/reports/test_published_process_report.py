@@ -71,6 +71,14 @@ class InMemoryLinks:
     def find(self, link_id: str) -> ReportLink | None:
         return self.links.get(link_id)
 
+    mailed: set[tuple[str, str]] = field(default_factory=set)
+
+    def already_mailed(self, case_id: str, recipient: str) -> bool:
+        return (case_id, recipient) in self.mailed
+
+    def mark_mailed(self, case_id: str, recipient: str, at: str) -> None:
+        self.mailed.add((case_id, recipient))
+
 
 @dataclass
 class Outbox:
@@ -353,3 +361,28 @@ def test_a_report_recipient_that_is_not_an_address_is_refused_naming_the_field()
     with pytest.raises(FirmConfigInvalid) as refused:
         parse_firm_config({**BASE_CONFIG, "process_report_recipients": ["the coo"]}, "firm.json")
     assert refused.value.problems == ["process_report_recipients: the coo is not an e-mail address"]
+
+
+def test_a_run_retried_after_a_failure_mid_mailing_does_not_mail_an_owner_twice(
+    records: list[AuditRecord],
+) -> None:
+    # Given a run that mailed the first owner, then failed on the second (a timeout, not an SES refusal)
+    class FailingOnce(Outbox):
+        failed = False
+
+        def send(
+            self, *, to: str, subject: str, text: str, html: str, tags: Mapping[str, str] | None = None
+        ) -> None:
+            if to == OWNERS[1] and not self.failed:
+                self.failed = True
+                raise TimeoutError("SES did not answer")
+            super().send(to=to, subject=subject, text=text, html=html, tags=tags)
+
+    trail, s3, links, outbox = InMemoryTrail(records), InMemoryS3(), InMemoryLinks(), FailingOnce()
+    with pytest.raises(TimeoutError):
+        publisher(trail, s3, links, outbox).publish(PublishProcessReportInput())
+    # When Lambda retries the run
+    published = publisher(trail, s3, links, outbox).publish(PublishProcessReportInput())
+    # Then each owner got exactly one mail, and the retry's record names both as mailed
+    assert [m["to"] for m in outbox.sent] == list(OWNERS)
+    assert published.recipients == list(OWNERS)

@@ -316,8 +316,10 @@ class DeployedStack:
     def __init__(self, function: InvokedLambda) -> None:
         self.function = function
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Any = None) -> Any:
         assert service == "lambda"
+        # The function may run 300 s: the client waits that long and never re-invokes on a timeout
+        assert config is not None and config.read_timeout > 300 and config.retries == {"max_attempts": 0}
         return self.function
 
     def resolve(self, ref: Ref) -> str:

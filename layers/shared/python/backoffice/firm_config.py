@@ -55,9 +55,10 @@ class FirmConfig(Model):
 
     firm: str = Field(min_length=1, description="the firm's name, as people read it in mails and reports")
     sender: str = Field(description="the address every e-mail is sent from (an SES identity in the account)")
-    # Which SES identity the stack creates for the sender: the address alone (verified by a link SES mails to it)
-    # or its whole domain (verified by Easy DKIM's three CNAME records, which also sign every mail).
-    sender_identity: Literal["address", "domain"] = "address"
+    # Which SES identity the stack creates for the sender: the address alone (verified by a link SES mails to it),
+    # its whole domain (verified by Easy DKIM's three CNAME records, which also sign every mail), or none: the
+    # account already has it ("existing": verified by hand before, or another stack's).
+    sender_identity: Literal["address", "domain", "existing"] = "address"
     notification_recipients: tuple[str, ...] = ()
     # Who gets the weekly process report's link (the process owners); empty: the notification recipients.
     process_report_recipients: tuple[str, ...] = ()

@@ -64,60 +64,76 @@ class UndeliveredMail:
             return _untraced(trouble, VENDOR_UPLOAD_MAIL)
         record = json.loads(item["body"]["S"])
         case_id = str(record["case_id"])
-        result = {"case_id": case_id, "recipient": trouble.recipient}
-        if not self.store.claim_once(mail_event_key(trouble), datetime.now(UTC).isoformat()):
-            return {**result, "outcome": "duplicate"}
-        outcome = "undeliverable" if trouble.permanent else "recorded"
-        reasons = [trouble.summary()]
-        if trouble.permanent:
-            reasons.append("the vendor did not get the upload link; ask for a working address")
-        self.audit.append(
+        return self._record_once(
+            trouble,
             case_id=case_id,
             workflow=str(record.get("workflow") or "vendor_approval"),
             step=UPLOAD_STEP,
-            actor=Actor.system("ses"),
             action="documents.undeliverable",
-            outcome=outcome,
-            reasons=reasons,
-            data={"vendor": record.get("vendor"), **trouble.audit_fields()},
+            what_now="the vendor did not get the upload link; ask for a working address",
+            data={"vendor": record.get("vendor")},
             execution_arn=record.get("execution_arn"),
-        )
-        if trouble.permanent:
-            self.notifier.publish(
-                subject=f"Upload request bounced: {record.get('vendor') or case_id}",
-                message=f"For case {case_id}, {trouble.summary()}. The vendor did not get the upload link: "
+            notice=(
+                f"Upload request bounced: {record.get('vendor') or case_id}",
+                f"For case {case_id}, {trouble.summary()}. The vendor did not get the upload link: "
                 "ask procurement for a working contact address.",
-                kind="documents.undeliverable",
-            )
-        return {**result, "outcome": outcome}
+            ),
+        )
 
     def _process_report(self, case_id: str, trouble: MailTrouble) -> dict[str, Any]:
         """A process owner's weekly report mail: on that publication's trail; a permanent failure tells the
         operators, since the owner will not see this week's report unless someone fixes the address."""
-        result = {"case_id": case_id, "recipient": trouble.recipient}
-        if not self.store.claim_once(mail_event_key(trouble), datetime.now(UTC).isoformat()):
-            return {**result, "outcome": "duplicate"}
-        outcome = "undeliverable" if trouble.permanent else "recorded"
-        reasons = [trouble.summary()]
-        if trouble.permanent:
-            reasons.append("the process owner did not get the report link; fix process_report_recipients")
-        self.audit.append(
+        return self._record_once(
+            trouble,
             case_id=case_id,
             workflow=PROCESS_REPORT_MAIL,
             step=REPORT_STEP,
-            actor=Actor.system("ses"),
             action="process_report.undeliverable",
-            outcome=outcome,
-            reasons=reasons,
-            data=trouble.audit_fields(),
-        )
-        if trouble.permanent:
-            self.notifier.publish(
-                subject=f"Process report mail bounced: {trouble.recipient}",
-                message=f"For {case_id}, {trouble.summary()}. Fix the address in the firm configuration's "
+            what_now="the process owner did not get the report link; fix process_report_recipients",
+            data={},
+            execution_arn=None,
+            notice=(
+                f"Process report mail bounced: {trouble.recipient}",
+                f"For {case_id}, {trouble.summary()}. Fix the address in the firm configuration's "
                 "process_report_recipients.",
-                kind="process_report.undeliverable",
+            ),
+        )
+
+    def _record_once(
+        self,
+        trouble: MailTrouble,
+        *,
+        case_id: str,
+        workflow: str,
+        step: str,
+        action: str,
+        what_now: str,
+        data: dict[str, Any],
+        execution_arn: str | None,
+        notice: tuple[str, str],
+    ) -> dict[str, Any]:
+        """Audit the trouble on the case once (a redelivered event is a duplicate); a permanent one also tells
+        the operators (``notice``: subject and message), with ``what_now`` on the record."""
+        result = {"case_id": case_id, "recipient": trouble.recipient}
+        outcome = "undeliverable" if trouble.permanent else "recorded"
+        # Released if recording or telling fails, so the redelivery or Lambda's retry does it (store.claimed).
+        with self.store.claimed(mail_event_key(trouble), datetime.now(UTC).isoformat()) as won:
+            if not won:
+                return {**result, "outcome": "duplicate"}
+            self.audit.append(
+                case_id=case_id,
+                workflow=workflow,
+                step=step,
+                actor=Actor.system("ses"),
+                action=action,
+                outcome=outcome,
+                reasons=[trouble.summary(), *([what_now] if trouble.permanent else [])],
+                data={**data, **trouble.audit_fields()},
+                execution_arn=execution_arn,
             )
+            if trouble.permanent:
+                subject, message = notice
+                self.notifier.publish(subject=subject, message=message, kind=action)
         return {**result, "outcome": outcome}
 
 

@@ -585,14 +585,15 @@ class Approvals:
             return {"outcome": "unknown_request", "request_id": request_id}
         base = {"request_id": request_id, "case_id": request.case_id, "recipient": trouble.recipient}
         if not trouble.permanent:
-            if not self.store.claim_once(mail_event_key(trouble), self.clock().isoformat()):
-                return {**base, "outcome": "duplicate"}
-            self._audit_undeliverable(
-                request,
-                trouble,
-                "recorded",
-                [f"{request.level_name}: {trouble.summary()}", "SES may still deliver it"],
-            )
+            with self.store.claimed(mail_event_key(trouble), self.clock().isoformat()) as won:
+                if not won:
+                    return {**base, "outcome": "duplicate"}
+                self._audit_undeliverable(
+                    request,
+                    trouble,
+                    "recorded",
+                    [f"{request.level_name}: {trouble.summary()}", "SES may still deliver it"],
+                )
             return {**base, "outcome": "recorded"}
         _, _, can_escalate = self.escalation(
             request.route, request.subject, request.level_index, request.escalated
@@ -619,7 +620,19 @@ class Approvals:
         elif not first:
             return {**base, "outcome": "duplicate"}
         else:
-            outcome = self._unreachable_outcome(stored, trouble)
+            try:
+                outcome = self._unreachable_outcome(stored, trouble)
+            except Exception:
+                # Not recorded or not told: the approver is unmarked again, so that the event's redelivery (or
+                # Lambda's retry) records it instead of finding it marked and doing nothing.
+                def unmark(fresh: RequestRecord) -> bool:
+                    if trouble.recipient not in fresh.unreachable:
+                        return False
+                    fresh.unreachable.remove(trouble.recipient)
+                    return True
+
+                self.store.update_request(request_id, unmark)
+                raise
         return {**base, "outcome": outcome}
 
     def _signal_escalation(self, request: RequestRecord, trouble: MailTrouble) -> str | None:
@@ -627,12 +640,10 @@ class Approvals:
         (None for the others)."""
         level_name = request.level_name
         cause = f"{level_name}: {trouble.summary()}"
-        try:
-            self.callback.fail(request.task_token, UNDELIVERABLE_ERROR, cause)
-            late = False
-        except TokenNoLongerValid:
-            late = True  # the level timed out (or the case ended) meanwhile: that path decided
 
+        # Claimed first, then signalled: of deliveries at once only the claimant fails the task, so the one that
+        # records what happened is the one that did it (a twin that signalled second would see the task gone and
+        # record "too late" for an escalation that did happen).
         def signalled(fresh: RequestRecord) -> bool:
             if fresh.escalation_signalled:
                 return False
@@ -642,6 +653,19 @@ class Approvals:
         _, won = self.store.update_request(request.request_id, signalled)
         if not won:
             return None
+        try:
+            self.callback.fail(request.task_token, UNDELIVERABLE_ERROR, cause)
+            late = False
+        except TokenNoLongerValid:
+            late = True  # the level timed out (or the case ended) meanwhile: that path decided
+        except Exception:
+            # Not signalled (throttled, an outage): the claim is given back for Lambda's retry to signal.
+            def unsignalled(fresh: RequestRecord) -> bool:
+                fresh.escalation_signalled = False
+                return True
+
+            self.store.update_request(request.request_id, unsignalled)
+            raise
         _, level, _ = self.escalation(request.route, request.subject, request.level_index, request.escalated)
         group = level.escalate_to if level else None
         outcome = "too_late" if late else "escalating"

@@ -19,11 +19,13 @@ read (the refusal windows) use DynamoDB's atomic ADD.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -215,9 +217,10 @@ class ApprovalStore:
         return int(answer["Attributes"]["count"]["N"])
 
     def claim_once(self, key: str, now: str) -> bool:
-        """Put a marker under ``key`` unless one is there: True for the one caller that put it. SNS may deliver a
-        mail event twice (at once, too); what such an event only records is recorded by the delivery that claims
-        it. The marker expires (TTL) after ``REFUSAL_WINDOW_KEPT``, long after SNS stops redelivering."""
+        """Put a marker under ``key`` unless one is there (or only a released one): True for the one caller that
+        put it. SNS may deliver a mail event twice (at once, too); what such an event only records is recorded by
+        the delivery that claims it. The marker expires (TTL) after ``REFUSAL_WINDOW_KEPT``, long after SNS stops
+        redelivering."""
         expires = int((datetime.fromisoformat(now) + REFUSAL_WINDOW_KEPT).timestamp())
         try:
             self.db.put_item(
@@ -228,13 +231,36 @@ class ApprovalStore:
                     "claimed_at": {"S": now},
                     "expires_at": {"N": str(expires)},
                 },
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression="attribute_not_exists(pk) OR #k = :released",
+                ExpressionAttributeNames={"#k": "kind"},
+                ExpressionAttributeValues={":released": {"S": "released"}},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+    @contextmanager
+    def claimed(self, key: str, now: str) -> Iterator[bool]:
+        """``claim_once`` for work that follows the claim: when that work fails, the claim is released (its owner's
+        only: ``claimed_at`` still ``now``), so the event's redelivery or Lambda's retry does the work instead of
+        finding it claimed and doing nothing."""
+        won = self.claim_once(key, now)
+        try:
+            yield won
+        except BaseException:
+            if won:
+                with contextlib.suppress(ClientError):
+                    self.db.update_item(
+                        TableName=self.table,
+                        Key={"pk": {"S": key}},
+                        UpdateExpression="SET #k = :released",
+                        ConditionExpression="claimed_at = :now",
+                        ExpressionAttributeNames={"#k": "kind"},
+                        ExpressionAttributeValues={":released": {"S": "released"}, ":now": {"S": now}},
+                    )
+            raise
 
     def refusal_count(self, window: str) -> int:
         item = self.get_item(window)

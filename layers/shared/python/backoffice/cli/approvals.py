@@ -120,7 +120,7 @@ def add_approvals_parser(sub: Any, connect: Any) -> None:
 
     listing = inner.add_parser("list", help="pending approvals with each approver's link from the outbox")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(func=lambda a: _with(connect, a, cmd_list))
+    listing.set_defaults(func=lambda a: with_connection(connect, a, cmd_list))
 
     decide = inner.add_parser("decide", help="open the link and submit its form: approve or reject")
     decide.add_argument("link", help="the link from the e-mail, or just its id")
@@ -129,13 +129,14 @@ def add_approvals_parser(sub: Any, connect: Any) -> None:
     decide.add_argument(
         "--as", dest="as_email", required=True, help="your e-mail address (the link's approver)"
     )
-    decide.set_defaults(func=lambda a: _with(connect, a, cmd_decide))
+    decide.set_defaults(func=lambda a: with_connection(connect, a, cmd_decide))
 
     remind = inner.add_parser("remind", help="run the reminder schedule now")
-    remind.set_defaults(func=lambda a: _with(connect, a, cmd_remind))
+    remind.set_defaults(func=lambda a: with_connection(connect, a, cmd_remind))
 
 
-def _with(connect: Any, args: argparse.Namespace, command: Any) -> int:
+def with_connection(connect: Any, args: argparse.Namespace, command: Any) -> int:
+    """Run ``command`` against what ``connect`` reaches (a server or a deployed stack), stopping it after."""
     runtime = connect(args)
     try:
         return int(command(args, runtime))

@@ -18,11 +18,13 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from backoffice.cli.approvals import api_url, with_connection
 from infra.catalog import Ref
 
 MAX_AGE_DAYS = 8  # the SanctionsListStale alarm's threshold (infra/monitoring.py)
 SCHEDULE = "sanctions_list_refresh"
 FUNCTION = "refresh_sanctions_list"
+FUNCTION_TIMEOUT_SECONDS = 300  # its catalog timeout
 
 
 def cmd_status(args: argparse.Namespace, runtime: Any) -> int:
@@ -52,7 +54,11 @@ def cmd_status(args: argparse.Namespace, runtime: Any) -> int:
 def cmd_refresh(args: argparse.Namespace, runtime: Any) -> int:
     payload = {"requested_by": args.as_email}
     if runtime.deployed:
-        answer = runtime.client("lambda").invoke(
+        from botocore.config import Config
+
+        # The function may run its full timeout (300 s): wait for it, and never re-invoke on a read timeout.
+        patient = Config(read_timeout=FUNCTION_TIMEOUT_SECONDS + 30, retries={"max_attempts": 0})
+        answer = runtime.client("lambda", config=patient).invoke(
             FunctionName=runtime.resolve(Ref("function_arn", FUNCTION)), Payload=json.dumps(payload).encode()
         )
         result = json.loads(answer["Payload"].read() or b"{}")
@@ -60,8 +66,6 @@ def cmd_refresh(args: argparse.Namespace, runtime: Any) -> int:
             print(f"the refresh failed: {result.get('errorType')}: {result.get('errorMessage')}")
             return 1
     else:
-        from backoffice.cli.approvals import api_url
-
         request = urllib.request.Request(
             f"{api_url(args, runtime)}/_local/schedules/{SCHEDULE}",
             data=json.dumps(payload).encode(),
@@ -81,17 +85,9 @@ def add_sanctions_parser(sub: Any, connect: Any) -> None:
     inner = sanctions.add_subparsers(dest="sanctions_command", required=True)
     status = inner.add_parser("status", help="which list is current and how old; exit 1 when none or stale")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=lambda a: _with(connect, a, cmd_status))
+    status.set_defaults(func=lambda a: with_connection(connect, a, cmd_status))
     refresh = inner.add_parser("refresh", help="fetch and check the list now, as the daily schedule does")
     refresh.add_argument(
         "--as", dest="as_email", required=True, help="who asks (recorded in the audit trail)"
     )
-    refresh.set_defaults(func=lambda a: _with(connect, a, cmd_refresh))
-
-
-def _with(connect: Any, args: argparse.Namespace, command: Any) -> int:
-    runtime = connect(args)
-    try:
-        return int(command(args, runtime))
-    finally:
-        runtime.stop()
+    refresh.set_defaults(func=lambda a: with_connection(connect, a, cmd_refresh))

@@ -582,9 +582,13 @@ class LocalRuntime(Operations):
 
     # -- resources ------------------------------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Any = None) -> Any:
         from backoffice import aws
 
+        if config is not None:
+            import boto3
+
+            return boto3.client(service, config=config)
         return aws.client(service)
 
     def create_resources(self) -> None:

@@ -51,7 +51,8 @@ class Operations:
     def resolve(self, ref: Ref) -> str:
         raise NotImplementedError
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Any = None) -> Any:
+        """A client of ``service`` (``config``: a botocore ``Config`` for this one client, e.g. a long read)."""
         raise NotImplementedError
 
     @property
@@ -179,7 +180,9 @@ class Deployment(Operations):
             )
         return self.outputs[key]
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Any = None) -> Any:
+        if config is not None:
+            return self.session.client(service, endpoint_url=self.endpoint_url, config=config)
         if service not in self._clients:
             self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
         return self._clients[service]

@@ -15,6 +15,7 @@ agent); a refused one is not, so probing for links cannot fill the trail.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -73,6 +74,14 @@ class ReportLinks:
         )
         return link_id
 
+    def already_mailed(self, case_id: str, recipient: str) -> bool:
+        """Whether this publication's mail already reached SES for ``recipient`` (a retried run skips them)."""
+        return self.store.get_item(_mailed_key(case_id, recipient)) is not None
+
+    def mark_mailed(self, case_id: str, recipient: str, at: str) -> None:
+        """Noted after SES accepted the mail: a Lambda retry of the publication does not mail the owner again."""
+        self.store.claim_once(_mailed_key(case_id, recipient), at)
+
     def find(self, link_id: str) -> ReportLink | None:
         if not link_id or len(link_id) > _MAX_LINK_ID:
             return None
@@ -80,6 +89,11 @@ class ReportLinks:
         if item is None or item.get("kind", {}).get("S") != _KIND:
             return None
         return ReportLink(**json.loads(item["body"]["S"]))
+
+
+def _mailed_key(case_id: str, recipient: str) -> str:
+    # The address hashed: the key is not a place to keep people's addresses.
+    return f"report-mailed#{case_id}#{hashlib.sha256(recipient.lower().encode()).hexdigest()[:32]}"
 
 
 @dataclass(frozen=True)

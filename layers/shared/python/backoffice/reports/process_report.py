@@ -137,15 +137,22 @@ class ReportPublisher:
         expires_at = expires.isoformat(timespec="seconds")
         not_mailed: dict[str, str] = {}
         for recipient in self.recipients:
+            # Lambda retries a failed asynchronous (scheduled) run: an owner whose mail SES already accepted for
+            # this publication is not mailed a second time.
+            if self.links.already_mailed(case_id, recipient):
+                continue
             link = ReportLink(
                 recipient, day, case_id, html_key, html_version, mailed_at.isoformat(), expires_at
             )
+            url = self._url(self.links.issue(link))
             try:
-                self._mail(recipient, self._url(self.links.issue(link)), day, summary, expires, case_id)
+                self._mail(recipient, url, day, summary, expires, case_id)
             except ClientError as error:
                 # One address SES refuses (the sandbox, a suppressed address) must not keep the others from their
-                # mail, nor make the scheduler's retries mail them again: named on the trail instead.
+                # mail: named on the trail instead.
                 not_mailed[recipient] = str(error.response.get("Error", {}).get("Code", "refused"))
+                continue
+            self.links.mark_mailed(case_id, recipient, mailed_at.isoformat())
         mailed = [r for r in self.recipients if r not in not_mailed]
         why = [f"mailed {len(mailed)} process owners a link valid until {expires_at}"] if mailed else []
         why += [f"SES refused the mail to {address}: {code}" for address, code in not_mailed.items()]
