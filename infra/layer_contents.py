@@ -13,8 +13,7 @@ nobody imports yet) stays on the laptop without anyone having to remember to exc
   ``tests/unit/test_layer_contents.py`` imports every handler against the ship list to keep it so.
 - Data: the files a shipped module reads next to itself (``Path(__file__).with_name(...)``,
   ``importlib.resources.files(package) / "data" / ...``). Every file that is not Python in the folder of a shipped
-  module's package ships, with the plain folders (no ``__init__.py``) under it: ``approvals/default_policy.json``,
-  ``vendors/data/``. A package whose modules all stay behind keeps its data behind (``local/data/``).
+  module's package ships, with the plain folders (no ``__init__.py``) under it: ``vendors/data/``, the approvals' ``templates/``. A package whose modules all stay behind keeps its data behind (``local/data/``).
 
 Only the standard library here: the unit tests read the ship list without loading CDK.
 """

@@ -25,6 +25,7 @@ from functools import cache
 from typing import Any
 
 from backoffice.approvals.policy import load_policy
+from backoffice.local.samples import sample_approval_policy
 from infra.catalog import CATALOG
 
 HISTORY_LIMIT = 25_000
@@ -116,7 +117,7 @@ def is_acyclic_without(states: Graph, removed: frozenset[str]) -> bool:
 def max_approval_asks() -> int:
     """How often one review may ask people, at most: each level of the longest rule of any route, once, and
     once more after escalating."""
-    policy = load_policy({})
+    policy = load_policy({"APPROVAL_POLICY": json.dumps(sample_approval_policy())})
     levels = max(len(rule.levels) for rules in policy.routes.values() for rule in rules)
     return 2 * levels
 

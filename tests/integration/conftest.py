@@ -23,14 +23,13 @@ from typing import Any, Protocol
 
 import pytest
 
-from backoffice.approvals.policy import DEFAULT_POLICY_FILE
 from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditRecord, AuditTrail
 from backoffice.connectors import wiring
 from backoffice.connectors.http import reset_governors
 from backoffice.local.outbox import Mail, read_outbox
 from backoffice.local.runtime import LocalRuntime
-from backoffice.local.samples import Deal, put_deal
+from backoffice.local.samples import Deal, put_deal, sample_approval_policy
 from backoffice.operate.deployment import ExecutionView
 from infra.catalog import Ref
 from tests.contract.fakes.firm import ERP_CUSTOMER_FIELD, SampleFirmSystems, sample_firm_systems
@@ -408,7 +407,7 @@ def heading(page: str) -> str:
 
 def approval_policy(**route_changes: Any) -> str:
     """The packaged policy with some routes or settings replaced, as the JSON a firm would configure."""
-    document = json.loads(DEFAULT_POLICY_FILE.read_text())
+    document = sample_approval_policy()
     for key, value in route_changes.items():
         if key in document["routes"]:
             document["routes"][key] = value

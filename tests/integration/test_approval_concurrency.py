@@ -240,22 +240,22 @@ class _Recorded:
 def test_any_level_decided_by_everyone_at_once_counts_every_vote_until_it_completes_once(
     votes: list[bool], quorum_share: float, reject_share: float
 ) -> None:
-    import json
     from datetime import UTC, date, datetime
 
     import boto3
     from moto import mock_aws
 
-    from backoffice.approvals.policy import DEFAULT_POLICY_FILE, ApprovalPolicy
+    from backoffice.approvals.policy import ApprovalPolicy
     from backoffice.approvals.service import Approvals, ClientInfo
     from backoffice.approvals.store import ApprovalStore
     from backoffice.local.runtime import _atomic_conditional_writes
+    from backoffice.local.samples import sample_approval_policy
 
     # Given a level of n approvers, any quorum and reject quorum, and each approver's decision
     n = len(votes)
     quorum, reject_quorum = 1 + int(quorum_share * (n - 1)), 1 + int(reject_share * (n - 1))
     team = [f"approver{i}@example-firm.com" for i in range(n)]
-    document = json.loads(DEFAULT_POLICY_FILE.read_text())
+    document = sample_approval_policy()
     document["groups"]["team"] = team
     document["routes"]["contract_review"] = [
         {"name": "team", "levels": [{"name": "team review", "group": "team", "quorum": quorum,

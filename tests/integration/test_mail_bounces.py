@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from backoffice.approvals.policy import DEFAULT_POLICY_FILE
 from backoffice.approvals.store import link_hash
 from backoffice.local.runtime import ACCOUNT, REGION
-from backoffice.local.samples import Deal, new_client
+from backoffice.local.samples import Deal, new_client, sample_approval_policy
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
 from infra.catalog import CATALOG, Ref
 from tests.integration.conftest import Firm, approval_policy, csrf_of, http
@@ -31,7 +30,7 @@ ASK_LEGAL = "Ask legal to review the contract"
 
 def legal_is(members: list[str], **level: object) -> dict[str, Any]:
     """The packaged policy with legal made of ``members`` and its contract review level changed."""
-    groups = json.loads(DEFAULT_POLICY_FILE.read_text())["groups"]
+    groups = sample_approval_policy()["groups"]
     return {
         "groups": {**groups, "legal": members},
         "contract_review": [

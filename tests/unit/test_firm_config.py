@@ -96,4 +96,7 @@ def test_config_validate_says_valid_or_lists_the_problems(
     # Then the sample is valid (exit 0) and the broken one exits 1 naming the field
     assert valid_exit == 0 and "valid: Example Firm LLP" in valid_out
     assert broken_exit == 1
-    assert broken_err.strip() == f"{broken}: sender: is not an e-mail address"
+    assert broken_err.strip().splitlines() == [
+        f"{broken}: sender: is not an e-mail address",
+        f"{broken}: approval_policy: Field required",
+    ]

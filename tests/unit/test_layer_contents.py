@@ -86,9 +86,10 @@ def test_the_data_a_shipped_module_reads_ships_beside_it(contents: LayerContents
     # Given the modules that read files next to themselves at run time
     assert {"backoffice.approvals.policy", "backoffice.vendors.sanctions"} <= contents.modules
 
-    # Then their files are shipped: the default approval policy, the country table and the sample SDN list
+    # Then their files are shipped: the country table and the sample SDN list (and no firm's approvers: those
+    # come from the firm's configuration document)
     files = set(contents.relative_files())
-    assert "approvals/default_policy.json" in files
+    assert not [f for f in files if f.startswith("approvals/") and f.endswith(".json")]
     assert "vendors/data/countries.csv" in files
     assert {"vendors/data/sdn_sample/sdn.csv", "vendors/data/sdn_sample/alt.csv"} <= files
     # And the templates of the pages and e-mails the approval and upload endpoints render
@@ -130,14 +131,19 @@ for handler in sys.argv[2:]:
         failures[handler] = f"{type(error).__name__}: {error}"
 
 import backoffice
-from backoffice.approvals.policy import load_policy
+from backoffice.approvals.policy import ApprovalPolicyMissing, load_policy
 from backoffice.vendors.sanctions import country_code, load_sample_sanctions_list
 from backoffice.vendors.uploads import UploadPage, render
 
-load_policy({})
+try:
+    load_policy({})
+    firm_specific = True
+except ApprovalPolicyMissing:
+    firm_specific = False
 upload_page = render(UploadPage("form", 200, ["w9"], "Acme", csrf="token"))
 print(json.dumps({
     "upload_page": "Documents for Acme" in upload_page,
+    "firm_specific": firm_specific,
     "failures": failures,
     "backoffice": backoffice.__file__,
     "germany": country_code("Germany"),
@@ -185,6 +191,7 @@ def test_every_handler_imports_from_the_layer_alone(contents: LayerContents, tmp
     assert report["germany"] == "DE"
     assert report["sample_sdn_entries"] > 0
     assert report["upload_page"]  # its templates (and the approvals' layout) from the copy
+    assert report["firm_specific"] is False  # no sample firm's approvers to fall back on
 
 
 def test_the_layer_ships_a_fraction_of_the_package(

@@ -10,34 +10,42 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backoffice.approvals.policy import DEFAULT_POLICY_FILE, ApprovalFacts, ApprovalPolicy, load_policy
+from backoffice.approvals.policy import ApprovalFacts, ApprovalPolicy, ApprovalPolicyMissing, load_policy
 from backoffice.approvals.routing import NoApprovalRoute, NoEligibleApprovers, route_level, select_rule
+from backoffice.local.samples import sample_approval_policy
 
 TODAY = date(2026, 11, 25)
 
 
 def policy(**changes: Any) -> ApprovalPolicy:
-    document = json.loads(DEFAULT_POLICY_FILE.read_text())
+    document = sample_approval_policy()
     document.update(changes)
     return ApprovalPolicy.model_validate(document)
 
 
-def test_the_packaged_policy_loads_and_every_route_names_known_groups() -> None:
-    loaded = load_policy({})
+def test_the_sample_firms_policy_loads_and_every_route_names_known_groups() -> None:
+    loaded = load_policy({"APPROVAL_POLICY": json.dumps(sample_approval_policy())})
     assert {"contract_review", "billing_exceptions", "invoice_release", "vendor_onboarding"} <= set(
         loaded.routes
     )
 
 
+def test_without_a_configured_policy_nobody_is_asked_rather_than_a_sample_firms_people() -> None:
+    # Given a function with no policy in its environment and no firm document (the layer carries none)
+    # When it loads the policy / Then it refuses, saying where the policy belongs
+    with pytest.raises(ApprovalPolicyMissing, match="no approval_policy"):
+        load_policy({})
+
+
 def test_a_policy_naming_an_unknown_group_is_refused_at_load() -> None:
-    document = json.loads(DEFAULT_POLICY_FILE.read_text())
+    document = sample_approval_policy()
     document["routes"]["contract_review"][0]["levels"][0]["group"] = "lawyers"
     with pytest.raises(ValidationError, match="unknown group 'lawyers'"):
         ApprovalPolicy.model_validate(document)
 
 
 def test_a_quorum_larger_than_the_group_is_refused_at_load() -> None:
-    document = json.loads(DEFAULT_POLICY_FILE.read_text())
+    document = sample_approval_policy()
     document["routes"]["contract_review"][0]["levels"][0]["quorum"] = 5
     with pytest.raises(ValidationError, match="quorum 5 exceeds"):
         ApprovalPolicy.model_validate(document)

@@ -13,6 +13,7 @@ import pytest
 from backoffice.audit import AuditRecord
 from backoffice.firm_config import FirmConfigInvalid, parse_firm_config
 from backoffice.intelligence.samples import sample_records
+from backoffice.local.samples import sample_approval_policy
 from backoffice.reports.links import DOWNLOAD_SECONDS, LinkAnswer, ReportLink, ReportOpener, page
 from backoffice.reports.process_report import (
     LATEST_KEY,
@@ -338,7 +339,11 @@ def test_an_expired_link_and_an_unknown_one_are_refused_with_a_page_that_says_so
 # -- who gets it ---------------------------------------------------------------------------------------------
 
 
-BASE_CONFIG = {"firm": "Example Firm LLP", "sender": "approvals@example-firm.com"}
+BASE_CONFIG = {
+    "firm": "Example Firm LLP",
+    "sender": "approvals@example-firm.com",
+    "approval_policy": sample_approval_policy(),
+}
 
 
 def test_the_report_goes_to_the_notification_recipients_unless_it_has_its_own() -> None:

@@ -64,7 +64,8 @@ class FirmConfig(Model):
     process_report_recipients: tuple[str, ...] = ()
     connectors: Connectors = Connectors()
     billing_policy: BillingPolicy = BillingPolicy()
-    approval_policy: ApprovalPolicy | None = None
+    # Required: the layer carries no firm's approvers, so without it no approval could be routed.
+    approval_policy: ApprovalPolicy
     # Absent: the packaged defaults (DOMAIN.md); the functions read these sections from SSM (firm_settings.py).
     contract_risk_policy: ContractRiskPolicy | None = None
     vendor_policy: VendorPolicy | None = None

@@ -1,7 +1,9 @@
 """Who approves what: routing rules, levels, quorum, timeouts, reminders and delegation, as validated data.
 
-A firm edits this as JSON (``APPROVAL_POLICY`` holds the document, or ``APPROVAL_POLICY_FILE`` names a file; the
-packaged default serves the sample firm). Nothing about approvers is hard-coded in the workflows: a workflow names a
+A firm writes this as the ``approval_policy`` of its configuration document (``config/sample-firm.json`` is the sample
+firm's), which the deploy validates and stores in SSM; ``APPROVAL_POLICY`` (the document) or ``APPROVAL_POLICY_FILE``
+override it. The layer carries no firm's approvers: a function with none of these refuses to route (``ApprovalPolicyMissing``)
+rather than mail a sample firm's people. Nothing about approvers is hard-coded in the workflows: a workflow names a
 route (``contract_review``, ``billing_exceptions``, ``invoice_release``, ``vendor_onboarding``) and hands over the
 subject's facts; the first rule of that route whose conditions the facts meet gives the levels.
 """
@@ -22,7 +24,9 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from backoffice.firm_settings import firm_config_section
 from backoffice.models.envelope import Model
 
-DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.json")
+
+class ApprovalPolicyMissing(RuntimeError):
+    """No approval policy is configured: nobody can be asked, and nobody is guessed."""
 
 
 class _Strict(Model):
@@ -140,15 +144,19 @@ def load_policy(environ: Mapping[str, str] | None = None) -> ApprovalPolicy:
     """The firm's approval policy: ``APPROVAL_POLICY`` (the document itself) first, else the ``approval_policy``
     of the firm's configuration in SSM (``FIRM_CONFIG_PARAMETER``, the document the deploy validated; read with
     Powertools Parameters and kept ``FIRM_CONFIG_MAX_AGE`` seconds, 300 by default: ``backoffice.firm_settings``),
-    else ``APPROVAL_POLICY_FILE`` or the packaged sample firm's."""
+    else the file ``APPROVAL_POLICY_FILE`` names; none of them: ``ApprovalPolicyMissing``."""
     env = os.environ if environ is None else environ
     if env.get("APPROVAL_POLICY"):
         return _parse(env["APPROVAL_POLICY"])
     section = firm_config_section("approval_policy", env)
     if section is not None:
         return _parse(json.dumps(section, sort_keys=True))
-    path = env.get("APPROVAL_POLICY_FILE") or str(DEFAULT_POLICY_FILE)
-    return _parse(Path(path).read_text())
+    if env.get("APPROVAL_POLICY_FILE"):
+        return _parse(Path(env["APPROVAL_POLICY_FILE"]).read_text())
+    raise ApprovalPolicyMissing(
+        "no approval policy: the firm configuration document has no approval_policy (deploy it with one: "
+        "make synth CONFIG=firm.json), and neither APPROVAL_POLICY nor APPROVAL_POLICY_FILE is set"
+    )
 
 
 @lru_cache(maxsize=8)

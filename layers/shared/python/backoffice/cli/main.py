@@ -384,7 +384,8 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
             print(f"{invalid.source}: {problem}", file=sys.stderr)
         return 1
     connectors = ", ".join(f"{system} {kind}" for system, kind in config.connectors.model_dump().items())
-    approvers = "its own approval policy" if config.approval_policy else "the packaged sample approval policy"
+    groups = config.approval_policy.groups
+    approvers = f"{sum(len(m) for m in groups.values())} approvers in {len(groups)} groups"
     print(f"{args.file}: valid: {config.firm}, mail from {config.sender}, {connectors}, {approvers}")
     return 0
 

@@ -8,6 +8,7 @@ CRM would send. The onboarding scenarios of ``make run`` and of the end-to-end t
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -47,6 +48,15 @@ ENGAGEMENTS = (
     "Cloud migration wave 1",
     "Pricing strategy",
 )
+
+
+def sample_approval_policy() -> dict[str, Any]:
+    """The sample firm's approval policy document (the ``approval_policy`` of ``config/sample-firm.json``): what the
+    local runtime deploys to its SSM parameter, and what tests change a level or a group of."""
+    from infra.firm_document import SAMPLE_CONFIG
+
+    document: dict[str, Any] = json.loads(SAMPLE_CONFIG.read_text())["approval_policy"]
+    return document
 
 
 def seed_sample_firm(store: SandboxStore) -> dict[str, int]:
