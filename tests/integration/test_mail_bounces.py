@@ -95,7 +95,7 @@ def test_an_approver_whose_address_bounces_is_escalated_past_at_once(
     # And the timeout path did not also write an expiry
     assert [a for a, _ in firm.actions(case_id)].count("approval.expired") == 0
     # And the operators read one plain sentence about it
-    (notice,) = [n for n in operator_notices(firm) if case_id in n[1]]
+    (notice,) = eventually(lambda: [n for n in operator_notices(firm) if case_id in n[1]])
     assert f"the mail to {BOUNCING} bounced" in notice[1] and "general_counsel" in notice[1]
     # And the general counsel's approval moves the case on
     status, _ = http(link, {"csrf": csrf_of(http(link)[1]), "decision": "approve", "approver": GRACE})
@@ -244,7 +244,7 @@ def test_without_an_escalation_the_operators_are_told_and_the_case_waits(
     assert undeliverable(firm, case_id) == ["waiting"]
     (record,) = [r for r in firm.records(case_id) if r.action == "approval.undeliverable"]
     assert any("names no escalation" in reason for reason in record.reasons)
-    assert any(case_id in message for _, message in operator_notices(firm))
+    eventually(lambda: any(case_id in message for _, message in operator_notices(firm)))
     assert firm.settle(case_id).current_state == ASK_LEGAL
 
 
