@@ -7,7 +7,6 @@ would ever reach a case. So the policies are evaluated here as AWS would, not on
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from resource_policies import ACCOUNT, OTHER_ACCOUNT, REGION, ResolvedTemplate, 
 from synthesized_stack import Synthesized
 from test_alarm_notifications import publishing_denials
 
-from infra import cdk_app
 from infra.catalog import CATALOG
 
 pytestmark = pytest.mark.slow
@@ -131,11 +129,35 @@ def test_the_mail_events_handler_is_subscribed_and_parks_what_it_cannot_handle(
     assert len(configs) == 1 and configs[0]["DestinationConfig"]["OnFailure"]["Destination"]
 
 
-def test_a_domain_identity_signs_with_dkim_and_outputs_its_dns_records(tmp_path: Path) -> None:
+def _mail_alone(sender_identity: str) -> dict[str, Any]:
+    """The Mail construct in a stack of its own (a topic and a key beside it): a variant of the sender's identity
+    without synthesizing the whole product again."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_sns as sns
+
+    from infra.mail import Mail
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "MailAlone", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    key = kms.Key(stack, "Key")
+    Mail(
+        stack,
+        "Mail",
+        sender=CATALOG.settings["approvals_sender"],
+        sender_identity=sender_identity,
+        configuration_set_name=CONFIGURATION_SET,
+        events_topic=sns.Topic(stack, "MailEvents", master_key=key),
+        key=key,
+    )
+    template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
+    return template
+
+
+def test_a_domain_identity_signs_with_dkim_and_outputs_its_dns_records() -> None:
     # Given a firm that verifies its whole domain (sender_identity: domain)
-    app, stack = cdk_app.build_app(outdir=tmp_path / "out", context={"sender_identity": "domain"})
-    # When the stack is synthesized
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    # When the mail resources are synthesized
+    template = _mail_alone("domain")
     # Then the identity is the sender's domain, signed with Easy DKIM, and the three CNAME records are outputs
     _, identity = _one(template, "AWS::SES::EmailIdentity")
     assert identity["Properties"]["EmailIdentity"] == CATALOG.settings["approvals_sender"].rsplit("@", 1)[1]
@@ -144,11 +166,10 @@ def test_a_domain_identity_signs_with_dkim_and_outputs_its_dns_records(tmp_path:
     assert {f"SenderDkimRecord{n}{part}" for n in (1, 2, 3) for part in ("Name", "Value")} <= outputs
 
 
-def test_an_identity_the_account_already_has_is_left_alone(tmp_path: Path) -> None:
+def test_an_identity_the_account_already_has_is_left_alone() -> None:
     # Given a firm whose sender the account verified before this stack (CloudFormation would refuse a second one)
-    app, stack = cdk_app.build_app(outdir=tmp_path / "out", context={"sender_identity": "existing"})
-    # When the stack is synthesized
-    template = app.synth().get_stack_by_name(stack.stack_name).template
-    # Then it creates no identity, and still the configuration set every mail is sent with
+    # When the mail resources are synthesized
+    template = _mail_alone("existing")
+    # Then there is no identity, and still the configuration set every mail is sent with
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::SES::EmailIdentity"]
     _one(template, "AWS::SES::ConfigurationSet")

@@ -9,6 +9,7 @@ workflow: the Step Functions engine inside moto executes the ASL files after sub
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -192,6 +193,15 @@ def _atomic_conditional_object_puts() -> None:
     S3Response.put_object = locked  # type: ignore[method-assign]
 
 
+@functools.cache
+def _sample_sanctions_list() -> tuple[Any, Any]:
+    """The packaged sample list's files and the list read strictly from them (``vendors/sanctions_lists.py``)."""
+    from backoffice.vendors.sanctions_lists import PackagedSample, read_list_strictly
+
+    fetched = PackagedSample().fetch()
+    return fetched, read_list_strictly(fetched)
+
+
 _parse_trees: dict[str, Any] = {}
 _parse_lock = threading.Lock()
 
@@ -221,6 +231,7 @@ def _reuse_asl_parse_trees() -> None:
 
 
 _cache_lock = threading.Lock()  # the process-wide caches below
+_synthesized_iam: dict[tuple[object, ...], Any] = {}  # the roles of the last template read (see _enforce_iam)
 _valid_definitions: set[str] = set()
 
 
@@ -497,7 +508,20 @@ class LocalRuntime(Operations):
         if self._iam is None:
             from backoffice.local.template import synthesized_template
 
-            self._iam = SynthesizedIam.from_template(synthesized_template(), self.catalog, self.local_arns())
+            template = synthesized_template()
+            # The roles read from one template for one set of resource names are the same for every runtime made
+            # from them (each test makes one): read once per process. The API's URL (a free port per runtime) is
+            # no resource of any policy.
+            names = sorted((str(r), n) for r, n in self.names.items() if r.kind != "api_url")
+            key = (id(template), id(self.catalog), tuple(names))
+            with _cache_lock:
+                cached = _synthesized_iam.get(key)
+            if cached is None:
+                cached = SynthesizedIam.from_template(template, self.catalog, self.local_arns())
+                with _cache_lock:
+                    _synthesized_iam.clear()  # one template at a time: a new synth replaces the old roles
+                    _synthesized_iam[key] = cached
+            self._iam = cached
         self.iam_enforcer = IamEnforcer(self._iam, REGION, ACCOUNT, secret_arn=_local_secret_arn)
         self.iam_enforcer.install()
 
@@ -715,20 +739,16 @@ class LocalRuntime(Operations):
                 )
 
     def _store_sample_sanctions_list(self) -> None:
-        """The sample list, stored by the refresh's own code as the daily refresh stores OFAC's in AWS, so the
-        screen reads it through the same path (``vendors/steps.py``)."""
+        """The sample list, read and stored by the refresh's own code as the daily refresh stores OFAC's in AWS, so
+        the screen reads it through the same path (``vendors/steps.py``). Read once per process: every runtime
+        stores the same files in its fresh bucket."""
         if "sanctions_lists" not in self.catalog.buckets:
             return
-        from backoffice.vendors.sanctions_lists import (
-            PackagedSample,
-            SanctionsListStore,
-            refresh_sanctions_list,
-        )
+        from backoffice.vendors.sanctions_lists import SanctionsListStore, new_manifest
 
+        fetched, listed = _sample_sanctions_list()
         store = SanctionsListStore(self.client("s3"), self.names[Ref("bucket_name", "sanctions_lists")])
-        result = refresh_sanctions_list(PackagedSample(), store, now=lambda: datetime.now(UTC))
-        if result.outcome != "updated":
-            raise RuntimeError(f"the sample sanctions list was not stored: {result.reasons}")
+        store.put_manifest(new_manifest(fetched, listed, store.store_files(fetched), datetime.now(UTC)), None)
 
     def sandbox(self) -> SandboxStore:
         from backoffice.connectors.sandbox import SandboxStore

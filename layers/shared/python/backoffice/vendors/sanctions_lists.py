@@ -410,16 +410,7 @@ def refresh_sanctions_list(
                     fetched.source,
                     fetched_at,
                 )
-            manifest = ListManifest(
-                digest=fetched.digest,
-                entries=len(listed),
-                aliases=sum(len(entry.aliases) for entry in listed.entries.values()),
-                addresses=sum(len(entry.addresses) for entry in listed.entries.values()),
-                source=fetched.source,
-                keys=store.store_files(fetched),
-                retrieved_at=fetched_at,
-                checked_at=fetched_at,
-            )
+            manifest = new_manifest(fetched, listed, store.store_files(fetched), fetched_at)
         try:
             store.put_manifest(manifest, etag)
         except ManifestChanged:
@@ -431,6 +422,22 @@ def refresh_sanctions_list(
     current, _ = store.manifest()
     return _kept(
         current, "superseded", ["other refreshes kept writing the manifest"], fetched.source, fetched_at
+    )
+
+
+def new_manifest(
+    fetched: ListFiles, listed: SanctionsList, keys: dict[str, str], retrieved_at: datetime
+) -> ListManifest:
+    """The manifest of a list version just stored under ``keys``."""
+    return ListManifest(
+        digest=fetched.digest,
+        entries=len(listed),
+        aliases=sum(len(entry.aliases) for entry in listed.entries.values()),
+        addresses=sum(len(entry.addresses) for entry in listed.entries.values()),
+        source=fetched.source,
+        keys=keys,
+        retrieved_at=retrieved_at,
+        checked_at=retrieved_at,
     )
 
 
@@ -499,6 +506,7 @@ __all__ = [
     "SanctionsListUnreadable",
     "SanctionsSources",
     "list_source",
+    "new_manifest",
     "read_list_strictly",
     "refresh_sanctions_list",
     "sources_from_json",
