@@ -10,8 +10,8 @@ unavailable once; the state machine's retry policy takes it). The batch ends whe
 the batches, set-up too: one first deal per new client name, sent alone (see ``run``).
 
 Figures:
-- accepted events/s: events put / seconds spent putting them (the server starts each case while accepting its
-  event, so this is the pace at which ``start_case`` takes events in);
+- accepted events/s: events put / seconds spent putting them (the server's bus accepts an event and delivers it
+  to ``start_case`` afterwards, as EventBridge does, so this is the pace at which the bus takes events in);
 - completed cases/s per batch of 100: 100 / seconds from the batch's first put to its last case's end;
 - RSS of the server process after each batch, and MiB per case after the first batch (warm-up);
 - baseline, same server, same run: an 11-state Pass-only machine, 100 executions started and finished the

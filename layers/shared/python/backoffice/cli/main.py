@@ -203,14 +203,32 @@ def cmd_send(args: argparse.Namespace) -> int:
                     "  the bus delivers it to the case starter now: 'executions' and 'audit show' follow it"
                 )
                 continue
-            # The server routes an event while accepting it, so its start-case decision is already recorded.
-            for record in _audit(runtime).find_start_decisions(event_id):
+            # The server delivers an event after accepting it, as EventBridge does: its start-case decision is
+            # waited for (a moment), then shown.
+            decisions = _start_decisions(runtime, event_id)
+            if not decisions:
+                print("  not delivered to the case starter yet: 'executions' and 'audit show' follow it")
+            for record in decisions:
                 print(f"  {record.action} -> case {record.case_id}: {record.outcome}")
                 for reason in record.reasons:
                     print(f"      - {reason}")
     finally:
         runtime.stop()
     return 0
+
+
+def _start_decisions(runtime: Any, event_id: str, wait: float = 10.0) -> list[Any]:
+    """The case starter's decisions about an event the server accepted, once it has delivered it; an event no case
+    rule takes (an ingest rule's, a parked one) has none, and the wait ends when the bus has delivered it."""
+    import time
+
+    trail = _audit(runtime)
+    deadline = time.monotonic() + wait
+    while True:
+        found = trail.find_start_decisions(event_id)
+        if found or time.monotonic() > deadline:
+            return list(found)
+        time.sleep(0.05)
 
 
 def cmd_executions(args: argparse.Namespace) -> int:

@@ -5,12 +5,19 @@ moto stores ``PutEvents`` but cannot deliver to a Lambda or state-machine target
 rule patterns with EventBridge semantics and delivers each match to the ``start_case`` function with the same input the
 CDK rule target gives it in AWS (or, for a rule naming a function, the event itself: the ingest rules, and the
 catch-all that parks an event from a known system no other rule takes). A delivery that fails is parked with its error, never raised into the sender.
+
+EventBridge accepts an event and delivers it afterwards: ``PutEvents`` answers before any target runs. The server
+(``backoffice serve``) does the same, with ``workers`` delivery threads behind a queue, so a burst of events is
+accepted at the bus's pace, not one case start at a time. An in-process runtime (tests, ``make run``) delivers while
+accepting (``workers=0``), so the test that put an event finds its delivery at once.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +47,7 @@ class EventRouter:
         state_machine_arn: Mapping[str, str],
         deliver: Deliver,
         park: Park,
+        workers: int = 0,
     ) -> None:
         self._catalog = catalog
         self._state_machine_arn = state_machine_arn
@@ -47,6 +55,52 @@ class EventRouter:
         self._park = park
         self._lock = threading.Lock()
         self.deliveries: list[Delivery] = []
+        self._queue: queue.Queue[dict[str, Any] | None] | None = queue.Queue() if workers else None
+        self._workers = [
+            threading.Thread(target=self._work, name=f"bus-delivery-{n}", daemon=True) for n in range(workers)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def accept(self, event: dict[str, Any]) -> None:
+        """An event the bus accepted: delivered now (no workers), or queued for the delivery threads."""
+        if self._queue is None:
+            self.route(event)
+        else:
+            self._queue.put(event)
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Whether every accepted event has been delivered within ``timeout`` seconds."""
+        if self._queue is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def stop(self) -> None:
+        if self._queue is not None:
+            for _ in self._workers:
+                self._queue.put(None)
+            for worker in self._workers:
+                worker.join(timeout=30)
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            event = self._queue.get()
+            try:
+                if event is None:
+                    return
+                self.route(event)
+            except (
+                Exception
+            ):  # a delivery's fault is parked by route(); anything else must not kill the thread
+                log.exception("delivering event %s failed", (event or {}).get("id"))
+            finally:
+                self._queue.task_done()
 
     def route(self, event: dict[str, Any]) -> list[Delivery]:
         """Deliver one event to every matching rule's workflow."""

@@ -34,6 +34,8 @@ from infra.catalog import CATALOG, Catalog, Ref
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PREFIX = "backoffice"
+# Delivery threads of the server's bus (EventBridge delivers after accepting; router.py).
+ROUTER_WORKERS = 4
 # Where the local runtime differs from a deployment's settings, and why: it has no network, so the sanctions list
 # is the sample shipped in the package (read and stored by the same code as OFAC's).
 LOCAL_SETTINGS: Mapping[str, str] = {"sanctions_sources": json.dumps({"source": "sample"})}
@@ -384,6 +386,8 @@ class LocalRuntime(Operations):
             {sm.name: self.names[Ref("state_machine_arn", sm.name)] for sm in catalog.state_machines},
             deliver=self.lambdas.invoke,
             park=self.park,
+            # The server accepts events as EventBridge does, delivering after (router.py); in-process, at once.
+            workers=ROUTER_WORKERS if serving else 0,
         )
         # The audit table's stream to the anchor function (Lambda's event source mapping in AWS).
         # One lock for moto's item writes and the stream deliveries they make (synchronously, inside the write):
@@ -528,6 +532,7 @@ class LocalRuntime(Operations):
     def stop(self) -> None:
         from backoffice import aws
 
+        self.router.stop()  # the delivery threads of a server's bus finish what they took
         if self._saved_put_events is not None:
             from moto.events import models as events_models
             from moto.ses import models as ses_models
@@ -779,7 +784,7 @@ class LocalRuntime(Operations):
             }
             with self._lock:
                 self.bus_events.append(event)
-            self.router.route(event)
+            self.router.accept(event)
 
     def put_event(self, detail_type: str, detail: Mapping[str, Any], source: str = "backoffice.local") -> str:
         """Put one event on the product's bus, as a SaaS system would; returns its event id."""
@@ -814,8 +819,11 @@ class LocalRuntime(Operations):
     # -- executions -----------------------------------------------------------------------------------------------
 
     def wait_until_idle(self, timeout: float = 60, *, raise_on_timeout: bool = True) -> None:
-        """Block until no execution is running (executions run on moto's worker threads)."""
+        """Block until every accepted event is delivered and no execution is running (executions run on moto's
+        worker threads)."""
         deadline = time.monotonic() + timeout
+        if not self.router.wait_delivered(timeout) and raise_on_timeout:
+            raise TimeoutError("events accepted on the bus are still waiting for delivery")
         sfn = self.client("stepfunctions")
         while True:
             running = [
