@@ -10,11 +10,14 @@ both reported, with the load average, since a shared machine's other work shows 
 The same lines are then scored as the invoicing workflow's "Score every line" Lambda scores a period: from
 its lines file (``billing/<case>/lines.json``, written by "Open billing period"), which holds the lines a
 list per field in the models' JSON spelling (dates and timestamps as ISO text) with hours and amounts as
-numbers. The file is made from the rows and encoded (not timed, ``lines_file_build_seconds_not_timed``); its
+numbers, the fields the rules group by coded (``rows.coded_lists``: distinct values and a code per line, as
+"Open billing period" writes them). The file is made from the rows and encoded (not timed, ``lines_file_build_seconds_not_timed``); its
 decoding is timed apart (``lines_file_decode_seconds``: ``json.loads``, the Lambda's cost before it
 scores); the headline figure, ``columns_*`` (the median of three runs), is everything from the decoded lists to the ``ScoredLine``
 results: ``score_field_lists`` (``time_columns_of`` and ``expense_columns_of``: validation, dates, floats,
 currency conversion; then ``score_columns``). The two results are compared line by line (not timed).
+``plain_lists_*``: the same, timed on the file without codes (every field a list of values, as files were
+written before 2026-12-07), to show what the codes save; checked equal too.
 
 The baseline, timed on the same decoded lists right after (median of ``REPEATS`` runs): a naive pandas robust
 z-score (``pandas_robust_z``): a data frame of each kind's lines, the median and MAD of hours per worker and of
@@ -41,7 +44,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from backoffice.anomaly import score_field_lists, score_lines, score_rows
+from backoffice.anomaly import coded_lists, score_field_lists, score_lines, score_rows
 from backoffice.anomaly.generator import expense_entry_of, generate_sample_firm, time_entry_of
 from backoffice.anomaly.rows import EXPENSE_AMOUNTS
 
@@ -122,6 +125,24 @@ def pandas_robust_z(time_lists: dict[str, list[Any]], expense_lists: dict[str, l
     return int(flagged)
 
 
+def _plain_lists_runs(
+    lines_file: dict[str, Any], history: Any, firm: Any, scored: list[Any]
+) -> tuple[list[float], bool]:
+    """CPU-seconds of ``REPEATS`` runs of ``score_field_lists`` on the lines file without codes, and whether
+    each gave the rows' scores."""
+    cpu: list[float] = []
+    same = True
+    for _ in range(REPEATS):
+        cpu_started = time.process_time()
+        found = score_field_lists(
+            lines_file["time"], lines_file["expenses"], history, firm.policy, workers=firm.workers
+        )
+        cpu.append(time.process_time() - cpu_started)
+        same = same and found == scored
+        del found
+    return cpu, same
+
+
 def run() -> dict[str, Any]:
     started = time.perf_counter()
     workers = LINES * 105 // (100 * LINES_PER_WORKER)
@@ -155,14 +176,15 @@ def run() -> dict[str, Any]:
 
     # The Lambda's path: the period's lines file (a list per field, JSON spelling). Building and encoding
     # it is set-up, not timed; decoding is timed apart; the headline section starts at the decoded lists.
+    plain = {
+        "time": json_spelled(firm.time_lists(n_time)),
+        "expenses": json_spelled(firm.expense_lists(LINES - n_time)),
+    }
+    plain_runs, same_as_rows = _plain_lists_runs(json.loads(json.dumps(plain)), history, firm, scored)
     started = time.perf_counter()
-    encoded = json.dumps(
-        {
-            "time": json_spelled(firm.time_lists(n_time)),
-            "expenses": json_spelled(firm.expense_lists(LINES - n_time)),
-        }
-    ).encode()
+    encoded = json.dumps({kind: coded_lists(lists) for kind, lists in plain.items()}).encode()
     build_seconds = time.perf_counter() - started
+    del plain
     started = time.perf_counter()
     lines_file = json.loads(encoded)
     decode_seconds = time.perf_counter() - started
@@ -171,7 +193,6 @@ def run() -> dict[str, Any]:
     # Scored REPEATS times over the same decoded lists (each run builds its own columns and results); the
     # median run is the figure, all runs are reported.
     runs: list[tuple[float, float]] = []
-    same_as_rows = True
     for _ in range(REPEATS):
         started, cpu_started = time.perf_counter(), time.process_time()
         scored_by_columns = score_field_lists(
@@ -222,6 +243,9 @@ def run() -> dict[str, Any]:
         "columns_lines_per_cpu_second": round(len(scored) / columns_cpu),
         "columns_runs_lines_per_cpu_second": [round(len(scored) / cpu) for _, cpu in runs],
         "columns_same_scores_as_rows": same_as_rows,
+        "plain_lists_lines_per_cpu_second": round(len(scored) / statistics.median(plain_runs)),
+        "plain_lists_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in plain_runs],
+        "columns_to_plain_lists_ratio": round(statistics.median(plain_runs) / columns_cpu, 3),
         "pandas_robust_z_lines_per_cpu_second": round(len(scored) / pandas_cpu),
         "pandas_robust_z_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in baseline_cpu],
         "pandas_robust_z_flagged_lines": baseline_flagged,
