@@ -155,6 +155,9 @@ def test_codes_in_another_order_score_alike_and_codes_that_do_not_fit_are_refuse
     broken = dict(coded) | {"city": {"values": ["Austin"], "codes": [0, 1] + [0] * (len(lists["id"]) - 2)}}
     with pytest.raises(ValueError, match="coded column city: a code outside its 1 values"):
         expense_columns_of(broken)
+    halves = dict(coded) | {"city": coded["city"] | {"codes": [0.5] * len(lists["id"])}}
+    with pytest.raises(ValueError, match="coded column city: codes must be whole numbers"):
+        expense_columns_of(halves)
     with pytest.raises(ValueError, match="coded column worker_id needs values and codes"):
         expense_columns_of(dict(coded) | {"worker_id": {"codes": coded["worker_id"]["codes"]}})
 

@@ -25,7 +25,14 @@ from typing import Any, NotRequired, TypedDict
 
 from backoffice.anomaly.grouping import collector_paused, compact_float_array, compact_floats, pick, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
-from backoffice.anomaly.vectors import all_in_range, converted_codes, factorized, numpy, object_table
+from backoffice.anomaly.vectors import (
+    all_in_range,
+    converted_codes,
+    factorized,
+    numpy,
+    object_table,
+    whole_numbers,
+)
 from backoffice.models import EXPENSE_RECEIPT_FACTS, ExpenseEntry, TimeEntry
 
 
@@ -273,14 +280,12 @@ def _uncoded(lists: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[
         if set(column) != {"values", "codes"}:
             raise ValueError(f"coded column {name} needs values and codes, not {', '.join(sorted(column))}")
         values, codes = list(column["values"]), column["codes"]
-        np = numpy()
         try:
-            code_array = np.array(codes, dtype=np.intp) if len(codes) else np.empty(0, dtype=np.intp)
-        except (TypeError, ValueError, OverflowError) as error:
+            # Read in C as whole numbers (a float or a text among them is refused), not one call per code.
+            code_array = whole_numbers(codes)
+        except (TypeError, OverflowError) as error:
             raise ValueError(f"coded column {name}: codes must be whole numbers") from error
-        if code_array.ndim != 1 or (
-            len(code_array) and (code_array.min() < 0 or code_array.max() >= len(values))
-        ):
+        if len(code_array) and (code_array.min() < 0 or code_array.max() >= len(values)):
             raise ValueError(f"coded column {name}: a code outside its {len(values)} values")
         plain[name] = object_table(values)[code_array].tolist()
         if _numbered_by_first_occurrence(code_array, values):
