@@ -176,6 +176,9 @@ def test_an_unreadable_line_in_a_coded_file_is_reported_as_in_a_plain_one() -> N
     scored = score_field_lists(coded_lists(lists))
     assert scored == score_field_lists(lists)
     assert scored[1].score == 1.0 and scored[1].reasons[0].text.startswith("INPUT time entry T2 cannot")
+    # And a column with a value that cannot be hashed is written as it came, not coded
+    odd = coded_lists(lists | {"worker_id": ["W1", ["W2"], "W1"]})
+    assert odd["worker_id"] == ["W1", ["W2"], "W1"] and type(odd["work_date"]) is dict
 
 
 def test_lists_of_different_lengths_or_unknown_fields_are_refused() -> None:

@@ -248,12 +248,14 @@ def coded_lists(lists: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
     worker then shares one string, hashed once. The file gets smaller too."""
     found: dict[str, Any] = {}
     for name, values in lists.items():
+        found[name] = values
         if name in CODED_FIELDS:
             place: dict[Any, int] = {}
-            codes = [place.setdefault(value, len(place)) for value in values]
+            try:
+                codes = [place.setdefault(value, len(place)) for value in values]
+            except TypeError:  # a value that cannot be hashed: kept as it came, for the scorer to report
+                continue
             found[name] = {"values": list(place), "codes": codes}
-        else:
-            found[name] = values
     return found
 
 
