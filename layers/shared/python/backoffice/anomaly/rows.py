@@ -10,7 +10,8 @@ columns it needs, and the cost per line stays in the low microseconds. A row tha
 stop the run: it is scored 1.0 with a reason saying what is wrong with it.
 
 Lines that already arrive column-wise (one list per field) are read by ``time_columns_of`` and
-``expense_columns_of`` without a dict per line, for ``scoring.score_columns``.
+``expense_columns_of`` without a dict per line, for ``scoring.score_columns``; the fields the rules group by
+may come coded (``coded_lists``: distinct values and a code per line), as a period's lines file holds them.
 """
 
 from __future__ import annotations
@@ -476,7 +477,9 @@ def time_columns_of(lists: Mapping[str, Sequence[Any]], *, scored: bool = False)
 
     A missing required list, an unknown name or lists of different lengths raise ValueError; a line that
     cannot be read (None in a required list: the line has no such field) is scored 1.0 with the reason, as
-    with rows. ``scored`` as for ``time_columns``."""
+    with rows. ``scored`` as for ``time_columns``. Any of the ``CODED_FIELDS`` may be a coded column instead
+    of a list (``coded_lists``); codes outside their values, or that are not whole numbers, raise
+    ValueError."""
     length = _length_of(lists, _TIME_FIELDS, TIME_COLUMN_FIELDS, "time")
     with collector_paused():
         return _time_columns_of(lists, length, scored)
@@ -700,7 +703,7 @@ def expense_columns_of(
     (``ExpenseRow``: ``id``, ``worker_id``, ``expense_date``, ``expense_type``, ``amount``, ``currency``,
     and optionally ``merchant``, ``city``, ``receipt_sha256``, ``attendees``, ``sanctioned_amount``,
     ``project_id`` and the ``LINE_FACTS``), all of one length; amounts also in ``currency`` (``score_columns``
-    converts them again to its policy's currency). Errors as for ``time_columns_of``."""
+    converts them again to its policy's currency). Coded columns and errors as for ``time_columns_of``."""
     length = _length_of(lists, _EXPENSE_FIELDS, EXPENSE_COLUMN_FIELDS, "expense")
     with collector_paused():
         return _expense_columns_of(lists, length, currency, fx_rates or {}, scored)
