@@ -10,17 +10,22 @@ both reported, with the load average, since a shared machine's other work shows 
 The same lines are then scored as the invoicing workflow's "Score every line" Lambda scores a period: from
 its lines file (``billing/<case>/lines.json``, written by "Open billing period"), which holds the lines a
 list per field in the models' JSON spelling (dates and timestamps as ISO text) with hours and amounts as
-numbers. The file is made from the rows and encoded (not timed, ``lines_file_build_seconds_not_timed``); its
+numbers, the fields the rules group by coded (``rows.coded_lists``: distinct values and a code per line, as
+"Open billing period" writes them). The file is made from the rows and encoded (not timed, ``lines_file_build_seconds_not_timed``); its
 decoding is timed apart (``lines_file_decode_seconds``: ``json.loads``, the Lambda's cost before it
 scores); the headline figure, ``columns_*`` (the median of three runs), is everything from the decoded lists to the ``ScoredLine``
 results: ``score_field_lists`` (``time_columns_of`` and ``expense_columns_of``: validation, dates, floats,
 currency conversion; then ``score_columns``). The two results are compared line by line (not timed).
+``plain_lists_*``: the same, timed on the file without codes (every field a list of values, as files were
+written before 2026-12-07), to show what the codes save; checked equal too.
 
 The baseline, timed on the same decoded lists right after (median of ``REPEATS`` runs): a naive pandas robust
 z-score (``pandas_robust_z``): a data frame of each kind's lines, the median and MAD of hours per worker and of
 amounts per worker and expense type (``groupby().transform``), the modified z-score of every line and the lines
 above 3.5. One statistic of the eleven checks, no reasons, no history: what a vectorized kernel costs per line
-on this machine. ``columns_to_pandas_ratio`` is the scorer's lines per CPU-second over the baseline's.
+on this machine. ``columns_to_pandas_ratio`` is the scorer's lines per CPU-second over the baseline's. The
+baseline reads the lines file without codes (as in the earlier runs); ``pandas_on_codes_*`` times it again
+grouping by the coded file's codes (integers) instead of the worker and type text.
 
 A third, smaller figure scores canonical models through ``score_lines`` (per-field lists read off the
 models on the way in, then the columnar path), the path a handler takes when it has models rather than rows.
@@ -41,7 +46,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from backoffice.anomaly import score_field_lists, score_lines, score_rows
+from backoffice.anomaly import coded_lists, score_field_lists, score_lines, score_rows
 from backoffice.anomaly.generator import expense_entry_of, generate_sample_firm, time_entry_of
 from backoffice.anomaly.rows import EXPENSE_AMOUNTS
 
@@ -97,7 +102,13 @@ def json_spelled(lists: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {name: [spelled(name, value) for value in values] for name, values in lists.items()}
 
 
-def pandas_robust_z(time_lists: dict[str, list[Any]], expense_lists: dict[str, list[Any]]) -> int:
+def _grouped_by(lists: dict[str, Any], name: str) -> list[Any]:
+    """The column to group by: a coded column's codes, else its values."""
+    column = lists[name]
+    return column["codes"] if type(column) is dict else column
+
+
+def pandas_robust_z(time_lists: dict[str, Any], expense_lists: dict[str, Any]) -> int:
     """The naive baseline: lines whose modified z-score (0.6745 (x - median) / MAD, Iglewicz and Hoaglin)
     within their group is above 3.5; hours per worker, amounts per worker and expense type."""
     import pandas as pd
@@ -109,17 +120,46 @@ def pandas_robust_z(time_lists: dict[str, list[Any]], expense_lists: dict[str, l
         mad = deviation.groupby([frame[name] for name in by], sort=False).transform("median")
         return 0.6745 * (frame[value] - median) / mad.where(mad > 0)
 
-    times = pd.DataFrame({"worker_id": time_lists["worker_id"], "hours": time_lists["hours"]})
+    times = pd.DataFrame({"worker_id": _grouped_by(time_lists, "worker_id"), "hours": time_lists["hours"]})
     expenses = pd.DataFrame(
         {
-            "worker_id": expense_lists["worker_id"],
-            "expense_type": expense_lists["expense_type"],
+            "worker_id": _grouped_by(expense_lists, "worker_id"),
+            "expense_type": _grouped_by(expense_lists, "expense_type"),
             "amount": expense_lists["amount"],
         }
     )
     flagged = (robust_z(times, "hours", ["worker_id"]).abs() > 3.5).sum()
     flagged += (robust_z(expenses, "amount", ["worker_id", "expense_type"]).abs() > 3.5).sum()
     return int(flagged)
+
+
+def _plain_lists_runs(
+    lines_file: dict[str, Any], history: Any, firm: Any, scored: list[Any]
+) -> tuple[list[float], bool]:
+    """CPU-seconds of ``REPEATS`` runs of ``score_field_lists`` on the lines file without codes, and whether
+    each gave the rows' scores."""
+    cpu: list[float] = []
+    same = True
+    for _ in range(REPEATS):
+        cpu_started = time.process_time()
+        found = score_field_lists(
+            lines_file["time"], lines_file["expenses"], history, firm.policy, workers=firm.workers
+        )
+        cpu.append(time.process_time() - cpu_started)
+        same = same and found == scored
+        del found
+    return cpu, same
+
+
+def _pandas_runs(lines_file: dict[str, Any]) -> tuple[list[float], int]:
+    """CPU-seconds of ``REPEATS`` runs of the baseline on the decoded file, and the lines it flagged."""
+    cpu: list[float] = []
+    flagged = 0
+    for _ in range(REPEATS):
+        cpu_started = time.process_time()
+        flagged = pandas_robust_z(lines_file["time"], lines_file["expenses"])
+        cpu.append(time.process_time() - cpu_started)
+    return cpu, flagged
 
 
 def run() -> dict[str, Any]:
@@ -155,14 +195,27 @@ def run() -> dict[str, Any]:
 
     # The Lambda's path: the period's lines file (a list per field, JSON spelling). Building and encoding
     # it is set-up, not timed; decoding is timed apart; the headline section starts at the decoded lists.
+    plain = {
+        "time": json_spelled(firm.time_lists(n_time)),
+        "expenses": json_spelled(firm.expense_lists(LINES - n_time)),
+    }
+    plain_encoded = json.dumps(plain).encode()
     started = time.perf_counter()
-    encoded = json.dumps(
-        {
-            "time": json_spelled(firm.time_lists(n_time)),
-            "expenses": json_spelled(firm.expense_lists(LINES - n_time)),
-        }
-    ).encode()
+    plain_file = json.loads(plain_encoded)
+    plain_decode_seconds = time.perf_counter() - started
+    plain_mib = len(plain_encoded) / 2**20
+    del plain_encoded
+    plain_runs, same_as_rows = _plain_lists_runs(plain_file, history, firm, scored)
+    # The baseline on the same decoded lists, as in the earlier runs. Imported before the timing: the
+    # baseline's figure is its work, not its import.
+    import pandas as pd  # noqa: F401
+
+    baseline_cpu, baseline_flagged = _pandas_runs(plain_file)
+    del plain_file
+    started = time.perf_counter()
+    encoded = json.dumps({kind: coded_lists(lists) for kind, lists in plain.items()}).encode()
     build_seconds = time.perf_counter() - started
+    del plain
     started = time.perf_counter()
     lines_file = json.loads(encoded)
     decode_seconds = time.perf_counter() - started
@@ -171,7 +224,6 @@ def run() -> dict[str, Any]:
     # Scored REPEATS times over the same decoded lists (each run builds its own columns and results); the
     # median run is the figure, all runs are reported.
     runs: list[tuple[float, float]] = []
-    same_as_rows = True
     for _ in range(REPEATS):
         started, cpu_started = time.perf_counter(), time.process_time()
         scored_by_columns = score_field_lists(
@@ -180,14 +232,7 @@ def run() -> dict[str, Any]:
         runs.append((time.perf_counter() - started, time.process_time() - cpu_started))
         same_as_rows = same_as_rows and scored_by_columns == scored
         del scored_by_columns
-    # Imported before the timing: the baseline's figure is its work, not its import.
-    import pandas as pd  # noqa: F401
-
-    baseline_cpu: list[float] = []
-    for _ in range(REPEATS):
-        cpu_started = time.process_time()
-        baseline_flagged = pandas_robust_z(lines_file["time"], lines_file["expenses"])
-        baseline_cpu.append(time.process_time() - cpu_started)
+    on_codes_cpu, on_codes_flagged = _pandas_runs(lines_file)
     del lines_file
     pandas_cpu = statistics.median(baseline_cpu)
     columns_seconds = statistics.median(wall for wall, _ in runs)
@@ -222,12 +267,20 @@ def run() -> dict[str, Any]:
         "columns_lines_per_cpu_second": round(len(scored) / columns_cpu),
         "columns_runs_lines_per_cpu_second": [round(len(scored) / cpu) for _, cpu in runs],
         "columns_same_scores_as_rows": same_as_rows,
+        "plain_lists_lines_per_cpu_second": round(len(scored) / statistics.median(plain_runs)),
+        "plain_lists_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in plain_runs],
+        "columns_to_plain_lists_ratio": round(statistics.median(plain_runs) / columns_cpu, 3),
         "pandas_robust_z_lines_per_cpu_second": round(len(scored) / pandas_cpu),
         "pandas_robust_z_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in baseline_cpu],
         "pandas_robust_z_flagged_lines": baseline_flagged,
         "columns_to_pandas_ratio": round(pandas_cpu / columns_cpu, 3),
+        "pandas_on_codes_lines_per_cpu_second": round(len(scored) / statistics.median(on_codes_cpu)),
+        "pandas_on_codes_flagged_lines": on_codes_flagged,
+        "columns_to_pandas_on_codes_ratio": round(statistics.median(on_codes_cpu) / columns_cpu, 3),
         "lines_file_mib": round(file_mib, 1),
         "lines_file_decode_seconds": round(decode_seconds, 3),
+        "plain_lines_file_mib": round(plain_mib, 1),
+        "plain_lines_file_decode_seconds": round(plain_decode_seconds, 3),
         "lines_file_build_seconds_not_timed": round(build_seconds, 3),
         "history_build_seconds": round(history_seconds, 3),
         "generate_seconds": round(generated, 3),

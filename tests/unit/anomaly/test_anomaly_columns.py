@@ -20,6 +20,7 @@ from backoffice.anomaly import (
     AnomalyHistory,
     AnomalyPolicy,
     ScoredLine,
+    coded_lists,
     expense_columns_of,
     expense_json_lists,
     score_columns,
@@ -29,7 +30,7 @@ from backoffice.anomaly import (
     time_columns_of,
     time_json_lists,
 )
-from backoffice.anomaly.generator import expense_entry_of, lists_of, time_entry_of
+from backoffice.anomaly.generator import expense_entry_of, generate_sample_firm, lists_of, time_entry_of
 from backoffice.anomaly.rows import EXPENSE_COLUMN_FIELDS, TIME_COLUMN_FIELDS
 
 _score_rows = score_rows
@@ -70,6 +71,114 @@ def test_column_wise_lines_score_exactly_as_rows_on_the_golden_scenarios(
     expected = golden()[scenario]
     assert (actual["lines"], actual["order"]) == (expected["lines"], expected["order"])
     assert actual["flagged"] == expected["flagged"] and actual["reasons"] == expected["reasons"]
+
+
+def _scored_from_a_coded_file(
+    time_rows: Sequence[Mapping[str, Any]] = (),
+    expense_rows: Sequence[Mapping[str, Any]] = (),
+    history: AnomalyHistory | None = None,
+    policy: AnomalyPolicy | None = None,
+    *,
+    worker_roles: Mapping[str, str] | None = None,
+) -> list[ScoredLine]:
+    # The lines as "Open billing period" writes them: a list per field, the grouped fields coded.
+    times = time_columns_of(coded_lists(lists_of(time_rows, TIME_COLUMN_FIELDS)), scored=True)
+    expenses = expense_columns_of(coded_lists(lists_of(expense_rows, EXPENSE_COLUMN_FIELDS)), scored=True)
+    from_codes = score_columns(times, expenses, history, policy, worker_roles=worker_roles)
+    assert from_codes == _score_rows(time_rows, expense_rows, history, policy, worker_roles=worker_roles)
+    _calls.append(len(from_codes))
+    return from_codes
+
+
+@pytest.mark.parametrize("scenario", [name for name in SCENARIOS if name != "models"])
+def test_a_coded_lines_file_scores_exactly_as_rows_on_the_golden_scenarios(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a golden scenario whose rows are scored from coded columns (unreadable and unsorted rows too)
+    monkeypatch.setattr("test_anomaly_golden.score_rows", _scored_from_a_coded_file)
+    _calls.clear()
+    # When it is scored
+    actual = flagged(SCENARIOS[scenario]())
+    assert _calls == [actual["lines"]]
+    # Then every line has the recorded score and reasons (and the same as score_rows, checked on the way)
+    expected = golden()[scenario]
+    assert (actual["lines"], actual["order"]) == (expected["lines"], expected["order"])
+    assert actual["flagged"] == expected["flagged"] and actual["reasons"] == expected["reasons"]
+
+
+def test_a_whole_generated_firm_scores_alike_from_rows_lists_and_a_coded_file() -> None:
+    # Given every line of a generated firm of 120 workers over a quarter (about 23,000 lines) with the month
+    # before as history, as the period's lines file holds them (JSON form), once plain and once with the
+    # grouped fields coded
+    sample = generate_sample_firm(seed=7, n_workers=120, history_days=31)
+    history = sample.history()
+    plain = {
+        "time": json.loads(json.dumps(lists_of(sample.time_rows, TIME_COLUMN_FIELDS), default=str)),
+        "expenses": json.loads(json.dumps(lists_of(sample.expense_rows, EXPENSE_COLUMN_FIELDS), default=str)),
+    }
+    coded = json.loads(json.dumps({kind: coded_lists(lists) for kind, lists in plain.items()}))
+    assert type(coded["time"]["worker_id"]) is dict and type(coded["expenses"]["merchant"]) is dict
+    # When each is scored
+    by_rows = score_rows(
+        sample.time_rows, sample.expense_rows, history, sample.policy, worker_roles=sample.worker_roles()
+    )
+    from_plain = score_field_lists(
+        plain["time"], plain["expenses"], history, sample.policy, workers=sample.workers
+    )
+    from_codes = score_field_lists(
+        coded["time"], coded["expenses"], history, sample.policy, workers=sample.workers
+    )
+    # Then every line (flagged or not) has the same score, reasons, review and features on every path
+    assert len(by_rows) == len(sample.time_rows) + len(sample.expense_rows) > 20_000
+    assert from_codes == from_plain == by_rows
+    assert sum(1 for line in by_rows if line.reasons) > 500
+
+
+def test_codes_in_another_order_score_alike_and_codes_that_do_not_fit_are_refused() -> None:
+    # Given a firm's expense lines coded, then with their values listed in reverse (codes to match)
+    sample = firm()
+    lists = lists_of(sample.expense_rows[:3000], EXPENSE_COLUMN_FIELDS)
+    coded = coded_lists(lists)
+    reordered = dict(coded)
+    for name in ("worker_id", "expense_type", "expense_date"):
+        values, codes = coded[name]["values"], coded[name]["codes"]
+        last = len(values) - 1
+        reordered[name] = {"values": values[::-1], "codes": [last - code for code in codes]}
+    # When each is scored / Then alike, and as the plain lists
+    expected = score_field_lists(None, lists, sample.history(), sample.policy, workers=sample.workers)
+    assert (
+        score_field_lists(None, reordered, sample.history(), sample.policy, workers=sample.workers)
+        == expected
+    )
+    assert score_field_lists(None, coded, sample.history(), sample.policy, workers=sample.workers) == expected
+    # And a code past its values, or a coded column without its values, is refused with what is wrong
+    broken = dict(coded) | {"city": {"values": ["Austin"], "codes": [0, 1] + [0] * (len(lists["id"]) - 2)}}
+    with pytest.raises(ValueError, match="coded column city: a code outside its 1 values"):
+        expense_columns_of(broken)
+    halves = dict(coded) | {"city": coded["city"] | {"codes": [0.5] * len(lists["id"])}}
+    with pytest.raises(ValueError, match="coded column city: codes must be whole numbers"):
+        expense_columns_of(halves)
+    with pytest.raises(ValueError, match="coded column worker_id needs values and codes"):
+        expense_columns_of(dict(coded) | {"worker_id": {"codes": coded["worker_id"]["codes"]}})
+
+
+def test_an_unreadable_line_in_a_coded_file_is_reported_as_in_a_plain_one() -> None:
+    # Given time lines coded, one on a date that is no date
+    lists = {
+        "id": ["T1", "T2", "T3"],
+        "worker_id": ["W1", "W2", "W1"],
+        "project_id": ["P1", "P1", "P1"],
+        "activity_type": ["work"] * 3,
+        "work_date": ["2026-10-05", "2026-13-45", "2026-10-06"],
+        "hours": [8.0, 8.0, 7.5],
+    }
+    # When scored from the coded form / Then as from the plain form: that line at 1.0, with why
+    scored = score_field_lists(coded_lists(lists))
+    assert scored == score_field_lists(lists)
+    assert scored[1].score == 1.0 and scored[1].reasons[0].text.startswith("INPUT time entry T2 cannot")
+    # And a column with a value that cannot be hashed is written as it came, not coded
+    odd = coded_lists(lists | {"worker_id": ["W1", ["W2"], "W1"]})
+    assert odd["worker_id"] == ["W1", ["W2"], "W1"] and type(odd["work_date"]) is dict
 
 
 def test_lists_of_different_lengths_or_unknown_fields_are_refused() -> None:

@@ -9,6 +9,7 @@ threshold that reaches the policy's target precision.
 
     scored = score_lines(time_entries, expenses, history, AnomalyPolicy.from_json_dict(firm_policy))
     scored = score_field_lists(time_json_lists(time_dicts), expense_json_lists(expense_dicts), history, policy)
+    scored = score_field_lists(coded_lists(time_json_lists(time_dicts)), ...)  # as a period's lines file
     scored = score_columns(time_columns_of({"id": [...], "hours": [...], ...}), expense_columns_of(...), ...)
 """
 
@@ -21,6 +22,7 @@ from backoffice.anomaly.rows import (
     ExpenseRow,
     TimeColumns,
     TimeRow,
+    coded_lists,
     expense_columns_of,
     expense_json_lists,
     expense_row,
@@ -54,6 +56,7 @@ __all__ = [
     "TimeColumns",
     "TimeRow",
     "benford_coverage_of",
+    "coded_lists",
     "expense_columns_of",
     "expense_json_lists",
     "expense_row",

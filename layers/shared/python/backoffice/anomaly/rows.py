@@ -10,7 +10,8 @@ columns it needs, and the cost per line stays in the low microseconds. A row tha
 stop the run: it is scored 1.0 with a reason saying what is wrong with it.
 
 Lines that already arrive column-wise (one list per field) are read by ``time_columns_of`` and
-``expense_columns_of`` without a dict per line, for ``scoring.score_columns``.
+``expense_columns_of`` without a dict per line, for ``scoring.score_columns``; the fields the rules group by
+may come coded (``coded_lists``: distinct values and a code per line), as a period's lines file holds them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from typing import Any, NotRequired, TypedDict
 
 from backoffice.anomaly.grouping import collector_paused, compact_float_array, compact_floats, pick, present
 from backoffice.anomaly.scored import LineKind, ScoredLine, unscored_lines
-from backoffice.anomaly.vectors import all_in_range, converted_codes, factorized
+from backoffice.anomaly.vectors import (
+    all_in_range,
+    converted_codes,
+    factorized,
+    numpy,
+    object_table,
+    whole_numbers,
+)
 from backoffice.models import EXPENSE_RECEIPT_FACTS, ExpenseEntry, TimeEntry
 
 
@@ -223,6 +231,88 @@ def json_numbers(values: list[Any]) -> list[Any]:
 _KNOWN_FACTS = frozenset(LINE_FACTS)
 
 
+# The fields a lines file may hold coded (``coded_lists``): those the rules group lines by.
+CODED_FIELDS = frozenset(
+    ("worker_id", "work_date", "submitted_at", "expense_date", "expense_type", "currency", "merchant", "city")
+)
+
+
+def coded_lists(lists: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """The lists with each of the ``CODED_FIELDS`` as a coded column: ``{"values": [...], "codes": [...]}``,
+    the distinct values in order of first occurrence and each line's place among them, as a period's lines
+    file holds them ("Open billing period" writes it once; ``time_columns_of`` and ``expense_columns_of``
+    take either form).
+
+    Why: the rules group lines by worker, date, type, merchant and city, and the scorer reads each such
+    column into codes first. From a list of text that costs a hash of every line's own string (the decoded
+    file makes a new one per line, scattered in memory); from codes, one pass in C, and every line of a
+    worker then shares one string, hashed once. The file gets smaller too."""
+    found: dict[str, Any] = {}
+    for name, values in lists.items():
+        found[name] = values
+        if name in CODED_FIELDS:
+            place: dict[Any, int] = {}
+            try:
+                codes = [place.setdefault(value, len(place)) for value in values]
+            except TypeError:  # a value that cannot be hashed: kept as it came, for the scorer to report
+                continue
+            found[name] = {"values": list(place), "codes": codes}
+    return found
+
+
+def _is_coded(column: Any) -> bool:
+    return type(column) is dict
+
+
+def _column_length(column: Any) -> int:
+    return len(column["codes"]) if _is_coded(column) else len(column)
+
+
+def _uncoded(lists: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[Any, list[Any]]]]:
+    """The lists with every coded column read back into a list of its values (the lines of one value
+    sharing one object), and for each coded field whose codes are what ``vectors.factorized`` of that list
+    gives (distinct values, numbered in order of first occurrence), those codes: the rules take them as
+    made by ``factorized``. Codes that are not so (another writer's numbering) are left for the rules to
+    make; codes that do not fit their values raise ValueError."""
+    plain: dict[str, Any] = {}
+    coded: dict[str, tuple[Any, list[Any]]] = {}
+    for name, column in lists.items():
+        if not _is_coded(column):
+            plain[name] = column
+            continue
+        if set(column) != {"values", "codes"}:
+            raise ValueError(f"coded column {name} needs values and codes, not {', '.join(sorted(column))}")
+        values, codes = list(column["values"]), column["codes"]
+        try:
+            # Read in C as whole numbers (a float or a text among them is refused), not one call per code.
+            code_array = whole_numbers(codes)
+        except (TypeError, OverflowError) as error:
+            raise ValueError(f"coded column {name}: codes must be whole numbers") from error
+        if len(code_array) and (code_array.min() < 0 or code_array.max() >= len(values)):
+            raise ValueError(f"coded column {name}: a code outside its {len(values)} values")
+        plain[name] = object_table(values)[code_array].tolist()
+        if _numbered_by_first_occurrence(code_array, values):
+            coded[name] = (code_array, values)
+    return plain, coded
+
+
+def _numbered_by_first_occurrence(codes: Any, values: list[Any]) -> bool:
+    """True when the values are distinct, each is used, and each code first appears right after the
+    highest code before it: the numbering ``vectors.factorized`` gives."""
+    try:
+        if len(dict.fromkeys(values)) != len(values):
+            return False
+    except TypeError:  # a value that cannot be hashed: the rules report it
+        return False
+    if not len(codes):
+        return not values
+    np = numpy()
+    highest = np.maximum.accumulate(codes)
+    return bool(
+        codes[0] == 0 and int(highest[-1]) == len(values) - 1 and (codes[1:] <= highest[:-1] + 1).all()
+    )
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Reading rows into columns
 # ------------------------------------------------------------------------------------------------------------
@@ -246,11 +336,14 @@ def as_datetime(value: object) -> datetime | None:
     raise TypeError("not a timestamp")
 
 
-def _coded_dates(raw: list[Any], derived: dict[str, Any]) -> list[date]:
+def _coded_dates(
+    raw: list[Any], derived: dict[str, Any], coded: tuple[Any, list[Any]] | None = None
+) -> list[date]:
     """The dates of the lines, each distinct value read once (a batch holds a few dozen dates), and their
     codes kept in ``derived`` (``date_codes``, see ``vectors.cached_codes``) for the rules that look a line's
-    date up: the codes come from the pass over the column the conversion makes anyway."""
-    dates, codes, distinct = converted_codes(raw, as_date)
+    date up: the codes come from the pass over the column the conversion makes anyway (``coded``: the raw
+    values' codes, when the lines file had them)."""
+    dates, codes, distinct = converted_codes(raw, as_date, coded=coded)
     derived["date_codes"] = (dates, (codes, distinct))
     return dates  # type: ignore[return-value]
 
@@ -260,7 +353,10 @@ _TIMESTAMP_TEXT = frozenset((str, type(None)))
 
 
 def _timestamps(
-    raw: list[Any], derived: dict[str, Any] | None = None, name: str = ""
+    raw: list[Any],
+    derived: dict[str, Any] | None = None,
+    name: str = "",
+    coded: tuple[Any, list[Any]] | None = None,
 ) -> list[datetime | None]:
     missing = raw.count(None)
     if missing == len(raw):  # a field the lines do not have: counted in C, no type looked up per line
@@ -274,7 +370,8 @@ def _timestamps(
     try:
         # Hashed once: the kinds and the parsing then go by distinct value. With ``derived``, each line's
         # code is kept too, for the rules that look a line's timestamp up.
-        coded = factorized(raw) if derived is not None else None
+        if coded is None and derived is not None:
+            coded = factorized(raw)
         distinct = coded[1] if coded is not None else set(raw)
     except TypeError:  # a value that is no timestamp and cannot be hashed either
         return [as_datetime(value) for value in raw]
@@ -380,18 +477,23 @@ def time_columns_of(lists: Mapping[str, Sequence[Any]], *, scored: bool = False)
 
     A missing required list, an unknown name or lists of different lengths raise ValueError; a line that
     cannot be read (None in a required list: the line has no such field) is scored 1.0 with the reason, as
-    with rows. ``scored`` as for ``time_columns``."""
+    with rows. ``scored`` as for ``time_columns``. Any of the ``CODED_FIELDS`` may be a coded column instead
+    of a list (``coded_lists``); codes outside their values, or that are not whole numbers, raise
+    ValueError."""
     length = _length_of(lists, _TIME_FIELDS, TIME_COLUMN_FIELDS, "time")
     with collector_paused():
         return _time_columns_of(lists, length, scored)
 
 
 def _time_columns_of(lists: Mapping[str, Sequence[Any]], length: int, scored: bool) -> TimeColumns:
+    lists, coded = _uncoded(lists)
     ids, workers, projects, activities, dates, hours = (_as_list(lists[name]) for name in _TIME_FIELDS)
     tasks, starts, submitted, descriptions, overtime = (
         _optional_list(lists, name, length) for name in _TIME_OPTIONAL
     )
     derived: dict[str, Any] = {}
+    if "worker_id" in coded:
+        derived["worker_codes"] = (workers, coded["worker_id"])
     try:
         hours, hours_array = compact_float_array(hours)
         derived["hours_array"] = (hours, hours_array)
@@ -401,10 +503,10 @@ def _time_columns_of(lists: Mapping[str, Sequence[Any]], length: int, scored: bo
             projects=projects,
             activities=activities,
             tasks=tasks,
-            dates=_coded_dates(dates, derived),
+            dates=_coded_dates(dates, derived, coded.get("work_date")),
             hours=hours,
             starts=_timestamps(starts),
-            submitted=_timestamps(submitted, derived, "submitted_codes"),
+            submitted=_timestamps(submitted, derived, "submitted_codes", coded.get("submitted_at")),
             descriptions=descriptions,
             overtime=overtime,
             derived=derived,
@@ -428,7 +530,7 @@ def _length_of(
     unknown = sorted(set(lists) - set(known))
     if unknown:
         raise ValueError(f"unknown {kind} columns: {', '.join(unknown)}")
-    lengths = {name: len(values) for name, values in lists.items()}
+    lengths = {name: _column_length(values) for name, values in lists.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"{kind} columns of different lengths: {lengths}")
     return lengths[required[0]]
@@ -601,7 +703,7 @@ def expense_columns_of(
     (``ExpenseRow``: ``id``, ``worker_id``, ``expense_date``, ``expense_type``, ``amount``, ``currency``,
     and optionally ``merchant``, ``city``, ``receipt_sha256``, ``attendees``, ``sanctioned_amount``,
     ``project_id`` and the ``LINE_FACTS``), all of one length; amounts also in ``currency`` (``score_columns``
-    converts them again to its policy's currency). Errors as for ``time_columns_of``."""
+    converts them again to its policy's currency). Coded columns and errors as for ``time_columns_of``."""
     length = _length_of(lists, _EXPENSE_FIELDS, EXPENSE_COLUMN_FIELDS, "expense")
     with collector_paused():
         return _expense_columns_of(lists, length, currency, fx_rates or {}, scored)
@@ -614,11 +716,12 @@ def _expense_columns_of(
     fx_rates: Mapping[str, float],
     scored: bool,
 ) -> ExpenseColumns:
+    lists, coded = _uncoded(lists)
     required = [_as_list(lists[name]) for name in _EXPENSE_FIELDS]
     optional = [_optional_list(lists, name, length) for name in _EXPENSE_OPTIONAL]
     try:
         required[4], amounts = compact_float_array(required[4])
-        columns = _expense_columns_made([*required, *optional], currency, fx_rates, None, amounts)
+        columns = _expense_columns_made([*required, *optional], currency, fx_rates, None, amounts, coded)
     except (TypeError, ValueError, AttributeError):
         return _expense_columns_checked(_rows_of(lists), currency, fx_rates)
     if not _readable(columns, amounts):
@@ -671,6 +774,7 @@ def _expense_columns_made(
     fx_rates: Mapping[str, float],
     unflagged: list[ScoredLine] | None,
     amount_array: Any = None,
+    coded: Mapping[str, tuple[Any, list[Any]]] | None = None,
 ) -> ExpenseColumns:
     """The columns from the lists of the required and optional fields, in order, amounts as floats
     (``amount_array``: the same as a numpy array, kept for the rules)."""
@@ -680,10 +784,20 @@ def _expense_columns_made(
     derived: dict[str, Any] = {}
     if amount_array is not None:
         derived["amount_array"] = (amounts, amount_array)
+    coded = coded or {}
+    # The codes the lines file had, under the names the rules keep them by (``expense_rules._array_of``).
+    for field_name, column, code_name in (
+        ("worker_id", workers, "worker_codes"),
+        ("expense_type", types, "type_codes"),
+        ("merchant", merchants, "merchant_codes"),
+        ("city", cities, "city_codes"),
+    ):
+        if field_name in coded:
+            derived[code_name] = (column, coded[field_name])
     return ExpenseColumns(
         ids=ids,
         workers=workers,
-        dates=_coded_dates(dates, derived),
+        dates=_coded_dates(dates, derived, coded.get("expense_date")),
         types=types,
         amounts=amounts,
         currencies=currencies,

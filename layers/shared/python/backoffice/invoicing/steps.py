@@ -2,12 +2,13 @@
 
 A billing run is one case per period. Its working data is kept in S3 under ``billing/<case id>/``, never in
 the execution's state (a project's lines can outgrow the 256 KB Step Functions allows): ``period.json`` (the
-period, its projects, the workers), ``lines.json`` (every line, a list per field, for the scorer),
-``scores.json`` (the scorer's output), ``projects.json`` (the list the Map reads its items from) and, per
-project, ``projects/<id>/`` with its ``lines.json``, ``scores.json``, ``review.json`` and ``outcome.json``: a step
-of the Map reads its own project's data, not the period's. The Map writes each project's result under
-``results/`` (its ResultWriter) and the run's summary reads them from there. The state carries ids, statuses,
-counts and the short reasons an operator reads in the console, never a list as long as the period's projects.
+period, its projects, the workers), ``lines.json`` (every line, a list per field, for the scorer; the fields
+it groups by coded), ``scores.json`` (the scorer's output), ``projects.json`` (the list the Map reads its
+items from) and, per project, ``projects/<id>/`` with its ``lines.json``, ``scores.json``, ``review.json``
+and ``outcome.json``: a step of the Map reads its own project's data, not the period's. The Map writes each
+project's result under ``results/`` (its ResultWriter) and the run's summary reads them from there. The
+state carries ids, statuses, counts and the short reasons an operator reads in the console, never a list as
+long as the period's projects.
 
     open_period -> score_period -> per project (a Distributed Map: one child execution each): check_project ->
     [exception review] -> settle_review -> draft -> [invoice approval] -> post -> Invoice Posted / Blocked
@@ -29,6 +30,7 @@ from backoffice.anomaly import (
     AnomalyHistory,
     AnomalyPolicy,
     benford_coverage_of,
+    coded_lists,
     expense_columns_of,
     expense_json_lists,
     score_columns,
@@ -173,13 +175,16 @@ def open_period(
             "workers": [_dump(worker) for worker in workers],
         },
     )
-    # The same lines once more, a list per field, for the scorer: read without a dict per line.
+    # The same lines once more, a list per field, for the scorer: read without a dict per line. The fields
+    # it groups by are written coded (``coded_lists``): made once here, not per line when it reads them.
     files.put(
         "lines.json",
         {
-            "time": time_json_lists([line for lines in by_project.values() for line in lines["time"]]),
-            "expenses": expense_json_lists(
-                [line for lines in by_project.values() for line in lines["expenses"]]
+            "time": coded_lists(
+                time_json_lists([line for lines in by_project.values() for line in lines["time"]])
+            ),
+            "expenses": coded_lists(
+                expense_json_lists([line for lines in by_project.values() for line in lines["expenses"]])
             ),
         },
     )
