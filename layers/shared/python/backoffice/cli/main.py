@@ -207,7 +207,9 @@ def cmd_send(args: argparse.Namespace) -> int:
             # waited for (a moment), then shown.
             decisions = _start_decisions(runtime, event_id)
             if not decisions:
-                print("  not delivered to the case starter yet: 'executions' and 'audit show' follow it")
+                print(
+                    "  no case decision yet (or no case rule takes it): 'executions' and 'audit show' follow it"
+                )
             for record in decisions:
                 print(f"  {record.action} -> case {record.case_id}: {record.outcome}")
                 for reason in record.reasons:
@@ -218,8 +220,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def _start_decisions(runtime: Any, event_id: str, wait: float = 10.0) -> list[Any]:
-    """The case starter's decisions about an event the server accepted, once it has delivered it; an event no case
-    rule takes (an ingest rule's, a parked one) has none, and the wait ends when the bus has delivered it."""
+    """The case starter's decisions about an event the server accepted, once its bus has delivered it; an event no
+    case rule takes (an ingest rule's, a parked one) gets none, and the command stops waiting after ``wait`` s."""
     import time
 
     trail = _audit(runtime)
