@@ -14,9 +14,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.async_failures import park_failed_invocations
 from infra.catalog import Catalog, EventRule
 from infra.naming import pascal
-from infra.permissions import send_to_queue
 from infra.salesforce_relay import SalesforceEventRelay, salesforce_partner_event_source
 
 # The function every rule delivers to. It is the only thing that may start a case, because it names the
@@ -118,21 +118,15 @@ class BusinessEvents(Construct):
                 )
             )
             self.rules[spec.name] = rule
-        lambda_.CfnEventInvokeConfig(
+        park_failed_invocations(
             self,
             "StarterFailures",
-            function_name=starter.function_name,
-            qualifier="$LATEST",
-            maximum_retry_attempts=STARTER_RETRY_ATTEMPTS,
-            maximum_event_age_in_seconds=int(STARTER_MAX_EVENT_AGE.to_seconds()),
-            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=undelivered.queue_arn)
-            ),
+            starter,
+            undelivered=undelivered,
+            key=key,
+            retry_attempts=STARTER_RETRY_ATTEMPTS,
+            max_event_age=STARTER_MAX_EVENT_AGE,
         )
-        if starter.role is None:
-            raise ValueError(f"{CASE_STARTER} has no role to send its failures with")
-        for statement in send_to_queue(undelivered, key):
-            starter.role.add_to_principal_policy(statement)
         # Salesforce Event Relay delivers to a partner bus of its own; set up only when the app is told its name.
         relay_source = salesforce_partner_event_source(self)
         if relay_source:

@@ -14,6 +14,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.async_failures import park_failed_invocations
 from infra.catalog import Catalog, Schedule
 from infra.naming import pascal
 from infra.permissions import send_to_queue
@@ -38,10 +39,6 @@ def schedule_expression(scope: Construct, catalog: Catalog, spec: Schedule) -> s
             f"schedule {spec.name}: {expression!r} is not a rate(...) or cron(...) expression of EventBridge Scheduler"
         )
     return expression
-
-
-def _failed_runs_config_id(function_name: str) -> str:
-    return f"{pascal(function_name)}FailedRuns"
 
 
 class Schedules(Construct):
@@ -89,7 +86,15 @@ class Schedules(Construct):
         for statement in send_to_queue(undelivered, key):
             role.add_to_principal_policy(statement)
         for name in dict.fromkeys(spec.function for spec in catalog.schedules):
-            self._park_failed_runs(name, functions[name], undelivered, key)
+            park_failed_invocations(
+                self,
+                f"{pascal(name)}FailedRuns",
+                functions[name],
+                undelivered=undelivered,
+                key=key,
+                retry_attempts=FUNCTION_RETRY_ATTEMPTS,
+                max_event_age=MAX_EVENT_AGE,
+            )
         for spec in catalog.schedules:
             self.schedules[spec.name] = scheduler.CfnSchedule(
                 self,
@@ -110,23 +115,3 @@ class Schedules(Construct):
                     ),
                 ),
             )
-
-    def _park_failed_runs(
-        self, name: str, function: lambda_.IFunction, undelivered: sqs.IQueue, key: kms.IKey
-    ) -> None:
-        """A run that still fails after Lambda's retries is parked (with its input and error) for an operator."""
-        lambda_.CfnEventInvokeConfig(
-            self,
-            _failed_runs_config_id(name),
-            function_name=function.function_name,
-            qualifier="$LATEST",
-            maximum_retry_attempts=FUNCTION_RETRY_ATTEMPTS,
-            maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
-            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=undelivered.queue_arn)
-            ),
-        )
-        if function.role is None:
-            raise ValueError(f"{name} has no role to send its failed runs with")
-        for statement in send_to_queue(undelivered, key):
-            function.role.add_to_principal_policy(statement)

@@ -12,9 +12,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.async_failures import park_failed_invocations
 from infra.catalog import Catalog
 from infra.naming import pascal
-from infra.permissions import send_to_queue
 
 # SNS invokes a subscribed function asynchronously. A failed invocation (a notice for a job whose token is not
 # stored yet, a throttled read of the result) is retried by Lambda twice over up to six hours, then parked.
@@ -46,21 +46,12 @@ class TopicSubscriptions(Construct):
         for spec in catalog.subscriptions:
             topics[spec.topic].add_subscription(subscriptions.LambdaSubscription(functions[spec.function]))
         for name in dict.fromkeys(spec.function for spec in catalog.subscriptions):
-            function = functions[name]
-            lambda_.CfnEventInvokeConfig(
+            park_failed_invocations(
                 self,
                 f"{pascal(name)}Failures",
-                function_name=function.function_name,
-                qualifier="$LATEST",
-                maximum_retry_attempts=RETRY_ATTEMPTS,
-                maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
-                destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
-                        destination=undelivered.queue_arn
-                    )
-                ),
+                functions[name],
+                undelivered=undelivered,
+                key=key,
+                retry_attempts=RETRY_ATTEMPTS,
+                max_event_age=MAX_EVENT_AGE,
             )
-            if function.role is None:
-                raise ValueError(f"{name} has no role to park undelivered messages with")
-            for statement in send_to_queue(undelivered, key):
-                function.role.add_to_principal_policy(statement)
