@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
-from infra.catalog import Grant, bucket, queue, role, signing_key, table, topic
+from infra.catalog import Grant, Ref, bucket, queue, role, signing_key, table, topic
 from infra.resources import CatalogResources
 
 # The catalog names each grant refers to.
@@ -117,23 +117,6 @@ def _audit_scan(resources: CatalogResources, key: kms.IKey) -> Permission:
     )
 
 
-def _reports(actions: list[str], *, write: bool) -> Callable[[CatalogResources, kms.IKey], Permission]:
-    def build(resources: CatalogResources, key: kms.IKey) -> Permission:
-        objects = resources.storage.buckets[REPORTS.name].arn_for_objects(f"{REPORTS_PREFIX}/*")
-        return Permission(
-            (_allow(actions, [objects]), _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ)),
-            (
-                Wildcard(
-                    objects,
-                    "A report is kept per publication day (process-reports/<yyyy-mm-dd>/report.html), a date "
-                    "made at run time, so the grant covers the reports folder of the reports bucket and nothing else.",
-                ),
-            ),
-        )
-
-    return build
-
-
 def _audit_anchors_write(resources: CatalogResources, key: kms.IKey) -> Permission:
     # PutObject (with If-None-Match, so never over an anchor) and GetObject to compare a redelivered record with
     # the anchor already kept. No delete, no version or retention actions: Object Lock would refuse them anyway.
@@ -160,21 +143,50 @@ def _idempotency_readwrite(resources: CatalogResources, key: kms.IKey) -> Permis
     return Permission((_allow(actions, [records.table_arn]), _key_use(key, "dynamodb", _TABLE_WRITE)))
 
 
-def _documents(actions: list[str], *, write: bool) -> Callable[[CatalogResources, kms.IKey], Permission]:
+def _objects(
+    bucket: Ref,
+    prefix: str,
+    actions: list[str],
+    *,
+    write: bool,
+    reason: str,
+    list_bucket: bool = False,
+) -> Callable[[CatalogResources, kms.IKey], Permission]:
+    """Object actions under ``prefix`` of a catalog bucket, with the KMS use S3 makes for them; ``reason`` says why
+    the keys cannot be named one by one (it becomes the cdk-nag acknowledgement). ``list_bucket``: ListBucket on
+    the bucket too, for a bucket that holds only these objects (S3 answers a missing key 404, not 403, then)."""
+
     def build(resources: CatalogResources, key: kms.IKey) -> Permission:
-        objects = resources.storage.buckets[DOCUMENTS.name].arn_for_objects("*")
+        store = resources.storage.buckets[bucket.name]
+        objects = store.arn_for_objects(f"{prefix}*")
+        listing = (_allow(["s3:ListBucket"], [store.bucket_arn]),) if list_bucket else ()
         return Permission(
-            (_allow(actions, [objects]), _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ)),
             (
-                Wildcard(
-                    objects,
-                    "Object-level S3 actions name objects, and document keys are made per case at run time "
-                    "(case id + document name), so the grant has to cover the bucket's object ARNs.",
-                ),
+                _allow(actions, [objects]),
+                *listing,
+                _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ),
             ),
+            (Wildcard(objects, reason),),
         )
 
     return build
+
+
+_DOCUMENT_KEYS = (
+    "Object-level S3 actions name objects, and document keys are made per case at run time "
+    "(case id + document name), so the grant has to cover the bucket's object ARNs."
+)
+_REPORT_KEYS = (
+    "A report is kept per publication day (process-reports/<yyyy-mm-dd>/report.html), a date "
+    "made at run time, so the grant covers the reports folder of the reports bucket and nothing else."
+)
+# The list's versions (sdn/<sha256>/...) and its manifest (sdn/current.json), with ListBucket on that bucket (it
+# holds nothing else): without it S3 answers a GetObject of a manifest not yet written 403, not 404, and the
+# screen could not tell "no list yet" from "not allowed".
+_SANCTIONS_LIST_KEYS = (
+    "The sanctions list is stored content-addressed (sdn/<sha256>/<file>.csv), a key known only "
+    "once the files are fetched, so the grant covers the list folder of its own bucket."
+)
 
 
 def _documents_list(resources: CatalogResources, key: kms.IKey) -> Permission:
@@ -189,32 +201,6 @@ def _documents_list(resources: CatalogResources, key: kms.IKey) -> Permission:
             ),
         )
     )
-
-
-def _sanctions_lists(*, write: bool) -> Callable[[CatalogResources, kms.IKey], Permission]:
-    # The list's versions (sdn/<sha256>/...) and its manifest (sdn/current.json). ListBucket on that bucket (it
-    # holds nothing else): without it S3 answers a GetObject of a manifest not yet written 403, not 404, and the
-    # screen could not tell "no list yet" from "not allowed".
-    def build(resources: CatalogResources, key: kms.IKey) -> Permission:
-        lists = resources.storage.buckets[SANCTIONS_LISTS.name]
-        objects = lists.arn_for_objects("sdn/*")
-        actions = ["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"]
-        return Permission(
-            (
-                _allow(actions, [objects]),
-                _allow(["s3:ListBucket"], [lists.bucket_arn]),
-                _key_use(key, "s3", _OBJECT_WRITE if write else _OBJECT_READ),
-            ),
-            (
-                Wildcard(
-                    objects,
-                    "The sanctions list is stored content-addressed (sdn/<sha256>/<file>.csv), a key known only "
-                    "once the files are fetched, so the grant covers the list folder of its own bucket.",
-                ),
-            ),
-        )
-
-    return build
 
 
 def _vendor_uploads(resources: CatalogResources, key: kms.IKey) -> Permission:
@@ -492,8 +478,10 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit_anchors:write": _audit_anchors_write,
     "idempotency:readwrite": _idempotency_readwrite,
     # GetObjectVersion: steps read the version a case pinned (and Textract reads it with the caller's rights).
-    "documents:read": _documents(["s3:GetObject", "s3:GetObjectVersion"], write=False),
-    "documents:write": _documents(["s3:PutObject"], write=True),
+    "documents:read": _objects(
+        DOCUMENTS, "", ["s3:GetObject", "s3:GetObjectVersion"], write=False, reason=_DOCUMENT_KEYS
+    ),
+    "documents:write": _objects(DOCUMENTS, "", ["s3:PutObject"], write=True, reason=_DOCUMENT_KEYS),
     "documents:list": _documents_list,
     "vendor_uploads:readwrite": _vendor_uploads,
     "bus:put": _bus_put,
@@ -510,12 +498,29 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "textract:results": _textract_results,
     "textract_jobs:readwrite": _textract_jobs_readwrite,
     "billing_runs:map": _billing_runs_map,
-    "sanctions_lists:read": _sanctions_lists(write=False),
-    "sanctions_lists:write": _sanctions_lists(write=True),
+    "sanctions_lists:read": _objects(
+        SANCTIONS_LISTS, "sdn/", ["s3:GetObject"], write=False, reason=_SANCTIONS_LIST_KEYS, list_bucket=True
+    ),
+    "sanctions_lists:write": _objects(
+        SANCTIONS_LISTS,
+        "sdn/",
+        ["s3:GetObject", "s3:PutObject"],
+        write=True,
+        reason=_SANCTIONS_LIST_KEYS,
+        list_bucket=True,
+    ),
     "audit:scan": _audit_scan,
-    "reports:write": _reports(["s3:PutObject"], write=True),
+    "reports:write": _objects(
+        REPORTS, f"{REPORTS_PREFIX}/", ["s3:PutObject"], write=True, reason=_REPORT_KEYS
+    ),
     # GetObjectVersion: a report link opens the version that was mailed, not whatever was published since.
-    "reports:read": _reports(["s3:GetObject", "s3:GetObjectVersion"], write=False),
+    "reports:read": _objects(
+        REPORTS,
+        f"{REPORTS_PREFIX}/",
+        ["s3:GetObject", "s3:GetObjectVersion"],
+        write=False,
+        reason=_REPORT_KEYS,
+    ),
 }
 
 

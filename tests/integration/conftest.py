@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -31,7 +31,7 @@ from backoffice.local.outbox import Mail, read_outbox
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, put_deal, sample_approval_policy
 from backoffice.operate.deployment import ExecutionView
-from infra.catalog import Ref
+from infra.catalog import CATALOG, Ref
 from tests.contract.fakes.firm import ERP_CUSTOMER_FIELD, SampleFirmSystems, sample_firm_systems
 from tests.contract.fakes.netsuite_fake import ns_error
 from tests.contract.fakes.salesforce_fake import BILLING_LABELS
@@ -441,6 +441,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if callspec is None or marker is None or callspec.params.get("systems") != "fakes":
             continue
         item.add_marker(pytest.mark.skip(reason=f"sandbox only: {marker.args[0]}"))
+
+
+def deploy_firm_document(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """The sample firm's configuration document, changed by ``change``, deployed to the runtime's parameter as a
+    deploy would write it, with the five minutes the functions keep what they read gone by (Powertools' cache
+    emptied, no caching after it)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from infra.firm_document import SAMPLE_CONFIG
+
+    parameters.clear_caches()
+    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
+    document: dict[str, Any] = json.loads(SAMPLE_CONFIG.read_text())
+    change(document)
+    runtime.client("ssm").put_parameter(
+        Name=CATALOG.settings["firm_config_parameter"],
+        Value=json.dumps(document, separators=(",", ":")),
+        Type="String",
+        Overwrite=True,
+    )
 
 
 @pytest.fixture

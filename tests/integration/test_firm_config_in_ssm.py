@@ -8,13 +8,12 @@ layer. Here the local runtime's parameter is replaced as a deploy would replace 
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import pytest
 
 from backoffice.local.samples import Deal, new_client
-from infra.catalog import CATALOG, ROOT
-from tests.integration.conftest import Firm
+from tests.integration.conftest import Firm, deploy_firm_document
 
 HIGH_RISK = frozenset({"uncapped_liability"})
 NEW_COUNSEL = "nadia.stein@example-firm.com"
@@ -24,20 +23,13 @@ def test_legal_review_goes_to_the_lawyers_the_deployed_document_names(
     firm: Firm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the firm's document with a new lawyer alone in the legal group, deployed to the parameter, and the
-    # five minutes the functions keep what they read gone by (Powertools' cache emptied; no caching after it)
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
+    # five minutes the functions keep what they read gone by
     monkeypatch.delenv("APPROVAL_POLICY", raising=False)
-    document = json.loads((ROOT / "config" / "sample-firm.json").read_text())
-    document["approval_policy"]["groups"]["legal"] = [NEW_COUNSEL]
-    firm.runtime.client("ssm").put_parameter(
-        Name=CATALOG.settings["firm_config_parameter"],
-        Value=json.dumps(document, separators=(",", ":")),
-        Type="String",
-        Overwrite=True,
-    )
+
+    def new_counsel(document: dict[str, Any]) -> None:
+        document["approval_policy"]["groups"]["legal"] = [NEW_COUNSEL]
+
+    deploy_firm_document(firm.runtime, monkeypatch, new_counsel)
     # When a deal with a high-risk contract is won
     case_id = firm.win(Deal(31, new_client(31), risks=HIGH_RISK))
     execution = firm.settle(case_id)
@@ -52,17 +44,10 @@ def test_the_contract_risk_policy_of_the_deployed_document_decides_what_goes_to_
 ) -> None:
     # Given a firm whose deployed document accepts uncapped liability (the rule switched off in its contract
     # risk policy), and the functions' five-minute cache gone by
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
-    document = json.loads((ROOT / "config" / "sample-firm.json").read_text())
-    document["contract_risk_policy"] = {"disabled_rules": ["uncapped_liability"]}
-    firm.runtime.client("ssm").put_parameter(
-        Name=CATALOG.settings["firm_config_parameter"],
-        Value=json.dumps(document, separators=(",", ":")),
-        Type="String",
-        Overwrite=True,
+    deploy_firm_document(
+        firm.runtime,
+        monkeypatch,
+        lambda document: document.update(contract_risk_policy={"disabled_rules": ["uncapped_liability"]}),
     )
     # When a deal whose contract has uncapped liability is won
     case_id = firm.win(Deal(32, new_client(32), risks=HIGH_RISK))

@@ -234,24 +234,16 @@ def test_a_report_mail_that_bounces_is_put_on_the_publications_trail_and_the_ope
 ) -> None:
     import time
 
-    from aws_lambda_powertools.utilities import parameters
     from moto.sns.models import sns_backends
 
     from backoffice.local.runtime import ACCOUNT, REGION
-    from infra.firm_document import document_text
+    from tests.integration.conftest import deploy_firm_document
 
     # Given a firm whose process owner's mailbox does not exist (SES's mailbox simulator bounces the mail)
-    parameters.clear_caches()
-    monkeypatch.setenv("FIRM_CONFIG_MAX_AGE", "0")
-    document = {
-        **json.loads(document_text(None)),
-        "process_report_recipients": ["bounce@simulator.amazonses.com"],
-    }
-    runtime.client("ssm").put_parameter(
-        Name=CATALOG.settings["firm_config_parameter"],
-        Value=json.dumps(document),
-        Type="String",
-        Overwrite=True,
+    deploy_firm_document(
+        runtime,
+        monkeypatch,
+        lambda document: document.update(process_report_recipients=["bounce@simulator.amazonses.com"]),
     )
     given_a_trail(runtime, cases=3)
     # When the weekly report is published
