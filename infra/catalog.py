@@ -114,6 +114,7 @@ Grant = Literal[
     "audit:scan",
     "reports:write",  # write the process report under process-reports/ in the reports bucket
     "reports:read",  # read it (what a report link's presigned GET is authorized against)
+    "close_findings:readwrite",  # the reconciliation findings of each period, across its runs
 ]
 
 
@@ -389,6 +390,9 @@ CATALOG = Catalog(
         Table("sandbox", partition_key="pk", sort_key="sk"),
         # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
+        # Reconciliation findings per period (pk) and finding key (sk): open, in review, awaiting a fix, settled,
+        # closed; kept, as the finance close's evidence.
+        Table("close_findings", partition_key="pk", sort_key="sk", retain=True),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).

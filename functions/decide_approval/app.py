@@ -98,6 +98,7 @@ def decide(event: APIGatewayProxyEvent, link_id: str) -> dict[str, Any]:
         csrf=form.get("csrf"),
         comment=form.get("comment", ""),
         client=_client(event, "POST", approver or None),
+        resolution=form.get("resolution", ""),
     )
     if page.kind in ("decided", "recorded") and page.request is not None:
         waited = datetime.now(UTC) - datetime.fromisoformat(page.request.created_at)

@@ -121,15 +121,16 @@ def test_the_case_starters_own_failures_are_parked_too(synthesized: Synthesized)
 # --- storage ------------------------------------------------------------------------------------------------
 
 
-def test_the_audit_trail_survives_deletion_and_can_be_restored(synthesized: Synthesized) -> None:
-    # Given the table the catalog marks as retained
-    (spec,) = [table for table in CATALOG.tables if table.retain]
+@pytest.mark.parametrize("spec", [t for t in CATALOG.tables if t.retain], ids=lambda table: table.name)
+def test_the_retained_tables_survive_deletion_and_can_be_restored(synthesized: Synthesized, spec: Any) -> None:
+    # Given a table the catalog marks as retained (the audit trail, the reconciliation findings)
 
     # When looking at it in the template
     _, table = synthesized.catalog_entry("AWS::DynamoDB::Table", spec.name)
     props = table["Properties"]
 
     # Then it has point-in-time recovery, deletion protection, RETAIN, and the rotating customer-managed key
+    assert {t.name for t in CATALOG.tables if t.retain} == {"audit", "close_findings"}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"

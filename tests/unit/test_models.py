@@ -25,6 +25,7 @@ from backoffice.models import (
     Document,
     EventEnvelope,
     ExpenseEntry,
+    FinancePeriod,
     InvalidEvent,
     Invoice,
     Opportunity,
@@ -258,8 +259,18 @@ def test_the_registry_covers_every_detail_type_and_outcomes_share_one_model() ->
         DetailType.OPPORTUNITY_CLOSED_WON,
         DetailType.BILLING_PERIOD_CLOSED,
         DetailType.VENDOR_ONBOARDING_REQUESTED,
+        *FINANCE_PERIOD_EVENTS,
     }
     assert {EVENT_DETAIL_MODELS[name] for name in outcomes} == {CaseOutcome}
+    # And the finance close's requests share the period's model
+    assert {EVENT_DETAIL_MODELS[name] for name in FINANCE_PERIOD_EVENTS} == {FinancePeriod}
+
+
+FINANCE_PERIOD_EVENTS = (
+    DetailType.BILLING_RUN_COMPLETED,
+    DetailType.RECONCILIATION_REQUESTED,
+    DetailType.REVENUE_RECOGNITION_REQUESTED,
+)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
+from backoffice.approvals.resolutions import resolutions_of
 from backoffice.approvals.store import RequestRecord
 
 SECURITY_HEADERS = {
@@ -161,6 +162,7 @@ def _confirm(page: Page, action_hint: str | None) -> str:
         document_url=r.subject.get("document_url"),
         csrf=page.csrf,
         decision="reject" if action_hint == "reject" else "approve",
+        resolutions=resolutions_of(r.subject),
         comment_max=COMMENT_MAX_CHARACTERS,
         approver=link.approver,
         on_behalf_of=link.on_behalf_of,

@@ -44,6 +44,8 @@ class Conditions(_Strict):
     min_risk_score: float | None = None
     min_anomaly_score: float | None = None
     risk_levels: tuple[str, ...] = ()
+    # Who a finding belongs to (a reconciliation finding's suggested owner: billing, project_manager, ...).
+    owners: tuple[str, ...] = ()
 
     def met_by(self, facts: ApprovalFacts) -> bool:
         checks = [
@@ -55,6 +57,7 @@ class Conditions(_Strict):
             self.min_risk_score is None or (facts.risk_score or 0.0) >= self.min_risk_score,
             self.min_anomaly_score is None or (facts.anomaly_score or 0.0) >= self.min_anomaly_score,
             not self.risk_levels or facts.risk_level in self.risk_levels,
+            not self.owners or facts.owner in self.owners,
         ]
         return all(checks)
 
@@ -138,6 +141,7 @@ class ApprovalFacts(_Strict):
     risk_score: float | None = None
     risk_level: str | None = None
     anomaly_score: float | None = None
+    owner: str | None = None
 
 
 def load_policy(environ: Mapping[str, str] | None = None) -> ApprovalPolicy:

@@ -20,6 +20,8 @@ from typing import Any, Literal, Protocol
 from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
 from backoffice.approvals.pages import approval_email
 from backoffice.approvals.policy import ApprovalPolicy, Level, Rule, as_facts
+from backoffice.approvals.resolutions import refusal as resolution_refusal
+from backoffice.approvals.resolutions import resolutions_of
 from backoffice.approvals.routing import NoEligibleApprovers, route_level, select_rule
 from backoffice.approvals.store import (
     APPROVED,
@@ -297,8 +299,10 @@ class Approvals:
         csrf: str | None,
         comment: str,
         client: ClientInfo,
+        resolution: str = "",
     ) -> Page:
-        """POST from the confirmation page: the only way a decision is made."""
+        """POST from the confirmation page: the only way a decision is made. ``resolution``: what the approver
+        chose to be done, when the request offers choices (``approvals.resolutions``)."""
         link, request = self._lookup(link_id)
         if link is None or request is None:
             self._refuse_unknown(link_id, client)
@@ -339,6 +343,10 @@ class Approvals:
             )
         if decision == "reject" and self.policy.comment_required_on_reject and not comment.strip():
             return Page("confirm", 400, request=request, link=link, message="Please say why you reject.")
+        unresolved = resolution_refusal(request.subject, decision, resolution, comment)
+        if unresolved:
+            return Page("confirm", 400, request=request, link=link, csrf=csrf, message=unresolved)
+        chosen = resolution if decision == "approve" and resolutions_of(request.subject) else None
 
         now = self.clock()
 
@@ -363,7 +371,7 @@ class Approvals:
                     return dead
             self._refuse(request, link, "replayed", "the link was already used", client)
             return Page("already_decided", 409, request=fresh_request or request, link=current or link)
-        return self._count(request.request_id, claimed, decision, comment, client, now)
+        return self._count(request.request_id, claimed, decision, comment, client, now, chosen)
 
     def _refuse_approver(
         self, approver: str, request: RequestRecord, link: LinkRecord, client: ClientInfo
@@ -396,6 +404,7 @@ class Approvals:
         comment: str,
         client: ClientInfo,
         now: datetime,
+        resolution: str | None = None,
     ) -> Page:
         def vote(request: RequestRecord) -> bool:
             # Applied to the request as stored, on its version: a vote that loses a race is re-applied to the
@@ -412,6 +421,8 @@ class Approvals:
             possible = len(request.approvers) - request.rejections
             if request.approvals >= request.quorum:
                 request.status, request.decided_at = APPROVED, now.isoformat()
+                # The approval that completes the quorum says what is to be done.
+                request.resolution = resolution
             elif possible < request.quorum or request.rejections >= request.reject_quorum:
                 request.status, request.decided_at = REJECTED, now.isoformat()
             return True
@@ -443,6 +454,7 @@ class Approvals:
                 "approvals": request.approvals,
                 "rejections": request.rejections,
                 "quorum": request.quorum,
+                **({"resolution": resolution} if resolution else {}),
                 **client.audit_fields(),
             },
             execution_arn=request.execution_arn,
@@ -490,6 +502,7 @@ class Approvals:
             "comments": comments,
             "next_index": next_index,
             "next_timeout_seconds": next_timeout,
+            "resolution": request.resolution if approved else None,
         }
         self._void_pending_links(request)
         try:

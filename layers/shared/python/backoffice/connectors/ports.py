@@ -244,6 +244,32 @@ class PsaPort(Protocol):
         ...
 
 
+class CloseErpPort(Protocol):
+    """What the finance close reads from the ERP beyond invoicing: the period's invoices with their lines, the
+    ERP's own view of projects and their billing rates. A port of its own while only the sandbox reads it; the
+    NetSuite and generic REST adapters join it with their SuiteQL and REST reads (issue #19)."""
+
+    def list_invoices(self, start: date, end: date, page_token: str | None = None) -> Page[Invoice]:
+        """Invoices posted (posting date) in the period, every status but draft, with their lines."""
+        ...
+
+    def list_projects(self, page_token: str | None = None) -> Page[Project]:
+        """The ERP's projects (NetSuite: jobs), in the canonical shape: code, name, client, currency, status."""
+        ...
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        """The billing rates the ERP holds for the project (NetSuite: the project's billing rate card)."""
+        ...
+
+
+class ClosePsaPort(Protocol):
+    """What the finance close reads from the PSA beyond invoicing: the client accounts as the PSA holds them."""
+
+    def get_account(self, client_id: str) -> Client:
+        """The PSA's account of the client (Certinia: the Account its projects hang off)."""
+        ...
+
+
 class HrisPort(Protocol):
     def list_workers(self, page_token: str | None = None) -> Page[Worker]: ...
 

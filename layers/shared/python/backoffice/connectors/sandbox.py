@@ -649,6 +649,31 @@ class SandboxErp(_Adapter):
             raise RecordNotFound(f"ERP has no invoice {invoice_id}")
         return _load(Invoice, body)
 
+    # -- finance close ---------------------------------------------------------------------------------------
+
+    def list_invoices(self, start: date, end: date, page_token: str | None = None) -> Page[Invoice]:
+        self._call()
+        items, token = self.store.page(self.system, "invoice", page_token)
+        first, last = start.isoformat(), end.isoformat()
+        return Page(
+            [
+                _load(Invoice, body)
+                for body in items
+                if body.get("status") != "draft" and first <= str(body.get("posting_date")) <= last
+            ],
+            token,
+        )
+
+    def list_projects(self, page_token: str | None = None) -> Page[Project]:
+        self._call()
+        items, token = self.store.page(self.system, "project", page_token)
+        return Page([_load(Project, body) for body in items], token)
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        self._call()
+        body = self.store.get(self.system, "rate_card", project_id)
+        return _load(RateCard, body) if body else None
+
 
 class SandboxPsa(_Adapter):
     system = "psa"
@@ -742,6 +767,9 @@ class SandboxPsa(_Adapter):
 
     def get_contract(self, contract_id: str) -> Contract:
         return self._get("contract", contract_id, Contract)
+
+    def get_account(self, client_id: str) -> Client:
+        return self._get("account", client_id, Client)
 
     def project_rate_card(self, project_id: str) -> RateCard | None:
         self._call()

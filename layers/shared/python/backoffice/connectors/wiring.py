@@ -22,7 +22,7 @@ from backoffice.connectors.config import (
 )
 from backoffice.connectors.generic_rest import NoAuth, RestConnector
 from backoffice.connectors.netsuite import NetSuiteApi, NetSuiteErp
-from backoffice.connectors.ports import CrmPort, ErpPort, HrisPort, PsaPort
+from backoffice.connectors.ports import CloseErpPort, ClosePsaPort, CrmPort, ErpPort, HrisPort, PsaPort
 from backoffice.connectors.s3_upload import DocumentUploader, S3DocumentUploader
 from backoffice.connectors.salesforce_api import SalesforceApi
 from backoffice.connectors.salesforce_crm import SalesforceCrm
@@ -154,6 +154,22 @@ def psa() -> PsaPort:
     return port
 
 
+def close_erp() -> CloseErpPort:
+    """The ERP as the finance close reads it; only the sandbox serves it yet (issue #19)."""
+    port = erp()
+    if not isinstance(port, SandboxErp):
+        raise UnknownConnector(f"CONNECTOR_ERP={_kind('erp')!r} does not serve the finance close's reads yet")
+    return port
+
+
+def close_psa() -> ClosePsaPort:
+    """The PSA as the finance close reads it; only the sandbox serves it yet (issue #19)."""
+    port = psa()
+    if not isinstance(port, SandboxPsa):
+        raise UnknownConnector(f"CONNECTOR_PSA={_kind('psa')!r} does not serve the finance close's reads yet")
+    return port
+
+
 def hris() -> HrisPort:
     kind = _kind("hris")
     if kind == "sandbox":
@@ -168,3 +184,5 @@ if TYPE_CHECKING:
     _ERPS: tuple[type[ErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _PSAS: tuple[type[PsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
     _HRISES: tuple[type[HrisPort], ...] = (SandboxHris, RestConnector)
+    _CLOSE_ERPS: tuple[type[CloseErpPort], ...] = (SandboxErp,)
+    _CLOSE_PSAS: tuple[type[ClosePsaPort], ...] = (SandboxPsa,)

@@ -3,7 +3,8 @@ the whole cloud assembly, as the infra tests read it.
 
 Synthesizing takes half a minute (CDK runs in Node through jsii), so both are kept under ``.local/synth/``:
 - the template keyed by a digest of everything that shapes it: the CDK code (``infra/``, ``app.py``,
-  ``cdk.json``) and the state machine definitions. A change to any of them synthesizes again;
+  ``cdk.json``), the state machine definitions and the sample firm's document (``config/``). A change to any
+  of them synthesizes again;
 - the assembly (template, staged assets, ``checks.json`` from ``infra/assembly.py``) keyed by those and by what
   the staged layer and function code hold too (``layers/shared``, ``functions/``); the newest two are kept.
 One synthesis writes both; parallel test workers wait for one synthesis.
@@ -36,6 +37,8 @@ def _inputs() -> list[Path]:
     files = [ROOT / "app.py", ROOT / "cdk.json"]
     files += sorted((ROOT / "infra").rglob("*.py"))
     files += sorted((ROOT / "statemachines").glob("*.json"))
+    # The sample firm's document: the stack writes it to its SSM parameter (a stale template kept the old one).
+    files += sorted((ROOT / "config").glob("*.json"))
     return [path for path in files if path.is_file()]
 
 

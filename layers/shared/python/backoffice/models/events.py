@@ -43,6 +43,9 @@ class DetailType(StrEnum):
     INVOICE_BLOCKED = "Invoice Blocked"
     VENDOR_APPROVED = "Vendor Approved"
     VENDOR_REJECTED = "Vendor Rejected"
+    BILLING_RUN_COMPLETED = "Billing Run Completed"
+    RECONCILIATION_REQUESTED = "Reconciliation Requested"
+    REVENUE_RECOGNITION_REQUESTED = "Revenue Recognition Requested"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -67,6 +70,24 @@ class BillingPeriodClosed(CanonicalModel):
     project_ids: list[Identifier] | None = None  # None: every project with billable work in the period
     # Bill the period again after fixes (a new case; lines and invoices already billed are never billed twice).
     rerun: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> Self:
+        if self.period_end < self.period_start:
+            raise invariant_error("period_end is before period_start")
+        return self
+
+
+class FinancePeriod(CanonicalModel):
+    """A period of the finance close: a billing run of it completed (``Billing Run Completed``), or someone asks
+    for its reconciliation or revenue recognition (``backoffice reconcile``, ``backoffice recognize-revenue``,
+    the monthly schedule). One case per period and workflow; ``rerun`` runs it again after fixes."""
+
+    period_start: date
+    period_end: date
+    rerun: Identifier | None = None
+    requested_by: Identifier | None = None
+    billing_case_id: Identifier | None = None  # the billing run that announced it
 
     @model_validator(mode="after")
     def _period_in_order(self) -> Self:
@@ -112,6 +133,9 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.INVOICE_BLOCKED: CaseOutcome,
         DetailType.VENDOR_APPROVED: CaseOutcome,
         DetailType.VENDOR_REJECTED: CaseOutcome,
+        DetailType.BILLING_RUN_COMPLETED: FinancePeriod,
+        DetailType.RECONCILIATION_REQUESTED: FinancePeriod,
+        DetailType.REVENUE_RECOGNITION_REQUESTED: FinancePeriod,
     }
 )
 

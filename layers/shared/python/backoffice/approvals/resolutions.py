@@ -1,0 +1,45 @@
+"""What an approver may choose to do with a request beyond approve or reject.
+
+Most approvals are a yes or a no. Some ask the approver to say how something is settled: a reconciliation
+finding is acknowledged, fixed in the PSA, fixed in the ERP or written off. The workflow lists the choices in the
+request's subject (``resolutions``: value, label, whether a reason is required), so they are covered by the
+subject's hash like everything else the approver was shown; approving means choosing one of them, and the choice
+goes back to the workflow with the decision. Rejecting stays rejecting ("not mine", "I disagree"), with its
+comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Resolution:
+    value: str
+    label: str
+    reason_required: bool = False
+
+
+def resolutions_of(subject: Mapping[str, Any]) -> tuple[Resolution, ...]:
+    """The choices the request offers (none: a plain approve or reject)."""
+    return tuple(
+        Resolution(
+            str(item["value"]), str(item.get("label") or item["value"]), bool(item.get("reason_required"))
+        )
+        for item in subject.get("resolutions") or ()
+    )
+
+
+def refusal(subject: Mapping[str, Any], decision: str, resolution: str, comment: str) -> str | None:
+    """Why the decision cannot be taken as sent (shown on the page, nothing decided), or None."""
+    choices = resolutions_of(subject)
+    if decision != "approve" or not choices:
+        return None
+    chosen = next((choice for choice in choices if choice.value == resolution), None)
+    if chosen is None:
+        return "Choose what is to be done: " + ", ".join(choice.label for choice in choices) + "."
+    if chosen.reason_required and not comment.strip():
+        return f"Please give the reason for '{chosen.label}' in the comment."
+    return None

@@ -1,0 +1,270 @@
+"""Reconciliation findings across runs: what is open, under review, awaiting a fix, settled or closed.
+
+A period is reconciled more than once: after the billing run, again after people fixed what the first run found,
+and on demand. Each run's findings are matched to the stored ones by their key (rule and subject, never amounts),
+so a re-run after fixes closes the findings that no longer hold, a finding already settled is not asked about
+again, and one that comes back is reopened. Every change is a conditional write on the record's version (two
+runs of one period, or a run and a reviewer's decision, at once): the loser re-reads and re-applies, as the
+approval store does (docs/concurrency.md).
+
+Table ``close_findings``: ``pk`` = ``reconciliation#<period start>#<period end>``, ``sk`` = the finding's key,
+``version``, ``status`` and ``body`` (the record as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+Status = Literal["open", "in_review", "awaiting_fix", "settled", "closed"]
+# What an approved review's resolution makes of a finding: a fix is awaited (a later run closes it once the
+# systems agree); an acknowledged or written-off finding is settled and not asked about again.
+RESOLVED_STATUS: Mapping[str, Status] = {
+    "acknowledge": "settled",
+    "write_off": "settled",
+    "fix_in_psa": "awaiting_fix",
+    "fix_in_erp": "awaiting_fix",
+}
+MAX_ATTEMPTS = 50
+
+
+class FindingChangedMeanwhile(RuntimeError):
+    """A conditional write kept losing: the finding changed under every attempt."""
+
+
+@dataclass
+class FindingRecord:
+    key: str
+    rule_id: str
+    status: Status
+    finding: dict[str, Any]  # the latest run's finding, as the domain made it (no tax id, no bank number)
+    first_seen_case: str
+    last_seen_case: str
+    review_case: str | None = None  # the run whose approval step asks about it
+    resolution: str | None = None
+    decided_by: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    closed_by_case: str | None = None
+    history: list[str] = field(default_factory=list)  # "<case>: <what happened>", oldest first
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class RunChanges:
+    """What a run did to the stored findings, by key."""
+
+    new: tuple[str, ...] = ()
+    still_open: tuple[str, ...] = ()
+    reopened: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": len(self.new),
+            "still_open": len(self.still_open),
+            "reopened": len(self.reopened),
+            "closed": len(self.closed),
+        }
+
+
+def period_key(start: date, end: date) -> str:
+    return f"reconciliation#{start.isoformat()}#{end.isoformat()}"
+
+
+class FindingStore:
+    def __init__(self, table_name: str, dynamodb: Any) -> None:
+        self.table = table_name
+        self.db = dynamodb
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    def findings(self, start: date, end: date) -> list[FindingRecord]:
+        records: list[FindingRecord] = []
+        token: Any = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": period_key(start, end)}},
+                "ConsistentRead": True,
+            }
+            if token:
+                kwargs["ExclusiveStartKey"] = token
+            response = self.db.query(**kwargs)
+            records.extend(_load(item) for item in response.get("Items", []))
+            token = response.get("LastEvaluatedKey")
+            if not token:
+                return sorted(records, key=lambda r: r.key)
+
+    def get(self, start: date, end: date, key: str) -> FindingRecord | None:
+        item = self.db.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": period_key(start, end)}, "sk": {"S": key}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _load(item) if item else None
+
+    # -- a run -------------------------------------------------------------------------------------------------
+
+    def record_run(
+        self, start: date, end: date, case_id: str, findings: Iterable[Mapping[str, Any]]
+    ) -> RunChanges:
+        """Match this run's findings (each with ``key`` and ``rule_id``) to the stored ones: new ones are stored
+        open, closed ones that came back are reopened, stored ones this run no longer finds are closed."""
+        current = {str(f["key"]): dict(f) for f in findings}
+        new, still, reopened, closed = [], [], [], []
+        for key, finding in sorted(current.items()):
+
+            def seen(record: FindingRecord | None, finding: dict[str, Any] = finding) -> FindingRecord | None:
+                if record is None:
+                    return FindingRecord(
+                        key=str(finding["key"]),
+                        rule_id=str(finding["rule_id"]),
+                        status="open",
+                        finding=finding,
+                        first_seen_case=case_id,
+                        last_seen_case=case_id,
+                        history=[f"{case_id}: found"],
+                    )
+                if record.last_seen_case == case_id and record.finding == finding:
+                    return None  # this run recorded it already (a retried step)
+                record.finding, record.last_seen_case = finding, case_id
+                if record.status == "closed":
+                    record.status, record.closed_by_case, record.resolution = "open", None, None
+                    record.history.append(f"{case_id}: found again after it was closed")
+                return record
+
+            before, after = self._update(start, end, key, seen)
+            if before is None:
+                new.append(key)
+            elif before.status == "closed" and after is not None and after.status == "open":
+                reopened.append(key)
+            else:
+                still.append(key)
+        for record in self.findings(start, end):
+            if record.key in current or record.status == "closed":
+                continue
+
+            def gone(stored: FindingRecord | None) -> FindingRecord | None:
+                if stored is None or stored.status == "closed" or stored.last_seen_case == case_id:
+                    return None  # closed meanwhile, or found again by a run of this case
+                stored.status, stored.closed_by_case = "closed", case_id
+                stored.history.append(f"{case_id}: no longer holds: closed")
+                return stored
+
+            _, after = self._update(start, end, record.key, gone)
+            if after is not None and after.closed_by_case == case_id:
+                closed.append(record.key)
+        return RunChanges(tuple(new), tuple(still), tuple(reopened), tuple(closed))
+
+    def claim_for_review(self, start: date, end: date, key: str, case_id: str) -> bool:
+        """Move an open finding to review by this run; False when another run has it, or it is settled."""
+
+        def claim(record: FindingRecord | None) -> FindingRecord | None:
+            if record is None or record.status != "open":
+                return None
+            record.status, record.review_case = "in_review", case_id
+            record.history.append(f"{case_id}: sent for review")
+            return record
+
+        _, after = self._update(start, end, key, claim)
+        return after is not None and after.status == "in_review" and after.review_case == case_id
+
+    def settle(
+        self,
+        start: date,
+        end: date,
+        key: str,
+        case_id: str,
+        *,
+        outcome: Literal["approved", "rejected", "none"],
+        resolution: str | None,
+        decided_by: Iterable[str] = (),
+        comments: Iterable[str] = (),
+    ) -> FindingRecord | None:
+        """Record the review's decision on a finding this run sent for review. Approved: its resolution decides
+        (awaiting a fix, or settled); rejected or not answered: open again, to be asked about by a later run.
+        A decision for a review this run no longer holds changes nothing (returns the record as stored)."""
+        if outcome == "approved" and resolution not in RESOLVED_STATUS:
+            raise ValueError(f"an approved finding needs a resolution of {sorted(RESOLVED_STATUS)}")
+
+        def decide(record: FindingRecord | None) -> FindingRecord | None:
+            if record is None or record.status != "in_review" or record.review_case != case_id:
+                return None
+            who, said = list(decided_by), [c for c in comments if c]
+            if outcome == "approved" and resolution is not None:
+                record.status, record.resolution = RESOLVED_STATUS[resolution], resolution
+                record.history.append(f"{case_id}: {resolution.replace('_', ' ')} ({', '.join(who)})")
+            else:
+                record.status, record.resolution = "open", None
+                why = "rejected" if outcome == "rejected" else "not answered"
+                record.history.append(f"{case_id}: review {why}; open again")
+            record.review_case = None
+            record.decided_by, record.comments = who, said
+            return record
+
+        _, after = self._update(start, end, key, decide)
+        return after
+
+    # -- conditional writes -----------------------------------------------------------------------------------
+
+    def _update(
+        self,
+        start: date,
+        end: date,
+        key: str,
+        change: Callable[[FindingRecord | None], FindingRecord | None],
+    ) -> tuple[FindingRecord | None, FindingRecord | None]:
+        """Read the finding, apply ``change`` (None: leave it), write it on the version read; re-read and re-apply
+        on a lost race. Returns (as read before the winning write, as stored after)."""
+        for attempt in range(MAX_ATTEMPTS):
+            before = self.get(start, end, key)
+            snapshot = _load(_item(start, end, before)) if before is not None else None
+            after = change(before)
+            if after is None:
+                return snapshot, before
+            try:
+                self._write(start, end, after, new=snapshot is None)
+                after.version += 1
+                return snapshot, after
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # jitter, not a secret
+        raise FindingChangedMeanwhile(f"finding {key} kept changing under this update")
+
+    def _write(self, start: date, end: date, record: FindingRecord, *, new: bool) -> None:
+        item = _item(start, end, record)
+        item["version"] = {"N": str(record.version + 1)}
+        if new:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": {"N": str(record.version)}},
+            }
+        self.db.put_item(TableName=self.table, Item=item, **condition)
+
+
+def _item(start: date, end: date, record: FindingRecord) -> dict[str, Any]:
+    body = {k: v for k, v in record.__dict__.items() if k != "version"}
+    return {
+        "pk": {"S": period_key(start, end)},
+        "sk": {"S": record.key},
+        "status": {"S": record.status},
+        "version": {"N": str(record.version)},
+        "body": {"S": json.dumps(body, sort_keys=True, default=str)},
+    }
+
+
+def _load(item: Mapping[str, Any]) -> FindingRecord:
+    fields = json.loads(item["body"]["S"])
+    return FindingRecord(**fields, version=int(item["version"]["N"]))
