@@ -18,6 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from backoffice.finance_close.reconciliation import (
+    RULE_FUNCTIONS,
     RULES,
     FindingDecision,
     ReconciliationInputs,
@@ -243,7 +244,7 @@ def test_clean_books_have_no_finding() -> None:
 
 def test_the_rules_table_names_at_least_eight_rules_each_with_a_function() -> None:
     assert len(RULES) >= 8
-    assert list(RULES) == list(RULE_IDS)
+    assert list(RULES) == list(RULE_IDS) == list(RULE_FUNCTIONS)
     assert all(meaning.strip() for meaning in RULES.values())
 
 
@@ -405,7 +406,7 @@ def test_rc4_invoices_with_no_psa_billing_link() -> None:
     assert findings["RC4:SI-7"].amount_at_stake == Decimal("5000.00")
     assert "outside the PSA" in findings["RC4:SI-7"].description
     assert findings["RC4:SI-8"].amount_at_stake == Decimal("750.00")
-    assert "not marked billed in the PSA" in findings["RC4:SI-8"].description
+    assert "the PSA does not show the 1 time entry it bills as billed" in findings["RC4:SI-8"].description
     assert findings["RC4:SI-8"].suggested_owner == "accounts_receivable"
 
 
@@ -432,6 +433,14 @@ def test_rc5_psa_lines_on_invoices_the_erp_does_not_have_or_cancelled() -> None:
     assert findings["RC5:SI-404:USD"].erp_value == "no such invoice"
     assert findings["RC5:SI-9:USD"].amount_at_stake == Decimal("80.00")
     assert "cancelled" in findings["RC5:SI-9:USD"].description
+
+
+def test_rc4_a_credit_note_raised_in_the_erp_alone_is_at_stake_by_its_size() -> None:
+    # Given a posted credit note of USD -300.00 of no project, raised in the ERP
+    credit = invoice("CN-1", [line("adjustment", [], "1", "-300.00")], project=None)
+    [finding] = reconcile(books(erp_invoices=[CLEAN_INVOICE, credit])).findings
+    # Then RC4 puts USD 300.00 at stake
+    assert (finding.key, finding.amount_at_stake) == ("RC4:CN-1", Decimal("300.00"))
 
 
 def test_a_psa_line_may_name_its_invoice_by_number() -> None:
@@ -525,6 +534,51 @@ def test_rc6_the_wip_table_by_age_and_the_findings_past_the_policy_age() -> None
     assert strict.amount_at_stake == Decimal("600.00")
 
 
+def test_wip_is_kept_per_currency_and_leaves_out_lines_of_nothing_to_bill() -> None:
+    # Given P-1's unbilled work in USD (8 h x 150.00, 40 days) and in EUR (2 h x 90.00, 5 days), an expense of
+    # EUR 35.00 booked to no project (70 days), and an approved billable entry of zero billing hours
+    result = reconcile(
+        books(
+            psa_time=[
+                time_entry("T-1"),
+                time_entry("T-2"),
+                time_entry("U-1", day=AS_OF - timedelta(days=40), invoice=None),
+                time_entry(
+                    "U-2",
+                    day=AS_OF - timedelta(days=5),
+                    hours="2",
+                    rate="90.00",
+                    currency="EUR",
+                    invoice=None,
+                ),
+                time_entry("U-3", day=AS_OF - timedelta(days=75), hours="0", invoice=None),
+            ],
+            psa_expenses=[
+                expense("E-1"),
+                expense(
+                    "X-9",
+                    day=AS_OF - timedelta(days=70),
+                    amount="35.00",
+                    currency="EUR",
+                    invoice=None,
+                    project=None,
+                ),
+            ],
+        )
+    )
+    # Then three rows, USD and EUR apart; the zero-hour entry is in none
+    rows = [(row.project_id, row.currency, row.total, row.lines) for row in result.wip]
+    assert rows == [
+        (None, "EUR", Decimal("35.00"), 1),
+        ("P-1", "EUR", Decimal("180.00"), 1),
+        ("P-1", "USD", Decimal("1200.00"), 1),
+    ]
+    assert result.wip_totals == {"EUR": Decimal("215.00"), "USD": Decimal("1200.00")}
+    # And the 70-day expense is an RC6 finding of no project, in EUR
+    [finding] = result.findings
+    assert (finding.key, finding.amount_at_stake, finding.currency) == ("RC6:-:EUR", Decimal("35.00"), "EUR")
+
+
 # ------------------------------------------------------------------------------------------------------------
 # RC7, RC8: customers
 # ------------------------------------------------------------------------------------------------------------
@@ -541,6 +595,27 @@ def test_rc7_names_that_differ_only_in_case_punctuation_or_legal_form_agree() ->
     result = reconcile(books(psa_accounts=[client(customer_name="ACME CORP.")], crm_accounts=[crm]))
     # Then they agree
     assert result.findings == []
+
+
+@pytest.mark.parametrize(
+    ("erp_name", "psa_name", "drifts"),
+    [
+        ("Acme, Inc.", "ACME INC", False),
+        ("Acme Inc", "Acme Inc.", False),
+        ("Acme Corp", "  acme   corp ", False),
+        ("Acme Corp", "Acme Holdings Corp", True),
+        ("Acme Corp", "Acne Corp", True),
+    ],
+)
+def test_rc7_legal_names_compared_in_their_normal_form(erp_name: str, psa_name: str, drifts: bool) -> None:
+    result = reconcile(
+        books(
+            erp_customers=[client(customer_name=erp_name)],
+            psa_accounts=[client(customer_name=psa_name)],
+            crm_accounts=[],
+        )
+    )
+    assert keys(result) == (["RC7:CUST-1:legal_name"] if drifts else [])
 
 
 def test_rc7_customer_master_drift_attribute_by_attribute() -> None:
@@ -574,6 +649,18 @@ def test_rc7_customer_master_drift_attribute_by_attribute() -> None:
         "30 days",
     )
     assert findings["tax_id"].key == "RC7:CUST-1:tax_id"
+
+
+def test_rc7_a_tax_id_one_system_lacks() -> None:
+    # Given the ERP has no tax id for CUST-1 and the PSA has one
+    result = reconcile(books(erp_customers=[client(tax_id=None)], crm_accounts=[]))
+    [finding] = result.findings
+    assert (finding.attribute, finding.psa_value, finding.erp_value) == (
+        "tax_id",
+        "on file, none in ERP",
+        "not on file",
+    )
+    assert ACME_TAX_ID not in finding.model_dump_json()
 
 
 def test_rc7_an_unlinked_crm_account_is_matched_as_onboarding_matches() -> None:
@@ -836,6 +923,18 @@ def test_inputs_and_result_travel_as_json() -> None:
     result = reconcile(again)
     assert result == reconcile(inputs)
     assert ReconciliationResult.from_json_dict(result.to_json_dict()) == result
+
+
+def test_a_firms_policy_loads_from_json_with_defaults_for_the_rest() -> None:
+    policy = ReconciliationPolicy.from_json_dict(
+        {"approval_threshold": "2500", "approval_thresholds_by_currency": {"JPY": 300000}, "wip_age_days": 90}
+    )
+    assert (policy.threshold("USD"), policy.threshold("JPY")) == (Decimal(2500), Decimal(300000))
+    assert policy.tolerance == Decimal("0.00") and policy.rules_on == RULE_IDS
+    with pytest.raises(ValidationError):
+        ReconciliationPolicy.from_json_dict({"rules_on": ["RC99"]})
+    with pytest.raises(ValidationError):
+        ReconciliationPolicy.from_json_dict({"approval_thresholds_by_currency": {"usd": 10}})
 
 
 def test_a_period_that_ends_before_it_starts_is_refused() -> None:

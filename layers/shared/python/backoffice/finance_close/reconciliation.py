@@ -222,7 +222,11 @@ class ReconciliationSummary(JsonModel):
 
 class ReconciliationResult(JsonModel):
     """Findings sorted by rule then key; counts per rule run (zero included); amounts at stake and WIP per
-    currency; the keys of the findings to review and of those only listed."""
+    currency; the keys of the findings to review and of those only listed.
+
+    ``amount_at_stake`` adds up the findings' amounts, so one cause that two rules see (a PSA line the ERP bills
+    on another invoice, RC2, on an invoice no PSA line is billed to, RC4) counts in each: it says how much the
+    open findings concern, not what the books are out by."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -442,6 +446,22 @@ def _line_word(kind: LineKind) -> str:
     return "time entry" if kind == "time" else "expense"
 
 
+def _counted(count: int, kind: LineKind) -> str:
+    """``1 time entry``, ``2 time entries``, ``3 expenses``."""
+    if kind == "time":
+        return f"{count} time {'entry' if count == 1 else 'entries'}"
+    return f"{count} expense{'' if count == 1 else 's'}"
+
+
+def _lines(lines: Sequence[_Line]) -> str:
+    """``2 time entries and 1 expense``: what a group of PSA lines holds."""
+    times = sum(1 for line in lines if line.kind == "time")
+    parts = [_counted(times, "time")] if times else []
+    if len(lines) > times:
+        parts.append(_counted(len(lines) - times, "expense"))
+    return " and ".join(parts)
+
+
 def _subject_kind(kind: LineKind) -> SubjectKind:
     return "time_entry" if kind == "time" else "expense"
 
@@ -479,9 +499,7 @@ def _line_difference(
     psa: Sequence[_Line],
     policy: ReconciliationPolicy,
 ) -> ReconciliationFinding | None:
-    where = (
-        f"Invoice {_label(invoice)} line '{line.description}' bills {len(psa)} PSA {_line_word(kind)} line(s)"
-    )
+    where = f"Invoice {_label(invoice)} line '{line.description}' bills PSA {_counted(len(psa), kind)}"
     currencies = sorted({p.currency for p in psa})
     amount_at_stake: Decimal | None = None
     if currencies != [invoice.currency]:
@@ -535,7 +553,7 @@ def rule_billed_lines_elsewhere(books: _Books, policy: ReconciliationPolicy) -> 
 
     A line billed before the period on an invoice not in this reconciliation is the earlier close's; it is
     checked only when an invoice here carries it. A line whose invoice the ERP lacks or cancelled is RC5's,
-    unless the ERP bills it elsewhere.
+    unless the ERP bills it elsewhere; one whose invoice is still a draft is being billed, and left alone.
     """
     findings = []
     for (kind, line_id), line in sorted(books.lines.items()):
@@ -694,7 +712,7 @@ def rule_invoices_without_psa_link(
                 f"billing link; {cause}.",
                 psa_value="no line billed to it",
                 erp_value=f"invoice {_label(invoice)}, {invoice.status}, {money(invoice.currency, invoice.net_total)}",
-                amount_at_stake=invoice.net_total,
+                amount_at_stake=abs(invoice.net_total),  # a credit note raised alone is at stake too
                 currency=invoice.currency,
                 suggested_owner="accounts_receivable",
                 project_id=invoice.project_id,
@@ -713,14 +731,14 @@ def _why_unlinked(books: _Books, psa_lines: Sequence[tuple[InvoiceLine, LineKind
         for source_id in dict.fromkeys(line.source_ids)
         if (kind, source_id) in books.lines
     ]
-    unbilled = sum(1 for line in known if line.invoice_id is None)
+    unbilled = [line for line in known if line.invoice_id is None]
     if unbilled:
         return (
-            f"{unbilled} PSA line(s) it bills are not marked billed in the PSA (the PSA was not updated when it "
+            f"the PSA does not show the {_lines(unbilled)} it bills as billed (the PSA was not updated when it "
             "posted): mark them billed to it, or the next billing run bills them again"
         )
     if known:
-        return f"the PSA has the {len(known)} line(s) it bills billed on other invoices (RC2)"
+        return f"the PSA has the {_lines(known)} it bills billed on other invoices (RC2)"
     return "it was raised in the ERP outside the PSA: no PSA time or expense supports it"
 
 
@@ -756,17 +774,16 @@ def _unknown_invoice(
     total = sum((line.amount for line in lines), _ZERO)
     projects = sorted({line.project_id for line in lines if line.project_id})
     project_id = projects[0] if len(projects) == 1 else None
-    times = sum(1 for line in lines if line.kind == "time")
     state = "does not have" if target is None else "has cancelled"
     return ReconciliationFinding(
         rule_id="RC5",
         key=f"RC5:{reference}:{currency}",
         subject=FindingSubject(kind="invoice", id=reference),
         attribute="invoice",
-        description=f"{len(lines)} PSA line(s) ({times} time, {len(lines) - times} expense) of project(s) "
-        f"{', '.join(projects) or 'none'} for {money(currency, total)} are marked billed on invoice {reference}, "
+        description=f"PSA {_lines(lines)} of project(s) "
+        f"{', '.join(projects) or 'none'} for {money(currency, total)} {'is' if len(lines) == 1 else 'are'} marked billed on invoice {reference}, "
         f"which the ERP {state}: the work counts as billed, yet no invoice bills it.",
-        psa_value=f"billed on {reference}: {len(lines)} line(s), {money(currency, total)}",
+        psa_value=f"billed on {reference}: {_lines(lines)}, {money(currency, total)}",
         erp_value="no such invoice" if target is None else f"invoice {_label(target)} cancelled",
         amount_at_stake=total,
         currency=currency,
@@ -803,7 +820,14 @@ def _unbilled(books: _Books) -> list[_Line]:
         and line.invoice_id is None
         and line.dated <= books.inputs.period_end
         and key not in books.carried
+        and _bills_something(line)
     ]
+
+
+def _bills_something(line: _Line) -> bool:
+    """What the billing run would put on an invoice: time with billing hours (at whatever rate), an expense with
+    an amount. A line of no billing hours is never billed, so it would age as WIP forever."""
+    return line.quantity > 0 if line.kind == "time" else line.amount > 0
 
 
 def wip_table(books: _Books) -> list[WipRow]:
@@ -846,8 +870,8 @@ def rule_aged_wip(books: _Books, policy: ReconciliationPolicy) -> list[Reconcili
         total = sum((line.amount for line in lines), _ZERO)
         oldest = min(line.dated for line in lines)
         text = (
-            f"{money(currency, total)} in {len(lines)} line(s) unbilled over {policy.wip_age_days} days, "
-            f"oldest {oldest}"
+            f"{money(currency, total)} in {_lines(lines)} unbilled for over {policy.wip_age_days} days, "
+            f"the oldest from {oldest}"
         )
         findings.append(
             ReconciliationFinding(
@@ -855,7 +879,7 @@ def rule_aged_wip(books: _Books, policy: ReconciliationPolicy) -> list[Reconcili
                 key=f"RC6:{project_id or '-'}:{currency}",
                 subject=FindingSubject(kind="project", id=project_id or "-"),
                 attribute="unbilled_work",
-                description=f"Project {project_id or '(no project)'} has {text} as of {books.inputs.as_of}: "
+                description=f"As of {books.inputs.as_of}, project {project_id or '(none)'} has {text}: "
                 "bill it, or write it off if it will never be billed.",
                 psa_value=text,
                 amount_at_stake=total,
@@ -928,6 +952,8 @@ def _shown(attribute: CustomerAttribute, client: Client, erp: Client, policy: Re
             return "not on file"
         if client is erp:
             return "on file"
+        if erp.tax_id is None:
+            return "on file, none in ERP"
         return "same as ERP" if _same("tax_id", client, erp, policy) else "differs from ERP"
     if attribute == "legal_name":
         return client.customer_name
@@ -971,9 +997,8 @@ def _customer_finding(
     values = {side: (_shown(attribute, c, customer, policy) if c else None) for side, c in others.items()}
     erp_value = _shown(attribute, customer, customer, policy)
     label = _CUSTOMER_LABELS[attribute]
-    sides = " and ".join(side.upper() for side in differing)
-    if attribute == "tax_id":
-        detail = f"the tax id the {sides} keep(s) differs from the ERP's (values not shown)"
+    if attribute == "tax_id":  # whether each is on file and agrees, never the number
+        detail = "; ".join(f"{side.upper()}: {values[side]}" for side in differing) + f" (ERP: {erp_value})"
     else:
         shown = "; ".join(f"{side.upper()} {values[side]!r}" for side in differing)
         detail = f"ERP {erp_value!r}; {shown}"
@@ -982,7 +1007,7 @@ def _customer_finding(
         key=f"RC7:{customer.id}:{attribute}",
         subject=FindingSubject(kind="customer", id=customer.id),
         attribute=attribute,
-        description=f"Customer {customer.customer_name} ({customer.id}): the {label} differs between systems: "
+        description=f"Customer {customer.customer_name} ({customer.id}), {label} not the same in every system: "
         f"{detail}.",
         psa_value=values["psa"],
         erp_value=erp_value,
