@@ -33,6 +33,7 @@ from __future__ import annotations
 import calendar
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, Self
@@ -44,6 +45,7 @@ from backoffice.finance_close.revenue_policy import (
     RecognitionMethod,
     RevenuePolicy,
 )
+from backoffice.invoicing.readiness import BillingPeriod
 from backoffice.models import BillingModel, Contract, Project, TimeEntry
 from backoffice.models.envelope import JsonModel
 
@@ -52,30 +54,9 @@ _HUNDRED = Decimal(100)
 _PERCENT_SHOWN = Decimal("0.01")
 
 # ISO 4217 minor units other than 2, for the currencies the canonical models accept.
-_MINOR_UNITS = {
-    **dict.fromkeys(
-        (
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
+_ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
+_THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
+_MINOR_UNITS = {**dict.fromkeys(_ZERO_DECIMALS.split(), 0), **dict.fromkeys(_THREE_DECIMALS.split(), 3)}
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
@@ -110,7 +91,10 @@ class ProjectRevenueInputs(JsonModel):
     previous close's results.
 
     ``recognized_to_date`` and the two balances ``*_before`` are the previous close's figures for the project
-    (its ``cumulative_recognized``, ``unbilled_receivable`` and ``deferred_revenue``); zero on the first close.
+    (its ``cumulative_recognized``, ``unbilled_receivable`` and ``deferred_revenue``). On a project's first close
+    the balances are zero (nothing booked yet) and ``recognized_to_date`` is what the ledger holds for it, if the
+    handler knows it; left at zero, the first close reports all revenue to date as the period's, with a
+    ``recognized_to_date_differs`` finding (the journal is right either way: it books balances, not revenue).
     ``billed_to_date`` is the sum of the project's posted invoices up to the period's end, in the project's
     currency. ``recognition_method`` and ``percent_complete_basis`` are what the contract says, if it says;
     ``None``: the policy decides.
@@ -266,14 +250,14 @@ class ProjectRevenue(JsonModel):
 # ------------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _Recognition:
     """What a method found: the cumulative revenue to the period's end (``None``: it could not say, so nothing
     is recognized) and the lines of the period that explain it."""
 
-    def __init__(
-        self, cumulative: Decimal | None, lines: list[RecognitionLine], percent: Decimal | None = None
-    ) -> None:
-        self.cumulative, self.lines, self.percent = cumulative, lines, percent
+    cumulative: Decimal | None
+    lines: list[RecognitionLine]
+    percent: Decimal | None = None
 
 
 def recognize_project_revenue(
@@ -383,8 +367,8 @@ def _result(
         recognized_this_period=this_period,
         cumulative_recognized=cumulative,
         billed_to_date=inputs.billed_to_date,
-        unbilled_receivable=max(position, _ZERO),
-        deferred_revenue=max(-position, _ZERO),
+        unbilled_receivable=round_money(max(position, _ZERO), currency),
+        deferred_revenue=round_money(max(-position, _ZERO), currency),
         unbilled_receivable_before=inputs.unbilled_receivable_before,
         deferred_revenue_before=inputs.deferred_revenue_before,
         percent_complete=found.percent,
@@ -695,7 +679,8 @@ class RevenueRunFlag(JsonModel):
 class RevenueRunResult(JsonModel):
     """The period's recognition for the firm: each project's figures, totals per currency (never one sum across
     currencies), how many projects each method served, what finance must review and what to fix in the PSA.
-    About 0.6 KiB a project: 50 projects are some 30 KiB of the 256 KiB a Step Functions state may hold."""
+    About half a KiB a project: 50 projects with a flag each are 24 KiB of the 256 KiB a Step Functions state
+    may hold (tests/unit/finance_close/test_revenue_run.py)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -716,24 +701,33 @@ class RevenueRunResult(JsonModel):
         out = [
             f"Revenue recognition {self.period_start} to {self.period_end}: {len(self.projects)} projects ({methods})",
             "",
-            f"{'PROJECT':<10} {'METHOD':<17} {'CCY':<4} {'THIS PERIOD':>14} {'CUMULATIVE':>14} {'BILLED':>14} "
-            f"{'UNBILLED':>13} {'DEFERRED':>13}  FLAGS",
+            f"{'PROJECT':<10} {'METHOD':<16} {'DONE':>8} {'CCY':<4} {'THIS PERIOD':>14} {'CUMULATIVE':>14} "
+            f"{'BILLED':>14} {'UNBILLED':>13} {'DEFERRED':>13}  FLAGS",
         ]
         for p in self.projects:
             mark = "!! " if any(code in REVIEW_FLAGS for code in p.flags) else "   "
-            percent = f" {p.percent_complete} %" if p.percent_complete is not None else ""
+            done = f"{p.percent_complete} %" if p.percent_complete is not None else ""
+            figures = (p.recognized_this_period, p.cumulative_recognized, p.billed_to_date)
+            balances = (p.unbilled_receivable, p.deferred_revenue)
             out.append(
-                f"{mark}{p.project_id:<7} {(p.method + percent)[:17]:<17} {p.currency:<4} "
-                f"{p.recognized_this_period:>14,} {p.cumulative_recognized:>14,} {p.billed_to_date:>14,} "
-                f"{p.unbilled_receivable:>13,} {p.deferred_revenue:>13,}  {', '.join(p.flags)}"
+                f"{mark}{p.project_id:<7} {p.method:<16} {done:>8} {p.currency:<4} "
+                + " ".join(f"{round_money(amount, p.currency):>14,}" for amount in figures)
+                + "".join(f"{round_money(amount, p.currency):>14,}" for amount in balances)
+                + f"  {', '.join(p.flags)}"
             )
         out.append("")
         out.append("Totals by currency:")
         for currency, t in self.totals.items():
+            named = (
+                ("recognized this period", t.recognized_this_period),
+                ("cumulative", t.cumulative_recognized),
+                ("billed", t.billed_to_date),
+                ("unbilled receivable", t.unbilled_receivable),
+                ("deferred revenue", t.deferred_revenue),
+            )
             out.append(
-                f"  {currency} {t.projects} project(s): recognized this period {t.recognized_this_period:,}, "
-                f"cumulative {t.cumulative_recognized:,}, billed {t.billed_to_date:,}, unbilled receivable "
-                f"{t.unbilled_receivable:,}, deferred revenue {t.deferred_revenue:,}"
+                f"  {currency} {t.projects} project(s): "
+                + ", ".join(f"{name} {round_money(amount, currency):,}" for name, amount in named)
             )
         for heading, flags in (("For finance review", self.review), ("Findings", self.findings)):
             out.append(f"{heading} ({len(flags)}):")
@@ -741,11 +735,10 @@ class RevenueRunResult(JsonModel):
         return "\n".join(out)
 
 
-def summarize_revenue_run(
-    results: Sequence[ProjectRevenue], period_start: date, period_end: date
-) -> RevenueRunResult:
+def summarize_revenue_run(results: Sequence[ProjectRevenue], period: BillingPeriod) -> RevenueRunResult:
     """The run's result from each project's; every project must be of the period (a result of another period is
     a programming error: ``ValueError``)."""
+    period_start, period_end = period.start, period.end
     strays = [r.project_id for r in results if (r.period_start, r.period_end) != (period_start, period_end)]
     if strays:
         raise ValueError(f"results of another period: {', '.join(strays)}")
