@@ -110,6 +110,16 @@ def test_time_in_another_currency_is_left_out_not_added() -> None:
     assert codes(result) == ["other_currency_time"]
 
 
+def test_a_yen_project_rounds_to_the_whole_yen() -> None:
+    # Given 7.5 h at 12,345 JPY in October
+    p, c = project("P-JP", "time_and_materials", "JPY"), contract("P-JP", "time_and_materials", "JPY")
+    entries = [entry("P-JP", date(2026, 10, 1), "7.5", "12345", currency="JPY")]
+    # When recognized / Then 92,587.5 rounds half-up to 92,588 yen
+    assert recognize_project_revenue(inputs(p, c, time_entries=entries)).recognized_this_period == Decimal(
+        92588
+    )
+
+
 # -- fixed fee by percent complete ----------------------------------------------------------------------------
 
 
@@ -132,7 +142,7 @@ def test_fixed_fee_by_hours_recognizes_fee_times_hours_to_date_over_the_estimate
         Decimal("37.50"),
     )
     assert line.basis == (
-        "fixed fee 120,000.00 x 450 h / 1200 h (37.50 %) = cumulative 45,000.00 - recognized before 30,000.00 "
+        "fixed fee 120,000.00 x 450 h / 1,200 h (37.50 %) = cumulative 45,000.00 - recognized before 30,000.00 "
         "= 15,000.00"
     )
     assert result.recognized_this_period == Decimal("15000.00")

@@ -94,6 +94,7 @@ def test_the_run_totals_each_currency_apart_and_lists_review_and_findings() -> N
     assert [(f.project_id, f.code, f.old, f.new) for f in run.review] == [
         ("P-FF", "eac_changed", Decimal(1200), Decimal(1500))
     ]
+    assert run.projects_for_review == ["P-FF"]
     assert [(f.project_id, f.code) for f in run.findings] == [("P-NE", "no_estimate_at_completion")]
 
 

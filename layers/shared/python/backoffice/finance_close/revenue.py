@@ -469,28 +469,29 @@ def _percent_complete(
         return _Recognition(None, [])
     if basis == "hours":
         to_date = sum((entry.hours for entry in entries), _ZERO)
-        shown_to_date, shown_estimate = f"{to_date} h", f"{estimate} h"
+        shown_to_date, shown_estimate = f"{_money(to_date)} h", f"{_money(estimate)} h"
     else:
         priced = _in_currency(entries, currency, flags)
         to_date = round_money(sum((e.hours * e.costing_rate for e in priced), _ZERO), currency)
         shown_to_date, shown_estimate = f"cost {_money(to_date)}", f"cost {_money(estimate)}"
     ratio = to_date / estimate
+    uncapped = (ratio * _HUNDRED).quantize(_PERCENT_SHOWN, rounding=ROUND_HALF_UP)
     capped = ratio > 1
     if capped:
         flags.append(
             _flag(
                 "percent_complete_capped",
                 f"{shown_to_date} to date exceeds the estimate at completion {shown_estimate} "
-                f"({(ratio * _HUNDRED).quantize(_PERCENT_SHOWN)} %): capped at 100 %, update the estimate",
-                old=(ratio * _HUNDRED).quantize(_PERCENT_SHOWN),
+                f"({uncapped} %): capped at 100 %, update the estimate",
+                old=uncapped,
                 new=_HUNDRED,
             )
         )
     cumulative = round_money(fee if capped else fee * to_date / estimate, currency)
-    percent = _HUNDRED if capped else (ratio * _HUNDRED).quantize(_PERCENT_SHOWN, rounding=ROUND_HALF_UP)
+    percent = _HUNDRED if capped else uncapped
     amount = cumulative - inputs.recognized_to_date
     formula = (
-        f"{shown_to_date} / {shown_estimate} capped at 100 %"
+        f"fixed fee {_money(fee)} x 100 % ({shown_to_date} / {shown_estimate} = {uncapped} %, capped)"
         if capped
         else f"fixed fee {_money(fee)} x {shown_to_date} / {shown_estimate} ({percent} %)"
     )
@@ -653,6 +654,9 @@ class ProjectRevenueSummary(JsonModel):
     flags: list[FlagCode] = Field(default_factory=list)
 
 
+_SUMMARY_FIELDS = set(ProjectRevenueSummary.model_fields) - {"flags"}
+
+
 class CurrencyTotals(JsonModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -664,22 +668,16 @@ class CurrencyTotals(JsonModel):
     deferred_revenue: Decimal
 
 
-class RevenueRunFlag(JsonModel):
+class RevenueRunFlag(RevenueFlag):
     """A flag of one project, for the run's review list or findings."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     project_id: str
-    code: FlagCode
-    message: str
-    old: Decimal | None = None
-    new: Decimal | None = None
 
 
 class RevenueRunResult(JsonModel):
     """The period's recognition for the firm: each project's figures, totals per currency (never one sum across
     currencies), how many projects each method served, what finance must review and what to fix in the PSA.
-    About half a KiB a project: 50 projects with a flag each are 24 KiB of the 256 KiB a Step Functions state
+    About half a KiB a project: 50 projects with a flag each are 25 KiB of the 256 KiB a Step Functions state
     may hold (tests/unit/finance_close/test_revenue_run.py)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -691,6 +689,11 @@ class RevenueRunResult(JsonModel):
     counts_by_method: dict[RecognitionMethod, int]
     review: list[RevenueRunFlag]
     findings: list[RevenueRunFlag]
+
+    @property
+    def projects_for_review(self) -> list[str]:
+        """The projects finance must look at before approving the journal, each once."""
+        return sorted({flag.project_id for flag in self.review})
 
     def summary(self) -> str:
         """The run as finance reads it at the close: one line a project, totals per currency, then the review
@@ -768,29 +771,12 @@ def summarize_revenue_run(results: Sequence[ProjectRevenue], period: BillingPeri
         period_end=period_end,
         projects=[
             ProjectRevenueSummary(
-                project_id=r.project_id,
-                currency=r.currency,
-                method=r.method,
-                recognized_this_period=r.recognized_this_period,
-                cumulative_recognized=r.cumulative_recognized,
-                billed_to_date=r.billed_to_date,
-                unbilled_receivable=r.unbilled_receivable,
-                deferred_revenue=r.deferred_revenue,
-                percent_complete=r.percent_complete,
-                flags=[flag.code for flag in r.flags],
+                **r.model_dump(include=_SUMMARY_FIELDS), flags=[flag.code for flag in r.flags]
             )
             for r in ordered
         ],
         totals=totals,
         counts_by_method=dict(sorted(counts.items())),
-        review=[
-            RevenueRunFlag(project_id=pid, code=f.code, message=f.message, old=f.old, new=f.new)
-            for pid, f in flagged
-            if f.review
-        ],
-        findings=[
-            RevenueRunFlag(project_id=pid, code=f.code, message=f.message, old=f.old, new=f.new)
-            for pid, f in flagged
-            if not f.review
-        ],
+        review=[RevenueRunFlag(project_id=pid, **f.model_dump()) for pid, f in flagged if f.review],
+        findings=[RevenueRunFlag(project_id=pid, **f.model_dump()) for pid, f in flagged if not f.review],
     )
