@@ -202,3 +202,28 @@ def test_a_journal_entry_whose_debits_and_credits_differ_is_refused() -> None:
             memo="unbalanced",
             lines=lines,
         )
+
+
+def test_the_firms_accounts_and_methods_load_from_its_configuration() -> None:
+    # Given a firm's finance_close revenue section naming its own accounts and a cost basis
+    policy = RevenuePolicy.from_json_dict(
+        {
+            "accounts": {
+                "fixed_fee_revenue": "4100 Fixed-fee revenue",
+                "deferred_revenue": "2450 Contract liabilities",
+            },
+            "percent_complete_basis": "cost",
+        }
+    )
+    # Then what it names is used and the rest keeps the defaults
+    assert policy.accounts.revenue("fixed_fee") == "4100 Fixed-fee revenue"
+    assert policy.accounts.revenue("retainer") == "4000 Services revenue"
+    assert policy.accounts.unbilled_receivable == "1250 Unbilled receivables"
+    assert (policy.accounts.deferred_revenue, policy.percent_complete_basis) == (
+        "2450 Contract liabilities",
+        "cost",
+    )
+    assert policy.methods.for_contract("fixed_fee", has_milestones=True) == "milestones"
+    # and a key it does not know is refused, not ignored
+    with pytest.raises(ValidationError):
+        RevenuePolicy.from_json_dict({"accounts": {"revenue": "4000"}})
