@@ -51,7 +51,14 @@ from backoffice.models.events import (
     parse_event_as,
     readable_errors,
 )
-from backoffice.models.records import EmployeeRecord, ProjectPhase, ProjectTemplate, PurchaseOrder
+from backoffice.models.records import (
+    EmployeeRecord,
+    JournalEntry,
+    JournalLine,
+    ProjectPhase,
+    ProjectTemplate,
+    PurchaseOrder,
+)
 
 __all__ = [
     "EVENT_DETAIL_MODELS",
@@ -80,6 +87,8 @@ __all__ = [
     "InvalidEvent",
     "Invoice",
     "InvoiceLine",
+    "JournalEntry",
+    "JournalLine",
     "JsonModel",
     "Milestone",
     "Money",

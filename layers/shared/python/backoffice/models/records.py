@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from backoffice.models.entities import (
     Address,
     BankAccount,
     BillingModel,
     CanonicalModel,
+    CurrencyCode,
     EmailAddress,
+    Identifier,
     SensitiveStr,
+    Text,
+    invariant_error,
 )
 from backoffice.models.envelope import JsonModel
 
@@ -72,3 +76,50 @@ class EmployeeRecord(CanonicalModel):
     home_address: Address | None = None
     bank_account: BankAccount | None = None
     tax_id: SensitiveStr | None = None  # SSN, when payroll shares it
+
+
+class JournalLine(CanonicalModel):
+    """One debit or credit of a journal entry, on one account, for one project (the ERP's line-level project,
+    NetSuite's customer:job). ``basis`` says where the figure comes from, for the auditor."""
+
+    account: Name  # as the ERP names it: "1250 Unbilled receivables"
+    side: Literal["debit", "credit"]
+    amount: Annotated[Decimal, Field(gt=0)]
+    project_id: Identifier | None = None
+    memo: Text
+    basis: Text | None = None
+
+    @property
+    def debit(self) -> Decimal:
+        return self.amount if self.side == "debit" else Decimal(0)
+
+    @property
+    def credit(self) -> Decimal:
+        return self.amount if self.side == "credit" else Decimal(0)
+
+
+class JournalEntry(CanonicalModel):
+    """A journal entry proposed to finance and posted to the ERP (NetSuite journal entry): one currency, debits
+    equal to credits. The ERP keys it on ``idempotency_key``, so a retried or re-run posting books it once."""
+
+    idempotency_key: Identifier
+    journal_date: date
+    currency: CurrencyCode
+    memo: Text
+    period_start: date | None = None
+    period_end: date | None = None
+    lines: list[JournalLine] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _balanced(self) -> Self:
+        if self.total_debits != self.total_credits:
+            raise invariant_error("debits do not equal credits")
+        return self
+
+    @property
+    def total_debits(self) -> Decimal:
+        return sum((line.debit for line in self.lines), Decimal(0))
+
+    @property
+    def total_credits(self) -> Decimal:
+        return sum((line.credit for line in self.lines), Decimal(0))
