@@ -60,12 +60,18 @@ def account_fields(settings: SalesforceSettings) -> list[str]:
 
 
 def _terms_days(value: Any) -> int | None:
-    """Payment terms as days: a number, or the number in a label ("Net 30"); None for anything else."""
+    """Payment terms as days: a number, the net days of a label ("Net 30", "2% 10 Net 30", "30 days"), 0 for "Due
+    on receipt"; None for anything else (a label that names no days is not guessed)."""
     if isinstance(value, bool) or value in (None, ""):
         return None
     if isinstance(value, int | float | Decimal):
         return int(value)
-    found = re.fullmatch(r"\s*(?:net\s*)?(\d{1,3})(?:\s*days?)?\s*", str(value), re.IGNORECASE)
+    if re.fullmatch(r"\s*due\s+(?:up)?on\s+receipt\s*", str(value), re.IGNORECASE):
+        return 0
+    text = str(value)
+    found = re.search(r"\bnet\s*(\d{1,3})\b", text, re.IGNORECASE) or re.fullmatch(
+        r"\s*(\d{1,3})(?:\s*days?)?\s*", text, re.IGNORECASE
+    )
     return int(found[1]) if found else None
 
 
