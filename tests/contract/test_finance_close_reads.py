@@ -197,10 +197,14 @@ def test_netsuite_gives_the_projects_and_their_rate_cards_as_the_sandbox_does(
     # Then two pages give the sandbox's projects, codes, statuses and billing models included
     assert len(found) == 2
     assert by_id(found) == netsuite_books.expected.projects
-    # And each rate card is the sandbox's: billing classes as roles, none where the project has none or no project
-    # has the code
+    # And each rate card is the sandbox's: billing classes as roles; none where the project has none (Fabrikam's
+    # other project too, though its customer's default card is the standard one) or no project has the code
     assert cards == netsuite_books.expected.rate_cards
-    assert cards["NW-2026-002"] is None and cards[UNKNOWN_PROJECT] is None
+    assert [p for p, card in cards.items() if card is None] == [
+        "NW-2026-002",
+        "FAB-2025-004",
+        UNKNOWN_PROJECT,
+    ]
 
 
 @pytest.mark.parametrize(
