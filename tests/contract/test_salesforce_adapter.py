@@ -236,6 +236,36 @@ def test_the_account_reads_as_a_client(salesforce_fake: SalesforceFake) -> None:
     assert client.address == DEAL.client.address
 
 
+@pytest.mark.parametrize(
+    ("terms", "days"),
+    [
+        ("Net 45", 45),
+        ("30 days", 30),
+        (60, 60),
+        ("2% 10 Net 30", 30),
+        ("Due on receipt", 0),
+        ("Monthly", None),
+        (None, None),
+    ],
+)
+def test_the_accounts_payment_terms_read_from_the_field_the_org_keeps_them_in(
+    salesforce_fake: SalesforceFake, terms: Any, days: int | None
+) -> None:
+    # Given the deal's account with its terms in a custom field, as a picklist label or a number
+    salesforce_fake.seed_deal(DEAL)
+    salesforce_fake.tables["Account"][DEAL.client.id]["Payment_Terms__c"] = terms
+
+    # When read as a client by a CRM configured with that field, and by one without it
+    crm = SalesforceCrm(
+        api_for(salesforce_fake, account_payment_terms_field="Payment_Terms__c"), MemoryUploader()
+    )
+    plain = SalesforceCrm(api_for(salesforce_fake), MemoryUploader())
+
+    # Then the days are read where the label says them, never guessed; without the field, none
+    assert crm.get_account(DEAL.client.id).payment_terms_days == days
+    assert plain.get_account(DEAL.client.id).payment_terms_days is None
+
+
 def test_a_missing_record_is_record_not_found(salesforce_fake: SalesforceFake) -> None:
     crm = SalesforceCrm(api_for(salesforce_fake), MemoryUploader())
     # Given no such opportunity / Then RecordNotFound, which the workflow does not retry

@@ -93,6 +93,8 @@ class NetSuiteFake(FakeServer):
             "vendor": {},
             "invoice": {},
             "salesorder": {},
+            "job": {},
+            "billingratecard": {},
         }
         self.items = {"11": "Professional services", "12": "Reimbursable expenses", "13": "Fixed fee"}
         self._tran_numbers = itertools.count(1001)
@@ -231,6 +233,98 @@ class NetSuiteFake(FakeServer):
             },
         )
 
+    def seed_close_books(
+        self, books: Any, customer_ids: dict[str, str], *, item_ids: dict[str, str], project_field: str
+    ) -> dict[str, str]:
+        """The finance close's sample books (``firm.CloseBooks``) as NetSuite keeps them: invoices (approved, one
+        voided, one pending approval) with their item lines, the projects as ``job`` records and their billing
+        rate cards (a standard card is also its customer's default). ``customer_ids``: canonical customer id ->
+        internal id (``seed_clients``). Returns the canonical ids of invoices and rate cards -> internal ids."""
+        by_symbol = {symbol: key for key, symbol in self.currencies.items()}
+        ids: dict[str, str] = {}
+        for invoice in books.invoices:
+            record: dict[str, Any] = {
+                "entity": {"id": customer_ids[invoice.client_id]},
+                "tranId": invoice.invoice_number,
+                "tranDate": invoice.posting_date.isoformat(),
+                "dueDate": invoice.due_date.isoformat(),
+                "approvalStatus": {"id": "1" if invoice.status == "draft" else "2"},
+                "voided": invoice.status == "cancelled",
+                "currency": {"id": by_symbol[invoice.currency]},
+                "exchangeRate": invoice.conversion_rate,
+                "otherRefNum": invoice.po_no,
+                project_field: invoice.project_id,
+                "custbody_backoffice_period_start": invoice.period_start.isoformat()
+                if invoice.period_start
+                else None,
+                "custbody_backoffice_period_end": invoice.period_end.isoformat()
+                if invoice.period_end
+                else None,
+                "paid": invoice.grand_total - invoice.outstanding_amount
+                if invoice.status != "cancelled"
+                else 0,
+                "item": {
+                    "items": [
+                        {
+                            "item": {"id": item_ids.get(line.source, "13")},
+                            "description": line.description,
+                            "quantity": line.quantity,
+                            "rate": line.rate,
+                            "amount": line.amount,
+                            "custcol_backoffice_source": line.source,
+                            "custcol_backoffice_source_ids": ",".join(line.source_ids) or None,
+                        }
+                        for line in invoice.lines
+                    ]
+                },
+            }
+            ids[invoice.id] = self.add("invoice", record)
+            self._derive("invoice", self.invoices[ids[invoice.id]])
+        projects = {project.id: project for project in books.projects}
+        for project_id, card in books.rate_cards.items():
+            ids[card.id] = self.add(
+                "billingratecard",
+                {
+                    "name": card.name,
+                    "customer": {"id": customer_ids[card.client_id]} if card.client_id else None,
+                    "rateCardPricingMulti": {
+                        "items": [
+                            {
+                                "billingClass": {"id": str(n + 1), "refName": line.role},
+                                "currency": {"id": by_symbol[line.currency], "refName": line.currency},
+                                "price": line.billing_rate,
+                            }
+                            for n, line in enumerate(card.lines)
+                        ]
+                    },
+                },
+            )
+            if card.client_id is None:  # the firm's standard card: the default of the project's customer
+                client = projects[project_id].client_id
+                self.customers[customer_ids[client]]["billingRateCard"] = {"id": ids[card.id]}
+        statuses = {"open": "2", "completed": "1", "cancelled": "3"}
+        for project in books.projects:
+            card = books.rate_cards.get(project.id)
+            self.add(
+                "job",
+                {
+                    "entityId": project.id,
+                    "companyName": project.project_name,
+                    "customer": {"id": customer_ids[project.client_id]},
+                    "entityStatus": {"id": statuses[project.status]},
+                    "jobBillingType": {"id": "FBM" if project.billing_model == "fixed_fee" else "TM"},
+                    "currency": {"id": by_symbol[project.currency]},
+                    "startDate": project.expected_start_date.isoformat()
+                    if project.expected_start_date
+                    else None,
+                    "projectedEndDate": project.expected_end_date.isoformat()
+                    if project.expected_end_date
+                    else None,
+                    "billingRateCard": {"id": ids[card.id]} if card is not None else None,
+                },
+            )
+        return ids
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -247,7 +341,9 @@ class NetSuiteFake(FakeServer):
         rest = request.path[len("/services/rest/") :]
         if rest == "query/v1/suiteql" and request.method == "POST":
             return self._suiteql(request)
-        found = re.fullmatch(r"record/v1/(customer|vendor|invoice|salesorder)(/.*)?", rest)
+        found = re.fullmatch(
+            r"record/v1/(customer|vendor|invoice|salesorder|job|billingratecard)(/.*)?", rest
+        )
         if found:
             return self._record_api(request, found[1], found[2] or "")
         return Reply(404, ns_error(404, "INVALID_URL", "The record type does not exist."))
@@ -467,8 +563,12 @@ class NetSuiteFake(FakeServer):
             if found[1]:
                 return [{"id": r["id"], "balance": str(self._balance(r["id"]))} for r in rows]
             return [{"id": r["id"]} for r in rows]
+        if " FROM transactionline tl " in q:
+            return self._transaction_lines(q)
         if " FROM transaction t" in q:
             return self._transactions(q)
+        if " FROM job j" in q:
+            return self._jobs(q)
         found = re.fullmatch(
             r"SELECT e\.id, (.*) FROM (customer|vendor) e LEFT JOIN .*?(?: WHERE (.*))? ORDER BY e\.id", q
         )
@@ -537,6 +637,8 @@ class NetSuiteFake(FakeServer):
                     "status": status,
                     "currency": (record.get("currency") or {}).get("id"),
                     "externalid": record.get("externalId"),
+                    "duedate": record.get("dueDate"),
+                    "exchangerate": record.get("exchangeRate"),
                 }
                 row.update({k.lower(): v for k, v in record.items() if k.lower().startswith("custbody")})
                 rows.append(row)
@@ -577,13 +679,73 @@ class NetSuiteFake(FakeServer):
                 if name == "cur.symbol":
                     value = self.currencies.get(str(row.get("currency")))
                 else:
-                    value = row.get(name.removeprefix("t."))
-                    if name.removeprefix("t.") == "trandate" and value:
-                        day = date.fromisoformat(str(value))
-                        value = f"{day.month}/{day.day}/{day.year}"
+                    value = _suiteql_value(row.get(name.removeprefix("t.")))
                 shown[alias or name.removeprefix("t.")] = None if value is None else str(value)
             out.append({k: v for k, v in shown.items() if v is not None})
         return out
+
+    def _transaction_lines(self, q: str) -> list[dict[str, Any]] | None:
+        """An invoice's item lines as ``transactionline`` keeps them: with the sign of their posting (an invoice's
+        income lines are credits: negative quantity and amount), the rate as entered; no main or tax line here."""
+        found = re.fullmatch(
+            r"SELECT (.*?) FROM transactionline tl WHERE tl\.transaction IN \(([\d, ]+)\) AND tl\.mainline = 'F' "
+            r"AND tl\.taxline = 'F' ORDER BY tl\.transaction, tl\.linesequencenumber",
+            q,
+        )
+        if not found:
+            return None
+        wanted = sorted({int(i) for i in found[2].split(",")})
+        out = []
+        for transaction in wanted:
+            record = self.invoices.get(str(transaction))
+            for number, line in enumerate(((record or {}).get("item") or {}).get("items") or [], start=1):
+                row = {
+                    "transaction": str(transaction),
+                    "linesequencenumber": number,
+                    "item": (line.get("item") or {}).get("id"),
+                    "memo": line.get("description"),
+                    "quantity": -Decimal(str(line.get("quantity", 1))),
+                    "rate": line.get("rate"),
+                    "foreignamount": -Decimal(str(line.get("amount") or 0)),
+                    **{k.lower(): v for k, v in line.items() if k.lower().startswith("custcol")},
+                }
+                out.append(self._columns(found[1], "tl.", row))
+        return out
+
+    def _jobs(self, q: str) -> list[dict[str, Any]] | None:
+        found = re.fullmatch(
+            r"SELECT (.*?) FROM job j(?: LEFT JOIN currency cur ON cur\.id = j\.currency)?"
+            r"(?: WHERE (.*?))? ORDER BY j\.id",
+            q,
+        )
+        if not found:
+            return None
+        rows = []
+        for job_id, job in sorted(self.records["job"].items(), key=lambda kv: int(kv[0])):
+            row = {
+                "id": job_id,
+                **{k.lower(): (v.get("id") if isinstance(v, dict) else v) for k, v in job.items()},
+                "cur.symbol": self.currencies.get((job.get("currency") or {}).get("id", "")),
+            }
+            rows.append(row)
+        if found[2]:
+            by_code = re.fullmatch(r"j\.entityid = '((?:[^']|'')*)'", found[2])
+            if not by_code:
+                return None
+            rows = [r for r in rows if r.get("entityid") == by_code[1].replace("''", "'")]
+        return [self._columns(found[1], "j.", row) for row in rows]
+
+    @staticmethod
+    def _columns(selected: str, prefix: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The selected columns of a row (``t.x``, ``x AS alias``, ``cur.symbol``), null ones left out."""
+        shown: dict[str, Any] = {}
+        for column in (c.strip() for c in selected.split(", ")):
+            name, _, alias = column.partition(" AS ")
+            key = name if name in row else name.removeprefix(prefix)
+            value = _suiteql_value(row.get(key))
+            if value is not None:
+                shown[alias or name.removeprefix(prefix)] = str(value)
+        return shown
 
     def _row(
         self, record: dict[str, Any], hold_field: str | None = None, tax_field: str | None = None
@@ -662,6 +824,16 @@ class NetSuiteFake(FakeServer):
         )
 
 
+def _suiteql_value(value: Any) -> Any:
+    """A column's value as SuiteQL answers it: dates in the account's default format (``M/D/YYYY``)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        day = date.fromisoformat(value)
+        return f"{day.month}/{day.day}/{day.year}"
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    return value
+
+
 def _sortable(value: Any) -> tuple[int, Any]:
     if value is None:
         return (0, "")
@@ -675,6 +847,11 @@ def _condition(text: str) -> Any:
     found = re.fullmatch(r"t\.(\w+) = TO_DATE\('(\d{4}-\d{2}-\d{2})', 'YYYY-MM-DD'\)", text)
     if found:
         return lambda r, c=found[1], v=found[2]: str(r.get(c) or "") == v
+    found = re.fullmatch(r"t\.(\w+) (>=|<=) TO_DATE\('(\d{4}-\d{2}-\d{2})', 'YYYY-MM-DD'\)", text)
+    if found:
+        if found[2] == ">=":
+            return lambda r, c=found[1], v=found[3]: bool(r.get(c)) and str(r[c]) >= v
+        return lambda r, c=found[1], v=found[3]: bool(r.get(c)) and str(r[c]) <= v
     found = re.fullmatch(r"t\.(\w+) = '((?:[^']|'')*)'", text)
     if found:
         literal = found[2].replace("''", "'")

@@ -20,6 +20,9 @@ Emulated:
   ``GET /v2/expenses?from=&to=`` (next links in the body), ``GET /v2/contracts/<id>``,
   ``GET /v2/projects/<code>/rate-card``, ``POST /v2/invoices/<id>/billed-lines`` (links unbilled lines, 204) and
   ``POST /v2/reviews/send_back|write_off`` (204).
+- Finance close: ``GET /v2/invoices?issued_from=&issued_to=`` (every invoice issued in the period but drafts, offset
+  paging), ``GET /v2/jobs`` (the ledger's projects, cursor paging), ``GET /v2/accounts/<id>`` (the PSA's account of
+  a client, by the customer id its projects name); ``seed_close_books`` loads the sample books.
 - Errors as ``{"error": {"code": ..., "message": ...}}``.
 
 ``seed_workers`` and ``seed_customers`` load the sample firm in these shapes; ``EXAMPLE_DOCUMENT`` (next to this file,
@@ -85,6 +88,8 @@ class RestFake(FakeServer):
         self.expenses: list[dict[str, Any]] = []
         self.contracts: dict[str, dict[str, Any]] = {}
         self.rate_cards: dict[str, dict[str, Any]] = {}
+        self.jobs: list[dict[str, Any]] = []
+        self.accounts: dict[str, dict[str, Any]] = {}
         self._numbers = itertools.count(1)
         self.sequences: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -199,6 +204,100 @@ class RestFake(FakeServer):
                 }
             )
 
+    def seed_close_books(self, books: Any) -> None:
+        """The finance close's sample books (``firm.CloseBooks``) in this API's shapes: invoices with their line
+        items, the ledger's projects (jobs), rate cards by project, the PSA's accounts."""
+        states = {
+            "draft": "draft",
+            "posted": "open",
+            "partly_paid": "partial",
+            "paid": "paid",
+            "cancelled": "void",
+        }
+        for invoice in books.invoices:
+            self.invoices[invoice.id] = {
+                "uuid": invoice.id,
+                "number": invoice.invoice_number,
+                "customer": invoice.client_id,
+                "project": invoice.project_id,
+                "currency": invoice.currency.lower(),
+                "fx_rate": str(invoice.conversion_rate),
+                "issued_on": invoice.posting_date.isoformat(),
+                "due_on": invoice.due_date.isoformat(),
+                "period": {
+                    "from": invoice.period_start.isoformat() if invoice.period_start else None,
+                    "to": invoice.period_end.isoformat() if invoice.period_end else None,
+                },
+                "po": invoice.po_no,
+                "line_items": [
+                    {
+                        "kind": line.source,
+                        "refs": list(line.source_ids),
+                        "text": line.description,
+                        "qty": str(line.quantity),
+                        "unit_price": str(line.rate),
+                        "total": str(line.amount),
+                    }
+                    for line in invoice.lines
+                ],
+                "subtotal": str(invoice.net_total),
+                "tax": str(invoice.tax_total),
+                "total": str(invoice.grand_total),
+                "balance_due": str(invoice.outstanding_amount),
+                "state": states[invoice.status],
+            }
+        project_states = {"open": "active", "completed": "closed", "cancelled": "cancelled"}
+        for project in books.projects:
+            self.jobs.append(
+                {
+                    "code": project.id,
+                    "name": project.project_name,
+                    "customer": project.client_id,
+                    "billing": project.billing_model,
+                    "currency": project.currency.lower(),
+                    "start": project.expected_start_date.isoformat() if project.expected_start_date else None,
+                    "end": project.expected_end_date.isoformat() if project.expected_end_date else None,
+                    "state": project_states[project.status],
+                }
+            )
+        for project_id, card in books.rate_cards.items():
+            self.rate_cards[project_id] = {
+                "id": card.id,
+                "name": card.name,
+                "customer": card.client_id,
+                "starts": card.effective_date.isoformat(),
+                "ends": card.end_date.isoformat() if card.end_date else None,
+                "rates": [
+                    {
+                        "role": line.role,
+                        "activity": line.activity_type,
+                        "currency": line.currency.lower(),
+                        "bill": str(line.billing_rate),
+                        "cost": str(line.costing_rate),
+                    }
+                    for line in card.lines
+                ],
+            }
+        for client in books.accounts:
+            address = client.address
+            self.accounts[client.id] = {
+                "id": client.id,
+                "name": client.customer_name,
+                "currency": client.default_currency.lower(),
+                "terms_days": client.payment_terms_days,
+                "email": client.billing_email,
+                "address": {
+                    "street": address.line1,
+                    "street2": address.line2,
+                    "city": address.city,
+                    "region": address.region,
+                    "postcode": address.postal_code,
+                    "country": address.country,
+                }
+                if address
+                else None,
+            }
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -260,6 +359,23 @@ class RestFake(FakeServer):
         customer, project = request.param("customer"), request.param("project")
         rows = [o for o in self.purchase_orders if (o["customer"], o["project"]) == (customer, project)]
         return Reply(200, {"items": rows})
+
+    def _invoices_issued(self, request: Request, found: re.Match[str]) -> Reply | None:
+        if request.param("issued_from") is None:
+            return None
+        start, end = request.param("issued_from") or "", request.param("issued_to") or "9999"
+        rows = [i for i in self.invoices.values() if i["state"] != "draft" and start <= i["issued_on"] <= end]
+        limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
+        return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    def _jobs(self, request: Request, found: re.Match[str]) -> Reply:
+        limit, start = int(request.param("limit") or 25), int(request.param("cursor") or 0)
+        following = str(start + limit) if start + limit < len(self.jobs) else None
+        return Reply(200, {"data": self.jobs[start : start + limit], "meta": {"next_cursor": following}})
+
+    def _account(self, request: Request, found: re.Match[str]) -> Reply:
+        account = self.accounts.get(unquote(found[1]))
+        return Reply(200, {"account": account}) if account else error(404, "not_found", "no such account")
 
     def _invoices_for_period(self, request: Request, found: re.Match[str]) -> Reply:
         wanted = (request.param("project"), request.param("from"), request.param("to"))
@@ -459,7 +575,10 @@ def _path(pattern: str) -> re.Pattern[str]:
 _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
     ("GET", _path(r"/customers/([^/]+)/(balance|tax)"), RestFake._customer_balance_or_tax),
     ("GET", _path(r"/purchase-orders"), RestFake._purchase_orders),
+    ("GET", _path(r"/invoices"), RestFake._invoices_issued),
     ("GET", _path(r"/invoices"), RestFake._invoices_for_period),
+    ("GET", _path(r"/jobs"), RestFake._jobs),
+    ("GET", _path(r"/accounts/([^/]+)"), RestFake._account),
     ("POST", _path(r"/invoices"), RestFake._create_invoice),
     ("POST", _path(r"/invoices/([^/]+)/billed-lines"), RestFake._billed_lines),
     (None, _path(r"/invoices/([^/]+)(/finalize)?"), RestFake._invoice),

@@ -387,6 +387,52 @@ class SalesforceFake(FakeServer):
         if deal.with_sow:
             self.attach(deal.opportunity_id, f"Statement of Work - {deal.name}", sample_sow_pdf(deal))
 
+    def seed_close_books(
+        self,
+        books: Any,
+        *,
+        erp_customer_field: str,
+        billing_email_field: str = "Billing_Email__c",
+        payment_terms_field: str = "Payment_Terms__c",
+    ) -> dict[str, str]:
+        """The PSA's accounts of the finance close's sample books (``firm.CloseBooks.accounts``): each an Account
+        (its street in one multi-line ``BillingStreet``, its terms a picklist label such as "Net 30", e-mail in a
+        custom field) with a Certinia project that names the client by the ERP's customer id, as onboarding creates
+        projects. Returns the client id -> Account Id."""
+        ids = {}
+        for number, client in enumerate(books.accounts, start=1):
+            address = client.address
+            street = "\n".join(line for line in (address.line1, address.line2) if line) if address else None
+            account = self.put(
+                "Account",
+                {
+                    "Name": client.customer_name,
+                    "BillingStreet": street,
+                    "BillingCity": address.city if address else None,
+                    "BillingState": address.region if address else None,
+                    "BillingPostalCode": address.postal_code if address else None,
+                    "BillingCountryCode": address.country if address else None,
+                    "CurrencyIsoCode": client.default_currency,
+                    billing_email_field: client.billing_email,
+                    payment_terms_field: f"Net {client.payment_terms_days}"
+                    if client.payment_terms_days is not None
+                    else None,
+                },
+            )
+            self.put(
+                "pse__Proj__c",
+                {
+                    "Name": f"{client.customer_name} - engagement {number}",
+                    "pse__Account__c": account,
+                    "pse__Stage__c": "In Progress",
+                    "pse__Billing_Type__c": "Time and Materials",
+                    "CurrencyIsoCode": client.default_currency,
+                    erp_customer_field: client.id,
+                },
+            )
+            ids[client.id] = account
+        return ids
+
     def seed_allocations(self, allocations: list[Any]) -> None:
         """The sample firm's allocations as Certinia assignments with their schedules."""
         for allocation in allocations:

@@ -32,6 +32,11 @@ paged), ``get_contract`` ({id}), ``project_rate_card`` ({project_id}; not found:
 (``backoffice.connectors.mapping``). Creates send the idempotency key in a header (``Idempotency-Key`` by
 default) and can map it into the body as the source ``$idempotency_key``.
 
+Finance close: ERP ``list_invoices`` ({start}, {end}; the invoices posted in the period, every status but draft,
+with their lines; paged) and ``list_projects`` (the ERP's projects; paged). The ERP's ``project_rate_card`` and the
+PSA's ``get_account`` ({id}; the client's account, by the id the PSA's projects name it by) are the operations of
+those names in that system's document: each system has its own document, so one name reads what that system holds.
+
 A next link is followed only to the configured host: the adapter never sends its credentials elsewhere.
 """
 
@@ -123,6 +128,8 @@ OperationName = Literal[
     "project_rate_card",
     "mark_billed",
     "return_lines",
+    "list_invoices",
+    "list_projects",
 ]
 _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
@@ -146,6 +153,7 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "project_rate_card": frozenset({"project_id"}),
     "mark_billed": frozenset({"invoice_id"}),
     "return_lines": frozenset({"action"}),
+    "list_invoices": frozenset({"start", "end"}),
 }
 _CREATES = frozenset(
     {"create_customer", "create_vendor", "create_project", "create_resource_request", "create_invoice"}
@@ -160,6 +168,8 @@ _LISTS = frozenset(
         "list_billable_projects",
         "list_time_entries",
         "list_expenses",
+        "list_invoices",
+        "list_projects",
     }
 )
 _VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template"})
@@ -662,6 +672,16 @@ class RestConnector:
         if again is None:
             raise tagged(RecordNotFound(f"{self.system} has no invoice {invoice_id}"), self.system)
         return again
+
+    # -- ERP finance close -------------------------------------------------------------------------------------
+
+    def list_invoices(self, start: date, end: date, page_token: str | None = None) -> Page[Invoice]:
+        return self._list("list_invoices", start, end, page_token, Invoice)
+
+    def list_projects(self, page_token: str | None = None) -> Page[Project]:
+        op = self._operation("list_projects")
+        records, following = self._page("list_projects", {}, page_token)
+        return Page([self._map("list_projects", op, r, Project) for r in records], following)
 
     # -- PSA ----------------------------------------------------------------------------------------------------
 

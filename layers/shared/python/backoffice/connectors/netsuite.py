@@ -22,6 +22,16 @@
   name); the purchase order is the client's PO number (``otherRefNum``, "PO #") on the customer's newest open
   sales order for the project (same project body field), its balance that order's total less the posted invoices
   quoting the same PO number.
+- Finance close reads (``CloseErpPort``): the period's invoices are SuiteQL pages of ``transaction`` rows
+  (``CustInvc``, ``trandate`` in the period, approved or rejected: pending approval is the draft) with their item
+  lines from ``transactionline`` in one query a page, each line's source and source ids read back from the custom
+  columns ``create_invoice`` wrote. Projects are ``job`` records (``entityid`` the project code, ``companyname``
+  its name, ``customer``, ``currency``, ``entitystatus`` from the Job Status list, ``jobbillingtype``; see "Adding
+  a Project with a Status", docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_3795306517.html). Their
+  billing rates are the project's billing rate card (its ``billingratecard`` field, which a customer's default
+  card fills on a new project): the ``billingratecard`` record, read through the record API (section_4719596844:
+  prices per billing class in the ``ratecardpricingmulti`` sublist, or ``ratecardpricing`` without Multiple
+  Currencies; cards set the rates of charge-based projects' time-based charge rules, section_1487716707).
 - Failures: 429, and 400 with ``CONCURRENCY_LIMIT_EXCEEDED`` (the account's concurrent-request limit) ->
   ``ConnectorRateLimited``; 5xx -> ``ConnectorUnavailable``; 404 -> ``RecordNotFound``. Messages carry the
   ``o:errorCode`` values, never ``detail`` (which may repeat the values sent).
@@ -64,7 +74,17 @@ from backoffice.connectors.oauth import (
     token_from_response,
 )
 from backoffice.connectors.ports import ConnectorError, ConnectorRateLimited, Created, Page, RecordNotFound
-from backoffice.models import Address, Client, Invoice, PurchaseOrder, Vendor, readable_errors
+from backoffice.models import (
+    Address,
+    BillingModel,
+    Client,
+    Invoice,
+    Project,
+    PurchaseOrder,
+    RateCard,
+    Vendor,
+    readable_errors,
+)
 from backoffice.models.envelope import Model
 
 SYSTEM = "netsuite"
@@ -74,6 +94,17 @@ _INTERNAL_ID = re.compile(r"^\d{1,18}$")
 # approvalStatus of an invoice under the Invoice Approval feature.
 _PENDING_APPROVAL, _APPROVED, _REJECTED = "1", "2", "3"
 _LINE_SOURCES = frozenset({"time", "expense", "milestone", "retainer", "fee", "adjustment"})
+ProjectStatus = Literal["open", "completed", "cancelled"]
+# jobbillingtype: charge-based, fixed bid (interval, milestone), time and materials.
+_JOB_BILLING_TYPES: dict[str, BillingModel] = {
+    "CB": "time_and_materials",
+    "FBI": "fixed_fee",
+    "FBM": "fixed_fee",
+    "TM": "time_and_materials",
+}
+# entitystatus, the Job Status list as NetSuite ships it: 1 Closed, 3 Not Awarded (2, 4, 5: in progress, pending,
+# awarded, all open).
+_JOB_STATUSES: dict[str, ProjectStatus] = {"1": "completed", "3": "cancelled"}
 
 
 class NetSuiteSettings(Model):
@@ -114,6 +145,13 @@ class NetSuiteSettings(Model):
     invoice_line_refs_field: str | None = "custcol_backoffice_source_ids"
     # The customer field naming its sales tax item or group (legacy tax); None: no tax template is read.
     customer_tax_template_field: str | None = "taxItem"
+    # Finance close (projects are ``job`` records). The project's billing type (``jobbillingtype``) and status
+    # (``entitystatus``, the Job Status list: 1 Closed, 2 In Progress, 3 Not Awarded, 4 Pending, 5 Awarded by
+    # default; firms add their own) in canonical terms; a type not named is time and materials, a status open.
+    # The activity type a rate card's lines bill (NetSuite prices billing classes, not activities).
+    project_billing_types: dict[str, BillingModel] = Field(default_factory=lambda: dict(_JOB_BILLING_TYPES))
+    project_statuses: dict[str, ProjectStatus] = Field(default_factory=lambda: dict(_JOB_STATUSES))
+    rate_card_activity_type: str = "Consulting"
     governance: Governance = Field(default_factory=Governance)
 
     @model_validator(mode="after")
@@ -484,6 +522,35 @@ def _ref_id(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _field(record: Mapping[str, Any], name: str) -> Any:
+    """A field of a record by its id in any case (``rateCardPricingMulti`` is ``ratecardpricingmulti``)."""
+    for key, value in record.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _sublist(record: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    """The lines of an expanded sublist (``{"items": [...]}``); none when absent or not expanded."""
+    found = _field(record, name)
+    items = found.get("items") if isinstance(found, dict) else None
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
+def _invoice_status(*, cancelled: bool, pending: bool, total: Decimal, remaining: Decimal) -> str:
+    """The canonical status of an invoice: rejected or voided, pending approval (NetSuite's draft), else by what
+    it still owes."""
+    if cancelled:
+        return "cancelled"
+    if pending:
+        return "draft"
+    if remaining <= 0 < total:
+        return "paid"
+    if remaining < total:
+        return "partly_paid"
+    return "posted"
+
+
 def _suiteql_date(value: date) -> str:
     return f"TO_DATE('{value.isoformat()}', 'YYYY-MM-DD')"
 
@@ -796,42 +863,34 @@ class NetSuiteErp:
 
     def _invoice(self, record: Mapping[str, Any]) -> Invoice:
         settings = self.api.settings
-        by_item = {item: source for source, item in settings.invoice_item_ids.items()}
         lines = []
         sublist = record.get("item")
         for item in (sublist or {}).get("items", []) if isinstance(sublist, dict) else []:
-            source = (
-                item.get(settings.invoice_line_source_field) if settings.invoice_line_source_field else None
-            )
-            if source not in _LINE_SOURCES:
-                source = by_item.get(str(_ref_id(item.get("item"))), "fee")
-            refs = item.get(settings.invoice_line_refs_field) if settings.invoice_line_refs_field else None
             lines.append(
-                {
-                    "source": source,
-                    "source_ids": [r for r in str(refs or "").split(",") if r],
-                    "description": item.get("description")
-                    or (item.get("item") or {}).get("refName")
-                    or source,
-                    "quantity": item.get("quantity", 1),
-                    "rate": item.get("rate", item.get("amount", 0)),
-                    "amount": item.get("amount", 0),
-                }
+                self._line_body(
+                    source=item.get(settings.invoice_line_source_field)
+                    if settings.invoice_line_source_field
+                    else None,
+                    item_id=_ref_id(item.get("item")),
+                    refs=item.get(settings.invoice_line_refs_field)
+                    if settings.invoice_line_refs_field
+                    else None,
+                    description=item.get("description") or (item.get("item") or {}).get("refName"),
+                    quantity=item.get("quantity", 1),
+                    rate=item.get("rate", item.get("amount", 0)),
+                    amount=item.get("amount", 0),
+                )
             )
         approval = _ref_id(record.get("approvalStatus"))
         total = Decimal(str(record.get("total") or 0))
         remaining = Decimal(str(record.get("amountRemaining", total)))
         status_name = str(_ref_id(record.get("status")) or "").lower()
-        if approval == _REJECTED or status_name in ("voided", "rejected"):
-            status = "cancelled"
-        elif approval == _PENDING_APPROVAL or status_name == "pending approval":
-            status = "draft"
-        elif remaining <= 0 < total:
-            status = "paid"
-        elif remaining < total:
-            status = "partly_paid"
-        else:
-            status = "posted"
+        status = _invoice_status(
+            cancelled=approval == _REJECTED or status_name in ("voided", "rejected"),
+            pending=approval == _PENDING_APPROVAL or status_name == "pending approval",
+            total=total,
+            remaining=remaining,
+        )
         tax_item = record.get("taxItem")
         body = {
             "id": str(record.get("id")),
@@ -855,6 +914,224 @@ class NetSuiteErp:
             "status": status,
         }
         return self._load(Invoice, body, "invoice", record)
+
+    def _line_body(
+        self,
+        *,
+        source: Any,
+        item_id: str | None,
+        refs: Any,
+        description: Any,
+        quantity: Any,
+        rate: Any,
+        amount: Any,
+    ) -> dict[str, Any]:
+        """An invoice line as ``create_invoice`` wrote it: its source and source ids from the custom columns, else
+        the source its service item stands for (``invoice_item_ids``), else a fee."""
+        if source not in _LINE_SOURCES:
+            by_item = {item: known for known, item in self.api.settings.invoice_item_ids.items()}
+            source = by_item.get(str(item_id), "fee")
+        return {
+            "source": source,
+            "source_ids": [r for r in str(refs or "").split(",") if r],
+            "description": description or source,
+            "quantity": quantity,
+            "rate": rate,
+            "amount": amount,
+        }
+
+    # -- finance close ------------------------------------------------------------------------------------------
+
+    def list_invoices(self, start: date, end: date, page_token: str | None = None) -> Page[Invoice]:
+        """A page of the invoices dated (``trandate``) in the period that were approved (posted) or rejected, with
+        their lines: two SuiteQL queries a page, the headers then the lines of all of them (``transactionline``),
+        instead of one record read per invoice."""
+        settings = self.api.settings
+        custom = (
+            settings.invoice_project_field,
+            settings.invoice_period_start_field,
+            settings.invoice_period_end_field,
+        )
+        rows, following = self.api.suiteql_page(
+            "SELECT t.id, t.tranid, t.entity, t.trandate, t.duedate, t.exchangerate, t.otherrefnum, t.foreigntotal, "
+            "t.foreignamountunpaid, t.approvalstatus, t.voided, t.status, "
+            + "".join(f"t.{field.lower()}, " for field in custom)
+            + "cur.symbol AS currency FROM transaction t LEFT JOIN currency cur ON cur.id = t.currency "
+            f"WHERE t.type = 'CustInvc' AND t.trandate >= {_suiteql_date(start)} "
+            f"AND t.trandate <= {_suiteql_date(end)} "
+            # Pending approval is NetSuite's draft: not posted, so not the period's.
+            f"AND t.approvalstatus IN ({_APPROVED}, {_REJECTED}) ORDER BY t.id",
+            offset=_page_offset(page_token),
+            operation="list_invoices",
+        )
+        lines = self._invoice_lines([str(row.get("id")) for row in rows])
+        return Page(
+            [self._invoice_of_row(row, lines.get(str(row.get("id")), [])) for row in rows],
+            str(following) if following is not None else None,
+        )
+
+    def _invoice_lines(self, invoice_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The item lines of the invoices, by invoice id, in line order (every page of them)."""
+        ids = [i for i in invoice_ids if _INTERNAL_ID.match(i)]
+        if not ids:
+            return {}
+        settings = self.api.settings
+        custom = [f for f in (settings.invoice_line_source_field, settings.invoice_line_refs_field) if f]
+        found: dict[str, list[dict[str, Any]]] = {}
+        for row in self.api.suiteql(
+            "SELECT tl.transaction, tl.linesequencenumber, tl.item, tl.memo, tl.quantity, tl.rate, "
+            "tl.foreignamount" + "".join(f", tl.{field.lower()}" for field in custom) + " "
+            f"FROM transactionline tl WHERE tl.transaction IN ({', '.join(ids)}) "
+            "AND tl.mainline = 'F' AND tl.taxline = 'F' ORDER BY tl.transaction, tl.linesequencenumber",
+            operation="list_invoice_lines",
+        ):
+            found.setdefault(str(row.get("transaction")), []).append(row)
+        return found
+
+    def _invoice_of_row(self, row: Mapping[str, Any], line_rows: Sequence[Mapping[str, Any]]) -> Invoice:
+        """An invoice from its SuiteQL header and line rows. ``transactionline`` keeps an invoice's item lines
+        with the sign of their posting (income is a credit): quantity and amount read negated, the rate as is."""
+        settings = self.api.settings
+        source_field = (settings.invoice_line_source_field or "").lower()
+        refs_field = (settings.invoice_line_refs_field or "").lower()
+        lines = []
+        for line in line_rows:
+            amount = -Decimal(str(line.get("foreignamount") or 0))
+            quantity = line.get("quantity")
+            lines.append(
+                self._line_body(
+                    source=line.get(source_field) if source_field else None,
+                    item_id=line.get("item"),
+                    refs=line.get(refs_field) if refs_field else None,
+                    description=line.get("memo"),
+                    quantity=-Decimal(str(quantity)) if quantity not in (None, "") else Decimal(1),
+                    rate=line.get("rate") if line.get("rate") not in (None, "") else amount,
+                    amount=amount,
+                )
+            )
+        net = sum((Decimal(str(line["amount"])) for line in lines), Decimal(0))
+        total = Decimal(str(row.get("foreigntotal") or 0))
+        remaining = Decimal(str(row.get("foreignamountunpaid", total)))
+        approval = str(row.get("approvalstatus") or "")
+        status = _invoice_status(
+            cancelled=approval == _REJECTED or row.get("voided") == "T" or row.get("status") == "V",
+            pending=approval == _PENDING_APPROVAL,
+            total=total,
+            remaining=remaining,
+        )
+
+        def day(column: str) -> str | None:
+            value = row.get(column.lower())
+            return _netsuite_date(value).isoformat() if value not in (None, "") else None
+
+        body = {
+            "id": str(row.get("id")),
+            "invoice_number": row.get("tranid") if status != "draft" else None,
+            "client_id": str(row.get("entity") or ""),
+            "project_id": row.get(settings.invoice_project_field.lower()),
+            "currency": row.get("currency") or settings.default_currency,
+            "conversion_rate": row.get("exchangerate") or 1,
+            "posting_date": day("trandate"),
+            "due_date": day("duedate") or day("trandate"),
+            "period_start": day(settings.invoice_period_start_field),
+            "period_end": day(settings.invoice_period_end_field),
+            "po_no": row.get("otherrefnum") or None,
+            "lines": lines,
+            "net_total": net,
+            "tax_total": max(total - net, Decimal(0)),
+            "grand_total": total,
+            "outstanding_amount": remaining,
+            "status": status,
+        }
+        return self._load(Invoice, body, "invoice", row)
+
+    def _job_query(self, where: str = "") -> str:
+        return (
+            "SELECT j.id, j.entityid, j.companyname, j.customer, j.entitystatus, j.jobbillingtype, j.startdate, "
+            "j.projectedenddate, cur.symbol AS currency FROM job j LEFT JOIN currency cur ON cur.id = j.currency"
+            + (f" WHERE {where}" if where else "")
+            + " ORDER BY j.id"
+        )
+
+    def list_projects(self, page_token: str | None = None) -> Page[Project]:
+        """A page of the projects (``job`` records): the project id (``entityid``) is the PSA's project code, as
+        the invoices' project field is; the client is the project's customer (NetSuite's internal id)."""
+        rows, following = self.api.suiteql_page(
+            self._job_query(), offset=_page_offset(page_token), operation="list_projects"
+        )
+        return Page([self._project(row) for row in rows], str(following) if following is not None else None)
+
+    def _project(self, row: Mapping[str, Any]) -> Project:
+        settings = self.api.settings
+
+        def day(column: str) -> str | None:
+            value = row.get(column)
+            return _netsuite_date(value).isoformat() if value not in (None, "") else None
+
+        body = {
+            "id": row.get("entityid"),
+            "project_name": row.get("companyname") or row.get("entityid"),
+            "client_id": str(row.get("customer") or ""),
+            "status": settings.project_statuses.get(str(row.get("entitystatus") or ""), "open"),
+            "billing_model": settings.project_billing_types.get(
+                str(row.get("jobbillingtype") or ""), "time_and_materials"
+            ),
+            "currency": row.get("currency") or settings.default_currency,
+            "expected_start_date": day("startdate"),
+            "expected_end_date": day("projectedenddate"),
+        }
+        project: Project = self._load(Project, body, "project", row)
+        return project
+
+    def project_rate_card(self, project_id: str) -> RateCard | None:
+        """The project's billing rate card (``billingratecard``: a price per billing class and currency); None when
+        the project has none (the customer's default card only fills a new project's field), or no project has
+        this id. A line's role is the billing class; a card holds no cost rates (0) and no dates (it applies from
+        the project's start)."""
+        rows, _ = self.api.suiteql_page(
+            "SELECT j.id, j.startdate, j.billingratecard AS rate_card FROM job j "
+            f"WHERE j.entityid = {suiteql_literal(project_id)} ORDER BY j.id",
+            limit=1,
+            operation="project_rate_card",
+        )
+        if not rows:
+            return None
+        job = rows[0]
+        card_id = str(job.get("rate_card") or "")
+        if not _INTERNAL_ID.match(card_id):
+            return None
+        record = self.api.get_record(
+            "billingratecard", card_id, operation="project_rate_card", params={"expandSubResources": "true"}
+        )
+        settings = self.api.settings
+        # ratecardpricingmulti with the Multiple Currencies feature, ratecardpricing without it.
+        prices = _sublist(record, "ratecardpricingmulti") or _sublist(record, "ratecardpricing")
+        lines: dict[tuple[str | None, str], dict[str, Any]] = {}
+        for price in prices:
+            billing_class = _field(price, "billingclass")
+            role = billing_class.get("refName") if isinstance(billing_class, dict) else billing_class
+            currency_id = _ref_id(_field(price, "currency"))
+            currency = self._currency_code(currency_id) if currency_id else settings.default_currency
+            key = (str(role) if role else None, currency)
+            lines[key] = {
+                "role": key[0],
+                "activity_type": settings.rate_card_activity_type,
+                "currency": currency,
+                "billing_rate": _field(price, "price") or _field(price, "rate") or 0,
+                "costing_rate": 0,
+            }
+        if not lines:
+            return None
+        start = job.get("startdate")
+        body = {
+            "id": str(record.get("id") or card_id),
+            "name": record.get("name") or f"billing rate card {card_id}",
+            "client_id": _ref_id(record.get("customer")),
+            "effective_date": _netsuite_date(start).isoformat() if start not in (None, "") else "1970-01-01",
+            "lines": list(lines.values()),
+        }
+        card: RateCard = self._load(RateCard, body, "billing rate card", record)
+        return card
 
     def _currency_code(self, currency_id: str) -> str:
         for code, known in self._currency_ids.items():

@@ -7,10 +7,14 @@ says SOW or statement of work; its ``VersionData`` is downloaded and stored in S
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
 from backoffice.connectors.s3_upload import DocumentUploader
 from backoffice.connectors.salesforce_api import SYSTEM, SalesforceApi, salesforce_id, soql_literal
 from backoffice.connectors.salesforce_records import load_record
+from backoffice.connectors.salesforce_settings import SalesforceSettings
 from backoffice.models import Client, Document, Opportunity
 
 _CONTENT_TYPES = {
@@ -32,6 +36,84 @@ _OPPORTUNITY_FIELDS = (
     "Probability",
     "OwnerId",
 )
+
+
+def account_fields(settings: SalesforceSettings) -> list[str]:
+    """The Account fields ``client_of_account`` reads: the standard ones and those the settings name."""
+    optional = (
+        settings.country_code_field,
+        settings.account_tax_id_field,
+        settings.account_billing_email_field,
+        settings.account_payment_terms_field,
+        "CurrencyIsoCode" if settings.multi_currency else None,
+    )
+    return [
+        "Id",
+        "Name",
+        "BillingStreet",
+        "BillingCity",
+        "BillingState",
+        "BillingPostalCode",
+        "BillingCountry",
+        *(f for f in optional if f),
+    ]
+
+
+def _terms_days(value: Any) -> int | None:
+    """Payment terms as days: a number, the net days of a label ("Net 30", "2% 10 Net 30", "30 days"), 0 for "Due
+    on receipt"; None for anything else (a label that names no days is not guessed)."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return int(value)
+    if re.fullmatch(r"\s*due\s+(?:up)?on\s+receipt\s*", str(value), re.IGNORECASE):
+        return 0
+    text = str(value)
+    found = re.search(r"\bnet\s*(\d{1,3})\b", text, re.IGNORECASE) or re.fullmatch(
+        r"\s*(\d{1,3})(?:\s*days?)?\s*", text, re.IGNORECASE
+    )
+    return int(found[1]) if found else None
+
+
+def client_of_account(
+    record: Mapping[str, Any], settings: SalesforceSettings, client_id: str | None = None
+) -> Client:
+    """An Account as the canonical ``Client``: the CRM's account of a deal, and the PSA's account of a client.
+    ``client_id``: the id the client goes by (the PSA knows its clients by the ERP's customer id), else the
+    Account's."""
+    street = [line.strip() for line in str(record.get("BillingStreet") or "").splitlines() if line.strip()]
+    country = record.get(settings.country_code_field) if settings.country_code_field else None
+    if not country and isinstance(record.get("BillingCountry"), str) and len(record["BillingCountry"]) == 2:
+        country = record["BillingCountry"].upper()
+    address = None
+    if street and record.get("BillingCity") and country:
+        address = {
+            "line1": street[0],
+            "line2": ", ".join(street[1:]) or None,
+            "city": record["BillingCity"],
+            "region": record.get("BillingState"),
+            "postal_code": record.get("BillingPostalCode"),
+            "country": country,
+        }
+    terms = settings.account_payment_terms_field
+    client: Client = load_record(
+        Client,
+        {
+            "id": client_id or record.get("Id"),
+            "customer_name": record.get("Name"),
+            "tax_id": record.get(settings.account_tax_id_field) if settings.account_tax_id_field else None,
+            "default_currency": record.get("CurrencyIsoCode") or settings.default_currency,
+            "payment_terms_days": _terms_days(record.get(terms)) if terms else None,
+            "billing_email": (
+                record.get(settings.account_billing_email_field)
+                if settings.account_billing_email_field
+                else None
+            ),
+            "address": address,
+        },
+        "Account",
+    )
+    return client
 
 
 class SalesforceCrm:
@@ -67,69 +149,13 @@ class SalesforceCrm:
         return opportunity
 
     def get_account(self, account_id: str) -> Client:
-        """The Account as the canonical ``Client`` (billing address, currency, optional tax id and e-mail fields)."""
-        settings = self.api.settings
+        """The Account as the canonical ``Client`` (billing address, currency, optional tax id, e-mail and payment
+        terms fields)."""
         record_id = salesforce_id(account_id, "account")
-        optional = [
-            f
-            for f in (
-                settings.country_code_field,
-                settings.account_tax_id_field,
-                settings.account_billing_email_field,
-                "CurrencyIsoCode" if settings.multi_currency else None,
-            )
-            if f
-        ]
-        fields = [
-            "Id",
-            "Name",
-            "BillingStreet",
-            "BillingCity",
-            "BillingState",
-            "BillingPostalCode",
-            "BillingCountry",
-            *optional,
-        ]
-        record = self.api.get_record("Account", record_id, fields, operation="get_account")
-        street = [
-            line.strip() for line in str(record.get("BillingStreet") or "").splitlines() if line.strip()
-        ]
-        country = record.get(settings.country_code_field) if settings.country_code_field else None
-        if (
-            not country
-            and isinstance(record.get("BillingCountry"), str)
-            and len(record["BillingCountry"]) == 2
-        ):
-            country = record["BillingCountry"].upper()
-        address = None
-        if street and record.get("BillingCity") and country:
-            address = {
-                "line1": street[0],
-                "line2": ", ".join(street[1:]) or None,
-                "city": record["BillingCity"],
-                "region": record.get("BillingState"),
-                "postal_code": record.get("BillingPostalCode"),
-                "country": country,
-            }
-        client: Client = load_record(
-            Client,
-            {
-                "id": record.get("Id"),
-                "customer_name": record.get("Name"),
-                "tax_id": record.get(settings.account_tax_id_field)
-                if settings.account_tax_id_field
-                else None,
-                "default_currency": record.get("CurrencyIsoCode") or settings.default_currency,
-                "billing_email": (
-                    record.get(settings.account_billing_email_field)
-                    if settings.account_billing_email_field
-                    else None
-                ),
-                "address": address,
-            },
-            "Account",
+        record = self.api.get_record(
+            "Account", record_id, account_fields(self.api.settings), operation="get_account"
         )
-        return client
+        return client_of_account(record, self.api.settings)
 
     def sow_document(self, opportunity_id: str) -> Document | None:
         record_id = salesforce_id(opportunity_id, "opportunity")

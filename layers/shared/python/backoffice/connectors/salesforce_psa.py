@@ -25,6 +25,9 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
 - ``return_lines`` sends time back by rejecting its timecard (the header's ``pse__Status__c`` = ``Rejected``;
   Certinia carries the status to the splits) and expenses by rejecting them; a write-off sets
   ``pse__Exclude_from_Billing__c``. The reason goes to ``review_note_field``. Billed lines are left alone.
+- Finance close (``ClosePsaPort``): ``get_account`` reads the Account a client's projects hang off, with the CRM's
+  Account mapping (``salesforce_crm.client_of_account``); a client known by the ERP's customer id (the project's
+  ``erp_customer_field``) keeps that id.
 - Updates go through sObject Collections (``PATCH .../composite/sobjects``, 200 records a call, all or none).
 """
 
@@ -52,6 +55,7 @@ from backoffice.connectors.salesforce_api import (
     salesforce_id,
     soql_literal,
 )
+from backoffice.connectors.salesforce_crm import account_fields, client_of_account
 from backoffice.connectors.salesforce_records import (
     decimal_or_none,
     line_or_unreadable,
@@ -59,6 +63,7 @@ from backoffice.connectors.salesforce_records import (
     read_field,
 )
 from backoffice.models import (
+    Client,
     Contract,
     ExpenseEntry,
     Milestone,
@@ -576,6 +581,33 @@ class CertiniaPsa:
             _RATE_CARD,
         )
         return card
+
+    # -- finance close ---------------------------------------------------------------------------------------
+
+    def get_account(self, client_id: str) -> Client:
+        """The Account the client's projects hang off, as the canonical ``Client`` (the CRM's mapping). The PSA
+        knows a client by the ERP's customer id when the org keeps it on the project (``erp_customer_field``):
+        such an id finds the Account of the client's newest project, and the client keeps the id it was asked
+        by, so the finance close compares it with the ERP's customer of that id. A Salesforce id is the Account's."""
+        erp_field = self.settings.erp_customer_field
+        if SALESFORCE_ID.match(client_id):
+            account_id = client_id
+        elif erp_field:
+            account_id = ""
+            for record in self.api.query(
+                f"SELECT Id, pse__Account__c FROM {_PROJECT} WHERE {erp_field} = {soql_literal(client_id)} "
+                "AND pse__Account__c != null ORDER BY CreatedDate DESC LIMIT 1",
+                operation="find_account",
+            ):
+                account_id = str(record.get("pse__Account__c") or "")
+            if not account_id:
+                raise tagged(RecordNotFound(f"salesforce has no project of client {client_id}"), SYSTEM)
+        else:
+            raise tagged(RecordNotFound("client id is not a Salesforce id"), SYSTEM)
+        record = self.api.get_record(
+            "Account", account_id, account_fields(self.api.settings), operation="get_account"
+        )
+        return client_of_account(record, self.api.settings, client_id)
 
     def mark_billed(
         self,

@@ -86,6 +86,9 @@ class SalesforceSettings(Model):
     country_code_field: str | None = "BillingCountryCode"  # None: BillingCountry, when it is a 2-letter code
     account_tax_id_field: str | None = None
     account_billing_email_field: str | None = None
+    # The Account field with its payment terms (a custom field: days as a number, or a picklist like "Net 30");
+    # None: an account's terms are not read.
+    account_payment_terms_field: str | None = None
     sow_title_pattern: str = r"(?i)\b(sow|statement of work)\b"
     governance: Governance = Field(default_factory=Governance)
     certinia: CertiniaSettings = Field(default_factory=CertiniaSettings)

@@ -155,18 +155,20 @@ def psa() -> PsaPort:
 
 
 def close_erp() -> CloseErpPort:
-    """The ERP as the finance close reads it; only the sandbox serves it yet (issue #19)."""
-    port = erp()
-    if not isinstance(port, SandboxErp):
-        raise UnknownConnector(f"CONNECTOR_ERP={_kind('erp')!r} does not serve the finance close's reads yet")
+    """The ERP as the finance close reads it: every ERP adapter serves it (``_CLOSE_ERPS``)."""
+    kind = _kind("erp")
+    if kind == "sandbox":
+        return SandboxErp(_store())
+    port: CloseErpPort = _adapter("erp", kind)
     return port
 
 
 def close_psa() -> ClosePsaPort:
-    """The PSA as the finance close reads it; only the sandbox serves it yet (issue #19)."""
-    port = psa()
-    if not isinstance(port, SandboxPsa):
-        raise UnknownConnector(f"CONNECTOR_PSA={_kind('psa')!r} does not serve the finance close's reads yet")
+    """The PSA as the finance close reads it: every PSA adapter serves it (``_CLOSE_PSAS``)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: ClosePsaPort = _adapter("psa", kind)
     return port
 
 
@@ -184,5 +186,5 @@ if TYPE_CHECKING:
     _ERPS: tuple[type[ErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _PSAS: tuple[type[PsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
     _HRISES: tuple[type[HrisPort], ...] = (SandboxHris, RestConnector)
-    _CLOSE_ERPS: tuple[type[CloseErpPort], ...] = (SandboxErp,)
-    _CLOSE_PSAS: tuple[type[ClosePsaPort], ...] = (SandboxPsa,)
+    _CLOSE_ERPS: tuple[type[CloseErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
+    _CLOSE_PSAS: tuple[type[ClosePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
