@@ -369,7 +369,13 @@ BUSINESS_EVENT_SOURCES = (
     "backoffice.schedule",
 )
 # The detail-types the case rules take from any source (a test checks this list against the rules themselves).
-ROUTED_DETAIL_TYPES = ("Opportunity Closed Won", "Vendor Onboarding Requested", "Billing Period Closed")
+ROUTED_DETAIL_TYPES = (
+    "Opportunity Closed Won",
+    "Vendor Onboarding Requested",
+    "Billing Period Closed",
+    "Billing Run Completed",
+    "Reconciliation Requested",
+)
 
 CATALOG = Catalog(
     event_bus="backoffice",
@@ -654,10 +660,62 @@ CATALOG = Catalog(
         ),
         LambdaFunction(
             name="summarize_billing_run",
-            description="Invoices posted and blocked, and exceptions by reason, of a billing run",
+            description="Invoices posted and blocked, and exceptions by reason, of a billing run; announces it done",
             # documents:read: the projects' results, which the Map's ResultWriter put in S3, not in the state.
+            # bus:put: Billing Run Completed, which starts the period's reconciliation.
             environment={**_AUDIT_ENV, "DOCUMENTS_BUCKET_NAME": bucket("documents")},
-            grants=("audit:append", "audit:read", "documents:read"),
+            grants=("audit:append", "audit:read", "documents:read", "bus:put"),
+        ),
+        # -- finance close: reconciliation ----------------------------------------------------------------------
+        LambdaFunction(
+            name="read_reconciliation_sources",
+            description="Reads the period's PSA lines, projects, accounts, ERP invoices, customers and CRM accounts",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment={**_STEP_ENV},
+            grants=(*_STEP_GRANTS, "documents:write"),
+        ),
+        LambdaFunction(
+            name="compare_psa_and_erp",
+            description="Reconciliation rules RC1-RC11 over the records read; findings matched to earlier runs'",
+            memory_mb=1024,
+            timeout_seconds=120,
+            environment={
+                **_AUDIT_ENV,
+                **_FIRM_CONFIG_ENV,
+                "DOCUMENTS_BUCKET_NAME": bucket("documents"),
+                "CLOSE_FINDINGS_TABLE_NAME": table("close_findings"),
+            },
+            grants=(
+                "audit:append",
+                "audit:read",
+                "documents:read",
+                "documents:write",
+                "close_findings:readwrite",
+                "firm_config:read",
+            ),
+        ),
+        LambdaFunction(
+            name="settle_reconciliation_finding",
+            description="Records a finding's review; a write-off of aged WIP takes its lines out of billing in the PSA",
+            environment={
+                **_STEP_ENV,
+                **_FIRM_CONFIG_ENV,
+                "CLOSE_FINDINGS_TABLE_NAME": table("close_findings"),
+            },
+            grants=(*_STEP_GRANTS, "documents:read", "close_findings:readwrite", "firm_config:read"),
+        ),
+        LambdaFunction(
+            name="summarize_reconciliation",
+            description="Findings by rule, amounts at stake, findings closed and review decisions of a reconciliation",
+            environment=dict(_AUDIT_ENV),
+            grants=("audit:append", "audit:read"),
+        ),
+        LambdaFunction(
+            name="request_reconciliation",
+            description="Monthly schedule: asks for last month's reconciliation (once a period, with the billing run's)",
+            environment=dict(_AUDIT_ENV),
+            grants=("audit:append", "audit:read", "bus:put"),
         ),
         LambdaFunction(
             name="refresh_sanctions_list",
@@ -787,6 +845,21 @@ CATALOG = Catalog(
                 "PublishOutcomeFunctionArn": function("publish_outcome"),
             },
         ),
+        StateMachine(
+            name="reconciliation",
+            description="PSA-to-ERP reconciliation of a period: findings by rule, reviewed by their owners",
+            definition_file="reconciliation.asl.json",
+            execution_prefix="reconcile",
+            substitutions={
+                "ReadReconciliationSourcesFunctionArn": function("read_reconciliation_sources"),
+                "ComparePsaAndErpFunctionArn": function("compare_psa_and_erp"),
+                "SettleReconciliationFindingFunctionArn": function("settle_reconciliation_finding"),
+                "SummarizeReconciliationFunctionArn": function("summarize_reconciliation"),
+                "PlanApprovalFunctionArn": function("plan_approval"),
+                "RequestApprovalFunctionArn": function("request_approval"),
+                "ExpireApprovalFunctionArn": function("expire_approval"),
+            },
+        ),
     ),
     api_routes=(
         ApiRoute(
@@ -823,6 +896,14 @@ CATALOG = Catalog(
             "cron(0 6 2 * ? *)",
             "close_billing_period",
             "closes last month for billing",
+        ),
+        # 06:00 UTC on the 6th: a period whose billing run did not announce itself done is reconciled anyway; one
+        # that did is the same case (same period, same case key), so it runs once.
+        Schedule(
+            "monthly_reconciliation",
+            "cron(0 6 6 * ? *)",
+            "request_reconciliation",
+            "asks for last month's reconciliation",
         ),
         Schedule(
             "weekly_process_report",
@@ -905,6 +986,22 @@ CATALOG = Catalog(
             pattern={"detail-type": ["Billing Period Closed"]},
             workflow="invoicing",
             # One run per period; an operator bills the period again after fixes with a new ``rerun`` label.
+            case_key="detail.period_start+detail.period_end+detail.rerun",
+        ),
+        EventRule(
+            name="billing_run_completed",
+            description="A billing run of a period completed: reconcile the period's PSA and ERP",
+            pattern={"detail-type": ["Billing Run Completed"]},
+            workflow="reconciliation",
+            case_key="detail.period_start+detail.period_end+detail.rerun",
+        ),
+        EventRule(
+            name="reconciliation_requested",
+            description="Someone (or the monthly schedule) asks for a period's reconciliation",
+            pattern={"detail-type": ["Reconciliation Requested"]},
+            workflow="reconciliation",
+            # The billing run's completion and a request for the same period are one case; after fixes, an
+            # operator reconciles again with a new ``rerun`` label.
             case_key="detail.period_start+detail.period_end+detail.rerun",
         ),
         EventRule(

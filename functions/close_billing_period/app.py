@@ -6,8 +6,7 @@ invoicing case starts once either way.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -16,16 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor, AuditTrail
 from backoffice.models import DetailType
+from backoffice.schedule import SCHEDULE_SOURCE, previous_month, put_event
 from backoffice.settings import AuditSettings, from_env
 
 logger = Logger()
 tracer = Tracer()
-SOURCE = "backoffice.schedule"
-
-
-def previous_month(today: date) -> tuple[date, date]:
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -35,21 +29,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     today = date.fromisoformat(event["today"]) if event.get("today") else datetime.now(UTC).date()
     start, end = previous_month(today)
     detail = {"period_start": start.isoformat(), "period_end": end.isoformat()}
-    response = aws.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": settings.event_bus_name,
-                "Source": SOURCE,
-                "DetailType": DetailType.BILLING_PERIOD_CLOSED.value,
-                "Detail": json.dumps(detail),
-            }
-        ]
+    event_id = put_event(
+        aws.client("events"),
+        settings.event_bus_name,
+        SCHEDULE_SOURCE,
+        DetailType.BILLING_PERIOD_CLOSED,
+        detail,
     )
-    entry = response["Entries"][0]
-    if response.get("FailedEntryCount") or "EventId" not in entry:
-        raise RuntimeError(
-            f"the event bus refused the event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
-        )
     AuditTrail(settings.audit_table_name).append(
         case_id=f"schedule-billing-{start.isoformat()}",
         workflow="invoicing",
@@ -59,7 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome="announced",
         reasons=[f"monthly schedule: period {start} to {end} closed for billing"],
         input=detail,
-        output={"event_id": entry["EventId"]},
+        output={"event_id": event_id},
     )
     logger.info("billing period closed", extra=detail)
-    return {**detail, "event_id": entry["EventId"]}
+    return {**detail, "event_id": event_id}

@@ -11,12 +11,16 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.invoicing.step_inputs import MapRunResults, SummarizeBillingRunInput
 from backoffice.invoicing.steps import read_project_results, summarize
+from backoffice.models import BillingPeriodClosed, DetailType, parse_event_as
+from backoffice.schedule import put_event
+from backoffice.settings import AuditSettings, from_env
 from backoffice.steps import Step
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step("invoicing", "summarize billing run", Actor.system("summarize_billing_run"))
 INPUT_MODEL = SummarizeBillingRunInput
+SOURCE = "backoffice.invoicing"
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -42,7 +46,26 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         output=summary,
         data=summary,
     )
+    announced = announce_completion(payload.case_id, payload.event)
     logger.info(
         "billing run summarized", extra={"case_id": payload.case_id, "posted": summary["invoices_posted"]}
     )
-    return summary
+    return {**summary, "announced": announced}
+
+
+def announce_completion(case_id: str, event: dict[str, Any] | None) -> str | None:
+    """``Billing Run Completed`` on the bus: the period's reconciliation starts from it. A run started by hand
+    with no event announces nothing."""
+    if not event:
+        return None
+    _, closed = parse_event_as(event, BillingPeriodClosed)
+    detail = {
+        "period_start": closed.period_start.isoformat(),
+        "period_end": closed.period_end.isoformat(),
+        "billing_case_id": case_id,
+        **({"rerun": closed.rerun} if closed.rerun else {}),
+    }
+    settings = from_env(AuditSettings)
+    return put_event(
+        aws.client("events"), settings.event_bus_name, SOURCE, DetailType.BILLING_RUN_COMPLETED, detail
+    )

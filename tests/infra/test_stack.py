@@ -122,7 +122,9 @@ def test_the_case_starters_own_failures_are_parked_too(synthesized: Synthesized)
 
 
 @pytest.mark.parametrize("spec", [t for t in CATALOG.tables if t.retain], ids=lambda table: table.name)
-def test_the_retained_tables_survive_deletion_and_can_be_restored(synthesized: Synthesized, spec: Any) -> None:
+def test_the_retained_tables_survive_deletion_and_can_be_restored(
+    synthesized: Synthesized, spec: Any
+) -> None:
     # Given a table the catalog marks as retained (the audit trail, the reconciliation findings)
 
     # When looking at it in the template

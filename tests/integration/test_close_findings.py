@@ -53,6 +53,10 @@ def test_a_rerun_closes_what_no_longer_holds_keeps_what_does_and_reopens_what_ca
     records = {r.key: r for r in store.findings(start, end)}
     assert records["RC1:a"].status == "closed" and records["RC1:a"].closed_by_case == "run-2"
     assert records["RC2:b"].finding["amount_at_stake"] == "80.00"
+    # When a run with RC2 switched off finds nothing
+    unchecked = store.record_run(start, end, "run-2b", [], rules_run=["RC1", "RC5"])
+    # Then RC2's finding is neither closed nor confirmed
+    assert unchecked.closed == () and store.get(start, end, "RC2:b").status == "open"  # type: ignore[union-attr]
     # When a third run finds one of the closed ones again
     third = store.record_run(start, end, "run-3", [finding("RC2:b", "80.00"), finding("RC1:a")])
     # Then it is reopened, and its history tells the whole story

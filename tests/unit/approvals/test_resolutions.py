@@ -42,7 +42,7 @@ def test_approving_a_request_with_choices_needs_one_of_them() -> None:
 def test_a_write_off_needs_its_reason() -> None:
     assert (
         refusal(SUBJECT, "approve", "write_off", "  ")
-        == "Please give the reason for 'Write off' in the comment."
+        == "Please give the reason in the comment: Write off needs one."
     )
     assert refusal(SUBJECT, "approve", "write_off", "client dispute settled at 90%") is None
 

@@ -22,6 +22,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from backoffice.approvals.policy import ApprovalPolicy
+from backoffice.finance_close.reconciliation_policy import ReconciliationPolicy
+from backoffice.finance_close.revenue_policy import RevenuePolicy
 from backoffice.invoicing.policy import BillingPolicy
 from backoffice.models.envelope import Model
 from backoffice.onboarding.contract_risk import ContractRiskPolicy
@@ -69,6 +71,9 @@ class FirmConfig(Model):
     # Absent: the packaged defaults (DOMAIN.md); the functions read these sections from SSM (firm_settings.py).
     contract_risk_policy: ContractRiskPolicy | None = None
     vendor_policy: VendorPolicy | None = None
+    # The finance close: which reconciliation findings go to a person, and how revenue is recognized and booked.
+    reconciliation_policy: ReconciliationPolicy | None = None
+    revenue_policy: RevenuePolicy | None = None
     sanctions_list: SanctionsSources = SanctionsSources()
 
     @field_validator("sender")

@@ -41,5 +41,5 @@ def refusal(subject: Mapping[str, Any], decision: str, resolution: str, comment:
     if chosen is None:
         return "Choose what is to be done: " + ", ".join(choice.label for choice in choices) + "."
     if chosen.reason_required and not comment.strip():
-        return f"Please give the reason for '{chosen.label}' in the comment."
+        return f"Please give the reason in the comment: {chosen.label} needs one."
     return None

@@ -262,6 +262,14 @@ class CloseErpPort(Protocol):
         ...
 
 
+class CloseCrmPort(Protocol):
+    """What the finance close reads from the CRM: the client accounts, to compare with the PSA's and the ERP's."""
+
+    def list_accounts(self, page_token: str | None = None) -> Page[Client]:
+        """Every account the CRM keeps as a client (Salesforce: Account), in the canonical shape."""
+        ...
+
+
 class ClosePsaPort(Protocol):
     """What the finance close reads from the PSA beyond invoicing: the client accounts as the PSA holds them."""
 

@@ -546,6 +546,11 @@ class SandboxCrm(_Adapter):
         body = self.store.get(self.system, "attachment", opportunity_id)
         return _load(Document, body) if body else None
 
+    def list_accounts(self, page_token: str | None = None) -> Page[Client]:
+        self._call()
+        items, token = self.store.page(self.system, "account", page_token)
+        return Page([_load(Client, body) for body in items], token)
+
 
 class SandboxErp(_Adapter):
     system = "erp"

@@ -22,7 +22,15 @@ from backoffice.connectors.config import (
 )
 from backoffice.connectors.generic_rest import NoAuth, RestConnector
 from backoffice.connectors.netsuite import NetSuiteApi, NetSuiteErp
-from backoffice.connectors.ports import CloseErpPort, ClosePsaPort, CrmPort, ErpPort, HrisPort, PsaPort
+from backoffice.connectors.ports import (
+    CloseCrmPort,
+    CloseErpPort,
+    ClosePsaPort,
+    CrmPort,
+    ErpPort,
+    HrisPort,
+    PsaPort,
+)
 from backoffice.connectors.s3_upload import DocumentUploader, S3DocumentUploader
 from backoffice.connectors.salesforce_api import SalesforceApi
 from backoffice.connectors.salesforce_crm import SalesforceCrm
@@ -163,6 +171,14 @@ def close_erp() -> CloseErpPort:
     return port
 
 
+def close_crm() -> CloseCrmPort:
+    """The CRM as the finance close reads it; only the sandbox serves it yet (issue #19)."""
+    port = crm()
+    if not isinstance(port, SandboxCrm):
+        raise UnknownConnector(f"CONNECTOR_CRM={_kind('crm')!r} does not serve the finance close's reads yet")
+    return port
+
+
 def close_psa() -> ClosePsaPort:
     """The PSA as the finance close reads it: every PSA adapter serves it (``_CLOSE_PSAS``)."""
     kind = _kind("psa")
@@ -188,3 +204,4 @@ if TYPE_CHECKING:
     _HRISES: tuple[type[HrisPort], ...] = (SandboxHris, RestConnector)
     _CLOSE_ERPS: tuple[type[CloseErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _CLOSE_PSAS: tuple[type[ClosePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
+    _CLOSE_CRMS: tuple[type[CloseCrmPort], ...] = (SandboxCrm,)

@@ -114,10 +114,18 @@ class FindingStore:
     # -- a run -------------------------------------------------------------------------------------------------
 
     def record_run(
-        self, start: date, end: date, case_id: str, findings: Iterable[Mapping[str, Any]]
+        self,
+        start: date,
+        end: date,
+        case_id: str,
+        findings: Iterable[Mapping[str, Any]],
+        rules_run: Iterable[str] | None = None,
     ) -> RunChanges:
         """Match this run's findings (each with ``key`` and ``rule_id``) to the stored ones: new ones are stored
-        open, closed ones that came back are reopened, stored ones this run no longer finds are closed."""
+        open, closed ones that came back are reopened, stored ones this run no longer finds are closed, unless
+        their rule did not run (``rules_run``; None: every rule ran): switched off, it neither closes nor
+        confirms them."""
+        checked = None if rules_run is None else set(rules_run)
         current = {str(f["key"]): dict(f) for f in findings}
         new, still, reopened, closed = [], [], [], []
         for key, finding in sorted(current.items()):
@@ -150,6 +158,8 @@ class FindingStore:
                 still.append(key)
         for record in self.findings(start, end):
             if record.key in current or record.status == "closed":
+                continue
+            if checked is not None and record.rule_id not in checked:
                 continue
 
             def gone(stored: FindingRecord | None) -> FindingRecord | None:

@@ -79,6 +79,7 @@ __all__ = [
     "RunComparison",
     "WipRow",
     "age_bucket",
+    "aged_wip_lines",
     "compare_runs",
     "reconcile",
 ]
@@ -858,6 +859,24 @@ def wip_table(books: _Books) -> list[WipRow]:
     return rows
 
 
+def aged_wip_lines(
+    inputs: ReconciliationInputs, policy: ReconciliationPolicy, project_id: str | None, currency: str
+) -> tuple[list[str], list[str]]:
+    """The time entry and expense ids of an RC6 finding (one project and currency): what a reviewer's write-off
+    takes out of billing in the PSA."""
+    books = _Books.of(inputs)
+    aged = [
+        line
+        for line in _unbilled(books)
+        if (line.project_id or None) == (project_id or None)
+        and line.currency == currency
+        and (inputs.as_of - line.dated).days > policy.wip_age_days
+    ]
+    return [line.id for line in aged if line.kind == "time"], [
+        line.id for line in aged if line.kind == "expense"
+    ]
+
+
 def rule_aged_wip(books: _Books, policy: ReconciliationPolicy) -> list[ReconciliationFinding]:
     """RC6: approved billable work unbilled for more than ``policy.wip_age_days``, one finding per project and
     currency (whatever bucket it ages into next, it stays the same finding)."""
@@ -942,6 +961,10 @@ def _same(attribute: CustomerAttribute, a: Client, b: Client, policy: Reconcilia
         return score is not None and score >= policy.address_match_score
     if attribute == "currency":
         return a.default_currency == b.default_currency
+    # Payment terms the CRM or PSA does not keep (no field mapped, as a Salesforce org without one) are not a
+    # difference: only two kept values that disagree are.
+    if a.payment_terms_days is None or b.payment_terms_days is None:
+        return True
     return a.payment_terms_days == b.payment_terms_days
 
 

@@ -58,6 +58,8 @@ class MapRunResults(Model):
 
 
 class SummarizeBillingRunInput(StepInput):
+    # The case's event (Billing Period Closed): its period and rerun label go out with Billing Run Completed.
+    event: dict[str, Any] | None = None
     opened: dict[str, Any] | None = None
     # The scorer's summary; the run summary reads each project's result, not the scores.
     scores: dict[str, Any] | None = None

@@ -37,13 +37,17 @@ def _paragraph(page: str) -> str:
     return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
 
 
-def decide_via_http(url: str, decision: str, approver: str, comment: str) -> tuple[int, str, str]:
-    """Open the link, then submit its form. Returns (HTTP status, page heading, page text)."""
+def decide_via_http(
+    url: str, decision: str, approver: str, comment: str, resolution: str | None = None
+) -> tuple[int, str, str]:
+    """Open the link, then submit its form (with what is to be done, when the request offers choices). Returns
+    (HTTP status, page heading, page text)."""
     status, page = _http(url)
     csrf = re.search(r"name='csrf' value='([^']+)'", page)
     if status != 200 or not csrf:
         return status, _heading(page), _paragraph(page)
-    status, page = _http(
-        url, {"csrf": csrf.group(1), "decision": decision, "approver": approver, "comment": comment}
-    )
+    form = {"csrf": csrf.group(1), "decision": decision, "approver": approver, "comment": comment}
+    if resolution:
+        form["resolution"] = resolution
+    status, page = _http(url, form)
     return status, _heading(page), _paragraph(page) or re.sub(r"<[^>]+>", " ", page)[:200]

@@ -22,6 +22,7 @@ from backoffice.local.billing_samples import (
     billing_period_closed,
     seed_billing_period,
 )
+from backoffice.local.reconciliation_samples import seed_close_books
 from backoffice.local.runtime import LocalRuntime
 
 LinkOf = Callable[[LocalRuntime, str, str], "str | None"]
@@ -34,6 +35,7 @@ def run_billing_period(
     what the approvers did)."""
     os.environ["ANOMALY_POLICY"] = anomaly_policy_json()  # the sample firm's configured policy (city rates)
     sample = seed_billing_period(runtime.sandbox())
+    seed_close_books(runtime.sandbox())  # what the period's reconciliation, after the run, compares
     counts = sample.counts
     print(
         f"Billing period {sample.period.start} to {sample.period.end}: {counts['projects']} projects, "

@@ -23,6 +23,7 @@ from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox
+from backoffice.local.reconciliation_demo import run_reconciliation
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, upload_documents
@@ -204,6 +205,10 @@ def run_demo(out: TextIO) -> int:
         billing_ok, billing_acted = run_billing_period(runtime, approvals, _link, out)
         print(f"  ({len(billing_acted)} approvals decided through their links)\n", file=out)
 
+        # The billing run's completion starts the period's reconciliation of the PSA and the ERP.
+        reconciliation_ok, reconciliation_acted = run_reconciliation(runtime, approvals, _link, out)
+        print(f"  ({len(reconciliation_acted)} finding reviews decided through their links)\n", file=out)
+
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
             "ERP outage (two 503s) that recovers on retry",
@@ -316,6 +321,7 @@ def run_demo(out: TextIO) -> int:
         healthy = (
             ok
             and billing_ok
+            and reconciliation_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0

@@ -88,6 +88,8 @@ class FinancePeriod(CanonicalModel):
     rerun: Identifier | None = None
     requested_by: Identifier | None = None
     billing_case_id: Identifier | None = None  # the billing run that announced it
+    # The day ages (work in progress) are counted to; None: the day the case runs. A re-run for an audit names it.
+    as_of: date | None = None
 
     @model_validator(mode="after")
     def _period_in_order(self) -> Self:

@@ -1,0 +1,42 @@
+"""Lambda: reconciliation step 'Summarize reconciliation': findings by rule, amounts at stake, what the run
+closed and what its reviews decided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice.audit import Actor
+from backoffice.finance_close.reconciliation_steps import changes_reasons, summarize
+from backoffice.finance_close.step_inputs import SummarizeReconciliationInput
+from backoffice.steps import Step
+
+logger = Logger()
+tracer = Tracer()
+STEP = Step("reconciliation", "summarize reconciliation", Actor.system("summarize_reconciliation"))
+INPUT_MODEL = SummarizeReconciliationInput
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = INPUT_MODEL.model_validate(event)
+    summary = summarize(payload.compared, payload.reviews)
+    STEP.record(
+        event,
+        action="reconciliation.completed",
+        outcome="findings" if summary["findings"] else "agree",
+        reasons=[
+            f"period {payload.period.start} to {payload.period.end}: {summary['findings']} finding(s)",
+            changes_reasons(summary["changes"]),
+            *(f"reviews: {label} {count}" for label, count in summary["reviews"].items()),
+        ],
+        output=summary,
+        data=summary,
+    )
+    logger.info(
+        "reconciliation summarized", extra={"case_id": payload.case_id, "findings": summary["findings"]}
+    )
+    return summary

@@ -1,0 +1,333 @@
+"""The reconciliation workflow's steps over the ports: read both books into S3, compare them, settle what a
+reviewer decided, sum the run up.
+
+``statemachines/reconciliation.asl.json`` calls them through thin handlers (``functions/read_reconciliation_sources``,
+``compare_psa_and_erp``, ``settle_reconciliation_finding``, ``summarize_reconciliation``); the rules are
+``reconciliation.py``'s, the findings' life across runs is ``findings.py``'s. The records read (with tax ids, which
+the customer rule compares) stay in the documents bucket under ``reconciliation/<case id>/``, encrypted with the
+stack's key; the state carries counts, keys and what an approver is shown.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from backoffice.connectors.ports import (
+    CloseCrmPort,
+    CloseErpPort,
+    ClosePsaPort,
+    ErpPort,
+    PsaPort,
+    RecordNotFound,
+    all_pages,
+)
+from backoffice.finance_close.findings import FindingRecord, FindingStore, RunChanges
+from backoffice.finance_close.reconciliation import (
+    ReconciliationFinding,
+    ReconciliationInputs,
+    ReconciliationResult,
+    aged_wip_lines,
+    reconcile,
+)
+from backoffice.finance_close.reconciliation_policy import RULES, ReconciliationPolicy
+from backoffice.json_files import get_json, put_json
+from backoffice.models import Client, ExpenseEntry, FinancePeriod, TimeEntry
+
+# How far back lines are read: work approved and unbilled ages past 90 days (the last WIP bucket), and a year of
+# lines keeps what a firm would still bill in view.
+LINES_LOOKBACK_DAYS = 400
+# The inline Map of reviews asks every review at once (people answer in any order), and an inline Map runs at most
+# 40 iterations at once; its items also stay in the state (256 KiB). So at most this many findings go to review in
+# one run, in the order of the rules; the rest wait, open, for the next run.
+MAX_REVIEWS_PER_RUN = 40
+# What the reviewer of a finding chooses from (``approvals.resolutions``); the findings store maps each to what the
+# finding becomes.
+RESOLUTIONS = (
+    {"value": "acknowledge", "label": "Acknowledge: the difference is understood and stands"},
+    {"value": "fix_in_psa", "label": "Fix in the PSA"},
+    {"value": "fix_in_erp", "label": "Fix in the ERP"},
+    {"value": "write_off", "label": "Write off", "reason_required": True},
+)
+
+
+def reconciliation_policy(environ: Mapping[str, str] | None = None) -> ReconciliationPolicy:
+    """The firm's ``reconciliation_policy`` section of its configuration document, else the defaults."""
+    from backoffice.firm_settings import firm_config_section
+
+    section = firm_config_section("reconciliation_policy", os.environ if environ is None else environ)
+    return ReconciliationPolicy.model_validate(section) if section else ReconciliationPolicy()
+
+
+@dataclass(frozen=True)
+class ReconciliationFiles:
+    """The run's files under ``reconciliation/<case id>/`` in the documents bucket."""
+
+    s3: Any
+    bucket: str
+    case_id: str
+
+    @property
+    def sources_key(self) -> str:
+        return f"reconciliation/{self.case_id}/sources.json"
+
+    @property
+    def result_key(self) -> str:
+        return f"reconciliation/{self.case_id}/result.json"
+
+    def put_sources(self, inputs: ReconciliationInputs) -> str:
+        put_json(self.s3, self.bucket, self.sources_key, inputs.to_json_dict(reveal_secrets=True))
+        return self.sources_key
+
+    def sources(self) -> ReconciliationInputs:
+        return ReconciliationInputs.from_json_dict(get_json(self.s3, self.bucket, self.sources_key))
+
+    def put_result(self, result: ReconciliationResult) -> str:
+        put_json(self.s3, self.bucket, self.result_key, result.to_json_dict())
+        return self.result_key
+
+    def result(self) -> ReconciliationResult:
+        return ReconciliationResult.from_json_dict(get_json(self.s3, self.bucket, self.result_key))
+
+
+def period_of(request: FinancePeriod, today: date) -> dict[str, str]:
+    """The period as the state carries it; ``as_of`` (the day ages are counted to) is the request's or today."""
+    as_of = request.as_of or today
+    return {
+        "start": request.period_start.isoformat(),
+        "end": request.period_end.isoformat(),
+        "as_of": as_of.isoformat(),
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 1. read both books
+# ------------------------------------------------------------------------------------------------------------
+
+
+def read_sources(
+    period: Mapping[str, str],
+    crm: CloseCrmPort,
+    psa: PsaPort,
+    close_psa: ClosePsaPort,
+    erp: ErpPort,
+    close_erp: CloseErpPort,
+    files: ReconciliationFiles,
+) -> dict[str, Any]:
+    """Every record the rules compare, read page by page from the CRM, PSA and ERP into one file. A system that
+    fails mid-read raises its connector error; the state machine retries the step, which reads again from the
+    start (reads change nothing)."""
+    start, end, as_of = (date.fromisoformat(period[k]) for k in ("start", "end", "as_of"))
+    lines_from = end - timedelta(days=LINES_LOOKBACK_DAYS)
+    time_read = all_pages(lambda token: psa.list_time_entries(lines_from, end, token))
+    expenses_read = all_pages(lambda token: psa.list_expenses(lines_from, end, token))
+    time = [entry for entry in time_read if isinstance(entry, TimeEntry)]
+    expenses = [entry for entry in expenses_read if isinstance(entry, ExpenseEntry)]
+    psa_projects = all_pages(lambda token: psa.list_billable_projects(start, end, token))
+    erp_projects = all_pages(close_erp.list_projects)
+    erp_invoices = all_pages(lambda token: close_erp.list_invoices(start, max(as_of, end), token))
+    erp_customers = all_pages(erp.list_customers)
+    crm_accounts = all_pages(crm.list_accounts)
+    psa_accounts: list[Client] = []
+    for client_id in sorted({project.client_id for project in psa_projects}):
+        try:
+            psa_accounts.append(close_psa.get_account(client_id))
+        except RecordNotFound:
+            continue  # the PSA has no account for it: RC8 says so
+    psa_ids = sorted({project.id for project in psa_projects})
+    inputs = ReconciliationInputs(
+        period_start=start,
+        period_end=end,
+        as_of=as_of,
+        psa_time=time,
+        psa_expenses=expenses,
+        erp_invoices=erp_invoices,
+        psa_projects=psa_projects,
+        erp_projects=erp_projects,
+        crm_accounts=crm_accounts,
+        psa_accounts=psa_accounts,
+        erp_customers=erp_customers,
+        psa_rate_cards={project_id: psa.project_rate_card(project_id) for project_id in psa_ids},
+        erp_rate_cards={
+            project_id: close_erp.project_rate_card(project_id)
+            for project_id in sorted({*psa_ids, *(p.id for p in erp_projects)})
+        },
+    )
+    files.put_sources(inputs)
+    return {
+        "period": dict(period),
+        "sources_key": files.sources_key,
+        "counts": {
+            "time_lines": len(time),
+            "expense_lines": len(expenses),
+            "unreadable_lines": len(time_read) - len(time) + len(expenses_read) - len(expenses),
+            "psa_projects": len(psa_projects),
+            "erp_projects": len(erp_projects),
+            "erp_invoices": len(erp_invoices),
+            "crm_accounts": len(crm_accounts),
+            "psa_accounts": len(psa_accounts),
+            "erp_customers": len(erp_customers),
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 2. compare: findings, their life across runs, the ones a person decides
+# ------------------------------------------------------------------------------------------------------------
+
+
+def compare(
+    case_id: str,
+    period: Mapping[str, str],
+    files: ReconciliationFiles,
+    store: FindingStore,
+    policy: ReconciliationPolicy,
+) -> dict[str, Any]:
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    result = reconcile(files.sources(), policy)
+    files.put_result(result)
+    changes = store.record_run(
+        start, end, case_id, [f.to_json_dict() for f in result.findings], rules_run=result.rules_run
+    )
+    stored = {record.key: record for record in store.findings(start, end)}
+    by_key = {finding.key: finding for finding in result.findings}
+    reviews: list[dict[str, Any]] = []
+    waiting = 0
+    for key in result.to_review:
+        record = stored.get(key)
+        if record is None or record.status != "open":
+            continue  # in review by another run, awaiting its fix, or settled: not asked again
+        if len(reviews) >= MAX_REVIEWS_PER_RUN:
+            waiting += 1
+            continue
+        if store.claim_for_review(start, end, key, case_id):
+            reviews.append(review_item(len(reviews) + 1, by_key[key]))
+    return {
+        "summary": {
+            **result.summary().to_json_dict(),
+            "changes": changes.counts(),
+            "closed_keys": list(changes.closed),
+            "sent_for_review": len(reviews),
+            "waiting_for_review": waiting,
+            "status_counts": status_counts(stored.values()),
+        },
+        "to_review": reviews,
+        "result_key": files.result_key,
+    }
+
+
+def review_item(number: int, finding: ReconciliationFinding) -> dict[str, Any]:
+    """One item of the review Map: the finding's key and what its owner is shown (no tax id: the domain never
+    puts one in a finding)."""
+    reasons = [finding.description]
+    for system, value in (("CRM", finding.crm_value), ("PSA", finding.psa_value), ("ERP", finding.erp_value)):
+        if value is not None:
+            reasons.append(f"{system}: {value}")
+    subject: dict[str, Any] = {
+        "title": f"{finding.rule_id} {finding.subject.kind.replace('_', ' ')} {finding.subject.id}",
+        "rule": f"{finding.rule_id}: {RULES[finding.rule_id]}",
+        "owner": finding.suggested_owner,
+        "reasons": reasons,
+        "resolutions": list(RESOLUTIONS),
+    }
+    if finding.amount_at_stake is not None:
+        subject.update(amount=str(finding.amount_at_stake), currency=finding.currency)
+    if finding.project_id:
+        subject["project"] = finding.project_id
+    return {"review_id": f"F{number:03d}", "key": finding.key, "subject": subject}
+
+
+def status_counts(records: Iterable[FindingRecord]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.status] = counts.get(record.status, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 3. a reviewer's decision
+# ------------------------------------------------------------------------------------------------------------
+
+
+def settle(
+    case_id: str,
+    period: Mapping[str, str],
+    key: str,
+    decision: Mapping[str, Any],
+    store: FindingStore,
+    files: ReconciliationFiles,
+    psa: PsaPort,
+    policy: ReconciliationPolicy,
+) -> dict[str, Any]:
+    """Record the review's outcome on the finding; a write-off of aged work in progress (RC6) also takes those
+    lines out of billing in the PSA, with the reviewer's reason (idempotent: a retried step writes off nothing
+    twice)."""
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    outcome = str(decision.get("outcome") or "none")
+    resolution = decision.get("resolution") if outcome == "approved" else None
+    comments = [str(c) for c in decision.get("comments") or []]
+    record = store.settle(
+        start,
+        end,
+        key,
+        case_id,
+        outcome="approved" if outcome == "approved" else "rejected" if outcome == "rejected" else "none",
+        resolution=str(resolution) if resolution else None,
+        decided_by=[str(d) for d in decision.get("decided_by") or []],
+        comments=comments,
+    )
+    written_off = {"time_entries": 0, "expenses": 0}
+    if (
+        record is not None
+        and record.rule_id == "RC6"
+        and record.status == "settled"
+        and record.resolution == "write_off"
+        and resolution == "write_off"
+    ):
+        finding = record.finding
+        time_ids, expense_ids = aged_wip_lines(
+            files.sources(), policy, finding.get("project_id"), str(finding.get("currency"))
+        )
+        if time_ids or expense_ids:
+            psa.return_lines(
+                time_entry_ids=time_ids,
+                expense_ids=expense_ids,
+                action="write_off",
+                reason="; ".join(comments) or "written off at reconciliation",
+            )
+        written_off = {"time_entries": len(time_ids), "expenses": len(expense_ids)}
+    return {
+        "key": key,
+        "status": record.status if record else "unknown",
+        "resolution": record.resolution if record else None,
+        "written_off": written_off,
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 4. the run's summary
+# ------------------------------------------------------------------------------------------------------------
+
+
+def summarize(compared: Mapping[str, Any], reviews: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the run found and what its reviews decided, for the audit trail, the console and the printout."""
+    decided: dict[str, int] = {}
+    for review in reviews:
+        label = str(review.get("resolution") or review.get("status") or "unknown")
+        decided[label] = decided.get(label, 0) + 1
+    return {
+        **{k: v for k, v in compared.items() if k != "closed_keys"},
+        "closed": len(compared.get("closed_keys") or []),
+        "reviews": dict(sorted(decided.items())),
+    }
+
+
+def changes_reasons(changes: RunChanges | Mapping[str, int]) -> str:
+    counts = changes.counts() if isinstance(changes, RunChanges) else changes
+    return (
+        f"{counts.get('new', 0)} new, {counts.get('still_open', 0)} still open, "
+        f"{counts.get('reopened', 0)} reopened, {counts.get('closed', 0)} closed since the last run"
+    )
