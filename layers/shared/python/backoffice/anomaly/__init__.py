@@ -30,9 +30,11 @@ from backoffice.anomaly.rows import (
     time_json_lists,
     time_row,
 )
-from backoffice.anomaly.scored import Reason, ScoredLine
+from backoffice.anomaly.scored import FlaggedLines, Reason, ScoredLine
 from backoffice.anomaly.scoring import (
     benford_coverage_of,
+    flagged_in_columns,
+    flagged_in_field_lists,
     score_columns,
     score_field_lists,
     score_lines,
@@ -50,6 +52,7 @@ __all__ = [
     "Check",
     "ExpenseColumns",
     "ExpenseRow",
+    "FlaggedLines",
     "Reason",
     "ScoredLine",
     "SignalModel",
@@ -60,6 +63,8 @@ __all__ = [
     "expense_columns_of",
     "expense_json_lists",
     "expense_row",
+    "flagged_in_columns",
+    "flagged_in_field_lists",
     "public_holiday_name",
     "score_columns",
     "score_field_lists",
