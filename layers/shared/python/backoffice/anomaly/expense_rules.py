@@ -591,6 +591,43 @@ def _present_number_array(
     return lines, found, array
 
 
+def _fact_array(columns: ExpenseColumns, name: str) -> Any:
+    """The fact ``name`` of every line as a float64 array, NaN where a line has none (made once); None when a
+    value is no number, or is NaN itself (missing and NaN could not be told apart): the rules then read the
+    facts one by one. numpy reads each value in one pass in C, as ``float()`` reads it (text too)."""
+
+    def read(values: list[Any]) -> Any:
+        np = numpy()
+        try:
+            found = np.fromiter(values, dtype=np.float64, count=len(values))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        # ``count`` in C: a None per NaN, else a NaN was given.
+        if int(np.count_nonzero(np.isnan(found))) != values.count(None):
+            return None
+        return found
+
+    return _array_of(columns, f"fact_array_{name}", columns.fact(name), read)
+
+
+def _given_numbers(
+    columns: ExpenseColumns, name: str, lines: list[int] | None = None
+) -> tuple[list[int], list[float], Any]:
+    """``_present_number_array`` of the fact ``name``: the lines (of ``lines``, or all) with the fact, its
+    amounts and the same as an array, picked in numpy from ``_fact_array`` when it can be read so."""
+    values = _fact_array(columns, name)
+    if values is None:
+        return _present_number_array(columns.fact(name), lines)
+    np = numpy()
+    if lines is None:
+        given = np.flatnonzero(~np.isnan(values))
+    else:
+        places = np.fromiter(lines, dtype=np.intp, count=len(lines))
+        given = places[~np.isnan(values[places])]
+    found = values[given]
+    return given.tolist(), found.tolist(), found
+
+
 def _present_numbers(values: list[Any], lines: list[int] | None = None) -> tuple[list[int], list[float]]:
     """The lines (of ``lines``, or all) whose fact is given, and its amount; one that is not a number reads
     as missing. Facts lie scattered in memory like the rows: each value is fetched once for its amount (and
@@ -639,6 +676,26 @@ def _other_receipt_days(columns: ExpenseColumns, lines: list[int]) -> list[tuple
     return list(zip(pick(lines, found), pick(distinct, codes[found].tolist()), strict=True))
 
 
+def _tips(columns: ExpenseColumns) -> tuple[list[int], list[float | None], Any]:
+    """The lines with a tip (other than 0, which no check fires on), the tips (None: not a number) and the
+    same as a float array (NaN: not a number)."""
+    np = numpy()
+    tips: list[float | None]
+    tip_fact = _fact_array(columns, "tip_amount")
+    if tip_fact is not None:  # every tip a number: picked in numpy
+        tipped_array = np.flatnonzero((tip_fact != 0.0) & ~np.isnan(tip_fact))
+        tip_array = tip_fact[tipped_array]
+        return tipped_array.tolist(), tip_array.tolist(), tip_array
+    raw_tips = columns.fact("tip_amount")
+    tipped = where(raw_tips)
+    try:  # every tip a number: read as doubles in C
+        tips, tip_array = compact_float_array(pick(raw_tips, tipped))  # type: ignore[assignment]
+    except (TypeError, ValueError):
+        tips = _numbers(pick(raw_tips, tipped))
+        tip_array = np.array(tips, dtype=np.float64)
+    return tipped, tips, tip_array
+
+
 def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
     """TE4: receipt present where required, and saying what the claim says (amount, date); tip within share."""
     always = set(policy.receipt_always_types)
@@ -660,7 +717,7 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
             )
     if policy.is_on("receipt_amount_mismatch"):
         tolerance = policy.receipt_amount_tolerance + 1e-9
-        shown_on, printed, printed_array = _present_number_array(columns.fact("receipt_amount"), with_receipt)
+        shown_on, printed, printed_array = _given_numbers(columns, "receipt_amount", with_receipt)
         np = numpy()
         claimed = amount_array(columns)[np.fromiter(shown_on, dtype=np.intp, count=len(shown_on))]
         differing = lines_where(np.abs(printed_array - claimed) > tolerance)
@@ -688,17 +745,10 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
                 )
     if policy.is_on("tip_above_limit"):
         share_limit = policy.tip_max_share + 1e-9
-        raw_tips = columns.fact("tip_amount")
-        tipped = where(raw_tips)
         # The lines a check can fire on, found in numpy (a tip that is no number reads as NaN, which no
         # comparison passes, as in Python); each then checked as it always was.
         np = numpy()
-        tips: list[float | None]
-        try:  # every tip a number: read as doubles in C
-            tips, tip_array = compact_float_array(pick(raw_tips, tipped))  # type: ignore[assignment]
-        except (TypeError, ValueError):
-            tips = _numbers(pick(raw_tips, tipped))
-            tip_array = np.array(tips, dtype=np.float64)
+        tipped, tips, tip_array = _tips(columns)
         bills = amount_array(columns)[np.fromiter(tipped, dtype=np.intp, count=len(tipped))] - tip_array
         with np.errstate(divide="ignore", invalid="ignore"):
             high = (tip_array > 0.0) & ((bills <= 0.0) | (tip_array / bills > share_limit))
@@ -1273,7 +1323,7 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
     """TE10: an approver may sanction less than claimed, never more; an advance never exceeds what is
     sanctioned."""
     currencies, amounts = columns.currencies, columns.amounts
-    given, sanctioned, sanctioned_array = _present_number_array(columns.fact("sanctioned_amount"))
+    given, sanctioned, sanctioned_array = _given_numbers(columns, "sanctioned_amount")
     np = numpy()
     amounts_array = amount_array(columns)
     given_array = np.fromiter(given, dtype=np.intp, count=len(given))
@@ -1290,7 +1340,7 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
                 f"{money(currencies[index], amounts[index])} claimed",
             )
     if policy.is_on("advance_above_sanctioned"):
-        advanced, advances = _present_numbers(columns.fact("advance_amount"))
+        advanced, advances, _ = _given_numbers(columns, "advance_amount")
         granted_on = np.zeros(len(amounts), dtype=bool)
         granted_on[given_array] = True
         granted_amounts = np.zeros(len(amounts))

@@ -77,7 +77,7 @@ class Flags:
         else:
             found_signals = self.signals.setdefault(index, {})
             found_signals[check] = max(strength, found_signals.get(check, 0.0))
-        reason = Reason(self.rule_of[check], check, text)
+        reason = _new_tuple(Reason, (self.rule_of[check], check, text))  # the C path, not Reason(...)
         found = self.reasons.get(index)
         if found is None:
             self.reasons[index] = [reason]
@@ -109,31 +109,31 @@ class Flags:
     ) -> dict[int, ScoredLine]:
         """The ``ScoredLine`` of each line with a reason, by line index in ascending order: what a run that
         keeps only the flagged lines needs (every other line scores 0 with no reason)."""
-        new = tuple.__new__
+        new = _new_tuple
         model = policy.model()
         threshold = model.threshold_for(policy.target_precision)
-        no_signals: dict[str, float] = {}
-        # Lines share a few patterns of signals: each pattern's probability is computed once. The key keeps
-        # the signals' order, in which the model adds them up.
-        scores: dict[tuple[tuple[str, float], ...], float] = {}
+        # Lines share a few patterns of signals: each pattern's score and features are computed once. The key
+        # keeps the signals' order, in which the model adds them up.
+        outcomes: dict[tuple[tuple[str, float], ...], tuple[float, bool, tuple[tuple[str, float], ...]]] = {}
         found_lines: dict[int, ScoredLine] = {}
-        reasons = self.reasons
+        reasons, signals_of, violating = self.reasons, self.signals, self.violating
         for index in sorted(reasons):
-            found = reasons[index]
-            signals = self.signals.get(index, no_signals)
-            pattern = tuple(signals.items())
-            features = tuple(sorted(pattern))
-            if index in self.violating:
-                score, review = 1.0, True
+            signals = signals_of.get(index)
+            pattern = tuple(signals.items()) if signals else ()
+            outcome = outcomes.get(pattern)
+            if outcome is None:
+                features = tuple(sorted(pattern))
+                score = round(model.probability(signals or {}), 4)
+                outcome = outcomes[pattern] = (score, score >= threshold, features)
+            if index in violating:
+                found = (line_ids[index], kind, 1.0, tuple(reasons[index]), True, outcome[2])
             else:
-                score = scores.get(pattern, -1.0)
-                if score < 0.0:
-                    score = scores[pattern] = round(model.probability(signals), 4)
-                review = score >= threshold
-            found_lines[index] = new(
-                ScoredLine, (line_ids[index], kind, score, tuple(found), review, features)
-            )
+                found = (line_ids[index], kind, outcome[0], tuple(reasons[index]), outcome[1], outcome[2])
+            found_lines[index] = new(ScoredLine, found)
         return found_lines
+
+
+_new_tuple = tuple.__new__
 
 
 def unscored_lines(line_ids: Iterable[str], kind: LineKind) -> list[ScoredLine]:
