@@ -191,7 +191,10 @@ def _maybe_repeated_lines(
     ``vectors.maybe_repeated`` on the codes) or the history may hold (a date the history has, the key's
     element ``part``), with their dates; and the history's dates. Only those lines' keys are made."""
     np = numpy()
-    places = np.fromiter(lines, dtype=np.intp, count=len(lines))
+    if type(lines) is range and lines.step == 1:
+        places = np.arange(lines.start, lines.stop, dtype=np.intp)
+    else:
+        places = np.fromiter(lines, dtype=np.intp, count=len(lines))
     dates, distinct_dates = cached_codes(columns.derived, "date_codes", columns.dates)
     marked = maybe_repeated([owner_codes[places], dates[places], float_bits(amount_array(columns)[places])])
     past_dates = {key[part] for key in history} if history else set()
@@ -1239,9 +1242,18 @@ def _numbers_with_neighbours(
     64 bits: the distinct numbers sorted once, a neighbour being the next or previous distinct number."""
     past_numbers = [entry[0] for past in history.values() for entry in past]
     every = [*numbers, *past_numbers]
-    if every and min(every) > -(2**62) and max(every) < 2**62:
-        np = numpy()
-        distinct, number_of = np.unique(np.array(every, dtype=np.int64), return_inverse=True)
+    np = numpy()
+    try:  # read in C; the bounds then checked in numpy
+        every_array = np.array(every, dtype=np.int64)
+    except OverflowError:
+        every_array = None
+    if (
+        len(every)
+        and every_array is not None
+        and int(every_array.min()) > -(2**62)
+        and int(every_array.max()) < 2**62
+    ):
+        distinct, number_of = np.unique(every_array, return_inverse=True)
         next_to = np.diff(distinct) == 1
         linked = np.zeros(len(distinct), dtype=bool)
         linked[1:] |= next_to

@@ -119,6 +119,13 @@ def whole_numbers(values: Sequence[int]) -> Any:
     """The whole numbers as an intp array, read in C (``array("q")``); a float or a text among them raises
     TypeError (``np.fromiter`` would truncate 1.5 to 1), one past 64 bits OverflowError."""
     np = numpy()
+    if type(values) is list:
+        try:  # codes 0 to 255 (most coded columns): read a byte each in C, several times the pace of "q"
+            small = bytearray(values)
+        except (TypeError, ValueError):  # a code above 255 (or no whole number: refused below)
+            pass
+        else:
+            return np.frombuffer(small, dtype=np.uint8).astype(np.intp)
     held = array("q", values)
     return (
         np.frombuffer(held, dtype=np.int64).astype(np.intp, copy=False) if len(held) else np.empty(0, np.intp)
