@@ -180,8 +180,18 @@ def _with_merchant(columns: ExpenseColumns) -> Any:
         columns,
         "merchant_mask",
         columns.merchants,
-        lambda merchants: _present_mask(columns, present(merchants)),
+        lambda merchants: _present_by_codes(columns, merchants, "merchant_codes"),
     )
+
+
+def _present_by_codes(columns: ExpenseColumns, column: list[Any], code_name: str) -> Any:
+    """Per line (a numpy bool array): its value is not None. By the column's codes when the lines file had
+    them (a test per distinct value, then one lookup per line in C), else by the values."""
+    coded = columns.derived.get(code_name)
+    if coded is not None and coded[0] is column:
+        codes, values = coded[1]
+        return numpy().array([value is not None for value in values], dtype=bool)[codes]
+    return _present_mask(columns, present(column))
 
 
 def _maybe_repeated_lines(
