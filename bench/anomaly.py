@@ -14,10 +14,16 @@ numbers, the fields the rules group by coded (``rows.coded_lists``: distinct val
 "Open billing period" writes them). The file is made from the rows and encoded (not timed, ``lines_file_build_seconds_not_timed``); its
 decoding is timed apart (``lines_file_decode_seconds``: ``json.loads``, the Lambda's cost before it
 scores); the headline figure, ``columns_*`` (the median of three runs), is everything from the decoded lists to the ``ScoredLine``
-results: ``score_field_lists`` (``time_columns_of`` and ``expense_columns_of``: validation, dates, floats,
-currency conversion; then ``score_columns``). The two results are compared line by line (not timed).
-``plain_lists_*``: the same, timed on the file without codes (every field a list of values, as files were
-written before 2026-12-07), to show what the codes save; checked equal too.
+results as the Lambda keeps them: since #18 item 4 (2026-12-07) ``flagged_in_field_lists``
+(``time_columns_of`` and ``expense_columns_of``: validation, dates, floats, currency conversion; then
+``flagged_in_columns``), which makes a ``ScoredLine`` for the flagged lines only (every other line scores 0
+with no reason); with an older scorer on ``PYTHONPATH`` (a before/after in one session), ``score_field_lists``,
+the Lambda's path then. ``all_lines_*``: ``score_field_lists`` on the same file, a ``ScoredLine`` per line.
+Every result is compared line by line with ``score_rows``'s (not timed; the flagged-only one expanded to
+every line), and ``scored_lines_sha256`` hashes ``score_rows``'s million ``ScoredLine``s (their ``repr``):
+equal hashes from two versions of the scorer, equal output. ``plain_lists_*``: ``score_field_lists`` on the
+file without codes (every field a list of values, as files were written before 2026-12-07), to show what the
+codes save; checked equal too.
 
 The baseline, timed on the same decoded lists right after (median of ``REPEATS`` runs): a naive pandas robust
 z-score (``pandas_robust_z``): a data frame of each kind's lines, the median and MAD of hours per worker and of
@@ -30,7 +36,8 @@ grouping by the coded file's codes (integers) instead of the worker and type tex
 A third, smaller figure scores canonical models through ``score_lines`` (per-field lists read off the
 models on the way in, then the columnar path), the path a handler takes when it has models rather than rows.
 
-Run alone with ``python -m bench.anomaly`` or through ``python -m bench``.
+Run alone with ``python -m bench.anomaly`` or through ``python -m bench``; ``BENCH_ANOMALY_LINES=200000`` scores
+a smaller firm while iterating (the figures in docs/benchmarks.md are of a million lines).
 """
 
 from __future__ import annotations

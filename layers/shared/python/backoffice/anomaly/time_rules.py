@@ -176,7 +176,7 @@ class WorkerDays:
         self._totals: Any = np.bincount(self._day_array, weights=hours, minlength=n)
         self.days = days
         self.workers, self.dates = workers, columns.dates  # by line, so by day too
-        self._day_workers: tuple[list[str], Any, list[str]] | None = None
+        self._day_workers: tuple[Any, list[str]] | None = None
 
     @property
     def day_of_line(self) -> list[int]:
@@ -222,14 +222,18 @@ class WorkerDays:
 
     def day_workers(self) -> tuple[list[str], Any, list[str]]:
         """The worker of each day (in ``days`` order), as names and as codes (a numpy array) into the
-        distinct names: made once for the daily rules."""
+        distinct names."""
+        return (pick(self.workers, self.days), *self.day_worker_codes())
+
+    def day_worker_codes(self) -> tuple[Any, list[str]]:
+        """The worker of each day (in ``days`` order) as codes (a numpy array) into the distinct names: made
+        once for the daily rules (from the lines' codes when they have them, no name read per day)."""
         if self._day_workers is None:
-            names = pick(self.workers, self.days)
             if self._worker_codes is not None:  # the lines' codes, read at the days
                 codes, distinct = self._worker_codes
-                self._day_workers = (names, codes[self._days_array], distinct)
+                self._day_workers = (codes[self._days_array], distinct)
             else:
-                self._day_workers = (names, *factorized(names))
+                self._day_workers = factorized(pick(self.workers, self.days))
         return self._day_workers
 
     def day_totals(self) -> Any:
@@ -345,7 +349,7 @@ def flag_identical_hours(
     """
     minimum = policy.identical_hours_min_days
     day_ids = days.days  # in date order
-    day_workers, codes, _ = days.day_workers()
+    codes, _ = days.day_worker_codes()
     # Rounded once per distinct total (a few dozen quarter hours, found by np.unique), not once a day:
     # round() is slow, and numpy's rounding is not Python's.
     np = numpy()
@@ -369,7 +373,7 @@ def flag_identical_hours(
     flagged: dict[int, tuple[str, float]] = {}
     for start, length in zip(starts[long_runs].tolist(), lengths[long_runs].tolist(), strict=True):
         places = order[start : start + length].tolist()
-        worker, total = day_workers[places[0]], float(day_totals[places[0]])
+        worker, total = days.workers[day_ids[places[0]]], float(day_totals[places[0]])
         if _habitual(past_days.get(worker), total, policy):
             continue
         worker_days = pick(day_ids, places)
@@ -433,7 +437,7 @@ def flag_hours_outliers(
         return
     workers = days.workers
     # In numpy: each worker's lowest spread to the worker's days (none: +inf), one comparison per day.
-    _, codes, distinct = days.day_workers()
+    codes, distinct = days.day_worker_codes()
     lowest_of = floats([lowest.get(worker, math.inf) for worker in distinct])
     suspects = pick(days.days, lines_where(days.day_totals() > lowest_of[codes] + 1e-9))
     pasts: dict[str, PastDays] = {}
