@@ -47,6 +47,7 @@ from backoffice.anomaly.vectors import (
     lines_where,
     made_once,
     maybe_repeated,
+    maybe_repeated_values,
     numpy,
 )
 
@@ -246,6 +247,10 @@ def flag_duplicate_receipts(columns: ExpenseColumns, history: Mapping[str, str],
     """TE1: one receipt file (by SHA-256) behind two claims: the classic multiple reimbursement."""
     ids = columns.ids
     keys, positions = receipt_keys(columns)
+    # Grouped in a dict for the receipts whose checksum may repeat another's or one the history has only
+    # (numpy marks them by hash): the others can be no one's copy.
+    marked = lines_where(maybe_repeated_values(keys, history.keys()))
+    keys, positions = pick(keys, marked), pick(positions, marked)
     for index, original in repeats(keys, ids, history, positions):
         original_id = ids[original] if isinstance(original, int) else original
         flags.add(index, "duplicate_receipt", f"TE1 the receipt of expense {original_id} is attached again")
