@@ -11,6 +11,8 @@ threshold that reaches the policy's target precision.
     scored = score_field_lists(time_json_lists(time_dicts), expense_json_lists(expense_dicts), history, policy)
     scored = score_field_lists(coded_lists(time_json_lists(time_dicts)), ...)  # as a period's lines file
     scored = score_columns(time_columns_of({"id": [...], "hours": [...], ...}), expense_columns_of(...), ...)
+    flagged = flagged_in_field_lists(lines["time"], lines["expenses"], history, policy).flagged()  # as the
+    # invoicing run scores a period: a ScoredLine for the flagged lines only (``FlaggedLines``)
 """
 
 from backoffice.anomaly.history import AnomalyHistory
