@@ -14,10 +14,16 @@ numbers, the fields the rules group by coded (``rows.coded_lists``: distinct val
 "Open billing period" writes them). The file is made from the rows and encoded (not timed, ``lines_file_build_seconds_not_timed``); its
 decoding is timed apart (``lines_file_decode_seconds``: ``json.loads``, the Lambda's cost before it
 scores); the headline figure, ``columns_*`` (the median of three runs), is everything from the decoded lists to the ``ScoredLine``
-results: ``score_field_lists`` (``time_columns_of`` and ``expense_columns_of``: validation, dates, floats,
-currency conversion; then ``score_columns``). The two results are compared line by line (not timed).
-``plain_lists_*``: the same, timed on the file without codes (every field a list of values, as files were
-written before 2026-12-07), to show what the codes save; checked equal too.
+results as the Lambda keeps them: since #18 item 4 (2026-12-07) ``flagged_in_field_lists``
+(``time_columns_of`` and ``expense_columns_of``: validation, dates, floats, currency conversion; then
+``flagged_in_columns``), which makes a ``ScoredLine`` for the flagged lines only (every other line scores 0
+with no reason); with an older scorer on ``PYTHONPATH`` (a before/after in one session), ``score_field_lists``,
+the Lambda's path then. ``all_lines_*``: ``score_field_lists`` on the same file, a ``ScoredLine`` per line.
+Every result is compared line by line with ``score_rows``'s (not timed; the flagged-only one expanded to
+every line), and ``scored_lines_sha256`` hashes ``score_rows``'s million ``ScoredLine``s (their ``repr``):
+equal hashes from two versions of the scorer, equal output. ``plain_lists_*``: ``score_field_lists`` on the
+file without codes (every field a list of values, as files were written before 2026-12-07), to show what the
+codes save; checked equal too.
 
 The baseline, timed on the same decoded lists right after (median of ``REPEATS`` runs): a naive pandas robust
 z-score (``pandas_robust_z``): a data frame of each kind's lines, the median and MAD of hours per worker and of
@@ -30,11 +36,13 @@ grouping by the coded file's codes (integers) instead of the worker and type tex
 A third, smaller figure scores canonical models through ``score_lines`` (per-field lists read off the
 models on the way in, then the columnar path), the path a handler takes when it has models rather than rows.
 
-Run alone with ``python -m bench.anomaly`` or through ``python -m bench``.
+Run alone with ``python -m bench.anomaly`` or through ``python -m bench``; ``BENCH_ANOMALY_LINES=200000`` scores
+a smaller firm while iterating (the figures in docs/benchmarks.md are of a million lines).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -50,7 +58,13 @@ from backoffice.anomaly import coded_lists, score_field_lists, score_lines, scor
 from backoffice.anomaly.generator import expense_entry_of, generate_sample_firm, time_entry_of
 from backoffice.anomaly.rows import EXPENSE_AMOUNTS
 
-LINES = 1_000_000
+try:  # absent from the code before 2026-12-07 (#18 item 4), which this bench also times for a before/after
+    from backoffice.anomaly import flagged_in_field_lists
+except ImportError:  # pragma: no cover - only with an older scorer on PYTHONPATH
+    flagged_in_field_lists = None
+
+# BENCH_ANOMALY_LINES: a smaller firm while iterating (the figures in docs/benchmarks.md are of 1,000,000).
+LINES = int(os.environ.get("BENCH_ANOMALY_LINES", "1000000"))
 MODEL_LINES = 50_000
 REPEATS = 3  # runs of the headline section; the median is reported
 LINES_PER_WORKER = 180  # about a quarter's lines for one person in the sample firm
@@ -131,6 +145,15 @@ def pandas_robust_z(time_lists: dict[str, Any], expense_lists: dict[str, Any]) -
     flagged = (robust_z(times, "hours", ["worker_id"]).abs() > 3.5).sum()
     flagged += (robust_z(expenses, "amount", ["worker_id", "expense_type"]).abs() > 3.5).sum()
     return int(flagged)
+
+
+def scored_sha256(scored: list[Any]) -> str:
+    """SHA-256 of the ``repr`` of every ``ScoredLine`` (ids, scores, reasons, review, features), in order:
+    two runs that give it alike gave the same output, line for line."""
+    digest = hashlib.sha256()
+    for start in range(0, len(scored), 10_000):
+        digest.update(repr(scored[start : start + 10_000]).encode())
+    return digest.hexdigest()
 
 
 def _plain_lists_runs(
@@ -224,14 +247,30 @@ def run() -> dict[str, Any]:
     # Scored REPEATS times over the same decoded lists (each run builds its own columns and results); the
     # median run is the figure, all runs are reported.
     runs: list[tuple[float, float]] = []
+    all_lines_cpu: list[float] = []
     for _ in range(REPEATS):
         started, cpu_started = time.perf_counter(), time.process_time()
         scored_by_columns = score_field_lists(
             lines_file["time"], lines_file["expenses"], history, firm.policy, workers=firm.workers
         )
-        runs.append((time.perf_counter() - started, time.process_time() - cpu_started))
+        all_lines_cpu.append(time.process_time() - cpu_started)
+        if flagged_in_field_lists is None:
+            runs.append((time.perf_counter() - started, all_lines_cpu[-1]))
         same_as_rows = same_as_rows and scored_by_columns == scored
         del scored_by_columns
+    # The Lambda's path since #18 item 4: the flagged lines only (``flagged_in_field_lists``), the others
+    # known to score 0; expanded to every line (not timed) and compared with the rows' scores.
+    flagged_by_lambda = 0
+    if flagged_in_field_lists is not None:
+        for _ in range(REPEATS):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            found = flagged_in_field_lists(
+                lines_file["time"], lines_file["expenses"], history, firm.policy, workers=firm.workers
+            )
+            runs.append((time.perf_counter() - started, time.process_time() - cpu_started))
+            flagged_by_lambda = len(found.flagged())
+            same_as_rows = same_as_rows and found.all_lines() == scored
+            del found
     on_codes_cpu, on_codes_flagged = _pandas_runs(lines_file)
     del lines_file
     pandas_cpu = statistics.median(baseline_cpu)
@@ -260,16 +299,28 @@ def run() -> dict[str, Any]:
         "cpu_seconds": round(cpu_seconds, 3),
         "lines_per_cpu_second": round(len(scored) / cpu_seconds),
         "load_average_before": round(load_before, 2),
-        "columns_timed": "score_field_lists: the decoded lines file (a list per field) to ScoredLines",
+        "columns_timed": (
+            "score_field_lists: the decoded lines file (a list per field) to ScoredLines"
+            if flagged_in_field_lists is None
+            else "flagged_in_field_lists: the decoded lines file to the flagged lines' ScoredLines"
+        ),
         "columns_seconds": round(columns_seconds, 3),
         "columns_lines_per_second": round(len(scored) / columns_seconds),
         "columns_cpu_seconds": round(columns_cpu, 3),
         "columns_lines_per_cpu_second": round(len(scored) / columns_cpu),
         "columns_runs_lines_per_cpu_second": [round(len(scored) / cpu) for _, cpu in runs],
         "columns_same_scores_as_rows": same_as_rows,
+        "columns_flagged_lines": flagged_by_lambda,
+        "all_lines_lines_per_cpu_second": round(len(scored) / statistics.median(all_lines_cpu)),
+        "all_lines_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in all_lines_cpu],
+        "scored_lines_sha256": scored_sha256(scored),
         "plain_lists_lines_per_cpu_second": round(len(scored) / statistics.median(plain_runs)),
         "plain_lists_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in plain_runs],
-        "columns_to_plain_lists_ratio": round(statistics.median(plain_runs) / columns_cpu, 3),
+        # The same function (score_field_lists) on the file with and without codes.
+        "codes_to_plain_lists_ratio": round(
+            statistics.median(plain_runs) / statistics.median(all_lines_cpu), 3
+        ),
+        "flagged_only_to_all_lines_ratio": round(statistics.median(all_lines_cpu) / columns_cpu, 3),
         "pandas_robust_z_lines_per_cpu_second": round(len(scored) / pandas_cpu),
         "pandas_robust_z_runs_lines_per_cpu_second": [round(len(scored) / cpu) for cpu in baseline_cpu],
         "pandas_robust_z_flagged_lines": baseline_flagged,

@@ -23,6 +23,8 @@ from backoffice.anomaly import (
     coded_lists,
     expense_columns_of,
     expense_json_lists,
+    flagged_in_columns,
+    flagged_in_field_lists,
     score_columns,
     score_field_lists,
     score_lines,
@@ -86,6 +88,17 @@ def _scored_from_a_coded_file(
     expenses = expense_columns_of(coded_lists(lists_of(expense_rows, EXPENSE_COLUMN_FIELDS)), scored=True)
     from_codes = score_columns(times, expenses, history, policy, worker_roles=worker_roles)
     assert from_codes == _score_rows(time_rows, expense_rows, history, policy, worker_roles=worker_roles)
+    # The invoicing run's path, the flagged lines only (columns built without a ScoredLine per line): the
+    # same flagged lines, and every other line scored 0 with no reason.
+    flagged_only = flagged_in_columns(
+        time_columns_of(coded_lists(lists_of(time_rows, TIME_COLUMN_FIELDS))),
+        expense_columns_of(coded_lists(lists_of(expense_rows, EXPENSE_COLUMN_FIELDS))),
+        history,
+        policy,
+        worker_roles=worker_roles,
+    )
+    assert flagged_only.flagged() == [line for line in from_codes if line.reasons]
+    assert flagged_only.all_lines() == from_codes and flagged_only.line_count == len(from_codes)
     _calls.append(len(from_codes))
     return from_codes
 
@@ -128,9 +141,13 @@ def test_a_whole_generated_firm_scores_alike_from_rows_lists_and_a_coded_file() 
     from_codes = score_field_lists(
         coded["time"], coded["expenses"], history, sample.policy, workers=sample.workers
     )
+    flagged_only = flagged_in_field_lists(
+        coded["time"], coded["expenses"], history, sample.policy, workers=sample.workers
+    )
     # Then every line (flagged or not) has the same score, reasons, review and features on every path
     assert len(by_rows) == len(sample.time_rows) + len(sample.expense_rows) > 20_000
-    assert from_codes == from_plain == by_rows
+    assert from_codes == from_plain == by_rows == flagged_only.all_lines()
+    assert flagged_only.flagged() == [line for line in by_rows if line.reasons]
     assert sum(1 for line in by_rows if line.reasons) > 500
 
 

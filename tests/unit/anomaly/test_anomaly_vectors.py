@@ -261,3 +261,33 @@ def test_lines_that_may_repeat_a_key_include_every_line_of_a_repeated_key() -> N
     assert marked[0] and marked[4999]
     assert marked.sum() < 2 * sum(1 for key in keys if repeated[key] > 1) + 1000
     assert vectors.maybe_repeated([np.zeros(0, dtype=np.intp)]).tolist() == []
+
+
+def test_values_that_may_repeat_include_every_repeated_value_and_every_known_one() -> None:
+    # Given 20,000 receipt checksums, some repeated within the batch and some already in the history
+    checksums = [f"{(place * 2654435761) % 2**40:064x}" for place in range(20_000)]
+    for place in range(0, 20_000, 97):
+        checksums[place + 1 if place + 1 < 20_000 else place] = checksums[place]
+    known = {checksums[place] for place in range(5, 20_000, 1013)} | {"not in the batch"}
+    # When the values that may repeat are marked
+    marked = vectors.maybe_repeated_values(checksums, known)
+    # Then every value another one equals, and every value the history has, is marked, and most others not
+    repeated = Counter(checksums)
+    must = [place for place, value in enumerate(checksums) if repeated[value] > 1 or value in known]
+    assert all(marked[place] for place in must)
+    assert marked.sum() < len(must) + 20_000 // 4
+    assert vectors.maybe_repeated_values([], known).tolist() == []
+
+
+def test_fact_amounts_read_in_numpy_are_those_read_one_by_one() -> None:
+    # Given receipt amounts of every kind a line may hold: missing, a number, a whole number, text, 0
+    lists = expense_lists([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+    lists["receipt_amount"] = [None, 12.5, 20, "31.5", 0.0, None]
+    columns = expense_columns_of(lists)
+    # When they are read as an array and as the lines that have one
+    found = rules._given_numbers(columns, "receipt_amount")
+    # Then the lines and amounts are those of the line-by-line reading, and a NaN among them is left to it
+    expected = rules._present_number_array(columns.fact("receipt_amount"))
+    assert found[:2] == expected[:2] == ([1, 2, 3, 4], [12.5, 20.0, 31.5, 0.0])
+    lists["receipt_amount"] = [None, math.nan, 20, None, None, None]
+    assert rules._fact_array(expense_columns_of(lists), "receipt_amount") is None

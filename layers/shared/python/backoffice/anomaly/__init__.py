@@ -11,6 +11,8 @@ threshold that reaches the policy's target precision.
     scored = score_field_lists(time_json_lists(time_dicts), expense_json_lists(expense_dicts), history, policy)
     scored = score_field_lists(coded_lists(time_json_lists(time_dicts)), ...)  # as a period's lines file
     scored = score_columns(time_columns_of({"id": [...], "hours": [...], ...}), expense_columns_of(...), ...)
+    flagged = flagged_in_field_lists(lines["time"], lines["expenses"], history, policy).flagged()  # as the
+    # invoicing run scores a period: a ScoredLine for the flagged lines only (``FlaggedLines``)
 """
 
 from backoffice.anomaly.history import AnomalyHistory
@@ -30,9 +32,11 @@ from backoffice.anomaly.rows import (
     time_json_lists,
     time_row,
 )
-from backoffice.anomaly.scored import Reason, ScoredLine
+from backoffice.anomaly.scored import FlaggedLines, Reason, ScoredLine
 from backoffice.anomaly.scoring import (
     benford_coverage_of,
+    flagged_in_columns,
+    flagged_in_field_lists,
     score_columns,
     score_field_lists,
     score_lines,
@@ -50,6 +54,7 @@ __all__ = [
     "Check",
     "ExpenseColumns",
     "ExpenseRow",
+    "FlaggedLines",
     "Reason",
     "ScoredLine",
     "SignalModel",
@@ -60,6 +65,8 @@ __all__ = [
     "expense_columns_of",
     "expense_json_lists",
     "expense_row",
+    "flagged_in_columns",
+    "flagged_in_field_lists",
     "public_holiday_name",
     "score_columns",
     "score_field_lists",

@@ -47,6 +47,7 @@ from backoffice.anomaly.vectors import (
     lines_where,
     made_once,
     maybe_repeated,
+    maybe_repeated_values,
     numpy,
 )
 
@@ -180,8 +181,18 @@ def _with_merchant(columns: ExpenseColumns) -> Any:
         columns,
         "merchant_mask",
         columns.merchants,
-        lambda merchants: _present_mask(columns, present(merchants)),
+        lambda merchants: _present_by_codes(columns, merchants, "merchant_codes"),
     )
+
+
+def _present_by_codes(columns: ExpenseColumns, column: list[Any], code_name: str) -> Any:
+    """Per line (a numpy bool array): its value is not None. By the column's codes when the lines file had
+    them (a test per distinct value, then one lookup per line in C), else by the values."""
+    coded = columns.derived.get(code_name)
+    if coded is not None and coded[0] is column:
+        codes, values = coded[1]
+        return numpy().array([value is not None for value in values], dtype=bool)[codes]
+    return _present_mask(columns, present(column))
 
 
 def _maybe_repeated_lines(
@@ -191,7 +202,10 @@ def _maybe_repeated_lines(
     ``vectors.maybe_repeated`` on the codes) or the history may hold (a date the history has, the key's
     element ``part``), with their dates; and the history's dates. Only those lines' keys are made."""
     np = numpy()
-    places = np.fromiter(lines, dtype=np.intp, count=len(lines))
+    if type(lines) is range and lines.step == 1:
+        places = np.arange(lines.start, lines.stop, dtype=np.intp)
+    else:
+        places = np.fromiter(lines, dtype=np.intp, count=len(lines))
     dates, distinct_dates = cached_codes(columns.derived, "date_codes", columns.dates)
     marked = maybe_repeated([owner_codes[places], dates[places], float_bits(amount_array(columns)[places])])
     past_dates = {key[part] for key in history} if history else set()
@@ -233,6 +247,10 @@ def flag_duplicate_receipts(columns: ExpenseColumns, history: Mapping[str, str],
     """TE1: one receipt file (by SHA-256) behind two claims: the classic multiple reimbursement."""
     ids = columns.ids
     keys, positions = receipt_keys(columns)
+    # Grouped in a dict for the receipts whose checksum may repeat another's or one the history has only
+    # (numpy marks them by hash): the others can be no one's copy.
+    marked = lines_where(maybe_repeated_values(keys, history.keys()))
+    keys, positions = pick(keys, marked), pick(positions, marked)
     for index, original in repeats(keys, ids, history, positions):
         original_id = ids[original] if isinstance(original, int) else original
         flags.add(index, "duplicate_receipt", f"TE1 the receipt of expense {original_id} is attached again")
@@ -591,6 +609,43 @@ def _present_number_array(
     return lines, found, array
 
 
+def _fact_array(columns: ExpenseColumns, name: str) -> Any:
+    """The fact ``name`` of every line as a float64 array, NaN where a line has none (made once); None when a
+    value is no number, or is NaN itself (missing and NaN could not be told apart): the rules then read the
+    facts one by one. numpy reads each value in one pass in C, as ``float()`` reads it (text too)."""
+
+    def read(values: list[Any]) -> Any:
+        np = numpy()
+        try:
+            found = np.fromiter(values, dtype=np.float64, count=len(values))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        # ``count`` in C: a None per NaN, else a NaN was given.
+        if int(np.count_nonzero(np.isnan(found))) != values.count(None):
+            return None
+        return found
+
+    return _array_of(columns, f"fact_array_{name}", columns.fact(name), read)
+
+
+def _given_numbers(
+    columns: ExpenseColumns, name: str, lines: list[int] | None = None
+) -> tuple[list[int], list[float], Any]:
+    """``_present_number_array`` of the fact ``name``: the lines (of ``lines``, or all) with the fact, its
+    amounts and the same as an array, picked in numpy from ``_fact_array`` when it can be read so."""
+    values = _fact_array(columns, name)
+    if values is None:
+        return _present_number_array(columns.fact(name), lines)
+    np = numpy()
+    if lines is None:
+        given = np.flatnonzero(~np.isnan(values))
+    else:
+        places = np.fromiter(lines, dtype=np.intp, count=len(lines))
+        given = places[~np.isnan(values[places])]
+    found = values[given]
+    return given.tolist(), found.tolist(), found
+
+
 def _present_numbers(values: list[Any], lines: list[int] | None = None) -> tuple[list[int], list[float]]:
     """The lines (of ``lines``, or all) whose fact is given, and its amount; one that is not a number reads
     as missing. Facts lie scattered in memory like the rows: each value is fetched once for its amount (and
@@ -639,6 +694,26 @@ def _other_receipt_days(columns: ExpenseColumns, lines: list[int]) -> list[tuple
     return list(zip(pick(lines, found), pick(distinct, codes[found].tolist()), strict=True))
 
 
+def _tips(columns: ExpenseColumns) -> tuple[list[int], list[float | None], Any]:
+    """The lines with a tip (other than 0, which no check fires on), the tips (None: not a number) and the
+    same as a float array (NaN: not a number)."""
+    np = numpy()
+    tips: list[float | None]
+    tip_fact = _fact_array(columns, "tip_amount")
+    if tip_fact is not None:  # every tip a number: picked in numpy
+        tipped_array = np.flatnonzero((tip_fact != 0.0) & ~np.isnan(tip_fact))
+        tip_array = tip_fact[tipped_array]
+        return tipped_array.tolist(), tip_array.tolist(), tip_array
+    raw_tips = columns.fact("tip_amount")
+    tipped = where(raw_tips)
+    try:  # every tip a number: read as doubles in C
+        tips, tip_array = compact_float_array(pick(raw_tips, tipped))  # type: ignore[assignment]
+    except (TypeError, ValueError):
+        tips = _numbers(pick(raw_tips, tipped))
+        tip_array = np.array(tips, dtype=np.float64)
+    return tipped, tips, tip_array
+
+
 def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Flags) -> None:
     """TE4: receipt present where required, and saying what the claim says (amount, date); tip within share."""
     always = set(policy.receipt_always_types)
@@ -660,7 +735,7 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
             )
     if policy.is_on("receipt_amount_mismatch"):
         tolerance = policy.receipt_amount_tolerance + 1e-9
-        shown_on, printed, printed_array = _present_number_array(columns.fact("receipt_amount"), with_receipt)
+        shown_on, printed, printed_array = _given_numbers(columns, "receipt_amount", with_receipt)
         np = numpy()
         claimed = amount_array(columns)[np.fromiter(shown_on, dtype=np.intp, count=len(shown_on))]
         differing = lines_where(np.abs(printed_array - claimed) > tolerance)
@@ -688,17 +763,10 @@ def flag_receipt_rules(columns: ExpenseColumns, policy: AnomalyPolicy, flags: Fl
                 )
     if policy.is_on("tip_above_limit"):
         share_limit = policy.tip_max_share + 1e-9
-        raw_tips = columns.fact("tip_amount")
-        tipped = where(raw_tips)
         # The lines a check can fire on, found in numpy (a tip that is no number reads as NaN, which no
         # comparison passes, as in Python); each then checked as it always was.
         np = numpy()
-        tips: list[float | None]
-        try:  # every tip a number: read as doubles in C
-            tips, tip_array = compact_float_array(pick(raw_tips, tipped))  # type: ignore[assignment]
-        except (TypeError, ValueError):
-            tips = _numbers(pick(raw_tips, tipped))
-            tip_array = np.array(tips, dtype=np.float64)
+        tipped, tips, tip_array = _tips(columns)
         bills = amount_array(columns)[np.fromiter(tipped, dtype=np.intp, count=len(tipped))] - tip_array
         with np.errstate(divide="ignore", invalid="ignore"):
             high = (tip_array > 0.0) & ((bills <= 0.0) | (tip_array / bills > share_limit))
@@ -1189,9 +1257,18 @@ def _numbers_with_neighbours(
     64 bits: the distinct numbers sorted once, a neighbour being the next or previous distinct number."""
     past_numbers = [entry[0] for past in history.values() for entry in past]
     every = [*numbers, *past_numbers]
-    if every and min(every) > -(2**62) and max(every) < 2**62:
-        np = numpy()
-        distinct, number_of = np.unique(np.array(every, dtype=np.int64), return_inverse=True)
+    np = numpy()
+    try:  # read in C; the bounds then checked in numpy
+        every_array = np.array(every, dtype=np.int64)
+    except OverflowError:
+        every_array = None
+    if (
+        len(every)
+        and every_array is not None
+        and int(every_array.min()) > -(2**62)
+        and int(every_array.max()) < 2**62
+    ):
+        distinct, number_of = np.unique(every_array, return_inverse=True)
         next_to = np.diff(distinct) == 1
         linked = np.zeros(len(distinct), dtype=bool)
         linked[1:] |= next_to
@@ -1273,7 +1350,7 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
     """TE10: an approver may sanction less than claimed, never more; an advance never exceeds what is
     sanctioned."""
     currencies, amounts = columns.currencies, columns.amounts
-    given, sanctioned, sanctioned_array = _present_number_array(columns.fact("sanctioned_amount"))
+    given, sanctioned, sanctioned_array = _given_numbers(columns, "sanctioned_amount")
     np = numpy()
     amounts_array = amount_array(columns)
     given_array = np.fromiter(given, dtype=np.intp, count=len(given))
@@ -1290,7 +1367,7 @@ def flag_claim_integrity(columns: ExpenseColumns, policy: AnomalyPolicy, flags: 
                 f"{money(currencies[index], amounts[index])} claimed",
             )
     if policy.is_on("advance_above_sanctioned"):
-        advanced, advances = _present_numbers(columns.fact("advance_amount"))
+        advanced, advances, _ = _given_numbers(columns, "advance_amount")
         granted_on = np.zeros(len(amounts), dtype=bool)
         granted_on[given_array] = True
         granted_amounts = np.zeros(len(amounts))

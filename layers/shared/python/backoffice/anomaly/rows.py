@@ -741,7 +741,26 @@ def _readable(columns: ExpenseColumns, amount_array: Any = None) -> bool:
     elif not _all_in_range(amounts, 0.0, math.inf) or (amounts and max(amounts) == math.inf):
         return False
     attendees = columns.attendees
-    return not attendees or (min(attendees) >= 1 and set(map(type, attendees)) == {int})
+    if not attendees:
+        return True
+    known = columns.derived.get("attendee_types")
+    kinds = known[1] if known is not None and known[0] is attendees else set(map(type, attendees))
+    if kinds != {int}:
+        return False
+    # Whole numbers all: read into an array once (kept for the rules, ``expense_rules._alone``), the
+    # smallest found there; None when one does not fit in 64 bits (then compared in Python).
+    numbers = _int64s(attendees)
+    columns.derived["attendee_array"] = (attendees, numbers)
+    return (int(numbers.min()) if numbers is not None else min(attendees)) >= 1
+
+
+def _int64s(values: list[int]) -> Any:
+    """The whole numbers as an int64 array; None when one does not fit."""
+    np = numpy()
+    try:
+        return np.fromiter(values, dtype=np.int64, count=len(values))
+    except (OverflowError, TypeError, ValueError):
+        return None
 
 
 def to_base(
@@ -779,9 +798,12 @@ def _expense_columns_made(
     """The columns from the lists of the required and optional fields, in order, amounts as floats
     (``amount_array``: the same as a numpy array, kept for the rules)."""
     ids, workers, dates, types, amounts, currencies, merchants, cities, receipts, attendees = columns[:10]
-    if type(None) in set(map(type, attendees)):  # not ``None in``: that compares every int with None
-        attendees = [n or 1 for n in attendees]
     derived: dict[str, Any] = {}
+    attendee_types = set(map(type, attendees))
+    if type(None) in attendee_types:  # not ``None in``: that compares every int with None
+        attendees = [n or 1 for n in attendees]
+    else:  # kept for ``_readable``, which asks the same of the same list
+        derived["attendee_types"] = (attendees, attendee_types)
     if amount_array is not None:
         derived["amount_array"] = (amounts, amount_array)
     coded = coded or {}

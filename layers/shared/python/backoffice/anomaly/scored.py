@@ -77,7 +77,7 @@ class Flags:
         else:
             found_signals = self.signals.setdefault(index, {})
             found_signals[check] = max(strength, found_signals.get(check, 0.0))
-        reason = Reason(self.rule_of[check], check, text)
+        reason = _new_tuple(Reason, (self.rule_of[check], check, text))  # the C path, not Reason(...)
         found = self.reasons.get(index)
         if found is None:
             self.reasons[index] = [reason]
@@ -99,27 +99,41 @@ class Flags:
     ) -> list[ScoredLine]:
         """A line per id, in order: ``unflagged`` (each line's ``ScoredLine`` before any check, when made
         already) with the flagged lines replaced."""
-        new = tuple.__new__
+        lines = unflagged if unflagged is not None else unscored_lines(line_ids, kind)
+        for index, line in self.flagged_lines(line_ids, kind, policy).items():
+            lines[index] = line
+        return lines
+
+    def flagged_lines(
+        self, line_ids: list[str], kind: LineKind, policy: AnomalyPolicy
+    ) -> dict[int, ScoredLine]:
+        """The ``ScoredLine`` of each line with a reason, by line index in ascending order: what a run that
+        keeps only the flagged lines needs (every other line scores 0 with no reason)."""
+        new = _new_tuple
         model = policy.model()
         threshold = model.threshold_for(policy.target_precision)
-        lines = unflagged if unflagged is not None else unscored_lines(line_ids, kind)
-        no_signals: dict[str, float] = {}
-        # Lines share a few patterns of signals: each pattern's probability is computed once. The key keeps
-        # the signals' order, in which the model adds them up.
-        scores: dict[tuple[tuple[str, float], ...], float] = {}
-        for index, found in self.reasons.items():
-            signals = self.signals.get(index, no_signals)
-            pattern = tuple(signals.items())
-            features = tuple(sorted(pattern))
-            if index in self.violating:
-                score, review = 1.0, True
+        # Lines share a few patterns of signals: each pattern's score and features are computed once. The key
+        # keeps the signals' order, in which the model adds them up.
+        outcomes: dict[tuple[tuple[str, float], ...], tuple[float, bool, tuple[tuple[str, float], ...]]] = {}
+        found_lines: dict[int, ScoredLine] = {}
+        reasons, signals_of, violating = self.reasons, self.signals, self.violating
+        for index in sorted(reasons):
+            signals = signals_of.get(index)
+            pattern = tuple(signals.items()) if signals else ()
+            outcome = outcomes.get(pattern)
+            if outcome is None:
+                features = tuple(sorted(pattern))
+                score = round(model.probability(signals or {}), 4)
+                outcome = outcomes[pattern] = (score, score >= threshold, features)
+            if index in violating:
+                found = (line_ids[index], kind, 1.0, tuple(reasons[index]), True, outcome[2])
             else:
-                score = scores.get(pattern, -1.0)
-                if score < 0.0:
-                    score = scores[pattern] = round(model.probability(signals), 4)
-                review = score >= threshold
-            lines[index] = new(ScoredLine, (line_ids[index], kind, score, tuple(found), review, features))
-        return lines
+                found = (line_ids[index], kind, outcome[0], tuple(reasons[index]), outcome[1], outcome[2])
+            found_lines[index] = new(ScoredLine, found)
+        return found_lines
+
+
+_new_tuple = tuple.__new__
 
 
 def unscored_lines(line_ids: Iterable[str], kind: LineKind) -> list[ScoredLine]:
@@ -132,6 +146,36 @@ def unscored_lines(line_ids: Iterable[str], kind: LineKind) -> list[ScoredLine]:
             zip(line_ids, repeat(kind), repeat(0.0), repeat(()), repeat(False), repeat(())),
         )
     )
+
+
+class FlaggedLines(NamedTuple):
+    """What a run scored, kept as its flagged lines only: the ids of every line of each kind (the run's own
+    lists, not copies) and the ``ScoredLine`` of each flagged one by line index. A line not flagged scores 0
+    with no reason, so ``all_lines`` gives the very list ``scoring.score_columns`` returns; a caller that
+    keeps the flagged lines alone (the invoicing run) skips a ``ScoredLine`` per line."""
+
+    time_ids: list[str]
+    expense_ids: list[str]
+    time: dict[int, ScoredLine]  # line index -> the flagged time line, indexes ascending
+    expenses: dict[int, ScoredLine]
+
+    @property
+    def line_count(self) -> int:
+        return len(self.time_ids) + len(self.expense_ids)
+
+    def flagged(self) -> list[ScoredLine]:
+        """The flagged lines, time lines first, each kind in input order."""
+        return [*self.time.values(), *self.expenses.values()]
+
+    def all_lines(self) -> list[ScoredLine]:
+        """A ``ScoredLine`` per line, time lines first, each kind in input order."""
+        lines = unscored_lines(self.time_ids, "time")
+        for index, line in self.time.items():
+            lines[index] = line
+        expense_lines = unscored_lines(self.expense_ids, "expense")
+        for index, line in self.expenses.items():
+            expense_lines[index] = line
+        return lines + expense_lines
 
 
 def money(currency: str, amount: float) -> str:

@@ -48,7 +48,7 @@ from backoffice.anomaly.rows import (
     time_entry_lists,
     to_base,
 )
-from backoffice.anomaly.scored import INVALID_LINE, Flags, ScoredLine
+from backoffice.anomaly.scored import INVALID_LINE, FlaggedLines, Flags, ScoredLine
 from backoffice.anomaly.time_rules import score_time_rules
 from backoffice.models import ExpenseEntry, TimeEntry, Worker
 
@@ -108,6 +108,39 @@ def score_columns(
     return scored
 
 
+def flagged_in_columns(
+    times: TimeColumns | None = None,
+    expenses: ExpenseColumns | None = None,
+    history: AnomalyHistory | None = None,
+    policy: AnomalyPolicy | None = None,
+    *,
+    worker_roles: Mapping[str, str] | None = None,
+) -> FlaggedLines:
+    """``score_columns`` keeping the flagged lines only (``FlaggedLines``; ``all_lines()`` is the list
+    ``score_columns`` returns): what a run that reports the flagged lines needs, without a ``ScoredLine`` for
+    each of the others (most of a period's lines). Build the columns without ``scored``."""
+    policy, history = _checked(policy, history)
+    with collector_paused():
+        flagged_time: dict[int, ScoredLine] = {}
+        flagged_expenses: dict[int, ScoredLine] = {}
+        if times is not None:
+            flagged_time = _time_flags(times, policy, history).flagged_lines(times.ids, "time", policy)
+        if expenses is not None:
+            in_policy_currency = replace(
+                expenses,
+                base=to_base(expenses.amounts, expenses.currencies, policy.currency, policy.fx_rates),
+            )
+            flagged_expenses = _expense_flags(
+                in_policy_currency, policy, history, worker_roles or {}
+            ).flagged_lines(expenses.ids, "expense", policy)
+    return FlaggedLines(
+        times.ids if times is not None else [],
+        expenses.ids if expenses is not None else [],
+        flagged_time,
+        flagged_expenses,
+    )
+
+
 def _checked(
     policy: AnomalyPolicy | None, history: AnomalyHistory | None
 ) -> tuple[AnomalyPolicy, AnomalyHistory]:
@@ -126,10 +159,14 @@ def _score_time_columns(
     history: AnomalyHistory,
     unflagged: list[ScoredLine] | None,
 ) -> list[ScoredLine]:
+    return _time_flags(times, policy, history).scored_lines(times.ids, "time", policy, unflagged)
+
+
+def _time_flags(times: TimeColumns, policy: AnomalyPolicy, history: AnomalyHistory) -> Flags:
     flags = Flags(len(times.ids), policy)
     score_time_rules(times, policy, history.time_keys, flags)
     _mark_unreadable(times.invalid, flags)
-    return flags.scored_lines(times.ids, "time", policy, unflagged)
+    return flags
 
 
 def _score_expense_columns(
@@ -139,10 +176,17 @@ def _score_expense_columns(
     roles: Mapping[str, str],
     unflagged: list[ScoredLine] | None,
 ) -> list[ScoredLine]:
+    flags = _expense_flags(expenses, policy, history, roles)
+    return flags.scored_lines(expenses.ids, "expense", policy, unflagged)
+
+
+def _expense_flags(
+    expenses: ExpenseColumns, policy: AnomalyPolicy, history: AnomalyHistory, roles: Mapping[str, str]
+) -> Flags:
     flags = Flags(len(expenses.ids), policy)
     _score_expense_rules(expenses, policy, history, roles, flags)
     _mark_unreadable(expenses.invalid, flags)
-    return flags.scored_lines(expenses.ids, "expense", policy, unflagged)
+    return flags
 
 
 def score_lines(
@@ -194,6 +238,27 @@ def score_field_lists(
             else None
         )
         return score_columns(times, expenses, history, policy, worker_roles=worker_roles(workers))
+
+
+def flagged_in_field_lists(
+    time_lists: Mapping[str, Sequence[Any]] | None = None,
+    expense_lists: Mapping[str, Sequence[Any]] | None = None,
+    history: AnomalyHistory | None = None,
+    policy: AnomalyPolicy | None = None,
+    *,
+    workers: Iterable[Worker] = (),
+) -> FlaggedLines:
+    """``score_field_lists`` keeping the flagged lines only (``flagged_in_columns``): how the invoicing run
+    scores a period's lines file."""
+    policy = policy or AnomalyPolicy()
+    with collector_paused():
+        times = time_columns_of(time_lists) if time_lists is not None else None
+        expenses = (
+            expense_columns_of(expense_lists, policy.currency, policy.fx_rates)
+            if expense_lists is not None
+            else None
+        )
+        return flagged_in_columns(times, expenses, history, policy, worker_roles=worker_roles(workers))
 
 
 def _score_expense_rules(

@@ -143,14 +143,14 @@ class WorkerDays:
 
     __slots__ = (
         "_day_array",
+        "_day_list",
         "_day_workers",
         "_days_array",
+        "_total_list",
         "_totals",
         "_worker_codes",
         "dates",
-        "day_of_line",
         "days",
-        "totals",
         "workers",
     )
 
@@ -159,23 +159,42 @@ class WorkerDays:
         np = numpy()
         self._worker_codes: tuple[Any, list[str]] | None = None
         coded = self._coded_days(columns)
+        # The day of every line and the total of every day as lists only when asked (``day_of_line``,
+        # ``totals``: a history's): the rules read them in numpy, and for their flagged lines.
+        self._day_list: list[int] | None = None
+        self._total_list: list[float] | None = None
         if coded is not None:
             self._day_array, self._days_array = coded
-            day_of_line, days = self._day_array.tolist(), self._days_array.tolist()
+            days = self._days_array.tolist()
         else:
-            day_of_line, days = _days_by_date(columns)
-            self._day_array = np.fromiter(day_of_line, dtype=np.intp, count=n)
+            self._day_list, days = _days_by_date(columns)
+            self._day_array = np.fromiter(self._day_list, dtype=np.intp, count=n)
             self._days_array = np.fromiter(days, dtype=np.intp, count=len(days))
         # A total per line (the day's at its first line), summed in line order from 0 (np.bincount adds
         # its weights one after the other, as a loop over the lines would).
         hours = made_once(columns.derived, "hours_array", columns.hours, floats)
         self._totals: Any = np.bincount(self._day_array, weights=hours, minlength=n)
-        totals = self._totals.tolist()
         self.days = days
         self.workers, self.dates = workers, columns.dates  # by line, so by day too
-        self.totals = totals
-        self.day_of_line = day_of_line
-        self._day_workers: tuple[list[str], Any, list[str]] | None = None
+        self._day_workers: tuple[Any, list[str]] | None = None
+
+    @property
+    def day_of_line(self) -> list[int]:
+        """The day of each line."""
+        if self._day_list is None:
+            self._day_list = self._day_array.tolist()
+        return self._day_list
+
+    @property
+    def totals(self) -> list[float]:
+        """The total of each day, at the day's index (the index of its first line); 0 elsewhere."""
+        if self._total_list is None:
+            self._total_list = self._totals.tolist()
+        return self._total_list
+
+    def total(self, day: int) -> float:
+        """The day's total hours."""
+        return float(self._totals[day])
 
     def _coded_days(self, columns: TimeColumns) -> tuple[Any, Any] | None:
         """The day of each line and the days in order, as arrays; None when a bin per (date, worker) would
@@ -203,14 +222,18 @@ class WorkerDays:
 
     def day_workers(self) -> tuple[list[str], Any, list[str]]:
         """The worker of each day (in ``days`` order), as names and as codes (a numpy array) into the
-        distinct names: made once for the daily rules."""
+        distinct names."""
+        return (pick(self.workers, self.days), *self.day_worker_codes())
+
+    def day_worker_codes(self) -> tuple[Any, list[str]]:
+        """The worker of each day (in ``days`` order) as codes (a numpy array) into the distinct names: made
+        once for the daily rules (from the lines' codes when they have them, no name read per day)."""
         if self._day_workers is None:
-            names = pick(self.workers, self.days)
             if self._worker_codes is not None:  # the lines' codes, read at the days
                 codes, distinct = self._worker_codes
-                self._day_workers = (names, codes[self._days_array], distinct)
+                self._day_workers = (codes[self._days_array], distinct)
             else:
-                self._day_workers = (names, *factorized(names))
+                self._day_workers = factorized(pick(self.workers, self.days))
         return self._day_workers
 
     def day_totals(self) -> Any:
@@ -225,14 +248,23 @@ class WorkerDays:
     def lines_of(self, days: set[int]) -> list[int]:
         """The lines of the days, in order: looked up in numpy, the day of every line read into an array
         once for the daily rules that ask."""
+        return [line for line, _ in self.lines_and_days(days)]
+
+    def lines_and_days(self, days: set[int]) -> list[tuple[int, int]]:
+        """The lines of the days, in order, each with its day."""
         np = numpy()
-        wanted = np.zeros(len(self.day_of_line), dtype=bool)
+        wanted = np.zeros(len(self._day_array), dtype=bool)
         wanted[np.fromiter(days, dtype=np.intp, count=len(days))] = True
-        return lines_where(wanted[self._day_array])
+        lines = np.flatnonzero(wanted[self._day_array])
+        return list(zip(lines.tolist(), self._day_array[lines].tolist(), strict=True))
 
     def approved(self, columns: TimeColumns) -> set[int]:
         """The days with overtime approved in the PSA (on any of the day's lines)."""
-        return set(pick(self.day_of_line, where(columns.overtime)))
+        approved = where(columns.overtime)
+        if not approved:
+            return set()
+        np = numpy()
+        return set(self._day_array[np.fromiter(approved, dtype=np.intp, count=len(approved))].tolist())
 
     def totals_by_worker(self) -> dict[str, list[float]]:
         """Each worker's daily totals, in date order: what a history keeps of past days."""
@@ -272,17 +304,16 @@ def flag_daily_hours(days: WorkerDays, policy: AnomalyPolicy, approved: set[int]
     """TE7: every line of a worker-day whose total exceeds the daily limit (the day is what is wrong), unless
     the day's overtime was approved."""
     limit = policy.max_daily_hours + 1e-9
-    totals = days.totals
     over = set(days.over(limit)) - approved
     if not over:
         return
     texts = {
-        day: f"TE7 {totals[day]:g} h recorded by {days.workers[day]} on {days.dates[day]:%a %Y-%m-%d} "
+        day: f"TE7 {days.total(day):g} h recorded by {days.workers[day]} on {days.dates[day]:%a %Y-%m-%d} "
         f"(limit {policy.max_daily_hours:g} h)"
         for day in over
     }
-    for index in days.lines_of(over):
-        flags.add(index, "daily_hours", texts[days.day_of_line[index]])
+    for index, day in days.lines_and_days(over):
+        flags.add(index, "daily_hours", texts[day])
 
 
 def flag_weekend_or_holiday(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags) -> None:
@@ -318,7 +349,7 @@ def flag_identical_hours(
     """
     minimum = policy.identical_hours_min_days
     day_ids = days.days  # in date order
-    day_workers, codes, _ = days.day_workers()
+    codes, _ = days.day_worker_codes()
     # Rounded once per distinct total (a few dozen quarter hours, found by np.unique), not once a day:
     # round() is slow, and numpy's rounding is not Python's.
     np = numpy()
@@ -342,7 +373,7 @@ def flag_identical_hours(
     flagged: dict[int, tuple[str, float]] = {}
     for start, length in zip(starts[long_runs].tolist(), lengths[long_runs].tolist(), strict=True):
         places = order[start : start + length].tolist()
-        worker, total = day_workers[places[0]], float(day_totals[places[0]])
+        worker, total = days.workers[day_ids[places[0]]], float(day_totals[places[0]])
         if _habitual(past_days.get(worker), total, policy):
             continue
         worker_days = pick(day_ids, places)
@@ -355,8 +386,8 @@ def flag_identical_hours(
             flagged[day] = (text, length / minimum)
     if not flagged:
         return
-    for index in days.lines_of(set(flagged)):
-        flags.add(index, "identical_hours", *flagged[days.day_of_line[index]])
+    for index, day in days.lines_and_days(set(flagged)):
+        flags.add(index, "identical_hours", *flagged[day])
 
 
 def _habitual(past: list[float] | None, total: float, policy: AnomalyPolicy) -> bool:
@@ -404,9 +435,9 @@ def flag_hours_outliers(
             lowest[worker] = median + max(extra, threshold * scale)
     if not lowest:
         return
-    totals, workers = days.totals, days.workers
+    workers = days.workers
     # In numpy: each worker's lowest spread to the worker's days (none: +inf), one comparison per day.
-    _, codes, distinct = days.day_workers()
+    codes, distinct = days.day_worker_codes()
     lowest_of = floats([lowest.get(worker, math.inf) for worker in distinct])
     suspects = pick(days.days, lines_where(days.day_totals() > lowest_of[codes] + 1e-9))
     pasts: dict[str, PastDays] = {}
@@ -414,20 +445,21 @@ def flag_hours_outliers(
     for day in suspects:
         if day in approved:
             continue
+        total = days.total(day)
         past = pasts.get(workers[day]) or pasts.setdefault(workers[day], PastDays(past_days[workers[day]]))
-        if past.share_at_or_above(totals[day]) >= policy.outlier_explained_share:
+        if past.share_at_or_above(total) >= policy.outlier_explained_share:
             continue
         median, scale = past.center  # type: ignore[misc]
-        z = (totals[day] - median) / scale
+        z = (total - median) / scale
         flagged[day] = (
-            f"TE11 {totals[day]:g} h recorded by {workers[day]} on {days.dates[day]:%a %Y-%m-%d}: "
-            f"{totals[day] - median:g} h above the worker's median day ({median:g} h over "
+            f"TE11 {total:g} h recorded by {workers[day]} on {days.dates[day]:%a %Y-%m-%d}: "
+            f"{total - median:g} h above the worker's median day ({median:g} h over "
             f"{len(past.ordered)} days, robust z {z:.1f})",
             z / threshold,
         )
     if flagged:
-        for index in days.lines_of(set(flagged)):
-            flags.add(index, "hours_outlier", *flagged[days.day_of_line[index]])
+        for index, day in days.lines_and_days(set(flagged)):
+            flags.add(index, "hours_outlier", *flagged[day])
 
 
 def flag_late_entries(columns: TimeColumns, policy: AnomalyPolicy, flags: Flags) -> None:
@@ -473,7 +505,7 @@ def score_time_rules(
         flag_duplicate_time(columns, policy, history_keys, flags)
     if policy.is_on("daily_hours", "identical_hours", "hours_outlier"):
         days = WorkerDays(columns)
-        approved = days.approved(columns) if any(columns.overtime) else set()
+        approved = days.approved(columns)
         if policy.is_on("daily_hours"):
             flag_daily_hours(days, policy, approved, flags)
         if policy.is_on("identical_hours"):

@@ -33,7 +33,7 @@ from backoffice.anomaly import (
     coded_lists,
     expense_columns_of,
     expense_json_lists,
-    score_columns,
+    flagged_in_columns,
     time_columns_of,
     time_json_lists,
 )
@@ -268,9 +268,13 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=period.workers)
     # The period's lines a list per field (validated when read from the PSA): no model or dict per line.
     lines = files.get("lines.json")
-    times = time_columns_of(lines["time"], scored=True)
-    expenses = expense_columns_of(lines["expenses"], policy.currency, policy.fx_rates, scored=True)
-    scored = score_columns(times, expenses, history, policy, worker_roles=worker_roles(period.workers))
+    times = time_columns_of(lines["time"])
+    expenses = expense_columns_of(lines["expenses"], policy.currency, policy.fx_rates)
+    # The flagged lines only: every other line scores 0 with no reason, and none is reported.
+    scored = flagged_in_columns(
+        times, expenses, history, policy, worker_roles=worker_roles(period.workers)
+    ).flagged()
+    lines_scored = len(times.ids) + len(expenses.ids)
     benford = benford_coverage_of(expenses, history, policy)
     del times, expenses
     flagged = {
@@ -301,7 +305,7 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         files.put(f"projects/{project_id}/scores.json", {"scores": project_scores})
     model = policy.model()
     return {
-        "lines_scored": len(scored),
+        "lines_scored": lines_scored,
         "lines_flagged": len(flagged),
         "lines_to_review": sum(line.review for line in scored),
         "benford": benford,
