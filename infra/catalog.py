@@ -114,7 +114,7 @@ Grant = Literal[
     "audit:scan",
     "reports:write",  # write the process report under process-reports/ in the reports bucket
     "reports:read",  # read it (what a report link's presigned GET is authorized against)
-    "close_findings:readwrite",  # the reconciliation findings of each period, across its runs
+    "finance_close:readwrite",  # the reconciliation findings of each period; the revenue positions each close booked
 ]
 
 
@@ -375,6 +375,7 @@ ROUTED_DETAIL_TYPES = (
     "Billing Period Closed",
     "Billing Run Completed",
     "Reconciliation Requested",
+    "Revenue Recognition Requested",
 )
 
 CATALOG = Catalog(
@@ -396,9 +397,10 @@ CATALOG = Catalog(
         Table("sandbox", partition_key="pk", sort_key="sk"),
         # Textract keeps a job's result 7 days; a pending job's task token expires a day after that.
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
-        # Reconciliation findings per period (pk) and finding key (sk): open, in review, awaiting a fix, settled,
-        # closed; kept, as the finance close's evidence.
-        Table("close_findings", partition_key="pk", sort_key="sk", retain=True),
+        # The finance close's records, kept as its evidence: reconciliation findings (pk reconciliation#<period>,
+        # sk the finding's key: open, in review, awaiting a fix, settled, closed) and each project's revenue
+        # position as each close booked it (pk revenue#<project>, sk the period's end).
+        Table("finance_close", partition_key="pk", sort_key="sk", retain=True),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).
@@ -684,38 +686,57 @@ CATALOG = Catalog(
                 **_AUDIT_ENV,
                 **_FIRM_CONFIG_ENV,
                 "DOCUMENTS_BUCKET_NAME": bucket("documents"),
-                "CLOSE_FINDINGS_TABLE_NAME": table("close_findings"),
+                "FINANCE_CLOSE_TABLE_NAME": table("finance_close"),
             },
             grants=(
                 "audit:append",
                 "audit:read",
                 "documents:read",
                 "documents:write",
-                "close_findings:readwrite",
+                "finance_close:readwrite",
                 "firm_config:read",
             ),
         ),
         LambdaFunction(
             name="settle_reconciliation_finding",
             description="Records a finding's review; a write-off of aged WIP takes its lines out of billing in the PSA",
+            # It reads the run's sources file (as compare does) to find the aged lines of a write-off.
+            memory_mb=1024,
+            timeout_seconds=120,
             environment={
                 **_STEP_ENV,
                 **_FIRM_CONFIG_ENV,
-                "CLOSE_FINDINGS_TABLE_NAME": table("close_findings"),
+                "FINANCE_CLOSE_TABLE_NAME": table("finance_close"),
             },
-            grants=(*_STEP_GRANTS, "documents:read", "close_findings:readwrite", "firm_config:read"),
+            grants=(*_STEP_GRANTS, "documents:read", "finance_close:readwrite", "firm_config:read"),
         ),
         LambdaFunction(
             name="summarize_reconciliation",
             description="Findings by rule, amounts at stake, findings closed and review decisions of a reconciliation",
-            environment=dict(_AUDIT_ENV),
-            grants=("audit:append", "audit:read"),
+            # finance_close: a finding the run still holds in review when it ends (or fails) is opened again.
+            environment={**_AUDIT_ENV, "FINANCE_CLOSE_TABLE_NAME": table("finance_close")},
+            grants=("audit:append", "audit:read", "finance_close:readwrite"),
         ),
         LambdaFunction(
-            name="request_reconciliation",
-            description="Monthly schedule: asks for last month's reconciliation (once a period, with the billing run's)",
+            name="request_period_close",
+            description="Monthly schedule: asks for last month's reconciliation and revenue recognition",
             environment=dict(_AUDIT_ENV),
             grants=("audit:append", "audit:read", "bus:put"),
+        ),
+        # -- finance close: revenue recognition ---------------------------------------------------------------
+        LambdaFunction(
+            name="recognize_revenue",
+            description="Each project's revenue of the period by its contract's method, and the proposed journal",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "FINANCE_CLOSE_TABLE_NAME": table("finance_close")},
+            grants=(*_STEP_GRANTS, "documents:write", "finance_close:readwrite", "firm_config:read"),
+        ),
+        LambdaFunction(
+            name="post_revenue_journal",
+            description="Posts the approved revenue journal to the ERP once; keeps each project's position",
+            environment={**_STEP_ENV, "FINANCE_CLOSE_TABLE_NAME": table("finance_close")},
+            grants=(*_STEP_GRANTS, "documents:read", "finance_close:readwrite"),
         ),
         LambdaFunction(
             name="refresh_sanctions_list",
@@ -860,6 +881,19 @@ CATALOG = Catalog(
                 "ExpireApprovalFunctionArn": function("expire_approval"),
             },
         ),
+        StateMachine(
+            name="revenue_recognition",
+            description="Revenue recognition at period close: schedules per project, a journal finance approves",
+            definition_file="revenue_recognition.asl.json",
+            execution_prefix="revenue",
+            substitutions={
+                "RecognizeRevenueFunctionArn": function("recognize_revenue"),
+                "PostRevenueJournalFunctionArn": function("post_revenue_journal"),
+                "PlanApprovalFunctionArn": function("plan_approval"),
+                "RequestApprovalFunctionArn": function("request_approval"),
+                "ExpireApprovalFunctionArn": function("expire_approval"),
+            },
+        ),
     ),
     api_routes=(
         ApiRoute(
@@ -897,13 +931,13 @@ CATALOG = Catalog(
             "close_billing_period",
             "closes last month for billing",
         ),
-        # 06:00 UTC on the 6th: a period whose billing run did not announce itself done is reconciled anyway; one
-        # that did is the same case (same period, same case key), so it runs once.
+        # 06:00 UTC on the 6th, after the billing run: last month's revenue recognition, and its reconciliation
+        # (the same case as the one the billing run's completion started, if it did: same period, same case key).
         Schedule(
-            "monthly_reconciliation",
+            "monthly_period_close",
             "cron(0 6 6 * ? *)",
-            "request_reconciliation",
-            "asks for last month's reconciliation",
+            "request_period_close",
+            "asks for last month's reconciliation and revenue recognition",
         ),
         Schedule(
             "weekly_process_report",
@@ -1002,6 +1036,13 @@ CATALOG = Catalog(
             workflow="reconciliation",
             # The billing run's completion and a request for the same period are one case; after fixes, an
             # operator reconciles again with a new ``rerun`` label.
+            case_key="detail.period_start+detail.period_end+detail.rerun",
+        ),
+        EventRule(
+            name="revenue_recognition_requested",
+            description="The monthly schedule (or someone) asks for a period's revenue recognition",
+            pattern={"detail-type": ["Revenue Recognition Requested"]},
+            workflow="revenue_recognition",
             case_key="detail.period_start+detail.period_end+detail.rerun",
         ),
         EventRule(

@@ -35,7 +35,7 @@ PARKED_EVENTS = queue("parked_events")
 APPROVALS = table("approvals")
 SANDBOX = table("sandbox")
 TEXTRACT_JOBS = table("textract_jobs")
-CLOSE_FINDINGS = table("close_findings")
+FINANCE_CLOSE = table("finance_close")
 TEXTRACT_NOTIFICATIONS = role("textract_notifications")
 TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
@@ -473,10 +473,10 @@ def _textract_jobs_readwrite(resources: CatalogResources, key: kms.IKey) -> Perm
     )
 
 
-def _close_findings_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+def _finance_close_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
     # What the reconciliation findings store calls: a period's findings by query, one by key, versioned
     # conditional puts (backoffice/finance_close/findings.py). No scan, no delete: a closed finding stays.
-    findings = resources.storage.tables[CLOSE_FINDINGS.name]
+    findings = resources.storage.tables[FINANCE_CLOSE.name]
     return Permission(
         (
             _allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], [findings.table_arn]),
@@ -510,7 +510,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "textract:start": _textract_start,
     "textract:results": _textract_results,
     "textract_jobs:readwrite": _textract_jobs_readwrite,
-    "close_findings:readwrite": _close_findings_readwrite,
+    "finance_close:readwrite": _finance_close_readwrite,
     "billing_runs:map": _billing_runs_map,
     "sanctions_lists:read": _objects(
         SANCTIONS_LISTS, "sdn/", ["s3:GetObject"], write=False, reason=_SANCTIONS_LIST_KEYS, list_bucket=True

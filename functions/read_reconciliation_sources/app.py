@@ -11,7 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
-from backoffice.finance_close.reconciliation_steps import ReconciliationFiles, period_of, read_sources
+from backoffice.finance_close.reconciliation_steps import (
+    ReconciliationFiles,
+    period_of,
+    read_now,
+    read_sources,
+)
 from backoffice.finance_close.step_inputs import ReadReconciliationSourcesInput
 from backoffice.models import FinancePeriod, parse_event_as
 from backoffice.steps import Step, settings
@@ -28,7 +33,7 @@ INPUT_MODEL = ReadReconciliationSourcesInput
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
     _, request = parse_event_as(payload.event, FinancePeriod)
-    period = period_of(request, datetime.now(UTC).date())
+    period = read_now(period_of(request, datetime.now(UTC).date()))
     files = ReconciliationFiles(aws.client("s3"), settings().documents_bucket_name, payload.case_id)
     try:
         read = read_sources(
@@ -53,7 +58,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"PSA: {counts['time_lines']} time and {counts['expense_lines']} expense lines, "
             f"{counts['psa_projects']} projects, {counts['psa_accounts']} accounts; ERP: {counts['erp_invoices']} "
             f"invoices, {counts['erp_projects']} projects, {counts['erp_customers']} customers; CRM: "
-            f"{counts['crm_accounts']} accounts",
+            f"{counts['crm_accounts']} accounts"
+            + ("" if counts["crm_read"] else " (not read: the CRM adapter lists no accounts yet)"),
         ],
         data=read,
     )

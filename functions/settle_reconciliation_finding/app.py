@@ -30,7 +30,7 @@ INPUT_MODEL = SettleFindingInput
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
     files = ReconciliationFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id)
-    store = FindingStore(os.environ["CLOSE_FINDINGS_TABLE_NAME"], aws.client("dynamodb"))
+    store = FindingStore(os.environ["FINANCE_CLOSE_TABLE_NAME"], aws.client("dynamodb"))
     try:
         settled = settle(
             payload.run_case_id,

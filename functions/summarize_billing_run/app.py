@@ -6,13 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.invoicing.step_inputs import MapRunResults, SummarizeBillingRunInput
 from backoffice.invoicing.steps import read_project_results, summarize
 from backoffice.models import BillingPeriodClosed, DetailType, parse_event_as
-from backoffice.schedule import put_event
+from backoffice.schedule import EventRefused, put_event
 from backoffice.settings import AuditSettings, from_env
 from backoffice.steps import Step
 
@@ -66,6 +67,20 @@ def announce_completion(case_id: str, event: dict[str, Any] | None) -> str | Non
         **({"rerun": closed.rerun} if closed.rerun else {}),
     }
     settings = from_env(AuditSettings)
-    return put_event(
-        aws.client("events"), settings.event_bus_name, SOURCE, DetailType.BILLING_RUN_COMPLETED, detail
-    )
+    try:
+        return put_event(
+            aws.client("events"), settings.event_bus_name, SOURCE, DetailType.BILLING_RUN_COMPLETED, detail
+        )
+    except (EventRefused, ClientError) as refused:
+        # The invoices are posted: the run must not fail for its announcement. The monthly schedule reconciles
+        # the period anyway; the trail says why this run did not start it.
+        STEP.record(
+            {"case_id": case_id},
+            action="billing_run.announcement_failed",
+            outcome="not_announced",
+            reasons=[
+                f"Billing Run Completed was not put on the bus: {refused}; the monthly schedule reconciles"
+            ],
+        )
+        logger.warning("billing run completion not announced", extra={"case_id": case_id})
+        return None

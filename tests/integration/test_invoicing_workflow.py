@@ -165,6 +165,20 @@ def test_a_duplicate_period_closed_event_starts_one_billing_run(billing_run: Bil
     assert billing_run.execution.status == "SUCCEEDED"
 
 
+def test_the_completed_run_starts_the_periods_reconciliation(billing_run: BillingRun) -> None:
+    # Given the billing run completed / Then it announced itself, and that started the period's reconciliation
+    completed = [e for e in billing_run.runtime.bus_events if e["detail-type"] == "Billing Run Completed"]
+    assert [e["detail"] for e in completed] == [
+        {"period_start": "2026-10-01", "period_end": "2026-10-31", "billing_case_id": billing_run.case_id}
+    ]
+    deadline = time.monotonic() + 30
+    while not [e for e in billing_run.runtime.executions() if e.workflow == "reconciliation"]:
+        assert time.monotonic() < deadline, "no reconciliation started"
+        time.sleep(0.1)
+    (reconciliation,) = [e for e in billing_run.runtime.executions() if e.workflow == "reconciliation"]
+    assert reconciliation.name == "reconcile-2026-10-01-2026-10-31"
+
+
 def test_every_project_ends_as_the_sample_says(billing_run: BillingRun) -> None:
     # Given 20 projects, one per billing issue / When the period is billed / Then each ends as expected
     ended = {}

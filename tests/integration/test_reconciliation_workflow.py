@@ -26,6 +26,7 @@ from backoffice.cli.main import build_parser
 from backoffice.finance_close.findings import FindingRecord, FindingStore
 from backoffice.finance_close.reconciliation import ReconciliationResult
 from backoffice.finance_close.reconciliation_policy import RULE_IDS
+from backoffice.finance_close.reconciliation_steps import ReconciliationFiles
 from backoffice.local.billing_samples import PERIOD, seed_billing_period
 from backoffice.local.outbox import read_outbox
 from backoffice.local.reconciliation_samples import MANUAL_INVOICE, SEPTEMBER_INVOICE, seed_close_books
@@ -49,18 +50,15 @@ class Reconciled:
     @property
     def store(self) -> FindingStore:
         return FindingStore(
-            self.runtime.resolve(Ref("table_name", "close_findings")), self.runtime.client("dynamodb")
+            self.runtime.resolve(Ref("table_name", "finance_close")), self.runtime.client("dynamodb")
         )
 
     def findings(self) -> dict[str, FindingRecord]:
         return {r.key: r for r in self.store.findings(PERIOD.start, PERIOD.end)}
 
     def result(self, case_id: str | None = None) -> ReconciliationResult:
-        body = self.runtime.client("s3").get_object(
-            Bucket=self.runtime.resolve(Ref("bucket_name", "documents")),
-            Key=f"reconciliation/{case_id or self.case_id}/result.json",
-        )["Body"]
-        return ReconciliationResult.from_json_dict(json.loads(body.read()))
+        bucket = self.runtime.resolve(Ref("bucket_name", "documents"))
+        return ReconciliationFiles(self.runtime.client("s3"), bucket, case_id or self.case_id).result()
 
     def records(self, case_id: str) -> list[Any]:
         return AuditTrail(self.runtime.resolve(Ref("table_name", "audit"))).records(case_id)
@@ -205,8 +203,11 @@ def test_findings_above_the_threshold_go_to_their_owners_and_the_rest_are_listed
     # And an aged-WIP finding goes to the engagement partners, an invoice finding to billing
     wip = next(key for key in above if key.startswith("RC6:"))
     invoice = next(key for key in above if key.startswith(("RC3:", "RC4:")))
-    assert "Write off (reason required)" in http(reconciled.link(PARTNER, reconciled.reviews[wip]))[1]
-    assert reconciled.link(BILLING, reconciled.reviews[invoice])
+    page = http(reconciled.link(PARTNER, reconciled.reviews[wip]))[1]
+    assert "Write off the unbilled work (reason required)" in page and "accept_difference" not in page
+    # And only aged work can be written off: any other difference is accepted as it stands, with a reason
+    page = http(reconciled.link(BILLING, reconciled.reviews[invoice]))[1]
+    assert "Accept the difference as it stands (reason required)" in page and "write_off" not in page
 
 
 def test_a_write_off_needs_its_reason_then_takes_the_lines_out_of_billing(reconciled: Reconciled) -> None:
@@ -215,7 +216,10 @@ def test_a_write_off_needs_its_reason_then_takes_the_lines_out_of_billing(reconc
     # When the partner approves the write-off without a reason
     status, page = reconciled.decide(PARTNER, case, "write_off")
     # Then nothing is decided and the page asks for it
-    assert status == 400 and "Please give the reason in the comment: Write off needs one." in page
+    assert (
+        status == 400
+        and "Please give the reason in the comment: Write off the unbilled work needs one." in page
+    )
     # When the partner gives the reason
     status, page = reconciled.decide(
         PARTNER, case, "write_off", "client will not pay for the onboarding week"
@@ -243,13 +247,17 @@ def test_a_write_off_needs_its_reason_then_takes_the_lines_out_of_billing(reconc
 
 
 def test_a_fix_in_the_erp_then_a_rerun_closes_the_finding(reconciled: Reconciled) -> None:
-    # Given billing says the hand-keyed invoice is to be fixed in the ERP, and the other reviews are answered
+    # Given billing says the hand-keyed invoice is to be fixed in the ERP, the partner rejects one aged-WIP finding
+    # ("not mine") and the other reviews are acknowledged
+    rejected = sorted(key for key in reconciled.reviews if key.startswith("RC6:"))[-1]
     for key, case in reconciled.reviews.items():
         if reconciled.findings()[key].status != "in_review":
             continue
         owner = PARTNER if key.startswith("RC6:") else BILLING
-        resolution = "fix_in_erp" if MANUAL_INVOICE in key else "acknowledge"
-        status, _ = reconciled.decide(owner, case, resolution)
+        resolution = "fix_in_erp" if MANUAL_INVOICE in key else None if key == rejected else "acknowledge"
+        status, _ = reconciled.decide(
+            owner, case, resolution, "not this project's: ask delivery" if key == rejected else ""
+        )
         assert status == 200
     deadline = time.monotonic() + 60
     while reconciled.status(reconciled.case_id) == "RUNNING":
@@ -258,13 +266,15 @@ def test_a_fix_in_the_erp_then_a_rerun_closes_the_finding(reconciled: Reconciled
     assert reconciled.status(reconciled.case_id) == "SUCCEEDED"
     manual_keys = [key for key in reconciled.reviews if MANUAL_INVOICE in key]
     assert {reconciled.findings()[key].status for key in manual_keys} == {"awaiting_fix"}
+    # And the rejected finding is open again, with who said no and why
+    reopened = reconciled.findings()[rejected]
+    assert (reopened.status, reopened.comments) == ("open", [f"{PARTNER}: not this project's: ask delivery"])
     # When finance cancels the hand-keyed invoice in the ERP and reconciles again
     reconciled.runtime.sandbox().change(
         "erp", "invoice", MANUAL_INVOICE, lambda body: {**body, "status": "cancelled"}
     )
     # (through the command an operator types: backoffice reconcile run --period 2026-10 --rerun after-fixes)
-    asked = reconcile_run(reconciled.runtime, "--rerun", "after-fixes")
-    assert asked == 0
+    reconcile_run(reconciled.runtime, "--rerun", "after-fixes")
     reconciled.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     rerun = next(e.name for e in reconciled.runtime.executions() if e.name.endswith("after-fixes"))
     deadline = time.monotonic() + 240
@@ -277,7 +287,8 @@ def test_a_fix_in_the_erp_then_a_rerun_closes_the_finding(reconciled: Reconciled
     assert {records[key].status for key in manual_keys} == {"closed"}
     assert {records[key].closed_by_case for key in manual_keys} == {rerun}
     assert compared.data["changes"]["closed"] >= len(manual_keys)
-    assert not set(compared.data["reviews"]) & set(reconciled.reviews)
+    # And the rejected finding is asked about again; no other finding of the first run's reviews is
+    assert set(compared.data["reviews"]) & set(reconciled.reviews) == {rejected}
 
 
 def reconcile_run(runtime: LocalRuntime, *extra: str) -> int:
@@ -310,5 +321,28 @@ def test_the_findings_command_lists_each_finding_with_its_status(
     # And a filter by status, in text, names each one's key
     args = build_parser().parse_args(["reconcile", "findings", "--period", "2026-10", "--status", "settled"])
     cmd_findings(args, reconciled.runtime)
-    out = capsys.readouterr().out
-    assert all(line.startswith(("settled ", " ")) for line in out.splitlines())
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and lines[0].startswith("settled ")
+    assert all(line.startswith(("settled ", " ")) for line in lines)
+
+
+def test_an_erp_outage_while_reading_is_retried_and_the_run_goes_on(reconciled: Reconciled) -> None:
+    # Given the ERP answers 503 twice
+    reconciled.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
+    # When the period is reconciled again
+    reconcile_run(reconciled.runtime, "--rerun", "outage")
+    reconciled.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
+    case = next(e.name for e in reconciled.runtime.executions() if e.name.endswith("outage"))
+    deadline = time.monotonic() + 120
+    while not [r for r in reconciled.records(case) if r.action == "reconciliation.compared"]:
+        assert time.monotonic() < deadline, "the run did not get past the outage"
+        time.sleep(0.2)
+    # Then the read was retried, each failed attempt on the trail with its reason, and the run compared once
+    reads = [r for r in reconciled.records(case) if r.action == "reconciliation.sources_read"]
+    assert [r.outcome for r in reads][-1] == "read" and len(reads) == 3
+    assert all("ConnectorUnavailable" in " ".join(r.reasons) for r in reads[:2])
+    assert [r.action for r in reconciled.records(case)].count("reconciliation.compared") == 1
+    history = reconciled.runtime.client("stepfunctions").get_execution_history(
+        executionArn=reconciled.runtime.execution(case).arn  # type: ignore[union-attr]
+    )["events"]
+    assert sum(1 for event in history if event["type"] == "TaskFailed") >= 2

@@ -76,3 +76,15 @@ def test_the_confirmation_page_offers_the_choices() -> None:
     # Then each choice is a radio of the form, the one needing a reason says so
     assert "name='resolution' value='acknowledge'> Acknowledge" in page
     assert "name='resolution' value='write_off'> Write off (reason required)" in page
+
+
+def test_approvers_of_one_level_must_agree_on_what_is_done() -> None:
+    # Given an earlier approver of the level chose to fix it in the PSA
+    # When another approves with a write-off, the page refuses, naming the earlier choice
+    assert refusal(SUBJECT, "approve", "write_off", "bad debt", chosen_before="fix_in_psa") == (
+        "Another approver of this level chose: Fix in the PSA. Approve with the same choice, or reject and say why. "
+        "Nothing was decided."
+    )
+    # And the same choice, or a rejection, is taken
+    assert refusal(SUBJECT, "approve", "fix_in_psa", "", chosen_before="fix_in_psa") is None
+    assert refusal(SUBJECT, "reject", "", "no", chosen_before="fix_in_psa") is None

@@ -32,8 +32,11 @@ def resolutions_of(subject: Mapping[str, Any]) -> tuple[Resolution, ...]:
     )
 
 
-def refusal(subject: Mapping[str, Any], decision: str, resolution: str, comment: str) -> str | None:
-    """Why the decision cannot be taken as sent (shown on the page, nothing decided), or None."""
+def refusal(
+    subject: Mapping[str, Any], decision: str, resolution: str, comment: str, chosen_before: str | None = None
+) -> str | None:
+    """Why the decision cannot be taken as sent (shown on the page, nothing decided), or None. ``chosen_before``:
+    what an earlier approval of the level chose; the approvals of one level agree on what is done."""
     choices = resolutions_of(subject)
     if decision != "approve" or not choices:
         return None
@@ -42,4 +45,10 @@ def refusal(subject: Mapping[str, Any], decision: str, resolution: str, comment:
         return "Choose what is to be done: " + ", ".join(choice.label for choice in choices) + "."
     if chosen.reason_required and not comment.strip():
         return f"Please give the reason in the comment: {chosen.label} needs one."
+    if chosen_before and chosen_before != chosen.value:
+        before = next((choice.label for choice in choices if choice.value == chosen_before), chosen_before)
+        return (
+            f"Another approver of this level chose: {before}. Approve with the same choice, or reject and say "
+            "why. Nothing was decided."
+        )
     return None

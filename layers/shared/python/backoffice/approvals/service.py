@@ -343,7 +343,7 @@ class Approvals:
             )
         if decision == "reject" and self.policy.comment_required_on_reject and not comment.strip():
             return Page("confirm", 400, request=request, link=link, message="Please say why you reject.")
-        unresolved = resolution_refusal(request.subject, decision, resolution, comment)
+        unresolved = resolution_refusal(request.subject, decision, resolution, comment, request.resolution)
         if unresolved:
             return Page("confirm", 400, request=request, link=link, csrf=csrf, message=unresolved)
         chosen = resolution if decision == "approve" and resolutions_of(request.subject) else None
@@ -411,8 +411,12 @@ class Approvals:
             # fresh record, so N approvers at once give N votes; decided_by is the voter set (one vote each).
             if request.status != PENDING or link.approver in request.decided_by:
                 return False
+            if decision == "approve" and resolution and request.resolution not in (None, resolution):
+                return False  # another approver chose otherwise meanwhile: this vote does not count for it
             if decision == "approve":
                 request.approvals += 1
+                # The first approval names what is to be done; the others of the level agreed to the same.
+                request.resolution = request.resolution or resolution
             else:
                 request.rejections += 1
             request.decided_by.append(link.approver)
@@ -421,8 +425,6 @@ class Approvals:
             possible = len(request.approvers) - request.rejections
             if request.approvals >= request.quorum:
                 request.status, request.decided_at = APPROVED, now.isoformat()
-                # The approval that completes the quorum says what is to be done.
-                request.resolution = resolution
             elif possible < request.quorum or request.rejections >= request.reject_quorum:
                 request.status, request.decided_at = REJECTED, now.isoformat()
             return True

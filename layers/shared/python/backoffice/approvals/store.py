@@ -81,7 +81,8 @@ class RequestRecord:
     # escalation was signalled to the waiting workflow (Approvals.mail_undeliverable).
     unreachable: list[str] = field(default_factory=list)
     escalation_signalled: bool = False
-    # What is to be done, when the request offered choices (approvals.resolutions): the completing approval's.
+    # What is to be done, when the request offered choices (approvals.resolutions): the first approval's; the
+    # other approvals of the level must choose the same.
     resolution: str | None = None
     version: int = 0  # the stored item's version when read; every write is conditioned on it
 

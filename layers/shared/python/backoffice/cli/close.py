@@ -1,13 +1,17 @@
-"""``backoffice reconcile``: a period's PSA-to-ERP reconciliation, asked for now, and its findings.
+"""``backoffice reconcile`` and ``backoffice revenue``: a period's PSA-to-ERP reconciliation and its findings,
+and its revenue recognition, asked for now.
 
     backoffice [--stack NAME | --outputs-file FILE] reconcile run --period 2026-10 --as EMAIL [--rerun LABEL]
                                                                    [--as-of 2026-12-15]
     backoffice [--stack NAME | --outputs-file FILE] reconcile findings --period 2026-10 [--status open] [--json]
+    backoffice [--stack NAME | --outputs-file FILE] revenue run --period 2026-10 --as EMAIL [--rerun LABEL]
 
 ``run`` puts ``Reconciliation Requested`` on the bus, as the monthly schedule and a billing run's completion do:
 one case per period, so asking again for a period already reconciled needs a ``--rerun`` label (after fixes, to
 close what no longer holds). ``findings`` lists the period's findings across its runs, with their status (open,
 in review, awaiting a fix, settled, closed) and what was decided; exit 1 while any is open or in review.
+``revenue run`` puts ``Revenue Recognition Requested`` on the bus, as the monthly schedule does; finance approves
+the proposed journal through the approval e-mail before it is posted.
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ def period(text: str) -> tuple[date, date]:
 
 
 def cmd_run(args: argparse.Namespace, runtime: Any) -> int:
+    return _request(args, runtime, "Reconciliation Requested", "reconciliation")
+
+
+def cmd_revenue_run(args: argparse.Namespace, runtime: Any) -> int:
+    return _request(args, runtime, "Revenue Recognition Requested", "revenue recognition")
+
+
+def _request(args: argparse.Namespace, runtime: Any, detail_type: str, what: str) -> int:
     start, end = args.period
     detail: dict[str, Any] = {
         "period_start": start.isoformat(),
@@ -52,10 +64,10 @@ def cmd_run(args: argparse.Namespace, runtime: Any) -> int:
     }
     if args.rerun:
         detail["rerun"] = args.rerun
-    if args.as_of:
+    if getattr(args, "as_of", None):
         detail["as_of"] = args.as_of.isoformat()
-    event_id = runtime.put_event("Reconciliation Requested", detail, source=SOURCE)
-    print(f"asked for the reconciliation of {start} to {end} (event {event_id})")
+    event_id = runtime.put_event(detail_type, detail, source=SOURCE)
+    print(f"asked for the {what} of {start} to {end} (event {event_id})")
     if not runtime.deployed:
         from backoffice.cli.main import _start_decisions
 
@@ -70,7 +82,7 @@ def cmd_findings(args: argparse.Namespace, runtime: Any) -> int:
     from backoffice.finance_close.findings import FindingStore
 
     start, end = args.period
-    store = FindingStore(runtime.resolve(Ref("table_name", "close_findings")), runtime.client("dynamodb"))
+    store = FindingStore(runtime.resolve(Ref("table_name", "finance_close")), runtime.client("dynamodb"))
     records = [r for r in store.findings(start, end) if not args.status or r.status == args.status]
     if args.json:
         print(json.dumps([{**r.__dict__} for r in records], default=str))
@@ -105,3 +117,15 @@ def add_close_parsers(sub: Any, connect: Any) -> None:
     )
     findings.add_argument("--json", action="store_true")
     findings.set_defaults(func=lambda a: with_connection(connect, a, cmd_findings))
+
+
+def add_revenue_parsers(sub: Any, connect: Any) -> None:
+    revenue = sub.add_parser("revenue", help="a period's revenue recognition")
+    inner = revenue.add_subparsers(dest="revenue_command", required=True)
+    run = inner.add_parser(
+        "run", help="recognize a period's revenue now (one case a period; --rerun after fixes)"
+    )
+    run.add_argument("--period", type=period, required=True, help="2026-10, or 2026-10-01..2026-10-15")
+    run.add_argument("--as", dest="as_email", required=True, help="who asks (recorded in the audit trail)")
+    run.add_argument("--rerun", help="a label for recognizing a period again (after fixes)")
+    run.set_defaults(func=lambda a: with_connection(connect, a, cmd_revenue_run))

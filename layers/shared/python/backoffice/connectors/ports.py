@@ -22,8 +22,10 @@ from backoffice.models import (
     EmployeeRecord,
     ExpenseEntry,
     Invoice,
+    JournalEntry,
     Opportunity,
     Project,
+    ProjectEstimate,
     ProjectTemplate,
     PurchaseOrder,
     RateCard,
@@ -275,6 +277,22 @@ class ClosePsaPort(Protocol):
 
     def get_account(self, client_id: str) -> Client:
         """The PSA's account of the client (Certinia: the Account its projects hang off)."""
+        ...
+
+
+class RevenuePsaPort(Protocol):
+    """What revenue recognition reads from the PSA beyond invoicing: each project's estimate at completion."""
+
+    def project_estimate(self, project_id: str) -> ProjectEstimate | None:
+        """Hours and cost the project will take in all, as the project manager last estimated; None: none."""
+        ...
+
+
+class RevenueErpPort(Protocol):
+    """What revenue recognition books in the ERP: the period-end journal entry."""
+
+    def post_journal_entry(self, entry: JournalEntry, *, idempotency_key: str) -> Created:
+        """Post the balanced entry once: a second post with the same key returns the first entry's id."""
         ...
 
 

@@ -46,8 +46,10 @@ from backoffice.models import (
     EmployeeRecord,
     ExpenseEntry,
     Invoice,
+    JournalEntry,
     Opportunity,
     Project,
+    ProjectEstimate,
     ProjectTemplate,
     PurchaseOrder,
     RateCard,
@@ -679,6 +681,16 @@ class SandboxErp(_Adapter):
         body = self.store.get(self.system, "rate_card", project_id)
         return _load(RateCard, body) if body else None
 
+    def post_journal_entry(self, entry: JournalEntry, *, idempotency_key: str) -> Created:
+        self._call()
+        return self.store.create_once(
+            self.system,
+            "journal_entry",
+            idempotency_key,
+            lambda new_id: {**_dump(entry), "id": new_id, "status": "posted"},
+            prefix="JE",
+        )
+
 
 class SandboxPsa(_Adapter):
     system = "psa"
@@ -775,6 +787,11 @@ class SandboxPsa(_Adapter):
 
     def get_account(self, client_id: str) -> Client:
         return self._get("account", client_id, Client)
+
+    def project_estimate(self, project_id: str) -> ProjectEstimate | None:
+        self._call()
+        body = self.store.get(self.system, "estimate", project_id)
+        return ProjectEstimate.from_json_dict(body) if body else None
 
     def project_rate_card(self, project_id: str) -> RateCard | None:
         self._call()

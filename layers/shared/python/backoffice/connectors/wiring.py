@@ -30,6 +30,8 @@ from backoffice.connectors.ports import (
     ErpPort,
     HrisPort,
     PsaPort,
+    RevenueErpPort,
+    RevenuePsaPort,
 )
 from backoffice.connectors.s3_upload import DocumentUploader, S3DocumentUploader
 from backoffice.connectors.salesforce_api import SalesforceApi
@@ -171,12 +173,11 @@ def close_erp() -> CloseErpPort:
     return port
 
 
-def close_crm() -> CloseCrmPort:
-    """The CRM as the finance close reads it; only the sandbox serves it yet (issue #19)."""
+def close_crm() -> CloseCrmPort | None:
+    """The CRM as the finance close reads it, or None when its adapter lists no accounts yet (only the sandbox
+    does, issue #19): the reconciliation then compares the PSA and the ERP alone and says the CRM was not read."""
     port = crm()
-    if not isinstance(port, SandboxCrm):
-        raise UnknownConnector(f"CONNECTOR_CRM={_kind('crm')!r} does not serve the finance close's reads yet")
-    return port
+    return port if isinstance(port, SandboxCrm) else None
 
 
 def close_psa() -> ClosePsaPort:
@@ -185,6 +186,24 @@ def close_psa() -> ClosePsaPort:
     if kind == "sandbox":
         return SandboxPsa(_store())
     port: ClosePsaPort = _adapter("psa", kind)
+    return port
+
+
+def revenue_psa() -> RevenuePsaPort:
+    """The PSA as revenue recognition reads it; only the sandbox serves it yet (issue #19)."""
+    port = psa()
+    if not isinstance(port, SandboxPsa):
+        raise UnknownConnector(
+            f"CONNECTOR_PSA={_kind('psa')!r} does not serve revenue recognition's reads yet"
+        )
+    return port
+
+
+def revenue_erp() -> RevenueErpPort:
+    """The ERP as revenue recognition books in it; only the sandbox serves it yet (issue #19)."""
+    port = erp()
+    if not isinstance(port, SandboxErp):
+        raise UnknownConnector(f"CONNECTOR_ERP={_kind('erp')!r} does not post revenue journals yet")
     return port
 
 
@@ -205,3 +224,5 @@ if TYPE_CHECKING:
     _CLOSE_ERPS: tuple[type[CloseErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _CLOSE_PSAS: tuple[type[ClosePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
     _CLOSE_CRMS: tuple[type[CloseCrmPort], ...] = (SandboxCrm,)
+    _REVENUE_PSAS: tuple[type[RevenuePsaPort], ...] = (SandboxPsa,)
+    _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp,)

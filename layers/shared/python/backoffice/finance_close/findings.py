@@ -7,7 +7,7 @@ again, and one that comes back is reopened. Every change is a conditional write 
 runs of one period, or a run and a reviewer's decision, at once): the loser re-reads and re-applies, as the
 approval store does (docs/concurrency.md).
 
-Table ``close_findings``: ``pk`` = ``reconciliation#<period start>#<period end>``, ``sk`` = the finding's key,
+Table ``finance_close``: ``pk`` = ``reconciliation#<period start>#<period end>``, ``sk`` = the finding's key,
 ``version``, ``status`` and ``body`` (the record as JSON).
 """
 
@@ -28,6 +28,7 @@ Status = Literal["open", "in_review", "awaiting_fix", "settled", "closed"]
 # systems agree); an acknowledged or written-off finding is settled and not asked about again.
 RESOLVED_STATUS: Mapping[str, Status] = {
     "acknowledge": "settled",
+    "accept_difference": "settled",
     "write_off": "settled",
     "fix_in_psa": "awaiting_fix",
     "fix_in_erp": "awaiting_fix",
@@ -53,6 +54,9 @@ class FindingRecord:
     comments: list[str] = field(default_factory=list)
     closed_by_case: str | None = None
     history: list[str] = field(default_factory=list)  # "<case>: <what happened>", oldest first
+    # When the run that last found it read the systems (ISO time): an older run's compare never closes a finding
+    # a newer run found (two runs of one period overlapping).
+    last_read_at: str | None = None
     version: int = 0
 
 
@@ -120,44 +124,67 @@ class FindingStore:
         case_id: str,
         findings: Iterable[Mapping[str, Any]],
         rules_run: Iterable[str] | None = None,
+        read_at: str | None = None,
     ) -> RunChanges:
         """Match this run's findings (each with ``key`` and ``rule_id``) to the stored ones: new ones are stored
         open, closed ones that came back are reopened, stored ones this run no longer finds are closed, unless
         their rule did not run (``rules_run``; None: every rule ran): switched off, it neither closes nor
-        confirms them."""
-        checked = None if rules_run is None else set(rules_run)
+        confirms them. A retried step counts as the first attempt did."""
         current = {str(f["key"]): dict(f) for f in findings}
-        new, still, reopened, closed = [], [], [], []
+        new: list[str] = []
+        still: list[str] = []
+        reopened: list[str] = []
         for key, finding in sorted(current.items()):
+            kind = self._found(start, end, case_id, finding, read_at)
+            {"new": new, "reopened": reopened}.get(kind, still).append(key)
+        closed = self._close_gone(start, end, case_id, set(current), rules_run, read_at)
+        return RunChanges(tuple(new), tuple(still), tuple(reopened), tuple(closed))
 
-            def seen(record: FindingRecord | None, finding: dict[str, Any] = finding) -> FindingRecord | None:
-                if record is None:
-                    return FindingRecord(
-                        key=str(finding["key"]),
-                        rule_id=str(finding["rule_id"]),
-                        status="open",
-                        finding=finding,
-                        first_seen_case=case_id,
-                        last_seen_case=case_id,
-                        history=[f"{case_id}: found"],
-                    )
-                if record.last_seen_case == case_id and record.finding == finding:
-                    return None  # this run recorded it already (a retried step)
-                record.finding, record.last_seen_case = finding, case_id
-                if record.status == "closed":
-                    record.status, record.closed_by_case, record.resolution = "open", None, None
-                    record.history.append(f"{case_id}: found again after it was closed")
-                return record
+    def _found(
+        self, start: date, end: date, case_id: str, finding: dict[str, Any], read_at: str | None
+    ) -> Literal["new", "reopened", "still_open"]:
+        def seen(record: FindingRecord | None) -> FindingRecord | None:
+            if record is None:
+                return FindingRecord(
+                    key=str(finding["key"]),
+                    rule_id=str(finding["rule_id"]),
+                    status="open",
+                    finding=finding,
+                    first_seen_case=case_id,
+                    last_seen_case=case_id,
+                    history=[f"{case_id}: found"],
+                    last_read_at=read_at,
+                )
+            if record.last_seen_case == case_id and record.finding == finding:
+                return None  # this run recorded it already (a retried step)
+            if read_at and record.last_read_at and record.last_read_at > read_at:
+                return None  # a newer run's reading stands
+            record.finding, record.last_seen_case, record.last_read_at = finding, case_id, read_at
+            if record.status == "closed":
+                record.status, record.closed_by_case, record.resolution = "open", None, None
+                record.history.append(f"{case_id}: found again after it was closed")
+            return record
 
-            before, after = self._update(start, end, key, seen)
-            if before is None:
-                new.append(key)
-            elif before.status == "closed" and after is not None and after.status == "open":
-                reopened.append(key)
-            else:
-                still.append(key)
+        before, after = self._update(start, end, str(finding["key"]), seen)
+        if before is None or (after is not None and after.first_seen_case == case_id):
+            return "new"
+        if after is not None and after.history[-1] == f"{case_id}: found again after it was closed":
+            return "reopened"
+        return "still_open"
+
+    def _close_gone(
+        self,
+        start: date,
+        end: date,
+        case_id: str,
+        found: set[str],
+        rules_run: Iterable[str] | None,
+        read_at: str | None,
+    ) -> list[str]:
+        checked = None if rules_run is None else set(rules_run)
+        closed = []
         for record in self.findings(start, end):
-            if record.key in current or record.status == "closed":
+            if record.key in found or record.status == "closed":
                 continue
             if checked is not None and record.rule_id not in checked:
                 continue
@@ -165,6 +192,8 @@ class FindingStore:
             def gone(stored: FindingRecord | None) -> FindingRecord | None:
                 if stored is None or stored.status == "closed" or stored.last_seen_case == case_id:
                     return None  # closed meanwhile, or found again by a run of this case
+                if read_at and stored.last_read_at and stored.last_read_at > read_at:
+                    return None  # found by a run that read the systems after this one did
                 stored.status, stored.closed_by_case = "closed", case_id
                 stored.history.append(f"{case_id}: no longer holds: closed")
                 return stored
@@ -172,14 +201,14 @@ class FindingStore:
             _, after = self._update(start, end, record.key, gone)
             if after is not None and after.closed_by_case == case_id:
                 closed.append(record.key)
-        return RunChanges(tuple(new), tuple(still), tuple(reopened), tuple(closed))
+        return closed
 
     def claim_for_review(self, start: date, end: date, key: str, case_id: str) -> bool:
         """Move an open finding to review by this run; False when another run has it, or it is settled."""
 
         def claim(record: FindingRecord | None) -> FindingRecord | None:
             if record is None or record.status != "open":
-                return None
+                return None  # in review already (by this run: a retried step; it stays claimed), or decided
             record.status, record.review_case = "in_review", case_id
             record.history.append(f"{case_id}: sent for review")
             return record
@@ -198,10 +227,11 @@ class FindingStore:
         resolution: str | None,
         decided_by: Iterable[str] = (),
         comments: Iterable[str] = (),
-    ) -> FindingRecord | None:
+    ) -> tuple[FindingRecord | None, bool]:
         """Record the review's decision on a finding this run sent for review. Approved: its resolution decides
         (awaiting a fix, or settled); rejected or not answered: open again, to be asked about by a later run.
-        A decision for a review this run no longer holds changes nothing (returns the record as stored)."""
+        Returns the record as stored and whether this call applied the decision: one for a review this run no
+        longer holds (a retry after it applied, a late decision) changes nothing."""
         if outcome == "approved" and resolution not in RESOLVED_STATUS:
             raise ValueError(f"an approved finding needs a resolution of {sorted(RESOLVED_STATUS)}")
 
@@ -220,8 +250,33 @@ class FindingStore:
             record.decided_by, record.comments = who, said
             return record
 
-        _, after = self._update(start, end, key, decide)
-        return after
+        before, after = self._update(start, end, key, decide)
+        applied = before is not None and after is not None and before.version != after.version
+        return after, applied
+
+    def release_run(self, start: date, end: date, case_id: str, why: str) -> list[str]:
+        """Open again every finding still in review by this run (it ended, or failed, without a decision on
+        them), so that a later run asks about them; their keys."""
+        released = []
+        for record in self.findings(start, end):
+            if record.status != "in_review" or record.review_case != case_id:
+                continue
+
+            def release(stored: FindingRecord | None) -> FindingRecord | None:
+                if stored is None or stored.status != "in_review" or stored.review_case != case_id:
+                    return None
+                stored.status, stored.review_case = "open", None
+                stored.history.append(f"{case_id}: released, {why}")
+                return stored
+
+            _, after = self._update(start, end, record.key, release)
+            if (
+                after is not None
+                and after.status == "open"
+                and after.history[-1].startswith(f"{case_id}: released")
+            ):
+                released.append(record.key)
+        return released
 
     # -- conditional writes -----------------------------------------------------------------------------------
 

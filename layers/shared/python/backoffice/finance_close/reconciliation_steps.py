@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backoffice.connectors.ports import (
@@ -45,13 +45,23 @@ LINES_LOOKBACK_DAYS = 400
 # one run, in the order of the rules; the rest wait, open, for the next run.
 MAX_REVIEWS_PER_RUN = 40
 # What the reviewer of a finding chooses from (``approvals.resolutions``); the findings store maps each to what the
-# finding becomes.
-RESOLUTIONS = (
-    {"value": "acknowledge", "label": "Acknowledge: the difference is understood and stands"},
+# finding becomes. Only aged work in progress (RC6) can be written off (its lines are taken out of billing in the
+# PSA); any other difference is accepted as it stands, with the reason, and nothing in the systems changes.
+_COMMON = (
+    {"value": "acknowledge", "label": "Acknowledge: the difference is understood and will resolve itself"},
     {"value": "fix_in_psa", "label": "Fix in the PSA"},
     {"value": "fix_in_erp", "label": "Fix in the ERP"},
-    {"value": "write_off", "label": "Write off", "reason_required": True},
 )
+WRITE_OFF = {"value": "write_off", "label": "Write off the unbilled work", "reason_required": True}
+ACCEPT = {
+    "value": "accept_difference",
+    "label": "Accept the difference as it stands",
+    "reason_required": True,
+}
+
+
+def resolutions_for(rule_id: str) -> list[dict[str, Any]]:
+    return [*_COMMON, WRITE_OFF if rule_id == "RC6" else ACCEPT]
 
 
 def reconciliation_policy(environ: Mapping[str, str] | None = None) -> ReconciliationPolicy:
@@ -85,12 +95,17 @@ class ReconciliationFiles:
     def sources(self) -> ReconciliationInputs:
         return ReconciliationInputs.from_json_dict(get_json(self.s3, self.bucket, self.sources_key))
 
-    def put_result(self, result: ReconciliationResult) -> str:
-        put_json(self.s3, self.bucket, self.result_key, result.to_json_dict())
+    def put_result(self, result: ReconciliationResult, closed: Iterable[str] = ()) -> str:
+        """The run's result, with the keys of the earlier findings it closed (``closed``)."""
+        put_json(self.s3, self.bucket, self.result_key, {**result.to_json_dict(), "closed": list(closed)})
         return self.result_key
 
     def result(self) -> ReconciliationResult:
-        return ReconciliationResult.from_json_dict(get_json(self.s3, self.bucket, self.result_key))
+        body = get_json(self.s3, self.bucket, self.result_key)
+        return ReconciliationResult.from_json_dict({k: v for k, v in body.items() if k != "closed"})
+
+    def closed(self) -> list[str]:
+        return list(get_json(self.s3, self.bucket, self.result_key).get("closed") or [])
 
 
 def period_of(request: FinancePeriod, today: date) -> dict[str, str]:
@@ -103,6 +118,11 @@ def period_of(request: FinancePeriod, today: date) -> dict[str, str]:
     }
 
 
+def read_now(period: Mapping[str, str]) -> dict[str, str]:
+    """The period with the time the systems are read: the findings store orders overlapping runs by it."""
+    return {**period, "read_at": datetime.now(UTC).isoformat()}
+
+
 # ------------------------------------------------------------------------------------------------------------
 # 1. read both books
 # ------------------------------------------------------------------------------------------------------------
@@ -110,7 +130,7 @@ def period_of(request: FinancePeriod, today: date) -> dict[str, str]:
 
 def read_sources(
     period: Mapping[str, str],
-    crm: CloseCrmPort,
+    crm: CloseCrmPort | None,
     psa: PsaPort,
     close_psa: ClosePsaPort,
     erp: ErpPort,
@@ -130,7 +150,9 @@ def read_sources(
     erp_projects = all_pages(close_erp.list_projects)
     erp_invoices = all_pages(lambda token: close_erp.list_invoices(start, max(as_of, end), token))
     erp_customers = all_pages(erp.list_customers)
-    crm_accounts = all_pages(crm.list_accounts)
+    # No CRM adapter that lists accounts: the customer rules compare the PSA and the ERP alone (an empty list is
+    # "not read" to them), and the counts say so.
+    crm_accounts = all_pages(crm.list_accounts) if crm is not None else []
     psa_accounts: list[Client] = []
     for client_id in sorted({project.client_id for project in psa_projects}):
         try:
@@ -168,6 +190,7 @@ def read_sources(
             "erp_projects": len(erp_projects),
             "erp_invoices": len(erp_invoices),
             "crm_accounts": len(crm_accounts),
+            "crm_read": crm is not None,
             "psa_accounts": len(psa_accounts),
             "erp_customers": len(erp_customers),
         },
@@ -188,31 +211,37 @@ def compare(
 ) -> dict[str, Any]:
     start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
     result = reconcile(files.sources(), policy)
-    files.put_result(result)
     changes = store.record_run(
-        start, end, case_id, [f.to_json_dict() for f in result.findings], rules_run=result.rules_run
+        start,
+        end,
+        case_id,
+        [f.to_json_dict() for f in result.findings],
+        rules_run=result.rules_run,
+        read_at=period.get("read_at"),
     )
+    files.put_result(result, closed=changes.closed)
     stored = {record.key: record for record in store.findings(start, end)}
     by_key = {finding.key: finding for finding in result.findings}
     reviews: list[dict[str, Any]] = []
     waiting = 0
     for key in result.to_review:
         record = stored.get(key)
-        if record is None or record.status != "open":
+        mine = record is not None and record.status == "in_review" and record.review_case == case_id
+        if record is None or (record.status != "open" and not mine):
             continue  # in review by another run, awaiting its fix, or settled: not asked again
         if len(reviews) >= MAX_REVIEWS_PER_RUN:
             waiting += 1
             continue
-        if store.claim_for_review(start, end, key, case_id):
+        # A retried step finds its own claims: they are asked about, not left in review forever.
+        if mine or store.claim_for_review(start, end, key, case_id):
             reviews.append(review_item(len(reviews) + 1, by_key[key]))
     return {
         "summary": {
             **result.summary().to_json_dict(),
-            "changes": changes.counts(),
-            "closed_keys": list(changes.closed),
+            "changes": changes.counts(),  # the closed findings' keys are in the result file, not the state
             "sent_for_review": len(reviews),
             "waiting_for_review": waiting,
-            "status_counts": status_counts(stored.values()),
+            "status_counts": status_counts(store.findings(start, end)),
         },
         "to_review": reviews,
         "result_key": files.result_key,
@@ -231,7 +260,7 @@ def review_item(number: int, finding: ReconciliationFinding) -> dict[str, Any]:
         "rule": f"{finding.rule_id}: {RULES[finding.rule_id]}",
         "owner": finding.suggested_owner,
         "reasons": reasons,
-        "resolutions": list(RESOLUTIONS),
+        "resolutions": resolutions_for(finding.rule_id),
     }
     if finding.amount_at_stake is not None:
         subject.update(amount=str(finding.amount_at_stake), currency=finding.currency)
@@ -269,25 +298,18 @@ def settle(
     outcome = str(decision.get("outcome") or "none")
     resolution = decision.get("resolution") if outcome == "approved" else None
     comments = [str(c) for c in decision.get("comments") or []]
-    record = store.settle(
-        start,
-        end,
-        key,
-        case_id,
-        outcome="approved" if outcome == "approved" else "rejected" if outcome == "rejected" else "none",
-        resolution=str(resolution) if resolution else None,
-        decided_by=[str(d) for d in decision.get("decided_by") or []],
-        comments=comments,
-    )
     written_off = {"time_entries": 0, "expenses": 0}
+    held = store.get(start, end, key)
     if (
-        record is not None
-        and record.rule_id == "RC6"
-        and record.status == "settled"
-        and record.resolution == "write_off"
-        and resolution == "write_off"
+        resolution == "write_off"
+        and held is not None
+        and held.rule_id == "RC6"
+        and held.status == "in_review"
+        and held.review_case == case_id
     ):
-        finding = record.finding
+        # The lines first (idempotent: a line written off or billed meanwhile is left as it is), the finding
+        # after: a PSA that fails leaves the finding in review, to be retried, never settled with nothing done.
+        finding = held.finding
         time_ids, expense_ids = aged_wip_lines(
             files.sources(), policy, finding.get("project_id"), str(finding.get("currency"))
         )
@@ -299,10 +321,21 @@ def settle(
                 reason="; ".join(comments) or "written off at reconciliation",
             )
         written_off = {"time_entries": len(time_ids), "expenses": len(expense_ids)}
+    record, applied = store.settle(
+        start,
+        end,
+        key,
+        case_id,
+        outcome="approved" if outcome == "approved" else "rejected" if outcome == "rejected" else "none",
+        resolution=str(resolution) if resolution else None,
+        decided_by=[str(d) for d in decision.get("decided_by") or []],
+        comments=comments,
+    )
     return {
         "key": key,
         "status": record.status if record else "unknown",
         "resolution": record.resolution if record else None,
+        "applied": applied,
         "written_off": written_off,
     }
 
@@ -312,16 +345,28 @@ def settle(
 # ------------------------------------------------------------------------------------------------------------
 
 
-def summarize(compared: Mapping[str, Any], reviews: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """What the run found and what its reviews decided, for the audit trail, the console and the printout."""
+def summarize(
+    case_id: str,
+    period: Mapping[str, str],
+    compared: Mapping[str, Any],
+    reviews: Iterable[Mapping[str, Any]],
+    store: FindingStore,
+    why: str = "the run ended without a decision on it",
+) -> dict[str, Any]:
+    """What the run found and what its reviews decided, for the audit trail, the console and the printout. A
+    finding the run still holds in review (its review failed, or the run did) is opened again for the next run."""
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    released = store.release_run(start, end, case_id, why)
     decided: dict[str, int] = {}
     for review in reviews:
         label = str(review.get("resolution") or review.get("status") or "unknown")
         decided[label] = decided.get(label, 0) + 1
     return {
-        **{k: v for k, v in compared.items() if k != "closed_keys"},
-        "closed": len(compared.get("closed_keys") or []),
+        **compared,
+        "findings": int(compared.get("findings", 0)),
+        "closed": int((compared.get("changes") or {}).get("closed", 0)),
         "reviews": dict(sorted(decided.items())),
+        "released": len(released),
     }
 
 

@@ -46,7 +46,7 @@ from backoffice.finance_close.revenue_policy import (
     RevenuePolicy,
 )
 from backoffice.invoicing.readiness import BillingPeriod
-from backoffice.models import BillingModel, Contract, Project, TimeEntry
+from backoffice.models import BillingModel, Contract, Project, ProjectEstimate, TimeEntry
 from backoffice.models.envelope import JsonModel
 
 _ZERO = Decimal(0)
@@ -73,14 +73,9 @@ def _money(amount: Decimal) -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 
-class EstimateAtCompletion(JsonModel):
-    """The estimate at completion as the PSA holds it: total hours and total cost the project will take. Either
-    may be missing (a PSA that estimates hours only)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hours: Decimal | None = Field(default=None, ge=0)
-    cost: Decimal | None = Field(default=None, ge=0)
+class EstimateAtCompletion(ProjectEstimate):
+    """The estimate at completion as the PSA holds it (``ProjectEstimate``: total hours and total cost the project
+    will take; either may be missing, as in a PSA that estimates hours only), read in the percent-complete basis."""
 
     def of(self, basis: PercentCompleteBasis) -> Decimal | None:
         return self.hours if basis == "hours" else self.cost

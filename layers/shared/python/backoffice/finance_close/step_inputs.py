@@ -20,6 +20,7 @@ class Period(Model):
     start: str
     end: str
     as_of: str
+    read_at: str | None = None  # when the run read the systems (the findings store orders runs by it)
 
 
 class ReadReconciliationSourcesInput(StepInput):
@@ -45,3 +46,14 @@ class SummarizeReconciliationInput(StepInput):
     period: Period
     compared: dict[str, Any]
     reviews: list[dict[str, Any]]
+    # The run failed after its compare: the summary only opens again the findings it held in review.
+    failed: bool = False
+
+
+class RecognizeRevenueInput(StepInput):
+    # Parsed by ``parse_event_as`` into ``FinancePeriod``.
+    event: dict[str, Any]
+
+
+class PostRevenueJournalInput(StepInput):
+    period: Period

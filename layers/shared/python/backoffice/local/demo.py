@@ -24,6 +24,7 @@ from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox
 from backoffice.local.reconciliation_demo import run_reconciliation
+from backoffice.local.revenue_demo import run_revenue_recognition
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, upload_documents
@@ -209,6 +210,10 @@ def run_demo(out: TextIO) -> int:
         reconciliation_ok, reconciliation_acted = run_reconciliation(runtime, approvals, _link, out)
         print(f"  ({len(reconciliation_acted)} finding reviews decided through their links)\n", file=out)
 
+        # The monthly schedule then asks for the period's revenue recognition; finance approves its journal.
+        revenue_ok = run_revenue_recognition(runtime, out)
+        print("", file=out)
+
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
             "ERP outage (two 503s) that recovers on retry",
@@ -322,6 +327,7 @@ def run_demo(out: TextIO) -> int:
             ok
             and billing_ok
             and reconciliation_ok
+            and revenue_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0

@@ -10,7 +10,6 @@ closes what no longer holds and asks nobody about what was settled.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -20,6 +19,7 @@ from backoffice.approvals.store import ApprovalStore
 from backoffice.audit import AuditTrail
 from backoffice.finance_close.reconciliation import ReconciliationResult
 from backoffice.finance_close.reconciliation_policy import RULE_IDS, RULES
+from backoffice.finance_close.reconciliation_steps import ReconciliationFiles
 from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_samples import PERIOD
 from backoffice.local.reconciliation_samples import MANUAL_INVOICE
@@ -129,10 +129,8 @@ def _compared(runtime: LocalRuntime, case_id: str) -> dict[str, Any]:
 
 
 def _result(runtime: LocalRuntime, case_id: str) -> ReconciliationResult:
-    body = runtime.client("s3").get_object(
-        Bucket=runtime.resolve(Ref("bucket_name", "documents")), Key=f"reconciliation/{case_id}/result.json"
-    )["Body"]
-    return ReconciliationResult.from_json_dict(json.loads(body.read()))
+    bucket = runtime.resolve(Ref("bucket_name", "documents"))
+    return ReconciliationFiles(runtime.client("s3"), bucket, case_id).result()
 
 
 def _print_result(result: ReconciliationResult, case_id: str, acted: list[str], out: TextIO) -> None:

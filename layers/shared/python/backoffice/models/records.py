@@ -123,3 +123,13 @@ class JournalEntry(CanonicalModel):
     @property
     def total_credits(self) -> Decimal:
         return sum((line.credit for line in self.lines), Decimal(0))
+
+
+class ProjectEstimate(JsonModel):
+    """A project's estimate at completion as the PSA holds it (Certinia: the project's estimated hours and cost at
+    completion): total hours and total cost the project will take. Either may be missing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hours: Decimal | None = Field(default=None, ge=0)
+    cost: Decimal | None = Field(default=None, ge=0)

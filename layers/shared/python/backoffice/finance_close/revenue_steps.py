@@ -1,0 +1,285 @@
+"""The revenue recognition workflow's steps over the ports: recognize each project's revenue for the period and
+propose the journal; after finance approved it, post it to the ERP and keep what was booked for the next close.
+
+``statemachines/revenue_recognition.asl.json`` calls them through ``functions/recognize_revenue`` and
+``functions/post_revenue_journal``; the methods are ``revenue.py``'s, the journal ``journal.py``'s. Each project's
+position as a close booked it (revenue to date, unbilled receivable, deferred revenue, the estimate) is kept in
+the ``finance_close`` table (pk ``revenue#<project>``, sk the period's end): the next close starts from the
+latest position before its period, so a rejected journal books nothing and the next close catches it up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from backoffice.connectors.ports import (
+    CloseErpPort,
+    PsaPort,
+    RecordNotFound,
+    RevenueErpPort,
+    RevenuePsaPort,
+    all_pages,
+)
+from backoffice.finance_close.journal import propose_journal
+from backoffice.finance_close.revenue import (
+    EstimateAtCompletion,
+    ProjectRevenue,
+    ProjectRevenueInputs,
+    recognize_project_revenue,
+    round_money,
+    summarize_revenue_run,
+)
+from backoffice.finance_close.revenue_policy import RevenuePolicy
+from backoffice.invoicing.readiness import BillingPeriod, period_label
+from backoffice.json_files import get_json, put_json
+from backoffice.models import Contract, JournalEntry, Project, TimeEntry
+
+# Time is read from the earliest start of the period's projects (their contract or their own), at most this far
+# back: percent complete and time and materials count every approved hour to date.
+MAX_HISTORY_DAYS = 3 * 366
+_BILLING_STATUSES = frozenset({"posted", "partly_paid", "paid"})
+
+
+def revenue_policy(environ: Mapping[str, str] | None = None) -> RevenuePolicy:
+    """The firm's ``revenue_policy`` section of its configuration document, else the defaults."""
+    from backoffice.firm_settings import firm_config_section
+
+    section = firm_config_section("revenue_policy", os.environ if environ is None else environ)
+    return RevenuePolicy.model_validate(section) if section else RevenuePolicy()
+
+
+@dataclass(frozen=True)
+class RevenueFiles:
+    """The run's files under ``revenue/<case id>/`` in the documents bucket."""
+
+    s3: Any
+    bucket: str
+    case_id: str
+
+    @property
+    def result_key(self) -> str:
+        return f"revenue/{self.case_id}/result.json"
+
+    @property
+    def journals_key(self) -> str:
+        return f"revenue/{self.case_id}/journals.json"
+
+    def put(
+        self, results: list[ProjectRevenue], estimates: dict[str, Any], journals: list[JournalEntry]
+    ) -> None:
+        body = {"projects": [r.to_json_dict() for r in results], "estimates": estimates}
+        put_json(self.s3, self.bucket, self.result_key, body)
+        put_json(self.s3, self.bucket, self.journals_key, [entry.to_json_dict() for entry in journals])
+
+    def results(self) -> tuple[list[ProjectRevenue], dict[str, Any]]:
+        body = get_json(self.s3, self.bucket, self.result_key)
+        return [ProjectRevenue.from_json_dict(p) for p in body["projects"]], dict(body["estimates"])
+
+    def journals(self) -> list[JournalEntry]:
+        return [JournalEntry.from_json_dict(e) for e in get_json(self.s3, self.bucket, self.journals_key)]
+
+
+class PositionStore:
+    """Each project's position as each posted close booked it; written once per project and period."""
+
+    def __init__(self, table_name: str, dynamodb: Any) -> None:
+        self.table = table_name
+        self.db = dynamodb
+
+    def before(self, project_id: str, day: date) -> dict[str, Any] | None:
+        """The latest position booked for a period ending before ``day``, or None (the project's first close)."""
+        items = self.db.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk < :day",
+            ExpressionAttributeValues={":pk": {"S": f"revenue#{project_id}"}, ":day": {"S": day.isoformat()}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        ).get("Items", [])
+        return json.loads(items[0]["body"]["S"]) if items else None
+
+    def record(self, project_id: str, period_end: date, position: Mapping[str, Any]) -> bool:
+        """Keep the position the period's posting booked; False when one is kept already (a retried or re-run
+        posting: the journal it booked is the first one, so is its position)."""
+        try:
+            self.db.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"revenue#{project_id}"},
+                    "sk": {"S": period_end.isoformat()},
+                    "body": {"S": json.dumps(position, sort_keys=True, default=str)},
+                },
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 1. recognize and propose
+# ------------------------------------------------------------------------------------------------------------
+
+
+def recognize(
+    period: Mapping[str, str],
+    psa: PsaPort,
+    revenue_psa: RevenuePsaPort,
+    close_erp: CloseErpPort,
+    positions: PositionStore,
+    files: RevenueFiles,
+    policy: RevenuePolicy,
+) -> dict[str, Any]:
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    projects = all_pages(lambda token: psa.list_billable_projects(start, end, token))
+    contracts = {project.id: _contract(psa, project) for project in projects}
+    since = _history_start(projects, contracts, end)
+    time_by_project: dict[str, list[TimeEntry]] = defaultdict(list)
+    for entry in all_pages(lambda token: psa.list_time_entries(since, end, token)):
+        if isinstance(entry, TimeEntry):
+            time_by_project[entry.project_id].append(entry)
+    billed: dict[str, Decimal] = defaultdict(Decimal)
+    for invoice in all_pages(lambda token: close_erp.list_invoices(since, end, token)):
+        project = next((p for p in projects if p.id == invoice.project_id), None)
+        if project and invoice.status in _BILLING_STATUSES and invoice.currency == project.currency:
+            billed[project.id] += invoice.net_total
+    results, estimates = [], {}
+    for project in projects:
+        before = positions.before(project.id, start) or {}
+        estimate = revenue_psa.project_estimate(project.id)
+        estimates[project.id] = estimate.to_json_dict() if estimate else None
+        previous = before.get("estimate")
+        results.append(
+            recognize_project_revenue(
+                ProjectRevenueInputs(
+                    period_start=start,
+                    period_end=end,
+                    project=project,
+                    contract=contracts[project.id],
+                    time_entries=time_by_project.get(project.id, []),
+                    estimate=EstimateAtCompletion.model_validate(estimate.to_json_dict())
+                    if estimate
+                    else None,
+                    previous_estimate=EstimateAtCompletion.model_validate(previous) if previous else None,
+                    recognized_to_date=Decimal(str(before.get("cumulative_recognized", "0"))),
+                    billed_to_date=billed.get(project.id, Decimal(0)),
+                    unbilled_receivable_before=Decimal(str(before.get("unbilled_receivable", "0"))),
+                    deferred_revenue_before=Decimal(str(before.get("deferred_revenue", "0"))),
+                ),
+                policy,
+            )
+        )
+    billing_period = BillingPeriod(start=start, end=end)
+    run = summarize_revenue_run(results, billing_period)
+    journals = propose_journal(results, policy, billing_period)
+    files.put(results, estimates, journals)
+    return {
+        "period": dict(period),
+        "result_key": files.result_key,
+        "journals_key": files.journals_key,
+        "summary": {
+            "projects": len(results),
+            "counts_by_method": run.counts_by_method,
+            "totals": {currency: totals.to_json_dict() for currency, totals in run.totals.items()},
+            "for_review": len(run.review),
+            "findings": len(run.findings),
+            "journals": [
+                {"currency": e.currency, "lines": len(e.lines), "debits": str(e.total_debits)}
+                for e in journals
+            ],
+        },
+        "has_journal": bool(journals),
+        "subject": _approval_subject(billing_period, run, journals),
+    }
+
+
+def _contract(psa: PsaPort, project: Project) -> Contract | None:
+    if not project.contract_id:
+        return None
+    try:
+        return psa.get_contract(project.contract_id)
+    except RecordNotFound:
+        return None  # the method needing it says so (a finding, never an exception)
+
+
+def _history_start(projects: list[Project], contracts: Mapping[str, Contract | None], end: date) -> date:
+    starts = [end]
+    for project in projects:
+        contract = contracts.get(project.id)
+        starts += [d for d in (project.expected_start_date, contract and contract.effective_date) if d]
+    return max(min(starts), end - timedelta(days=MAX_HISTORY_DAYS))
+
+
+def _approval_subject(period: BillingPeriod, run: Any, journals: list[JournalEntry]) -> dict[str, Any]:
+    """What finance reads before approving: per currency what the period recognized and what the journal books,
+    the projects flagged for their review. The amount routed on is the largest entry's debits."""
+    largest = max(journals, key=lambda e: e.total_debits, default=None)
+    reasons = []
+    for currency, totals in run.totals.items():
+        entry = next((e for e in journals if e.currency == currency), None)
+        booked = (
+            f"journal {currency} {round_money(entry.total_debits, currency):,}" if entry else "no journal"
+        )
+        reasons.append(
+            f"{currency}: {totals.projects} project(s), recognized {round_money(totals.recognized_this_period, currency):,} "
+            f"this period; unbilled receivable {round_money(totals.unbilled_receivable, currency):,}, deferred "
+            f"revenue {round_money(totals.deferred_revenue, currency):,}; {booked}"
+        )
+    reasons += [f"review {flag.project_id}: {flag.message}" for flag in run.review[:10]]
+    if run.findings:
+        reasons.append(f"{len(run.findings)} finding(s) to fix in the PSA (listed with the run)")
+    subject: dict[str, Any] = {
+        "title": f"Revenue journal of {period_label(period.start, period.end)}",
+        "reasons": reasons,
+    }
+    if largest is not None:
+        subject.update(amount=str(largest.total_debits), currency=largest.currency)
+    return subject
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 2. post the approved journal
+# ------------------------------------------------------------------------------------------------------------
+
+
+def post(files: RevenueFiles, erp: RevenueErpPort, positions: PositionStore, case_id: str) -> dict[str, Any]:
+    """Post each currency's entry (idempotent on its key: a retry or a re-run of the period finds the entry it
+    booked), then keep each project's position for the next close."""
+    posted = []
+    for entry in files.journals():
+        created = erp.post_journal_entry(entry, idempotency_key=entry.idempotency_key)
+        posted.append(
+            {
+                "currency": entry.currency,
+                "journal_id": created.id,
+                "created": created.created,
+                "debits": str(entry.total_debits),
+                "lines": len(entry.lines),
+            }
+        )
+    results, estimates = files.results()
+    kept = 0
+    for result in results:
+        kept += positions.record(
+            result.project_id,
+            result.period_end,
+            {
+                "cumulative_recognized": str(result.cumulative_recognized),
+                "unbilled_receivable": str(result.unbilled_receivable),
+                "deferred_revenue": str(result.deferred_revenue),
+                "estimate": estimates.get(result.project_id),
+                "case_id": case_id,
+            },
+        )
+    return {"posted": posted, "positions_kept": kept, "projects": len(results)}

@@ -1,0 +1,204 @@
+"""End to end on the local runtime: the sample firm's October 2026 revenue close through the real ASL and
+handlers: each method's figures as computed by hand, finance approving the journal through its link, the journal
+posted to the ERP once, and a re-run of the period booking nothing twice.
+
+The billing run is not run here: October's T&M work is unbilled, so it is unbilled receivable. The fixed-fee
+project billed by progress (P-0022) and September's close that booked it are ``local/revenue_samples.py``'s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from backoffice.audit import AuditTrail
+from backoffice.finance_close.revenue import ProjectRevenue
+from backoffice.finance_close.revenue_steps import PositionStore, RevenueFiles
+from backoffice.local.billing_samples import PERIOD, seed_billing_period
+from backoffice.local.outbox import read_outbox
+from backoffice.local.revenue_samples import NO_ESTIMATE, PERCENT_COMPLETE, seed_revenue_books
+from backoffice.local.runtime import LocalRuntime
+from infra.catalog import Ref
+from tests.integration.conftest import csrf_of, heading, http
+
+FINANCE = "priya.raman@example-firm.com"
+
+
+@dataclass
+class RevenueClose:
+    runtime: LocalRuntime
+    case_id: str
+
+    def records(self, case_id: str) -> list[Any]:
+        return AuditTrail(self.runtime.resolve(Ref("table_name", "audit"))).records(case_id)
+
+    def results(self, case_id: str | None = None) -> dict[str, ProjectRevenue]:
+        files = RevenueFiles(
+            self.runtime.client("s3"),
+            self.runtime.resolve(Ref("bucket_name", "documents")),
+            case_id or self.case_id,
+        )
+        return {result.project_id: result for result in files.results()[0]}
+
+    @property
+    def positions(self) -> PositionStore:
+        return PositionStore(
+            self.runtime.resolve(Ref("table_name", "finance_close")), self.runtime.client("dynamodb")
+        )
+
+    def journals(self) -> list[dict[str, Any]]:
+        return self.runtime.sandbox().all("erp", "journal_entry")
+
+    def approve(self, case_id: str) -> tuple[int, str]:
+        deadline = time.monotonic() + 60
+        while True:
+            mails = [m for m in read_outbox(self.runtime.outbox_dir) if m.to == FINANCE and case_id in m.text]
+            if mails and mails[-1].approval_links:
+                break
+            assert time.monotonic() < deadline, "finance got no approval e-mail"
+            time.sleep(0.1)
+        url = mails[-1].approval_links[0]
+        return http(
+            url, {"csrf": csrf_of(http(url)[1]), "decision": "approve", "approver": FINANCE, "comment": ""}
+        )
+
+    def finish(self, case_id: str) -> str:
+        deadline = time.monotonic() + 60
+        while True:
+            execution = self.runtime.execution(case_id, with_state=False)
+            if execution is not None and execution.status != "RUNNING":
+                return execution.status
+            assert time.monotonic() < deadline, "the revenue case did not finish"
+            time.sleep(0.1)
+
+
+def request(runtime: LocalRuntime, rerun: str | None = None) -> str:
+    detail = {"period_start": PERIOD.start.isoformat(), "period_end": PERIOD.end.isoformat()}
+    if rerun:
+        detail["rerun"] = rerun
+    runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
+    runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
+    return next(
+        e.name
+        for e in runtime.executions()
+        if e.workflow == "revenue_recognition" and e.name.endswith(rerun or "31")
+    )
+
+
+@pytest.fixture(scope="module")
+def close() -> Iterator[RevenueClose]:
+    with LocalRuntime(retry_time_scale=0.001) as runtime:
+        seed_billing_period(runtime.sandbox())
+        positions = PositionStore(
+            runtime.resolve(Ref("table_name", "finance_close")), runtime.client("dynamodb")
+        )
+        seed_revenue_books(runtime.sandbox(), positions)
+        case_id = request(runtime)
+        deadline = time.monotonic() + 240
+        while not [
+            r
+            for r in AuditTrail(runtime.resolve(Ref("table_name", "audit"))).records(case_id)
+            if r.action == "revenue.recognized"
+        ]:
+            assert time.monotonic() < deadline, "revenue was not recognized"
+            time.sleep(0.2)
+        yield RevenueClose(runtime, case_id)
+
+
+def test_percent_complete_on_hours_as_computed_by_hand(close: RevenueClose) -> None:
+    # Given P-0022: fixed fee 180,000; 320 hours to September and 384 in October; 900 hours estimated (800 at
+    # September's close, which booked 45,000 against 30,000 billed); 40,000 billed in October
+    p = close.results()[PERCENT_COMPLETE]
+    # Then 704 / 900 of 180,000 = 140,800.00 to date, 95,800.00 this period
+    assert p.method == "percent_complete"
+    assert (p.cumulative_recognized, p.recognized_this_period) == (Decimal("140800.00"), Decimal("95800.00"))
+    # And against 70,000 billed, 70,800.00 unbilled receivable (15,000.00 before), no deferred revenue
+    assert (p.billed_to_date, p.unbilled_receivable, p.deferred_revenue) == (
+        Decimal(70000),
+        Decimal("70800.00"),
+        Decimal(0),
+    )
+    assert p.unbilled_receivable_before == Decimal("15000.00")
+    # And the estimate's move from 800 to 900 hours (12.5 %) goes to finance's review, with both figures
+    moved = [f for f in p.flags if f.code == "eac_changed"]
+    assert moved and moved[0].review and (moved[0].old, moved[0].new) == (Decimal(800), Decimal(900))
+
+
+def test_milestones_retainer_and_missing_estimate(close: RevenueClose) -> None:
+    results = close.results()
+    # Milestones: P-0016's first milestone (40,000) was accepted on 16 October, its second is only delivered
+    assert results["P-0016"].method == "milestones"
+    assert results["P-0016"].cumulative_recognized == Decimal(40000)
+    # P-0019's only milestone is delivered, not accepted: nothing yet
+    assert results["P-0019"].cumulative_recognized == Decimal(0)
+    # Retainer: 25,000 a month from January, ten months to October's end; October's own line is 25,000.00
+    retainer = results["P-0017"]
+    assert retainer.method == "ratable" and retainer.cumulative_recognized == Decimal(250000)
+    october = [line for line in retainer.lines if line.kind == "retainer" and line.month == "2026-10"]
+    assert [line.amount for line in october] == [Decimal("25000.00")]
+    # No estimate at completion: a finding, nothing recognized, no exception
+    missing = results[NO_ESTIMATE]
+    assert missing.recognized_this_period == Decimal(0)
+    assert [f.code for f in missing.flags if not f.review] == ["no_estimate_at_completion"]
+
+
+def test_time_and_materials_is_the_approved_billable_work_to_date(close: RevenueClose) -> None:
+    # Given P-0020's approved billable time to October's end, read from the PSA
+    lines = [
+        line
+        for line in close.runtime.sandbox().all_lines("psa", "time_entry")
+        if line["project_id"] == "P-0020"
+        and line["status"] == "approved"
+        and line["is_billable"]
+        and line["work_date"] <= "2026-10-31"
+        and line.get("currency", "USD") == "USD"
+    ]
+    expected = sum(
+        (Decimal(str(line["billing_hours"])) * Decimal(str(line["billing_rate"])) for line in lines),
+        Decimal(0),
+    )
+    # Then the project's revenue to date is their hours at their rates
+    result = close.results()["P-0020"]
+    assert result.method == "as_delivered" and result.cumulative_recognized == expected > 0
+
+
+def test_finance_approves_and_the_journal_is_posted_once_balanced(close: RevenueClose) -> None:
+    # When finance approves the proposed journal through its link
+    status, page = close.approve(close.case_id)
+    assert (status, heading(page)) == (200, "You approved the request")
+    assert close.finish(close.case_id) == "SUCCEEDED"
+    # Then one entry per currency is in the ERP, balanced, P-0022's lines moving its unbilled receivable by 55,800
+    journals = close.journals()
+    assert sorted(j["currency"] for j in journals) == sorted({r.currency for r in close.results().values()})
+    for journal in journals:
+        debits = sum(Decimal(str(line["amount"])) for line in journal["lines"] if line["side"] == "debit")
+        credits = sum(Decimal(str(line["amount"])) for line in journal["lines"] if line["side"] == "credit")
+        assert debits == credits > 0
+    usd = next(j for j in journals if j["currency"] == "USD")
+    p22 = [line for line in usd["lines"] if line.get("project_id") == PERCENT_COMPLETE]
+    assert {(line["account"], line["side"], Decimal(str(line["amount"]))) for line in p22} == {
+        ("1250 Unbilled receivables", "debit", Decimal("55800.00")),
+        ("4000 Services revenue", "credit", Decimal("55800.00")),
+    }
+    # And each project's position is kept for November's close
+    kept = close.positions.before(PERCENT_COMPLETE, PERIOD.end.replace(day=30).replace(month=11))
+    assert kept is not None and Decimal(kept["unbilled_receivable"]) == Decimal("70800.00")
+    posted = next(r for r in close.records(close.case_id) if r.action == "revenue.journal_posted")
+    assert posted.data["positions_kept"] == posted.data["projects"]
+
+
+def test_a_rerun_of_the_period_books_nothing_twice(close: RevenueClose) -> None:
+    before = {j["id"] for j in close.journals()}
+    # When the period is recognized again and finance approves again
+    rerun = request(close.runtime, "again")
+    status, _ = close.approve(rerun)
+    assert status == 200 and close.finish(rerun) == "SUCCEEDED"
+    # Then the ERP answers with the entries it has, and no position is written over
+    assert {j["id"] for j in close.journals()} == before
+    posted = next(r for r in close.records(rerun) if r.action == "revenue.journal_posted")
+    assert {p["created"] for p in posted.data["posted"]} == {False} and posted.data["positions_kept"] == 0
