@@ -876,6 +876,7 @@ CATALOG = Catalog(
                 "ComparePsaAndErpFunctionArn": function("compare_psa_and_erp"),
                 "SettleReconciliationFindingFunctionArn": function("settle_reconciliation_finding"),
                 "SummarizeReconciliationFunctionArn": function("summarize_reconciliation"),
+                "PublishOutcomeFunctionArn": function("publish_outcome"),
                 "PlanApprovalFunctionArn": function("plan_approval"),
                 "RequestApprovalFunctionArn": function("request_approval"),
                 "ExpireApprovalFunctionArn": function("expire_approval"),
@@ -889,6 +890,7 @@ CATALOG = Catalog(
             substitutions={
                 "RecognizeRevenueFunctionArn": function("recognize_revenue"),
                 "PostRevenueJournalFunctionArn": function("post_revenue_journal"),
+                "PublishOutcomeFunctionArn": function("publish_outcome"),
                 "PlanApprovalFunctionArn": function("plan_approval"),
                 "RequestApprovalFunctionArn": function("request_approval"),
                 "ExpireApprovalFunctionArn": function("expire_approval"),

@@ -55,7 +55,7 @@ class RevenueClose:
         return self.runtime.sandbox().all("erp", "journal_entry")
 
     def approve(self, case_id: str) -> tuple[int, str]:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             mails = [m for m in read_outbox(self.runtime.outbox_dir) if m.to == FINANCE and case_id in m.text]
             if mails and mails[-1].approval_links:
@@ -68,7 +68,7 @@ class RevenueClose:
         )
 
     def finish(self, case_id: str) -> str:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             execution = self.runtime.execution(case_id, with_state=False)
             if execution is not None and execution.status != "RUNNING":

@@ -46,6 +46,10 @@ class DetailType(StrEnum):
     BILLING_RUN_COMPLETED = "Billing Run Completed"
     RECONCILIATION_REQUESTED = "Reconciliation Requested"
     REVENUE_RECOGNITION_REQUESTED = "Revenue Recognition Requested"
+    FINDING_REVIEWED = "Finding Reviewed"
+    RECONCILIATION_COMPLETED = "Reconciliation Completed"
+    REVENUE_BOOKED = "Revenue Booked"
+    REVENUE_NOT_BOOKED = "Revenue Not Booked"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -138,6 +142,10 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.BILLING_RUN_COMPLETED: FinancePeriod,
         DetailType.RECONCILIATION_REQUESTED: FinancePeriod,
         DetailType.REVENUE_RECOGNITION_REQUESTED: FinancePeriod,
+        DetailType.FINDING_REVIEWED: CaseOutcome,
+        DetailType.RECONCILIATION_COMPLETED: CaseOutcome,
+        DetailType.REVENUE_BOOKED: CaseOutcome,
+        DetailType.REVENUE_NOT_BOOKED: CaseOutcome,
     }
 )
 
