@@ -19,7 +19,18 @@ from typing import Any
 
 from backoffice.connectors.config import ConnectorsConfig
 from backoffice.connectors.http import Governance
-from backoffice.models import Address, Client, Invoice, InvoiceLine, Project, RateCard, RateCardLine
+from backoffice.models import (
+    Address,
+    Client,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Project,
+    ProjectEstimate,
+    RateCard,
+    RateCardLine,
+)
 from backoffice.onboarding.sample_firm import (
     sample_allocations,
     sample_clients,
@@ -108,6 +119,7 @@ def sample_firm_systems(
                         "project_templates": [t.to_json_dict() for t in sample_project_templates()],
                         # The project keeps the ERP's customer id, as the sandbox PSA does.
                         "erp_customer_field": ERP_CUSTOMER_FIELD,
+                        "estimate_cost_field": ESTIMATE_COST_FIELD,
                     },
                 },
                 "netsuite": {
@@ -122,6 +134,7 @@ def sample_firm_systems(
                     "customer_tax_id_field": "vatRegNumber",
                     "vendor_tax_id_field": "taxIdNum",
                     "invoice_item_ids": NETSUITE_ITEM_IDS,
+                    "journal_account_ids": NETSUITE_JOURNAL_ACCOUNTS,
                 },
                 "rest": {"hris": {**example_document(hris.url), "governance": limits}},
             }
@@ -344,3 +357,90 @@ def sample_close_books() -> CloseBooks:
         ),
     ]
     return CloseBooks(invoices=invoices, projects=projects, rate_cards=rate_cards, accounts=accounts)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Revenue recognition's sample data: the CRM's accounts, the PSA's estimates, a period-end journal
+# ------------------------------------------------------------------------------------------------------------
+
+# The NetSuite accounts (internal ids) of the revenue policy's default account names.
+NETSUITE_JOURNAL_ACCOUNTS = {
+    "1250 Unbilled receivables": "120",
+    "2400 Deferred revenue": "245",
+    "4000 Services revenue": "401",
+}
+# The org's own field with a project's cost at completion (Certinia has no standard one).
+ESTIMATE_COST_FIELD = "Estimated_Cost_at_Completion__c"
+
+
+def sample_crm_accounts() -> list[Client]:
+    """The CRM's accounts: the two clients (the CRM already has Fabrikam's new address and terms) and Contoso,
+    a prospect no other system has."""
+    northwind, fabrikam = sample_close_books().accounts
+    moved = fabrikam.model_copy(
+        update={
+            "payment_terms_days": 30,
+            "address": Address(line1="Ludwigstrasse 21", city="Munich", postal_code="80539", country="DE"),
+        }
+    )
+    contoso = Client(
+        id="CRM-CONTOSO",
+        customer_name="Contoso Pharmaceuticals AG",
+        default_currency="CHF",
+        address=Address(line1="Aeschenvorstadt 4", city="Basel", postal_code="4051", country="CH"),
+    )
+    return [northwind, moved, contoso]
+
+
+def sample_estimates() -> dict[str, ProjectEstimate]:
+    """The PSA's estimates at completion by project code: the fixed-fee project with hours and cost, the euro
+    project with hours only; NW-2026-001 (time and materials) has none."""
+    return {
+        "NW-2026-002": ProjectEstimate(hours=Decimal("1200"), cost=Decimal("168000.50")),
+        "FAB-2026-001": ProjectEstimate(hours=Decimal("320.5")),
+    }
+
+
+def sample_revenue_journal(account: str = "4000 Services revenue") -> JournalEntry:
+    """November's revenue journal in dollars, as ``journal.propose_journal`` builds one: per project, the
+    contract asset or liability moved and revenue the other side (``account``: the revenue account's name)."""
+    return JournalEntry(
+        idempotency_key="revenue-journal:2026-11-01:2026-11-30:USD",
+        journal_date=date(2026, 11, 30),
+        currency="USD",
+        memo="Revenue recognition 2026-11-01 to 2026-11-30 (USD): 2 project(s)",
+        period_start=NOVEMBER[0],
+        period_end=NOVEMBER[1],
+        lines=[
+            JournalLine(
+                account="1250 Unbilled receivables",
+                side="debit",
+                amount=Decimal("12500.00"),
+                project_id="NW-2026-002",
+                memo="NW-2026-002 unbilled receivable",
+                basis="412.5 h to date / 1200 h at completion = 34.38 % of 100,000.00",
+            ),
+            JournalLine(
+                account=account,
+                side="credit",
+                amount=Decimal("12500.00"),
+                project_id="NW-2026-002",
+                memo="NW-2026-002 revenue",
+            ),
+            JournalLine(
+                account=account,
+                side="debit",
+                amount=Decimal("310.40"),
+                project_id="NW-2026-001",
+                memo="NW-2026-001 revenue",
+            ),
+            JournalLine(
+                account="2400 Deferred revenue",
+                side="credit",
+                amount=Decimal("310.40"),
+                project_id="NW-2026-001",
+                memo="NW-2026-001 deferred revenue",
+                basis="billed 2,810.40 - delivered 2,500.00",
+            ),
+        ],
+    )

@@ -16,6 +16,10 @@ Emulated:
   ``subtotal``, ``total``, ``amountRemaining`` and ``status`` (``Pending Approval`` while ``approvalStatus`` is 1,
   then ``Open``) as NetSuite computes them; its ``item`` sublist is returned only with ``expandSubResources=true``
   (a link otherwise); items must be known service items (``items``). ``?fields=a,b`` returns only those fields.
+- ``/services/rest/record/v1/journalentry`` the same way: a journal entry must name a known currency and, on each of
+  at least two lines, a known posting account (``accounts``) with a debit or a credit (not both), an ``entity``
+  that is a customer or a job if given; debits must equal credits ("The transaction is out of balance"). It gets
+  its ``tranId`` (``JE<n>``).
 - ``POST /services/rest/query/v1/suiteql?limit=&offset=`` (``Prefer: transient`` required): the SuiteQL the adapter
   sends (customers and vendors with their currency, terms and default billing address; currency and term
   look-ups; a customer's ``balancesearch``: its seeded ``balance`` plus what its approved invoices still owe;
@@ -95,6 +99,14 @@ class NetSuiteFake(FakeServer):
             "salesorder": {},
             "job": {},
             "billingratecard": {},
+            "journalentry": {},
+        }
+        # The chart of accounts' posting accounts the journal lines may name: internal id -> number and name.
+        self.accounts = {
+            "120": "1250 Unbilled receivables",
+            "245": "2400 Deferred revenue",
+            "401": "4000 Services revenue",
+            "402": "4100 Retainer revenue",
         }
         self.items = {"11": "Professional services", "12": "Reimbursable expenses", "13": "Fixed fee"}
         self._tran_numbers = itertools.count(1001)
@@ -342,7 +354,7 @@ class NetSuiteFake(FakeServer):
         if rest == "query/v1/suiteql" and request.method == "POST":
             return self._suiteql(request)
         found = re.fullmatch(
-            r"record/v1/(customer|vendor|invoice|salesorder|job|billingratecard)(/.*)?", rest
+            r"record/v1/(customer|vendor|invoice|salesorder|job|billingratecard|journalentry)(/.*)?", rest
         )
         if found:
             return self._record_api(request, found[1], found[2] or "")
@@ -501,6 +513,8 @@ class NetSuiteFake(FakeServer):
         return Reply(405, ns_error(400, "INVALID_REQUEST", "The request method is not supported."))
 
     def _invalid(self, body: dict[str, Any], record_type: str = "customer") -> str | None:
+        if record_type == "journalentry":
+            return self._invalid_journal(body)
         if record_type == "invoice":
             if (body.get("entity") or {}).get("id") not in self.customers:
                 return "Please enter value(s) for: Customer"
@@ -516,8 +530,33 @@ class NetSuiteFake(FakeServer):
             return "Invalid currency reference key."
         return None
 
+    def _invalid_journal(self, body: dict[str, Any]) -> str | None:
+        if (body.get("currency") or {}).get("id") not in self.currencies:
+            return "Please enter value(s) for: Currency"
+        lines = (body.get("line") or {}).get("items") or []
+        if len(lines) < 2:
+            return "You must enter at least two line items for this transaction."
+        debits = credits = Decimal(0)
+        for line in lines:
+            if (line.get("account") or {}).get("id") not in self.accounts:
+                return "Invalid account reference key."
+            entity = (line.get("entity") or {}).get("id")
+            if entity is not None and entity not in self.customers and entity not in self.records["job"]:
+                return "Invalid entity reference key."
+            debit, credit = line.get("debit"), line.get("credit")
+            if (debit is None) == (credit is None):
+                return "Each line must have either a debit or a credit amount."
+            debits += Decimal(str(debit or 0))
+            credits += Decimal(str(credit or 0))
+        if debits != credits:
+            return "The transaction is out of balance."
+        return None
+
     def _derive(self, record_type: str, record: dict[str, Any]) -> None:
-        """The fields NetSuite computes on an invoice when it is saved."""
+        """The fields NetSuite computes on an invoice (or a journal entry) when it is saved."""
+        if record_type == "journalentry":
+            record.setdefault("tranId", f"JE{next(self._tran_numbers)}")
+            return
         if record_type != "invoice":
             return
         record.setdefault("tranId", f"INV{next(self._tran_numbers)}")
@@ -730,9 +769,14 @@ class NetSuiteFake(FakeServer):
             rows.append(row)
         if found[2]:
             by_code = re.fullmatch(r"j\.entityid = '((?:[^']|'')*)'", found[2])
-            if not by_code:
+            in_codes = re.fullmatch(r"j\.entityid IN \(((?:'(?:[^']|'')*'(?:, )?)+)\)", found[2])
+            if by_code:
+                rows = [r for r in rows if r.get("entityid") == by_code[1].replace("''", "'")]
+            elif in_codes:
+                codes = {c.replace("''", "'") for c in re.findall(r"'((?:[^']|'')*)'", in_codes[1])}
+                rows = [r for r in rows if r.get("entityid") in codes]
+            else:
                 return None
-            rows = [r for r in rows if r.get("entityid") == by_code[1].replace("''", "'")]
         return [self._columns(found[1], "j.", row) for row in rows]
 
     @staticmethod

@@ -22,7 +22,11 @@ Emulated:
   ``POST /v2/reviews/send_back|write_off`` (204).
 - Finance close: ``GET /v2/invoices?issued_from=&issued_to=`` (every invoice issued in the period but drafts, offset
   paging), ``GET /v2/jobs`` (the ledger's projects, cursor paging), ``GET /v2/accounts/<id>`` (the PSA's account of
-  a client, by the customer id its projects name); ``seed_close_books`` loads the sample books.
+  a client, by the customer id its projects name); ``seed_close_books`` loads the sample books. ``GET /v2/accounts``
+  (the CRM's accounts, cursor paging; ``seed_crm_accounts``).
+- Revenue recognition: ``GET /v2/projects/<code>/estimate`` (the estimate at completion, 404 when the project has
+  none; ``seed_estimates``) and ``POST /v2/journal-entries`` (idempotent; refused with 422 when the lines name an
+  account the ledger does not have or do not balance).
 - Errors as ``{"error": {"code": ..., "message": ...}}``.
 
 ``seed_workers`` and ``seed_customers`` load the sample firm in these shapes; ``EXAMPLE_DOCUMENT`` (next to this file,
@@ -37,6 +41,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -90,6 +95,10 @@ class RestFake(FakeServer):
         self.rate_cards: dict[str, dict[str, Any]] = {}
         self.jobs: list[dict[str, Any]] = []
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.estimates: dict[str, dict[str, Any]] = {}
+        self.journal_entries: dict[str, dict[str, Any]] = {}
+        # The ledger's accounts a journal line may name (the example document maps the policy's names to these).
+        self.ledger_accounts = {"1250", "2400", "4000"}
         self._numbers = itertools.count(1)
         self.sequences: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -278,7 +287,11 @@ class RestFake(FakeServer):
                     for line in card.lines
                 ],
             }
-        for client in books.accounts:
+        self.seed_crm_accounts(books.accounts)
+
+    def seed_crm_accounts(self, clients: list[Any]) -> None:
+        """Accounts (the PSA's of ``seed_close_books``, or the CRM's, ``firm.sample_crm_accounts``)."""
+        for client in clients:
             address = client.address
             self.accounts[client.id] = {
                 "id": client.id,
@@ -296,6 +309,15 @@ class RestFake(FakeServer):
                 }
                 if address
                 else None,
+            }
+
+    def seed_estimates(self, estimates: dict[str, Any]) -> None:
+        """Estimates at completion by project code (``firm.sample_estimates``)."""
+        for code, estimate in estimates.items():
+            self.estimates[code] = {
+                "project": code,
+                "eac_hours": str(estimate.hours) if estimate.hours is not None else None,
+                "eac_cost": str(estimate.cost) if estimate.cost is not None else None,
             }
 
     def expire_tokens(self) -> None:
@@ -376,6 +398,31 @@ class RestFake(FakeServer):
     def _account(self, request: Request, found: re.Match[str]) -> Reply:
         account = self.accounts.get(unquote(found[1]))
         return Reply(200, {"account": account}) if account else error(404, "not_found", "no such account")
+
+    def _accounts(self, request: Request, found: re.Match[str]) -> Reply:
+        rows = list(self.accounts.values())
+        limit, start = int(request.param("limit") or 25), int(request.param("cursor") or 0)
+        following = str(start + limit) if start + limit < len(rows) else None
+        return Reply(200, {"data": rows[start : start + limit], "meta": {"next_cursor": following}})
+
+    def _estimate(self, request: Request, found: re.Match[str]) -> Reply:
+        estimate = self.estimates.get(unquote(found[1]))
+        if estimate is None:
+            return error(404, "not_found", "the project has no estimate")
+        return Reply(200, {"estimate": estimate})
+
+    def _create_journal_entry(self, request: Request, found: re.Match[str]) -> Reply:
+        key = request.headers.get("Idempotency-Key")
+        if not (key and key in self.idempotent):
+            lines = (request.json() or {}).get("lines") or []
+            if len(lines) < 2 or any(line.get("account") not in self.ledger_accounts for line in lines):
+                return error(422, "invalid_journal", "a line names no ledger account")
+            by_side = {"debit": Decimal(0), "credit": Decimal(0)}
+            for line in lines:
+                by_side[line["side"]] += Decimal(str(line["amount"]))
+            if by_side["debit"] != by_side["credit"]:
+                return error(422, "unbalanced", "debits do not equal credits")
+        return self._create(request, self.journal_entries, "je")
 
     def _invoices_for_period(self, request: Request, found: re.Match[str]) -> Reply:
         wanted = (request.param("project"), request.param("from"), request.param("to"))
@@ -578,7 +625,10 @@ _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
     ("GET", _path(r"/invoices"), RestFake._invoices_issued),
     ("GET", _path(r"/invoices"), RestFake._invoices_for_period),
     ("GET", _path(r"/jobs"), RestFake._jobs),
+    ("GET", _path(r"/accounts"), RestFake._accounts),
     ("GET", _path(r"/accounts/([^/]+)"), RestFake._account),
+    ("GET", _path(r"/projects/([^/]+)/estimate"), RestFake._estimate),
+    ("POST", _path(r"/journal-entries"), RestFake._create_journal_entry),
     ("POST", _path(r"/invoices"), RestFake._create_invoice),
     ("POST", _path(r"/invoices/([^/]+)/billed-lines"), RestFake._billed_lines),
     (None, _path(r"/invoices/([^/]+)(/finalize)?"), RestFake._invoice),

@@ -20,7 +20,8 @@ Emulated:
   ``pse__Status__c`` is carried to its splits (``pse__Timecard__c``).
 - Errors as Salesforce writes them: ``[{"message": ..., "errorCode": ...}]`` (NOT_FOUND, INVALID_FIELD, ...).
 
-Seed it with ``seed_deal`` (the sample firm's deals, accounts and SOW PDFs) and ``seed_allocations``.
+Seed it with ``seed_deal`` (the sample firm's deals, accounts and SOW PDFs) and ``seed_allocations``; the finance
+close's data with ``seed_close_books``, ``seed_crm_accounts`` and ``seed_estimates``.
 """
 
 from __future__ import annotations
@@ -290,6 +291,26 @@ def sample_sow_pdf(deal: Any) -> bytes:
     return sow_pdf(spec)
 
 
+def _account_record(client: Any, *, billing_email_field: str, payment_terms_field: str) -> dict[str, Any]:
+    """A client as an Account: its street in one multi-line ``BillingStreet``, its terms a picklist label such as
+    "Net 30", its e-mail in a custom field."""
+    address = client.address
+    street = "\n".join(line for line in (address.line1, address.line2) if line) if address else None
+    return {
+        "Name": client.customer_name,
+        "BillingStreet": street,
+        "BillingCity": address.city if address else None,
+        "BillingState": address.region if address else None,
+        "BillingPostalCode": address.postal_code if address else None,
+        "BillingCountryCode": address.country if address else None,
+        "CurrencyIsoCode": client.default_currency,
+        billing_email_field: client.billing_email,
+        payment_terms_field: f"Net {client.payment_terms_days}"
+        if client.payment_terms_days is not None
+        else None,
+    }
+
+
 class SalesforceFake(FakeServer):
     def __init__(
         self,
@@ -401,23 +422,11 @@ class SalesforceFake(FakeServer):
         projects. Returns the client id -> Account Id."""
         ids = {}
         for number, client in enumerate(books.accounts, start=1):
-            address = client.address
-            street = "\n".join(line for line in (address.line1, address.line2) if line) if address else None
             account = self.put(
                 "Account",
-                {
-                    "Name": client.customer_name,
-                    "BillingStreet": street,
-                    "BillingCity": address.city if address else None,
-                    "BillingState": address.region if address else None,
-                    "BillingPostalCode": address.postal_code if address else None,
-                    "BillingCountryCode": address.country if address else None,
-                    "CurrencyIsoCode": client.default_currency,
-                    billing_email_field: client.billing_email,
-                    payment_terms_field: f"Net {client.payment_terms_days}"
-                    if client.payment_terms_days is not None
-                    else None,
-                },
+                _account_record(
+                    client, billing_email_field=billing_email_field, payment_terms_field=payment_terms_field
+                ),
             )
             self.put(
                 "pse__Proj__c",
@@ -431,6 +440,55 @@ class SalesforceFake(FakeServer):
                 },
             )
             ids[client.id] = account
+        return ids
+
+    def seed_crm_accounts(
+        self,
+        clients: list[Any],
+        *,
+        billing_email_field: str = "Billing_Email__c",
+        payment_terms_field: str = "Payment_Terms__c",
+    ) -> dict[str, str]:
+        """The CRM's accounts (``firm.sample_crm_accounts``) as Accounts, shaped as ``seed_close_books`` shapes
+        them; returns the client id -> Account Id."""
+        return {
+            client.id: self.put(
+                "Account",
+                _account_record(
+                    client, billing_email_field=billing_email_field, payment_terms_field=payment_terms_field
+                ),
+            )
+            for client in clients
+        }
+
+    def seed_estimates(
+        self,
+        projects: list[Any],
+        estimates: dict[str, Any],
+        *,
+        hours_field: str = "pse__Estimated_Hours_at_Completion__c",
+        cost_field: str | None = None,
+        project_code_field: str = "pse__Project_ID__c",
+    ) -> dict[str, str]:
+        """The projects (``firm.CloseBooks.projects``) as Certinia projects with their estimates at completion
+        (``firm.sample_estimates``, by project code): Certinia's hours roll-up reads 0 on a project never
+        estimated, the org's cost field is empty. Returns the project code -> project Id."""
+        ids = {}
+        for project in projects:
+            estimate = estimates.get(project.id)
+            record: dict[str, Any] = {
+                "Name": project.project_name,
+                project_code_field: project.id,
+                "pse__Stage__c": "In Progress",
+                "pse__Billing_Type__c": "Fixed Price"
+                if project.billing_model == "fixed_fee"
+                else "Time and Materials",
+                "CurrencyIsoCode": project.currency,
+                hours_field: estimate.hours if estimate is not None and estimate.hours is not None else 0,
+            }
+            if cost_field:
+                record[cost_field] = estimate.cost if estimate is not None else None
+            ids[project.id] = self.put("pse__Proj__c", record)
         return ids
 
     def seed_allocations(self, allocations: list[Any]) -> None:

@@ -2,7 +2,8 @@
 
 Subclasses route requests (``route``). Every request is kept in ``requests`` (method, path, query, headers, body)
 so tests can assert on what the adapter sent; ``inject`` queues faults (a status with a body and headers, or a
-delay) for the next matching requests; ``max_in_flight`` is the most requests seen at once.
+delay) for the next matching requests, answered instead of the request or, ``applied``, after it was served (a
+lost answer: the system did the work, the client sees the error); ``max_in_flight`` is the most requests seen at once.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Fault:
     path_prefix: str
     method: str | None
     delay_seconds: float
+    applied: bool = False
 
 
 def _default(value: object) -> object:
@@ -137,11 +139,13 @@ class FakeServer:
         path_prefix: str = "",
         method: str | None = None,
         delay_seconds: float = 0.0,
+        applied: bool = False,
     ) -> None:
-        """The next ``times`` requests under ``path_prefix`` get this reply (or are only delayed, status None)."""
+        """The next ``times`` requests under ``path_prefix`` get this reply (or are only delayed, status None);
+        ``applied``: the request is served first and its answer replaced by this one (the answer was lost)."""
         reply = Reply(status, body, dict(headers or {})) if status is not None else None
         with self._lock:
-            self._faults.append(Fault(reply, times, path_prefix, method, delay_seconds))
+            self._faults.append(Fault(reply, times, path_prefix, method, delay_seconds, applied))
 
     def requests_to(self, path_part: str, method: str | None = None) -> list[Request]:
         return [r for r in self.requests if path_part in r.path and (method is None or r.method == method)]
@@ -185,13 +189,15 @@ class FakeServer:
             fault = self._take_fault(request)
             if fault is not None and fault.delay_seconds:
                 time.sleep(fault.delay_seconds)
-            if fault is not None and fault.reply is not None:
+            if fault is not None and fault.reply is not None and not fault.applied:
                 reply = fault.reply
             else:
                 try:
                     reply = self.route(request)
                 except Exception as error:  # a bug in the fake shows as a 500 with its name
                     reply = Reply(500, {"fake_error": f"{type(error).__name__}: {error}"})
+                if fault is not None and fault.reply is not None:
+                    reply = fault.reply  # applied, and the answer lost
             self._write(handler, reply)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)

@@ -36,6 +36,14 @@ Finance close: ERP ``list_invoices`` ({start}, {end}; the invoices posted in the
 with their lines; paged) and ``list_projects`` (the ERP's projects; paged). The ERP's ``project_rate_card`` and the
 PSA's ``get_account`` ({id}; the client's account, by the id the PSA's projects name it by) are the operations of
 those names in that system's document: each system has its own document, so one name reads what that system holds.
+The CRM's ``list_accounts`` (every account, paged) lets the reconciliation compare the CRM's customer master; a CRM
+document without it is not read (``wiring.close_crm``).
+
+Revenue recognition: PSA ``project_estimate`` ({project_id}; the estimate at completion, ``hours`` and ``cost``;
+not found: None) and ERP ``post_journal_entry`` (a create: the entry's ``journal_date``, ``currency``, ``memo``,
+``period_start``, ``period_end`` and ``lines`` with ``account``, ``side``, ``amount``, ``project_id``, ``memo``
+and ``basis``; idempotent by its key like the other creates). An account the body mapping's ``values`` table does
+not know (the ledger's codes for the policy's account names) fails the request before anything is sent.
 
 A next link is followed only to the configured host: the adapter never sends its credentials elsewhere.
 """
@@ -85,8 +93,10 @@ from backoffice.models import (
     EmployeeRecord,
     ExpenseEntry,
     Invoice,
+    JournalEntry,
     Opportunity,
     Project,
+    ProjectEstimate,
     ProjectTemplate,
     PurchaseOrder,
     RateCard,
@@ -130,6 +140,9 @@ OperationName = Literal[
     "return_lines",
     "list_invoices",
     "list_projects",
+    "list_accounts",
+    "project_estimate",
+    "post_journal_entry",
 ]
 _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
@@ -154,9 +167,17 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "mark_billed": frozenset({"invoice_id"}),
     "return_lines": frozenset({"action"}),
     "list_invoices": frozenset({"start", "end"}),
+    "project_estimate": frozenset({"project_id"}),
 }
 _CREATES = frozenset(
-    {"create_customer", "create_vendor", "create_project", "create_resource_request", "create_invoice"}
+    {
+        "create_customer",
+        "create_vendor",
+        "create_project",
+        "create_resource_request",
+        "create_invoice",
+        "post_journal_entry",
+    }
 )
 _LISTS = frozenset(
     {
@@ -170,6 +191,7 @@ _LISTS = frozenset(
         "list_expenses",
         "list_invoices",
         "list_projects",
+        "list_accounts",
     }
 )
 _VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template"})
@@ -536,6 +558,11 @@ class RestConnector:
         client: Client = self._map("get_account", self._operation("get_account"), record, Client)
         return client
 
+    def list_accounts(self, page_token: str | None = None) -> Page[Client]:
+        op = self._operation("list_accounts")
+        records, following = self._page("list_accounts", {}, page_token)
+        return Page([self._map("list_accounts", op, r, Client) for r in records], following)
+
     def sow_document(self, opportunity_id: str) -> Document | None:
         if "sow_document" not in self.settings.operations:
             return None
@@ -683,6 +710,11 @@ class RestConnector:
         records, following = self._page("list_projects", {}, page_token)
         return Page([self._map("list_projects", op, r, Project) for r in records], following)
 
+    # -- ERP revenue recognition -------------------------------------------------------------------------------
+
+    def post_journal_entry(self, entry: JournalEntry, *, idempotency_key: str) -> Created:
+        return self._create("post_journal_entry", entry.to_json_dict(), idempotency_key)
+
     # -- PSA ----------------------------------------------------------------------------------------------------
 
     def find_project_by_opportunity(self, opportunity_id: str) -> Project | None:
@@ -815,6 +847,12 @@ class RestConnector:
             "project_rate_card", {"project_id": project_id}, project_id, RateCard
         )
         return card
+
+    def project_estimate(self, project_id: str) -> ProjectEstimate | None:
+        estimate: ProjectEstimate | None = self._maybe(
+            "project_estimate", {"project_id": project_id}, project_id, ProjectEstimate
+        )
+        return estimate
 
     def mark_billed(
         self,

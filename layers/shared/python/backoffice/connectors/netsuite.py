@@ -32,6 +32,14 @@
   card fills on a new project): the ``billingratecard`` record, read through the record API (section_4719596844:
   prices per billing class in the ``ratecardpricingmulti`` sublist, or ``ratecardpricing`` without Multiple
   Currencies; cards set the rates of charge-based projects' time-based charge rules, section_1487716707).
+- Revenue recognition (``RevenueErpPort``): the period-end journal is a ``journalentry`` record (record ID
+  ``journalentry``; "Journal Entry", section_159886587653: ``subsidiary``, ``currency``, ``tranDate``, ``memo`` and
+  the ``line`` sublist of ``account`` with ``debit`` or ``credit``, ``memo`` and ``entity``), upserted by the
+  externalId of its key like every create, so a retry, also one whose first answer was lost, finds the entry it
+  booked. The policy names accounts as finance does ("1250 Unbilled receivables"); ``journal_account_ids`` maps
+  each name to the NetSuite account's internal id, and each line's project is its ``job`` (``entityid`` the project
+  code) as the line's entity (customer:job). A name not mapped, a project NetSuite has no job for or a currency it
+  does not know fails the posting before anything is sent.
 - Failures: 429, and 400 with ``CONCURRENCY_LIMIT_EXCEEDED`` (the account's concurrent-request limit) ->
   ``ConnectorRateLimited``; 5xx -> ``ConnectorUnavailable``; 404 -> ``RecordNotFound``. Messages carry the
   ``o:errorCode`` values, never ``detail`` (which may repeat the values sent).
@@ -79,6 +87,7 @@ from backoffice.models import (
     BillingModel,
     Client,
     Invoice,
+    JournalEntry,
     Project,
     PurchaseOrder,
     RateCard,
@@ -152,6 +161,14 @@ class NetSuiteSettings(Model):
     project_billing_types: dict[str, BillingModel] = Field(default_factory=lambda: dict(_JOB_BILLING_TYPES))
     project_statuses: dict[str, ProjectStatus] = Field(default_factory=lambda: dict(_JOB_STATUSES))
     rate_card_activity_type: str = "Consulting"
+    # Revenue recognition. The NetSuite account (internal id) of each account name the revenue policy uses (the
+    # name "1250 Unbilled receivables" -> the id "120", and so on); a journal naming another account is refused
+    # before it is sent. ``journal_approved``: the entry is posted
+    # approved (finance approved it in the workflow), for accounts that require approval of journal entries.
+    # ``journal_line_basis_field``: a custom column (Text Area) keeping each line's basis; None: not kept.
+    journal_account_ids: dict[str, str] = Field(default_factory=dict)
+    journal_approved: bool = True
+    journal_line_basis_field: str | None = None
     governance: Governance = Field(default_factory=Governance)
 
     @model_validator(mode="after")
@@ -1132,6 +1149,76 @@ class NetSuiteErp:
         }
         card: RateCard = self._load(RateCard, body, "billing rate card", record)
         return card
+
+    # -- revenue recognition ------------------------------------------------------------------------------------
+
+    def post_journal_entry(self, entry: JournalEntry, *, idempotency_key: str) -> Created:
+        """The balanced entry as a ``journalentry``, once per key (its externalId): a second post, or a retry of one
+        whose answer was lost, finds the entry booked (``created=False``). Accounts, projects and the currency are
+        resolved first: one that NetSuite does not know fails the posting with nothing sent."""
+        settings = self.api.settings
+        unmapped = sorted({line.account for line in entry.lines} - set(settings.journal_account_ids))
+        if unmapped:
+            raise tagged(
+                ConnectorNotConfigured(
+                    f"netsuite post_journal_entry: no NetSuite account for {', '.join(unmapped)} "
+                    "(netsuite.journal_account_ids)"
+                ),
+                SYSTEM,
+            )
+        currency_id = self._currency_id(entry.currency)
+        if currency_id is None:
+            raise tagged(
+                ConnectorNotConfigured(
+                    f"netsuite post_journal_entry: netsuite has no currency {entry.currency}"
+                ),
+                SYSTEM,
+            )
+        jobs = self._job_ids(sorted({line.project_id for line in entry.lines if line.project_id}))
+        lines = []
+        for line in entry.lines:
+            item: dict[str, Any] = {
+                "account": {"id": settings.journal_account_ids[line.account]},
+                line.side: line.amount,
+                "memo": line.memo,
+            }
+            if line.project_id:
+                item["entity"] = {"id": jobs[line.project_id]}
+            if settings.journal_line_basis_field and line.basis:
+                item[settings.journal_line_basis_field] = line.basis
+            lines.append(item)
+        body: dict[str, Any] = {
+            "tranDate": entry.journal_date.isoformat(),
+            "currency": {"id": currency_id},
+            "memo": entry.memo,
+            "line": {"items": lines},
+        }
+        if settings.subsidiary_id:
+            body["subsidiary"] = {"id": settings.subsidiary_id}
+        if settings.journal_approved:
+            body["approved"] = True
+        return self.api.create_record_once(
+            "journalentry", idempotency_key, body, operation="post_journal_entry"
+        )
+
+    def _job_ids(self, project_codes: Sequence[str]) -> dict[str, str]:
+        """The internal id of each project's ``job`` (``entityid`` the project code); a code with none is
+        ``RecordNotFound``."""
+        if not project_codes:
+            return {}
+        found: dict[str, str] = {}
+        codes = ", ".join(suiteql_literal(code) for code in project_codes)
+        for row in self.api.suiteql(
+            f"SELECT j.id, j.entityid FROM job j WHERE j.entityid IN ({codes}) ORDER BY j.id",
+            operation="find_projects",
+        ):
+            found.setdefault(str(row.get("entityid")), str(row.get("id")))
+        missing = [code for code in project_codes if code not in found]
+        if missing:
+            raise tagged(
+                RecordNotFound(f"netsuite has no project (job) {', '.join(missing)} for the journal"), SYSTEM
+            )
+        return found
 
     def _currency_code(self, currency_id: str) -> str:
         for code, known in self._currency_ids.items():

@@ -1,5 +1,8 @@
 """Salesforce as the CRM port: opportunities, their accounts as clients, and their statements of work.
 
+The finance close lists every Account (``CloseCrmPort.list_accounts``) by SOQL, in the query's batches (a page
+token is the ``nextRecordsUrl``), each mapped as ``get_account`` maps one.
+
 The SOW: files linked to the opportunity (``ContentDocumentLink`` -> latest ``ContentVersion``), the one whose title
 says SOW or statement of work; its ``VersionData`` is downloaded and stored in S3 through the injected uploader.
 """
@@ -11,6 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from backoffice.connectors.ports import Page
 from backoffice.connectors.s3_upload import DocumentUploader
 from backoffice.connectors.salesforce_api import SYSTEM, SalesforceApi, salesforce_id, soql_literal
 from backoffice.connectors.salesforce_records import load_record
@@ -156,6 +160,19 @@ class SalesforceCrm:
             "Account", record_id, account_fields(self.api.settings), operation="get_account"
         )
         return client_of_account(record, self.api.settings)
+
+    def list_accounts(self, page_token: str | None = None) -> Page[Client]:
+        """A batch of the org's Accounts as canonical clients (prospects too: the finance close compares only the
+        accounts it can link to a customer), ordered by Id so that batches neither skip nor repeat one."""
+        settings = self.api.settings
+        if page_token:
+            records, following = self.api.query_page(next_url=page_token, operation="list_accounts")
+        else:
+            records, following = self.api.query_page(
+                f"SELECT {', '.join(account_fields(settings))} FROM Account ORDER BY Id",
+                operation="list_accounts",
+            )
+        return Page([client_of_account(record, settings) for record in records], following)
 
     def sow_document(self, opportunity_id: str) -> Document | None:
         record_id = salesforce_id(opportunity_id, "opportunity")

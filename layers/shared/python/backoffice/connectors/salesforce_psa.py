@@ -28,6 +28,10 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
 - Finance close (``ClosePsaPort``): ``get_account`` reads the Account a client's projects hang off, with the CRM's
   Account mapping (``salesforce_crm.client_of_account``); a client known by the ERP's customer id (the project's
   ``erp_customer_field``) keeps that id.
+- Revenue recognition (``RevenuePsaPort``): ``project_estimate`` reads the project's estimate at completion from
+  its fields (``estimate_hours_field``, default ``pse__Estimated_Hours_at_Completion__c``, and
+  ``estimate_cost_field``); a field that is empty or 0 (Certinia's roll-ups read 0 on a project never estimated)
+  is no estimate, and a project with neither, or no such project, has none (None).
 - Updates go through sObject Collections (``PATCH .../composite/sobjects``, 200 records a call, all or none).
 """
 
@@ -68,6 +72,7 @@ from backoffice.models import (
     ExpenseEntry,
     Milestone,
     Project,
+    ProjectEstimate,
     ProjectTemplate,
     RateCard,
     TimeEntry,
@@ -608,6 +613,30 @@ class CertiniaPsa:
             "Account", account_id, account_fields(self.api.settings), operation="get_account"
         )
         return client_of_account(record, self.api.settings, client_id)
+
+    # -- revenue recognition -----------------------------------------------------------------------------------
+
+    def project_estimate(self, project_id: str) -> ProjectEstimate | None:
+        """The project's estimate at completion (hours, cost) from its fields; None when it has none (both empty
+        or 0) or there is no such project: the revenue run makes that a finding of the project."""
+        fields = [f for f in (self.settings.estimate_hours_field, self.settings.estimate_cost_field) if f]
+        if not fields:
+            return None
+        try:
+            record_id = salesforce_id(project_id, "project")
+            record = self.api.get_record(_PROJECT, record_id, ["Id", *fields], operation="project_estimate")
+        except RecordNotFound:
+            return None
+
+        def figure(field: str | None) -> Decimal | None:
+            value = decimal_or_none(read_field(record, field)) if field else None
+            return value if value else None  # empty or 0: not estimated
+
+        hours, cost = figure(self.settings.estimate_hours_field), figure(self.settings.estimate_cost_field)
+        if hours is None and cost is None:
+            return None
+        estimate: ProjectEstimate = load_record(ProjectEstimate, {"hours": hours, "cost": cost}, _PROJECT)
+        return estimate
 
     def mark_billed(
         self,

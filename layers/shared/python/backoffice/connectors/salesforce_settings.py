@@ -55,6 +55,12 @@ class CertiniaSettings(Model):
     # Certinia's template projects do not carry the phases and roles the product plans with: templates are kept in
     # the connector configuration.
     project_templates: list[ProjectTemplate] = Field(default_factory=list)
+    # Revenue recognition reads a project's estimate at completion from these project fields: the hours
+    # (Certinia's "Estimated Hours at Completion", actual hours plus the estimated time to completion) and the
+    # cost, which Certinia keeps in no standard field (an org's own currency field, e.g. a roll-up of the
+    # estimate; None: the cost is not read). None for the hours: hours are not read either.
+    estimate_hours_field: str | None = "pse__Estimated_Hours_at_Completion__c"
+    estimate_cost_field: str | None = None
 
     @field_validator("expense_fact_fields")
     @classmethod

@@ -174,10 +174,16 @@ def close_erp() -> CloseErpPort:
 
 
 def close_crm() -> CloseCrmPort | None:
-    """The CRM as the finance close reads it, or None when its adapter lists no accounts yet (only the sandbox
-    does, issue #19): the reconciliation then compares the PSA and the ERP alone and says the CRM was not read."""
-    port = crm()
-    return port if isinstance(port, SandboxCrm) else None
+    """The CRM as the finance close reads it (``_CLOSE_CRMS``), or None when it lists no accounts: a generic REST
+    CRM whose document has no ``list_accounts`` operation. The reconciliation then compares the PSA and the ERP
+    alone and says the CRM was not read."""
+    kind = _kind("crm")
+    if kind == "sandbox":
+        return SandboxCrm(_store())
+    port: CloseCrmPort = _adapter("crm", kind)
+    if isinstance(port, RestConnector) and "list_accounts" not in port.settings.operations:
+        return None
+    return port
 
 
 def close_psa() -> ClosePsaPort:
@@ -190,20 +196,22 @@ def close_psa() -> ClosePsaPort:
 
 
 def revenue_psa() -> RevenuePsaPort:
-    """The PSA as revenue recognition reads it; only the sandbox serves it yet (issue #19)."""
-    port = psa()
-    if not isinstance(port, SandboxPsa):
-        raise UnknownConnector(
-            f"CONNECTOR_PSA={_kind('psa')!r} does not serve revenue recognition's reads yet"
-        )
+    """The PSA as revenue recognition reads it: every PSA adapter serves it (``_REVENUE_PSAS``; a generic REST
+    document without ``project_estimate`` refuses the read by name)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: RevenuePsaPort = _adapter("psa", kind)
     return port
 
 
 def revenue_erp() -> RevenueErpPort:
-    """The ERP as revenue recognition books in it; only the sandbox serves it yet (issue #19)."""
-    port = erp()
-    if not isinstance(port, SandboxErp):
-        raise UnknownConnector(f"CONNECTOR_ERP={_kind('erp')!r} does not post revenue journals yet")
+    """The ERP as revenue recognition books in it: every ERP adapter serves it (``_REVENUE_ERPS``; a generic REST
+    document without ``post_journal_entry`` refuses the posting by name)."""
+    kind = _kind("erp")
+    if kind == "sandbox":
+        return SandboxErp(_store())
+    port: RevenueErpPort = _adapter("erp", kind)
     return port
 
 
@@ -223,6 +231,6 @@ if TYPE_CHECKING:
     _HRISES: tuple[type[HrisPort], ...] = (SandboxHris, RestConnector)
     _CLOSE_ERPS: tuple[type[CloseErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _CLOSE_PSAS: tuple[type[ClosePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
-    _CLOSE_CRMS: tuple[type[CloseCrmPort], ...] = (SandboxCrm,)
-    _REVENUE_PSAS: tuple[type[RevenuePsaPort], ...] = (SandboxPsa,)
-    _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp,)
+    _CLOSE_CRMS: tuple[type[CloseCrmPort], ...] = (SandboxCrm, SalesforceCrm, RestConnector)
+    _REVENUE_PSAS: tuple[type[RevenuePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
+    _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
