@@ -358,6 +358,15 @@ _TEXTRACT_ENV: Mapping[str, Ref | str] = {
     "TEXTRACT_JOB_TABLE_NAME": table("textract_jobs"),
 }
 
+# Every workflow's approval steps (plan, ask with a task token, expire) and its outcome announcement: the same four
+# functions behind the same four placeholders in each ASL that asks people.
+_APPROVAL_STEPS: Mapping[str, Ref] = {
+    "PlanApprovalFunctionArn": function("plan_approval"),
+    "RequestApprovalFunctionArn": function("request_approval"),
+    "ExpireApprovalFunctionArn": function("expire_approval"),
+    "PublishOutcomeFunctionArn": function("publish_outcome"),
+}
+
 # The systems whose business events the product consumes. An event from one of them that no rule takes is a
 # mistake somewhere (an event type renamed at the source, a mapping that drifted): the unrouted_business_event rule
 # parks and audits it instead of the bus dropping it unseen.
@@ -815,13 +824,10 @@ CATALOG = Catalog(
                 "StartTextractAnalysisFunctionArn": function("start_textract_analysis"),
                 "TextractEnabled": Ref("setting", "textract_enabled"),
                 "AssessContractRiskFunctionArn": function("assess_contract_risk"),
-                "PlanApprovalFunctionArn": function("plan_approval"),
-                "RequestApprovalFunctionArn": function("request_approval"),
-                "ExpireApprovalFunctionArn": function("expire_approval"),
+                **_APPROVAL_STEPS,
                 "MatchCustomerFunctionArn": function("match_customer"),
                 "CreateProjectFunctionArn": function("create_project"),
                 "RequestStaffingFunctionArn": function("request_staffing"),
-                "PublishOutcomeFunctionArn": function("publish_outcome"),
             },
         ),
         StateMachine(
@@ -838,10 +844,7 @@ CATALOG = Catalog(
                 "AssessVendorFunctionArn": function("assess_vendor"),
                 "CreateVendorOnHoldFunctionArn": function("create_vendor_on_hold"),
                 "ReleaseVendorFunctionArn": function("release_vendor"),
-                "PlanApprovalFunctionArn": function("plan_approval"),
-                "RequestApprovalFunctionArn": function("request_approval"),
-                "ExpireApprovalFunctionArn": function("expire_approval"),
-                "PublishOutcomeFunctionArn": function("publish_outcome"),
+                **_APPROVAL_STEPS,
             },
         ),
         StateMachine(
@@ -860,10 +863,7 @@ CATALOG = Catalog(
                 "SummarizeBillingRunFunctionArn": function("summarize_billing_run"),
                 # The Distributed Map reads the projects from, and writes their results to, the run's folder.
                 "DocumentsBucketName": bucket("documents"),
-                "PlanApprovalFunctionArn": function("plan_approval"),
-                "RequestApprovalFunctionArn": function("request_approval"),
-                "ExpireApprovalFunctionArn": function("expire_approval"),
-                "PublishOutcomeFunctionArn": function("publish_outcome"),
+                **_APPROVAL_STEPS,
             },
         ),
         StateMachine(
@@ -876,10 +876,7 @@ CATALOG = Catalog(
                 "ComparePsaAndErpFunctionArn": function("compare_psa_and_erp"),
                 "SettleReconciliationFindingFunctionArn": function("settle_reconciliation_finding"),
                 "SummarizeReconciliationFunctionArn": function("summarize_reconciliation"),
-                "PublishOutcomeFunctionArn": function("publish_outcome"),
-                "PlanApprovalFunctionArn": function("plan_approval"),
-                "RequestApprovalFunctionArn": function("request_approval"),
-                "ExpireApprovalFunctionArn": function("expire_approval"),
+                **_APPROVAL_STEPS,
             },
         ),
         StateMachine(
@@ -890,10 +887,7 @@ CATALOG = Catalog(
             substitutions={
                 "RecognizeRevenueFunctionArn": function("recognize_revenue"),
                 "PostRevenueJournalFunctionArn": function("post_revenue_journal"),
-                "PublishOutcomeFunctionArn": function("publish_outcome"),
-                "PlanApprovalFunctionArn": function("plan_approval"),
-                "RequestApprovalFunctionArn": function("request_approval"),
-                "ExpireApprovalFunctionArn": function("expire_approval"),
+                **_APPROVAL_STEPS,
             },
         ),
     ),

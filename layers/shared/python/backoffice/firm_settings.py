@@ -14,7 +14,9 @@ import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 FIRM_CONFIG_MAX_AGE_SECONDS = 300
 
@@ -30,6 +32,16 @@ def firm_config_section(name: str, environ: Mapping[str, str] | None = None) -> 
     return _sections(str(parameters.get_parameter(parameter, max_age=_max_age(env)))).get(name)
 
 
+P = TypeVar("P", bound=BaseModel)
+
+
+def firm_policy(name: str, model: type[P], environ: Mapping[str, str] | None = None) -> P:
+    """The section ``name`` of the deployed firm configuration as ``model``, else ``model``'s defaults (the
+    sections a firm may leave out: the finance close's policies)."""
+    section = firm_config_section(name, environ)
+    return model.model_validate(section) if section else model()
+
+
 def _max_age(env: Mapping[str, str]) -> int:
     try:
         return max(int(env.get("FIRM_CONFIG_MAX_AGE", FIRM_CONFIG_MAX_AGE_SECONDS)), 0)
@@ -43,4 +55,4 @@ def _sections(text: str) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-__all__ = ["FIRM_CONFIG_MAX_AGE_SECONDS", "firm_config_section"]
+__all__ = ["FIRM_CONFIG_MAX_AGE_SECONDS", "firm_config_section", "firm_policy"]

@@ -248,8 +248,8 @@ class PsaPort(Protocol):
 
 class CloseErpPort(Protocol):
     """What the finance close reads from the ERP beyond invoicing: the period's invoices with their lines, the
-    ERP's own view of projects and their billing rates. A port of its own while only the sandbox reads it; the
-    NetSuite and generic REST adapters join it with their SuiteQL and REST reads (issue #19)."""
+    ERP's own view of projects and their billing rates (sandbox, NetSuite by SuiteQL and the record API, generic
+    REST). A port of its own, beside ``ErpPort``: only the finance close's steps need it."""
 
     def list_invoices(self, start: date, end: date, page_token: str | None = None) -> Page[Invoice]:
         """Invoices posted (posting date) in the period, every status but draft, with their lines."""

@@ -10,7 +10,6 @@ stack's key; the state carries counts, keys and what an approver is shown.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -66,10 +65,9 @@ def resolutions_for(rule_id: str) -> list[dict[str, Any]]:
 
 def reconciliation_policy(environ: Mapping[str, str] | None = None) -> ReconciliationPolicy:
     """The firm's ``reconciliation_policy`` section of its configuration document, else the defaults."""
-    from backoffice.firm_settings import firm_config_section
+    from backoffice.firm_settings import firm_policy
 
-    section = firm_config_section("reconciliation_policy", os.environ if environ is None else environ)
-    return ReconciliationPolicy.model_validate(section) if section else ReconciliationPolicy()
+    return firm_policy("reconciliation_policy", ReconciliationPolicy, environ)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ latest position before its period, so a rejected journal books nothing and the n
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,10 +50,9 @@ _BILLING_STATUSES = frozenset({"posted", "partly_paid", "paid"})
 
 def revenue_policy(environ: Mapping[str, str] | None = None) -> RevenuePolicy:
     """The firm's ``revenue_policy`` section of its configuration document, else the defaults."""
-    from backoffice.firm_settings import firm_config_section
+    from backoffice.firm_settings import firm_policy
 
-    section = firm_config_section("revenue_policy", os.environ if environ is None else environ)
-    return RevenuePolicy.model_validate(section) if section else RevenuePolicy()
+    return firm_policy("revenue_policy", RevenuePolicy, environ)
 
 
 @dataclass(frozen=True)
