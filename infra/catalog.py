@@ -115,6 +115,7 @@ Grant = Literal[
     "reports:write",  # write the process report under process-reports/ in the reports bucket
     "reports:read",  # read it (what a report link's presigned GET is authorized against)
     "finance_close:readwrite",  # the reconciliation findings of each period; the revenue positions each close booked
+    "finance_close:read",  # read those only (revenue recognition reads the positions earlier closes booked)
 ]
 
 
@@ -739,11 +740,13 @@ CATALOG = Catalog(
             memory_mb=1024,
             timeout_seconds=300,
             environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "FINANCE_CLOSE_TABLE_NAME": table("finance_close")},
-            grants=(*_STEP_GRANTS, "documents:write", "finance_close:readwrite", "firm_config:read"),
+            grants=(*_STEP_GRANTS, "documents:write", "finance_close:read", "firm_config:read"),
         ),
         LambdaFunction(
             name="post_revenue_journal",
             description="Posts the approved revenue journal to the ERP once; keeps each project's position",
+            # A firm's ERP may take a while per entry (NetSuite's record API): the whole timeout a step may have.
+            timeout_seconds=300,
             environment={**_STEP_ENV, "FINANCE_CLOSE_TABLE_NAME": table("finance_close")},
             grants=(*_STEP_GRANTS, "documents:read", "finance_close:readwrite"),
         ),

@@ -485,6 +485,17 @@ def _finance_close_readwrite(resources: CatalogResources, key: kms.IKey) -> Perm
     )
 
 
+def _finance_close_read(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What revenue recognition reads: the positions earlier closes booked (queries by project), no write.
+    table_ = resources.storage.tables[FINANCE_CLOSE.name]
+    return Permission(
+        (
+            _allow(["dynamodb:GetItem", "dynamodb:Query"], [table_.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_READ),
+        )
+    )
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
@@ -511,6 +522,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "textract:results": _textract_results,
     "textract_jobs:readwrite": _textract_jobs_readwrite,
     "finance_close:readwrite": _finance_close_readwrite,
+    "finance_close:read": _finance_close_read,
     "billing_runs:map": _billing_runs_map,
     "sanctions_lists:read": _objects(
         SANCTIONS_LISTS, "sdn/", ["s3:GetObject"], write=False, reason=_SANCTIONS_LIST_KEYS, list_bucket=True

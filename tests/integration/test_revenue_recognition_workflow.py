@@ -192,13 +192,31 @@ def test_finance_approves_and_the_journal_is_posted_once_balanced(close: Revenue
     assert posted.data["positions_kept"] == posted.data["projects"]
 
 
-def test_a_rerun_of_the_period_books_nothing_twice(close: RevenueClose) -> None:
+def test_a_rerun_of_a_booked_period_proposes_nothing_and_posts_nothing(close: RevenueClose) -> None:
     before = {j["id"] for j in close.journals()}
-    # When the period is recognized again and finance approves again
+    # Given P-0022's estimate changed since the period was booked
+    close.runtime.sandbox().put("psa", "estimate", PERCENT_COMPLETE, {"hours": "1000"})
+    # When the period is recognized again
     rerun = request(close.runtime, "again")
-    status, _ = close.approve(rerun)
-    assert status == 200 and close.finish(rerun) == "SUCCEEDED"
-    # Then the ERP answers with the entries it has, and no position is written over
+    # Then nobody is asked, nothing is posted, and the run says why
+    assert close.finish(rerun) == "SUCCEEDED"
+    outcome = next(e for e in close.runtime.bus_events if e["detail"].get("case_id") == rerun)
+    assert outcome["detail-type"] == "Revenue Not Booked"
+    assert "booked for this period or a later one" in outcome["detail"]["reasons"][0]
     assert {j["id"] for j in close.journals()} == before
-    posted = next(r for r in close.records(rerun) if r.action == "revenue.journal_posted")
-    assert {p["created"] for p in posted.data["posted"]} == {False} and posted.data["positions_kept"] == 0
+    assert not [m for m in read_outbox(close.runtime.outbox_dir) if rerun in m.text]
+    # And the position October booked stands
+    kept = close.positions.before(PERCENT_COMPLETE, PERIOD.end.replace(day=30).replace(month=11))
+    assert kept is not None and Decimal(kept["cumulative_recognized"]) == Decimal("140800.00")
+
+
+def test_an_earlier_period_after_a_later_one_was_booked_is_refused(close: RevenueClose) -> None:
+    # When September is recognized after October was booked
+    detail = {"period_start": "2026-09-01", "period_end": "2026-09-30"}
+    close.runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
+    close.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
+    case = next(e.name for e in close.runtime.executions() if e.name == "revenue-2026-09-01-2026-09-30")
+    # Then it books nothing: October already moved the balances September would move
+    assert close.finish(case) == "SUCCEEDED"
+    outcome = next(e for e in close.runtime.bus_events if e["detail"].get("case_id") == case)
+    assert outcome["detail-type"] == "Revenue Not Booked"

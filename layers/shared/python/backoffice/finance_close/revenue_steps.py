@@ -105,6 +105,24 @@ class PositionStore:
         ).get("Items", [])
         return json.loads(items[0]["body"]["S"]) if items else None
 
+    def booked_from(self, projects: list[Project], period_end: date) -> list[str]:
+        """The projects with a position booked for a period ending on or after ``period_end``."""
+        found = []
+        for project in projects:
+            items = self.db.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND sk >= :day",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"revenue#{project.id}"},
+                    ":day": {"S": period_end.isoformat()},
+                },
+                Limit=1,
+                ConsistentRead=True,
+            ).get("Items", [])
+            if items:
+                found.append(project.id)
+        return found
+
     def record(self, project_id: str, period_end: date, position: Mapping[str, Any]) -> bool:
         """Keep the position the period's posting booked; False when one is kept already (a retried or re-run
         posting: the journal it booked is the first one, so is its position)."""
@@ -141,17 +159,23 @@ def recognize(
 ) -> dict[str, Any]:
     start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
     projects = all_pages(lambda token: psa.list_billable_projects(start, end, token))
+    booked = positions.booked_from(projects, end)
+    if booked:
+        # This period, or a later one, was booked for these projects: booking it (again) would move balances a
+        # later close already moved. Nothing is proposed; the figures stand as posted.
+        return _refused(
+            period,
+            files,
+            f"revenue of {booked[0]} is booked for this period or a later one "
+            f"({len(booked)} project(s)): nothing is proposed again",
+        )
     contracts = {project.id: _contract(psa, project) for project in projects}
     since = _history_start(projects, contracts, end)
     time_by_project: dict[str, list[TimeEntry]] = defaultdict(list)
     for entry in all_pages(lambda token: psa.list_time_entries(since, end, token)):
         if isinstance(entry, TimeEntry):
             time_by_project[entry.project_id].append(entry)
-    billed: dict[str, Decimal] = defaultdict(Decimal)
-    for invoice in all_pages(lambda token: close_erp.list_invoices(since, end, token)):
-        project = next((p for p in projects if p.id == invoice.project_id), None)
-        if project and invoice.status in _BILLING_STATUSES and invoice.currency == project.currency:
-            billed[project.id] += invoice.net_total
+    billed = _billed_to_date(projects, contracts, close_erp, end)
     results, estimates = [], {}
     for project in projects:
         before = positions.before(project.id, start) or {}
@@ -198,8 +222,63 @@ def recognize(
             ],
         },
         "has_journal": bool(journals),
+        "refused": None,
         "subject": _approval_subject(billing_period, run, journals),
     }
+
+
+def _refused(period: Mapping[str, str], files: RevenueFiles, reason: str) -> dict[str, Any]:
+    files.put([], {}, [])
+    return {
+        "period": dict(period),
+        "result_key": files.result_key,
+        "journals_key": files.journals_key,
+        "summary": {
+            "projects": 0,
+            "counts_by_method": {},
+            "totals": {},
+            "for_review": 0,
+            "findings": 0,
+            "journals": [],
+        },
+        "has_journal": False,
+        "refused": reason,
+        "subject": {"title": "Revenue journal", "reasons": [reason]},
+    }
+
+
+# What an invoice line bills that the recognition methods count as revenue: time, a fixed fee, a milestone, a
+# retainer, and adjustments (discounts, write-downs) of those. Expenses re-billed at cost are pass-through, not
+# revenue the methods recognize, so they are not "billed" against it.
+_REVENUE_SOURCES = frozenset({"time", "fee", "milestone", "retainer", "adjustment"})
+
+
+def _billed_to_date(
+    projects: list[Project], contracts: Mapping[str, Contract | None], erp: CloseErpPort, end: date
+) -> dict[str, Decimal]:
+    """What each project's posted invoices billed of its revenue, from its first day (never capped: a retainer's
+    first invoices count as long as its revenue does), in the currency it is recognized in (the contract's)."""
+    first = min(
+        [end]
+        + [
+            d
+            for p in projects
+            for d in (p.expected_start_date, getattr(contracts.get(p.id), "effective_date", None))
+            if d
+        ]
+    )
+    currency = {p.id: (contracts[p.id] or p).currency for p in projects}
+    billed: dict[str, Decimal] = defaultdict(Decimal)
+    for invoice in all_pages(lambda token: erp.list_invoices(first, end, token)):
+        project_id = invoice.project_id
+        if project_id not in currency or invoice.status not in _BILLING_STATUSES:
+            continue
+        if invoice.currency != currency[project_id]:
+            continue  # another currency is another ledger: its own journal, never summed with this one
+        billed[project_id] += sum(
+            (line.amount for line in invoice.lines if line.source in _REVENUE_SOURCES), Decimal(0)
+        )
+    return billed
 
 
 def _contract(psa: PsaPort, project: Project) -> Contract | None:
@@ -254,7 +333,11 @@ def _approval_subject(period: BillingPeriod, run: Any, journals: list[JournalEnt
 def post(files: RevenueFiles, erp: RevenueErpPort, positions: PositionStore, case_id: str) -> dict[str, Any]:
     """Post each currency's entry (idempotent on its key: a retry or a re-run of the period finds the entry it
     booked), then keep each project's position for the next close."""
-    posted = []
+    results, estimates = files.results()
+    by_currency: dict[str, list[ProjectRevenue]] = defaultdict(list)
+    for result in results:
+        by_currency[result.currency].append(result)
+    posted, kept = [], 0
     for entry in files.journals():
         created = erp.post_journal_entry(entry, idempotency_key=entry.idempotency_key)
         posted.append(
@@ -266,10 +349,21 @@ def post(files: RevenueFiles, erp: RevenueErpPort, positions: PositionStore, cas
                 "lines": len(entry.lines),
             }
         )
-    results, estimates = files.results()
-    kept = 0
-    for result in results:
-        kept += positions.record(
+        # The currency's positions right after its entry: a post that stops at the next currency leaves this
+        # one's entry and positions in step, and its retry finds both.
+        kept += _keep(by_currency.pop(entry.currency, []), estimates, positions, case_id)
+    for (
+        rest
+    ) in by_currency.values():  # projects whose balances did not move: no entry, a position all the same
+        kept += _keep(rest, estimates, positions, case_id)
+    return {"posted": posted, "positions_kept": kept, "projects": len(results)}
+
+
+def _keep(
+    results: list[ProjectRevenue], estimates: Mapping[str, Any], positions: PositionStore, case_id: str
+) -> int:
+    return sum(
+        positions.record(
             result.project_id,
             result.period_end,
             {
@@ -280,4 +374,5 @@ def post(files: RevenueFiles, erp: RevenueErpPort, positions: PositionStore, cas
                 "case_id": case_id,
             },
         )
-    return {"posted": posted, "positions_kept": kept, "projects": len(results)}
+        for result in results
+    )
