@@ -220,3 +220,25 @@ def test_an_earlier_period_after_a_later_one_was_booked_is_refused(close: Revenu
     assert close.finish(case) == "SUCCEEDED"
     outcome = next(e for e in close.runtime.bus_events if e["detail"].get("case_id") == case)
     assert outcome["detail-type"] == "Revenue Not Booked"
+
+
+def test_a_project_closed_with_a_balance_is_recognized_until_it_clears(close: RevenueClose) -> None:
+    # Given P-0022, booked in October with 70,800.00 unbilled receivable, is completed in the PSA on 31 October
+    sandbox = close.runtime.sandbox()
+    body = sandbox.get("psa", "project", PERCENT_COMPLETE) or {}
+    sandbox.put(
+        "psa", "project", PERCENT_COMPLETE, {**body, "status": "completed", "expected_end_date": "2026-10-31"}
+    )
+    # When November is recognized (the PSA no longer lists it for November)
+    detail = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    close.runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
+    close.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
+    case = "revenue-2026-11-01-2026-11-30"
+    deadline = time.monotonic() + 180
+    while not [r for r in close.records(case) if r.action == "revenue.recognized"]:
+        assert time.monotonic() < deadline, "November was not recognized"
+        time.sleep(0.2)
+    # Then it is still recognized, from October's position: nothing new earned, its balance carried
+    november = close.results(case)[PERCENT_COMPLETE]
+    assert november.recognized_before == Decimal("140800.00")
+    assert november.unbilled_receivable_before == Decimal("70800.00")

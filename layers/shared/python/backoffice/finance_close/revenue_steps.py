@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -72,9 +72,17 @@ class RevenueFiles:
         return f"revenue/{self.case_id}/journals.json"
 
     def put(
-        self, results: list[ProjectRevenue], estimates: dict[str, Any], journals: list[JournalEntry]
+        self,
+        results: list[ProjectRevenue],
+        estimates: dict[str, Any],
+        journals: list[JournalEntry],
+        projects: Sequence[Project] = (),
     ) -> None:
-        body = {"projects": [r.to_json_dict() for r in results], "estimates": estimates}
+        body = {
+            "projects": [r.to_json_dict() for r in results],
+            "estimates": estimates,
+            "project_records": {p.id: p.to_json_dict() for p in projects},
+        }
         put_json(self.s3, self.bucket, self.result_key, body)
         put_json(self.s3, self.bucket, self.journals_key, [entry.to_json_dict() for entry in journals])
 
@@ -82,8 +90,15 @@ class RevenueFiles:
         body = get_json(self.s3, self.bucket, self.result_key)
         return [ProjectRevenue.from_json_dict(p) for p in body["projects"]], dict(body["estimates"])
 
+    def project_records(self) -> dict[str, Any]:
+        return dict(get_json(self.s3, self.bucket, self.result_key).get("project_records") or {})
+
     def journals(self) -> list[JournalEntry]:
         return [JournalEntry.from_json_dict(e) for e in get_json(self.s3, self.bucket, self.journals_key)]
+
+
+# The balances index: one item per project (sk), its last booked period and whether a balance was left.
+BALANCES = "revenue#balances"
 
 
 class PositionStore:
@@ -123,9 +138,41 @@ class PositionStore:
                 found.append(project.id)
         return found
 
-    def record(self, project_id: str, period_end: date, position: Mapping[str, Any]) -> bool:
+    def carried(self, listed: set[str]) -> list[Project]:
+        """Projects the PSA no longer lists for the period (closed before it) whose last booked position still
+        holds a balance: they are recognized until it clears (late-approved time, a last invoice)."""
+        carried: list[Project] = []
+        token = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": BALANCES}},
+                "ConsistentRead": True,
+            }
+            if token:
+                kwargs["ExclusiveStartKey"] = token
+            answer = self.db.query(**kwargs)
+            for item in answer.get("Items", []):
+                body = json.loads(item["body"]["S"])
+                if body.get("has_balance") and item["sk"]["S"] not in listed and body.get("project"):
+                    carried.append(Project.from_json_dict(body["project"]))
+            token = answer.get("LastEvaluatedKey")
+            if not token:
+                return carried
+
+    def record(
+        self,
+        project_id: str,
+        period_end: date,
+        position: Mapping[str, Any],
+        project: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Keep the position the period's posting booked; False when one is kept already (a retried or re-run
-        posting: the journal it booked is the first one, so is its position)."""
+        posting: the journal it booked is the first one, so is its position). Also the project's item of the
+        balances index (``carried``), unless a later period's is there already."""
+        if project is not None:
+            self._index_balance(project_id, period_end, position, project)
         try:
             self.db.put_item(
                 TableName=self.table,
@@ -141,6 +188,29 @@ class PositionStore:
                 raise
             return False
         return True
+
+    def _index_balance(
+        self, project_id: str, period_end: date, position: Mapping[str, Any], project: Mapping[str, Any]
+    ) -> None:
+        balance = Decimal(str(position["unbilled_receivable"])) or Decimal(str(position["deferred_revenue"]))
+        try:
+            self.db.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": BALANCES},
+                    "sk": {"S": project_id},
+                    "period_end": {"S": period_end.isoformat()},
+                    "body": {
+                        "S": json.dumps({"has_balance": bool(balance), "project": project}, default=str)
+                    },
+                },
+                # A later period's item stands (periods are booked in order; a re-run of an earlier one is refused).
+                ConditionExpression="attribute_not_exists(sk) OR period_end <= :end",
+                ExpressionAttributeValues={":end": {"S": period_end.isoformat()}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -159,6 +229,7 @@ def recognize(
 ) -> dict[str, Any]:
     start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
     projects = all_pages(lambda token: psa.list_billable_projects(start, end, token))
+    projects += positions.carried({project.id for project in projects})
     booked = positions.booked_from(projects, end)
     if booked:
         # This period, or a later one, was booked for these projects: booking it (again) would move balances a
@@ -205,7 +276,7 @@ def recognize(
     billing_period = BillingPeriod(start=start, end=end)
     run = summarize_revenue_run(results, billing_period)
     journals = propose_journal(results, policy, billing_period)
-    files.put(results, estimates, journals)
+    files.put(results, estimates, journals, projects)
     return {
         "period": dict(period),
         "result_key": files.result_key,
@@ -334,6 +405,7 @@ def post(files: RevenueFiles, erp: RevenueErpPort, positions: PositionStore, cas
     """Post each currency's entry (idempotent on its key: a retry or a re-run of the period finds the entry it
     booked), then keep each project's position for the next close."""
     results, estimates = files.results()
+    records = files.project_records()
     by_currency: dict[str, list[ProjectRevenue]] = defaultdict(list)
     for result in results:
         by_currency[result.currency].append(result)
@@ -351,16 +423,19 @@ def post(files: RevenueFiles, erp: RevenueErpPort, positions: PositionStore, cas
         )
         # The currency's positions right after its entry: a post that stops at the next currency leaves this
         # one's entry and positions in step, and its retry finds both.
-        kept += _keep(by_currency.pop(entry.currency, []), estimates, positions, case_id)
-    for (
-        rest
-    ) in by_currency.values():  # projects whose balances did not move: no entry, a position all the same
-        kept += _keep(rest, estimates, positions, case_id)
+        kept += _keep(by_currency.pop(entry.currency, []), estimates, records, positions, case_id)
+    # Projects whose balances did not move: no entry, a position all the same.
+    for rest in by_currency.values():
+        kept += _keep(rest, estimates, records, positions, case_id)
     return {"posted": posted, "positions_kept": kept, "projects": len(results)}
 
 
 def _keep(
-    results: list[ProjectRevenue], estimates: Mapping[str, Any], positions: PositionStore, case_id: str
+    results: list[ProjectRevenue],
+    estimates: Mapping[str, Any],
+    records: Mapping[str, Any],
+    positions: PositionStore,
+    case_id: str,
 ) -> int:
     return sum(
         positions.record(
@@ -373,6 +448,7 @@ def _keep(
                 "estimate": estimates.get(result.project_id),
                 "case_id": case_id,
             },
+            project=records.get(result.project_id),
         )
         for result in results
     )
