@@ -11,11 +11,10 @@ defaults. The lead adds the model to the firm configuration document (section ``
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from backoffice.models import BillingModel
+from backoffice.models.entities import BillingModel, PercentCompleteBasis, RecognitionMethod
 from backoffice.models.envelope import JsonModel
 
 # How revenue of a contract is earned (ASC 606 / IFRS 15 vocabulary, as finance says it):
@@ -24,7 +23,7 @@ from backoffice.models.envelope import JsonModel
 #   completion);
 # - milestones: each milestone's amount when the client accepts it (a point in time), nothing before;
 # - ratable: a retainer's fee evenly over its service period (stand-ready obligation).
-RecognitionMethod = Literal["as_delivered", "percent_complete", "milestones", "ratable"]
+# (The literals live with the canonical Contract, which may name its own method; re-exported here.)
 RECOGNITION_METHODS: tuple[RecognitionMethod, ...] = (
     "as_delivered",
     "percent_complete",
@@ -33,7 +32,6 @@ RECOGNITION_METHODS: tuple[RecognitionMethod, ...] = (
 )
 # The input measure of percent complete: hours (effort) or cost (hours x costing rate) to date over the
 # estimate at completion in the same unit.
-PercentCompleteBasis = Literal["hours", "cost"]
 
 
 class RecognitionMethods(JsonModel):

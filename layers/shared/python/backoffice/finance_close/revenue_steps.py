@@ -249,6 +249,7 @@ def recognize(
     billed = _billed_to_date(projects, contracts, close_erp, end)
     results, estimates = [], {}
     for project in projects:
+        contract = contracts[project.id]
         before = positions.before(project.id, start) or {}
         estimate = revenue_psa.project_estimate(project.id)
         estimates[project.id] = estimate.to_json_dict() if estimate else None
@@ -259,7 +260,7 @@ def recognize(
                     period_start=start,
                     period_end=end,
                     project=project,
-                    contract=contracts[project.id],
+                    contract=contract,
                     time_entries=time_by_project.get(project.id, []),
                     estimate=EstimateAtCompletion.model_validate(estimate.to_json_dict())
                     if estimate
@@ -269,6 +270,8 @@ def recognize(
                     billed_to_date=billed.get(project.id, Decimal(0)),
                     unbilled_receivable_before=Decimal(str(before.get("unbilled_receivable", "0"))),
                     deferred_revenue_before=Decimal(str(before.get("deferred_revenue", "0"))),
+                    recognition_method=contract.recognition_method if contract else None,
+                    percent_complete_basis=contract.percent_complete_basis if contract else None,
                 ),
                 policy,
             )

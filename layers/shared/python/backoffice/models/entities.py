@@ -150,6 +150,9 @@ RoutingNumber = Annotated[SensitiveStr, AfterValidator(_routing_number)]
 BankAccountNumber = Annotated[SensitiveStr, AfterValidator(_account_number)]
 
 BillingModel = Literal["time_and_materials", "fixed_fee", "retainer"]
+# How revenue of a contract is earned (finance_close/revenue_policy.py says what each means).
+RecognitionMethod = Literal["as_delivered", "percent_complete", "milestones", "ratable"]
+PercentCompleteBasis = Literal["hours", "cost"]
 EntryStatus = Literal["draft", "submitted", "approved", "rejected"]
 PartyType = Literal["company", "individual", "partnership"]
 DocumentType = Literal["w9", "coi", "bank_letter", "sow", "invoice", "other"]
@@ -369,6 +372,10 @@ class Contract(CanonicalModel):
     not_to_exceed: NonNegativeMoney | None = None
     milestones: list[Milestone] = Field(default_factory=list)
     document: Document | None = None
+    # How the contract says its revenue is earned (ASC 606 / IFRS 15), when it says: None leaves it to the
+    # firm's revenue policy for the billing model (backoffice/finance_close/revenue_policy.py).
+    recognition_method: RecognitionMethod | None = None
+    percent_complete_basis: PercentCompleteBasis | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
