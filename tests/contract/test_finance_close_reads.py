@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import boto3
@@ -31,6 +33,8 @@ from backoffice.connectors.ports import (
 )
 from backoffice.connectors.salesforce_psa import CertiniaPsa
 from backoffice.connectors.sandbox import SandboxErp, SandboxPsa, SandboxStore
+from backoffice.finance_close.reconciliation import ReconciliationInputs, reconcile
+from backoffice.finance_close.revenue_steps import _billed_to_date
 from backoffice.models import Client, Invoice, Project, RateCard
 from backoffice.onboarding.sample_firm import sample_clients
 from tests.contract.conftest import FAST
@@ -129,6 +133,8 @@ def by_id(found: list[Page[Any]]) -> dict[str, Any]:
 class NetSuiteBooks:
     erp: NetSuiteErp
     expected: SandboxReads
+    ids: dict[str, str]  # canonical invoice and rate card ids -> NetSuite's
+    customers: dict[str, str]  # canonical customer ids -> NetSuite's
 
 
 @pytest.fixture
@@ -157,7 +163,7 @@ def netsuite_books(netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str]) -> Net
         accounts=books.accounts,
     )
     erp = erp_for(netsuite_fake, rsa_key[0], page_size=2, invoice_item_ids=NETSUITE_ITEM_IDS)
-    return NetSuiteBooks(erp, sandbox_reads(in_netsuite))
+    return NetSuiteBooks(erp, sandbox_reads(in_netsuite), ids, customers)
 
 
 def test_netsuite_gives_the_periods_invoices_with_their_lines_as_the_sandbox_does(
@@ -246,6 +252,148 @@ def test_a_netsuite_outage_between_pages_resumes_at_the_page_it_stopped(
 
     # Then the two pages are the period's invoices, none twice, none missing
     assert by_id([first, second]) == netsuite_books.expected.invoices
+
+
+def test_a_netsuite_credit_memo_is_read_as_a_negative_invoice_of_the_project_it_credits(
+    netsuite_books: NetSuiteBooks, netsuite_fake: NetSuiteFake
+) -> None:
+    # Given Northwind's November invoice SINV-00011 (12.5 h x 200.00 of time, an expense of 310.40, a discount
+    # of 100.00) credited on 30 November for 2.5 h of the time and the expense (USD 810.40), NetSuite copying the
+    # lines' source columns but not the project body field, 500.00 of it applied
+    invoice_id = netsuite_books.ids["SINV-00011"]
+    credit_id = netsuite_fake.add_credit_memo(
+        invoice_id,
+        tran_date=date(2026, 11, 30),
+        applied=Decimal("500.00"),
+        lines=[
+            {
+                "item": {"id": "11"},
+                "description": "Consulting, November: 2.5 h credited",
+                "quantity": Decimal("2.5"),
+                "rate": Decimal(200),
+                "amount": Decimal("500.00"),
+                "custcol_backoffice_source": "time",
+                "custcol_backoffice_source_ids": "TE-1101,TE-1102",
+            },
+            {
+                "item": {"id": "12"},
+                "description": "Travel to Seattle",
+                "quantity": Decimal(1),
+                "rate": Decimal("310.40"),
+                "amount": Decimal("310.40"),
+                "custcol_backoffice_source": "expense",
+                "custcol_backoffice_source_ids": "EX-0410",
+            },
+        ],
+    )
+
+    # When the finance close reads November
+    invoices = {i.id: i for i in all_pages(lambda token: netsuite_books.erp.list_invoices(*NOVEMBER, token))}
+
+    # Then the credit memo comes with the period's invoices, as an invoice of negative lines and totals, of the
+    # project of the invoice it credits; its lines keep what they credit (time, expense) but no PSA line ids (it
+    # bills none); partly applied, it is partly paid
+    credit = invoices.pop(credit_id)
+    assert invoices == netsuite_books.expected.invoices
+    assert (credit.project_id, credit.client_id, credit.currency, credit.posting_date) == (
+        "NW-2026-001",
+        netsuite_books.customers["CUST-0001"],
+        "USD",
+        date(2026, 11, 30),
+    )
+    assert [(line.source, line.source_ids, line.quantity, line.amount) for line in credit.lines] == [
+        ("time", [], Decimal("-2.5"), Decimal("-500.00")),
+        ("expense", [], Decimal(-1), Decimal("-310.40")),
+    ]
+    assert (credit.net_total, credit.grand_total, credit.outstanding_amount, credit.status) == (
+        Decimal("-810.40"),
+        Decimal("-810.40"),
+        Decimal("-310.40"),
+        "partly_paid",
+    )
+
+    # And revenue recognition's billed to date of the project nets the credited time, not the expense (a
+    # pass-through): October's 2,500.00 + November's 2,500.00 - 100.00 - 500.00 credited
+    project = netsuite_books.expected.projects["NW-2026-001"]
+    billed = _billed_to_date([project], {project.id: None}, netsuite_books.erp, NOVEMBER[1])
+    assert billed == {"NW-2026-001": Decimal("4400.00")}
+
+    # And the reconciliation finds nothing about the credit memo: a credit of a PSA project refers to it (RC4)
+    result = reconcile(
+        ReconciliationInputs(
+            period_start=NOVEMBER[0],
+            period_end=NOVEMBER[1],
+            as_of=NOVEMBER[1],
+            erp_invoices=[credit],
+            psa_projects=list(netsuite_books.expected.projects.values()),
+        )
+    )
+    assert [f.key for f in result.findings if credit_id in f.key] == []
+
+
+def test_a_credit_memo_netsuite_voided_or_raised_alone_is_read_as_such(
+    netsuite_books: NetSuiteBooks, netsuite_fake: NetSuiteFake
+) -> None:
+    # Given a voided credit memo of SINV-00012, and one raised alone for Northwind with its own project field
+    line = {
+        "item": {"id": "13"},
+        "description": "Goodwill",
+        "quantity": 1,
+        "rate": 250,
+        "amount": Decimal(250),
+    }
+    voided = netsuite_fake.add_credit_memo(
+        netsuite_books.ids["SINV-00012"], tran_date=date(2026, 11, 20), lines=[line], voided=True
+    )
+    alone = netsuite_fake.add_credit_memo(
+        None,
+        tran_date=date(2026, 11, 25),
+        lines=[line],
+        customer_id=netsuite_books.customers["CUST-0001"],
+        project=("custbody_backoffice_project", "NW-2026-002"),
+    )
+
+    # When November is read
+    invoices = {i.id: i for i in all_pages(lambda token: netsuite_books.erp.list_invoices(*NOVEMBER, token))}
+
+    # Then the voided one is cancelled; the other is of its own project, a credit by its item (13: adjustment) not yet applied (posted)
+    assert (invoices[voided].status, invoices[voided].project_id) == ("cancelled", "NW-2026-002")
+    assert (invoices[alone].status, invoices[alone].project_id) == ("posted", "NW-2026-002")
+    assert [(x.source, x.amount) for x in invoices[alone].lines] == [("adjustment", Decimal(-250))]
+    assert invoices[alone].outstanding_amount == invoices[alone].grand_total == Decimal(-250)
+
+
+def test_netsuite_matches_projects_by_the_psas_id_in_a_custom_field_when_so_set(
+    netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str]
+) -> None:
+    # Given jobs named by their project code that keep the PSA's project id (a Certinia Salesforce Id) in
+    # custentity_psa_project_id, but FAB-2025-004's, left empty
+    books = sample_close_books()
+    customers = netsuite_fake.seed_clients(sample_clients())
+    ids = netsuite_fake.seed_close_books(
+        books, customers, item_ids=NETSUITE_ITEM_IDS, project_field="custbody_backoffice_project"
+    )
+    psa_ids = {
+        "NW-2026-001": "a0X5e000001NW01AAA",
+        "NW-2026-002": "a0X5e000001NW02AAA",
+        "FAB-2026-001": "a0X5e000001FB01AAA",
+    }
+    for job in netsuite_fake.records["job"].values():
+        if job["entityId"] in psa_ids:
+            job["custentity_psa_project_id"] = psa_ids[job["entityId"]]
+    erp = erp_for(netsuite_fake, rsa_key[0], page_size=2, project_id_field="custentity_psa_project_id")
+
+    # When the projects and a rate card are read
+    projects = {p.id: p for p in all_pages(erp.list_projects)}
+    card = erp.project_rate_card("a0X5e000001NW01AAA")
+
+    # Then each project is under the PSA's id, the one without it under its code; the rate card is found by the
+    # PSA's id, and no longer by the code
+    assert sorted(projects) == sorted([*psa_ids.values(), "FAB-2025-004"])
+    assert projects["a0X5e000001NW01AAA"].project_name == "Northwind - Logistics network redesign"
+    expected_card = books.rate_cards["NW-2026-001"]
+    assert card is not None and card.id == ids[expected_card.id] and card.lines == expected_card.lines
+    assert erp.project_rate_card("NW-2026-001") is None
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +24,7 @@ from moto import mock_aws
 from backoffice.connectors import wiring
 from backoffice.connectors.config import ConnectorsConfig
 from backoffice.connectors.generic_rest import RestConnector
-from backoffice.connectors.http import ConnectorNotConfigured, RecordUnmappable
+from backoffice.connectors.http import ConnectorNotConfigured, ConnectorRequestRejected, RecordUnmappable
 from backoffice.connectors.netsuite import NetSuiteErp
 from backoffice.connectors.ports import (
     ConnectorRateLimited,
@@ -35,7 +36,7 @@ from backoffice.connectors.ports import (
 from backoffice.connectors.salesforce_crm import SalesforceCrm
 from backoffice.connectors.salesforce_psa import CertiniaPsa
 from backoffice.connectors.sandbox import SandboxCrm, SandboxErp, SandboxPsa, SandboxStore
-from backoffice.models import Client, JournalEntry, ProjectEstimate
+from backoffice.models import Client, JournalEntry, JournalLine, ProjectEstimate
 from backoffice.onboarding.sample_firm import sample_clients
 from tests.contract.conftest import MemoryUploader
 from tests.contract.fakes.firm import (
@@ -341,6 +342,99 @@ def test_a_journal_for_a_project_netsuite_does_not_have_is_refused_with_nothing_
     with pytest.raises(RecordNotFound, match="ZZ-2026-999"):
         netsuite_ledger.post_journal_entry(orphan, idempotency_key=orphan.idempotency_key)
     assert netsuite_fake.requests_to("/record/v1/journalentry") == [] and journals(netsuite_fake) == []
+
+
+def test_a_journal_of_thousands_of_projects_finds_their_jobs_in_in_lists_netsuite_accepts(
+    netsuite_ledger: NetSuiteErp, netsuite_fake: NetSuiteFake
+) -> None:
+    # Given a firm of 1,200 more projects (jobs), and a journal moving each one's deferred revenue (NetSuite refuses
+    # an IN list of more than 1,000 values, as its Oracle does)
+    codes = [f"BIG-2026-{n:04d}" for n in range(1, 1201)]
+    customer = next(iter(netsuite_fake.customers))
+    for code in codes:
+        netsuite_fake.add("job", {"entityId": code, "companyName": code, "customer": {"id": customer}})
+    entry = JournalEntry(
+        idempotency_key="revenue-journal:2026-11-01:2026-11-30:USD",
+        journal_date=date(2026, 11, 30),
+        currency="USD",
+        memo="Revenue recognition 2026-11-01 to 2026-11-30 (USD): 1200 project(s)",
+        lines=[
+            JournalLine(
+                account="2400 Deferred revenue", side="debit", amount=Decimal(1), project_id=code, memo=code
+            )
+            for code in codes
+        ]
+        + [JournalLine(account="4000 Services revenue", side="credit", amount=Decimal(1200), memo="revenue")],
+    )
+    netsuite_fake.clear_requests()
+
+    # When it is posted
+    created = netsuite_ledger.post_journal_entry(entry, idempotency_key=entry.idempotency_key)
+
+    # Then the jobs were looked up 500 at a time (each chunk's query paged as any SuiteQL), and every line names
+    # its project's job
+    queries = [str((r.json() or {}).get("q")) for r in netsuite_fake.requests_to("/query/v1/suiteql")]
+    lookups = dict.fromkeys(q for q in queries if " FROM job j " in q)
+    assert [q.count("'BIG-2026-") for q in lookups] == [500, 500, 200]
+    [journal] = journals(netsuite_fake)
+    assert created.id == journal["id"]
+    entities = [line.get("entity", {}).get("id") for line in journal["line"]["items"]]
+    assert entities == [job_id(netsuite_fake, code) for code in codes] + [None]
+
+
+def test_the_fake_refuses_an_in_list_netsuite_would_refuse(
+    netsuite_ledger: NetSuiteErp, netsuite_fake: NetSuiteFake
+) -> None:
+    # Given a SuiteQL query naming 1,001 jobs at once / Then NetSuite refuses it (what the chunks avoid)
+    codes = ", ".join(f"'X-{n}'" for n in range(1001))
+    with pytest.raises(ConnectorRequestRejected, match="INVALID_PARAMETER"):
+        netsuite_ledger.api.suiteql_page(
+            f"SELECT j.id, j.entityid FROM job j WHERE j.entityid IN ({codes}) ORDER BY j.id",
+            operation="find_projects",
+        )
+
+
+def test_netsuite_books_journal_lines_on_the_jobs_keeping_the_psas_project_id_when_so_set(
+    netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str]
+) -> None:
+    # Given jobs named by their code that keep the PSA's project id (Certinia's Salesforce Id) in
+    # custentity_psa_project_id, and a journal naming the projects by the PSA's ids
+    customers = netsuite_fake.seed_clients(sample_clients())
+    netsuite_fake.seed_close_books(
+        sample_close_books(),
+        customers,
+        item_ids=NETSUITE_ITEM_IDS,
+        project_field="custbody_backoffice_project",
+    )
+    psa_ids = {"NW-2026-001": "a0X5e000001NW01AAA", "NW-2026-002": "a0X5e000001NW02AAA"}
+    for job in netsuite_fake.records["job"].values():
+        if job["entityId"] in psa_ids:
+            job["custentity_psa_project_id"] = psa_ids[job["entityId"]]
+    erp = erp_for(
+        netsuite_fake,
+        rsa_key[0],
+        journal_account_ids=NETSUITE_JOURNAL_ACCOUNTS,
+        project_id_field="custentity_psa_project_id",
+    )
+    entry = sample_revenue_journal()
+    by_psa_id = entry.model_copy(
+        update={
+            "lines": [
+                line.model_copy(update={"project_id": psa_ids[str(line.project_id)]}) for line in entry.lines
+            ]
+        }
+    )
+
+    # When it is posted
+    erp.post_journal_entry(by_psa_id, idempotency_key=by_psa_id.idempotency_key)
+
+    # Then each line's entity is the job of that project; the codes alone no longer find a job
+    [journal] = journals(netsuite_fake)
+    assert [line["entity"]["id"] for line in journal["line"]["items"]] == [
+        job_id(netsuite_fake, code) for code in ("NW-2026-002", "NW-2026-002", "NW-2026-001", "NW-2026-001")
+    ]
+    with pytest.raises(RecordNotFound, match="NW-2026-001"):
+        erp.post_journal_entry(entry, idempotency_key="another-key")
 
 
 def test_a_netsuite_posting_reports_the_concurrency_limit_and_outages_by_name(

@@ -96,6 +96,7 @@ class NetSuiteFake(FakeServer):
             "customer": {},
             "vendor": {},
             "invoice": {},
+            "creditmemo": {},
             "salesorder": {},
             "job": {},
             "billingratecard": {},
@@ -113,6 +114,8 @@ class NetSuiteFake(FakeServer):
         self.currencies = {"1": "USD", "2": "GBP", "3": "CAD", "4": "EUR", "5": "CHF", "6": "AUD"}
         self.terms = {"1": 15, "2": 30, "3": 60}
         self._ids = itertools.count(101)
+        # SuiteQL runs on Oracle, which refuses an IN list of more than 1,000 values (ORA-01795).
+        self.in_list_limit = 1000
 
     @property
     def realm(self) -> str:
@@ -337,6 +340,37 @@ class NetSuiteFake(FakeServer):
             )
         return ids
 
+    def add_credit_memo(
+        self,
+        invoice_id: str | None,
+        *,
+        tran_date: date,
+        lines: list[dict[str, Any]],
+        customer_id: str | None = None,
+        project: tuple[str, str] | None = None,
+        applied: Decimal = Decimal(0),
+        voided: bool = False,
+    ) -> str:
+        """A credit memo, as crediting an invoice makes one (``createdfrom`` the invoice; its customer, currency and
+        the item lines' custom columns copied, the amounts the credit's), or standing alone (``invoice_id`` None).
+        ``project``: (body field, project id) when the memo carries one itself; ``applied``: how much of it was
+        applied to invoices."""
+        source = self.invoices[invoice_id] if invoice_id is not None else {}
+        record = {
+            "entity": {"id": customer_id} if customer_id else source["entity"],
+            "tranDate": tran_date.isoformat(),
+            "currency": source.get("currency") or {"id": "1"},
+            "createdFrom": {"id": invoice_id} if invoice_id is not None else None,
+            "voided": voided,
+            "applied": applied,
+            "item": {"items": lines},
+        }
+        if project is not None:
+            record[project[0]] = project[1]
+        new_id = self.add("creditmemo", record)
+        self._derive("creditmemo", self.records["creditmemo"][new_id])
+        return new_id
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -557,6 +591,15 @@ class NetSuiteFake(FakeServer):
         if record_type == "journalentry":
             record.setdefault("tranId", f"JE{next(self._tran_numbers)}")
             return
+        if record_type == "creditmemo":
+            record.setdefault("tranId", f"CM{next(self._tran_numbers)}")
+            lines = (record.get("item") or {}).get("items") or []
+            total = sum((Decimal(str(line["amount"])) for line in lines), Decimal(0))
+            unapplied = total - Decimal(str(record.get("applied", 0)))
+            record.update(total=total, amountRemaining=unapplied)
+            state = "Voided" if record.get("voided") else "Fully Applied" if unapplied <= 0 else "Open"
+            record["status"] = {"id": state, "refName": state}
+            return
         if record_type != "invoice":
             return
         record.setdefault("tranId", f"INV{next(self._tran_numbers)}")
@@ -652,16 +695,24 @@ class NetSuiteFake(FakeServer):
 
     def _transaction_rows(self) -> list[dict[str, Any]]:
         rows = []
-        for record_type, code in (("invoice", "CustInvc"), ("salesorder", "SalesOrd")):
+        for record_type, code in (
+            ("invoice", "CustInvc"),
+            ("creditmemo", "CustCred"),
+            ("salesorder", "SalesOrd"),
+        ):
+            # A credit memo's header amounts are credits to the customer: negative.
+            sign = -1 if code == "CustCred" else 1
             for record in self.records[record_type].values():
                 approval = (record.get("approvalStatus") or {}).get("id")
                 status = record.get("status_code") or {
                     "Pending Approval": "D",
                     "Open": "A",
                     "Paid In Full": "B",
+                    "Fully Applied": "B",
                     "Rejected": "E",
                     "Voided": "V",
                 }.get((record.get("status") or {}).get("id", ""), "A")
+                total, unpaid = record.get("total"), record.get("amountRemaining")
                 row = {
                     "id": str(record["id"]),
                     "type": code,
@@ -669,8 +720,9 @@ class NetSuiteFake(FakeServer):
                     "tranid": record.get("tranId"),
                     "trandate": record.get("tranDate"),
                     "otherrefnum": record.get("otherRefNum"),
-                    "foreigntotal": record.get("total"),
-                    "foreignamountunpaid": record.get("amountRemaining"),
+                    "foreigntotal": sign * Decimal(str(total)) if total is not None else None,
+                    "foreignamountunpaid": sign * Decimal(str(unpaid)) if unpaid is not None else None,
+                    "createdfrom": (record.get("createdFrom") or {}).get("id"),
                     "approvalstatus": approval,
                     "voided": "T" if record.get("voided") else "F",
                     "status": status,
@@ -724,8 +776,9 @@ class NetSuiteFake(FakeServer):
         return out
 
     def _transaction_lines(self, q: str) -> list[dict[str, Any]] | None:
-        """An invoice's item lines as ``transactionline`` keeps them: with the sign of their posting (an invoice's
-        income lines are credits: negative quantity and amount), the rate as entered; no main or tax line here."""
+        """An invoice's (or credit memo's) item lines as ``transactionline`` keeps them: with the sign of their
+        posting (an invoice's income lines are credits: negative quantity and amount; a credit memo's are debits:
+        positive), the rate as entered; no main or tax line here."""
         found = re.fullmatch(
             r"SELECT (.*?) FROM transactionline tl WHERE tl\.transaction IN \(([\d, ]+)\) AND tl\.mainline = 'F' "
             r"AND tl\.taxline = 'F' ORDER BY tl\.transaction, tl\.linesequencenumber",
@@ -737,15 +790,18 @@ class NetSuiteFake(FakeServer):
         out = []
         for transaction in wanted:
             record = self.invoices.get(str(transaction))
+            sign = -1
+            if record is None:
+                record, sign = self.records["creditmemo"].get(str(transaction)), 1
             for number, line in enumerate(((record or {}).get("item") or {}).get("items") or [], start=1):
                 row = {
                     "transaction": str(transaction),
                     "linesequencenumber": number,
                     "item": (line.get("item") or {}).get("id"),
                     "memo": line.get("description"),
-                    "quantity": -Decimal(str(line.get("quantity", 1))),
+                    "quantity": sign * Decimal(str(line.get("quantity", 1))),
                     "rate": line.get("rate"),
-                    "foreignamount": -Decimal(str(line.get("amount") or 0)),
+                    "foreignamount": sign * Decimal(str(line.get("amount") or 0)),
                     **{k.lower(): v for k, v in line.items() if k.lower().startswith("custcol")},
                 }
                 out.append(self._columns(found[1], "tl.", row))
@@ -768,13 +824,13 @@ class NetSuiteFake(FakeServer):
             }
             rows.append(row)
         if found[2]:
-            by_code = re.fullmatch(r"j\.entityid = '((?:[^']|'')*)'", found[2])
-            in_codes = re.fullmatch(r"j\.entityid IN \(((?:'(?:[^']|'')*'(?:, )?)+)\)", found[2])
+            by_code = re.fullmatch(r"j\.(\w+) = '((?:[^']|'')*)'", found[2])
+            in_codes = re.fullmatch(r"j\.(\w+) IN \(((?:'(?:[^']|'')*'(?:, )?)+)\)", found[2])
             if by_code:
-                rows = [r for r in rows if r.get("entityid") == by_code[1].replace("''", "'")]
+                rows = [r for r in rows if r.get(by_code[1]) == by_code[2].replace("''", "'")]
             elif in_codes:
-                codes = {c.replace("''", "'") for c in re.findall(r"'((?:[^']|'')*)'", in_codes[1])}
-                rows = [r for r in rows if r.get("entityid") in codes]
+                codes = {c.replace("''", "'") for c in re.findall(r"'((?:[^']|'')*)'", in_codes[2])}
+                rows = [r for r in rows if r.get(in_codes[1]) in codes]
             else:
                 return None
         return [self._columns(found[1], "j.", row) for row in rows]
@@ -835,6 +891,18 @@ class NetSuiteFake(FakeServer):
                 400, ns_error(400, "INVALID_HEADER", "The request is missing the Prefer: transient header.")
             )
         query = (request.json() or {}).get("q", "")
+        if any(
+            len(_in_list_values(values)) > self.in_list_limit
+            for values in re.findall(r" IN \(((?:'(?:[^']|'')*'|[^)'])*)\)", query)
+        ):
+            return Reply(
+                400,
+                ns_error(
+                    400,
+                    "INVALID_PARAMETER",
+                    "Invalid search query. ORA-01795: maximum number of expressions in a list is 1000",
+                ),
+            )
         rows = self._rows(query)
         if rows is None:
             return Reply(
@@ -878,6 +946,11 @@ def _suiteql_value(value: Any) -> Any:
     return value
 
 
+def _in_list_values(values: str) -> list[str]:
+    """The values of an ``IN (...)`` list: quoted literals (which may hold commas) or numbers."""
+    return re.findall(r"'(?:[^']|'')*'|[^,\s]+", values)
+
+
 def _sortable(value: Any) -> tuple[int, Any]:
     if value is None:
         return (0, "")
@@ -888,6 +961,12 @@ def _sortable(value: Any) -> tuple[int, Any]:
 def _condition(text: str) -> Any:
     """A SuiteQL condition on a transaction row, as a predicate (None: not one this fake understands)."""
     text = text.strip()
+    either = re.fullmatch(r"\((.*)\)", text)
+    if either:
+        tests = [_condition(part) for part in either[1].split(" OR ")]
+        if any(test is None for test in tests):
+            return None
+        return lambda r: any(test(r) for test in tests)
     found = re.fullmatch(r"t\.(\w+) = TO_DATE\('(\d{4}-\d{2}-\d{2})', 'YYYY-MM-DD'\)", text)
     if found:
         return lambda r, c=found[1], v=found[2]: str(r.get(c) or "") == v

@@ -443,6 +443,18 @@ def test_rc4_a_credit_note_raised_in_the_erp_alone_is_at_stake_by_its_size() -> 
     assert (finding.key, finding.amount_at_stake) == ("RC4:CN-1", Decimal("300.00"))
 
 
+def test_rc4_a_credit_note_of_a_psa_project_is_linked_by_its_project_whatever_it_credits() -> None:
+    # Given a credit note of project P-1 taking back 2 h of SI-1's time and its expense (USD -420.00), its lines
+    # naming no PSA line, as the ERP adapters read a credit memo of an invoice
+    credit = invoice(
+        "CN-2", [line("time", [], "-2", "-300.00", "150.00"), line("expense", [], "-1", "-120.00", "120.00")]
+    )
+    # When the books are reconciled
+    result = reconcile(books(erp_invoices=[CLEAN_INVOICE, credit]))
+    # Then the credit note is no RC4 finding (nor anything else): it refers to its project's billing
+    assert result.findings == []
+
+
 def test_a_psa_line_may_name_its_invoice_by_number() -> None:
     # Given a PSA that keeps the invoice number (INV-0001) rather than the ERP's id
     result = reconcile(

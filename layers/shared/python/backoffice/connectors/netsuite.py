@@ -23,9 +23,12 @@
   sales order for the project (same project body field), its balance that order's total less the posted invoices
   quoting the same PO number.
 - Finance close reads (``CloseErpPort``): the period's invoices are SuiteQL pages of ``transaction`` rows
-  (``CustInvc``, ``trandate`` in the period, approved or rejected: pending approval is the draft) with their item
-  lines from ``transactionline`` in one query a page, each line's source and source ids read back from the custom
-  columns ``create_invoice`` wrote. Projects are ``job`` records (``entityid`` the project code, ``companyname``
+  (``CustInvc``, ``trandate`` in the period, approved or rejected: pending approval is the draft; and credit memos,
+  ``CustCred``, read as invoices of negative lines and totals, with the project of the invoice they were created
+  from when they have none) with their item lines from ``transactionline`` in one query a page, each line's source
+  and source ids read back from the custom columns ``create_invoice`` wrote. Every ``IN (...)`` list of ids is sent
+  in chunks of ``IN_LIST_CHUNK`` (SuiteQL refuses more than 1,000 values). Projects are ``job`` records (the PSA's
+  project id in ``project_id_field``: ``entityid``, the project code, by default; ``companyname``
   its name, ``customer``, ``currency``, ``entitystatus`` from the Job Status list, ``jobbillingtype``; see "Adding
   a Project with a Status", docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_3795306517.html). Their
   billing rates are the project's billing rate card (its ``billingratecard`` field, which a customer's default
@@ -37,9 +40,9 @@
   the ``line`` sublist of ``account`` with ``debit`` or ``credit``, ``memo`` and ``entity``), upserted by the
   externalId of its key like every create, so a retry, also one whose first answer was lost, finds the entry it
   booked. The policy names accounts as finance does ("1250 Unbilled receivables"); ``journal_account_ids`` maps
-  each name to the NetSuite account's internal id, and each line's project is its ``job`` (``entityid`` the project
-  code) as the line's entity (customer:job). A name not mapped, a project NetSuite has no job for or a currency it
-  does not know fails the posting before anything is sent.
+  each name to the NetSuite account's internal id, and each line's project is its ``job`` (found by
+  ``project_id_field``) as the line's entity (customer:job). A name not mapped, a project NetSuite has no job for
+  or a currency it does not know fails the posting before anything is sent.
 - Failures: 429, and 400 with ``CONCURRENCY_LIMIT_EXCEEDED`` (the account's concurrent-request limit) ->
   ``ConnectorRateLimited``; 5xx -> ``ConnectorUnavailable``; 404 -> ``RecordNotFound``. Messages carry the
   ``o:errorCode`` values, never ``detail`` (which may repeat the values sent).
@@ -102,7 +105,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INTERNAL_ID = re.compile(r"^\d{1,18}$")
 # approvalStatus of an invoice under the Invoice Approval feature.
 _PENDING_APPROVAL, _APPROVED, _REJECTED = "1", "2", "3"
+# transaction types: invoice, credit memo.
+_INVOICE, _CREDIT_MEMO = "CustInvc", "CustCred"
 _LINE_SOURCES = frozenset({"time", "expense", "milestone", "retainer", "fee", "adjustment"})
+# SuiteQL (Oracle underneath) refuses an IN list of more than 1,000 values: ids are asked for in chunks of 500.
+IN_LIST_CHUNK = 500
 ProjectStatus = Literal["open", "completed", "cancelled"]
 # jobbillingtype: charge-based, fixed bid (interval, milestone), time and materials.
 _JOB_BILLING_TYPES: dict[str, BillingModel] = {
@@ -161,6 +168,11 @@ class NetSuiteSettings(Model):
     project_billing_types: dict[str, BillingModel] = Field(default_factory=lambda: dict(_JOB_BILLING_TYPES))
     project_statuses: dict[str, ProjectStatus] = Field(default_factory=lambda: dict(_JOB_STATUSES))
     rate_card_activity_type: str = "Consulting"
+    # The job field holding the PSA's project id, which journal lines, rate cards and the projects read are matched
+    # by: ``entityid`` (the job's name) where the PSA's id is the project code, or a custom entity field (e.g.
+    # ``custentity_psa_project_id``) where it is not, as on Certinia (a Salesforce Id; the job keeps the code as its
+    # name). A job whose custom field is empty is read under its ``entityid``.
+    project_id_field: str = Field(default="entityid", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     # Revenue recognition. The NetSuite account (internal id) of each account name the revenue policy uses (the
     # name "1250 Unbilled receivables" -> the id "120", and so on); a journal naming another account is refused
     # before it is sent. ``journal_approved``: the entry is posted
@@ -462,6 +474,12 @@ class NetSuiteApi:
 
 def suiteql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def in_list_chunks(values: Sequence[str], size: int = IN_LIST_CHUNK) -> Iterator[list[str]]:
+    """The values (SuiteQL literals or internal ids) in chunks an ``IN (...)`` list accepts."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def _address(row: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -960,9 +978,18 @@ class NetSuiteErp:
     # -- finance close ------------------------------------------------------------------------------------------
 
     def list_invoices(self, start: date, end: date, page_token: str | None = None) -> Page[Invoice]:
-        """A page of the invoices dated (``trandate``) in the period that were approved (posted) or rejected, with
-        their lines: two SuiteQL queries a page, the headers then the lines of all of them (``transactionline``),
-        instead of one record read per invoice."""
+        """A page of the invoices dated (``trandate``) in the period that were approved (posted) or rejected, and
+        of the credit memos (``CustCred``, which have no approval) dated in it, with their lines: two SuiteQL
+        queries a page, the headers then the lines of all of them (``transactionline``), instead of one record
+        read per invoice; a third for the projects of the invoices credit memos were created from, when a memo
+        has none of its own.
+
+        A credit memo is an ``Invoice`` whose lines and totals are negative: each line keeps the source of what it
+        credits (time, fee, ... as NetSuite copies the column from the invoice, else by its item), so revenue
+        recognition's billed to date nets it and a credited expense stays pass-through; it keeps no source ids (it
+        bills no PSA line: the ids copied from the invoice would show them billed twice). Its project is its own
+        project field, else that of the invoice it was created from (``createdfrom``): a credit memo of an
+        invoice refers to that invoice's project. Its status is by what it has applied (fully: paid)."""
         settings = self.api.settings
         custom = (
             settings.invoice_project_field,
@@ -970,45 +997,79 @@ class NetSuiteErp:
             settings.invoice_period_end_field,
         )
         rows, following = self.api.suiteql_page(
-            "SELECT t.id, t.tranid, t.entity, t.trandate, t.duedate, t.exchangerate, t.otherrefnum, t.foreigntotal, "
-            "t.foreignamountunpaid, t.approvalstatus, t.voided, t.status, "
+            "SELECT t.id, t.type, t.tranid, t.entity, t.trandate, t.duedate, t.exchangerate, t.otherrefnum, "
+            "t.foreigntotal, t.foreignamountunpaid, t.approvalstatus, t.voided, t.status, t.createdfrom, "
             + "".join(f"t.{field.lower()}, " for field in custom)
             + "cur.symbol AS currency FROM transaction t LEFT JOIN currency cur ON cur.id = t.currency "
-            f"WHERE t.type = 'CustInvc' AND t.trandate >= {_suiteql_date(start)} "
+            f"WHERE t.type IN ('{_INVOICE}', '{_CREDIT_MEMO}') AND t.trandate >= {_suiteql_date(start)} "
             f"AND t.trandate <= {_suiteql_date(end)} "
-            # Pending approval is NetSuite's draft: not posted, so not the period's.
-            f"AND t.approvalstatus IN ({_APPROVED}, {_REJECTED}) ORDER BY t.id",
+            # Pending approval is NetSuite's draft: not posted, so not the period's. Credit memos have no approval.
+            f"AND (t.type = '{_CREDIT_MEMO}' OR t.approvalstatus IN ({_APPROVED}, {_REJECTED})) ORDER BY t.id",
             offset=_page_offset(page_token),
             operation="list_invoices",
         )
         lines = self._invoice_lines([str(row.get("id")) for row in rows])
+        project_field = settings.invoice_project_field.lower()
+        credited = self._invoice_projects(
+            [
+                str(row["createdfrom"])
+                for row in rows
+                if row.get("type") == _CREDIT_MEMO and not row.get(project_field) and row.get("createdfrom")
+            ]
+        )
         return Page(
-            [self._invoice_of_row(row, lines.get(str(row.get("id")), [])) for row in rows],
+            [
+                self._invoice_of_row(
+                    row, lines.get(str(row.get("id")), []), credited.get(str(row.get("createdfrom")))
+                )
+                for row in rows
+            ],
             str(following) if following is not None else None,
         )
 
     def _invoice_lines(self, invoice_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """The item lines of the invoices, by invoice id, in line order (every page of them)."""
         ids = [i for i in invoice_ids if _INTERNAL_ID.match(i)]
-        if not ids:
-            return {}
         settings = self.api.settings
         custom = [f for f in (settings.invoice_line_source_field, settings.invoice_line_refs_field) if f]
         found: dict[str, list[dict[str, Any]]] = {}
-        for row in self.api.suiteql(
-            "SELECT tl.transaction, tl.linesequencenumber, tl.item, tl.memo, tl.quantity, tl.rate, "
-            "tl.foreignamount" + "".join(f", tl.{field.lower()}" for field in custom) + " "
-            f"FROM transactionline tl WHERE tl.transaction IN ({', '.join(ids)}) "
-            "AND tl.mainline = 'F' AND tl.taxline = 'F' ORDER BY tl.transaction, tl.linesequencenumber",
-            operation="list_invoice_lines",
-        ):
-            found.setdefault(str(row.get("transaction")), []).append(row)
+        for chunk in in_list_chunks(ids):
+            for row in self.api.suiteql(
+                "SELECT tl.transaction, tl.linesequencenumber, tl.item, tl.memo, tl.quantity, tl.rate, "
+                "tl.foreignamount" + "".join(f", tl.{field.lower()}" for field in custom) + " "
+                f"FROM transactionline tl WHERE tl.transaction IN ({', '.join(chunk)}) "
+                "AND tl.mainline = 'F' AND tl.taxline = 'F' ORDER BY tl.transaction, tl.linesequencenumber",
+                operation="list_invoice_lines",
+            ):
+                found.setdefault(str(row.get("transaction")), []).append(row)
         return found
 
-    def _invoice_of_row(self, row: Mapping[str, Any], line_rows: Sequence[Mapping[str, Any]]) -> Invoice:
-        """An invoice from its SuiteQL header and line rows. ``transactionline`` keeps an invoice's item lines
-        with the sign of their posting (income is a credit): quantity and amount read negated, the rate as is."""
+    def _invoice_projects(self, invoice_ids: Sequence[str]) -> dict[str, str]:
+        """The project (``invoice_project_field``) of each invoice that has one, by internal id."""
+        ids = sorted({i for i in invoice_ids if _INTERNAL_ID.match(i)}, key=int)
+        field = self.api.settings.invoice_project_field.lower()
+        found: dict[str, str] = {}
+        for chunk in in_list_chunks(ids):
+            for row in self.api.suiteql(
+                f"SELECT t.id, t.{field} FROM transaction t WHERE t.id IN ({', '.join(chunk)}) ORDER BY t.id",
+                operation="list_credited_invoices",
+            ):
+                if row.get(field):
+                    found[str(row.get("id"))] = str(row[field])
+        return found
+
+    def _invoice_of_row(
+        self,
+        row: Mapping[str, Any],
+        line_rows: Sequence[Mapping[str, Any]],
+        credited_project: str | None = None,
+    ) -> Invoice:
+        """An invoice, or a credit memo, from its SuiteQL header and line rows. ``transactionline`` keeps the item
+        lines with the sign of their posting (an invoice's income is a credit, a credit memo's a debit): quantity
+        and amount read negated, so a credit memo's come out negative; the rate as is. A credit memo's totals are
+        a credit whatever sign the header gives them."""
         settings = self.api.settings
+        credit = row.get("type") == _CREDIT_MEMO
         source_field = (settings.invoice_line_source_field or "").lower()
         refs_field = (settings.invoice_line_refs_field or "").lower()
         lines = []
@@ -1019,7 +1080,7 @@ class NetSuiteErp:
                 self._line_body(
                     source=line.get(source_field) if source_field else None,
                     item_id=line.get("item"),
-                    refs=line.get(refs_field) if refs_field else None,
+                    refs=line.get(refs_field) if refs_field and not credit else None,
                     description=line.get("memo"),
                     quantity=-Decimal(str(quantity)) if quantity not in (None, "") else Decimal(1),
                     rate=line.get("rate") if line.get("rate") not in (None, "") else amount,
@@ -1030,12 +1091,20 @@ class NetSuiteErp:
         total = Decimal(str(row.get("foreigntotal") or 0))
         remaining = Decimal(str(row.get("foreignamountunpaid", total)))
         approval = str(row.get("approvalstatus") or "")
-        status = _invoice_status(
-            cancelled=approval == _REJECTED or row.get("voided") == "T" or row.get("status") == "V",
-            pending=approval == _PENDING_APPROVAL,
-            total=total,
-            remaining=remaining,
-        )
+        cancelled = approval == _REJECTED or row.get("voided") == "T" or row.get("status") == "V"
+        if credit:
+            # What is left to apply of the credit, against its size: fully applied reads as paid.
+            status = _invoice_status(
+                cancelled=cancelled, pending=False, total=abs(total), remaining=abs(remaining)
+            )
+            total, remaining = -abs(total), -abs(remaining)
+            # The tax credited, as a size: the model's tax_total is not signed.
+            tax = max(abs(total) - abs(net), Decimal(0))
+        else:
+            status = _invoice_status(
+                cancelled=cancelled, pending=approval == _PENDING_APPROVAL, total=total, remaining=remaining
+            )
+            tax = max(total - net, Decimal(0))
 
         def day(column: str) -> str | None:
             value = row.get(column.lower())
@@ -1045,7 +1114,7 @@ class NetSuiteErp:
             "id": str(row.get("id")),
             "invoice_number": row.get("tranid") if status != "draft" else None,
             "client_id": str(row.get("entity") or ""),
-            "project_id": row.get(settings.invoice_project_field.lower()),
+            "project_id": row.get(settings.invoice_project_field.lower()) or credited_project,
             "currency": row.get("currency") or settings.default_currency,
             "conversion_rate": row.get("exchangerate") or 1,
             "posting_date": day("trandate"),
@@ -1055,24 +1124,32 @@ class NetSuiteErp:
             "po_no": row.get("otherrefnum") or None,
             "lines": lines,
             "net_total": net,
-            "tax_total": max(total - net, Decimal(0)),
+            "tax_total": tax,
             "grand_total": total,
             "outstanding_amount": remaining,
             "status": status,
         }
         return self._load(Invoice, body, "invoice", row)
 
+    @property
+    def _project_id_field(self) -> str:
+        return self.api.settings.project_id_field.lower()
+
     def _job_query(self, where: str = "") -> str:
+        field = self._project_id_field
         return (
-            "SELECT j.id, j.entityid, j.companyname, j.customer, j.entitystatus, j.jobbillingtype, j.startdate, "
+            "SELECT j.id, j.entityid, "
+            + (f"j.{field}, " if field != "entityid" else "")
+            + "j.companyname, j.customer, j.entitystatus, j.jobbillingtype, j.startdate, "
             "j.projectedenddate, cur.symbol AS currency FROM job j LEFT JOIN currency cur ON cur.id = j.currency"
             + (f" WHERE {where}" if where else "")
             + " ORDER BY j.id"
         )
 
     def list_projects(self, page_token: str | None = None) -> Page[Project]:
-        """A page of the projects (``job`` records): the project id (``entityid``) is the PSA's project code, as
-        the invoices' project field is; the client is the project's customer (NetSuite's internal id)."""
+        """A page of the projects (``job`` records): the project id is the PSA's (``project_id_field``: by default
+        ``entityid``, the project code), as the invoices' project field is; the client is the project's customer
+        (NetSuite's internal id)."""
         rows, following = self.api.suiteql_page(
             self._job_query(), offset=_page_offset(page_token), operation="list_projects"
         )
@@ -1086,7 +1163,7 @@ class NetSuiteErp:
             return _netsuite_date(value).isoformat() if value not in (None, "") else None
 
         body = {
-            "id": row.get("entityid"),
+            "id": row.get(self._project_id_field) or row.get("entityid"),
             "project_name": row.get("companyname") or row.get("entityid"),
             "client_id": str(row.get("customer") or ""),
             "status": settings.project_statuses.get(str(row.get("entitystatus") or ""), "open"),
@@ -1107,7 +1184,7 @@ class NetSuiteErp:
         the project's start)."""
         rows, _ = self.api.suiteql_page(
             "SELECT j.id, j.startdate, j.billingratecard AS rate_card FROM job j "
-            f"WHERE j.entityid = {suiteql_literal(project_id)} ORDER BY j.id",
+            f"WHERE j.{self._project_id_field} = {suiteql_literal(project_id)} ORDER BY j.id",
             limit=1,
             operation="project_rate_card",
         )
@@ -1201,19 +1278,18 @@ class NetSuiteErp:
             "journalentry", idempotency_key, body, operation="post_journal_entry"
         )
 
-    def _job_ids(self, project_codes: Sequence[str]) -> dict[str, str]:
-        """The internal id of each project's ``job`` (``entityid`` the project code); a code with none is
-        ``RecordNotFound``."""
-        if not project_codes:
-            return {}
+    def _job_ids(self, project_ids: Sequence[str]) -> dict[str, str]:
+        """The internal id of each project's ``job`` (matched on ``project_id_field``, by default ``entityid``
+        the project code), asked for in chunks; a project with none is ``RecordNotFound``."""
+        field = self._project_id_field
         found: dict[str, str] = {}
-        codes = ", ".join(suiteql_literal(code) for code in project_codes)
-        for row in self.api.suiteql(
-            f"SELECT j.id, j.entityid FROM job j WHERE j.entityid IN ({codes}) ORDER BY j.id",
-            operation="find_projects",
-        ):
-            found.setdefault(str(row.get("entityid")), str(row.get("id")))
-        missing = [code for code in project_codes if code not in found]
+        for chunk in in_list_chunks([suiteql_literal(project_id) for project_id in project_ids]):
+            for row in self.api.suiteql(
+                f"SELECT j.id, j.{field} FROM job j WHERE j.{field} IN ({', '.join(chunk)}) ORDER BY j.id",
+                operation="find_projects",
+            ):
+                found.setdefault(str(row.get(field)), str(row.get("id")))
+        missing = [project_id for project_id in project_ids if project_id not in found]
         if missing:
             raise tagged(
                 RecordNotFound(f"netsuite has no project (job) {', '.join(missing)} for the journal"), SYSTEM

@@ -691,7 +691,9 @@ def rule_invoices_without_psa_link(
     """RC4: an ERP invoice none of whose lines is billed to it in the PSA.
 
     An invoice of milestones, a retainer or fees alone bills the contract, not PSA lines: its project being a PSA
-    project is its link.
+    project is its link. So is a credit note's (a negative total), whatever it credits: it bills no PSA line, it
+    takes back part of an invoice of that project (the ERP adapter gives a credit memo the project of the invoice
+    it credits). A credit note of no PSA project is raised in the ERP alone, and at stake by its size.
     """
     linked = _linked_invoices(books)
     findings = []
@@ -699,7 +701,8 @@ def rule_invoices_without_psa_link(
         if invoice.id in linked:
             continue
         psa_lines = _psa_lines_of(invoice)
-        if not psa_lines and invoice.project_id in books.psa_projects:
+        credit_note = invoice.grand_total < 0
+        if (credit_note or not psa_lines) and invoice.project_id in books.psa_projects:
             continue
         cause = _why_unlinked(books, psa_lines)
         findings.append(
