@@ -242,3 +242,21 @@ def test_a_project_closed_with_a_balance_is_recognized_until_it_clears(close: Re
     november = close.results(case)[PERCENT_COMPLETE]
     assert november.recognized_before == Decimal("140800.00")
     assert november.unbilled_receivable_before == Decimal("70800.00")
+
+
+def test_an_erp_outage_mid_run_is_retried_and_the_run_goes_on(close: RevenueClose) -> None:
+    # Given the ERP answers 503 twice
+    close.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
+    # When December is recognized
+    detail = {"period_start": "2026-12-01", "period_end": "2026-12-31"}
+    close.runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
+    close.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
+    case = "revenue-2026-12-01-2026-12-31"
+    deadline = time.monotonic() + 180
+    while not [r for r in close.records(case) if r.outcome == "journal_proposed"]:
+        assert time.monotonic() < deadline, "December was not recognized"
+        time.sleep(0.2)
+    # Then the step's failed attempts are on the trail with their reason, and it recognized once
+    records = [r for r in close.records(case) if r.action == "revenue.recognized"]
+    assert [r.outcome for r in records].count("journal_proposed") == 1
+    assert sum("ConnectorUnavailable" in " ".join(r.reasons) for r in records) == 2
