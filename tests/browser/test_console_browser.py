@@ -111,7 +111,10 @@ def approve_from_outbox(driver: Any, console: str, approver: str, case_id: str, 
         a for a in driver.find_elements(By.CSS_SELECTOR, "pre.mailtext a") if "/approvals/" in (a.text or "")
     )
     link.click()
-    driver.find_element(By.CSS_SELECTOR, "input[name=decision][value=approve]").click()
+    eventually(
+        lambda: driver.find_elements(By.CSS_SELECTOR, "input[name=decision][value=approve]"),
+        "the confirmation page",
+    )[0].click()
     driver.find_element(By.ID, "approver").send_keys(approver)
     screenshot(driver, f"{shot}-confirm")
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
@@ -126,7 +129,8 @@ def test_a_high_risk_deal_from_the_form_to_a_completed_case(browser: Any, consol
     # When the operator sends the high-risk sample deal from the form
     Select(browser.find_element(By.ID, "sample")).select_by_value("high_risk")
     browser.find_element(By.ID, "send").click()
-    case_id = browser.find_element(By.CSS_SELECTOR, "#sent a").text
+    # The click returns before the redirected page is there (seen once in a fresh clone's CI run): wait for it.
+    case_id = eventually(lambda: browser.find_elements(By.CSS_SELECTOR, "#sent a"), "the sent notice")[0].text
     assert case_id.startswith("onboard-")
     # Then the case appears and reaches legal review
     eventually(
