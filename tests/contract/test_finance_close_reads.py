@@ -10,6 +10,7 @@ or None (a rate card).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -71,9 +72,9 @@ class SandboxReads:
     accounts: dict[str, Client]
 
 
-def sandbox_reads(books: CloseBooks) -> SandboxReads:
-    """The books written to a sandbox table (as its adapters store records) and read back through
-    ``SandboxErp``/``SandboxPsa``: the reference each real adapter must match."""
+@contextmanager
+def sandbox() -> Iterator[SandboxStore]:
+    """An empty sandbox table, as the sandbox adapters keep records."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
@@ -88,7 +89,13 @@ def sandbox_reads(books: CloseBooks) -> SandboxReads:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        store = SandboxStore("sandbox", dynamodb)
+        yield SandboxStore("sandbox", dynamodb)
+
+
+def sandbox_reads(books: CloseBooks) -> SandboxReads:
+    """The books written to a sandbox table (as its adapters store records) and read back through
+    ``SandboxErp``/``SandboxPsa``: the reference each real adapter must match."""
+    with sandbox() as store:
         for invoice in books.invoices:
             store.put("erp", "invoice", invoice.id, invoice.to_json_dict(reveal_secrets=True))
         for project in books.projects:

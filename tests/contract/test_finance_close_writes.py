@@ -12,14 +12,11 @@ machines retry by.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from backoffice.connectors import wiring
 from backoffice.connectors.config import ConnectorsConfig
@@ -35,7 +32,7 @@ from backoffice.connectors.ports import (
 )
 from backoffice.connectors.salesforce_crm import SalesforceCrm
 from backoffice.connectors.salesforce_psa import CertiniaPsa
-from backoffice.connectors.sandbox import SandboxCrm, SandboxErp, SandboxPsa, SandboxStore
+from backoffice.connectors.sandbox import SandboxCrm, SandboxErp, SandboxPsa
 from backoffice.models import Client, JournalEntry, JournalLine, ProjectEstimate
 from backoffice.onboarding.sample_firm import sample_clients
 from tests.contract.conftest import MemoryUploader
@@ -55,7 +52,7 @@ from tests.contract.fakes.firm import (
 from tests.contract.fakes.netsuite_fake import NetSuiteFake, concurrency_error, ns_error
 from tests.contract.fakes.rest_fake import RestFake, example_document
 from tests.contract.fakes.salesforce_fake import SalesforceFake
-from tests.contract.test_finance_close_reads import by_id, pages, rest_for
+from tests.contract.test_finance_close_reads import by_id, pages, rest_for, sandbox
 from tests.contract.test_netsuite_adapter import erp_for
 from tests.contract.test_salesforce_adapter import api_for
 
@@ -68,26 +65,6 @@ REST_UNAVAILABLE = {"error": {"code": "maintenance", "message": "back soon"}}
 # ------------------------------------------------------------------------------------------------------------
 # The sandbox, for reference
 # ------------------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def sandbox() -> Iterator[SandboxStore]:
-    """An empty sandbox table, as the sandbox adapters keep records."""
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="sandbox",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield SandboxStore("sandbox", dynamodb)
 
 
 def sandbox_accounts(accounts: list[Client]) -> dict[str, Client]:
