@@ -3,29 +3,17 @@ levels of approval decided from the outbox's e-mails. Screenshots go to ``tests/
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
 from backoffice.local.console import mount_console
 from backoffice.local.runtime import LocalRuntime
+from tests.browser.chromium import require_chromium, screenshot
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-if not (Path(CHROMIUM).exists() and CHROMEDRIVER):
-    pytest.skip(
-        f"browser tests need {CHROMIUM} and chromedriver on PATH (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
-webdriver = pytest.importorskip("selenium.webdriver", reason="browser tests need the selenium package")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+require_chromium()
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
@@ -33,47 +21,10 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    profile = tempfile.mkdtemp(prefix="backoffice-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1440,1000",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
 def console(runtime: LocalRuntime) -> str:
     assert runtime.gateway is not None
     runtime.gateway.mount(mount_console(runtime))
     return f"{runtime.gateway.url}/console"
-
-
-def screenshot(driver: Any, name: str) -> None:
-    """A full-page PNG: the window is stretched to the document's height first."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    width = 1440
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, min(max(height + 140, 800), 6000))
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(width, 1000)
 
 
 def eventually(check: Callable[[], T | None], what: str, timeout: float = 45) -> T:

@@ -3,9 +3,10 @@
     backoffice report [--out PATH] [--json] [--sample] [--as-of TIME]
     backoffice audit export --format csv|xes [--out PATH]
 
-``report`` writes a self-contained HTML page (cycle times, exceptions, approval turnaround, waits, the process map)
-and prints its path; with ``--json`` it prints the same report as JSON instead. ``--sample`` reports on a synthetic
-month of cases, with no runtime needed. ``audit export`` writes the trail as an event log for process-mining tools:
+``report`` writes a self-contained HTML page (the management numbers, cycle times, exceptions, approval turnaround,
+waits, the process map) and prints its path; with ``--json`` it prints the same report as JSON instead. ``--sample``
+reports on six months of a 150-person sample firm (``intelligence.sample_firm``), with no runtime needed.
+``audit export`` writes the trail as an event log for process-mining tools:
 CSV (case_id, activity, timestamp, actor, workflow, outcome) or IEEE 1849 XES, to a file or standard output.
 """
 
@@ -53,13 +54,19 @@ def read_records(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) 
 def cmd_report(args: argparse.Namespace, connect: Connect, trail_of: TrailOf) -> int:
     from backoffice.intelligence import render_html, to_json
     from backoffice.intelligence.events import parse_timestamp
-    from backoffice.intelligence.samples import sample_records
+    from backoffice.intelligence.sample_firm import sample_as_of, sample_firm_records
     from backoffice.reports.process_report import NO_RECORDS, build_process_report
 
-    records = sample_records() if args.sample else read_records(args, connect, trail_of)
+    records = sample_firm_records() if args.sample else read_records(args, connect, trail_of)
     # A live trail is reported as of now, so open cases show how long they have really been waiting; the sample
-    # as of its newest record. The same builder as the weekly published report (backoffice.reports).
-    as_of = parse_timestamp(args.as_of) if args.as_of else None if args.sample else datetime.now(UTC)
+    # as of the day it was read. The same builder as the weekly published report (backoffice.reports).
+    as_of = (
+        parse_timestamp(args.as_of)
+        if args.as_of
+        else sample_as_of(records)
+        if args.sample
+        else datetime.now(UTC)
+    )
     report = build_process_report(records, as_of=as_of)
     if report is None:
         print(NO_RECORDS, file=sys.stderr)
@@ -102,11 +109,11 @@ def add_report_parsers(subparsers: Any, connect: Connect, *, trail_of: TrailOf =
     report.add_argument(
         "--sample",
         action="store_true",
-        help="report on a synthetic month of cases instead (no runtime needed)",
+        help="report on six months of a 150-person sample firm instead (no runtime needed)",
     )
     report.add_argument(
         "--as-of",
-        help="ISO-8601 time to measure open cases' age and waits at (default: now; --sample: its end)",
+        help="ISO-8601 time to measure open cases' age and waits at (default: now; --sample: the day it is read)",
     )
     report.set_defaults(func=partial(cmd_report, connect=connect, trail_of=trail_of))
 

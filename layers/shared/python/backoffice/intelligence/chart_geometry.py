@@ -7,7 +7,7 @@ package (``intelligence/*.svg.j2``) draw them and escape every text on the way (
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from backoffice.intelligence.chart_scales import (
@@ -15,6 +15,7 @@ from backoffice.intelligence.chart_scales import (
     bin_position,
     duration_bins,
     duration_step,
+    linear_bins,
     nice_step,
     text_width,
 )
@@ -61,6 +62,24 @@ def _label_chars(label_width: float) -> int:
 
 
 # -- histogram --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What a histogram counts along its axis: how to bin the values, write them, and name the axis and the items."""
+
+    bins: Callable[[Sequence[float]], Bins]
+    fmt: Callable[[float], str]
+    caption: str
+    unit: str
+
+
+DURATIONS = Scale(duration_bins, format_duration, "cycle time", "cases")
+
+
+def linear_scale(fmt: Callable[[float], str], caption: str, unit: str) -> Scale:
+    """Equal-width bins on a 1-2-5 step (shares, days, amounts)."""
+    return Scale(linear_bins, fmt, caption, unit)
 
 
 @dataclass(frozen=True)
@@ -128,10 +147,19 @@ class _Plot:
 
 
 def histogram_geometry(
-    values: Sequence[float], markers: Sequence[tuple[str, float]], *, width: float, height: float, color: str
+    values: Sequence[float],
+    markers: Sequence[tuple[str, float]],
+    *,
+    width: float,
+    height: float,
+    color: str,
+    scale: Scale | None = None,
 ) -> Histogram:
-    """Cases per duration bin (``values`` not empty), with vertical markers (median, p90)."""
-    bins = duration_bins(values)
+    """Items per bin (``values`` not empty), with vertical markers (median, p90). By default the values are
+    durations (cases' cycle times); ``scale`` names another quantity (a share, days, money) and its bins."""
+    scale = scale or DURATIONS
+    bins = scale.bins(values)
+    fmt = scale.fmt
     left, right, top, bottom = 44, 16, 40, 52
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max(bins.counts)
@@ -140,7 +168,7 @@ def histogram_geometry(
     if y_max <= peak:
         y_max += step  # headroom for the count over the tallest bar
     plot = _Plot(left, top, plot_w, plot_h, plot_w / len(bins.counts), y_max)
-    caption = "cycle time" + (" (bins widen with duration)" if bins.spaced == "ladder" else "")
+    caption = scale.caption + (" (bins widen with duration)" if bins.spaced == "ladder" else "")
     return Histogram(
         width=width,
         height=height,
@@ -149,11 +177,11 @@ def histogram_geometry(
         baseline=plot.baseline,
         color=color,
         count_ticks=_count_ticks(plot, step),
-        columns=_columns(plot, bins),
-        duration_ticks=_duration_ticks(plot, bins),
+        columns=_columns(plot, bins, fmt, scale.unit),
+        duration_ticks=_duration_ticks(plot, bins, fmt),
         caption=Label(left + plot_w / 2, height - 10, caption, size=10, fill=MUTED, anchor="middle"),
-        count_title=Label(left - 6, top - 8, "cases", size=10, fill=MUTED, anchor="end"),
-        markers=[_marker(plot, bins, j, name, value) for j, (name, value) in enumerate(markers)],
+        count_title=Label(left - 6, top - 8, scale.unit, size=10, fill=MUTED, anchor="end"),
+        markers=[_marker(plot, bins, j, name, value, fmt) for j, (name, value) in enumerate(markers)],
         counts=[
             Label(x + plot.bar_width / 2, y - 4, str(count), size=10, fill=MUTED, anchor="middle", halo=True)
             for x, y, count in _tops(plot, bins)
@@ -180,40 +208,40 @@ def _tops(plot: _Plot, bins: Bins) -> list[tuple[float, float, int]]:
     ]
 
 
-def _columns(plot: _Plot, bins: Bins) -> list[Column]:
+def _columns(plot: _Plot, bins: Bins, fmt: Callable[[float], str], unit: str) -> list[Column]:
     columns: list[Column] = []
     for i, count in enumerate(bins.counts):
         if not count:
             continue
         x = plot.left + i * plot.bar_width
         h = plot.height * count / plot.y_max
-        tooltip = (
-            f"{format_duration(bins.edges[i])} \u2013 {format_duration(bins.edges[i + 1])}: {count} case(s)"
-        )
+        tooltip = f"{fmt(bins.edges[i])} \u2013 {fmt(bins.edges[i + 1])}: {count} {unit}"
         columns.append(Column(x + 2, plot.baseline - h, plot.bar_width - 4, h, tooltip))
     return columns
 
 
-def _duration_ticks(plot: _Plot, bins: Bins) -> list[Tick]:
+def _duration_ticks(plot: _Plot, bins: Bins, fmt: Callable[[float], str]) -> list[Tick]:
     every = max(1, math.ceil((len(bins.counts) + 1) / 8))
     ticks: list[Tick] = []
     for i, edge in enumerate(bins.edges):
         if i % every and i != len(bins.edges) - 1:
             continue
         x = plot.left + i * plot.bar_width
-        text = format_duration(edge) if edge else "0"
+        text = fmt(edge) if edge else "0"
         ticks.append(Tick(x, Label(x, plot.baseline + 16, text, size=10, fill=MUTED, anchor="middle")))
     return ticks
 
 
-def _marker(plot: _Plot, bins: Bins, index: int, name: str, value: float) -> Marker:
+def _marker(
+    plot: _Plot, bins: Bins, index: int, name: str, value: float, fmt: Callable[[float], str]
+) -> Marker:
     x = plot.left + bin_position(bins, value) * plot.bar_width
     label_y = plot.top - 22 + 13 * index
     anchor = "end" if x > plot.left + plot.width * 0.7 else "start"
     label = Label(
         x + (-5 if anchor == "end" else 5),
         label_y,
-        f"{name} {format_duration(value)}",
+        f"{name} {fmt(value)}",
         size=10.5,
         fill=INK,
         anchor=anchor,

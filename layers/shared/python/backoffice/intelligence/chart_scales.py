@@ -86,6 +86,19 @@ def duration_bins(values: Sequence[float], max_bins: int = 12) -> Bins:
     return Bins(edges, counts, spaced)
 
 
+def linear_bins(values: Sequence[float], max_bins: int = 12) -> Bins:
+    """Equal-width bins on a 1-2-5 step from the step below the smallest value to past the largest."""
+    ordered = sorted(values)
+    low, high = (ordered[0], ordered[-1]) if ordered else (0.0, 1.0)
+    step = nice_step(max(high - low, 1e-9), max_bins - 2)
+    start = math.floor(low / step) * step
+    edges = [start + step * i for i in range(int((high - start) // step) + 2)]
+    counts = [0] * (len(edges) - 1)
+    for value in ordered:
+        counts[min(int((value - start) // step), len(counts) - 1)] += 1
+    return Bins(edges, counts, "linear")
+
+
 def bin_position(bins: Bins, value: float) -> float:
     """Where ``value`` falls, in bin units (bins are drawn equally wide whatever their span)."""
     for i in range(len(bins.edges) - 1):

@@ -7,26 +7,41 @@ templates ``intelligence/<chart>.svg.j2`` draw them through ``backoffice.html``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from backoffice.html import render
 from backoffice.intelligence.chart_geometry import (
     ACCENT,
+    DURATIONS,
     GRID,
     INK,
     MUTED,
     Bar,
     Range,
+    Scale,
     bar_chart_geometry,
     histogram_geometry,
     notice,
     range_chart_geometry,
 )
 from backoffice.intelligence.chart_scales import wrap
+from backoffice.intelligence.chart_trend import Point, trend_geometry
 
 # ``Bar`` and ``Range`` are the charts' inputs; ``wrap`` is read by the local console.
-__all__ = ["Bar", "Range", "bar_chart", "draw", "histogram", "nothing_to_show", "range_chart", "wrap"]
+__all__ = [
+    "Bar",
+    "Point",
+    "Range",
+    "Scale",
+    "bar_chart",
+    "draw",
+    "histogram",
+    "nothing_to_show",
+    "range_chart",
+    "trend_chart",
+    "wrap",
+]
 
 COLORS = {"ink": INK, "muted": MUTED, "grid": GRID, "accent": ACCENT}
 
@@ -49,12 +64,31 @@ def histogram(
     width: float = 560,
     height: float = 250,
     color: str = ACCENT,
+    scale: Scale = DURATIONS,
+    empty: str = "No closed cases yet.",
 ) -> str:
-    """Cycle-time distribution: cases per duration bin, with vertical markers (median, p90)."""
+    """A distribution: items per bin, with vertical markers (median, p90); cycle times unless ``scale`` says."""
     if not values:
-        return nothing_to_show("No closed cases yet.", title=title, width=width, height=60, baseline=34)
-    chart = histogram_geometry(values, markers, width=width, height=height, color=color)
+        return nothing_to_show(empty, title=title, width=width, height=60, baseline=34)
+    chart = histogram_geometry(values, markers, width=width, height=height, color=color, scale=scale)
     return draw("histogram", title=title, chart=chart)
+
+
+def trend_chart(
+    points: Sequence[Point],
+    fmt: Callable[[float], str],
+    *,
+    title: str,
+    width: float = 560,
+    height: float = 220,
+    color: str = ACCENT,
+    reference: tuple[str, float] | None = None,
+) -> str:
+    """A value per month as columns (DSO, utilization, WIP), with an optional reference line (a target)."""
+    if not any(p.value is not None for p in points):
+        return nothing_to_show("Nothing measured yet.", title=title, width=width, height=44, baseline=26)
+    chart = trend_geometry(points, fmt, width=width, height=height, color=color, reference=reference)
+    return draw("trend_chart", title=title, chart=chart)
 
 
 def bar_chart(

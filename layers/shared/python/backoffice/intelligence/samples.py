@@ -9,7 +9,7 @@ accepts them. The same seed always gives the same records.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,13 +66,23 @@ class TrailWriter:
         return record
 
 
+Clock = Callable[[datetime, float], datetime]
+
+
+def wall_clock(start: datetime, hours: float) -> datetime:
+    """``hours`` later, nights and weekends included (the short sample's people answer at any hour)."""
+    return start + timedelta(hours=hours)
+
+
 @dataclass
-class _Case:
+class SampleCase:
     writer: TrailWriter
     rng: random.Random
     case_id: str
     at: datetime
     workflow: str = "onboarding"
+    # When a person's answer lands, ``hours`` of their time after a moment: ``sample_firm`` counts office hours.
+    clock: Clock = wall_clock
 
     def system(
         self,
@@ -91,7 +101,7 @@ class _Case:
     def person(
         self, step: str, who: str, action: str, outcome: str, hours: tuple[float, float], **kw: Any
     ) -> None:
-        self.at += timedelta(hours=self.rng.uniform(*hours))
+        self.at = self.clock(self.at, self.rng.uniform(*hours))
         self.writer.add(
             self.case_id, self.at, step, Actor.user(who), action, outcome, workflow=self.workflow, **kw
         )
@@ -100,7 +110,7 @@ class _Case:
         self.system("publish outcome", "publish_outcome", "outcome.published", outcome, reasons=reasons)
 
 
-def _start(case: _Case, rule: str = "opportunity_closed_won") -> None:
+def _start(case: SampleCase, rule: str = "opportunity_closed_won") -> None:
     case.writer.add(
         case.case_id,
         case.at,
@@ -114,14 +124,14 @@ def _start(case: _Case, rule: str = "opportunity_closed_won") -> None:
     )
 
 
-def _intake(case: _Case, risk: str) -> None:
+def _intake(case: SampleCase, risk: str) -> None:
     case.system("validate closed-won opportunity", "validate_opportunity", "opportunity.validated", "passed")
     case.system("fetch statement of work", "fetch_statement_of_work", "sow.fetched", "found")
     case.system("read statement of work", "read_statement_of_work", "sow.read", "read", seconds=(2, 12))
     case.system("assess contract risk", "assess_contract_risk", "contract.risk_assessed", risk)
 
 
-def _setup(case: _Case, existing: bool) -> None:
+def _setup(case: SampleCase, existing: bool) -> None:
     if existing:
         case.system("match customer in ERP", "match_customer", "customer.matched", "existing", seconds=(1, 8))
     else:
@@ -132,7 +142,7 @@ def _setup(case: _Case, existing: bool) -> None:
 
 
 def _approve(
-    case: _Case,
+    case: SampleCase,
     level: str,
     index: int,
     count: int,
@@ -169,7 +179,7 @@ def _approve(
             data={"request_id": request_id},
         )
     if stray:
-        case.at = requested_at + timedelta(hours=waited * 0.5)
+        case.at = case.clock(requested_at, waited * 0.5)
         case.writer.add(
             case.case_id,
             case.at,
@@ -180,7 +190,7 @@ def _approve(
             reasons=[f"{stray} used {approver}'s link"],
             data={"request_id": request_id, "link_owner": approver},
         )
-    case.at = requested_at + timedelta(hours=waited)
+    case.at = max(case.at, case.clock(requested_at, waited))
     case.writer.add(
         case.case_id,
         case.at,
@@ -201,14 +211,16 @@ def _approve(
     )
 
 
-def _resume(case: _Case, hours: tuple[float, float], why: str) -> None:
+def _resume(case: SampleCase, hours: tuple[float, float], why: str) -> None:
     case.person(
         "resume case", OPERATIONS, "case.resumed", "started", hours, reasons=[why], data={"execution": "r1"}
     )
 
 
-def _onboarding(writer: TrailWriter, rng: random.Random, index: int, at: datetime, path: str) -> None:
-    case = _Case(writer, rng, f"onboard-006Dn{index:010d}XYZ", at)
+def onboarding_case(
+    writer: TrailWriter, rng: random.Random, index: int, at: datetime, path: str, clock: Clock = wall_clock
+) -> None:
+    case = SampleCase(writer, rng, f"onboard-006Dn{index:010d}XYZ", at, clock=clock)
     _start(case)
     existing = rng.random() < 0.35
     if path == "duplicate":
@@ -336,7 +348,7 @@ def _onboarding(writer: TrailWriter, rng: random.Random, index: int, at: datetim
     _setup(case, existing)
 
 
-def _approve_pending(case: _Case) -> None:
+def _approve_pending(case: SampleCase) -> None:
     case.system(
         "legal review",
         "approvals",
@@ -348,7 +360,7 @@ def _approve_pending(case: _Case) -> None:
 
 
 def _invoicing(writer: TrailWriter, rng: random.Random, index: int, at: datetime) -> None:
-    case = _Case(writer, rng, f"invoice-PRJ-{index:04d}-2026-02", at, workflow="invoicing")
+    case = SampleCase(writer, rng, f"invoice-PRJ-{index:04d}-2026-02", at, workflow="invoicing")
     _start(case, "billing_period_closed")
     blocked = index % 5 == 3
     if blocked:
@@ -399,7 +411,7 @@ def _invoicing(writer: TrailWriter, rng: random.Random, index: int, at: datetime
     case.publish("Invoice Posted")
 
 
-_PATHS = (
+ONBOARDING_PATHS = (
     ("straight", 48),
     ("duplicate", 4),
     ("medium", 14),
@@ -418,12 +430,12 @@ def sample_records(cases: int = 60, invoices: int = 12, seed: int = 8) -> list[A
     """``cases`` onboarding cases over four weeks, three rejected events, ``invoices`` invoicing cases."""
     rng = random.Random(seed)
     writer = TrailWriter()
-    names, weights = zip(*_PATHS, strict=True)
+    names, weights = zip(*ONBOARDING_PATHS, strict=True)
     spacing = timedelta(days=26) / max(cases, 1)
     for index in range(1, cases + 1):
         at = SAMPLE_START + spacing * (index - 1) + timedelta(minutes=rng.uniform(0, 90))
         path = "waiting" if index > cases - 2 else rng.choices(names, weights)[0]
-        _onboarding(writer, rng, index, at, path)
+        onboarding_case(writer, rng, index, at, path)
     for n in range(3):
         at = SAMPLE_START + timedelta(days=5 + 8 * n, hours=3)
         writer.add(

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from backoffice.approvals.store import ApprovalStore
-from backoffice.audit import AuditTrail, MacVerifier
+from backoffice.audit import AuditRecord, AuditTrail, MacVerifier
 from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_window
-from backoffice.intelligence import build_report, load_records, render_html
+from backoffice.intelligence import load_records, render_html
 from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.limits import history_report
@@ -30,6 +30,7 @@ from backoffice.local.samples import Deal, closed_won_detail, existing_client, n
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, upload_documents
 from backoffice.local.vendor_samples import scenarios as vendor_samples
 from backoffice.onboarding.contract_risk import RiskRule
+from backoffice.reports.process_report import NO_RECORDS, build_process_report
 from backoffice.vendors.sample_documents import w9_pdf
 from infra.catalog import Ref
 
@@ -316,11 +317,12 @@ def run_demo(out: TextIO) -> int:
             f"  audit trail          {report.records_checked} records, hash chains, signatures and anchors {integrity}",
             file=out,
         )
-        report_path = Path(".local/process-report.html")
-        report_path.write_text(render_html(build_report(load_records(audit), as_of=datetime.now(UTC))))
+        report_path, sample_path = write_reports(load_records(audit), Path(".local"))
         print(f"  took                 {time.perf_counter() - started:.1f} s", file=out)
         print(
-            f"\nProcess report (cycle times, exceptions, approvals, process map): {report_path.resolve()}",
+            f"\nProcess report of this run (its cases, timed in seconds): {report_path.resolve()}"
+            f"\nSample report (six months of a 150-person firm, for the management numbers' shape): "
+            f"{sample_path.resolve()}",
             file=out,
         )
         healthy = (
@@ -334,6 +336,22 @@ def run_demo(out: TextIO) -> int:
             and statuses["failed"] == 0
         )
     return 0 if healthy else 1
+
+
+def write_reports(records: list[AuditRecord], folder: Path) -> tuple[Path, Path]:
+    """The process report of the run's own trail (as of now), and the six-month sample firm's (as of its end):
+    the run's cases last seconds, so only the sample shows what the management numbers look like over months."""
+    from backoffice.intelligence.sample_firm import sample_as_of, sample_firm_records
+
+    folder.mkdir(parents=True, exist_ok=True)
+    own, sample = folder / "process-report.html", folder / "sample-report.html"
+    report = build_process_report(records, as_of=datetime.now(UTC))
+    own.write_text(render_html(report) if report else NO_RECORDS, encoding="utf-8")
+    history = sample_firm_records()
+    sample_report = build_process_report(history, as_of=sample_as_of(history))
+    assert sample_report is not None
+    sample.write_text(render_html(sample_report), encoding="utf-8")
+    return own, sample
 
 
 def _idle(runtime: LocalRuntime, approvals: ApprovalStore, pending: dict[str, Decisions]) -> bool:

@@ -1,0 +1,138 @@
+"""Where the marks of a trend chart go: one column per month, its value over it, an optional reference line.
+
+The management numbers (DSO, utilization, realization, WIP, billing lag) are read month by month: a column chart
+over the months shows their direction at a glance. Plain geometry; ``templates/trend_chart.svg.j2`` draws it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from backoffice.intelligence.chart_geometry import ACCENT, INK, MUTED, Column, Label, Tick
+from backoffice.intelligence.chart_scales import nice_step
+
+
+@dataclass(frozen=True)
+class Point:
+    """One month's value (``None``: nothing measured that month, drawn as a gap)."""
+
+    label: str  # "2026-10"
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A horizontal dashed line across the plot (a target, the firm's terms) and its label."""
+
+    y: float
+    left: float
+    right: float
+    label: Label
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    width: float
+    height: float
+    left: float
+    right: float
+    baseline: float
+    color: str
+    value_ticks: list[Tick]
+    columns: list[Column]
+    periods: list[Label]
+    values: list[Label]
+    reference: Reference | None
+
+
+def month_label(month: str) -> str:
+    """ "2026-10" as "Oct 26"; anything else as it is."""
+    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    year, _, number = month.partition("-")
+    if len(year) == 4 and number.isdigit() and 1 <= int(number) <= 12:
+        return f"{names[int(number) - 1]} {year[2:]}"
+    return month
+
+
+def trend_geometry(
+    points: Sequence[Point],
+    fmt: Callable[[float], str],
+    *,
+    width: float,
+    height: float,
+    color: str = ACCENT,
+    reference: tuple[str, float] | None = None,
+) -> TrendChart:
+    """Columns per period (``points`` not empty), on an axis from 0 to a nice step above the largest value."""
+    left, right, top, bottom = 56, 12, 28, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [p.value for p in points if p.value is not None]
+    peak = max([*values, reference[1] if reference else 0.0, 0.0])
+    step = nice_step(peak, 4) if peak > 0 else 1.0
+    y_max = step * math.ceil(peak / step) if peak > 0 else step
+    if y_max <= peak:
+        y_max += step
+
+    def y(value: float) -> float:
+        return top + plot_h - plot_h * max(value, 0.0) / y_max
+
+    slot = plot_w / len(points)
+    bar = min(46.0, slot * 0.62)
+    ticks, tick = [], 0.0
+    while tick <= y_max + 1e-9:
+        ticks.append(
+            Tick(y(tick), Label(left - 6, y(tick) + 4, fmt(tick), size=10, fill=MUTED, anchor="end"))
+        )
+        tick += step
+    columns, periods, texts = [], [], []
+    for i, point in enumerate(points):
+        centre = left + slot * i + slot / 2
+        shown = month_label(point.label)
+        periods.append(Label(centre, top + plot_h + 16, shown, size=10, fill=MUTED, anchor="middle"))
+        if point.value is None:
+            texts.append(Label(centre, top + plot_h - 6, "n/a", size=10, fill=MUTED, anchor="middle"))
+            continue
+        columns.append(
+            Column(
+                centre - bar / 2,
+                y(point.value),
+                bar,
+                top + plot_h - y(point.value),
+                f"{shown}: {fmt(point.value)}",
+            )
+        )
+        texts.append(
+            Label(centre, y(point.value) - 5, fmt(point.value), size=10, fill=INK, anchor="middle", halo=True)
+        )
+    line = None
+    if reference is not None:
+        name, value = reference
+        line = Reference(
+            y(value),
+            left,
+            left + plot_w,
+            Label(
+                left + plot_w,
+                y(value) - 5,
+                f"{name} {fmt(value)}",
+                size=10,
+                fill=INK,
+                anchor="end",
+                halo=True,
+            ),
+        )
+    return TrendChart(
+        width=width,
+        height=height,
+        left=left,
+        right=left + plot_w,
+        baseline=top + plot_h,
+        color=color,
+        value_ticks=ticks,
+        columns=columns,
+        periods=periods,
+        values=texts,
+        reference=line,
+    )
