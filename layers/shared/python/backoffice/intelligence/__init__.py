@@ -14,10 +14,10 @@ from backoffice.intelligence.export import export_csv, export_xes
 from backoffice.intelligence.finance import cash_freed, dso, lockup
 from backoffice.intelligence.html_report import render_html
 from backoffice.intelligence.loader import RecordSource, load_records
+from backoffice.intelligence.management import GLOSSARY, Definition, ManagementNumbers, management_numbers
 from backoffice.intelligence.metrics import (
     Report,
     approval_turnaround,
-    billing_lag,
     build_report,
     case_summaries,
     cycle_times,
@@ -29,10 +29,14 @@ from backoffice.intelligence.metrics import (
     to_json,
     waits,
 )
+from backoffice.intelligence.receivables import billing_lag
 from backoffice.intelligence.stats import Stats
 
 __all__ = [
+    "GLOSSARY",
+    "Definition",
     "Event",
+    "ManagementNumbers",
     "RecordSource",
     "Report",
     "Stats",
@@ -50,6 +54,7 @@ __all__ = [
     "first_pass_yield",
     "load_records",
     "lockup",
+    "management_numbers",
     "process_maps",
     "render_html",
     "rework",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from backoffice.audit import AuditRecord
+from backoffice.audit import JOB_WORKFLOWS, AuditRecord
 
 ActorKind = Literal["system", "user", "ai"]
 Category = Literal["start", "work", "approval", "exception", "success", "intake"]
@@ -38,6 +38,15 @@ FOLLOW_UP_ACTIONS = frozenset(
 # Records an outside party interjects into a case (a redelivery, someone else's attempt at a link): a case does not
 # wait for them, so the waiting-time analysis steps over them.
 SIDE_ACTIONS = frozenset({"event.duplicate", "approval.refused"})
+# Records that land on a case after its outcome, about what became of it (an invoice's payments and credit memos,
+# issue #20's R2 and R3): not work of the case, not a reopening, and no time the case waited. The receivables
+# metrics read them; the case metrics step over them.
+AFTER_OUTCOME_ACTIONS = frozenset({"invoice.paid", "invoice.credited"})
+# Scheduled jobs whose records are measurements the management numbers read (issue #20's R4 and R5: a month's
+# delivery and work in progress), not cases of the firm: the report keeps their records, the case metrics leave
+# them out, like every workflow in ``backoffice.audit.JOB_WORKFLOWS``.
+MEASUREMENT_WORKFLOWS = frozenset({"delivery"})
+NOT_CASES = JOB_WORKFLOWS | MEASUREMENT_WORKFLOWS
 
 _FRAME_LABELS = {
     "case.started": "case started",
@@ -176,6 +185,25 @@ def as_events(items: Iterable[AuditRecord | Event]) -> list[Event]:
         events.extend(event_log(records))
         events.sort(key=lambda e: (e.case_id, e.seq))
     return events
+
+
+def case_work(trail: Sequence[Event]) -> list[Event]:
+    """A case's own records: without the follow-ups that land on it after its outcome (payments, credit memos)."""
+    return [e for e in trail if e.action not in AFTER_OUTCOME_ACTIONS]
+
+
+def is_manual_edit(event: Event) -> bool:
+    return event.actor_kind == "user" and not event.action.startswith("approval.")
+
+
+def final_outcome(trail: Sequence[Event]) -> Event | None:
+    """The case's last published outcome, unless the case was resumed after it (then it is open again). A payment
+    or credit memo recorded after the outcome does not reopen it."""
+    published = [e for e in trail if e.action == "outcome.published"]
+    final = published[-1] if published else None
+    if final is None or any(e.action == "case.resumed" and e.seq > final.seq for e in trail):
+        return None
+    return final
 
 
 # -- what counts as an exception -------------------------------------------------------------------------------

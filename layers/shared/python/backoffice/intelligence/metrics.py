@@ -20,8 +20,11 @@ counts as a case with an exception, but never ran, so it has no cycle time, rewo
 - Rework: occurrences of the same work in a case beyond the first, where the work is (stage, action): a step
   that is done again after a resume counts whatever its outcome was each time. Follow-ups (link opened, reminder
   sent, refused attempt, duplicate delivery) are not work. Rework % = rework / all events of the cases.
-- Billing lag: invoice date - work date, in days, for each record carrying ``data.work_date`` and
-  ``data.invoice_date``; n/a when none does.
+- Billing lag and the other management numbers (DSO, utilization, realization, ...): ``management`` (each defined
+  once in its ``GLOSSARY``, which the report carries). They read every record, the measurement jobs' included
+  (``events.MEASUREMENT_WORKFLOWS``); the case metrics leave those out, and step over the records that land on a
+  case after its outcome (an invoice's payments and credit memos, ``events.AFTER_OUTCOME_ACTIONS``): they neither
+  reopen it, nor count as rework, nor as time it waited.
 - Waits: the time between consecutive records of a case (interjections such as duplicate deliveries and refused
   attempts skipped) is charged to the stage of the later record: the time until that stage recorded its result.
   Open cases also show how long they have been waiting since their last record (as_of - last record).
@@ -33,9 +36,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ConfigDict
 
@@ -43,13 +46,19 @@ from backoffice.audit import AuditRecord
 from backoffice.intelligence.events import (
     APPROVAL_REQUEST_ACTIONS,
     FOLLOW_UP_ACTIONS,
+    NOT_CASES,
     SIDE_ACTIONS,
     Category,
     Event,
     as_events,
     case_rules,
+    case_work,
+    final_outcome,
     is_failure,
+    is_manual_edit,
 )
+from backoffice.intelligence.management import Definition, ManagementNumbers, glossary, management_numbers
+from backoffice.intelligence.receivables import BillingLag
 from backoffice.intelligence.stats import Stats, ratio
 from backoffice.models.envelope import Model
 
@@ -160,13 +169,6 @@ class Rework(_Model):
     items: list[ReworkItem]
 
 
-class BillingLag(_Model):
-    available: bool
-    items: int
-    stats: Stats | None  # days
-    note: str
-
-
 class RuleAgreement(_Model):
     rule: str  # TE1 ... TE11
     month: str  # the billing period's month, 2026-10
@@ -258,10 +260,12 @@ class Report(_Model):
     exceptions: Exceptions
     first_pass: FirstPassYield
     rework: Rework
-    billing_lag: BillingLag
+    billing_lag: BillingLag  # the same as management.billing_lag (kept where the report always had it)
     scorer_agreement: ScorerAgreement
     waits: Waits
     process_maps: list[ProcessMap]
+    management: ManagementNumbers
+    glossary: list[Definition]
 
 
 # -- cases ------------------------------------------------------------------------------------------------------
@@ -288,20 +292,9 @@ def as_of_of(events: Sequence[Event]) -> datetime | None:
 
 
 def rework_keys(trail: Sequence[Event]) -> Counter[tuple[str, str]]:
-    return Counter((e.stage or e.step, e.action) for e in trail if e.action not in FOLLOW_UP_ACTIONS)
-
-
-def is_manual_edit(event: Event) -> bool:
-    return event.actor_kind == "user" and not event.action.startswith("approval.")
-
-
-def final_outcome(trail: Sequence[Event]) -> Event | None:
-    """The case's last published outcome, unless the case was resumed after it (then it is open again)."""
-    published = [e for e in trail if e.action == "outcome.published"]
-    final = published[-1] if published else None
-    if final is None or any(e.action == "case.resumed" and e.seq > final.seq for e in trail):
-        return None
-    return final
+    return Counter(
+        (e.stage or e.step, e.action) for e in case_work(trail) if e.action not in FOLLOW_UP_ACTIONS
+    )
 
 
 def summarize_case(trail: Sequence[Event], as_of: datetime) -> CaseSummary:
@@ -508,7 +501,7 @@ def rework(events: Sequence[Event]) -> Rework:
     for case_id, trail in trails(events).items():
         if not is_case(trail):
             continue
-        activities += len(trail)
+        activities += len(case_work(trail))
         if case_kind(trail) == "rejected event":
             continue
         for (stage, action), n in rework_keys(trail).items():
@@ -529,44 +522,6 @@ def rework(events: Sequence[Event]) -> Rework:
         rate=ratio(total, activities),
         cases_with_rework=len(reworked_cases),
         items=items,
-    )
-
-
-# -- billing lag ------------------------------------------------------------------------------------------------
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def billing_lag(events: Sequence[Event]) -> BillingLag:
-    """Invoice date - work date in days, for every record carrying both ``data.work_date`` and ``data.invoice_date``."""
-    lags = []
-    for e in events:
-        worked, invoiced = _as_date(e.data.get("work_date")), _as_date(e.data.get("invoice_date"))
-        if worked is not None and invoiced is not None:
-            lags.append(float((invoiced - worked).days))
-    if not lags:
-        return BillingLag(
-            available=False,
-            items=0,
-            stats=None,
-            note="n/a: no audit record carries data.work_date and data.invoice_date",
-        )
-    return BillingLag(
-        available=True,
-        items=len(lags),
-        stats=Stats.of(lags),
-        note=f"{len(lags)} billed item(s) with a work date and an invoice date",
     )
 
 
@@ -628,7 +583,7 @@ def waits(events: Sequence[Event], as_of: datetime | None = None, top: int = 10)
     for trail in trails(events).values():
         if not is_case(trail) or case_kind(trail) == "rejected event":
             continue
-        flow = [e for e in trail if e.action not in SIDE_ACTIONS]
+        flow = [e for e in case_work(trail) if e.action not in SIDE_ACTIONS]
         for before, after in pairwise(flow):
             gaps.append(
                 Wait(
@@ -757,8 +712,10 @@ def build_report(
     items: Iterable[AuditRecord | Event], *, as_of: datetime | None = None, top_waits: int = 10
 ) -> Report:
     """Every metric over a set of audit records (or events already built with ``event_log``)."""
-    events = as_events(items)
-    moment = as_of or as_of_of(events)
+    every = as_events(items)
+    # The measurement jobs' records (a month's delivery, its WIP) feed the management numbers, not the case metrics.
+    events = [e for e in every if e.workflow not in NOT_CASES]
+    moment = as_of or as_of_of(every)
     cases = case_summaries(events, moment)
     cycles = {c.workflow: c for c in cycle_times(cases)}
     workflows = []
@@ -778,10 +735,11 @@ def build_report(
                 rework_rate=mine_rework.rate,
             )
         )
+    management = management_numbers(every, moment)
     return Report(
         as_of=moment,
-        first_event_at=min((e.timestamp for e in events), default=None),
-        events=len(events),
+        first_event_at=min((e.timestamp for e in every), default=None),
+        events=len(every),
         cases=len(cases),
         open_cases=sum(1 for c in cases if not c.closed),
         workflows=workflows,
@@ -790,10 +748,12 @@ def build_report(
         exceptions=exceptions(events, cases),
         first_pass=first_pass_yield(cases),
         rework=rework(events),
-        billing_lag=billing_lag(events),
+        billing_lag=management.billing_lag,
         scorer_agreement=scorer_agreement(events),
         waits=waits(events, moment, top_waits),
         process_maps=process_maps(events),
+        management=management,
+        glossary=glossary(),
     )
 
 

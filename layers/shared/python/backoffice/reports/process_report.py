@@ -66,8 +66,46 @@ class PublishedProcessReport(Model):
 
 def report_records(records: Iterable[AuditRecord]) -> list[AuditRecord]:
     """The records the report is about: every case's, not the scheduled jobs' own (this job's publications and
-    link openings, the sanctions list refreshes)."""
-    return [record for record in records if record.workflow not in JOB_WORKFLOWS]
+    link openings, the sanctions list refreshes); a measurement job's (a month's delivery and WIP) are kept, as
+    the management numbers read them (the report leaves them out of the case metrics)."""
+    from backoffice.intelligence.events import MEASUREMENT_WORKFLOWS
+
+    return [
+        record
+        for record in records
+        if record.workflow not in JOB_WORKFLOWS or record.workflow in MEASUREMENT_WORKFLOWS
+    ]
+
+
+# The operational management numbers the weekly report puts on the dashboard: (metric, where in the numbers, as a
+# percentage). Sent with the dimension ``workflow=process_report``; a number the trail has nothing for is not sent.
+MANAGEMENT_METRICS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("DaysSalesOutstanding", ("dso", "count_back"), False),
+    ("UtilizationPercent", ("utilization", "utilization"), True),
+    ("RealizationPercent", ("realization", "realization"), True),
+    ("BillingAccuracyPercent", ("billing_accuracy", "accuracy"), True),
+    ("WorkInProgressBase", ("wip", "wip_base"), False),
+    ("OrchestratedSharePercent", ("orchestrated_share", "share"), True),
+)
+
+
+def emit_management_metrics(report: Report) -> dict[str, float]:
+    """Send the operational management numbers to CloudWatch (embedded metric format); returns what was sent."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from backoffice import metrics
+
+    sent: dict[str, float] = {}
+    for name, (section, field_name), percent in MANAGEMENT_METRICS:
+        number = getattr(report.management, section)
+        value = getattr(number, field_name)
+        if not number.available or value is None:
+            continue
+        figure = float(value) * 100 if percent else float(value)
+        unit = MetricUnit.Percent if percent else MetricUnit.Count
+        metrics.record(name, figure, unit=unit, workflow=REPORT_WORKFLOW)
+        sent[name] = figure
+    return sent
 
 
 def build_process_report(records: Iterable[AuditRecord], *, as_of: datetime | None) -> Report | None:
@@ -109,6 +147,7 @@ class ReportPublisher:
             )
             return PublishedProcessReport(status="no_records", day=day, message=NO_RECORDS)
 
+        emit_management_metrics(report)
         html_key, json_key = report_keys(day)
         title = f"Process report: {self.firm}, {day}"
         html_version = self._put(html_key, render_html(report, title=title), "text/html; charset=utf-8")
