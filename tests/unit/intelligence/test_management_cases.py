@@ -4,6 +4,7 @@ metrics alone; the whole report carries every number and its definition."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from backoffice.audit import Actor
+from backoffice.cli.report import add_report_parsers
 from backoffice.intelligence import GLOSSARY, ManagementNumbers, build_report, event_log, to_json
 from backoffice.intelligence.management import (
     glossary_markdown,
@@ -235,3 +237,43 @@ def test_the_weekly_report_sends_the_operational_numbers_to_cloudwatch(
         line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for line in lines
     }
     assert all(line["workflow"] == "process_report" for line in lines)
+
+
+class _Stopped:
+    def stop(self) -> None:
+        pass
+
+
+class _Trail:
+    def __init__(self, trail: TrailWriter) -> None:
+        self.trail = trail
+
+    def case_ids(self) -> list[str]:
+        return sorted({r.case_id for r in self.trail.records})
+
+    def records(self, case_id: str) -> list[object]:
+        return [r for r in self.trail.records if r.case_id == case_id]
+
+
+def test_backoffice_report_json_prints_the_management_numbers_and_their_glossary(
+    trail: TrailWriter, at: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a runtime's trail with a month measured, an invoice posted and partly paid
+    measure(trail, "W1", "2026-02", "160", "120")
+    post(trail, "INV-1", "1000.00", "2026-02-27", period_end="2026-02-28", posted_on="2026-03-02")
+    pay(trail, "INV-1", "250.00", "2026-03-10", open_after="750.00")
+    parser = argparse.ArgumentParser(prog="backoffice")
+    add_report_parsers(
+        parser.add_subparsers(dest="command", required=True),
+        lambda args: _Stopped(),
+        trail_of=lambda runtime: _Trail(trail),  # type: ignore[arg-type,return-value]
+    )
+    args = parser.parse_args(["report", "--json", "--as-of", "2026-03-31T18:00:00Z"])
+    # When `backoffice report --json` runs
+    assert args.func(args) == 0
+    document = json.loads(capsys.readouterr().out)
+    # Then the management numbers are there under their keys, with the glossary
+    numbers = document["management"]
+    assert numbers["dso"]["receivables_base"] == "750.00" and numbers["utilization"]["utilization"] == 0.75
+    assert numbers["billing_lag"]["stats"]["median"] == 2.0
+    assert {d["key"] for d in document["glossary"]} >= set(numbers)

@@ -173,3 +173,14 @@ def test_receivables_are_not_available_without_posted_invoices(trail: TrailWrite
         days_to_pay(events),
     ):
         assert number.available is False and number.note.startswith("n/a")
+
+
+def test_a_payment_on_the_trail_twice_is_paid_once(trail: TrailWriter) -> None:
+    # Given a payment of 400 whose record reached the trail twice (same payment id)
+    post(trail, "INV-A", "1000.00", "2026-01-10")
+    for _ in range(2):
+        pay(trail, "INV-A", "400.00", "2026-02-01", open_after="600.00", payment_id="PAY-7")
+    # When the receivables are aged
+    aged = aging(event_log(trail.records), date(2026, 2, 2))
+    # Then 600 is open, not 200
+    assert aged.open_base == Decimal("600.00")

@@ -422,7 +422,10 @@ def leakage(events: Sequence[Event]) -> Leakage:
         months[month_of(invoice.billed_on)][1] += _write_down(invoice)
         clients[invoice.client_id][0] += _write_down(invoice)
         clients[invoice.client_id][1] += invoice.time_standard_base or ZERO
-    available = bool(lines or invoices or of_action(events, EXCEPTIONS_SETTLED))
+    reviews = [
+        e for e in of_action(events, EXCEPTIONS_SETTLED) if isinstance(e.data.get("written_off"), list)
+    ]
+    available = bool(reviews or invoices)
     by_rule = [
         LeakageRule(
             rule=rule,

@@ -8,7 +8,7 @@ guess. Shared by ``receivables``, ``delivery`` and ``management``; no metric liv
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -69,10 +69,6 @@ def month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def previous_month_end(day: date) -> date:
-    return date.fromordinal(month_start(day).toordinal() - 1)
-
-
 def months_between(first: date, last: date) -> list[date]:
     """The first day of every month from ``first``'s to ``last``'s, in order."""
     months, current = [], month_start(first)
@@ -106,7 +102,3 @@ def share(part: Decimal | float, whole: Decimal | float) -> float | None:
 
 def total(values: Iterable[Decimal]) -> Decimal:
     return sum(values, ZERO)
-
-
-def sorted_months(months: Iterable[str]) -> Sequence[str]:
-    return sorted(set(months))

@@ -182,15 +182,22 @@ def posted_invoices(events: Iterable[Event]) -> dict[str, PostedInvoice]:
 
 
 def settlements(events: Iterable[Event]) -> list[Settlement]:
-    """Every payment and credit memo applied to an invoice, oldest first."""
+    """Every payment and credit memo applied to an invoice, oldest first (each once: the recorder never records a
+    payment twice, and should a copy reach the trail all the same, it is not money paid twice)."""
     found = []
-    for e in events:
+    seen: set[tuple[str, str, str]] = set()
+    for e in sorted(events, key=lambda e: (e.timestamp, e.case_id, e.seq)):
         if e.action not in (PAID, CREDITED):
             continue
         invoice_id, amount = text(e.data.get("invoice_id")), money(e.data.get("amount_base"))
         day = as_date(e.data.get("paid_on" if e.action == PAID else "credited_on")) or e.timestamp.date()
         if invoice_id is None or amount is None:
             continue
+        document = text(e.data.get("payment_id" if e.action == PAID else "credit_id"))
+        if document is not None:
+            if (e.action, invoice_id, document) in seen:
+                continue
+            seen.add((e.action, invoice_id, document))
         open_after = money(e.data.get("open_after_base"))
         final = e.action == PAID and (e.outcome == "paid" or (open_after is not None and open_after <= 0))
         kind = "paid" if e.action == PAID else "credited"
@@ -444,6 +451,7 @@ def billing_lag(events: Sequence[Event]) -> BillingLag:
     ``data.period_end``). Records written before R1 that carry ``data.work_date`` and ``data.invoice_date`` count
     as invoice date - work date."""
     lags: list[tuple[str, float]] = []
+    before_r1 = 0
     for e in events:
         period_end = as_date(e.data.get("period_end")) if e.action == POSTED else None
         if period_end is not None:
@@ -453,6 +461,7 @@ def billing_lag(events: Sequence[Event]) -> BillingLag:
         worked, invoiced = as_date(e.data.get("work_date")), as_date(e.data.get("invoice_date"))
         if worked is not None and invoiced is not None:
             lags.append((month_of(invoiced), float((invoiced - worked).days)))
+            before_r1 += 1
     if not lags:
         return BillingLag(
             available=False,
@@ -465,7 +474,8 @@ def billing_lag(events: Sequence[Event]) -> BillingLag:
         available=True,
         items=len(lags),
         stats=Stats.of(days for _, days in lags),
-        note=f"{len(lags)} invoice(s): days from the billed period's end to posting",
+        note=f"{len(lags) - before_r1} invoice(s): days from the billed period's end to posting"
+        + (f"; {before_r1} item(s) recorded before R1: invoice date - work date" if before_r1 else ""),
         by_month=month_stats(lags),
         lags=sorted(days for _, days in lags),
     )
