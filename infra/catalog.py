@@ -413,7 +413,9 @@ CATALOG = Catalog(
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
         # The finance close's records, kept as its evidence: reconciliation findings (pk reconciliation#<period>,
         # sk the finding's key: open, in review, awaiting a fix, settled, closed) and each project's revenue
-        # position as each close booked it (pk revenue#<project>, sk the period's end).
+        # position as each close booked it (pk revenue#<project>, sk the period's end); each posted invoice's
+        # receivable and the payments applied to it (pk receivable#<invoice>, sk ledger; backoffice/invoicing/
+        # receivables.py).
         Table("finance_close", partition_key="pk", sort_key="sk", retain=True),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),

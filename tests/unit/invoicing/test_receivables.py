@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backoffice.audit import JOB_WORKFLOWS
 from backoffice.connectors.ports import Page
@@ -555,3 +557,42 @@ def test_the_posted_invoice_carries_hours_billed_and_standard_value_at_rate_card
         "time_billed_base": "2167.00",
         "time_standard_base": "2253.68",  # 2,080 x 1.0835 = 2,253.68
     }
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Any order, any redeliveries
+# ------------------------------------------------------------------------------------------------------------
+
+amounts = st.integers(min_value=1, max_value=80_000).map(lambda cents: Decimal(cents) / 100)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    deliveries=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=5), st.booleans(), amounts), min_size=1, max_size=25
+    )
+)
+def test_any_deliveries_apply_each_payment_once_and_never_leave_less_than_nothing_open(
+    deliveries: list[tuple[int, bool, Decimal]],
+) -> None:
+    # Given an invoice of EUR 1,234.50 and payments or credit memos (each id always with its first amount),
+    # delivered in any order, any number of times
+    books = Books().posted()
+    first: dict[tuple[int, bool], Decimal] = {}
+    for number, is_credit, amount in deliveries:
+        key = (number, is_credit)
+        first.setdefault(key, amount)
+        made = (
+            credit(f"X-{number}", str(first[key])) if is_credit else payment(f"X-{number}", str(first[key]))
+        )
+        books.recorder.record(made, via="event")
+    # Then one record per distinct payment, what they applied is never more than the invoice, the open amount is
+    # what is left of it, and the last record says so
+    records = books.trail.of(CASE)
+    assert len(records) == len(first)
+    applied = sum((Decimal(r["data"]["amount"]) for r in records), Decimal(0))
+    stored = books.ledger.get("SINV-1")
+    assert stored is not None
+    assert applied == min(sum(first.values(), Decimal(0)), Decimal("1234.50"))
+    assert stored.open_amount == Decimal("1234.50") - applied >= 0
+    assert Decimal(records[-1]["data"]["open_after"]) == stored.open_amount

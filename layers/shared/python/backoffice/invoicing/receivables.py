@@ -487,9 +487,10 @@ class PaymentRecorder:
         ]
         if claim.overpaid > 0:
             data["unapplied"] = _money(claim.overpaid)
+            what = "overpaid" if payment.kind == "payment" else "credited beyond what was open"
             reasons.append(
-                f"overpaid: {receivable.currency} {_money(claim.overpaid)} more than the invoice had open is "
-                "left unapplied on the client's account; the invoice owes nothing"
+                f"{what}: {receivable.currency} {_money(claim.overpaid)} more than the invoice had open is "
+                "left unapplied on the client's account; the invoice owes nothing (never less than nothing)"
             )
         if claim.status == "retaken":
             reasons.append(
