@@ -377,6 +377,7 @@ BUSINESS_EVENT_SOURCES = (
     "psa.certinia",
     "procurement.portal",
     "backoffice.schedule",
+    "erp.netsuite",
 )
 # The detail-types the case rules take from any source (a test checks this list against the rules themselves).
 ROUTED_DETAIL_TYPES = (
@@ -387,6 +388,9 @@ ROUTED_DETAIL_TYPES = (
     "Reconciliation Requested",
     "Revenue Recognition Requested",
 )
+# The detail-types a function rule takes from any source (not a case of their own: Invoice Paid is a step of the
+# invoice's case).
+INGESTED_DETAIL_TYPES = ("Invoice Paid",)
 
 CATALOG = Catalog(
     event_bus="backoffice",
@@ -409,7 +413,9 @@ CATALOG = Catalog(
         Table("textract_jobs", partition_key="job_id", ttl_attribute="expires_at"),
         # The finance close's records, kept as its evidence: reconciliation findings (pk reconciliation#<period>,
         # sk the finding's key: open, in review, awaiting a fix, settled, closed) and each project's revenue
-        # position as each close booked it (pk revenue#<project>, sk the period's end).
+        # position as each close booked it (pk revenue#<project>, sk the period's end); each posted invoice's
+        # receivable and the payments applied to it (pk receivable#<invoice>, sk ledger; backoffice/invoicing/
+        # receivables.py).
         Table("finance_close", partition_key="pk", sort_key="sk", retain=True),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
@@ -667,8 +673,33 @@ CATALOG = Catalog(
             name="post_invoice",
             description="Posts the approved invoice in the ERP and links every billed line to it in the PSA",
             timeout_seconds=120,
-            environment=dict(_STEP_ENV),
-            grants=_STEP_GRANTS,
+            # documents:read: the period's lines and workers (realization at rate card, R1); finance_close: the
+            # posted invoice registered as a receivable, so that its payments find its case.
+            environment={**_STEP_ENV, "FINANCE_CLOSE_TABLE_NAME": table("finance_close")},
+            grants=(*_STEP_GRANTS, "documents:read", "finance_close:readwrite"),
+        ),
+        # -- receivables: payments and credit memos applied to posted invoices ------------------------------------
+        LambdaFunction(
+            name="record_invoice_payment",
+            description="The ERP's Invoice Paid: applies the payment or credit memo once, records it on the invoice",
+            # parked:send: a payment of an invoice the ledger does not know waits there for an operator.
+            environment={
+                **_AUDIT_ENV,
+                "FINANCE_CLOSE_TABLE_NAME": table("finance_close"),
+                "PARKED_EVENTS_QUEUE_URL": queue("parked_events"),
+            },
+            grants=("audit:append", "audit:read", "finance_close:readwrite", "parked:send"),
+        ),
+        LambdaFunction(
+            name="read_invoice_payments",
+            description="Daily: pages the ERP's payments since the watermark and records each as an event would",
+            timeout_seconds=300,
+            environment={
+                **_STEP_ENV,
+                "FINANCE_CLOSE_TABLE_NAME": table("finance_close"),
+                "PARKED_EVENTS_QUEUE_URL": queue("parked_events"),
+            },
+            grants=(*_STEP_GRANTS, "finance_close:readwrite", "parked:send"),
         ),
         LambdaFunction(
             name="summarize_billing_run",
@@ -938,6 +969,13 @@ CATALOG = Catalog(
             "request_period_close",
             "asks for last month's reconciliation and revenue recognition",
         ),
+        # 04:00 UTC daily: the payments the ERP recorded, for any the Invoice Paid events did not bring.
+        Schedule(
+            "daily_invoice_payments",
+            "cron(0 4 * * ? *)",
+            "read_invoice_payments",
+            "records the payments and credit memos applied to posted invoices",
+        ),
         Schedule(
             "weekly_process_report",
             Ref("setting", "process_report_schedule"),
@@ -1056,11 +1094,17 @@ CATALOG = Catalog(
             function="ingest_salesforce_event",
         ),
         EventRule(
+            name="invoice_paid",
+            description="The ERP applied a payment or credit memo to a posted invoice: recorded on its case",
+            pattern={"detail-type": ["Invoice Paid"]},
+            function="record_invoice_payment",
+        ),
+        EventRule(
             name="unrouted_business_event",
             description="An event from a known business system that no other rule takes: parked and audited",
             pattern={
                 "source": list(BUSINESS_EVENT_SOURCES),
-                "detail-type": [{"anything-but": list(ROUTED_DETAIL_TYPES)}],
+                "detail-type": [{"anything-but": [*ROUTED_DETAIL_TYPES, *INGESTED_DETAIL_TYPES]}],
             },
             function="park_unrouted_event",
         ),

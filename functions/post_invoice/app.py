@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backoffice import metrics
+from backoffice import aws, metrics
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.invoicing.receivables import ReceivablesLedger
 from backoffice.invoicing.step_inputs import PostInvoiceInput
-from backoffice.invoicing.steps import post
-from backoffice.steps import Step
+from backoffice.invoicing.steps import BillingFiles, post
+from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
@@ -26,7 +28,16 @@ INPUT_MODEL = PostInvoiceInput
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
     try:
-        posted = post(payload.project_id, payload.invoice_id, wiring.psa(), wiring.erp())
+        posted = post(
+            payload.project_id,
+            payload.invoice_id,
+            wiring.psa(),
+            wiring.erp(),
+            files=BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id),
+            # Registered as a receivable of this case: its payments are recorded here (record_invoice_payment).
+            ledger=ReceivablesLedger(os.environ["FINANCE_CLOSE_TABLE_NAME"], aws.client("dynamodb")),
+            case_id=payload.case_id,
+        )
     except Exception as error:
         STEP.failed(event, error, "invoice.posted")
         raise

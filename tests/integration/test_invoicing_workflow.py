@@ -22,6 +22,7 @@ import pytest
 from backoffice.anomaly.labels import ReviewLabel, ReviewLabels
 from backoffice.audit import AuditTrail
 from backoffice.connectors.sandbox import SandboxErp, SandboxPsa
+from backoffice.invoicing.receivables import ReceivablesLedger
 from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_samples import (
     BillingSample,
@@ -303,6 +304,60 @@ def test_a_clean_project_invoices_without_a_review(billing_run: BillingRun) -> N
     actions = [action for action, _ in billing_run.audit("P-0020")]
     assert "approval.requested" not in actions[: actions.index("invoice.drafted")]
     assert actions[-1] == "outcome.published"
+
+
+def test_a_posted_invoice_records_its_receivable_and_its_payment_lands_on_its_case(
+    billing_run: BillingRun,
+) -> None:
+    # Given P-0020 (billed at card) and P-0006 (some hours billed above the card) posted by the run
+    runtime = billing_run.runtime
+    trail = AuditTrail(runtime.resolve(Ref("table_name", "audit")))
+    posted = {
+        project_id: next(
+            r for r in trail.records(f"{billing_run.case_id}-{project_id}") if r.action == "invoice.posted"
+        )
+        for project_id in ("P-0020", "P-0006")
+    }
+    # Then invoice.posted (R1) carries the receivable's and the realization's figures
+    clean = posted["P-0020"].data
+    for key in (
+        "client_id",
+        "project_id",
+        "practice",
+        "invoice_date",
+        "due_date",
+        "period_start",
+        "period_end",
+    ):
+        assert key in clean, key
+    assert (clean["period_start"], clean["period_end"]) == ("2026-10-01", "2026-10-31")
+    assert clean["amount_base"] == clean["amount"] and Decimal(clean["hours_billed"]) > 0
+    assert clean["time_standard_base"] == clean["time_billed_base"]
+    above = posted["P-0006"].data
+    assert Decimal(above["time_billed_base"]) > Decimal(above["time_standard_base"])
+    # And the invoice is in the receivables ledger under its case
+    ledger = ReceivablesLedger(
+        runtime.resolve(Ref("table_name", "finance_close")), runtime.client("dynamodb")
+    )
+    receivable = ledger.get(clean["invoice_id"])
+    assert receivable is not None and receivable.case_id == f"{billing_run.case_id}-P-0020"
+    # When the client pays it in full and the ERP's Invoice Paid comes twice
+    detail = {
+        "kind": "payment",
+        "id": "PAY-P0020",
+        "invoice_id": clean["invoice_id"],
+        "client_id": clean["client_id"],
+        "amount": clean["amount"],
+        "currency": clean["currency"],
+        "paid_on": "2026-12-01",
+    }
+    runtime.put_event("Invoice Paid", detail, source="erp.netsuite")
+    runtime.put_event("Invoice Paid", detail, source="erp.netsuite")
+    runtime.router.wait_delivered(60)
+    # Then one invoice.paid on the project's case, after its outcome
+    actions = [r.action for r in trail.records(f"{billing_run.case_id}-P-0020")]
+    assert actions.count("invoice.paid") == 1 and actions[-1] == "invoice.paid"
+    assert actions.index("outcome.published") < actions.index("invoice.paid")
 
 
 @pytest.mark.parametrize(

@@ -259,6 +259,7 @@ def test_the_registry_covers_every_detail_type_and_outcomes_share_one_model() ->
         DetailType.OPPORTUNITY_CLOSED_WON,
         DetailType.BILLING_PERIOD_CLOSED,
         DetailType.VENDOR_ONBOARDING_REQUESTED,
+        DetailType.INVOICE_PAID,  # the ERP's: a payment, not an outcome of ours
         *FINANCE_PERIOD_EVENTS,
     }
     assert {EVENT_DETAIL_MODELS[name] for name in outcomes} == {CaseOutcome}

@@ -101,6 +101,7 @@ class NetSuiteFake(FakeServer):
             "job": {},
             "billingratecard": {},
             "journalentry": {},
+            "customerpayment": {},
         }
         # The chart of accounts' posting accounts the journal lines may name: internal id -> number and name.
         self.accounts = {
@@ -370,6 +371,98 @@ class NetSuiteFake(FakeServer):
         new_id = self.add("creditmemo", record)
         self._derive("creditmemo", self.records["creditmemo"][new_id])
         return new_id
+
+    def add_payment(
+        self,
+        applied: dict[str, Decimal],
+        *,
+        tran_date: date,
+        memo: str | None = None,
+        voided: bool = False,
+    ) -> str:
+        """A customer payment applied to invoices (``applied``: invoice internal id -> amount): each invoice's
+        remaining amount goes down by what it applied, as NetSuite's apply sublist does."""
+        first = self.invoices[next(iter(applied))]
+        record = {
+            "entity": first["entity"],
+            "tranDate": tran_date.isoformat(),
+            "currency": first.get("currency") or {"id": "1"},
+            "memo": memo,
+            "voided": voided,
+            "apply": {"items": [{"doc": {"id": doc}, "amount": amount} for doc, amount in applied.items()]},
+        }
+        new_id = self.add("customerpayment", record)
+        self.records["customerpayment"][new_id]["tranId"] = f"PYMT{next(self._tran_numbers)}"
+        if not voided:
+            for doc, amount in applied.items():
+                invoice = self.invoices[doc]
+                invoice["paid"] = Decimal(str(invoice.get("paid", 0))) + amount
+                self._derive("invoice", invoice)
+        return new_id
+
+    def _payment_links(self) -> list[dict[str, Any]]:
+        """``NextTransactionLineLink`` rows from an invoice to the payments and credit memos applied to it, joined
+        to the paying transaction's header (its columns as ``t.<name>``)."""
+        rows = []
+        for code, record_type in (("CustPymt", "customerpayment"), ("CustCred", "creditmemo")):
+            for record in self.records[record_type].values():
+                if code == "CustCred":
+                    credited = (record.get("createdFrom") or {}).get("id")
+                    applied = Decimal(str(record.get("applied") or 0))
+                    links = [(credited, applied)] if credited and applied > 0 else []
+                else:
+                    links = [
+                        ((item.get("doc") or {}).get("id"), Decimal(str(item.get("amount") or 0)))
+                        for item in (record.get("apply") or {}).get("items") or []
+                    ]
+                for doc, amount in links:
+                    rows.append(
+                        {
+                            "t.id": str(record["id"]),
+                            "t.type": code,
+                            "t.entity": (record.get("entity") or {}).get("id"),
+                            "t.trandate": record.get("tranDate"),
+                            "t.memo": record.get("memo"),
+                            "t.voided": "T" if record.get("voided") else "F",
+                            "t.currency": (record.get("currency") or {}).get("id"),
+                            "l.previousdoc": doc,
+                            "l.previoustype": "CustInvc",
+                            "l.linktype": "Payment",
+                            # The link's amount with the sign of its posting: a credit to the invoice.
+                            "l.foreignamount": -amount,
+                        }
+                    )
+        return rows
+
+    def _payments(self, q: str) -> list[dict[str, Any]] | None:
+        found = re.fullmatch(
+            r"SELECT (.*?) FROM NextTransactionLineLink l JOIN transaction t ON t\.id = l\.nextdoc "
+            r"LEFT JOIN currency cur ON cur\.id = t\.currency WHERE (.*) ORDER BY t\.id, l\.previousdoc",
+            q,
+        )
+        if not found:
+            return None
+        rows = self._payment_links()
+        for condition in found[2].split(" AND "):
+            test = _link_condition(condition)
+            if test is None:
+                return None
+            rows = [r for r in rows if test(r)]
+        rows.sort(key=lambda r: (int(r["t.id"]), int(r["l.previousdoc"] or 0)))
+        out = []
+        for row in rows:
+            shown: dict[str, Any] = {}
+            for column in (c.strip() for c in found[1].split(", ")):
+                name, _, alias = column.partition(" AS ")
+                value = (
+                    self.currencies.get(str(row.get("t.currency")))
+                    if name == "cur.symbol"
+                    else _suiteql_value(row.get(name))
+                )
+                if value is not None:
+                    shown[alias or name.split(".", 1)[1]] = str(value)
+            out.append(shown)
+        return out
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -645,6 +738,8 @@ class NetSuiteFake(FakeServer):
             if found[1]:
                 return [{"id": r["id"], "balance": str(self._balance(r["id"]))} for r in rows]
             return [{"id": r["id"]} for r in rows]
+        if " FROM NextTransactionLineLink l " in q:
+            return self._payments(q)
         if " FROM transactionline tl " in q:
             return self._transaction_lines(q)
         if " FROM transaction t" in q:
@@ -990,4 +1085,22 @@ def _condition(text: str) -> Any:
     found = re.fullmatch(r"t\.(\w+) IS NOT NULL", text)
     if found:
         return lambda r, c=found[1]: r.get(c) not in (None, "")
+    return None
+
+
+def _link_condition(text: str) -> Any:
+    """A condition on a payment link row (``t.`` and ``l.`` columns), as a predicate; None: not understood."""
+    found = re.fullmatch(r"([tl]\.\w+) (>=|<=) TO_DATE\('(\d{4}-\d{2}-\d{2})', 'YYYY-MM-DD'\)", text.strip())
+    if found:
+        if found[2] == ">=":
+            return lambda r, c=found[1], v=found[3]: bool(r.get(c)) and str(r[c]) >= v
+        return lambda r, c=found[1], v=found[3]: bool(r.get(c)) and str(r[c]) <= v
+    found = re.fullmatch(r"([tl]\.\w+) = '((?:[^']|'')*)'", text.strip())
+    if found:
+        literal = found[2].replace("''", "'")
+        return lambda r, c=found[1], v=literal: str(r.get(c)) == v
+    found = re.fullmatch(r"([tl]\.\w+) IN \(([^)]*)\)", text.strip())
+    if found:
+        values = {v.strip().strip("'") for v in found[2].split(",")}
+        return lambda r, c=found[1]: str(r.get(c)) in values
     return None

@@ -27,6 +27,8 @@ Emulated:
 - Revenue recognition: ``GET /v2/projects/<code>/estimate`` (the estimate at completion, 404 when the project has
   none; ``seed_estimates``) and ``POST /v2/journal-entries`` (idempotent; refused with 422 when the lines name an
   account the ledger does not have or do not balance).
+- Receivables: ``GET /v2/payments?received_from=&received_to=`` (each payment's or credit note's application to
+  one invoice, dated ``received_on`` or ``credited_on``; offset paging; ``add_payment``).
 - Errors as ``{"error": {"code": ..., "message": ...}}``.
 
 ``seed_workers`` and ``seed_customers`` load the sample firm in these shapes; ``EXAMPLE_DOCUMENT`` (next to this file,
@@ -97,6 +99,7 @@ class RestFake(FakeServer):
         self.accounts: dict[str, dict[str, Any]] = {}
         self.estimates: dict[str, dict[str, Any]] = {}
         self.journal_entries: dict[str, dict[str, Any]] = {}
+        self.payments: list[dict[str, Any]] = []
         # The ledger's accounts a journal line may name (the example document maps the policy's names to these).
         self.ledger_accounts = {"1250", "2400", "4000"}
         self._numbers = itertools.count(1)
@@ -319,6 +322,41 @@ class RestFake(FakeServer):
                 "eac_hours": str(estimate.hours) if estimate.hours is not None else None,
                 "eac_cost": str(estimate.cost) if estimate.cost is not None else None,
             }
+
+    def add_payment(
+        self,
+        invoice_id: str,
+        applied: str,
+        day: str,
+        *,
+        credit: bool = False,
+        payment_id: str | None = None,
+        note: str | None = None,
+    ) -> str:
+        """A payment (or a credit note) applied to one of the ERP's invoices, in the invoice's currency."""
+        invoice = self.invoices[invoice_id]
+        uuid = payment_id or f"{'crn' if credit else 'pay'}_{next(self._ids)}"
+        self.payments.append(
+            {
+                "uuid": uuid,
+                "type": "CREDIT_NOTE" if credit else "PAYMENT",
+                "invoice": invoice_id,
+                "customer": invoice.get("customer"),
+                "applied": applied,
+                "currency": str(invoice.get("currency") or "usd").lower(),
+                "credited_on" if credit else "received_on": day,
+                "note": note,
+            }
+        )
+        return uuid
+
+    def _payments(self, request: Request, found: re.Match[str]) -> Reply:
+        start, end = request.param("received_from") or "", request.param("received_to") or "9999"
+        rows = [
+            p for p in self.payments if start <= (p.get("received_on") or p.get("credited_on") or "") <= end
+        ]
+        limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
+        return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -625,6 +663,7 @@ _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
     ("GET", _path(r"/invoices"), RestFake._invoices_issued),
     ("GET", _path(r"/invoices"), RestFake._invoices_for_period),
     ("GET", _path(r"/jobs"), RestFake._jobs),
+    ("GET", _path(r"/payments"), RestFake._payments),
     ("GET", _path(r"/accounts"), RestFake._accounts),
     ("GET", _path(r"/accounts/([^/]+)"), RestFake._account),
     ("GET", _path(r"/projects/([^/]+)/estimate"), RestFake._estimate),

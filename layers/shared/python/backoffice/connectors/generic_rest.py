@@ -45,6 +45,11 @@ not found: None) and ERP ``post_journal_entry`` (a create: the entry's ``journal
 and ``basis``; idempotent by its key like the other creates). An account the body mapping's ``values`` table does
 not know (the ledger's codes for the policy's account names) fails the request before anything is sent.
 
+Receivables: ERP ``list_payments`` ({start}, {end}; the payments and credit memos dated in the period, one record
+per invoice each applies to: ``kind`` payment or credit_memo, ``id``, ``invoice_id``, ``client_id``, ``amount``,
+``currency``, ``paid_on`` or ``credited_on``, ``memo``; paged). A document without it refuses the daily read by
+name.
+
 A next link is followed only to the configured host: the adapter never sends its credentials elsewhere.
 """
 
@@ -95,6 +100,7 @@ from backoffice.models import (
     Invoice,
     JournalEntry,
     Opportunity,
+    Payment,
     Project,
     ProjectEstimate,
     ProjectTemplate,
@@ -143,6 +149,7 @@ OperationName = Literal[
     "list_accounts",
     "project_estimate",
     "post_journal_entry",
+    "list_payments",
 ]
 _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
@@ -168,6 +175,7 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "return_lines": frozenset({"action"}),
     "list_invoices": frozenset({"start", "end"}),
     "project_estimate": frozenset({"project_id"}),
+    "list_payments": frozenset({"start", "end"}),
 }
 _CREATES = frozenset(
     {
@@ -192,6 +200,7 @@ _LISTS = frozenset(
         "list_invoices",
         "list_projects",
         "list_accounts",
+        "list_payments",
     }
 )
 _VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template"})
@@ -709,6 +718,11 @@ class RestConnector:
         op = self._operation("list_projects")
         records, following = self._page("list_projects", {}, page_token)
         return Page([self._map("list_projects", op, r, Project) for r in records], following)
+
+    # -- ERP receivables ---------------------------------------------------------------------------------------
+
+    def list_payments(self, start: date, end: date, page_token: str | None = None) -> Page[Payment]:
+        return self._list("list_payments", start, end, page_token, Payment)
 
     # -- ERP revenue recognition -------------------------------------------------------------------------------
 

@@ -35,6 +35,9 @@
   card fills on a new project): the ``billingratecard`` record, read through the record API (section_4719596844:
   prices per billing class in the ``ratecardpricingmulti`` sublist, or ``ratecardpricing`` without Multiple
   Currencies; cards set the rates of charge-based projects' time-based charge rules, section_1487716707).
+- Receivables (``ReceivablesErpPort``): the payments and credit memos applied to invoices are SuiteQL pages of
+  ``NextTransactionLineLink`` rows (invoice to ``CustPymt`` or ``CustCred``, link type ``Payment``) joined to the
+  paying transaction, one canonical ``Payment`` per invoice a payment settles (``list_payments``).
 - Revenue recognition (``RevenueErpPort``): the period-end journal is a ``journalentry`` record (record ID
   ``journalentry``; "Journal Entry", section_159886587653: ``subsidiary``, ``currency``, ``tranDate``, ``memo`` and
   the ``line`` sublist of ``account`` with ``debit`` or ``credit``, ``memo`` and ``entity``), upserted by the
@@ -91,6 +94,7 @@ from backoffice.models import (
     Client,
     Invoice,
     JournalEntry,
+    Payment,
     Project,
     PurchaseOrder,
     RateCard,
@@ -107,6 +111,7 @@ _INTERNAL_ID = re.compile(r"^\d{1,18}$")
 _PENDING_APPROVAL, _APPROVED, _REJECTED = "1", "2", "3"
 # transaction types: invoice, credit memo.
 _INVOICE, _CREDIT_MEMO = "CustInvc", "CustCred"
+_PAYMENT = "CustPymt"  # a customer payment
 _LINE_SOURCES = frozenset({"time", "expense", "milestone", "retainer", "fee", "adjustment"})
 # SuiteQL (Oracle underneath) refuses an IN list of more than 1,000 values: ids are asked for in chunks of 500.
 IN_LIST_CHUNK = 500
@@ -1130,6 +1135,48 @@ class NetSuiteErp:
             "status": status,
         }
         return self._load(Invoice, body, "invoice", row)
+
+    # -- receivables --------------------------------------------------------------------------------------------
+
+    def list_payments(self, start: date, end: date, page_token: str | None = None) -> Page[Payment]:
+        """A page of the customer payments (``CustPymt``) and credit memos (``CustCred``) dated (``trandate``) in
+        the period, one row per invoice each was applied to: SuiteQL over ``NextTransactionLineLink`` (the join
+        NetSuite keeps between a transaction and those that follow from it; ``previousdoc`` the invoice,
+        ``nextdoc`` the payment or memo, ``foreignamount`` what it applied, in the transaction's currency; link
+        type ``Payment`` for both), ordered by payment then invoice so pages neither skip nor repeat rows. Voided
+        payments and memos are left out; a memo not applied to an invoice has no link row, so none comes back.
+
+        Caveats, as for the other reads: SuiteQL answers column names in lower case and dates in the account's
+        format (``_netsuite_date``); ``foreignamount`` carries the sign of the link's posting, read as a size; the
+        memo's text is the transaction's ``memo``."""
+        rows, following = self.api.suiteql_page(
+            "SELECT t.id, t.type, t.entity, t.trandate, t.memo, l.previousdoc, l.foreignamount, "
+            "cur.symbol AS currency FROM NextTransactionLineLink l JOIN transaction t ON t.id = l.nextdoc "
+            "LEFT JOIN currency cur ON cur.id = t.currency "
+            f"WHERE l.previoustype = '{_INVOICE}' AND l.linktype = 'Payment' "
+            f"AND t.type IN ('{_PAYMENT}', '{_CREDIT_MEMO}') AND t.voided = 'F' "
+            f"AND t.trandate >= {_suiteql_date(start)} AND t.trandate <= {_suiteql_date(end)} "
+            "ORDER BY t.id, l.previousdoc",
+            offset=_page_offset(page_token),
+            operation="list_payments",
+        )
+        settings = self.api.settings
+        payments = []
+        for row in rows:
+            credit = row.get("type") == _CREDIT_MEMO
+            day = _netsuite_date(row.get("trandate")).isoformat()
+            body = {
+                "kind": "credit_memo" if credit else "payment",
+                "id": str(row.get("id")),
+                "invoice_id": str(row.get("previousdoc") or ""),
+                "client_id": str(row.get("entity") or ""),
+                "amount": abs(Decimal(str(row.get("foreignamount") or 0))),
+                "currency": row.get("currency") or settings.default_currency,
+                "credited_on" if credit else "paid_on": day,
+                "memo": row.get("memo") or None,
+            }
+            payments.append(self._load(Payment, body, "payment", row))
+        return Page(payments, str(following) if following is not None else None)
 
     @property
     def _project_id_field(self) -> str:

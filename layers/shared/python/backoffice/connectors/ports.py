@@ -24,6 +24,7 @@ from backoffice.models import (
     Invoice,
     JournalEntry,
     Opportunity,
+    Payment,
     Project,
     ProjectEstimate,
     ProjectTemplate,
@@ -261,6 +262,17 @@ class CloseErpPort(Protocol):
 
     def project_rate_card(self, project_id: str) -> RateCard | None:
         """The billing rates the ERP holds for the project (NetSuite: the project's billing rate card)."""
+        ...
+
+
+class ReceivablesErpPort(Protocol):
+    """What the receivables ledger reads from the ERP: the payments and credit memos applied to posted invoices
+    (sandbox, NetSuite by SuiteQL, generic REST). The daily read pages them since its watermark; the ERP's
+    ``Invoice Paid`` events carry the same records one at a time."""
+
+    def list_payments(self, start: date, end: date, page_token: str | None = None) -> Page[Payment]:
+        """Payments (paid on) and credit memos (credited on) dated in the period, one record per invoice each
+        applies to."""
         ...
 
 

@@ -48,6 +48,7 @@ from backoffice.models import (
     Invoice,
     JournalEntry,
     Opportunity,
+    Payment,
     Project,
     ProjectEstimate,
     ProjectTemplate,
@@ -690,6 +691,93 @@ class SandboxErp(_Adapter):
             lambda new_id: {**_dump(entry), "id": new_id, "status": "posted"},
             prefix="JE",
         )
+
+    # -- receivables -----------------------------------------------------------------------------------------
+
+    def list_payments(self, start: date, end: date, page_token: str | None = None) -> Page[Payment]:
+        self._call()
+        items, token = self.store.page(self.system, "payment", page_token)
+        first, last = start.isoformat(), end.isoformat()
+        return Page(
+            [
+                _load(Payment, body)
+                for body in items
+                if first <= str(body.get("paid_on") or body.get("credited_on")) <= last
+            ],
+            token,
+        )
+
+    def pay_invoice(
+        self,
+        invoice_id: str,
+        amount: Decimal,
+        paid_on: date,
+        *,
+        payment_id: str | None = None,
+        memo: str | None = None,
+    ) -> Payment:
+        """The client pays (part of) a posted invoice: the payment is kept and the invoice's open amount goes down
+        (the sandbox's stand-in for a payment entered in the ERP). Paying with a ``payment_id`` used before returns
+        that payment and changes nothing."""
+        return self._apply("payment", invoice_id, amount, paid_on, payment_id, memo)
+
+    def credit_invoice(
+        self,
+        invoice_id: str,
+        amount: Decimal,
+        credited_on: date,
+        *,
+        credit_id: str | None = None,
+        memo: str | None = None,
+    ) -> Payment:
+        """A credit memo applied to a posted invoice (a dispute settled, a correction)."""
+        return self._apply("credit_memo", invoice_id, amount, credited_on, credit_id, memo)
+
+    def _apply(
+        self,
+        kind: Literal["payment", "credit_memo"],
+        invoice_id: str,
+        amount: Decimal,
+        on: date,
+        record_id: str | None,
+        memo: str | None,
+    ) -> Payment:
+        self._call()
+        invoice = self._get("invoice", invoice_id, Invoice)
+        if invoice.status in ("draft", "cancelled"):
+            raise RecordNotFound(f"ERP has no posted invoice {invoice_id}")
+        key = f"{kind}#{record_id or uuid.uuid4().hex}#{invoice_id}"
+        dated = {"paid_on": on.isoformat()} if kind == "payment" else {"credited_on": on.isoformat()}
+        created = self.store.create_once(
+            self.system,
+            "payment",
+            key,
+            lambda new_id: {
+                "kind": kind,
+                # One record per invoice a payment settles: the store's id is the pair, the payment's is its own.
+                "id": record_id or new_id,
+                "invoice_id": invoice_id,
+                "client_id": invoice.client_id,
+                "amount": str(amount),
+                "currency": invoice.currency,
+                **dated,
+                "memo": memo,
+            },
+            prefix="PAY" if kind == "payment" else "CM",
+            record_id=f"{record_id}#{invoice_id}" if record_id else None,
+        )
+        body = self.store.get(self.system, "payment", created.id)
+        assert body is not None
+        if created.created:
+
+            def settle(found: dict[str, Any]) -> dict[str, Any]:
+                open_after = max(Decimal(str(found.get("outstanding_amount", "0"))) - amount, Decimal(0))
+                total = Decimal(str(found.get("grand_total", "0")))
+                status = "paid" if open_after == 0 else "partly_paid" if open_after < total else "posted"
+                return {**found, "outstanding_amount": str(open_after), "status": status}
+
+            self.store.change(self.system, "invoice", invoice_id, settle)
+        return _load(Payment, body)
 
 
 class SandboxPsa(_Adapter):

@@ -30,6 +30,7 @@ from backoffice.connectors.ports import (
     ErpPort,
     HrisPort,
     PsaPort,
+    ReceivablesErpPort,
     RevenueErpPort,
     RevenuePsaPort,
 )
@@ -215,6 +216,16 @@ def revenue_erp() -> RevenueErpPort:
     return port
 
 
+def receivables_erp() -> ReceivablesErpPort:
+    """The ERP as the receivables ledger reads it: the payments and credit memos applied to invoices
+    (``_RECEIVABLES_ERPS``; a generic REST document without ``list_payments`` refuses the read by name)."""
+    kind = _kind("erp")
+    if kind == "sandbox":
+        return SandboxErp(_store())
+    port: ReceivablesErpPort = _adapter("erp", kind)
+    return port
+
+
 def hris() -> HrisPort:
     kind = _kind("hris")
     if kind == "sandbox":
@@ -234,3 +245,4 @@ if TYPE_CHECKING:
     _CLOSE_CRMS: tuple[type[CloseCrmPort], ...] = (SandboxCrm, SalesforceCrm, RestConnector)
     _REVENUE_PSAS: tuple[type[RevenuePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
     _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
+    _RECEIVABLES_ERPS: tuple[type[ReceivablesErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)

@@ -42,7 +42,14 @@ from backoffice.anomaly.labels import ReviewLabel, ReviewLabels, decision_counts
 from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.policy import BillingPolicy
-from backoffice.invoicing.readiness import BillingPeriod, check_billing_readiness, money, period_label
+from backoffice.invoicing.readiness import (
+    BillingPeriod,
+    check_billing_readiness,
+    expected_rate,
+    money,
+    period_label,
+)
+from backoffice.invoicing.receivables import ReceivablesLedger, base_amount, register_receivable
 from backoffice.invoicing.review import (
     ExcludedLine,
     LineScore,
@@ -554,7 +561,20 @@ def draft(
 # ------------------------------------------------------------------------------------------------------------
 
 
-def post(project_id: str, invoice_id: str, psa: PsaPort, erp: ErpPort) -> dict[str, Any]:
+def post(
+    project_id: str,
+    invoice_id: str,
+    psa: PsaPort,
+    erp: ErpPort,
+    *,
+    files: BillingFiles | None = None,
+    ledger: ReceivablesLedger | None = None,
+    case_id: str | None = None,
+) -> dict[str, Any]:
+    """Post the draft, link its lines in the PSA and, with a ``ledger``, register it as a receivable of
+    ``case_id`` (where its payments will be recorded). Returns R1, ``invoice.posted``'s data: the invoice's
+    figures, in its currency and in the firm's (``*_base``), and its realization inputs (``billed_figures``),
+    which need the run's ``files`` (the period's lines and workers)."""
     invoice = erp.post_invoice(invoice_id)
     ids = _billed_ids(invoice)
     psa.mark_billed(
@@ -563,12 +583,67 @@ def post(project_id: str, invoice_id: str, psa: PsaPort, erp: ErpPort) -> dict[s
         expense_ids=ids["expense"],
         milestone_ids=ids["milestone"],
     )
+    if ledger is not None and case_id is not None:
+        register_receivable(ledger, invoice, case_id)
+    period = load_period(files) if files is not None else None
+    project = period.projects.get(project_id) if period is not None else None
+    rate = invoice.conversion_rate
     return {
         "invoice_id": invoice.id,
         "invoice_number": invoice.invoice_number,
         "amount": str(invoice.grand_total),
         "currency": invoice.currency,
         "lines_billed": len(ids["time"]) + len(ids["expense"]) + len(ids["milestone"]),
+        "client_id": invoice.client_id,
+        "project_id": invoice.project_id or project_id,
+        "practice": project.service_line if project is not None else None,
+        "invoice_date": invoice.posting_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "period_start": _iso(invoice.period_start or (period.period.start if period else None)),
+        "period_end": _iso(invoice.period_end or (period.period.end if period else None)),
+        "conversion_rate": str(rate),
+        "amount_base": str(base_amount(invoice.grand_total, rate)),
+        **billed_figures(invoice, project, period, psa),
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def billed_figures(
+    invoice: Invoice, project: Project | None, period: PeriodFile | None, psa: PsaPort
+) -> dict[str, Any]:
+    """The invoice's time billed against its standard value: hours billed (the time lines' hours), their amount
+    and the same hours at the project's rate card for each line's role and work date (the rate billing readiness
+    holds a line to, ``readiness.expected_rate``: the card's line for the worker, role or activity in force that
+    day, else the contract's rate for the role), all in the firm's currency. A line with no such rate, or whose
+    entries the run's files do not hold, counts at its billed amount: it neither raises nor lowers realization."""
+    time_lines = [line for line in invoice.lines if line.source == "time"]
+    hours = sum((line.quantity for line in time_lines), Decimal(0))
+    billed = sum((line.amount for line in time_lines), Decimal(0))
+    standard = billed
+    if time_lines and project is not None and period is not None:
+        entries = {entry.id: entry for entry in period.time(project.id)}
+        card = psa.project_rate_card(project.id)
+        contract = psa.get_contract(project.contract_id) if project.contract_id else None
+        roles = {worker.id: list(worker.roles) for worker in period.workers}
+        standard = Decimal(0)
+        for line in time_lines:
+            found = [entries[i] for i in line.source_ids if i in entries]
+            if len(found) != len(line.source_ids):
+                standard += line.amount
+                continue
+            for entry in found:
+                expected = expected_rate(entry, card, contract, roles)
+                standard += (
+                    entry.billing_hours * expected.amount if expected is not None else entry.billing_amount
+                )
+    rate = invoice.conversion_rate
+    return {
+        "hours_billed": str(hours),
+        "time_billed_base": str(base_amount(billed, rate)),
+        "time_standard_base": str(base_amount(standard, rate)),
     }
 
 

@@ -23,6 +23,7 @@ from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox
+from backoffice.local.receivables_demo import pay_posted_invoices
 from backoffice.local.reconciliation_demo import run_reconciliation
 from backoffice.local.revenue_demo import run_revenue_recognition
 from backoffice.local.runtime import LocalRuntime
@@ -215,6 +216,10 @@ def run_demo(out: TextIO) -> int:
         revenue_ok = run_revenue_recognition(runtime, out)
         print("", file=out)
 
+        # The clients pay the posted invoices: Invoice Paid events and the daily read record each on its case.
+        receivables_ok = pay_posted_invoices(runtime, out)
+        print("", file=out)
+
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
             "ERP outage (two 503s) that recovers on retry",
@@ -330,6 +335,7 @@ def run_demo(out: TextIO) -> int:
             and billing_ok
             and reconciliation_ok
             and revenue_ok
+            and receivables_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0

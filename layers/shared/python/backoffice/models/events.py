@@ -28,6 +28,7 @@ from backoffice.models.entities import (
     invariant_error,
 )
 from backoffice.models.envelope import EventEnvelope, to_json_text
+from backoffice.models.records import Payment
 
 
 class DetailType(StrEnum):
@@ -50,6 +51,7 @@ class DetailType(StrEnum):
     RECONCILIATION_COMPLETED = "Reconciliation Completed"
     REVENUE_BOOKED = "Revenue Booked"
     REVENUE_NOT_BOOKED = "Revenue Not Booked"
+    INVOICE_PAID = "Invoice Paid"  # the ERP: a payment or credit memo applied to a posted invoice
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -146,6 +148,7 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.RECONCILIATION_COMPLETED: CaseOutcome,
         DetailType.REVENUE_BOOKED: CaseOutcome,
         DetailType.REVENUE_NOT_BOOKED: CaseOutcome,
+        DetailType.INVOICE_PAID: Payment,
     }
 )
 

@@ -133,3 +133,37 @@ class ProjectEstimate(JsonModel):
 
     hours: Decimal | None = Field(default=None, ge=0)
     cost: Decimal | None = Field(default=None, ge=0)
+
+
+class Payment(CanonicalModel):
+    """A customer payment, or a credit memo, applied to one posted invoice (NetSuite: a ``CustPymt`` or ``CustCred``
+    applied to a ``CustInvc``), in the invoice's currency. A payment that settles several invoices is one record per
+    invoice, each with the same ``id``: what the receivables ledger applies is the pair (invoice, id).
+
+    The detail of ``Invoice Paid`` and what ``ReceivablesErpPort.list_payments`` pages. A payment carries
+    ``paid_on``, a credit memo ``credited_on``."""
+
+    kind: Literal["payment", "credit_memo"]
+    id: Identifier
+    invoice_id: Identifier
+    client_id: Identifier
+    amount: Annotated[Decimal, Field(gt=0)]  # applied to this invoice
+    currency: CurrencyCode
+    paid_on: date | None = None
+    credited_on: date | None = None
+    memo: Text | None = None
+
+    @model_validator(mode="after")
+    def _dated_by_kind(self) -> Self:
+        if self.kind == "payment" and (self.paid_on is None or self.credited_on is not None):
+            raise invariant_error("a payment has paid_on and no credited_on")
+        if self.kind == "credit_memo" and (self.credited_on is None or self.paid_on is not None):
+            raise invariant_error("a credit memo has credited_on and no paid_on")
+        return self
+
+    @property
+    def dated(self) -> date:
+        """The day the money came in, or the credit was given."""
+        day = self.paid_on if self.kind == "payment" else self.credited_on
+        assert day is not None  # the validator holds it
+        return day
