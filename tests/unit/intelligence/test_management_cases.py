@@ -8,7 +8,7 @@ import argparse
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -136,6 +136,26 @@ def test_reconciliation_effort_per_period(trail: TrailWriter, at: Clock) -> None
     # And from first sent for review to the decision: 4 hours (k1) and 30 hours (k2, since the first run)
     assert period.time_to_settle is not None and period.time_to_settle.median == 17 * HOUR
     assert found.available and found.time_to_settle == period.time_to_settle
+
+
+def test_a_finding_decided_on_its_own_case_next_month_counts_for_the_period_that_found_it(
+    trail: TrailWriter, at: Clock
+) -> None:
+    # Given September's run on 30 September sending k1 for review, decided on the finding's own case (as the real
+    # workflow records it) two days later, in October
+    compare, settle = Actor.system("compare_psa_and_erp"), Actor.system("settle_reconciliation_finding")
+    run_at = datetime.fromisoformat("2026-09-30T20:00:00+00:00")
+    trail.add("reconcile-2026-09", run_at, "compare PSA and ERP", compare, "reconciliation.compared", "findings",
+              workflow="reconciliation", data={"period_start": "2026-09-01", "findings": 1, "sent_for_review": 1,
+                                               "reviews": ["k1"]})  # fmt: skip
+    trail.add("reconcile-2026-09-F001", run_at + timedelta(days=2), "record finding decision", settle,
+              "reconciliation.finding_settled", "settled", workflow="reconciliation",
+              data={"key": "k1", "status": "settled", "applied": True})  # fmt: skip
+    # When the reconciliation effort is measured
+    (period,) = reconciliation_effort(event_log(trail.records)).by_period
+    # Then the decision is September's, two days after the run sent it
+    assert (period.period, period.decided, period.settled) == ("2026-09", 1, 1)
+    assert period.time_to_settle is not None and period.time_to_settle.median == 48 * HOUR
 
 
 def test_orchestrated_share_leaves_out_resumed_and_hand_edited_cases(trail: TrailWriter, at: Clock) -> None:

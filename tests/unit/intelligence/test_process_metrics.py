@@ -374,22 +374,47 @@ def test_rework_counts_work_done_again_after_a_resume_but_not_follow_ups(
 # -- billing lag, waits, process map ----------------------------------------------------------------------------
 
 
-def test_billing_lag_is_invoice_date_minus_work_date_when_records_carry_both(
-    trail: TrailWriter, at: Clock
-) -> None:
-    # Given two posted invoices 20 and 10 days after the work, and a record with an invoice date only
+def test_billing_lag_is_days_from_the_billed_periods_end_to_posting(trail: TrailWriter, at: Clock) -> None:
+    # Given February's invoices posted on 3 March and on 13 March, and a draft that carries the period too
     post = Actor.system("post_invoice")
-    trail.add("i1", at(0), "post invoice in ERP", post, "invoice.posted", "posted", workflow="invoicing",
-              data={"work_date": "2026-02-01", "invoice_date": "2026-02-21"})  # fmt: skip
-    trail.add("i2", at(0), "post invoice in ERP", post, "invoice.posted", "posted", workflow="invoicing",
-              data={"work_date": "2026-02-11T17:00:00+00:00", "invoice_date": "2026-02-21"})  # fmt: skip
-    trail.add("i3", at(0), "draft invoice in ERP", post, "invoice.drafted", "drafted", workflow="invoicing",
-              data={"invoice_date": "2026-02-21"})  # fmt: skip
+    march_3 = datetime.fromisoformat("2026-03-03T10:00:00+00:00")
+    march_13 = datetime.fromisoformat("2026-03-13T10:00:00+00:00")
+    period = {"period_start": "2026-02-01", "period_end": "2026-02-28"}
+    trail.add(
+        "i1",
+        march_3,
+        "post invoice in ERP",
+        post,
+        "invoice.posted",
+        "posted",
+        workflow="invoicing",
+        data=period,
+    )
+    trail.add(
+        "i2",
+        march_13,
+        "post invoice in ERP",
+        post,
+        "invoice.posted",
+        "posted",
+        workflow="invoicing",
+        data=period,
+    )
+    trail.add(
+        "i3",
+        march_3,
+        "draft invoice in ERP",
+        post,
+        "invoice.drafted",
+        "drafted",
+        workflow="invoicing",
+        data=period,
+    )
     # When billing lag is computed
     lag = billing_lag(event_log(trail.records))
-    # Then it is 15 days at the median, over the two billed items
+    # Then it is 3 and 13 days (28 February to 3 and 13 March): 8 at the median, over the two posted invoices
     assert lag.available and lag.items == 2
-    assert lag.stats is not None and (lag.stats.median, lag.stats.max) == (15.0, 20.0)
+    assert lag.stats is not None and (lag.stats.median, lag.stats.max) == (8.0, 13.0)
 
 
 def test_scorer_agreement_is_what_reviewers_confirm_of_what_the_scorer_sent_per_rule_and_month(

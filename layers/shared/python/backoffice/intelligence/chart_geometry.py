@@ -180,7 +180,7 @@ def histogram_geometry(
         columns=_columns(plot, bins, fmt, scale.unit),
         duration_ticks=_duration_ticks(plot, bins, fmt),
         caption=Label(left + plot_w / 2, height - 10, caption, size=10, fill=MUTED, anchor="middle"),
-        count_title=Label(left - 6, top - 8, scale.unit, size=10, fill=MUTED, anchor="end"),
+        count_title=Label(4, top - 8, scale.unit, size=10, fill=MUTED),
         markers=[_marker(plot, bins, j, name, value, fmt) for j, (name, value) in enumerate(markers)],
         counts=[
             Label(x + plot.bar_width / 2, y - 4, str(count), size=10, fill=MUTED, anchor="middle", halo=True)

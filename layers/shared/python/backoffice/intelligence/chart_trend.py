@@ -64,13 +64,15 @@ def trend_geometry(
     height: float,
     color: str = ACCENT,
     reference: tuple[str, float] | None = None,
+    steps: Callable[[float, int], float] = nice_step,
 ) -> TrendChart:
-    """Columns per period (``points`` not empty), on an axis from 0 to a nice step above the largest value."""
+    """Columns per period (``points`` not empty), on an axis from 0 to a nice step above the largest value
+    (``steps`` picks the step: ``chart_scales.duration_step`` for durations)."""
     left, right, top, bottom = 56, 12, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [p.value for p in points if p.value is not None]
     peak = max([*values, reference[1] if reference else 0.0, 0.0])
-    step = nice_step(peak, 4) if peak > 0 else 1.0
+    step = steps(peak, 4) if peak > 0 else 1.0
     y_max = step * math.ceil(peak / step) if peak > 0 else step
     if y_max <= peak:
         y_max += step
@@ -82,9 +84,8 @@ def trend_geometry(
     bar = min(46.0, slot * 0.62)
     ticks, tick = [], 0.0
     while tick <= y_max + 1e-9:
-        ticks.append(
-            Tick(y(tick), Label(left - 6, y(tick) + 4, fmt(tick), size=10, fill=MUTED, anchor="end"))
-        )
+        text = fmt(tick) if tick else "0"
+        ticks.append(Tick(y(tick), Label(left - 6, y(tick) + 4, text, size=10, fill=MUTED, anchor="end")))
         tick += step
     columns, periods, texts = [], [], []
     for i, point in enumerate(points):
@@ -113,15 +114,8 @@ def trend_geometry(
             y(value),
             left,
             left + plot_w,
-            Label(
-                left + plot_w,
-                y(value) - 5,
-                f"{name} {fmt(value)}",
-                size=10,
-                fill=INK,
-                anchor="end",
-                halo=True,
-            ),
+            # Over the plot's top right, clear of the columns and their values.
+            Label(left + plot_w, top - 12, f"- - {name} {fmt(value)}", size=10, fill=INK, anchor="end"),
         )
     return TrendChart(
         width=width,

@@ -25,7 +25,7 @@ from backoffice.intelligence.chart_geometry import (
     notice,
     range_chart_geometry,
 )
-from backoffice.intelligence.chart_scales import wrap
+from backoffice.intelligence.chart_scales import nice_step, wrap
 from backoffice.intelligence.chart_trend import Point, trend_geometry
 
 # ``Bar`` and ``Range`` are the charts' inputs; ``wrap`` is read by the local console.
@@ -83,11 +83,14 @@ def trend_chart(
     height: float = 220,
     color: str = ACCENT,
     reference: tuple[str, float] | None = None,
+    steps: Callable[[float, int], float] = nice_step,
 ) -> str:
     """A value per month as columns (DSO, utilization, WIP), with an optional reference line (a target)."""
     if not any(p.value is not None for p in points):
         return nothing_to_show("Nothing measured yet.", title=title, width=width, height=44, baseline=26)
-    chart = trend_geometry(points, fmt, width=width, height=height, color=color, reference=reference)
+    chart = trend_geometry(
+        points, fmt, width=width, height=height, color=color, reference=reference, steps=steps
+    )
     return draw("trend_chart", title=title, chart=chart)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from backoffice.html import render
-from backoffice.intelligence import charts
+from backoffice.intelligence import charts, html_management
 from backoffice.intelligence.charts import Bar, Range
 from backoffice.intelligence.metrics import CycleTime, ProcessMap, Report, TurnaroundGroup, WorkflowSummary
 from backoffice.intelligence.process_map_svg import legend, process_map_svg
@@ -25,20 +25,12 @@ EXCEPTION_COLORS = {"blocked": "#ef4444", "approval": "#f59e0b", "event": "#8b5c
 DEFINITIONS = (
     ("Case", "A case id in the audit trail. A rejected event is a case that never ran."),
     ("Cycle time", "Last published outcome minus the case's first record; open cases are counted apart."),
-    ("Approval turnaround", "A decision's time minus the time of the request it answers."),
     (
         "Exception",
         "A failure outcome (by error name), a refused approval attempt, an expired approval, a rejected event.",
     ),
-    ("Exception rate", "Cases with at least one exception / all cases."),
     ("First-pass yield", "Cases with no exception, no rework and no manual edit / all cases."),
-    ("Rework", "The same step and action done again in a case (after a resume, a retry); % of all events."),
     ("Wait", "Time between consecutive records, charged to the step that recorded the later one."),
-    ("Billing lag", "Invoice date minus work date, for records carrying both."),
-    (
-        "DSO",
-        "Receivables / credit sales \u00d7 days. Cash freed by cutting DSO by d days = d \u00d7 revenue / 365.",
-    ),
 )
 
 
@@ -70,7 +62,6 @@ def _kpis(report: Report) -> list[tuple[str, str, str]]:
     main = _main_workflow(report)
     cycle = main.cycle.stats if main else None
     approvals = report.approvals
-    lag = report.billing_lag
     top_wait = next(iter(report.waits.by_stage), None)
     return [
         ("Cases", str(report.cases), f"{report.open_cases} open · {report.events} events"),
@@ -102,11 +93,9 @@ def _kpis(report: Report) -> list[tuple[str, str, str]]:
             f"{report.rework.rework} repeats in {report.rework.cases_with_rework} case(s)",
         ),
         (
-            "Billing lag",
-            f"{lag.stats.median:.0f} d" if lag.stats else "n/a",
-            f"median · p90 {lag.stats.p90:.0f} d · {lag.items} items"
-            if lag.stats
-            else "no work/invoice dates",
+            "Approvals waiting",
+            str(approvals.pending),
+            f"{approvals.reminders} reminder(s) · {approvals.expired} expired · {approvals.escalated} escalated",
         ),
         (
             "Most waiting in",
@@ -352,6 +341,14 @@ def render_html(report: Report, *, title: str = "Process intelligence") -> str:
         approvals=_approvals_section(report),
         waits=_waits_section(report),
         quality=_quality_section(report),
+        management={
+            "cards": html_management.cards(report.management),
+            "receivables": html_management.receivables(report.management),
+            "delivery": html_management.delivery(report.management),
+            "billing": html_management.billing(report.management),
+            "operations": html_management.operations(report.management),
+        },
+        glossary=report.glossary,
         definitions=DEFINITIONS,
         fmt_time=_fmt_time,
         percent=format_percent,

@@ -458,10 +458,11 @@ def reconciliation_effort(events: Sequence[Event]) -> ReconciliationEffort:
         status = text(e.data.get("status"))
         if status not in DECIDED:
             continue
-        period = period_of.get(e.case_id) or month_of(e.timestamp.date())
+        # A finding is decided on a case of its own: it belongs to the period of the run that sent it for review.
+        first = found_at.get(str(e.data.get("key")))
+        period = period_of.get(first.case_id if first else e.case_id) or month_of(e.timestamp.date())
         decided[period] += 1
         settled[period] += status == "settled"
-        first = found_at.get(str(e.data.get("key")))
         if first is not None:
             waits[period].append((e.timestamp - first.timestamp).total_seconds())
     by_period = [

@@ -448,34 +448,25 @@ def month_stats(items: Iterable[tuple[str, float]]) -> list[MonthStats]:
 
 def billing_lag(events: Sequence[Event]) -> BillingLag:
     """Days from the end of the billed period to the day the invoice was posted (R1: the record's date minus
-    ``data.period_end``). Records written before R1 that carry ``data.work_date`` and ``data.invoice_date`` count
-    as invoice date - work date."""
+    ``data.period_end``)."""
     lags: list[tuple[str, float]] = []
-    before_r1 = 0
-    for e in events:
-        period_end = as_date(e.data.get("period_end")) if e.action == POSTED else None
+    for e in of_action(events, POSTED):
+        period_end = as_date(e.data.get("period_end"))
         if period_end is not None:
             posted = e.timestamp.date()
             lags.append((month_of(posted), float((posted - period_end).days)))
-            continue
-        worked, invoiced = as_date(e.data.get("work_date")), as_date(e.data.get("invoice_date"))
-        if worked is not None and invoiced is not None:
-            lags.append((month_of(invoiced), float((invoiced - worked).days)))
-            before_r1 += 1
     if not lags:
         return BillingLag(
             available=False,
             items=0,
             stats=None,
-            note="n/a: no audit record carries data.work_date and data.invoice_date, "
-            "and no invoice.posted record carries data.period_end",
+            note="n/a: no invoice.posted record carries data.period_end",
         )
     return BillingLag(
         available=True,
         items=len(lags),
         stats=Stats.of(days for _, days in lags),
-        note=f"{len(lags) - before_r1} invoice(s): days from the billed period's end to posting"
-        + (f"; {before_r1} item(s) recorded before R1: invoice date - work date" if before_r1 else ""),
+        note=f"{len(lags)} invoice(s): days from the billed period's end to posting",
         by_month=month_stats(lags),
         lags=sorted(days for _, days in lags),
     )

@@ -225,7 +225,7 @@ def _people(rng: random.Random) -> list[Person]:
 def _clients(rng: random.Random) -> list[Client]:
     clients = []
     for n, name in enumerate(CLIENT_NAMES, start=1):
-        habit = rng.choice((24.0, 30.0, 32.0, 38.0, 45.0, 45.0, 52.0, 60.0, 68.0))
+        habit = rng.choice((22.0, 26.0, 28.0, 30.0, 34.0, 38.0, 45.0, 52.0, 60.0, 68.0))
         clients.append(Client(f"CUST-{n:04d}", name, habit, po_required=rng.random() < 0.25))
     return clients
 
@@ -291,17 +291,21 @@ def _delivery_month(
         available -= leave
         # Utilization drifts up over the half year (the firm's push on timesheets) and dips in the summer.
         summer = 0.06 if first.month in (7, 8) else 0.0
-        share = max(0.0, min(0.98, rng.gauss(person.target + 0.012 * months_in - summer, 0.05)))
+        share = (
+            max(0.0, min(0.98, rng.gauss(person.target + 0.012 * months_in - summer, 0.05)))
+            if person.target
+            else 0.0  # firm services book no client time
+        )
         billable = (available * Decimal(str(round(share, 3)))).quantize(Decimal("0.5"))
         non_billable = max(Decimal(0), available - billable - Decimal(rng.randint(0, 8)))
         standard = billable * person.rate
         candidates = by_practice.get(person.practice, [])
         if candidates and billable:
             split = rng.sample(candidates, k=min(len(candidates), rng.choice((1, 1, 2, 3))))
-            share = (billable / len(split)).quantize(Decimal("0.5"))
+            part = (billable / len(split)).quantize(Decimal("0.5"))
             for n, project in enumerate(split):
-                # Equal shares in half hours; the last project takes what rounding left.
-                hours = share if n < len(split) - 1 else billable - share * (len(split) - 1)
+                # Equal parts in half hours; the last project takes what rounding left.
+                hours = part if n < len(split) - 1 else billable - part * (len(split) - 1)
                 figures = work.setdefault(project.project_id, {"hours": Decimal(0), "standard": Decimal(0)})
                 figures["hours"] += hours
                 figures["standard"] += hours * person.rate
@@ -540,7 +544,9 @@ def _invoice_case(
         )
     standard = figures["standard"] - sum((Decimal(w["value_base"]) for w in written_off), Decimal(0))
     hours = figures["hours"] - sum((Decimal(w["hours"]) for w in written_off), Decimal(0))
-    billed_time = standard * Decimal(str(round(project.realization, 3)))
+    # The project's usual discount, and this month's write-downs on top of it now and then.
+    realized = project.realization - (rng.uniform(0.02, 0.12) if rng.random() < 0.15 else 0.0)
+    billed_time = standard * Decimal(str(round(min(1.0, realized), 3)))
     expenses = billed_time * Decimal(str(round(rng.uniform(0.0, 0.08), 3)))
     amount = billed_time + expenses
     case.system("draft invoice in ERP", "draft_invoice", "invoice.drafted", "drafted", seconds=(2, 20))
@@ -733,7 +739,12 @@ def _reconciliation(books: _Books, first: date, at: datetime) -> None:
     counts = dict.fromkeys(("RC1", "RC3", "RC6", "RC7", "RC11"), 0)
     for _ in range(found):
         counts[rng.choice(list(counts))] += 1
+    # The findings above the review threshold, each sent to its owner (keyed as the real rules key them).
+    reviewed = [(rng.choice(("RC6", "RC3", "RC7")), f"P-{rng.randint(1, 48):04d}") for _ in range(reviews)]
+    keys = [f"{rule}:{project}:{first:%Y-%m}" for rule, project in reviewed]
     summary = {
+        "period_start": first.isoformat(),
+        "period_end": end.isoformat(),
         "findings": found,
         "to_review": reviews,
         "sent_for_review": reviews,
@@ -742,7 +753,11 @@ def _reconciliation(books: _Books, first: date, at: datetime) -> None:
         "as_of": run.at.date().isoformat(),
     }
     run.system(
-        "compare PSA and ERP", "compare_psa_and_erp", "reconciliation.compared", "findings", data=summary
+        "compare PSA and ERP",
+        "compare_psa_and_erp",
+        "reconciliation.compared",
+        "findings",
+        data={**summary, "reviews": keys},
     )
     run.system(
         "summarize reconciliation",
@@ -752,7 +767,7 @@ def _reconciliation(books: _Books, first: date, at: datetime) -> None:
         data=summary,
     )
     run.publish("Reconciliation Completed")
-    for n in range(1, reviews + 1):
+    for n, ((rule, _project), key) in enumerate(zip(reviewed, keys, strict=True), start=1):
         finding = SampleCase(
             books.writer,
             rng,
@@ -761,7 +776,6 @@ def _reconciliation(books: _Books, first: date, at: datetime) -> None:
             workflow="reconciliation",
             clock=books.clock,
         )
-        rule = rng.choice(["RC6", "RC3", "RC7"])
         resolution = rng.choice(
             ("acknowledge", "fix_in_psa", "fix_in_erp", "write_off" if rule == "RC6" else "acknowledge")
         )
@@ -781,7 +795,7 @@ def _reconciliation(books: _Books, first: date, at: datetime) -> None:
             status,
             data={
                 "applied": True,
-                "key": f"{rule}:P-{n:04d}:USD",
+                "key": key,
                 "resolution": resolution,
                 "status": status,
             },

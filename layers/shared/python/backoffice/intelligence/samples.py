@@ -1,8 +1,8 @@
 """A synthetic month of audit trails, for previewing the report and for its tests (``backoffice report --sample``).
 
 The onboarding trails have the shapes the real handlers write (steps, actions, outcomes, approval data); the
-invoicing trails are illustrative, there to show billing lag: their ``invoice.posted`` records carry
-``data.work_date`` and ``data.invoice_date``. Records are hash-chained like the real trail, so ``verify_chain``
+invoicing trails are illustrative, there to show billing lag: their ``invoice.posted`` records carry the billed
+period (``data.period_end``). ``sample_firm`` builds the six months of a whole firm the report's ``--sample`` shows. Records are hash-chained like the real trail, so ``verify_chain``
 accepts them. The same seed always gives the same records.
 """
 
@@ -396,7 +396,6 @@ def _invoicing(writer: TrailWriter, rng: random.Random, index: int, at: datetime
         data={"request_id": f"{case.case_id}-0", "level": "partner review", "quorum": 1},
     )
     invoice_date = case.at.date()
-    work_date = invoice_date - timedelta(days=rng.randint(6, 45))
     case.system(
         "post invoice in ERP",
         "post_invoice",
@@ -404,8 +403,9 @@ def _invoicing(writer: TrailWriter, rng: random.Random, index: int, at: datetime
         "posted",
         data={
             "invoice_id": f"INV-2026-{index:04d}",
-            "work_date": work_date.isoformat(),
             "invoice_date": invoice_date.isoformat(),
+            "period_start": "2026-02-01",
+            "period_end": "2026-02-28",
         },
     )
     case.publish("Invoice Posted")
