@@ -27,12 +27,14 @@ PERIOD = Duration.minutes(5)
 SANCTIONS_LIST_MAX_AGE_DAYS = 8
 
 
-def _business(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
+def _business(
+    name: str, statistic: str = "Sum", *, period: Duration = PERIOD, **dimensions: str
+) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=NAMESPACE,
         metric_name=name,
         statistic=statistic,
-        period=PERIOD,
+        period=period,
         dimensions_map=dimensions or None,
     )
 
@@ -178,6 +180,30 @@ class Monitoring(Construct):
                 width=12,
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
+        )
+        # The management numbers the weekly process report publishes (reports/process_report.MANAGEMENT_METRICS;
+        # definitions in docs/metrics.md): one point a week, so the trend reads over months.
+        weekly = Duration.days(7)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Management numbers (%, weekly): utilization, realization, billing accuracy, orchestrated",
+                left=[
+                    _business(name, "Maximum", period=weekly, workflow="process_report")
+                    for name in (
+                        "UtilizationPercent",
+                        "RealizationPercent",
+                        "BillingAccuracyPercent",
+                        "OrchestratedSharePercent",
+                    )
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="DSO (days, count-back) and WIP (reporting currency), weekly",
+                left=[_business("DaysSalesOutstanding", "Maximum", period=weekly, workflow="process_report")],
+                right=[_business("WorkInProgressBase", "Maximum", period=weekly, workflow="process_report")],
+                width=12,
+            ),
         )
 
     def _page_on_stale_sanctions_list(self) -> None:

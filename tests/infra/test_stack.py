@@ -718,6 +718,18 @@ def test_operators_are_alarmed_on_failed_executions_dead_letters_overdue_approva
         assert metric in body
 
 
+def test_the_dashboard_shows_every_management_number_the_weekly_report_sends(synthesized: Synthesized) -> None:
+    from backoffice.reports.process_report import MANAGEMENT_METRICS
+
+    # Given the synthesized dashboard
+    [dashboard] = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    # Then each number the published process report sends to CloudWatch has a graph, weekly
+    for name, _, _ in MANAGEMENT_METRICS:
+        assert f'\\"{name}\\"' in body, name
+    assert '\\"period\\":604800' in body
+
+
 def test_only_technical_faults_page_business_outcomes_succeed(synthesized: Synthesized) -> None:
     # Given the synthesized stack
     alarms = list(synthesized.of_type("AWS::CloudWatch::Alarm").values())

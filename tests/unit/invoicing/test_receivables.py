@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -84,13 +85,17 @@ class MemoryTable:
 
 @dataclass
 class Trail:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    appended: list[dict[str, Any]] = field(default_factory=list)
 
     def append(self, **record: Any) -> None:
-        self.records.append(record)
+        self.appended.append(record)
 
     def of(self, case_id: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r["case_id"] == case_id]
+        return [r for r in self.appended if r["case_id"] == case_id]
+
+    def records(self, case_id: str) -> list[SimpleNamespace]:
+        """``AuditTrail.records``: the case's records, read back."""
+        return [SimpleNamespace(action=r["action"], data=r["data"]) for r in self.of(case_id)]
 
 
 @dataclass
@@ -347,6 +352,20 @@ def test_a_payment_applied_but_not_recorded_is_recorded_by_a_later_delivery_afte
     assert result["outcome"] == "paid" and record["reasons"][-1].startswith("recorded by a later delivery")
     assert books.ledger.get("SINV-1").open_amount == 0  # type: ignore[union-attr]
     assert books.recorder.record(payment(), via="event")["outcome"] == "duplicate"
+
+
+def test_a_payment_recorded_by_a_delivery_that_died_before_marking_it_is_not_recorded_again() -> None:
+    # Given a delivery that applied the payment, recorded it on the case and stopped before marking it recorded
+    books = Books().posted()
+    claim = books.ledger.claim(payment(), now=books.clock.now, claimant="dead")
+    books.recorder._record(payment(), claim, "event")
+    # When it comes again once the lease is over
+    books.clock.now += CLAIM_LEASE + timedelta(seconds=1)
+    result = books.recorder.record(payment(), via="daily read")
+    # Then the case still has the one record, and the payment now reads as recorded
+    assert result["outcome"] == "paid" and len(books.trail.of(CASE)) == 1
+    assert books.recorder.record(payment(), via="event")["outcome"] == "duplicate"
+    assert len(books.trail.of(CASE)) == 1
 
 
 def test_registering_an_invoice_twice_keeps_the_first() -> None:

@@ -493,6 +493,14 @@ class PaymentRecorder:
                 "left unapplied on the client's account; the invoice owes nothing (never less than nothing)"
             )
         if claim.status == "retaken":
+            # The delivery that applied it stopped after applying: it may have recorded it before stopping (and
+            # not marked it), so the case's trail is read first; a record already there is not written twice.
+            id_key = "payment_id" if payment.kind == "payment" else "credit_id"
+            if any(
+                r.action == action and r.data.get(id_key) == payment.id
+                for r in self.audit.records(receivable.case_id)
+            ):
+                return {"outcome": outcome, "data": data}
             reasons.append(
                 "recorded by a later delivery: the one that applied it stopped before recording it"
             )
