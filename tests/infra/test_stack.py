@@ -718,7 +718,9 @@ def test_operators_are_alarmed_on_failed_executions_dead_letters_overdue_approva
         assert metric in body
 
 
-def test_the_dashboard_shows_every_management_number_the_weekly_report_sends(synthesized: Synthesized) -> None:
+def test_the_dashboard_shows_every_management_number_the_weekly_report_sends(
+    synthesized: Synthesized,
+) -> None:
     from backoffice.reports.process_report import MANAGEMENT_METRICS
 
     # Given the synthesized dashboard
