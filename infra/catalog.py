@@ -733,6 +733,14 @@ CATALOG = Catalog(
             environment=dict(_AUDIT_ENV),
             grants=("audit:append", "audit:read", "bus:put"),
         ),
+        LambdaFunction(
+            name="measure_delivery",
+            description="Monthly: each person's capacity and hours and each project's WIP, on the delivery trail",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "firm_config:read"),
+        ),
         # -- finance close: revenue recognition ---------------------------------------------------------------
         LambdaFunction(
             name="recognize_revenue",
@@ -937,6 +945,14 @@ CATALOG = Catalog(
             "cron(0 6 6 * ? *)",
             "request_period_close",
             "asks for last month's reconciliation and revenue recognition",
+        ),
+        # 04:00 UTC on the 1st: last month's delivery (utilization, WIP), before the billing close on the 2nd bills
+        # the month's work: what is in progress at the month's end is still unbilled in the PSA.
+        Schedule(
+            "monthly_delivery_measurement",
+            "cron(0 4 1 * ? *)",
+            "measure_delivery",
+            "measures last month's utilization and work in progress",
         ),
         Schedule(
             "weekly_process_report",

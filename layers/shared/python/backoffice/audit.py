@@ -49,8 +49,9 @@ MAC_ALGORITHM = "HMAC_SHA_256"
 
 ActorKind = Literal["system", "user", "ai"]
 # Scheduled jobs that keep their own trail (one "case" per run or month): the weekly process report and the daily
-# sanctions list refresh. Their records are evidence, not cases: the process report leaves them out.
-JOB_WORKFLOWS = frozenset({"process_report", "sanctions_list"})
+# sanctions list refresh, the monthly delivery measurement. Their records are evidence, not cases: the process report
+# leaves them out of case metrics.
+JOB_WORKFLOWS = frozenset({"process_report", "sanctions_list", "delivery"})
 
 
 class Actor(Model):
