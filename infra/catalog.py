@@ -651,8 +651,9 @@ CATALOG = Catalog(
         LambdaFunction(
             name="settle_exception_review",
             description="Approved exception lines bill; rejected ones are sent back or written off in the PSA",
-            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
-            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+            # firm_config: the delivery policy's reporting currency, which values the written-off lines.
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write", "firm_config:read"),
         ),
         LambdaFunction(
             name="draft_invoice",
