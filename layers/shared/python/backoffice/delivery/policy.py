@@ -9,9 +9,9 @@ configuration document may leave the section ``delivery_policy`` out, or set onl
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from backoffice.models.entities import CurrencyCode
 from backoffice.models.envelope import JsonModel
@@ -46,6 +46,18 @@ class DeliveryPolicy(JsonModel):
     @classmethod
     def _country_code(cls, value: str) -> str:
         return value.upper()
+
+    @model_validator(mode="after")
+    def _a_known_calendar(self) -> Self:
+        """A country or subdivision the calendar does not know fails when the firm's document is validated (at
+        synth), not on the 1st of the month."""
+        import holidays
+
+        try:
+            holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision)
+        except NotImplementedError as error:
+            raise ValueError(f"no public holiday calendar: {error}") from None
+        return self
 
     def is_leave(self, activity_type: str) -> bool:
         return activity_type.casefold() in {kind.casefold() for kind in self.leave_activity_types}
