@@ -657,8 +657,9 @@ CATALOG = Catalog(
         LambdaFunction(
             name="settle_exception_review",
             description="Approved exception lines bill; rejected ones are sent back or written off in the PSA",
-            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
-            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+            # firm_config: the delivery policy's reporting currency, which values the written-off lines.
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write", "firm_config:read"),
         ),
         LambdaFunction(
             name="draft_invoice",
@@ -763,6 +764,14 @@ CATALOG = Catalog(
             description="Monthly schedule: asks for last month's reconciliation and revenue recognition",
             environment=dict(_AUDIT_ENV),
             grants=("audit:append", "audit:read", "bus:put"),
+        ),
+        LambdaFunction(
+            name="measure_delivery",
+            description="Monthly: each person's capacity and hours and each project's WIP, on the delivery trail",
+            memory_mb=1024,
+            timeout_seconds=300,
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "firm_config:read"),
         ),
         # -- finance close: revenue recognition ---------------------------------------------------------------
         LambdaFunction(
@@ -975,6 +984,14 @@ CATALOG = Catalog(
             "cron(0 4 * * ? *)",
             "read_invoice_payments",
             "records the payments and credit memos applied to posted invoices",
+        ),
+        # 04:00 UTC on the 1st: last month's delivery (utilization, WIP), before the billing close on the 2nd bills
+        # the month's work: what is in progress at the month's end is still unbilled in the PSA.
+        Schedule(
+            "monthly_delivery_measurement",
+            "cron(0 4 1 * ? *)",
+            "measure_delivery",
+            "measures last month's utilization and work in progress",
         ),
         Schedule(
             "weekly_process_report",

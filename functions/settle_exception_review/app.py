@@ -13,6 +13,8 @@ from backoffice import aws
 from backoffice.anomaly.labels import ReviewLabels
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.delivery.policy import DeliveryPolicy
+from backoffice.firm_settings import firm_policy
 from backoffice.invoicing.step_inputs import SettleExceptionReviewInput
 from backoffice.invoicing.steps import BillingFiles, billing_policy, settle_review
 from backoffice.steps import Step, settings
@@ -40,10 +42,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             wiring.psa(),
             billing_policy(os.environ),
             ReviewLabels(s3, bucket),
+            # Written-off lines are valued in the firm's reporting currency (its delivery policy's rates).
+            to_base=firm_policy("delivery_policy", DeliveryPolicy).to_base,
         )
     except Exception as error:
         STEP.failed(event, error, "exceptions.settled")
         raise
+    written_off_lines = settled.pop("written_off_lines")  # on the trail; the state keeps the ids only
     reasons = []
     if settled["sent_back"]:
         reasons.append(
@@ -60,6 +65,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         reasons=reasons or ["the lines under review bill as recorded"],
         output=settled,
         # The reviewer's decisions on the lines the scorer sent, per rule: the process report's agreement figures.
-        data={"period_start": settled["period_start"], "decisions_by_rule": settled["decisions_by_rule"]},
+        # And each written-off line with its rules and value: the margin leakage by rule (issue #20, R6).
+        data={
+            "period_start": settled["period_start"],
+            "decisions_by_rule": settled["decisions_by_rule"],
+            "written_off": written_off_lines,
+            "written_off_base": settled["written_off_base"],
+        },
     )
     return settled

@@ -582,6 +582,13 @@ def test_each_reviewer_decision_on_a_line_the_scorer_sent_is_a_label(billing_run
     counts = settled.data["decisions_by_rule"]
     assert sum(rule["confirmed"] for rule in counts.values()) >= len(rejected)
     assert all(rule["cleared"] == 0 for rule in counts.values())
+    # And it lists each written-off line (the policy writes off rejected expenses) with its rules and value, the
+    # margin leakage by rule
+    written_off = settled.data["written_off"]
+    assert written_off and {line["kind"] for line in written_off} == {"expense"}
+    assert all(line["hours"] is None and line["value_base"] is not None for line in written_off)
+    assert any(line["rules"] for line in written_off)
+    assert settled.data["written_off_base"] == str(sum(Decimal(line["value_base"]) for line in written_off))
 
 
 def test_the_scoring_record_says_what_went_to_people_on_which_model_and_what_benford_could_test(

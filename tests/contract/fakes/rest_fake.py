@@ -120,6 +120,9 @@ class RestFake(FakeServer):
                     "skills": list(worker.skills),
                     "costRate": {"amount": str(worker.cost_rate), "currency": worker.currency.lower()},
                     "status": "Active" if worker.is_active else "Terminated",
+                    # The practice as the HRIS spells its departments; contracted hours only for part-timers.
+                    "department": worker.practice.title() if worker.practice else None,
+                    "scheduledHoursPerWeek": str(worker.weekly_hours) if worker.weekly_hours else None,
                 }
             )
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from backoffice.approvals.policy import ApprovalPolicy
+from backoffice.delivery.policy import DeliveryPolicy
 from backoffice.finance_close.reconciliation_policy import ReconciliationPolicy
 from backoffice.finance_close.revenue_policy import RevenuePolicy
 from backoffice.invoicing.policy import BillingPolicy
@@ -74,6 +75,8 @@ class FirmConfig(Model):
     # The finance close: which reconciliation findings go to a person, and how revenue is recognized and booked.
     reconciliation_policy: ReconciliationPolicy | None = None
     revenue_policy: RevenuePolicy | None = None
+    # The monthly delivery measurement: standard week, public holidays, leave, base currency (defaults in code).
+    delivery_policy: DeliveryPolicy | None = None
     sanctions_list: SanctionsSources = SanctionsSources()
 
     @field_validator("sender")

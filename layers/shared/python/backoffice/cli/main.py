@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from backoffice.cli.anomaly import add_anomaly_parser
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.close import add_close_parsers, add_revenue_parsers
+from backoffice.cli.delivery import add_delivery_parser
 from backoffice.cli.extract import add_extract_parser
 from backoffice.cli.report import add_audit_export_parser, add_report_parsers
 from backoffice.cli.sanctions import add_sanctions_parser
@@ -519,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sanctions_parser(sub, _connect)
     add_close_parsers(sub, _connect)
     add_revenue_parsers(sub, _connect)
+    add_delivery_parser(sub, _connect)
 
     config = sub.add_parser("config", help="the firm's configuration document (deploy settings)")
     config_sub = config.add_subparsers(dest="config_command", required=True)

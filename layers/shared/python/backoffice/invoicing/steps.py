@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -420,7 +420,12 @@ def settle_review(
     psa: PsaPort,
     policy: BillingPolicy,
     labels: ReviewLabels | None = None,
+    to_base: Callable[[Decimal, str], Decimal] | None = None,
 ) -> dict[str, Any]:
+    """Applies the reviewer's decision: approved lines bill, the rest go back or are written off in the PSA.
+
+    ``to_base`` turns a written-off line's amount into the firm's reporting currency (the delivery policy's rates;
+    ``ValueError`` when it has none for the currency); without it amounts are taken as they are."""
     review = load_review(files, project_id)
     held_back = held_back_in(comment, review) if decision == "approved" else set()
     outcome = apply_review(review, decision, held_back=held_back)
@@ -441,10 +446,18 @@ def settle_review(
                 reason=reason,
             )
     files.put(f"projects/{project_id}/outcome.json", _dump(outcome))
-    period_start = load_period(files).period.start
+    period = load_period(files)
+    period_start = period.period.start
     decided = review_labels(files, project_id, period_start, review, returned) if decision != "none" else []
     if labels is not None:
         labels.put(decided)
+    written_off = (
+        written_off_lines(
+            review, load_scores(files, project_id), period, project_id, returned["write_off"], to_base
+        )
+        if returned["write_off"]
+        else []
+    )
     return {
         "decision": decision,
         "lines_billed_after_review": len(outcome.billable_time_entry_ids) + len(outcome.billable_expense_ids),
@@ -453,7 +466,77 @@ def settle_review(
         # What the reviewer decided on the lines the scorer sent, per rule: the scorer's agreement with people.
         "decisions_by_rule": decision_counts(decided),
         "period_start": period_start.isoformat(),
+        # Margin leakage (the process report's write-offs by rule): each written-off line with what it was worth.
+        "written_off_lines": written_off,
+        "written_off_base": str(
+            sum(
+                (Decimal(line["value_base"]) for line in written_off if line["value_base"] is not None),
+                _ZERO_BASE,
+            )
+        ),
     }
+
+
+_ZERO_BASE = Decimal("0.00")
+
+
+def strongest_rules(score: LineScore | None) -> list[str]:
+    """The rules of the scorer's reasons for a line, strongest first: policy violations (certain), then signals
+    by how far past their threshold the line is, each rule once; [] for a line the scorer did not flag."""
+    if score is None:
+        return []
+    ranked = sorted(
+        score.checks,
+        key=lambda check: (
+            0 if check in CHECKS and CHECKS[check].kind == "violation" else 1,
+            -score.features.get(check, 0.0),
+            CHECKS[check].rule if check in CHECKS else "INPUT",
+        ),
+    )
+    rules: list[str] = []
+    for check in ranked:
+        rule = CHECKS[check].rule if check in CHECKS else "INPUT"
+        if rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+def written_off_lines(
+    review: ProjectReview,
+    scores: Mapping[str, LineScore],
+    period: PeriodFile,
+    project_id: str,
+    written_off_ids: Sequence[str],
+    to_base: Callable[[Decimal, str], Decimal] | None = None,
+) -> list[dict[str, Any]]:
+    """Each written-off line: its kind, the scorer's rules (strongest first), hours (time) and what it would have
+    billed in the base currency (None when the policy has no rate for its currency)."""
+    wanted = set(written_off_ids)
+    times = {line.id: line for line in period.time(project_id) if line.id in wanted}
+    expenses = {line.id: line for line in period.expenses(project_id) if line.id in wanted}
+    found = []
+    for line in review.review_lines:
+        if line.line_id not in wanted:
+            continue
+        entry = times.get(line.line_id)
+        expense = expenses.get(line.line_id)
+        currency = entry.currency if entry else expense.currency if expense else review.currency
+        try:
+            value: Decimal | None = (
+                to_base(line.amount, currency) if to_base else line.amount.quantize(_ZERO_BASE)
+            )
+        except ValueError:
+            value = None
+        found.append(
+            {
+                "line_id": line.line_id,
+                "kind": line.kind,
+                "rules": strongest_rules(scores.get(line.line_id)),
+                "hours": str(entry.billing_hours.quantize(_ZERO_BASE)) if entry is not None else None,
+                "value_base": str(value) if value is not None else None,
+            }
+        )
+    return found
 
 
 def review_labels(

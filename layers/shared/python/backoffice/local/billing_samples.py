@@ -58,6 +58,7 @@ from backoffice.models import (
     RateCard,
     RateCardLine,
     TimeEntry,
+    Worker,
 )
 
 PERIOD = BillingPeriod(start=date(2026, 10, 1), end=date(2026, 10, 31))
@@ -308,7 +309,20 @@ def _put_clients_and_workers(put: _Put, firm: GeneratedFirm) -> None:
         {"po_no": "PO-77120", "po_date": "2026-09-15", "balance": "5000.00", "currency": "USD"},
     )
     for worker in firm.workers:
-        put("hris", "worker", worker.id, worker.to_json_dict())
+        put("hris", "worker", worker.id, _staffed(worker).to_json_dict())
+
+
+# Practices are the projects' service lines; two people work four days a week (the rest the firm's 40 hours).
+_PRACTICES = ("technology", "advisory", "digital", "risk")
+_PART_TIME = {"W-0007": Decimal(32), "W-0031": Decimal(32)}
+
+
+def _staffed(worker: Worker) -> Worker:
+    """The generated worker with the practice and contracted hours the HRIS holds for them."""
+    number = int(worker.id.removeprefix("W-"))
+    return worker.model_copy(
+        update={"practice": _PRACTICES[number % len(_PRACTICES)], "weekly_hours": _PART_TIME.get(worker.id)}
+    )
 
 
 def _billable_by_project(time_entries: list[TimeEntry]) -> dict[str, Decimal]:
@@ -439,7 +453,10 @@ def _solo_consultant_lines(
 ) -> list[TimeEntry]:
     """P-0018 and P-0020 are staffed by a consultant who works on nothing else this month; one orphan line."""
     extra: list[TimeEntry] = []
-    solo = firm.workers[0].model_copy(update={"id": "W-0100", "name": "Worker 0100"})
+    # A part-timer (24 hours a week) of the technology practice, P-0020's.
+    solo = firm.workers[0].model_copy(
+        update={"id": "W-0100", "name": "Worker 0100", "practice": "technology", "weekly_hours": Decimal(24)}
+    )
     put("hris", "worker", solo.id, solo.to_json_dict())
     template = first_line.model_copy(
         update={"worker_id": solo.id, "role": solo.roles[0], "billing_rate": rates[solo.roles[0]]}

@@ -21,6 +21,7 @@ from backoffice.audit_anchors import ANCHORS_BUCKET, AnchorStore, anchoring_wind
 from backoffice.intelligence import load_records, render_html
 from backoffice.local.approver import decide_via_http
 from backoffice.local.billing_demo import run_billing_period
+from backoffice.local.delivery_demo import run_delivery_measurement
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox
 from backoffice.local.receivables_demo import pay_posted_invoices
@@ -218,6 +219,8 @@ def run_demo(out: TextIO) -> int:
 
         # The clients pay the posted invoices: Invoice Paid events and the daily read record each on its case.
         receivables_ok = pay_posted_invoices(runtime, out)
+        # And the month's delivery (utilization, WIP), as the monthly schedule measures it.
+        delivery_ok = run_delivery_measurement(runtime, out)
         print("", file=out)
 
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
@@ -336,6 +339,7 @@ def run_demo(out: TextIO) -> int:
             and reconciliation_ok
             and revenue_ok
             and receivables_ok
+            and delivery_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0

@@ -110,8 +110,12 @@ class LocalServer:
         schedule = next((s for s in self.runtime.catalog.schedules if s.name == name), None)
         if schedule is None:
             return 404, {"Content-Type": "application/json"}, b'{"message":"no such schedule"}'
-        # An operator's run now (``backoffice sanctions refresh --as``) says who asked, in a JSON body.
-        asked = {"requested_by": str(json.loads(body)["requested_by"])} if body.strip() else {}
+        # An operator's run now (``backoffice sanctions refresh --as``) says who asked, in a JSON body, and may
+        # name the month (``backoffice delivery measure --month``).
+        sent = json.loads(body) if body.strip() else {}
+        asked = {"requested_by": str(sent["requested_by"])} if sent else {}
+        if sent.get("month"):
+            asked["month"] = str(sent["month"])
         payload = asked or {"source": "backoffice.local", "schedule": name}
         result, error = self.runtime.lambdas.invoke(schedule.function, payload)
         status = 500 if error else 200

@@ -269,6 +269,11 @@ class Worker(CanonicalModel):
     cost_rate: NonNegativeMoney  # per hour
     currency: CurrencyCode
     is_active: bool = True
+    # The practice (service line) the person belongs to, for utilization by practice; None: not assigned.
+    practice: Text | None = None
+    # Contracted hours per week (part-time below the firm's standard); None: the firm's standard week
+    # (``delivery.policy.DeliveryPolicy.standard_weekly_hours``).
+    weekly_hours: Annotated[Decimal, Field(gt=0, le=80)] | None = None
 
 
 # ------------------------------------------------------------------------------------------------------------

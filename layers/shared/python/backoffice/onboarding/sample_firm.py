@@ -252,9 +252,14 @@ _ROLE_SERVICE_LINES = {
 }
 
 
+# Three part-timers (contracted hours a week); everyone else works the firm's standard week.
+_PART_TIME = {12: Decimal(24), 21: Decimal(32), 35: Decimal(20)}
+
+
 def sample_workers(seed: int = 2026) -> list[Worker]:
-    """Forty people (``W-001``...), each with one role, skills from a home service line plus common ones, and
-    a cost rate near the role's standard; two contractors and one leaver (inactive)."""
+    """Forty people (``W-001``...), each with one role, skills from a home service line (their practice) plus
+    common ones, and a cost rate near the role's standard; two contractors, one leaver (inactive) and three
+    part-timers."""
     rng = random.Random(seed)
     workers = []
     number = 0
@@ -282,6 +287,8 @@ def sample_workers(seed: int = 2026) -> list[Worker]:
                     cost_rate=cost,
                     currency="USD",
                     is_active=number != 33,
+                    practice=home,
+                    weekly_hours=_PART_TIME.get(number),
                 )
             )
     return workers
