@@ -40,6 +40,7 @@ DEV_ONLY = (
     "backoffice.anomaly.evaluation",  # precision and recall on the labelled generator, fitting the shipped model
     # the process-intelligence report ships (the weekly report function builds it); its synthetic month does not
     "backoffice.intelligence.samples",
+    "backoffice.intelligence.sample_firm",  # the six-month sample firm of `backoffice report --sample`
     "backoffice.events",  # EventBridge pattern matching, for the local runtime's event router
 )
 
