@@ -145,6 +145,24 @@ def test_netsuite_reads_payments_and_credit_memos_applied_to_invoices_as_the_san
     assert all(p.id.isdigit() for page in found for p in page.items)
 
 
+def test_a_netsuite_payment_applied_after_the_day_it_is_dated_is_read_when_it_was_applied(
+    netsuite_payments: tuple[NetSuiteErp, dict[str, str], dict[str, str]], netsuite_fake: NetSuiteFake
+) -> None:
+    # Given the 25 November payment of SINV-00012 (cash received on account) applied to the invoice on 3 December
+    erp, invoices, customers = netsuite_payments
+    [november] = [
+        r for r in netsuite_fake.records["customerpayment"].values() if r["tranDate"] == "2026-11-25"
+    ]
+    november["lastModifiedDate"] = "2026-12-03T10:15:00Z"
+    # When December is read
+    found = [p for page in pages(lambda token: erp.list_payments(*DECEMBER, token)) for p in page.items]
+    # Then it comes with December's, dated the day it was paid
+    assert ("payment", "SINV-00012", "CUST-0001", Decimal(5000), "USD", date(2026, 11, 25), None) in seen(
+        found, invoices, customers
+    )
+    assert len(found) == len(EXPECTED) + 1
+
+
 def test_a_netsuite_payment_read_at_the_concurrency_limit_is_retried_by_name(
     netsuite_payments: tuple[NetSuiteErp, dict[str, str], dict[str, str]], netsuite_fake: NetSuiteFake
 ) -> None:

@@ -422,6 +422,8 @@ class NetSuiteFake(FakeServer):
                             "t.type": code,
                             "t.entity": (record.get("entity") or {}).get("id"),
                             "t.trandate": record.get("tranDate"),
+                            # When it was last changed (applied, say): NetSuite sets it; here its date unless given.
+                            "t.lastmodifieddate": record.get("lastModifiedDate") or record.get("tranDate"),
                             "t.memo": record.get("memo"),
                             "t.voided": "T" if record.get("voided") else "F",
                             "t.currency": (record.get("currency") or {}).get("id"),

@@ -134,3 +134,21 @@ def test_delivery_numbers_are_not_available_without_their_records(trail: TrailWr
     events = event_log(trail.records)
     for number in (utilization(events), realization(events), wip(events), leakage(events)):
         assert number.available is False and number.note.startswith("n/a")
+
+
+def test_a_project_re_measured_at_zero_holds_no_wip_and_an_empty_month_is_still_the_latest(
+    trail: TrailWriter,
+) -> None:
+    # Given January: P1 1,000 unbilled, then re-measured at zero once its work was billed; P2 300
+    measure_wip(trail, "P1", "2026-01", "2026-01-31", "1000.00", {"0-30": "1000.00"}, at=noon("2026-02-01"))
+    measure_wip(trail, "P1", "2026-01", "2026-01-31", "0.00", {}, at=noon("2026-02-03"))
+    measure_wip(trail, "P2", "2026-01", "2026-01-31", "300.00", {"0-30": "300.00"})
+    # When WIP is measured
+    found = wip(event_log(trail.records))
+    # Then January holds one project with 300
+    assert (found.month, found.projects, found.wip_base) == ("2026-01", 1, Decimal("300.00"))
+    # And once February is measured with nothing in progress, February is the latest: nil, not January's
+    measure(trail, "W1", "2026-02", "160", "120")
+    found = wip(event_log(trail.records))
+    assert (found.month, found.projects, found.wip_base) == ("2026-02", 0, Decimal(0))
+    assert [(g.key, g.projects, g.wip_base) for g in found.by_month] == [("2026-01", 1, Decimal("300.00"))]

@@ -32,12 +32,13 @@ def test_dso_counts_back_month_by_month_and_states_the_simple_method_too(trail: 
     assert found.count_back == pytest.approx(31 + 14)
     # And simple: 50,000 / (30,000 + 20,000 + 40,000) x (31 + 28 + 31) days = 50
     assert found.simple == pytest.approx(50.0)
-    # And each month end has its own: January 30,000 open = its 31 days; simple over Nov-Jan (92 days): 92
-    # February: 20,000 open = all of February's billing (28 days); simple 20,000 / 50,000 x 90 (Dec-Feb) = 36
+    # And each month end has its own; the simple window starts no earlier than the first billing on the trail
+    # (January): January 30,000 open = its 31 days, simple 30,000 / 30,000 x 31 = 31; February: 20,000 open = all
+    # of February's billing (28 days), simple 20,000 / 50,000 x 59 (Jan-Feb) = 23.6
     rows = [(m.month, m.count_back, m.simple, m.receivables_base, m.billed_base) for m in found.by_month]
     assert rows == [
-        ("2026-01", pytest.approx(31.0), pytest.approx(92.0), Decimal("30000.00"), Decimal("30000.00")),
-        ("2026-02", pytest.approx(28.0), pytest.approx(36.0), Decimal("20000.00"), Decimal("20000.00")),
+        ("2026-01", pytest.approx(31.0), pytest.approx(31.0), Decimal("30000.00"), Decimal("30000.00")),
+        ("2026-02", pytest.approx(28.0), pytest.approx(23.6), Decimal("20000.00"), Decimal("20000.00")),
         ("2026-03", pytest.approx(45.0), pytest.approx(50.0), Decimal("50000.00"), Decimal("40000.00")),
     ]
 
@@ -184,3 +185,21 @@ def test_a_payment_on_the_trail_twice_is_paid_once(trail: TrailWriter) -> None:
     aged = aging(event_log(trail.records), date(2026, 2, 2))
     # Then 600 is open, not 200
     assert aged.open_base == Decimal("600.00")
+
+
+def test_days_to_pay_follows_the_days_paid_not_the_order_recorded(trail: TrailWriter) -> None:
+    # Given a 1,234.50 invoice of 2 November, its second payment (10 December, 234.50) recorded before its first
+    # (20 November, 1,000.00), each with the outcome the recorder gave it in the order it arrived
+    post(trail, "INV-1", "1234.50", "2026-11-02")
+    pay(trail, "INV-1", "234.50", "2026-12-10", open_after="1000.00", payment_id="PAY-2")
+    pay(trail, "INV-1", "1000.00", "2026-11-20", open_after="0", payment_id="PAY-1")
+    # And a 500.00 invoice of 2 November paid on 20 November, then paid again on 15 December (nothing applied)
+    post(trail, "INV-2", "500.00", "2026-11-02")
+    pay(trail, "INV-2", "500.00", "2026-11-20", open_after="0", payment_id="PAY-3")
+    pay(trail, "INV-2", "0.00", "2026-12-15", open_after="0", payment_id="PAY-4")
+    # When days to pay are measured
+    found = days_to_pay(event_log(trail.records))
+    # Then INV-1 was paid in full on 10 December (38 days, after its 2 December due date), INV-2 on 20 November
+    # (18 days, on time): the double payment is not when it was paid
+    assert found.stats is not None and sorted(found.days) == [18.0, 38.0]
+    assert (found.paid_late, found.invoices) == (1, 2)

@@ -332,6 +332,23 @@ def test_a_payment_in_another_currency_is_not_applied() -> None:
     assert books.ledger.get("SINV-1").open_amount == Decimal("1234.50")  # type: ignore[union-attr]
 
 
+def test_the_payments_base_amounts_add_up_to_the_invoices_to_the_cent() -> None:
+    # Given a 1.00 invoice at a conversion rate of 1.005: 1.01 in the reporting currency
+    books = Books().posted(
+        conversion_rate="1.005",
+        lines=[{"source": "fee", "description": "Fee", "quantity": "1", "rate": "1.00", "amount": "1.00"}],
+        net_total="1.00",
+        grand_total="1.00",
+        outstanding_amount="1.00",
+    )
+    # When it is paid in two halves
+    books.recorder.record(payment("PAY-1", "0.50"), via="event")
+    books.recorder.record(payment("PAY-2", "0.50"), via="event")
+    # Then each records what it took off the open base (1.01 - 0.50, then 0.50 - 0): 1.01 in all, no cent left
+    bases = [Decimal(r["data"]["amount_base"]) for r in books.trail.of(CASE)]
+    assert bases == [Decimal("0.51"), Decimal("0.50")] and sum(bases) == Decimal("1.01")
+
+
 # ------------------------------------------------------------------------------------------------------------
 # A delivery that dies between applying and recording
 # ------------------------------------------------------------------------------------------------------------
@@ -514,7 +531,8 @@ class CardPsa:
 
 
 def test_the_posted_invoice_carries_hours_billed_and_standard_value_at_rate_card() -> None:
-    # Given an analyst's 8 h billed at 140 (card: 150) and a manager's 4 h billed at card, 220, and a fee line
+    # Given an analyst's 8 h billed at 140 (card: 150), a manager's 8 h worked of which 4 billed at card, 220,
+    # and a fee line
     entries = [
         _time("TE-1"),
         _time(
@@ -570,11 +588,12 @@ def test_the_posted_invoice_carries_hours_billed_and_standard_value_at_rate_card
     posted = invoice(lines=lines, net_total="2500", grand_total="2500", outstanding_amount="2500")
     # When the figures of R1 are made
     figures = billed_figures(posted, project, period, CardPsa())  # type: ignore[arg-type]
-    # Then 12 h billed, 2,000.00 billed and 2,080.00 at card (8 x 150 + 4 x 220), each x 1.0835 in base
+    # Then 12 h billed, 2,000.00 billed and 2,960.00 at card for the hours WORKED (8 x 150 + 8 x 220: the 4 hours
+    # trimmed are a write-down), each x 1.0835 in base
     assert figures == {
         "hours_billed": "12",
         "time_billed_base": "2167.00",
-        "time_standard_base": "2253.68",  # 2,080 x 1.0835 = 2,253.68
+        "time_standard_base": "3207.16",  # 2,960 x 1.0835 = 3,207.16
     }
 
 

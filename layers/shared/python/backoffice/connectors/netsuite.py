@@ -60,7 +60,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -1139,8 +1139,10 @@ class NetSuiteErp:
     # -- receivables --------------------------------------------------------------------------------------------
 
     def list_payments(self, start: date, end: date, page_token: str | None = None) -> Page[Payment]:
-        """A page of the customer payments (``CustPymt``) and credit memos (``CustCred``) dated (``trandate``) in
-        the period, one row per invoice each was applied to: SuiteQL over ``NextTransactionLineLink`` (the join
+        """A page of the customer payments (``CustPymt``) and credit memos (``CustCred``) changed in the period
+        (``lastmodifieddate``: applying cash received on account, or a memo of another month, to an invoice changes
+        the payment or memo, whatever day it is dated), each dated by its own ``trandate``, one row per invoice it
+        was applied to: SuiteQL over ``NextTransactionLineLink`` (the join
         NetSuite keeps between a transaction and those that follow from it; ``previousdoc`` the invoice,
         ``nextdoc`` the payment or memo, ``foreignamount`` what it applied, in the transaction's currency; link
         type ``Payment`` for both), ordered by payment then invoice so pages neither skip nor repeat rows. Voided
@@ -1155,7 +1157,8 @@ class NetSuiteErp:
             "LEFT JOIN currency cur ON cur.id = t.currency "
             f"WHERE l.previoustype = '{_INVOICE}' AND l.linktype = 'Payment' "
             f"AND t.type IN ('{_PAYMENT}', '{_CREDIT_MEMO}') AND t.voided = 'F' "
-            f"AND t.trandate >= {_suiteql_date(start)} AND t.trandate <= {_suiteql_date(end)} "
+            f"AND t.lastmodifieddate >= {_suiteql_date(start)} "
+            f"AND t.lastmodifieddate <= {_suiteql_date(end + timedelta(days=1))} "
             "ORDER BY t.id, l.previousdoc",
             offset=_page_offset(page_token),
             operation="list_payments",

@@ -319,6 +319,13 @@ def _wip_groups(items: Iterable[tuple[str, Event]]) -> list[WipGroup]:
     ]
 
 
+def _by_month(measured: Mapping[tuple[str, str], Event]) -> dict[str, list[Event]]:
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for (month, _), e in measured.items():
+        grouped[month].append(e)
+    return grouped
+
+
 def wip(events: Sequence[Event]) -> Wip:
     """Approved, unbilled work at the latest month end measured (R5), and the total at every month end."""
 
@@ -341,8 +348,17 @@ def wip(events: Sequence[Event]) -> Wip:
             by_client=[],
             by_month=[],
         )
-    latest_month = max(month for month, _ in measured)
-    latest = [e for (month, _), e in measured.items() if month == latest_month]
+    # The latest month the delivery job measured (a month with no project in progress is still that month: WIP
+    # nil, not the month before's); a project re-measured at zero (its work billed since) holds none.
+    latest_month = max(
+        [month for month, _ in measured]
+        + [m for e in of_action(events, DELIVERY_MEASURED) if (m := text(e.data.get("month")))]
+    )
+    latest = [
+        e
+        for (month, _), e in measured.items()
+        if month == latest_month and (money(e.data.get("wip_base")) or ZERO) > 0
+    ]
     buckets = dict.fromkeys(WIP_AGING, ZERO)
     for e in latest:
         aged = e.data.get("aging_base")
@@ -360,7 +376,14 @@ def wip(events: Sequence[Event]) -> Wip:
         aging=buckets,
         by_practice=_wip_groups((text(e.data.get("practice")) or NO_PRACTICE, e) for e in latest),
         by_client=_wip_groups((text(e.data.get("client_id")) or "?", e) for e in latest),
-        by_month=_wip_groups((month, e) for (month, _), e in measured.items()),
+        by_month=[
+            WipGroup(
+                key=month,
+                projects=sum(1 for e in es if (money(e.data.get("wip_base")) or ZERO) > 0),
+                wip_base=total(money(e.data.get("wip_base")) or ZERO for e in es),
+            )
+            for month, es in sorted(_by_month(measured).items())
+        ],
     )
 
 
@@ -419,7 +442,8 @@ def leakage(events: Sequence[Event]) -> Leakage:
         months[line.month][0] += line.value_base
     clients: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for invoice in invoices:
-        months[month_of(invoice.billed_on)][1] += _write_down(invoice)
+        # By the period the invoice billed (its work's month), as the write-offs of that period's reviews are.
+        months[month_of(invoice.period_end or invoice.billed_on)][1] += _write_down(invoice)
         clients[invoice.client_id][0] += _write_down(invoice)
         clients[invoice.client_id][1] += invoice.time_standard_base or ZERO
     reviews = [

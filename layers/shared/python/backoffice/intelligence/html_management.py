@@ -77,7 +77,7 @@ def cards(m: ManagementNumbers) -> list[dict[str, Any]]:
             "Past due",
             money(past_due),
             f"{format_percent(float(past_due / a.open_base) if a.open_base else None)} of {money(a.open_base)} "
-            f"open · {a.invoices} invoice(s)",
+            f"open on {a.invoices} invoice(s)",
             a.available,
         ),
         _card(
@@ -153,6 +153,11 @@ def cards(m: ManagementNumbers) -> list[dict[str, Any]]:
 Panel = tuple[str, Markup]  # a chart's caption and the chart (SVG the chart module built and escaped)
 
 
+def headline(m: ManagementNumbers, count: int = 9) -> str:
+    """The first cards as one line, for a terminal: ``DSO (count-back) 32 d · Past due 839.2k · ...``."""
+    return " · ".join(f"{c['label']} {c['value']}" for c in cards(m)[:count])
+
+
 def _trend(points: Sequence[Point], fmt: Callable[[float], str], title: str, **kw: Any) -> Panel:
     return title, Markup(charts.trend_chart(points, fmt, title=title, width=HALF, **kw))
 
@@ -178,7 +183,6 @@ def receivables(m: ManagementNumbers) -> dict[str, Any]:
             [Point(x.month, x.count_back) for x in r.by_month],
             days,
             "DSO (count-back) at each month end",
-            reference=("terms", 30.0),
         ),
         "aging": _bars(
             [
@@ -283,7 +287,7 @@ def delivery(m: ManagementNumbers) -> dict[str, Any]:
         "leakage_months": _trend(
             [Point(g.month, float(g.write_off_base + g.write_down_base)) for g in lk.by_month],
             money,
-            "leakage by month (write-offs + write-downs)",
+            "leakage by billing period (write-offs + write-downs)",
             color=BAD,
         ),
     }

@@ -192,8 +192,9 @@ GLOSSARY: tuple[Definition, ...] = (
     _define(
         "realization",
         "Realization",
-        "time_billed_base / time_standard_base (the same hours at the rate card) over posted invoices; overall, "
-        "by client, by practice and by the month billed.",
+        "time_billed_base / time_standard_base (the hours worked on the billed time lines at the rate card: hours "
+        "trimmed before billing are a write-down) over posted invoices; overall, by client, by practice and by the "
+        "month billed.",
         "invoice.posted (R1)",
         "share (0-1)",
     ),
@@ -211,7 +212,8 @@ GLOSSARY: tuple[Definition, ...] = (
         "Margin leakage",
         "Write-offs (value_base of the lines exception reviews wrote off, each charged to the scorer's first "
         "rule, 'unscored' when none) + write-downs (time_standard_base - time_billed_base of each posted invoice "
-        "billed below the rate card). Share = leakage / (time_standard_base of posted invoices + write-offs).",
+        "billed below the rate card). Share = leakage / (time_standard_base of posted invoices + write-offs). By "
+        "month: the billing period both belong to (the review's period_start, the invoice's period_end).",
         "exceptions.settled (R6), invoice.posted (R1)",
         "reporting currency; share (0-1)",
     ),
@@ -339,13 +341,14 @@ def case_cycle_time(
     *,
     start_label: str,
     end_label: str,
+    counts: Callable[[Sequence[Event]], bool] = lambda trail: True,
 ) -> CaseCycleTime:
-    """Per case of ``workflow``: the ``end`` record's time - the case's first record's; cases counted apart when
-    they are still open or ended another way."""
+    """Per case of ``workflow`` that ``counts``: the ``end`` record's time - the case's first record's; cases
+    counted apart when they are still open or ended another way."""
     durations: list[tuple[str, str, float]] = []  # (month ended, outcome, seconds)
     still_open = otherwise = 0
     for trail in case_trails(events).values():
-        if trail[0].workflow != workflow:
+        if trail[0].workflow != workflow or not counts(trail):
             continue
         finish = end(trail)
         if finish is None:
@@ -402,6 +405,8 @@ def invoice_cycle_time(events: Sequence[Event]) -> CaseCycleTime:
         _first("invoice.posted"),
         start_label="project case started",
         end_label="invoice posted",
+        # A project's case (its billing checked), not the billing run's own case, which posts no invoice.
+        counts=lambda trail: any(e.action == "billing.checked" for e in trail),
     )
 
 

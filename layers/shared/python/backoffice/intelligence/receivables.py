@@ -253,10 +253,13 @@ class _Ledger:
         return days  # receivables older than the first billing on the trail: counted back to it, no further
 
     def simple(self, day: date) -> float | None:
-        """Receivables / the last three months' billings x the days in those months."""
+        """Receivables / the last three months' billings x the days in those months; a window that would reach
+        back before the first billing on the trail starts at that billing's month (months with no trail are not
+        months of no sales)."""
         first = month_start(day)
         for _ in range(SIMPLE_MONTHS - 1):
             first = month_start(first - timedelta(days=1))
+        first = max(first, month_start(self.first_billed()))
         billed = self.billed(first, day)
         return float(self.receivables(day) / billed) * ((day - first).days + 1) if billed else None
 
@@ -372,11 +375,26 @@ class _Paid:
     month: str
 
 
+def final_payment(invoice: PostedInvoice | None, applied: Sequence[Settlement]) -> Settlement | None:
+    """The payment that left the invoice with nothing open: the first, in the order of the days they were made
+    (not of their arrival), after which payments and credits add up to what it billed. A payment that applied
+    nothing (a second payment of a paid invoice) is never it. Without the invoice's posting on the trail, the
+    recorder's own word (its outcome ``paid``) is all there is."""
+    if invoice is None:
+        return next((s for s in applied if s.kind == "paid" and s.final and s.amount_base > 0), None)
+    settled = ZERO
+    for s in applied:  # oldest first
+        settled += s.amount_base
+        if s.kind == "paid" and s.amount_base > 0 and settled >= invoice.amount_base:
+            return s
+    return None
+
+
 def _fully_paid(events: Sequence[Event]) -> list[_Paid]:
     invoices = posted_invoices(events)
     paid = []
-    for invoice_id, applied in _by_invoice(s for s in settlements(events) if s.kind == "paid").items():
-        final = next((s for s in reversed(applied) if s.final), None)
+    for invoice_id, applied in _by_invoice(settlements(events)).items():
+        final = final_payment(invoices.get(invoice_id), applied)
         if final is None:
             continue
         posted = invoices.get(invoice_id)
@@ -477,7 +495,15 @@ def billing_lag(events: Sequence[Event]) -> BillingLag:
 
 def billing_accuracy(events: Sequence[Event]) -> BillingAccuracy:
     """Posted invoices no credit memo was later applied to / all posted invoices, by the month posted."""
-    posted = latest_per(of_action(events, POSTED), lambda e: text(e.data.get("invoice_id")))
+    # Only invoices posted with R1 (amount_base): one posted before it was never registered as a receivable, so a
+    # credit memo on it is parked rather than recorded, and it would count as accurate unseen.
+    posted = {
+        invoice_id: e
+        for invoice_id, e in latest_per(
+            of_action(events, POSTED), lambda e: text(e.data.get("invoice_id"))
+        ).items()
+        if money(e.data.get("amount_base")) is not None
+    }
     credited = {text(e.data.get("invoice_id")) for e in of_action(events, CREDITED)}
     if not posted:
         return BillingAccuracy(

@@ -455,7 +455,9 @@ class PaymentRecorder:
             "client_id": receivable.client_id,
             "amount": _money(amount),
             "currency": receivable.currency,
-            "amount_base": _money(base_amount(amount, rate)),
+            # What it took off the invoice's open base (base before - base after), not its own rounded base: the
+            # pieces then add up to the invoice's base to the cent, and a paid invoice leaves no cent open.
+            "amount_base": _money(base_amount(open_after + amount, rate) - base_amount(open_after, rate)),
         }
         after = {"open_after": _money(open_after), "open_after_base": _money(base_amount(open_after, rate))}
         if payment.kind == "payment":

@@ -698,10 +698,12 @@ def billed_figures(
     invoice: Invoice, project: Project | None, period: PeriodFile | None, psa: PsaPort
 ) -> dict[str, Any]:
     """The invoice's time billed against its standard value: hours billed (the time lines' hours), their amount
-    and the same hours at the project's rate card for each line's role and work date (the rate billing readiness
-    holds a line to, ``readiness.expected_rate``: the card's line for the worker, role or activity in force that
-    day, else the contract's rate for the role), all in the firm's currency. A line with no such rate, or whose
-    entries the run's files do not hold, counts at its billed amount: it neither raises nor lowers realization."""
+    and the hours WORKED on those lines at the project's rate card for each line's role and work date (the rate
+    billing readiness holds a line to, ``readiness.expected_rate``: the card's line for the worker, role or
+    activity in force that day, else the contract's rate for the role), all in the firm's currency. Hours worked,
+    not hours billed: trimming 10 hours worked to 6 billed is the commonest write-down, and realization must see
+    it. A line with no such rate, or whose entries the run's files do not hold, counts at its billed amount: it
+    neither raises nor lowers realization."""
     time_lines = [line for line in invoice.lines if line.source == "time"]
     hours = sum((line.quantity for line in time_lines), Decimal(0))
     billed = sum((line.amount for line in time_lines), Decimal(0))
@@ -719,9 +721,7 @@ def billed_figures(
                 continue
             for entry in found:
                 expected = expected_rate(entry, card, contract, roles)
-                standard += (
-                    entry.billing_hours * expected.amount if expected is not None else entry.billing_amount
-                )
+                standard += entry.hours * expected.amount if expected is not None else entry.billing_amount
     rate = invoice.conversion_rate
     return {
         "hours_billed": str(hours),

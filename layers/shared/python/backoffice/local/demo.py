@@ -325,12 +325,15 @@ def run_demo(out: TextIO) -> int:
             f"  audit trail          {report.records_checked} records, hash chains, signatures and anchors {integrity}",
             file=out,
         )
-        report_path, sample_path = write_reports(load_records(audit), Path(".local"))
+        (report_path, own_numbers), (sample_path, sample_numbers) = write_reports(
+            load_records(audit), Path(".local")
+        )
         print(f"  took                 {time.perf_counter() - started:.1f} s", file=out)
         print(
             f"\nProcess report of this run (its cases, timed in seconds): {report_path.resolve()}"
+            f"\n  {own_numbers}"
             f"\nSample report (six months of a 150-person firm, for the management numbers' shape): "
-            f"{sample_path.resolve()}",
+            f"{sample_path.resolve()}\n  {sample_numbers}",
             file=out,
         )
         healthy = (
@@ -348,9 +351,11 @@ def run_demo(out: TextIO) -> int:
     return 0 if healthy else 1
 
 
-def write_reports(records: list[AuditRecord], folder: Path) -> tuple[Path, Path]:
-    """The process report of the run's own trail (as of now), and the six-month sample firm's (as of its end):
-    the run's cases last seconds, so only the sample shows what the management numbers look like over months."""
+def write_reports(records: list[AuditRecord], folder: Path) -> tuple[tuple[Path, str], tuple[Path, str]]:
+    """The process report of the run's own trail (as of now), and the six-month sample firm's (as of its end),
+    each with a line of its management numbers: the run's cases last seconds, so only the sample shows what the
+    numbers look like over months."""
+    from backoffice.intelligence.html_management import headline
     from backoffice.intelligence.sample_firm import sample_as_of, sample_firm_records
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -361,7 +366,10 @@ def write_reports(records: list[AuditRecord], folder: Path) -> tuple[Path, Path]
     sample_report = build_process_report(history, as_of=sample_as_of(history))
     assert sample_report is not None
     sample.write_text(render_html(sample_report), encoding="utf-8")
-    return own, sample
+    return (own, headline(report.management) if report else NO_RECORDS), (
+        sample,
+        headline(sample_report.management),
+    )
 
 
 def _idle(runtime: LocalRuntime, approvals: ApprovalStore, pending: dict[str, Decisions]) -> bool:
