@@ -1113,8 +1113,7 @@ CATALOG = Catalog(
         EventRule(
             name="invoice_paid",
             description="The ERP applied a payment or credit memo to a posted invoice: recorded on its case",
-            # From an ERP only (erp.netsuite, erp.webhook, ...): money paid is not something any sender may claim.
-            pattern={"source": [{"prefix": "erp."}], "detail-type": ["Invoice Paid"]},
+            pattern={"detail-type": ["Invoice Paid"]},
             function="record_invoice_payment",
         ),
         EventRule(
