@@ -53,7 +53,9 @@ ActorKind = Literal["system", "user", "ai"]
 # payments read, payments of unknown invoices), the missing-timesheet reminders (on worker-week cases that a
 # submission may start later). Their records are evidence, not cases: the process report leaves them
 # out of case metrics (and reads the measurements: intelligence.events.MEASUREMENT_WORKFLOWS).
-JOB_WORKFLOWS = frozenset({"process_report", "sanctions_list", "receivables", "delivery", "timesheet_reminders"})
+JOB_WORKFLOWS = frozenset(
+    {"process_report", "sanctions_list", "receivables", "delivery", "timesheet_reminders"}
+)
 
 
 class Actor(Model):

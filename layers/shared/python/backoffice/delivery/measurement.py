@@ -353,11 +353,11 @@ def measure_delivery_month(inputs: DeliveryInputs, policy: DeliveryPolicy) -> De
 
 __all__ = [
     "DeliveryInputs",
-    "capacity_hours",
-    "contracted_weekly_hours",
     "DeliveryMeasurement",
     "ProjectWip",
     "WorkerMonth",
+    "capacity_hours",
+    "contracted_weekly_hours",
     "measure_delivery_month",
     "measure_wip",
     "measure_workers",
