@@ -34,7 +34,6 @@ from typing import Any, Protocol
 from backoffice.audit import Actor, AuditRecord
 from backoffice.connectors.ports import Allocation, HrisPort, PsaPort, all_pages
 from backoffice.delivery.policy import DeliveryPolicy
-from backoffice.html import render
 from backoffice.mail_events import CASE_TAG, mail_tags
 from backoffice.models import TimeEntry, Worker
 from backoffice.time_expense.expected_hours import FirmWeek, WorkerWeek, assess_week, firm_week
@@ -307,6 +306,9 @@ class ReminderRun:
         if any(r.action == action and already(r) for r in self.trail.records(case_id)):
             self.claims.done(key, token)
             return False
+        # Imported here: a run that finds everyone on time loads no template engine.
+        from backoffice.html import render
+
         html = render(template, **context)
         text = _plain(html)
         tags = mail_tags(MAIL_PURPOSE, **{CASE_TAG: case_id})
