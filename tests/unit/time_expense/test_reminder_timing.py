@@ -8,12 +8,15 @@ October 09:00 was 13:00 UTC. Veterans Day (Wednesday 11 November) is not a worki
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from backoffice.delivery.policy import DeliveryPolicy
+from backoffice.firm_config import FirmConfigInvalid, parse_firm_config
 from backoffice.time_expense.expected_hours import WorkerWeek
 from backoffice.time_expense.reminder_timing import decide, escalation_at, latest_due_week, weeks_to_chase
 from backoffice.time_expense.reminders_policy import ReminderPolicy
@@ -105,3 +108,21 @@ def test_a_complete_week_is_left_alone_and_a_short_one_waits_when_short_is_not_e
 def test_an_unknown_time_zone_is_refused_when_the_document_is_read() -> None:
     with pytest.raises(ValueError, match="not a time zone"):
         ReminderPolicy(time_zone="Mars/Olympus_Mons")
+
+
+def test_the_firms_document_may_set_the_section_and_is_checked_at_synth() -> None:
+    # Given the sample firm's document with a reminder section for a Paris office
+    document = json.loads((Path(__file__).resolve().parents[3] / "config" / "sample-firm.json").read_text())
+    document["timesheet_reminders"] = {
+        "time_zone": "Europe/Paris",
+        "practice_leads": {"risk": ["lead@firm.example"]},
+    }
+    config = parse_firm_config(document, "firm.json")
+    assert config.timesheet_reminders is not None and config.timesheet_reminders.time_zone == "Europe/Paris"
+    # When a lead's address is not one
+    document["timesheet_reminders"]["practice_leads"] = {"risk": ["the risk partner"]}
+    # Then the document is refused naming the field
+    with pytest.raises(
+        FirmConfigInvalid, match=r"timesheet_reminders\.practice_leads: the risk partner is not an"
+    ):
+        parse_firm_config(document, "firm.json")

@@ -46,6 +46,7 @@ SHORT = {"W-018": Decimal("0.6"), "W-026": Decimal("0.4")}  # the share of the w
 ON_VACATION = "W-019"
 LATE_SUBMITTER = "W-030"
 PRACTICE_LEADS = ("W-001", "W-002", "W-004")
+SHOWN = 12  # lines printed per list (other sample data in the HRIS may add late people of its own)
 _RANK = {"partner": 0, "senior_manager": 1, "manager": 2}
 
 
@@ -152,13 +153,14 @@ def run_timesheet_reminders(runtime: LocalRuntime, out: TextIO) -> bool:
         f"{len(first['missing'])} missing, {len(first['short'])} short",
         file=out,
     )
-    for worker_id in first["reminded"]:
+    for worker_id in first["reminded"][:SHOWN]:
         data = _latest(trail, worker_id, REMINDED)
         print(
             f"  reminded   {worker_id} ({data.get('practice')}): {data.get('status')}, "
             f"{data.get('submitted_hours')} of {data.get('expected_hours')} h",
             file=out,
         )
+    _more(first["reminded"], out)
     print(f"  summaries to {', '.join(first['summaries']) or 'nobody'}", file=out)
     submit_late(runtime.sandbox())
     later = escalation_at(WEEK, reminders, delivery).astimezone(UTC) + timedelta(minutes=15)
@@ -167,10 +169,16 @@ def run_timesheet_reminders(runtime: LocalRuntime, out: TextIO) -> bool:
         f"  {LATE_SUBMITTER} submitted after the reminder; escalations on {later:%Y-%m-%d %H:%M} UTC:",
         file=out,
     )
-    for worker_id in second["escalated"]:
+    for worker_id in second["escalated"][:SHOWN]:
         data = _latest(trail, worker_id, ESCALATED)
         print(f"  escalated  {worker_id} to {', '.join(data.get('to') or []) or 'nobody'}", file=out)
+    _more(second["escalated"], out)
     return bool(first["reminded"]) and bool(second["escalated"]) and LATE_SUBMITTER not in second["escalated"]
+
+
+def _more(ids: list[str], out: TextIO) -> None:
+    if len(ids) > SHOWN:
+        print(f"  ... and {len(ids) - SHOWN} more", file=out)
 
 
 def _latest(trail: AuditTrail, worker_id: str, action: str) -> dict[str, Any]:

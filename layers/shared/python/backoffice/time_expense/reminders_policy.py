@@ -9,6 +9,7 @@ holidays and leave come from the delivery policy (``delivery.policy.DeliveryPoli
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ from pydantic import ConfigDict, Field, field_validator
 from backoffice.models.envelope import JsonModel
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WEEKDAYS: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -58,6 +60,14 @@ class ReminderPolicy(JsonModel):
     def _a_known_zone(cls, value: str) -> str:
         if time_zone(value) is None:
             raise ValueError(f"{value!r} is not a time zone (IANA name, e.g. Europe/Paris)")
+        return value
+
+    @field_validator("practice_leads")
+    @classmethod
+    def _addresses(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        wrong = sorted(a for addresses in value.values() for a in addresses if not _ADDRESS.match(a))
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} is not an e-mail address")
         return value
 
     @property
