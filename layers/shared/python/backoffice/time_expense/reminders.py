@@ -194,7 +194,7 @@ class ReminderRun:
             "time_expense/reminder.html.j2",
             context,
             data,
-            [why, f"{week.status}: {week.submitted_hours} of {week.expected_hours} h submitted"],
+            [why, f"{week.status}: {week.submitted_hours:.2f} of {week.expected_hours:.2f} h submitted"],
         )
 
     def _escalate(self, week: WorkerWeek, workers: Mapping[str, Worker], due: datetime, why: str) -> bool:
@@ -220,7 +220,7 @@ class ReminderRun:
             data,
             [
                 why,
-                f"still {week.status} after the reminder: {week.submitted_hours} of {week.expected_hours} h",
+                f"still {week.status} after the reminder: {week.submitted_hours:.2f} of {week.expected_hours:.2f} h",
             ],
         )
 
