@@ -93,11 +93,13 @@ class Claims:
 class Mailer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.html: list[str] = []
 
     def send(
         self, *, to: str, subject: str, text: str, html: str, tags: Mapping[str, str] | None = None
     ) -> str:
         self.sent.append((to, subject))
+        self.html.append(html)
         return f"m-{len(self.sent)}"
 
 
@@ -158,3 +160,18 @@ def test_escalations_go_to_the_manager_else_the_practice_lead_else_the_firms_rec
         [],
         before,
     )
+
+
+def test_what_people_typed_is_escaped_in_the_mails() -> None:
+    # Given a worker whose HRIS name holds markup, and their manager's
+    workers = [
+        person("W-1", "risk", name="<script>alert(1)</script> Boss"),
+        person("W-2", "risk", name="Eve <b>Late</b>", manager_id="W-1"),
+    ]
+    run, _, mailer = run_of(workers)
+    # When they are reminded and escalated
+    run.run(AFTER_DUE, why="test")
+    run.run(AFTER_DELAY, why="test")
+    # Then every mail shows the names as text, never as markup
+    assert mailer.html and not any("<script>" in html or "<b>Late" in html for html in mailer.html)
+    assert any("Eve &lt;b&gt;Late&lt;/b&gt;" in html for html in mailer.html)
