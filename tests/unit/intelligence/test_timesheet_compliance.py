@@ -84,3 +84,27 @@ def test_no_reminder_record_gives_n_a_and_reminders_are_no_cases(trail: TrailWri
     assert report.cases == 0
     number = report.management.timesheet_compliance
     assert (number.reminded, number.expected, number.late_rate) == (1, 0, None)
+
+
+def test_a_late_submission_makes_the_worker_week_a_case_from_its_submission_on(
+    trail: TrailWriter, at: Clock
+) -> None:
+    # Given a worker reminded (hour 0) and escalated (hour 48), who then submits (hour 50) and is approved (hour 52)
+    late(trail, at, 0, "timesheet.reminded", "W-1", "2026-11-02", "advisory")
+    late(trail, at, 48, "timesheet.escalated", "W-1", "2026-11-02", "advisory")
+    case = "timesheet-W-1-2026-11-02"
+    review = "time_expense_review"
+    trail.add(
+        case, at(50), "start case", Actor.system("start_case"), "case.started", "started", workflow=review
+    )
+    trail.add(
+        case, at(52), "publish outcome", Actor.system("publish_outcome"), "outcome.published", "Timesheet Approved",
+        workflow=review,
+    )  # fmt: skip
+    # When the report is built
+    report = build_report(trail.records)
+    # Then the worker-week is one case of the review, two hours long: the reminders are not its work
+    (summary,) = report.case_summaries
+    assert (summary.case_id, summary.workflow, summary.events) == (case, review, 2)
+    assert summary.cycle_seconds == 2 * 3600
+    assert report.management.timesheet_compliance.escalated == 1
