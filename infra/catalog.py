@@ -773,6 +773,21 @@ CATALOG = Catalog(
             environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
             grants=(*_STEP_GRANTS, "firm_config:read"),
         ),
+        LambdaFunction(
+            name="remind_missing_timesheets",
+            description="Working days: workers missing or short on a week's timesheet reminded, then escalated",
+            timeout_seconds=300,
+            # idempotency: each reminder, escalation and summary is claimed there before it is mailed, so
+            # overlapping runs send it once (docs/concurrency.md); firm_config: the reminder and delivery policies.
+            environment={
+                **_STEP_ENV,
+                **_FIRM_CONFIG_ENV,
+                "IDEMPOTENCY_TABLE_NAME": table("idempotency"),
+                "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+            },
+            grants=(*_STEP_GRANTS, "idempotency:readwrite", "mail:send", "firm_config:read"),
+        ),
         # -- finance close: revenue recognition ---------------------------------------------------------------
         LambdaFunction(
             name="recognize_revenue",
@@ -993,6 +1008,15 @@ CATALOG = Catalog(
             "measure_delivery",
             "measures last month's utilization and work in progress",
         ),
+        # Working days: each run chases the weeks whose timesheets are due by then in the firm's zone (the reminder
+        # policy's due time, Monday 09:00 New York by default; 14:15 UTC is after it all year), reminds on the first
+        # run after the due time and escalates on the first after the escalation delay (time_expense/reminders.py).
+        Schedule(
+            "timesheet_reminders",
+            Ref("setting", "timesheet_reminders_schedule"),
+            "remind_missing_timesheets",
+            "reminds workers of missing timesheets and escalates to their managers",
+        ),
         Schedule(
             "weekly_process_report",
             Ref("setting", "process_report_schedule"),
@@ -1034,6 +1058,8 @@ CATALOG = Catalog(
         # change it) and how many days the link its owners are mailed works.
         "process_report_schedule": "cron(0 7 ? * MON *)",
         "process_report_link_days": "14",
+        # When the missing-timesheet job runs (EventBridge Scheduler, UTC): after the firm's due time on working days.
+        "timesheet_reminders_schedule": "cron(15 14 ? * MON-FRI *)",
     },
     object_lock={"audit_anchors": "audit_anchor_retention_days"},
     signing_keys=("audit_signing",),

@@ -123,6 +123,9 @@ class RestFake(FakeServer):
                     # The practice as the HRIS spells its departments; contracted hours only for part-timers.
                     "department": worker.practice.title() if worker.practice else None,
                     "scheduledHoursPerWeek": str(worker.weekly_hours) if worker.weekly_hours else None,
+                    "managerId": worker.manager_id,
+                    "hireDate": worker.start_date.isoformat() if worker.start_date else None,
+                    "terminationDate": worker.end_date.isoformat() if worker.end_date else None,
                 }
             )
 

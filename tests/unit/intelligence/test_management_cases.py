@@ -213,7 +213,7 @@ def test_the_report_json_has_every_management_number_under_its_stable_key(
     assert list(document["management"]) == [
         "dso", "aging", "days_to_pay", "billing_lag", "utilization", "realization", "wip", "leakage",
         "billing_accuracy", "setup_cycle_time", "invoice_cycle_time", "vendor_onboarding_cycle_time",
-        "reconciliation_effort", "orchestrated_share",
+        "reconciliation_effort", "orchestrated_share", "timesheet_compliance",
     ]  # fmt: skip
     assert document["management"]["dso"]["receivables_base"] == "1000.00"
     assert document["billing_lag"] == document["management"]["billing_lag"]

@@ -50,9 +50,12 @@ MAC_ALGORITHM = "HMAC_SHA_256"
 ActorKind = Literal["system", "user", "ai"]
 # Scheduled jobs that keep their own trail (one "case" per run or month): the weekly process report and the daily
 # sanctions list refresh, the monthly delivery measurement; the receivables recorder's own bookkeeping (the daily
-# payments read, payments of unknown invoices). Their records are evidence, not cases: the process report leaves them
+# payments read, payments of unknown invoices), the missing-timesheet reminders (on worker-week cases that a
+# submission may start later). Their records are evidence, not cases: the process report leaves them
 # out of case metrics (and reads the measurements: intelligence.events.MEASUREMENT_WORKFLOWS).
-JOB_WORKFLOWS = frozenset({"process_report", "sanctions_list", "receivables", "delivery"})
+JOB_WORKFLOWS = frozenset(
+    {"process_report", "sanctions_list", "receivables", "delivery", "timesheet_reminders"}
+)
 
 
 class Actor(Model):

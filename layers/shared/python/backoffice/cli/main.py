@@ -19,6 +19,7 @@ from backoffice.cli.delivery import add_delivery_parser
 from backoffice.cli.extract import add_extract_parser
 from backoffice.cli.report import add_audit_export_parser, add_report_parsers
 from backoffice.cli.sanctions import add_sanctions_parser
+from backoffice.cli.timesheets import add_timesheets_parser
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.server import DEFAULT_PORT
 from infra.catalog import Ref
@@ -521,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_close_parsers(sub, _connect)
     add_revenue_parsers(sub, _connect)
     add_delivery_parser(sub, _connect)
+    add_timesheets_parser(sub, _connect)
 
     config = sub.add_parser("config", help="the firm's configuration document (deploy settings)")
     config_sub = config.add_subparsers(dest="config_command", required=True)

@@ -89,6 +89,16 @@ def working_days(start: date, end: date, policy: DeliveryPolicy) -> list[date]:
     return [day for day in days if day.weekday() < 5 and day not in holidays_off]
 
 
+def contracted_weekly_hours(worker: Worker, policy: DeliveryPolicy) -> Decimal:
+    """The worker's own weekly hours (a part-timer's), else the firm's standard week."""
+    return worker.weekly_hours if worker.weekly_hours is not None else policy.standard_weekly_hours
+
+
+def capacity_hours(weekly_hours: Decimal, days: int) -> Decimal:
+    """What a person contracted for ``weekly_hours`` owes over ``days`` working days (a week has five)."""
+    return weekly_hours * days / WORKDAYS_PER_WEEK
+
+
 def _text(value: Decimal) -> str:
     return str(value.quantize(CENT))
 
@@ -233,8 +243,8 @@ def measure_workers(
                 value.add(entry.hours * _standard_rate(entry, inputs.rate_cards, roles), entry.currency)
             else:
                 non_billable += entry.hours
-        weekly = worker.weekly_hours if worker.weekly_hours is not None else policy.standard_weekly_hours
-        capacity = weekly * days / WORKDAYS_PER_WEEK
+        weekly = contracted_weekly_hours(worker, policy)
+        capacity = capacity_hours(weekly, days)
         measured.append(
             WorkerMonth(
                 month=inputs.month,
@@ -346,6 +356,8 @@ __all__ = [
     "DeliveryMeasurement",
     "ProjectWip",
     "WorkerMonth",
+    "capacity_hours",
+    "contracted_weekly_hours",
     "measure_delivery_month",
     "measure_wip",
     "measure_workers",

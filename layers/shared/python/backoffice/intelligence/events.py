@@ -45,7 +45,9 @@ AFTER_OUTCOME_ACTIONS = frozenset({"invoice.paid", "invoice.credited"})
 # Scheduled jobs whose records are measurements the management numbers read (issue #20's R4 and R5: a month's
 # delivery and work in progress), not cases of the firm: the report keeps their records, the case metrics leave
 # them out, like every workflow in ``backoffice.audit.JOB_WORKFLOWS``.
-MEASUREMENT_WORKFLOWS = frozenset({"delivery"})
+# The missing-timesheet reminders are read the same way (the late rate); they land on worker-week cases that only
+# a submission (workflow time_expense_review) makes a case of the firm.
+MEASUREMENT_WORKFLOWS = frozenset({"delivery", "timesheet_reminders"})
 NOT_CASES = JOB_WORKFLOWS | MEASUREMENT_WORKFLOWS
 
 _FRAME_LABELS = {

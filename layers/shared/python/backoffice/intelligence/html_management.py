@@ -147,6 +147,14 @@ def cards(m: ManagementNumbers) -> list[dict[str, Any]]:
             f"{orch.orchestrated} of {orch.closed} closed cases, no resume or edit by hand",
             orch.share is not None,
         ),
+        _card(
+            "timesheet_compliance",
+            "Late timesheets",
+            format_percent(m.timesheet_compliance.late_rate),
+            f"{m.timesheet_compliance.reminded} of {m.timesheet_compliance.expected} worker-weeks reminded · "
+            f"{m.timesheet_compliance.escalated} escalated",
+            m.timesheet_compliance.late_rate is not None,
+        ),
     ]
 
 

@@ -42,6 +42,7 @@ from backoffice.intelligence.receivables import (
     dso,
 )
 from backoffice.intelligence.stats import Stats, ratio
+from backoffice.intelligence.timesheets import TimesheetCompliance, timesheet_compliance
 
 DECIDED = frozenset({"settled", "awaiting_fix"})  # a finding's status once a person approved a resolution
 
@@ -124,6 +125,7 @@ class ManagementNumbers(_Model):
     vendor_onboarding_cycle_time: CaseCycleTime
     reconciliation_effort: ReconciliationEffort
     orchestrated_share: OrchestratedShare
+    timesheet_compliance: TimesheetCompliance
 
 
 class Definition(_Model):
@@ -264,6 +266,16 @@ GLOSSARY: tuple[Definition, ...] = (
         "protocol) / closed cases; overall, per workflow and by the month closed. Rejected events are not cases "
         "that ran.",
         "every case's trail",
+        "share (0-1)",
+    ),
+    _define(
+        "timesheet_compliance",
+        "Timesheet compliance (late rate)",
+        "Per firm week and practice: worker-weeks reminded (missing or short after the due time: a "
+        "timesheet.reminded record) / worker-weeks expected (people owing hours, from the latest "
+        "timesheet.week_checked of the week); escalation rate likewise with timesheet.escalated; overall, by "
+        "practice, by week and by both.",
+        "timesheet.week_checked, timesheet.reminded, timesheet.escalated",
         "share (0-1)",
     ),
     _define(
@@ -558,4 +570,5 @@ def management_numbers(events: Sequence[Event], as_of: datetime | None) -> Manag
         vendor_onboarding_cycle_time=vendor_onboarding_cycle_time(events),
         reconciliation_effort=reconciliation_effort(events),
         orchestrated_share=orchestrated_share(events),
+        timesheet_compliance=timesheet_compliance(events),
     )

@@ -807,6 +807,47 @@ def _reconciliation(books: _Books, first: date, at: datetime) -> None:
         finding.publish("Finding Reviewed")
 
 
+def _timesheet_weeks(writer: TrailWriter, rng: random.Random, people: list[Person], first: date) -> None:
+    """The missing-timesheet job's records of the weeks starting in the month (``time_expense.reminders``): the
+    week's counts by practice, a reminder to about one person in twelve, an escalation for a third of those. Its own
+    random stream, so the rest of the history stays as it was."""
+    job = Actor.system("remind_missing_timesheets")
+    monday = first + timedelta(days=(7 - first.weekday()) % 7)
+    while monday.month == first.month:
+        week = monday.isoformat()
+        due = datetime.combine(monday + timedelta(days=7), time(14), tzinfo=UTC)
+        counts: dict[str, dict[str, int]] = {}
+        for person in people:
+            practice = counts.setdefault(person.practice, {"expected": 0, "missing": 0, "short": 0})
+            practice["expected"] += 1
+            if rng.random() >= 0.08:
+                continue
+            status = rng.choice(("missing", "short"))
+            practice[status] += 1
+            data = {
+                "worker_id": person.worker_id,
+                "week_start": week,
+                "practice": person.practice,
+                "status": status,
+            }
+            case_id = f"timesheet-{person.worker_id}-{week}"
+            args = ("chase missing timesheets", job)
+            writer.add(
+                case_id, due, *args, "timesheet.reminded", "mailed", workflow="timesheet_reminders", data=data
+            )
+            if rng.random() < 0.35:
+                escalate_at = due + timedelta(days=2)
+                writer.add(
+                    case_id, escalate_at, *args, "timesheet.escalated", "mailed", workflow="timesheet_reminders",
+                    data=data,
+                )  # fmt: skip
+        writer.add(
+            f"timesheet-reminders-{week}", due, "chase missing timesheets", job, "timesheet.week_checked",
+            "checked", workflow="timesheet_reminders", data={"week_start": week, "by_practice": counts},
+        )  # fmt: skip
+        monday += timedelta(days=7)
+
+
 def sample_firm_records(
     seed: int = 20, months: int = MONTHS, onboardings_per_month: int = 9
 ) -> list[AuditRecord]:
@@ -836,6 +877,7 @@ def sample_firm_records(
             day = first + timedelta(days=rng.randint(0, end.day - 1))
             _vendor_case(books, vendor_index, _next_open(datetime.combine(day, time(10), tzinfo=UTC)))
         work = _delivery_month(books, people, projects, first)
+        _timesheet_weeks(writer, random.Random(seed * 1000 + first.month), people, first)
         posted = _billing_run(books, projects, first, work)
         invoices.extend(posted)
         reconcile_at = datetime.combine(working_day(end + timedelta(days=1), 6), time(7), tzinfo=UTC)

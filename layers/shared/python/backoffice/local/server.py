@@ -116,6 +116,9 @@ class LocalServer:
         asked = {"requested_by": str(sent["requested_by"])} if sent else {}
         if sent.get("month"):
             asked["month"] = str(sent["month"])
+        for name in ("week", "as_of"):  # ``backoffice timesheets remind --week ... --as-of ...``
+            if sent.get(name):
+                asked[name] = str(sent[name])
         payload = asked or {"source": "backoffice.local", "schedule": name}
         result, error = self.runtime.lambdas.invoke(schedule.function, payload)
         status = 500 if error else 200

@@ -274,6 +274,11 @@ class Worker(CanonicalModel):
     # Contracted hours per week (part-time below the firm's standard); None: the firm's standard week
     # (``delivery.policy.DeliveryPolicy.standard_weekly_hours``).
     weekly_hours: Annotated[Decimal, Field(gt=0, le=80)] | None = None
+    # Who the person reports to (a worker id of the same HRIS): a missing timesheet is escalated to them.
+    manager_id: Identifier | None = None
+    # First and last day of employment when the HRIS knows them: no timesheet is expected outside them.
+    start_date: date | None = None
+    end_date: date | None = None
 
 
 # ------------------------------------------------------------------------------------------------------------
