@@ -116,6 +116,9 @@ Grant = Literal[
     "reports:read",  # read it (what a report link's presigned GET is authorized against)
     "finance_close:readwrite",  # the reconciliation findings of each period; the revenue positions each close booked
     "finance_close:read",  # read those only (revenue recognition reads the positions earlier closes booked)
+    # the weekly review's decision per time entry and expense line (backoffice/time_expense/decisions.py)
+    "time_expense:readwrite",
+    "time_expense:read",  # read those only (the month-end billing run skips the lines settled in the week)
 ]
 
 
@@ -417,6 +420,10 @@ CATALOG = Catalog(
         # receivable and the payments applied to it (pk receivable#<invoice>, sk ledger; backoffice/invoicing/
         # receivables.py).
         Table("finance_close", partition_key="pk", sort_key="sk", retain=True),
+        # The weekly time and expense review's decision per line (pk line#<line id>, sk decision): approved, sent
+        # back or rejected, with the hash of the line as decided (backoffice/time_expense/decisions.py). Kept: the
+        # month-end billing run reads it, and it is the evidence of who approved the time that was billed.
+        Table("time_expense", partition_key="pk", sort_key="sk", retain=True),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).
