@@ -9,7 +9,7 @@ submission                  what is in it                                       
 ==========================  ===========================================================  ======================
 W-005's timesheet           five ordinary days on P-TE-01                                 clean: approved by policy
 W-006's timesheet           four ordinary days, and 14 hours on the Friday (TE11)       flagged: W-001 approves
-W-007's expense report      a hotel night, a 212.00 receipt claimed at 812.00, a taxi   flagged: W-001 rejects,
+W-007's expense report      a hotel night, a 98.00 receipt claimed at 398.00, a taxi     flagged: W-001 rejects,
                                                                                          the expenses go back
 ==========================  ===========================================================  ======================
 
@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from backoffice.connectors.sandbox import SandboxStore
-from backoffice.models import ExpenseEntry, Project, TimeEntry
+from backoffice.models import Document, ExpenseEntry, Project, TimeEntry
 
 if TYPE_CHECKING:
     from backoffice.local.runtime import LocalRuntime
@@ -107,17 +107,29 @@ def _expense(number: int, day: date, kind: str, amount: str, **facts: Any) -> Ex
     )
 
 
+def _receipt(number: str, digest: str) -> Document:
+    return Document(
+        bucket="backoffice-documents",
+        key=f"receipts/{EXPENSE_WORKER}/{number}.pdf",
+        content_type="application/pdf",
+        document_type="other",
+        sha256=digest * 64,
+    )
+
+
 def week_expenses() -> list[ExpenseEntry]:
-    """W-007's report: a hotel night whose receipt says 212.00 claimed at 812.00 (TE4), and a taxi."""
+    """W-007's report: a hotel night whose receipt says 98.00 claimed at 398.00 (TE4, and above the lodging per
+    diem, TE5), and a taxi."""
     return [
         _expense(
             1,
             WEEK_START + timedelta(days=1),
             "lodging",
-            "812.00",
+            "398.00",
             merchant="Harbour Hotel",
             city="Boston",
-            receipt_amount=Decimal("212.00"),
+            receipt_document=_receipt("HH-44120", "1"),
+            receipt_amount=Decimal("98.00"),
             receipt_date=WEEK_START + timedelta(days=1),
             receipt_number="HH-44120",
             nights=1,
@@ -130,6 +142,7 @@ def week_expenses() -> list[ExpenseEntry]:
             "38.40",
             merchant="City Cabs",
             city="Boston",
+            receipt_document=_receipt("CC-9912", "2"),
             receipt_amount=Decimal("38.40"),
             receipt_date=WEEK_START + timedelta(days=2),
             receipt_number="CC-9912",
@@ -139,7 +152,8 @@ def week_expenses() -> list[ExpenseEntry]:
 
 
 def week_time() -> list[TimeEntry]:
-    """The week's submitted time: W-005's ordinary week; W-006's with 14 hours on the Friday, far above their own history (TE11)."""
+    """The week's submitted time: W-005's ordinary week; W-006's with 14 hours on the Friday, far above their own
+    history (TE11)."""
     flagged = _ordinary_week(FLAGGED_WORKER, WEEK_START, "submitted")[:4]
     flagged.append(
         _time(FLAGGED_WORKER, WEEK_START + timedelta(days=4), Decimal("14"), "P-TE-01", 1, "submitted")
@@ -235,7 +249,7 @@ def run_weekly_review(runtime: LocalRuntime, out: TextIO) -> bool:
     for submission in week:
         if submission.route in decisions:
             action, comment = decisions[submission.route]
-            comment = comment or "The hotel receipt says 212.00, not 812.00: correct the amount"
+            comment = comment or "The hotel receipt says 98.00, not 398.00: correct the amount"
             if decide_by_link(runtime, submission.case_id, action, comment) is None:
                 ok = False
     runtime.wait_until_idle(timeout=120)
