@@ -116,6 +116,9 @@ Grant = Literal[
     "reports:read",  # read it (what a report link's presigned GET is authorized against)
     "finance_close:readwrite",  # the reconciliation findings of each period; the revenue positions each close booked
     "finance_close:read",  # read those only (revenue recognition reads the positions earlier closes booked)
+    # the weekly review's decision per time entry and expense line (backoffice/time_expense/decisions.py)
+    "time_expense:readwrite",
+    "time_expense:read",  # read those only (the month-end billing run skips the lines settled in the week)
 ]
 
 
@@ -178,6 +181,13 @@ class EventRule:
     workflow: str = ""
     case_key: str = "id"
     function: str | None = None
+    # The case id's prefix when not the state machine's (one workflow, two kinds of case: a timesheet's week, an
+    # expense report).
+    execution_prefix: str = ""
+    # What tells a new attempt of the same case from a second delivery of the same event: ``|``-separated dotted
+    # paths, the first with a value wins (``backoffice.cases.attempt_of``). Each attempt is an execution of its
+    # own on the case's one trail; "": the case runs once.
+    attempt_key: str = ""
 
     def __post_init__(self) -> None:
         if bool(self.workflow) == bool(self.function):
@@ -387,6 +397,8 @@ ROUTED_DETAIL_TYPES = (
     "Billing Run Completed",
     "Reconciliation Requested",
     "Revenue Recognition Requested",
+    "Timesheet Submitted",
+    "Expense Report Submitted",
 )
 # The detail-types a function rule takes from any source (not a case of their own: Invoice Paid is a step of the
 # invoice's case).
@@ -417,6 +429,10 @@ CATALOG = Catalog(
         # receivable and the payments applied to it (pk receivable#<invoice>, sk ledger; backoffice/invoicing/
         # receivables.py).
         Table("finance_close", partition_key="pk", sort_key="sk", retain=True),
+        # The weekly time and expense review's decision per line (pk line#<line id>, sk decision): approved, sent
+        # back or rejected, with the hash of the line as decided (backoffice/time_expense/decisions.py). Kept: the
+        # month-end billing run reads it, and it is the evidence of who approved the time that was billed.
+        Table("time_expense", partition_key="pk", sort_key="sk", retain=True),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).
@@ -863,6 +879,28 @@ CATALOG = Catalog(
             grants=("audit:append", "audit:read", "approvals:readwrite", "reports:read"),
         ),
         LambdaFunction(
+            name="score_time_expense_submission",
+            description="Weekly review: a week's time or an expense report read, validated, scored and routed",
+            memory_mb=1024,
+            timeout_seconds=120,
+            # The billing run's anomaly policy (one scorer); the firm's document: the review's policy and the
+            # approval policy's groups (expense approvers, reviewers).
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "ANOMALY_POLICY": Ref("setting", "anomaly_policy")},
+            grants=(*_STEP_GRANTS, "documents:write", "firm_config:read"),
+        ),
+        LambdaFunction(
+            name="decide_time_expense_lines",
+            description="Weekly review: lines approved in the PSA, or sent back to the worker with the reason",
+            environment={
+                **_STEP_ENV,
+                "TIME_EXPENSE_TABLE_NAME": table("time_expense"),
+                "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+            },
+            # mail:send: the worker is told which lines came back and why.
+            grants=(*_STEP_GRANTS, "documents:read", "time_expense:readwrite", "mail:send"),
+        ),
+        LambdaFunction(
             name="publish_outcome",
             description="Records a case's outcome, announces it on the event bus and notifies the operators",
             environment={**_AUDIT_ENV, "NOTIFICATIONS_TOPIC_ARN": topic("notifications")},
@@ -945,6 +983,18 @@ CATALOG = Catalog(
             substitutions={
                 "RecognizeRevenueFunctionArn": function("recognize_revenue"),
                 "PostRevenueJournalFunctionArn": function("post_revenue_journal"),
+                **_APPROVAL_STEPS,
+            },
+        ),
+        StateMachine(
+            name="time_expense_review",
+            description="Weekly time and expense review: submissions scored, clean lines approved, flagged ones asked",
+            definition_file="time_expense_review.asl.json",
+            # Each rule names its own prefix: timesheet-<worker>-<week start>, expense-report-<report>.
+            execution_prefix="time-expense",
+            substitutions={
+                "ScoreTimeExpenseSubmissionFunctionArn": function("score_time_expense_submission"),
+                "DecideTimeExpenseLinesFunctionArn": function("decide_time_expense_lines"),
                 **_APPROVAL_STEPS,
             },
         ),
@@ -1124,6 +1174,26 @@ CATALOG = Catalog(
             pattern={"detail-type": ["Revenue Recognition Requested"]},
             workflow="revenue_recognition",
             case_key="detail.period_start+detail.period_end+detail.rerun",
+        ),
+        EventRule(
+            name="timesheet_submitted",
+            description="A worker submitted a week's time in the PSA: review it now, not at month end",
+            pattern={"detail-type": ["Timesheet Submitted"]},
+            workflow="time_expense_review",
+            # One case per worker-week (the reminders of a missing week land on it too); a resubmission after
+            # lines were sent back is a new attempt on it: a new submission id, else a new submission time.
+            case_key="detail.worker_id+detail.week_start",
+            execution_prefix="timesheet",
+            attempt_key="detail.submission_id|detail.submitted_at",
+        ),
+        EventRule(
+            name="expense_report_submitted",
+            description="A worker submitted an expense report: review it now, not at month end",
+            pattern={"detail-type": ["Expense Report Submitted"]},
+            workflow="time_expense_review",
+            case_key="detail.report_id",
+            execution_prefix="expense-report",
+            attempt_key="detail.submitted_at",
         ),
         EventRule(
             name="salesforce_opportunity_won",

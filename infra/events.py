@@ -154,8 +154,10 @@ def case_start_input(
             "workflow": spec.workflow,
             "state_machine_arn": state_machine.state_machine_arn,
             "case_key": spec.case_key,
-            "execution_prefix": catalog.state_machine(spec.workflow).execution_prefix,
+            "execution_prefix": spec.execution_prefix
+            or catalog.state_machine(spec.workflow).execution_prefix,
             "event": events.EventField.from_path("$"),
+            **({"attempt_key": spec.attempt_key} if spec.attempt_key else {}),
         }
     )
 

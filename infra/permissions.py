@@ -36,6 +36,7 @@ APPROVALS = table("approvals")
 SANDBOX = table("sandbox")
 TEXTRACT_JOBS = table("textract_jobs")
 FINANCE_CLOSE = table("finance_close")
+TIME_EXPENSE = table("time_expense")
 TEXTRACT_NOTIFICATIONS = role("textract_notifications")
 TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
@@ -496,6 +497,29 @@ def _finance_close_read(resources: CatalogResources, key: kms.IKey) -> Permissio
     )
 
 
+def _time_expense_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What the weekly decisions store calls: one line's decision by key, many by BatchGetItem, versioned
+    # conditional puts (backoffice/time_expense/decisions.py). No scan, no delete: a decision stays.
+    decisions = resources.storage.tables[TIME_EXPENSE.name]
+    return Permission(
+        (
+            _allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [decisions.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_WRITE),
+        )
+    )
+
+
+def _time_expense_read(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What the month-end billing run reads: the week's decisions of its lines, no write.
+    decisions = resources.storage.tables[TIME_EXPENSE.name]
+    return Permission(
+        (
+            _allow(["dynamodb:GetItem", "dynamodb:BatchGetItem"], [decisions.table_arn]),
+            _key_use(key, "dynamodb", _TABLE_READ),
+        )
+    )
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
@@ -523,6 +547,8 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "textract_jobs:readwrite": _textract_jobs_readwrite,
     "finance_close:readwrite": _finance_close_readwrite,
     "finance_close:read": _finance_close_read,
+    "time_expense:readwrite": _time_expense_readwrite,
+    "time_expense:read": _time_expense_read,
     "billing_runs:map": _billing_runs_map,
     "sanctions_lists:read": _objects(
         SANCTIONS_LISTS, "sdn/", ["s3:GetObject"], write=False, reason=_SANCTIONS_LIST_KEYS, list_bucket=True

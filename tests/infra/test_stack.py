@@ -132,7 +132,7 @@ def test_the_retained_tables_survive_deletion_and_can_be_restored(
     props = table["Properties"]
 
     # Then it has point-in-time recovery, deletion protection, RETAIN, and the rotating customer-managed key
-    assert {t.name for t in CATALOG.tables if t.retain} == {"audit", "finance_close"}
+    assert {t.name for t in CATALOG.tables if t.retain} == {"audit", "finance_close", "time_expense"}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"

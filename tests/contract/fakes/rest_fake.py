@@ -19,7 +19,7 @@ Emulated:
   ``GET /v2/projects?active_since=`` (offset paging), ``GET /v2/time-entries?from=&to=`` (cursor paging),
   ``GET /v2/expenses?from=&to=`` (next links in the body), ``GET /v2/contracts/<id>``,
   ``GET /v2/projects/<code>/rate-card``, ``POST /v2/invoices/<id>/billed-lines`` (links unbilled lines, 204) and
-  ``POST /v2/reviews/send_back|write_off`` (204).
+  ``POST /v2/reviews/send_back|write_off|approve`` (204; approve: the weekly review's approval, with the approver).
 - Finance close: ``GET /v2/invoices?issued_from=&issued_to=`` (every invoice issued in the period but drafts, offset
   paging), ``GET /v2/jobs`` (the ledger's projects, cursor paging), ``GET /v2/accounts/<id>`` (the PSA's account of
   a client, by the customer id its projects name); ``seed_close_books`` loads the sample books. ``GET /v2/accounts``
@@ -549,6 +549,10 @@ class RestFake(FakeServer):
                 if row["id"] in (ids or []) and not row.get("invoice"):
                     if found[1] == "send_back":
                         row.update(state="rejected", review_note=body.get("note"))
+                    elif found[1] == "approve":
+                        row.update(
+                            state="approved", approved_by=body.get("approver"), review_note=body.get("note")
+                        )
                     else:
                         row.update(billable=False, review_note=body.get("note"))
         return Reply(204)
@@ -682,7 +686,7 @@ _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
     ("GET", _path(r"/expenses"), RestFake._expenses),
     ("GET", _path(r"/contracts/([^/]+)"), RestFake._contract),
     ("GET", _path(r"/projects/([^/]+)/rate-card"), RestFake._rate_card),
-    ("POST", _path(r"/reviews/(send_back|write_off)"), RestFake._review),
+    ("POST", _path(r"/reviews/(send_back|write_off|approve)"), RestFake._review),
     (None, _path(r"/employees"), lambda fake, request, found: fake._employees(request)),
     ("GET", _path(r"/customers"), lambda fake, request, found: fake._customers(request)),
     ("POST", _path(r"/customers"), lambda fake, request, found: fake._create(request, fake.customers, "cus")),

@@ -8,6 +8,7 @@ exists and is recorded as a duplicate instead of starting another one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -40,6 +41,8 @@ class StartCaseRequest(Model):
     case_key: str = "id"
     execution_prefix: str
     event: dict[str, Any]
+    # What tells a new attempt of the same case from a second delivery (EventRule.attempt_key); "": none.
+    attempt_key: str = ""
 
 
 class StartCaseResult(Model):
@@ -62,6 +65,25 @@ def case_id_for(prefix: str, event: Mapping[str, Any], case_key: str) -> str:
     room = _EXECUTION_NAME_MAX - len(prefix) - 1 - sum(len(c) + 1 for c in cleaned[1:])
     first = cleaned[0][: max(room, 0)].strip("-") if len(cleaned) > 1 else cleaned[0]
     return "-".join([prefix, *([first] if first else []), *cleaned[1:]])[:_EXECUTION_NAME_MAX]
+
+
+def attempt_of(event: Mapping[str, Any], attempt_key: str) -> str | None:
+    """The event's attempt of its case: the first of the ``|``-separated dotted paths that has a value (for
+    example ``detail.submission_id|detail.submitted_at``); None without an attempt key."""
+    if not attempt_key:
+        return None
+    for path in attempt_key.split("|"):
+        value = _lookup(event, path)
+        if value not in (None, ""):
+            return str(value)
+    return str(event.get("id") or "unidentified")
+
+
+def execution_name_for(case_id: str, attempt: str) -> str:
+    """The execution of a later attempt of a case: the case id and a short hash of the attempt (the case id stays
+    the audit trail's key, so every attempt's records are on one chain)."""
+    digest = hashlib.sha256(attempt.encode()).hexdigest()[:8]
+    return f"{case_id[: _EXECUTION_NAME_MAX - 10]}-s{digest}"
 
 
 def _lookup(event: Mapping[str, Any], dotted: str) -> Any:
@@ -96,7 +118,15 @@ class CaseStarter:
         state_event = {**event, "detail": detail.to_state_dict()} if isinstance(detail, JsonModel) else event
 
         case_id = case_id_for(request.execution_prefix, event, request.case_key)
-        claimed, existing = self._claim(case_id, event_id)
+        # A case whose business key comes back with a new attempt (a timesheet resubmitted after lines were sent
+        # back) runs again under the same case id; the same attempt delivered twice is a duplicate.
+        # The first attempt is the case's execution of its own name; a later one is named after its attempt.
+        attempt = attempt_of(event, request.attempt_key)
+        name = claim = case_id
+        claimed, existing = self._claim(claim, event_id, attempt)
+        if not claimed and attempt is not None and existing.get("attempt", attempt) != attempt:
+            name = claim = execution_name_for(case_id, attempt)
+            claimed, existing = self._claim(claim, event_id, attempt)
         if not claimed:
             return self._duplicate(request, case_id, event_id, existing)
         # Claimed (or taken over from a delivery that died before it started the execution): start it now. The
@@ -104,20 +134,20 @@ class CaseStarter:
         try:
             response = self.sfn.start_execution(
                 stateMachineArn=request.state_machine_arn,
-                name=case_id,
+                name=name,
                 input=json.dumps({"case_id": case_id, "workflow": request.workflow, "event": state_event}),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 # Give the claim back so that the redelivery (EventBridge and Lambda retry) can start the case.
-                self._release(case_id)
+                self._release(claim)
                 raise
             # A taken-over claim whose first delivery did start the execution before it died.
-            arn = f"{request.state_machine_arn.replace(':stateMachine:', ':execution:')}:{case_id}"
-            self._record_execution(case_id, arn)
+            arn = f"{request.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+            self._record_execution(claim, arn)
             return self._duplicate(request, case_id, event_id, {**existing, "execution_arn": arn})
         execution_arn = response["executionArn"]
-        self._record_execution(case_id, execution_arn)
+        self._record_execution(claim, execution_arn)
         self.audit.append(
             case_id=case_id,
             workflow=request.workflow,
@@ -129,7 +159,11 @@ class CaseStarter:
                 f"event {event.get('detail-type')!s} from {event.get('source')!s} matched rule {request.rule}"
             ],
             input=event,
-            data={"event_id": event_id, "rule": request.rule},
+            data={
+                "event_id": event_id,
+                "rule": request.rule,
+                **({"attempt": attempt, "execution": name} if attempt is not None else {}),
+            },
             execution_arn=execution_arn,
         )
         return StartCaseResult(status="started", case_id=case_id, execution_arn=execution_arn)
@@ -157,7 +191,7 @@ class CaseStarter:
             status="duplicate", case_id=case_id, execution_arn=existing.get("execution_arn")
         )
 
-    def _claim(self, case_id: str, event_id: str) -> tuple[bool, dict[str, str]]:
+    def _claim(self, case_id: str, event_id: str, attempt: str | None = None) -> tuple[bool, dict[str, str]]:
         """Claim the case for this delivery: a conditional put, so of concurrent deliveries exactly one wins.
 
         A loser is a duplicate, also while the winner is still starting the execution (answering it "start
@@ -170,7 +204,12 @@ class CaseStarter:
         try:
             self.dynamodb.put_item(
                 TableName=self.idempotency_table,
-                Item={**key, "event_id": {"S": event_id}, "claimed_at": {"S": now.isoformat()}},
+                Item={
+                    **key,
+                    "event_id": {"S": event_id},
+                    "claimed_at": {"S": now.isoformat()},
+                    **({"attempt": {"S": attempt}} if attempt is not None else {}),
+                },
                 ConditionExpression="attribute_not_exists(id)",
             )
             return True, {}

@@ -28,6 +28,7 @@ from backoffice.finance_close.revenue_policy import RevenuePolicy
 from backoffice.invoicing.policy import BillingPolicy
 from backoffice.models.envelope import Model
 from backoffice.onboarding.contract_risk import ContractRiskPolicy
+from backoffice.time_expense.policy import TimeExpensePolicy
 from backoffice.time_expense.reminders_policy import ReminderPolicy
 from backoffice.vendors.policy import VendorPolicy
 from backoffice.vendors.sanctions_lists import SanctionsSources
@@ -80,6 +81,8 @@ class FirmConfig(Model):
     delivery_policy: DeliveryPolicy | None = None
     # Missing-timesheet reminders: the firm's week, due time, escalation delay, tolerance (defaults in code).
     timesheet_reminders: ReminderPolicy | None = None
+    # The weekly time and expense review: auto-approval of clean lines, who approves expenses (defaults in code).
+    time_expense_review: TimeExpensePolicy | None = None
     sanctions_list: SanctionsSources = SanctionsSources()
 
     @field_validator("sender")

@@ -24,6 +24,14 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from backoffice.firm_settings import firm_config_section
 from backoffice.models.envelope import Model
 
+# A level's group named ``subject:<name>`` is not one of the policy's groups: its approvers come with the subject
+# (``subject["approvers"][<name>]``), for people only the case knows, such as a project's manager.
+SUBJECT_GROUP = "subject:"
+
+
+def subject_group(group: str | None) -> bool:
+    return bool(group) and str(group).startswith(SUBJECT_GROUP)
+
 
 class ApprovalPolicyMissing(RuntimeError):
     """No approval policy is configured: nobody can be asked, and nobody is guessed."""
@@ -120,9 +128,9 @@ class ApprovalPolicy(_Strict):
             for rule in rules:
                 for level in rule.levels:
                     for group in (level.group, level.escalate_to):
-                        if group is not None and group not in self.groups:
+                        if group is not None and group not in self.groups and not subject_group(group):
                             raise ValueError(f"route {route}, rule {rule.name}: unknown group {group!r}")
-                    if level.quorum > len(self.groups[level.group]):
+                    if not subject_group(level.group) and level.quorum > len(self.groups[level.group]):
                         raise ValueError(
                             f"route {route}, rule {rule.name}: quorum {level.quorum} exceeds the "
                             f"{len(self.groups[level.group])} members of {level.group!r}"

@@ -7,10 +7,57 @@ delegate for the dates given, and the decision records on whose behalf it was ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from backoffice.approvals.policy import ApprovalFacts, ApprovalPolicy, Level, Rule
+from backoffice.approvals.policy import (
+    SUBJECT_GROUP,
+    ApprovalFacts,
+    ApprovalPolicy,
+    Conditions,
+    Level,
+    Rule,
+    subject_group,
+)
+
+# Routes the product defines for a firm whose approval policy leaves them out (a firm's own route of the same name
+# wins). The weekly time and expense review asks the people the case names: the project's manager, then, for
+# expenses, the firm's expense approvers; the reviewers (the case's fallback group) take a level nobody answered.
+_TWO_DAYS = 2 * 24 * 3600
+DEFAULT_ROUTES: Mapping[str, tuple[Rule, ...]] = {
+    "time_expense_review": (
+        Rule(
+            name="flagged expenses: the project manager, then the expense approver",
+            when=Conditions(owners=("expenses",)),
+            levels=(
+                Level(
+                    name="project manager review",
+                    group=f"{SUBJECT_GROUP}project_manager",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}reviewers",
+                ),
+                Level(
+                    name="expense approval",
+                    group=f"{SUBJECT_GROUP}expense_approver",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}reviewers",
+                ),
+            ),
+        ),
+        Rule(
+            name="flagged time: the project manager",
+            levels=(
+                Level(
+                    name="project manager review",
+                    group=f"{SUBJECT_GROUP}project_manager",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}reviewers",
+                ),
+            ),
+        ),
+    ),
+}
 
 
 class NoApprovalRoute(LookupError):
@@ -44,9 +91,10 @@ class RoutedLevel:
 
 def select_rule(policy: ApprovalPolicy, route: str, facts: ApprovalFacts) -> Rule | None:
     """The first rule of the route whose conditions the facts meet, or None: no approval needed."""
-    if route not in policy.routes:
+    rules = policy.routes.get(route) or DEFAULT_ROUTES.get(route)
+    if rules is None:
         raise NoApprovalRoute(f"the approval policy has no route {route!r}")
-    return next((rule for rule in policy.routes[route] if rule.when.met_by(facts)), None)
+    return next((rule for rule in rules if rule.when.met_by(facts)), None)
 
 
 def route_level(
@@ -58,13 +106,20 @@ def route_level(
     decided_earlier: frozenset[str],
     today: date,
     escalated: bool = False,
+    subject_groups: Mapping[str, Sequence[str]] | None = None,
 ) -> RoutedLevel:
     level = rule.levels[index]
     group = level.escalate_to if escalated and level.escalate_to else level.group
     requester = (requested_by or "").strip().lower()
     notes: list[str] = []
     approvers: list[Approver] = []
-    for member in policy.groups[group]:
+    if subject_group(group):
+        members = tuple(
+            str(m).strip().lower() for m in (subject_groups or {}).get(group.removeprefix(SUBJECT_GROUP), ())
+        )
+    else:
+        members = policy.groups[group]
+    for member in members:
         if member == requester:
             notes.append(f"{member} requested this and cannot approve it")
             continue

@@ -135,6 +135,7 @@ class Approvals:
             decided_earlier=decided_earlier,
             today=now.date(),
             escalated=escalated,
+            subject_groups=subject.get("approvers") or {},
         )
         # A new request for the same step replaces the old one: its links die (changed subject, escalation).
         if state.get("current_request_id"):

@@ -28,7 +28,8 @@ response has none); PSA ``list_billable_projects``, ``list_time_entries``, ``lis
 paged), ``get_contract`` ({id}), ``project_rate_card`` ({project_id}; not found: None), ``mark_billed``
 ({invoice_id}; an optional body mapped from ``invoice_id``, ``time_entry_ids``, ``expense_ids``,
 ``milestone_ids``) and ``return_lines`` ({action}; a body mapped from ``time_entry_ids``, ``expense_ids``,
-``action``, ``reason``). An invoice's lines, a contract's milestones and a rate card's lines map with ``items``
+``action``, ``reason``), and ``approve_lines`` (the weekly time and expense review; a body mapped from
+``time_entry_ids``, ``expense_ids``, ``approver``, ``note``). An invoice's lines, a contract's milestones and a rate card's lines map with ``items``
 (``backoffice.connectors.mapping``). Creates send the idempotency key in a header (``Idempotency-Key`` by
 default) and can map it into the body as the source ``$idempotency_key``.
 
@@ -150,6 +151,7 @@ OperationName = Literal[
     "project_estimate",
     "post_journal_entry",
     "list_payments",
+    "approve_lines",
 ]
 _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
@@ -204,7 +206,7 @@ _LISTS = frozenset(
     }
 )
 _VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template"})
-_NO_MAPPING = _CREATES | _VALUES | {"release_vendor", "mark_billed", "return_lines"}
+_NO_MAPPING = _CREATES | _VALUES | {"release_vendor", "mark_billed", "return_lines", "approve_lines"}
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
 
 # ------------------------------------------------------------------------------------------------------------
@@ -293,7 +295,7 @@ class RestSettings(_Strict):
                 problems.append(
                     f"{name}: unknown placeholders {sorted(used - allowed)}; allowed {sorted(allowed)}"
                 )
-            if (name in _CREATES or name == "return_lines") and op.body is None:
+            if (name in _CREATES or name in ("return_lines", "approve_lines")) and op.body is None:
                 problems.append(f"{name}: a create needs a body mapping")
             if name in _VALUES and op.value_path is None:
                 problems.append(f"{name}: needs value_path")
@@ -909,6 +911,24 @@ class RestConnector:
             "reason": reason,
         }
         self._send(name, op, self._url(op, {"action": action}), json_body=self._body(name, op, lines))
+
+    def approve_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        approver: str,
+        note: str | None = None,
+    ) -> None:
+        name: OperationName = "approve_lines"
+        op = self._operation(name)
+        lines = {
+            "time_entry_ids": list(time_entry_ids),
+            "expense_ids": list(expense_ids),
+            "approver": approver,
+            "note": note,
+        }
+        self._send(name, op, self._url(op, {}), json_body=self._body(name, op, lines))
 
     # -- HRIS ---------------------------------------------------------------------------------------------------
 

@@ -308,6 +308,23 @@ class RevenueErpPort(Protocol):
         ...
 
 
+class TimeExpensePsaPort(Protocol):
+    """What the weekly time and expense review writes in the PSA beyond invoicing: the approval of submitted
+    lines (sending lines back is ``PsaPort.return_lines``)."""
+
+    def approve_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        approver: str,
+        note: str | None = None,
+    ) -> None:
+        """Approve the submitted lines (status approved), saying who approved them ("policy" when the firm's
+        policy approved clean lines) and why. Idempotent; a line billed meanwhile is left alone."""
+        ...
+
+
 class HrisPort(Protocol):
     def list_workers(self, page_token: str | None = None) -> Page[Worker]: ...
 

@@ -25,6 +25,8 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
 - ``return_lines`` sends time back by rejecting its timecard (the header's ``pse__Status__c`` = ``Rejected``;
   Certinia carries the status to the splits) and expenses by rejecting them; a write-off sets
   ``pse__Exclude_from_Billing__c``. The reason goes to ``review_note_field``. Billed lines are left alone.
+- ``approve_lines`` (the weekly time and expense review, ``TimeExpensePsaPort``) approves the same way: the
+  timecard header's ``pse__Status__c`` = ``Approved``, expenses one by one, who and why in ``review_note_field``.
 - Finance close (``ClosePsaPort``): ``get_account`` reads the Account a client's projects hang off, with the CRM's
   Account mapping (``salesforce_crm.client_of_account``); a client known by the ERP's customer id (the project's
   ``erp_customer_field``) keeps that id.
@@ -713,6 +715,43 @@ class CertiniaPsa:
                     {i: {"pse__Status__c": "Rejected", **note} for i in open_lines},
                     operation="return_lines",
                 )
+
+    def approve_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        approver: str,
+        note: str | None = None,
+    ) -> None:
+        """Approve time by approving its timecard (the header's ``pse__Status__c`` = ``Approved``, which Certinia
+        carries to the splits, as ``return_lines`` rejects it) and expenses one by one; who approved and why go
+        to ``review_note_field``. Billed lines are left alone."""
+        said = f"approved by {approver}" + (f": {note}" if note else "")
+        noted = {self.settings.review_note_field: said} if self.settings.review_note_field else {}
+        card_object = self.settings.timecard_object
+        header_field = "Id" if card_object == _TIMECARD else "pse__Timecard_Header__c"
+        for sobject, ids in (
+            (card_object, _card_ids(time_entry_ids)),
+            (_EXPENSE, [salesforce_id(i, "expense") for i in expense_ids]),
+        ):
+            if not ids:
+                continue
+            fields = ["Id", *self._billing_fields(), *([header_field] if sobject == card_object else [])]
+            found = self.api.records_by_id(
+                sobject, ids, list(dict.fromkeys(fields)), operation="approve_lines"
+            )
+            _all_found(sobject, ids, found)
+            open_lines = [i for i in found if self._invoice_of(found[i]) is None]
+            if not open_lines:
+                continue
+            if sobject == card_object:
+                headers = {str(found[i][header_field]) for i in open_lines if found[i].get(header_field)}
+                updates = {h: {"pse__Status__c": "Approved", **noted} for h in sorted(headers)}
+                self.api.update_records(_TIMECARD, updates, operation="approve_lines")
+            else:
+                updates = {i: {"pse__Status__c": "Approved", **noted} for i in open_lines}
+                self.api.update_records(sobject, updates, operation="approve_lines")
 
     def _page(
         self, soql: str, page_token: str | None, *, operation: str

@@ -933,10 +933,43 @@ class SandboxPsa(_Adapter):
             if body.get("invoice_id"):
                 return body  # billed meanwhile: nothing to return
             if action == "send_back":
-                return {**body, "status": "rejected", "review_note": reason}
+                # The reason is kept beside the line (``review_notes``): a field the line's model does not know
+                # would make the corrected line unreadable when the worker submits it again.
+                return {**body, "status": "rejected"}
             return {**body, "is_billable": False, "written_off": True, "review_note": reason}
 
         self._update_lines(time_entry_ids, expense_ids, returned)
+        if action == "send_back":
+            self._note(time_entry_ids, expense_ids, {"status": "rejected", "note": reason})
+
+    def review_notes(self, line_id: str) -> list[dict[str, Any]]:
+        """What the PSA shows the worker about a line's reviews (sent back with a reason, approved by whom)."""
+        found = self.store.get(self.system, "line_review", line_id)
+        return list((found or {}).get("notes", []))
+
+    def _note(self, time_entry_ids: Sequence[str], expense_ids: Sequence[str], note: dict[str, Any]) -> None:
+        for line_id in [*time_entry_ids, *expense_ids]:
+            notes = self.review_notes(line_id)
+            if not notes or notes[-1] != note:  # a retried call notes nothing twice
+                self.store.put(self.system, "line_review", line_id, {"notes": [*notes, note]})
+
+    def approve_lines(
+        self,
+        *,
+        time_entry_ids: Sequence[str],
+        expense_ids: Sequence[str],
+        approver: str,
+        note: str | None = None,
+    ) -> None:
+        self._call()
+
+        def approved(body: dict[str, Any]) -> dict[str, Any]:
+            if body.get("invoice_id"):
+                return body  # billed meanwhile: nothing to approve
+            return {**body, "status": "approved"}
+
+        self._update_lines(time_entry_ids, expense_ids, approved)
+        self._note(time_entry_ids, expense_ids, {"status": "approved", "by": approver, "note": note})
 
     def _update_lines(
         self,

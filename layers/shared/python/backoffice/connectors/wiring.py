@@ -33,6 +33,7 @@ from backoffice.connectors.ports import (
     ReceivablesErpPort,
     RevenueErpPort,
     RevenuePsaPort,
+    TimeExpensePsaPort,
 )
 from backoffice.connectors.s3_upload import DocumentUploader, S3DocumentUploader
 from backoffice.connectors.salesforce_api import SalesforceApi
@@ -226,6 +227,15 @@ def receivables_erp() -> ReceivablesErpPort:
     return port
 
 
+def time_expense_psa() -> TimeExpensePsaPort:
+    """The PSA as the weekly time and expense review approves lines in it (``_TIME_EXPENSE_PSAS``)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: TimeExpensePsaPort = _adapter("psa", kind)
+    return port
+
+
 def hris() -> HrisPort:
     kind = _kind("hris")
     if kind == "sandbox":
@@ -246,3 +256,4 @@ if TYPE_CHECKING:
     _REVENUE_PSAS: tuple[type[RevenuePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
     _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _RECEIVABLES_ERPS: tuple[type[ReceivablesErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
+    _TIME_EXPENSE_PSAS: tuple[type[TimeExpensePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)

@@ -186,14 +186,10 @@ def open_period(
     # it groups by are written coded (``coded_lists``): made once here, not per line when it reads them.
     files.put(
         "lines.json",
-        {
-            "time": coded_lists(
-                time_json_lists([line for lines in by_project.values() for line in lines["time"]])
-            ),
-            "expenses": coded_lists(
-                expense_json_lists([line for lines in by_project.values() for line in lines["expenses"]])
-            ),
-        },
+        scorer_lines(
+            [line for lines in by_project.values() for line in lines["time"]],
+            [line for lines in by_project.values() for line in lines["expenses"]],
+        ),
     )
     project_list = files.put(PROJECT_LIST, [{"project_id": project.id} for project in projects])
     return {
@@ -257,11 +253,14 @@ def load_period(files: BillingFiles) -> PeriodFile:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> dict[str, Any]:
-    """Scores every line of the period against the workers' own and their peers' history (the 90 days before)."""
-    period = load_period(files)
-    before = period.period.start - timedelta(days=1)
-    first = period.period.start - timedelta(days=HISTORY_DAYS)
+def read_history(
+    psa: PsaPort, start: date, policy: AnomalyPolicy, workers: Sequence[Worker]
+) -> tuple[AnomalyHistory, int]:
+    """The history lines are scored against: every time entry and expense of the ``HISTORY_DAYS`` before
+    ``start`` (the workers' own and their peers'), and how many lines that was. The billing run and the weekly
+    review (``backoffice.time_expense``) read it alike, so a line scores the same in the week and at month end."""
+    before = start - timedelta(days=1)
+    first = start - timedelta(days=HISTORY_DAYS)
     past_time = [
         line
         for line in all_pages(lambda token: psa.list_time_entries(first, before, token))
@@ -272,14 +271,43 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         for line in all_pages(lambda token: psa.list_expenses(first, before, token))
         if isinstance(line, ExpenseEntry)
     ]
-    history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=period.workers)
-    # The period's lines a list per field (validated when read from the PSA): no model or dict per line.
-    lines = files.get("lines.json")
+    history = AnomalyHistory.from_lines(past_time, past_expenses, policy=policy, workers=workers)
+    return history, len(past_time) + len(past_expenses)
+
+
+def scorer_lines(
+    time_lines: Sequence[Mapping[str, Any]], expense_lines: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Lines in their JSON form as the scorer reads them: a list per field, the fields it groups by coded (what
+    the billing run's ``lines.json`` holds)."""
+    return {
+        "time": coded_lists(time_json_lists(time_lines)),
+        "expenses": coded_lists(expense_json_lists(expense_lines)),
+    }
+
+
+@dataclass(frozen=True)
+class ScoredLines:
+    """What the scorer found in a set of lines: each flagged line's score, reasons and checks by id."""
+
+    flagged: dict[str, dict[str, Any]]
+    lines_scored: int
+    lines_to_review: int
+    by_rule: dict[str, int]
+    benford: str
+
+
+def score_line_lists(
+    lines: Mapping[str, Any], history: AnomalyHistory, policy: AnomalyPolicy, workers: Sequence[Worker]
+) -> ScoredLines:
+    """The one scorer over lines as ``scorer_lines`` gives them, against ``read_history``'s history: the billing
+    run scores a period's lines with it, the weekly review a worker's week or an expense report."""
+    # A list per field (validated when read from the PSA): no model or dict per line.
     times = time_columns_of(lines["time"])
     expenses = expense_columns_of(lines["expenses"], policy.currency, policy.fx_rates)
     # The flagged lines only: every other line scores 0 with no reason, and none is reported.
     scored = flagged_in_columns(
-        times, expenses, history, policy, worker_roles=worker_roles(period.workers)
+        times, expenses, history, policy, worker_roles=worker_roles(workers)
     ).flagged()
     lines_scored = len(times.ids) + len(expenses.ids)
     benford = benford_coverage_of(expenses, history, policy)
@@ -296,6 +324,22 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         if line.reasons
     }
     by_rule = Counter(reason.rule for line in scored for reason in line.reasons)
+    return ScoredLines(
+        flagged=flagged,
+        lines_scored=lines_scored,
+        lines_to_review=sum(line.review for line in scored),
+        by_rule=dict(sorted(by_rule.items())),
+        benford=benford,
+    )
+
+
+def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> dict[str, Any]:
+    """Scores every line of the period against the workers' own and their peers' history (the 90 days before)."""
+    period = load_period(files)
+    history, history_lines = read_history(psa, period.period.start, policy, period.workers)
+    lines = files.get("lines.json")
+    found = score_line_lists(lines, history, policy, period.workers)
+    flagged = found.flagged
     files.put("scores.json", {"policy": policy.to_json_dict(), "scores": flagged})
     # And each project's flagged lines apart, for its step of the Map (lines of every kind, time first).
     project_of = dict(
@@ -306,24 +350,24 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         )
     )
     by_project: dict[str, dict[str, Any]] = {project_id: {} for project_id in period.projects}
-    for line_id, found in flagged.items():
-        by_project[project_of[line_id]][line_id] = found
+    for line_id, score in flagged.items():
+        by_project[project_of[line_id]][line_id] = score
     for project_id, project_scores in by_project.items():
         files.put(f"projects/{project_id}/scores.json", {"scores": project_scores})
     model = policy.model()
     return {
-        "lines_scored": lines_scored,
+        "lines_scored": found.lines_scored,
         "lines_flagged": len(flagged),
-        "lines_to_review": sum(line.review for line in scored),
-        "benford": benford,
+        "lines_to_review": found.lines_to_review,
+        "benford": found.benford,
         "signal_model": {
             "trained_on": model.trained_on,
             "trained_at": model.trained_at.isoformat(),
             "review_threshold": model.threshold_for(policy.target_precision),
             "target_precision": policy.target_precision,
         },
-        "history_lines": len(past_time) + len(past_expenses),
-        "by_rule": dict(sorted(by_rule.items())),
+        "history_lines": history_lines,
+        "by_rule": found.by_rule,
     }
 
 

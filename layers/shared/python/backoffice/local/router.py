@@ -138,8 +138,9 @@ class EventRouter:
                 "workflow": workflow.name,
                 "state_machine_arn": self._state_machine_arn[workflow.name],
                 "case_key": rule.case_key,
-                "execution_prefix": workflow.execution_prefix,
+                "execution_prefix": rule.execution_prefix or workflow.execution_prefix,
                 "event": event,
+                **({"attempt_key": rule.attempt_key} if rule.attempt_key else {}),
             }
             result, error = self._deliver("start_case", request)
             if error:

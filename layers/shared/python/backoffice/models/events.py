@@ -13,7 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Self, TypeVar
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from backoffice.models.entities import (
     CanonicalModel,
@@ -52,6 +52,10 @@ class DetailType(StrEnum):
     REVENUE_BOOKED = "Revenue Booked"
     REVENUE_NOT_BOOKED = "Revenue Not Booked"
     INVOICE_PAID = "Invoice Paid"  # the ERP: a payment or credit memo applied to a posted invoice
+    TIMESHEET_SUBMITTED = "Timesheet Submitted"  # the PSA: a worker submitted a week's time
+    EXPENSE_REPORT_SUBMITTED = "Expense Report Submitted"  # the PSA or expense tool: an expense report
+    TIME_EXPENSE_REVIEWED = "Time and Expenses Reviewed"  # the weekly review decided every line
+    TIME_EXPENSE_NOT_REVIEWED = "Time and Expenses Not Reviewed"  # invalid, unanswered, or a technical fault
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -119,6 +123,39 @@ class VendorOnboardingRequested(CanonicalModel):
     contact_phone: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
 
 
+class TimesheetSubmitted(CanonicalModel):
+    """A worker submitted a week's time in the PSA: starts the weekly review of that worker-week (case
+    ``timesheet-<worker_id>-<week_start>``). ``submission_id`` (or, when the PSA gives none, ``submitted_at``) tells
+    a resubmission after lines were sent back, reviewed again on the same case, from a second delivery of the same
+    submission, which starts nothing."""
+
+    worker_id: Identifier
+    week_start: date
+    week_end: date
+    submitted_at: AwareDatetime
+    submission_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _week_in_order(self) -> Self:
+        if self.week_end < self.week_start:
+            raise invariant_error("week_end is before week_start")
+        if (self.week_end - self.week_start).days > 6:
+            raise invariant_error(
+                "a timesheet covers one week: week_end is more than 6 days after week_start"
+            )
+        return self
+
+
+class ExpenseReportSubmitted(CanonicalModel):
+    """A worker submitted an expense report: starts its review (case ``expense-report-<report_id>``). A report
+    sent back and submitted again keeps its id; its new ``submitted_at`` makes the new review."""
+
+    report_id: Identifier
+    worker_id: Identifier
+    expense_ids: list[Identifier] = Field(min_length=1, max_length=500)
+    submitted_at: AwareDatetime
+
+
 class CaseOutcome(CanonicalModel):
     """How a case ended or where it stopped; shared by every outcome detail-type."""
 
@@ -149,6 +186,10 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.REVENUE_BOOKED: CaseOutcome,
         DetailType.REVENUE_NOT_BOOKED: CaseOutcome,
         DetailType.INVOICE_PAID: Payment,
+        DetailType.TIMESHEET_SUBMITTED: TimesheetSubmitted,
+        DetailType.EXPENSE_REPORT_SUBMITTED: ExpenseReportSubmitted,
+        DetailType.TIME_EXPENSE_REVIEWED: CaseOutcome,
+        DetailType.TIME_EXPENSE_NOT_REVIEWED: CaseOutcome,
     }
 )
 
