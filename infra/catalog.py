@@ -651,8 +651,14 @@ CATALOG = Catalog(
             memory_mb=1024,
             timeout_seconds=300,
             # BILLING_POLICY: the Map's concurrency and failure tolerance, which it returns with the project list.
-            environment={**_STEP_ENV, "BILLING_POLICY": Ref("setting", "billing_policy")},
-            grants=(*_STEP_GRANTS, "documents:write"),
+            # TIME_EXPENSE_TABLE_NAME: the weekly review's decisions, so lines approved in the week as they are
+            # are not reviewed again at the close.
+            environment={
+                **_STEP_ENV,
+                "BILLING_POLICY": Ref("setting", "billing_policy"),
+                "TIME_EXPENSE_TABLE_NAME": table("time_expense"),
+            },
+            grants=(*_STEP_GRANTS, "documents:write", "time_expense:read"),
         ),
         LambdaFunction(
             name="score_billing_lines",

@@ -15,8 +15,16 @@ from backoffice.invoicing.step_inputs import OpenBillingPeriodInput
 from backoffice.invoicing.steps import BillingFiles, billing_policy, open_period
 from backoffice.models import BillingPeriodClosed, parse_event_as
 from backoffice.steps import Step, settings
+from backoffice.time_expense.decisions import DecisionStore
 
 logger = Logger()
+
+
+def weekly_decisions() -> DecisionStore:
+    """The weekly time and expense review's decisions (table ``time_expense``, read only here)."""
+    return DecisionStore(os.environ["TIME_EXPENSE_TABLE_NAME"], aws.client("dynamodb"))
+
+
 tracer = Tracer()
 STEP = Step("invoicing", "open billing period", Actor.system("open_billing_period"))
 INPUT_MODEL = OpenBillingPeriodInput
@@ -30,7 +38,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _, request = parse_event_as(payload.event, BillingPeriodClosed)
     files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.case_id)
     try:
-        opened = open_period(request, wiring.psa(), wiring.hris(), files, billing_policy(os.environ))
+        opened = open_period(
+            request, wiring.psa(), wiring.hris(), files, billing_policy(os.environ), weekly_decisions()
+        )
     except Exception as error:
         STEP.failed(event, error, "billing_period.opened")
         raise
@@ -42,6 +52,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"{opened['projects']} project(s), {opened['time_lines']} time line(s) and "
             f"{opened['expense_lines']} expense(s) from {request.period_start} to {request.period_end}",
             *opened["exceptions"],
+            f"{opened['settled_in_week']['lines']} line(s) approved in the weekly review as they are: billed, "
+            "not reviewed again",
         ],
         data=opened,
     )

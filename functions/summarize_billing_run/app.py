@@ -43,6 +43,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"{summary['nothing_to_bill']} project(s) with nothing to bill, "
             f"{summary['already_invoiced']} already invoiced",
             *(f"{rule}: {count}" for rule, count in summary["exceptions_by_rule"].items()),
+            f"{summary['settled_in_week']['flagged']} exception(s) already settled in the weekly review before the "
+            f"close ({summary['settled_in_week']['lines']} line(s) approved in the week, not reviewed again)",
         ],
         output=summary,
         data=summary,

@@ -505,7 +505,10 @@ def test_an_approver_keeps_back_the_line_named_in_the_comment(billing_run: Billi
         for b in billing_run.runtime.sandbox().all_lines("psa", entity)
         if b["id"] == kept
     ]
-    assert lines and "kept back" in lines[0]["review_note"] and lines[0].get("invoice_id") is None
+    # The reason is kept beside the line, where the PSA shows it to the worker (the line's own fields stay its model's)
+    notes = billing_run.psa.review_notes(kept)
+    assert lines and lines[0].get("invoice_id") is None and lines[0]["status"] == "rejected"
+    assert notes and "kept back" in notes[-1]["note"]
     key = f"billing/{billing_run.case_id}/projects/{KEEP_BACK_PROJECT}/review.json"
     s3 = billing_run.runtime.client("s3")
     review = json.loads(s3.get_object(Bucket=billing_run.runtime.documents_bucket, Key=key)["Body"].read())

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from backoffice.anomaly import (
     CHECKS,
@@ -103,6 +103,21 @@ class BillingFiles:
         return bool(found.get("KeyCount"))
 
 
+SETTLED_IN_WEEK = (
+    "settled.json"  # the lines the weekly review approved as they are (line id -> its rules then)
+)
+
+
+class WeeklyDecisions(Protocol):
+    """What the weekly time and expense review decided (``time_expense.decisions.DecisionStore``): the billing run
+    asks which of its lines were approved in the week exactly as they are now, and does not review those again."""
+
+    def settled_in_week(self, lines: Sequence[TimeEntry | ExpenseEntry]) -> Mapping[str, Sequence[str]]:
+        """Of ``lines``, those approved in the week and unchanged since: line id -> the scorer's rules that had
+        flagged it then ([] when it was clean)."""
+        ...
+
+
 def _dump(model: Any) -> dict[str, Any]:
     dumped: dict[str, Any] = model.to_json_dict(reveal_secrets=True)
     return dumped
@@ -119,8 +134,12 @@ def open_period(
     hris: HrisPort,
     files: BillingFiles,
     policy: BillingPolicy | None = None,
+    decisions: WeeklyDecisions | None = None,
 ) -> dict[str, Any]:
     """Reads the period's projects, lines and workers from the PSA and HRIS into the run's period file.
+
+    With ``decisions`` (the weekly review's), the lines approved in the week exactly as they are now go to
+    ``settled.json``: they bill, but the scorer's findings on them are not sent to a person again.
 
     Lines that cannot be read, and lines of a project the PSA does not list, are reported and never billed;
     they do not stop the run. The projects to bill go to ``projects.json``, which the Map reads its items from:
@@ -141,6 +160,7 @@ def open_period(
         project.id: {"time": [], "expenses": [], "unreadable": []} for project in projects
     }
     unassigned: list[dict[str, Any]] = []
+    billed_lines: list[TimeEntry | ExpenseEntry] = []
     for line in [*time_lines, *expense_lines]:
         if isinstance(line, UnreadableLine):
             entry = {
@@ -169,6 +189,12 @@ def open_period(
             continue
         kind = "time" if isinstance(line, TimeEntry) else "expenses"
         by_project[line.project_id][kind].append(_dump(line))
+        billed_lines.append(line)
+    settled = {
+        key: list(rules)
+        for key, rules in (decisions.settled_in_week(billed_lines) if decisions else {}).items()
+    }
+    files.put(SETTLED_IN_WEEK, settled)
 
     # Each project's lines in a file of its own: a step of the Map reads its project's, not the period's.
     for project_id, lines in by_project.items():
@@ -205,6 +231,9 @@ def open_period(
         "expense_lines": sum(len(v["expenses"]) for v in by_project.values()),
         "unassigned_lines": len(unassigned),
         "exceptions": [f"{item['rule']} {item['reason']}" for item in unassigned[:20]],
+        # Lines the weekly review approved as they are (not reviewed again), and of them those it had flagged:
+        # exceptions settled before the close.
+        "settled_in_week": {"lines": len(settled), "flagged": sum(1 for rules in settled.values() if rules)},
     }
 
 
@@ -338,8 +367,11 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     period = load_period(files)
     history, history_lines = read_history(psa, period.period.start, policy, period.workers)
     lines = files.get("lines.json")
+    # Every line is scored (a new line is compared with the week's approved ones too), but a line the weekly review
+    # approved as it is now is not sent to a person again: only new or changed lines' findings go on.
     found = score_line_lists(lines, history, policy, period.workers)
-    flagged = found.flagged
+    settled = files.get(SETTLED_IN_WEEK)  # open_period writes it, empty when the week settled nothing
+    flagged = {line_id: score for line_id, score in found.flagged.items() if line_id not in settled}
     files.put("scores.json", {"policy": policy.to_json_dict(), "scores": flagged})
     # And each project's flagged lines apart, for its step of the Map (lines of every kind, time first).
     project_of = dict(
@@ -358,7 +390,9 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     return {
         "lines_scored": found.lines_scored,
         "lines_flagged": len(flagged),
-        "lines_to_review": found.lines_to_review,
+        "lines_to_review": sum(1 for score in flagged.values() if score["review"]),
+        "settled_in_week": len(settled),
+        "flagged_again_but_settled": len(found.flagged) - len(flagged),
         "benford": found.benford,
         "signal_model": {
             "trained_on": model.trained_on,
@@ -856,6 +890,9 @@ def summarize(results: Sequence[Mapping[str, Any]], opened: Mapping[str, Any]) -
             for r in blocked[:BLOCKED_LISTED]
         ],
         "technical_faults": sum(1 for r in blocked if r.get("technical_fault") is True),
+        # What the weekly review settled before the close: lines approved in the week as they are (not reviewed
+        # again), and of them those the scorer had flagged then (exceptions settled before the close).
+        "settled_in_week": dict(opened.get("settled_in_week") or {"lines": 0, "flagged": 0}),
     }
 
 

@@ -233,6 +233,16 @@ class DecisionStore:
                 raise DecisionChangedMeanwhile("DynamoDB kept leaving keys of the decisions unread")
         return found
 
+    def settled_in_week(self, lines: Sequence[TimeEntry | ExpenseEntry]) -> dict[str, list[str]]:
+        """``invoicing.steps.WeeklyDecisions``: of ``lines``, those approved in the week and unchanged since
+        (``Decision.settles``), with the scorer's rules that had flagged each then."""
+        stored = self.get_many(line.id for line in lines)
+        return {
+            line.id: list(stored[line.id].rules)
+            for line in lines
+            if line.id in stored and stored[line.id].settles(line)
+        }
+
     def record(self, decisions: Sequence[Decision]) -> Recorded:
         """Store each decision unless the same one, or a later one, is stored already (see ``Recorded``)."""
         written: list[str] = []
