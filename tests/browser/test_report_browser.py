@@ -11,7 +11,7 @@ import pytest
 
 from backoffice.cli.report import add_report_parsers
 from backoffice.intelligence.management import GLOSSARY, ManagementNumbers
-from tests.browser.chromium import require_chromium, screenshot
+from tests.browser.chromium import ARTIFACTS, require_chromium, screenshot
 
 require_chromium()
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -54,3 +54,8 @@ def test_the_sample_report_shows_every_management_number(browser: Any, sample_re
     ]
     assert defined == [f"define-{d.key}" for d in GLOSSARY]
     screenshot(browser, "report-sample")
+    # And the sections below the first screenful, each on its own
+    for section in ("delivery", "operations"):
+        browser.set_window_size(1440, 1600)
+        browser.execute_script(f"document.getElementById('{section}').scrollIntoView()")
+        browser.save_screenshot(str(ARTIFACTS / f"report-sample-{section}.png"))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from backoffice.intelligence.chart_geometry import ACCENT, INK, MUTED, Column, Label, Tick
 from backoffice.intelligence.chart_scales import nice_step
 
+MAX_LABELS = 12  # period labels under a trend's columns; beyond, every n-th
+
 
 @dataclass(frozen=True)
 class Point:
@@ -50,9 +52,15 @@ class TrendChart:
 def month_label(month: str) -> str:
     """ "2026-10" as "Oct 26"; anything else as it is."""
     names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    year, _, number = month.partition("-")
-    if len(year) == 4 and number.isdigit() and 1 <= int(number) <= 12:
-        return f"{names[int(number) - 1]} {year[2:]}"
+    parts = month.split("-")
+    if (
+        len(parts) in (2, 3)
+        and all(p.isdigit() for p in parts)
+        and len(parts[0]) == 4
+        and 1 <= int(parts[1]) <= 12
+    ):
+        name = names[int(parts[1]) - 1]
+        return f"{name} {parts[0][2:]}" if len(parts) == 2 else f"{int(parts[2])} {name}"
     return month
 
 
@@ -88,12 +96,16 @@ def trend_geometry(
         ticks.append(Tick(y(tick), Label(left - 6, y(tick) + 4, text, size=10, fill=MUTED, anchor="end")))
         tick += step
     columns, periods, texts = [], [], []
+    # Many periods (weeks): a label every few columns, and each value in its column's tooltip only.
+    every = max(1, math.ceil(len(points) / MAX_LABELS))
     for i, point in enumerate(points):
         centre = left + slot * i + slot / 2
         shown = month_label(point.label)
-        periods.append(Label(centre, top + plot_h + 16, shown, size=10, fill=MUTED, anchor="middle"))
+        if i % every == 0:
+            periods.append(Label(centre, top + plot_h + 16, shown, size=10, fill=MUTED, anchor="middle"))
         if point.value is None:
-            texts.append(Label(centre, top + plot_h - 6, "n/a", size=10, fill=MUTED, anchor="middle"))
+            if every == 1:
+                texts.append(Label(centre, top + plot_h - 6, "n/a", size=10, fill=MUTED, anchor="middle"))
             continue
         columns.append(
             Column(
@@ -104,9 +116,18 @@ def trend_geometry(
                 f"{shown}: {fmt(point.value)}",
             )
         )
-        texts.append(
-            Label(centre, y(point.value) - 5, fmt(point.value), size=10, fill=INK, anchor="middle", halo=True)
-        )
+        if every == 1:
+            texts.append(
+                Label(
+                    centre,
+                    y(point.value) - 5,
+                    fmt(point.value),
+                    size=10,
+                    fill=INK,
+                    anchor="middle",
+                    halo=True,
+                )
+            )
     line = None
     if reference is not None:
         name, value = reference

@@ -330,8 +330,24 @@ def operations(m: ManagementNumbers) -> dict[str, Any]:
         m.reconciliation_effort,
         m.orchestrated_share,
     )
+    late = m.timesheet_compliance
     return {
-        "note": f"{setup.note}. {vendor.note}. {rec.note}. {orch.note}.",
+        "note": f"{setup.note}. {vendor.note}. {rec.note}. {orch.note}. {late.note}.",
+        "late_by_practice": _bars(
+            [
+                Bar(
+                    label=g.key,
+                    value=g.late_rate or 0.0,
+                    text=f"{format_percent(g.late_rate)} · {g.reminded} of {g.expected} · {g.escalated} escalated",
+                    color=BAD if (g.late_rate or 0) > 0.15 else WARN if (g.late_rate or 0) > 0.05 else GOOD,
+                )
+                for g in late.by_practice
+            ],
+            "late timesheets by practice (worker-weeks reminded)",
+        ),
+        "late_by_week": _trend(
+            [Point(g.key, g.late_rate) for g in late.by_week], _share, "late timesheets by week"
+        ),
         "setup": _trend(
             [Point(g.month, g.median_seconds) for g in setup.by_month],
             format_duration,
