@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -83,6 +85,18 @@ def decide(firm: Firm, approver: str, case_id: str, action: str, comment: str) -
     return heading
 
 
+def all_at_once(copies: int, calls: list[Any]) -> None:
+    """Each call on its own thread, released together (EventBridge's redeliveries and a PSA's retries)."""
+    barrier = threading.Barrier(copies)
+
+    def one(call: Any) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(copies) as pool:
+        list(pool.map(one, calls))
+
+
 def executions_of(firm: Firm, case_id: str) -> list[str]:
     """The names of the case's executions (its attempts), from its trail."""
     return [r.data.get("execution", case_id) for r in firm.records(case_id) if r.action == "case.started"]
@@ -106,7 +120,7 @@ def test_a_clean_week_is_approved_in_the_psa_by_the_policy(
     # When the PSA announces the submission
     submit(firm, clean)
     # Then the case ends without asking anyone, its five lines approved in the PSA
-    assert firm.settle(clean.case_id).status == "SUCCEEDED"
+    assert firm.settle(clean.case_id).status == "SUCCEEDED", firm.fault(clean.case_id)
     mine = {i: line for i, line in psa_lines(firm, "time_entry").items() if i.startswith("TE-W-005-2026-1")}
     week_lines = {i: line for i, line in mine.items() if line["work_date"] >= "2026-11-30"}
     assert len(week_lines) == 5 and {line["status"] for line in week_lines.values()} == {"approved"}
@@ -262,3 +276,19 @@ def test_no_tax_id_or_bank_number_is_in_the_reviews_state_or_mails(
     # Then neither the tax id nor the account number is anywhere, with or without separators
     digits = re.sub(r"[-\s]", "", text)
     assert TAX_ID not in text and TAX_ID.replace("-", "") not in digits and ACCOUNT not in digits
+
+
+def test_copies_of_one_submission_and_a_resubmission_at_once_start_two_reviews(
+    firm: Firm, week: dict[str, SampleSubmission]
+) -> None:
+    # Given W-005's submission, and a second submission of the same week (a new submission id)
+    clean = week["clean"]
+    [again] = [s for s in submissions(datetime(2026, 12, 5, 8, tzinfo=UTC), "2") if s.route == "clean"]
+    # When six copies of the first and six of the second are put on the bus at the same moment
+    calls = [lambda: submit(firm, clean)] * 6 + [lambda: submit(firm, again)] * 6
+    all_at_once(len(calls), calls)
+    firm.runtime.wait_until_idle(timeout=90)
+    # Then exactly two executions ran on the one case, and the other ten deliveries are duplicates
+    assert len(executions_of(firm, clean.case_id)) == 2
+    actions = [a for a, _ in firm.actions(clean.case_id)]
+    assert actions.count("case.started") == 2 and actions.count("event.duplicate") == 10
