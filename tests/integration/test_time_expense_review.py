@@ -9,6 +9,7 @@ at 398.00 (flagged, to the manager of P-TE-02).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -24,6 +25,7 @@ from backoffice.connectors.sandbox import SandboxPsa
 from backoffice.local.approver import decide_via_http
 from backoffice.local.time_expense_samples import (
     SampleSubmission,
+    run_weekly_review,
     seed_review_week,
     submissions,
     week_expenses,
@@ -292,3 +294,36 @@ def test_copies_of_one_submission_and_a_resubmission_at_once_start_two_reviews(
     assert len(executions_of(firm, clean.case_id)) == 2
     actions = [a for a, _ in firm.actions(clean.case_id)]
     assert actions.count("case.started") == 2 and actions.count("event.duplicate") == 10
+
+
+def test_a_flagged_expense_approved_by_its_manager_then_goes_to_the_expense_approver(
+    firm: Firm, week: dict[str, SampleSubmission]
+) -> None:
+    # Given W-007's expense report waiting for the manager of P-TE-02
+    report = week["rejected"]
+    submit(firm, report)
+    assert firm.settle(report.case_id).current_state == "Ask for line review"
+    # When the manager approves it
+    decide(firm, PM_OF_EXPENSES, report.case_id, "approve", "Two nights, one receipt missing: fine")
+    # Then the firm's expense approvers (the approval policy's finance group) are asked next, and one approves
+    finance = "priya.raman@example-firm.com"
+    assert decide(firm, finance, report.case_id, "approve", "ok") == "You approved the request"
+    assert firm.finish(report.case_id).status == "SUCCEEDED"
+    # And the hotel line is approved in the PSA by the last level's approver, the manager's approval on the trail
+    assert psa_lines(firm, "expense")[HOTEL]["status"] == "approved"
+    stored = decisions(firm).get(HOTEL)
+    assert stored is not None and stored.decided_by == finance
+    deciders = [r.actor.id for r in firm.records(report.case_id) if r.action == "approval.decided"]
+    assert deciders == [PM_OF_EXPENSES, finance]
+
+
+def test_the_sample_week_prints_one_line_per_case_for_the_demo(firm: Firm) -> None:
+    # Given the sample firm's runtime
+    out = io.StringIO()
+    # When the demo's weekly review runs
+    ok = run_weekly_review(firm.runtime, out)
+    # Then each of the three cases ended its own way, one line each
+    lines = out.getvalue().splitlines()
+    assert ok, out.getvalue()
+    assert len(lines) == 3
+    assert "approved by policy" in lines[0] and "approved by the PM" in lines[1] and "sent back" in lines[2]
