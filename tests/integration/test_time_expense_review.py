@@ -34,7 +34,7 @@ from backoffice.models import EmployeeRecord
 from backoffice.onboarding.sample_firm import sample_workers
 from backoffice.time_expense.decisions import DecisionStore
 from infra.catalog import Ref
-from tests.integration.conftest import Firm
+from tests.integration.conftest import Firm, deploy_firm_document
 
 EMAIL = {worker.id: str(worker.email) for worker in sample_workers()}
 PM_OF_TIME, PM_OF_EXPENSES = EMAIL["W-001"], EMAIL["W-002"]
@@ -327,3 +327,35 @@ def test_the_sample_week_prints_one_line_per_case_for_the_demo(firm: Firm) -> No
     assert ok, out.getvalue()
     assert len(lines) == 3
     assert "approved by policy" in lines[0] and "approved by the PM" in lines[1] and "sent back" in lines[2]
+
+
+def test_a_review_nobody_answers_leaves_the_lines_for_the_month_end(
+    firm: Firm, week: dict[str, SampleSubmission], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a firm whose own route gives the project manager one second and no escalation, and no auto-approval
+    def short_review(document: dict[str, Any]) -> None:
+        document["approval_policy"]["routes"]["time_expense_review"] = [
+            {
+                "name": "the project manager, quickly",
+                "levels": [
+                    {"name": "manager review", "group": "subject:project_manager", "timeout_seconds": 1}
+                ],
+            }
+        ]
+        document["time_expense_review"] = {"auto_approve_clean": False}
+
+    deploy_firm_document(firm.runtime, monkeypatch, short_review)
+    clean = week["clean"]
+    # When W-005's week is submitted and its manager does not answer
+    submit(firm, clean)
+    assert firm.finish(clean.case_id).status == "SUCCEEDED"
+    # Then every line (none approved by policy now) stays submitted and undecided, and the case says why
+    week_lines = [
+        b
+        for i, b in psa_lines(firm, "time_entry").items()
+        if i.startswith("TE-W-005-") and b["work_date"] >= "2026-11-30"
+    ]
+    assert {b["status"] for b in week_lines} == {"submitted"}
+    assert decisions(firm).get_many(b["id"] for b in week_lines) == {}
+    assert ("outcome.published", "Time and Expenses Not Reviewed") in firm.actions(clean.case_id)
+    assert "not answered" in " ".join(firm.outcome_event(clean.case_id)["detail"]["reasons"])

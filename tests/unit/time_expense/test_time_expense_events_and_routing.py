@@ -138,3 +138,27 @@ def test_a_firms_own_route_of_the_name_wins_over_the_default() -> None:
     )
     rule = select_rule(own, "time_expense_review", ApprovalFacts(owner="time"))
     assert rule is not None and rule.name == "finance sees all"
+
+
+def test_a_firm_document_may_configure_the_review_and_name_the_cases_people_in_its_routes() -> None:
+    # Given the sample firm's document with the review's section and a route of its own for the review
+    import json
+
+    from backoffice.firm_config import FirmConfig
+    from infra.firm_document import SAMPLE_CONFIG
+
+    document = json.loads(SAMPLE_CONFIG.read_text())
+    document["time_expense_review"] = {"auto_approve_clean": False, "expense_approver_group": "finance"}
+    document["approval_policy"]["routes"]["time_expense_review"] = [
+        {
+            "name": "managers",
+            "levels": [{"name": "m", "group": "subject:project_manager", "escalate_to": "finance"}],
+        }
+    ]
+    # When the deploy validates it / Then it is accepted as written
+    config = FirmConfig.model_validate(document)
+    assert config.time_expense_review is not None and config.time_expense_review.auto_approve_clean is False
+    # And a group that is neither the firm's nor the case's is still refused
+    document["approval_policy"]["routes"]["time_expense_review"][0]["levels"][0]["group"] = "nobody"
+    with pytest.raises(ValueError, match="unknown group 'nobody'"):
+        FirmConfig.model_validate(document)

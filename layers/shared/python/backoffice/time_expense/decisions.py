@@ -233,6 +233,13 @@ class DecisionStore:
                 raise DecisionChangedMeanwhile("DynamoDB kept leaving keys of the decisions unread")
         return found
 
+    def settled(self, lines: Iterable[TimeEntry | ExpenseEntry]) -> set[str]:
+        """The ids of the lines approved in the week and unchanged since (``Decision.settles``): what the month-end
+        run need not review again. A line sent back, changed after its approval, or never decided is not."""
+        wanted = list(lines)
+        found = self.get_many(line.id for line in wanted)
+        return {line.id for line in wanted if line.id in found and found[line.id].settles(line)}
+
     def record(self, decisions: Sequence[Decision]) -> Recorded:
         """Store each decision unless the same one, or a later one, is stored already (see ``Recorded``)."""
         written: list[str] = []
