@@ -92,8 +92,9 @@ def test_the_case_starter_receives_the_routing_facts_and_the_whole_event(
         "workflow": rule.workflow,
         "state_machine_arn": "SM-ARN",
         "case_key": rule.case_key,
-        "execution_prefix": workflow.execution_prefix,
+        "execution_prefix": rule.execution_prefix or workflow.execution_prefix,
         "event": event,
+        **({"attempt_key": rule.attempt_key} if rule.attempt_key else {}),
     }
     # And the whole event comes from a path bound to '$', not <aws.events.event>, which leaves out detail
     (variable,) = [name for name, path in transformer["InputPathsMap"].items() if path == "$"]

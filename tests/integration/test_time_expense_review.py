@@ -9,9 +9,12 @@ at 398.00 (flagged, to the manager of P-TE-02).
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +25,7 @@ from backoffice.connectors.sandbox import SandboxPsa
 from backoffice.local.approver import decide_via_http
 from backoffice.local.time_expense_samples import (
     SampleSubmission,
+    run_weekly_review,
     seed_review_week,
     submissions,
     week_expenses,
@@ -30,7 +34,7 @@ from backoffice.models import EmployeeRecord
 from backoffice.onboarding.sample_firm import sample_workers
 from backoffice.time_expense.decisions import DecisionStore
 from infra.catalog import Ref
-from tests.integration.conftest import Firm
+from tests.integration.conftest import Firm, deploy_firm_document
 
 EMAIL = {worker.id: str(worker.email) for worker in sample_workers()}
 PM_OF_TIME, PM_OF_EXPENSES = EMAIL["W-001"], EMAIL["W-002"]
@@ -83,6 +87,18 @@ def decide(firm: Firm, approver: str, case_id: str, action: str, comment: str) -
     return heading
 
 
+def all_at_once(copies: int, calls: list[Any]) -> None:
+    """Each call on its own thread, released together (EventBridge's redeliveries and a PSA's retries)."""
+    barrier = threading.Barrier(copies)
+
+    def one(call: Any) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(copies) as pool:
+        list(pool.map(one, calls))
+
+
 def executions_of(firm: Firm, case_id: str) -> list[str]:
     """The names of the case's executions (its attempts), from its trail."""
     return [r.data.get("execution", case_id) for r in firm.records(case_id) if r.action == "case.started"]
@@ -106,7 +122,7 @@ def test_a_clean_week_is_approved_in_the_psa_by_the_policy(
     # When the PSA announces the submission
     submit(firm, clean)
     # Then the case ends without asking anyone, its five lines approved in the PSA
-    assert firm.settle(clean.case_id).status == "SUCCEEDED"
+    assert firm.settle(clean.case_id).status == "SUCCEEDED", firm.fault(clean.case_id)
     mine = {i: line for i, line in psa_lines(firm, "time_entry").items() if i.startswith("TE-W-005-2026-1")}
     week_lines = {i: line for i, line in mine.items() if line["work_date"] >= "2026-11-30"}
     assert len(week_lines) == 5 and {line["status"] for line in week_lines.values()} == {"approved"}
@@ -262,3 +278,84 @@ def test_no_tax_id_or_bank_number_is_in_the_reviews_state_or_mails(
     # Then neither the tax id nor the account number is anywhere, with or without separators
     digits = re.sub(r"[-\s]", "", text)
     assert TAX_ID not in text and TAX_ID.replace("-", "") not in digits and ACCOUNT not in digits
+
+
+def test_copies_of_one_submission_and_a_resubmission_at_once_start_two_reviews(
+    firm: Firm, week: dict[str, SampleSubmission]
+) -> None:
+    # Given W-005's submission, and a second submission of the same week (a new submission id)
+    clean = week["clean"]
+    [again] = [s for s in submissions(datetime(2026, 12, 5, 8, tzinfo=UTC), "2") if s.route == "clean"]
+    # When six copies of the first and six of the second are put on the bus at the same moment
+    calls = [lambda: submit(firm, clean)] * 6 + [lambda: submit(firm, again)] * 6
+    all_at_once(len(calls), calls)
+    firm.runtime.wait_until_idle(timeout=90)
+    # Then exactly two executions ran on the one case, and the other ten deliveries are duplicates
+    assert len(executions_of(firm, clean.case_id)) == 2
+    actions = [a for a, _ in firm.actions(clean.case_id)]
+    assert actions.count("case.started") == 2 and actions.count("event.duplicate") == 10
+
+
+def test_a_flagged_expense_approved_by_its_manager_then_goes_to_the_expense_approver(
+    firm: Firm, week: dict[str, SampleSubmission]
+) -> None:
+    # Given W-007's expense report waiting for the manager of P-TE-02
+    report = week["rejected"]
+    submit(firm, report)
+    assert firm.settle(report.case_id).current_state == "Ask for line review"
+    # When the manager approves it
+    decide(firm, PM_OF_EXPENSES, report.case_id, "approve", "Two nights, one receipt missing: fine")
+    # Then the firm's expense approvers (the approval policy's finance group) are asked next, and one approves
+    finance = "priya.raman@example-firm.com"
+    assert decide(firm, finance, report.case_id, "approve", "ok") == "You approved the request"
+    assert firm.finish(report.case_id).status == "SUCCEEDED"
+    # And the hotel line is approved in the PSA by the last level's approver, the manager's approval on the trail
+    assert psa_lines(firm, "expense")[HOTEL]["status"] == "approved"
+    stored = decisions(firm).get(HOTEL)
+    assert stored is not None and stored.decided_by == finance
+    deciders = [r.actor.id for r in firm.records(report.case_id) if r.action == "approval.decided"]
+    assert deciders == [PM_OF_EXPENSES, finance]
+
+
+def test_the_sample_week_prints_one_line_per_case_for_the_demo(firm: Firm) -> None:
+    # Given the sample firm's runtime
+    out = io.StringIO()
+    # When the demo's weekly review runs
+    ok = run_weekly_review(firm.runtime, out)
+    # Then each of the three cases ended its own way, one line each
+    lines = out.getvalue().splitlines()
+    assert ok, out.getvalue()
+    assert len(lines) == 3
+    assert "approved by policy" in lines[0] and "approved by the PM" in lines[1] and "sent back" in lines[2]
+
+
+def test_a_review_nobody_answers_leaves_the_lines_for_the_month_end(
+    firm: Firm, week: dict[str, SampleSubmission], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a firm whose own route gives the project manager one second and no escalation, and no auto-approval
+    def short_review(document: dict[str, Any]) -> None:
+        document["approval_policy"]["routes"]["time_expense_review"] = [
+            {
+                "name": "the project manager, quickly",
+                "levels": [
+                    {"name": "manager review", "group": "subject:project_manager", "timeout_seconds": 1}
+                ],
+            }
+        ]
+        document["time_expense_review"] = {"auto_approve_clean": False}
+
+    deploy_firm_document(firm.runtime, monkeypatch, short_review)
+    clean = week["clean"]
+    # When W-005's week is submitted and its manager does not answer
+    submit(firm, clean)
+    assert firm.finish(clean.case_id).status == "SUCCEEDED"
+    # Then every line (none approved by policy now) stays submitted and undecided, and the case says why
+    week_lines = [
+        b
+        for i, b in psa_lines(firm, "time_entry").items()
+        if i.startswith("TE-W-005-") and b["work_date"] >= "2026-11-30"
+    ]
+    assert {b["status"] for b in week_lines} == {"submitted"}
+    assert decisions(firm).get_many(b["id"] for b in week_lines) == {}
+    assert ("outcome.published", "Time and Expenses Not Reviewed") in firm.actions(clean.case_id)
+    assert "not answered" in " ".join(firm.outcome_event(clean.case_id)["detail"]["reasons"])

@@ -260,6 +260,8 @@ def test_the_registry_covers_every_detail_type_and_outcomes_share_one_model() ->
         DetailType.BILLING_PERIOD_CLOSED,
         DetailType.VENDOR_ONBOARDING_REQUESTED,
         DetailType.INVOICE_PAID,  # the ERP's: a payment, not an outcome of ours
+        DetailType.TIMESHEET_SUBMITTED,  # the PSA's submissions, which start the weekly review
+        DetailType.EXPENSE_REPORT_SUBMITTED,
         *FINANCE_PERIOD_EVENTS,
     }
     assert {EVENT_DETAIL_MODELS[name] for name in outcomes} == {CaseOutcome}

@@ -185,3 +185,23 @@ def test_reading_many_lines_reads_past_the_hundred_keys_of_one_request(store: De
     found = store.get_many([line.id for line in lines] + ["TS-1", "TS-nope"])
     # Then each decided line is there once
     assert len(found) == 230
+
+
+def test_the_month_end_run_is_told_which_lines_the_week_settled(store: DecisionStore) -> None:
+    # Given a line approved in the week, one approved and edited since, one sent back and one never decided
+    approved_line, edited, sent_back = time_entry(id="TS-A"), time_entry(id="TS-B"), time_entry(id="TS-C")
+    store.record(
+        [
+            approved(approved_line),
+            approved(edited),
+            Decision.of_line(sent_back, "sent_back", case_id="c-1", decided_by="pm@x.com", decided_at=MONDAY),
+        ]
+    )
+    at_month_end = [
+        approved_line.model_copy(update={"status": "approved"}),
+        edited.model_copy(update={"hours": Decimal("6")}),
+        sent_back,
+        time_entry(id="TS-D"),
+    ]
+    # When the month-end run asks / Then only the unchanged approved line is settled
+    assert set(store.settled_in_week(at_month_end)) == {"TS-A"}

@@ -330,7 +330,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 for sm in runtime.catalog.state_machines
                 if args.case_id.startswith(f"{sm.execution_prefix}-")
             ),
-            None,
+            # A rule may name its cases itself (the weekly review: timesheet-..., expense-report-...).
+            next(
+                (
+                    rule.workflow
+                    for rule in runtime.catalog.rules
+                    if rule.execution_prefix and args.case_id.startswith(f"{rule.execution_prefix}-")
+                ),
+                None,
+            ),
         )
         if workflow is None:
             print(f"no workflow names its cases like {args.case_id!r}", file=sys.stderr)

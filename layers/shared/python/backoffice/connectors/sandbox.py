@@ -933,9 +933,7 @@ class SandboxPsa(_Adapter):
             if body.get("invoice_id"):
                 return body  # billed meanwhile: nothing to return
             if action == "send_back":
-                # The reason is kept beside the line (``review_notes``): a field the line's model does not know
-                # would make the corrected line unreadable when the worker submits it again.
-                return {**body, "status": "rejected"}
+                return {**body, "status": "rejected", "review_note": reason}
             return {**body, "is_billable": False, "written_off": True, "review_note": reason}
 
         self._update_lines(time_entry_ids, expense_ids, returned)
@@ -966,7 +964,10 @@ class SandboxPsa(_Adapter):
         def approved(body: dict[str, Any]) -> dict[str, Any]:
             if body.get("invoice_id"):
                 return body  # billed meanwhile: nothing to approve
-            return {**body, "status": "approved"}
+            # Who approved is kept beside the line (``review_notes``), not on it: an approved line must stay
+            # readable, it is billed at month end.
+            kept = {k: v for k, v in body.items() if k != "review_note"}  # an earlier send-back's
+            return {**kept, "status": "approved"}
 
         self._update_lines(time_entry_ids, expense_ids, approved)
         self._note(time_entry_ids, expense_ids, {"status": "approved", "by": approver, "note": note})
