@@ -29,6 +29,8 @@ from backoffice.local.reconciliation_demo import run_reconciliation
 from backoffice.local.revenue_demo import run_revenue_recognition
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
+from backoffice.local.time_expense_samples import run_weekly_review
+from backoffice.local.timesheet_reminder_demo import run_timesheet_reminders
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, upload_documents
 from backoffice.local.vendor_samples import scenarios as vendor_samples
 from backoffice.onboarding.contract_risk import RiskRule
@@ -223,6 +225,14 @@ def run_demo(out: TextIO) -> int:
         delivery_ok = run_delivery_measurement(runtime, out)
         print("", file=out)
 
+        # Time and expense as it happens: a week's timesheets chased (reminders, then the managers), and a week's
+        # submissions reviewed when they arrive (clean approved by policy, flagged to the project manager).
+        reminders_ok = run_timesheet_reminders(runtime, out)
+        print("", file=out)
+        print("Weekly time and expense review (week of 30 November):", file=out)
+        weekly_ok = run_weekly_review(runtime, out)
+        print("", file=out)
+
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
             "ERP outage (two 503s) that recovers on retry",
@@ -343,6 +353,8 @@ def run_demo(out: TextIO) -> int:
             and revenue_ok
             and receivables_ok
             and delivery_ok
+            and reminders_ok
+            and weekly_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0
