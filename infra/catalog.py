@@ -1190,7 +1190,7 @@ CATALOG = Catalog(
             # lines were sent back is a new attempt on it: a new submission id, else a new submission time.
             case_key="detail.worker_id+detail.week_start",
             execution_prefix="timesheet",
-            attempt_key="detail.submission_id|detail.submitted_at",
+            attempt_key="detail.submission_id+detail.submitted_at",
         ),
         EventRule(
             name="expense_report_submitted",

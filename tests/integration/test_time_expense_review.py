@@ -153,7 +153,8 @@ def test_a_flagged_week_goes_to_the_project_manager_who_approves_it_in_the_psa(
     submit(firm, flagged)
     # When the case waits for a person
     execution = firm.settle(flagged.case_id)
-    # Then it asks the manager of P-TE-01, with the flagged line and the scorer's reason, having approved the rest
+    # Then it asks the manager of P-TE-01, with the flagged line and the scorer's reason; the week's other days on
+    # that project are its timecard's and wait with it (a PSA that approves by the card would approve them all)
     assert execution.current_state == "Ask for line review"
     mail = firm.mail(PM_OF_TIME, flagged.case_id)
     assert "TE-W-006-2026-12-04-1" in mail.text and "TE11" in mail.text
@@ -161,7 +162,7 @@ def test_a_flagged_week_goes_to_the_project_manager_who_approves_it_in_the_psa(
     week_lines = {
         i: b for i, b in lines.items() if i.startswith("TE-W-006-") and b["work_date"] >= "2026-11-30"
     }
-    assert sorted(b["status"] for b in week_lines.values()) == ["approved"] * 4 + ["submitted"]
+    assert sorted(b["status"] for b in week_lines.values()) == ["submitted"] * 5
     # When the manager approves it
     assert (
         decide(firm, PM_OF_TIME, flagged.case_id, "approve", "Cut-over on Friday, agreed")
@@ -175,7 +176,9 @@ def test_a_flagged_week_goes_to_the_project_manager_who_approves_it_in_the_psa(
     notes = SandboxPsa(firm.runtime.sandbox()).review_notes("TE-W-006-2026-12-04-1")
     assert notes[-1]["by"] == PM_OF_TIME
     approvals = [r.data["by"] for r in firm.records(flagged.case_id) if r.action == "lines.approved"]
-    assert approvals == ["policy", PM_OF_TIME]
+    assert approvals == [PM_OF_TIME]
+    week_now = psa_lines(firm, "time_entry")
+    assert sorted(week_now[i]["status"] for i in week_lines) == ["approved"] * 5
 
 
 def test_a_rejected_expense_goes_back_to_the_worker_with_the_reason_and_a_mail(

@@ -117,6 +117,21 @@ def test_an_expense_hash_follows_its_amount_and_not_its_status() -> None:
 # -- the store ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sanctioned_amount": Decimal("420.00")},  # what billing bills
+        {"receipt_amount": Decimal("98.00")},  # what the receipt says
+        {"merchant": "Another Hotel"},
+        {"attendees": 3},
+    ],
+)
+def test_an_expense_hash_follows_what_billing_bills_and_what_the_scorer_reads_off_the_receipt(
+    change: dict[str, Any],
+) -> None:
+    assert line_hash(expense()) != line_hash(expense(**change))
+
+
 def test_a_decision_is_stored_and_read_back_with_the_hash_of_the_line_as_decided(
     store: DecisionStore,
 ) -> None:

@@ -44,7 +44,13 @@ def test_a_timesheets_case_is_the_worker_week_and_its_attempt_the_submission() -
     case = case_id_for(rule.execution_prefix, first, rule.case_key)
     # Then both are the same worker-week case, each its own attempt, and the second runs under its own name
     assert case == case_id_for(rule.execution_prefix, again, rule.case_key) == "timesheet-W-005-2026-11-30"
-    assert attempt_of(first, rule.attempt_key) == "S-1" and attempt_of(again, rule.attempt_key) == "S-2"
+    assert attempt_of(first, rule.attempt_key) == "S-1#2026-12-04T17:30:00Z"
+    assert attempt_of(again, rule.attempt_key) == "S-2#2026-12-07T09:00:00Z"
+    # And a PSA that keeps the sheet's id when the corrected sheet comes again still makes a new attempt of it
+    kept = _event(
+        "Timesheet Submitted", {**WEEK, "submitted_at": "2026-12-07T09:00:00Z", "submission_id": "S-1"}
+    )
+    assert attempt_of(kept, rule.attempt_key) != attempt_of(first, rule.attempt_key)
     name = execution_name_for(case, "S-2")
     assert name.startswith(f"{case}-s") and len(name) == len(case) + 10
     # And a PSA that sends no submission id tells attempts apart by the submission time

@@ -68,10 +68,15 @@ def case_id_for(prefix: str, event: Mapping[str, Any], case_key: str) -> str:
 
 
 def attempt_of(event: Mapping[str, Any], attempt_key: str) -> str | None:
-    """The event's attempt of its case: the first of the ``|``-separated dotted paths that has a value (for
-    example ``detail.submission_id|detail.submitted_at``); None without an attempt key."""
+    """The event's attempt of its case: the first of the ``|``-separated dotted paths that has a value, or, with
+    ``+``, every one of the paths that has a value, joined (``detail.submission_id+detail.submitted_at``: a PSA
+    that keeps a sheet's id when the corrected sheet is submitted again still makes a new attempt of it); None
+    without an attempt key."""
     if not attempt_key:
         return None
+    if "+" in attempt_key:
+        values = [str(v) for path in attempt_key.split("+") if (v := _lookup(event, path)) not in (None, "")]
+        return "#".join(values) if values else str(event.get("id") or "unidentified")
     for path in attempt_key.split("|"):
         value = _lookup(event, path)
         if value not in (None, ""):

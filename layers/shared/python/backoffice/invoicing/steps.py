@@ -371,7 +371,14 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
     # approved as it is now is not sent to a person again: only new or changed lines' findings go on.
     found = score_line_lists(lines, history, policy, period.workers)
     settled = files.get(SETTLED_IN_WEEK)  # open_period writes it, empty when the week settled nothing
-    flagged = {line_id: score for line_id, score in found.flagged.items() if line_id not in settled}
+    # A finding the week's reviewer saw (its rule among those stored with the approval) is not asked again; a finding
+    # the week could not see (a duplicate of a line in another report or week, hours over a day's limit with a line
+    # added since) is new and goes to a person like any other.
+    flagged = {
+        line_id: score
+        for line_id, score in found.flagged.items()
+        if line_id not in settled or not _rules_of(score) <= set(settled[line_id])
+    }
     files.put("scores.json", {"policy": policy.to_json_dict(), "scores": flagged})
     # And each project's flagged lines apart, for its step of the Map (lines of every kind, time first).
     project_of = dict(
@@ -403,6 +410,11 @@ def score_period(files: BillingFiles, psa: PsaPort, policy: AnomalyPolicy) -> di
         "history_lines": history_lines,
         "by_rule": found.by_rule,
     }
+
+
+def _rules_of(score: Mapping[str, Any]) -> set[str]:
+    """The rules of a flagged line's reasons (each reason starts with its rule: ``TE1 duplicate of ...``)."""
+    return {str(reason).split(" ", 1)[0] for reason in score.get("reasons") or []}
 
 
 def load_scores(files: BillingFiles, project_id: str) -> dict[str, LineScore]:

@@ -70,7 +70,14 @@ class LocalLambdas:
         self._function_arn = function_arn
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
+        self._quiet = threading.Condition()
+        self._running = 0  # handlers running now (on moto's engine threads, the router's, the gateway's)
         self.invocations: list[Invocation] = []
+
+    def wait_quiet(self, timeout: float) -> bool:
+        """Block until no handler is running (True), or ``timeout`` passes (False)."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: self._running == 0, timeout)
 
     # -- registration on boto3's default session ------------------------------------------------------------------
 
@@ -127,6 +134,8 @@ class LocalLambdas:
         if refused:
             self._record(name, False, refused["errorType"], started)
             return None, refused
+        with self._quiet:
+            self._running += 1
         try:
             handler = getattr(self._module(function), function.handler.split(".", 1)[1])
             with acting_as_function(name):  # its AWS calls are authorized against its role (local/iam.py)
@@ -138,6 +147,10 @@ class LocalLambdas:
                 "errorMessage": str(exc),
                 "stackTrace": traceback.format_exception(exc)[-5:],
             }
+        finally:
+            with self._quiet:
+                self._running -= 1
+                self._quiet.notify_all()
         too_large = lambda_response_error(result)  # Lambda answers a function error, as for an exception
         if too_large:
             self._record(name, False, too_large["errorType"], started)

@@ -533,6 +533,8 @@ class LocalRuntime(Operations):
         from backoffice import aws
 
         self.router.stop()  # the delivery threads of a server's bus finish what they took
+        if self.in_process and self._saved_put_events is not None:
+            self._stop_executions()
         if self._saved_put_events is not None:
             from moto.events import models as events_models
             from moto.ses import models as ses_models
@@ -818,6 +820,9 @@ class LocalRuntime(Operations):
 
     # -- executions -----------------------------------------------------------------------------------------------
 
+    def _stop_executions(self) -> None:
+        _stopped_quietly(self)
+
     def wait_until_idle(self, timeout: float = 60, *, raise_on_timeout: bool = True) -> None:
         """Block until every accepted event is delivered and no execution is running (executions run on moto's
         worker threads)."""
@@ -846,6 +851,27 @@ class LocalRuntime(Operations):
                     )
                 return
             time.sleep(0.02)
+
+
+def _stopped_quietly(runtime: LocalRuntime) -> None:
+    """Executions still running when a runtime stops (one waiting for a person, one its last event started) are
+    stopped, and the handlers they are in finish, before moto's state is reset under them: else their engine
+    threads run on into the next runtime of the process (a test's), reading tables it does not have."""
+    sfn = runtime.client("stepfunctions")
+    for machine in runtime.catalog.state_machines:
+        with contextlib.suppress(Exception):
+            for execution in _paginate(
+                sfn,
+                "list_executions",
+                "executions",
+                stateMachineArn=runtime.state_machine_arn(machine.name),
+                statusFilter="RUNNING",
+            ):
+                with contextlib.suppress(Exception):
+                    sfn.stop_execution(
+                        executionArn=execution["executionArn"], cause="the local runtime stopped"
+                    )
+    runtime.lambdas.wait_quiet(timeout=10)
 
 
 def _local_secret_arn(name: str) -> str | None:

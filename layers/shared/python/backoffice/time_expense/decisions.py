@@ -60,6 +60,24 @@ def _canonical_text(value: str | None) -> str | None:
     return " ".join(value.split()) if value else None
 
 
+# The receipt facts the scorer reads off an expense (``anomaly.rows.LINE_FACTS``' sources), in the hash: a receipt
+# changed after the approval makes the line new.
+_EXPENSE_FACTS = {
+    "merchant",
+    "city",
+    "receipt_document",
+    "attendees",
+    "receipt_amount",
+    "receipt_date",
+    "receipt_number",
+    "tip_amount",
+    "advance_amount",
+    "card_id",
+    "nights",
+    "trip_id",
+}
+
+
 def line_hash(line: TimeEntry | ExpenseEntry) -> str:
     """The sha256 of the fields a decision is about, as canonical JSON: a line whose hash is unchanged is the line
     that was decided. Status, submission time and invoice id are left out: the PSA changes them because of the
@@ -92,6 +110,9 @@ def line_hash(line: TimeEntry | ExpenseEntry) -> str:
             "currency": line.currency,
             "description": _canonical_text(line.description),
             "billable": line.is_billable,
+            # What billing bills (the sanctioned amount) and what the scorer reads off the receipt.
+            "sanctioned_amount": _canonical_number(line.sanctioned_amount),
+            "facts": json.loads(line.model_dump_json(include=_EXPENSE_FACTS)),
         }
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -183,10 +183,19 @@ def read_and_score(
         workers,
     )
     every: list[TimeEntry | ExpenseEntry] = [*lines.time, *lines.expenses]
+    flagged_ids = {
+        line.id
+        for line in every
+        if not policy.auto_approve_clean or scored.flagged.get(line.id, {}).get("review", False)
+    }
+    # A week's time on one project is one timecard in a PSA that approves by the card (Certinia approves the header,
+    # every day at once): a flagged day takes its card's other days to the review with it, so that approving the
+    # clean days never approves a flagged one before its reviewer sees it.
+    held_cards = {line.project_id for line in lines.time if line.id in flagged_ids}
     to_review = [
         line
         for line in every
-        if not policy.auto_approve_clean or scored.flagged.get(line.id, {}).get("review", False)
+        if line.id in flagged_ids or (isinstance(line, TimeEntry) and line.project_id in held_cards)
     ]
     review_ids = {line.id for line in to_review}
     clean = [line for line in every if line.id not in review_ids]
@@ -203,17 +212,22 @@ def read_and_score(
         email = _email(manager)
         if email and email != _email(worker) and email not in managers:
             managers.append(email)
+    expense_approvers = [
+        e for e in _emails(approval_policy, policy.expense_approver_group) if e != _email(worker)
+    ]
     approvers = {
         "project_manager": managers or reviewers,
-        "expense_approver": [
-            e for e in _emails(approval_policy, policy.expense_approver_group) if e != _email(worker)
-        ]
-        or managers
-        or reviewers,
+        "expense_approver": expense_approvers or managers or reviewers,
         "reviewers": reviewers,
     }
+    # With no expense approver but the project's managers themselves, a second level would ask the people who just
+    # decided the first (separation of duties leaves nobody): the managers' approval is the whole review.
+    second_level = bool(set(expense_approvers) - set(approvers["project_manager"]))
     kind = "timesheet" if isinstance(detail, TimesheetSubmitted) else "expense_report"
     reasons_by_line = {line_id: found["reasons"] for line_id, found in scored.flagged.items()}
+    for line in to_review:
+        if line.id not in flagged_ids:
+            reasons_by_line[line.id] = ["on the same timecard as a flagged day: approved or returned with it"]
     plan = {
         "kind": kind,
         "case_id": case_id,
@@ -252,7 +266,13 @@ def read_and_score(
         "lines": len(every),
         "problems": lines.problems,
         "already_decided": lines.already_decided,
-        "subject": _subject(detail, kind, to_review, reasons_by_line, scored.flagged, approvers, worker),
+        "subject": _subject(
+            detail, kind, to_review, reasons_by_line, scored.flagged, approvers, worker, anomaly_policy
+        )
+        | ({} if second_level or kind != "expense_report" else {"owner": "expenses, no expense approver"}),
+        # The worker is the requester: the approval step then keeps them out as an approver, a delegate and a
+        # decider (separation of duties), whoever the route or a delegation names.
+        "requested_by": _email(worker) or f"{detail.worker_id}@worker.invalid",
         "submitted": _submitted_data(detail, lines),
         "scored": {
             "lines_scored": scored.lines_scored,
@@ -305,6 +325,7 @@ def _subject(
     flagged: Mapping[str, Mapping[str, Any]],
     approvers: Mapping[str, list[str]],
     worker: Worker | None,
+    anomaly_policy: AnomalyPolicy,
 ) -> dict[str, Any]:
     """What the approver reads (each line with the scorer's reasons) and what routing reads (``owner``: time or
     expenses; ``approvers``: the people of this case, ``approvals.policy.SUBJECT_GROUP``)."""
@@ -318,14 +339,26 @@ def _subject(
         for line in to_review
     ]
     currencies = {line.currency for line in to_review}
-    amount = sum((_amount(line) for line in to_review), Decimal(0))
+    amount: Decimal | None = sum((_amount(line) for line in to_review), Decimal(0))
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    if len(currencies) > 1:
+        # Lines in several currencies: their total in the scorer's currency, so that an approval rule with an amount
+        # still matches (a rule that matched nothing would let flagged lines through unreviewed).
+        rates = {anomaly_policy.currency: 1.0, **anomaly_policy.fx_rates}
+        if currencies <= set(rates):
+            amount = sum(
+                (_amount(line) * Decimal(str(rates[line.currency])) for line in to_review), Decimal(0)
+            ).quantize(Decimal("0.01"))
+            currency = anomaly_policy.currency
+        else:
+            amount = None
     return {
         "title": title,
         "summary": f"{len(to_review)} line(s) need a decision. Approve: they are approved in the PSA. Reject: "
         "they go back to the worker with your comment, to correct and submit again.",
         "owner": "expenses" if kind == "expense_report" else "time",
-        "amount": str(amount) if len(currencies) == 1 else None,
-        "currency": next(iter(currencies)) if len(currencies) == 1 else None,
+        "amount": str(amount) if amount is not None and currency else None,
+        "currency": currency,
         "anomaly_score": max(
             (float(flagged.get(line.id, {}).get("score", 0.0)) for line in to_review), default=0.0
         ),
