@@ -30,7 +30,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field
@@ -229,6 +229,28 @@ class MacVerifier:
 
 class AuditWriteConflict(RuntimeError):
     """Too many writers raced for the same case; the caller's retry policy takes over."""
+
+
+class CaseTrail(Protocol):
+    """What a job needs of the audit trail (``AuditTrail``): a case's records, and append (a fake in tests)."""
+
+    def records(self, case_id: str) -> list[AuditRecord]: ...
+
+    def append(
+        self,
+        *,
+        case_id: str,
+        workflow: str,
+        step: str,
+        actor: Actor,
+        action: str,
+        outcome: str,
+        reasons: Iterable[str] = (),
+        input: Any = None,
+        output: Any = None,
+        data: Mapping[str, Any] | None = None,
+        execution_arn: str | None = None,
+    ) -> AuditRecord: ...
 
 
 class AuditTrail:

@@ -19,12 +19,13 @@ later, work billed since no longer shows as in progress.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from backoffice.audit import Actor, AuditRecord
+from backoffice.audit import CaseTrail as Trail
 from backoffice.connectors.ports import HrisPort, PsaPort, RecordNotFound, all_pages
 from backoffice.delivery.measurement import (
     DeliveryInputs,
@@ -44,28 +45,6 @@ WIP_ACTION = "wip.measured"
 # a year of unbilled work a firm would still bill (the reconciliation reads as far: LINES_LOOKBACK_DAYS).
 WIP_LOOKBACK_DAYS = 400
 _ZERO_AGING = {"0-30": "0.00", "31-60": "0.00", "61-90": "0.00", "90+": "0.00"}
-
-
-class Trail(Protocol):
-    """What the job needs of the audit trail (``backoffice.audit.AuditTrail``): a case's records, and append."""
-
-    def records(self, case_id: str) -> list[AuditRecord]: ...
-
-    def append(
-        self,
-        *,
-        case_id: str,
-        workflow: str,
-        step: str,
-        actor: Actor,
-        action: str,
-        outcome: str,
-        reasons: Iterable[str] = (),
-        input: Any = None,
-        output: Any = None,
-        data: Mapping[str, Any] | None = None,
-        execution_arn: str | None = None,
-    ) -> AuditRecord: ...
 
 
 def case_id_of(month: str) -> str:

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from backoffice.audit import Actor, AuditRecord
+from backoffice.audit import CaseTrail as Trail
 from backoffice.connectors.ports import Allocation, HrisPort, PsaPort, all_pages
 from backoffice.delivery.policy import DeliveryPolicy
 from backoffice.mail_events import CASE_TAG, mail_tags
@@ -49,28 +50,6 @@ SUMMARY = "timesheet.missing_summary"
 CHECKED = "timesheet.week_checked"
 MAIL_PURPOSE = "timesheet_reminder"
 NO_PRACTICE = "(none)"
-
-
-class Trail(Protocol):
-    """What the job needs of the audit trail (``backoffice.audit.AuditTrail``)."""
-
-    def records(self, case_id: str) -> list[AuditRecord]: ...
-
-    def append(
-        self,
-        *,
-        case_id: str,
-        workflow: str,
-        step: str,
-        actor: Actor,
-        action: str,
-        outcome: str,
-        reasons: Iterable[str] = (),
-        input: Any = None,
-        output: Any = None,
-        data: Mapping[str, Any] | None = None,
-        execution_arn: str | None = None,
-    ) -> AuditRecord: ...
 
 
 class Claims(Protocol):
