@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import io
-import json
-from typing import Any
 
 import pytest
 
 from backoffice.cli.delivery import cmd_measure, month
 from backoffice.cli.main import build_parser
+from tests.deployed_job import DeployedJob
 
 RESULT = {
     "month": "2026-10",
@@ -21,28 +19,6 @@ RESULT = {
     "currencies_without_rate": ["GBP"],
     "unknown_worker_entry_count": 0,
 }
-
-
-class Deployed:
-    """A deployed stack whose measure function answers ``RESULT``; the payload it was sent is kept."""
-
-    deployed = True
-
-    def __init__(self) -> None:
-        self.sent: dict[str, Any] = {}
-
-    def resolve(self, ref: Any) -> str:
-        return f"arn:aws:lambda:eu-west-1:123456789012:function:{ref.name}"
-
-    def client(self, name: str, config: Any = None) -> Any:
-        runtime = self
-
-        class Lambda:
-            def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:
-                runtime.sent = {"function": FunctionName, **json.loads(Payload)}
-                return {"Payload": io.BytesIO(json.dumps(RESULT).encode())}
-
-        return Lambda()
 
 
 def test_the_month_is_yyyy_mm() -> None:
@@ -56,7 +32,7 @@ def test_measure_asks_the_function_for_the_month_as_the_operator(capsys: pytest.
     args = build_parser().parse_args(
         ["delivery", "measure", "--month", "2026-10", "--as", "ops@firm.example"]
     )
-    runtime = Deployed()
+    runtime = DeployedJob(RESULT)
     # When it runs against the deployed stack
     assert cmd_measure(args, runtime) == 0
     # Then the function got the month and who asked, and the operator reads what it did

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import io
-import json
-from typing import Any
 
 import pytest
 
 from backoffice.cli.main import build_parser
 from backoffice.cli.timesheets import cmd_remind, moment, week
+from tests.deployed_job import DeployedJob
 
 RESULT = {
     "as_of": "2026-11-12T14:15:00+00:00",
@@ -28,28 +26,6 @@ RESULT = {
         }
     ],
 }
-
-
-class Deployed:
-    """A deployed stack whose reminder function answers ``RESULT``; the payload it was sent is kept."""
-
-    deployed = True
-
-    def __init__(self) -> None:
-        self.sent: dict[str, Any] = {}
-
-    def resolve(self, ref: Any) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{ref.name}"
-
-    def client(self, name: str, config: Any = None) -> Any:
-        runtime = self
-
-        class Lambda:
-            def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:
-                runtime.sent = {"function": FunctionName, **json.loads(Payload)}
-                return {"Payload": io.BytesIO(json.dumps(RESULT).encode())}
-
-        return Lambda()
 
 
 def test_the_week_is_a_date_and_the_time_has_an_offset() -> None:
@@ -77,7 +53,7 @@ def test_remind_asks_the_function_for_the_week_as_at_the_time_as_the_operator(
             "ops@firm.example",
         ]
     )
-    runtime = Deployed()
+    runtime = DeployedJob(RESULT, "us-east-1")
     # When it runs against the deployed stack
     assert cmd_remind(args, runtime) == 0
     # Then the function got the week, the time and who asked, and the operator reads what was sent

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.request
 from typing import Any
 
-from backoffice.cli.approvals import api_url, with_connection
-from infra.catalog import Ref
+from backoffice.cli.approvals import with_connection
+from backoffice.cli.jobs import run_job_now
 
 SCHEDULE = "monthly_delivery_measurement"
 FUNCTION = "measure_delivery"
-FUNCTION_TIMEOUT_SECONDS = 300  # its catalog timeout
 
 
 def month(text: str) -> str:
@@ -34,25 +32,10 @@ def month(text: str) -> str:
 
 def cmd_measure(args: argparse.Namespace, runtime: Any) -> int:
     payload = {"month": args.month, "requested_by": args.as_email}
-    if runtime.deployed:
-        from botocore.config import Config
-
-        patient = Config(read_timeout=FUNCTION_TIMEOUT_SECONDS + 30, retries={"max_attempts": 0})
-        answer = runtime.client("lambda", config=patient).invoke(
-            FunctionName=runtime.resolve(Ref("function_arn", FUNCTION)), Payload=json.dumps(payload).encode()
-        )
-        result = json.loads(answer["Payload"].read() or b"{}")
-        if answer.get("FunctionError"):
-            print(f"the measurement failed: {result.get('errorType')}: {result.get('errorMessage')}")
-            return 1
-    else:
-        request = urllib.request.Request(
-            f"{api_url(args, runtime)}/_local/schedules/{SCHEDULE}",
-            data=json.dumps(payload).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=FUNCTION_TIMEOUT_SECONDS) as response:
-            result = json.loads(response.read())
+    result, error = run_job_now(args, runtime, function=FUNCTION, schedule=SCHEDULE, payload=payload)
+    if error:
+        print(f"the measurement failed: {error}")
+        return 1
     if args.json:
         print(json.dumps(result))
         return 0

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from backoffice.cli.approvals import api_url, with_connection
+from backoffice.cli.approvals import with_connection
+from backoffice.cli.jobs import run_job_now
 from infra.catalog import Ref
 
 MAX_AGE_DAYS = 8  # the SanctionsListStale alarm's threshold (infra/monitoring.py)
 SCHEDULE = "sanctions_list_refresh"
 FUNCTION = "refresh_sanctions_list"
-FUNCTION_TIMEOUT_SECONDS = 300  # its catalog timeout
 
 
 def cmd_status(args: argparse.Namespace, runtime: Any) -> int:
@@ -52,27 +51,12 @@ def cmd_status(args: argparse.Namespace, runtime: Any) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace, runtime: Any) -> int:
-    payload = {"requested_by": args.as_email}
-    if runtime.deployed:
-        from botocore.config import Config
-
-        # The function may run its full timeout (300 s): wait for it, and never re-invoke on a read timeout.
-        patient = Config(read_timeout=FUNCTION_TIMEOUT_SECONDS + 30, retries={"max_attempts": 0})
-        answer = runtime.client("lambda", config=patient).invoke(
-            FunctionName=runtime.resolve(Ref("function_arn", FUNCTION)), Payload=json.dumps(payload).encode()
-        )
-        result = json.loads(answer["Payload"].read() or b"{}")
-        if answer.get("FunctionError"):
-            print(f"the refresh failed: {result.get('errorType')}: {result.get('errorMessage')}")
-            return 1
-    else:
-        request = urllib.request.Request(
-            f"{api_url(args, runtime)}/_local/schedules/{SCHEDULE}",
-            data=json.dumps(payload).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=300) as response:
-            result = json.loads(response.read())
+    result, error = run_job_now(
+        args, runtime, function=FUNCTION, schedule=SCHEDULE, payload={"requested_by": args.as_email}
+    )
+    if error:
+        print(f"the refresh failed: {error}")
+        return 1
     print(f"{result['outcome']}: {'; '.join(result.get('reasons') or [])}")
     if result.get("version"):
         print(f"current: {result['version']}")

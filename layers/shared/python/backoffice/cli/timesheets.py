@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.request
 from datetime import date, datetime
 from typing import Any
 
-from backoffice.cli.approvals import api_url, with_connection
-from infra.catalog import Ref
+from backoffice.cli.approvals import with_connection
+from backoffice.cli.jobs import run_job_now
 
 SCHEDULE = "timesheet_reminders"
 FUNCTION = "remind_missing_timesheets"
-FUNCTION_TIMEOUT_SECONDS = 300  # its catalog timeout
 
 
 def week(text: str) -> str:
@@ -47,34 +45,11 @@ def moment(text: str) -> str:
     return parsed.isoformat()
 
 
-def _invoke(
-    args: argparse.Namespace, runtime: Any, payload: dict[str, Any]
-) -> tuple[dict[str, Any], str | None]:
-    if runtime.deployed:
-        from botocore.config import Config
-
-        patient = Config(read_timeout=FUNCTION_TIMEOUT_SECONDS + 30, retries={"max_attempts": 0})
-        answer = runtime.client("lambda", config=patient).invoke(
-            FunctionName=runtime.resolve(Ref("function_arn", FUNCTION)), Payload=json.dumps(payload).encode()
-        )
-        result = json.loads(answer["Payload"].read() or b"{}")
-        if answer.get("FunctionError"):
-            return result, f"{result.get('errorType')}: {result.get('errorMessage')}"
-        return result, None
-    request = urllib.request.Request(
-        f"{api_url(args, runtime)}/_local/schedules/{SCHEDULE}",
-        data=json.dumps(payload).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=FUNCTION_TIMEOUT_SECONDS) as response:
-        return json.loads(response.read()), None
-
-
 def cmd_remind(args: argparse.Namespace, runtime: Any) -> int:
     payload: dict[str, Any] = {"week": args.week, "requested_by": args.as_email}
     if args.as_of:
         payload["as_of"] = args.as_of
-    result, error = _invoke(args, runtime, payload)
+    result, error = run_job_now(args, runtime, function=FUNCTION, schedule=SCHEDULE, payload=payload)
     if error:
         print(f"the reminder run failed: {error}")
         return 1

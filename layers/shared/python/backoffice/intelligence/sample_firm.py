@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from backoffice.audit import Actor, AuditRecord
+from backoffice.intelligence.figures import month_end
 from backoffice.intelligence.samples import ONBOARDING_PATHS, Clock, SampleCase, TrailWriter, onboarding_case
 
 FIRST_MONTH = date(2026, 5, 1)
@@ -149,15 +150,11 @@ def _answer_hours(rng: random.Random, median: float = 3.0, longest: float = 45.0
     return min(longest, rng.lognormvariate(0, 1.1) * median)
 
 
-def _month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
 def _months(first: date, count: int) -> list[date]:
     result, month = [], first
     for _ in range(count):
         result.append(month)
-        month = _month_end(month) + timedelta(days=1)
+        month = month_end(month) + timedelta(days=1)
     return result
 
 
@@ -268,7 +265,7 @@ class _Books:
 
 def _capacity(person: Person, first: date) -> Decimal:
     """Hours the person could work in the month before leave: working days x weekly hours / 5."""
-    days = sum(1 for d in range(_month_end(first).day) if is_working_day(first + timedelta(days=d)))
+    days = sum(1 for d in range(month_end(first).day) if is_working_day(first + timedelta(days=d)))
     return Decimal(days) * person.weekly_hours / 5
 
 
@@ -276,7 +273,7 @@ def _delivery_month(
     books: _Books, people: list[Person], projects: list[Project], first: date
 ) -> dict[str, dict[str, Decimal]]:
     """The month's ``delivery.measured`` records; returns each project's billable hours and value at the card."""
-    rng, end = books.rng, _month_end(first)
+    rng, end = books.rng, month_end(first)
     running = [p for p in projects if p.started <= end]
     by_practice: dict[str, list[Project]] = {}
     for project in running:
@@ -431,7 +428,7 @@ def _billing_run(
     books: _Books, projects: list[Project], first: date, work: dict[str, dict[str, Decimal]]
 ) -> list[dict[str, Any]]:
     """The month's billing run: a case per project with work to bill; returns the invoices posted."""
-    rng, end = books.rng, _month_end(first)
+    rng, end = books.rng, month_end(first)
     run_id = f"billing-{first.isoformat()}-{end.isoformat()}"
     started = datetime.combine(working_day(end + timedelta(days=1), 2), time(6), tzinfo=UTC)
     run = SampleCase(books.writer, rng, run_id, started, workflow="invoicing", clock=books.clock)
@@ -474,7 +471,7 @@ def _billing_run(
 def _invoice_case(
     books: _Books, project: Project, first: date, at: datetime, work: dict[str, dict[str, Decimal]]
 ) -> dict[str, Any] | None:
-    rng, end = books.rng, _month_end(first)
+    rng, end = books.rng, month_end(first)
     case = SampleCase(
         books.writer,
         rng,
@@ -721,7 +718,7 @@ def _vendor_case(books: _Books, index: int, at: datetime) -> None:
 
 
 def _reconciliation(books: _Books, first: date, at: datetime) -> None:
-    rng, end = books.rng, _month_end(first)
+    rng, end = books.rng, month_end(first)
     case_id = f"reconcile-{first.isoformat()}-{end.isoformat()}"
     run = SampleCase(books.writer, rng, case_id, at, workflow="reconciliation", clock=books.clock)
     books.writer.add(
@@ -855,7 +852,7 @@ def sample_firm_records(
     rng = random.Random(seed)
     writer = TrailWriter()
     calendar = _months(FIRST_MONTH, months)
-    last_end = _month_end(calendar[-1])
+    last_end = month_end(calendar[-1])
     as_of = datetime.combine(working_day(last_end + timedelta(days=1), 18), time(18), tzinfo=UTC)
     books = _Books(writer, rng, as_of)
     people = _people(rng)
@@ -865,7 +862,7 @@ def sample_firm_records(
     invoices: list[dict[str, Any]] = []
     onboarding_index = vendor_index = 0
     for first in calendar:
-        end = _month_end(first)
+        end = month_end(first)
         for _ in range(onboardings_per_month):
             onboarding_index += 1
             day = first + timedelta(days=rng.randint(0, end.day - 1))
@@ -893,4 +890,4 @@ def sample_as_of(records: list[AuditRecord]) -> datetime:
     last = max(
         date.fromisoformat(r.data["month"] + "-01") for r in records if r.action == "delivery.measured"
     )
-    return datetime.combine(working_day(_month_end(last) + timedelta(days=1), 18), time(18), tzinfo=UTC)
+    return datetime.combine(working_day(month_end(last) + timedelta(days=1), 18), time(18), tzinfo=UTC)
