@@ -543,8 +543,9 @@ CATALOG = Catalog(
             description="Reads the W-9, certificate of insurance and bank letter into the facts the checks consume",
             memory_mb=1024,
             timeout_seconds=120,
-            environment=dict(_STEP_ENV),
-            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
+            # firm_config: the ai_assist section (a file that is not what its slot says is classified).
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write", "firm_config:read"),
         ),
         # -- scans read by Amazon Textract (used only when the textract_enabled setting is "true") -----------------
         LambdaFunction(
