@@ -385,3 +385,16 @@ def test_a_batch_that_fails_fails_the_call_with_the_tokens_already_spent(
         BedrockAssistant(client, CONFIG).classify_clauses([f"Sentence {i}." for i in range(20)])
     assert gave_up.value.reason == "throttled: ThrottlingException"
     assert (gave_up.value.input_tokens, gave_up.value.output_tokens) == (1500, 400)
+
+
+def test_an_explanation_longer_than_a_reviewer_reads_is_asked_again(bedrock: tuple[Any, Stubber]) -> None:
+    # Given a model that rambles, then keeps it short
+    client, stubber = bedrock
+    _expect(stubber, _response(json.dumps({"text": "word " * 200})))
+    _expect(stubber, _response('{"text": "The lodging receipt is missing; policy requires one."}'))
+    reason = AnomalyReason(rule="TE4", check="receipt_missing", text="TE4 receipt missing for lodging")
+    # When explained  Then the short answer is kept
+    explanation = BedrockAssistant(client, CONFIG).explain_anomalies(
+        AnomalyContext(line=AnomalyFact(subject="expense line 2", reasons=(reason,)))
+    )
+    assert explanation.text.startswith("The lodging receipt is missing")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from backoffice import aws
 from backoffice.assist.config import AiAssistConfig
@@ -45,6 +45,7 @@ from backoffice.assist.models import (
     DocumentSuggestion,
     DocumentText,
     Explanation,
+    word_count,
 )
 from backoffice.assist.port import AssistUnavailable
 from backoffice.assist.rubric import allowed_amounts, amounts_in
@@ -64,6 +65,7 @@ _TIMEOUT_CODES = {"ModelTimeoutException", "RequestTimeout", "RequestTimeoutExce
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 # Sentences per Converse call when classifying clauses: about 30 output tokens each, well within max_output_tokens.
 CLAUSE_BATCH = 15
+EXPLANATION_MAX_WORDS = 150
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -113,6 +115,14 @@ class _DocumentReply(_Reply):
 
 class _ExplanationReply(_Reply):
     text: str = Field(min_length=1)
+
+    @field_validator("text")
+    @classmethod
+    def _short(cls, text: str) -> str:
+        # The prompt asks for 90 words; a reviewer reads it beside the line, not instead of it.
+        if word_count(text) > EXPLANATION_MAX_WORDS:
+            raise ValueError(f"at most {EXPLANATION_MAX_WORDS} words")
+        return text
 
 
 def _clauses_reader(count: int) -> Callable[[str], _ClausesReply]:
