@@ -358,3 +358,33 @@ def test_only_the_first_page_of_a_long_document_is_sent() -> None:
     )
     # Then what was sent is cut to the first page's worth
     assert len(json.loads(model.sent[0])["text"]) == 8_000
+
+
+def test_an_unexpected_error_in_the_model_adapter_never_fails_the_case() -> None:
+    # Given a model adapter that breaks in a way nobody planned for
+    class Broken(ModelDouble):
+        def classify_document(self, document: DocumentText) -> DocumentSuggestion:
+            raise KeyError("output")
+
+    trail = MemoryTrail()
+    # When a document is classified  Then the rules answer, and the reason names the error's type
+    suggestion = _governed(Broken(), trail, use="document_classification").classify_document(
+        DocumentText(text="INVOICE Invoice No. 7 Amount Due USD 10.00")
+    )
+    assert (suggestion.label, suggestion.fallback_reason) == ("invoice", "error: KeyError")
+    assert trail.appended[0]["reasons"] == ("error: KeyError",)
+
+
+def test_an_error_in_the_local_rules_is_the_products_and_is_raised() -> None:
+    # Given the local rules asked for clauses without the contract-risk rules (a wiring mistake)
+    governed = GovernedAssistant(
+        "clause_detection",
+        LocalAssistant(),
+        LocalAssistant(),
+        config=AiAssistConfig(),
+        case=CASE,
+        trail=MemoryTrail(),
+    )
+    # Then the mistake is raised, not hidden behind a fallback
+    with pytest.raises(ValueError, match="contract-risk rules"):
+        governed.classify_clauses(["Anything."])

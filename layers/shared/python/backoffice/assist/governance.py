@@ -116,6 +116,13 @@ class GovernedAssistant:
             reason = unavailable.reason
             spent = Usage(unavailable.input_tokens, unavailable.output_tokens)
             result = _with_fallback(ask(self.local), reason)
+        except Exception as error:
+            # A suggestion never fails a case: whatever else goes wrong in the model's adapter, the rules answer
+            # (and the reason says what it was). The rules' own errors are the product's and go up.
+            if self.inner is self.local:
+                raise
+            reason = f"error: {type(error).__name__}"
+            result = _with_fallback(ask(self.local), reason)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self._measure(requested, spent, latency_ms, reason)
         if self.trail is not None and self.case is not None:
