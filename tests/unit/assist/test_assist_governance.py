@@ -377,13 +377,9 @@ def test_an_unexpected_error_in_the_model_adapter_never_fails_the_case() -> None
 
 def test_an_error_in_the_local_rules_is_the_products_and_is_raised() -> None:
     # Given the local rules asked for clauses without the contract-risk rules (a wiring mistake)
+    rules = LocalAssistant()  # as the wiring builds it: the rules are the adapter and the fallback
     governed = GovernedAssistant(
-        "clause_detection",
-        LocalAssistant(),
-        LocalAssistant(),
-        config=AiAssistConfig(),
-        case=CASE,
-        trail=MemoryTrail(),
+        "clause_detection", rules, rules, config=AiAssistConfig(), case=CASE, trail=MemoryTrail()
     )
     # Then the mistake is raised, not hidden behind a fallback
     with pytest.raises(ValueError, match="contract-risk rules"):
