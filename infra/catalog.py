@@ -9,7 +9,7 @@ under ``functions/``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -119,6 +119,9 @@ Grant = Literal[
     # the weekly review's decision per time entry and expense line (backoffice/time_expense/decisions.py)
     "time_expense:readwrite",
     "time_expense:read",  # read those only (the month-end billing run skips the lines settled in the week)
+    # -- ai assist (issue #23) --
+    # bedrock:InvokeModel on the firm's configured model only (setting ai_assist); nothing when Bedrock is off
+    "bedrock:invoke",
 ]
 
 
@@ -1235,3 +1238,40 @@ CATALOG = Catalog(
         ),
     ),
 )
+
+
+# -- ai assist (issue #23) ---------------------------------------------------------------------------------------
+# The functions that ask the assistant (backoffice.assist) for what people are shown: the approval e-mails and page
+# (request, remind, escalate on expiry, decide: the approval summary; the exception review's mail is
+# request_approval's: the anomaly explanation), the contract risk step (clause suggestions beside the rules), the
+# vendor documents' reader and upload page (a document under the wrong slot). Each reads the firm document's
+# ai_assist section (firm_config:read) and holds bedrock:invoke, which grants nothing unless that section turns
+# Bedrock on (infra/permissions.py).
+AI_ASSIST_FUNCTIONS: tuple[str, ...] = (
+    "request_approval",
+    "remind_approvers",
+    "expire_approval",
+    "decide_approval",
+    "assess_contract_risk",
+    "read_vendor_documents",
+    "receive_vendor_document",
+)
+_AI_ASSIST_GRANTS: tuple[Grant, ...] = ("firm_config:read", "bedrock:invoke")
+
+
+def _asking_the_assistant(catalog: Catalog, names: tuple[str, ...]) -> Catalog:
+    """``catalog`` with each named function reading the firm document and holding the Bedrock grant."""
+    missing = sorted(set(names) - {f.name for f in catalog.functions})
+    if missing:
+        raise KeyError(f"AI_ASSIST_FUNCTIONS names no catalog function: {', '.join(missing)}")
+
+    def asking(spec: LambdaFunction) -> LambdaFunction:
+        if spec.name not in names:
+            return spec
+        grants = (*spec.grants, *(g for g in _AI_ASSIST_GRANTS if g not in spec.grants))
+        return replace(spec, grants=grants, environment={**spec.environment, **_FIRM_CONFIG_ENV})
+
+    return replace(catalog, functions=tuple(asking(spec) for spec in catalog.functions))
+
+
+CATALOG = _asking_the_assistant(CATALOG, AI_ASSIST_FUNCTIONS)

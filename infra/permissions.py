@@ -8,6 +8,7 @@ statements. KMS use is always bound to the service that needs it with ``kms:ViaS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -520,6 +521,60 @@ def _time_expense_read(resources: CatalogResources, key: kms.IKey) -> Permission
     )
 
 
+# -- ai assist (issue #23) ---------------------------------------------------------------------------------------
+# The setting that says which model the assistant may invoke (the firm document's ai_assist section, assist.config).
+AI_ASSIST = "ai_assist"
+
+
+def _bedrock_invoke(resources: CatalogResources, key: kms.IKey) -> Permission:
+    """``bedrock:InvokeModel`` (what Converse is authorized as) on the firm's configured model only, and nothing at
+    all while the firm has not turned Bedrock on (setting ``ai_assist`` is "{}").
+
+    - a foundation model id: its ARN in the configured region (the stack's when none), which has no account;
+    - a cross-region inference profile id (``us.anthropic...``): the profile's ARN in the configured region, and
+      the foundation model's ARN in each region the profile routes to (``routing_regions``), usable only through
+      that profile (condition ``bedrock:InferenceProfileArn``): Bedrock checks both, the model where it serves;
+    - a Guardrail: ``bedrock:ApplyGuardrail`` on it, which Converse with ``guardrailConfig`` also needs.
+    """
+    setting = json.loads(resources.setting(AI_ASSIST) or "{}")
+    model = str(setting.get("model_id") or "")
+    if not model:
+        return Permission(())
+    stack = Stack.of(resources.scope)
+    region = str(setting.get("region") or "") or stack.region
+
+    def arn(resource: str, name: str, *, account: bool = True) -> str:
+        return stack.format_arn(
+            service="bedrock",
+            region=region,
+            account=None if account else "",
+            resource=resource,
+            resource_name=name,
+        )
+
+    routing = [str(r) for r in setting.get("routing_regions") or []]
+    if routing:
+        profile = arn("inference-profile", model)
+        base_model = model.split(".", 1)[1]
+        statements = [
+            _allow(["bedrock:InvokeModel"], [profile]),
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:bedrock:{where}::foundation-model/{base_model}" for where in routing
+                ],
+                conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+            ),
+        ]
+    else:
+        statements = [_allow(["bedrock:InvokeModel"], [arn("foundation-model", model, account=False)])]
+    guardrail = str(setting.get("guardrail_id") or "")
+    if guardrail:
+        guardrail_arn = guardrail if guardrail.startswith("arn:") else arn("guardrail", guardrail)
+        statements.append(_allow(["bedrock:ApplyGuardrail"], [guardrail_arn]))
+    return Permission(tuple(statements))
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
@@ -573,6 +628,8 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
         write=False,
         reason=_REPORT_KEYS,
     ),
+    # -- ai assist (issue #23) --
+    "bedrock:invoke": _bedrock_invoke,
 }
 
 

@@ -184,7 +184,7 @@ def _summary(context: ApprovalContext) -> str:
     budget = SUMMARY_MAX_WORDS - word_count(" ".join(head + tail))
     middle: list[str] = []
     if not context.risks:
-        middle.append("No contract risks flagged.")
+        middle.append("No risks flagged.")
     details = [(name, r.sentence) for name, r in zip(risk_names, context.risks, strict=True)] + [
         (f"flagged {subject}", "; ".join(reason.text for reason in a.reasons))
         for subject, a in zip(anomalies, context.anomalies, strict=True)
