@@ -546,9 +546,8 @@ CATALOG = Catalog(
             description="Reads the W-9, certificate of insurance and bank letter into the facts the checks consume",
             memory_mb=1024,
             timeout_seconds=120,
-            # firm_config: the ai_assist section (a file that is not what its slot says is classified).
-            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
-            grants=(*_STEP_GRANTS, "documents:read", "documents:write", "firm_config:read"),
+            environment=dict(_STEP_ENV),
+            grants=(*_STEP_GRANTS, "documents:read", "documents:write"),
         ),
         # -- scans read by Amazon Textract (used only when the textract_enabled setting is "true") -----------------
         LambdaFunction(
@@ -1241,20 +1240,15 @@ CATALOG = Catalog(
 
 
 # -- ai assist (issue #23) ---------------------------------------------------------------------------------------
-# The functions that ask the assistant (backoffice.assist) for what people are shown: the approval e-mails and page
-# (request, remind, escalate on expiry, decide: the approval summary; the exception review's mail is
-# request_approval's: the anomaly explanation), the contract risk step (clause suggestions beside the rules), the
-# vendor documents' reader and upload page (a document under the wrong slot). Each reads the firm document's
+# The functions that ask the assistant (backoffice.assist) for what people are shown. Each reads the firm document's
 # ai_assist section (firm_config:read) and holds bedrock:invoke, which grants nothing unless that section turns
-# Bedrock on (infra/permissions.py).
+# Bedrock on (infra/permissions.py). Reminders, escalations and the decision page show the summary the request
+# kept, so they ask nothing.
 AI_ASSIST_FUNCTIONS: tuple[str, ...] = (
-    "request_approval",
-    "remind_approvers",
-    "expire_approval",
-    "decide_approval",
-    "assess_contract_risk",
-    "read_vendor_documents",
-    "receive_vendor_document",
+    "request_approval",  # the approval context summary, written once per request (approvals/summary.py)
+    "assess_contract_risk",  # clause detection beside the rules
+    "read_vendor_documents",  # what a file that is not what its slot says looks like
+    "check_project_billing",  # the flagged lines' reasons in plain words for the exception reviewer
 )
 _AI_ASSIST_GRANTS: tuple[Grant, ...] = ("firm_config:read", "bedrock:invoke")
 

@@ -214,6 +214,8 @@ def _reason_sentence(reason: AnomalyReason) -> str:
         why = "this is unusual rather than wrong: the reviewer judges whether there is a good reason"
     else:
         why = "the reviewer decides whether it stands"
+    if not what.strip():
+        return f"{reason.text.rstrip('.')}. Rule {reason.rule} flagged it; {why}."
     return f"{reason.text.rstrip('.')}. Rule {reason.rule} checks for {what.rstrip('.')}; {why}."
 
 
