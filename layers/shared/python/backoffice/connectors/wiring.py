@@ -29,7 +29,9 @@ from backoffice.connectors.ports import (
     CrmPort,
     ErpPort,
     HrisPort,
+    ProjectBudgetPsaPort,
     PsaPort,
+    PurchasingErpPort,
     ReceivablesErpPort,
     RevenueErpPort,
     RevenuePsaPort,
@@ -233,6 +235,27 @@ def time_expense_psa() -> TimeExpensePsaPort:
     if kind == "sandbox":
         return SandboxPsa(_store())
     port: TimeExpensePsaPort = _adapter("psa", kind)
+    return port
+
+
+# -- purchasing ----
+
+
+def purchasing_erp() -> PurchasingErpPort:
+    """The ERP as purchase approval issues purchase orders in it (``_PURCHASING_ERPS``)."""
+    kind = _kind("erp")
+    if kind == "sandbox":
+        return SandboxErp(_store())
+    port: PurchasingErpPort = _adapter("erp", kind)
+    return port
+
+
+def project_budget_psa() -> ProjectBudgetPsaPort:
+    """The PSA as purchase approval reads a project's budget in it (``_PROJECT_BUDGET_PSAS``)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: ProjectBudgetPsaPort = _adapter("psa", kind)
     return port
 
 
