@@ -111,3 +111,92 @@ def test_an_over_budget_purchase_needs_the_project_owner_then_finance(
     assert event["detail-type"] == "Purchase Order Issued" and event["detail"]["data"]["over_budget"] is True
     [order] = orders(firm, "PR-2026-0102")
     assert set(order["approved_by"]) == {OWNER_OF_RISK, FINANCE}
+
+
+def test_travel_the_project_owner_rejects_is_rejected_with_the_reason_and_no_order(
+    firm: Firm, purchases: dict[str, SamplePurchase]
+) -> None:
+    # Given 3,200 of travel for P-PO-01 (1,000 or more: the project owner approves)
+    travel = purchases["rejected"]
+    request_purchase(firm.runtime, travel)
+    assert firm.settle(travel.case_id).current_state == "Ask for purchase approval"
+    # When the project owner rejects it
+    assert decide(firm, OWNER_OF_CLOUD, travel.case_id, "reject", "Run the workshop remotely") == (
+        "You rejected the request"
+    )
+    # Then the purchase is rejected with the owner's reason, and nothing is ordered
+    assert firm.finish(travel.case_id).status == "SUCCEEDED"
+    output = firm.output(travel.case_id)
+    assert output["outcome"] == "Purchase Rejected" and output["resumable"] is True
+    assert any("Run the workshop remotely" in reason for reason in output["reasons"])
+    assert orders(firm, "PR-2026-0104") == []
+
+
+def test_the_project_owner_who_requests_a_work_order_never_approves_it_the_partners_do(
+    firm: Firm, purchases: dict[str, SamplePurchase]
+) -> None:
+    # Given a 6,000 work order for P-PO-01 requested by W-003, the project's owner
+    own = purchases["own-request"]
+    request_purchase(firm.runtime, own)
+    # Then the approval goes to the engagement partners, and the owner gets no approval e-mail
+    assert firm.settle(own.case_id).current_state == "Ask for purchase approval", firm.output(own.case_id)
+    [request] = [r for r in firm.approvals.pending_requests() if r.case_id == own.case_id]
+    assert OWNER_OF_CLOUD not in request.approvers and PARTNER in request.approvers
+    assert not [m for m in firm.inbox(OWNER_OF_CLOUD) if own.case_id in m.text]
+    # And the owner cannot decide it through a partner's link either
+    link = firm.link(PARTNER, own.case_id)
+    _, heading, _ = decide_via_http(link, "approve", OWNER_OF_CLOUD, "my own")
+    assert heading != "You approved the request"
+    # When a partner approves
+    assert decide(firm, PARTNER, own.case_id, "approve", "Agreed with the client") == "You approved the request"
+    # Then the order is issued, approved by the partner alone
+    assert firm.finish(own.case_id).status == "SUCCEEDED"
+    [order] = orders(firm, "PR-2026-0105")
+    assert order["approved_by"] == [PARTNER]
+    budget = next(r for r in firm.records(own.case_id) if r.action == "budget.checked")
+    assert any("cannot approve it" in reason for reason in budget.reasons)
+
+
+def test_a_purchase_from_a_vendor_not_yet_approved_waits_for_its_onboarding_and_goes_on(firm: Firm) -> None:
+    # Given 900 of software from Bluegate, which the firm has never bought from, its documents uploaded
+    seed_purchasing(firm.runtime.sandbox())
+    new = sample_purchases(put_new_vendor(firm.runtime))["new-vendor"]
+    # When the request arrives
+    request_purchase(firm.runtime, new)
+    # Then the purchase waits, and the vendor's onboarding runs, asked for by the purchase
+    asked = _wait_for(lambda: _record(firm, new.case_id, "vendor_onboarding.requested"))
+    vendor_case = asked.data["vendor_case_id"]
+    assert firm.execution(new.case_id, with_state=True).current_state == "Wait for vendor onboarding"
+    assert firm.settle(vendor_case).current_state == "Ask for vendor approval"
+    # When procurement approves the vendor
+    assert decide(firm, PROCUREMENT, vendor_case, "approve", "Documents in order") == "You approved the request"
+    # Then the purchase goes on with the new vendor and its order is issued
+    assert firm.finish(vendor_case).status == "SUCCEEDED"
+    assert firm.finish(new.case_id).status == "SUCCEEDED", firm.fault(new.case_id)
+    event = firm.outcome_event(new.case_id)
+    assert event["detail-type"] == "Purchase Order Issued"
+    [order] = orders(firm, "PR-2026-0103")
+    assert order["vendor_id"] == firm.outcome_event(vendor_case)["detail"]["data"]["vendor_id"]
+    actions = [a for a, _ in firm.actions(new.case_id) if not a.startswith("connector.")]
+    assert actions[:4] == [
+        "case.started",
+        "vendor.onboarding",
+        "vendor_onboarding.requested",
+        "vendor_onboarding.decided",
+    ]
+    assert actions[4:] == ["vendor.approved", "budget.checked", "purchase_order.created", "vendor.notified",
+                           "outcome.published"]
+
+
+def _record(firm: Firm, case_id: str, action: str) -> Any:
+    return next((r for r in firm.records(case_id) if r.action == action), None)
+
+
+def _wait_for(found: Any, timeout: float = 30) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (value := found()) is None:
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.05)
+    return value

@@ -24,9 +24,11 @@ from botocore.exceptions import ClientError
 
 from backoffice.cases import case_id_for
 from backoffice.models import CaseOutcome, DetailType, PurchaseRequested, VendorOnboardingRequested
-from backoffice.outcomes import OUTCOME_SOURCE
 from backoffice.purchasing.vendor_waits import VendorOutcome, VendorWaits, Waiter
 
+# The source of the Vendor Onboarding Requested a purchase puts on the bus (not backoffice.workflows: it is a
+# request, not a case's outcome).
+PURCHASING_SOURCE = "backoffice.purchasing"
 VENDOR_CASE_PREFIX = "vendor"  # the vendor_approval state machine's execution prefix
 VENDOR_CASE_KEY = "detail.vendor_legal_name+id"  # the vendor_onboarding_requested rule's case key
 VENDOR_OUTCOMES: Mapping[str, VendorOutcome] = {
@@ -86,7 +88,7 @@ def wait_for_onboarding(
             Entries=[
                 {
                     "EventBusName": bus_name,
-                    "Source": OUTCOME_SOURCE,
+                    "Source": PURCHASING_SOURCE,
                     "DetailType": DetailType.VENDOR_ONBOARDING_REQUESTED.value,
                     "Detail": json.dumps(request, default=str),
                     "Resources": [execution_arn] if execution_arn else [],
