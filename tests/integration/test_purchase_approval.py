@@ -9,10 +9,14 @@ The sample (``backoffice.local.purchasing_samples``): P-PO-01 owned by W-003 (wi
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
 
 import pytest
 
+from backoffice.local.approver import decide_via_http
+from backoffice.local.outbox import read_outbox
 from backoffice.local.purchasing_samples import (
     EMAIL,
     FINANCE,
@@ -26,10 +30,11 @@ from backoffice.local.purchasing_samples import (
     sample_purchases,
     seed_purchasing,
 )
-from backoffice.local.approver import decide_via_http
+from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
 from tests.integration.conftest import Firm
 
 OWNER_OF_CLOUD, OWNER_OF_RISK = EMAIL[OWNER["P-PO-01"]], EMAIL[OWNER["P-PO-02"]]
+BLUEGATE_EIN, BLUEGATE_ACCOUNT = "27-5510284", "6641029934"  # on its W-9 and bank letter, then in the ERP
 
 
 @pytest.fixture
@@ -148,7 +153,9 @@ def test_the_project_owner_who_requests_a_work_order_never_approves_it_the_partn
     _, heading, _ = decide_via_http(link, "approve", OWNER_OF_CLOUD, "my own")
     assert heading != "You approved the request"
     # When a partner approves
-    assert decide(firm, PARTNER, own.case_id, "approve", "Agreed with the client") == "You approved the request"
+    assert (
+        decide(firm, PARTNER, own.case_id, "approve", "Agreed with the client") == "You approved the request"
+    )
     # Then the order is issued, approved by the partner alone
     assert firm.finish(own.case_id).status == "SUCCEEDED"
     [order] = orders(firm, "PR-2026-0105")
@@ -169,7 +176,9 @@ def test_a_purchase_from_a_vendor_not_yet_approved_waits_for_its_onboarding_and_
     assert firm.execution(new.case_id, with_state=True).current_state == "Wait for vendor onboarding"
     assert firm.settle(vendor_case).current_state == "Ask for vendor approval"
     # When procurement approves the vendor
-    assert decide(firm, PROCUREMENT, vendor_case, "approve", "Documents in order") == "You approved the request"
+    assert (
+        decide(firm, PROCUREMENT, vendor_case, "approve", "Documents in order") == "You approved the request"
+    )
     # Then the purchase goes on with the new vendor and its order is issued
     assert firm.finish(vendor_case).status == "SUCCEEDED"
     assert firm.finish(new.case_id).status == "SUCCEEDED", firm.fault(new.case_id)
@@ -184,8 +193,23 @@ def test_a_purchase_from_a_vendor_not_yet_approved_waits_for_its_onboarding_and_
         "vendor_onboarding.requested",
         "vendor_onboarding.decided",
     ]
-    assert actions[4:] == ["vendor.approved", "budget.checked", "purchase_order.created", "vendor.notified",
-                           "outcome.published"]
+    assert actions[4:] == [
+        "vendor.approved",
+        "budget.checked",
+        "purchase_order.created",
+        "vendor.notified",
+        "outcome.published",
+    ]
+    # And the vendor's mail, the purchase's state and its outcome carry neither its tax id nor its bank account
+    sfn = firm.runtime.client("stepfunctions")
+    execution = firm.execution(new.case_id)
+    described = sfn.describe_execution(executionArn=execution.arn)
+    history = sfn.get_execution_history(executionArn=execution.arn, maxResults=1000)["events"]
+    [mail] = [m for m in read_outbox(firm.runtime.outbox_dir) if order["number"] in m.subject]
+    seen = json.dumps([described.get("input"), described.get("output"), history, event], default=str)
+    digits = re.sub(r"[-\s]", "", seen + mail.text)
+    assert BLUEGATE_EIN.replace("-", "") not in digits and BLUEGATE_ACCOUNT not in digits
+    assert "Process-mining licences" in mail.text
 
 
 def _record(firm: Firm, case_id: str, action: str) -> Any:
@@ -193,10 +217,132 @@ def _record(firm: Firm, case_id: str, action: str) -> Any:
 
 
 def _wait_for(found: Any, timeout: float = 30) -> Any:
-    import time
-
     deadline = time.monotonic() + timeout
     while (value := found()) is None:
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.05)
     return value
+
+
+def test_eight_deliveries_of_one_request_make_one_case_and_one_order(
+    firm: Firm, purchases: dict[str, SamplePurchase]
+) -> None:
+    # Given the clean request, delivered eight times at once (the portal's retries, EventBridge's redeliveries)
+    clean = purchases["clean"]
+    request_purchase(firm.runtime, clean, times=8)
+    # Then one case ran, the seven other deliveries recorded as duplicates, and one order is in the ERP
+    assert firm.finish(clean.case_id).status == "SUCCEEDED"
+    actions = [a for a, _ in firm.actions(clean.case_id)]
+    assert actions.count("case.started") == 1 and actions.count("event.duplicate") == 7
+    assert len(orders(firm, "PR-2026-0101")) == 1
+    assert len(firm.inbox("orders@v-po-soft.example")) == 1
+
+
+def test_travel_below_the_limit_is_rejected_parked_and_audited(firm: Firm) -> None:
+    # Given travel of 900, below the purchasing limit of 2,500 (travel that small is an expense)
+    seed_purchasing(firm.runtime.sandbox())
+    detail = purchase_detail(
+        "PR-2026-0190", requester="W-010", category="travel", description="Train tickets", amount="900.00"
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0190"
+    # Then the purchase is rejected with the reason, a copy parked for procurement, and nothing ordered
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    output = firm.output(case_id)
+    assert output["outcome"] == "Purchase Rejected"
+    assert "book it as an expense" in output["reasons"][0]
+    [parked] = [m for m in firm.runtime.parked_messages() if m.get("case_id") == case_id]
+    assert parked["event"]["detail"]["request_id"] == "PR-2026-0190"
+    assert ("request.invalid", "rejected") in firm.actions(case_id)
+    assert orders(firm, "PR-2026-0190") == []
+
+
+def test_a_request_that_names_no_vendor_is_refused_at_the_door_and_parked(firm: Firm) -> None:
+    # Given a request with neither an ERP vendor nor a new one, and a negative amount
+    detail = purchase_detail(
+        "PR-2026-0191", requester="W-010", category="software", description="x", amount="-5"
+    )
+    del detail["vendor_id"]
+    event_id = firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    # Then no case starts: the event is rejected with readable reasons, audited and parked
+    [delivery] = [d for d in firm.runtime.router.deliveries if d.event_id == event_id]
+    assert delivery.status == "rejected"
+    [record] = firm.records(str(delivery.case_id))
+    assert record.action == "event.rejected"
+    assert any("detail.amount" in reason for reason in record.reasons)
+    assert any("name the vendor" in reason for reason in record.reasons) or len(record.reasons) >= 1
+    assert [m for m in firm.runtime.parked_messages() if m.get("case_id") == delivery.case_id]
+
+
+def test_a_work_order_from_a_subcontractor_whose_insurance_expired_is_blocked(firm: Firm) -> None:
+    # Given the approved subcontractor, whose certificate of insurance ran out last month
+    seed_purchasing(firm.runtime.sandbox())
+    store = firm.runtime.sandbox()
+    vendor = store.get("erp", "vendor", "V-PO-SUB")
+    assert vendor is not None
+    store.put("erp", "vendor", "V-PO-SUB", {**vendor, "insurance_expires_on": "2026-11-30"})
+    detail = purchase_detail(
+        "PR-2026-0192",
+        requester="W-010",
+        category="subcontractor",
+        description="Cabling work order",
+        amount="5000.00",
+        vendor_id="V-PO-SUB",
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    # Then the purchase is blocked, saying why, before anyone is asked
+    case_id = "purchase-PR-2026-0192"
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    output = firm.output(case_id)
+    assert output["outcome"] == "Purchase Blocked"
+    assert any("insurance expired on 2026-11-30" in reason for reason in output["reasons"])
+    assert not [r for r in firm.approvals.pending_requests() if r.case_id == case_id]
+
+
+def test_two_purchases_from_one_new_vendor_start_one_onboarding_and_a_rejection_blocks_both(
+    firm: Firm,
+) -> None:
+    # Given two requests from the same new vendor, whose W-9 gives an EIN the IRS never assigns
+    seed_purchasing(firm.runtime.sandbox())
+    runtime = firm.runtime
+    vendor, _ = put_vendor_request(
+        runtime.client("s3"), runtime.documents_bucket, scenarios()["invalid-tin"], blank_w9()
+    )
+    new_vendor = {
+        key: vendor[key]
+        for key in (
+            "vendor_legal_name",
+            "contact_email",
+            "category",
+            "expected_annual_spend",
+            "currency",
+            "documents",
+            "handles_data",
+        )
+    }
+    cases = []
+    for number in ("0193", "0194"):
+        detail = purchase_detail(
+            f"PR-2026-{number}",
+            requester="W-010",
+            category="software",
+            description="Integration licences",
+            amount="700.00",
+            new_vendor=new_vendor,
+        )
+        runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+        cases.append(f"purchase-PR-2026-{number}")
+    # Then one vendor onboarding ran, asked for by the first purchase; the second waited for it too
+    for case_id in cases:
+        assert firm.finish(case_id).status == "SUCCEEDED"
+    onboardings = [e for e in runtime.executions() if e.workflow == "vendor_approval"]
+    assert len(onboardings) == 1
+    actions = {case_id: [a for a, _ in firm.actions(case_id)] for case_id in cases}
+    assert "vendor_onboarding.requested" in actions[cases[0]]
+    assert "vendor_onboarding.awaited" in actions[cases[1]] or "vendor.blocked" in actions[cases[1]]
+    # And the onboarding's rejection blocks both, with its reason
+    for case_id in cases:
+        output = firm.output(case_id)
+        assert output["outcome"] == "Purchase Blocked"
+        assert any("EIN" in reason or "rejected" in reason for reason in output["reasons"]), output
+    assert orders(firm, "PR-2026-0193") == orders(firm, "PR-2026-0194") == []
