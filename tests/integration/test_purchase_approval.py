@@ -32,6 +32,7 @@ from backoffice.local.purchasing_samples import (
 )
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
 from tests.integration.conftest import Firm
+from tests.integration.test_sandbox_concurrency import at_once
 
 OWNER_OF_CLOUD, OWNER_OF_RISK = EMAIL[OWNER["P-PO-01"]], EMAIL[OWNER["P-PO-02"]]
 BLUEGATE_EIN, BLUEGATE_ACCOUNT = "27-5510284", "6641029934"  # on its W-9 and bank letter, then in the ERP
@@ -337,12 +338,67 @@ def test_two_purchases_from_one_new_vendor_start_one_onboarding_and_a_rejection_
         assert firm.finish(case_id).status == "SUCCEEDED"
     onboardings = [e for e in runtime.executions() if e.workflow == "vendor_approval"]
     assert len(onboardings) == 1
-    actions = {case_id: [a for a, _ in firm.actions(case_id)] for case_id in cases}
-    assert "vendor_onboarding.requested" in actions[cases[0]]
-    assert "vendor_onboarding.awaited" in actions[cases[1]] or "vendor.blocked" in actions[cases[1]]
+    actions = [a for case_id in cases for a, _ in firm.actions(case_id)]
+    assert actions.count("vendor_onboarding.requested") == 1
     # And the onboarding's rejection blocks both, with its reason
     for case_id in cases:
         output = firm.output(case_id)
         assert output["outcome"] == "Purchase Blocked"
         assert any("EIN" in reason or "rejected" in reason for reason in output["reasons"]), output
     assert orders(firm, "PR-2026-0193") == orders(firm, "PR-2026-0194") == []
+
+
+COPIES = 8
+
+
+def test_eight_purchases_from_one_new_vendor_at_once_start_one_onboarding_and_all_go_on(firm: Firm) -> None:
+    # Given eight requests from Bluegate, not yet a vendor, put on the bus at once
+    seed_purchasing(firm.runtime.sandbox())
+    new_vendor = put_new_vendor(firm.runtime)
+    details = [
+        purchase_detail(
+            f"PR-2026-08{n}",
+            requester="W-009",
+            category="software",
+            description=f"Licences batch {n}",
+            amount="500.00",
+            new_vendor=new_vendor,
+        )
+        for n in range(COPIES)
+    ]
+    at_once(
+        [
+            lambda d=d: firm.runtime.put_event("Purchase Requested", d, source="procurement.portal")
+            for d in details
+        ]
+    )
+    cases = [f"purchase-{d['request_id']}" for d in details]
+    # Then one vendor onboarding runs, asked for by one of them
+    for case_id in cases:
+        _wait_for(
+            lambda c=case_id: (
+                _record(firm, c, "vendor_onboarding.requested")
+                or _record(firm, c, "vendor_onboarding.awaited")
+            )
+        )
+    onboardings = [e for e in firm.runtime.executions() if e.workflow == "vendor_approval"]
+    assert len(onboardings) == 1
+    asked = [c for c in cases if ("vendor_onboarding.requested", "waiting") in firm.actions(c)]
+    assert len(asked) == 1
+    # When procurement approves the vendor
+    vendor_case = onboardings[0].name
+    assert firm.settle(vendor_case).current_state == "Ask for vendor approval"
+    _, heading, _ = decide_via_http(firm.link(PROCUREMENT, vendor_case), "approve", PROCUREMENT, "ok")
+    assert heading == "You approved the request"
+    # Then every purchase is resumed once, and each has its one order
+    for case_id in cases:
+        assert firm.finish(case_id, timeout=60).status == "SUCCEEDED", case_id
+        assert firm.outcome_event(case_id)["detail-type"] == "Purchase Order Issued"
+        decided = [r for r in firm.records(case_id) if r.action == "vendor_onboarding.decided"]
+        assert [r.data["resumed"] for r in decided].count(True) == 1
+    orders = [
+        o
+        for o in firm.runtime.sandbox().all("erp", "vendor_purchase_order")
+        if o["request_id"].startswith("PR-2026-08")
+    ]
+    assert len(orders) == COPIES
