@@ -3,6 +3,7 @@ Onboarding Blocked): every purchase waiting for that vendor's onboarding is resu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,41 +36,39 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if detail_type not in VENDOR_OUTCOMES:
         raise ValueError(f"not a vendor onboarding outcome: {detail_type}")
     outcome = CaseOutcome.model_validate(event.get("detail") or {})
-    resumed = resume_waiting(
-        detail_type,
-        outcome,
-        waits=VendorWaits(own.purchasing_table_name, aws.client("dynamodb")),
-        sfn=aws.client("stepfunctions"),
-        now=lambda: datetime.now(UTC),
-    )
-    if resumed["vendor_key"] is None:
-        # A vendor onboarding procurement asked for itself: no purchase waits for it.
-        return {"status": "ignored", "case_id": outcome.case_id}
     audit = AuditTrail(own.audit_table_name)
-    said = resumed["outcome"]
-    for case_id in [*resumed["resumed"], *resumed["already"]]:
+
+    def said(case_id: str, output: Mapping[str, Any], resumed: bool) -> None:
         audit.append(
             case_id=case_id,
             workflow=WORKFLOW,
             step="wait for vendor onboarding",
             actor=ACTOR,
             action="vendor_onboarding.decided",
-            outcome=str(said["outcome"]),
+            outcome=str(output["outcome"]),
             reasons=[
                 f"vendor case {outcome.case_id}: {detail_type}"
-                + (
-                    "" if case_id in resumed["resumed"] else " (this purchase was resumed before: left alone)"
-                ),
-                *said["reasons"],
+                + ("" if resumed else " (this purchase was resumed before: left alone)"),
+                *output["reasons"],
             ],
             input=event,
-            data={
-                "vendor_case_id": outcome.case_id,
-                "vendor_id": said["vendor_id"],
-                "resumed": case_id in resumed["resumed"],
-                "recorded": resumed["recorded"],
-            },
+            data={"vendor_case_id": outcome.case_id, "vendor_id": output["vendor_id"], "resumed": resumed},
         )
+
+    # Each purchase's record goes on its trail before its execution goes on (``before_resume``).
+    resumed = resume_waiting(
+        detail_type,
+        outcome,
+        waits=VendorWaits(own.purchasing_table_name, aws.client("dynamodb")),
+        sfn=aws.client("stepfunctions"),
+        now=lambda: datetime.now(UTC),
+        before_resume=lambda case_id, output: said(case_id, output, True),
+    )
+    if resumed["vendor_key"] is None:
+        # A vendor onboarding procurement asked for itself: no purchase waits for it.
+        return {"status": "ignored", "case_id": outcome.case_id}
+    for case_id in resumed["already"]:
+        said(case_id, resumed["outcome"], False)
     logger.info(
         "vendor outcome for purchases",
         extra={"vendor_case": outcome.case_id, "resumed": len(resumed["resumed"])},

@@ -1,6 +1,6 @@
 """Lambda: purchase approval step 'Wait for vendor onboarding' (a .waitForTaskToken task): the vendor's onboarding
 asked for once per vendor (Vendor Onboarding Requested on the bus), and this purchase's token kept until the
-onboarding's outcome resumes it (resume_purchases_for_vendor)."""
+onboarding's outcome resumes it (resume_purchases_for_vendor), or at once when the onboarding had already ended."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.models import PurchaseRequested, parse_event_as
-from backoffice.purchasing.onboarding_wait import wait_for_onboarding
+from backoffice.purchasing.onboarding_wait import resume_if_decided, wait_for_onboarding
 from backoffice.purchasing.requests import WORKFLOW
 from backoffice.purchasing.step_inputs import WaitForVendorInput
 from backoffice.purchasing.vendor_waits import VendorWaits
@@ -39,6 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _, detail = parse_event_as(payload.event, PurchaseRequested)
     # The token is a credential: the audit records take the payload without it.
     audited = payload.model_dump(mode="json", exclude={"task_token"})
+    waits = VendorWaits(own.purchasing_table_name, aws.client("dynamodb"))
     try:
         waited = wait_for_onboarding(
             detail,
@@ -46,10 +47,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             case_id=payload.case_id,
             execution_arn=payload.execution_arn,
             task_token=payload.task_token,
-            waits=VendorWaits(own.purchasing_table_name, aws.client("dynamodb")),
+            waits=waits,
             events=aws.client("events"),
             bus_name=own.event_bus_name,
-            sfn=aws.client("stepfunctions"),
             now=lambda: datetime.now(UTC),
         )
     except Exception as error:
@@ -66,9 +66,33 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 if waited["asked"]
                 else f"another purchase asked for the onboarding of {vendor}: this one waits for it too"
             )
-            + (f" (vendor case {waited['vendor_case_id']})" if waited["vendor_case_id"] else ""),
-            *(["the onboarding had already ended: resumed at once"] if waited["resumed_at_once"] else []),
+            + (f" (vendor case {waited['vendor_case_id']})" if waited["vendor_case_id"] else "")
         ],
         data={"vendor_key": payload.vendor_key, **waited},
     )
-    return {"status": "waiting"}
+    # The onboarding may have ended before this purchase's token was kept: then it goes on now, said first.
+    decided = resume_if_decided(
+        key=payload.vendor_key,
+        case_id=payload.case_id,
+        execution_arn=payload.execution_arn,
+        task_token=payload.task_token,
+        waits=waits,
+        sfn=aws.client("stepfunctions"),
+        now=lambda: datetime.now(UTC),
+    )
+    if decided is not None:
+        STEP.record(
+            audited,
+            action="vendor_onboarding.decided",
+            outcome=str(decided["outcome"]),
+            reasons=[
+                f"the onboarding had already ended ({decided['vendor_case_id']}): the purchase goes on at once",
+                *decided["reasons"],
+            ],
+            data={
+                "vendor_case_id": decided["vendor_case_id"],
+                "vendor_id": decided["vendor_id"],
+                "resumed": True,
+            },
+        )
+    return {"status": "resumed" if decided is not None else "waiting"}

@@ -19,7 +19,8 @@ import pytest
 
 from backoffice.connectors.sandbox import SandboxErp
 from backoffice.local.runtime import LocalRuntime
-from backoffice.models import VendorPurchaseOrder
+from backoffice.models import CaseOutcome, VendorPurchaseOrder
+from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
 from backoffice.purchasing.vendor_waits import VendorWaits, Waiter
 from infra.catalog import Ref
 from tests.integration.test_sandbox_concurrency import at_once
@@ -146,3 +147,49 @@ def test_eight_creates_of_one_purchase_order_at_once_make_one_order(local: Local
     assert len(stored) == 1
     # And it counts once in what the project has committed
     assert erp.committed_amount("P-PO-01", "USD") >= Decimal("800.00")
+
+
+class _Sfn:
+    """Step Functions' task-token callbacks, as seen by the waiting executions: each token resumed at most once."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send_task_success(self, *, taskToken: str, output: str) -> None:
+        self.sent.append(taskToken)
+
+
+def test_a_purchase_that_registers_after_the_outcome_and_the_outcome_handler_resume_it_once(
+    local: LocalRuntime,
+) -> None:
+    # Given a vendor onboarding already approved, and a purchase whose token is kept just now
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id=f"{key}-case", event_id="e-1")
+    waits.wait(key, case_id="purchase-2", task_token="token-2", execution_arn=None, now=NOW)
+    sfn = _Sfn()
+    approved = CaseOutcome(case_id=f"{key}-case", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-9"
+    })  # fmt: skip
+    # When the purchase checks for an outcome and a redelivered outcome arrives, at once, eight times each
+    at_once(
+        [
+            lambda: resume_if_decided(
+                key=key,
+                case_id="purchase-2",
+                execution_arn=None,
+                task_token="token-2",
+                waits=waits,
+                sfn=sfn,
+                now=lambda: NOW,
+            )
+            for _ in range(COPIES)
+        ]
+        + [
+            lambda: resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)
+            for _ in range(COPIES)
+        ]
+    )
+    # Then the purchase's token was resumed exactly once, with the approval
+    assert sfn.sent == ["token-2"]
+    assert (waits.onboarding(key) or {})["vendor_id"] == "SUPP-9"

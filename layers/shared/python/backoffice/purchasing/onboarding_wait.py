@@ -15,6 +15,7 @@ holds them to the catalog), made of the event id EventBridge gave the request.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -71,11 +72,10 @@ def wait_for_onboarding(
     waits: VendorWaits,
     events: Any,
     bus_name: str,
-    sfn: Any,
     now: Callable[[], datetime],
 ) -> dict[str, Any]:
     """Ask for the vendor's onboarding (once per vendor) and register this purchase's token. Returns what the
-    audit record says: whether this purchase asked, the vendor case, whether it was resumed at once."""
+    audit record says: whether this purchase asked, and the vendor case. ``resume_if_decided`` comes next."""
     assert detail.new_vendor is not None
     asked = waits.claim_onboarding(
         key, vendor_legal_name=detail.new_vendor.vendor_legal_name, case_id=case_id, now=now()
@@ -105,17 +105,27 @@ def wait_for_onboarding(
         asked = True
         onboarding = waits.onboarding(key) or {}
     waits.wait(key, case_id=case_id, task_token=task_token, execution_arn=execution_arn, now=now())
-    # The onboarding may have ended before this token was kept: its outcome handler did not see it, so resume now.
-    decided = (waits.onboarding(key) or {}).get("outcome")
-    resumed = False
-    if decided:
-        mine = Waiter(case_id, task_token, execution_arn, None)
-        resumed = _resume(waits, key, mine, _outcome_of(waits.onboarding(key) or {}), sfn, now)
-    return {
-        "asked": asked,
-        "vendor_case_id": onboarding.get("vendor_case_id"),
-        "resumed_at_once": resumed,
-    }
+    return {"asked": asked, "vendor_case_id": onboarding.get("vendor_case_id")}
+
+
+def resume_if_decided(
+    *,
+    key: str,
+    case_id: str,
+    execution_arn: str | None,
+    task_token: str,
+    waits: VendorWaits,
+    sfn: Any,
+    now: Callable[[], datetime],
+) -> dict[str, Any] | None:
+    """After the token is kept: the onboarding may have ended before, when its outcome handler could not see this
+    purchase. Then the purchase is resumed now, with the outcome (returned); else None, and it waits."""
+    onboarding = waits.onboarding(key) or {}
+    if not onboarding.get("outcome"):
+        return None
+    output = _outcome_of(onboarding)
+    resumed = _resume(waits, key, Waiter(case_id, task_token, execution_arn, None), output, sfn, now)
+    return output if resumed else None
 
 
 def _outcome_of(onboarding: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,10 +144,13 @@ def _resume(
     output: Mapping[str, Any],
     sfn: Any,
     now: Callable[[], datetime],
+    claimed: Callable[[], None] = lambda: None,
 ) -> bool:
-    """Resume one waiting purchase, once: False when another caller did, or its execution no longer waits."""
+    """Resume one waiting purchase, once: False when another caller did, or its execution no longer waits.
+    ``claimed`` runs once this caller holds the resume, before the execution goes on."""
     if not waits.claim_resume(key, waiter, now()):
         return False
+    claimed()
     try:
         sfn.send_task_success(taskToken=waiter.task_token, output=json.dumps(dict(output), default=str))
     except ClientError as error:
@@ -154,9 +167,12 @@ def resume_waiting(
     waits: VendorWaits,
     sfn: Any,
     now: Callable[[], datetime],
+    before_resume: Callable[[str, Mapping[str, Any]], None] = lambda case_id, output: None,
 ) -> dict[str, Any]:
     """The vendor onboarding's outcome, for the purchases waiting for it. Returns the vendor key (None: no purchase
-    started that onboarding), whether this delivery recorded the outcome, and the purchases resumed."""
+    started that onboarding), whether this delivery recorded the outcome, and the purchases resumed.
+    ``before_resume`` (the audit record on the purchase's trail) runs once a waiter is claimed, before its execution
+    goes on, so that the record comes before the steps that follow it on the trail."""
     key = waits.vendor_key_of_case(outcome.case_id)
     if key is None:
         return {"vendor_key": None, "recorded": False, "resumed": [], "already": []}
@@ -173,7 +189,8 @@ def resume_waiting(
     output = _outcome_of(waits.onboarding(key) or {})
     resumed, already = [], []
     for waiter in waits.waiters(key):
-        if waiter.resumed_at is None and _resume(waits, key, waiter, output, sfn, now):
+        said = functools.partial(before_resume, waiter.case_id, output)
+        if waiter.resumed_at is None and _resume(waits, key, waiter, output, sfn, now, said):
             resumed.append(waiter.case_id)
         else:
             already.append(waiter.case_id)
