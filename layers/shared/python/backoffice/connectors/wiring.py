@@ -280,3 +280,6 @@ if TYPE_CHECKING:
     _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _RECEIVABLES_ERPS: tuple[type[ReceivablesErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _TIME_EXPENSE_PSAS: tuple[type[TimeExpensePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
+    # -- purchasing ----
+    _PURCHASING_ERPS: tuple[type[PurchasingErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
+    _PROJECT_BUDGET_PSAS: tuple[type[ProjectBudgetPsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
