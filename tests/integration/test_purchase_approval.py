@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -31,7 +33,7 @@ from backoffice.local.purchasing_samples import (
     seed_purchasing,
 )
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
-from tests.integration.conftest import Firm
+from tests.integration.conftest import FakeSystems, Firm
 from tests.integration.test_sandbox_concurrency import at_once
 
 OWNER_OF_CLOUD, OWNER_OF_RISK = EMAIL[OWNER["P-PO-01"]], EMAIL[OWNER["P-PO-02"]]
@@ -402,3 +404,114 @@ def test_eight_purchases_from_one_new_vendor_at_once_start_one_onboarding_and_al
         if o["request_id"].startswith("PR-2026-08")
     ]
     assert len(orders) == COPIES
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Through the real adapters: NetSuite, Certinia and the REST HRIS, against their fakes
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _seed_fakes(firm: Firm) -> tuple[str, dict[str, str], Any]:
+    """The approved software vendor in NetSuite (insured), P-PO-01 and P-PO-02 in Certinia with their budgets, owners
+    (the HRIS worker, through the project manager field) and cost roll-ups, and P-PO-02's open order of 2,500."""
+    from backoffice.models import Project, Vendor, VendorPurchaseOrder
+
+    assert isinstance(firm.systems, FakeSystems)
+    fakes = firm.systems.fakes
+    vendor = Vendor.from_json_dict(
+        {
+            "id": "V-PO-SOFT",
+            "supplier_name": "Northwind Analytics Software Inc.",
+            "default_currency": "USD",
+            "email": "orders@v-po-soft.example",
+        }
+    )
+    vendor_id = fakes.netsuite.seed_vendors([vendor])["V-PO-SOFT"]
+    fakes.netsuite.vendors[vendor_id]["custentity_coi_expiry"] = "2027-06-30"
+    projects = {}
+    for code, name, budget, spent in (
+        ("P-PO-01", "Cloud migration", "120000", "40000"),
+        ("P-PO-02", "Operational risk review", "30000", "26000"),
+    ):
+        project = Project(
+            id=code, project_name=name, client_id="BC-001", billing_model="time_and_materials", currency="USD"
+        )
+        projects[code] = fakes.salesforce.seed_project_budget(
+            project,
+            owner_id=OWNER[code],
+            budgets=[(Decimal(budget), "Approved")],
+            costs={"pse__Timecard_Internal_Costs_In_Financials__c": Decimal(spent)},
+        )
+    from backoffice.connectors import wiring
+
+    wiring.purchasing_erp().create_purchase_order(
+        VendorPurchaseOrder(
+            request_id="PR-SAMPLE-0001",
+            vendor_id=vendor_id,
+            project_id=projects["P-PO-02"],
+            category="software",
+            description="Risk register licences, year one",
+            amount=Decimal("2500.00"),
+            currency="USD",
+            order_date=date(2026, 10, 1),
+            requester_email=EMAIL["W-008"],
+        ),
+        idempotency_key="purchase-PR-SAMPLE-0001",
+    )
+    return vendor_id, projects, fakes
+
+
+@pytest.mark.parametrize("systems", ["fakes"], indirect=True)
+def test_through_the_real_adapters_a_clean_purchase_is_ordered_in_netsuite_by_the_policy(firm: Firm) -> None:
+    # Given the vendor in NetSuite and the project in Certinia, within budget
+    vendor_id, projects, fakes = _seed_fakes(firm)
+    detail = purchase_detail(
+        "PR-2026-0301",
+        requester="W-008",
+        category="software",
+        description="BI seats",
+        amount="800.00",
+        project_id=projects["P-PO-01"],
+        vendor_id=vendor_id,
+    )
+    # When the request arrives
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0301"
+    # Then the purchase order is in NetSuite once, by its external id, and the vendor was mailed its number
+    assert firm.finish(case_id).status == "SUCCEEDED", firm.fault(case_id)
+    assert firm.outcome_event(case_id)["detail-type"] == "Purchase Order Issued"
+    [order] = [o for o in fakes.netsuite.records["purchaseorder"].values() if o.get("memo") == "BI seats"]
+    assert order["externalId"] and order["entity"] == {"id": vendor_id}
+    assert [m for m in firm.inbox("orders@v-po-soft.example") if order["tranId"] in m.subject]
+    # And the calls to NetSuite, Certinia and the HRIS are on the case's trail
+    systems = {r.data["system"] for r in firm.records(case_id) if r.action.startswith("connector.")}
+    assert systems >= {"netsuite", "salesforce", "peoplehr"}
+
+
+@pytest.mark.parametrize("systems", ["fakes"], indirect=True)
+def test_through_the_real_adapters_an_over_budget_purchase_goes_to_the_owner_and_finance(firm: Firm) -> None:
+    # Given P-PO-02 in Certinia (26,000 spent of 30,000) and its open NetSuite order of 2,500
+    vendor_id, projects, fakes = _seed_fakes(firm)
+    detail = purchase_detail(
+        "PR-2026-0302",
+        requester="W-009",
+        category="software",
+        description="Control-testing tool, one year",
+        amount="4000.00",
+        project_id=projects["P-PO-02"],
+        vendor_id=vendor_id,
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0302"
+    # Then the owner the Certinia project names is asked, with the figures read from Certinia and NetSuite
+    assert firm.settle(case_id).current_state == "Ask for purchase approval"
+    budget = next(r for r in firm.records(case_id) if r.action == "budget.checked")
+    assert (budget.data["committed"], budget.data["actual_cost"]) == ("2500.00", "26000")
+    assert decide(firm, OWNER_OF_RISK, case_id, "approve", "Needed") == "You approved the request"
+    assert firm.settle(case_id).current_state == "Ask for purchase approval"
+    assert decide(firm, FINANCE, case_id, "approve", "Budget change to follow") == "You approved the request"
+    # And the order is in NetSuite
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    assert [
+        o for o in fakes.netsuite.records["purchaseorder"].values() if o.get("memo", "").startswith("Control")
+    ]
