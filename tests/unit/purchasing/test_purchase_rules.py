@@ -387,3 +387,23 @@ def test_a_vendor_without_an_email_is_not_mailed() -> None:
         _request(), {"number": "PO-1", "vendor_email": None, "vendor_name": "X"}, firm="F", mailer=_Mailer()
     )
     assert not said["mailed"] and "no e-mail" in said["reasons"][0]
+
+
+def test_a_firm_document_may_set_its_own_travel_limit_and_groups() -> None:
+    # Given the sample firm's document with its purchasing section, and one that changes it
+    import json
+
+    from backoffice.firm_config import parse_firm_config
+    from infra.firm_document import SAMPLE_CONFIG
+
+    document = json.loads(SAMPLE_CONFIG.read_text())
+    assert parse_firm_config(document, "sample").purchasing == PurchasingPolicy()
+    document["purchasing"] = {"travel_limit": "5000", "fallback_group": "cfo"}
+    policy = parse_firm_config(document, "changed").purchasing
+    # Then the section is read as the purchasing policy
+    assert policy is not None and policy.fallback_group == "cfo"
+    assert policy_problems(_request(category="travel", amount="4000.00"), policy)
+    # And a section with an unknown field is refused with the field's name
+    document["purchasing"] = {"travel_limt": "5000"}
+    with pytest.raises(Exception, match="travel_limt"):
+        parse_firm_config(document, "typo")
