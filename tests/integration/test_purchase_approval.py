@@ -94,6 +94,17 @@ def test_a_small_software_purchase_within_budget_is_ordered_by_the_policy_and_ma
     ]
     budget = next(r for r in firm.records(clean.case_id) if r.action == "budget.checked")
     assert budget.outcome == "within_budget" and budget.data["total"] == "40800.00"
+    # And the process report reads it as a purchase approval case that succeeded
+    from backoffice.intelligence import load_records
+    from backoffice.intelligence.events import as_events
+    from backoffice.intelligence.metrics import case_summaries
+
+    [summary] = [c for c in case_summaries(as_events(load_records(firm.audit))) if c.case_id == clean.case_id]
+    assert (summary.workflow, summary.outcome, summary.succeeded) == (
+        "purchase_approval",
+        "Purchase Order Issued",
+        True,
+    )
 
 
 def test_an_over_budget_purchase_needs_the_project_owner_then_finance(
