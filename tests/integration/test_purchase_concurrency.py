@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from backoffice.connectors.sandbox import SandboxErp
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import CaseOutcome, VendorPurchaseOrder
 from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
-from backoffice.purchasing.vendor_waits import VendorWaits, Waiter
+from backoffice.purchasing.vendor_waits import CLAIM_LEASE, VendorWaits, Waiter
 from infra.catalog import Ref
 from tests.integration.test_sandbox_concurrency import at_once
 
@@ -193,3 +193,26 @@ def test_a_purchase_that_registers_after_the_outcome_and_the_outcome_handler_res
     # Then the purchase's token was resumed exactly once, with the approval
     assert sfn.sent == ["token-2"]
     assert (waits.onboarding(key) or {})["vendor_id"] == "SUPP-9"
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_claim_left_without_its_request_is_taken_over_by_one_purchase_after_the_lease(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a vendor's onboarding claimed by a purchase that failed before it put the request on the bus
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-dead", now=NOW)
+    # When other purchases find it within the lease, nobody takes it over
+    assert not waits.take_over_stale_claim(key, case_id="purchase-1", now=NOW + CLAIM_LEASE / 2)
+    # And when eight find it at once after the lease, exactly one does
+    later = NOW + CLAIM_LEASE + timedelta(seconds=1)
+    answers = at_once(
+        [
+            lambda n=n: waits.take_over_stale_claim(key, case_id=f"purchase-{n}", now=later)
+            for n in range(COPIES)
+        ]
+    )
+    assert answers.count(True) == 1
+    # And a claim whose request went out is never taken over
+    waits.record_vendor_case(key, vendor_case_id="vendor-x", event_id="e-1")
+    assert not waits.take_over_stale_claim(key, case_id="purchase-9", now=later + CLAIM_LEASE * 2)

@@ -81,8 +81,10 @@ def wait_for_onboarding(
         key, vendor_legal_name=detail.new_vendor.vendor_legal_name, case_id=case_id, now=now()
     )
     onboarding = waits.onboarding(key) or {}
-    # A retry of the purchase that claimed, whose first attempt died before the event went out, puts it now.
-    if asked or (onboarding.get("claimed_by") == case_id and not onboarding.get("event_id")):
+    # A retry of the purchase that claimed, whose first attempt died before the event went out, puts it now; so does
+    # a purchase that takes over a claim its purchase left without an event (that purchase failed in between).
+    mine = onboarding.get("claimed_by") == case_id and not onboarding.get("event_id")
+    if asked or mine or waits.take_over_stale_claim(key, case_id=case_id, now=now()):
         request = onboarding_request(detail)
         response = events.put_events(
             Entries=[

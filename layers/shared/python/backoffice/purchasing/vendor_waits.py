@@ -6,7 +6,8 @@ onboarding's outcome (``Vendor Approved``, ``Vendor Rejected``, ``Vendor Onboard
 them. Items (pk, sk):
 
 - ``vendor#<vendor key>`` / ``onboarding``: who asked for the onboarding (the claim: a conditional put, so of two
-  purchases asking at once one puts the event), the vendor case it started, and its outcome once known (a
+  purchases asking at once one puts the event; a claim left without its event past ``CLAIM_LEASE`` is taken over
+  by one other purchase), the vendor case it started, and its outcome once known (a
   conditional update: the first outcome stands, but a blocked onboarding resumed and approved later replaces it).
 - ``vendor#<vendor key>`` / ``waiter#<purchase case>``: the purchase's task token (a credential: never logged,
   audited or put in a state) and, once resumed, when (a conditional update on the token: the outcome handler and
@@ -24,12 +25,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 VendorOutcome = Literal["approved", "rejected", "blocked"]
+# A claim whose purchase has not put the onboarding request on the bus after this long belongs to a purchase that
+# failed in between (the step's Lambda times out at 30 s, its retries end within minutes): another purchase takes
+# it over.
+CLAIM_LEASE = timedelta(minutes=15)
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _LEGAL_FORMS = {"inc", "llc", "ltd", "llp", "corp", "co", "gmbh", "sa", "plc", "lp"}
 
@@ -88,6 +93,33 @@ class VendorWaits:
                     "claimed_at": {"S": now.isoformat()},
                 },
                 ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    def take_over_stale_claim(self, key: str, *, case_id: str, now: datetime) -> bool:
+        """Take over a claim whose purchase never put the request on the bus (it failed in between) once the claim
+        is older than ``CLAIM_LEASE``: True for exactly one of the purchases trying, which then asks."""
+        found = self.onboarding(key) or {}
+        claimed_at = found.get("claimed_at")
+        if not claimed_at or found.get("event_id") or found.get("outcome"):
+            return False
+        if now - datetime.fromisoformat(claimed_at) < CLAIM_LEASE:
+            return False
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}},
+                UpdateExpression="SET claimed_by = :me, claimed_at = :now",
+                ConditionExpression="claimed_at = :then AND attribute_not_exists(event_id)",
+                ExpressionAttributeValues={
+                    ":me": {"S": case_id},
+                    ":now": {"S": now.isoformat()},
+                    ":then": {"S": claimed_at},
+                },
             )
             return True
         except ClientError as error:
