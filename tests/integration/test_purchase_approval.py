@@ -526,3 +526,40 @@ def test_through_the_real_adapters_an_over_budget_purchase_goes_to_the_owner_and
     assert [
         o for o in fakes.netsuite.records["purchaseorder"].values() if o.get("memo", "").startswith("Control")
     ]
+
+
+@pytest.mark.parametrize("systems", ["fakes"], indirect=True)
+def test_through_the_real_adapters_a_new_vendor_is_onboarded_in_netsuite_and_the_purchase_goes_on(
+    firm: Firm,
+) -> None:
+    # Given Bluegate, unknown to NetSuite, its documents uploaded, and the project in Certinia
+    _, projects, fakes = _seed_fakes(firm)
+    detail = purchase_detail(
+        "PR-2026-0303",
+        requester="W-009",
+        category="software",
+        description="Process-mining licences",
+        amount="900.00",
+        project_id=projects["P-PO-01"],
+        new_vendor=put_new_vendor(firm.runtime),
+    )
+    # When the request arrives
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0303"
+    asked = _wait_for(lambda: _record(firm, case_id, "vendor_onboarding.requested"))
+    vendor_case = asked.data["vendor_case_id"]
+    # Then the vendor's onboarding creates it in NetSuite on hold and asks procurement
+    assert firm.settle(vendor_case).current_state == "Ask for vendor approval"
+    assert (
+        decide(firm, PROCUREMENT, vendor_case, "approve", "Documents in order") == "You approved the request"
+    )
+    # And once approved, the purchase goes on: its order names the new NetSuite vendor
+    assert firm.finish(case_id, timeout=60).status == "SUCCEEDED", firm.fault(case_id)
+    vendor_id = firm.outcome_event(vendor_case)["detail"]["data"]["vendor_id"]
+    [order] = [
+        o
+        for o in fakes.netsuite.records["purchaseorder"].values()
+        if o.get("memo") == "Process-mining licences"
+    ]
+    assert order["entity"] == {"id": vendor_id}
+    assert firm.outcome_event(case_id)["detail-type"] == "Purchase Order Issued"
