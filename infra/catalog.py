@@ -122,6 +122,8 @@ Grant = Literal[
     # -- ai assist (issue #23) --
     # bedrock:InvokeModel on the firm's configured model only (setting ai_assist); nothing when Bedrock is off
     "bedrock:invoke",
+    # -- purchasing ----: the purchases waiting for a vendor's onboarding and that onboarding's outcome
+    "purchasing:readwrite",
 ]
 
 
@@ -402,10 +404,18 @@ ROUTED_DETAIL_TYPES = (
     "Revenue Recognition Requested",
     "Timesheet Submitted",
     "Expense Report Submitted",
+    # -- purchasing ----
+    "Purchase Requested",
 )
 # The detail-types a function rule takes from any source (not a case of their own: Invoice Paid is a step of the
 # invoice's case).
-INGESTED_DETAIL_TYPES = ("Invoice Paid",)
+INGESTED_DETAIL_TYPES = (
+    "Invoice Paid",
+    # -- purchasing ----: the vendor approval's outcomes resume the purchases waiting for that vendor
+    "Vendor Approved",
+    "Vendor Rejected",
+    "Vendor Onboarding Blocked",
+)
 
 CATALOG = Catalog(
     event_bus="backoffice",
@@ -436,6 +446,10 @@ CATALOG = Catalog(
         # back or rejected, with the hash of the line as decided (backoffice/time_expense/decisions.py). Kept: the
         # month-end billing run reads it, and it is the evidence of who approved the time that was billed.
         Table("time_expense", partition_key="pk", sort_key="sk", retain=True),
+        # -- purchasing ----: the purchases waiting for a vendor's onboarding with their task tokens, that
+        # onboarding's claim and outcome, and the way back from a vendor case to its vendor (the keys are described
+        # in backoffice/purchasing/vendor_waits.py).
+        Table("purchasing", partition_key="pk", sort_key="sk"),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).
@@ -910,6 +924,57 @@ CATALOG = Catalog(
             # mail:send: the worker is told which lines came back and why.
             grants=(*_STEP_GRANTS, "documents:read", "time_expense:readwrite", "mail:send"),
         ),
+        # -- purchasing -------------------------------------------------------------------------------------------
+        LambdaFunction(
+            name="check_purchase_request",
+            description="Purchase approval: the request against the policy and project; can the vendor be bought from",
+            # purchasing: whether the new vendor's onboarding is under way or decided; parked: an invalid request.
+            environment={
+                **_STEP_ENV,
+                **_FIRM_CONFIG_ENV,
+                "PURCHASING_TABLE_NAME": table("purchasing"),
+                "PARKED_EVENTS_QUEUE_URL": queue("parked_events"),
+            },
+            grants=(*_STEP_GRANTS, "firm_config:read", "purchasing:readwrite", "parked:send"),
+        ),
+        LambdaFunction(
+            name="wait_for_vendor_onboarding",
+            description="Purchase approval: asks once for the new vendor's onboarding; the purchase waits for it",
+            # bus:put: Vendor Onboarding Requested; states:callback: resumes itself when the onboarding had ended.
+            environment={**_AUDIT_ENV, "PURCHASING_TABLE_NAME": table("purchasing")},
+            grants=("audit:append", "audit:read", "purchasing:readwrite", "bus:put", "states:callback"),
+        ),
+        LambdaFunction(
+            name="resume_purchases_for_vendor",
+            description="A vendor onboarding's outcome resumes every purchase waiting for that vendor, once",
+            environment={**_AUDIT_ENV, "PURCHASING_TABLE_NAME": table("purchasing")},
+            grants=("audit:append", "audit:read", "purchasing:readwrite", "states:callback"),
+        ),
+        LambdaFunction(
+            name="check_purchase_budget",
+            description="Purchase approval: committed + actual + request vs the project budget; who approves",
+            # firm_config: the purchasing policy and the approval policy's groups (finance, the fallback).
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "firm_config:read"),
+        ),
+        LambdaFunction(
+            name="create_purchase_order",
+            description="Purchase approval: the vendor's purchase order in the ERP, once per request",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="notify_vendor_of_purchase_order",
+            description="Purchase approval: mails the vendor its purchase order (no bank or tax data)",
+            # firm_config: the firm's name the mail is signed with.
+            environment={
+                **_AUDIT_ENV,
+                **_FIRM_CONFIG_ENV,
+                "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+            },
+            grants=("audit:append", "audit:read", "mail:send", "firm_config:read"),
+        ),
         LambdaFunction(
             name="publish_outcome",
             description="Records a case's outcome, announces it on the event bus and notifies the operators",
@@ -1005,6 +1070,21 @@ CATALOG = Catalog(
             substitutions={
                 "ScoreTimeExpenseSubmissionFunctionArn": function("score_time_expense_submission"),
                 "DecideTimeExpenseLinesFunctionArn": function("decide_time_expense_lines"),
+                **_APPROVAL_STEPS,
+            },
+        ),
+        # -- purchasing ----
+        StateMachine(
+            name="purchase_approval",
+            description="Purchase approval: vendor approved, budget checked, chain approves, PO issued in the ERP",
+            definition_file="purchase_approval.asl.json",
+            execution_prefix="purchase",
+            substitutions={
+                "CheckPurchaseRequestFunctionArn": function("check_purchase_request"),
+                "WaitForVendorOnboardingFunctionArn": function("wait_for_vendor_onboarding"),
+                "CheckPurchaseBudgetFunctionArn": function("check_purchase_budget"),
+                "CreatePurchaseOrderFunctionArn": function("create_purchase_order"),
+                "NotifyVendorOfPurchaseOrderFunctionArn": function("notify_vendor_of_purchase_order"),
                 **_APPROVAL_STEPS,
             },
         ),
@@ -1225,6 +1305,21 @@ CATALOG = Catalog(
             description="The ERP applied a payment or credit memo to a posted invoice: recorded on its case",
             pattern={"detail-type": ["Invoice Paid"]},
             function="record_invoice_payment",
+        ),
+        # -- purchasing ----
+        EventRule(
+            name="purchase_requested",
+            description="Procurement's portal asks to buy (a work order, software, travel): start purchase approval",
+            pattern={"detail-type": ["Purchase Requested"]},
+            workflow="purchase_approval",
+            # One case per request: a second delivery is a duplicate and creates no second order.
+            case_key="detail.request_id",
+        ),
+        EventRule(
+            name="vendor_outcome_for_purchases",
+            description="A vendor onboarding's outcome: the purchases waiting for that vendor go on or stop",
+            pattern={"detail-type": ["Vendor Approved", "Vendor Rejected", "Vendor Onboarding Blocked"]},
+            function="resume_purchases_for_vendor",
         ),
         EventRule(
             name="unrouted_business_event",

@@ -38,6 +38,7 @@ SANDBOX = table("sandbox")
 TEXTRACT_JOBS = table("textract_jobs")
 FINANCE_CLOSE = table("finance_close")
 TIME_EXPENSE = table("time_expense")
+PURCHASING = table("purchasing")
 TEXTRACT_NOTIFICATIONS = role("textract_notifications")
 TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
@@ -575,6 +576,25 @@ def _bedrock_invoke(resources: CatalogResources, key: kms.IKey) -> Permission:
     return Permission(tuple(statements))
 
 
+# -- purchasing ----
+
+
+def _purchasing_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What backoffice/purchasing/vendor_waits.py calls: the vendor's onboarding item and a purchase's waiting item by
+    # key, conditional puts and updates (the claim, the outcome, the resume), a Query of one vendor's waiting
+    # purchases. No scan, no delete.
+    waits = resources.storage.tables[PURCHASING.name]
+    return Permission(
+        (
+            _allow(
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                [waits.table_arn],
+            ),
+            _key_use(key, "dynamodb", _TABLE_WRITE),
+        )
+    )
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
@@ -604,6 +624,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "finance_close:read": _finance_close_read,
     "time_expense:readwrite": _time_expense_readwrite,
     "time_expense:read": _time_expense_read,
+    "purchasing:readwrite": _purchasing_readwrite,
     "billing_runs:map": _billing_runs_map,
     "sanctions_lists:read": _objects(
         SANCTIONS_LISTS, "sdn/", ["s3:GetObject"], write=False, reason=_SANCTIONS_LIST_KEYS, list_bucket=True

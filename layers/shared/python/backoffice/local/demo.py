@@ -24,6 +24,7 @@ from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.delivery_demo import run_delivery_measurement
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox
+from backoffice.local.purchasing_samples import run_purchase_approvals
 from backoffice.local.receivables_demo import pay_posted_invoices
 from backoffice.local.reconciliation_demo import run_reconciliation
 from backoffice.local.revenue_demo import run_revenue_recognition
@@ -232,6 +233,9 @@ def run_demo(out: TextIO) -> int:
         print("Weekly time and expense review (week of 30 November):", file=out)
         weekly_ok = run_weekly_review(runtime, out)
         print("", file=out)
+        print("Purchase approvals (#22):", file=out)
+        purchasing_ok = run_purchase_approvals(runtime, approvals, _link, out)
+        print("", file=out)
 
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
@@ -355,6 +359,7 @@ def run_demo(out: TextIO) -> int:
             and delivery_ok
             and reminders_ok
             and weekly_ok
+            and purchasing_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0
