@@ -54,6 +54,6 @@ def test_the_contract_risk_policy_of_the_deployed_document_decides_what_goes_to_
     execution = firm.settle(case_id)
     # Then the contract risk step found nothing to send to legal under the firm's policy
     assert execution.current_state != "Ask legal to review the contract"
-    [assessed] = [r for r in firm.records(case_id) if r.step == "assess contract risk"]
+    [assessed] = [r for r in firm.records(case_id) if r.action == "contract.risk_assessed"]
     assert "uncapped" not in " ".join(assessed.reasons).lower()
     assert not [m for m in firm.inbox("lena.hoffmann@example-firm.com") if case_id in m.text]

@@ -10,6 +10,7 @@ import pytest
 
 from backoffice.audit import Actor
 from backoffice.intelligence import (
+    ai_agreement,
     approval_turnaround,
     billing_lag,
     build_report,
@@ -444,6 +445,44 @@ def test_scorer_agreement_is_what_reviewers_confirm_of_what_the_scorer_sent_per_
     ]
     assert (agreement.available, agreement.decided, agreement.confirmed) == (True, 10, 6)
     assert build_report(trail.records).scorer_agreement == agreement
+
+
+def test_ai_agreement_is_how_often_the_next_decision_went_the_way_a_suggestion_pointed(
+    trail: TrailWriter, at: Clock
+) -> None:
+    # Given three contracts: clauses flagged then rejected (agreed), flagged then approved, nothing flagged then
+    # approved (agreed); each with the approval's summary; and a fourth whose clauses Bedrock could not read
+    local, haiku = Actor.ai("local-rules"), Actor.ai("anthropic.claude-3-haiku-20240307-v1:0")
+    legal = Actor.user("lena.hoffmann@example-firm.com")
+    for case, who, flagged, decision in (
+        ("c1", haiku, "flagged", "rejected"),
+        ("c2", haiku, "flagged", "approved"),
+        ("c3", haiku, "standard", "approved"),
+    ):
+        model = who.id
+        trail.add(case, at(0), "assess contract risk", who, "ai.suggested", flagged,
+                  data={"use": "clause_detection", "model_id": model})  # fmt: skip
+        trail.add(case, at(1), "legal review", local, "ai.suggested", "summarized",
+                  data={"use": "approval_summary", "model_id": "local-rules"})  # fmt: skip
+        trail.add(case, at(5), "legal review", legal, "approval.decided", decision)
+    trail.add("c4", at(0), "assess contract risk", local, "ai.suggested", "standard",
+              data={"use": "clause_detection", "model_id": "local-rules", "fallback_reason": "throttled"})  # fmt: skip
+
+    # When the agreement is computed
+    agreement = ai_agreement(event_log(trail.records))
+
+    # Then per use and model: 2 of 3 clause suggestions agreed with; summaries point no way (no agreement), all
+    # followed by a decision; the fallback is counted and, undecided, not in the agreement
+    rows = {(r.use, r.model): r for r in agreement.by_use}
+    clauses = rows[("clause_detection", "anthropic.claude-3-haiku-20240307-v1:0")]
+    assert (clauses.suggestions, clauses.decided, clauses.flagged, clauses.agreed) == (3, 3, 2, 2)
+    assert clauses.agreement == pytest.approx(2 / 3) and clauses.approved == 2
+    summaries = rows[("approval_summary", "local-rules")]
+    assert (summaries.suggestions, summaries.decided, summaries.agreement) == (3, 3, None)
+    fallback = rows[("clause_detection", "local-rules")]
+    assert (fallback.suggestions, fallback.decided, fallback.fallbacks, fallback.agreement) == (1, 0, 1, None)
+    assert agreement.available and agreement.suggestions == 7
+    assert build_report(trail.records).ai_agreement == agreement
 
 
 def test_scorer_agreement_is_not_available_before_any_review_is_settled(

@@ -49,6 +49,7 @@ from backoffice.assist.models import (
 )
 from backoffice.assist.port import AssistUnavailable
 from backoffice.assist.rubric import allowed_amounts, amounts_in
+from backoffice.models.envelope import Model
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
 # The prompt version each task uses; a new prompt is a new file and a new number here (the old stays, so an
@@ -88,7 +89,8 @@ def bedrock_runtime(config: AiAssistConfig) -> Any:
 # -- what each task must answer ----------------------------------------------------------------------------------
 
 
-class _Reply(BaseModel):
+class _Reply(Model):
+    # What a model answered: extra keys it adds are ignored (its reasoning, a note); the validator builds on first use.
     model_config = ConfigDict(extra="ignore")
 
 

@@ -17,6 +17,7 @@ from backoffice.intelligence.loader import RecordSource, load_records
 from backoffice.intelligence.management import GLOSSARY, Definition, ManagementNumbers, management_numbers
 from backoffice.intelligence.metrics import (
     Report,
+    ai_agreement,
     approval_turnaround,
     build_report,
     case_summaries,
@@ -40,6 +41,7 @@ __all__ = [
     "RecordSource",
     "Report",
     "Stats",
+    "ai_agreement",
     "approval_turnaround",
     "billing_lag",
     "build_report",

@@ -319,7 +319,41 @@ def _quality_section(report: Report) -> dict[str, Any]:
         if agreement.available
         else None
     )
-    return {"rework": rework, "lag": lag_table, "agreement": agreement_table}
+    ai = report.ai_agreement
+    ai_table = (
+        _table(
+            [
+                "Use",
+                "Model",
+                "Suggestions",
+                "Decided",
+                "Approved",
+                "Flagged",
+                "Agreed",
+                "Agreement",
+                "Fell back",
+            ],
+            (
+                [
+                    item.use.replace("_", " "),
+                    item.model,
+                    str(item.suggestions),
+                    str(item.decided),
+                    str(item.approved),
+                    str(item.flagged),
+                    str(item.agreed) if item.agreement is not None else "n/a",
+                    format_percent(item.agreement) if item.agreement is not None else "n/a",
+                    str(item.fallbacks),
+                ]
+                for item in ai.by_use
+            ),
+            numeric=(2, 3, 4, 5, 6, 7, 8),
+            kinds={1: "code"},
+        )
+        if ai.available
+        else None
+    )
+    return {"rework": rework, "lag": lag_table, "agreement": agreement_table, "ai": ai_table}
 
 
 def render_html(report: Report, *, title: str = "Process intelligence") -> str:

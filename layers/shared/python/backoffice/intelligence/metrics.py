@@ -189,6 +189,31 @@ class ScorerAgreement(_Model):
     note: str
 
 
+class AiUseAgreement(_Model):
+    use: str  # approval_summary, clause_detection, document_classification, anomaly_explanation
+    model: str  # who answered: local-rules or the Bedrock model id
+    suggestions: int
+    decided: int  # suggestions a person's decision on the same case followed
+    approved: int  # of those, decisions to approve
+    flagged: (
+        int  # suggestions that raised a concern (clauses: a sentence not standard); 0 for uses without one
+    )
+    agreed: (
+        int  # decided suggestions whose decision went their way (flagged -> rejected, standard -> approved)
+    )
+    agreement: float | None  # agreed / decided, for a use whose suggestion points a way; None otherwise
+    fallbacks: int  # Bedrock was asked and the local rules answered
+
+
+class AiAgreement(_Model):
+    """How often people went the way the assistant's suggestions pointed, per use and model (issue #23)."""
+
+    available: bool
+    suggestions: int
+    by_use: list[AiUseAgreement]
+    note: str
+
+
 class WaitGroup(_Model):
     workflow: str
     stage: str
@@ -262,6 +287,7 @@ class Report(_Model):
     rework: Rework
     billing_lag: BillingLag  # the same as management.billing_lag (kept where the report always had it)
     scorer_agreement: ScorerAgreement
+    ai_agreement: AiAgreement
     waits: Waits
     process_maps: list[ProcessMap]
     management: ManagementNumbers
@@ -567,6 +593,61 @@ def scorer_agreement(events: Sequence[Event]) -> ScorerAgreement:
     )
 
 
+# The uses whose suggestion points a way a person can go or not: the outcome word of ai.suggested that raises a
+# concern (a decision to reject agrees with it) and the one that raises none (a decision to approve agrees).
+_POINTING = {"clause_detection": ("flagged", "standard")}
+
+
+def ai_agreement(events: Sequence[Event]) -> AiAgreement:
+    """Per use and model: the assistant's suggestions (``ai.suggested``), how many a person's decision on the same
+    case followed (the next ``approval.decided``), how many of those approved, and for a use whose suggestion points
+    a way (clauses: flagged or standard) how often the decision went that way."""
+    rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for trail in trails(events).values():
+        for index, event in enumerate(trail):
+            if event.action != "ai.suggested":
+                continue
+            use = str(event.data.get("use") or "")
+            counts = rows[(use, str(event.data.get("model_id") or event.actor))]
+            counts["suggestions"] += 1
+            counts["fallbacks"] += 1 if event.data.get("fallback_reason") else 0
+            concern, no_concern = _POINTING.get(use, ("", ""))
+            counts["flagged"] += 1 if concern and event.outcome == concern else 0
+            decision = next(
+                (later for later in trail[index + 1 :] if later.action == "approval.decided"), None
+            )
+            if decision is None:
+                continue
+            counts["decided"] += 1
+            approved = decision.outcome == "approved"
+            counts["approved"] += 1 if approved else 0
+            if (event.outcome == concern and not approved) or (event.outcome == no_concern and approved):
+                counts["agreed"] += 1
+    by_use = [
+        AiUseAgreement(
+            use=use,
+            model=model,
+            suggestions=c["suggestions"],
+            decided=c["decided"],
+            approved=c["approved"],
+            flagged=c["flagged"],
+            agreed=c["agreed"],
+            agreement=ratio(c["agreed"], c["decided"]) if use in _POINTING else None,
+            fallbacks=c["fallbacks"],
+        )
+        for (use, model), c in sorted(rows.items())
+    ]
+    total = sum(row.suggestions for row in by_use)
+    return AiAgreement(
+        available=bool(by_use),
+        suggestions=total,
+        by_use=by_use,
+        note=f"{total} suggestion(s) on the trail"
+        if by_use
+        else "n/a: the assistant has made no suggestion yet",
+    )
+
+
 def _rule_number(rule: str) -> int:
     digits = "".join(ch for ch in rule if ch.isdigit())
     return int(digits) if digits else 0
@@ -750,6 +831,7 @@ def build_report(
         rework=rework(events),
         billing_lag=management.billing_lag,
         scorer_agreement=scorer_agreement(events),
+        ai_agreement=ai_agreement(events),
         waits=waits(events, moment, top_waits),
         process_maps=process_maps(events),
         management=management,
