@@ -31,6 +31,7 @@ from backoffice.connectors.ports import (
     HrisPort,
     PsaPort,
     ReceivablesErpPort,
+    ResourcePsaPort,
     RevenueErpPort,
     RevenuePsaPort,
     TimeExpensePsaPort,
@@ -244,6 +245,18 @@ def hris() -> HrisPort:
     return port
 
 
+# -- resource onboarding (issue #22) ----------------------------------------------------------------------------
+
+
+def resource_psa() -> ResourcePsaPort:
+    """The PSA as resource onboarding sets up a new hire in it (``_RESOURCE_PSAS``)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: ResourcePsaPort = _adapter("psa", kind)
+    return port
+
+
 if TYPE_CHECKING:
     # Each adapter must keep up with its ports as they grow: mypy checks these assignments structurally.
     _CRMS: tuple[type[CrmPort], ...] = (SandboxCrm, SalesforceCrm, RestConnector)
@@ -257,3 +270,4 @@ if TYPE_CHECKING:
     _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _RECEIVABLES_ERPS: tuple[type[ReceivablesErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _TIME_EXPENSE_PSAS: tuple[type[TimeExpensePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
+    _RESOURCE_PSAS: tuple[type[ResourcePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, ValidationError, model_validator
 
@@ -56,6 +57,14 @@ class DetailType(StrEnum):
     EXPENSE_REPORT_SUBMITTED = "Expense Report Submitted"  # the PSA or expense tool: an expense report
     TIME_EXPENSE_REVIEWED = "Time and Expenses Reviewed"  # the weekly review decided every line
     TIME_EXPENSE_NOT_REVIEWED = "Time and Expenses Not Reviewed"  # invalid, unanswered, or a technical fault
+    # -- resource onboarding (issue #22) --
+    WORKER_HIRED = (
+        "Worker Hired"  # the HRIS: an employee, contractor or subcontractor worker hired (or rehired)
+    )
+    WORKER_ONBOARDED = "Worker Onboarded"  # the PSA resource is set up, the worker and the manager told
+    WORKER_ONBOARDING_BLOCKED = (
+        "Worker Onboarding Blocked"  # invalid record, vendor, documents or rate rejected
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -156,6 +165,42 @@ class ExpenseReportSubmitted(CanonicalModel):
     submitted_at: AwareDatetime
 
 
+# -- resource onboarding (issue #22) ----------------------------------------------------------------------------
+
+
+class WorkerDocument(CanonicalModel):
+    """A document the HRIS holds for a worker: what it is (``nda``, ``right_to_work``...), when it was signed and
+    until when it holds. Only its facts travel, never the file or the numbers on it."""
+
+    kind: Identifier
+    signed_on: date | None = None  # None: on file but not signed
+    expires_on: date | None = None  # None: does not expire
+
+
+class WorkerHired(CanonicalModel):
+    """The HRIS hired a worker (an employee, a contractor, or a subcontractor's worker through an approved vendor):
+    starts resource onboarding (case ``worker-<worker_id>``). ``start_date`` is the attempt: a rehire (a new start
+    date) onboards again on the same case and updates the PSA resource; the same hire delivered twice is one case."""
+
+    worker_id: Identifier
+    name: Text
+    email: EmailAddress | None = None
+    employment: Literal["employee", "contractor", "subcontractor"]
+    role: Identifier
+    practice: Text | None = None
+    cost_rate: NonNegativeMoney  # per hour, from the HRIS (pay or the vendor's rate)
+    currency: CurrencyCode = "USD"
+    start_date: date
+    weekly_hours: Annotated[Decimal, Field(gt=0, le=80)] | None = None  # None: the firm's standard week
+    manager_id: Identifier | None = None
+    skills: list[Identifier] = Field(default_factory=list, max_length=100)
+    # A bill rate the hiring manager proposes; None: the firm's rate card for the role.
+    bill_rate: NonNegativeMoney | None = None
+    vendor_id: Identifier | None = None  # a subcontractor's vendor in the ERP
+    documents: list[WorkerDocument] = Field(default_factory=list, max_length=50)
+    hired_at: AwareDatetime | None = None
+
+
 class CaseOutcome(CanonicalModel):
     """How a case ended or where it stopped; shared by every outcome detail-type."""
 
@@ -190,6 +235,10 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.EXPENSE_REPORT_SUBMITTED: ExpenseReportSubmitted,
         DetailType.TIME_EXPENSE_REVIEWED: CaseOutcome,
         DetailType.TIME_EXPENSE_NOT_REVIEWED: CaseOutcome,
+        # -- resource onboarding --
+        DetailType.WORKER_HIRED: WorkerHired,
+        DetailType.WORKER_ONBOARDED: CaseOutcome,
+        DetailType.WORKER_ONBOARDING_BLOCKED: CaseOutcome,
     }
 )
 
