@@ -61,6 +61,15 @@ class CertiniaSettings(Model):
     # estimate; None: the cost is not read). None for the hours: hours are not read either.
     estimate_hours_field: str | None = "pse__Estimated_Hours_at_Completion__c"
     estimate_cost_field: str | None = None
+    # -- resource onboarding (issue #22) --
+    # Certinia keeps no bill rate on the resource (bill rates are on rate cards and assignments): the Contact field
+    # the firm adds for the rate a new hire was set up with (None: not written), and the skill rating a new hire's
+    # skills from the HRIS get until a practice lead rates them.
+    resource_bill_rate_field: str | None = "Backoffice_Bill_Rate__c"
+    initial_skill_rating: str = "3 - Proficient"
+    # The status an assigned staffing request gets, and the new assignment's.
+    assigned_request_status: str = "Assigned"
+    assignment_status: str = "Scheduled"
 
     @field_validator("expense_fact_fields")
     @classmethod
