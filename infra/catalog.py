@@ -596,8 +596,9 @@ CATALOG = Catalog(
         LambdaFunction(
             name="create_vendor_on_hold",
             description="Creates the supplier in the ERP on hold, so nothing is paid before approval",
-            environment={**_STEP_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
-            grants=(*_STEP_GRANTS, "documents:read", "idempotency:readwrite"),
+            # firm_config: the vendor policy's required cover, whose earliest expiry the vendor record keeps.
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "documents:read", "idempotency:readwrite", "firm_config:read"),
         ),
         LambdaFunction(
             name="release_vendor",

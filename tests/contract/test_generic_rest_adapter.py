@@ -376,6 +376,38 @@ def test_vendors_are_listed_created_on_hold_and_released(rest_fake: RestFake) ->
     assert rest_fake.suppliers[created.id]["on_hold"] is False
 
 
+def test_a_vendor_is_read_by_id_with_its_insurance_expiry(rest_fake: RestFake) -> None:
+    # Given a vendor created on hold with the expiry of its certificate of insurance
+    rest = connector(rest_fake)
+    new = existing_vendors()[0].model_copy(
+        update={
+            "id": "VREQ-2",
+            "supplier_name": "Harbor Analytics LLC",
+            "on_hold": True,
+            "hold_type": "all",
+            "insurance_expires_on": date(2027, 3, 31),
+        }
+    )
+    created = rest.create_vendor(new, idempotency_key="vendor#case-2")
+
+    # When read by its id before and after its release
+    held = rest.get_vendor(created.id)
+    rest.release_vendor(created.id)
+    released = rest.get_vendor(created.id)
+
+    # Then the expiry went out in the body and reads back; the hold follows the release
+    assert rest_fake.suppliers[created.id]["coi_expires"] == "2027-03-31"
+    assert (held.on_hold, held.insurance_expires_on) == (True, date(2027, 3, 31))
+    assert (released.on_hold, released.hold_type, released.insurance_expires_on) == (
+        False,
+        None,
+        date(2027, 3, 31),
+    )
+    # And an unknown vendor is not found
+    with pytest.raises(RecordNotFound):
+        rest.get_vendor("sup-404")
+
+
 def test_payrolls_employee_records_come_through_for_the_ghost_vendor_check(rest_fake: RestFake) -> None:
     # Given payroll's view of the employees (home address, phone, bank), two per page
     rest_fake.seed_employee_records(existing_employees())

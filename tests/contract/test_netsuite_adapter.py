@@ -399,6 +399,31 @@ def test_a_firm_with_its_own_hold_checkbox_keeps_inactive_for_disabled_vendors(
     assert record["taxIdNum"] == "91-1144442"
 
 
+def test_a_vendor_is_read_by_id_with_its_insurance_expiry(
+    netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str]
+) -> None:
+    # Given a firm keeping the certificate's expiry in a custom date field, and a vendor created with it
+    erp = erp_for(netsuite_fake, rsa_key[0], vendor_insurance_expiry_field="custentity_coi_expiry")
+    vendor = _new_vendor().model_copy(update={"insurance_expires_on": date(2027, 3, 31)})
+    created = erp.create_vendor(vendor, idempotency_key="vendor#case-9")
+
+    # When read by its internal id and by its externalId, before and after its release
+    held = erp.get_vendor(created.id)
+    by_key = erp.get_vendor(created.details["external_id"])
+    erp.release_vendor(created.id)
+    released = erp.get_vendor(created.id)
+
+    # Then the date went to the field and reads back (SuiteQL's M/D/YYYY), and the hold follows the release
+    assert netsuite_fake.vendors[created.id]["custentity_coi_expiry"] == "2027-03-31"
+    assert (held.id, held.on_hold, held.insurance_expires_on) == (created.id, True, date(2027, 3, 31))
+    assert by_key.id == created.id
+    assert (released.on_hold, released.insurance_expires_on) == (False, date(2027, 3, 31))
+    # And without the field configured the vendor reads with no certificate on file
+    assert erp_for(netsuite_fake, rsa_key[0]).get_vendor(created.id).insurance_expires_on is None
+    with pytest.raises(RecordNotFound):
+        erp.get_vendor("424242")
+
+
 def test_the_firms_existing_vendors_are_listed(netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str]) -> None:
     # Given the vendors the firm already pays
     seeded = netsuite_fake.seed_vendors(existing_vendors())

@@ -70,6 +70,7 @@ class ErpVendor:
     on_hold: bool
     tax_id: str | None
     bank_account_number: str | None  # None: none on file, or the ERP keeps none on the vendor
+    insurance_expires_on: str | None  # ISO date; None: no certificate on file
 
 
 class SystemsUnderTest(Protocol):
@@ -151,6 +152,7 @@ class SandboxSystems:
                 bool(v.get("on_hold")),
                 v.get("tax_id"),
                 (v.get("bank_account") or {}).get("account_number"),
+                v.get("insurance_expires_on"),
             )
             for v in self.runtime.sandbox().all("erp", "vendor")
         ]
@@ -225,6 +227,7 @@ class FakeSystems:
                 bool(v.get("isInactive")),  # the adapter's default hold: an inactive vendor
                 v.get("taxIdNum"),
                 None,  # NetSuite keeps bank details outside the vendor record; the adapter reads none
+                v.get("custentity_coi_expiry"),
             )
             for key, v in self.fakes.netsuite.vendors.items()
         ]

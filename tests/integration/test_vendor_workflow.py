@@ -50,6 +50,8 @@ def test_a_clean_vendor_is_created_on_hold_approved_by_procurement_and_released(
     # Then it waits for procurement, with the vendor already in the ERP on hold
     assert firm.settle(case_id).current_state == "Ask for vendor approval"
     assert erp_vendor(firm, "Harbor & Pine Facilities LLC").on_hold is True
+    # And its certificate's cover (every required policy to 30 June 2027) is kept on the vendor
+    assert erp_vendor(firm, "Harbor & Pine Facilities LLC").insurance_expires_on == "2027-06-30"
     # When procurement approves
     approve(firm, case_id, PROCUREMENT[0])
     # Then the vendor is released and announced

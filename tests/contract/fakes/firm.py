@@ -133,6 +133,8 @@ def sample_firm_systems(
                     # Tax ids in NetSuite's own fields, so customer matching and duplicate-vendor checks see them.
                     "customer_tax_id_field": "vatRegNumber",
                     "vendor_tax_id_field": "taxIdNum",
+                    # The certificate of insurance's expiry, for work orders and subcontractor staff.
+                    "vendor_insurance_expiry_field": "custentity_coi_expiry",
                     "invoice_item_ids": NETSUITE_ITEM_IDS,
                     "journal_account_ids": NETSUITE_JOURNAL_ACCOUNTS,
                 },

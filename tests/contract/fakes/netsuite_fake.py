@@ -755,8 +755,10 @@ class NetSuiteFake(FakeServer):
             columns, record_type, where = found[1], found[2], found[3]
             hold = re.search(r"e\.(\w+) AS on_hold", columns)
             tax = re.search(r"e\.(\w+) AS tax_id", columns)
+            expiry = re.search(r"e\.(\w+) AS insurance_expires_on", columns)
             table = sorted(self.records[record_type].items(), key=lambda kv: int(kv[0]))
-            rows = [self._row(c, hold[1] if hold else None, tax[1] if tax else None) for _, c in table]
+            fields = (hold[1] if hold else None, tax[1] if tax else None, expiry[1] if expiry else None)
+            rows = [self._row(c, *fields) for _, c in table]
             if where:
                 by_id = re.fullmatch(r"e\.id = (\d+)", where)
                 by_eid = re.fullmatch(r"e\.externalid = '((?:[^']|'')*)'", where)
@@ -945,7 +947,11 @@ class NetSuiteFake(FakeServer):
         return shown
 
     def _row(
-        self, record: dict[str, Any], hold_field: str | None = None, tax_field: str | None = None
+        self,
+        record: dict[str, Any],
+        hold_field: str | None = None,
+        tax_field: str | None = None,
+        expiry_field: str | None = None,
     ) -> dict[str, Any]:
         items = ((record.get("addressBook") or {}).get("items")) or []
         billing = next((i for i in items if i.get("defaultBilling")), None)
@@ -980,6 +986,11 @@ class NetSuiteFake(FakeServer):
             row["on_hold"] = "T" if value else "F"
         if tax_field is not None:
             row["tax_id"] = next((v for k, v in record.items() if k.lower() == tax_field), None)
+        if expiry_field is not None:
+            # SuiteQL gives dates in the account's format (M/D/YYYY by default), not ISO.
+            stored = next((v for k, v in record.items() if k.lower() == expiry_field), None)
+            expiry = date.fromisoformat(stored) if stored else None
+            row["insurance_expires_on"] = f"{expiry.month}/{expiry.day}/{expiry.year}" if expiry else None
         return {k: v for k, v in row.items() if v is not None}
 
     def _suiteql(self, request: Request) -> Reply:

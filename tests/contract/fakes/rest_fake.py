@@ -11,8 +11,8 @@ Emulated:
 - ``GET /v2/allocations?from=&to=``: offset paging (``?offset=&limit=``, ``has_more``).
 - ``GET /v2/projects?opportunity=`` and ``POST /v2/projects``, ``POST /v2/staffing-requests``,
   ``GET /v2/sequences/<client>/<year>``.
-- ``GET /v2/suppliers`` (offset paging), ``POST /v2/suppliers`` (idempotent), ``POST /v2/suppliers/<id>/release``
-  (204); ``GET /v2/people/private`` (payroll's view of employees: home address, phone, bank; cursor paging).
+- ``GET /v2/suppliers`` (offset paging), ``GET /v2/suppliers/<id>``, ``POST /v2/suppliers`` (idempotent),
+  ``POST /v2/suppliers/<id>/release`` (204); ``GET /v2/people/private`` (payroll's view of employees: home address, phone, bank; cursor paging).
 - Invoicing (a small ERP/PSA): ``GET /v2/customers/<id>/balance`` and ``.../tax``; ``GET /v2/purchase-orders?customer=
   &project=``; ``GET /v2/invoices?project=&from=&to=``, ``POST /v2/invoices`` (idempotent, a ``draft``),
   ``POST /v2/invoices/<id>/finalize`` (numbers it, ``open``; again: unchanged), ``GET /v2/invoices/<id>``;
@@ -186,6 +186,9 @@ class RestFake(FakeServer):
                 else None,
                 "on_hold": vendor.on_hold,
                 "inactive": vendor.disabled,
+                "coi_expires": vendor.insurance_expires_on.isoformat()
+                if vendor.insurance_expires_on
+                else None,
             }
 
     def seed_employee_records(self, records: list[Any]) -> None:
@@ -474,6 +477,12 @@ class RestFake(FakeServer):
         limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
         rows = list(self.suppliers.values())
         return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    def _supplier(self, request: Request, found: re.Match[str]) -> Reply:
+        supplier = self.suppliers.get(unquote(found[1]))
+        if supplier is None:
+            return error(404, "not_found", "no such supplier")
+        return Reply(200, {"supplier": supplier})
 
     def _release_supplier(self, request: Request, found: re.Match[str]) -> Reply:
         supplier = self.suppliers.get(unquote(found[1]))
@@ -776,6 +785,7 @@ _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
     ("GET", _path(r"/suppliers"), RestFake._suppliers),
     ("POST", _path(r"/suppliers"), lambda fake, request, found: fake._create(request, fake.suppliers, "sup")),
     ("POST", _path(r"/suppliers/([^/]+)/release"), RestFake._release_supplier),
+    ("GET", _path(r"/suppliers/([^/]+)"), RestFake._supplier),
     ("GET", _path(r"/projects"), RestFake._projects_for_deal),
     ("POST", _path(r"/projects"), lambda fake, request, found: fake._create(request, fake.projects, "prj")),
     (

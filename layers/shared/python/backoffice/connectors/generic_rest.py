@@ -14,8 +14,8 @@ records to the canonical model (and, for creates, from the canonical model to th
 
 Operations: CRM ``get_opportunity`` ({id}), ``get_account`` ({id}), ``sow_document`` ({opportunity_id}; maps to
 url, file_name, content_type); ERP ``list_customers``, ``get_customer`` ({id}), ``create_customer``,
-``list_vendors``, ``create_vendor``, ``release_vendor`` ({id}; an optional body mapped from ``id`` and
-``on_hold``); PSA ``find_project_by_opportunity`` ({opportunity_id}), ``create_project``,
+``list_vendors``, ``get_vendor`` ({id}), ``create_vendor``, ``release_vendor`` ({id}; an optional body mapped
+from ``id`` and ``on_hold``); PSA ``find_project_by_opportunity`` ({opportunity_id}), ``create_project``,
 ``create_resource_request``, ``allocations`` ({start}, {end}), ``next_project_sequence`` ({client_code}, {year};
 reads ``value_path``); HRIS ``list_workers``, ``employee_records``. ``{name}`` placeholders
 may appear in the path and the query values.
@@ -132,6 +132,7 @@ OperationName = Literal[
     "get_customer",
     "create_customer",
     "list_vendors",
+    "get_vendor",
     "create_vendor",
     "release_vendor",
     "find_project_by_opportunity",
@@ -172,6 +173,7 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
     "get_account": frozenset({"id"}),
     "release_vendor": frozenset({"id"}),
+    "get_vendor": frozenset({"id"}),
     "sow_document": frozenset({"opportunity_id"}),
     "get_customer": frozenset({"id"}),
     "find_project_by_opportunity": frozenset({"opportunity_id"}),
@@ -656,6 +658,13 @@ class RestConnector:
         op = self._operation("list_vendors")
         records, following = self._page("list_vendors", {}, page_token)
         return Page([self._map("list_vendors", op, r, Vendor) for r in records], following)
+
+    def get_vendor(self, vendor_id: str) -> Vendor:
+        record = self._one("get_vendor", {"id": vendor_id}, vendor_id)
+        if record is None:
+            raise tagged(RecordNotFound(f"{self.system} has no vendor {vendor_id}"), self.system)
+        vendor: Vendor = self._map("get_vendor", self._operation("get_vendor"), record, Vendor)
+        return vendor
 
     def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
         """The vendor as the workflow passes it (on hold until approved): the body mapping sends ``on_hold``."""

@@ -152,6 +152,10 @@ class NetSuiteSettings(Model):
     # vendor hold: by default the vendor is created inactive (no bill or purchase order can name it) and made active
     # on release; a firm with a custom checkbox (e.g. "custentity_payment_hold") names it here.
     vendor_hold_field: str = "isInactive"
+    # The custom entity field (a date) keeping when the vendor's certificate of insurance runs out (e.g.
+    # "custentity_coi_expiry"); vendor approval writes it, work orders and subcontractor staff read it. None: not
+    # kept, every vendor reads as having no certificate on file.
+    vendor_insurance_expiry_field: str | None = None
     # Invoicing. Custom body fields on invoices (and sales orders) holding the PSA project id (free-form text) and
     # the billing period (dates); the service item each canonical line source is billed as (``"time"``,
     # ``"expense"``, ``"milestone"``, ``"retainer"``, ``"fee"``, ``"adjustment"``), else ``invoice_default_item_id``;
@@ -680,10 +684,12 @@ class NetSuiteErp:
     def _vendor_query(self, where: str = "") -> str:
         settings = self.api.settings
         tax = f", e.{settings.vendor_tax_id_field.lower()} AS tax_id" if settings.vendor_tax_id_field else ""
+        expiry = settings.vendor_insurance_expiry_field
+        insurance = f", e.{expiry.lower()} AS insurance_expires_on" if expiry else ""
         return _entity_query(
             "vendor",
             "e.legalname, e.phone, ",
-            f"{tax}, e.{settings.vendor_hold_field.lower()} AS on_hold",
+            f"{tax}, e.{settings.vendor_hold_field.lower()} AS on_hold{insurance}",
             where,
         )
 
@@ -692,6 +698,11 @@ class NetSuiteErp:
             self._vendor_query(), offset=_page_offset(page_token), operation="list_vendors"
         )
         return Page([self._vendor(row) for row in rows], str(following) if following is not None else None)
+
+    def get_vendor(self, vendor_id: str) -> Vendor:
+        for row in self.api.suiteql(self._vendor_query(_where_id(vendor_id)), operation="get_vendor"):
+            return self._vendor(row)
+        raise tagged(RecordNotFound(f"netsuite has no vendor {vendor_id}"), SYSTEM)
 
     def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
         """The vendor, with the hold field set when ``vendor.on_hold`` (as the approval workflow creates it)."""
@@ -711,6 +722,8 @@ class NetSuiteErp:
         if vendor.address is not None:
             body["addressBook"] = _address_book(vendor.address)
         body[settings.vendor_hold_field] = vendor.on_hold or vendor.disabled
+        if settings.vendor_insurance_expiry_field and vendor.insurance_expires_on is not None:
+            body[settings.vendor_insurance_expiry_field] = vendor.insurance_expires_on.isoformat()
         return self.api.create_record_once("vendor", idempotency_key, body, operation="create_vendor")
 
     def release_vendor(self, vendor_id: str) -> None:
@@ -742,6 +755,9 @@ class NetSuiteErp:
             "hold_type": "all" if on_hold else None,
             # With the default hold field an inactive vendor is one on hold, not a disabled one.
             "disabled": row.get("isinactive") == "T" and settings.vendor_hold_field.lower() != "isinactive",
+            "insurance_expires_on": (
+                _netsuite_date(row["insurance_expires_on"]) if row.get("insurance_expires_on") else None
+            ),
         }
         return self._load(Vendor, body, "vendor", row)
 

@@ -151,6 +151,10 @@ class ErpPort(Protocol):
 
     def list_vendors(self, page_token: str | None = None) -> Page[Vendor]: ...
 
+    def get_vendor(self, vendor_id: str) -> Vendor:
+        """The vendor with its hold and its insurance expiry; ``RecordNotFound`` if the ERP has none."""
+        ...
+
     def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
         """Create the supplier; the workflow creates it on hold, so nothing can be paid before approval."""
         ...

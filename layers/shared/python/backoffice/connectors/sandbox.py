@@ -583,6 +583,9 @@ class SandboxErp(_Adapter):
         items, token = self.store.page(self.system, "vendor", page_token)
         return Page([_load(Vendor, i) for i in items], token)
 
+    def get_vendor(self, vendor_id: str) -> Vendor:
+        return self._get("vendor", vendor_id, Vendor)
+
     def create_vendor(self, vendor: Vendor, *, idempotency_key: str) -> Created:
         self._call()
         return self.store.create_once(

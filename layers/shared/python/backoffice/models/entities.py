@@ -249,6 +249,9 @@ class Vendor(CanonicalModel):
     on_hold: bool = False
     hold_type: Literal["all", "invoices", "payments"] | None = None
     disabled: bool = False
+    # The earliest expiry among the certificate of insurance's required policies, as vendor approval read it
+    # (None: no certificate on file, or the category needs no cover). Work orders and subcontractor staff check it.
+    insurance_expires_on: date | None = None
 
     @model_validator(mode="after")
     def _hold_type_needs_hold(self) -> Self:

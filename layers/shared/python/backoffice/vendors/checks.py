@@ -303,6 +303,23 @@ def required_coverages(
     return [c for c in requirements.coverages if handles_data or not c.only_when_handles_data]
 
 
+def insurance_expires_on(application: VendorApplication, policy: VendorPolicy) -> date | None:
+    """When the vendor's cover runs out: the earliest expiry among the required policies (of two policies of one
+    kind, the later). None: no certificate, a category needing no cover, or a required policy without a date."""
+    certificate = application.certificate
+    coverages = required_coverages(application.request.category, application.handles_data, policy)
+    if certificate is None or not coverages:
+        return None
+    expiries: list[date] = []
+    for requirement in coverages:
+        dates = [p.expiry_date for p in certificate.policies if p.coverage == requirement.coverage]
+        known = [d for d in dates if d is not None]
+        if not known:
+            return None
+        expiries.append(max(known))
+    return min(expiries)
+
+
 def _unknown_category(category: str, policy: VendorPolicy) -> CheckResult:
     known = ", ".join(sorted(policy.categories))
     return _result(

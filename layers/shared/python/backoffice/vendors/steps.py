@@ -17,6 +17,7 @@ from backoffice.json_files import get_json, put_json
 from backoffice.models import Vendor, VendorOnboardingRequested, parse_event_as
 from backoffice.models.entities import last4
 from backoffice.vendors.assessment import VendorAssessment, assess_application
+from backoffice.vendors.checks import insurance_expires_on
 from backoffice.vendors.documents import (
     DocumentNotRead,
     bank_letter_from_extraction,
@@ -191,7 +192,10 @@ def approval_subject(application: VendorApplication, assessment: VendorAssessmen
 
 
 def create_on_hold(application: VendorApplication, erp: ErpPort) -> str:
-    vendor = proposed_vendor(application).model_copy(update={"on_hold": True, "hold_type": "all"})
+    expires = insurance_expires_on(application, vendor_policy())
+    vendor = proposed_vendor(application).model_copy(
+        update={"on_hold": True, "hold_type": "all", "insurance_expires_on": expires}
+    )
     return erp.create_vendor(vendor, idempotency_key=f"vendor#{application.case_id}").id
 
 
