@@ -105,9 +105,7 @@ def test_a_bill_rate_below_the_floor_goes_to_the_practice_lead_who_approves_it(
     mail = firm.mail(LEAD_OF_TECHNOLOGY, rate.case_id)
     assert "Omar Vance" in mail.text and "246.16" in mail.text
     # When the practice lead approves through the link
-    status, _, _ = decide_via_http(
-        mail.approval_links[0], "approve", LEAD_OF_TECHNOLOGY, "Scarce SAP skills"
-    )
+    status, _, _ = decide_via_http(mail.approval_links[0], "approve", LEAD_OF_TECHNOLOGY, "Scarce SAP skills")
     assert status == 200
     # Then the resource is set up at the card's rate, saying who approved it
     assert firm.finish(rate.case_id).status == "SUCCEEDED"
@@ -136,7 +134,7 @@ def test_a_rejected_bill_rate_blocks_onboarding_with_the_practice_leads_reason(
 @pytest.mark.parametrize(
     ("scenario", "reason"),
     [
-        ("expired", r"certificate of insurance expired on \d{4}-\d{2}-\d{2}|no certificate of insurance"),
+        ("expired", r"Harbor Staffing Group Inc\.'s certificate of insurance expired on \d{4}-\d{2}-\d{2}"),
         ("unapproved", r"on hold"),
         ("no_nda", r"signed NDA is missing"),
     ],
@@ -154,6 +152,23 @@ def test_a_subcontractor_whose_vendor_or_documents_are_not_in_order_is_blocked(
     assert any(re.search(reason, r) for r in firm.output(sample.case_id)["reasons"])
     assert psa(firm).resource(sample.worker_id) is None
     assert firm.inbox(sample.detail["email"]) == []
+
+
+def test_a_subcontractor_of_an_approved_insured_vendor_with_papers_in_order_is_onboarded(
+    firm: Firm, hires: dict[str, SampleHire]
+) -> None:
+    # Given a subcontractor worker of Northstar (approved, insured for a year) with a signed NDA and right to work,
+    # proposed at 175 (below the card's 190, above the floor of 146.16)
+    sample = hires["subcontractor"]
+    hire(firm, sample.detail)
+    # Then they are onboarded at the proposed rate without a review, the vendor's standing on the trail
+    assert firm.settle(sample.case_id).status == "SUCCEEDED"
+    assert outcomes(firm, sample.case_id) == ["Worker Onboarded"]
+    check = checked(firm, sample.case_id)
+    assert check.outcome == "passed"
+    assert (check.data["vendor"]["approved"], check.data["vendor"]["insurance_in_force"]) == (True, True)
+    stored = psa(firm).resource("W-108")
+    assert stored is not None and (stored["bill_rate"], stored["vendor_id"]) == ("175", "V-RO-NORTHSTAR")
 
 
 def test_a_duplicate_delivery_is_one_case_and_a_rehire_updates_the_resource(

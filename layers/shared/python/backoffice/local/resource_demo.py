@@ -4,17 +4,18 @@
 practice leads in the HRIS (W-001 technology, W-002 risk, W-004 digital), three subcontracting vendors in the ERP and
 a staffing request waiting for a designer. ``sample_hires`` are the ``Worker Hired`` events:
 
-==============  =======  ===================================================================  ======================
-scenario        worker   the hire                                                             outcome
-==============  =======  ===================================================================  ======================
-clean           W-101    an engineer at the card's rate                                       onboarded
-rate            W-102    a senior consultant costing 160/h: the card's 225 is below the floor  practice lead approves
-expired         W-103    a subcontractor of an approved vendor whose insurance expired        blocked
-unapproved      W-104    a subcontractor of a vendor on hold (not approved)                   blocked
-no_nda          W-105    a subcontractor whose signed NDA is missing                          blocked
-rehire          W-106    hired, the same hire delivered again, then rehired later             one case, updated
-assignment      W-107    a designer: the waiting staffing request is assigned to them          onboarded, assigned
-==============  =======  ===================================================================  ======================
+=============  ======  ====================================================================  =================
+scenario       worker  the hire                                                              outcome
+=============  ======  ====================================================================  =================
+clean          W-101   an engineer at the card's rate                                        onboarded
+rate           W-102   a senior consultant costing 160/h: the card's 225 is below the floor  lead approves
+expired        W-103   a subcontractor of an approved vendor whose insurance expired         blocked
+unapproved     W-104   a subcontractor of a vendor on hold (not approved)                    blocked
+no_nda         W-105   a subcontractor whose signed NDA is missing                           blocked
+subcontractor  W-108   a subcontractor of an approved, insured vendor, papers in order       onboarded
+rehire         W-106   hired, the same hire delivered again, then rehired later              one case, updated
+assignment     W-107   a designer: the waiting staffing request is assigned to them          assigned
+=============  ======  ====================================================================  =================
 
 Dates are counted from today, so the sample stays true whatever day it runs.
 """
@@ -22,15 +23,19 @@ Dates are counted from today, so the sample stays true whatever day it runs.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TextIO
 
+from backoffice.approvals.store import ApprovalStore
 from backoffice.connectors.sandbox import SandboxStore
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import Vendor
 from backoffice.onboarding.sample_firm import FIRM_EMAIL_DOMAIN, standard_rate_card
 
+# The demo's way to an approver's link: (runtime, approver, case id) -> the link in their latest mail, or None.
+LinkFinder = Callable[[LocalRuntime, str, str], str | None]
 PRACTICE_LEADS = {"W-001": "technology", "W-002": "risk", "W-004": "digital"}
 APPROVED_VENDOR, EXPIRED_VENDOR, ON_HOLD_VENDOR = "V-RO-NORTHSTAR", "V-RO-HARBOR", "V-RO-PIKE"
 STAFFING_REQUEST = "RR-RO-DESIGNER"
@@ -58,7 +63,7 @@ def _email(name: str) -> str:
 
 
 def _vendor(vendor_id: str, name: str, *, on_hold: bool, insurance_expires_on: date) -> dict[str, Any]:
-    body = Vendor(
+    body: dict[str, Any] = Vendor(
         id=vendor_id,
         supplier_name=name,
         category="subcontractor",
@@ -66,10 +71,9 @@ def _vendor(vendor_id: str, name: str, *, on_hold: bool, insurance_expires_on: d
         payment_terms_days=30,
         on_hold=on_hold,
         hold_type="all" if on_hold else None,
+        insurance_expires_on=insurance_expires_on,  # as vendor approval keeps it from the certificate
     ).to_json_dict(reveal_secrets=True)
-    if "insurance_expires_on" in Vendor.model_fields:  # the vendor approval's certificate of insurance
-        body["insurance_expires_on"] = insurance_expires_on.isoformat()
-    return dict(body)
+    return body
 
 
 def seed_resource_onboarding(store: SandboxStore, today: date | None = None) -> None:
@@ -196,6 +200,12 @@ def sample_hires(today: date | None = None) -> list[SampleHire]:
             blocked,
         ),
         SampleHire(
+            "subcontractor",
+            hire("W-108", "Iris Falk", "engineer", "technology", "95", "W-010", today=today,
+                 employment="subcontractor", vendor_id=APPROVED_VENDOR, documents=both, bill_rate="175"),
+            onboarded,
+        ),
+        SampleHire(
             "rehire",
             hire("W-106", "Ada Quinn", "analyst", "advisory", "50", "W-014", today=today, weekly_hours="24"),
             onboarded,
@@ -254,12 +264,30 @@ def _wait_outcomes(runtime: LocalRuntime, case_id: str, count: int, timeout: flo
         time.sleep(0.1)
 
 
-def run_resource_onboarding(runtime: LocalRuntime, out: TextIO) -> bool:
+def _approve_by_link(
+    runtime: LocalRuntime, approvals: ApprovalStore, link: LinkFinder, case_id: str, comment: str
+) -> bool:
+    """Wait for the case's approval request, then approve it as its first approver does: the link in their mail,
+    the page's form."""
+    from backoffice.local.approver import decide_via_http
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for request in approvals.pending_requests():
+            url = link(runtime, request.approvers[0], case_id) if request.case_id == case_id else None
+            if url:
+                status, _, _ = decide_via_http(url, "approve", request.approvers[0], comment)
+                return status == 200
+        time.sleep(0.1)
+    return False
+
+
+def run_resource_onboarding(
+    runtime: LocalRuntime, approvals: ApprovalStore, link: LinkFinder, out: TextIO
+) -> bool:
     """Seed, send the hires, let the practice lead approve the out-of-band rate through the link, deliver the
     rehire's event twice and then its rehire, and print a table: scenario, case, outcome, ok. True when every case
     ended as the sample expects."""
-    from backoffice.local.time_expense_samples import decide_by_link
-
     today = date.today()
     seed_resource_onboarding(runtime.sandbox(), today)
     hires = sample_hires(today)
@@ -268,14 +296,11 @@ def run_resource_onboarding(runtime: LocalRuntime, out: TextIO) -> bool:
     by_scenario = {sample.scenario: sample for sample in hires}
     rehire = by_scenario["rehire"]
     runtime.put_event("Worker Hired", rehire.detail, source=SOURCE)  # delivered twice: one case
-    ok = (
-        decide_by_link(runtime, by_scenario["rate"].case_id, "approve", "Scarce SAP skills: agreed")
-        is not None
-    )
+    ok = _approve_by_link(runtime, approvals, link, by_scenario["rate"].case_id, "Scarce SAP skills: agreed")
     _wait_outcomes(runtime, rehire.case_id, 1)
     runtime.put_event("Worker Hired", rehire_of(rehire), source=SOURCE)
     runtime.wait_until_idle(timeout=120)
-    out.write(f"  {'scenario':<11} {'case':<12} {'outcome':<27} ok\n")
+    out.write(f"  {'scenario':<14} {'case':<12} {'outcome':<26} {'':<6} why\n")
     for sample in hires:
         outcomes = _wait_outcomes(runtime, sample.case_id, 2 if sample is rehire else 1)
         trail = _trail(runtime, sample.case_id)
@@ -299,10 +324,14 @@ def run_resource_onboarding(runtime: LocalRuntime, out: TextIO) -> bool:
         elif sample.expected.endswith("Blocked"):
             blocked = next((r for r in trail if r.action == "worker.checked"), None)
             note = f" ({blocked.reasons[0]})" if blocked and blocked.reasons else ""
+        first_save = next((r for r in trail if r.action == "resource.saved"), None)
+        if not note and first_save is not None and len(first_save.reasons) > 1:
+            note = first_save.reasons[1]  # role, practice, cost and bill rate
         ok = ok and good
-        outcome = (outcomes[-1] if outcomes else "no outcome") + note
+        outcome = outcomes[-1] if outcomes else "no outcome"
+        mark = "ok" if good else "NOT OK"
         out.write(
-            f"  {sample.scenario:<11} {sample.case_id:<12} {outcome:<27} {'ok' if good else 'NOT OK'}\n"
+            f"  {sample.scenario:<14} {sample.case_id:<12} {outcome:<26} {mark:<6} {note.strip(' ()')}\n"
         )
     return ok
 

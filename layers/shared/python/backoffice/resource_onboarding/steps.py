@@ -64,14 +64,10 @@ def _email(worker: Worker | None) -> str | None:
 
 
 def _vendor(erp: ErpPort, vendor_id: str) -> Vendor | None:
-    get_vendor = getattr(erp, "get_vendor", None)
-    if get_vendor is None:  # until ErpPort.get_vendor lands (the lead's "Vendor standing")
-        return next((v for v in all_pages(erp.list_vendors) if v.id == vendor_id), None)
     try:
-        vendor: Vendor = get_vendor(vendor_id)
+        return erp.get_vendor(vendor_id)
     except RecordNotFound:
         return None
-    return vendor
 
 
 def check_new_worker(
@@ -108,11 +104,12 @@ def check_new_worker(
             "found": vendor is not None,
             "approved": standing.approved,
             "insurance_in_force": standing.insurance_in_force,
+            "insurance_expires_on": standing.insurance_expires_on.isoformat()
+            if standing.insurance_expires_on
+            else None,
         }
-        if not (standing.approved and standing.insurance_in_force):
-            blocked += [f"vendor {detail.vendor_id}: {reason}" for reason in standing.reasons] or [
-                f"vendor {detail.vendor_id} is not approved with insurance in force"
-            ]
+        if not standing.in_good_standing:
+            blocked += [f"vendor {detail.vendor_id}: {reason}" for reason in standing.reasons]
     blocked += document_problems(detail, policy, today)
 
     status = "invalid" if problems else "blocked" if blocked else "rate_review" if rate.reasons else "ready"
