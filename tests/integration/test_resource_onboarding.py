@@ -28,6 +28,7 @@ from backoffice.local.resource_demo import (
     seed_resource_onboarding,
 )
 from tests.integration.conftest import Firm
+from tests.integration.test_resource_onboarding_concurrency import at_once
 
 LEAD_OF_TECHNOLOGY = "alex.mensah@meridian-advisory.example"  # W-001, the technology practice's lead
 
@@ -230,3 +231,19 @@ def test_a_hire_whose_event_does_not_validate_is_parked_not_started(firm: Firm) 
     records = firm.records(f"rejected-{event_id}")
     assert [r.action for r in records] == ["event.rejected"]
     assert any("start_date" in reason for reason in records[0].reasons)
+
+
+def test_eight_deliveries_of_one_hire_at_once_start_one_case(
+    firm: Firm, hires: dict[str, SampleHire]
+) -> None:
+    # Given the HRIS's hire, delivered eight times at once (EventBridge's at-least-once and a sender's retries)
+    clean = hires["clean"]
+    at_once([lambda: hire(firm, clean.detail) for _ in range(8)])
+    # Then one case ran, seven deliveries are duplicates on its trail, one resource and one welcome
+    assert firm.settle(clean.case_id).status == "SUCCEEDED"
+    firm.runtime.wait_until_idle(timeout=60)
+    trail = firm.records(clean.case_id)
+    assert sum(r.action == "case.started" for r in trail) == 1
+    assert sum(r.action == "event.duplicate" for r in trail) == 7
+    assert [r.outcome for r in trail if r.action == "resource.saved"] == ["created"]
+    assert len(firm.inbox(clean.detail["email"])) == 1
