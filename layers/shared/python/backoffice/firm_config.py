@@ -28,6 +28,7 @@ from backoffice.finance_close.revenue_policy import RevenuePolicy
 from backoffice.invoicing.policy import BillingPolicy
 from backoffice.models.envelope import Model
 from backoffice.onboarding.contract_risk import ContractRiskPolicy
+from backoffice.resource_onboarding.policy import ResourceOnboardingPolicy
 from backoffice.time_expense.policy import TimeExpensePolicy
 from backoffice.time_expense.reminders_policy import ReminderPolicy
 from backoffice.vendors.policy import VendorPolicy
@@ -83,6 +84,9 @@ class FirmConfig(Model):
     timesheet_reminders: ReminderPolicy | None = None
     # The weekly time and expense review: auto-approval of clean lines, who approves expenses (defaults in code).
     time_expense_review: TimeExpensePolicy | None = None
+    # -- resource onboarding: the minimum margin a bill rate keeps, the documents per employment, who approves a
+    # rate out of band (defaults in code) --
+    resource_onboarding: ResourceOnboardingPolicy | None = None
     sanctions_list: SanctionsSources = SanctionsSources()
 
     @field_validator("sender")
