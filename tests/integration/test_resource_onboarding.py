@@ -11,6 +11,7 @@ updated) and a designer a waiting staffing request is assigned to.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -396,3 +397,47 @@ def test_eight_deliveries_of_one_hire_at_once_start_one_case(staff: Staff) -> No
     assert [r.outcome for r in trail if r.action == "resource.saved"] == ["created"]
     assert len(staff.resources("W-101")) == 1
     assert len(firm.inbox(clean.detail["email"])) == 1
+
+
+VENDOR_TAX_ID, VENDOR_ACCOUNT = "84-2231907", "4410029917"
+
+
+@pytest.mark.sandbox_only("the ERP's vendor record is changed in place; the adapters read it the same way")
+def test_no_tax_id_or_bank_number_of_the_vendor_is_in_the_state_or_mails(staff: Staff) -> None:
+    # Given the subcontractor's vendor with its tax id and bank account in the ERP
+    firm, sample = staff.firm, staff.hires["subcontractor"]
+    firm.runtime.sandbox().change(
+        "erp",
+        "vendor",
+        APPROVED_VENDOR,
+        lambda body: {
+            **body,
+            "tax_id": VENDOR_TAX_ID,
+            "bank_account": {
+                "account_holder_name": "Northstar Engineering Partners LLC",
+                "routing_number": "026009593",
+                "account_number": VENDOR_ACCOUNT,
+            },
+        },
+    )
+    hire(firm, sample.detail)
+    assert firm.settle(sample.case_id).status == "SUCCEEDED"
+    firm.runtime.wait_until_idle(timeout=60)
+    # When everything an operator or a recipient sees is read: the execution's input, output and history, the trail
+    # and every mail
+    sfn = firm.runtime.client("stepfunctions")
+    execution = firm.execution(sample.case_id)
+    described = sfn.describe_execution(executionArn=execution.arn)
+    history = sfn.get_execution_history(executionArn=execution.arn, maxResults=1000)["events"]
+    seen = [json.dumps([described.get("input"), described.get("output"), history], default=str)]
+    seen += [json.dumps([r.reasons, r.data], default=str) for r in firm.records(sample.case_id)]
+    seen += [
+        m.text
+        for who in (sample.detail["email"], "ruth.wagner@meridian-advisory.example")
+        for m in firm.inbox(who)
+    ]
+    text = "\n".join(seen)
+    # Then neither the tax id nor the account number is anywhere, with or without separators
+    digits = re.sub(r"[-\s]", "", text)
+    assert VENDOR_TAX_ID not in text and VENDOR_TAX_ID.replace("-", "") not in digits
+    assert VENDOR_ACCOUNT not in digits
