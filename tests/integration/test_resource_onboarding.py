@@ -441,3 +441,24 @@ def test_no_tax_id_or_bank_number_of_the_vendor_is_in_the_state_or_mails(staff: 
     digits = re.sub(r"[-\s]", "", text)
     assert VENDOR_TAX_ID not in text and VENDOR_TAX_ID.replace("-", "") not in digits
     assert VENDOR_ACCOUNT not in digits
+
+
+@pytest.mark.sandbox_only("the process report reads the trail, not the firm's systems")
+def test_the_process_report_counts_the_hires_by_outcome(staff: Staff) -> None:
+    from backoffice.reports.process_report import build_process_report
+
+    # Given a hire onboarded and one blocked
+    firm = staff.firm
+    for scenario in ("clean", "expired"):
+        hire(firm, staff.hires[scenario].detail)
+    for scenario in ("clean", "expired"):
+        assert firm.settle(staff.hires[scenario].case_id).status == "SUCCEEDED"
+    # When the process report is built from their trails
+    records = [r for s in ("clean", "expired") for r in firm.records(staff.hires[s].case_id)]
+    report = build_process_report(records, as_of=None)
+    # Then resource onboarding is a workflow of the report, its cases counted by outcome, the block an exception
+    assert report is not None
+    [summary] = [w for w in report.workflows if w.workflow == "resource_onboarding"]
+    assert summary.cases == 2
+    assert summary.outcomes == {"Worker Onboarded": 1, "Worker Onboarding Blocked": 1}
+    assert summary.exception_rate == 0.5
