@@ -3,7 +3,6 @@ for the role, the welcome mail to the worker and the notice to the manager (each
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -49,7 +48,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             psa=wiring.resource_psa(),
             mailer=SesMailer(aws.client("ses"), own.approvals_sender, own.mail_configuration_set),
             claims=ReminderClaims(aws.client("dynamodb"), own.idempotency_table_name),
-            now=lambda: datetime.now(UTC),
         )
     except Exception as error:
         STEP.failed(event, error, "resource.assigned")

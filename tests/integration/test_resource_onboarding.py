@@ -38,7 +38,7 @@ from backoffice.local.resource_demo import (
 )
 from backoffice.onboarding.sample_firm import standard_rate_card
 from tests.contract.fakes.firm import SampleFirmSystems
-from tests.integration.conftest import FakeSystems, Firm
+from tests.integration.conftest import FakeSystems, Firm, deploy_firm_document
 from tests.integration.test_resource_onboarding_concurrency import at_once
 
 pytestmark = pytest.mark.adapter_sets
@@ -462,3 +462,54 @@ def test_the_process_report_counts_the_hires_by_outcome(staff: Staff) -> None:
     assert summary.cases == 2
     assert summary.outcomes == {"Worker Onboarded": 1, "Worker Onboarding Blocked": 1}
     assert summary.exception_rate == 0.5
+
+
+@pytest.mark.sandbox_only("the firm's document and the approval's clock involve none of the firm's systems")
+def test_a_rate_nobody_decides_escalates_once_then_blocks_onboarding(
+    staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a firm whose own route gives the practice lead one second, then the firm's group one second
+    def quick(document: dict[str, Any]) -> None:
+        document["approval_policy"]["routes"]["resource_rate"] = [
+            {
+                "name": "the practice lead, quickly",
+                "levels": [
+                    {
+                        "name": "practice lead approval",
+                        "group": "subject:practice_lead",
+                        "timeout_seconds": 1,
+                        "escalate_to": "subject:reviewers",
+                    }
+                ],
+            }
+        ]
+
+    deploy_firm_document(staff.firm.runtime, monkeypatch, quick)
+    firm, rate = staff.firm, staff.hires["rate"]
+    # When the senior consultant's out-of-band rate is asked and nobody answers
+    hire(firm, rate.detail)
+    assert firm.finish(rate.case_id).status == "SUCCEEDED"
+    # Then it went to the lead, escalated once to the firm's group, and the case is blocked saying why
+    actions = [a for a, _ in firm.actions(rate.case_id)]
+    assert "approval.escalated" in actions
+    assert outcomes(firm, rate.case_id) == ["Worker Onboarding Blocked"]
+    assert "nobody decided the bill rate in time" in firm.output(rate.case_id)["reasons"][0]
+    assert staff.resource("W-102") is None
+
+
+@pytest.mark.sandbox_only("the firm's document involves none of the firm's systems")
+def test_a_firm_that_accepts_a_thinner_margin_onboards_the_rate_without_asking(
+    staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a firm whose document sets the minimum margin to 25% (the card's 225 over a cost of 160 leaves 28.9%)
+    deploy_firm_document(
+        staff.firm.runtime,
+        monkeypatch,
+        lambda document: document.update(resource_onboarding={"minimum_margin": "0.25"}),
+    )
+    firm, rate = staff.firm, staff.hires["rate"]
+    hire(firm, rate.detail)
+    # Then the hire is onboarded at the card's rate without a review
+    assert firm.settle(rate.case_id).status == "SUCCEEDED"
+    assert outcomes(firm, rate.case_id) == ["Worker Onboarded"]
+    assert checked(firm, rate.case_id).outcome == "passed"

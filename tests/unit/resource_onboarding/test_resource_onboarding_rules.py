@@ -351,7 +351,6 @@ def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names
             psa=systems,  # type: ignore[arg-type]
             mailer=outbox,
             claims=claims,
-            now=lambda: None,
         )
 
     # When the step runs, then runs again (a retry)

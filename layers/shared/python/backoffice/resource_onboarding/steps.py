@@ -6,7 +6,7 @@ id, no bank number: the hire's record carries none, and the vendor's are never r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -279,7 +279,6 @@ def welcome(
     psa: ResourcePsaPort,
     mailer: Mailer | None,
     claims: Claims,
-    now: Callable[[], Any],
 ) -> dict[str, Any]:
     """The first assignment, then the welcome mail to the worker and the notice to the manager, each sent once per
     attempt (a retried step mails nobody twice)."""
