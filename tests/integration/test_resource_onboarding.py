@@ -513,3 +513,20 @@ def test_a_firm_that_accepts_a_thinner_margin_onboards_the_rate_without_asking(
     assert firm.settle(rate.case_id).status == "SUCCEEDED"
     assert outcomes(firm, rate.case_id) == ["Worker Onboarded"]
     assert checked(firm, rate.case_id).outcome == "passed"
+
+
+@pytest.mark.sandbox_only("make run's demo runs on the sandbox")
+def test_make_runs_hires_each_end_as_the_sample_says(firm: Firm) -> None:
+    import io
+
+    from backoffice.local.demo import _link
+    from backoffice.local.resource_demo import run_resource_onboarding
+
+    # Given the demo's seeded firm, when its hires run as make run runs them
+    out = io.StringIO()
+    ok = run_resource_onboarding(firm.runtime, firm.approvals, _link, out)
+    # Then every scenario ended as expected, one line each under the header
+    lines = out.getvalue().splitlines()
+    assert ok, out.getvalue()
+    assert len(lines) == 1 + len(sample_hires())
+    assert all(line.split()[3] in ("Onboarded", "Onboarding") for line in lines[1:])

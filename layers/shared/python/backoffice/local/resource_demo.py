@@ -300,7 +300,7 @@ def run_resource_onboarding(
     _wait_outcomes(runtime, rehire.case_id, 1)
     runtime.put_event("Worker Hired", rehire_of(rehire), source=SOURCE)
     runtime.wait_until_idle(timeout=120)
-    out.write(f"  {'scenario':<14} {'case':<12} {'outcome':<26} {'':<6} why\n")
+    out.write(f"  {'scenario':<14} {'case':<12} {'outcome':<26} {'ok':<6} why\n")
     for sample in hires:
         outcomes = _wait_outcomes(runtime, sample.case_id, 2 if sample is rehire else 1)
         trail = _trail(runtime, sample.case_id)
