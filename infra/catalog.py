@@ -1160,6 +1160,10 @@ CATALOG = Catalog(
         "process_report_link_days": "14",
         # When the missing-timesheet job runs (EventBridge Scheduler, UTC): after the firm's due time on working days.
         "timesheet_reminders_schedule": "cron(15 14 ? * MON-FRI *)",
+        # -- ai assist (issue #23) --
+        # What the Bedrock grant is scoped to (the firm document's ai_assist section: assist.config): "{}" grants no
+        # Bedrock call; else {"model_id", "region" ("" = the stack's), "routing_regions" (an inference profile's)}.
+        "ai_assist": "{}",
     },
     object_lock={"audit_anchors": "audit_anchor_retention_days"},
     signing_keys=("audit_signing",),

@@ -52,6 +52,15 @@ def test_a_clean_vendor_is_created_on_hold_approved_by_procurement_and_released(
     assert erp_vendor(firm, "Harbor & Pine Facilities LLC").on_hold is True
     # And its certificate's cover (every required policy to 30 June 2027) is kept on the vendor
     assert erp_vendor(firm, "Harbor & Pine Facilities LLC").insurance_expires_on == "2027-06-30"
+    # And procurement's mail opens with the summary the local rules wrote, audited as the assistant's suggestion
+    mail = firm.mail(PROCUREMENT[0], case_id)
+    assert mail.text.index("In short: New vendor: Harbor & Pine") < mail.text.index(f"Case: {case_id}")
+    [suggested] = [r for r in firm.records(case_id) if r.action == "ai.suggested"]
+    assert (str(suggested.actor), suggested.step, suggested.outcome) == (
+        "ai:local-rules",
+        "vendor approval",
+        "summarized",
+    )
     # When procurement approves
     approve(firm, case_id, PROCUREMENT[0])
     # Then the vendor is released and announced

@@ -46,6 +46,8 @@ def hostile_request(**changes: object) -> RequestRecord:
         "expires_at": "2026-12-08T10:00:00+00:00",
         "decided_by": [HOSTILE],
         "decided_at": "2026-12-07T10:00:00+00:00",
+        # A summary a model wrote: its text and its model id are as untrusted as the subject
+        "summary": {"text": HOSTILE, "source": "bedrock", "model_id": HOSTILE},
         **changes,
     }
     return RequestRecord(**fields)  # type: ignore[arg-type]
@@ -65,7 +67,7 @@ def hostile_link() -> LinkRecord:
 
 
 DOCUMENT_TAGS = {"html", "head", "meta", "title", "style", "body"}
-PAGE_TAGS = DOCUMENT_TAGS | {"h1", "p", "table", "tr", "td", "ul", "li", "a"}
+PAGE_TAGS = DOCUMENT_TAGS | {"h1", "p", "table", "tr", "td", "ul", "li", "a", "div"}
 FORM_TAGS = {"form", "input", "label", "textarea", "button"}
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from backoffice.approvals.policy import ApprovalPolicy
+from backoffice.assist.config import AiAssistConfig
 from backoffice.delivery.policy import DeliveryPolicy
 from backoffice.finance_close.reconciliation_policy import ReconciliationPolicy
 from backoffice.finance_close.revenue_policy import RevenuePolicy
@@ -88,6 +89,8 @@ class FirmConfig(Model):
     # rate out of band (defaults in code) --
     resource_onboarding: ResourceOnboardingPolicy | None = None
     sanctions_list: SanctionsSources = SanctionsSources()
+    # -- ai assist (issue #23): which uses Bedrock serves, model, prices, kill switch (off by default: local rules)
+    ai_assist: AiAssistConfig | None = None
 
     @field_validator("sender")
     @classmethod
@@ -119,6 +122,7 @@ class FirmConfig(Model):
             "connector_hris": self.connectors.hris,
             "billing_policy": self.billing_policy.model_dump_json(exclude_defaults=True),
             "sanctions_sources": self.sanctions_list.model_dump_json(exclude_defaults=True),
+            "ai_assist": (self.ai_assist or AiAssistConfig()).stack_setting(),
         }
 
 

@@ -9,7 +9,9 @@ Free text has no key to say which number is a secret, so two patterns guess, eac
 - ``mask_sensitive_text``, for text read from documents: tax ids (3-2-4 with a dash or a blank, 2-7) and every
   run of 9 to 17 digits, since a routing or account number on a page carries no label the text keeps;
 - ``mask_text``, for the console: tax ids and bare 9-digit numbers standing alone, so that order and invoice
-  numbers stay readable; account numbers there are masked by their key (``mask``).
+  numbers stay readable; account numbers there are masked by their key (``mask``);
+- ``mask_for_prompt``, for what is sent to a model (``backoffice.assist``): the document patterns, IBANs, e-mail
+  addresses, and the names of the people the caller knows, each replaced by their role.
 """
 
 from __future__ import annotations
@@ -99,3 +101,60 @@ def masked_json(raw: str | None, limit: int = 20000) -> str:
     except ValueError:
         text = mask_text(raw)
     return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+
+
+# -- prompts (issue #23) -----------------------------------------------------------------------------------------
+# What leaves the account in a prompt to a model: tax ids and bank numbers (as in documents, plus IBANs), e-mail
+# addresses and the names of the people the caller knows the text may name, each replaced by their role.
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# An IBAN: two letters, two check digits, then 11 to 30 letters and digits, printed in groups of four or not.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+EMAIL_PLACEHOLDER: Final = "[e-mail]"
+
+
+def _name_pattern(name: str) -> re.Pattern[str] | None:
+    words = [re.escape(word) for word in name.split() if word]
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def mask_for_prompt(text: str, known_people: Mapping[str, str] | None = None) -> str:
+    """``text`` as it may be sent to a model: each known person's full name, then their surname alone (of three
+    letters or more), replaced by their role; e-mail addresses by ``[e-mail]``; IBANs, tax ids and digit runs of
+    9 to 17 by their last four (``****4442``). Over-masking a word that happens to be a surname is the price of
+    never sending one."""
+    masked = text
+    people = sorted((known_people or {}).items(), key=lambda item: -len(item[0]))
+    for name, role in people:
+        pattern = _name_pattern(name)
+        if pattern is not None:
+            masked = pattern.sub(role, masked)
+    for name, role in people:
+        parts = name.split()
+        surname = _name_pattern(parts[-1]) if len(parts) > 1 and len(parts[-1]) >= 3 else None
+        if surname is not None:
+            masked = surname.sub(role, masked)
+    masked = _EMAIL.sub(EMAIL_PLACEHOLDER, masked)
+    masked = _IBAN.sub(lambda m: last_four(m.group(0)), masked)
+    return mask_sensitive_text(masked)
+
+
+def mask_prompt_value(value: Any, known_people: Mapping[str, str] | None = None) -> Any:
+    """A copy of a JSON-like value for a prompt: every string through ``mask_for_prompt``, and the value of a key
+    naming a tax id or bank number as its last four whatever it looks like."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): (
+                last_four(v)
+                if is_secret_key(str(k)) and v not in (None, "") and not isinstance(v, (Mapping, list, tuple))
+                else mask_prompt_value(v, known_people)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [mask_prompt_value(v, known_people) for v in value]
+    if isinstance(value, str):
+        return mask_for_prompt(value, known_people)
+    return value

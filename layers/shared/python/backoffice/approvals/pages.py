@@ -12,6 +12,7 @@ from typing import Any
 from backoffice.approvals.page_model import COMMENT_MAX_CHARACTERS, Page
 from backoffice.approvals.resolutions import resolutions_of
 from backoffice.approvals.store import RequestRecord
+from backoffice.approvals.summary import written_by
 
 SECURITY_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -45,6 +46,14 @@ def _facts(request: RequestRecord) -> list[tuple[str, str]]:
     return rows
 
 
+def _summary(request: RequestRecord) -> tuple[str, str] | None:
+    """(the summary, who wrote it) when the request has one."""
+    summary = request.summary
+    if not summary or not summary.get("text"):
+        return None
+    return str(summary["text"]), written_by(summary)
+
+
 def approval_email(
     request: RequestRecord, approver: str, url: str, *, reminder: bool
 ) -> tuple[str, str, str]:
@@ -54,10 +63,11 @@ def approval_email(
     subject = f"{prefix}Approval needed: {title}"
     reasons = [str(r) for r in request.subject.get("reasons", [])]
     behalf = request.on_behalf_of.get(approver)
-    lines = [
-        f"{'This is a reminder. ' if reminder else ''}Your approval is needed: {title}",
-        *(f"{k}: {v}" for k, v in _facts(request)),
-    ]
+    summary = _summary(request)
+    lines = [f"{'This is a reminder. ' if reminder else ''}Your approval is needed: {title}"]
+    if summary:
+        lines += ["", f"In short: {summary[0]}", f"({summary[1]}.)", ""]
+    lines += [f"{k}: {v}" for k, v in _facts(request)]
     if behalf:
         lines.append(f"You receive this as delegate of {behalf}.")
     if reasons:
@@ -77,6 +87,7 @@ def approval_email(
         prefix=prefix,
         title=title,
         behalf=behalf,
+        summary=summary,
         facts=_facts(request),
         reasons=reasons,
         document_url=request.subject.get("document_url"),
@@ -157,6 +168,7 @@ def _confirm(page: Page, action_hint: str | None) -> str:
         title="Approval request",
         heading=str(r.subject.get("title") or r.step),
         message=page.message,
+        summary=_summary(r),
         facts=_facts(r),
         reasons=[str(reason) for reason in r.subject.get("reasons", [])],
         document_url=r.subject.get("document_url"),

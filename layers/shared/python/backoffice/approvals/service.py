@@ -38,6 +38,7 @@ from backoffice.approvals.store import (
     csrf_hash,
     link_hash,
 )
+from backoffice.approvals.summary import Summarizer, summarize_request
 from backoffice.audit import Actor, AuditTrail
 from backoffice.mail_events import APPROVAL_MAIL, REQUEST_TAG, MailTrouble, mail_tags
 
@@ -111,6 +112,8 @@ class Approvals:
     policy: ApprovalPolicy
     base_url: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Writes the approval context summary of each new request (approvals.summary); None: mails without one.
+    summarizer: Summarizer | None = None
 
     # -- requesting ----------------------------------------------------------------------------------------------
 
@@ -164,6 +167,15 @@ class Approvals:
             escalated=escalated,
             execution_arn=payload.get("execution_arn"),
             last_sent_at=now.isoformat(),
+            summary=summarize_request(
+                self.summarizer,
+                route=route,
+                workflow=payload["workflow"],
+                step=step,
+                case_id=case_id,
+                subject=subject,
+                execution_arn=payload.get("execution_arn"),
+            ),
         )
         links = self._issue_links(request, now)
         self.store.put_request(request)

@@ -84,6 +84,9 @@ class RequestRecord:
     # What is to be done, when the request offered choices (approvals.resolutions): the first approval's; the
     # other approvals of the level must choose the same.
     resolution: str | None = None
+    # The approval context summary shown above the facts (approvals.summary: text, who wrote it, facts used), written
+    # once when the request is made; None: none was written.
+    summary: dict[str, Any] | None = None
     version: int = 0  # the stored item's version when read; every write is conditioned on it
 
 

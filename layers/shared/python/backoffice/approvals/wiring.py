@@ -7,6 +7,7 @@ from backoffice.approvals.adapters import SesMailer, SnsNotifier, StepFunctionsC
 from backoffice.approvals.policy import load_policy
 from backoffice.approvals.service import Approvals
 from backoffice.approvals.store import ApprovalStore
+from backoffice.approvals.summary import assistant_summarizer
 from backoffice.audit import AuditTrail
 from backoffice.settings import Settings, from_env
 
@@ -23,12 +24,14 @@ class ApprovalSettings(Settings):
 
 def approvals_from_env() -> Approvals:
     settings = from_env(ApprovalSettings)
+    audit = AuditTrail(settings.audit_table_name)
     return Approvals(
         store=ApprovalStore(settings.approvals_table_name, aws.client("dynamodb")),
-        audit=AuditTrail(settings.audit_table_name),
+        audit=audit,
         mailer=SesMailer(aws.client("ses"), settings.approvals_sender, settings.mail_configuration_set),
         notifier=SnsNotifier(aws.client("sns"), settings.notifications_topic_arn),
         callback=StepFunctionsCallback(aws.client("stepfunctions")),
         policy=load_policy(),
         base_url=settings.approvals_base_url,
+        summarizer=assistant_summarizer(audit),
     )

@@ -1,0 +1,215 @@
+"""The one place every assistant call goes through, whichever adapter answers: masking, audit, metrics, fallback.
+
+For each call, in order:
+
+1. mask the input (``masking.mask_prompt_value``): tax ids, bank numbers and IBANs as their last four, e-mail
+   addresses as ``[e-mail]``, the case's known people by their roles. Both adapters get the masked input, so what
+   the rules saw is what a model would have seen, and the audit's input digest is of what left (or could have);
+2. ask the adapter; when Bedrock gives no usable answer (``AssistUnavailable``: refused, truncated, throttled,
+   timed out, invalid twice) ask the local rules instead, and keep the reason in the suggestion
+   (``fallback_reason``);
+3. append ONE audit record (``ai.suggested``, below) and emit the metrics: calls, tokens, cost, latency, fallbacks.
+
+The audit record, one per call (the agreement measure of the process report reads these):
+
+- actor ``ai:<model id>`` of whoever answered: ``ai:anthropic.claude-3-haiku-...`` or ``ai:local-rules``;
+- action ``ai.suggested``; outcome the suggestion in one word: the document label, ``summarized``,
+  ``explained``, or for clauses ``flagged`` (a sentence other than "standard") or ``standard``;
+- reasons: the fallback reason, when there was one;
+- input_digest / output_digest: SHA-256 of the masked input and of the suggestion (``audit.digest``);
+- data: ``use``, ``task``, ``prompt_id``, ``source``, ``model_id``, ``requested_model`` (Bedrock's model when it
+  was asked, even if the rules answered), ``input_tokens``, ``output_tokens``, ``latency_ms``, ``cost_usd``
+  (a decimal string), ``fallback_reason``, and ``suggestion``: the label (documents), the labels by sentence index
+  that are not "standard" (clauses, ``{"3": "uncapped_liability"}``), or the text (summaries, explanations: masked,
+  at most 120 words, what the person was shown).
+
+Metrics (``backoffice.metrics``, dimensions ``use`` and ``model``): ``AiCalls``, ``AiInputTokens``,
+``AiOutputTokens``, ``AiCostMicroUsd`` (cost in millionths of a dollar: a whole count sums without float error),
+``AiLatency`` (milliseconds); ``AiFallbacks`` with ``use`` and ``reason`` (its kind: refused, truncated,
+throttled, timeout, invalid_output, error).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from backoffice import metrics
+from backoffice.assist.config import AiAssistConfig
+from backoffice.assist.local import LocalAssistant, Usage
+from backoffice.assist.models import (
+    AnomalyContext,
+    ApprovalContext,
+    ApprovalSummary,
+    AssistCase,
+    AssistUse,
+    ClauseSuggestion,
+    DocumentSuggestion,
+    DocumentText,
+    Explanation,
+    Suggestion,
+)
+from backoffice.assist.port import Assistant, AssistUnavailable
+from backoffice.audit import Actor, CaseTrail
+from backoffice.masking import mask_prompt_value
+
+SUGGESTED = "ai.suggested"
+T = TypeVar("T")
+
+
+class GovernedAssistant:
+    """An ``Assistant`` that masks, audits, measures and falls back. ``inner`` answers (Bedrock or the local rules);
+    ``local`` answers when it cannot; ``trail`` None records nothing (the eval command only)."""
+
+    def __init__(
+        self,
+        use: AssistUse,
+        inner: Assistant,
+        local: LocalAssistant,
+        *,
+        config: AiAssistConfig,
+        case: AssistCase | None,
+        trail: CaseTrail | None,
+    ) -> None:
+        self.use, self.inner, self.local = use, inner, local
+        self.config, self.case, self.trail = config, case, trail
+
+    def summarize_approval(self, context: ApprovalContext) -> ApprovalSummary:
+        masked = ApprovalContext.model_validate(self._masked(context.model_dump(mode="json")))
+        return self._call("summarize_approval", masked, lambda a: a.summarize_approval(masked), _one_word)
+
+    def classify_clauses(self, sentences: Sequence[str]) -> list[ClauseSuggestion]:
+        masked = [str(s) for s in self._masked(list(sentences))]
+        return self._call("classify_clauses", masked, lambda a: a.classify_clauses(masked), _clauses_word)
+
+    def classify_document(self, document: DocumentText) -> DocumentSuggestion:
+        masked = DocumentText.model_validate(self._masked(document.model_dump(mode="json")))
+        return self._call("classify_document", masked, lambda a: a.classify_document(masked), _one_word)
+
+    def explain_anomalies(self, context: AnomalyContext) -> Explanation:
+        masked = AnomalyContext.model_validate(self._masked(context.model_dump(mode="json")))
+        return self._call("explain_anomalies", masked, lambda a: a.explain_anomalies(masked), _one_word)
+
+    # -- the one path --------------------------------------------------------------------------------------------
+
+    def _masked(self, value: Any) -> Any:
+        return mask_prompt_value(value, self.case.known_people if self.case else None)
+
+    def _call(self, task: str, masked: Any, ask: Callable[[Assistant], T], outcome: Callable[[T], str]) -> T:
+        requested = getattr(self.inner, "model_id", "local-rules")
+        started = time.perf_counter()
+        spent = Usage()
+        reason: str | None = None
+        try:
+            result = ask(self.inner)
+            spent = getattr(self.inner, "last_usage", None) or Usage()
+        except AssistUnavailable as unavailable:
+            reason = unavailable.reason
+            spent = Usage(unavailable.input_tokens, unavailable.output_tokens)
+            result = _with_fallback(ask(self.local), reason)
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        self._measure(requested, spent, latency_ms, reason)
+        if self.trail is not None and self.case is not None:
+            self._audit(task, masked, result, outcome(result), requested, spent, latency_ms, reason)
+        return result
+
+    def _measure(self, model: str, spent: Usage, latency_ms: float, reason: str | None) -> None:
+        use = self.use
+        metrics.record("AiCalls", 1, use=use, model=model)
+        metrics.record("AiLatency", latency_ms, unit=MetricUnit.Milliseconds, use=use, model=model)
+        if spent.input_tokens or spent.output_tokens:
+            metrics.record("AiInputTokens", spent.input_tokens, use=use, model=model)
+            metrics.record("AiOutputTokens", spent.output_tokens, use=use, model=model)
+            micro = self.config.cost_usd(spent.input_tokens, spent.output_tokens) * 1_000_000
+            metrics.record("AiCostMicroUsd", float(micro.quantize(Decimal(1))), use=use, model=model)
+        if reason is not None:
+            metrics.record("AiFallbacks", 1, use=use, reason=reason.partition(":")[0])
+
+    def _audit(
+        self,
+        task: str,
+        masked: Any,
+        result: Any,
+        outcome: str,
+        requested: str,
+        spent: Usage,
+        latency_ms: float,
+        reason: str | None,
+    ) -> None:
+        assert self.trail is not None and self.case is not None
+        first = result[0] if isinstance(result, list) and result else result
+        source = first.source if isinstance(first, Suggestion) else "local"
+        model_id = first.model_id if isinstance(first, Suggestion) else self.local.model_id
+        prompt_id = first.prompt_id if isinstance(first, Suggestion) else ""
+        output = (
+            [r.model_dump(mode="json") for r in result]
+            if isinstance(result, list)
+            else result.model_dump(mode="json")
+        )
+        self.trail.append(
+            case_id=self.case.case_id,
+            workflow=self.case.workflow,
+            step=self.case.step,
+            actor=Actor.ai(model_id),
+            action=SUGGESTED,
+            outcome=outcome,
+            reasons=(reason,) if reason else (),
+            input=masked.model_dump(mode="json") if hasattr(masked, "model_dump") else masked,
+            output=output,
+            execution_arn=self.case.execution_arn,
+            data={
+                "use": self.use,
+                "task": task,
+                "prompt_id": prompt_id,
+                "source": source,
+                "model_id": model_id,
+                "requested_model": requested,
+                "input_tokens": spent.input_tokens,
+                "output_tokens": spent.output_tokens,
+                "latency_ms": latency_ms,
+                "cost_usd": format(
+                    self.config.cost_usd(spent.input_tokens, spent.output_tokens).normalize(), "f"
+                ),
+                "fallback_reason": reason,
+                "suggestion": _suggestion(result),
+            },
+        )
+
+
+def _with_fallback(result: T, reason: str) -> T:
+    if isinstance(result, list):
+        return [r.model_copy(update={"fallback_reason": reason}) for r in result]  # type: ignore[return-value]
+    if not isinstance(result, Suggestion):
+        raise TypeError(f"not a suggestion: {type(result).__name__}")
+    return result.model_copy(update={"fallback_reason": reason})
+
+
+def _one_word(result: Any) -> str:
+    if isinstance(result, DocumentSuggestion):
+        return result.label
+    if isinstance(result, ApprovalSummary):
+        return "summarized"
+    return "explained"
+
+
+def _clauses_word(result: list[ClauseSuggestion]) -> str:
+    return "flagged" if any(s.label != "standard" for s in result) else "standard"
+
+
+def _suggestion(result: Any) -> Any:
+    if isinstance(result, list):
+        return {str(s.index): s.label for s in result if s.label != "standard"}
+    if isinstance(result, DocumentSuggestion):
+        return result.label
+    if isinstance(result, ApprovalSummary):
+        return result.summary
+    if isinstance(result, Explanation):
+        return result.text
+    return None
+
+
+__all__ = ["SUGGESTED", "GovernedAssistant"]
