@@ -259,6 +259,7 @@ def test_a_bill_rate_below_the_floor_goes_to_the_practice_lead_who_approves_it(s
     assert check.outcome == "needs_approval" and "below the floor 246.16" in check.reasons[0]
     mail = firm.mail(LEAD_OF_TECHNOLOGY, rate.case_id)
     assert "Omar Vance" in mail.text and "246.16" in mail.text
+    assert "set up in the PSA at this bill rate" in mail.text  # the summary says what approving does
     assert firm.inbox("lena.haddad@meridian-advisory.example") == []  # W-013, the hiring manager
     # When the practice lead approves through the link
     status, _, _ = decide_via_http(mail.approval_links[0], "approve", LEAD_OF_TECHNOLOGY, "Scarce SAP skills")

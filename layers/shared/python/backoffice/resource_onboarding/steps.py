@@ -181,6 +181,9 @@ def _rate_subject(
         + (f" ({detail.practice})" if detail.practice else ""),
         "summary": "The bill rate is out of the firm's band. Approve: the resource is set up in the PSA at this "
         "rate. Reject: onboarding stops with your comment, for the hiring manager to propose another rate.",
+        # What the approval's summary says approving and rejecting do (approvals.summary: a subject's own win).
+        "on_approve": "the worker is set up in the PSA at this bill rate and onboarding continues",
+        "on_reject": "onboarding stops and the hiring manager is told why, to propose another rate",
         "owner": "bill_rate",
         "amount": _text(bill_rate),
         "currency": detail.currency,
