@@ -12,11 +12,11 @@ from backoffice import aws
 from backoffice.approvals.adapters import SesMailer
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.resource_onboarding.mail_claims import MailClaims
 from backoffice.resource_onboarding.step_inputs import WelcomeWorkerInput
 from backoffice.resource_onboarding.steps import WORKFLOW, resource_of, welcome
 from backoffice.settings import Settings, from_env
 from backoffice.steps import Step
-from backoffice.time_expense.reminder_claims import ReminderClaims
 
 logger = Logger()
 tracer = Tracer()
@@ -47,7 +47,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             attempt=attempt,
             psa=wiring.resource_psa(),
             mailer=SesMailer(aws.client("ses"), own.approvals_sender, own.mail_configuration_set),
-            claims=ReminderClaims(aws.client("dynamodb"), own.idempotency_table_name),
+            claims=MailClaims(aws.client("dynamodb"), own.idempotency_table_name),
         )
     except Exception as error:
         STEP.failed(event, error, "resource.assigned")

@@ -101,3 +101,26 @@ def test_eight_hires_at_once_for_one_waiting_request_assign_it_once(local: Local
     stored = local.sandbox().get("psa", "resource_request", request)
     assert stored is not None and stored["assigned_resource_id"] == f"RES-{won.index(True)}"
     assert stored["status"] == "assigned"
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_tries_of_one_mail_at_once_claim_it_once_and_a_failed_send_gives_it_back(
+    local: LocalRuntime, trial: int
+) -> None:
+    from backoffice.resource_onboarding.mail_claims import MailClaims
+    from infra.catalog import Ref
+
+    # Given the idempotency table and one mail's key
+    claims = MailClaims(local.client("dynamodb"), local.resolve(Ref("table_name", "idempotency")))
+    key = f"worker#worker_welcome#worker-W-RACE#attempt-{trial}"
+    # When eight tries of the step take it at once
+    tokens = at_once([lambda: claims.take(key) for _ in range(8)])
+    # Then exactly one holds it
+    [token] = [t for t in tokens if t is not None]
+    # And when its send fails it gives it back (another's token cannot), so that one retry of eight takes it again
+    assert not claims.release(key, "someone-else") and claims.release(key, token)
+    again = at_once([lambda: claims.take(key) for _ in range(8)])
+    [second] = [t for t in again if t is not None]
+    # And once sent, it is neither given back nor taken again
+    assert claims.done(key, second) and not claims.release(key, second)
+    assert claims.take(key) is None

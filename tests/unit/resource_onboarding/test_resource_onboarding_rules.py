@@ -324,6 +324,10 @@ class Claims:
     def done(self, key: str, token: str) -> bool:
         return True
 
+    def release(self, key: str, token: str) -> bool:
+        self.taken.discard(key)
+        return True
+
 
 def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names_escaped() -> None:
     # Given a hire whose name carries markup, and two requests for the role: one ended before the start
@@ -364,3 +368,36 @@ def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names
     assert again["mailed"] == []
     assert "&lt;b&gt;Brooks&lt;/b&gt;" in outbox.sent[0]["html"] and "<b>" not in outbox.sent[0]["html"]
     assert "P-NEW" in outbox.sent[1]["text"]
+
+
+def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
+    # Given SES refusing the first welcome
+    class Flaky(Outbox):
+        def send(self, **mail: Any) -> str:
+            if not self.sent and not getattr(self, "failed", False):
+                self.failed = True
+                raise RuntimeError("SES throttled")
+            return super().send(**mail)
+
+    systems = Systems([MANAGER])
+    resource = resource_of(check(systems, hired())["resource"])
+    outbox, claims = Flaky(), Claims()
+
+    def run() -> dict[str, Any]:
+        return welcome(
+            resource,
+            "RES-W-101",
+            manager=None,
+            case_id="worker-W-101",
+            attempt="worker-W-101",
+            psa=systems,  # type: ignore[arg-type]
+            mailer=outbox,
+            claims=claims,
+        )
+
+    # When the step fails on the send, then is retried
+    with pytest.raises(RuntimeError):
+        run()
+    again = run()
+    # Then the retry sends the welcome (the claim was given back), once
+    assert again["mailed"] == [WELCOME_MAIL] and len(outbox.sent) == 1

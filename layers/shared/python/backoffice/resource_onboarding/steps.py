@@ -47,11 +47,13 @@ class Mailer(Protocol):
 
 
 class Claims(Protocol):
-    """Each mail sent once (``time_expense.reminder_claims.ReminderClaims``: a conditional put per key)."""
+    """Each mail sent once (``mail_claims.MailClaims``: a conditional put per key, given back if the send fails)."""
 
     def take(self, key: str) -> str | None: ...
 
     def done(self, key: str, token: str) -> bool: ...
+
+    def release(self, key: str, token: str) -> bool: ...
 
 
 def _email(worker: Worker | None) -> str | None:
@@ -300,7 +302,11 @@ def welcome(
         subject, text, html = build(resource, assignment, manager, case_id)
         from backoffice.mail_events import mail_tags
 
-        mailer.send(to=str(to), subject=subject, text=text, html=html, tags=mail_tags(kind))
+        try:
+            mailer.send(to=str(to), subject=subject, text=text, html=html, tags=mail_tags(kind))
+        except Exception:
+            claims.release(key, token)  # not sent: the step's retry mails
+            raise
         claims.done(key, token)
         mailed.append(kind)
     return {
