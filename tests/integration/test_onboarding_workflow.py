@@ -25,8 +25,9 @@ NO_SYSTEM = "involves none of the firm's systems"
 
 
 def onboarding_steps(firm: Firm, case_id: str) -> list[str]:
-    """The workflow's steps (the real adapters' calls, audited within a step, are not steps)."""
-    return [r.step for r in firm.records(case_id) if not r.action.startswith("connector.")]
+    """The workflow's steps (the real adapters' calls and the assistant's suggestions, audited within a step, are
+    not steps)."""
+    return [r.step for r in firm.records(case_id) if not r.action.startswith(("connector.", "ai."))]
 
 
 def test_a_standard_deal_becomes_a_customer_a_project_and_staffing_requests(firm: Firm) -> None:
@@ -49,6 +50,13 @@ def test_a_standard_deal_becomes_a_customer_a_project_and_staffing_requests(firm
         "publish outcome",
     ]
     assert ("customer.created", "created") in firm.actions(case_id)
+    # And the assistant read the clauses beside the rules (the local rules: nothing flagged but what they flag)
+    [clauses] = [r for r in firm.records(case_id) if r.action == "ai.suggested"]
+    assert (str(clauses.actor), clauses.step, clauses.data["use"]) == (
+        "ai:local-rules",
+        "assess contract risk",
+        "clause_detection",
+    )
     assert firm.audit.verify([case_id]).ok
     # And the ERP has the new customer, the PSA the project and one staffing request per SOW role
     systems = firm.systems
