@@ -1255,10 +1255,11 @@ CATALOG = Catalog(
             description="The HRIS hired (or rehired) a worker: set them up as a resource in the PSA",
             pattern={"detail-type": ["Worker Hired"]},
             workflow="resource_onboarding",
-            # One case per worker (worker-<id>); a rehire (a new start date) is a new attempt on it, the same hire
-            # delivered twice a duplicate.
+            # One case per worker (worker-<id>); a rehire (a new start date) or a corrected record of the hire (the
+            # HRIS's new hired_at, e.g. the manager fixed) is a new attempt on it, the same hire delivered twice a
+            # duplicate.
             case_key="detail.worker_id",
-            attempt_key="detail.start_date",
+            attempt_key="detail.start_date+detail.hired_at",
         ),
         EventRule(
             name="salesforce_opportunity_won",

@@ -349,6 +349,23 @@ def test_a_duplicate_delivery_is_one_case_and_a_rehire_updates_the_resource(staf
     assert outcomes(firm, sample.case_id) == ["Worker Onboarded", "Worker Onboarded"]
 
 
+@pytest.mark.sandbox_only("a corrected record is a matter of the case's attempts, not of the firm's systems")
+def test_a_corrected_hire_record_is_onboarded_again_on_the_same_case(staff: Staff) -> None:
+    # Given a hire whose record names a manager the HRIS does not have: blocked as invalid
+    firm, clean = staff.firm, staff.hires["clean"]
+    wrong = {**clean.detail, "manager_id": "W-999", "hired_at": "2026-12-07T09:00:00Z"}
+    hire(firm, wrong)
+    assert firm.settle(clean.case_id).status == "SUCCEEDED"
+    assert checked(firm, clean.case_id).outcome == "invalid"
+    # When the HRIS corrects the record (same start date, a later hired_at) and sends it again
+    hire(firm, {**wrong, "manager_id": "W-010", "hired_at": "2026-12-07T11:15:00Z"})
+    name = rehire_execution(clean, firm.runtime)
+    assert name is not None and firm.finish(name).status == "SUCCEEDED"
+    # Then the same case ran again and onboarded the worker
+    assert outcomes(firm, clean.case_id) == ["Worker Onboarding Blocked", "Worker Onboarded"]
+    assert staff.resource("W-101") is not None
+
+
 def test_the_staffing_request_waiting_for_the_role_is_the_new_hires_first_assignment(staff: Staff) -> None:
     # Given a staffing request for a designer nobody could fill
     firm, sample = staff.firm, staff.hires["assignment"]

@@ -185,6 +185,12 @@ def test_a_hires_case_is_the_worker_and_its_attempt_the_start_date() -> None:
     assert case_id_for(machine.execution_prefix, event, rule.case_key) == "worker-W-106"
     assert case_id_for(machine.execution_prefix, rehire, rule.case_key) == "worker-W-106"
     assert attempt_of(event, rule.attempt_key) != attempt_of(rehire, rule.attempt_key)
+    # And a corrected record of the same hire (a later hired_at) is an attempt of its own; a second delivery is not
+    recorded = {"id": "e-3", "detail": {**event["detail"], "hired_at": "2026-12-07T09:00:00Z"}}
+    corrected = {"id": "e-4", "detail": {**event["detail"], "hired_at": "2026-12-08T10:30:00Z"}}
+    redelivered = {**recorded, "id": "e-5"}
+    assert attempt_of(recorded, rule.attempt_key) != attempt_of(corrected, rule.attempt_key)
+    assert attempt_of(recorded, rule.attempt_key) == attempt_of(redelivered, rule.attempt_key)
 
 
 def test_an_out_of_band_rate_goes_to_the_practice_lead_and_escalates_to_the_firms_group() -> None:

@@ -198,6 +198,7 @@ class WorkerHired(CanonicalModel):
     bill_rate: NonNegativeMoney | None = None
     vendor_id: Identifier | None = None  # a subcontractor's vendor in the ERP
     documents: list[WorkerDocument] = Field(default_factory=list, max_length=50)
+    # When the HRIS recorded (or last corrected) the hire: a corrected record is onboarded again on the same case.
     hired_at: AwareDatetime | None = None
 
 
