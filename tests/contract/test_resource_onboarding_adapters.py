@@ -12,8 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import pytest
+
 from backoffice.connectors.http import external_id
-from backoffice.connectors.ports import PsaResource
+from backoffice.connectors.ports import ConnectorError, ConnectorRateLimited, PsaResource
 from backoffice.connectors.salesforce_psa import CertiniaPsa
 from backoffice.onboarding.sample_firm import standard_rate_card
 from tests.contract.fakes.rest_fake import RestFake
@@ -222,3 +224,29 @@ def test_the_generic_psa_assigns_a_waiting_request_to_one_of_many_hires_at_once(
     assert rest_fake.staffing_requests[request]["assigned_to"] == winner
     assert psa.assign_resource_request(request, resource_id=winner, worker_id="W-2xx")
     assert psa.open_resource_requests("engineer") == []
+
+
+def test_certinia_reports_a_rate_limit_and_a_refused_assignment_by_name(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given the org's API limit used up: the set-up fails with the name the state machine retries
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    salesforce_fake.inject(
+        429,
+        [{"message": "Too many requests", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+        headers={"Retry-After": "3"},
+    )
+    with pytest.raises(ConnectorRateLimited):
+        psa.save_resource(resource())
+    # And an assignment the org refuses for another reason than a duplicate is an error, not "someone else's"
+    project = salesforce_fake.put("pse__Proj__c", {"Name": "Cloud migration"})
+    request = salesforce_fake.put("pse__Resource_Request__c", {"pse__Project__c": project})
+    salesforce_fake.inject(
+        400,
+        [{"message": "Resource is not active", "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION"}],
+        path_prefix="/services/data/v62.0/sobjects/pse__Assignment__c",
+        method="POST",
+    )
+    with pytest.raises(ConnectorError):
+        psa.assign_resource_request(request, resource_id="003Dn0000000099AAA", worker_id="W-101")
+    assert salesforce_fake.tables["pse__Assignment__c"] == {}
