@@ -9,7 +9,7 @@ under ``functions/``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -119,6 +119,11 @@ Grant = Literal[
     # the weekly review's decision per time entry and expense line (backoffice/time_expense/decisions.py)
     "time_expense:readwrite",
     "time_expense:read",  # read those only (the month-end billing run skips the lines settled in the week)
+    # -- ai assist (issue #23) --
+    # bedrock:InvokeModel on the firm's configured model only (setting ai_assist); nothing when Bedrock is off
+    "bedrock:invoke",
+    # -- purchasing ----: the purchases waiting for a vendor's onboarding and that onboarding's outcome
+    "purchasing:readwrite",
 ]
 
 
@@ -401,12 +406,20 @@ ROUTED_DETAIL_TYPES = (
     "Revenue Recognition Requested",
     "Timesheet Submitted",
     "Expense Report Submitted",
+    # -- purchasing ----
+    "Purchase Requested",
     # -- resource onboarding --
     "Worker Hired",
 )
 # The detail-types a function rule takes from any source (not a case of their own: Invoice Paid is a step of the
 # invoice's case).
-INGESTED_DETAIL_TYPES = ("Invoice Paid",)
+INGESTED_DETAIL_TYPES = (
+    "Invoice Paid",
+    # -- purchasing ----: the vendor approval's outcomes resume the purchases waiting for that vendor
+    "Vendor Approved",
+    "Vendor Rejected",
+    "Vendor Onboarding Blocked",
+)
 
 CATALOG = Catalog(
     event_bus="backoffice",
@@ -437,6 +450,10 @@ CATALOG = Catalog(
         # back or rejected, with the hash of the line as decided (backoffice/time_expense/decisions.py). Kept: the
         # month-end billing run reads it, and it is the evidence of who approved the time that was billed.
         Table("time_expense", partition_key="pk", sort_key="sk", retain=True),
+        # -- purchasing ----: the purchases waiting for a vendor's onboarding with their task tokens, that
+        # onboarding's claim and outcome, and the way back from a vendor case to its vendor (the keys are described
+        # in backoffice/purchasing/vendor_waits.py).
+        Table("purchasing", partition_key="pk", sort_key="sk"),
     ),
     buckets=("documents", "audit_anchors", "sanctions_lists", "reports"),
     # mail_events: SES's bounce, complaint and delay records (raw JSON for handle_mail_event, not for people).
@@ -911,6 +928,57 @@ CATALOG = Catalog(
             # mail:send: the worker is told which lines came back and why.
             grants=(*_STEP_GRANTS, "documents:read", "time_expense:readwrite", "mail:send"),
         ),
+        # -- purchasing -------------------------------------------------------------------------------------------
+        LambdaFunction(
+            name="check_purchase_request",
+            description="Purchase approval: the request against the policy and project; can the vendor be bought from",
+            # purchasing: whether the new vendor's onboarding is under way or decided; parked: an invalid request.
+            environment={
+                **_STEP_ENV,
+                **_FIRM_CONFIG_ENV,
+                "PURCHASING_TABLE_NAME": table("purchasing"),
+                "PARKED_EVENTS_QUEUE_URL": queue("parked_events"),
+            },
+            grants=(*_STEP_GRANTS, "firm_config:read", "purchasing:readwrite", "parked:send"),
+        ),
+        LambdaFunction(
+            name="wait_for_vendor_onboarding",
+            description="Purchase approval: asks once for the new vendor's onboarding; the purchase waits for it",
+            # bus:put: Vendor Onboarding Requested; states:callback: resumes itself when the onboarding had ended.
+            environment={**_AUDIT_ENV, "PURCHASING_TABLE_NAME": table("purchasing")},
+            grants=("audit:append", "audit:read", "purchasing:readwrite", "bus:put", "states:callback"),
+        ),
+        LambdaFunction(
+            name="resume_purchases_for_vendor",
+            description="A vendor onboarding's outcome resumes every purchase waiting for that vendor, once",
+            environment={**_AUDIT_ENV, "PURCHASING_TABLE_NAME": table("purchasing")},
+            grants=("audit:append", "audit:read", "purchasing:readwrite", "states:callback"),
+        ),
+        LambdaFunction(
+            name="check_purchase_budget",
+            description="Purchase approval: committed + actual + request vs the project budget; who approves",
+            # firm_config: the purchasing policy and the approval policy's groups (finance, the fallback).
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "firm_config:read"),
+        ),
+        LambdaFunction(
+            name="create_purchase_order",
+            description="Purchase approval: the vendor's purchase order in the ERP, once per request",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="notify_vendor_of_purchase_order",
+            description="Purchase approval: mails the vendor its purchase order (no bank or tax data)",
+            # firm_config: the firm's name the mail is signed with.
+            environment={
+                **_AUDIT_ENV,
+                **_FIRM_CONFIG_ENV,
+                "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+            },
+            grants=("audit:append", "audit:read", "mail:send", "firm_config:read"),
+        ),
         # -- resource onboarding (issue #22) -----------------------------------------------------------------------
         LambdaFunction(
             name="check_new_worker",
@@ -1032,6 +1100,21 @@ CATALOG = Catalog(
             substitutions={
                 "ScoreTimeExpenseSubmissionFunctionArn": function("score_time_expense_submission"),
                 "DecideTimeExpenseLinesFunctionArn": function("decide_time_expense_lines"),
+                **_APPROVAL_STEPS,
+            },
+        ),
+        # -- purchasing ----
+        StateMachine(
+            name="purchase_approval",
+            description="Purchase approval: vendor approved, budget checked, chain approves, PO issued in the ERP",
+            definition_file="purchase_approval.asl.json",
+            execution_prefix="purchase",
+            substitutions={
+                "CheckPurchaseRequestFunctionArn": function("check_purchase_request"),
+                "WaitForVendorOnboardingFunctionArn": function("wait_for_vendor_onboarding"),
+                "CheckPurchaseBudgetFunctionArn": function("check_purchase_budget"),
+                "CreatePurchaseOrderFunctionArn": function("create_purchase_order"),
+                "NotifyVendorOfPurchaseOrderFunctionArn": function("notify_vendor_of_purchase_order"),
                 **_APPROVAL_STEPS,
             },
         ),
@@ -1249,18 +1332,6 @@ CATALOG = Catalog(
             execution_prefix="expense-report",
             attempt_key="detail.submitted_at",
         ),
-        # -- resource onboarding (issue #22) -----------------------------------------------------------------------
-        EventRule(
-            name="worker_hired",
-            description="The HRIS hired (or rehired) a worker: set them up as a resource in the PSA",
-            pattern={"detail-type": ["Worker Hired"]},
-            workflow="resource_onboarding",
-            # One case per worker (worker-<id>); a rehire (a new start date) or a corrected record of the hire (the
-            # HRIS's new hired_at, e.g. the manager fixed) is a new attempt on it, the same hire delivered twice a
-            # duplicate.
-            case_key="detail.worker_id",
-            attempt_key="detail.start_date+detail.hired_at",
-        ),
         EventRule(
             name="salesforce_opportunity_won",
             description="Salesforce Event Relay: an Opportunity change or platform event that reached Closed Won",
@@ -1278,6 +1349,33 @@ CATALOG = Catalog(
             pattern={"detail-type": ["Invoice Paid"]},
             function="record_invoice_payment",
         ),
+        # -- purchasing ----
+        EventRule(
+            name="purchase_requested",
+            description="Procurement's portal asks to buy (a work order, software, travel): start purchase approval",
+            pattern={"detail-type": ["Purchase Requested"]},
+            workflow="purchase_approval",
+            # One case per request: a second delivery is a duplicate and creates no second order.
+            case_key="detail.request_id",
+        ),
+        EventRule(
+            name="vendor_outcome_for_purchases",
+            description="A vendor onboarding's outcome: the purchases waiting for that vendor go on or stop",
+            pattern={"detail-type": ["Vendor Approved", "Vendor Rejected", "Vendor Onboarding Blocked"]},
+            function="resume_purchases_for_vendor",
+        ),
+        # -- resource onboarding (issue #22) -----------------------------------------------------------------------
+        EventRule(
+            name="worker_hired",
+            description="The HRIS hired (or rehired) a worker: set them up as a resource in the PSA",
+            pattern={"detail-type": ["Worker Hired"]},
+            workflow="resource_onboarding",
+            # One case per worker (worker-<id>); a rehire (a new start date) or a corrected record of the hire (the
+            # HRIS's new hired_at, e.g. the manager fixed) is a new attempt on it, the same hire delivered twice a
+            # duplicate.
+            case_key="detail.worker_id",
+            attempt_key="detail.start_date+detail.hired_at",
+        ),
         EventRule(
             name="unrouted_business_event",
             description="An event from a known business system that no other rule takes: parked and audited",
@@ -1289,3 +1387,35 @@ CATALOG = Catalog(
         ),
     ),
 )
+
+
+# -- ai assist (issue #23) ---------------------------------------------------------------------------------------
+# The functions that ask the assistant (backoffice.assist) for what people are shown. Each reads the firm document's
+# ai_assist section (firm_config:read) and holds bedrock:invoke, which grants nothing unless that section turns
+# Bedrock on (infra/permissions.py). Reminders, escalations and the decision page show the summary the request
+# kept, so they ask nothing.
+AI_ASSIST_FUNCTIONS: tuple[str, ...] = (
+    "request_approval",  # the approval context summary, written once per request (approvals/summary.py)
+    "assess_contract_risk",  # clause detection beside the rules
+    "read_vendor_documents",  # what a file that is not what its slot says looks like
+    "check_project_billing",  # the flagged lines' reasons in plain words for the exception reviewer
+)
+_AI_ASSIST_GRANTS: tuple[Grant, ...] = ("firm_config:read", "bedrock:invoke")
+
+
+def _asking_the_assistant(catalog: Catalog, names: tuple[str, ...]) -> Catalog:
+    """``catalog`` with each named function reading the firm document and holding the Bedrock grant."""
+    missing = sorted(set(names) - {f.name for f in catalog.functions})
+    if missing:
+        raise KeyError(f"AI_ASSIST_FUNCTIONS names no catalog function: {', '.join(missing)}")
+
+    def asking(spec: LambdaFunction) -> LambdaFunction:
+        if spec.name not in names:
+            return spec
+        grants = (*spec.grants, *(g for g in _AI_ASSIST_GRANTS if g not in spec.grants))
+        return replace(spec, grants=grants, environment={**spec.environment, **_FIRM_CONFIG_ENV})
+
+    return replace(catalog, functions=tuple(asking(spec) for spec in catalog.functions))
+
+
+CATALOG = _asking_the_assistant(CATALOG, AI_ASSIST_FUNCTIONS)

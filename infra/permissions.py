@@ -8,6 +8,7 @@ statements. KMS use is always bound to the service that needs it with ``kms:ViaS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ SANDBOX = table("sandbox")
 TEXTRACT_JOBS = table("textract_jobs")
 FINANCE_CLOSE = table("finance_close")
 TIME_EXPENSE = table("time_expense")
+PURCHASING = table("purchasing")
 TEXTRACT_NOTIFICATIONS = role("textract_notifications")
 TEXTRACT_OUTPUT_PREFIX = "textract_output_prefix"
 # The setting that names the address approval e-mails are sent from.
@@ -520,6 +522,79 @@ def _time_expense_read(resources: CatalogResources, key: kms.IKey) -> Permission
     )
 
 
+# -- ai assist (issue #23) ---------------------------------------------------------------------------------------
+# The setting that says which model the assistant may invoke (the firm document's ai_assist section, assist.config).
+AI_ASSIST = "ai_assist"
+
+
+def _bedrock_invoke(resources: CatalogResources, key: kms.IKey) -> Permission:
+    """``bedrock:InvokeModel`` (what Converse is authorized as) on the firm's configured model only, and nothing at
+    all while the firm has not turned Bedrock on (setting ``ai_assist`` is "{}").
+
+    - a foundation model id: its ARN in the configured region (the stack's when none), which has no account;
+    - a cross-region inference profile id (``us.anthropic...``): the profile's ARN in the configured region, and
+      the foundation model's ARN in each region the profile routes to (``routing_regions``), usable only through
+      that profile (condition ``bedrock:InferenceProfileArn``): Bedrock checks both, the model where it serves;
+    - a Guardrail: ``bedrock:ApplyGuardrail`` on it, which Converse with ``guardrailConfig`` also needs.
+    """
+    setting = json.loads(resources.setting(AI_ASSIST) or "{}")
+    model = str(setting.get("model_id") or "")
+    if not model:
+        return Permission(())
+    stack = Stack.of(resources.scope)
+    region = str(setting.get("region") or "") or stack.region
+
+    def arn(resource: str, name: str, *, account: bool = True) -> str:
+        return stack.format_arn(
+            service="bedrock",
+            region=region,
+            account=None if account else "",
+            resource=resource,
+            resource_name=name,
+        )
+
+    routing = [str(r) for r in setting.get("routing_regions") or []]
+    if routing:
+        profile = arn("inference-profile", model)
+        base_model = model.split(".", 1)[1]
+        statements = [
+            _allow(["bedrock:InvokeModel"], [profile]),
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:bedrock:{where}::foundation-model/{base_model}" for where in routing
+                ],
+                conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+            ),
+        ]
+    else:
+        statements = [_allow(["bedrock:InvokeModel"], [arn("foundation-model", model, account=False)])]
+    guardrail = str(setting.get("guardrail_id") or "")
+    if guardrail:
+        guardrail_arn = guardrail if guardrail.startswith("arn:") else arn("guardrail", guardrail)
+        statements.append(_allow(["bedrock:ApplyGuardrail"], [guardrail_arn]))
+    return Permission(tuple(statements))
+
+
+# -- purchasing ----
+
+
+def _purchasing_readwrite(resources: CatalogResources, key: kms.IKey) -> Permission:
+    # What backoffice/purchasing/vendor_waits.py calls: the vendor's onboarding item and a purchase's waiting item by
+    # key, conditional puts and updates (the claim, the outcome, the resume), a Query of one vendor's waiting
+    # purchases. No scan, no delete.
+    waits = resources.storage.tables[PURCHASING.name]
+    return Permission(
+        (
+            _allow(
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                [waits.table_arn],
+            ),
+            _key_use(key, "dynamodb", _TABLE_WRITE),
+        )
+    )
+
+
 _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "audit:append": _audit_append,
     "audit:read": _audit_read,
@@ -549,6 +624,7 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
     "finance_close:read": _finance_close_read,
     "time_expense:readwrite": _time_expense_readwrite,
     "time_expense:read": _time_expense_read,
+    "purchasing:readwrite": _purchasing_readwrite,
     "billing_runs:map": _billing_runs_map,
     "sanctions_lists:read": _objects(
         SANCTIONS_LISTS, "sdn/", ["s3:GetObject"], write=False, reason=_SANCTIONS_LIST_KEYS, list_bucket=True
@@ -573,6 +649,8 @@ _BUILDERS: dict[Grant, Callable[[CatalogResources, kms.IKey], Permission]] = {
         write=False,
         reason=_REPORT_KEYS,
     ),
+    # -- ai assist (issue #23) --
+    "bedrock:invoke": _bedrock_invoke,
 }
 
 

@@ -10,7 +10,9 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws, metrics
-from backoffice.audit import Actor
+from backoffice.assist.models import AssistCase
+from backoffice.assist.wiring import assistant
+from backoffice.audit import Actor, AuditTrail
 from backoffice.connectors import wiring
 from backoffice.invoicing.step_inputs import ProjectStepInput
 from backoffice.invoicing.steps import BillingFiles, billing_policy, check_project
@@ -28,9 +30,19 @@ INPUT_MODEL = ProjectStepInput
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
     files = BillingFiles(aws.client("s3"), settings().documents_bucket_name, payload.run_case_id)
+    # The exception reviewer gets the top flagged lines' reasons in plain words (the assistant's, audited here).
+    case = AssistCase(
+        case_id=payload.case_id, workflow=STEP.workflow, step=STEP.name, execution_arn=payload.execution_arn
+    )
+    explainer = assistant("anomaly_explanation", case, trail=AuditTrail(settings().audit_table_name))
     try:
         checked = check_project(
-            payload.project_id, files, wiring.psa(), wiring.erp(), billing_policy(os.environ)
+            payload.project_id,
+            files,
+            wiring.psa(),
+            wiring.erp(),
+            billing_policy(os.environ),
+            explain=explainer.explain_anomalies,
         )
     except Exception as error:
         STEP.failed(event, error, "billing.checked")

@@ -13,7 +13,9 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice import aws, metrics
-from backoffice.audit import Actor
+from backoffice.assist.models import AssistCase
+from backoffice.assist.wiring import assistant
+from backoffice.audit import Actor, AuditTrail
 from backoffice.extraction import ExtractionResult
 from backoffice.extraction.textract_steps import load_analysis
 from backoffice.steps import Step, settings
@@ -44,8 +46,22 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s3 = aws.client("s3")
     extracted = _extracted(s3, payload.extracted or [])
     step = WITH_TEXTRACT if extracted else STEP
+    # A file that cannot be read as its slot is shown to the assistant, whose guess goes into the reason.
+    case = AssistCase(
+        case_id=payload.case_id, workflow=STEP.workflow, step=STEP.name, execution_arn=payload.execution_arn
+    )
+    documents_assistant = assistant(
+        "document_classification", case, trail=AuditTrail(settings().audit_table_name)
+    )
     try:
-        application = read_application(payload.case_id, request_of(payload.event), documents, s3, extracted)
+        application = read_application(
+            payload.case_id,
+            request_of(payload.event),
+            documents,
+            s3,
+            extracted,
+            classify=documents_assistant.classify_document,
+        )
     except VendorDocumentsNeedOcr as scans:
         # Not a failure of the step: the state machine routes the scans to Textract or to a person.
         step.record(
@@ -73,7 +89,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event,
         action="vendor_documents.read",
         outcome="read",
-        reasons=[f"{doc}: uncertain {', '.join(fields)}" for doc, fields in low.items() if fields],
+        reasons=[f"{doc}: uncertain {', '.join(fields)}" for doc, fields in low.items() if fields]
+        + application.document_hints,
         output={"application_key": key},
         data={
             "documents": sorted(documents),

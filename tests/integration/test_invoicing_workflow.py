@@ -425,6 +425,14 @@ def test_overlaps_and_rate_mismatches_go_to_a_reviewer_who_lets_them_bill(billin
         (invoice,) = billing_run.invoices(project_id)
         assert invoice["status"] == "posted"
         assert billing_run.outcome(project_id)["data"]["exceptions_by_rule"][rule] >= 1
+    # And the partner's mail explained the flagged lines' reasons in plain words (the rules', audited on the case)
+    [mail] = [
+        m
+        for m in read_outbox(billing_run.runtime.outbox_dir)
+        if f"{billing_run.case_id}-P-0006" in m.text and m.approval_links
+    ][:1]
+    assert "The flags in plain words:" in mail.text and "(the firm's rules)" in mail.text
+    assert ("ai.suggested", "explained") in billing_run.audit("P-0006")
     rated = [
         b
         for b in billing_run.runtime.sandbox().all_lines("psa", "time_entry")

@@ -42,6 +42,7 @@ DEV_ONLY = (
     "backoffice.intelligence.samples",
     "backoffice.intelligence.sample_firm",  # the six-month sample firm of `backoffice report --sample`
     "backoffice.events",  # EventBridge pattern matching, for the local runtime's event router
+    "backoffice.assist.evaluation",  # ai assist (issue #23): `backoffice ai eval` on the labelled sets
 )
 
 

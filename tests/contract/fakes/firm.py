@@ -137,6 +137,8 @@ def sample_firm_systems(
                     "vendor_insurance_expiry_field": "custentity_coi_expiry",
                     "invoice_item_ids": NETSUITE_ITEM_IDS,
                     "journal_account_ids": NETSUITE_JOURNAL_ACCOUNTS,
+                    # -- purchasing ----: the expense account each purchase category is booked to
+                    "purchase_order_accounts": NETSUITE_PURCHASE_ACCOUNTS,
                 },
                 "rest": {"hris": {**example_document(hris.url), "governance": limits}},
             }
@@ -373,6 +375,8 @@ NETSUITE_JOURNAL_ACCOUNTS = {
 }
 # The org's own field with a project's cost at completion (Certinia has no standard one).
 ESTIMATE_COST_FIELD = "Estimated_Cost_at_Completion__c"
+# -- purchasing ----: the expense account (the fake's chart) each purchase category is booked to.
+NETSUITE_PURCHASE_ACCOUNTS = {"subcontractor": "610", "software": "620", "travel": "630"}
 
 
 def sample_crm_accounts() -> list[Client]:

@@ -102,6 +102,7 @@ class NetSuiteFake(FakeServer):
             "billingratecard": {},
             "journalentry": {},
             "customerpayment": {},
+            "purchaseorder": {},
         }
         # The chart of accounts' posting accounts the journal lines may name: internal id -> number and name.
         self.accounts = {
@@ -109,6 +110,10 @@ class NetSuiteFake(FakeServer):
             "245": "2400 Deferred revenue",
             "401": "4000 Services revenue",
             "402": "4100 Retainer revenue",
+            # -- purchasing ----: what purchase orders are booked to
+            "610": "6100 Subcontractors",
+            "620": "6200 Software",
+            "630": "6300 Travel",
         }
         self.items = {"11": "Professional services", "12": "Reimbursable expenses", "13": "Fixed fee"}
         self._tran_numbers = itertools.count(1001)
@@ -483,7 +488,8 @@ class NetSuiteFake(FakeServer):
         if rest == "query/v1/suiteql" and request.method == "POST":
             return self._suiteql(request)
         found = re.fullmatch(
-            r"record/v1/(customer|vendor|invoice|salesorder|job|billingratecard|journalentry)(/.*)?", rest
+            r"record/v1/(customer|vendor|invoice|salesorder|job|billingratecard|journalentry|purchaseorder)(/.*)?",
+            rest,
         )
         if found:
             return self._record_api(request, found[1], found[2] or "")
@@ -644,6 +650,8 @@ class NetSuiteFake(FakeServer):
     def _invalid(self, body: dict[str, Any], record_type: str = "customer") -> str | None:
         if record_type == "journalentry":
             return self._invalid_journal(body)
+        if record_type == "purchaseorder":
+            return self._invalid_purchase_order(body)
         if record_type == "invoice":
             if (body.get("entity") or {}).get("id") not in self.customers:
                 return "Please enter value(s) for: Customer"
@@ -657,6 +665,18 @@ class NetSuiteFake(FakeServer):
         currency = (body.get("currency") or {}).get("id")
         if currency is not None and currency not in self.currencies:
             return "Invalid currency reference key."
+        return None
+
+    def _invalid_purchase_order(self, body: dict[str, Any]) -> str | None:
+        if (body.get("entity") or {}).get("id") not in self.vendors:
+            return "Please enter value(s) for: Vendor"
+        if (body.get("currency") or {}).get("id") not in self.currencies:
+            return "Invalid currency reference key."
+        lines = (body.get("expense") or {}).get("items") or []
+        if not lines:
+            return "You must enter at least one line item for this transaction."
+        if any((line.get("account") or {}).get("id") not in self.accounts for line in lines):
+            return "Invalid account reference key."
         return None
 
     def _invalid_journal(self, body: dict[str, Any]) -> str | None:
@@ -685,6 +705,12 @@ class NetSuiteFake(FakeServer):
         """The fields NetSuite computes on an invoice (or a journal entry) when it is saved."""
         if record_type == "journalentry":
             record.setdefault("tranId", f"JE{next(self._tran_numbers)}")
+            return
+        if record_type == "purchaseorder":
+            record.setdefault("tranId", f"PO{next(self._tran_numbers)}")
+            lines = (record.get("expense") or {}).get("items") or []
+            record["total"] = sum((Decimal(str(line["amount"])) for line in lines), Decimal(0))
+            record.setdefault("status", {"id": "Pending Receipt", "refName": "Pending Receipt"})
             return
         if record_type == "creditmemo":
             record.setdefault("tranId", f"CM{next(self._tran_numbers)}")
@@ -798,6 +824,7 @@ class NetSuiteFake(FakeServer):
             ("invoice", "CustInvc"),
             ("creditmemo", "CustCred"),
             ("salesorder", "SalesOrd"),
+            ("purchaseorder", "PurchOrd"),
         ):
             # A credit memo's header amounts are credits to the customer: negative.
             sign = -1 if code == "CustCred" else 1
@@ -810,6 +837,10 @@ class NetSuiteFake(FakeServer):
                     "Fully Applied": "B",
                     "Rejected": "E",
                     "Voided": "V",
+                    # purchase orders
+                    "Pending Receipt": "B",
+                    "Fully Billed": "G",
+                    "Closed": "H",
                 }.get((record.get("status") or {}).get("id", ""), "A")
                 total, unpaid = record.get("total"), record.get("amountRemaining")
                 row = {

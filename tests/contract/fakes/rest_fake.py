@@ -107,6 +107,9 @@ class RestFake(FakeServer):
         self.accounts: dict[str, dict[str, Any]] = {}
         self.estimates: dict[str, dict[str, Any]] = {}
         self.journal_entries: dict[str, dict[str, Any]] = {}
+        # -- purchasing ----: vendors' purchase orders (``status`` open, billed or closed) and projects' budgets
+        self.vendor_orders: dict[str, dict[str, Any]] = {}
+        self.project_budgets: dict[str, dict[str, Any]] = {}
         self.payments: list[dict[str, Any]] = []
         # The ledger's accounts a journal line may name (the example document maps the policy's names to these).
         self.ledger_accounts = {"1250", "2400", "4000"}
@@ -731,6 +734,45 @@ class RestFake(FakeServer):
         offset = int(request.param("offset") or 0)
         return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
 
+    # -- purchasing ----
+
+    def _create_vendor_order(self, request: Request, found: re.Match[str]) -> Reply:
+        """An idempotent create (the ``Idempotency-Key``) whose answer carries the order's number."""
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self.idempotent:
+            _, body = self.idempotent[key]
+            return Reply(200, body)
+        record = dict(request.json() or {})
+        if not record.get("supplier") or record.get("supplier") not in self.suppliers:
+            return error(422, "unknown_supplier", "the order names no supplier we know")
+        record_id = f"vo_{next(self._ids):05d}"
+        record.update(uuid=record_id, number=f"VO-{len(self.vendor_orders) + 1:05d}", status="open")
+        self.vendor_orders[record_id] = record
+        body = {"id": record_id, "object": "vendor_order", "number": record["number"]}
+        if key:
+            self.idempotent[key] = (201, body)
+        return Reply(201, body)
+
+    def _committed(self, request: Request, found: re.Match[str]) -> Reply:
+        project, currency = request.param("project"), (request.param("currency") or "").lower()
+        total = sum(
+            (
+                Decimal(str(order["amount"]))
+                for order in self.vendor_orders.values()
+                if order.get("project") == project
+                and str(order.get("currency", "")).lower() == currency
+                and order.get("status") == "open"
+            ),
+            Decimal(0),
+        )
+        return Reply(200, {"committed": f"{total:.2f}"})
+
+    def _project_budget(self, request: Request, found: re.Match[str]) -> Reply:
+        budget = self.project_budgets.get(unquote(found[1]))
+        if budget is None:
+            return error(404, "not_found", "no such project")
+        return Reply(200, {"budget": budget})
+
     def _create(self, request: Request, table: dict[str, dict[str, Any]], prefix: str) -> Reply:
         key = request.headers.get("Idempotency-Key")
         if key and key in self.idempotent:
@@ -766,6 +808,10 @@ _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
     ("GET", _path(r"/accounts"), RestFake._accounts),
     ("GET", _path(r"/accounts/([^/]+)"), RestFake._account),
     ("GET", _path(r"/projects/([^/]+)/estimate"), RestFake._estimate),
+    # -- purchasing ----
+    ("GET", _path(r"/projects/([^/]+)/budget"), RestFake._project_budget),
+    ("GET", _path(r"/vendor-orders/committed"), RestFake._committed),
+    ("POST", _path(r"/vendor-orders"), RestFake._create_vendor_order),
     ("POST", _path(r"/journal-entries"), RestFake._create_journal_entry),
     ("POST", _path(r"/invoices"), RestFake._create_invoice),
     ("POST", _path(r"/invoices/([^/]+)/billed-lines"), RestFake._billed_lines),

@@ -58,12 +58,13 @@ _PREFIXES = {
     "pse__Timecard__c": "a1G",
     "pse__Expense__c": "a1H",
     "pse__Rate_Card__c": "a1J",
+    "pse__Budget__c": "a1K",  # -- purchasing ----
     # -- resource onboarding --
     "Contact": "003",
-    "pse__Work_Calendar__c": "a1K",
-    "pse__Practice__c": "a1L",
-    "pse__Skill__c": "a1M",
-    "pse__Skill_Certification_Rating__c": "a1N",
+    "pse__Work_Calendar__c": "a1P",
+    "pse__Practice__c": "a1Q",
+    "pse__Skill__c": "a1R",
+    "pse__Skill_Certification_Rating__c": "a1S",
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z0-9_.%:+-]+))"
@@ -496,6 +497,36 @@ class SalesforceFake(FakeServer):
                 record[cost_field] = estimate.cost if estimate is not None else None
             ids[project.id] = self.put("pse__Proj__c", record)
         return ids
+
+    # -- purchasing ----
+
+    def seed_project_budget(
+        self,
+        project: Any,
+        *,
+        owner_id: str | None,
+        budgets: list[tuple[Decimal, str]],
+        costs: dict[str, Decimal],
+        project_code_field: str = "pse__Project_ID__c",
+    ) -> str:
+        """A Certinia project (a canonical ``Project``) with its owner (the project manager contact), its budget
+        records (amount, status) and its cost roll-ups (field -> amount). Returns the project's Id."""
+        record: dict[str, Any] = {
+            "Name": project.project_name,
+            project_code_field: project.id,
+            "pse__Stage__c": "In Progress" if project.status == "open" else "Completed",
+            "pse__Billing_Type__c": "Time and Materials",
+            "CurrencyIsoCode": project.currency,
+            "pse__Project_Manager__c": owner_id,
+            **costs,
+        }
+        project_id = self.put("pse__Proj__c", record)
+        for amount, status in budgets:
+            self.put(
+                "pse__Budget__c",
+                {"pse__Project__c": project_id, "pse__Amount__c": amount, "pse__Status__c": status},
+            )
+        return project_id
 
     def seed_allocations(self, allocations: list[Any]) -> None:
         """The sample firm's allocations as Certinia assignments with their schedules."""

@@ -38,6 +38,7 @@ def hostile_request(**changes: object) -> RequestRecord:
             "anomaly_score": HOSTILE,
             "reasons": [HOSTILE, HOSTILE],
             "document_url": HOSTILE_URL,
+            "explanations": [{"line": HOSTILE, "text": HOSTILE, "by": HOSTILE}],
         },
         "payload_hash": "h",
         "task_token": "t",
@@ -67,7 +68,7 @@ def hostile_link() -> LinkRecord:
 
 
 DOCUMENT_TAGS = {"html", "head", "meta", "title", "style", "body"}
-PAGE_TAGS = DOCUMENT_TAGS | {"h1", "p", "table", "tr", "td", "ul", "li", "a", "div"}
+PAGE_TAGS = DOCUMENT_TAGS | {"h1", "p", "table", "tr", "td", "ul", "li", "a", "div", "strong", "span"}
 FORM_TAGS = {"form", "input", "label", "textarea", "button"}
 
 

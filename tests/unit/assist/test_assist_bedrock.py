@@ -351,3 +351,50 @@ def _case() -> Any:
     from backoffice.assist.models import AssistCase
 
     return AssistCase(**CASE_FIELDS)
+
+
+def _clauses_answer(count: int, label: str = "standard") -> str:
+    return json.dumps({"clauses": [{"index": i, "label": label, "why": "ordinary"} for i in range(count)]})
+
+
+def test_a_long_contract_is_classified_in_batches_with_every_batch_counted(
+    bedrock: tuple[Any, Stubber],
+) -> None:
+    # Given a contract of 20 sentences (more than one batch of 15)
+    client, stubber = bedrock
+    _expect(stubber, _response(_clauses_answer(15), tokens=(1500, 400)))
+    _expect(stubber, _response(_clauses_answer(5, "other_nonstandard"), tokens=(700, 140)))
+    adapter = BedrockAssistant(client, CONFIG)
+    # When classified
+    suggestions = adapter.classify_clauses([f"Sentence {i}." for i in range(20)])
+    # Then each sentence has its own answer under its own index, and both calls' tokens are counted
+    assert [s.index for s in suggestions] == list(range(20))
+    assert [s.label for s in suggestions[15:]] == ["other_nonstandard"] * 5
+    assert (adapter.last_usage.input_tokens, adapter.last_usage.output_tokens) == (2200, 540)
+
+
+def test_a_batch_that_fails_fails_the_call_with_the_tokens_already_spent(
+    bedrock: tuple[Any, Stubber],
+) -> None:
+    # Given a first batch answered and the second throttled
+    client, stubber = bedrock
+    _expect(stubber, _response(_clauses_answer(15), tokens=(1500, 400)))
+    _throttled(stubber)
+    # When classified  Then the call gives up as throttled, having spent the first batch's tokens
+    with pytest.raises(AssistUnavailable) as gave_up:
+        BedrockAssistant(client, CONFIG).classify_clauses([f"Sentence {i}." for i in range(20)])
+    assert gave_up.value.reason == "throttled: ThrottlingException"
+    assert (gave_up.value.input_tokens, gave_up.value.output_tokens) == (1500, 400)
+
+
+def test_an_explanation_longer_than_a_reviewer_reads_is_asked_again(bedrock: tuple[Any, Stubber]) -> None:
+    # Given a model that rambles, then keeps it short
+    client, stubber = bedrock
+    _expect(stubber, _response(json.dumps({"text": "word " * 200})))
+    _expect(stubber, _response('{"text": "The lodging receipt is missing; policy requires one."}'))
+    reason = AnomalyReason(rule="TE4", check="receipt_missing", text="TE4 receipt missing for lodging")
+    # When explained  Then the short answer is kept
+    explanation = BedrockAssistant(client, CONFIG).explain_anomalies(
+        AnomalyContext(line=AnomalyFact(subject="expense line 2", reasons=(reason,)))
+    )
+    assert explanation.text.startswith("The lodging receipt is missing")

@@ -39,6 +39,7 @@ def test_a_firm_turning_bedrock_on_gives_the_stack_its_model_and_region() -> Non
         "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
         "region": "us-east-1",
         "routing_regions": [],
+        "guardrail_id": "",
     }
 
 

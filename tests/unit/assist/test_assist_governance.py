@@ -337,3 +337,50 @@ def test_the_kill_switch_sends_every_use_to_the_local_rules(
 
 def _records(trail: MemoryTrail) -> Iterable[Mapping[str, Any]]:
     return trail.appended
+
+
+def test_a_large_amount_is_not_mistaken_for_a_bank_number() -> None:
+    # Given a transformation deal of USD 250,000,000.00 (nine digits before the decimals)
+    model = ModelDouble()
+    context = _leaky_context().model_copy(
+        update={"amounts": (Amount(label="total fees", amount=Decimal("250000000.00"), currency="USD"),)}
+    )
+    # When summarized  Then the amount reaches the model whole
+    _governed(model, MemoryTrail()).summarize_approval(context)
+    assert json.loads(model.sent[0])["amounts"][0]["amount"] == "250000000.00"
+
+
+def test_only_the_first_page_of_a_long_document_is_sent() -> None:
+    # Given a 50,000-character text
+    model = ModelDouble()
+    _governed(model, MemoryTrail(), use="document_classification").classify_document(
+        DocumentText(text="x " * 25_000)
+    )
+    # Then what was sent is cut to the first page's worth
+    assert len(json.loads(model.sent[0])["text"]) == 8_000
+
+
+def test_an_unexpected_error_in_the_model_adapter_never_fails_the_case() -> None:
+    # Given a model adapter that breaks in a way nobody planned for
+    class Broken(ModelDouble):
+        def classify_document(self, document: DocumentText) -> DocumentSuggestion:
+            raise KeyError("output")
+
+    trail = MemoryTrail()
+    # When a document is classified  Then the rules answer, and the reason names the error's type
+    suggestion = _governed(Broken(), trail, use="document_classification").classify_document(
+        DocumentText(text="INVOICE Invoice No. 7 Amount Due USD 10.00")
+    )
+    assert (suggestion.label, suggestion.fallback_reason) == ("invoice", "error: KeyError")
+    assert trail.appended[0]["reasons"] == ("error: KeyError",)
+
+
+def test_an_error_in_the_local_rules_is_the_products_and_is_raised() -> None:
+    # Given the local rules asked for clauses without the contract-risk rules (a wiring mistake)
+    rules = LocalAssistant()  # as the wiring builds it: the rules are the adapter and the fallback
+    governed = GovernedAssistant(
+        "clause_detection", rules, rules, config=AiAssistConfig(), case=CASE, trail=MemoryTrail()
+    )
+    # Then the mistake is raised, not hidden behind a fallback
+    with pytest.raises(ValueError, match="contract-risk rules"):
+        governed.classify_clauses(["Anything."])

@@ -183,3 +183,12 @@ def test_an_explanation_says_each_reason_and_what_kind_of_finding_it_is() -> Non
     assert "flagged for 2 reasons" in explanation.text
     assert "more hours in a day than the limit" in explanation.text and "late entry" in explanation.text
     assert "a person must decide" in explanation.text and "unusual rather than wrong" in explanation.text
+
+
+def test_the_document_labels_are_the_types_the_product_reads_plus_other() -> None:
+    # Given the assistant's document labels and the extraction's document types
+    from backoffice.assist.models import DOCUMENT_LABELS
+    from backoffice.extraction.document_types import DOCUMENT_TYPES
+
+    # Then every type the product reads can be suggested, and "other" besides
+    assert set(DOCUMENT_LABELS) == {*DOCUMENT_TYPES, "other"}

@@ -324,3 +324,40 @@ def test_a_calendar_month_is_named_by_its_month_any_other_period_by_its_dates() 
     assert period_label(date(2026, 10, 1), date(2026, 10, 31)) == "October 2026"
     assert period_label(date(2026, 10, 1), date(2026, 10, 15)) == "2026-10-01 to 2026-10-15"
     assert period_label(date(2026, 10, 1), date(2026, 11, 30)) == "2026-10-01 to 2026-11-30"
+
+
+def test_the_top_flagged_lines_reasons_are_explained_in_plain_words_for_the_reviewer() -> None:
+    # Given a long day (TE7) and a lodging claim without a receipt (TE4) the scorer sends to a person
+    from backoffice.assist.config import AiAssistConfig
+    from backoffice.assist.wiring import assistant
+    from backoffice.invoicing.review import anomaly_fact, explain_lines
+
+    scores = {
+        "TE-1": LineScore(
+            score=1.0,
+            review=True,
+            reasons=["TE7 10.5 h on 2026-10-06, over the 10 h limit"],
+            checks=["daily_hours"],
+        ),
+        "EX-1": LineScore(
+            score=0.9,
+            review=True,
+            reasons=["TE4 receipt missing for taxi USD 42.50"],
+            checks=["receipt_missing"],
+        ),
+    }
+    review = review_project(report(time_ids=["TE-1"], expense_ids=("EX-1",)), scores, LINES)
+
+    # When the local rules explain them
+    local = assistant("anomaly_explanation", None, trail=None, config=AiAssistConfig())
+    explained = explain_lines(review, local.explain_anomalies)
+
+    # Then each line gets the check behind its reason in plain words, by the rules, highest score first
+    assert [e["line"] for e in explained] == ["TE-1", "EX-1"]
+    receipt = anomaly_fact(review.review_lines[1]).reasons[0]
+    assert (receipt.rule, receipt.check, receipt.kind) == ("TE4", "receipt_missing", "violation")
+    assert "no receipt for lodging" in explained[1]["text"] and explained[1]["by"] == "the firm's rules"
+    # And the reviewer's subject carries them, and the lines in structure for the summary
+    subject = review.approval_subject("Acme Corp", "technology", explained)
+    assert subject["explanations"] == explained
+    assert [a["subject"].split(" ")[0] for a in subject["anomalies"]] == ["TE-1", "EX-1"]

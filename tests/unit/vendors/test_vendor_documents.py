@@ -528,3 +528,60 @@ def test_the_documents_are_deterministic(w9_form: Path) -> None:
     assert w9_pdf(application.w9, w9_form) == read_back("high-spend", w9_form)[0]["w9"]
     assert certificate_pdf(_certificate("high-spend")) == certificate_pdf(_certificate("high-spend"))
     assert bank_letter_pdf(application.bank_letter) == read_back("high-spend", w9_form)[0]["bank_letter"]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A file under the wrong slot (issue #23: document classification)
+# ------------------------------------------------------------------------------------------------------------
+
+
+class _Bucket:
+    """S3's get_object over the files a vendor uploaded."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def get_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        return {"Body": _Body(self.files[Key])}
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self) -> bytes:
+        return self.data
+
+
+def test_a_certificate_uploaded_as_the_w9_is_named_for_what_it_looks_like(w9_form: Path) -> None:
+    # Given a vendor who put its certificate of insurance in the W-9's slot (and the certificate in its own)
+    from backoffice.assist.config import AiAssistConfig
+    from backoffice.assist.wiring import assistant
+    from backoffice.vendors.steps import approval_subject, read_application
+
+    files, _ = read_back("clean", w9_form)
+    bucket = _Bucket({"w9.pdf": files["coi"], "coi.pdf": files["coi"], "bank.pdf": files["bank_letter"]})
+    documents = {
+        slot: {"bucket": "documents", "key": key}
+        for slot, key in (("w9", "w9.pdf"), ("coi", "coi.pdf"), ("bank_letter", "bank.pdf"))
+    }
+    local = assistant("document_classification", None, trail=None, config=AiAssistConfig())
+    request = SCENARIOS["clean"].application.request
+
+    # When the documents are read, with the assistant asked about a file not read completely as its slot
+    application = read_application("vendor-1", request, documents, bucket, classify=local.classify_document)
+
+    # Then the application says the W-9 slot holds what looks like a certificate, as the rules' suggestion
+    [hint] = application.document_hints
+    assert hint.startswith("the file uploaded as the W-9 looks like certificate of insurance")
+    assert "suggested by the firm's rules" in hint
+    # And the approvers read it among the reasons
+    assessment = assess(application, SanctionsList([]), VendorPolicy())
+    assert hint in approval_subject(application, assessment)["reasons"]
+    # And without the assistant (or with the right files) there is no hint
+    assert read_application("vendor-1", request, documents, bucket).document_hints == []
+    right = _Bucket({"w9.pdf": files["w9"], "coi.pdf": files["coi"], "bank.pdf": files["bank_letter"]})
+    assert (
+        read_application("v", request, documents, right, classify=local.classify_document).document_hints
+        == []
+    )

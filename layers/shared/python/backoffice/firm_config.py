@@ -29,6 +29,7 @@ from backoffice.finance_close.revenue_policy import RevenuePolicy
 from backoffice.invoicing.policy import BillingPolicy
 from backoffice.models.envelope import Model
 from backoffice.onboarding.contract_risk import ContractRiskPolicy
+from backoffice.purchasing.policy import PurchasingPolicy
 from backoffice.resource_onboarding.policy import ResourceOnboardingPolicy
 from backoffice.time_expense.policy import TimeExpensePolicy
 from backoffice.time_expense.reminders_policy import ReminderPolicy
@@ -85,6 +86,8 @@ class FirmConfig(Model):
     timesheet_reminders: ReminderPolicy | None = None
     # The weekly time and expense review: auto-approval of clean lines, who approves expenses (defaults in code).
     time_expense_review: TimeExpensePolicy | None = None
+    # -- purchasing ----: purchase approval's travel limit, finance and fallback groups, vendor wait (defaults in code).
+    purchasing: PurchasingPolicy | None = None
     # -- resource onboarding: the minimum margin a bill rate keeps, the documents per employment, who approves a
     # rate out of band (defaults in code) --
     resource_onboarding: ResourceOnboardingPolicy | None = None

@@ -54,6 +54,16 @@ def _summary(request: RequestRecord) -> tuple[str, str] | None:
     return str(summary["text"]), written_by(summary)
 
 
+def _explanations(request: RequestRecord) -> list[tuple[str, str, str]]:
+    """(line, plain words, who wrote them) of each flagged line the workflow had explained."""
+    found = request.subject.get("explanations") or []
+    return [
+        (str(e.get("line", "")), str(e.get("text", "")), str(e.get("by", "")))
+        for e in found
+        if isinstance(e, dict) and e.get("text")
+    ]
+
+
 def approval_email(
     request: RequestRecord, approver: str, url: str, *, reminder: bool
 ) -> tuple[str, str, str]:
@@ -72,6 +82,13 @@ def approval_email(
         lines.append(f"You receive this as delegate of {behalf}.")
     if reasons:
         lines += ["", "Why this needs a decision:", *(f"- {r}" for r in reasons)]
+    explained = _explanations(request)
+    if explained:
+        lines += [
+            "",
+            "The flags in plain words:",
+            *(f"- {line}: {text} ({by})" for line, text, by in explained),
+        ]
     if request.subject.get("document_url"):
         lines += ["", f"Document: {request.subject['document_url']}"]
     lines += [
@@ -90,6 +107,7 @@ def approval_email(
         summary=summary,
         facts=_facts(request),
         reasons=reasons,
+        explanations=explained,
         document_url=request.subject.get("document_url"),
         url=url,
     )
@@ -171,6 +189,7 @@ def _confirm(page: Page, action_hint: str | None) -> str:
         summary=_summary(r),
         facts=_facts(r),
         reasons=[str(reason) for reason in r.subject.get("reasons", [])],
+        explanations=_explanations(r),
         document_url=r.subject.get("document_url"),
         csrf=page.csrf,
         decision="reject" if action_hint == "reject" else "approve",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from backoffice.approvals.policy import (
     SUBJECT_GROUP,
@@ -53,6 +54,72 @@ DEFAULT_ROUTES: Mapping[str, tuple[Rule, ...]] = {
                     group=f"{SUBJECT_GROUP}project_manager",
                     timeout_seconds=_TWO_DAYS,
                     escalate_to=f"{SUBJECT_GROUP}reviewers",
+                ),
+            ),
+        ),
+    ),
+    # -- purchasing ----: the purchase approval chain by amount and category (``purchasing/budget.py`` names the
+    # case's people: the project owner, finance, the fallback who stands in for an owner who is the requester).
+    # Rules in order, the first that matches decides; a purchase none matches (software under 1,000 within budget)
+    # is approved by the policy. ``owner`` says whether the purchase is over the project's budget.
+    "purchase_approval": (
+        Rule(
+            name="over budget: the project owner, then finance",
+            when=Conditions(owners=("over_budget",)),
+            levels=(
+                Level(
+                    name="project owner approval",
+                    group=f"{SUBJECT_GROUP}project_owner",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}fallback",
+                ),
+                Level(
+                    name="finance approval",
+                    group=f"{SUBJECT_GROUP}finance",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}fallback",
+                ),
+            ),
+        ),
+        Rule(
+            name="25,000 or more: the project owner, then finance",
+            when=Conditions(min_amount=Decimal(25000)),
+            levels=(
+                Level(
+                    name="project owner approval",
+                    group=f"{SUBJECT_GROUP}project_owner",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}fallback",
+                ),
+                Level(
+                    name="finance approval",
+                    group=f"{SUBJECT_GROUP}finance",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}fallback",
+                ),
+            ),
+        ),
+        Rule(
+            name="subcontractor work orders: the project owner",
+            when=Conditions(vendor_categories=("subcontractor",)),
+            levels=(
+                Level(
+                    name="project owner approval",
+                    group=f"{SUBJECT_GROUP}project_owner",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}fallback",
+                ),
+            ),
+        ),
+        Rule(
+            name="purchases of 1,000 or more: the project owner",
+            when=Conditions(min_amount=Decimal(1000)),
+            levels=(
+                Level(
+                    name="project owner approval",
+                    group=f"{SUBJECT_GROUP}project_owner",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}fallback",
                 ),
             ),
         ),

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from backoffice import aws
 from backoffice.assist.config import AiAssistConfig
@@ -45,6 +45,7 @@ from backoffice.assist.models import (
     DocumentSuggestion,
     DocumentText,
     Explanation,
+    word_count,
 )
 from backoffice.assist.port import AssistUnavailable
 from backoffice.assist.rubric import allowed_amounts, amounts_in
@@ -62,6 +63,9 @@ _REFUSED = {"guardrail_intervened", "content_filtered"}
 _THROTTLED = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
 _TIMEOUT_CODES = {"ModelTimeoutException", "RequestTimeout", "RequestTimeoutException"}
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+# Sentences per Converse call when classifying clauses: about 30 output tokens each, well within max_output_tokens.
+CLAUSE_BATCH = 15
+EXPLANATION_MAX_WORDS = 150
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -111,6 +115,24 @@ class _DocumentReply(_Reply):
 
 class _ExplanationReply(_Reply):
     text: str = Field(min_length=1)
+
+    @field_validator("text")
+    @classmethod
+    def _short(cls, text: str) -> str:
+        # The prompt asks for 90 words; a reviewer reads it beside the line, not instead of it.
+        if word_count(text) > EXPLANATION_MAX_WORDS:
+            raise ValueError(f"at most {EXPLANATION_MAX_WORDS} words")
+        return text
+
+
+def _clauses_reader(count: int) -> Callable[[str], _ClausesReply]:
+    def read(text: str) -> _ClausesReply:
+        reply = _json_reply(text, _ClausesReply)
+        if sorted(c.index for c in reply.clauses) != list(range(count)):
+            raise _Invalid(f"answer exactly one entry per sentence, index 0 to {count - 1}")
+        return reply
+
+    return read
 
 
 class _Invalid(ValueError):
@@ -163,23 +185,26 @@ class BedrockAssistant:
         return ApprovalSummary(**self._meta(task), summary=reply.summary, facts_used=tuple(reply.facts_used))
 
     def classify_clauses(self, sentences: Sequence[str]) -> list[ClauseSuggestion]:
-        count = len(sentences)
-        if count == 0:
-            return []
-
-        def read(text: str) -> _ClausesReply:
-            reply = _json_reply(text, _ClausesReply)
-            indexes = sorted(c.index for c in reply.clauses)
-            if indexes != list(range(count)):
-                raise _Invalid(f"answer exactly one entry per sentence, index 0 to {count - 1}")
-            return reply
-
+        """In batches of ``CLAUSE_BATCH`` sentences (a contract's 200 sentences in one answer would outrun
+        ``max_output_tokens`` and come back truncated); any batch failing fails the whole call, with every batch's
+        tokens counted."""
         task = "classify_clauses"
-        reply = self._converse(task, list(sentences), read)
-        return [
-            ClauseSuggestion(**self._meta(task), index=c.index, label=c.label, why=c.why[:200])
-            for c in sorted(reply.clauses, key=lambda c: c.index)
-        ]
+        suggestions: list[ClauseSuggestion] = []
+        spent = [0, 0]
+        for start in range(0, len(sentences), CLAUSE_BATCH):
+            batch = list(sentences[start : start + CLAUSE_BATCH])
+            try:
+                reply = self._converse(task, batch, _clauses_reader(len(batch)))
+            except AssistUnavailable as unavailable:
+                spent = [spent[0] + unavailable.input_tokens, spent[1] + unavailable.output_tokens]
+                raise self._unavailable(unavailable.reason, spent) from None
+            spent = [spent[0] + self.last_usage.input_tokens, spent[1] + self.last_usage.output_tokens]
+            suggestions += [
+                ClauseSuggestion(**self._meta(task), index=start + c.index, label=c.label, why=c.why[:200])
+                for c in sorted(reply.clauses, key=lambda c: c.index)
+            ]
+        self.last_usage = Usage(spent[0], spent[1])
+        return suggestions
 
     def classify_document(self, document: DocumentText) -> DocumentSuggestion:
         task = "classify_document"

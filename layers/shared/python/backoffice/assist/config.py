@@ -91,13 +91,14 @@ class AiAssistConfig(JsonModel):
 
     def stack_setting(self) -> str:
         """What the stack reads at synth (the catalog setting ``ai_assist``): "{}" when Bedrock is off, else the
-        model, region and routing regions the grant is scoped to."""
+        model, region, routing regions and Guardrail the grant is scoped to."""
         if self.adapter != "bedrock" or not self.enabled_uses:
             return "{}"
         setting = {
             "model_id": self.model_id,
             "region": self.region or "",
             "routing_regions": list(self.routing_regions()),
+            "guardrail_id": self.guardrail_id or "",
         }
         return json.dumps(setting, separators=(",", ":"), sort_keys=True)
 

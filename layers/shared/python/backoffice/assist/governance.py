@@ -58,6 +58,8 @@ from backoffice.audit import Actor, CaseTrail
 from backoffice.masking import mask_prompt_value
 
 SUGGESTED = "ai.suggested"
+# What of a document is read: its first page, as text (a longer text is cut here, before it is masked or sent).
+DOCUMENT_TEXT_LIMIT = 8_000
 T = TypeVar("T")
 
 
@@ -79,7 +81,7 @@ class GovernedAssistant:
         self.config, self.case, self.trail = config, case, trail
 
     def summarize_approval(self, context: ApprovalContext) -> ApprovalSummary:
-        masked = ApprovalContext.model_validate(self._masked(context.model_dump(mode="json")))
+        masked = ApprovalContext.model_validate(self._masked(context.model_dump()))
         return self._call("summarize_approval", masked, lambda a: a.summarize_approval(masked), _one_word)
 
     def classify_clauses(self, sentences: Sequence[str]) -> list[ClauseSuggestion]:
@@ -87,16 +89,19 @@ class GovernedAssistant:
         return self._call("classify_clauses", masked, lambda a: a.classify_clauses(masked), _clauses_word)
 
     def classify_document(self, document: DocumentText) -> DocumentSuggestion:
-        masked = DocumentText.model_validate(self._masked(document.model_dump(mode="json")))
+        first_page = document.model_copy(update={"text": document.text[:DOCUMENT_TEXT_LIMIT]})
+        masked = DocumentText.model_validate(self._masked(first_page.model_dump()))
         return self._call("classify_document", masked, lambda a: a.classify_document(masked), _one_word)
 
     def explain_anomalies(self, context: AnomalyContext) -> Explanation:
-        masked = AnomalyContext.model_validate(self._masked(context.model_dump(mode="json")))
+        masked = AnomalyContext.model_validate(self._masked(context.model_dump()))
         return self._call("explain_anomalies", masked, lambda a: a.explain_anomalies(masked), _one_word)
 
     # -- the one path --------------------------------------------------------------------------------------------
 
     def _masked(self, value: Any) -> Any:
+        # Python-mode dumps: amounts stay Decimals, which masking leaves alone (a JSON dump would turn
+        # USD 250,000,000.00 into a 9-digit string that looks like a routing number).
         return mask_prompt_value(value, self.case.known_people if self.case else None)
 
     def _call(self, task: str, masked: Any, ask: Callable[[Assistant], T], outcome: Callable[[T], str]) -> T:
@@ -110,6 +115,13 @@ class GovernedAssistant:
         except AssistUnavailable as unavailable:
             reason = unavailable.reason
             spent = Usage(unavailable.input_tokens, unavailable.output_tokens)
+            result = _with_fallback(ask(self.local), reason)
+        except Exception as error:
+            # A suggestion never fails a case: whatever else goes wrong in the model's adapter, the rules answer
+            # (and the reason says what it was). The rules' own errors are the product's and go up.
+            if self.inner is self.local:
+                raise
+            reason = f"error: {type(error).__name__}"
             result = _with_fallback(ask(self.local), reason)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self._measure(requested, spent, latency_ms, reason)

@@ -184,7 +184,7 @@ def _summary(context: ApprovalContext) -> str:
     budget = SUMMARY_MAX_WORDS - word_count(" ".join(head + tail))
     middle: list[str] = []
     if not context.risks:
-        middle.append("No contract risks flagged.")
+        middle.append("No risks flagged.")
     details = [(name, r.sentence) for name, r in zip(risk_names, context.risks, strict=True)] + [
         (f"flagged {subject}", "; ".join(reason.text for reason in a.reasons))
         for subject, a in zip(anomalies, context.anomalies, strict=True)
@@ -214,6 +214,8 @@ def _reason_sentence(reason: AnomalyReason) -> str:
         why = "this is unusual rather than wrong: the reviewer judges whether there is a good reason"
     else:
         why = "the reviewer decides whether it stands"
+    if not what.strip():
+        return f"{reason.text.rstrip('.')}. Rule {reason.rule} flagged it; {why}."
     return f"{reason.text.rstrip('.')}. Rule {reason.rule} checks for {what.rstrip('.')}; {why}."
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backoffice.cli.ai import add_ai_parser
 from backoffice.cli.anomaly import add_anomaly_parser
 from backoffice.cli.approvals import add_approvals_parser
 from backoffice.cli.close import add_close_parsers, add_revenue_parsers
@@ -531,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_revenue_parsers(sub, _connect)
     add_delivery_parser(sub, _connect)
     add_timesheets_parser(sub, _connect)
+    add_ai_parser(sub)  # ai assist (issue #23): backoffice ai eval
 
     config = sub.add_parser("config", help="the firm's configuration document (deploy settings)")
     config_sub = config.add_subparsers(dest="config_command", required=True)

@@ -33,6 +33,10 @@ paged), ``get_contract`` ({id}), ``project_rate_card`` ({project_id}; not found:
 (``backoffice.connectors.mapping``). Creates send the idempotency key in a header (``Idempotency-Key`` by
 default) and can map it into the body as the source ``$idempotency_key``.
 
+Purchasing: ERP ``create_purchase_order`` (a create; the order's number read at ``value_path``, else its id) and
+``committed_amount`` ({project_id}, {currency}; reads ``value_path``, not found: 0); PSA ``project_budget``
+({project_id}; maps to ProjectBudget, not found: RecordNotFound).
+
 Finance close: ERP ``list_invoices`` ({start}, {end}; the invoices posted in the period, every status but draft,
 with their lines; paged) and ``list_projects`` (the ERP's projects; paged). The ERP's ``project_rate_card`` and the
 PSA's ``get_account`` ({id}; the client's account, by the id the PSA's projects name it by) are the operations of
@@ -113,12 +117,14 @@ from backoffice.models import (
     Opportunity,
     Payment,
     Project,
+    ProjectBudget,
     ProjectEstimate,
     ProjectTemplate,
     PurchaseOrder,
     RateCard,
     TimeEntry,
     Vendor,
+    VendorPurchaseOrder,
     Worker,
     readable_errors,
 )
@@ -163,6 +169,10 @@ OperationName = Literal[
     "post_journal_entry",
     "list_payments",
     "approve_lines",
+    # -- purchasing ----
+    "create_purchase_order",
+    "committed_amount",
+    "project_budget",
     # -- resource onboarding --
     "standard_rate_card",
     "save_resource",
@@ -195,6 +205,9 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "list_invoices": frozenset({"start", "end"}),
     "project_estimate": frozenset({"project_id"}),
     "list_payments": frozenset({"start", "end"}),
+    # -- purchasing ----
+    "committed_amount": frozenset({"project_id", "currency"}),
+    "project_budget": frozenset({"project_id"}),
     # -- resource onboarding --
     "standard_rate_card": frozenset({"currency"}),
     "save_resource": frozenset({"worker_id"}),
@@ -209,6 +222,7 @@ _CREATES = frozenset(
         "create_resource_request",
         "create_invoice",
         "post_journal_entry",
+        "create_purchase_order",  # -- purchasing ----
     }
 )
 _LISTS = frozenset(
@@ -228,7 +242,7 @@ _LISTS = frozenset(
         "open_resource_requests",
     }
 )
-_VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template"})
+_VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template", "committed_amount"})
 _NO_MAPPING = _CREATES | _VALUES | {"release_vendor", "mark_billed", "return_lines", "approve_lines"}
 # Writes that are no create but send a body the document maps (resource onboarding's).
 _BODY_WRITES = frozenset({"save_resource", "assign_resource_request"})
@@ -559,6 +573,12 @@ class RestConnector:
         return self._map(name, self._operation(name), record, model)
 
     def _create(self, name: OperationName, canonical: Any, idempotency_key: str) -> Created:
+        return self._create_answer(name, canonical, idempotency_key)[0]
+
+    def _create_answer(
+        self, name: OperationName, canonical: Any, idempotency_key: str
+    ) -> tuple[Created, Any]:
+        """The create and the system's answer (a purchase order's number is read from it)."""
         op = self._operation(name)
         assert op.body is not None  # checked when the document was loaded
         try:
@@ -576,7 +596,7 @@ class RestConnector:
             raise tagged(
                 RecordUnmappable(f"{self.system} {name}: the response has no id at {op.id_path}"), self.system
             )
-        return Created(str(new_id), created=response.status in op.created_statuses)
+        return Created(str(new_id), created=response.status in op.created_statuses), response.json()
 
     # -- CRM ----------------------------------------------------------------------------------------------------
 
@@ -764,6 +784,38 @@ class RestConnector:
 
     def post_journal_entry(self, entry: JournalEntry, *, idempotency_key: str) -> Created:
         return self._create("post_journal_entry", entry.to_json_dict(), idempotency_key)
+
+    # -- purchasing ----
+
+    def create_purchase_order(self, order: VendorPurchaseOrder, *, idempotency_key: str) -> Created:
+        """The vendor's purchase order, once per key (the operation's idempotency header); ``details["number"]``:
+        the order's number at the operation's ``value_path``, else its id."""
+        name: OperationName = "create_purchase_order"
+        created, answer = self._create_answer(name, order.to_json_dict(), idempotency_key)
+        path = self._operation(name).value_path
+        number = read_path(answer, path) if path else None
+        return Created(created.id, created.created, {"number": str(number or created.id)})
+
+    def committed_amount(self, project_id: str, currency: str) -> Decimal:
+        found, value = self._value(
+            "committed_amount", {"project_id": project_id, "currency": currency}, project_id
+        )
+        if not found or value in (None, ""):
+            return Decimal(0)
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            raise tagged(
+                RecordUnmappable(f"{self.system} committed_amount: not an amount"), self.system
+            ) from None
+
+    def project_budget(self, project_id: str) -> ProjectBudget:
+        name: OperationName = "project_budget"
+        record = self._one(name, {"project_id": project_id}, project_id)
+        if record in (None, {}, []):
+            raise tagged(RecordNotFound(f"{self.system} has no project {project_id}"), self.system)
+        budget: ProjectBudget = self._map(name, self._operation(name), record, ProjectBudget)
+        return budget
 
     # -- PSA ----------------------------------------------------------------------------------------------------
 

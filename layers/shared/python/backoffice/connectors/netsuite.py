@@ -99,6 +99,7 @@ from backoffice.models import (
     PurchaseOrder,
     RateCard,
     Vendor,
+    VendorPurchaseOrder,
     readable_errors,
 )
 from backoffice.models.envelope import Model
@@ -190,6 +191,14 @@ class NetSuiteSettings(Model):
     journal_account_ids: dict[str, str] = Field(default_factory=dict)
     journal_approved: bool = True
     journal_line_basis_field: str | None = None
+    # -- purchasing ----: a vendor's purchase order is a ``purchaseorder`` record (one expense line on the account
+    # its category is booked to: ``purchase_order_accounts``, category -> the account's internal id; an order of a
+    # category not mapped is refused before anything is sent), the PSA project in ``invoice_project_field`` (the
+    # same custom body field invoices carry), created approved (the workflow's chain approved it) unless
+    # ``purchase_order_approved`` is False. What a project has committed: its purchase orders in the currency that are
+    # neither rejected, fully billed nor closed (statuses C, G, H).
+    purchase_order_accounts: dict[str, str] = Field(default_factory=dict)
+    purchase_order_approved: bool = True
     governance: Governance = Field(default_factory=Governance)
 
     @model_validator(mode="after")
@@ -1343,6 +1352,71 @@ class NetSuiteErp:
         return self.api.create_record_once(
             "journalentry", idempotency_key, body, operation="post_journal_entry"
         )
+
+    # -- purchasing ----
+
+    def create_purchase_order(self, order: VendorPurchaseOrder, *, idempotency_key: str) -> Created:
+        """The vendor's ``purchaseorder``, once per key (its externalId): a retry, also one whose first answer was
+        lost, finds the order created (``created`` False). ``details["number"]``: its ``tranId``."""
+        settings = self.api.settings
+        account = settings.purchase_order_accounts.get(order.category)
+        if account is None:
+            raise tagged(
+                ConnectorNotConfigured(
+                    f"netsuite create_purchase_order: no expense account for {order.category} orders "
+                    "(netsuite.purchase_order_accounts)"
+                ),
+                SYSTEM,
+            )
+        currency_id = self._currency_id(order.currency)
+        if currency_id is None:
+            raise tagged(
+                ConnectorNotConfigured(
+                    f"netsuite create_purchase_order: netsuite has no currency {order.currency}"
+                ),
+                SYSTEM,
+            )
+        body: dict[str, Any] = {
+            "entity": {"id": order.vendor_id},
+            "tranDate": order.order_date.isoformat(),
+            "currency": {"id": currency_id},
+            "memo": order.description[:999],
+            settings.invoice_project_field: order.project_id,
+            "expense": {
+                "items": [
+                    {"account": {"id": account}, "amount": order.amount, "memo": order.description[:999]}
+                ]
+            },
+        }
+        if order.needed_by is not None:
+            body["dueDate"] = order.needed_by.isoformat()
+        if settings.subsidiary_id:
+            body["subsidiary"] = {"id": settings.subsidiary_id}
+        if settings.purchase_order_approved:
+            body["approvalStatus"] = {"id": _APPROVED}
+        created = self.api.create_record_once(
+            "purchaseorder", idempotency_key, body, operation="create_purchase_order"
+        )
+        record = self.api.get_record(
+            "purchaseorder", created.id, operation="create_purchase_order", params={"fields": "tranId"}
+        )
+        number = str(record.get("tranId") or created.id)
+        return Created(created.id, created.created, {**created.details, "number": number})
+
+    def committed_amount(self, project_id: str, currency: str) -> Decimal:
+        currency_id = self._currency_id(currency)
+        if currency_id is None:
+            return Decimal(0)
+        field = self.api.settings.invoice_project_field.lower()
+        for row in self.api.suiteql(
+            "SELECT SUM(t.foreigntotal) AS committed FROM transaction t WHERE t.type = 'PurchOrd' "
+            f"AND t.{field} = {suiteql_literal(project_id)} AND t.currency = {currency_id} "
+            "AND t.status NOT IN ('C', 'G', 'H')",
+            operation="committed_amount",
+        ):
+            if row.get("committed") not in (None, ""):
+                return Decimal(str(row["committed"]))
+        return Decimal(0)
 
     def _job_ids(self, project_ids: Sequence[str]) -> dict[str, str]:
         """The internal id of each project's ``job`` (matched on ``project_id_field``, by default ``entityid``

@@ -26,12 +26,14 @@ from backoffice.models import (
     Opportunity,
     Payment,
     Project,
+    ProjectBudget,
     ProjectEstimate,
     ProjectTemplate,
     PurchaseOrder,
     RateCard,
     TimeEntry,
     Vendor,
+    VendorPurchaseOrder,
     Worker,
 )
 
@@ -334,6 +336,32 @@ class HrisPort(Protocol):
 
     def employee_records(self) -> list[EmployeeRecord]:
         """Home address, phone and payroll bank account per employee: what a ghost vendor would share."""
+        ...
+
+
+# -- purchasing ----
+
+
+class PurchasingErpPort(Protocol):
+    """What purchase approval does in the ERP: the purchase order issued to the vendor, and what the project has
+    already committed in open purchase orders (sandbox, NetSuite ``purchaseorder`` records, generic REST)."""
+
+    def create_purchase_order(self, order: VendorPurchaseOrder, *, idempotency_key: str) -> Created:
+        """Create the vendor's purchase order once: a second create with the same key (NetSuite: its externalId)
+        returns the first order's id, ``created`` False. ``details["number"]``: the ERP's document number."""
+        ...
+
+    def committed_amount(self, project_id: str, currency: str) -> Decimal:
+        """What the project's open purchase orders in ``currency`` commit and have not yet been billed for."""
+        ...
+
+
+class ProjectBudgetPsaPort(Protocol):
+    """What purchase approval reads from the PSA: the project's cost budget and its actual cost to date."""
+
+    def project_budget(self, project_id: str) -> ProjectBudget:
+        """The project's budget, owner and actual cost (``budget`` None: the PSA holds no approved budget for it);
+        RecordNotFound: no such project."""
         ...
 
 

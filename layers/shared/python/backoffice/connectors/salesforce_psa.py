@@ -85,6 +85,7 @@ from backoffice.models import (
     ExpenseEntry,
     Milestone,
     Project,
+    ProjectBudget,
     ProjectEstimate,
     ProjectTemplate,
     RateCard,
@@ -656,6 +657,47 @@ class CertiniaPsa:
             return None
         estimate: ProjectEstimate = load_record(ProjectEstimate, {"hours": hours, "cost": cost}, _PROJECT)
         return estimate
+
+    # -- purchasing ----
+
+    def project_budget(self, project_id: str) -> ProjectBudget:
+        """The project's approved budget (the sum of its ``pse__Budget__c`` records in ``budget_status``; None when
+        it has none), its actual cost (its cost roll-ups) and its owner; RecordNotFound: no such project."""
+        settings = self.settings
+        record_id = salesforce_id(project_id, "project")
+        fields = ["Id", "Name", "pse__Stage__c", settings.project_owner_field, *settings.actual_cost_fields]
+        if self.api.settings.multi_currency:
+            fields.append("CurrencyIsoCode")
+        record = self.api.get_record(_PROJECT, record_id, fields, operation="project_budget")
+        amounts = [
+            decimal_or_none(budget.get("pse__Amount__c")) or Decimal(0)
+            for budget in self.api.query(
+                f"SELECT Id, pse__Amount__c FROM pse__Budget__c WHERE pse__Project__c = {soql_literal(record_id)} "
+                f"AND pse__Status__c = {soql_literal(settings.budget_status)}",
+                operation="project_budget",
+            )
+        ]
+        actual = sum(
+            (
+                decimal_or_none(read_field(record, field)) or Decimal(0)
+                for field in settings.actual_cost_fields
+            ),
+            Decimal(0),
+        )
+        budget: ProjectBudget = load_record(
+            ProjectBudget,
+            {
+                "project_id": project_id,
+                "project_name": record.get("Name"),
+                "status": _STATUS_BY_STAGE.get(str(record.get("pse__Stage__c") or "").lower(), "open"),
+                "owner_id": read_field(record, settings.project_owner_field),
+                "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
+                "budget": sum(amounts, Decimal(0)) if amounts else None,
+                "actual_cost": actual,
+            },
+            _PROJECT,
+        )
+        return budget
 
     def mark_billed(
         self,

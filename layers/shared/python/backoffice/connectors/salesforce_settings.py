@@ -61,6 +61,18 @@ class CertiniaSettings(Model):
     # estimate; None: the cost is not read). None for the hours: hours are not read either.
     estimate_hours_field: str | None = "pse__Estimated_Hours_at_Completion__c"
     estimate_cost_field: str | None = None
+    # -- purchasing ----: a project's budget is the sum of its ``pse__Budget__c`` records in ``budget_status``
+    # (none: the project has no approved budget); its actual cost to date the sum of its cost roll-ups
+    # (``actual_cost_fields``: Certinia's timecard costs and expenses in financials; an org may name its own); its
+    # owner, who approves purchases over budget, the contact in ``project_owner_field`` (the project manager).
+    budget_status: str = "Approved"
+    actual_cost_fields: tuple[str, ...] = (
+        "pse__Timecard_Internal_Costs_In_Financials__c",
+        "pse__Timecard_External_Costs_In_Financials__c",
+        "pse__Billable_Expenses_In_Financials__c",
+        "pse__Non_Billable_Expenses_In_Financials__c",
+    )
+    project_owner_field: str = "pse__Project_Manager__c"
     # -- resource onboarding (issue #22) --
     # Certinia keeps no bill rate on the resource (bill rates are on rate cards and assignments): the Contact field
     # the firm adds for the rate a new hire was set up with (None: not written), and the skill rating a new hire's

@@ -52,12 +52,14 @@ from backoffice.models import (
     Opportunity,
     Payment,
     Project,
+    ProjectBudget,
     ProjectEstimate,
     ProjectTemplate,
     PurchaseOrder,
     RateCard,
     TimeEntry,
     Vendor,
+    VendorPurchaseOrder,
     Worker,
     readable_errors,
 )
@@ -71,6 +73,8 @@ LOOKUPS: dict[tuple[str, str], str] = {("psa", "project"): "opportunity_id"}
 # invoices" or "this project's invoice for the period" from an index: (system, entity) -> fields. Read through every
 # invoice instead, each project of a billing run read all the ERP's invoices twice (17 % of a 200-project run).
 INDEXES: dict[tuple[str, str], tuple[str, ...]] = {("erp", "invoice"): ("client_id", "project_id")}
+# -- purchasing ----: a project's open purchase orders, as the ERP answers "what this project has committed".
+INDEXES[("erp", "vendor_purchase_order")] = ("project_id",)
 _FAULTS = {
     "ConnectorUnavailable": ConnectorUnavailable,
     "ConnectorRateLimited": ConnectorRateLimited,
@@ -784,6 +788,30 @@ class SandboxErp(_Adapter):
             self.store.change(self.system, "invoice", invoice_id, settle)
         return _load(Payment, body)
 
+    # -- purchasing ----
+
+    def create_purchase_order(self, order: VendorPurchaseOrder, *, idempotency_key: str) -> Created:
+        self._call()
+        year = order.order_date.year
+
+        def make(new_id: str) -> dict[str, Any]:
+            number = self.store.next_sequence(self.system, f"purchase-order-{year}")
+            return {**_dump(order), "id": new_id, "number": f"PO-{year}-{number:05d}", "status": "open"}
+
+        created = self.store.create_once(
+            self.system, "vendor_purchase_order", idempotency_key, make, prefix="PO"
+        )
+        body = self.store.get(self.system, "vendor_purchase_order", created.id) or {}
+        return Created(created.id, created.created, {"number": str(body.get("number") or created.id)})
+
+    def committed_amount(self, project_id: str, currency: str) -> Decimal:
+        self._call()
+        committed = Decimal(0)
+        for body in self.store.find_all_by(self.system, "vendor_purchase_order", "project_id", project_id):
+            if body.get("status") == "open" and body.get("currency") == currency:
+                committed += Decimal(str(body["amount"])) - Decimal(str(body.get("billed_amount") or 0))
+        return committed
+
 
 class SandboxPsa(_Adapter):
     system = "psa"
@@ -987,6 +1015,25 @@ class SandboxPsa(_Adapter):
             missing = self.store.update_lines(self.system, entity, ids, change)
             if missing:
                 raise RecordNotFound(f"PSA has no {entity.replace('_', ' ')} {', '.join(missing[:5])}")
+
+    # -- purchasing ----
+
+    def project_budget(self, project_id: str) -> ProjectBudget:
+        """The project as the PSA holds it, with its budget record (``project_budget``: budget and actual cost)."""
+        self._call()
+        project = self.store.get(self.system, "project", project_id)
+        if project is None:
+            raise RecordNotFound(f"PSA has no project {project_id}")
+        budget = self.store.get(self.system, "project_budget", project_id) or {}
+        return ProjectBudget(
+            project_id=project_id,
+            project_name=project.get("project_name"),
+            status=project.get("status") or "open",
+            owner_id=project.get("project_manager_id"),
+            currency=project["currency"],
+            budget=budget.get("budget"),
+            actual_cost=budget.get("actual_cost") or 0,
+        )
 
     # -- resource onboarding (issue #22) ---------------------------------------------------------------------
 

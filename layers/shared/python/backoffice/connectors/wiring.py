@@ -29,7 +29,9 @@ from backoffice.connectors.ports import (
     CrmPort,
     ErpPort,
     HrisPort,
+    ProjectBudgetPsaPort,
     PsaPort,
+    PurchasingErpPort,
     ReceivablesErpPort,
     ResourcePsaPort,
     RevenueErpPort,
@@ -237,6 +239,27 @@ def time_expense_psa() -> TimeExpensePsaPort:
     return port
 
 
+# -- purchasing ----
+
+
+def purchasing_erp() -> PurchasingErpPort:
+    """The ERP as purchase approval issues purchase orders in it (``_PURCHASING_ERPS``)."""
+    kind = _kind("erp")
+    if kind == "sandbox":
+        return SandboxErp(_store())
+    port: PurchasingErpPort = _adapter("erp", kind)
+    return port
+
+
+def project_budget_psa() -> ProjectBudgetPsaPort:
+    """The PSA as purchase approval reads a project's budget in it (``_PROJECT_BUDGET_PSAS``)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: ProjectBudgetPsaPort = _adapter("psa", kind)
+    return port
+
+
 def hris() -> HrisPort:
     kind = _kind("hris")
     if kind == "sandbox":
@@ -270,4 +293,7 @@ if TYPE_CHECKING:
     _REVENUE_ERPS: tuple[type[RevenueErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _RECEIVABLES_ERPS: tuple[type[ReceivablesErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _TIME_EXPENSE_PSAS: tuple[type[TimeExpensePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
+    # -- purchasing ----
+    _PURCHASING_ERPS: tuple[type[PurchasingErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
+    _PROJECT_BUDGET_PSAS: tuple[type[ProjectBudgetPsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
     _RESOURCE_PSAS: tuple[type[ResourcePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)

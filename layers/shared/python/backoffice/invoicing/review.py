@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from backoffice.anomaly.policy import CHECKS
+from backoffice.assist.models import Amount, AnomalyContext, AnomalyFact, AnomalyReason, Explanation
 from backoffice.invoicing.policy import BillingPolicy
 from backoffice.invoicing.readiness import ReadinessReport, money, period_label
 from backoffice.models import ExpenseEntry, TimeEntry
@@ -51,6 +53,10 @@ class LineScore(JsonModel):
     features: dict[str, float] = Field(default_factory=dict)
 
 
+# The flagged lines of a review explained in plain words (the highest scores); the reasons list them all.
+EXPLAINED_LINES = 5
+
+
 class ReviewLine(JsonModel):
     """A line a person must look at before it bills: what it is, and every reason it was flagged."""
 
@@ -62,6 +68,7 @@ class ReviewLine(JsonModel):
     amount: Decimal
     reasons: list[str]
     score: float | None = None
+    checks: list[str] = Field(default_factory=list)  # the anomaly checks that fired (LineScore.checks)
 
 
 class ExcludedLine(JsonModel):
@@ -98,8 +105,19 @@ class ProjectReview(JsonModel):
         scores = [line.score for line in self.review_lines if line.score is not None]
         return max(scores, default=0.0)
 
-    def approval_subject(self, customer_name: str, service_line: str | None) -> dict[str, Any]:
-        """What the exception reviewer reads (title, amount, every line with its reasons) and routing reads."""
+    def lines_to_explain(self) -> list[ReviewLine]:
+        """The flagged lines whose reasons the reviewer gets in plain words: the highest scores first."""
+        ranked = sorted(self.review_lines, key=lambda line: -(line.score or 0.0))
+        return ranked[:EXPLAINED_LINES]
+
+    def approval_subject(
+        self,
+        customer_name: str,
+        service_line: str | None,
+        explanations: Sequence[Mapping[str, str]] = (),
+    ) -> dict[str, Any]:
+        """What the exception reviewer reads (title, amount, every line with its reasons, the top lines' reasons
+        in plain words) and routing reads."""
         listed = [f"{line.summary}: {'; '.join(line.reasons)}" for line in self.review_lines]
         return {
             "title": f"Billing exceptions: {customer_name}, project {self.project_id}, "
@@ -114,7 +132,50 @@ class ProjectReview(JsonModel):
             "anomaly_score": self.max_score,
             "project_id": self.project_id,
             "reasons": listed[:50] + ([f"... and {len(listed) - 50} more"] if len(listed) > 50 else []),
+            # The top lines in structure, for the approval summary, and their reasons explained (the assistant's).
+            "anomalies": [
+                {"subject": fact.subject, "reasons": [r.model_dump(mode="json") for r in fact.reasons]}
+                for fact in (anomaly_fact(line) for line in self.lines_to_explain())
+            ],
+            "explanations": list(explanations),
         }
+
+
+def anomaly_fact(line: ReviewLine) -> AnomalyFact:
+    """A flagged line as the assistant reads it: each reason with its rule and, where the anomaly policy knows the
+    check the sentence names ("TE4 receipt missing ..."), what the check means and whether it is a violation."""
+    reasons = []
+    for text in line.reasons:
+        rule = text.split(" ", 1)[0]
+        candidates = [name for name, known in CHECKS.items() if known.rule == rule]
+        fired = [name for name in candidates if name in line.checks]
+        named = [name for name in candidates if name.replace("_", " ") in text.lower()]
+        # The check that fired, else the one the sentence names, else the rule's only check.
+        check = next((found[0] for found in (fired, named, candidates) if len(found) == 1), None)
+        known = CHECKS.get(check) if check else None
+        reasons.append(
+            AnomalyReason(
+                rule=rule,
+                check=check or "",
+                text=text,
+                meaning=known.meaning if known else None,
+                kind=known.kind if known else None,
+            )
+        )
+    return AnomalyFact(subject=f"{line.line_id} {line.summary}", reasons=tuple(reasons))
+
+
+def explain_lines(
+    review: ProjectReview, explain: Callable[[AnomalyContext], Explanation]
+) -> list[dict[str, str]]:
+    """The top flagged lines' reasons in plain words (``anomaly_explanation``), for the exception reviewer."""
+    explained = []
+    for line in review.lines_to_explain():
+        amount = Amount(label="line amount", amount=line.amount, currency=review.currency)
+        explanation = explain(AnomalyContext(line=anomaly_fact(line), amount=amount))
+        who = "the firm's rules" if explanation.source == "local" else f"{explanation.model_id} (AI)"
+        explained.append({"line": line.line_id, "text": explanation.text, "by": who})
+    return explained
 
 
 def line_summary(line: TimeEntry | ExpenseEntry) -> str:
@@ -198,6 +259,7 @@ def review_project(
             summary=line_summary(by_id[line_id]),
             amount=_amount(by_id[line_id]),
             reasons=found,
+            checks=scores[line_id].checks if line_id in scores else [],
             score=flagged_scores.get(line_id),
         )
         for line_id, found in to_review.items()

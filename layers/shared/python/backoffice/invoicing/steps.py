@@ -39,6 +39,7 @@ from backoffice.anomaly import (
 )
 from backoffice.anomaly.history import worker_roles
 from backoffice.anomaly.labels import ReviewLabel, ReviewLabels, decision_counts
+from backoffice.assist.models import AnomalyContext, Explanation
 from backoffice.connectors.ports import ErpPort, HrisPort, PsaPort, UnreadableLine, all_pages
 from backoffice.invoicing.drafting import NothingToInvoice, draft_invoice, invoice_key
 from backoffice.invoicing.policy import BillingPolicy
@@ -56,6 +57,7 @@ from backoffice.invoicing.review import (
     ProjectReview,
     ReviewOutcome,
     apply_review,
+    explain_lines,
     held_back_in,
     review_project,
 )
@@ -429,8 +431,15 @@ def load_scores(files: BillingFiles, project_id: str) -> dict[str, LineScore]:
 
 
 def check_project(
-    project_id: str, files: BillingFiles, psa: PsaPort, erp: ErpPort, policy: BillingPolicy
+    project_id: str,
+    files: BillingFiles,
+    psa: PsaPort,
+    erp: ErpPort,
+    policy: BillingPolicy,
+    explain: Callable[[AnomalyContext], Explanation] | None = None,
 ) -> dict[str, Any]:
+    """The project's readiness and review; ``explain``: the assistant's plain-words explanation of the top flagged
+    lines' reasons for the exception reviewer (None: none)."""
     period = load_period(files)
     project = period.projects.get(project_id)
     if project is None:
@@ -489,7 +498,11 @@ def check_project(
         "lines_to_review": len(review.review_lines),
         "lines_excluded": len(review.excluded),
         "exceptions_by_rule": review.exceptions_by_rule,
-        "subject": review.approval_subject(client.customer_name, project.service_line),
+        "subject": review.approval_subject(
+            client.customer_name,
+            project.service_line,
+            explain_lines(review, explain) if explain is not None and review.review_lines else (),
+        ),
     }
 
 

@@ -24,6 +24,7 @@ from backoffice.local.billing_demo import run_billing_period
 from backoffice.local.delivery_demo import run_delivery_measurement
 from backoffice.local.limits import history_report
 from backoffice.local.outbox import read_outbox
+from backoffice.local.purchasing_samples import run_purchase_approvals
 from backoffice.local.receivables_demo import pay_posted_invoices
 from backoffice.local.reconciliation_demo import run_reconciliation
 from backoffice.local.resource_demo import run_resource_onboarding
@@ -233,6 +234,9 @@ def run_demo(out: TextIO) -> int:
         print("Weekly time and expense review (week of 30 November):", file=out)
         weekly_ok = run_weekly_review(runtime, out)
         print("", file=out)
+        print("Purchase approvals (#22):", file=out)
+        purchasing_ok = run_purchase_approvals(runtime, approvals, _link, out)
+        print("", file=out)
         # -- resource onboarding (issue #22): the HRIS's new hires set up as PSA resources --
         print("Resource onboarding (new hires from the HRIS):", file=out)
         resource_ok = run_resource_onboarding(runtime, approvals, _link, out)
@@ -360,6 +364,7 @@ def run_demo(out: TextIO) -> int:
             and delivery_ok
             and reminders_ok
             and weekly_ok
+            and purchasing_ok
             and resource_ok
             and report.ok
             and deliveries["failed"] == 0

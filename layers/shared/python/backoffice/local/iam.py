@@ -457,7 +457,55 @@ def request_authorizations(
         return [Request(f"kms:{operation}", kms_key_arn(str(params["KeyId"]), region, account))]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission (IAM User Guide: GetCallerIdentity)
+    if service == "bedrock" and operation in _BEDROCK_INVOKE:
+        return _bedrock_requests(_BEDROCK_INVOKE[operation], params, context)
     return [Request(f"{service}:{operation}", "*")]
+
+
+# -- ai assist (issue #23) ---------------------------------------------------------------------------------------
+# bedrock-runtime (signing name "bedrock"): Converse and ConverseStream are authorized as InvokeModel and
+# InvokeModelWithResponseStream (Bedrock User Guide, "Converse API": the same permissions as InvokeModel).
+_BEDROCK_INVOKE = {
+    "Converse": "bedrock:InvokeModel",
+    "InvokeModel": "bedrock:InvokeModel",
+    "ConverseStream": "bedrock:InvokeModelWithResponseStream",
+    "InvokeModelWithResponseStream": "bedrock:InvokeModelWithResponseStream",
+}
+_INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
+
+
+def _bedrock_requests(action: str, params: Mapping[str, Any], context: CallContext) -> list[Request]:
+    """A foundation model is authorized on its ARN (no account); an inference profile on the profile's ARN and on
+    the foundation model's in the region that serves (here the caller's), with the profile as condition key; a
+    Guardrail in the request on the Guardrail too (bedrock:ApplyGuardrail)."""
+    region, account = context.region, context.account
+    model = str(params.get("modelId") or "")
+    requests: list[Request]
+    if model.startswith("arn:"):
+        requests = [Request(action, model)]
+    elif model.startswith(_INFERENCE_PROFILE_PREFIXES):
+        profile = f"arn:{PARTITION}:bedrock:{region}:{account}:inference-profile/{model}"
+        base = model.split(".", 1)[1]
+        requests = [
+            Request(action, profile),
+            Request(
+                action,
+                f"arn:{PARTITION}:bedrock:{region}::foundation-model/{base}",
+                {"bedrock:InferenceProfileArn": profile},
+            ),
+        ]
+    else:
+        requests = [Request(action, f"arn:{PARTITION}:bedrock:{region}::foundation-model/{model}")]
+    guardrail = (params.get("guardrailConfig") or {}).get("guardrailIdentifier")
+    if guardrail:
+        name = str(guardrail)
+        arn = (
+            name
+            if name.startswith("arn:")
+            else f"arn:{PARTITION}:bedrock:{region}:{account}:guardrail/{name}"
+        )
+        requests.append(Request("bedrock:ApplyGuardrail", arn))
+    return requests
 
 
 def _s3_requests(operation: str, params: Mapping[str, Any]) -> list[Request]:

@@ -57,6 +57,13 @@ class DetailType(StrEnum):
     EXPENSE_REPORT_SUBMITTED = "Expense Report Submitted"  # the PSA or expense tool: an expense report
     TIME_EXPENSE_REVIEWED = "Time and Expenses Reviewed"  # the weekly review decided every line
     TIME_EXPENSE_NOT_REVIEWED = "Time and Expenses Not Reviewed"  # invalid, unanswered, or a technical fault
+    # -- purchasing ----
+    PURCHASE_REQUESTED = "Purchase Requested"  # the procurement portal: a work order, software, travel
+    PURCHASE_ORDER_ISSUED = "Purchase Order Issued"  # the PO is in the ERP and the vendor was told
+    PURCHASE_REJECTED = "Purchase Rejected"  # invalid, or rejected by the approval chain
+    PURCHASE_BLOCKED = (
+        "Purchase Blocked"  # the vendor cannot be bought from, unanswered, or a technical fault
+    )
     # -- resource onboarding (issue #22) --
     WORKER_HIRED = (
         "Worker Hired"  # the HRIS: an employee, contractor or subcontractor worker hired (or rehired)
@@ -165,6 +172,47 @@ class ExpenseReportSubmitted(CanonicalModel):
     submitted_at: AwareDatetime
 
 
+# -- purchasing ----
+PurchaseCategory = Literal["subcontractor", "software", "travel"]
+
+
+class NewVendor(CanonicalModel):
+    """A vendor the firm has not bought from yet, named on a purchase request: what its onboarding needs (the
+    ``Vendor Onboarding Requested`` the purchase puts on the bus is made of it)."""
+
+    vendor_legal_name: Text
+    contact_email: EmailAddress
+    category: Text
+    expected_annual_spend: NonNegativeMoney
+    currency: CurrencyCode = "USD"
+    documents: list[Document] = Field(default_factory=list)
+    handles_data: bool = False
+
+
+class PurchaseRequested(CanonicalModel):
+    """Someone in the firm asks to buy (a subcontractor's work order, software, travel above the firm's limit) for a
+    project: starts a purchase approval (case ``purchase-<request_id>``; the same request delivered again is a
+    duplicate). The vendor is the ERP's ``vendor_id``, or a ``new_vendor`` to onboard first."""
+
+    request_id: Identifier
+    requester_email: EmailAddress
+    category: PurchaseCategory
+    description: Text
+    amount: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    currency: CurrencyCode
+    project_id: Identifier
+    vendor_id: Identifier | None = None
+    new_vendor: NewVendor | None = None
+    needed_by: date | None = None
+    requested_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _one_vendor(self) -> Self:
+        if (self.vendor_id is None) == (self.new_vendor is None):
+            raise invariant_error("name the vendor: vendor_id (an ERP vendor) or new_vendor, not both")
+        return self
+
+
 # -- resource onboarding (issue #22) ----------------------------------------------------------------------------
 
 
@@ -236,6 +284,11 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.EXPENSE_REPORT_SUBMITTED: ExpenseReportSubmitted,
         DetailType.TIME_EXPENSE_REVIEWED: CaseOutcome,
         DetailType.TIME_EXPENSE_NOT_REVIEWED: CaseOutcome,
+        # -- purchasing ----
+        DetailType.PURCHASE_REQUESTED: PurchaseRequested,
+        DetailType.PURCHASE_ORDER_ISSUED: CaseOutcome,
+        DetailType.PURCHASE_REJECTED: CaseOutcome,
+        DetailType.PURCHASE_BLOCKED: CaseOutcome,
         # -- resource onboarding --
         DetailType.WORKER_HIRED: WorkerHired,
         DetailType.WORKER_ONBOARDED: CaseOutcome,

@@ -167,3 +167,42 @@ class Payment(CanonicalModel):
         day = self.paid_on if self.kind == "payment" else self.credited_on
         assert day is not None  # the validator holds it
         return day
+
+
+# -- purchasing ----
+
+
+class VendorPurchaseOrder(CanonicalModel):
+    """A purchase order the firm issues to a vendor (NetSuite: a ``purchaseorder`` record), once its approval chain
+    approved it. Not ``PurchaseOrder``, which is a client's PO the firm invoices against."""
+
+    request_id: Identifier  # the purchase request's id: the order's idempotency key is made of it
+    vendor_id: Identifier
+    project_id: Identifier
+    category: Literal["subcontractor", "software", "travel"]
+    description: Text
+    amount: Annotated[Decimal, Field(gt=0)]
+    currency: CurrencyCode
+    order_date: date
+    needed_by: date | None = None
+    requester_email: EmailAddress
+    approved_by: list[Text] = Field(default_factory=list)
+    id: Identifier | None = None  # the ERP's, once created
+    number: Identifier | None = None  # the ERP's document number (NetSuite: tranId)
+    status: Literal["open", "closed", "cancelled"] = "open"
+
+
+class ProjectBudget(JsonModel):
+    """A project's cost budget and its actual cost to date, as the PSA holds them (Certinia: the approved
+    ``pse__Budget__c`` records of the project, and its cost roll-ups), in the project's currency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project_id: str = Field(min_length=1)
+    project_name: str | None = None
+    status: Literal["open", "completed", "cancelled"] = "open"
+    # The project's owner: the worker (HRIS id) accountable for its budget (Certinia: the project manager).
+    owner_id: str | None = None
+    currency: str = Field(min_length=3, max_length=3)
+    budget: Decimal | None = Field(default=None, ge=0)  # None: no approved budget in the PSA
+    actual_cost: Decimal = Field(default=Decimal(0), ge=0)

@@ -178,6 +178,9 @@ class VendorApplication(CanonicalModel):
     w9: W9Facts | None = None
     certificate: InsuranceCertificate | None = None
     bank_letter: BankLetterFacts | None = None
+    # What the assistant takes a file for when it was not read completely as its slot's document ("the file
+    # uploaded as the W-9 looks like certificate of insurance ..."): suggestions for the approvers, nothing more.
+    document_hints: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(default_factory=list)
 
 
 def proposed_vendor(application: VendorApplication) -> Vendor:

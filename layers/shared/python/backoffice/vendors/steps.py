@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from backoffice.approvals.policy import load_policy
+from backoffice.assist.models import DocumentSuggestion, DocumentText
 from backoffice.connectors.ports import ErpPort, HrisPort, all_pages
-from backoffice.extraction import ExtractionResult, extract_local
+from backoffice.extraction import ExtractionResult, extract_local, read_local_document
 from backoffice.firm_settings import firm_config_section
 from backoffice.json_files import get_json, put_json
 from backoffice.models import Vendor, VendorOnboardingRequested, parse_event_as
@@ -62,21 +63,62 @@ def missing_documents(request: VendorOnboardingRequested) -> list[str]:
     return [d for d in REQUIRED_DOCUMENTS if d not in present]
 
 
+# What the vendor's upload page calls each slot, as the assistant's document labels name them.
+SLOT_NAMES = {"w9": "W-9", "coi": "certificate of insurance", "bank_letter": "bank letter"}
+_LABEL_NAMES = {
+    **SLOT_NAMES,
+    "invoice": "an invoice",
+    "sow": "a statement of work",
+    "other": "another document",
+}
+FIRST_PAGE_CHARACTERS = 4_000  # what the classifier reads of a file: its first page, no more
+
+
+def first_page_text(data: bytes) -> str | None:
+    """The text of a file's first page (None: a scan or a file the embedded reader cannot open)."""
+    read = read_local_document(data)
+    if isinstance(read, ExtractionResult) or not read.pages:
+        return None
+    text = "\n".join(line.text for line in read.pages[0].lines).strip()
+    return text[:FIRST_PAGE_CHARACTERS] or None
+
+
+def wrong_slot_hint(
+    slot: str, data: bytes, file_name: str | None, classify: Callable[[DocumentText], DocumentSuggestion]
+) -> str | None:
+    """When a file uploaded as ``slot`` could not be read as one: what the assistant takes it for, if something
+    else, worded for the person who asks the vendor again. A suggestion only: the file stays where it was put."""
+    text = first_page_text(data)
+    if text is None:
+        return None
+    suggestion = classify(DocumentText(text=text, file_name=file_name, declared_type=slot))
+    if suggestion.label == slot:
+        return None
+    who = "the firm's rules" if suggestion.source == "local" else f"{suggestion.model_id} (AI)"
+    return (
+        f"the file uploaded as the {SLOT_NAMES.get(slot, slot)} looks like {_LABEL_NAMES[suggestion.label]} "
+        f"({suggestion.why}; suggested by {who}): ask the vendor to upload each document in its own place"
+    )
+
+
 def read_application(
     case_id: str,
     request: VendorOnboardingRequested,
     documents: dict[str, dict[str, Any]],
     s3: Any,
     extracted: Mapping[str, ExtractionResult] | None = None,
+    classify: Callable[[DocumentText], DocumentSuggestion] | None = None,
 ) -> VendorApplication:
     """Every document read by the embedded extractor (or, for a scan, what Amazon Textract read of it:
-    ``extracted`` by document type) and mapped to the facts the vendor checks consume.
+    ``extracted`` by document type) and mapped to the facts the vendor checks consume. ``classify``: the
+    assistant's document classification, asked about a file that cannot be read as its slot (wrong_slot_hint).
 
     Raises ``VendorDocumentsNeedOcr`` when the only documents that could not be read are scans, and
     ``VendorDocumentsUnreadable`` for anything else that could not be read.
     """
     facts: dict[str, Any] = {}
     problems: list[str] = []
+    hints: list[str] = []
     scans: list[dict[str, Any]] = []
     readers = {
         "w9": facts_from_w9,
@@ -89,14 +131,23 @@ def read_application(
         if pointer.get("version_id"):
             get["VersionId"] = pointer["version_id"]
         result = (extracted or {}).get(document_type)
+        data: bytes | None = None
         if result is None:
-            result = extract_local(s3.get_object(**get)["Body"].read(), document_type)
+            data = s3.get_object(**get)["Body"].read()
+            result = extract_local(data, document_type)
+        # A file its slot's reader could not read completely may be another document: the assistant says what.
+        hint = None
+        if classify is not None and data is not None and result.status not in ("complete", "needs_ocr"):
+            hint = wrong_slot_hint(document_type, data, pointer.get("file_name"), classify)
         try:
             facts[names[document_type]] = readers[document_type](result)
         except DocumentNotRead as error:
-            problems.append(f"{document_type}: {error}")
             if result.status == "needs_ocr":
                 scans.append({"document_type": document_type, **pointer})
+            problems.append(f"{document_type}: {error}" + (f"; {hint}" if hint else ""))
+            continue
+        if hint:
+            hints.append(hint)
     if problems:
         if len(scans) == len(problems):
             raise VendorDocumentsNeedOcr("; ".join(problems), scans)
@@ -106,6 +157,7 @@ def read_application(
         request=request,
         handles_data=request.handles_data,
         contact_phone=request.contact_phone,
+        document_hints=hints,
         **facts,
     )
 
@@ -173,6 +225,7 @@ def approval_subject(application: VendorApplication, assessment: VendorAssessmen
     reasons = [*assessment.risk.reasons]
     for check in assessment.checks:
         reasons.extend(f"{check.check}: {r}" for r in check.reasons if check.status != "pass")
+    reasons.extend(application.document_hints)
     for hit in assessment.screening.hits:
         reasons.append(
             f"possible sanctions match: {hit.matched_name} (SDN entry {hit.ent_num}, {hit.program}, score {hit.score:.2f})"

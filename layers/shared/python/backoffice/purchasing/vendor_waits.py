@@ -1,0 +1,256 @@
+"""The purchases waiting for a vendor's onboarding, and that onboarding's outcome: the ``purchasing`` table.
+
+A purchase whose vendor is not yet approved asks for the vendor's onboarding and waits with a task token. Several
+purchases may wait for the same new vendor: one ``Vendor Onboarding Requested`` goes on the bus for it, and the
+onboarding's outcome (``Vendor Approved``, ``Vendor Rejected``, ``Vendor Onboarding Blocked``) resumes every one of
+them. Items (pk, sk):
+
+- ``vendor#<vendor key>`` / ``onboarding``: who asked for the onboarding (the claim: a conditional put, so of two
+  purchases asking at once one puts the event; a claim left without its event past ``CLAIM_LEASE`` is taken over
+  by one other purchase), the vendor case it started, and its outcome once known (a
+  conditional update: the first outcome stands, but a blocked onboarding resumed and approved later replaces it).
+- ``vendor#<vendor key>`` / ``waiter#<purchase case>``: the purchase's task token (a credential: never logged,
+  audited or put in a state) and, once resumed, when (a conditional update on the token: the outcome handler and
+  a purchase that registered late never both resume it).
+- ``vendor-case#<vendor case id>`` / ``vendor``: the vendor key of a vendor onboarding a purchase started, so that
+  its outcome finds the purchases waiting.
+
+The conditions are listed in docs/concurrency.md and proven with threads (tests/integration/
+test_purchase_concurrency.py).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+VendorOutcome = Literal["approved", "rejected", "blocked"]
+# A claim whose purchase has not put the onboarding request on the bus after this long belongs to a purchase that
+# failed in between (the step's Lambda times out at 30 s, its retries end within minutes): another purchase takes
+# it over.
+CLAIM_LEASE = timedelta(minutes=15)
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_LEGAL_FORMS = {"inc", "llc", "ltd", "llp", "corp", "co", "gmbh", "sa", "plc", "lp"}
+
+
+def vendor_key(legal_name: str) -> str:
+    """The vendor's name as a key: case, accents, punctuation and a trailing legal form do not make two vendors."""
+    plain = unicodedata.normalize("NFKD", legal_name).encode("ascii", "ignore").decode().lower()
+    words = [w for w in _SEPARATORS.split(plain) if w]
+    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
+        words.pop()
+    return "-".join(words)[:200] or "unnamed"
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
+
+
+@dataclass(frozen=True)
+class Waiter:
+    case_id: str
+    task_token: str
+    execution_arn: str | None
+    resumed_at: str | None
+
+
+@dataclass(frozen=True)
+class VendorWaits:
+    table: str
+    dynamodb: Any
+
+    # -- the onboarding ---------------------------------------------------------------------------------------------
+
+    def onboarding(self, key: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        found: dict[str, Any] = {k: v.get("S") for k, v in item.items() if "S" in v}
+        if "reasons" in item:
+            found["reasons"] = [r for r in item["reasons"].get("SS", []) if r]
+        return found
+
+    def claim_onboarding(self, key: str, *, vendor_legal_name: str, case_id: str, now: datetime) -> bool:
+        """Claim asking for the vendor's onboarding: True for exactly one purchase, however many ask at once."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"vendor#{key}"},
+                    "sk": {"S": "onboarding"},
+                    "vendor_legal_name": {"S": vendor_legal_name},
+                    "claimed_by": {"S": case_id},
+                    "claimed_at": {"S": now.isoformat()},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    def take_over_stale_claim(self, key: str, *, case_id: str, now: datetime) -> bool:
+        """Take over a claim whose purchase never put the request on the bus (it failed in between) once the claim
+        is older than ``CLAIM_LEASE``: True for exactly one of the purchases trying, which then asks."""
+        found = self.onboarding(key) or {}
+        claimed_at = found.get("claimed_at")
+        if not claimed_at or found.get("event_id") or found.get("outcome"):
+            return False
+        if now - datetime.fromisoformat(claimed_at) < CLAIM_LEASE:
+            return False
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}},
+                UpdateExpression="SET claimed_by = :me, claimed_at = :now",
+                ConditionExpression="claimed_at = :then AND attribute_not_exists(event_id)",
+                ExpressionAttributeValues={
+                    ":me": {"S": case_id},
+                    ":now": {"S": now.isoformat()},
+                    ":then": {"S": claimed_at},
+                },
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    def record_vendor_case(self, key: str, *, vendor_case_id: str, event_id: str) -> None:
+        """The vendor onboarding the claim started: on the claim, and as the way back from its outcome."""
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": f"vendor-case#{vendor_case_id}"},
+                "sk": {"S": "vendor"},
+                "vendor_key": {"S": key},
+            },
+        )
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}},
+            UpdateExpression="SET vendor_case_id = :c, event_id = :e",
+            ExpressionAttributeValues={":c": {"S": vendor_case_id}, ":e": {"S": event_id}},
+        )
+
+    def vendor_key_of_case(self, vendor_case_id: str) -> str | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"vendor-case#{vendor_case_id}"}, "sk": {"S": "vendor"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return str(item["vendor_key"]["S"]) if item else None
+
+    def decide(
+        self,
+        key: str,
+        *,
+        outcome: VendorOutcome,
+        vendor_id: str | None,
+        vendor_case_id: str,
+        reasons: Sequence[str],
+        now: datetime,
+    ) -> bool:
+        """Record the onboarding's outcome. The first outcome stands (a redelivered outcome changes nothing), but a
+        blocked onboarding that was resumed and then approved or rejected replaces it. False: already decided."""
+        values: dict[str, Any] = {
+            ":o": {"S": outcome},
+            ":c": {"S": vendor_case_id},
+            ":at": {"S": now.isoformat()},
+            ":blocked": {"S": "blocked"},
+            ":r": {"SS": [str(r) for r in reasons] or [""]},
+        }
+        update = "SET outcome = :o, decided_case_id = :c, decided_at = :at, reasons = :r"
+        if vendor_id:
+            update += ", vendor_id = :v"
+            values[":v"] = {"S": vendor_id}
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(outcome) OR outcome = :blocked)",
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+
+    # -- the purchases waiting ----------------------------------------------------------------------------------
+
+    def wait(
+        self, key: str, *, case_id: str, task_token: str, execution_arn: str | None, now: datetime
+    ) -> None:
+        """The purchase waits with this token. A later attempt of the same purchase waits with its own token, which
+        replaces the old one; the same token again (a retried step) leaves the item, and whether it was resumed, as
+        it is."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"vendor#{key}"},
+                    "sk": {"S": f"waiter#{case_id}"},
+                    "task_token": {"S": task_token},
+                    "registered_at": {"S": now.isoformat()},
+                    **({"execution_arn": {"S": execution_arn}} if execution_arn else {}),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR task_token <> :t",
+                ExpressionAttributeValues={":t": {"S": task_token}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+
+    def waiters(self, key: str) -> list[Waiter]:
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :w)",
+            "ExpressionAttributeValues": {":pk": {"S": f"vendor#{key}"}, ":w": {"S": "waiter#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.dynamodb.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            Waiter(
+                case_id=item["sk"]["S"].removeprefix("waiter#"),
+                task_token=item["task_token"]["S"],
+                execution_arn=item.get("execution_arn", {}).get("S"),
+                resumed_at=item.get("resumed_at", {}).get("S"),
+            )
+            for item in items
+        ]
+
+    def claim_resume(self, key: str, waiter: Waiter, now: datetime) -> bool:
+        """Claim resuming this waiter's token: True once per token, whoever asks (the outcome handler, a purchase
+        that registered after the outcome, a redelivered outcome)."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": f"waiter#{waiter.case_id}"}},
+                UpdateExpression="SET resumed_at = :at",
+                ConditionExpression="task_token = :t AND attribute_not_exists(resumed_at)",
+                ExpressionAttributeValues={":t": {"S": waiter.task_token}, ":at": {"S": now.isoformat()}},
+            )
+            return True
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise

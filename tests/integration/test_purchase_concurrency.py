@@ -1,0 +1,218 @@
+"""Purchase approval's conditional writes under concurrent callers: the real ``purchasing`` and ``sandbox`` tables
+of the local runtime, calls released together on threads (docs/concurrency.md, "Purchase approval").
+
+Purchases from one new vendor arrive together; the vendor approval's outcome is delivered at least once and may meet
+a purchase that is just registering; Step Functions retries a step whose first attempt is still running. Each write
+is conditional: one onboarding request per vendor, one outcome, one resume per waiting token, one purchase order per
+request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from backoffice.connectors.sandbox import SandboxErp
+from backoffice.local.runtime import LocalRuntime
+from backoffice.models import CaseOutcome, VendorPurchaseOrder
+from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
+from backoffice.purchasing.vendor_waits import CLAIM_LEASE, VendorWaits, Waiter
+from infra.catalog import Ref
+from tests.integration.test_sandbox_concurrency import at_once
+
+NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
+COPIES = 8
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalRuntime]:
+    with LocalRuntime(retry_time_scale=0.001, api_port=None) as runtime:
+        yield runtime
+
+
+def waits_of(local: LocalRuntime) -> VendorWaits:
+    return VendorWaits(local.resolve(Ref("table_name", "purchasing")), local.client("dynamodb"))
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_of_eight_purchases_asking_for_one_vendors_onboarding_at_once_one_asks(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a vendor nobody asked for yet
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    # When eight purchases claim its onboarding at once
+    answers = at_once(
+        [
+            lambda n=n: waits.claim_onboarding(
+                key, vendor_legal_name="V LLC", case_id=f"purchase-{n}", now=NOW
+            )
+            for n in range(COPIES)
+        ]
+    )
+    # Then exactly one wins, and the claim names it
+    assert sorted(answers, key=str) == [False] * (COPIES - 1) + [True]
+    onboarding = waits.onboarding(key)
+    assert onboarding is not None and onboarding["claimed_by"].startswith("purchase-")
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_deliveries_of_a_vendor_outcome_record_it_once(local: LocalRuntime, trial: int) -> None:
+    # Given a vendor onboarding a purchase asked for
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    # When its approval is delivered eight times at once
+    answers = at_once(
+        [
+            lambda: waits.decide(
+                key, outcome="approved", vendor_id="SUPP-1", vendor_case_id="vendor-1", reasons=[], now=NOW
+            )
+            for _ in range(COPIES)
+        ]
+    )
+    # Then one delivery records it; the others find it decided
+    assert answers.count(True) == 1 and answers.count(False) == COPIES - 1
+    assert (waits.onboarding(key) or {})["vendor_id"] == "SUPP-1"
+    # And a later rejection (a stray, older outcome) does not replace an approval; a blocked one would be
+    assert not waits.decide(
+        key, outcome="rejected", vendor_id=None, vendor_case_id="vendor-1", reasons=[], now=NOW
+    )
+
+
+def test_a_blocked_onboarding_resumed_and_approved_replaces_blocked(local: LocalRuntime) -> None:
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    assert waits.decide(
+        key, outcome="blocked", vendor_id=None, vendor_case_id="v-1", reasons=["late"], now=NOW
+    )
+    assert waits.decide(
+        key, outcome="approved", vendor_id="SUPP-2", vendor_case_id="v-1", reasons=[], now=NOW
+    )
+    assert (waits.onboarding(key) or {})["outcome"] == "approved"
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_waiting_token_is_resumed_once_whoever_tries_at_once(local: LocalRuntime, trial: int) -> None:
+    # Given a purchase waiting with its token
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    waits.wait(key, case_id="purchase-1", task_token="token-1", execution_arn=None, now=NOW)
+    [waiter] = waits.waiters(key)
+    # When the outcome handler (redelivered) and the purchase itself try to resume it at once
+    answers = at_once([lambda: waits.claim_resume(key, waiter, NOW) for _ in range(COPIES)])
+    # Then one of them does
+    assert answers.count(True) == 1
+    # And the same token registered again (a retried step) does not make it resumable a second time
+    waits.wait(key, case_id="purchase-1", task_token="token-1", execution_arn=None, now=NOW)
+    [again] = waits.waiters(key)
+    assert again.resumed_at is not None and not waits.claim_resume(key, again, NOW)
+    # But a new attempt of the purchase waits with a new token, which is resumed once in its turn
+    waits.wait(key, case_id="purchase-1", task_token="token-2", execution_arn=None, now=NOW)
+    [fresh] = waits.waiters(key)
+    assert fresh.resumed_at is None and waits.claim_resume(key, fresh, NOW)
+    assert not waits.claim_resume(key, Waiter("purchase-1", "token-1", None, None), NOW)
+
+
+def _order(request_id: str) -> VendorPurchaseOrder:
+    return VendorPurchaseOrder(
+        request_id=request_id,
+        vendor_id="V-PO-SOFT",
+        project_id="P-PO-01",
+        category="software",
+        description="Seats",
+        amount=Decimal("800.00"),
+        currency="USD",
+        order_date=date(2026, 12, 7),
+        requester_email="req@example.com",
+    )
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_creates_of_one_purchase_order_at_once_make_one_order(local: LocalRuntime, trial: int) -> None:
+    # Given a purchase's order, created by eight retried or redelivered steps at once
+    erp = SandboxErp(local.sandbox())
+    request_id = f"PR-{uuid.uuid4().hex[:8]}"
+    answers: list[Any] = at_once(
+        [lambda: erp.create_purchase_order(_order(request_id), idempotency_key=f"purchase-{request_id}")]
+        * COPIES
+    )
+    # Then one order exists, every caller got its id and number, and one of them created it
+    assert not [a for a in answers if isinstance(a, Exception)]
+    assert len({a.id for a in answers}) == 1 and len({a.details["number"] for a in answers}) == 1
+    assert [a.created for a in answers].count(True) == 1
+    stored = [o for o in local.sandbox().all("erp", "vendor_purchase_order") if o["request_id"] == request_id]
+    assert len(stored) == 1
+    # And it counts once in what the project has committed
+    assert erp.committed_amount("P-PO-01", "USD") >= Decimal("800.00")
+
+
+class _Sfn:
+    """Step Functions' task-token callbacks, as seen by the waiting executions: each token resumed at most once."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send_task_success(self, *, taskToken: str, output: str) -> None:
+        self.sent.append(taskToken)
+
+
+def test_a_purchase_that_registers_after_the_outcome_and_the_outcome_handler_resume_it_once(
+    local: LocalRuntime,
+) -> None:
+    # Given a vendor onboarding already approved, and a purchase whose token is kept just now
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id=f"{key}-case", event_id="e-1")
+    waits.wait(key, case_id="purchase-2", task_token="token-2", execution_arn=None, now=NOW)
+    sfn = _Sfn()
+    approved = CaseOutcome(case_id=f"{key}-case", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-9"
+    })  # fmt: skip
+    # When the purchase checks for an outcome and a redelivered outcome arrives, at once, eight times each
+    at_once(
+        [
+            lambda: resume_if_decided(
+                key=key,
+                case_id="purchase-2",
+                execution_arn=None,
+                task_token="token-2",
+                waits=waits,
+                sfn=sfn,
+                now=lambda: NOW,
+            )
+            for _ in range(COPIES)
+        ]
+        + [
+            lambda: resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)
+            for _ in range(COPIES)
+        ]
+    )
+    # Then the purchase's token was resumed exactly once, with the approval
+    assert sfn.sent == ["token-2"]
+    assert (waits.onboarding(key) or {})["vendor_id"] == "SUPP-9"
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_claim_left_without_its_request_is_taken_over_by_one_purchase_after_the_lease(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a vendor's onboarding claimed by a purchase that failed before it put the request on the bus
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-dead", now=NOW)
+    # When other purchases find it within the lease, nobody takes it over
+    assert not waits.take_over_stale_claim(key, case_id="purchase-1", now=NOW + CLAIM_LEASE / 2)
+    # And when eight find it at once after the lease, exactly one does
+    later = NOW + CLAIM_LEASE + timedelta(seconds=1)
+    answers = at_once(
+        [
+            lambda n=n: waits.take_over_stale_claim(key, case_id=f"purchase-{n}", now=later)
+            for n in range(COPIES)
+        ]
+    )
+    assert answers.count(True) == 1
+    # And a claim whose request went out is never taken over
+    waits.record_vendor_case(key, vendor_case_id="vendor-x", event_id="e-1")
+    assert not waits.take_over_stale_claim(key, case_id="purchase-9", now=later + CLAIM_LEASE * 2)
