@@ -227,8 +227,9 @@ class WorkerDocument(CanonicalModel):
 
 class WorkerHired(CanonicalModel):
     """The HRIS hired a worker (an employee, a contractor, or a subcontractor's worker through an approved vendor):
-    starts resource onboarding (case ``worker-<worker_id>``). ``start_date`` is the attempt: a rehire (a new start
-    date) onboards again on the same case and updates the PSA resource; the same hire delivered twice is one case."""
+    starts resource onboarding (case ``worker-<worker_id>``). ``start_date`` and ``hired_at`` are the attempt: a rehire
+    (a new start date) or a corrected record (a later ``hired_at``) onboards again on the same case and updates the
+    PSA resource; the same hire delivered twice is one case."""
 
     worker_id: Identifier
     name: Text
