@@ -393,6 +393,8 @@ BUSINESS_EVENT_SOURCES = (
     "procurement.portal",
     "backoffice.schedule",
     "erp.netsuite",
+    # -- resource onboarding: the HRIS's hires --
+    "hris.workday",
 )
 # The detail-types the case rules take from any source (a test checks this list against the rules themselves).
 ROUTED_DETAIL_TYPES = (
@@ -406,6 +408,8 @@ ROUTED_DETAIL_TYPES = (
     "Expense Report Submitted",
     # -- purchasing ----
     "Purchase Requested",
+    # -- resource onboarding --
+    "Worker Hired",
 )
 # The detail-types a function rule takes from any source (not a case of their own: Invoice Paid is a step of the
 # invoice's case).
@@ -975,6 +979,32 @@ CATALOG = Catalog(
             },
             grants=("audit:append", "audit:read", "mail:send", "firm_config:read"),
         ),
+        # -- resource onboarding (issue #22) -----------------------------------------------------------------------
+        LambdaFunction(
+            name="check_new_worker",
+            description="Resource onboarding: the hire's record, a subcontractor's vendor and documents, the bill rate",
+            # firm_config: the section resource_onboarding (margin, documents) and the approval policy's groups.
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
+            grants=(*_STEP_GRANTS, "firm_config:read"),
+        ),
+        LambdaFunction(
+            name="set_up_psa_resource",
+            description="Resource onboarding: the PSA resource created, or updated on a rehire, keyed by the worker",
+            environment=dict(_STEP_ENV),
+            grants=_STEP_GRANTS,
+        ),
+        LambdaFunction(
+            name="welcome_new_worker",
+            description="Resource onboarding: the first staffing request of the role assigned; worker and manager mailed",
+            # idempotency: each mail is claimed there before it is sent, so a retried step mails nobody twice.
+            environment={
+                **_STEP_ENV,
+                "IDEMPOTENCY_TABLE_NAME": table("idempotency"),
+                "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
+                "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+            },
+            grants=(*_STEP_GRANTS, "idempotency:readwrite", "mail:send"),
+        ),
         LambdaFunction(
             name="publish_outcome",
             description="Records a case's outcome, announces it on the event bus and notifies the operators",
@@ -1085,6 +1115,19 @@ CATALOG = Catalog(
                 "CheckPurchaseBudgetFunctionArn": function("check_purchase_budget"),
                 "CreatePurchaseOrderFunctionArn": function("create_purchase_order"),
                 "NotifyVendorOfPurchaseOrderFunctionArn": function("notify_vendor_of_purchase_order"),
+                **_APPROVAL_STEPS,
+            },
+        ),
+        # -- resource onboarding (issue #22) -----------------------------------------------------------------------
+        StateMachine(
+            name="resource_onboarding",
+            description="Resource onboarding: a hire checked, its bill rate approved if out of band, set up in the PSA",
+            definition_file="resource_onboarding.asl.json",
+            execution_prefix="worker",
+            substitutions={
+                "CheckNewWorkerFunctionArn": function("check_new_worker"),
+                "SetUpPsaResourceFunctionArn": function("set_up_psa_resource"),
+                "WelcomeNewWorkerFunctionArn": function("welcome_new_worker"),
                 **_APPROVAL_STEPS,
             },
         ),
@@ -1320,6 +1363,18 @@ CATALOG = Catalog(
             description="A vendor onboarding's outcome: the purchases waiting for that vendor go on or stop",
             pattern={"detail-type": ["Vendor Approved", "Vendor Rejected", "Vendor Onboarding Blocked"]},
             function="resume_purchases_for_vendor",
+        ),
+        # -- resource onboarding (issue #22) -----------------------------------------------------------------------
+        EventRule(
+            name="worker_hired",
+            description="The HRIS hired (or rehired) a worker: set them up as a resource in the PSA",
+            pattern={"detail-type": ["Worker Hired"]},
+            workflow="resource_onboarding",
+            # One case per worker (worker-<id>); a rehire (a new start date) or a corrected record of the hire (the
+            # HRIS's new hired_at, e.g. the manager fixed) is a new attempt on it, the same hire delivered twice a
+            # duplicate.
+            case_key="detail.worker_id",
+            attempt_key="detail.start_date+detail.hired_at",
         ),
         EventRule(
             name="unrouted_business_event",

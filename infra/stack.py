@@ -44,6 +44,9 @@ class BackofficeStack(Stack):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, **kwargs: Any) -> None:
+        # The template is written without indentation: with every workflow in one stack it passed 80% of
+        # CloudFormation's 1 MB limit (800 KB with issue #22's resource onboarding), most of it whitespace.
+        kwargs.setdefault("suppress_template_indentation", True)
         super().__init__(scope, construct_id, **kwargs)
         log_level = str(self.node.try_get_context(LOG_LEVEL_CONTEXT) or "INFO").upper()
         if log_level not in LOG_LEVELS:

@@ -263,6 +263,7 @@ def test_the_registry_covers_every_detail_type_and_outcomes_share_one_model() ->
         DetailType.TIMESHEET_SUBMITTED,  # the PSA's submissions, which start the weekly review
         DetailType.EXPENSE_REPORT_SUBMITTED,
         DetailType.PURCHASE_REQUESTED,  # the procurement portal's request, which starts a purchase approval
+        DetailType.WORKER_HIRED,  # the HRIS's hires, which start resource onboarding
         *FINANCE_PERIOD_EVENTS,
     }
     assert {EVENT_DETAIL_MODELS[name] for name in outcomes} == {CaseOutcome}

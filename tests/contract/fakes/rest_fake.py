@@ -29,6 +29,11 @@ Emulated:
   account the ledger does not have or do not balance).
 - Receivables: ``GET /v2/payments?received_from=&received_to=`` (each payment's or credit note's application to
   one invoice, dated ``received_on`` or ``credited_on``; offset paging; ``add_payment``).
+- Resource onboarding: ``GET /v2/rate-cards/standard/<currency>`` (the firm's standard card; ``seed_standard_rate_card``),
+  ``PUT /v2/resources/<worker id>`` (201 created, 200 updated: one resource per worker; the manager's resource id
+  when the manager is a resource), ``GET /v2/staffing-requests?role=&state=open`` (offset paging) and
+  ``POST /v2/staffing-requests/<id>/assign`` (200 when the request is, or already was, this resource's; 409 when
+  another resource holds it: the check and the write are one, under the fake's lock).
 - Errors as ``{"error": {"code": ..., "message": ...}}``.
 
 ``seed_workers`` and ``seed_customers`` load the sample firm in these shapes; ``EXAMPLE_DOCUMENT`` (next to this file,
@@ -95,6 +100,9 @@ class RestFake(FakeServer):
         self.expenses: list[dict[str, Any]] = []
         self.contracts: dict[str, dict[str, Any]] = {}
         self.rate_cards: dict[str, dict[str, Any]] = {}
+        # -- resource onboarding --
+        self.standard_rate_cards: dict[str, dict[str, Any]] = {}
+        self.resources: dict[str, dict[str, Any]] = {}
         self.jobs: list[dict[str, Any]] = []
         self.accounts: dict[str, dict[str, Any]] = {}
         self.estimates: dict[str, dict[str, Any]] = {}
@@ -369,6 +377,78 @@ class RestFake(FakeServer):
         ]
         limit, offset = int(request.param("limit") or 50), int(request.param("offset") or 0)
         return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    # -- resource onboarding --------------------------------------------------------------------------------------
+
+    def seed_standard_rate_card(self, card: Any) -> None:
+        """The firm's standard ``RateCard`` in this API's shape (as ``project_rate_card`` answers)."""
+        self.standard_rate_cards[card.lines[0].currency.lower()] = {
+            "id": card.id,
+            "name": card.name,
+            "customer": None,
+            "starts": card.effective_date.isoformat(),
+            "ends": card.end_date.isoformat() if card.end_date else None,
+            "rates": [
+                {
+                    "role": line.role,
+                    "activity": line.activity_type,
+                    "currency": line.currency.lower(),
+                    "bill": str(line.billing_rate),
+                    "cost": str(line.costing_rate),
+                }
+                for line in card.lines
+            ],
+        }
+
+    def add_staffing_request(self, project: str, role: str, start: str, end: str, hours: str = "160") -> str:
+        record_id = f"srq_{next(self._ids):05d}"
+        self.staffing_requests[record_id] = {
+            "uuid": record_id,
+            "project": project,
+            "role": role,
+            "hours": hours,
+            "from": start,
+            "to": end,
+        }
+        return record_id
+
+    def _standard_rate_card(self, request: Request, found: re.Match[str]) -> Reply:
+        card = self.standard_rate_cards.get(unquote(found[1]).lower())
+        return Reply(200, {"rate_card": card}) if card else error(404, "not_found", "no standard rate card")
+
+    def _save_resource(self, request: Request, found: re.Match[str]) -> Reply:
+        worker = unquote(found[1])
+        body = dict(request.json() or {})
+        with self._lock:
+            existing = self.resources.get(worker)
+            record = {**(existing or {}), **body, "id": f"res_{worker}"}
+            self.resources[worker] = record
+        manager = self.resources.get(str(body.get("manager") or ""))
+        return Reply(
+            200 if existing else 201,
+            {"id": record["id"], "manager_resource": manager["id"] if manager else None},
+        )
+
+    def _staffing_requests(self, request: Request, found: re.Match[str]) -> Reply:
+        rows = [
+            r
+            for r in self.staffing_requests.values()
+            if r.get("role") == request.param("role") and not r.get("assigned_to")
+        ]
+        limit = int(request.param("limit") or 50)
+        offset = int(request.param("offset") or 0)
+        return Reply(200, {"items": rows[offset : offset + limit], "has_more": offset + limit < len(rows)})
+
+    def _assign(self, request: Request, found: re.Match[str]) -> Reply:
+        body = request.json() or {}
+        with self._lock:
+            row = self.staffing_requests.get(unquote(found[1]))
+            if row is None:
+                return error(404, "not_found", "no such staffing request")
+            if row.get("assigned_to") not in (None, body.get("resource")):
+                return error(409, "conflict", "the staffing request is assigned to another resource")
+            row["assigned_to"] = body.get("resource")
+        return Reply(200, {"id": row["uuid"], "assigned_to": row["assigned_to"]})
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -760,4 +840,9 @@ _ROUTES: list[tuple[str | None, re.Pattern[str], _Handler]] = [
         lambda fake, request, found: fake._create(request, fake.staffing_requests, "srq"),
     ),
     (None, _path(r"/sequences/(.*)"), RestFake._next_in_sequence),
+    # -- resource onboarding --
+    ("GET", _path(r"/rate-cards/standard/([^/]+)"), RestFake._standard_rate_card),
+    ("PUT", _path(r"/resources/([^/]+)"), RestFake._save_resource),
+    ("GET", _path(r"/staffing-requests"), RestFake._staffing_requests),
+    ("POST", _path(r"/staffing-requests/([^/]+)/assign"), RestFake._assign),
 ]

@@ -59,6 +59,12 @@ _PREFIXES = {
     "pse__Expense__c": "a1H",
     "pse__Rate_Card__c": "a1J",
     "pse__Budget__c": "a1K",  # -- purchasing ----
+    # -- resource onboarding --
+    "Contact": "003",
+    "pse__Work_Calendar__c": "a1P",
+    "pse__Practice__c": "a1Q",
+    "pse__Skill__c": "a1R",
+    "pse__Skill_Certification_Rating__c": "a1S",
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z0-9_.%:+-]+))"
@@ -689,7 +695,7 @@ class SalesforceFake(FakeServer):
             except SoqlError as error:
                 return Reply(400, [{"message": str(error), "errorCode": "MALFORMED_QUERY"}])
             return self._batch(sobject, [project(r, sobject, fields, self.api_version) for r in rows], 0)
-        if parts[0] != "sobjects" or len(parts) < 3:
+        if parts[0] != "sobjects" or len(parts) < 2 or (len(parts) == 2 and request.method != "POST"):
             return Reply(404, NOT_FOUND)
         sobject = parts[1]
         if sobject not in self.tables:
@@ -701,6 +707,8 @@ class SalesforceFake(FakeServer):
         if len(parts) == 4 and parts[3] == "VersionData" and sobject == "ContentVersion":
             content = self.files.get(parts[2])
             return Reply(200, content) if content is not None else Reply(404, NOT_FOUND)
+        if len(parts) == 2 and request.method == "POST":
+            return self._create(request, sobject)
         if len(parts) == 3 and request.method == "GET":
             record = self.tables[sobject].get(parts[2])
             if record is None:
@@ -750,6 +758,40 @@ class SalesforceFake(FakeServer):
             return Reply(200, {"id": matches[0]["Id"], "success": True, "errors": [], "created": False})
         new_id = self.put(sobject, {**body, field: value})
         return Reply(201, {"id": new_id, "success": True, "errors": [], "created": True})
+
+    def _create(self, request: Request, sobject: str) -> Reply:
+        """``POST sobjects/<object>``: a new record; an external-id field is unique, as the org defines it: a value
+        already held answers 400 ``DUPLICATE_VALUE`` naming the record that holds it."""
+        body = request.json() or {}
+        bad = sorted(k for k in body if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k))
+        if bad or "Id" in body:
+            return Reply(
+                400, [{"message": "No such column on entity", "errorCode": "INVALID_FIELD", "fields": bad}]
+            )
+        with self._lock:  # the org checks and inserts as one: of two creates at once, one wins
+            holder = next(
+                (
+                    r
+                    for field in self.external_id_fields
+                    for r in self.tables[sobject].values()
+                    if body.get(field) and r.get(field) == body[field]
+                ),
+                None,
+            )
+            if holder is None:
+                return Reply(201, {"id": self.put(sobject, dict(body)), "success": True, "errors": []})
+        field = next(f for f in self.external_id_fields if body.get(f) == holder.get(f))
+        return Reply(
+            400,
+            [
+                {
+                    "message": f"duplicate value found: {field} duplicates value on record with id: "
+                    f"{holder['Id']}",
+                    "errorCode": "DUPLICATE_VALUE",
+                    "fields": [field],
+                }
+            ],
+        )
 
     def _update_collection(self, request: Request) -> Reply:
         body = request.json() or {}

@@ -30,6 +30,7 @@ from backoffice.invoicing.policy import BillingPolicy
 from backoffice.models.envelope import Model
 from backoffice.onboarding.contract_risk import ContractRiskPolicy
 from backoffice.purchasing.policy import PurchasingPolicy
+from backoffice.resource_onboarding.policy import ResourceOnboardingPolicy
 from backoffice.time_expense.policy import TimeExpensePolicy
 from backoffice.time_expense.reminders_policy import ReminderPolicy
 from backoffice.vendors.policy import VendorPolicy
@@ -87,6 +88,9 @@ class FirmConfig(Model):
     time_expense_review: TimeExpensePolicy | None = None
     # -- purchasing ----: purchase approval's travel limit, finance and fallback groups, vendor wait (defaults in code).
     purchasing: PurchasingPolicy | None = None
+    # -- resource onboarding: the minimum margin a bill rate keeps, the documents per employment, who approves a
+    # rate out of band (defaults in code) --
+    resource_onboarding: ResourceOnboardingPolicy | None = None
     sanctions_list: SanctionsSources = SanctionsSources()
     # -- ai assist (issue #23): which uses Bedrock serves, model, prices, kill switch (off by default: local rules)
     ai_assist: AiAssistConfig | None = None

@@ -124,6 +124,21 @@ DEFAULT_ROUTES: Mapping[str, tuple[Rule, ...]] = {
             ),
         ),
     ),
+    # -- resource onboarding (issue #22): a new hire's bill rate out of the band goes to the practice lead, and to
+    # the firm's group (the case's reviewers) when nobody answers --
+    "resource_rate": (
+        Rule(
+            name="a bill rate out of band: the practice lead",
+            levels=(
+                Level(
+                    name="practice lead approval",
+                    group=f"{SUBJECT_GROUP}practice_lead",
+                    timeout_seconds=_TWO_DAYS,
+                    escalate_to=f"{SUBJECT_GROUP}reviewers",
+                ),
+            ),
+        ),
+    ),
 }
 
 

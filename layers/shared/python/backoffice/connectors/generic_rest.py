@@ -55,6 +55,14 @@ per invoice each applies to: ``kind`` payment or credit_memo, ``id``, ``invoice_
 ``currency``, ``paid_on`` or ``credited_on``, ``memo``; paged). A document without it refuses the daily read by
 name.
 
+Resource onboarding: PSA ``standard_rate_card`` ({currency}; maps to RateCard, not found: None),
+``save_resource`` (PUT-like {worker_id}; a body mapped from the resource: worker_id, name, email, employment, role,
+practice, cost_rate, bill_rate, currency, start_date, weekly_hours, manager_worker_id, skills, vendor_id; one of
+``created_statuses`` means created, another 2xx updated; the manager's resource id, if the system answers it, at
+``value_path``), ``open_resource_requests`` ({role}; paged; each maps to id, project_id, role, hours, start, end)
+and ``assign_resource_request`` ({request_id}; a body mapped from resource_id and worker_id; 409 means another
+resource holds the request).
+
 A next link is followed only to the configured host: the adapter never sends its credentials elsewhere.
 """
 
@@ -91,8 +99,10 @@ from backoffice.connectors.ports import (
     Allocation,
     Created,
     Page,
+    PsaResource,
     RecordNotFound,
     ResourceRequest,
+    ResourceSaved,
     UnreadableLine,
 )
 from backoffice.connectors.s3_upload import DocumentUploader
@@ -163,6 +173,11 @@ OperationName = Literal[
     "create_purchase_order",
     "committed_amount",
     "project_budget",
+    # -- resource onboarding --
+    "standard_rate_card",
+    "save_resource",
+    "open_resource_requests",
+    "assign_resource_request",
 ]
 _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "get_opportunity": frozenset({"id"}),
@@ -193,6 +208,11 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     # -- purchasing ----
     "committed_amount": frozenset({"project_id", "currency"}),
     "project_budget": frozenset({"project_id"}),
+    # -- resource onboarding --
+    "standard_rate_card": frozenset({"currency"}),
+    "save_resource": frozenset({"worker_id"}),
+    "open_resource_requests": frozenset({"role"}),
+    "assign_resource_request": frozenset({"request_id"}),
 }
 _CREATES = frozenset(
     {
@@ -219,10 +239,13 @@ _LISTS = frozenset(
         "list_projects",
         "list_accounts",
         "list_payments",
+        "open_resource_requests",
     }
 )
 _VALUES = frozenset({"next_project_sequence", "customer_balance", "tax_template", "committed_amount"})
 _NO_MAPPING = _CREATES | _VALUES | {"release_vendor", "mark_billed", "return_lines", "approve_lines"}
+# Writes that are no create but send a body the document maps (resource onboarding's).
+_BODY_WRITES = frozenset({"save_resource", "assign_resource_request"})
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
 
 # ------------------------------------------------------------------------------------------------------------
@@ -311,11 +334,13 @@ class RestSettings(_Strict):
                 problems.append(
                     f"{name}: unknown placeholders {sorted(used - allowed)}; allowed {sorted(allowed)}"
                 )
-            if (name in _CREATES or name in ("return_lines", "approve_lines")) and op.body is None:
+            if (
+                name in _CREATES or name in ("return_lines", "approve_lines", *_BODY_WRITES)
+            ) and op.body is None:
                 problems.append(f"{name}: a create needs a body mapping")
             if name in _VALUES and op.value_path is None:
                 problems.append(f"{name}: needs value_path")
-            elif name not in _NO_MAPPING and op.mapping is None:
+            elif name not in _NO_MAPPING | _BODY_WRITES and op.mapping is None:
                 problems.append(f"{name}: needs a mapping")
             if name in _LISTS and op.items_path is None:
                 problems.append(f"{name}: needs items_path")
@@ -990,6 +1015,76 @@ class RestConnector:
             "note": note,
         }
         self._send(name, op, self._url(op, {}), json_body=self._body(name, op, lines))
+
+    # -- PSA resource onboarding (issue #22) ---------------------------------------------------------------------
+
+    def standard_rate_card(self, currency: str) -> RateCard | None:
+        card: RateCard | None = self._maybe("standard_rate_card", {"currency": currency}, currency, RateCard)
+        return card
+
+    def save_resource(self, resource: PsaResource) -> ResourceSaved:
+        name: OperationName = "save_resource"
+        op = self._operation(name)
+        response = self._send(
+            name,
+            op,
+            self._url(op, {"worker_id": resource.worker_id}),
+            record_id=resource.worker_id,
+            json_body=self._body(name, op, asdict(resource)),
+        )
+        body = response.json()
+        new_id = read_path(body, op.id_path)
+        if new_id in (None, ""):
+            raise tagged(
+                RecordUnmappable(f"{self.system} {name}: the response has no id at {op.id_path}"), self.system
+            )
+        manager = read_path(body, op.value_path) if op.value_path else None
+        return ResourceSaved(
+            str(new_id), response.status in op.created_statuses, str(manager) if manager else None
+        )
+
+    def open_resource_requests(self, role: str) -> list[ResourceRequest]:
+        name: OperationName = "open_resource_requests"
+        op = self._operation(name)
+        assert op.mapping is not None  # checked when the document was loaded
+        found = []
+        for record in self._all(name, {"role": role}):
+            try:
+                mapped = op.mapping.apply(record)
+                found.append(
+                    ResourceRequest(
+                        project_id=str(mapped["project_id"]),
+                        role=str(mapped.get("role") or role),
+                        hours=Decimal(str(mapped.get("hours") or 0)),
+                        start=date.fromisoformat(str(mapped["start"])),
+                        end=date.fromisoformat(str(mapped["end"])),
+                        status="open",
+                        id=str(mapped["id"]),
+                    )
+                )
+            except MappingError as error:
+                raise tagged(
+                    RecordUnmappable(f"{self.system} {name}: record does not map", error.errors), self.system
+                ) from None
+            except (KeyError, ValueError, ArithmeticError):
+                raise tagged(
+                    RecordUnmappable(f"{self.system} {name}: a request lacks id, project_id, start or end"),
+                    self.system,
+                ) from None
+        return sorted(found, key=lambda r: (r.start, r.id or ""))
+
+    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+        name: OperationName = "assign_resource_request"
+        op = self._operation(name)
+        response = self._send(
+            name,
+            op,
+            self._url(op, {"request_id": request_id}),
+            record_id=request_id,
+            json_body=self._body(name, op, {"resource_id": resource_id, "worker_id": worker_id}),
+            allow=(409,),
+        )
+        return response.status != 409
 
     # -- HRIS ---------------------------------------------------------------------------------------------------
 

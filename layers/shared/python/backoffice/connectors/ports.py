@@ -363,3 +363,62 @@ class ProjectBudgetPsaPort(Protocol):
         """The project's budget, owner and actual cost (``budget`` None: the PSA holds no approved budget for it);
         RecordNotFound: no such project."""
         ...
+
+
+# -- resource onboarding (issue #22) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PsaResource:
+    """A person as the PSA staffs them (Certinia: a Contact with ``pse__Is_Resource__c``), keyed by the HRIS's
+    worker id: role, practice, rates, availability (weekly hours from the start date), manager and skills."""
+
+    worker_id: str
+    name: str
+    email: str | None
+    employment: str
+    role: str
+    practice: str | None
+    cost_rate: Decimal
+    bill_rate: Decimal
+    currency: str
+    start_date: date
+    weekly_hours: Decimal
+    manager_worker_id: str | None = None
+    skills: tuple[str, ...] = ()
+    vendor_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceSaved:
+    """What ``save_resource`` did: the PSA's id of the resource, whether this call created it (False: it existed,
+    a rehire or a retry, and was updated), the manager's resource (None: the manager is no resource in the PSA) and
+    the skills the PSA does not know (left off, not invented)."""
+
+    id: str
+    created: bool
+    manager_resource_id: str | None = None
+    unknown_skills: tuple[str, ...] = ()
+
+
+class ResourcePsaPort(Protocol):
+    """What resource onboarding reads and writes in the PSA (sandbox, Certinia, generic REST)."""
+
+    def standard_rate_card(self, currency: str) -> RateCard | None:
+        """The firm's standard rate card (no client) in ``currency``; None: none in that currency."""
+        ...
+
+    def save_resource(self, resource: PsaResource) -> ResourceSaved:
+        """Create the resource, or update the one keyed by its worker id (a rehire, a retry): never a second one.
+        Sets role, practice, rates, availability, manager and skills."""
+        ...
+
+    def open_resource_requests(self, role: str) -> list[ResourceRequest]:
+        """Staffing requests for ``role`` nobody is assigned to yet, the earliest start first."""
+        ...
+
+    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+        """Assign the request to the resource unless someone else holds it: True when it is this worker's (now or
+        from an earlier call), False when another resource took it first. A conditional write: of two new hires
+        at once, one gets the request."""
+        ...

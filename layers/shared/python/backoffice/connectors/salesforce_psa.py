@@ -34,6 +34,14 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
   its fields (``estimate_hours_field``, default ``pse__Estimated_Hours_at_Completion__c``, and
   ``estimate_cost_field``); a field that is empty or 0 (Certinia's roll-ups read 0 on a project never estimated)
   is no estimate, and a project with neither, or no such project, has none (None).
+- Resource onboarding (``ResourcePsaPort``): a new hire is a ``Contact`` with ``pse__Is_Resource__c``, keyed by the
+  HRIS's worker id in the external-id field (a rehire finds and updates it): ``pse__Resource_Role__c``,
+  ``pse__Practice__c`` (the practice found by name), ``pse__Default_Cost_Rate__c``, the bill rate in
+  ``resource_bill_rate_field``, ``pse__Start_Date__c``, a ``pse__Work_Calendar__c`` of the weekly hours (found by
+  name, else created once), ``ReportsToId`` (the manager's resource) and one ``pse__Skill_Certification_Rating__c``
+  per skill the org's ``pse__Skill__c`` knows. The first assignment is a ``pse__Assignment__c`` created (POST, not
+  upsert) with the request's key in the external-id field, unique in the org: of two hires at once Salesforce
+  refuses the second (``DUPLICATE_VALUE``), which then reads whose the assignment is.
 - Updates go through sObject Collections (``PATCH .../composite/sobjects``, 200 records a call, all or none).
 """
 
@@ -44,14 +52,17 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import quote
 
-from backoffice.connectors.http import tagged
+from backoffice.connectors.http import error_for_status, external_id, tagged
 from backoffice.connectors.ports import (
     Allocation,
     Created,
     Page,
+    PsaResource,
     RecordNotFound,
     ResourceRequest,
+    ResourceSaved,
     UnreadableLine,
 )
 from backoffice.connectors.salesforce_api import (
@@ -90,6 +101,12 @@ _TIMECARD = "pse__Timecard_Header__c"
 _EXPENSE = "pse__Expense__c"
 _RATE_CARD = "pse__Rate_Card__c"
 _ASSIGNMENT = "pse__Assignment__c"
+# -- resource onboarding --
+_CONTACT = "Contact"
+_WORK_CALENDAR = "pse__Work_Calendar__c"
+_PRACTICE = "pse__Practice__c"
+_SKILL = "pse__Skill__c"
+_SKILL_RATING = "pse__Skill_Certification_Rating__c"
 _ENTRY_ID = re.compile(r"^([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)-(mon|tue|wed|thu|fri|sat|sun)$")
 _EXPENSE_STATUS = {
     "draft": "draft",
@@ -794,6 +811,230 @@ class CertiniaPsa:
             else:
                 updates = {i: {"pse__Status__c": "Approved", **noted} for i in open_lines}
                 self.api.update_records(sobject, updates, operation="approve_lines")
+
+    # -- resource onboarding (issue #22) ---------------------------------------------------------------------
+
+    def standard_rate_card(self, currency: str) -> RateCard | None:
+        """The org's standard rate cards (no account) in ``currency``, one line per role, the latest per role."""
+        fields = [
+            "Id",
+            "pse__Role__c",
+            "pse__Suggested_Bill_Rate__c",
+            "pse__Average_Cost_Rate__c",
+            "pse__Start_Date__c",
+            *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
+        ]
+        where = "pse__Account__c = null" + (
+            f" AND CurrencyIsoCode = {soql_literal(currency)}" if self.api.settings.multi_currency else ""
+        )
+        records = list(
+            self.api.query(
+                f"SELECT {', '.join(fields)} FROM {_RATE_CARD} WHERE {where} ORDER BY pse__Start_Date__c",
+                operation="standard_rate_card",
+            )
+        )
+        lines: dict[str, dict[str, Any]] = {}
+        for record in records:  # oldest first: a later record of the same role replaces an earlier one
+            role = record.get("pse__Role__c")
+            if not role or (record.get("CurrencyIsoCode") or self.api.settings.default_currency) != currency:
+                continue
+            lines[str(role)] = {
+                "role": role,
+                "activity_type": self.settings.activity_type,
+                "currency": currency,
+                "billing_rate": record.get("pse__Suggested_Bill_Rate__c") or 0,
+                "costing_rate": record.get("pse__Average_Cost_Rate__c") or 0,
+            }
+        if not lines:
+            return None
+        starts = [str(r["pse__Start_Date__c"]) for r in records if r.get("pse__Start_Date__c")]
+        card: RateCard = load_record(
+            RateCard,
+            {
+                "id": f"rate-cards-standard-{currency}",
+                "name": "Certinia standard rate cards",
+                "effective_date": min(starts) if starts else "1970-01-01",
+                "lines": list(lines.values()),
+            },
+            _RATE_CARD,
+        )
+        return card
+
+    def _by_key(
+        self, sobject: str, key: str, fields: Sequence[str], *, operation: str
+    ) -> dict[str, Any] | None:
+        """The record whose external-id field holds ``key`` (as ``create_once`` writes it), or None."""
+        value = external_id(key)
+        path = f"sobjects/{sobject}/{self.api.settings.external_id_field}/{quote(value, safe='')}"
+        found = self.api.call(
+            "GET",
+            path,
+            operation=operation,
+            record_id=value,
+            params={"fields": ",".join(fields)},
+            allow=(404,),
+        )
+        return dict(found.json() or {}) if found.status == 200 else None
+
+    def _one_by_name(self, sobject: str, name: str, *, operation: str) -> str | None:
+        for record in self.api.query(
+            f"SELECT Id FROM {sobject} WHERE Name = {soql_literal(name)} LIMIT 1", operation=operation
+        ):
+            return str(record["Id"])
+        return None
+
+    def _work_calendar(self, weekly_hours: Decimal) -> str:
+        """The work calendar of ``weekly_hours`` over Monday to Friday: the org's of that name, else created once."""
+        hours = weekly_hours.normalize()
+        name = f"{hours} hours a week"
+        found = self._one_by_name(_WORK_CALENDAR, name, operation="find_work_calendar")
+        if found:
+            return found
+        day = (weekly_hours / 5).quantize(_CENT)
+        body: dict[str, Any] = {"Name": name, "pse__Week_Start_Day__c": "Monday"}
+        for weekday in _WEEKDAYS:
+            body[f"pse__{weekday}_Hours__c"] = day if weekday not in ("Saturday", "Sunday") else 0
+        return self.api.create_once(
+            _WORK_CALENDAR, f"calendar:{hours}", body, operation="create_work_calendar"
+        ).id
+
+    def save_resource(self, resource: PsaResource) -> ResourceSaved:
+        first, _, last = resource.name.rpartition(" ")
+        manager = (
+            self._by_key(_CONTACT, f"resource:{resource.manager_worker_id}", ["Id"], operation="find_manager")
+            if resource.manager_worker_id
+            else None
+        )
+        practice = (
+            self._one_by_name(_PRACTICE, resource.practice, operation="find_practice")
+            if resource.practice
+            else None
+        )
+        body: dict[str, Any] = {
+            "FirstName": first or None,
+            "LastName": last or resource.name,
+            "Email": resource.email,
+            "pse__Is_Resource__c": True,
+            "pse__Is_Resource_Active__c": True,
+            "pse__Resource_Role__c": resource.role,
+            "pse__Default_Cost_Rate__c": resource.cost_rate,
+            "pse__Start_Date__c": resource.start_date,
+            "pse__Work_Calendar__c": self._work_calendar(resource.weekly_hours),
+            "pse__Practice__c": practice,
+            "ReportsToId": manager["Id"] if manager else None,
+        }
+        if self.settings.resource_bill_rate_field:
+            body[self.settings.resource_bill_rate_field] = resource.bill_rate
+        if self.api.settings.multi_currency:
+            body["CurrencyIsoCode"] = resource.currency
+        saved = self.api.create_once(
+            _CONTACT, f"resource:{resource.worker_id}", body, operation="create_resource"
+        )
+        if not saved.created:  # a rehire or a retry: the worker's resource, brought up to the new hire
+            self.api.update_records(_CONTACT, {saved.id: body}, operation="update_resource")
+        unknown = self._rate_skills(saved.id, resource)
+        return ResourceSaved(saved.id, saved.created, manager["Id"] if manager else None, unknown)
+
+    def _rate_skills(self, contact_id: str, resource: PsaResource) -> tuple[str, ...]:
+        """One skill rating per skill the org knows (by name); the names it does not know, left off."""
+        if not resource.skills:
+            return ()
+        names = ", ".join(soql_literal(skill) for skill in resource.skills)
+        known = {
+            str(record["Name"]): str(record["Id"])
+            for record in self.api.query(
+                f"SELECT Id, Name FROM {_SKILL} WHERE Name IN ({names})", operation="list_skills"
+            )
+        }
+        for skill in resource.skills:
+            if skill in known:
+                self.api.create_once(
+                    _SKILL_RATING,
+                    f"skill:{resource.worker_id}:{skill}",
+                    {
+                        "pse__Resource__c": contact_id,
+                        "pse__Skill_Certification__c": known[skill],
+                        "pse__Rating__c": self.settings.initial_skill_rating,
+                    },
+                    operation="rate_skill",
+                )
+        return tuple(skill for skill in resource.skills if skill not in known)
+
+    def open_resource_requests(self, role: str) -> list[ResourceRequest]:
+        found = []
+        for record in self.api.query(
+            "SELECT Id, pse__Project__c, pse__Resource_Role__c, pse__SOW_Hours__c, pse__Start_Date__c, "
+            f"pse__End_Date__c, pse__Status__c FROM {_RESOURCE_REQUEST} "
+            f"WHERE pse__Resource_Role__c = {soql_literal(role)} "
+            f"AND pse__Status__c = {soql_literal(self.settings.resource_request_status)} "
+            "AND pse__Assignment__c = null ORDER BY pse__Start_Date__c",
+            operation="open_resource_requests",
+        ):
+            if not record.get("pse__Start_Date__c") or not record.get("pse__End_Date__c"):
+                continue  # a request without dates is not ready to staff
+            found.append(
+                ResourceRequest(
+                    project_id=str(record.get("pse__Project__c")),
+                    role=role,
+                    hours=decimal_or_none(record.get("pse__SOW_Hours__c")) or Decimal(0),
+                    start=date.fromisoformat(str(record["pse__Start_Date__c"])),
+                    end=date.fromisoformat(str(record["pse__End_Date__c"])),
+                    status="open",
+                    id=str(record["Id"]),
+                )
+            )
+        return found
+
+    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+        """Create the assignment keyed by the request: the org's unique external id refuses a second one, so of two
+        hires at once one holds it; the loser (or a retry) reads whose it is. Then the request is marked."""
+        record_id = salesforce_id(request_id, "resource request")
+        request = self.api.get_record(
+            _RESOURCE_REQUEST,
+            record_id,
+            ["Id", "pse__Project__c", "pse__Start_Date__c", "pse__End_Date__c"],
+            operation="get_resource_request",
+        )
+        key = f"assignment:{record_id}"
+        value = external_id(key)
+        created = self.api.call(
+            "POST",
+            f"sobjects/{_ASSIGNMENT}",
+            operation="create_assignment",
+            record_id=value,
+            json_body={
+                self.api.settings.external_id_field: value,
+                "pse__Resource__c": resource_id,
+                "pse__Project__c": request.get("pse__Project__c"),
+                "pse__Resource_Request__c": record_id,
+                "pse__Status__c": self.settings.assignment_status,
+            },
+            allow=(400,),
+        )
+        if created.status == 400:
+            codes = [str(e.get("errorCode")) for e in created.json() or [] if isinstance(e, dict)]
+            if "DUPLICATE_VALUE" not in codes:
+                raise error_for_status(
+                    created, system=SYSTEM, operation="create_assignment", record_id=value, codes=codes
+                )
+            holder = self._by_key(_ASSIGNMENT, key, ["Id", "pse__Resource__c"], operation="get_assignment")
+            if holder is None or holder.get("pse__Resource__c") != resource_id:
+                return False
+            assignment_id = str(holder["Id"])
+        else:
+            assignment_id = str((created.json() or {})["id"])
+        self.api.update_records(
+            _RESOURCE_REQUEST,
+            {
+                record_id: {
+                    "pse__Status__c": self.settings.assigned_request_status,
+                    "pse__Assignment__c": assignment_id,
+                    "pse__Staffer_Resource__c": resource_id,
+                }
+            },
+            operation="assign_resource_request",
+        )
+        return True
 
     def _page(
         self, soql: str, page_token: str | None, *, operation: str

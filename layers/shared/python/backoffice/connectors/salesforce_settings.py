@@ -73,6 +73,15 @@ class CertiniaSettings(Model):
         "pse__Non_Billable_Expenses_In_Financials__c",
     )
     project_owner_field: str = "pse__Project_Manager__c"
+    # -- resource onboarding (issue #22) --
+    # Certinia keeps no bill rate on the resource (bill rates are on rate cards and assignments): the Contact field
+    # the firm adds for the rate a new hire was set up with (None: not written), and the skill rating a new hire's
+    # skills from the HRIS get until a practice lead rates them.
+    resource_bill_rate_field: str | None = "Backoffice_Bill_Rate__c"
+    initial_skill_rating: str = "3 - Proficient"
+    # The status an assigned staffing request gets, and the new assignment's.
+    assigned_request_status: str = "Assigned"
+    assignment_status: str = "Scheduled"
 
     @field_validator("expense_fact_fields")
     @classmethod

@@ -35,8 +35,10 @@ from backoffice.connectors.ports import (
     ConnectorUnavailable,
     Created,
     Page,
+    PsaResource,
     RecordNotFound,
     ResourceRequest,
+    ResourceSaved,
     UnreadableLine,
 )
 from backoffice.models import (
@@ -1032,6 +1034,93 @@ class SandboxPsa(_Adapter):
             budget=budget.get("budget"),
             actual_cost=budget.get("actual_cost") or 0,
         )
+
+    # -- resource onboarding (issue #22) ---------------------------------------------------------------------
+
+    def standard_rate_card(self, currency: str) -> RateCard | None:
+        self._call()
+        cards = [_load(RateCard, body) for body in self.store.all(self.system, "rate_card")]
+        standard = [
+            c
+            for c in cards
+            if c.client_id is None and c.contract_id is None and c.lines[0].currency == currency
+        ]
+        return max(standard, key=lambda c: c.effective_date) if standard else None
+
+    def save_resource(self, resource: PsaResource) -> ResourceSaved:
+        """The resource ``RES-<worker id>``: created once (the key is the worker id), updated on a rehire."""
+        self._call()
+        manager = (
+            self.store.get(self.system, "resource", f"RES-{resource.manager_worker_id}")
+            if resource.manager_worker_id
+            else None
+        )
+        body = {
+            **{k: v for k, v in resource.__dict__.items() if k != "skills"},
+            "skills": list(resource.skills),
+            "is_active": True,
+            "manager_resource_id": manager["id"] if manager else None,
+        }
+        created = self.store.create_once(
+            self.system,
+            "resource",
+            f"resource:{resource.worker_id}",
+            lambda new_id: {**body, "id": new_id},
+            prefix="RES",
+            record_id=f"RES-{resource.worker_id}",
+        )
+        if not created.created:
+            self.store.change(
+                self.system, "resource", created.id, lambda found: {**found, **body, "id": created.id}
+            )
+        return ResourceSaved(created.id, created.created, manager["id"] if manager else None)
+
+    def resource(self, worker_id: str) -> dict[str, Any] | None:
+        """The PSA resource of a worker, as stored (tests and the demo look at it)."""
+        return self.store.get(self.system, "resource", f"RES-{worker_id}")
+
+    def open_resource_requests(self, role: str) -> list[ResourceRequest]:
+        self._call()
+        found = [
+            ResourceRequest(
+                project_id=str(body["project_id"]),
+                role=str(body["role"]),
+                hours=Decimal(str(body["hours"])),
+                start=date.fromisoformat(str(body["start"])),
+                end=date.fromisoformat(str(body["end"])),
+                skills=tuple(body.get("skills") or ()),
+                candidate_ids=tuple(body.get("candidate_ids") or ()),
+                status=str(body.get("status") or "open"),
+                id=str(body["id"]),
+            )
+            for body in self.store.all(self.system, "resource_request")
+            if body.get("role") == role
+            and (body.get("status") or "open") == "open"
+            and not body.get("assigned_resource_id")
+        ]
+        return sorted(found, key=lambda r: (r.start, r.id or ""))
+
+    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+        """A conditional write (``SandboxStore.change``: written only if the request is still as read): of two
+        hires at once, the second finds the request assigned and is told so."""
+        self._call()
+        holder: dict[str, str] = {}
+
+        def assign(body: dict[str, Any]) -> dict[str, Any] | None:
+            holder["resource"] = str(body.get("assigned_resource_id") or "")
+            if body.get("assigned_resource_id"):
+                return None  # assigned already: to this resource (a retry) or to another
+            holder["resource"] = resource_id
+            return {
+                **body,
+                "status": "assigned",
+                "assigned_resource_id": resource_id,
+                "assigned_worker_id": worker_id,
+            }
+
+        if self.store.change(self.system, "resource_request", request_id, assign) is None:
+            raise RecordNotFound(f"PSA has no resource request {request_id}")
+        return holder.get("resource") == resource_id
 
 
 class SandboxHris(_Adapter):

@@ -33,6 +33,7 @@ from backoffice.connectors.ports import (
     PsaPort,
     PurchasingErpPort,
     ReceivablesErpPort,
+    ResourcePsaPort,
     RevenueErpPort,
     RevenuePsaPort,
     TimeExpensePsaPort,
@@ -267,6 +268,18 @@ def hris() -> HrisPort:
     return port
 
 
+# -- resource onboarding (issue #22) ----------------------------------------------------------------------------
+
+
+def resource_psa() -> ResourcePsaPort:
+    """The PSA as resource onboarding sets up a new hire in it (``_RESOURCE_PSAS``)."""
+    kind = _kind("psa")
+    if kind == "sandbox":
+        return SandboxPsa(_store())
+    port: ResourcePsaPort = _adapter("psa", kind)
+    return port
+
+
 if TYPE_CHECKING:
     # Each adapter must keep up with its ports as they grow: mypy checks these assignments structurally.
     _CRMS: tuple[type[CrmPort], ...] = (SandboxCrm, SalesforceCrm, RestConnector)
@@ -283,3 +296,4 @@ if TYPE_CHECKING:
     # -- purchasing ----
     _PURCHASING_ERPS: tuple[type[PurchasingErpPort], ...] = (SandboxErp, NetSuiteErp, RestConnector)
     _PROJECT_BUDGET_PSAS: tuple[type[ProjectBudgetPsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)
+    _RESOURCE_PSAS: tuple[type[ResourcePsaPort], ...] = (SandboxPsa, CertiniaPsa, RestConnector)

@@ -27,6 +27,7 @@ from backoffice.local.outbox import read_outbox
 from backoffice.local.purchasing_samples import run_purchase_approvals
 from backoffice.local.receivables_demo import pay_posted_invoices
 from backoffice.local.reconciliation_demo import run_reconciliation
+from backoffice.local.resource_demo import run_resource_onboarding
 from backoffice.local.revenue_demo import run_revenue_recognition
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client, put_deal
@@ -236,6 +237,10 @@ def run_demo(out: TextIO) -> int:
         print("Purchase approvals (#22):", file=out)
         purchasing_ok = run_purchase_approvals(runtime, approvals, _link, out)
         print("", file=out)
+        # -- resource onboarding (issue #22): the HRIS's new hires set up as PSA resources --
+        print("Resource onboarding (new hires from the HRIS):", file=out)
+        resource_ok = run_resource_onboarding(runtime, approvals, _link, out)
+        print("", file=out)
 
         # The ERP outage runs first and alone, so that its injected 503s are the ones its retries meet.
         outage = Scenario(
@@ -360,6 +365,7 @@ def run_demo(out: TextIO) -> int:
             and reminders_ok
             and weekly_ok
             and purchasing_ok
+            and resource_ok
             and report.ok
             and deliveries["failed"] == 0
             and statuses["running"] == 0

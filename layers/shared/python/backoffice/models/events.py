@@ -64,6 +64,14 @@ class DetailType(StrEnum):
     PURCHASE_BLOCKED = (
         "Purchase Blocked"  # the vendor cannot be bought from, unanswered, or a technical fault
     )
+    # -- resource onboarding (issue #22) --
+    WORKER_HIRED = (
+        "Worker Hired"  # the HRIS: an employee, contractor or subcontractor worker hired (or rehired)
+    )
+    WORKER_ONBOARDED = "Worker Onboarded"  # the PSA resource is set up, the worker and the manager told
+    WORKER_ONBOARDING_BLOCKED = (
+        "Worker Onboarding Blocked"  # invalid record, vendor, documents or rate rejected
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -205,6 +213,44 @@ class PurchaseRequested(CanonicalModel):
         return self
 
 
+# -- resource onboarding (issue #22) ----------------------------------------------------------------------------
+
+
+class WorkerDocument(CanonicalModel):
+    """A document the HRIS holds for a worker: what it is (``nda``, ``right_to_work``...), when it was signed and
+    until when it holds. Only its facts travel, never the file or the numbers on it."""
+
+    kind: Identifier
+    signed_on: date | None = None  # None: on file but not signed
+    expires_on: date | None = None  # None: does not expire
+
+
+class WorkerHired(CanonicalModel):
+    """The HRIS hired a worker (an employee, a contractor, or a subcontractor's worker through an approved vendor):
+    starts resource onboarding (case ``worker-<worker_id>``). ``start_date`` and ``hired_at`` are the attempt: a rehire
+    (a new start date) or a corrected record (a later ``hired_at``) onboards again on the same case and updates the
+    PSA resource; the same hire delivered twice is one case."""
+
+    worker_id: Identifier
+    name: Text
+    email: EmailAddress | None = None
+    employment: Literal["employee", "contractor", "subcontractor"]
+    role: Identifier
+    practice: Text | None = None
+    cost_rate: NonNegativeMoney  # per hour, from the HRIS (pay or the vendor's rate)
+    currency: CurrencyCode = "USD"
+    start_date: date
+    weekly_hours: Annotated[Decimal, Field(gt=0, le=80)] | None = None  # None: the firm's standard week
+    manager_id: Identifier | None = None
+    skills: list[Identifier] = Field(default_factory=list, max_length=100)
+    # A bill rate the hiring manager proposes; None: the firm's rate card for the role.
+    bill_rate: NonNegativeMoney | None = None
+    vendor_id: Identifier | None = None  # a subcontractor's vendor in the ERP
+    documents: list[WorkerDocument] = Field(default_factory=list, max_length=50)
+    # When the HRIS recorded (or last corrected) the hire: a corrected record is onboarded again on the same case.
+    hired_at: AwareDatetime | None = None
+
+
 class CaseOutcome(CanonicalModel):
     """How a case ended or where it stopped; shared by every outcome detail-type."""
 
@@ -244,6 +290,10 @@ EVENT_DETAIL_MODELS: Mapping[str, type[CanonicalModel]] = MappingProxyType(
         DetailType.PURCHASE_ORDER_ISSUED: CaseOutcome,
         DetailType.PURCHASE_REJECTED: CaseOutcome,
         DetailType.PURCHASE_BLOCKED: CaseOutcome,
+        # -- resource onboarding --
+        DetailType.WORKER_HIRED: WorkerHired,
+        DetailType.WORKER_ONBOARDED: CaseOutcome,
+        DetailType.WORKER_ONBOARDING_BLOCKED: CaseOutcome,
     }
 )
 

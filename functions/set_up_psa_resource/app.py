@@ -1,0 +1,57 @@
+"""Lambda: resource onboarding step 'Set up the PSA resource': the worker created as a resource (or, on a rehire,
+the worker's resource updated) with role, practice, cost and bill rate, availability, manager and skills."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backoffice.audit import Actor
+from backoffice.connectors import wiring
+from backoffice.resource_onboarding.step_inputs import SetUpResourceInput
+from backoffice.resource_onboarding.steps import WORKFLOW, resource_of, set_up_resource
+from backoffice.steps import Step
+
+logger = Logger()
+tracer = Tracer()
+STEP = Step(WORKFLOW, "set up the PSA resource", Actor.system("set_up_psa_resource"))
+INPUT_MODEL = SetUpResourceInput
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@STEP.calls_systems
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = INPUT_MODEL.model_validate(event)
+    resource = resource_of(payload.resource)
+    try:
+        result = set_up_resource(resource, wiring.resource_psa())
+    except Exception as error:
+        STEP.failed(event, error, "resource.saved")
+        raise
+    rate = f"bill rate {resource.bill_rate} {resource.currency}" + (
+        f" approved by {', '.join(payload.rate_decided_by)}" if payload.rate_decided_by else " in band"
+    )
+    STEP.record(
+        event,
+        action="resource.saved",
+        outcome="created" if result["created"] else "updated",
+        reasons=[
+            f"PSA resource {result['resource_id']} "
+            + (
+                "created"
+                if result["created"]
+                else "updated (the worker's resource exists: a rehire or a retry)"
+            ),
+            f"{resource.role} in {resource.practice or 'no practice'}, cost {resource.cost_rate}, {rate}",
+            f"available {resource.weekly_hours.normalize()} h a week from {resource.start_date.isoformat()}",
+            f"manager {resource.manager_worker_id}"
+            + ("" if result["manager_resource_id"] else " (no resource in the PSA yet: not linked)"),
+            *(f"skill {skill} is not in the PSA's catalogue: left off" for skill in result["unknown_skills"]),
+        ],
+        data={**result, "worker_id": resource.worker_id, "rate_decided_by": payload.rate_decided_by},
+    )
+    logger.info("resource saved", extra={"case_id": payload.case_id, "created": result["created"]})
+    return result

@@ -1,0 +1,126 @@
+"""Resource onboarding's conditional writes raced on threads against the local runtime's DynamoDB (docs/
+concurrency.md): the sandbox PSA's one resource per worker and one holder per staffing request, and one case for
+many deliveries of one hire (``test_resource_onboarding.py``). Each race releases its calls together from a barrier; counts are exact."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pytest
+
+from backoffice.connectors.ports import PsaResource
+from backoffice.connectors.sandbox import SandboxPsa
+from backoffice.local.runtime import LocalRuntime
+
+T = TypeVar("T")
+
+
+def at_once(calls: list[Callable[[], T]]) -> list[T]:
+    barrier = threading.Barrier(len(calls))
+    answers: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], T]) -> None:
+        barrier.wait()
+        answers[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a call did not come back"
+    return answers
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalRuntime]:
+    with LocalRuntime(retry_time_scale=0.001, api_port=None) as runtime:
+        yield runtime
+
+
+def resource(worker_id: str, start: date = date(2027, 1, 11)) -> PsaResource:
+    return PsaResource(
+        worker_id=worker_id,
+        name="Nadia Brooks",
+        email=None,
+        employment="employee",
+        role="engineer",
+        practice="technology",
+        cost_rate=Decimal(85),
+        bill_rate=Decimal(190),
+        currency="USD",
+        start_date=start,
+        weekly_hours=Decimal(40),
+    )
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_set_ups_of_one_worker_at_once_make_one_resource(local: LocalRuntime, trial: int) -> None:
+    # Given a worker not yet in the PSA, set up by eight copies of the step at once (a retry racing the first try)
+    psa = SandboxPsa(local.sandbox())
+    worker = f"W-RACE-{trial}"
+    saved = at_once([lambda: psa.save_resource(resource(worker)) for _ in range(8)])
+    # Then one resource exists and exactly one copy created it
+    assert {s.id for s in saved} == {f"RES-{worker}"}
+    assert sum(s.created for s in saved) == 1
+    assert len([r for r in local.sandbox().all("psa", "resource") if r["worker_id"] == worker]) == 1
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_hires_at_once_for_one_waiting_request_assign_it_once(local: LocalRuntime, trial: int) -> None:
+    # Given one request waiting for an engineer and eight new engineers
+    psa = SandboxPsa(local.sandbox())
+    request = f"RR-RACE-{trial}"
+    local.sandbox().put(
+        "psa",
+        "resource_request",
+        request,
+        {
+            "id": request,
+            "project_id": "P-RACE",
+            "role": "engineer",
+            "hours": "320",
+            "start": "2027-01-18",
+            "end": "2027-04-30",
+            "status": "open",
+        },
+    )
+    # When all eight are assigned to it at once
+    won = at_once(
+        [
+            lambda n=n: psa.assign_resource_request(request, resource_id=f"RES-{n}", worker_id=f"W-{n}")
+            for n in range(8)
+        ]
+    )
+    # Then exactly one holds it, the one the PSA says
+    assert won.count(True) == 1
+    stored = local.sandbox().get("psa", "resource_request", request)
+    assert stored is not None and stored["assigned_resource_id"] == f"RES-{won.index(True)}"
+    assert stored["status"] == "assigned"
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_tries_of_one_mail_at_once_claim_it_once_and_a_failed_send_gives_it_back(
+    local: LocalRuntime, trial: int
+) -> None:
+    from backoffice.resource_onboarding.mail_claims import MailClaims
+    from infra.catalog import Ref
+
+    # Given the idempotency table and one mail's key
+    claims = MailClaims(local.client("dynamodb"), local.resolve(Ref("table_name", "idempotency")))
+    key = f"worker#worker_welcome#worker-W-RACE#attempt-{trial}"
+    # When eight tries of the step take it at once
+    tokens = at_once([lambda: claims.take(key) for _ in range(8)])
+    # Then exactly one holds it
+    [token] = [t for t in tokens if t is not None]
+    # And when its send fails it gives it back (another's token cannot), so that one retry of eight takes it again
+    assert not claims.release(key, "someone-else") and claims.release(key, token)
+    again = at_once([lambda: claims.take(key) for _ in range(8)])
+    [second] = [t for t in again if t is not None]
+    # And once sent, it is neither given back nor taken again
+    assert claims.done(key, second) and not claims.release(key, second)
+    assert claims.take(key) is None
