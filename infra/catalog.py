@@ -517,6 +517,8 @@ CATALOG = Catalog(
         LambdaFunction(
             name="assess_contract_risk",
             description="Finds risky clauses (uncapped liability, IP without carve-out, long payment terms, ...)",
+            # The assistant's clause batches share three model timeouts (assist/bedrock.py), then the rules answer.
+            timeout_seconds=90,
             # The firm's contract risk policy: a section of its configuration document.
             environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
             grants=(*_STEP_GRANTS, "documents:read", "firm_config:read"),

@@ -47,8 +47,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     extracted = _extracted(s3, payload.extracted or [])
     step = WITH_TEXTRACT if extracted else STEP
     # A file that cannot be read as its slot is shown to the assistant, whose guess goes into the reason.
+    request = request_of(payload.event)
+    # What a file is needs no name: the vendor's (a person's, for a sole proprietor) is "the vendor" in any prompt.
     case = AssistCase(
-        case_id=payload.case_id, workflow=STEP.workflow, step=STEP.name, execution_arn=payload.execution_arn
+        case_id=payload.case_id,
+        workflow=STEP.workflow,
+        step=STEP.name,
+        execution_arn=payload.execution_arn,
+        known_people={request.vendor_legal_name: "the vendor"},
     )
     documents_assistant = assistant(
         "document_classification", case, trail=AuditTrail(settings().audit_table_name)
@@ -56,7 +62,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         application = read_application(
             payload.case_id,
-            request_of(payload.event),
+            request,
             documents,
             s3,
             extracted,

@@ -157,3 +157,40 @@ def test_the_local_summary_of_a_contract_names_the_risk_and_quotes_its_sentence(
     assert "uncapped liability" in text and "EUR 180,000.00" in text
     assert "liability under this Agreement" in text
     assert Decimal("180000") == context.amounts[0].amount
+
+
+def test_the_people_a_subject_names_are_known_to_the_assistant_and_masked() -> None:
+    # Given a sole proprietor's vendor approval: the subject names the person as the vendor
+    subject = {
+        **VENDOR_SUBJECT,
+        "title": "New vendor: Jordan Reyes (consulting)",
+        "people": {"Jordan Reyes": "the vendor"},
+    }
+    seen: list[AssistCase] = []
+
+    def summarizer(context: ApprovalContext, case: AssistCase) -> ApprovalSummary:
+        seen.append(case)
+        governed = assistant("approval_summary", case, trail=None, config=AiAssistConfig())
+        return governed.summarize_approval(context)
+
+    # When the request is summarized
+    summary = summarize_request(
+        summarizer,
+        route="vendor_onboarding",
+        workflow="vendor_approval",
+        step="vendor approval",
+        case_id="vendor-0009",
+        subject=subject,
+        execution_arn=None,
+    )
+
+    # Then the assistant was told who the person is, and what it wrote names the role, not the person
+    assert seen[0].known_people == {"Jordan Reyes": "the vendor"}
+    assert summary is not None and "Jordan Reyes" not in summary["text"] and "the vendor" in summary["text"]
+
+
+def test_purchases_and_resource_rates_say_what_their_decisions_do() -> None:
+    purchase = approval_context("purchase_approval", "purchase_approval", "purchase approval", {"title": "T"})
+    rate = approval_context("resource_rate", "resource_onboarding", "rate approval", {"title": "T"})
+    assert "purchase order is created" in purchase.on_approve and "no order" in purchase.on_reject
+    assert "bill rate" in rate.on_approve

@@ -398,3 +398,44 @@ def test_an_explanation_longer_than_a_reviewer_reads_is_asked_again(bedrock: tup
         AnomalyContext(line=AnomalyFact(subject="expense line 2", reasons=(reason,)))
     )
     assert explanation.text.startswith("The lodging receipt is missing")
+
+
+def test_a_contract_whose_batches_outlast_the_deadline_gives_up_as_a_timeout(
+    bedrock: tuple[Any, Stubber],
+) -> None:
+    # Given a 40-sentence contract (three batches) and a model that takes 16 s a batch (timeout 10 s: 30 s in all)
+    client, stubber = bedrock
+    _expect(stubber, _response(_clauses_answer(15), tokens=(1500, 400)))
+    _expect(stubber, _response(_clauses_answer(15), tokens=(1500, 400)))
+    now = [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    def slow(*_: Any, **__: Any) -> None:
+        now[0] += 16
+
+    client.meta.events.register("before-parameter-build.bedrock-runtime.Converse", slow)
+    # When classified
+    with pytest.raises(AssistUnavailable) as gave_up:
+        BedrockAssistant(client, CONFIG, clock=clock).classify_clauses([f"Sentence {i}." for i in range(40)])
+    # Then the third batch is never asked: the call gives up as a timeout with the two batches' tokens
+    assert gave_up.value.reason == "timeout: 30 of 40 sentences classified within 30 s"
+    assert (gave_up.value.input_tokens, gave_up.value.output_tokens) == (3000, 800)
+
+
+def test_an_explanation_with_an_amount_the_line_does_not_have_is_asked_again(
+    bedrock: tuple[Any, Stubber],
+) -> None:
+    # Given an explanation that invents an amount, then one that does not
+    client, stubber = bedrock
+    _expect(stubber, _response(json.dumps({"text": "The receipt of USD 9,999.00 is missing."})))
+    _expect(stubber, _response(json.dumps({"text": "No receipt was attached for this taxi ride."})))
+    context = AnomalyContext(
+        line=AnomalyFact(
+            subject="EX-1 2026-10-07 W-1 taxi USD 42.50",
+            reasons=(AnomalyReason(rule="TE4", check="receipt_missing", text="TE4 receipt missing"),),
+        )
+    )
+    # When explained / Then the second answer is shown
+    assert BedrockAssistant(client, CONFIG).explain_anomalies(context).text.startswith("No receipt")

@@ -384,3 +384,42 @@ def test_an_error_in_the_local_rules_is_the_products_and_is_raised() -> None:
     # Then the mistake is raised, not hidden behind a fallback
     with pytest.raises(ValueError, match="contract-risk rules"):
         governed.classify_clauses(["Anything."])
+
+
+def test_numbers_a_label_names_or_printed_in_groups_are_masked_and_dates_and_amounts_are_not() -> None:
+    # Given a bank letter's and a W-9's words as a first page may print them
+    text = (
+        "Account number: 12345678. Acct 0012-3456-7890. Card 4567 8901 2345. EIN 12 3456789. "
+        "Routing no. 021000021. Dated 2026-11-03 for USD 48,000.00; policy GL-20260001 to 06/30/2027."
+    )
+    # When masked for a prompt
+    masked = mask_for_prompt(text)
+    # Then every number is its last four, and the date, the amount and the policy number are left as they are
+    for secret in ("12345678", "0012-3456-7890", "4567 8901 2345", "12 3456789", "021000021"):
+        assert secret not in masked
+    assert "****5678" in masked and "****7890" in masked and "****2345" in masked and "****6789" in masked
+    assert "2026-11-03" in masked and "USD 48,000.00" in masked and "GL-20260001" in masked
+
+
+class EchoingModel(ModelDouble):
+    """A model that echoes a bank number and a known name in its reason, at length."""
+
+    def classify_document(self, document: DocumentText) -> DocumentSuggestion:
+        self._answer(document.model_dump(mode="json"))
+        why = "the letter confirms account 000123456789 held by Dana Whitfield " + "and more " * 60
+        return DocumentSuggestion(
+            **self._meta("classify_document"), label="bank_letter", confidence=0.9, why=why
+        )
+
+
+def test_what_a_model_writes_is_masked_and_its_why_kept_to_a_line() -> None:
+    # Given a model whose answer repeats a bank number and the name of a person the case knows
+    trail = MemoryTrail()
+    governed = _governed(EchoingModel(), trail, use="document_classification")
+
+    # When it classifies a document
+    suggestion = governed.classify_document(DocumentText(text="Bank letter", declared_type="w9"))
+
+    # Then what people will read carries neither, in at most 200 characters
+    assert "000123456789" not in suggestion.why and "Whitfield" not in suggestion.why
+    assert "****6789" in suggestion.why and len(suggestion.why) <= 200

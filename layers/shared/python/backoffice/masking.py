@@ -111,6 +111,21 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # An IBAN: two letters, two check digits, then 11 to 30 letters and digits, printed in groups of four or not.
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 EMAIL_PLACEHOLDER: Final = "[e-mail]"
+# A number a label says is a tax id or a bank number, whatever its length or grouping: "Account number: 12345678",
+# "Acct 0012-3456-7890", "EIN 12 3456789", "Routing no. 021000021", "A/C # 5530 0177".
+_LABELLED_NUMBER = re.compile(
+    r"(?P<label>\b(?:account|acct|a/c|routing|aba|ein|ssn|itin|tin|tax\s*id(?:entification)?|iban|swift|sort\s*code)"
+    r"\b[\s.:#-]*(?:(?:number|no|num)\b[\s.:#-]*)?)(?P<number>\d[\d -]{2,30}\d)",
+    re.IGNORECASE,
+)
+# A number printed in groups (spaces or dashes) that holds 9 or more digits in all: "4567 8901 2345",
+# "0012-3456-7890". A date (8 digits) and an amount with commas or a point are left alone.
+_GROUPED_DIGITS = re.compile(r"(?<![\d-])\d{1,6}(?:[ -]\d{1,6}){1,6}(?![\d-])")
+
+
+def _mask_grouped(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return last_four(text) if sum(char.isdigit() for char in text) >= 9 else text
 
 
 def _name_pattern(name: str) -> re.Pattern[str] | None:
@@ -122,9 +137,9 @@ def _name_pattern(name: str) -> re.Pattern[str] | None:
 
 def mask_for_prompt(text: str, known_people: Mapping[str, str] | None = None) -> str:
     """``text`` as it may be sent to a model: each known person's full name, then their surname alone (of three
-    letters or more), replaced by their role; e-mail addresses by ``[e-mail]``; IBANs, tax ids and digit runs of
-    9 to 17 by their last four (``****4442``). Over-masking a word that happens to be a surname is the price of
-    never sending one."""
+    letters or more), replaced by their role; e-mail addresses by ``[e-mail]``; IBANs, tax ids, digit runs of 9 to
+    17, numbers a label names as an account, routing or tax number, and digit groups of 9 digits or more by their
+    last four (``****4442``). Over-masking a word that happens to be a surname is the price of never sending one."""
     masked = text
     people = sorted((known_people or {}).items(), key=lambda item: -len(item[0]))
     for name, role in people:
@@ -138,6 +153,8 @@ def mask_for_prompt(text: str, known_people: Mapping[str, str] | None = None) ->
             masked = surname.sub(role, masked)
     masked = _EMAIL.sub(EMAIL_PLACEHOLDER, masked)
     masked = _IBAN.sub(lambda m: last_four(m.group(0)), masked)
+    masked = _LABELLED_NUMBER.sub(lambda m: m.group("label") + last_four(m.group("number")), masked)
+    masked = _GROUPED_DIGITS.sub(_mask_grouped, masked)
     return mask_sensitive_text(masked)
 
 

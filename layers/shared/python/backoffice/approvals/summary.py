@@ -66,6 +66,14 @@ EFFECTS: Mapping[str, tuple[str, str]] = {
         "the new bank account is accepted for payments",
         "the bank account is not changed and payments keep the old one",
     ),
+    "purchase_approval": (
+        "the purchase order is created in the ERP and sent to the vendor",
+        "no order is placed and the requester is told why",
+    ),
+    "resource_rate": (
+        "the worker is set up in the PSA at the proposed bill rate",
+        "the worker's onboarding stops until the rate is corrected",
+    ),
 }
 _DEFAULT_EFFECTS = ("the workflow goes on as requested", "the workflow stops and the requester is told")
 _REASONS_SUMMARIZED = 12  # reasons beyond these are in the list under the summary, not in the prompt
@@ -101,7 +109,12 @@ def summarize_request(
     summary never holds up an approval; the mail goes out with the facts and reasons alone and the log says why)."""
     if summarizer is None:
         return None
-    case = AssistCase(case_id=case_id, workflow=workflow, step=step, execution_arn=execution_arn)
+    # The people the subject names by name (a sole proprietor vendor...): replaced by their role in any prompt.
+    people = subject.get("people")
+    known = {str(k): str(v) for k, v in people.items()} if isinstance(people, Mapping) else {}
+    case = AssistCase(
+        case_id=case_id, workflow=workflow, step=step, execution_arn=execution_arn, known_people=known
+    )
     try:
         summary = summarizer(approval_context(route, workflow, step, subject), case)
     except Exception:  # the request must go out; the assistant's own failures are audited by its governance

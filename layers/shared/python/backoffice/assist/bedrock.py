@@ -66,6 +66,8 @@ _TIMEOUT_CODES = {"ModelTimeoutException", "RequestTimeout", "RequestTimeoutExce
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 # Sentences per Converse call when classifying clauses: about 30 output tokens each, well within max_output_tokens.
 CLAUSE_BATCH = 15
+# The clause batches of one contract share this many model timeouts in all (then the rules answer).
+CLAUSE_DEADLINE_TIMEOUTS = 3
 EXPLANATION_MAX_WORDS = 150
 
 R = TypeVar("R", bound=BaseModel)
@@ -193,7 +195,15 @@ class BedrockAssistant:
         task = "classify_clauses"
         suggestions: list[ClauseSuggestion] = []
         spent = [0, 0]
+        # One deadline for the whole contract: a long SOW's batches must not outlast the function (whose timeout
+        # would leave the calls made unaudited); past it the rules answer, with the reason.
+        budget = self._config.timeout_seconds * CLAUSE_DEADLINE_TIMEOUTS
+        deadline = self._clock() + budget
         for start in range(0, len(sentences), CLAUSE_BATCH):
+            if start and self._clock() > deadline:
+                raise self._unavailable(
+                    f"timeout: {start} of {len(sentences)} sentences classified within {budget:g} s", spent
+                )
             batch = list(sentences[start : start + CLAUSE_BATCH])
             try:
                 reply = self._converse(task, batch, _clauses_reader(len(batch)))
@@ -218,10 +228,20 @@ class BedrockAssistant:
         )
 
     def explain_anomalies(self, context: AnomalyContext) -> Explanation:
+        quoted = " ".join([context.line.subject, *(reason.text for reason in context.line.reasons)])
+        allowed = amounts_in(quoted) | ({context.amount.amount.normalize()} if context.amount else set())
+
+        def read(text: str) -> _ExplanationReply:
+            reply = _json_reply(text, _ExplanationReply)
+            invented = amounts_in(reply.text) - allowed
+            if invented:
+                raise _Invalid(
+                    "the explanation has amounts the line does not: " + ", ".join(map(str, invented))
+                )
+            return reply
+
         task = "explain_anomalies"
-        reply = self._converse(
-            task, context.model_dump(mode="json"), lambda text: _json_reply(text, _ExplanationReply)
-        )
+        reply = self._converse(task, context.model_dump(mode="json"), read)
         return Explanation(**self._meta(task), text=reply.text)
 
     # -- one conversation: ask, and once more if the answer was invalid ---------------------------------------

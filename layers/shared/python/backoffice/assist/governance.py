@@ -55,9 +55,10 @@ from backoffice.assist.models import (
 )
 from backoffice.assist.port import Assistant, AssistUnavailable
 from backoffice.audit import Actor, CaseTrail
-from backoffice.masking import mask_prompt_value
+from backoffice.masking import mask_for_prompt, mask_prompt_value
 
 SUGGESTED = "ai.suggested"
+WHY_CHARACTERS = 200  # a suggestion's "why" as people read it: one line
 # What of a document is read: its first page, as text (a longer text is cut here, before it is masked or sent).
 DOCUMENT_TEXT_LIMIT = 8_000
 T = TypeVar("T")
@@ -123,11 +124,35 @@ class GovernedAssistant:
                 raise
             reason = f"error: {type(error).__name__}"
             result = _with_fallback(ask(self.local), reason)
+        result = self._sanitized(result)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self._measure(requested, spent, latency_ms, reason)
         if self.trail is not None and self.case is not None:
             self._audit(task, masked, result, outcome(result), requested, spent, latency_ms, reason)
         return result
+
+    def _sanitized(self, result: T) -> T:
+        """What a model wrote goes where people read it (mails, pages, reasons, an error's cause): its words are
+        masked like its input (a number it echoed, a name it guessed) and a ``why`` kept to a short line."""
+        people = self.case.known_people if self.case else None
+
+        def clean(suggestion: Any) -> Any:
+            if not isinstance(suggestion, Suggestion):
+                return suggestion
+            update: dict[str, Any] = {}
+            for name in ("why", "summary", "text"):
+                value = getattr(suggestion, name, None)
+                if isinstance(value, str):
+                    masked = mask_for_prompt(value, people)
+                    update[name] = _clip(masked, WHY_CHARACTERS) if name == "why" else masked
+            if isinstance(suggestion, ApprovalSummary):
+                update["facts_used"] = tuple(mask_for_prompt(f, people) for f in suggestion.facts_used)
+            return suggestion.model_copy(update=update) if update else suggestion
+
+        if isinstance(result, list):
+            return [clean(item) for item in result]  # type: ignore[return-value]
+        cleaned: T = clean(result)
+        return cleaned
 
     def _measure(self, model: str, spent: Usage, latency_ms: float, reason: str | None) -> None:
         use = self.use
@@ -190,6 +215,10 @@ class GovernedAssistant:
                 "suggestion": _suggestion(result),
             },
         )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _with_fallback(result: T, reason: str) -> T:

@@ -231,6 +231,15 @@ def approval_subject(application: VendorApplication, assessment: VendorAssessmen
             f"possible sanctions match: {hit.matched_name} (SDN entry {hit.ent_num}, {hit.program}, score {hit.score:.2f})"
         )
     tin = application.w9.ein or application.w9.ssn if application.w9 else None
+    # A sole proprietor's names are a person's: the approval summary's prompt says "the vendor" instead.
+    individual = application.w9 is not None and application.w9.tax_classifications == [
+        "individual_sole_proprietor"
+    ]
+    people = (
+        {name: "the vendor" for name in (request.vendor_legal_name, application.w9.name) if name}
+        if individual and application.w9 is not None
+        else {}
+    )
     return {
         "title": f"New vendor: {request.vendor_legal_name} ({request.category})",
         "vendor": request.vendor_legal_name,
@@ -241,6 +250,7 @@ def approval_subject(application: VendorApplication, assessment: VendorAssessmen
         "risk_score": float(assessment.risk.score),
         "tin": last4(tin) if tin else None,
         "reasons": reasons,
+        **({"people": people} if people else {}),
     }
 
 
