@@ -304,6 +304,7 @@ def run_demo(out: TextIO) -> int:
             print("\nApprovals decided through the confirmation page:", file=out)
             for line in acted:
                 print(f"  {line}", file=out)
+        print_approval_summaries(runtime, audit, out)
 
         deliveries = Counter(d.status for d in runtime.router.deliveries)
         executions = runtime.executions()
@@ -372,6 +373,35 @@ def run_demo(out: TextIO) -> int:
             and statuses["failed"] == 0
         )
     return 0 if healthy else 1
+
+
+def print_approval_summaries(runtime: LocalRuntime, audit: AuditTrail, out: TextIO) -> None:
+    """How the approval e-mails opened (#23): how many carried the assistant's summary, two of them as written, and
+    what the assistant suggested on the run's cases by use."""
+    mails = [m for m in read_outbox(runtime.outbox_dir) if m.approval_links]
+    summaries = [
+        line.removeprefix("In short: ")
+        for m in mails
+        for line in m.text.splitlines()
+        if line.startswith("In short: ")
+    ]
+    print(
+        f"\nApproval e-mails: {len(summaries)} of {len(mails)} open with the assistant's summary (the local rules; "
+        "Bedrock when the firm turns it on), for example:",
+        file=out,
+    )
+    for text in sorted(set(summaries), key=len)[:2]:
+        print(f'  "{text}"', file=out)
+    uses = Counter(
+        str(record.data.get("use"))
+        for case_id in audit.case_ids()
+        for record in audit.records(case_id)
+        if record.action == "ai.suggested"
+    )
+    print(
+        "  assistant's suggestions, audited: " + ", ".join(f"{n} {u}" for u, n in sorted(uses.items())),
+        file=out,
+    )
 
 
 def write_reports(records: list[AuditRecord], folder: Path) -> tuple[tuple[Path, str], tuple[Path, str]]:
