@@ -424,7 +424,8 @@ def test_eight_purchases_from_one_new_vendor_at_once_start_one_onboarding_and_al
 
 def _seed_fakes(firm: Firm) -> tuple[str, dict[str, str], Any]:
     """The approved software vendor in NetSuite (insured), P-PO-01 and P-PO-02 in Certinia with their budgets, owners
-    (the HRIS worker, through the project manager field) and cost roll-ups, and P-PO-02's open order of 2,500."""
+    (the project manager: a Contact Id, the HRIS worker found by the Contact's e-mail) and cost roll-ups, and
+    P-PO-02's open order of 2,500."""
     from backoffice.models import Project, Vendor, VendorPurchaseOrder
 
     assert isinstance(firm.systems, FakeSystems)
@@ -449,7 +450,7 @@ def _seed_fakes(firm: Firm) -> tuple[str, dict[str, str], Any]:
         )
         projects[code] = fakes.salesforce.seed_project_budget(
             project,
-            owner_id=OWNER[code],
+            owner_email=EMAIL[OWNER[code]],  # the project manager: a Contact, found in the HRIS by its e-mail
             budgets=[(Decimal(budget), "Approved")],
             costs={"pse__Timecard_Internal_Costs_In_Financials__c": Decimal(spent)},
         )

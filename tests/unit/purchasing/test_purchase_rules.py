@@ -456,3 +456,20 @@ def test_a_firm_document_may_set_its_own_travel_limit_and_groups() -> None:
     document["purchasing"] = {"travel_limt": "5000"}
     with pytest.raises(Exception, match="travel_limt"):
         parse_firm_config(document, "typo")
+
+
+def test_a_project_owner_the_psa_names_by_e_mail_is_found_in_the_hris() -> None:
+    # Given a project whose PSA gives its owner as the project manager Contact's e-mail, not an HRIS id
+    project = PROJECT.model_copy(update={"owner_id": None, "owner_email": "OWNER@example.com"})
+    checked = check_budget(
+        _request(amount="12000.00"),
+        vendor_name="Northwind",
+        budgets=_Psa(project),
+        erp=_Erp([]),  # type: ignore[arg-type]
+        hris=_Hris(),
+        policy=PurchasingPolicy(),
+        approval_policy=POLICY,
+    )
+    # Then the owner approves for the project, as when named by HRIS id; not the fallback group
+    assert checked["subject"]["approvers"]["project_owner"] == ["owner@example.com"]
+    assert not any("names no owner" in reason for reason in checked["reasons"])
