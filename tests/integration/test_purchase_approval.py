@@ -88,6 +88,7 @@ def test_a_small_software_purchase_within_budget_is_ordered_by_the_policy_and_ma
         "case.started",
         "vendor.approved",
         "budget.checked",
+        "budget.rechecked",
         "purchase_order.created",
         "vendor.notified",
         "outcome.published",
@@ -210,6 +211,7 @@ def test_a_purchase_from_a_vendor_not_yet_approved_waits_for_its_onboarding_and_
     assert actions[4:] == [
         "vendor.approved",
         "budget.checked",
+        "budget.rechecked",
         "purchase_order.created",
         "vendor.notified",
         "outcome.published",
@@ -564,3 +566,60 @@ def test_through_the_real_adapters_a_new_vendor_is_onboarded_in_netsuite_and_the
     ]
     assert order["entity"] == {"id": vendor_id}
     assert firm.outcome_event(case_id)["detail-type"] == "Purchase Order Issued"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The second review's findings (#22 item 2)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_two_purchases_each_within_budget_but_together_over_it_send_the_second_to_the_owner_and_finance(
+    firm: Firm,
+) -> None:
+    # Given P-PO-02 with 1,500 left (26,000 spent + 2,500 committed of 30,000), and two software purchases of
+    # 1,000 each for it: each within budget when checked, together over it
+    seed_purchasing(firm.runtime.sandbox())
+    cases = []
+    for number in ("0401", "0402"):
+        detail = purchase_detail(
+            f"PR-2026-{number}",
+            requester="W-010",
+            category="software",
+            description=f"Risk tool seats {number}",
+            amount="1000.00",
+            project_id="P-PO-02",
+        )
+        firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+        cases.append(f"purchase-PR-2026-{number}")
+    first, second = cases
+    # Both are within budget when checked, and wait for the project owner (1,000 or more)
+    for case_id in cases:
+        assert firm.settle(case_id).current_state == "Ask for purchase approval"
+        budget = next(r for r in firm.records(case_id) if r.action == "budget.checked")
+        assert budget.outcome == "within_budget", budget.reasons
+    # When the owner approves the first, it is ordered
+    assert decide(firm, OWNER_OF_RISK, first, "approve", "ok") == "You approved the request"
+    assert firm.finish(first).status == "SUCCEEDED"
+    assert len(orders(firm, "PR-2026-0401")) == 1
+    # And when the owner approves the second, the budget read again just before its order counts the first
+    assert decide(firm, OWNER_OF_RISK, second, "approve", "ok") == "You approved the request"
+    assert firm.settle(second).current_state == "Ask for purchase approval"
+    rechecked = [r for r in firm.records(second) if r.action == "budget.rechecked"]
+    assert [r.outcome for r in rechecked] == ["over_budget"]
+    assert "committed 3,500.00 USD" in rechecked[0].reasons[0]
+    # Then it is not ordered: it goes back to the approval chain for an over-budget purchase, finance included
+    assert orders(firm, "PR-2026-0402") == []
+    asked = set()
+    for _ in range(3):
+        if firm.settle(second).current_state != "Ask for purchase approval":
+            break
+        [request] = [r for r in firm.approvals.pending_requests() if r.case_id == second]
+        who = FINANCE if FINANCE in request.approvers else OWNER_OF_RISK
+        asked.add(who)
+        assert decide(firm, who, second, "approve", "Budget change to follow") == "You approved the request"
+    assert FINANCE in asked
+    assert firm.finish(second).status == "SUCCEEDED"
+    event = firm.outcome_event(second)
+    assert event["detail-type"] == "Purchase Order Issued" and event["detail"]["data"]["over_budget"] is True
+    [order] = orders(firm, "PR-2026-0402")
+    assert FINANCE in order["approved_by"]
