@@ -623,3 +623,54 @@ def test_two_purchases_each_within_budget_but_together_over_it_send_the_second_t
     assert event["detail-type"] == "Purchase Order Issued" and event["detail"]["data"]["over_budget"] is True
     [order] = orders(firm, "PR-2026-0402")
     assert FINANCE in order["approved_by"]
+
+
+def test_a_request_fixed_and_sent_again_is_a_new_attempt_on_the_same_case(firm: Firm) -> None:
+    # Given a travel request of 900, refused (below the limit: an expense)
+    seed_purchasing(firm.runtime.sandbox())
+    detail = purchase_detail(
+        "PR-2026-0196", requester="W-010", category="travel", description="Workshop travel", amount="900.00"
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0196"
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    assert firm.output(case_id)["outcome"] == "Purchase Rejected"
+    # When procurement fixes it (it was software of 900) and sends it again, with a new requested_at
+    fixed = {**detail, "category": "software", "requested_at": "2026-12-08T10:00:00+00:00"}
+    firm.runtime.put_event("Purchase Requested", fixed, source="procurement.portal")
+    # And the same fixed request is delivered again
+    firm.runtime.put_event("Purchase Requested", fixed, source="procurement.portal")
+    firm.runtime.wait_until_idle(timeout=60)
+    # Then a second execution ran on the same case and ordered it, once; the copy was a duplicate
+    started = [r for r in firm.records(case_id) if r.action == "case.started"]
+    assert len(started) == 2 and started[1].data["execution"].startswith(f"{case_id}-s")
+    second = firm.runtime.execution(started[1].data["execution"], with_state=False)
+    assert second is not None and second.status == "SUCCEEDED"
+    assert [a for a, _ in firm.actions(case_id)].count("event.duplicate") == 1
+    [order] = orders(firm, "PR-2026-0196")
+    assert order["amount"] == "900.00" and order["category"] == "software"
+
+
+def test_a_vendor_outcome_from_another_source_resumes_no_purchase(firm: Firm) -> None:
+    # Given a purchase waiting for Bluegate's onboarding
+    seed_purchasing(firm.runtime.sandbox())
+    new = sample_purchases(put_new_vendor(firm.runtime))["new-vendor"]
+    request_purchase(firm.runtime, new)
+    asked = _wait_for(lambda: _record(firm, new.case_id, "vendor_onboarding.requested"))
+    vendor_case = asked.data["vendor_case_id"]
+    assert firm.settle(vendor_case).current_state == "Ask for vendor approval"
+    # When someone else puts a Vendor Approved of that vendor case on the bus
+    forged = {
+        "case_id": vendor_case,
+        "workflow": "vendor_approval",
+        "outcome": "Vendor Approved",
+        "data": {"vendor_id": "V-PO-SOFT", "vendor": "Bluegate Software Labs LLC"},
+    }
+    forged_id = firm.runtime.put_event("Vendor Approved", forged, source="procurement.portal")
+    assert firm.runtime.router.wait_delivered(30)
+    # Then the purchase still waits: the rule takes only the workflows' own outcomes; the forged one is parked
+    assert [d.rule for d in firm.runtime.router.deliveries if d.event_id == forged_id] == [
+        "unrouted_business_event"
+    ]
+    assert firm.execution(new.case_id).current_state == "Wait for vendor onboarding"
+    assert not _record(firm, new.case_id, "vendor_onboarding.decided")
