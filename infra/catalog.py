@@ -968,14 +968,15 @@ CATALOG = Catalog(
         LambdaFunction(
             name="notify_vendor_of_purchase_order",
             description="Purchase approval: mails the vendor its purchase order (no bank or tax data)",
-            # firm_config: the firm's name the mail is signed with.
+            # firm_config: the firm's name the mail is signed with; purchasing: the order's mail, sent once.
             environment={
                 **_AUDIT_ENV,
                 **_FIRM_CONFIG_ENV,
                 "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
                 "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+                "PURCHASING_TABLE_NAME": table("purchasing"),
             },
-            grants=("audit:append", "audit:read", "mail:send", "firm_config:read"),
+            grants=("audit:append", "audit:read", "mail:send", "firm_config:read", "purchasing:readwrite"),
         ),
         # -- resource onboarding (issue #22) -----------------------------------------------------------------------
         LambdaFunction(

@@ -33,6 +33,7 @@ from backoffice.local.purchasing_samples import (
     seed_purchasing,
 )
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
+from infra.catalog import Ref
 from tests.integration.conftest import FakeSystems, Firm
 from tests.integration.test_sandbox_concurrency import at_once
 
@@ -674,3 +675,40 @@ def test_a_vendor_outcome_from_another_source_resumes_no_purchase(firm: Firm) ->
     ]
     assert firm.execution(new.case_id).current_state == "Wait for vendor onboarding"
     assert not _record(firm, new.case_id, "vendor_onboarding.decided")
+
+
+def test_a_retried_notify_step_does_not_mail_the_vendor_twice(firm: Firm) -> None:
+    # Given the clean purchase, ordered and its vendor mailed
+    seed_purchasing(firm.runtime.sandbox())
+    clean = sample_purchases()["clean"]
+    request_purchase(firm.runtime, clean)
+    assert firm.finish(clean.case_id).status == "SUCCEEDED"
+    [order] = orders(firm, "PR-2026-0101")
+    assert len(vendor_mails(firm, order["number"])) == 1
+    # When the step runs again with the same input (Step Functions retrying it after SES took the mail)
+    started = next(r for r in firm.records(clean.case_id) if r.action == "vendor.notified")
+    payload = {
+        "case_id": clean.case_id,
+        "execution_arn": started.execution_arn,
+        "event": json.loads(
+            firm.runtime.client("stepfunctions").describe_execution(
+                executionArn=firm.execution(clean.case_id).arn
+            )["input"]
+        )["event"],
+        "order": {
+            "order_id": order["id"],
+            "number": order["number"],
+            "created": False,
+            "vendor_email": "orders@v-po-soft.example",
+            "vendor_name": "Northwind Analytics Software",
+        },
+    }
+    function = firm.runtime.resolve(Ref("function_arn", "notify_vendor_of_purchase_order"))
+    response = firm.runtime.client("lambda").invoke(
+        FunctionName=function, Payload=json.dumps(payload).encode()
+    )
+    said = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, said
+    # Then it answers mailed, saying when, and the vendor has still one mail
+    assert said["mailed"] is True and "not sent again" in said["reasons"][0]
+    assert len(vendor_mails(firm, order["number"])) == 1

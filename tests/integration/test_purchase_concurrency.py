@@ -19,9 +19,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice.connectors.sandbox import SandboxErp
+from backoffice.idempotency import RecordBeingCreated
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import CaseOutcome, VendorPurchaseOrder
 from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
+from backoffice.purchasing.orders import OrderMails, notify_vendor_once
 from backoffice.purchasing.vendor_waits import CLAIM_LEASE, VendorWaits, Waiter
 from infra.catalog import Ref
 from tests.integration.test_sandbox_concurrency import at_once
@@ -342,3 +344,70 @@ def test_a_resume_whose_callback_or_audit_record_failed_is_resumed_by_the_retry(
     ]
     assert resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)["resumed"] == []
     assert sfn.sent == ["token-1"]
+
+
+class _CountingMailer:
+    def __init__(self, failures: int = 0) -> None:
+        self.sent: list[str] = []
+        self.failures = failures
+
+    def send(self, *, to: str, subject: str, text: str, html: str, tags: Any = None) -> str | None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("SES refused the mail")
+        self.sent.append(to)
+        return f"m-{len(self.sent)}"
+
+
+def _mails_and_request(local: LocalRuntime) -> tuple[OrderMails, Any, dict[str, Any]]:
+    from backoffice.models import PurchaseRequested
+
+    request = PurchaseRequested.from_json_dict(
+        {
+            "request_id": f"PR-{uuid.uuid4().hex[:8]}",
+            "requester_email": "req@example.com",
+            "category": "software",
+            "description": "Seats",
+            "amount": "800.00",
+            "currency": "USD",
+            "project_id": "P-PO-01",
+            "vendor_id": "V-PO-SOFT",
+            "requested_at": "2026-12-07T09:00:00Z",
+        }
+    )
+    order = {"number": "PO-1", "vendor_email": "orders@v.example", "vendor_name": "V"}
+    return (
+        OrderMails(local.resolve(Ref("table_name", "purchasing")), local.client("dynamodb")),
+        request,
+        order,
+    )
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_notify_steps_of_one_order_at_once_mail_the_vendor_once(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given an issued order, and its notify step run eight times at once (retries racing the first attempt)
+    mails, request, order = _mails_and_request(local)
+    mailer = _CountingMailer()
+    answers = at_once(
+        [
+            lambda: notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+            for _ in range(COPIES)
+        ]
+    )
+    # Then the vendor got one mail; the others answered it mailed, or to retry while it was being sent
+    assert mailer.sent == ["orders@v.example"]
+    assert all(isinstance(a, RecordBeingCreated) or a["mailed"] for a in answers)
+    # And a retry after it is sent answers mailed without sending
+    again = notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+    assert again["mailed"] and "not sent again" in again["reasons"][0] and len(mailer.sent) == 1
+
+
+def test_a_mail_ses_refused_is_sent_by_the_retry(local: LocalRuntime) -> None:
+    mails, request, order = _mails_and_request(local)
+    mailer = _CountingMailer(failures=1)
+    with pytest.raises(RuntimeError):
+        notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+    said = notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+    assert said["mailed"] and mailer.sent == ["orders@v.example"]
