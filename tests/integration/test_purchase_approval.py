@@ -712,3 +712,17 @@ def test_a_retried_notify_step_does_not_mail_the_vendor_twice(firm: Firm) -> Non
     # Then it answers mailed, saying when, and the vendor has still one mail
     assert said["mailed"] is True and "not sent again" in said["reasons"][0]
     assert len(vendor_mails(firm, order["number"])) == 1
+
+
+@pytest.mark.sandbox_only("make run's demo runs on the sandbox")
+def test_make_runs_purchases_each_end_as_the_sample_says(firm: Firm) -> None:
+    import io
+
+    from backoffice.local.demo import _link
+    from backoffice.local.purchasing_samples import run_purchase_approvals
+
+    # Given the demo's seeded firm, when its purchases run as make run runs them
+    out = io.StringIO()
+    ok = run_purchase_approvals(firm.runtime, firm.approvals, _link, out)
+    # Then every scenario ended as the sample expects
+    assert ok, out.getvalue()

@@ -4,8 +4,11 @@ can be bought from.
 The vendor is bought from when the ERP holds it approved (not on hold, not inactive) and, for the categories the
 policy names (a subcontractor's work order), its certificate of insurance is in force: ``vendors.standing``, the one
 reading of a vendor's standing both #22 workflows share. A vendor the firm does not know yet (``new_vendor``) is
-onboarded first (``vendor_onboarding``: the purchase waits for it, ``vendor_waits``); one whose onboarding rejected
-it, or that the ERP holds on hold or inactive, blocks the purchase.
+onboarded first (``vendor_onboarding``: the purchase waits for it, ``vendor_waits``); one the ERP holds on hold or
+inactive blocks the purchase. A new vendor is the ERP's vendor of that name (``vendor_key``) only when the ERP holds
+exactly one, with the request's contact e-mail; else the purchase is blocked until procurement names the vendor id.
+An onboarding that rejected the vendor (or was blocked) is asked for again by a later purchase, unless the ERP holds
+the vendor by then.
 """
 
 from __future__ import annotations

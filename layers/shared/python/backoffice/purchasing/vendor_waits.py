@@ -7,11 +7,12 @@ them. Items (pk, sk):
 
 - ``vendor#<vendor key>`` / ``onboarding``: who asked for the onboarding (the claim: a conditional put, so of two
   purchases asking at once one puts the event; a claim left without its event past ``CLAIM_LEASE`` is taken over
-  by one other purchase), the vendor case it started, and its outcome once known (a
-  conditional update: the first outcome stands, but a blocked onboarding resumed and approved later replaces it).
+  by one other purchase; one that ended rejected or blocked is claimed again by a later purchase), the vendor case
+  it started, and its outcome once known (a conditional update on that vendor case: the first outcome stands, but
+  a blocked onboarding resumed and approved later replaces it; the reasons a list, in order).
 - ``vendor#<vendor key>`` / ``waiter#<purchase case>``: the purchase's task token (a credential: never logged,
   audited or put in a state) and, once resumed, when (a conditional update on the token: the outcome handler and
-  a purchase that registered late never both resume it).
+  a purchase that registered late never both resume it; given back when the callback or its audit record failed).
 - ``vendor-case#<vendor case id>`` / ``vendor``: the vendor key of a vendor onboarding a purchase started, so that
   its outcome finds the purchases waiting.
 
