@@ -235,6 +235,12 @@ def test_an_outcomes_reasons_are_kept_in_order_with_their_repeats(local: LocalRu
     )
     # Then the outcome is recorded with every reason, in order
     assert (waits.onboarding(key) or {})["reasons"] == reasons
+    # And stored as a list: DynamoDB refuses a string set with a repeat (ValidationException; moto lets it pass, so
+    # the stored type is what this test holds) and keeps no order in one
+    stored = local.client("dynamodb").get_item(
+        TableName=waits.table, Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}}
+    )["Item"]["reasons"]
+    assert stored == {"L": [{"S": r} for r in reasons]}
 
 
 @pytest.mark.parametrize("trial", range(3))
