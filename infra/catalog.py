@@ -415,10 +415,8 @@ ROUTED_DETAIL_TYPES = (
 # invoice's case).
 INGESTED_DETAIL_TYPES = (
     "Invoice Paid",
-    # -- purchasing ----: the vendor approval's outcomes resume the purchases waiting for that vendor
-    "Vendor Approved",
-    "Vendor Rejected",
-    "Vendor Onboarding Blocked",
+    # -- purchasing ----: the vendor approval's outcomes resume the purchases waiting for that vendor only from
+    # backoffice.workflows (its rule filters on the source): a business system's "Vendor Approved" is unrouted.
 )
 
 CATALOG = Catalog(
@@ -972,14 +970,15 @@ CATALOG = Catalog(
         LambdaFunction(
             name="notify_vendor_of_purchase_order",
             description="Purchase approval: mails the vendor its purchase order (no bank or tax data)",
-            # firm_config: the firm's name the mail is signed with.
+            # firm_config: the firm's name the mail is signed with; purchasing: the order's mail, sent once.
             environment={
                 **_AUDIT_ENV,
                 **_FIRM_CONFIG_ENV,
                 "APPROVALS_SENDER": Ref("setting", "approvals_sender"),
                 "MAIL_CONFIGURATION_SET": Ref("setting", "mail_configuration_set"),
+                "PURCHASING_TABLE_NAME": table("purchasing"),
             },
-            grants=("audit:append", "audit:read", "mail:send", "firm_config:read"),
+            grants=("audit:append", "audit:read", "mail:send", "firm_config:read", "purchasing:readwrite"),
         ),
         # -- resource onboarding (issue #22) -----------------------------------------------------------------------
         LambdaFunction(
@@ -1357,13 +1356,20 @@ CATALOG = Catalog(
             description="Procurement's portal asks to buy (a work order, software, travel): start purchase approval",
             pattern={"detail-type": ["Purchase Requested"]},
             workflow="purchase_approval",
-            # One case per request: a second delivery is a duplicate and creates no second order.
+            # One case per request: a second delivery is a duplicate and creates no second order. A request fixed
+            # and sent again (a new requested_at) is a new attempt on the same case; the order's key stays the
+            # request's, so a request already ordered is not ordered twice.
             case_key="detail.request_id",
+            attempt_key="detail.requested_at",
         ),
         EventRule(
             name="vendor_outcome_for_purchases",
             description="A vendor onboarding's outcome: the purchases waiting for that vendor go on or stop",
-            pattern={"detail-type": ["Vendor Approved", "Vendor Rejected", "Vendor Onboarding Blocked"]},
+            # Only the workflows' own outcomes: anyone else putting these detail-types resumes nothing.
+            pattern={
+                "source": ["backoffice.workflows"],
+                "detail-type": ["Vendor Approved", "Vendor Rejected", "Vendor Onboarding Blocked"],
+            },
             function="resume_purchases_for_vendor",
         ),
         # -- resource onboarding (issue #22) -----------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Lambda: purchase approval step 'Check the project budget': committed (open purchase orders in the ERP) + actual
 cost (the PSA) + this request against the project's budget, and the approval subject: the chain reads amount,
-category and whether the purchase is over budget; the requester never approves."""
+category and whether the purchase is over budget; the requester never approves. Run again ('Recheck the project
+budget', ``recheck``) just before the order: orders of the project issued since count, so that purchases each within
+budget but together over it do not all get ordered unasked."""
 
 from __future__ import annotations
 
@@ -52,9 +54,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     STEP.record(
         event,
-        action="budget.checked",
+        action="budget.rechecked" if payload.recheck else "budget.checked",
         outcome="over_budget" if checked["over_budget"] else "within_budget",
-        reasons=checked["reasons"],
+        reasons=(
+            [
+                *checked["reasons"],
+                "read again just before the order, counting the orders issued since the check",
+            ]
+            if payload.recheck
+            else checked["reasons"]
+        ),
         data={**checked["figures"], "project_id": detail.project_id, "over_budget": checked["over_budget"]},
     )
     return {k: checked[k] for k in ("over_budget", "subject", "requested_by")}

@@ -3,6 +3,7 @@ when, the order's number); no bank or tax data."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -13,7 +14,7 @@ from backoffice.approvals.adapters import SesMailer
 from backoffice.audit import Actor
 from backoffice.firm_settings import firm_config_section
 from backoffice.models import PurchaseRequested, parse_event_as
-from backoffice.purchasing.orders import notify_vendor
+from backoffice.purchasing.orders import OrderMails, notify_vendor_once
 from backoffice.purchasing.requests import WORKFLOW
 from backoffice.purchasing.step_inputs import NotifyVendorInput
 from backoffice.settings import Settings, from_env
@@ -27,6 +28,7 @@ INPUT_MODEL = NotifyVendorInput
 
 class NotifySettings(Settings):
     approvals_sender: str
+    purchasing_table_name: str
     mail_configuration_set: str | None = None
 
 
@@ -38,11 +40,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _, detail = parse_event_as(payload.event, PurchaseRequested)
     firm = firm_config_section("firm") or "The firm"
     try:
-        notified = notify_vendor(
+        # Once per request: a retried step after SES took the mail does not send it again.
+        notified = notify_vendor_once(
             detail,
             payload.order,
             firm=str(firm),
             mailer=SesMailer(aws.client("ses"), own.approvals_sender, own.mail_configuration_set),
+            mails=OrderMails(own.purchasing_table_name, aws.client("dynamodb")),
+            now=lambda: datetime.now(UTC),
         )
     except Exception as error:
         STEP.failed(event, error, "vendor.notified")

@@ -67,6 +67,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if resumed["vendor_key"] is None:
         # A vendor onboarding procurement asked for itself: no purchase waits for it.
         return {"status": "ignored", "case_id": outcome.case_id}
+    if resumed.get("ignored"):
+        # Not the onboarding the purchases wait for (an earlier one, or another vendor's): said on its trail.
+        audit.append(
+            case_id=outcome.case_id,
+            workflow=WORKFLOW,
+            step="resume purchases for vendor",
+            actor=ACTOR,
+            action="vendor_onboarding.ignored",
+            outcome="ignored",
+            reasons=[resumed["ignored"], "no purchase was resumed"],
+            input=event,
+            data={"vendor_case_id": outcome.case_id, "vendor_key": resumed["vendor_key"]},
+        )
+        return {"status": "ignored", "case_id": outcome.case_id, "reasons": [resumed["ignored"]]}
     for case_id in resumed["already"]:
         said(case_id, resumed["outcome"], False)
     logger.info(

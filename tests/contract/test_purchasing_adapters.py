@@ -141,6 +141,34 @@ def test_netsuite_counts_what_a_project_has_committed_in_open_orders(
     assert erp.committed_amount("P-NONE", "USD") == Decimal(0)
 
 
+def test_netsuite_counts_only_the_unbilled_part_of_a_partly_billed_order(
+    netsuite_fake: NetSuiteFake, rsa_key: tuple[str, str], store: SandboxStore
+) -> None:
+    # Given two open orders of the project, 800 and 1,200.50; the vendor billed 300 of the first (its bill created
+    # from the order), and a bill of 500 on the second was voided; and the same in the sandbox
+    vendor_id = netsuite_fake.seed_vendors([a_vendor()])["V-PO-SOFT"]
+    erp = erp_for(netsuite_fake, rsa_key[0], purchase_order_accounts=ACCOUNTS)
+    first = erp.create_purchase_order(order("PR-1", vendor_id), idempotency_key="PR-1")
+    second = erp.create_purchase_order(
+        order("PR-2", vendor_id, amount=Decimal("1200.50")), idempotency_key="PR-2"
+    )
+    netsuite_fake.bill_purchase_order(first.id, Decimal("300.00"))
+    netsuite_fake.bill_purchase_order(second.id, Decimal("500.00"), voided=True)
+    sandbox_erp = SandboxErp(store)
+    sandbox_erp.create_purchase_order(order("PR-1", "V-1"), idempotency_key="purchase-PR-1")
+    sandbox_erp.create_purchase_order(
+        order("PR-2", "V-1", amount=Decimal("1200.50")), idempotency_key="purchase-PR-2"
+    )
+    [billed] = [o for o in store.all("erp", "vendor_purchase_order") if o["request_id"] == "PR-1"]
+    store.put("erp", "vendor_purchase_order", billed["id"], {**billed, "billed_amount": "300.00"})
+    # Then what the project has committed is what is still to be billed: 500 + 1,200.50, on both
+    assert erp.committed_amount("P-PO-01", "USD") == Decimal("1700.50")
+    assert sandbox_erp.committed_amount("P-PO-01", "USD") == Decimal("1700.50")
+    # And a bill above its order's total (a price variance) never makes the order commit less than nothing
+    netsuite_fake.bill_purchase_order(first.id, Decimal("900.00"))
+    assert erp.committed_amount("P-PO-01", "USD") == Decimal("1200.50")
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Certinia: the project's budget, actual cost and owner
 # ------------------------------------------------------------------------------------------------------------
@@ -164,7 +192,7 @@ def test_certinia_gives_the_approved_budget_the_cost_to_date_and_the_owner(
     # Given a project with two approved budget records, a draft one, and its cost roll-ups
     project_id = salesforce_fake.seed_project_budget(
         a_project(),
-        owner_id="003000000000OWNR",
+        owner_email="Priya.Reid@meridian-advisory.example",
         budgets=[(Decimal("100000"), "Approved"), (Decimal("20000"), "Approved"), (Decimal("5000"), "Draft")],
         costs={
             "pse__Timecard_Internal_Costs_In_Financials__c": Decimal("30000"),
@@ -178,18 +206,18 @@ def test_certinia_gives_the_approved_budget_the_cost_to_date_and_the_owner(
     budget = psa.project_budget(project_id)
     # Then the approved budget, the cost to date and the owner are those of the project
     assert (budget.budget, budget.actual_cost) == (Decimal("120000"), Decimal("40000.00"))
-    assert (budget.owner_id, budget.project_name, budget.status) == (
-        "003000000000OWNR",
-        "Cloud migration",
-        "open",
-    )
+    assert (budget.project_name, budget.status) == ("Cloud migration", "open")
+    # And the owner is the project manager Contact's e-mail (its Id is no worker the HRIS knows)
+    manager = salesforce_fake.tables["pse__Proj__c"][project_id]["pse__Project_Manager__c"]
+    assert manager in salesforce_fake.tables["Contact"] and budget.owner_id is None
+    assert budget.owner_email == "Priya.Reid@meridian-advisory.example"
 
 
 def test_certinia_says_when_a_project_has_no_approved_budget_or_does_not_exist(
     salesforce_fake: SalesforceFake,
 ) -> None:
     project_id = salesforce_fake.seed_project_budget(
-        a_project(), owner_id=None, budgets=[(Decimal("5000"), "Draft")], costs={}
+        a_project(), owner_email=None, budgets=[(Decimal("5000"), "Draft")], costs={}
     )
     psa = CertiniaPsa(api_for(salesforce_fake))
     assert psa.project_budget(project_id).budget is None

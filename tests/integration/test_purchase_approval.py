@@ -33,6 +33,7 @@ from backoffice.local.purchasing_samples import (
     seed_purchasing,
 )
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
+from infra.catalog import Ref
 from tests.integration.conftest import FakeSystems, Firm
 from tests.integration.test_sandbox_concurrency import at_once
 
@@ -88,6 +89,7 @@ def test_a_small_software_purchase_within_budget_is_ordered_by_the_policy_and_ma
         "case.started",
         "vendor.approved",
         "budget.checked",
+        "budget.rechecked",
         "purchase_order.created",
         "vendor.notified",
         "outcome.published",
@@ -210,6 +212,7 @@ def test_a_purchase_from_a_vendor_not_yet_approved_waits_for_its_onboarding_and_
     assert actions[4:] == [
         "vendor.approved",
         "budget.checked",
+        "budget.rechecked",
         "purchase_order.created",
         "vendor.notified",
         "outcome.published",
@@ -424,7 +427,8 @@ def test_eight_purchases_from_one_new_vendor_at_once_start_one_onboarding_and_al
 
 def _seed_fakes(firm: Firm) -> tuple[str, dict[str, str], Any]:
     """The approved software vendor in NetSuite (insured), P-PO-01 and P-PO-02 in Certinia with their budgets, owners
-    (the HRIS worker, through the project manager field) and cost roll-ups, and P-PO-02's open order of 2,500."""
+    (the project manager: a Contact Id, the HRIS worker found by the Contact's e-mail) and cost roll-ups, and
+    P-PO-02's open order of 2,500."""
     from backoffice.models import Project, Vendor, VendorPurchaseOrder
 
     assert isinstance(firm.systems, FakeSystems)
@@ -449,7 +453,7 @@ def _seed_fakes(firm: Firm) -> tuple[str, dict[str, str], Any]:
         )
         projects[code] = fakes.salesforce.seed_project_budget(
             project,
-            owner_id=OWNER[code],
+            owner_email=EMAIL[OWNER[code]],  # the project manager: a Contact, found in the HRIS by its e-mail
             budgets=[(Decimal(budget), "Approved")],
             costs={"pse__Timecard_Internal_Costs_In_Financials__c": Decimal(spent)},
         )
@@ -563,3 +567,162 @@ def test_through_the_real_adapters_a_new_vendor_is_onboarded_in_netsuite_and_the
     ]
     assert order["entity"] == {"id": vendor_id}
     assert firm.outcome_event(case_id)["detail-type"] == "Purchase Order Issued"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The second review's findings (#22 item 2)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_two_purchases_each_within_budget_but_together_over_it_send_the_second_to_the_owner_and_finance(
+    firm: Firm,
+) -> None:
+    # Given P-PO-02 with 1,500 left (26,000 spent + 2,500 committed of 30,000), and two software purchases of
+    # 1,000 each for it: each within budget when checked, together over it
+    seed_purchasing(firm.runtime.sandbox())
+    cases = []
+    for number in ("0401", "0402"):
+        detail = purchase_detail(
+            f"PR-2026-{number}",
+            requester="W-010",
+            category="software",
+            description=f"Risk tool seats {number}",
+            amount="1000.00",
+            project_id="P-PO-02",
+        )
+        firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+        cases.append(f"purchase-PR-2026-{number}")
+    first, second = cases
+    # Both are within budget when checked, and wait for the project owner (1,000 or more)
+    for case_id in cases:
+        assert firm.settle(case_id).current_state == "Ask for purchase approval"
+        budget = next(r for r in firm.records(case_id) if r.action == "budget.checked")
+        assert budget.outcome == "within_budget", budget.reasons
+    # When the owner approves the first, it is ordered
+    assert decide(firm, OWNER_OF_RISK, first, "approve", "ok") == "You approved the request"
+    assert firm.finish(first).status == "SUCCEEDED"
+    assert len(orders(firm, "PR-2026-0401")) == 1
+    # And when the owner approves the second, the budget read again just before its order counts the first
+    assert decide(firm, OWNER_OF_RISK, second, "approve", "ok") == "You approved the request"
+    assert firm.settle(second).current_state == "Ask for purchase approval"
+    rechecked = [r for r in firm.records(second) if r.action == "budget.rechecked"]
+    assert [r.outcome for r in rechecked] == ["over_budget"]
+    assert "committed 3,500.00 USD" in rechecked[0].reasons[0]
+    # Then it is not ordered: it goes back to the approval chain for an over-budget purchase, finance included
+    assert orders(firm, "PR-2026-0402") == []
+    asked = set()
+    for _ in range(3):
+        if firm.settle(second).current_state != "Ask for purchase approval":
+            break
+        [request] = [r for r in firm.approvals.pending_requests() if r.case_id == second]
+        who = FINANCE if FINANCE in request.approvers else OWNER_OF_RISK
+        asked.add(who)
+        assert decide(firm, who, second, "approve", "Budget change to follow") == "You approved the request"
+    assert FINANCE in asked
+    assert firm.finish(second).status == "SUCCEEDED"
+    event = firm.outcome_event(second)
+    assert event["detail-type"] == "Purchase Order Issued" and event["detail"]["data"]["over_budget"] is True
+    [order] = orders(firm, "PR-2026-0402")
+    assert FINANCE in order["approved_by"]
+
+
+def test_a_request_fixed_and_sent_again_is_a_new_attempt_on_the_same_case(firm: Firm) -> None:
+    # Given a travel request of 900, refused (below the limit: an expense)
+    seed_purchasing(firm.runtime.sandbox())
+    detail = purchase_detail(
+        "PR-2026-0196", requester="W-010", category="travel", description="Workshop travel", amount="900.00"
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0196"
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    assert firm.output(case_id)["outcome"] == "Purchase Rejected"
+    # When procurement fixes it (it was software of 900) and sends it again, with a new requested_at
+    fixed = {**detail, "category": "software", "requested_at": "2026-12-08T10:00:00+00:00"}
+    firm.runtime.put_event("Purchase Requested", fixed, source="procurement.portal")
+    # And the same fixed request is delivered again
+    firm.runtime.put_event("Purchase Requested", fixed, source="procurement.portal")
+    firm.runtime.wait_until_idle(timeout=60)
+    # Then a second execution ran on the same case and ordered it, once; the copy was a duplicate
+    started = [r for r in firm.records(case_id) if r.action == "case.started"]
+    assert len(started) == 2 and started[1].data["execution"].startswith(f"{case_id}-s")
+    second = firm.runtime.execution(started[1].data["execution"], with_state=False)
+    assert second is not None and second.status == "SUCCEEDED"
+    assert [a for a, _ in firm.actions(case_id)].count("event.duplicate") == 1
+    [order] = orders(firm, "PR-2026-0196")
+    assert order["amount"] == "900.00" and order["category"] == "software"
+
+
+def test_a_vendor_outcome_from_another_source_resumes_no_purchase(firm: Firm) -> None:
+    # Given a purchase waiting for Bluegate's onboarding
+    seed_purchasing(firm.runtime.sandbox())
+    new = sample_purchases(put_new_vendor(firm.runtime))["new-vendor"]
+    request_purchase(firm.runtime, new)
+    asked = _wait_for(lambda: _record(firm, new.case_id, "vendor_onboarding.requested"))
+    vendor_case = asked.data["vendor_case_id"]
+    assert firm.settle(vendor_case).current_state == "Ask for vendor approval"
+    # When someone else puts a Vendor Approved of that vendor case on the bus
+    forged = {
+        "case_id": vendor_case,
+        "workflow": "vendor_approval",
+        "outcome": "Vendor Approved",
+        "data": {"vendor_id": "V-PO-SOFT", "vendor": "Bluegate Software Labs LLC"},
+    }
+    forged_id = firm.runtime.put_event("Vendor Approved", forged, source="procurement.portal")
+    assert firm.runtime.router.wait_delivered(30)
+    # Then the purchase still waits: the rule takes only the workflows' own outcomes; the forged one is parked
+    assert [d.rule for d in firm.runtime.router.deliveries if d.event_id == forged_id] == [
+        "unrouted_business_event"
+    ]
+    assert firm.execution(new.case_id).current_state == "Wait for vendor onboarding"
+    assert not _record(firm, new.case_id, "vendor_onboarding.decided")
+
+
+def test_a_retried_notify_step_does_not_mail_the_vendor_twice(firm: Firm) -> None:
+    # Given the clean purchase, ordered and its vendor mailed
+    seed_purchasing(firm.runtime.sandbox())
+    clean = sample_purchases()["clean"]
+    request_purchase(firm.runtime, clean)
+    assert firm.finish(clean.case_id).status == "SUCCEEDED"
+    [order] = orders(firm, "PR-2026-0101")
+    assert len(vendor_mails(firm, order["number"])) == 1
+    # When the step runs again with the same input (Step Functions retrying it after SES took the mail)
+    started = next(r for r in firm.records(clean.case_id) if r.action == "vendor.notified")
+    payload = {
+        "case_id": clean.case_id,
+        "execution_arn": started.execution_arn,
+        "event": json.loads(
+            firm.runtime.client("stepfunctions").describe_execution(
+                executionArn=firm.execution(clean.case_id).arn
+            )["input"]
+        )["event"],
+        "order": {
+            "order_id": order["id"],
+            "number": order["number"],
+            "created": False,
+            "vendor_email": "orders@v-po-soft.example",
+            "vendor_name": "Northwind Analytics Software",
+        },
+    }
+    function = firm.runtime.resolve(Ref("function_arn", "notify_vendor_of_purchase_order"))
+    response = firm.runtime.client("lambda").invoke(
+        FunctionName=function, Payload=json.dumps(payload).encode()
+    )
+    said = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, said
+    # Then it answers mailed, saying when, and the vendor has still one mail
+    assert said["mailed"] is True and "not sent again" in said["reasons"][0]
+    assert len(vendor_mails(firm, order["number"])) == 1
+
+
+@pytest.mark.sandbox_only("make run's demo runs on the sandbox")
+def test_make_runs_purchases_each_end_as_the_sample_says(firm: Firm) -> None:
+    import io
+
+    from backoffice.local.demo import _link
+    from backoffice.local.purchasing_samples import run_purchase_approvals
+
+    # Given the demo's seeded firm, when its purchases run as make run runs them
+    out = io.StringIO()
+    ok = run_purchase_approvals(firm.runtime, firm.approvals, _link, out)
+    # Then every scenario ended as the sample expects
+    assert ok, out.getvalue()

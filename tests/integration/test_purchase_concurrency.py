@@ -16,11 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from backoffice.connectors.sandbox import SandboxErp
+from backoffice.idempotency import RecordBeingCreated
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import CaseOutcome, VendorPurchaseOrder
 from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
+from backoffice.purchasing.orders import OrderMails, notify_vendor_once
 from backoffice.purchasing.vendor_waits import CLAIM_LEASE, VendorWaits, Waiter
 from infra.catalog import Ref
 from tests.integration.test_sandbox_concurrency import at_once
@@ -65,6 +68,7 @@ def test_eight_deliveries_of_a_vendor_outcome_record_it_once(local: LocalRuntime
     # Given a vendor onboarding a purchase asked for
     waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
     assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="vendor-1", event_id="e-1")
     # When its approval is delivered eight times at once
     answers = at_once(
         [
@@ -86,6 +90,7 @@ def test_eight_deliveries_of_a_vendor_outcome_record_it_once(local: LocalRuntime
 def test_a_blocked_onboarding_resumed_and_approved_replaces_blocked(local: LocalRuntime) -> None:
     waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
     assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="v-1", event_id="e-1")
     assert waits.decide(
         key, outcome="blocked", vendor_id=None, vendor_case_id="v-1", reasons=["late"], now=NOW
     )
@@ -216,3 +221,199 @@ def test_a_claim_left_without_its_request_is_taken_over_by_one_purchase_after_th
     # And a claim whose request went out is never taken over
     waits.record_vendor_case(key, vendor_case_id="vendor-x", event_id="e-1")
     assert not waits.take_over_stale_claim(key, case_id="purchase-9", now=later + CLAIM_LEASE * 2)
+
+
+def test_an_outcomes_reasons_are_kept_in_order_with_their_repeats(local: LocalRuntime) -> None:
+    # Given a vendor onboarding a purchase asked for
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="vendor-r", event_id="e-1")
+    # When its rejection gives a reason twice (a string set refused duplicates: the outcome was lost)
+    reasons = ["W-9 unsigned", "EIN invalid", "W-9 unsigned"]
+    assert waits.decide(
+        key, outcome="rejected", vendor_id=None, vendor_case_id="vendor-r", reasons=reasons, now=NOW
+    )
+    # Then the outcome is recorded with every reason, in order
+    assert (waits.onboarding(key) or {})["reasons"] == reasons
+    # And stored as a list: DynamoDB refuses a string set with a repeat (ValidationException; moto lets it pass, so
+    # the stored type is what this test holds) and keeps no order in one
+    stored = local.client("dynamodb").get_item(
+        TableName=waits.table, Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}}
+    )["Item"]["reasons"]
+    assert stored == {"L": [{"S": r} for r in reasons]}
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_rejected_onboarding_is_claimed_again_by_one_purchase_and_its_late_outcome_is_ignored(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a vendor whose onboarding was rejected
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-0", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="vendor-old", event_id="e-0")
+    assert waits.decide(
+        key, outcome="rejected", vendor_id=None, vendor_case_id="vendor-old", reasons=["x"], now=NOW
+    )
+    # When eight new purchases from it claim its onboarding at once
+    answers = at_once(
+        [
+            lambda n=n: waits.claim_onboarding(
+                key, vendor_legal_name="V LLC", case_id=f"purchase-{n + 1}", now=NOW
+            )
+            for n in range(COPIES)
+        ]
+    )
+    # Then exactly one asks again, and the record is a fresh claim, without the old outcome
+    assert answers.count(True) == 1
+    fresh = waits.onboarding(key) or {}
+    assert "outcome" not in fresh and "reasons" not in fresh
+    # And a claim under way is not claimed again
+    assert not waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-x", now=NOW)
+    # And a late outcome of the old vendor case is not recorded on the new onboarding, nor resumes anyone
+    waits.record_vendor_case(key, vendor_case_id="vendor-new", event_id="e-9")
+    waits.wait(key, case_id="purchase-1", task_token="token-new", execution_arn=None, now=NOW)
+    sfn = _Sfn()
+    late = CaseOutcome(case_id="vendor-old", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-OLD", "vendor": "V LLC"
+    })  # fmt: skip
+    ignored = resume_waiting("Vendor Approved", late, waits=waits, sfn=sfn, now=lambda: NOW)
+    assert ignored["ignored"] and sfn.sent == [] and "outcome" not in (waits.onboarding(key) or {})
+    # But the new vendor case's outcome is, and resumes the purchase
+    new = CaseOutcome(case_id="vendor-new", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-NEW", "vendor": "V LLC"
+    })  # fmt: skip
+    assert resume_waiting("Vendor Approved", new, waits=waits, sfn=sfn, now=lambda: NOW)["resumed"] == [
+        "purchase-1"
+    ]
+    assert sfn.sent == ["token-new"] and (waits.onboarding(key) or {})["vendor_id"] == "SUPP-NEW"
+
+
+def test_an_outcome_naming_another_vendor_resumes_nobody(local: LocalRuntime) -> None:
+    # Given purchases waiting for V LLC's onboarding
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="vendor-v", event_id="e-1")
+    waits.wait(key, case_id="purchase-1", task_token="token-1", execution_arn=None, now=NOW)
+    sfn = _Sfn()
+    # When the outcome of that vendor case names another vendor
+    other = CaseOutcome(case_id="vendor-v", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-W", "vendor": "W Ltd"
+    })  # fmt: skip
+    said = resume_waiting("Vendor Approved", other, waits=waits, sfn=sfn, now=lambda: NOW)
+    # Then nobody is resumed and nothing recorded, saying why
+    assert "W Ltd" in said["ignored"] and sfn.sent == [] and "outcome" not in (waits.onboarding(key) or {})
+
+
+class _FailingSfn(_Sfn):
+    """Step Functions failing the first ``failures`` callbacks (a throttle, a network error)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def send_task_success(self, *, taskToken: str, output: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "SendTaskSuccess"
+            )
+        super().send_task_success(taskToken=taskToken, output=output)
+
+
+def test_a_resume_whose_callback_or_audit_record_failed_is_resumed_by_the_retry(local: LocalRuntime) -> None:
+    # Given a purchase waiting for a vendor's onboarding, and its approval
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="vendor-s", event_id="e-1")
+    waits.wait(key, case_id="purchase-1", task_token="token-1", execution_arn=None, now=NOW)
+    approved = CaseOutcome(case_id="vendor-s", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-1", "vendor": "V LLC"
+    })  # fmt: skip
+    # When the purchase's audit record fails on the first delivery
+    sfn = _FailingSfn(failures=1)
+
+    def audit_down(case_id: str, output: Any) -> None:
+        raise RuntimeError("audit table unavailable")
+
+    with pytest.raises(RuntimeError):
+        resume_waiting(
+            "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=audit_down
+        )
+    # And Step Functions throttles the callback on the redelivery
+    with pytest.raises(ClientError):
+        resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)
+    # Then the purchase was not marked resumed, and the next redelivery resumes it, once
+    [waiter] = waits.waiters(key)
+    assert waiter.resumed_at is None and sfn.sent == []
+    assert resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)["resumed"] == [
+        "purchase-1"
+    ]
+    assert resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)["resumed"] == []
+    assert sfn.sent == ["token-1"]
+
+
+class _CountingMailer:
+    def __init__(self, failures: int = 0) -> None:
+        self.sent: list[str] = []
+        self.failures = failures
+
+    def send(self, *, to: str, subject: str, text: str, html: str, tags: Any = None) -> str | None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("SES refused the mail")
+        self.sent.append(to)
+        return f"m-{len(self.sent)}"
+
+
+def _mails_and_request(local: LocalRuntime) -> tuple[OrderMails, Any, dict[str, Any]]:
+    from backoffice.models import PurchaseRequested
+
+    request = PurchaseRequested.from_json_dict(
+        {
+            "request_id": f"PR-{uuid.uuid4().hex[:8]}",
+            "requester_email": "req@example.com",
+            "category": "software",
+            "description": "Seats",
+            "amount": "800.00",
+            "currency": "USD",
+            "project_id": "P-PO-01",
+            "vendor_id": "V-PO-SOFT",
+            "requested_at": "2026-12-07T09:00:00Z",
+        }
+    )
+    order = {"number": "PO-1", "vendor_email": "orders@v.example", "vendor_name": "V"}
+    return (
+        OrderMails(local.resolve(Ref("table_name", "purchasing")), local.client("dynamodb")),
+        request,
+        order,
+    )
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_notify_steps_of_one_order_at_once_mail_the_vendor_once(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given an issued order, and its notify step run eight times at once (retries racing the first attempt)
+    mails, request, order = _mails_and_request(local)
+    mailer = _CountingMailer()
+    answers = at_once(
+        [
+            lambda: notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+            for _ in range(COPIES)
+        ]
+    )
+    # Then the vendor got one mail; the others answered it mailed, or to retry while it was being sent
+    assert mailer.sent == ["orders@v.example"]
+    assert all(isinstance(a, RecordBeingCreated) or a["mailed"] for a in answers)
+    # And a retry after it is sent answers mailed without sending
+    again = notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+    assert again["mailed"] and "not sent again" in again["reasons"][0] and len(mailer.sent) == 1
+
+
+def test_a_mail_ses_refused_is_sent_by_the_retry(local: LocalRuntime) -> None:
+    mails, request, order = _mails_and_request(local)
+    mailer = _CountingMailer(failures=1)
+    with pytest.raises(RuntimeError):
+        notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+    said = notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
+    assert said["mailed"] and mailer.sent == ["orders@v.example"]

@@ -103,6 +103,8 @@ class NetSuiteFake(FakeServer):
             "journalentry": {},
             "customerpayment": {},
             "purchaseorder": {},
+            # -- purchasing ----: the vendor's bills of a purchase order (createdFrom: the order)
+            "vendorbill": {},
         }
         # The chart of accounts' posting accounts the journal lines may name: internal id -> number and name.
         self.accounts = {
@@ -141,6 +143,20 @@ class NetSuiteFake(FakeServer):
         new_id = str(next(self._ids))
         self.records[record_type][new_id] = {**record, "id": new_id}
         return new_id
+
+    def bill_purchase_order(self, order_id: str, amount: Decimal, *, voided: bool = False) -> str:
+        """A vendor bill created from the purchase order (``createdFrom``) for part of it, in its currency."""
+        order = self.records["purchaseorder"][order_id]
+        return self.add(
+            "vendorbill",
+            {
+                "entity": order.get("entity"),
+                "createdFrom": {"id": order_id},
+                "currency": order.get("currency"),
+                "total": amount,
+                "voided": voided,
+            },
+        )
 
     def add_customer(self, record: dict[str, Any]) -> str:
         return self.add("customer", record)
@@ -825,6 +841,7 @@ class NetSuiteFake(FakeServer):
             ("creditmemo", "CustCred"),
             ("salesorder", "SalesOrd"),
             ("purchaseorder", "PurchOrd"),
+            ("vendorbill", "VendBill"),
         ):
             # A credit memo's header amounts are credits to the customer: negative.
             sign = -1 if code == "CustCred" else 1

@@ -504,20 +504,29 @@ class SalesforceFake(FakeServer):
         self,
         project: Any,
         *,
-        owner_id: str | None,
+        owner_email: str | None,
         budgets: list[tuple[Decimal, str]],
         costs: dict[str, Decimal],
         project_code_field: str = "pse__Project_ID__c",
     ) -> str:
-        """A Certinia project (a canonical ``Project``) with its owner (the project manager contact), its budget
-        records (amount, status) and its cost roll-ups (field -> amount). Returns the project's Id."""
+        """A Certinia project (a canonical ``Project``) with its owner (the project manager: a Contact of that
+        e-mail, by its Contact Id), its budget records (amount, status) and its cost roll-ups (field -> amount).
+        Returns the project's Id."""
+        manager: dict[str, Any] | None = None
+        if owner_email is not None:
+            name = owner_email.split("@")[0]
+            contact_id = self.put(
+                "Contact", {"LastName": name, "Email": owner_email, "pse__Is_Resource__c": True}
+            )
+            manager = {"Id": contact_id, "Email": owner_email}
         record: dict[str, Any] = {
             "Name": project.project_name,
             project_code_field: project.id,
             "pse__Stage__c": "In Progress" if project.status == "open" else "Completed",
             "pse__Billing_Type__c": "Time and Materials",
             "CurrencyIsoCode": project.currency,
-            "pse__Project_Manager__c": owner_id,
+            "pse__Project_Manager__c": manager["Id"] if manager else None,
+            "pse__Project_Manager__r": manager,
             **costs,
         }
         project_id = self.put("pse__Proj__c", record)

@@ -122,10 +122,19 @@ def test_the_vendor_case_the_purchase_computes_is_the_vendor_approval_rules() ->
     assert CATALOG.state_machine(rule.workflow).execution_prefix == VENDOR_CASE_PREFIX
 
 
-def test_a_vendors_key_ignores_case_punctuation_and_its_legal_form() -> None:
-    assert vendor_key("Bluegate Software Labs, L.L.C.") != vendor_key("Bluegate Software")
+def test_a_vendors_key_ignores_case_width_and_punctuation_but_never_merges_two_names() -> None:
+    # Case, full-width forms and punctuation do not make two vendors
     assert vendor_key("Bluegate Software Labs LLC") == vendor_key("BLUEGATE  software-labs, llc")
-    assert vendor_key("Café Nord GmbH") == "cafe-nord"
+    assert vendor_key("ＢＬＵＥＧＡＴＥ Labs") == vendor_key("Bluegate labs")  # noqa: RUF001 (full-width on purpose)
+    assert vendor_key("Café Nord GmbH") == "café-nord-gmbh"
+    # A legal form is part of the name: "Delta Co" and "Delta Corp" may be two companies
+    assert len({vendor_key("Delta Co"), vendor_key("Delta Corp"), vendor_key("Delta")}) == 3
+    # Names in other scripts keep their letters: two of them are two vendors, never one fixed word
+    assert vendor_key("株式会社オカミ") != vendor_key("株式会社サクラ")
+    assert vendor_key("ООО Ромашка") == "ооо-ромашка" and vendor_key("شركة النور") != "unnamed"  # noqa: RUF001 (Cyrillic on purpose)
+    # A name with no letter or digit is its digest, not a word another such name shares
+    assert vendor_key("!!!") != vendor_key("???") and vendor_key("!!!").startswith("name-")
+    assert len(vendor_key("x" * 500)) <= 200 and vendor_key("x" * 500) != vendor_key("x" * 499)
 
 
 # -- the purchasing policy and the vendor's standing ------------------------------------------------------------
@@ -248,15 +257,55 @@ def test_a_new_vendor_is_onboarded_first_unless_its_onboarding_already_decided()
     assert (
         _check(new, erp=_Erp([]), waits=_Waits({"vendor_case_id": "vendor-x"})).status == "vendor_onboarding"
     )
-    # Rejected: blocked with the onboarding's reasons
-    rejected = _check(new, erp=_Erp([]), waits=_Waits({"outcome": "rejected", "reasons": ["EIN invalid"]}))
-    assert rejected.status == "vendor_blocked" and "EIN invalid" in rejected.reasons
     # Approved: bought from, as the ERP holds it now
     approved = _Waits({"outcome": "approved", "vendor_id": "V-1"})
     assert _check(new, erp=_Erp([_vendor()]), waits=approved).vendor_id == "V-1"
-    # Already a vendor of the firm under that name: no onboarding
-    known = _Erp([_vendor(supplier_name="Bluegate Software Labs, LLC")])
+    # Already a vendor of the firm under that name, with the request's contact: no onboarding
+    known = _Erp([_vendor(supplier_name="Bluegate Software Labs, LLC", email="accounts@bluegate.example")])
     assert _check(new, erp=known).status == "vendor_approved"
+
+
+def test_a_rejected_or_blocked_onboarding_is_asked_for_again_and_an_erp_vendor_comes_first() -> None:
+    # Given the vendor's earlier onboarding was rejected (or blocked)
+    new = _request(vendor_id=None, new_vendor=NEW_VENDOR)
+    for outcome in ("rejected", "blocked"):
+        earlier = _Waits({"outcome": outcome, "vendor_case_id": "vendor-1", "reasons": ["EIN invalid"]})
+        # When a purchase from it comes again and the ERP does not hold it: its onboarding is asked for again
+        again = _check(new, erp=_Erp([]), waits=earlier)
+        assert again.status == "vendor_onboarding", again
+        assert "asked for again" in again.reasons[0] and "EIN invalid" in again.reasons
+        # And when procurement has since approved it in the ERP: bought from, no onboarding
+        known = _Erp([_vendor(supplier_name="Bluegate Software Labs LLC", email="accounts@bluegate.example")])
+        assert _check(new, erp=known, waits=earlier).status == "vendor_approved"
+
+
+def test_an_approved_onboarding_without_a_vendor_id_blocks_instead_of_waiting_again() -> None:
+    # Given an onboarding recorded approved but naming no vendor id
+    new = _request(vendor_id=None, new_vendor=NEW_VENDOR)
+    checked = _check(new, erp=_Erp([]), waits=_Waits({"outcome": "approved", "vendor_case_id": "vendor-1"}))
+    # Then the purchase is blocked with the reason (not sent to wait, which would loop back here for ever)
+    assert checked.status == "vendor_blocked" and "named no vendor id" in checked.reasons[0]
+
+
+def test_a_name_alone_never_picks_an_erp_vendor_that_may_be_another() -> None:
+    new = _request(vendor_id=None, new_vendor=NEW_VENDOR)
+    # Given two ERP vendors of the requested name
+    two = _Erp(
+        [
+            _vendor(id="V-1", supplier_name="Bluegate Software Labs LLC", email="accounts@bluegate.example"),
+            _vendor(id="V-2", supplier_name="BLUEGATE SOFTWARE LABS, LLC", email="ap@other.example"),
+        ]
+    )
+    # Then the purchase is blocked, naming both, for procurement to name the vendor id
+    refused = _check(new, erp=two)
+    assert refused.status == "vendor_blocked" and "V-1, V-2" in refused.reasons[0] and not refused.vendor_id
+    # Given one ERP vendor of that name but another contact e-mail
+    other = _Erp([_vendor(supplier_name="Bluegate Software Labs LLC", email="ap@other.example")])
+    refused = _check(new, erp=other)
+    assert refused.status == "vendor_blocked" and "vendor_id V-1" in refused.reasons[0]
+    # And names that differ only in legal form are not one vendor: "Bluegate Software Labs" is onboarded
+    near = _Erp([_vendor(supplier_name="Bluegate Software Labs Inc", email="accounts@bluegate.example")])
+    assert _check(new, erp=near).status == "vendor_onboarding"
 
 
 # -- the budget rule --------------------------------------------------------------------------------------------
@@ -407,3 +456,20 @@ def test_a_firm_document_may_set_its_own_travel_limit_and_groups() -> None:
     document["purchasing"] = {"travel_limt": "5000"}
     with pytest.raises(Exception, match="travel_limt"):
         parse_firm_config(document, "typo")
+
+
+def test_a_project_owner_the_psa_names_by_e_mail_is_found_in_the_hris() -> None:
+    # Given a project whose PSA gives its owner as the project manager Contact's e-mail, not an HRIS id
+    project = PROJECT.model_copy(update={"owner_id": None, "owner_email": "OWNER@example.com"})
+    checked = check_budget(
+        _request(amount="12000.00"),
+        vendor_name="Northwind",
+        budgets=_Psa(project),
+        erp=_Erp([]),  # type: ignore[arg-type]
+        hris=_Hris(),
+        policy=PurchasingPolicy(),
+        approval_policy=POLICY,
+    )
+    # Then the owner approves for the project, as when named by HRIS id; not the fallback group
+    assert checked["subject"]["approvers"]["project_owner"] == ["owner@example.com"]
+    assert not any("names no owner" in reason for reason in checked["reasons"])

@@ -1404,19 +1404,35 @@ class NetSuiteErp:
         return Created(created.id, created.created, {**created.details, "number": number})
 
     def committed_amount(self, project_id: str, currency: str) -> Decimal:
+        """What the project's open purchase orders in ``currency`` still commit: each order's total less what the
+        vendor bills created from it already billed (a partly billed order counts its unbilled part only; that part
+        is in the actual cost once billed), never below 0. Rejected, fully billed and closed orders count nothing."""
         currency_id = self._currency_id(currency)
         if currency_id is None:
             return Decimal(0)
         field = self.api.settings.invoice_project_field.lower()
+        totals: dict[str, Decimal] = {}
         for row in self.api.suiteql(
-            "SELECT SUM(t.foreigntotal) AS committed FROM transaction t WHERE t.type = 'PurchOrd' "
+            "SELECT t.id, t.foreigntotal FROM transaction t WHERE t.type = 'PurchOrd' "
             f"AND t.{field} = {suiteql_literal(project_id)} AND t.currency = {currency_id} "
-            "AND t.status NOT IN ('C', 'G', 'H')",
+            "AND t.status NOT IN ('C', 'G', 'H') ORDER BY t.id",
             operation="committed_amount",
         ):
-            if row.get("committed") not in (None, ""):
-                return Decimal(str(row["committed"]))
-        return Decimal(0)
+            totals[str(row["id"])] = Decimal(str(row.get("foreigntotal") or 0))
+        billed = dict.fromkeys(totals, Decimal(0))
+        order_ids = [order_id for order_id in totals if _INTERNAL_ID.match(order_id)]
+        for chunk in in_list_chunks(order_ids):
+            for row in self.api.suiteql(
+                "SELECT t.createdfrom, t.foreigntotal FROM transaction t WHERE t.type = 'VendBill' "
+                f"AND t.voided = 'F' AND t.createdfrom IN ({', '.join(chunk)})",
+                operation="committed_amount",
+            ):
+                order_id = str(row.get("createdfrom"))
+                if order_id in billed:
+                    billed[order_id] += abs(Decimal(str(row.get("foreigntotal") or 0)))
+        return sum(
+            (max(total - billed[order_id], Decimal(0)) for order_id, total in totals.items()), Decimal(0)
+        )
 
     def _job_ids(self, project_ids: Sequence[str]) -> dict[str, str]:
         """The internal id of each project's ``job`` (matched on ``project_id_field``, by default ``entityid``

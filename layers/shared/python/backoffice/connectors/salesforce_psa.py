@@ -665,10 +665,22 @@ class CertiniaPsa:
         it has none), its actual cost (its cost roll-ups) and its owner; RecordNotFound: no such project."""
         settings = self.settings
         record_id = salesforce_id(project_id, "project")
-        fields = ["Id", "Name", "pse__Stage__c", settings.project_owner_field, *settings.actual_cost_fields]
+        owner_fields = [f for f in (settings.project_owner_field, settings.project_owner_email_field) if f]
+        fields = ["Id", "Name", "pse__Stage__c", *owner_fields, *settings.actual_cost_fields]
         if self.api.settings.multi_currency:
             fields.append("CurrencyIsoCode")
-        record = self.api.get_record(_PROJECT, record_id, fields, operation="project_budget")
+        # A query, not a retrieve: the owner is read through the project manager's Contact (a relationship path).
+        record = next(
+            iter(
+                self.api.query(
+                    f"SELECT {', '.join(fields)} FROM {_PROJECT} WHERE Id = {soql_literal(record_id)}",
+                    operation="project_budget",
+                )
+            ),
+            None,
+        )
+        if record is None:
+            raise tagged(RecordNotFound(f"salesforce has no project {project_id}"), SYSTEM)
         amounts = [
             decimal_or_none(budget.get("pse__Amount__c")) or Decimal(0)
             for budget in self.api.query(
@@ -690,7 +702,14 @@ class CertiniaPsa:
                 "project_id": project_id,
                 "project_name": record.get("Name"),
                 "status": _STATUS_BY_STAGE.get(str(record.get("pse__Stage__c") or "").lower(), "open"),
-                "owner_id": read_field(record, settings.project_owner_field),
+                "owner_id": read_field(record, settings.project_owner_field)
+                if settings.project_owner_field
+                else None,
+                "owner_email": (
+                    read_field(record, settings.project_owner_email_field)
+                    if settings.project_owner_email_field
+                    else None
+                ),
                 "currency": record.get("CurrencyIsoCode") or self.api.settings.default_currency,
                 "budget": sum(amounts, Decimal(0)) if amounts else None,
                 "actual_cost": actual,

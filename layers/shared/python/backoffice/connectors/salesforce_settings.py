@@ -64,7 +64,10 @@ class CertiniaSettings(Model):
     # -- purchasing ----: a project's budget is the sum of its ``pse__Budget__c`` records in ``budget_status``
     # (none: the project has no approved budget); its actual cost to date the sum of its cost roll-ups
     # (``actual_cost_fields``: Certinia's timecard costs and expenses in financials; an org may name its own); its
-    # owner, who approves purchases over budget, the contact in ``project_owner_field`` (the project manager).
+    # owner, who approves purchases over budget, the project manager: ``pse__Project_Manager__c`` is a Contact Id,
+    # not a worker the HRIS knows, so the owner is read through it: ``project_owner_field`` a path to the HRIS worker
+    # id the org keeps on the Contact (e.g. "pse__Project_Manager__r.Employee_Id__c"; None: not kept), and
+    # ``project_owner_email_field`` the contact's e-mail, by which the HRIS worker is found otherwise.
     budget_status: str = "Approved"
     actual_cost_fields: tuple[str, ...] = (
         "pse__Timecard_Internal_Costs_In_Financials__c",
@@ -72,7 +75,8 @@ class CertiniaSettings(Model):
         "pse__Billable_Expenses_In_Financials__c",
         "pse__Non_Billable_Expenses_In_Financials__c",
     )
-    project_owner_field: str = "pse__Project_Manager__c"
+    project_owner_field: str | None = None
+    project_owner_email_field: str | None = "pse__Project_Manager__r.Email"
     # -- resource onboarding (issue #22) --
     # Certinia keeps no bill rate on the resource (bill rates are on rate cards and assignments): the Contact field
     # the firm adds for the rate a new hire was set up with (None: not written), and the skill rating a new hire's

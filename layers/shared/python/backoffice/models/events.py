@@ -192,7 +192,8 @@ class NewVendor(CanonicalModel):
 class PurchaseRequested(CanonicalModel):
     """Someone in the firm asks to buy (a subcontractor's work order, software, travel above the firm's limit) for a
     project: starts a purchase approval (case ``purchase-<request_id>``; the same request delivered again is a
-    duplicate). The vendor is the ERP's ``vendor_id``, or a ``new_vendor`` to onboard first."""
+    duplicate, the request fixed and sent again with a new ``requested_at`` a new attempt on the case). The vendor is
+    the ERP's ``vendor_id``, or a ``new_vendor`` to onboard first."""
 
     request_id: Identifier
     requester_email: EmailAddress

@@ -203,6 +203,9 @@ class ProjectBudget(JsonModel):
     status: Literal["open", "completed", "cancelled"] = "open"
     # The project's owner: the worker (HRIS id) accountable for its budget (Certinia: the project manager).
     owner_id: str | None = None
+    # The owner's e-mail, where the PSA gives it rather than (or beside) the HRIS id (Certinia: the project manager
+    # Contact's): the HRIS worker is found by it.
+    owner_email: str | None = None
     currency: str = Field(min_length=3, max_length=3)
     budget: Decimal | None = Field(default=None, ge=0)  # None: no approved budget in the PSA
     actual_cost: Decimal = Field(default=Decimal(0), ge=0)

@@ -15,13 +15,14 @@ the approval's requester, so routing and the decision page keep them out as appr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from backoffice.approvals.policy import ApprovalPolicy
 from backoffice.connectors.ports import HrisPort, ProjectBudgetPsaPort, PurchasingErpPort, all_pages
-from backoffice.models import ProjectBudget, PurchaseRequested
+from backoffice.models import ProjectBudget, PurchaseRequested, Worker
 from backoffice.purchasing.policy import PurchasingPolicy
 from backoffice.purchasing.requests import money
 
@@ -72,6 +73,19 @@ def _members(policy: ApprovalPolicy | None, group: str, requester: str) -> list[
     return [email for email in found if email != requester]
 
 
+def _owner_email(project: ProjectBudget, workers: Iterable[Worker]) -> str | None:
+    """The project owner's e-mail: the HRIS worker the PSA names by id, else the one of the e-mail the PSA gives
+    (Certinia: the project manager Contact's), else that e-mail as the PSA has it."""
+    by_id = {worker.id: worker for worker in workers}
+    wanted = (project.owner_email or "").strip().lower()
+    owner = by_id.get(project.owner_id or "") or next(
+        (w for w in by_id.values() if wanted and w.email and str(w.email).lower() == wanted), None
+    )
+    if owner is not None and owner.email:
+        return str(owner.email).lower()
+    return wanted or None
+
+
 def check_budget(
     detail: PurchaseRequested,
     *,
@@ -86,9 +100,7 @@ def check_budget(
     project = budgets.project_budget(detail.project_id)
     check = budget_check(detail, project, erp)
     requester = str(detail.requester_email).lower()
-    workers = {worker.id: worker for worker in all_pages(hris.list_workers)}
-    owner = workers.get(project.owner_id or "")
-    owner_email = str(owner.email).lower() if owner is not None and owner.email else None
+    owner_email = _owner_email(project, all_pages(hris.list_workers))
     fallback = _members(approval_policy, policy.fallback_group, requester)
     notes: list[str] = []
     if owner_email == requester:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from backoffice.cases import case_id_for
 from backoffice.models import CaseOutcome, DetailType, PurchaseRequested, VendorOnboardingRequested
-from backoffice.purchasing.vendor_waits import VendorOutcome, VendorWaits, Waiter
+from backoffice.purchasing.vendor_waits import VendorOutcome, VendorWaits, Waiter, vendor_key
 
 # The source of the Vendor Onboarding Requested a purchase puts on the bus (not backoffice.workflows: it is a
 # request, not a case's outcome).
@@ -149,17 +149,40 @@ def _resume(
     claimed: Callable[[], None] = lambda: None,
 ) -> bool:
     """Resume one waiting purchase, once: False when another caller did, or its execution no longer waits.
-    ``claimed`` runs once this caller holds the resume, before the execution goes on."""
-    if not waits.claim_resume(key, waiter, now()):
+    ``claimed`` runs once this caller holds the resume, before the execution goes on. When ``claimed`` or the
+    callback fails (other than the token being gone), the claim is released before the error goes up."""
+    at = now()
+    if not waits.claim_resume(key, waiter, at):
         return False
-    claimed()
     try:
+        claimed()
         sfn.send_task_success(taskToken=waiter.task_token, output=json.dumps(dict(output), default=str))
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in _TOKEN_GONE:
-            return False
+            return False  # resumed before, or its execution no longer waits: the claim stays
+        waits.release_resume(key, waiter, at)
+        raise
+    except Exception:
+        # The audit record or the callback failed: the claim is given back, so that the outcome's redelivery (the
+        # rule's retry) or the purchase's own retried step resumes it; else it would wait until its time limit.
+        waits.release_resume(key, waiter, at)
         raise
     return True
+
+
+def _not_this_onboarding(outcome: CaseOutcome, claim: Mapping[str, Any]) -> str | None:
+    """Why the outcome does not resume the purchases waiting on the claim (None: it does): the claim is another
+    onboarding's now (the vendor was onboarded again after a rejection), or the outcome names another vendor."""
+    if claim.get("vendor_case_id") != outcome.case_id:
+        return (
+            f"vendor case {outcome.case_id} is not the onboarding the purchases wait for "
+            f"({claim.get('vendor_case_id') or 'none'})"
+        )
+    named = outcome.data.get("vendor")
+    asked = claim.get("vendor_legal_name")
+    if named and asked and vendor_key(str(named)) != vendor_key(str(asked)):
+        return f"vendor case {outcome.case_id} decided {named}, not {asked}, whose onboarding the purchases wait for"
+    return None
 
 
 def resume_waiting(
@@ -178,6 +201,10 @@ def resume_waiting(
     key = waits.vendor_key_of_case(outcome.case_id)
     if key is None:
         return {"vendor_key": None, "recorded": False, "resumed": [], "already": []}
+    claim = waits.onboarding(key) or {}
+    ignored = _not_this_onboarding(outcome, claim)
+    if ignored:
+        return {"vendor_key": key, "recorded": False, "resumed": [], "already": [], "ignored": ignored}
     word = VENDOR_OUTCOMES[detail_type]
     vendor_id = outcome.data.get("vendor_id") if word == "approved" else None
     recorded = waits.decide(

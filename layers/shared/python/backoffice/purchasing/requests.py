@@ -4,8 +4,11 @@ can be bought from.
 The vendor is bought from when the ERP holds it approved (not on hold, not inactive) and, for the categories the
 policy names (a subcontractor's work order), its certificate of insurance is in force: ``vendors.standing``, the one
 reading of a vendor's standing both #22 workflows share. A vendor the firm does not know yet (``new_vendor``) is
-onboarded first (``vendor_onboarding``: the purchase waits for it, ``vendor_waits``); one whose onboarding rejected
-it, or that the ERP holds on hold or inactive, blocks the purchase.
+onboarded first (``vendor_onboarding``: the purchase waits for it, ``vendor_waits``); one the ERP holds on hold or
+inactive blocks the purchase. A new vendor is the ERP's vendor of that name (``vendor_key``) only when the ERP holds
+exactly one, with the request's contact e-mail; else the purchase is blocked until procurement names the vendor id.
+An onboarding that rejected the vendor (or was blocked) is asked for again by a later purchase, unless the ERP holds
+the vendor by then.
 """
 
 from __future__ import annotations
@@ -105,52 +108,77 @@ def check_request(
         return _bought_from(vendor, detail, policy, today)
 
     assert detail.new_vendor is not None  # the model holds one of the two
-    key = vendor_key(detail.new_vendor.vendor_legal_name)
-    onboarding = waits.onboarding(key)
-    if onboarding is not None:
-        outcome = onboarding.get("outcome")
-        case = onboarding.get("decided_case_id") or onboarding.get("vendor_case_id") or "?"
-        if outcome == "approved" and onboarding.get("vendor_id"):
-            try:
-                vendor = erp.get_vendor(str(onboarding["vendor_id"]))
-            except RecordNotFound:
-                return RequestCheck(
-                    "vendor_blocked",
-                    [
-                        f"vendor onboarding {case} approved vendor {onboarding['vendor_id']}, which the ERP lacks"
-                    ],
-                )
-            return _bought_from(vendor, detail, policy, today, key)
-        if outcome == "rejected":
-            return RequestCheck(
-                "vendor_blocked",
-                [f"vendor onboarding {case} rejected the vendor", *onboarding.get("reasons", [])],
-                vendor_key=key,
-            )
-        if outcome == "blocked":
+    new = detail.new_vendor
+    key = vendor_key(new.vendor_legal_name)
+    onboarding = waits.onboarding(key) or {}
+    outcome = onboarding.get("outcome")
+    case = onboarding.get("decided_case_id") or onboarding.get("vendor_case_id") or "?"
+    if outcome == "approved":
+        if not onboarding.get("vendor_id"):
             return RequestCheck(
                 "vendor_blocked",
                 [
-                    f"vendor onboarding {case} is blocked: resume it once its cause is fixed, then request the "
-                    "purchase again",
-                    *onboarding.get("reasons", []),
+                    f"vendor onboarding {case} approved the vendor but named no vendor id: procurement finds the "
+                    "vendor in the ERP and requests the purchase again with its vendor_id"
                 ],
                 vendor_key=key,
             )
+        try:
+            vendor = erp.get_vendor(str(onboarding["vendor_id"]))
+        except RecordNotFound:
+            return RequestCheck(
+                "vendor_blocked",
+                [f"vendor onboarding {case} approved vendor {onboarding['vendor_id']}, which the ERP lacks"],
+            )
+        return _bought_from(vendor, detail, policy, today, key)
+    # A vendor the ERP already holds under that name is bought from, whatever an earlier onboarding said.
+    known = [v for v in all_pages(erp.list_vendors) if vendor_key(v.supplier_name) == key]
+    if len(known) > 1:
+        ids = ", ".join(v.id for v in known)
+        return RequestCheck(
+            "vendor_blocked",
+            [
+                f"the ERP holds {len(known)} vendors named {new.vendor_legal_name} ({ids}): procurement requests "
+                "the purchase again naming the vendor_id of the one meant"
+            ],
+            vendor_key=key,
+        )
+    if known:
+        [vendor] = known
+        if vendor.email is None or str(vendor.email).lower() != str(new.contact_email).lower():
+            return RequestCheck(
+                "vendor_blocked",
+                [
+                    f"the ERP's vendor {vendor.id} is named {vendor.supplier_name} but its contact e-mail is not "
+                    f"{new.contact_email}: if it is that vendor, request the purchase again with vendor_id "
+                    f"{vendor.id}; if not, with the new vendor's full legal name"
+                ],
+                vendor_key=key,
+            )
+        return _bought_from(vendor, detail, policy, today, key)
+    if outcome in ("rejected", "blocked"):
+        # The vendor was not approved then; it may be now (its documents fixed): its onboarding is asked again.
+        earlier = "rejected the vendor" if outcome == "rejected" else "was blocked"
+        return RequestCheck(
+            "vendor_onboarding",
+            [
+                f"vendor onboarding {case} {earlier}: the vendor's onboarding is asked for again and the purchase "
+                "waits for it",
+                *onboarding.get("reasons", []),
+            ],
+            vendor_key=key,
+            wait_seconds=wait_seconds,
+        )
+    if onboarding:
         return RequestCheck(
             "vendor_onboarding",
             [f"the vendor's onboarding is under way ({case}): the purchase waits for it"],
             vendor_key=key,
             wait_seconds=wait_seconds,
         )
-    known = [v for v in all_pages(erp.list_vendors) if vendor_key(v.supplier_name) == key]
-    if known:
-        return _bought_from(known[0], detail, policy, today, key)
     return RequestCheck(
         "vendor_onboarding",
-        [
-            f"{detail.new_vendor.vendor_legal_name} is not a vendor of the firm yet: its onboarding is requested"
-        ],
+        [f"{new.vendor_legal_name} is not a vendor of the firm yet: its onboarding is requested"],
         vendor_key=key,
         wait_seconds=wait_seconds,
     )

@@ -21,6 +21,8 @@ class WaitForVendorInput(StepInput):
 class CheckBudgetInput(StepInput):
     event: dict[str, Any]
     vendor_id: str
+    # True: 'Recheck the project budget', just before the order, counting the orders issued since the check.
+    recheck: bool = False
 
 
 class CreateOrderInput(StepInput):

@@ -7,11 +7,12 @@ them. Items (pk, sk):
 
 - ``vendor#<vendor key>`` / ``onboarding``: who asked for the onboarding (the claim: a conditional put, so of two
   purchases asking at once one puts the event; a claim left without its event past ``CLAIM_LEASE`` is taken over
-  by one other purchase), the vendor case it started, and its outcome once known (a
-  conditional update: the first outcome stands, but a blocked onboarding resumed and approved later replaces it).
+  by one other purchase; one that ended rejected or blocked is claimed again by a later purchase), the vendor case
+  it started, and its outcome once known (a conditional update on that vendor case: the first outcome stands, but
+  a blocked onboarding resumed and approved later replaces it; the reasons a list, in order).
 - ``vendor#<vendor key>`` / ``waiter#<purchase case>``: the purchase's task token (a credential: never logged,
   audited or put in a state) and, once resumed, when (a conditional update on the token: the outcome handler and
-  a purchase that registered late never both resume it).
+  a purchase that registered late never both resume it; given back when the callback or its audit record failed).
 - ``vendor-case#<vendor case id>`` / ``vendor``: the vendor key of a vendor onboarding a purchase started, so that
   its outcome finds the purchases waiting.
 
@@ -21,6 +22,7 @@ test_purchase_concurrency.py).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -35,17 +37,23 @@ VendorOutcome = Literal["approved", "rejected", "blocked"]
 # failed in between (the step's Lambda times out at 30 s, its retries end within minutes): another purchase takes
 # it over.
 CLAIM_LEASE = timedelta(minutes=15)
-_SEPARATORS = re.compile(r"[^a-z0-9]+")
-_LEGAL_FORMS = {"inc", "llc", "ltd", "llp", "corp", "co", "gmbh", "sa", "plc", "lp"}
+# Runs of anything but letters and digits (of any script) separate a name's words.
+_SEPARATORS = re.compile(r"[\W_]+")
+_KEY_MAX = 200
 
 
 def vendor_key(legal_name: str) -> str:
-    """The vendor's name as a key: case, accents, punctuation and a trailing legal form do not make two vendors."""
-    plain = unicodedata.normalize("NFKD", legal_name).encode("ascii", "ignore").decode().lower()
-    words = [w for w in _SEPARATORS.split(plain) if w]
-    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
-        words.pop()
-    return "-".join(words)[:200] or "unnamed"
+    """The vendor's name as a key: case, width forms and punctuation do not make two vendors, but anything else
+    does. NFKC and casefold, words joined by ``-``, in any script ("Ōkami 株式会社" keeps its letters); a legal form
+    is kept (``Delta Co`` and ``Delta Corp`` may be two companies), and a name with no letter or digit at all is
+    the digest of its normalized text, never a fixed word two vendors could share."""
+    plain = unicodedata.normalize("NFKC", legal_name).casefold()
+    key = "-".join(w for w in _SEPARATORS.split(plain) if w)
+    if not key:
+        return "name-" + hashlib.sha256(plain.strip().encode()).hexdigest()[:32]
+    if len(key) > _KEY_MAX:
+        key = key[: _KEY_MAX - 17] + "-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return key
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -77,11 +85,16 @@ class VendorWaits:
             return None
         found: dict[str, Any] = {k: v.get("S") for k, v in item.items() if "S" in v}
         if "reasons" in item:
-            found["reasons"] = [r for r in item["reasons"].get("SS", []) if r]
+            # A list (L), in the outcome's order; an older record kept them as a string set (SS).
+            stored = item["reasons"]
+            listed = [r.get("S") for r in stored["L"]] if "L" in stored else stored.get("SS", [])
+            found["reasons"] = [r for r in listed if r]
         return found
 
     def claim_onboarding(self, key: str, *, vendor_legal_name: str, case_id: str, now: datetime) -> bool:
-        """Claim asking for the vendor's onboarding: True for exactly one purchase, however many ask at once."""
+        """Claim asking for the vendor's onboarding: True for exactly one purchase, however many ask at once. An
+        onboarding that ended rejected or blocked is claimed again (a new onboarding: the vendor fixed what was
+        wrong), by one purchase of those asking: the put is conditional on that outcome, which it clears."""
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
@@ -92,7 +105,8 @@ class VendorWaits:
                     "claimed_by": {"S": case_id},
                     "claimed_at": {"S": now.isoformat()},
                 },
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression="attribute_not_exists(pk) OR outcome IN (:rejected, :blocked)",
+                ExpressionAttributeValues={":rejected": {"S": "rejected"}, ":blocked": {"S": "blocked"}},
             )
             return True
         except ClientError as error:
@@ -163,13 +177,15 @@ class VendorWaits:
         now: datetime,
     ) -> bool:
         """Record the onboarding's outcome. The first outcome stands (a redelivered outcome changes nothing), but a
-        blocked onboarding that was resumed and then approved or rejected replaces it. False: already decided."""
+        blocked onboarding that was resumed and then approved or rejected replaces it. Only the outcome of the vendor
+        case the claim started counts: a late outcome of an earlier onboarding, claimed again since, does not.
+        False: already decided, or another onboarding's. The reasons are a list, in order, repeats kept."""
         values: dict[str, Any] = {
             ":o": {"S": outcome},
             ":c": {"S": vendor_case_id},
             ":at": {"S": now.isoformat()},
             ":blocked": {"S": "blocked"},
-            ":r": {"SS": [str(r) for r in reasons] or [""]},
+            ":r": {"L": [{"S": str(r)} for r in reasons]},
         }
         update = "SET outcome = :o, decided_case_id = :c, decided_at = :at, reasons = :r"
         if vendor_id:
@@ -180,7 +196,7 @@ class VendorWaits:
                 TableName=self.table,
                 Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": "onboarding"}},
                 UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(outcome) OR outcome = :blocked)",
+                ConditionExpression="vendor_case_id = :c AND (attribute_not_exists(outcome) OR outcome = :blocked)",
                 ExpressionAttributeValues=values,
             )
             return True
@@ -254,3 +270,19 @@ class VendorWaits:
             if _conditional_failed(error):
                 return False
             raise
+
+    def release_resume(self, key: str, waiter: Waiter, at: datetime) -> None:
+        """Give back a resume claimed at ``at`` whose callback did not go out (Step Functions or the audit write
+        failed): the next delivery of the outcome, or the purchase's retried step, resumes it. Conditional on this
+        claim, so a claim another caller took since is left alone."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": f"waiter#{waiter.case_id}"}},
+                UpdateExpression="REMOVE resumed_at",
+                ConditionExpression="task_token = :t AND resumed_at = :at",
+                ExpressionAttributeValues={":t": {"S": waiter.task_token}, ":at": {"S": at.isoformat()}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
