@@ -146,3 +146,31 @@ def test_masking_rules() -> None:
     assert "123-45-6789" not in masked["payload"]
     assert masked["setting"] == "on"
     assert mask_text("EIN 84-2231907.") == "EIN •••••1907."
+
+
+def test_a_purchase_and_a_new_hire_appear_with_their_graphs(firm: Firm, console: str) -> None:
+    # Given a clean purchase and a clean hire (issue #22's workflows), each run to its outcome
+    from backoffice.local.purchasing_samples import request_purchase, sample_purchases, seed_purchasing
+    from backoffice.local.resource_demo import sample_hires, seed_resource_onboarding
+
+    if firm.systems.name != "sandbox":
+        pytest.skip("sandbox only: the console reads the runtime, not the firm's systems")
+    seed_purchasing(firm.runtime.sandbox())
+    seed_resource_onboarding(firm.runtime.sandbox())
+    request_purchase(firm.runtime, sample_purchases()["clean"])
+    [clean_hire] = [h for h in sample_hires() if h.scenario == "clean"]
+    firm.runtime.put_event("Worker Hired", clean_hire.detail, source="hris.workday")
+    cases = {"purchase-PR-2026-0101": "Create the purchase order", "worker-W-101": "Set up the PSA resource"}
+    for case_id in cases:
+        assert firm.finish(case_id).status == "SUCCEEDED", firm.fault(case_id)
+
+    # When the operator opens the console / Then each case is listed with its outcome, and its page draws its own
+    # state machine with the states it entered
+    index = wait_for(f"{console}/", "worker-W-101")
+    assert "Purchase Order Issued" in index and "Worker Onboarded" in index
+    for case_id, state in cases.items():
+        status, page = http(f"{console}/cases/{case_id}")
+        assert status == 200
+        entered = set(re.findall(r"<g class='state [a-z]+ entered[^']*' data-state='([^']+)'", page))
+        assert state in entered, (case_id, sorted(entered))
+        assert "chain verified" in page
