@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.resource_onboarding.rules import plain
 from backoffice.resource_onboarding.step_inputs import SetUpResourceInput
 from backoffice.resource_onboarding.steps import WORKFLOW, resource_of, set_up_resource
 from backoffice.steps import Step
@@ -46,7 +47,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 else "updated (the worker's resource exists: a rehire or a retry)"
             ),
             f"{resource.role} in {resource.practice or 'no practice'}, cost {resource.cost_rate}, {rate}",
-            f"available {resource.weekly_hours.normalize()} h a week from {resource.start_date.isoformat()}",
+            f"available {plain(resource.weekly_hours)} h a week from {resource.start_date.isoformat()}",
             f"manager {resource.manager_worker_id}"
             + ("" if result["manager_resource_id"] else " (no resource in the PSA yet: not linked)"),
             *(f"skill {skill} is not in the PSA's catalogue: left off" for skill in result["unknown_skills"]),

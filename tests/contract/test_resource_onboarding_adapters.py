@@ -137,6 +137,20 @@ def test_certinia_creates_the_resource_once_and_a_rehire_updates_it(salesforce_f
     assert first.unknown_skills == ("cobol",)
 
 
+def test_certinias_work_calendar_of_forty_hours_is_named_as_people_write_it(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a full-time hire (40 hours: Decimal.normalize would print 4E+1)
+    seed_certinia(salesforce_fake)
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    # When the resource is set up
+    saved = psa.save_resource(resource(weekly_hours=Decimal("40.0")))
+    # Then its work calendar reads "40 hours a week"
+    contact = salesforce_fake.tables["Contact"][saved.id]
+    calendar = salesforce_fake.tables["pse__Work_Calendar__c"][contact["pse__Work_Calendar__c"]]
+    assert calendar["Name"] == "40 hours a week" and calendar["pse__Monday_Hours__c"] == "8.00"
+
+
 def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
     salesforce_fake: SalesforceFake,
 ) -> None:

@@ -23,6 +23,7 @@ from backoffice.resource_onboarding.rules import (
     check_rate,
     document_problems,
     floor_rate,
+    plain,
     practice_leads,
     record_problems,
 )
@@ -114,6 +115,30 @@ def test_a_rate_below_the_floor_or_above_the_card_is_out_of_band(
 def test_a_firm_may_ask_for_a_thinner_margin() -> None:
     thinner = ResourceOnboardingPolicy(minimum_margin=Decimal("0.25"))
     assert check_rate(hired(role="senior_consultant", cost_rate="160"), CARD, thinner).in_band
+
+
+def test_numbers_in_reasons_and_mails_read_as_people_write_them() -> None:
+    # Given a margin of 40% and a full-time week (Decimal.normalize prints both as 4E+1)
+    policy = ResourceOnboardingPolicy(minimum_margin=Decimal("0.40"))
+    # When a rate below the floor is checked
+    rate = check_rate(hired(bill_rate="100", cost_rate="85"), CARD, policy)
+    # Then its reason says 40%, and a 40-hour week reads 40 in the mail
+    assert any("minimum margin of 40%" in r for r in rate.reasons), rate.reasons
+    assert plain(Decimal("40.00")) == "40" and plain(Decimal("37.50")) == "37.5" and plain(Decimal(0)) == "0"
+    systems = Systems([MANAGER])
+    resource = resource_of(check(systems, hired(weekly_hours="40.0"))["resource"])
+    outbox = Outbox()
+    welcome(
+        resource,
+        "RES-W-101",
+        manager={"name": "Ruth Wagner", "email": str(MANAGER.email)},
+        case_id="worker-W-101",
+        attempt="a-1",
+        psa=systems,  # type: ignore[arg-type]
+        mailer=outbox,
+        claims=Claims(),
+    )
+    assert all("Availability: 40 hours a week" in m["text"] for m in outbox.sent) and len(outbox.sent) == 2
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -885,7 +885,7 @@ class CertiniaPsa:
 
     def _work_calendar(self, weekly_hours: Decimal) -> str:
         """The work calendar of ``weekly_hours`` over Monday to Friday: the org's of that name, else created once."""
-        hours = weekly_hours.normalize()
+        hours = f"{weekly_hours.normalize():f}"  # 40, 37.5: never 4E+1
         name = f"{hours} hours a week"
         found = self._one_by_name(_WORK_CALENDAR, name, operation="find_work_calendar")
         if found:

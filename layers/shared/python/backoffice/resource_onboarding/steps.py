@@ -27,6 +27,7 @@ from backoffice.resource_onboarding.policy import ResourceOnboardingPolicy
 from backoffice.resource_onboarding.rules import (
     check_rate,
     document_problems,
+    plain,
     practice_leads,
     record_problems,
 )
@@ -335,7 +336,7 @@ def _first_day(resource: PsaResource, assignment: Assignment | None) -> list[str
     lines = [
         f"Start date: {resource.start_date.isoformat()}",
         f"Role: {resource.role.replace('_', ' ')}" + (f", {resource.practice}" if resource.practice else ""),
-        f"Availability: {resource.weekly_hours.normalize()} hours a week",
+        f"Availability: {plain(resource.weekly_hours)} hours a week",
     ]
     if assignment is not None:
         lines.append(
