@@ -432,3 +432,40 @@ def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
     again = run()
     # Then the retry sends the welcome (the claim was given back), once
     assert again["mailed"] == [WELCOME_MAIL] and len(outbox.sent) == 1
+
+
+def test_a_vendor_whose_insurance_lapses_before_the_start_date_blocks_the_subcontractor() -> None:
+    # Given a subcontractor starting 2027-01-11 whose vendor is approved and insured today, until 2027-01-05
+    documents = [
+        {"kind": "nda", "signed_on": "2026-11-01"},
+        {"kind": "right_to_work", "signed_on": "2026-11-01"},
+    ]
+    insured = Vendor(
+        id="V-7",
+        supplier_name="Keller Staffing LLC",
+        default_currency="USD",
+        insurance_expires_on=date(2027, 1, 5),
+    )
+    detail = hired(employment="subcontractor", vendor_id="V-7", documents=documents, start_date="2027-01-11")
+    # When the hire is checked today
+    result = check(Systems([MANAGER], vendors={"V-7": insured}), detail)
+    # Then it is blocked: the cover lapses before the worker's first day
+    assert result["status"] == "blocked"
+    assert result["reasons"] == [
+        "vendor V-7: Keller Staffing LLC's certificate of insurance lapses on 2027-01-05, on or before the "
+        "worker's start date"
+    ]
+    # And insured past the start date, the same hire is ready
+    covered = insured.model_copy(update={"insurance_expires_on": date(2027, 6, 30)})
+    assert check(Systems([MANAGER], vendors={"V-7": covered}), detail)["status"] == "ready"
+
+
+def test_the_worker_never_approves_their_own_rate_whatever_email_the_hris_holds() -> None:
+    # Given the new hire already in the HRIS as a practice lead under another e-mail (a rehire, a changed address)
+    themselves = worker("W-101", "Nadia Old Address", "practice_lead")
+    systems = Systems([MANAGER, LEAD, themselves])
+    # When their out-of-band rate goes to review
+    result = check(systems, hired(role="senior_consultant", cost_rate="160"))
+    # Then only the other practice lead is asked: the worker is left out by id
+    assert result["status"] == "rate_review"
+    assert result["subject"]["approvers"]["practice_lead"] == [str(LEAD.email)]

@@ -101,7 +101,8 @@ def check_new_worker(
     vendor_facts: dict[str, Any] = {}
     if detail.employment == "subcontractor" and detail.vendor_id:
         vendor = _vendor(erp, detail.vendor_id)
-        standing = vendor_standing(vendor, today)
+        # Insured on the day the worker starts (and today, if the start is past): a cover lapsing before then blocks.
+        standing = vendor_standing(vendor, max(detail.start_date, today))
         vendor_facts = {
             "vendor_id": detail.vendor_id,
             "found": vendor is not None,
@@ -112,7 +113,10 @@ def check_new_worker(
             else None,
         }
         if not standing.in_good_standing:
-            blocked += [f"vendor {detail.vendor_id}: {reason}" for reason in standing.reasons]
+            blocked += [
+                f"vendor {detail.vendor_id}: {_as_of_start(reason, standing.insurance_expires_on, today)}"
+                for reason in standing.reasons
+            ]
     blocked += document_problems(detail, policy, today)
 
     status = "invalid" if problems else "blocked" if blocked else "rate_review" if rate.reasons else "ready"
@@ -158,6 +162,13 @@ def check_new_worker(
     }
 
 
+def _as_of_start(reason: str, expires: date | None, today: date) -> str:
+    """A certificate still in force today but lapsing by the start date reads so (not as expired)."""
+    if expires is None or expires <= today or "expired on" not in reason:
+        return reason
+    return reason.replace("expired on", "lapses on") + ", on or before the worker's start date"
+
+
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
@@ -172,8 +183,15 @@ def _rate_subject(
     approval_policy: ApprovalPolicy | None,
 ) -> dict[str, Any]:
     """What the practice lead reads, and who they are (``approvers``: the case's people, ``subject:<name>``)."""
-    besides = [str(detail.email or ""), _email(manager) or ""]
-    leads = practice_leads(workers, detail.practice, policy.practice_lead_role, besides=besides)
+    # Nobody approves their own rate: the worker (by id, whatever e-mail the HRIS holds) nor the hiring manager.
+    themselves = [w for w in workers if w.id in {detail.worker_id, detail.manager_id}]
+    besides = [str(detail.email or ""), _email(manager) or "", *(_email(w) or "" for w in themselves)]
+    leads = practice_leads(
+        [w for w in workers if w.id not in {detail.worker_id, detail.manager_id}],
+        detail.practice,
+        policy.practice_lead_role,
+        besides=besides,
+    )
     fallback = [
         e
         for e in (approval_policy.groups.get(policy.practice_lead_group, ()) if approval_policy else ())
