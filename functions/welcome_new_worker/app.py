@@ -12,6 +12,7 @@ from backoffice import aws
 from backoffice.approvals.adapters import SesMailer
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.resource_onboarding.assignment_holds import AssignmentHolds
 from backoffice.resource_onboarding.mail_claims import MailClaims
 from backoffice.resource_onboarding.step_inputs import WelcomeWorkerInput
 from backoffice.resource_onboarding.steps import WORKFLOW, resource_of, welcome
@@ -48,6 +49,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             psa=wiring.resource_psa(),
             mailer=SesMailer(aws.client("ses"), own.approvals_sender, own.mail_configuration_set),
             claims=MailClaims(aws.client("dynamodb"), own.idempotency_table_name),
+            holds=AssignmentHolds(aws.client("dynamodb"), own.idempotency_table_name),
         )
     except Exception as error:
         STEP.failed(event, error, "resource.assigned")

@@ -137,6 +137,7 @@ def test_numbers_in_reasons_and_mails_read_as_people_write_them() -> None:
         psa=systems,  # type: ignore[arg-type]
         mailer=outbox,
         claims=Claims(),
+        holds=Holds(),
     )
     assert all("Availability: 40 hours a week" in m["text"] for m in outbox.sent) and len(outbox.sent) == 2
 
@@ -360,6 +361,23 @@ class Claims:
         return True
 
 
+class Holds:
+    """The idempotency table's holds, in memory, with the same conditions."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, str]] = {}
+
+    def held(self, key: str) -> dict[str, str] | None:
+        return self.items.get(key)
+
+    def hold(self, key: str, assignment: dict[str, str], previous: str | None) -> bool:
+        found = self.items.get(key)
+        if found is not None and (previous is None or found["request_id"] != previous):
+            return False
+        self.items[key] = dict(assignment)
+        return True
+
+
 def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names_escaped() -> None:
     # Given a hire whose name carries markup, and two requests for the role: one ended before the start
     systems = Systems(
@@ -374,7 +392,7 @@ def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names
         ],
     )
     resource = resource_of(check(systems, hired(name="Nadia <b>Brooks</b>"))["resource"])
-    outbox, claims = Outbox(), Claims()
+    outbox, claims, holds = Outbox(), Claims(), Holds()
 
     def run() -> dict[str, Any]:
         return welcome(
@@ -386,14 +404,15 @@ def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names
             psa=systems,  # type: ignore[arg-type]
             mailer=outbox,
             claims=claims,
+            holds=holds,
         )
 
     # When the step runs, then runs again (a retry)
     first, again = run(), run()
 
-    # Then the running request is assigned, the retry finds it held by the same resource
+    # Then the running request is assigned; the retry finds it held by the same resource and reports it
     assert first["assignment"]["request_id"] == "RR-2" and systems.held == {"RR-2": "RES-W-101"}
-    assert not again["assigned"]
+    assert again["assignment"] == first["assignment"]
     # And each person got one mail, the name escaped in the HTML
     assert [m["tags"]["purpose"] for m in outbox.sent] == [WELCOME_MAIL, MANAGER_MAIL]
     assert again["mailed"] == []
@@ -412,7 +431,7 @@ def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
 
     systems = Systems([MANAGER])
     resource = resource_of(check(systems, hired())["resource"])
-    outbox, claims = Flaky(), Claims()
+    outbox, claims, holds = Flaky(), Claims(), Holds()
 
     def run() -> dict[str, Any]:
         return welcome(
@@ -424,6 +443,7 @@ def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
             psa=systems,  # type: ignore[arg-type]
             mailer=outbox,
             claims=claims,
+            holds=holds,
         )
 
     # When the step fails on the send, then is retried
@@ -469,3 +489,70 @@ def test_the_worker_never_approves_their_own_rate_whatever_email_the_hris_holds(
     # Then only the other practice lead is asked: the worker is left out by id
     assert result["status"] == "rate_review"
     assert result["subject"]["approvers"]["practice_lead"] == [str(LEAD.email)]
+
+
+def test_a_retried_welcome_with_two_open_requests_takes_no_second_one() -> None:
+    # Given two requests waiting for the role, both running on the start date
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A"),
+            ResourceRequest("P-B", "engineer", Decimal(160), date(2027, 2, 1), date(2027, 4, 30), id="RR-B"),
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    holds = Holds()
+
+    def run(attempt: str) -> dict[str, Any]:
+        return welcome(
+            resource,
+            "RES-W-101",
+            manager=None,
+            case_id="worker-W-101",
+            attempt=attempt,
+            psa=systems,  # type: ignore[arg-type]
+            mailer=None,
+            claims=Claims(),
+            holds=holds,
+        )
+
+    # When the step runs, is retried, and the hire's corrected record (a new attempt, same start) runs it again
+    first, retried, corrected = run("a-1"), run("a-1"), run("a-2")
+
+    # Then the worker holds one request only, and each run reports it (Worker Onboarded carries it)
+    assert systems.held == {"RR-A": "RES-W-101"}
+    assert first["assignment"]["request_id"] == "RR-A"
+    assert retried["assignment"] == first["assignment"] == corrected["assignment"]
+
+
+def test_a_held_request_another_hire_took_meanwhile_is_passed_over_for_the_next() -> None:
+    # Given the hire held RR-A (its step died before assigning it) and another hire then took RR-A
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A"),
+            ResourceRequest("P-B", "engineer", Decimal(160), date(2027, 2, 1), date(2027, 4, 30), id="RR-B"),
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    holds = Holds()
+    key = "worker#assignment#worker-W-101#2026-12-14#engineer"
+    holds.hold(key, {"request_id": "RR-A", "project_id": "P-A", "start": "2027-01-04", "end": "2027-03-31",
+                     "hours": "320"}, None)  # fmt: skip
+    systems.held["RR-A"] = "RES-W-999"
+    # When the step is retried
+    result = welcome(
+        resource,
+        "RES-W-101",
+        manager=None,
+        case_id="worker-W-101",
+        attempt="a-1",
+        psa=systems,  # type: ignore[arg-type]
+        mailer=None,
+        claims=Claims(),
+        holds=holds,
+    )
+    # Then it takes the next request, says why, and holds that one now
+    assert result["assignment"]["request_id"] == "RR-B" and systems.held["RR-B"] == "RES-W-101"
+    assert result["passed_over"] == ["staffing request RR-A was assigned to someone else meanwhile"]
+    assert holds.items[key]["request_id"] == "RR-B"

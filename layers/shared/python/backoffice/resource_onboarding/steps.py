@@ -275,20 +275,71 @@ class Assignment:
     hours: Decimal
 
 
+class Holds(Protocol):
+    """Which request a hire's welcome took (``assignment_holds.AssignmentHolds``: conditional puts per key)."""
+
+    def held(self, key: str) -> dict[str, str] | None: ...
+
+    def hold(self, key: str, assignment: dict[str, str], previous: str | None) -> bool: ...
+
+
+def _assignment_of(body: Mapping[str, str]) -> Assignment:
+    return Assignment(
+        str(body["request_id"]),
+        str(body["project_id"]),
+        date.fromisoformat(str(body["start"])),
+        date.fromisoformat(str(body["end"])),
+        Decimal(str(body["hours"])),
+    )
+
+
 def first_assignment(
-    resource: PsaResource, resource_id: str, psa: ResourcePsaPort, *, tries: int = 5
+    resource: PsaResource,
+    resource_id: str,
+    psa: ResourcePsaPort,
+    *,
+    case_id: str,
+    holds: Holds,
+    tries: int = 5,
 ) -> tuple[Assignment | None, list[str]]:
     """The first staffing request waiting for the role that still runs on the start date, assigned to the new
     resource; a request another hire took meanwhile is passed over (up to ``tries`` requests). Also what was
-    passed over, for the trail."""
+    passed over, for the trail.
+
+    The request is held for the hire (``holds``) before it is assigned: a retried or repeated step finds the one it
+    took (the PSA confirms it is still this worker's) and takes no second one."""
+    key = f"worker#assignment#{case_id}#{resource.start_date.isoformat()}#{resource.role}"
     passed: list[str] = []
+    held = holds.held(key)
+    previous: str | None = None
+    if held is not None:
+        if psa.assign_resource_request(
+            held["request_id"], resource_id=resource_id, worker_id=resource.worker_id
+        ):
+            return _assignment_of(held), passed
+        previous = held["request_id"]
+        passed.append(f"staffing request {previous} was assigned to someone else meanwhile")
     waiting = [r for r in psa.open_resource_requests(resource.role) if r.end >= resource.start_date and r.id]
     for request in waiting[:tries]:
         assert request.id is not None
+        if request.id == previous:
+            continue
+        choice = _assignment_json(
+            Assignment(request.id, request.project_id, request.start, request.end, request.hours)
+        )
+        assert choice is not None
+        if not holds.hold(key, choice, previous):
+            # another run of this step holds a request now: it is the hire's if the PSA says so
+            held = holds.held(key)
+            if held is not None and psa.assign_resource_request(
+                held["request_id"], resource_id=resource_id, worker_id=resource.worker_id
+            ):
+                return _assignment_of(held), passed
+            previous = held["request_id"] if held else None
+            continue
+        previous = request.id
         if psa.assign_resource_request(request.id, resource_id=resource_id, worker_id=resource.worker_id):
-            return Assignment(
-                request.id, request.project_id, request.start, request.end, request.hours
-            ), passed
+            return _assignment_of(choice), passed
         passed.append(f"staffing request {request.id} was assigned to someone else meanwhile")
     return None, passed
 
@@ -303,10 +354,11 @@ def welcome(
     psa: ResourcePsaPort,
     mailer: Mailer | None,
     claims: Claims,
+    holds: Holds,
 ) -> dict[str, Any]:
     """The first assignment, then the welcome mail to the worker and the notice to the manager, each sent once per
     attempt (a retried step mails nobody twice)."""
-    assignment, passed = first_assignment(resource, resource_id, psa)
+    assignment, passed = first_assignment(resource, resource_id, psa, case_id=case_id, holds=holds)
     mailed: list[str] = []
     for kind, to, build in (
         (WELCOME_MAIL, resource.email, _welcome_mail),
