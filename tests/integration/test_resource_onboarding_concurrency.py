@@ -124,3 +124,33 @@ def test_eight_tries_of_one_mail_at_once_claim_it_once_and_a_failed_send_gives_i
     # And once sent, it is neither given back nor taken again
     assert claims.done(key, second) and not claims.release(key, second)
     assert claims.take(key) is None
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_records_of_one_hire_at_once_leave_the_latest_as_the_workers_attempt(
+    local: LocalRuntime, trial: int
+) -> None:
+    from backoffice.models.events import WorkerHired
+    from backoffice.resource_onboarding.attempts import LatestAttempts, attempt_order
+    from infra.catalog import Ref
+
+    # Given eight records of one hire (corrections recorded an hour apart; the first without hired_at)
+    latest = LatestAttempts(local.client("dynamodb"), local.resolve(Ref("table_name", "idempotency")))
+    worker = f"W-ATTEMPT-{trial}"
+    base = {"worker_id": worker, "name": "Nadia Brooks", "employment": "employee", "role": "engineer",
+            "cost_rate": "85", "start_date": "2027-01-11"}  # fmt: skip
+    orders = [attempt_order(WorkerHired.from_json_dict(base))] + [
+        attempt_order(WorkerHired.from_json_dict({**base, "hired_at": f"2026-12-07T{9 + i:02d}:00:00Z"}))
+        for i in range(7)
+    ]
+    # When their check steps claim the worker's latest attempt at once
+    answers = at_once([lambda o=o: latest.claim(worker, o, f"exec-{o}") for o in orders])  # type: ignore[misc]
+    # Then the newest record holds it, whatever the order they ran in; the newest's claim always succeeded
+    assert answers[-1] is None
+    item = local.client("dynamodb").get_item(
+        TableName=local.resolve(Ref("table_name", "idempotency")), Key={"id": {"S": latest.key(worker)}}
+    )["Item"]
+    assert item["order"]["S"] == max(orders) == orders[-1]
+    # And at set-up only the newest is still the latest: every older one is told it was superseded
+    assert latest.confirm(worker, orders[-1], "exec") is None
+    assert all("a later record of this hire" in str(latest.confirm(worker, o, "exec")) for o in orders[:-1])

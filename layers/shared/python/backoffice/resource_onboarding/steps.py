@@ -117,7 +117,8 @@ def check_new_worker(
                 f"vendor {detail.vendor_id}: {_as_of_start(reason, standing.insurance_expires_on, today)}"
                 for reason in standing.reasons
             ]
-    blocked += document_problems(detail, policy, today)
+    missing_documents = document_problems(detail, policy, today)
+    blocked += missing_documents
 
     status = "invalid" if problems else "blocked" if blocked else "rate_review" if rate.reasons else "ready"
     reasons = problems or blocked or list(rate.reasons)
@@ -141,6 +142,9 @@ def check_new_worker(
     return {
         "status": status,
         "reasons": reasons,
+        # A resume re-reads the firm's systems with the same record: it helps a vendor's standing (approved, insured
+        # since), not the record, the worker's documents or a rate (those need a new Worker Hired).
+        "resumable": status == "blocked" and not missing_documents,
         "resource": resource_json(resource),
         "manager": {"name": manager.name, "email": _email(manager)} if manager else None,
         "rate": {
@@ -250,10 +254,27 @@ def resource_of(body: Mapping[str, Any]) -> PsaResource:
 # ------------------------------------------------------------------------------------------------------------
 
 
+def vendor_no_longer_in_standing(resource: PsaResource, erp: ErpPort, today: date) -> list[str]:
+    """A subcontractor's vendor read again at set-up (a rate review may have taken weeks): why it no longer lets the
+    worker start, as of the start date (or today, if later); empty: it still does, or no vendor is involved."""
+    if resource.employment != "subcontractor" or not resource.vendor_id:
+        return []
+    standing = vendor_standing(_vendor(erp, resource.vendor_id), max(resource.start_date, today))
+    if standing.in_good_standing:
+        return []
+    return [
+        f"vendor {resource.vendor_id}: {_as_of_start(reason, standing.insurance_expires_on, today)} "
+        "(read again before the set-up)"
+        for reason in standing.reasons
+    ]
+
+
 def set_up_resource(resource: PsaResource, psa: ResourcePsaPort) -> dict[str, Any]:
     """Create the PSA resource, or update the worker's (a rehire or a retry: never a second one)."""
     saved = psa.save_resource(resource)
     return {
+        "status": "saved",
+        "reasons": [],
         "resource_id": saved.id,
         "created": saved.created,
         "manager_resource_id": saved.manager_resource_id,
