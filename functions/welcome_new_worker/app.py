@@ -75,11 +75,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         reasons=[
             "welcome mail sent to the worker"
             if result["worker_mailed"]
-            else "the worker was not mailed (no e-mail, or mailed by an earlier try)",
+            else "the worker was not mailed (no e-mail, refused, or mailed by an earlier try)",
             "the manager was told"
             if result["manager_mailed"]
-            else "the manager was not mailed (no e-mail, or mailed by an earlier try)",
+            else "the manager was not mailed (no e-mail, refused, or mailed by an earlier try)",
+            *(f"not mailed: {why}" for why in result["not_mailed"]),
         ],
-        data={"mailed": result["mailed"]},
+        data={"mailed": result["mailed"], "not_mailed": result["not_mailed"]},
     )
     return {k: result[k] for k in ("assigned", "assignment", "mailed")}

@@ -14,7 +14,14 @@ import pytest
 from backoffice.approvals.policy import ApprovalFacts, ApprovalPolicy
 from backoffice.approvals.routing import route_level, select_rule
 from backoffice.cases import attempt_of, case_id_for
-from backoffice.connectors.ports import Page, PsaResource, RecordNotFound, ResourceRequest, ResourceSaved
+from backoffice.connectors.ports import (
+    ConnectorUnavailable,
+    Page,
+    PsaResource,
+    RecordNotFound,
+    ResourceRequest,
+    ResourceSaved,
+)
 from backoffice.models import RateCard, Vendor, Worker
 from backoffice.models.events import WorkerHired
 from backoffice.onboarding.sample_firm import standard_rate_card
@@ -446,8 +453,8 @@ def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
             holds=holds,
         )
 
-    # When the step fails on the send, then is retried
-    with pytest.raises(RuntimeError):
+    # When the step fails on the send (raised as an outage: the state machine retries it), then is retried
+    with pytest.raises(ConnectorUnavailable):
         run()
     again = run()
     # Then the retry sends the welcome (the claim was given back), once
@@ -556,3 +563,42 @@ def test_a_held_request_another_hire_took_meanwhile_is_passed_over_for_the_next(
     assert result["assignment"]["request_id"] == "RR-B" and systems.held["RR-B"] == "RES-W-101"
     assert result["passed_over"] == ["staffing request RR-A was assigned to someone else meanwhile"]
     assert holds.items[key]["request_id"] == "RR-B"
+
+
+def test_a_mail_ses_refuses_for_good_does_not_undo_the_onboarding() -> None:
+    # Given SES refusing the worker's address for good (MessageRejected, a 400), and a request waiting
+    class Refusing(Outbox):
+        def send(self, **mail: Any) -> str:
+            if mail["to"] == "nadia.brooks@meridian-advisory.example":
+                error = RuntimeError("Email address is not verified")
+                error.response = {  # type: ignore[attr-defined]
+                    "Error": {"Code": "MessageRejected", "Message": "Email address is not verified"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                }
+                raise error
+            return super().send(**mail)
+
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A")
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    outbox = Refusing()
+    # When the step runs
+    result = welcome(
+        resource,
+        "RES-W-101",
+        manager={"name": "Ruth Wagner", "email": str(MANAGER.email)},
+        case_id="worker-W-101",
+        attempt="a-1",
+        psa=systems,  # type: ignore[arg-type]
+        mailer=outbox,
+        claims=Claims(),
+        holds=Holds(),
+    )
+    # Then the assignment stands, the manager is told, and the worker's refused mail is reported, not raised
+    assert result["assignment"]["request_id"] == "RR-A"
+    assert result["mailed"] == [MANAGER_MAIL]
+    assert result["not_mailed"] == [f"{WELCOME_MAIL}: SES refused it (MessageRejected)"]

@@ -19,7 +19,6 @@ from typing import Any
 
 from backoffice.models.events import WorkerHired
 
-
 _UNRECORDED = "0000-00-00T00:00:00.000000Z"  # no hired_at: before any recorded one (and "|" would sort after)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from backoffice.approvals.policy import ApprovalPolicy
 from backoffice.connectors.ports import (
+    ConnectorUnavailable,
     ErpPort,
     HrisPort,
     PsaResource,
@@ -378,9 +379,11 @@ def welcome(
     holds: Holds,
 ) -> dict[str, Any]:
     """The first assignment, then the welcome mail to the worker and the notice to the manager, each sent once per
-    attempt (a retried step mails nobody twice)."""
+    attempt (a retried step mails nobody twice). A mail SES could not take now (throttled, down) fails the step for
+    its retry; one SES refused for good (a bad address) is reported in ``not_mailed``: the PSA work stands."""
     assignment, passed = first_assignment(resource, resource_id, psa, case_id=case_id, holds=holds)
     mailed: list[str] = []
+    not_mailed: list[str] = []
     for kind, to, build in (
         (WELCOME_MAIL, resource.email, _welcome_mail),
         (MANAGER_MAIL, (manager or {}).get("email"), _manager_mail),
@@ -396,9 +399,16 @@ def welcome(
 
         try:
             mailer.send(to=str(to), subject=subject, text=text, html=html, tags=mail_tags(kind))
-        except Exception:
-            claims.release(key, token)  # not sent: the step's retry mails
-            raise
+        except Exception as error:
+            claims.release(key, token)  # not sent: a retry of the step (or a resume) may mail
+            refused = _refused(error)
+            if refused is None:  # throttled, SES down, unreachable: the step is retried (connector_outage)
+                raise ConnectorUnavailable(
+                    f"SES did not take the {kind} mail: {type(error).__name__}"
+                ) from error
+            # SES refused it for good (a bad address, sending paused): the PSA work stands, the trail says why
+            not_mailed.append(f"{kind}: SES refused it ({refused})")
+            continue
         claims.done(key, token)
         mailed.append(kind)
     return {
@@ -406,9 +416,33 @@ def welcome(
         "assignment": _assignment_json(assignment),
         "passed_over": passed,
         "mailed": mailed,
+        "not_mailed": not_mailed,
         "worker_mailed": WELCOME_MAIL in mailed,
         "manager_mailed": MANAGER_MAIL in mailed,
     }
+
+
+_TRANSIENT_SES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "LimitExceededException",
+}
+
+
+def _refused(error: Exception) -> str | None:
+    """SES's answer when it refused a mail for good (its error code; a 4xx other than throttling); None when the
+    failure may pass (throttling, a 5xx, no answer at all)."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    code = str((response.get("Error") or {}).get("Code") or "")
+    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    if not code or code in _TRANSIENT_SES or status >= 500 or status == 429:
+        return None
+    return code
 
 
 def _assignment_json(assignment: Assignment | None) -> dict[str, Any] | None:
