@@ -175,7 +175,8 @@ def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
 
     # When all eight are assigned to it at once
     won = at_once(
-        [lambda r=r, n=n: psa.assign_resource_request(request, resource_id=r, worker_id=f"W-2{n:02d}")
+        [lambda r=r, n=n: psa.assign_resource_request(request, resource_id=r, worker_id=f"W-2{n:02d}",
+                                                      bill_rate=Decimal(190))
          for n, r in enumerate(hires)]
     )  # fmt: skip
 
@@ -189,6 +190,38 @@ def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
     # And the winner's retry is still theirs; the request is no longer open
     assert psa.assign_resource_request(request, resource_id=winner, worker_id="W-2xx")
     assert psa.open_resource_requests("engineer") == []
+
+
+def test_certinias_assignment_is_staffed_on_the_requests_schedule_and_billed_at_the_resources_rate(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a request for an engineer, 320 hours from 2027-01-18 to 2027-04-30, and the new engineer's resource
+    seed_certinia(salesforce_fake)
+    project = salesforce_fake.put("pse__Proj__c", {"Name": "Cloud migration"})
+    request = salesforce_fake.put(
+        "pse__Resource_Request__c",
+        {
+            "pse__Project__c": project,
+            "pse__Resource_Role__c": "engineer",
+            "pse__SOW_Hours__c": 320,
+            "pse__Start_Date__c": "2027-01-18",
+            "pse__End_Date__c": "2027-04-30",
+            "pse__Status__c": "Ready to Staff",
+        },
+    )
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    hired = psa.save_resource(resource(skills=())).id
+    # When it is assigned at the resource's bill rate (the org requires a schedule, a bill rate and billability)
+    assert psa.assign_resource_request(request, resource_id=hired, worker_id="W-101", bill_rate=Decimal(190))
+    # Then the assignment is on a schedule of the request's dates and hours, billable at 190
+    [assignment] = salesforce_fake.tables["pse__Assignment__c"].values()
+    schedule = salesforce_fake.tables["pse__Schedule__c"][assignment["pse__Schedule__c"]]
+    assert (schedule["pse__Start_Date__c"], schedule["pse__End_Date__c"]) == ("2027-01-18", "2027-04-30")
+    assert Decimal(str(schedule["pse__Scheduled_Hours__c"])) == 320
+    assert Decimal(str(assignment["pse__Bill_Rate__c"])) == 190 and assignment["pse__Is_Billable__c"] is True
+    # And a retry finds it the worker's, on the same single schedule
+    assert psa.assign_resource_request(request, resource_id=hired, worker_id="W-101", bill_rate=Decimal(190))
+    assert len(salesforce_fake.tables["pse__Schedule__c"]) == 1
 
 
 # ------------------------------------------------------------------------------------------------------------

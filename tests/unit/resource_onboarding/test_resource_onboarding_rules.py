@@ -277,7 +277,9 @@ class Systems:
     def open_resource_requests(self, role: str) -> list[ResourceRequest]:
         return [r for r in self.requests if r.role == role and r.id not in self.held]
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         return self.held.setdefault(request_id, resource_id) == resource_id
 
 

@@ -1073,7 +1073,9 @@ class RestConnector:
                 ) from None
         return sorted(found, key=lambda r: (r.start, r.id or ""))
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         name: OperationName = "assign_resource_request"
         op = self._operation(name)
         response = self._send(
@@ -1081,7 +1083,11 @@ class RestConnector:
             op,
             self._url(op, {"request_id": request_id}),
             record_id=request_id,
-            json_body=self._body(name, op, {"resource_id": resource_id, "worker_id": worker_id}),
+            json_body=self._body(
+                name,
+                op,
+                {"resource_id": resource_id, "worker_id": worker_id, "bill_rate": bill_rate},
+            ),
             allow=(409,),
         )
         return response.status != 409

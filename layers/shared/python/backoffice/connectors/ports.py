@@ -417,8 +417,11 @@ class ResourcePsaPort(Protocol):
         """Staffing requests for ``role`` nobody is assigned to yet, the earliest start first."""
         ...
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         """Assign the request to the resource unless someone else holds it: True when it is this worker's (now or
         from an earlier call), False when another resource took it first. A conditional write: of two new hires
-        at once, one gets the request."""
+        at once, one gets the request. ``bill_rate``: the resource's, billed on the assignment (Certinia: with the
+        request's schedule, billable)."""
         ...

@@ -107,6 +107,7 @@ _WORK_CALENDAR = "pse__Work_Calendar__c"
 _PRACTICE = "pse__Practice__c"
 _SKILL = "pse__Skill__c"
 _SKILL_RATING = "pse__Skill_Certification_Rating__c"
+_SCHEDULE = "pse__Schedule__c"
 _ENTRY_ID = re.compile(r"^([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)-(mon|tue|wed|thu|fri|sat|sun)$")
 _EXPENSE_STATUS = {
     "draft": "draft",
@@ -985,15 +986,31 @@ class CertiniaPsa:
             )
         return found
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         """Create the assignment keyed by the request: the org's unique external id refuses a second one, so of two
-        hires at once one holds it; the loser (or a retry) reads whose it is. Then the request is marked."""
+        hires at once one holds it; the loser (or a retry) reads whose it is. Then the request is marked.
+
+        The assignment is staffed on the request's schedule (a ``pse__Schedule__c`` of its dates and hours, created
+        once per request) and billable at the resource's bill rate: without them Certinia has no hours to plan and
+        no rate to bill the assignment's time at."""
         record_id = salesforce_id(request_id, "resource request")
         request = self.api.get_record(
             _RESOURCE_REQUEST,
             record_id,
-            ["Id", "pse__Project__c", "pse__Start_Date__c", "pse__End_Date__c"],
+            ["Id", "pse__Project__c", "pse__Start_Date__c", "pse__End_Date__c", "pse__SOW_Hours__c"],
             operation="get_resource_request",
+        )
+        schedule = self.api.create_once(
+            _SCHEDULE,
+            f"schedule:{record_id}",
+            {
+                "pse__Start_Date__c": request.get("pse__Start_Date__c"),
+                "pse__End_Date__c": request.get("pse__End_Date__c"),
+                "pse__Scheduled_Hours__c": decimal_or_none(request.get("pse__SOW_Hours__c")) or Decimal(0),
+            },
+            operation="create_schedule",
         )
         key = f"assignment:{record_id}"
         value = external_id(key)
@@ -1008,6 +1025,9 @@ class CertiniaPsa:
                 "pse__Project__c": request.get("pse__Project__c"),
                 "pse__Resource_Request__c": record_id,
                 "pse__Status__c": self.settings.assignment_status,
+                "pse__Schedule__c": schedule.id,
+                "pse__Bill_Rate__c": bill_rate if bill_rate is not None else Decimal(0),
+                "pse__Is_Billable__c": bill_rate is not None and bill_rate > 0,
             },
             allow=(400,),
         )

@@ -1100,7 +1100,9 @@ class SandboxPsa(_Adapter):
         ]
         return sorted(found, key=lambda r: (r.start, r.id or ""))
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         """A conditional write (``SandboxStore.change``: written only if the request is still as read): of two
         hires at once, the second finds the request assigned and is told so."""
         self._call()
@@ -1116,6 +1118,7 @@ class SandboxPsa(_Adapter):
                 "status": "assigned",
                 "assigned_resource_id": resource_id,
                 "assigned_worker_id": worker_id,
+                **({"bill_rate": str(bill_rate)} if bill_rate is not None else {}),
             }
 
         if self.store.change(self.system, "resource_request", request_id, assign) is None:

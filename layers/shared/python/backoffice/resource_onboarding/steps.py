@@ -336,7 +336,10 @@ def first_assignment(
     previous: str | None = None
     if held is not None:
         if psa.assign_resource_request(
-            held["request_id"], resource_id=resource_id, worker_id=resource.worker_id
+            held["request_id"],
+            resource_id=resource_id,
+            worker_id=resource.worker_id,
+            bill_rate=resource.bill_rate,
         ):
             return _assignment_of(held), passed
         previous = held["request_id"]
@@ -354,13 +357,18 @@ def first_assignment(
             # another run of this step holds a request now: it is the hire's if the PSA says so
             held = holds.held(key)
             if held is not None and psa.assign_resource_request(
-                held["request_id"], resource_id=resource_id, worker_id=resource.worker_id
+                held["request_id"],
+                resource_id=resource_id,
+                worker_id=resource.worker_id,
+                bill_rate=resource.bill_rate,
             ):
                 return _assignment_of(held), passed
             previous = held["request_id"] if held else None
             continue
         previous = request.id
-        if psa.assign_resource_request(request.id, resource_id=resource_id, worker_id=resource.worker_id):
+        if psa.assign_resource_request(
+            request.id, resource_id=resource_id, worker_id=resource.worker_id, bill_rate=resource.bill_rate
+        ):
             return _assignment_of(choice), passed
         passed.append(f"staffing request {request.id} was assigned to someone else meanwhile")
     return None, passed
