@@ -604,3 +604,18 @@ def test_a_mail_ses_refuses_for_good_does_not_undo_the_onboarding() -> None:
     assert result["assignment"]["request_id"] == "RR-A"
     assert result["mailed"] == [MANAGER_MAIL]
     assert result["not_mailed"] == [f"{WELCOME_MAIL}: SES refused it (MessageRejected)"]
+
+
+def test_a_rate_nobody_may_approve_blocks_the_hire_with_the_reason_not_a_fault() -> None:
+    # Given a rate out of band, no practice lead in the HRIS and the firm's group naming only the hiring manager
+    policy = ApprovalPolicy(
+        groups={"engagement_partners": ("ruth.wagner@meridian-advisory.example",)}, routes={}
+    )
+    # When the hire is checked
+    result = check(Systems([MANAGER]), hired(bill_rate="250"), policy)
+    # Then it is blocked (not sent to an approval step that would fail), saying why, and may be resumed once fixed
+    assert result["status"] == "blocked" and result["resumable"] is True
+    assert result["reasons"] == [
+        "nobody can approve the bill rate: the technology practice has no practice_lead in the HRIS and the firm's "
+        "group engagement_partners names nobody else"
+    ]

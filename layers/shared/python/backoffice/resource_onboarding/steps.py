@@ -121,6 +121,18 @@ def check_new_worker(
     missing_documents = document_problems(detail, policy, today)
     blocked += missing_documents
 
+    subject = (
+        _rate_subject(detail, rate.reasons, rate.bill_rate, workers, manager, policy, approval_policy)
+        if rate.reasons
+        else {}
+    )
+    if not problems and not blocked and subject and not subject["approvers"]["practice_lead"]:
+        # Nobody may decide the rate (no practice lead in the HRIS, the firm's group empty or only the requester):
+        # a hire blocked with the reason, not a technical fault of the approval step; resumable once someone is.
+        blocked.append(
+            f"nobody can approve the bill rate: the {detail.practice or 'no'} practice has no {policy.practice_lead_role} "
+            f"in the HRIS and the firm's group {policy.practice_lead_group} names nobody else"
+        )
     status = "invalid" if problems else "blocked" if blocked else "rate_review" if rate.reasons else "ready"
     reasons = problems or blocked or list(rate.reasons)
     requester = _email(manager) or (str(detail.email).lower() if detail.email else None)
@@ -157,11 +169,7 @@ def check_new_worker(
         },
         "vendor": vendor_facts,
         "documents": sorted(document.kind for document in detail.documents),
-        "subject": _rate_subject(
-            detail, rate.reasons, rate.bill_rate, workers, manager, policy, approval_policy
-        )
-        if status == "rate_review"
-        else {},
+        "subject": subject if status == "rate_review" else {},
         # The hiring manager asks for the rate: never its approver (nor is the worker).
         "requested_by": requester or f"{detail.worker_id}@worker.invalid",
     }
