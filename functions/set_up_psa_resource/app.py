@@ -94,6 +94,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             f"manager {resource.manager_worker_id}"
             + ("" if result["manager_resource_id"] else " (no resource in the PSA yet: not linked)"),
             *(f"skill {skill} is not in the PSA's catalogue: left off" for skill in result["unknown_skills"]),
+            *(
+                [
+                    f"practice {result['unknown_practice']} is not in the PSA: the resource's practice is not set"
+                ]
+                if result.get("unknown_practice")
+                else []
+            ),
         ],
         data={**result, "worker_id": resource.worker_id, "rate_decided_by": payload.rate_decided_by},
     )

@@ -151,6 +151,21 @@ def test_certinias_work_calendar_of_forty_hours_is_named_as_people_write_it(
     assert calendar["Name"] == "40 hours a week" and calendar["pse__Monday_Hours__c"] == "8.00"
 
 
+def test_certinia_reports_a_practice_it_does_not_know_and_leaves_the_field_as_it_was(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given the org's technology practice, and the worker set up in it
+    ids = seed_certinia(salesforce_fake)
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    first = psa.save_resource(resource())
+    assert first.unknown_practice is None
+    # When a rehire names a practice the org does not have
+    again = psa.save_resource(resource(practice="quantum", start_date=date(2027, 6, 1)))
+    # Then it is reported, and the resource keeps its practice (not blanked silently)
+    assert again.unknown_practice == "quantum"
+    assert salesforce_fake.tables["Contact"][first.id]["pse__Practice__c"] == ids["practice"]
+
+
 def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
     salesforce_fake: SalesforceFake,
 ) -> None:

@@ -399,6 +399,9 @@ class ResourceSaved:
     created: bool
     manager_resource_id: str | None = None
     unknown_skills: tuple[str, ...] = ()
+    unknown_practice: str | None = (
+        None  # the hire's practice the PSA does not know (left as it was, not blanked)
+    )
 
 
 class ResourcePsaPort(Protocol):

@@ -921,9 +921,11 @@ class CertiniaPsa:
             "pse__Default_Cost_Rate__c": resource.cost_rate,
             "pse__Start_Date__c": resource.start_date,
             "pse__Work_Calendar__c": self._work_calendar(resource.weekly_hours),
-            "pse__Practice__c": practice,
             "ReportsToId": manager["Id"] if manager else None,
         }
+        if practice or not resource.practice:
+            body["pse__Practice__c"] = practice
+        # else: the org has no practice of that name: left as it was (not blanked), and reported
         if self.settings.resource_bill_rate_field:
             body[self.settings.resource_bill_rate_field] = resource.bill_rate
         if self.api.settings.multi_currency:
@@ -934,7 +936,13 @@ class CertiniaPsa:
         if not saved.created:  # a rehire or a retry: the worker's resource, brought up to the new hire
             self.api.update_records(_CONTACT, {saved.id: body}, operation="update_resource")
         unknown = self._rate_skills(saved.id, resource)
-        return ResourceSaved(saved.id, saved.created, manager["Id"] if manager else None, unknown)
+        return ResourceSaved(
+            saved.id,
+            saved.created,
+            manager["Id"] if manager else None,
+            unknown,
+            resource.practice if resource.practice and not practice else None,
+        )
 
     def _rate_skills(self, contact_id: str, resource: PsaResource) -> tuple[str, ...]:
         """One skill rating per skill the org knows (by name); the names it does not know, left off."""

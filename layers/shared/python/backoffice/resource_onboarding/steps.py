@@ -288,6 +288,7 @@ def set_up_resource(resource: PsaResource, psa: ResourcePsaPort) -> dict[str, An
         "created": saved.created,
         "manager_resource_id": saved.manager_resource_id,
         "unknown_skills": list(saved.unknown_skills),
+        "unknown_practice": saved.unknown_practice,
     }
 
 
