@@ -104,6 +104,30 @@ def test_certinia_reads_the_standard_card_per_role(salesforce_fake: SalesforceFa
     assert CertiniaPsa(api_for(salesforce_fake)).standard_rate_card("EUR") is None
 
 
+def test_certinia_reads_the_card_in_force_on_the_start_date(salesforce_fake: SalesforceFake) -> None:
+    # Given the 2026 cards, and a raise for engineers from 2027-03-01 (the 2026 engineer card ending the day before)
+    seed_certinia(salesforce_fake)
+    for record in salesforce_fake.tables["pse__Rate_Card__c"].values():
+        if record["pse__Role__c"] == "engineer":
+            record["pse__End_Date__c"] = "2027-02-28"
+    salesforce_fake.put(
+        "pse__Rate_Card__c",
+        {"pse__Role__c": "engineer", "pse__Account__c": None, "pse__Suggested_Bill_Rate__c": 210.0,
+         "pse__Average_Cost_Rate__c": 100.0, "pse__Start_Date__c": "2027-03-01", "CurrencyIsoCode": "USD"},
+    )  # fmt: skip
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    def engineer(as_of: date | None) -> Decimal:
+        card = psa.standard_rate_card("USD", as_of=as_of)
+        assert card is not None
+        return next(line.billing_rate for line in card.lines if line.role == "engineer")
+
+    # Then a hire starting in January is rated on the 2026 card, one starting in March on the raise
+    assert engineer(date(2027, 1, 11)) == Decimal(190)
+    assert engineer(date(2027, 3, 15)) == Decimal(210)
+    assert engineer(None) == Decimal(210)
+
+
 def test_certinia_creates_the_resource_once_and_a_rehire_updates_it(salesforce_fake: SalesforceFake) -> None:
     # Given the org's practice, skills and the manager's resource
     ids = seed_certinia(salesforce_fake)

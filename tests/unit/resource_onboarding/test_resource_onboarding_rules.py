@@ -267,7 +267,7 @@ class Systems:
             raise RecordNotFound(f"ERP has no vendor {vendor_id}")
         return self.vendors[vendor_id]
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
         return self.card
 
     def save_resource(self, resource: PsaResource) -> ResourceSaved:
@@ -619,3 +619,18 @@ def test_a_rate_nobody_may_approve_blocks_the_hire_with_the_reason_not_a_fault()
         "nobody can approve the bill rate: the technology practice has no practice_lead in the HRIS and the firm's "
         "group engagement_partners names nobody else"
     ]
+
+
+def test_the_check_reads_the_rate_card_in_force_on_the_start_date() -> None:
+    # Given a PSA that answers the card in force on the date asked
+    asked: list[date | None] = []
+
+    class Dated(Systems):
+        def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+            asked.append(as_of)
+            return super().standard_rate_card(currency, as_of=as_of)
+
+    # When a hire starting 2027-03-01 is checked (today is 2026-12-07)
+    check(Dated([MANAGER]), hired(start_date="2027-03-01"))
+    # Then the card is read as of the start date, not today
+    assert asked == [date(2027, 3, 1)]

@@ -1018,7 +1018,8 @@ class RestConnector:
 
     # -- PSA resource onboarding (issue #22) ---------------------------------------------------------------------
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+        # The PSA's endpoint answers its card in force now (``as_of`` is not part of its contract).
         card: RateCard | None = self._maybe("standard_rate_card", {"currency": currency}, currency, RateCard)
         return card
 

@@ -407,8 +407,9 @@ class ResourceSaved:
 class ResourcePsaPort(Protocol):
     """What resource onboarding reads and writes in the PSA (sandbox, Certinia, generic REST)."""
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
-        """The firm's standard rate card (no client) in ``currency``; None: none in that currency."""
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+        """The firm's standard rate card (no client) in ``currency`` in force on ``as_of`` (the hire's start date;
+        None: the latest); None: none in that currency (then)."""
         ...
 
     def save_resource(self, resource: PsaResource) -> ResourceSaved:

@@ -815,14 +815,16 @@ class CertiniaPsa:
 
     # -- resource onboarding (issue #22) ---------------------------------------------------------------------
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
-        """The org's standard rate cards (no account) in ``currency``, one line per role, the latest per role."""
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+        """The org's standard rate cards (no account) in ``currency``, one line per role, the latest per role in force
+        on ``as_of`` (started by then, not ended before; None: the latest)."""
         fields = [
             "Id",
             "pse__Role__c",
             "pse__Suggested_Bill_Rate__c",
             "pse__Average_Cost_Rate__c",
             "pse__Start_Date__c",
+            "pse__End_Date__c",
             *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
         ]
         where = "pse__Account__c = null" + (
@@ -835,10 +837,14 @@ class CertiniaPsa:
             )
         )
         lines: dict[str, dict[str, Any]] = {}
+        kept: list[dict[str, Any]] = []
         for record in records:  # oldest first: a later record of the same role replaces an earlier one
             role = record.get("pse__Role__c")
             if not role or (record.get("CurrencyIsoCode") or self.api.settings.default_currency) != currency:
                 continue
+            if as_of is not None and not _in_force(record, as_of):
+                continue
+            kept.append(record)
             lines[str(role)] = {
                 "role": role,
                 "activity_type": self.settings.activity_type,
@@ -848,7 +854,7 @@ class CertiniaPsa:
             }
         if not lines:
             return None
-        starts = [str(r["pse__Start_Date__c"]) for r in records if r.get("pse__Start_Date__c")]
+        starts = [str(r["pse__Start_Date__c"]) for r in kept if r.get("pse__Start_Date__c")]
         card: RateCard = load_record(
             RateCard,
             {
@@ -1071,6 +1077,14 @@ class CertiniaPsa:
         if page_token:
             return self.api.query_page(next_url=page_token, operation=operation)
         return self.api.query_page(soql, operation=operation)
+
+
+def _in_force(record: Mapping[str, Any], as_of: date) -> bool:
+    """A rate card record started by ``as_of`` and not ended before it (a missing date: open)."""
+    start, end = record.get("pse__Start_Date__c"), record.get("pse__End_Date__c")
+    return (not start or date.fromisoformat(str(start)) <= as_of) and (
+        not end or date.fromisoformat(str(end)) >= as_of
+    )
 
 
 def _card_ids(time_entry_ids: Sequence[str]) -> list[str]:

@@ -1037,14 +1037,15 @@ class SandboxPsa(_Adapter):
 
     # -- resource onboarding (issue #22) ---------------------------------------------------------------------
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
         self._call()
         cards = [_load(RateCard, body) for body in self.store.all(self.system, "rate_card")]
         standard = [
             c
             for c in cards
             if c.client_id is None and c.contract_id is None and c.lines[0].currency == currency
-        ]
+            and (as_of is None or (c.effective_date <= as_of and (c.end_date is None or c.end_date >= as_of)))
+        ]  # fmt: skip
         return max(standard, key=lambda c: c.effective_date) if standard else None
 
     def save_resource(self, resource: PsaResource) -> ResourceSaved:

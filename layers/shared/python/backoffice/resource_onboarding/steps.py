@@ -90,7 +90,7 @@ def check_new_worker(
     workers = all_pages(hris.list_workers)
     by_id = {worker.id: worker for worker in workers}
     manager = by_id.get(detail.manager_id or "")
-    card = psa.standard_rate_card(detail.currency)
+    card = psa.standard_rate_card(detail.currency, as_of=detail.start_date)  # the rates the worker starts on
     rate = check_rate(detail, card, policy)
     problems = record_problems(
         detail,
