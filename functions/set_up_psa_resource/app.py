@@ -57,20 +57,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             else vendor_no_longer_in_standing(resource, wiring.erp(), datetime.now(UTC).date())
         )
         if superseded or lapsed:
-            stopped = {
-                "status": "superseded" if superseded else "blocked",
-                "reasons": [superseded] if superseded else lapsed,
-                "resource_id": None,
-                "created": False,
-            }
+            status = "superseded" if superseded else "blocked"
+            reasons = [superseded] if superseded else lapsed
             STEP.record(
                 event,
                 action="resource.not_saved",
-                outcome=str(stopped["status"]),
-                reasons=list(stopped["reasons"]),
+                outcome=status,
+                reasons=reasons,
                 data={"worker_id": resource.worker_id, "vendor_id": resource.vendor_id},
             )
-            return stopped
+            return {"status": status, "reasons": reasons, "resource_id": None, "created": False}
         result = set_up_resource(resource, wiring.resource_psa())
     except Exception as error:
         STEP.failed(event, error, "resource.saved")
