@@ -154,3 +154,42 @@ def test_eight_records_of_one_hire_at_once_leave_the_latest_as_the_workers_attem
     # And at set-up only the newest is still the latest: every older one is told it was superseded
     assert latest.confirm(worker, orders[-1], "exec") is None
     assert all("a later record of this hire" in str(latest.confirm(worker, o, "exec")) for o in orders[:-1])
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_eight_tries_of_one_hires_welcome_at_once_take_one_request_and_report_it(
+    local: LocalRuntime, trial: int
+) -> None:
+    from backoffice.resource_onboarding.assignment_holds import AssignmentHolds
+    from backoffice.resource_onboarding.steps import first_assignment
+    from infra.catalog import Ref
+
+    # Given two requests waiting for a role nobody else staffs, and one new hire's welcome step run eight times at once
+    # (a retry racing the first try), with the idempotency table's holds and the sandbox PSA
+    role = f"role-{trial}"
+    psa = SandboxPsa(local.sandbox())
+    for n in (1, 2):
+        request = f"RR-HOLD-{trial}-{n}"
+        local.sandbox().put(
+            "psa",
+            "resource_request",
+            request,
+            {"id": request, "project_id": f"P-{n}", "role": role, "hours": "160", "start": f"2027-0{n}-04",
+             "end": "2027-06-30", "status": "open"},
+        )  # fmt: skip
+    holds = AssignmentHolds(local.client("dynamodb"), local.resolve(Ref("table_name", "idempotency")))
+    hire = PsaResource(**{**resource(f"W-HOLD-{trial}").__dict__, "role": role})
+    # When the eight tries run first_assignment at once
+    answers = at_once(
+        [lambda: first_assignment(hire, f"RES-W-HOLD-{trial}", psa, case_id=f"worker-W-HOLD-{trial}", holds=holds)
+         for _ in range(8)]
+    )  # fmt: skip
+    # Then the hire holds one request only, and every try reports that one
+    held = [
+        r["id"]
+        for r in local.sandbox().all("psa", "resource_request")
+        if r.get("assigned_worker_id") == f"W-HOLD-{trial}"
+    ]
+    assert len(held) == 1
+    assert {assignment.request_id for assignment, _ in answers if assignment} == set(held)
+    assert all(assignment is not None for assignment, _ in answers)
