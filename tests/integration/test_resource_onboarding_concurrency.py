@@ -154,6 +154,9 @@ def test_eight_records_of_one_hire_at_once_leave_the_latest_as_the_workers_attem
     # And at set-up only the newest is still the latest: every older one is told it was superseded
     assert latest.confirm(worker, orders[-1], "exec") is None
     assert all("a later record of this hire" in str(latest.confirm(worker, o, "exec")) for o in orders[:-1])
+    # And before the welcome, likewise: the newest welcomes, an older one past its set-up mails nobody
+    assert latest.still_latest(worker, orders[-1]) is None
+    assert all("a later record of this hire" in str(latest.still_latest(worker, o)) for o in orders[:-1])
 
 
 @pytest.mark.parametrize("trial", range(3))
@@ -193,3 +196,55 @@ def test_eight_tries_of_one_hires_welcome_at_once_take_one_request_and_report_it
     assert len(held) == 1
     assert {assignment.request_id for assignment, _ in answers if assignment} == set(held)
     assert all(assignment is not None for assignment, _ in answers)
+
+
+def test_an_attempt_overtaken_after_its_set_up_welcomes_nobody(local: LocalRuntime) -> None:
+    import json
+
+    from backoffice.resource_onboarding.attempts import LatestAttempts
+    from backoffice.resource_onboarding.steps import resource_json
+    from infra.catalog import Ref
+
+    # Given a hire whose corrected record (recorded later) was checked after the first record's set-up
+    latest = LatestAttempts(local.client("dynamodb"), local.resolve(Ref("table_name", "idempotency")))
+    older, newer = "2026-12-07T09:00:00.000000Z|2027-01-11", "2026-12-07T11:15:00.000000Z|2027-01-11"
+    assert latest.claim("W-OVERTAKEN", older, "exec-1") is None
+    assert latest.claim("W-OVERTAKEN", newer, "exec-2") is None
+    local.sandbox().put(
+        "psa",
+        "resource_request",
+        "RR-OVERTAKEN",
+        {"id": "RR-OVERTAKEN", "project_id": "P-O", "role": "role-overtaken", "hours": "160", "start": "2027-01-11",
+         "end": "2027-06-30", "status": "open"},
+    )  # fmt: skip
+    hire = PsaResource(
+        **{**resource("W-OVERTAKEN").__dict__, "role": "role-overtaken", "email": "w.overtaken@example.com"}
+    )
+
+    def welcome(order: str, execution: str) -> dict[str, Any]:
+        answer = local.client("lambda").invoke(
+            FunctionName=local.resolve(Ref("function_arn", "welcome_new_worker")),
+            Payload=json.dumps(
+                {
+                    "case_id": "worker-W-OVERTAKEN",
+                    "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:x:{execution}",
+                    "resource": resource_json(hire),
+                    "resource_id": "RES-W-OVERTAKEN",
+                    "manager": None,
+                    "attempt": {"order": order},
+                }
+            ).encode(),
+        )
+        result: dict[str, Any] = json.loads(answer["Payload"].read())
+        return result
+
+    # When the older attempt's welcome step runs (under its own role, against the idempotency table)
+    stale = welcome(older, "exec-1")
+    # Then it assigns nothing and mails nobody, saying why; the newer attempt's welcome assigns and mails
+    assert stale["status"] == "superseded" and stale["assignment"] is None and stale["mailed"] == []
+    assert "a later record of this hire" in stale["reasons"][0]
+    request = local.sandbox().get("psa", "resource_request", "RR-OVERTAKEN")
+    assert request is not None and not request.get("assigned_resource_id")
+    fresh = welcome(newer, "exec-2")
+    assert fresh["status"] == "welcomed" and fresh["assignment"]["request_id"] == "RR-OVERTAKEN"
+    assert fresh["mailed"] == ["worker_welcome"]

@@ -76,6 +76,17 @@ class LatestAttempts:
             return self._superseded(worker_id, order)
         return None
 
+    def still_latest(self, worker_id: str, order: str) -> str | None:
+        """A read before the welcome: None while this attempt is the latest, else why it is not (a later record
+        checked since the set-up: its own set-up and welcome follow, so this one mails nobody)."""
+        found = self.dynamodb.get_item(
+            TableName=self.table_name, Key={"id": {"S": self.key(worker_id)}}, ConsistentRead=True
+        ).get("Item")
+        latest = str(((found or {}).get("order") or {}).get("S") or "")
+        if not latest or latest == order:
+            return None
+        return self._superseded(worker_id, order)
+
     def _superseded(self, worker_id: str, order: str) -> str:
         found = (
             self.dynamodb.get_item(

@@ -22,3 +22,4 @@ class WelcomeWorkerInput(StepInput):
     resource: dict[str, Any]
     resource_id: str
     manager: dict[str, Any] | None = None
+    attempt: dict[str, Any] | None = None  # the attempt's order among the worker's records (attempts.py)
