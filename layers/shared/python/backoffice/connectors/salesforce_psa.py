@@ -41,7 +41,9 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
   name, else created once), ``ReportsToId`` (the manager's resource) and one ``pse__Skill_Certification_Rating__c``
   per skill the org's ``pse__Skill__c`` knows. The first assignment is a ``pse__Assignment__c`` created (POST, not
   upsert) with the request's key in the external-id field, unique in the org: of two hires at once Salesforce
-  refuses the second (``DUPLICATE_VALUE``), which then reads whose the assignment is.
+  refuses the second (``DUPLICATE_VALUE``), which then reads whose the assignment is. It is staffed on the request's
+  ``pse__Schedule__c`` (its dates and SOW hours, created once per request) and billable at the resource's bill rate
+  (``pse__Bill_Rate__c``, ``pse__Is_Billable__c``). A practice the org does not know is reported, not blanked.
 - Updates go through sObject Collections (``PATCH .../composite/sobjects``, 200 records a call, all or none).
 """
 
