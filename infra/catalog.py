@@ -984,15 +984,17 @@ CATALOG = Catalog(
         LambdaFunction(
             name="check_new_worker",
             description="Resource onboarding: the hire's record, a subcontractor's vendor and documents, the bill rate",
-            # firm_config: the section resource_onboarding (margin, documents) and the approval policy's groups.
-            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
-            grants=(*_STEP_GRANTS, "firm_config:read"),
+            # firm_config: the section resource_onboarding (margin, documents) and the approval policy's groups;
+            # idempotency: the worker's latest attempt (an older record of the hire changes nothing).
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "firm_config:read", "idempotency:readwrite"),
         ),
         LambdaFunction(
             name="set_up_psa_resource",
             description="Resource onboarding: the PSA resource created, or updated on a rehire, keyed by the worker",
-            environment=dict(_STEP_ENV),
-            grants=_STEP_GRANTS,
+            # idempotency: confirms the attempt is still the worker's latest before the PSA is written.
+            environment={**_STEP_ENV, "IDEMPOTENCY_TABLE_NAME": table("idempotency")},
+            grants=(*_STEP_GRANTS, "idempotency:readwrite"),
         ),
         LambdaFunction(
             name="welcome_new_worker",

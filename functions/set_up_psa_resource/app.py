@@ -3,16 +3,31 @@ the worker's resource updated) with role, practice, cost and bill rate, availabi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.resource_onboarding.attempts import LatestAttempts
+from backoffice.resource_onboarding.rules import plain
 from backoffice.resource_onboarding.step_inputs import SetUpResourceInput
-from backoffice.resource_onboarding.steps import WORKFLOW, resource_of, set_up_resource
+from backoffice.resource_onboarding.steps import (
+    WORKFLOW,
+    resource_of,
+    set_up_resource,
+    vendor_no_longer_in_standing,
+)
+from backoffice.settings import Settings, from_env
 from backoffice.steps import Step
+
+
+class SetUpSettings(Settings):
+    idempotency_table_name: str  # the worker's latest attempt (resource_onboarding.attempts)
+
 
 logger = Logger()
 tracer = Tracer()
@@ -27,6 +42,31 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
     resource = resource_of(payload.resource)
     try:
+        own = from_env(SetUpSettings)
+        order = str((payload.attempt or {}).get("order") or "")
+        superseded = (
+            LatestAttempts(aws.client("dynamodb"), own.idempotency_table_name).confirm(
+                resource.worker_id, order, payload.execution_arn or payload.case_id
+            )
+            if order
+            else None
+        )
+        lapsed = (
+            []
+            if superseded
+            else vendor_no_longer_in_standing(resource, wiring.erp(), datetime.now(UTC).date())
+        )
+        if superseded or lapsed:
+            status = "superseded" if superseded else "blocked"
+            reasons = [superseded] if superseded else lapsed
+            STEP.record(
+                event,
+                action="resource.not_saved",
+                outcome=status,
+                reasons=reasons,
+                data={"worker_id": resource.worker_id, "vendor_id": resource.vendor_id},
+            )
+            return {"status": status, "reasons": reasons, "resource_id": None, "created": False}
         result = set_up_resource(resource, wiring.resource_psa())
     except Exception as error:
         STEP.failed(event, error, "resource.saved")
@@ -46,10 +86,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 else "updated (the worker's resource exists: a rehire or a retry)"
             ),
             f"{resource.role} in {resource.practice or 'no practice'}, cost {resource.cost_rate}, {rate}",
-            f"available {resource.weekly_hours.normalize()} h a week from {resource.start_date.isoformat()}",
+            f"available {plain(resource.weekly_hours)} h a week from {resource.start_date.isoformat()}",
             f"manager {resource.manager_worker_id}"
             + ("" if result["manager_resource_id"] else " (no resource in the PSA yet: not linked)"),
             *(f"skill {skill} is not in the PSA's catalogue: left off" for skill in result["unknown_skills"]),
+            *(
+                [
+                    f"practice {result['unknown_practice']} is not in the PSA: the resource's practice is not set"
+                ]
+                if result.get("unknown_practice")
+                else []
+            ),
         ],
         data={**result, "worker_id": resource.worker_id, "rate_decided_by": payload.rate_decided_by},
     )

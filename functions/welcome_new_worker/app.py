@@ -12,6 +12,8 @@ from backoffice import aws
 from backoffice.approvals.adapters import SesMailer
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
+from backoffice.resource_onboarding.assignment_holds import AssignmentHolds
+from backoffice.resource_onboarding.attempts import LatestAttempts
 from backoffice.resource_onboarding.mail_claims import MailClaims
 from backoffice.resource_onboarding.step_inputs import WelcomeWorkerInput
 from backoffice.resource_onboarding.steps import WORKFLOW, resource_of, welcome
@@ -38,7 +40,25 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     own = from_env(WelcomeSettings)
     resource = resource_of(payload.resource)
     attempt = (payload.execution_arn or "first").rsplit(":", 1)[-1]
+    order = str((payload.attempt or {}).get("order") or "")
     try:
+        superseded = (
+            LatestAttempts(aws.client("dynamodb"), own.idempotency_table_name).still_latest(
+                resource.worker_id, order
+            )
+            if order
+            else None
+        )
+        if superseded:  # a later record of the hire was checked since the set-up: it assigns and mails
+            STEP.record(
+                event,
+                action="worker.not_welcomed",
+                outcome="superseded",
+                reasons=[superseded],
+                data={"resource_id": payload.resource_id},
+            )
+            return {"status": "superseded", "reasons": [superseded], "assigned": False, "assignment": None,
+                    "mailed": []}  # fmt: skip
         result = welcome(
             resource,
             payload.resource_id,
@@ -48,6 +68,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             psa=wiring.resource_psa(),
             mailer=SesMailer(aws.client("ses"), own.approvals_sender, own.mail_configuration_set),
             claims=MailClaims(aws.client("dynamodb"), own.idempotency_table_name),
+            holds=AssignmentHolds(aws.client("dynamodb"), own.idempotency_table_name),
         )
     except Exception as error:
         STEP.failed(event, error, "resource.assigned")
@@ -73,11 +94,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         reasons=[
             "welcome mail sent to the worker"
             if result["worker_mailed"]
-            else "the worker was not mailed (no e-mail, or mailed by an earlier try)",
+            else "the worker was not mailed (no e-mail, refused, or mailed by an earlier try)",
             "the manager was told"
             if result["manager_mailed"]
-            else "the manager was not mailed (no e-mail, or mailed by an earlier try)",
+            else "the manager was not mailed (no e-mail, refused, or mailed by an earlier try)",
+            *(f"not mailed: {why}" for why in result["not_mailed"]),
         ],
-        data={"mailed": result["mailed"]},
+        data={"mailed": result["mailed"], "not_mailed": result["not_mailed"]},
     )
-    return {k: result[k] for k in ("assigned", "assignment", "mailed")}
+    return {
+        "status": "welcomed",
+        "reasons": [],
+        **{k: result[k] for k in ("assigned", "assignment", "mailed")},
+    }

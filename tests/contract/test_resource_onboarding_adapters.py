@@ -104,6 +104,30 @@ def test_certinia_reads_the_standard_card_per_role(salesforce_fake: SalesforceFa
     assert CertiniaPsa(api_for(salesforce_fake)).standard_rate_card("EUR") is None
 
 
+def test_certinia_reads_the_card_in_force_on_the_start_date(salesforce_fake: SalesforceFake) -> None:
+    # Given the 2026 cards, and a raise for engineers from 2027-03-01 (the 2026 engineer card ending the day before)
+    seed_certinia(salesforce_fake)
+    for record in salesforce_fake.tables["pse__Rate_Card__c"].values():
+        if record["pse__Role__c"] == "engineer":
+            record["pse__End_Date__c"] = "2027-02-28"
+    salesforce_fake.put(
+        "pse__Rate_Card__c",
+        {"pse__Role__c": "engineer", "pse__Account__c": None, "pse__Suggested_Bill_Rate__c": 210.0,
+         "pse__Average_Cost_Rate__c": 100.0, "pse__Start_Date__c": "2027-03-01", "CurrencyIsoCode": "USD"},
+    )  # fmt: skip
+    psa = CertiniaPsa(api_for(salesforce_fake))
+
+    def engineer(as_of: date | None) -> Decimal:
+        card = psa.standard_rate_card("USD", as_of=as_of)
+        assert card is not None
+        return next(line.billing_rate for line in card.lines if line.role == "engineer")
+
+    # Then a hire starting in January is rated on the 2026 card, one starting in March on the raise
+    assert engineer(date(2027, 1, 11)) == Decimal(190)
+    assert engineer(date(2027, 3, 15)) == Decimal(210)
+    assert engineer(None) == Decimal(210)
+
+
 def test_certinia_creates_the_resource_once_and_a_rehire_updates_it(salesforce_fake: SalesforceFake) -> None:
     # Given the org's practice, skills and the manager's resource
     ids = seed_certinia(salesforce_fake)
@@ -137,6 +161,35 @@ def test_certinia_creates_the_resource_once_and_a_rehire_updates_it(salesforce_f
     assert first.unknown_skills == ("cobol",)
 
 
+def test_certinias_work_calendar_of_forty_hours_is_named_as_people_write_it(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a full-time hire (40 hours: Decimal.normalize would print 4E+1)
+    seed_certinia(salesforce_fake)
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    # When the resource is set up
+    saved = psa.save_resource(resource(weekly_hours=Decimal("40.0")))
+    # Then its work calendar reads "40 hours a week"
+    contact = salesforce_fake.tables["Contact"][saved.id]
+    calendar = salesforce_fake.tables["pse__Work_Calendar__c"][contact["pse__Work_Calendar__c"]]
+    assert calendar["Name"] == "40 hours a week" and calendar["pse__Monday_Hours__c"] == "8.00"
+
+
+def test_certinia_reports_a_practice_it_does_not_know_and_leaves_the_field_as_it_was(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given the org's technology practice, and the worker set up in it
+    ids = seed_certinia(salesforce_fake)
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    first = psa.save_resource(resource())
+    assert first.unknown_practice is None
+    # When a rehire names a practice the org does not have
+    again = psa.save_resource(resource(practice="quantum", start_date=date(2027, 6, 1)))
+    # Then it is reported, and the resource keeps its practice (not blanked silently)
+    assert again.unknown_practice == "quantum"
+    assert salesforce_fake.tables["Contact"][first.id]["pse__Practice__c"] == ids["practice"]
+
+
 def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
     salesforce_fake: SalesforceFake,
 ) -> None:
@@ -161,7 +214,8 @@ def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
 
     # When all eight are assigned to it at once
     won = at_once(
-        [lambda r=r, n=n: psa.assign_resource_request(request, resource_id=r, worker_id=f"W-2{n:02d}")
+        [lambda r=r, n=n: psa.assign_resource_request(request, resource_id=r, worker_id=f"W-2{n:02d}",
+                                                      bill_rate=Decimal(190))
          for n, r in enumerate(hires)]
     )  # fmt: skip
 
@@ -175,6 +229,38 @@ def test_certinia_assigns_a_waiting_request_to_one_of_many_hires_at_once(
     # And the winner's retry is still theirs; the request is no longer open
     assert psa.assign_resource_request(request, resource_id=winner, worker_id="W-2xx")
     assert psa.open_resource_requests("engineer") == []
+
+
+def test_certinias_assignment_is_staffed_on_the_requests_schedule_and_billed_at_the_resources_rate(
+    salesforce_fake: SalesforceFake,
+) -> None:
+    # Given a request for an engineer, 320 hours from 2027-01-18 to 2027-04-30, and the new engineer's resource
+    seed_certinia(salesforce_fake)
+    project = salesforce_fake.put("pse__Proj__c", {"Name": "Cloud migration"})
+    request = salesforce_fake.put(
+        "pse__Resource_Request__c",
+        {
+            "pse__Project__c": project,
+            "pse__Resource_Role__c": "engineer",
+            "pse__SOW_Hours__c": 320,
+            "pse__Start_Date__c": "2027-01-18",
+            "pse__End_Date__c": "2027-04-30",
+            "pse__Status__c": "Ready to Staff",
+        },
+    )
+    psa = CertiniaPsa(api_for(salesforce_fake))
+    hired = psa.save_resource(resource(skills=())).id
+    # When it is assigned at the resource's bill rate (the org requires a schedule, a bill rate and billability)
+    assert psa.assign_resource_request(request, resource_id=hired, worker_id="W-101", bill_rate=Decimal(190))
+    # Then the assignment is on a schedule of the request's dates and hours, billable at 190
+    [assignment] = salesforce_fake.tables["pse__Assignment__c"].values()
+    schedule = salesforce_fake.tables["pse__Schedule__c"][assignment["pse__Schedule__c"]]
+    assert (schedule["pse__Start_Date__c"], schedule["pse__End_Date__c"]) == ("2027-01-18", "2027-04-30")
+    assert Decimal(str(schedule["pse__Scheduled_Hours__c"])) == 320
+    assert Decimal(str(assignment["pse__Bill_Rate__c"])) == 190 and assignment["pse__Is_Billable__c"] is True
+    # And a retry finds it the worker's, on the same single schedule
+    assert psa.assign_resource_request(request, resource_id=hired, worker_id="W-101", bill_rate=Decimal(190))
+    assert len(salesforce_fake.tables["pse__Schedule__c"]) == 1
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -286,18 +286,25 @@ def test_a_rejected_bill_rate_blocks_onboarding_with_the_practice_leads_reason(s
     assert outcomes(firm, rate.case_id) == ["Worker Onboarding Blocked"]
     assert staff.resource("W-102") is None
     assert "Propose 260" in " ".join(firm.output(rate.case_id)["reasons"])
+    assert (
+        firm.output(rate.case_id)["resumable"] is False
+    )  # a resume would ask the same rate: a new hire event
 
 
 @pytest.mark.parametrize(
-    ("scenario", "reason"),
+    ("scenario", "reason", "resumable"),
     [
-        ("expired", r"Harbor Staffing Group Inc\.'s certificate of insurance expired on \d{4}-\d{2}-\d{2}"),
-        ("unapproved", r"Pike Street Consulting LLC is on hold"),
-        ("no_nda", r"signed NDA is missing"),
+        (
+            "expired",
+            r"Harbor Staffing Group Inc\.'s certificate of insurance expired on \d{4}-\d{2}-\d{2}",
+            True,
+        ),
+        ("unapproved", r"Pike Street Consulting LLC is on hold", True),
+        ("no_nda", r"signed NDA is missing", False),
     ],
 )
 def test_a_subcontractor_whose_vendor_or_documents_are_not_in_order_is_blocked(
-    staff: Staff, scenario: str, reason: str
+    staff: Staff, scenario: str, reason: str, resumable: bool
 ) -> None:
     # Given a subcontractor worker of a vendor whose insurance expired / on hold / without a signed NDA
     firm, sample = staff.firm, staff.hires[scenario]
@@ -308,6 +315,8 @@ def test_a_subcontractor_whose_vendor_or_documents_are_not_in_order_is_blocked(
     assert checked(firm, sample.case_id).outcome == "blocked"
     assert any(re.search(reason, r) for r in firm.output(sample.case_id)["reasons"])
     assert staff.resource(sample.worker_id) is None
+    # And a resume is offered only where re-reading the vendor can help (the worker's documents come with the event)
+    assert firm.output(sample.case_id)["resumable"] is resumable
     assert firm.inbox(sample.detail["email"]) == []
 
 
@@ -366,6 +375,70 @@ def test_a_corrected_hire_record_is_onboarded_again_on_the_same_case(staff: Staf
     assert staff.resource("W-101") is not None
 
 
+@pytest.mark.sandbox_only("the attempts' order is kept in the idempotency table, not in the firm's systems")
+def test_an_older_record_arriving_after_its_correction_changes_nothing(staff: Staff) -> None:
+    # Given the corrected record of a hire (part time, recorded at 11:15) onboarded first
+    firm, clean = staff.firm, staff.hires["clean"]
+    corrected = {**clean.detail, "weekly_hours": "24", "hired_at": "2026-12-07T11:15:00Z"}
+    hire(firm, corrected)
+    assert firm.settle(clean.case_id).status == "SUCCEEDED"
+    # When the record it corrected (full time, recorded at 09:00) arrives late
+    hire(firm, {**clean.detail, "weekly_hours": "40", "hired_at": "2026-12-07T09:00:00Z"})
+    name = rehire_execution(clean, firm.runtime)
+    assert name is not None and firm.finish(name).status == "SUCCEEDED"
+    # Then it ends blocked as superseded, not resumable, and the resource keeps the correction
+    assert outcomes(firm, clean.case_id) == ["Worker Onboarded", "Worker Onboarding Blocked"]
+    checks = [r for r in firm.records(clean.case_id) if r.action == "worker.checked"]
+    assert [c.outcome for c in checks] == ["passed", "superseded"]
+    output = firm.output(name)
+    assert output["resumable"] is False and "a later record of this hire" in output["reasons"][0]
+    resource = staff.resource("W-101")
+    assert resource is not None and resource.weekly_hours == Decimal(24)
+    assert [r.action for r in firm.records(clean.case_id)].count("resource.saved") == 1
+
+
+@pytest.mark.sandbox_only("the attempts' order is kept in the idempotency table, not in the firm's systems")
+def test_an_attempt_a_correction_overtook_during_its_review_writes_nothing(staff: Staff) -> None:
+    # Given a senior consultant's rate waiting for the practice lead (cost 160: the card is below the floor)
+    firm, rate = staff.firm, staff.hires["rate"]
+    hire(firm, rate.detail)
+    assert firm.settle(rate.case_id).current_state == "Ask the practice lead"
+    link = firm.link(LEAD_OF_TECHNOLOGY, rate.case_id)
+    # And meanwhile the HRIS corrects the cost (140: the card's rate is in band) and it is onboarded
+    hire(firm, {**rate.detail, "cost_rate": "140", "hired_at": "2026-12-07T11:15:00Z"})
+    name = rehire_execution(rate, firm.runtime)
+    assert name is not None and firm.finish(name).status == "SUCCEEDED"
+    # When the practice lead approves the first attempt's rate
+    decide_via_http(link, "approve", LEAD_OF_TECHNOLOGY, "fine")
+    assert firm.finish(rate.case_id).status == "SUCCEEDED"
+    # Then the first attempt ends superseded at the set-up, and the resource keeps the corrected cost
+    assert firm.output(rate.case_id)["resumable"] is False
+    assert "a later record of this hire" in firm.output(rate.case_id)["reasons"][0]
+    assert [r.outcome for r in firm.records(rate.case_id) if r.action == "resource.not_saved"] == [
+        "superseded"
+    ]
+    resource = staff.resource("W-102")
+    assert resource is not None and resource.cost_rate == Decimal(140)
+
+
+@pytest.mark.sandbox_only("the vendor is put on hold in the sandbox ERP during the review")
+def test_a_vendor_put_on_hold_during_the_rate_review_stops_the_set_up(staff: Staff) -> None:
+    # Given a subcontractor of an approved, insured vendor proposed above the card (the practice lead decides)
+    firm, sample = staff.firm, staff.hires["subcontractor"]
+    hire(firm, {**sample.detail, "bill_rate": "300"})
+    assert firm.settle(sample.case_id).current_state == "Ask the practice lead"
+    # When the vendor is put on hold before the lead approves
+    firm.runtime.sandbox().change("erp", "vendor", APPROVED_VENDOR, lambda v: {**v, "on_hold": True})
+    decide_via_http(firm.link(LEAD_OF_TECHNOLOGY, sample.case_id), "approve", LEAD_OF_TECHNOLOGY, "ok")
+    assert firm.finish(sample.case_id).status == "SUCCEEDED"
+    # Then nothing is set up, the case says why, and it may be resumed once the vendor is in standing again
+    assert outcomes(firm, sample.case_id) == ["Worker Onboarding Blocked"]
+    output = firm.output(sample.case_id)
+    assert output["resumable"] is True
+    assert "is on hold" in output["reasons"][0] and "read again before the set-up" in output["reasons"][0]
+    assert staff.resource("W-108") is None
+
+
 def test_the_staffing_request_waiting_for_the_role_is_the_new_hires_first_assignment(staff: Staff) -> None:
     # Given a staffing request for a designer nobody could fill
     firm, sample = staff.firm, staff.hires["assignment"]
@@ -388,6 +461,9 @@ def test_a_record_whose_manager_is_not_in_the_hris_is_invalid_and_said_so(staff:
     assert firm.settle("worker-W-199").status == "SUCCEEDED"
     assert checked(firm, "worker-W-199").outcome == "invalid"
     assert firm.output("worker-W-199")["reasons"] == ["the manager W-999 is not in the HRIS"]
+    assert (
+        firm.output("worker-W-199")["resumable"] is False
+    )  # the record comes with the event: a new one is needed
     assert staff.resource("W-199") is None
 
 

@@ -66,6 +66,16 @@ _PREFIXES = {
     "pse__Skill__c": "a1R",
     "pse__Skill_Certification_Rating__c": "a1S",
 }
+# -- resource onboarding --: what the org requires of a created assignment
+_REQUIRED_ON_CREATE = {
+    "pse__Assignment__c": (
+        "pse__Resource__c",
+        "pse__Project__c",
+        "pse__Schedule__c",
+        "pse__Bill_Rate__c",
+        "pse__Is_Billable__c",
+    ),
+}
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z0-9_.%:+-]+))"
 )
@@ -776,6 +786,24 @@ class SalesforceFake(FakeServer):
         if bad or "Id" in body:
             return Reply(
                 400, [{"message": "No such column on entity", "errorCode": "INVALID_FIELD", "fields": bad}]
+            )
+        # -- resource onboarding --: the org's required fields (a staffed, billable assignment on a schedule)
+        missing = [f for f in _REQUIRED_ON_CREATE.get(sobject, ()) if body.get(f) in (None, "")]
+        if (
+            sobject == "pse__Assignment__c"
+            and body.get("pse__Schedule__c") not in self.tables["pse__Schedule__c"]
+        ):
+            missing = [*missing, "pse__Schedule__c"]
+        if missing:
+            return Reply(
+                400,
+                [
+                    {
+                        "message": f"Required fields are missing: [{', '.join(sorted(set(missing)))}]",
+                        "errorCode": "REQUIRED_FIELD_MISSING",
+                        "fields": sorted(set(missing)),
+                    }
+                ],
             )
         with self._lock:  # the org checks and inserts as one: of two creates at once, one wins
             holder = next(

@@ -14,7 +14,14 @@ import pytest
 from backoffice.approvals.policy import ApprovalFacts, ApprovalPolicy
 from backoffice.approvals.routing import route_level, select_rule
 from backoffice.cases import attempt_of, case_id_for
-from backoffice.connectors.ports import Page, PsaResource, RecordNotFound, ResourceRequest, ResourceSaved
+from backoffice.connectors.ports import (
+    ConnectorUnavailable,
+    Page,
+    PsaResource,
+    RecordNotFound,
+    ResourceRequest,
+    ResourceSaved,
+)
 from backoffice.models import RateCard, Vendor, Worker
 from backoffice.models.events import WorkerHired
 from backoffice.onboarding.sample_firm import standard_rate_card
@@ -23,6 +30,7 @@ from backoffice.resource_onboarding.rules import (
     check_rate,
     document_problems,
     floor_rate,
+    plain,
     practice_leads,
     record_problems,
 )
@@ -114,6 +122,31 @@ def test_a_rate_below_the_floor_or_above_the_card_is_out_of_band(
 def test_a_firm_may_ask_for_a_thinner_margin() -> None:
     thinner = ResourceOnboardingPolicy(minimum_margin=Decimal("0.25"))
     assert check_rate(hired(role="senior_consultant", cost_rate="160"), CARD, thinner).in_band
+
+
+def test_numbers_in_reasons_and_mails_read_as_people_write_them() -> None:
+    # Given a margin of 40% and a full-time week (Decimal.normalize prints both as 4E+1)
+    policy = ResourceOnboardingPolicy(minimum_margin=Decimal("0.40"))
+    # When a rate below the floor is checked
+    rate = check_rate(hired(bill_rate="100", cost_rate="85"), CARD, policy)
+    # Then its reason says 40%, and a 40-hour week reads 40 in the mail
+    assert any("minimum margin of 40%" in r for r in rate.reasons), rate.reasons
+    assert plain(Decimal("40.00")) == "40" and plain(Decimal("37.50")) == "37.5" and plain(Decimal(0)) == "0"
+    systems = Systems([MANAGER])
+    resource = resource_of(check(systems, hired(weekly_hours="40.0"))["resource"])
+    outbox = Outbox()
+    welcome(
+        resource,
+        "RES-W-101",
+        manager={"name": "Ruth Wagner", "email": str(MANAGER.email)},
+        case_id="worker-W-101",
+        attempt="a-1",
+        psa=systems,  # type: ignore[arg-type]
+        mailer=outbox,
+        claims=Claims(),
+        holds=Holds(),
+    )
+    assert all("Availability: 40 hours a week" in m["text"] for m in outbox.sent) and len(outbox.sent) == 2
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -234,7 +267,7 @@ class Systems:
             raise RecordNotFound(f"ERP has no vendor {vendor_id}")
         return self.vendors[vendor_id]
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
         return self.card
 
     def save_resource(self, resource: PsaResource) -> ResourceSaved:
@@ -244,7 +277,9 @@ class Systems:
     def open_resource_requests(self, role: str) -> list[ResourceRequest]:
         return [r for r in self.requests if r.role == role and r.id not in self.held]
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         return self.held.setdefault(request_id, resource_id) == resource_id
 
 
@@ -335,6 +370,23 @@ class Claims:
         return True
 
 
+class Holds:
+    """The idempotency table's holds, in memory, with the same conditions."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, str]] = {}
+
+    def held(self, key: str) -> dict[str, str] | None:
+        return self.items.get(key)
+
+    def hold(self, key: str, assignment: dict[str, str], previous: str | None) -> bool:
+        found = self.items.get(key)
+        if found is not None and (previous is None or found["request_id"] != previous):
+            return False
+        self.items[key] = dict(assignment)
+        return True
+
+
 def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names_escaped() -> None:
     # Given a hire whose name carries markup, and two requests for the role: one ended before the start
     systems = Systems(
@@ -349,7 +401,7 @@ def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names
         ],
     )
     resource = resource_of(check(systems, hired(name="Nadia <b>Brooks</b>"))["resource"])
-    outbox, claims = Outbox(), Claims()
+    outbox, claims, holds = Outbox(), Claims(), Holds()
 
     def run() -> dict[str, Any]:
         return welcome(
@@ -361,14 +413,15 @@ def test_welcome_assigns_the_first_request_and_mails_each_person_once_with_names
             psa=systems,  # type: ignore[arg-type]
             mailer=outbox,
             claims=claims,
+            holds=holds,
         )
 
     # When the step runs, then runs again (a retry)
     first, again = run(), run()
 
-    # Then the running request is assigned, the retry finds it held by the same resource
+    # Then the running request is assigned; the retry finds it held by the same resource and reports it
     assert first["assignment"]["request_id"] == "RR-2" and systems.held == {"RR-2": "RES-W-101"}
-    assert not again["assigned"]
+    assert again["assignment"] == first["assignment"]
     # And each person got one mail, the name escaped in the HTML
     assert [m["tags"]["purpose"] for m in outbox.sent] == [WELCOME_MAIL, MANAGER_MAIL]
     assert again["mailed"] == []
@@ -387,7 +440,7 @@ def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
 
     systems = Systems([MANAGER])
     resource = resource_of(check(systems, hired())["resource"])
-    outbox, claims = Flaky(), Claims()
+    outbox, claims, holds = Flaky(), Claims(), Holds()
 
     def run() -> dict[str, Any]:
         return welcome(
@@ -399,11 +452,185 @@ def test_a_mail_that_failed_to_send_is_sent_by_the_retry() -> None:
             psa=systems,  # type: ignore[arg-type]
             mailer=outbox,
             claims=claims,
+            holds=holds,
         )
 
-    # When the step fails on the send, then is retried
-    with pytest.raises(RuntimeError):
+    # When the step fails on the send (raised as an outage: the state machine retries it), then is retried
+    with pytest.raises(ConnectorUnavailable):
         run()
     again = run()
     # Then the retry sends the welcome (the claim was given back), once
     assert again["mailed"] == [WELCOME_MAIL] and len(outbox.sent) == 1
+
+
+def test_a_vendor_whose_insurance_lapses_before_the_start_date_blocks_the_subcontractor() -> None:
+    # Given a subcontractor starting 2027-01-11 whose vendor is approved and insured today, until 2027-01-05
+    documents = [
+        {"kind": "nda", "signed_on": "2026-11-01"},
+        {"kind": "right_to_work", "signed_on": "2026-11-01"},
+    ]
+    insured = Vendor(
+        id="V-7",
+        supplier_name="Keller Staffing LLC",
+        default_currency="USD",
+        insurance_expires_on=date(2027, 1, 5),
+    )
+    detail = hired(employment="subcontractor", vendor_id="V-7", documents=documents, start_date="2027-01-11")
+    # When the hire is checked today
+    result = check(Systems([MANAGER], vendors={"V-7": insured}), detail)
+    # Then it is blocked: the cover lapses before the worker's first day
+    assert result["status"] == "blocked"
+    assert result["reasons"] == [
+        "vendor V-7: Keller Staffing LLC's certificate of insurance lapses on 2027-01-05, on or before the "
+        "worker's start date"
+    ]
+    # And insured past the start date, the same hire is ready
+    covered = insured.model_copy(update={"insurance_expires_on": date(2027, 6, 30)})
+    assert check(Systems([MANAGER], vendors={"V-7": covered}), detail)["status"] == "ready"
+
+
+def test_the_worker_never_approves_their_own_rate_whatever_email_the_hris_holds() -> None:
+    # Given the new hire already in the HRIS as a practice lead under another e-mail (a rehire, a changed address)
+    themselves = worker("W-101", "Nadia Old Address", "practice_lead")
+    systems = Systems([MANAGER, LEAD, themselves])
+    # When their out-of-band rate goes to review
+    result = check(systems, hired(role="senior_consultant", cost_rate="160"))
+    # Then only the other practice lead is asked: the worker is left out by id
+    assert result["status"] == "rate_review"
+    assert result["subject"]["approvers"]["practice_lead"] == [str(LEAD.email)]
+
+
+def test_a_retried_welcome_with_two_open_requests_takes_no_second_one() -> None:
+    # Given two requests waiting for the role, both running on the start date
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A"),
+            ResourceRequest("P-B", "engineer", Decimal(160), date(2027, 2, 1), date(2027, 4, 30), id="RR-B"),
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    holds = Holds()
+
+    def run(attempt: str) -> dict[str, Any]:
+        return welcome(
+            resource,
+            "RES-W-101",
+            manager=None,
+            case_id="worker-W-101",
+            attempt=attempt,
+            psa=systems,  # type: ignore[arg-type]
+            mailer=None,
+            claims=Claims(),
+            holds=holds,
+        )
+
+    # When the step runs, is retried, and the hire's corrected record (a new attempt, same start) runs it again
+    first, retried, corrected = run("a-1"), run("a-1"), run("a-2")
+
+    # Then the worker holds one request only, and each run reports it (Worker Onboarded carries it)
+    assert systems.held == {"RR-A": "RES-W-101"}
+    assert first["assignment"]["request_id"] == "RR-A"
+    assert retried["assignment"] == first["assignment"] == corrected["assignment"]
+
+
+def test_a_held_request_another_hire_took_meanwhile_is_passed_over_for_the_next() -> None:
+    # Given the hire held RR-A (its step died before assigning it) and another hire then took RR-A
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A"),
+            ResourceRequest("P-B", "engineer", Decimal(160), date(2027, 2, 1), date(2027, 4, 30), id="RR-B"),
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    holds = Holds()
+    key = "worker#assignment#worker-W-101#2026-12-14#engineer"
+    holds.hold(key, {"request_id": "RR-A", "project_id": "P-A", "start": "2027-01-04", "end": "2027-03-31",
+                     "hours": "320"}, None)  # fmt: skip
+    systems.held["RR-A"] = "RES-W-999"
+    # When the step is retried
+    result = welcome(
+        resource,
+        "RES-W-101",
+        manager=None,
+        case_id="worker-W-101",
+        attempt="a-1",
+        psa=systems,  # type: ignore[arg-type]
+        mailer=None,
+        claims=Claims(),
+        holds=holds,
+    )
+    # Then it takes the next request, says why, and holds that one now
+    assert result["assignment"]["request_id"] == "RR-B" and systems.held["RR-B"] == "RES-W-101"
+    assert result["passed_over"] == ["staffing request RR-A was assigned to someone else meanwhile"]
+    assert holds.items[key]["request_id"] == "RR-B"
+
+
+def test_a_mail_ses_refuses_for_good_does_not_undo_the_onboarding() -> None:
+    # Given SES refusing the worker's address for good (MessageRejected, a 400), and a request waiting
+    class Refusing(Outbox):
+        def send(self, **mail: Any) -> str:
+            if mail["to"] == "nadia.brooks@meridian-advisory.example":
+                error = RuntimeError("Email address is not verified")
+                error.response = {  # type: ignore[attr-defined]
+                    "Error": {"Code": "MessageRejected", "Message": "Email address is not verified"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                }
+                raise error
+            return super().send(**mail)
+
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A")
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    outbox = Refusing()
+    # When the step runs
+    result = welcome(
+        resource,
+        "RES-W-101",
+        manager={"name": "Ruth Wagner", "email": str(MANAGER.email)},
+        case_id="worker-W-101",
+        attempt="a-1",
+        psa=systems,  # type: ignore[arg-type]
+        mailer=outbox,
+        claims=Claims(),
+        holds=Holds(),
+    )
+    # Then the assignment stands, the manager is told, and the worker's refused mail is reported, not raised
+    assert result["assignment"]["request_id"] == "RR-A"
+    assert result["mailed"] == [MANAGER_MAIL]
+    assert result["not_mailed"] == [f"{WELCOME_MAIL}: SES refused it (MessageRejected)"]
+
+
+def test_a_rate_nobody_may_approve_blocks_the_hire_with_the_reason_not_a_fault() -> None:
+    # Given a rate out of band, no practice lead in the HRIS and the firm's group naming only the hiring manager
+    policy = ApprovalPolicy(
+        groups={"engagement_partners": ("ruth.wagner@meridian-advisory.example",)}, routes={}
+    )
+    # When the hire is checked
+    result = check(Systems([MANAGER]), hired(bill_rate="250"), policy)
+    # Then it is blocked (not sent to an approval step that would fail), saying why, and may be resumed once fixed
+    assert result["status"] == "blocked" and result["resumable"] is True
+    assert result["reasons"] == [
+        "nobody can approve the bill rate: the technology practice has no practice_lead in the HRIS and the firm's "
+        "group engagement_partners names nobody else"
+    ]
+
+
+def test_the_check_reads_the_rate_card_in_force_on_the_start_date() -> None:
+    # Given a PSA that answers the card in force on the date asked
+    asked: list[date | None] = []
+
+    class Dated(Systems):
+        def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+            asked.append(as_of)
+            return super().standard_rate_card(currency, as_of=as_of)
+
+    # When a hire starting 2027-03-01 is checked (today is 2026-12-07)
+    check(Dated([MANAGER]), hired(start_date="2027-03-01"))
+    # Then the card is read as of the start date, not today
+    assert asked == [date(2027, 3, 1)]

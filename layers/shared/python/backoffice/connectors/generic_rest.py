@@ -1018,7 +1018,8 @@ class RestConnector:
 
     # -- PSA resource onboarding (issue #22) ---------------------------------------------------------------------
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+        # The PSA's endpoint answers its card in force now (``as_of`` is not part of its contract).
         card: RateCard | None = self._maybe("standard_rate_card", {"currency": currency}, currency, RateCard)
         return card
 
@@ -1073,7 +1074,9 @@ class RestConnector:
                 ) from None
         return sorted(found, key=lambda r: (r.start, r.id or ""))
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         name: OperationName = "assign_resource_request"
         op = self._operation(name)
         response = self._send(
@@ -1081,7 +1084,11 @@ class RestConnector:
             op,
             self._url(op, {"request_id": request_id}),
             record_id=request_id,
-            json_body=self._body(name, op, {"resource_id": resource_id, "worker_id": worker_id}),
+            json_body=self._body(
+                name,
+                op,
+                {"resource_id": resource_id, "worker_id": worker_id, "bill_rate": bill_rate},
+            ),
             allow=(409,),
         )
         return response.status != 409

@@ -399,13 +399,17 @@ class ResourceSaved:
     created: bool
     manager_resource_id: str | None = None
     unknown_skills: tuple[str, ...] = ()
+    unknown_practice: str | None = (
+        None  # the hire's practice the PSA does not know (left as it was, not blanked)
+    )
 
 
 class ResourcePsaPort(Protocol):
     """What resource onboarding reads and writes in the PSA (sandbox, Certinia, generic REST)."""
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
-        """The firm's standard rate card (no client) in ``currency``; None: none in that currency."""
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+        """The firm's standard rate card (no client) in ``currency`` in force on ``as_of`` (the hire's start date;
+        None: the latest); None: none in that currency (then)."""
         ...
 
     def save_resource(self, resource: PsaResource) -> ResourceSaved:
@@ -417,8 +421,11 @@ class ResourcePsaPort(Protocol):
         """Staffing requests for ``role`` nobody is assigned to yet, the earliest start first."""
         ...
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         """Assign the request to the resource unless someone else holds it: True when it is this worker's (now or
         from an earlier call), False when another resource took it first. A conditional write: of two new hires
-        at once, one gets the request."""
+        at once, one gets the request. ``bill_rate``: the resource's, billed on the assignment (Certinia: with the
+        request's schedule, billable)."""
         ...

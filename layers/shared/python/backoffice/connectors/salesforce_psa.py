@@ -41,7 +41,9 @@ Invoicing on Certinia (the ``PsaPort`` invoicing methods):
   name, else created once), ``ReportsToId`` (the manager's resource) and one ``pse__Skill_Certification_Rating__c``
   per skill the org's ``pse__Skill__c`` knows. The first assignment is a ``pse__Assignment__c`` created (POST, not
   upsert) with the request's key in the external-id field, unique in the org: of two hires at once Salesforce
-  refuses the second (``DUPLICATE_VALUE``), which then reads whose the assignment is.
+  refuses the second (``DUPLICATE_VALUE``), which then reads whose the assignment is. It is staffed on the request's
+  ``pse__Schedule__c`` (its dates and SOW hours, created once per request) and billable at the resource's bill rate
+  (``pse__Bill_Rate__c``, ``pse__Is_Billable__c``). A practice the org does not know is reported, not blanked.
 - Updates go through sObject Collections (``PATCH .../composite/sobjects``, 200 records a call, all or none).
 """
 
@@ -107,6 +109,7 @@ _WORK_CALENDAR = "pse__Work_Calendar__c"
 _PRACTICE = "pse__Practice__c"
 _SKILL = "pse__Skill__c"
 _SKILL_RATING = "pse__Skill_Certification_Rating__c"
+_SCHEDULE = "pse__Schedule__c"
 _ENTRY_ID = re.compile(r"^([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)-(mon|tue|wed|thu|fri|sat|sun)$")
 _EXPENSE_STATUS = {
     "draft": "draft",
@@ -833,14 +836,16 @@ class CertiniaPsa:
 
     # -- resource onboarding (issue #22) ---------------------------------------------------------------------
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
-        """The org's standard rate cards (no account) in ``currency``, one line per role, the latest per role."""
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
+        """The org's standard rate cards (no account) in ``currency``, one line per role, the latest per role in force
+        on ``as_of`` (started by then, not ended before; None: the latest)."""
         fields = [
             "Id",
             "pse__Role__c",
             "pse__Suggested_Bill_Rate__c",
             "pse__Average_Cost_Rate__c",
             "pse__Start_Date__c",
+            "pse__End_Date__c",
             *(["CurrencyIsoCode"] if self.api.settings.multi_currency else []),
         ]
         where = "pse__Account__c = null" + (
@@ -853,10 +858,14 @@ class CertiniaPsa:
             )
         )
         lines: dict[str, dict[str, Any]] = {}
+        kept: list[dict[str, Any]] = []
         for record in records:  # oldest first: a later record of the same role replaces an earlier one
             role = record.get("pse__Role__c")
             if not role or (record.get("CurrencyIsoCode") or self.api.settings.default_currency) != currency:
                 continue
+            if as_of is not None and not _in_force(record, as_of):
+                continue
+            kept.append(record)
             lines[str(role)] = {
                 "role": role,
                 "activity_type": self.settings.activity_type,
@@ -866,7 +875,7 @@ class CertiniaPsa:
             }
         if not lines:
             return None
-        starts = [str(r["pse__Start_Date__c"]) for r in records if r.get("pse__Start_Date__c")]
+        starts = [str(r["pse__Start_Date__c"]) for r in kept if r.get("pse__Start_Date__c")]
         card: RateCard = load_record(
             RateCard,
             {
@@ -904,7 +913,7 @@ class CertiniaPsa:
 
     def _work_calendar(self, weekly_hours: Decimal) -> str:
         """The work calendar of ``weekly_hours`` over Monday to Friday: the org's of that name, else created once."""
-        hours = weekly_hours.normalize()
+        hours = f"{weekly_hours.normalize():f}"  # 40, 37.5: never 4E+1
         name = f"{hours} hours a week"
         found = self._one_by_name(_WORK_CALENDAR, name, operation="find_work_calendar")
         if found:
@@ -939,9 +948,11 @@ class CertiniaPsa:
             "pse__Default_Cost_Rate__c": resource.cost_rate,
             "pse__Start_Date__c": resource.start_date,
             "pse__Work_Calendar__c": self._work_calendar(resource.weekly_hours),
-            "pse__Practice__c": practice,
             "ReportsToId": manager["Id"] if manager else None,
         }
+        if practice or not resource.practice:
+            body["pse__Practice__c"] = practice
+        # else: the org has no practice of that name: left as it was (not blanked), and reported
         if self.settings.resource_bill_rate_field:
             body[self.settings.resource_bill_rate_field] = resource.bill_rate
         if self.api.settings.multi_currency:
@@ -952,7 +963,13 @@ class CertiniaPsa:
         if not saved.created:  # a rehire or a retry: the worker's resource, brought up to the new hire
             self.api.update_records(_CONTACT, {saved.id: body}, operation="update_resource")
         unknown = self._rate_skills(saved.id, resource)
-        return ResourceSaved(saved.id, saved.created, manager["Id"] if manager else None, unknown)
+        return ResourceSaved(
+            saved.id,
+            saved.created,
+            manager["Id"] if manager else None,
+            unknown,
+            resource.practice if resource.practice and not practice else None,
+        )
 
     def _rate_skills(self, contact_id: str, resource: PsaResource) -> tuple[str, ...]:
         """One skill rating per skill the org knows (by name); the names it does not know, left off."""
@@ -1004,15 +1021,31 @@ class CertiniaPsa:
             )
         return found
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         """Create the assignment keyed by the request: the org's unique external id refuses a second one, so of two
-        hires at once one holds it; the loser (or a retry) reads whose it is. Then the request is marked."""
+        hires at once one holds it; the loser (or a retry) reads whose it is. Then the request is marked.
+
+        The assignment is staffed on the request's schedule (a ``pse__Schedule__c`` of its dates and hours, created
+        once per request) and billable at the resource's bill rate: without them Certinia has no hours to plan and
+        no rate to bill the assignment's time at."""
         record_id = salesforce_id(request_id, "resource request")
         request = self.api.get_record(
             _RESOURCE_REQUEST,
             record_id,
-            ["Id", "pse__Project__c", "pse__Start_Date__c", "pse__End_Date__c"],
+            ["Id", "pse__Project__c", "pse__Start_Date__c", "pse__End_Date__c", "pse__SOW_Hours__c"],
             operation="get_resource_request",
+        )
+        schedule = self.api.create_once(
+            _SCHEDULE,
+            f"schedule:{record_id}",
+            {
+                "pse__Start_Date__c": request.get("pse__Start_Date__c"),
+                "pse__End_Date__c": request.get("pse__End_Date__c"),
+                "pse__Scheduled_Hours__c": decimal_or_none(request.get("pse__SOW_Hours__c")) or Decimal(0),
+            },
+            operation="create_schedule",
         )
         key = f"assignment:{record_id}"
         value = external_id(key)
@@ -1027,6 +1060,9 @@ class CertiniaPsa:
                 "pse__Project__c": request.get("pse__Project__c"),
                 "pse__Resource_Request__c": record_id,
                 "pse__Status__c": self.settings.assignment_status,
+                "pse__Schedule__c": schedule.id,
+                "pse__Bill_Rate__c": bill_rate if bill_rate is not None else Decimal(0),
+                "pse__Is_Billable__c": bill_rate is not None and bill_rate > 0,
             },
             allow=(400,),
         )
@@ -1062,6 +1098,14 @@ class CertiniaPsa:
         if page_token:
             return self.api.query_page(next_url=page_token, operation=operation)
         return self.api.query_page(soql, operation=operation)
+
+
+def _in_force(record: Mapping[str, Any], as_of: date) -> bool:
+    """A rate card record started by ``as_of`` and not ended before it (a missing date: open)."""
+    start, end = record.get("pse__Start_Date__c"), record.get("pse__End_Date__c")
+    return (not start or date.fromisoformat(str(start)) <= as_of) and (
+        not end or date.fromisoformat(str(end)) >= as_of
+    )
 
 
 def _card_ids(time_entry_ids: Sequence[str]) -> list[str]:

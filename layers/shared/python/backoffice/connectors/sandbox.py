@@ -1037,14 +1037,15 @@ class SandboxPsa(_Adapter):
 
     # -- resource onboarding (issue #22) ---------------------------------------------------------------------
 
-    def standard_rate_card(self, currency: str) -> RateCard | None:
+    def standard_rate_card(self, currency: str, *, as_of: date | None = None) -> RateCard | None:
         self._call()
         cards = [_load(RateCard, body) for body in self.store.all(self.system, "rate_card")]
         standard = [
             c
             for c in cards
             if c.client_id is None and c.contract_id is None and c.lines[0].currency == currency
-        ]
+            and (as_of is None or (c.effective_date <= as_of and (c.end_date is None or c.end_date >= as_of)))
+        ]  # fmt: skip
         return max(standard, key=lambda c: c.effective_date) if standard else None
 
     def save_resource(self, resource: PsaResource) -> ResourceSaved:
@@ -1100,7 +1101,9 @@ class SandboxPsa(_Adapter):
         ]
         return sorted(found, key=lambda r: (r.start, r.id or ""))
 
-    def assign_resource_request(self, request_id: str, *, resource_id: str, worker_id: str) -> bool:
+    def assign_resource_request(
+        self, request_id: str, *, resource_id: str, worker_id: str, bill_rate: Decimal | None = None
+    ) -> bool:
         """A conditional write (``SandboxStore.change``: written only if the request is still as read): of two
         hires at once, the second finds the request assigned and is told so."""
         self._call()
@@ -1116,6 +1119,7 @@ class SandboxPsa(_Adapter):
                 "status": "assigned",
                 "assigned_resource_id": resource_id,
                 "assigned_worker_id": worker_id,
+                **({"bill_rate": str(bill_rate)} if bill_rate is not None else {}),
             }
 
         if self.store.change(self.system, "resource_request", request_id, assign) is None:

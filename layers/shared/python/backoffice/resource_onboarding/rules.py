@@ -28,6 +28,11 @@ DOCUMENT_NAMES = {
 }
 
 
+def plain(value: Decimal) -> str:
+    """A number as people write it: ``40``, ``37.5``, ``35`` (never ``4E+1``, as ``Decimal.normalize`` prints)."""
+    return f"{value.normalize():f}"
+
+
 def document_name(kind: str) -> str:
     return DOCUMENT_NAMES.get(kind, kind.replace("_", " "))
 
@@ -72,7 +77,7 @@ def check_rate(detail: WorkerHired, card: RateCard | None, policy: ResourceOnboa
     floor = floor_rate(detail.cost_rate, policy.minimum_margin)
     bill = detail.bill_rate if detail.bill_rate is not None else rate
     reasons: list[str] = []
-    margin = f"{(policy.minimum_margin * 100).normalize()}%"
+    margin = f"{plain(policy.minimum_margin * 100)}%"
     if bill is not None and bill < floor:
         reasons.append(
             f"bill rate {bill} {detail.currency} is below the floor {floor} (cost {detail.cost_rate} at the "

@@ -15,9 +15,11 @@ class CheckNewWorkerInput(StepInput):
 class SetUpResourceInput(StepInput):
     resource: dict[str, Any]  # the resource the check planned (steps.resource_json)
     rate_decided_by: list[str] = []  # who approved an out-of-band rate; empty: in band
+    attempt: dict[str, Any] | None = None  # the attempt's order among the worker's records (attempts.py)
 
 
 class WelcomeWorkerInput(StepInput):
     resource: dict[str, Any]
     resource_id: str
     manager: dict[str, Any] | None = None
+    attempt: dict[str, Any] | None = None  # the attempt's order among the worker's records (attempts.py)

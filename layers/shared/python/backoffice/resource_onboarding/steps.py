@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from backoffice.approvals.policy import ApprovalPolicy
 from backoffice.connectors.ports import (
+    ConnectorUnavailable,
     ErpPort,
     HrisPort,
     PsaResource,
@@ -27,6 +28,7 @@ from backoffice.resource_onboarding.policy import ResourceOnboardingPolicy
 from backoffice.resource_onboarding.rules import (
     check_rate,
     document_problems,
+    plain,
     practice_leads,
     record_problems,
 )
@@ -88,7 +90,7 @@ def check_new_worker(
     workers = all_pages(hris.list_workers)
     by_id = {worker.id: worker for worker in workers}
     manager = by_id.get(detail.manager_id or "")
-    card = psa.standard_rate_card(detail.currency)
+    card = psa.standard_rate_card(detail.currency, as_of=detail.start_date)  # the rates the worker starts on
     rate = check_rate(detail, card, policy)
     problems = record_problems(
         detail,
@@ -100,7 +102,8 @@ def check_new_worker(
     vendor_facts: dict[str, Any] = {}
     if detail.employment == "subcontractor" and detail.vendor_id:
         vendor = _vendor(erp, detail.vendor_id)
-        standing = vendor_standing(vendor, today)
+        # Insured on the day the worker starts (and today, if the start is past): a cover lapsing before then blocks.
+        standing = vendor_standing(vendor, max(detail.start_date, today))
         vendor_facts = {
             "vendor_id": detail.vendor_id,
             "found": vendor is not None,
@@ -111,9 +114,25 @@ def check_new_worker(
             else None,
         }
         if not standing.in_good_standing:
-            blocked += [f"vendor {detail.vendor_id}: {reason}" for reason in standing.reasons]
-    blocked += document_problems(detail, policy, today)
+            blocked += [
+                f"vendor {detail.vendor_id}: {_as_of_start(reason, standing.insurance_expires_on, today)}"
+                for reason in standing.reasons
+            ]
+    missing_documents = document_problems(detail, policy, today)
+    blocked += missing_documents
 
+    subject = (
+        _rate_subject(detail, rate.reasons, rate.bill_rate, workers, manager, policy, approval_policy)
+        if rate.reasons
+        else {}
+    )
+    if not problems and not blocked and subject and not subject["approvers"]["practice_lead"]:
+        # Nobody may decide the rate (no practice lead in the HRIS, the firm's group empty or only the requester):
+        # a hire blocked with the reason, not a technical fault of the approval step; resumable once someone is.
+        blocked.append(
+            f"nobody can approve the bill rate: the {detail.practice or 'no'} practice has no {policy.practice_lead_role} "
+            f"in the HRIS and the firm's group {policy.practice_lead_group} names nobody else"
+        )
     status = "invalid" if problems else "blocked" if blocked else "rate_review" if rate.reasons else "ready"
     reasons = problems or blocked or list(rate.reasons)
     requester = _email(manager) or (str(detail.email).lower() if detail.email else None)
@@ -136,6 +155,9 @@ def check_new_worker(
     return {
         "status": status,
         "reasons": reasons,
+        # A resume re-reads the firm's systems with the same record: it helps a vendor's standing (approved, insured
+        # since), not the record, the worker's documents or a rate (those need a new Worker Hired).
+        "resumable": status == "blocked" and not missing_documents,
         "resource": resource_json(resource),
         "manager": {"name": manager.name, "email": _email(manager)} if manager else None,
         "rate": {
@@ -147,14 +169,17 @@ def check_new_worker(
         },
         "vendor": vendor_facts,
         "documents": sorted(document.kind for document in detail.documents),
-        "subject": _rate_subject(
-            detail, rate.reasons, rate.bill_rate, workers, manager, policy, approval_policy
-        )
-        if status == "rate_review"
-        else {},
+        "subject": subject if status == "rate_review" else {},
         # The hiring manager asks for the rate: never its approver (nor is the worker).
         "requested_by": requester or f"{detail.worker_id}@worker.invalid",
     }
+
+
+def _as_of_start(reason: str, expires: date | None, today: date) -> str:
+    """A certificate still in force today but lapsing by the start date reads so (not as expired)."""
+    if expires is None or expires <= today or "expired on" not in reason:
+        return reason
+    return reason.replace("expired on", "lapses on") + ", on or before the worker's start date"
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -171,8 +196,15 @@ def _rate_subject(
     approval_policy: ApprovalPolicy | None,
 ) -> dict[str, Any]:
     """What the practice lead reads, and who they are (``approvers``: the case's people, ``subject:<name>``)."""
-    besides = [str(detail.email or ""), _email(manager) or ""]
-    leads = practice_leads(workers, detail.practice, policy.practice_lead_role, besides=besides)
+    # Nobody approves their own rate: the worker (by id, whatever e-mail the HRIS holds) nor the hiring manager.
+    themselves = [w for w in workers if w.id in {detail.worker_id, detail.manager_id}]
+    besides = [str(detail.email or ""), _email(manager) or "", *(_email(w) or "" for w in themselves)]
+    leads = practice_leads(
+        [w for w in workers if w.id not in {detail.worker_id, detail.manager_id}],
+        detail.practice,
+        policy.practice_lead_role,
+        besides=besides,
+    )
     fallback = [
         e
         for e in (approval_policy.groups.get(policy.practice_lead_group, ()) if approval_policy else ())
@@ -231,14 +263,32 @@ def resource_of(body: Mapping[str, Any]) -> PsaResource:
 # ------------------------------------------------------------------------------------------------------------
 
 
+def vendor_no_longer_in_standing(resource: PsaResource, erp: ErpPort, today: date) -> list[str]:
+    """A subcontractor's vendor read again at set-up (a rate review may have taken weeks): why it no longer lets the
+    worker start, as of the start date (or today, if later); empty: it still does, or no vendor is involved."""
+    if resource.employment != "subcontractor" or not resource.vendor_id:
+        return []
+    standing = vendor_standing(_vendor(erp, resource.vendor_id), max(resource.start_date, today))
+    if standing.in_good_standing:
+        return []
+    return [
+        f"vendor {resource.vendor_id}: {_as_of_start(reason, standing.insurance_expires_on, today)} "
+        "(read again before the set-up)"
+        for reason in standing.reasons
+    ]
+
+
 def set_up_resource(resource: PsaResource, psa: ResourcePsaPort) -> dict[str, Any]:
     """Create the PSA resource, or update the worker's (a rehire or a retry: never a second one)."""
     saved = psa.save_resource(resource)
     return {
+        "status": "saved",
+        "reasons": [],
         "resource_id": saved.id,
         "created": saved.created,
         "manager_resource_id": saved.manager_resource_id,
         "unknown_skills": list(saved.unknown_skills),
+        "unknown_practice": saved.unknown_practice,
     }
 
 
@@ -256,20 +306,79 @@ class Assignment:
     hours: Decimal
 
 
+class Holds(Protocol):
+    """Which request a hire's welcome took (``assignment_holds.AssignmentHolds``: conditional puts per key)."""
+
+    def held(self, key: str) -> dict[str, str] | None: ...
+
+    def hold(self, key: str, assignment: dict[str, str], previous: str | None) -> bool: ...
+
+
+def _assignment_of(body: Mapping[str, str]) -> Assignment:
+    return Assignment(
+        str(body["request_id"]),
+        str(body["project_id"]),
+        date.fromisoformat(str(body["start"])),
+        date.fromisoformat(str(body["end"])),
+        Decimal(str(body["hours"])),
+    )
+
+
 def first_assignment(
-    resource: PsaResource, resource_id: str, psa: ResourcePsaPort, *, tries: int = 5
+    resource: PsaResource,
+    resource_id: str,
+    psa: ResourcePsaPort,
+    *,
+    case_id: str,
+    holds: Holds,
+    tries: int = 5,
 ) -> tuple[Assignment | None, list[str]]:
     """The first staffing request waiting for the role that still runs on the start date, assigned to the new
     resource; a request another hire took meanwhile is passed over (up to ``tries`` requests). Also what was
-    passed over, for the trail."""
+    passed over, for the trail.
+
+    The request is held for the hire (``holds``) before it is assigned: a retried or repeated step finds the one it
+    took (the PSA confirms it is still this worker's) and takes no second one."""
+    key = f"worker#assignment#{case_id}#{resource.start_date.isoformat()}#{resource.role}"
     passed: list[str] = []
+    held = holds.held(key)
+    previous: str | None = None
+    if held is not None:
+        if psa.assign_resource_request(
+            held["request_id"],
+            resource_id=resource_id,
+            worker_id=resource.worker_id,
+            bill_rate=resource.bill_rate,
+        ):
+            return _assignment_of(held), passed
+        previous = held["request_id"]
+        passed.append(f"staffing request {previous} was assigned to someone else meanwhile")
     waiting = [r for r in psa.open_resource_requests(resource.role) if r.end >= resource.start_date and r.id]
     for request in waiting[:tries]:
         assert request.id is not None
-        if psa.assign_resource_request(request.id, resource_id=resource_id, worker_id=resource.worker_id):
-            return Assignment(
-                request.id, request.project_id, request.start, request.end, request.hours
-            ), passed
+        if request.id == previous:
+            continue
+        choice = _assignment_json(
+            Assignment(request.id, request.project_id, request.start, request.end, request.hours)
+        )
+        assert choice is not None
+        if not holds.hold(key, choice, previous):
+            # another run of this step holds a request now: it is the hire's if the PSA says so
+            held = holds.held(key)
+            if held is not None and psa.assign_resource_request(
+                held["request_id"],
+                resource_id=resource_id,
+                worker_id=resource.worker_id,
+                bill_rate=resource.bill_rate,
+            ):
+                return _assignment_of(held), passed
+            previous = held["request_id"] if held else None
+            continue
+        previous = request.id
+        if psa.assign_resource_request(
+            request.id, resource_id=resource_id, worker_id=resource.worker_id, bill_rate=resource.bill_rate
+        ):
+            return _assignment_of(choice), passed
         passed.append(f"staffing request {request.id} was assigned to someone else meanwhile")
     return None, passed
 
@@ -284,11 +393,14 @@ def welcome(
     psa: ResourcePsaPort,
     mailer: Mailer | None,
     claims: Claims,
+    holds: Holds,
 ) -> dict[str, Any]:
     """The first assignment, then the welcome mail to the worker and the notice to the manager, each sent once per
-    attempt (a retried step mails nobody twice)."""
-    assignment, passed = first_assignment(resource, resource_id, psa)
+    attempt (a retried step mails nobody twice). A mail SES could not take now (throttled, down) fails the step for
+    its retry; one SES refused for good (a bad address) is reported in ``not_mailed``: the PSA work stands."""
+    assignment, passed = first_assignment(resource, resource_id, psa, case_id=case_id, holds=holds)
     mailed: list[str] = []
+    not_mailed: list[str] = []
     for kind, to, build in (
         (WELCOME_MAIL, resource.email, _welcome_mail),
         (MANAGER_MAIL, (manager or {}).get("email"), _manager_mail),
@@ -304,9 +416,16 @@ def welcome(
 
         try:
             mailer.send(to=str(to), subject=subject, text=text, html=html, tags=mail_tags(kind))
-        except Exception:
-            claims.release(key, token)  # not sent: the step's retry mails
-            raise
+        except Exception as error:
+            claims.release(key, token)  # not sent: a retry of the step (or a resume) may mail
+            refused = _refused(error)
+            if refused is None:  # throttled, SES down, unreachable: the step is retried (connector_outage)
+                raise ConnectorUnavailable(
+                    f"SES did not take the {kind} mail: {type(error).__name__}"
+                ) from error
+            # SES refused it for good (a bad address, sending paused): the PSA work stands, the trail says why
+            not_mailed.append(f"{kind}: SES refused it ({refused})")
+            continue
         claims.done(key, token)
         mailed.append(kind)
     return {
@@ -314,9 +433,33 @@ def welcome(
         "assignment": _assignment_json(assignment),
         "passed_over": passed,
         "mailed": mailed,
+        "not_mailed": not_mailed,
         "worker_mailed": WELCOME_MAIL in mailed,
         "manager_mailed": MANAGER_MAIL in mailed,
     }
+
+
+_TRANSIENT_SES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "LimitExceededException",
+}
+
+
+def _refused(error: Exception) -> str | None:
+    """SES's answer when it refused a mail for good (its error code; a 4xx other than throttling); None when the
+    failure may pass (throttling, a 5xx, no answer at all)."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    code = str((response.get("Error") or {}).get("Code") or "")
+    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    if not code or code in _TRANSIENT_SES or status >= 500 or status == 429:
+        return None
+    return code
 
 
 def _assignment_json(assignment: Assignment | None) -> dict[str, Any] | None:
@@ -335,7 +478,7 @@ def _first_day(resource: PsaResource, assignment: Assignment | None) -> list[str
     lines = [
         f"Start date: {resource.start_date.isoformat()}",
         f"Role: {resource.role.replace('_', ' ')}" + (f", {resource.practice}" if resource.practice else ""),
-        f"Availability: {resource.weekly_hours.normalize()} hours a week",
+        f"Availability: {plain(resource.weekly_hours)} hours a week",
     ]
     if assignment is not None:
         lines.append(
