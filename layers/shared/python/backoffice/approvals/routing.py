@@ -26,37 +26,30 @@ from backoffice.approvals.policy import (
 # wins). The weekly time and expense review asks the people the case names: the project's manager, then, for
 # expenses, the firm's expense approvers; the reviewers (the case's fallback group) take a level nobody answered.
 _TWO_DAYS = 2 * 24 * 3600
+
+
+def _level(name: str, group: str, escalate_to: str) -> Level:
+    """A level of a default route: the case's ``group`` decides within two days, else its ``escalate_to`` group."""
+    return Level(
+        name=name,
+        group=f"{SUBJECT_GROUP}{group}",
+        timeout_seconds=_TWO_DAYS,
+        escalate_to=f"{SUBJECT_GROUP}{escalate_to}",
+    )
+
+
+_PROJECT_MANAGER = _level("project manager review", "project_manager", "reviewers")
+_PROJECT_OWNER = _level("project owner approval", "project_owner", "fallback")
+_PURCHASE_FINANCE = _level("finance approval", "finance", "fallback")
+
 DEFAULT_ROUTES: Mapping[str, tuple[Rule, ...]] = {
     "time_expense_review": (
         Rule(
             name="flagged expenses: the project manager, then the expense approver",
             when=Conditions(owners=("expenses",)),
-            levels=(
-                Level(
-                    name="project manager review",
-                    group=f"{SUBJECT_GROUP}project_manager",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}reviewers",
-                ),
-                Level(
-                    name="expense approval",
-                    group=f"{SUBJECT_GROUP}expense_approver",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}reviewers",
-                ),
-            ),
+            levels=(_PROJECT_MANAGER, _level("expense approval", "expense_approver", "reviewers")),
         ),
-        Rule(
-            name="flagged time: the project manager",
-            levels=(
-                Level(
-                    name="project manager review",
-                    group=f"{SUBJECT_GROUP}project_manager",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}reviewers",
-                ),
-            ),
-        ),
+        Rule(name="flagged time: the project manager", levels=(_PROJECT_MANAGER,)),
     ),
     # -- purchasing ----: the purchase approval chain by amount and category (``purchasing/budget.py`` names the
     # case's people: the project owner, finance, the fallback who stands in for an owner who is the requester).
@@ -66,62 +59,22 @@ DEFAULT_ROUTES: Mapping[str, tuple[Rule, ...]] = {
         Rule(
             name="over budget: the project owner, then finance",
             when=Conditions(owners=("over_budget",)),
-            levels=(
-                Level(
-                    name="project owner approval",
-                    group=f"{SUBJECT_GROUP}project_owner",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}fallback",
-                ),
-                Level(
-                    name="finance approval",
-                    group=f"{SUBJECT_GROUP}finance",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}fallback",
-                ),
-            ),
+            levels=(_PROJECT_OWNER, _PURCHASE_FINANCE),
         ),
         Rule(
             name="25,000 or more: the project owner, then finance",
             when=Conditions(min_amount=Decimal(25000)),
-            levels=(
-                Level(
-                    name="project owner approval",
-                    group=f"{SUBJECT_GROUP}project_owner",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}fallback",
-                ),
-                Level(
-                    name="finance approval",
-                    group=f"{SUBJECT_GROUP}finance",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}fallback",
-                ),
-            ),
+            levels=(_PROJECT_OWNER, _PURCHASE_FINANCE),
         ),
         Rule(
             name="subcontractor work orders: the project owner",
             when=Conditions(vendor_categories=("subcontractor",)),
-            levels=(
-                Level(
-                    name="project owner approval",
-                    group=f"{SUBJECT_GROUP}project_owner",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}fallback",
-                ),
-            ),
+            levels=(_PROJECT_OWNER,),
         ),
         Rule(
             name="purchases of 1,000 or more: the project owner",
             when=Conditions(min_amount=Decimal(1000)),
-            levels=(
-                Level(
-                    name="project owner approval",
-                    group=f"{SUBJECT_GROUP}project_owner",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}fallback",
-                ),
-            ),
+            levels=(_PROJECT_OWNER,),
         ),
     ),
     # -- resource onboarding (issue #22): a new hire's bill rate out of the band goes to the practice lead, and to
@@ -129,14 +82,7 @@ DEFAULT_ROUTES: Mapping[str, tuple[Rule, ...]] = {
     "resource_rate": (
         Rule(
             name="a bill rate out of band: the practice lead",
-            levels=(
-                Level(
-                    name="practice lead approval",
-                    group=f"{SUBJECT_GROUP}practice_lead",
-                    timeout_seconds=_TWO_DAYS,
-                    escalate_to=f"{SUBJECT_GROUP}reviewers",
-                ),
-            ),
+            levels=(_level("practice lead approval", "practice_lead", "reviewers"),),
         ),
     ),
 }
