@@ -43,9 +43,6 @@ def build_app(
         STACK_NAME,
         catalog=catalog,
         description="Back-office workflow automation: event bus, case workflows, functions, audit trail",
-        # The template passed 80 % of CloudFormation's 1 MB with the purchase approval workflow: written without
-        # indentation it is a good deal smaller (CDK's own advice, before splitting the stack).
-        suppress_template_indentation=True,
     )
     # cdk-nag 3 is a CDK validation plugin (Validations, not Aspects): unacknowledged errors fail the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))

@@ -54,7 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         workflow=STEP.workflow,
         step=STEP.name,
         execution_arn=payload.execution_arn,
-        known_people={request.vendor_legal_name: "the vendor"},
+        known_names={request.vendor_legal_name: "the vendor"},
     )
     documents_assistant = assistant(
         "document_classification", case, trail=AuditTrail(settings().audit_table_name)

@@ -423,3 +423,31 @@ def test_what_a_model_writes_is_masked_and_its_why_kept_to_a_line() -> None:
     # Then what people will read carries neither, in at most 200 characters
     assert "000123456789" not in suggestion.why and "Whitfield" not in suggestion.why
     assert "****6789" in suggestion.why and len(suggestion.why) <= 200
+
+
+def test_dates_times_references_and_amounts_people_read_are_not_masked() -> None:
+    # Given words a summary or a document carries that only look like long numbers
+    kept = [
+        "2026-12-07 18:24",
+        "Period 2026-01-01 2026-12-31",
+        "Invoice 2026 000123",
+        "Total 123 456 789,00 EUR",
+        "ein 2026 Haus",
+    ]
+    # Then they reach the model (and the people) as written
+    assert [mask_for_prompt(text) for text in kept] == kept
+    # And a VAT number is masked like the other labelled numbers
+    assert mask_for_prompt("VAT number 123456789") == "VAT number ****6789"
+
+
+def test_a_vendors_name_is_replaced_in_full_only() -> None:
+    # Given a vendor's name the case knows (it may be a person's) and a certificate naming its insurer
+    text = "CERTIFICATE OF LIABILITY INSURANCE for Harbor & Pine LLC; insurer Hartford Fire Insurance Company LLC"
+
+    # When masked with the name as a known name (not a person's: no surname rule)
+    masked = mask_for_prompt(text, known_names={"Harbor & Pine LLC": "the vendor"})
+
+    # Then the name is its role and the other words stay, "LLC" and "INSURANCE" included
+    assert masked == (
+        "CERTIFICATE OF LIABILITY INSURANCE for the vendor; insurer Hartford Fire Insurance Company LLC"
+    )

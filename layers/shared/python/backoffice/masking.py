@@ -114,13 +114,14 @@ EMAIL_PLACEHOLDER: Final = "[e-mail]"
 # A number a label says is a tax id or a bank number, whatever its length or grouping: "Account number: 12345678",
 # "Acct 0012-3456-7890", "EIN 12 3456789", "Routing no. 021000021", "A/C # 5530 0177".
 _LABELLED_NUMBER = re.compile(
-    r"(?P<label>\b(?:account|acct|a/c|routing|aba|ein|ssn|itin|tin|tax\s*id(?:entification)?|iban|swift|sort\s*code)"
-    r"\b[\s.:#-]*(?:(?:number|no|num)\b[\s.:#-]*)?)(?P<number>\d[\d -]{2,30}\d)",
+    r"(?P<label>\b(?:account|acct|a/c|routing|(?-i:ABA|EIN|SSN|ITIN|TIN)|tax\s*id(?:entification)?|iban|vat|swift"
+    r"|sort\s*code)\b[\s.:#-]*(?:(?:number|no|num)\b[\s.:#-]*)?)(?P<number>\d[\d -]{2,30}\d)",
     re.IGNORECASE,
 )
-# A number printed in groups (spaces or dashes) that holds 9 or more digits in all: "4567 8901 2345",
-# "0012-3456-7890". A date (8 digits) and an amount with commas or a point are left alone.
-_GROUPED_DIGITS = re.compile(r"(?<![\d-])\d{1,6}(?:[ -]\d{1,6}){1,6}(?![\d-])")
+# A number printed in three or more groups of three to six digits (one separator, a space or a dash) holding 9 or
+# more digits in all: "4567 8901 2345", "0012-3456-7890". Dates and times (groups of two), two-part references
+# ("2026 000123") and an amount with a decimal part ("123 456 789,00") are left alone.
+_GROUPED_DIGITS = re.compile(r"(?<![\d-])\d{3,6}(?P<sep>[ -])\d{3,6}(?:(?P=sep)\d{3,6}){1,4}(?![\d-]|[.,]\d)")
 
 
 def _mask_grouped(match: re.Match[str]) -> str:
@@ -135,14 +136,19 @@ def _name_pattern(name: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
-def mask_for_prompt(text: str, known_people: Mapping[str, str] | None = None) -> str:
+def mask_for_prompt(
+    text: str, known_people: Mapping[str, str] | None = None, known_names: Mapping[str, str] | None = None
+) -> str:
     """``text`` as it may be sent to a model: each known person's full name, then their surname alone (of three
     letters or more), replaced by their role; e-mail addresses by ``[e-mail]``; IBANs, tax ids, digit runs of 9 to
     17, numbers a label names as an account, routing or tax number, and digit groups of 9 digits or more by their
     last four (``****4442``). Over-masking a word that happens to be a surname is the price of never sending one."""
     masked = text
     people = sorted((known_people or {}).items(), key=lambda item: -len(item[0]))
-    for name, role in people:
+    # ``known_names``: a name replaced in full only (a vendor that may be a sole proprietor: "Harbor & Pine LLC"
+    # must not turn every "LLC" of a document into its role).
+    whole = sorted([*(known_names or {}).items(), *people], key=lambda item: -len(item[0]))
+    for name, role in whole:
         pattern = _name_pattern(name)
         if pattern is not None:
             masked = pattern.sub(role, masked)
@@ -158,7 +164,9 @@ def mask_for_prompt(text: str, known_people: Mapping[str, str] | None = None) ->
     return mask_sensitive_text(masked)
 
 
-def mask_prompt_value(value: Any, known_people: Mapping[str, str] | None = None) -> Any:
+def mask_prompt_value(
+    value: Any, known_people: Mapping[str, str] | None = None, known_names: Mapping[str, str] | None = None
+) -> Any:
     """A copy of a JSON-like value for a prompt: every string through ``mask_for_prompt``, and the value of a key
     naming a tax id or bank number as its last four whatever it looks like."""
     if isinstance(value, Mapping):
@@ -166,12 +174,12 @@ def mask_prompt_value(value: Any, known_people: Mapping[str, str] | None = None)
             str(k): (
                 last_four(v)
                 if is_secret_key(str(k)) and v not in (None, "") and not isinstance(v, (Mapping, list, tuple))
-                else mask_prompt_value(v, known_people)
+                else mask_prompt_value(v, known_people, known_names)
             )
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
-        return [mask_prompt_value(v, known_people) for v in value]
+        return [mask_prompt_value(v, known_people, known_names) for v in value]
     if isinstance(value, str):
-        return mask_for_prompt(value, known_people)
+        return mask_for_prompt(value, known_people, known_names)
     return value

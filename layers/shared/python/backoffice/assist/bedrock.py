@@ -68,6 +68,9 @@ _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 CLAUSE_BATCH = 15
 # The clause batches of one contract share this many model timeouts in all (then the rules answer).
 CLAUSE_DEADLINE_TIMEOUTS = 3
+# ... and never more than this: the deadline plus one batch's two calls (at most 2 x 20 s) end inside the contract
+# risk step's 90 s timeout (infra/catalog.py), so every call made is audited.
+CLAUSE_DEADLINE_SECONDS = 40
 EXPLANATION_MAX_WORDS = 150
 
 R = TypeVar("R", bound=BaseModel)
@@ -197,7 +200,7 @@ class BedrockAssistant:
         spent = [0, 0]
         # One deadline for the whole contract: a long SOW's batches must not outlast the function (whose timeout
         # would leave the calls made unaudited); past it the rules answer, with the reason.
-        budget = self._config.timeout_seconds * CLAUSE_DEADLINE_TIMEOUTS
+        budget = min(self._config.timeout_seconds * CLAUSE_DEADLINE_TIMEOUTS, CLAUSE_DEADLINE_SECONDS)
         deadline = self._clock() + budget
         for start in range(0, len(sentences), CLAUSE_BATCH):
             if start and self._clock() > deadline:

@@ -54,7 +54,9 @@ class AiAssistConfig(JsonModel):
     guardrail_version: str = "DRAFT"
     price_per_1k_input_tokens: Decimal = Field(default=Decimal("0.00025"), ge=0)
     price_per_1k_output_tokens: Decimal = Field(default=Decimal("0.00125"), ge=0)
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # Per model call (an invalid answer is asked once more); at most 20 s, so that a contract's clause batches (their
+    # shared deadline plus one batch) end inside the contract risk step's 90 s.
+    timeout_seconds: float = Field(default=10, gt=0, le=20)
     max_output_tokens: int = Field(default=700, ge=64, le=4096)
     kill_switch: bool = False
 

@@ -103,7 +103,10 @@ class GovernedAssistant:
     def _masked(self, value: Any) -> Any:
         # Python-mode dumps: amounts stay Decimals, which masking leaves alone (a JSON dump would turn
         # USD 250,000,000.00 into a 9-digit string that looks like a routing number).
-        return mask_prompt_value(value, self.case.known_people if self.case else None)
+        case = self.case
+        return mask_prompt_value(
+            value, case.known_people if case else None, case.known_names if case else None
+        )
 
     def _call(self, task: str, masked: Any, ask: Callable[[Assistant], T], outcome: Callable[[T], str]) -> T:
         requested = getattr(self.inner, "model_id", "local-rules")
@@ -135,6 +138,7 @@ class GovernedAssistant:
         """What a model wrote goes where people read it (mails, pages, reasons, an error's cause): its words are
         masked like its input (a number it echoed, a name it guessed) and a ``why`` kept to a short line."""
         people = self.case.known_people if self.case else None
+        names = self.case.known_names if self.case else None
 
         def clean(suggestion: Any) -> Any:
             if not isinstance(suggestion, Suggestion):
@@ -143,10 +147,10 @@ class GovernedAssistant:
             for name in ("why", "summary", "text"):
                 value = getattr(suggestion, name, None)
                 if isinstance(value, str):
-                    masked = mask_for_prompt(value, people)
+                    masked = mask_for_prompt(value, people, names)
                     update[name] = _clip(masked, WHY_CHARACTERS) if name == "why" else masked
             if isinstance(suggestion, ApprovalSummary):
-                update["facts_used"] = tuple(mask_for_prompt(f, people) for f in suggestion.facts_used)
+                update["facts_used"] = tuple(mask_for_prompt(f, people, names) for f in suggestion.facts_used)
             return suggestion.model_copy(update=update) if update else suggestion
 
         if isinstance(result, list):

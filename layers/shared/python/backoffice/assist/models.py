@@ -69,6 +69,8 @@ class AssistCase(_Input):
     step: str = Field(min_length=1)
     execution_arn: str | None = None
     known_people: dict[str, str] = Field(default_factory=dict)
+    # Names replaced in full only, by their role (an organisation that may be a person: a vendor): no surname rule.
+    known_names: dict[str, str] = Field(default_factory=dict)
 
 
 # -- inputs ------------------------------------------------------------------------------------------------------
