@@ -417,3 +417,61 @@ def test_a_mail_ses_refused_is_sent_by_the_retry(local: LocalRuntime) -> None:
         notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
     said = notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
     assert said["mailed"] and mailer.sent == ["orders@v.example"]
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_two_purchases_within_budget_but_together_over_it_rechecked_at_once_hold_it_once(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a project with 1,500 left, and two purchases of 1,000 each, each within budget alone
+    from backoffice.purchasing.attempts import BudgetReservations
+
+    table = local.resolve(Ref("table_name", "purchasing"))
+    reservations = BudgetReservations(local.client("dynamodb"), table)
+    project = f"P-{uuid.uuid4().hex[:8]}"
+    room = Decimal("1500.00") - Decimal("1000.00")
+    # When both are rechecked just before their orders, at once (and each step retried: four callers each)
+    answers = at_once(
+        [
+            lambda n=n: reservations.reserve(project, f"{project}-PR-{n % 2}", Decimal("1000.00"), room)
+            for n in range(COPIES)
+        ]
+    )
+    # Then exactly one request holds the budget (its retries agree); the other is over budget: owner and finance
+    by_request = {n % 2: answers[n] for n in range(COPIES)}
+    assert sorted(by_request.values()) == [False, True]
+    assert all(answers[n] == by_request[n % 2] for n in range(COPIES))
+    assert reservations.reserved(project) == Decimal("1000.00")
+    # And once the held one's order exists, its reservation is released once, whoever releases it
+    held = next(n for n, ok in by_request.items() if ok)
+    released = at_once([lambda: reservations.release(f"{project}-PR-{held}", NOW) for _ in range(COPIES)])
+    assert released.count(True) == 1 and reservations.reserved(project) == Decimal(0)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_an_attempt_and_its_correction_taking_the_order_at_once_one_orders(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a request whose first attempt (09:00) and correction (10:00) both claimed; the correction is the latest
+    from backoffice.purchasing.attempts import PurchaseAttempts
+
+    attempts = PurchaseAttempts(local.client("dynamodb"), local.resolve(Ref("table_name", "purchasing")))
+    request = f"PR-{uuid.uuid4().hex[:8]}"
+    first, fixed = "2026-12-07T09:00:00.000000Z", "2026-12-07T10:00:00.000000Z"
+    assert attempts.claim(request, first, "exec-1") is None
+    assert attempts.claim(request, fixed, "exec-2") is None
+    assert attempts.claim(request, first, "exec-1") is not None  # the older one, late: superseded
+    # When both take the order at once, four times each
+    answers = at_once(
+        [lambda: ("exec-1", attempts.confirm(request, first, "exec-1")) for _ in range(4)]
+        + [lambda: ("exec-2", attempts.confirm(request, fixed, "exec-2")) for _ in range(4)]
+    )
+    # Then only the correction orders; the first is superseded
+    assert [why for who, why in answers if who == "exec-2"] == [None] * 4  # type: ignore[misc]
+    stopped = [why for who, why in answers if who == "exec-1"]  # type: ignore[misc]
+    assert len(stopped) == 4 and all(why and "superseded" in why for why in stopped)
+    # And a later correction, once ordered, is told to amend the order in the ERP
+    attempts.ordered(request, "PO-77")
+    assert attempts.claim(request, "2026-12-07T11:00:00.000000Z", "exec-3") == (
+        f"request {request} is already ordered as PO PO-77: amend it in the ERP"
+    )
