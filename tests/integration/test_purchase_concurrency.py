@@ -475,3 +475,51 @@ def test_an_attempt_and_its_correction_taking_the_order_at_once_one_orders(
     assert attempts.claim(request, "2026-12-07T11:00:00.000000Z", "exec-3") == (
         f"request {request} is already ordered as PO PO-77: amend it in the ERP"
     )
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_blocked_onboarding_is_waited_for_not_claimed_again_until_it_is_abandoned(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a vendor onboarding that ended blocked (its vendor case may still be resumed)
+    from backoffice.purchasing.vendor_waits import BLOCKED_ABANDONED
+
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="v-1", event_id="e-1")
+    assert waits.decide(
+        key, outcome="blocked", vendor_id=None, vendor_case_id="v-1", reasons=["late"], now=NOW
+    )
+    # When eight purchases ask for the vendor's onboarding at once, the next day
+    later = NOW + timedelta(days=1)
+    answers = at_once(
+        [
+            lambda n=n: waits.claim_onboarding(
+                key, vendor_legal_name="V LLC", case_id=f"purchase-{n}", now=later
+            )
+            for n in range(COPIES)
+        ]
+    )
+    # Then none starts a second onboarding: the blocked one stays, and a purchase registering is not resumed blocked
+    assert answers == [False] * COPIES
+    assert (waits.onboarding(key) or {})["vendor_case_id"] == "v-1"
+    sfn = _Sfn()
+    assert (
+        resume_if_decided(
+            key=key, case_id="purchase-9", execution_arn=None, task_token="t-9", waits=waits, sfn=sfn,
+            now=lambda: later,
+        )
+        is None
+    )  # fmt: skip
+    assert sfn.sent == []
+    # But once it is abandoned (blocked for BLOCKED_ABANDONED), one of them asks again
+    abandoned = NOW + BLOCKED_ABANDONED + timedelta(minutes=1)
+    again = at_once(
+        [
+            lambda n=n: waits.claim_onboarding(
+                key, vendor_legal_name="V LLC", case_id=f"p-{n}", now=abandoned
+            )
+            for n in range(COPIES)
+        ]
+    )
+    assert again.count(True) == 1

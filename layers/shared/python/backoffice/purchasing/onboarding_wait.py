@@ -123,8 +123,8 @@ def resume_if_decided(
     """After the token is kept: the onboarding may have ended before, when its outcome handler could not see this
     purchase. Then the purchase is resumed now, with the outcome (returned); else None, and it waits."""
     onboarding = waits.onboarding(key) or {}
-    if not onboarding.get("outcome"):
-        return None
+    if not onboarding.get("outcome") or onboarding.get("outcome") == "blocked":
+        return None  # under way, or blocked: its vendor case may be resumed, and its next outcome resumes this one
     output = _outcome_of(onboarding)
     resumed = _resume(waits, key, Waiter(case_id, task_token, execution_arn, None), output, sfn, now)
     return output if resumed else None

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from backoffice.connectors.ports import ErpPort, ProjectBudgetPsaPort, RecordNotFound, all_pages
 from backoffice.models import PurchaseRequested, Vendor
 from backoffice.purchasing.policy import PurchasingPolicy
-from backoffice.purchasing.vendor_waits import VendorWaits, vendor_key
+from backoffice.purchasing.vendor_waits import BLOCKED_ABANDONED, VendorWaits, vendor_key
 from backoffice.vendors.standing import vendor_standing
 
 WORKFLOW = "purchase_approval"
@@ -157,13 +157,17 @@ def check_request(
             )
         return _bought_from(vendor, detail, policy, today, key)
     if outcome in ("rejected", "blocked"):
-        # The vendor was not approved then; it may be now (its documents fixed): its onboarding is asked again.
-        earlier = "rejected the vendor" if outcome == "rejected" else "was blocked"
+        # Rejected: the vendor may be approved now (its documents fixed): its onboarding is asked again. Blocked: its
+        # vendor case may be resumed (the documents arrive, the review is answered): the purchase waits for it; only
+        # one abandoned (blocked for BLOCKED_ABANDONED) is asked for again.
         return RequestCheck(
             "vendor_onboarding",
             [
-                f"vendor onboarding {case} {earlier}: the vendor's onboarding is asked for again and the purchase "
-                "waits for it",
+                f"vendor onboarding {case} rejected the vendor: the vendor's onboarding is asked for again and the "
+                "purchase waits for it"
+                if outcome == "rejected"
+                else f"vendor onboarding {case} was blocked: the purchase waits for it to be resumed and decided "
+                f"(one blocked for {BLOCKED_ABANDONED.days} days is asked for again)",
                 *onboarding.get("reasons", []),
             ],
             vendor_key=key,

@@ -37,6 +37,9 @@ VendorOutcome = Literal["approved", "rejected", "blocked"]
 # failed in between (the step's Lambda times out at 30 s, its retries end within minutes): another purchase takes
 # it over.
 CLAIM_LEASE = timedelta(minutes=15)
+# A blocked vendor onboarding (documents never received, a review nobody answered) can be resumed on its own case:
+# purchases wait for it. Only one nobody resumed for this long is abandoned, and claimed again by a new onboarding.
+BLOCKED_ABANDONED = timedelta(days=14)
 # Runs of anything but letters and digits (of any script) separate a name's words.
 _SEPARATORS = re.compile(r"[\W_]+")
 _KEY_MAX = 200
@@ -93,8 +96,10 @@ class VendorWaits:
 
     def claim_onboarding(self, key: str, *, vendor_legal_name: str, case_id: str, now: datetime) -> bool:
         """Claim asking for the vendor's onboarding: True for exactly one purchase, however many ask at once. An
-        onboarding that ended rejected or blocked is claimed again (a new onboarding: the vendor fixed what was
-        wrong), by one purchase of those asking: the put is conditional on that outcome, which it clears."""
+        onboarding that ended rejected is claimed again (a new onboarding: the vendor fixed what was wrong), by one
+        purchase of those asking: the put is conditional on that outcome, which it clears. A blocked one is not (its
+        vendor case may be resumed: the purchases wait for it) until it is abandoned (blocked for
+        ``BLOCKED_ABANDONED``): a second onboarding of the same vendor would run beside the first."""
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
@@ -105,8 +110,15 @@ class VendorWaits:
                     "claimed_by": {"S": case_id},
                     "claimed_at": {"S": now.isoformat()},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR outcome IN (:rejected, :blocked)",
-                ExpressionAttributeValues={":rejected": {"S": "rejected"}, ":blocked": {"S": "blocked"}},
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR outcome = :rejected "
+                    "OR (outcome = :blocked AND decided_at < :abandoned)"
+                ),
+                ExpressionAttributeValues={
+                    ":rejected": {"S": "rejected"},
+                    ":blocked": {"S": "blocked"},
+                    ":abandoned": {"S": (now - BLOCKED_ABANDONED).isoformat()},
+                },
             )
             return True
         except ClientError as error:
