@@ -23,7 +23,6 @@ test_purchase_concurrency.py).
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,8 +39,6 @@ CLAIM_LEASE = timedelta(minutes=15)
 # A blocked vendor onboarding (documents never received, a review nobody answered) can be resumed on its own case:
 # purchases wait for it. Only one nobody resumed for this long is abandoned, and claimed again by a new onboarding.
 BLOCKED_ABANDONED = timedelta(days=14)
-# Runs of anything but letters and digits (of any script) separate a name's words.
-_SEPARATORS = re.compile(r"[\W_]+")
 _KEY_MAX = 200
 
 
@@ -51,12 +48,27 @@ def vendor_key(legal_name: str) -> str:
     is kept (``Delta Co`` and ``Delta Corp`` may be two companies), and a name with no letter or digit at all is
     the digest of its normalized text, never a fixed word two vendors could share."""
     plain = unicodedata.normalize("NFKC", legal_name).casefold()
-    key = "-".join(w for w in _SEPARATORS.split(plain) if w)
+    key = "-".join(_words(plain))
     if not key:
         return "name-" + hashlib.sha256(plain.strip().encode()).hexdigest()[:32]
     if len(key) > _KEY_MAX:
         key = key[: _KEY_MAX - 17] + "-" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return key
+
+
+def _words(text: str) -> list[str]:
+    """The text's words: runs of letters, digits and combining marks (of any script: the vowel signs of Devanagari
+    are marks, so "कमिल" and "कमाल" stay two words, not "क-ल" both); anything else separates them."""
+    words, word = [], []
+    for char in text:
+        if unicodedata.category(char)[0] in "LNM":
+            word.append(char)
+        elif word:
+            words.append("".join(word))
+            word = []
+    if word:
+        words.append("".join(word))
+    return words
 
 
 def _conditional_failed(error: ClientError) -> bool:
