@@ -22,7 +22,7 @@ from backoffice.connectors.sandbox import SandboxErp
 from backoffice.idempotency import RecordBeingCreated
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import CaseOutcome, VendorPurchaseOrder
-from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
+from backoffice.purchasing.onboarding_wait import PurchasesNotResumed, resume_if_decided, resume_waiting
 from backoffice.purchasing.orders import OrderMails, notify_vendor_once
 from backoffice.purchasing.vendor_waits import CLAIM_LEASE, VendorWaits, Waiter
 from infra.catalog import Ref
@@ -340,7 +340,7 @@ def test_a_resume_whose_callback_or_audit_record_failed_is_resumed_by_the_retry(
             "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=audit_down
         )
     # And Step Functions throttles the callback on the redelivery
-    with pytest.raises(ClientError):
+    with pytest.raises(PurchasesNotResumed):
         resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)
     # Then the purchase was not marked resumed, and the next redelivery resumes it, once
     [waiter] = waits.waiters(key)
@@ -523,3 +523,52 @@ def test_a_blocked_onboarding_is_waited_for_not_claimed_again_until_it_is_abando
         ]
     )
     assert again.count(True) == 1
+
+
+class _SfnFailingFor(_Sfn):
+    """Step Functions throttling one token's callback once."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token, self.failed = token, False
+
+    def send_task_success(self, *, taskToken: str, output: str) -> None:
+        if taskToken == self.token and not self.failed:
+            self.failed = True
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "SendTaskSuccess"
+            )
+        super().send_task_success(taskToken=taskToken, output=output)
+
+
+def test_one_waiting_purchase_that_fails_to_resume_does_not_stop_the_others_and_is_recorded_once(
+    local: LocalRuntime,
+) -> None:
+    # Given three purchases waiting for one vendor's onboarding, and its approval
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id=f"{key}-case", event_id="e-1")
+    for n in (1, 2, 3):
+        waits.wait(key, case_id=f"purchase-{n}", task_token=f"token-{n}", execution_arn=None, now=NOW)
+    approved = CaseOutcome(case_id=f"{key}-case", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-1", "vendor": "V LLC"
+    })  # fmt: skip
+    records: list[str] = []
+    sfn = _SfnFailingFor("token-1")
+
+    def record(case_id: str, output: Any) -> None:
+        records.append(case_id)
+
+    # When the first purchase's callback is throttled on the first delivery
+    with pytest.raises(PurchasesNotResumed, match="purchase-1"):
+        resume_waiting(
+            "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=record
+        )
+    # Then the other two were resumed all the same
+    assert sorted(sfn.sent) == ["token-2", "token-3"]
+    # And the redelivery resumes the first, without a second record on its trail
+    again = resume_waiting(
+        "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=record
+    )
+    assert again["resumed"] == ["purchase-1"] and sorted(sfn.sent) == ["token-1", "token-2", "token-3"]
+    assert sorted(records) == ["purchase-1", "purchase-2", "purchase-3"]

@@ -81,6 +81,9 @@ class Waiter:
     task_token: str
     execution_arn: str | None
     resumed_at: str | None
+    audited: bool = (
+        False  # its resume's record is on the purchase's trail (a retry after a release adds none)
+    )
 
 
 @dataclass(frozen=True)
@@ -274,9 +277,25 @@ class VendorWaits:
                 task_token=item["task_token"]["S"],
                 execution_arn=item.get("execution_arn", {}).get("S"),
                 resumed_at=item.get("resumed_at", {}).get("S"),
+                audited=item.get("audited_token", {}).get("S") == item["task_token"]["S"],
             )
             for item in items
         ]
+
+    def mark_audited(self, key: str, waiter: Waiter) -> None:
+        """The resume's record of this token is on the purchase's trail: a resume released and tried again (its
+        callback failed) records nothing twice."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": f"waiter#{waiter.case_id}"}},
+                UpdateExpression="SET audited_token = :t",
+                ConditionExpression="task_token = :t",
+                ExpressionAttributeValues={":t": {"S": waiter.task_token}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):  # another attempt's token replaced it: its own record follows
+                raise
 
     def claim_resume(self, key: str, waiter: Waiter, now: datetime) -> bool:
         """Claim resuming this waiter's token: True once per token, whoever asks (the outcome handler, a purchase
