@@ -606,6 +606,39 @@ def test_a_mail_ses_refuses_for_good_does_not_undo_the_onboarding() -> None:
     assert result["not_mailed"] == [f"{WELCOME_MAIL}: SES refused it (MessageRejected)"]
 
 
+def test_a_mail_ses_denies_for_a_configuration_fault_fails_the_step_not_skipped() -> None:
+    # Given SES denying the send (AccessDenied, a 403: the role or identity is misconfigured), and a request waiting
+    class Denying(Outbox):
+        def send(self, **mail: Any) -> str:
+            error = RuntimeError("not authorized to perform ses:SendEmail")
+            error.response = {  # type: ignore[attr-defined]
+                "Error": {"Code": "AccessDenied", "Message": "not authorized"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+            raise error
+
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A")
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    # When the step runs, Then it fails with SES's error (a technical fault), instead of reporting mails not sent
+    with pytest.raises(RuntimeError, match="not authorized"):
+        welcome(
+            resource,
+            "RES-W-101",
+            manager={"name": "Ruth Wagner", "email": str(MANAGER.email)},
+            case_id="worker-W-101",
+            attempt="a-1",
+            psa=systems,  # type: ignore[arg-type]
+            mailer=Denying(),
+            claims=Claims(),
+            holds=Holds(),
+        )
+
+
 def test_a_rate_nobody_may_approve_blocks_the_hire_with_the_reason_not_a_fault() -> None:
     # Given a rate out of band, no practice lead in the HRIS and the firm's group naming only the hiring manager
     policy = ApprovalPolicy(

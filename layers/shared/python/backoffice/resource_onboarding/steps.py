@@ -419,10 +419,16 @@ def welcome(
         except Exception as error:
             claims.release(key, token)  # not sent: a retry of the step (or a resume) may mail
             refused = _refused(error)
-            if refused is None:  # throttled, SES down, unreachable: the step is retried (connector_outage)
+            if refused is None and _transient(
+                error
+            ):  # throttled, SES down, unreachable: retried (connector_outage)
                 raise ConnectorUnavailable(
                     f"SES did not take the {kind} mail: {type(error).__name__}"
                 ) from error
+            if (
+                refused is None
+            ):  # access denied, a configuration missing: the step fails, no mail silently skipped
+                raise
             # SES refused it for good (a bad address, sending paused): the PSA work stands, the trail says why
             not_mailed.append(f"{kind}: SES refused it ({refused})")
             continue
@@ -449,17 +455,32 @@ _TRANSIENT_SES = {
 }
 
 
-def _refused(error: Exception) -> str | None:
-    """SES's answer when it refused a mail for good (its error code; a 4xx other than throttling); None when the
-    failure may pass (throttling, a 5xx, no answer at all)."""
+# SES refusing this mail for good (the address, the message): the PSA work stands and the trail says why. Any other
+# 4xx (AccessDenied, a configuration set or identity missing, sending paused) is the firm's set-up: the step fails.
+_REFUSED_FOR_GOOD = {"MessageRejected", "MailFromDomainNotVerified", "MailFromDomainNotVerifiedException"}
+
+
+def _code_and_status(error: Exception) -> tuple[str, int] | None:
     response = getattr(error, "response", None)
     if not isinstance(response, Mapping):
         return None
     code = str((response.get("Error") or {}).get("Code") or "")
-    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-    if not code or code in _TRANSIENT_SES or status >= 500 or status == 429:
-        return None
-    return code
+    return code, int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+
+
+def _refused(error: Exception) -> str | None:
+    """SES's code when it refused this mail for good (``_REFUSED_FOR_GOOD``); None otherwise."""
+    found = _code_and_status(error)
+    return found[0] if found and found[0] in _REFUSED_FOR_GOOD else None
+
+
+def _transient(error: Exception) -> bool:
+    """The failure may pass: throttling, a 5xx, no answer at all."""
+    found = _code_and_status(error)
+    if found is None:
+        return True
+    code, status = found
+    return not code or code in _TRANSIENT_SES or status >= 500 or status == 429
 
 
 def _assignment_json(assignment: Assignment | None) -> dict[str, Any] | None:
