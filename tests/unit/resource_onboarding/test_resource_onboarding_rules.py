@@ -667,3 +667,18 @@ def test_the_check_reads_the_rate_card_in_force_on_the_start_date() -> None:
     check(Dated([MANAGER]), hired(start_date="2027-03-01"))
     # Then the card is read as of the start date, not today
     assert asked == [date(2027, 3, 1)]
+
+
+def test_an_attempts_order_without_hired_at_is_its_start_date_with_hired_at_when_it_was_recorded() -> None:
+    # Given a hire's record and a correction moving the start date earlier
+    from backoffice.resource_onboarding.attempts import attempt_order
+
+    first, earlier = hired(start_date="2027-02-01"), hired(start_date="2027-01-04")
+    # Without hired_at: the start date alone orders them, so the earlier start is the older record (superseded)
+    assert attempt_order(earlier) < attempt_order(first)
+    # With hired_at: the record the HRIS made later is the latest, whatever its start date
+    first_at = hired(start_date="2027-02-01", hired_at="2026-12-01T09:00:00Z")
+    fixed_at = hired(start_date="2027-01-04", hired_at="2026-12-02T09:00:00Z")
+    assert attempt_order(fixed_at) > attempt_order(first_at)
+    # And a record with hired_at comes after any without it
+    assert attempt_order(first_at) > attempt_order(first)
