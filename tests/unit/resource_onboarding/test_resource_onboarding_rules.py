@@ -545,7 +545,7 @@ def test_a_held_request_another_hire_took_meanwhile_is_passed_over_for_the_next(
     )
     resource = resource_of(check(systems, hired())["resource"])
     holds = Holds()
-    key = "worker#assignment#worker-W-101#2026-12-14#engineer"
+    key = "worker#assignment#worker-W-101"
     holds.hold(key, {"request_id": "RR-A", "project_id": "P-A", "start": "2027-01-04", "end": "2027-03-31",
                      "hours": "320"}, None)  # fmt: skip
     systems.held["RR-A"] = "RES-W-999"
@@ -682,3 +682,39 @@ def test_an_attempts_order_without_hired_at_is_its_start_date_with_hired_at_when
     assert attempt_order(fixed_at) > attempt_order(first_at)
     # And a record with hired_at comes after any without it
     assert attempt_order(first_at) > attempt_order(first)
+
+
+def test_a_correction_moving_the_start_date_keeps_the_one_assignment() -> None:
+    # Given a hire starting 2026-12-14 assigned to RR-A, and a second request waiting for the role
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A"),
+            ResourceRequest("P-B", "engineer", Decimal(160), date(2027, 1, 4), date(2027, 4, 30), id="RR-B"),
+        ],
+    )
+    holds = Holds()
+
+    def run(detail: WorkerHired, attempt: str) -> dict[str, Any]:
+        return welcome(
+            resource_of(check(systems, detail)["resource"]),
+            "RES-W-101",
+            manager=None,
+            case_id="worker-W-101",
+            attempt=attempt,
+            psa=systems,  # type: ignore[arg-type]
+            mailer=None,
+            claims=Claims(),
+            holds=holds,
+        )
+
+    first = run(hired(), "a-1")
+    # When the HRIS corrects the start date (2027-01-11) and the step runs for that attempt
+    corrected = run(hired(start_date="2027-01-11", hired_at="2026-12-02T09:00:00Z"), "a-2")
+    # Then the worker still holds one request, the same
+    assert systems.held == {"RR-A": "RES-W-101"}
+    assert corrected["assignment"] == first["assignment"]
+    # And a correction changing the role takes no second request, and says why
+    moved = run(hired(role="analyst", hired_at="2026-12-03T09:00:00Z"), "a-3")
+    assert moved["assignment"] is None and systems.held == {"RR-A": "RES-W-101"}
+    assert "role changed from engineer to analyst" in moved["passed_over"][0]

@@ -339,10 +339,22 @@ def first_assignment(
 
     The request is held for the hire (``holds``) before it is assigned: a retried or repeated step finds the one it
     took (the PSA confirms it is still this worker's) and takes no second one."""
-    key = f"worker#assignment#{case_id}#{resource.start_date.isoformat()}#{resource.role}"
+    # One hold per worker's case: a correction moving the start date re-uses the request the hire holds. A rehire
+    # (the held request ended before the new start) takes a new one; a change of role keeps the held request (staffing
+    # re-points it) and takes no second one.
+    key = f"worker#assignment#{case_id}"
     passed: list[str] = []
     held = holds.held(key)
     previous: str | None = None
+    if held is not None and held.get("role", resource.role) != resource.role:
+        passed.append(
+            f"the hire's role changed from {held['role']} to {resource.role}: staffing request "
+            f"{held['request_id']} stays held for it and no second request is taken; staffing re-points it"
+        )
+        return None, passed
+    if held is not None and date.fromisoformat(held["end"]) < resource.start_date:
+        previous = held["request_id"]  # a rehire: that assignment is over, a new one is taken
+        held = None
     if held is not None:
         if psa.assign_resource_request(
             held["request_id"],
@@ -362,7 +374,7 @@ def first_assignment(
             Assignment(request.id, request.project_id, request.start, request.end, request.hours)
         )
         assert choice is not None
-        if not holds.hold(key, choice, previous):
+        if not holds.hold(key, {**choice, "role": resource.role}, previous):
             # another run of this step holds a request now: it is the hire's if the PSA says so
             held = holds.held(key)
             if held is not None and psa.assign_resource_request(
