@@ -957,15 +957,17 @@ CATALOG = Catalog(
         LambdaFunction(
             name="check_purchase_budget",
             description="Purchase approval: committed + actual + request vs the project budget; who approves",
-            # firm_config: the purchasing policy and the approval policy's groups (finance, the fallback).
-            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV},
-            grants=(*_STEP_GRANTS, "firm_config:read"),
+            # firm_config: the purchasing policy and the approval policy's groups (finance, the fallback). purchasing:
+            # the recheck holds the amount in the project's budget and takes the order as the latest attempt.
+            environment={**_STEP_ENV, **_FIRM_CONFIG_ENV, "PURCHASING_TABLE_NAME": table("purchasing")},
+            grants=(*_STEP_GRANTS, "firm_config:read", "purchasing:readwrite"),
         ),
         LambdaFunction(
             name="create_purchase_order",
             description="Purchase approval: the vendor's purchase order in the ERP, once per request",
-            environment=dict(_STEP_ENV),
-            grants=_STEP_GRANTS,
+            # purchasing: the order's number on the request's latest attempt; the budget the recheck held released.
+            environment={**_STEP_ENV, "PURCHASING_TABLE_NAME": table("purchasing")},
+            grants=(*_STEP_GRANTS, "purchasing:readwrite"),
         ),
         LambdaFunction(
             name="notify_vendor_of_purchase_order",

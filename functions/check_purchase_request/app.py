@@ -16,6 +16,7 @@ from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.firm_settings import firm_policy
 from backoffice.models import PurchaseRequested, parse_event_as
+from backoffice.purchasing.attempts import PurchaseAttempts, attempt_order
 from backoffice.purchasing.policy import PurchasingPolicy
 from backoffice.purchasing.requests import WORKFLOW, check_request
 from backoffice.purchasing.step_inputs import CheckRequestInput
@@ -41,6 +42,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = INPUT_MODEL.model_validate(event)
     own = from_env(CheckRequestSettings)
     _, detail = parse_event_as(payload.event, PurchaseRequested)
+    # A correction of the request (a later requested_at) supersedes this attempt; once ordered, nothing does.
+    stopped = PurchaseAttempts(aws.client("dynamodb"), own.purchasing_table_name).claim(
+        detail.request_id, attempt_order(detail.requested_at), payload.execution_arn or payload.case_id
+    )
+    if stopped is not None:
+        STEP.record(event, action="request.superseded", outcome="blocked", reasons=[stopped])
+        return {
+            "status": "superseded",
+            "reasons": [stopped],
+            "vendor_id": None,
+            "vendor_key": None,
+            "wait_seconds": 0,
+        }
     try:
         checked = check_request(
             detail,

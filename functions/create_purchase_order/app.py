@@ -9,18 +9,25 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backoffice import aws
 from backoffice.audit import Actor, AuditTrail
 from backoffice.connectors import wiring
 from backoffice.models import PurchaseRequested, parse_event_as
+from backoffice.purchasing.attempts import BudgetReservations, PurchaseAttempts
 from backoffice.purchasing.orders import create_order
 from backoffice.purchasing.requests import WORKFLOW, money
 from backoffice.purchasing.step_inputs import CreateOrderInput
+from backoffice.settings import Settings, from_env
 from backoffice.steps import Step, settings
 
 logger = Logger()
 tracer = Tracer()
 STEP = Step(WORKFLOW, "create the purchase order", Actor.system("create_purchase_order"))
 INPUT_MODEL = CreateOrderInput
+
+
+class CreateOrderSettings(Settings):
+    purchasing_table_name: str
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -50,6 +57,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except Exception as error:
         STEP.failed(event, error, "purchase_order.created")
         raise
+    # The order is in the ERP (its amount now counts as committed): the budget the recheck held is given back, and a
+    # correction arriving later is told the order's number.
+    own = from_env(CreateOrderSettings)
+    dynamodb = aws.client("dynamodb")
+    PurchaseAttempts(dynamodb, own.purchasing_table_name).ordered(detail.request_id, str(order["number"]))
+    BudgetReservations(dynamodb, own.purchasing_table_name).release(detail.request_id, datetime.now(UTC))
     STEP.record(
         event,
         action="purchase_order.created",

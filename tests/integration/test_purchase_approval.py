@@ -726,3 +726,67 @@ def test_make_runs_purchases_each_end_as_the_sample_says(firm: Firm) -> None:
     ok = run_purchase_approvals(firm.runtime, firm.approvals, _link, out)
     # Then every scenario ended as the sample expects
     assert ok, out.getvalue()
+
+
+def _executions(firm: Firm, case_id: str) -> list[Any]:
+    started = [r for r in firm.records(case_id) if r.action == "case.started"]
+    return [firm.runtime.execution(r.data["execution"], with_state=False) for r in started]
+
+
+def test_a_correction_while_the_first_attempt_waits_for_approval_is_the_one_ordered(firm: Firm) -> None:
+    # Given a software request of 1,000 waiting for the project owner
+    seed_purchasing(firm.runtime.sandbox())
+    detail = purchase_detail(
+        "PR-2026-0501", requester="W-010", category="software", description="Seats", amount="1000.00"
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0501"
+    assert firm.settle(case_id).current_state == "Ask for purchase approval"
+    # When procurement corrects the amount (1,200) and sends it again while the first waits
+    fixed = {**detail, "amount": "1200.00", "requested_at": "2026-12-08T10:00:00+00:00"}
+    firm.runtime.put_event("Purchase Requested", fixed, source="procurement.portal")
+    time.sleep(1)
+    firm.settle(case_id)
+    # And the owner approves (every approval the case shows, until none is pending)
+    for _ in range(4):
+        pending = [r for r in firm.approvals.pending_requests() if r.case_id == case_id]
+        if not pending:
+            break
+        decide(firm, OWNER_OF_CLOUD, case_id, "approve", "ok")
+        time.sleep(1)
+        firm.settle(case_id)
+    # Then one order exists, with the corrected amount, and the correction's execution issued it
+    [order] = orders(firm, "PR-2026-0501")
+    assert order["amount"] == "1200.00"
+    older, newer = _executions(firm, case_id)
+    assert newer is not None and newer.status == "SUCCEEDED"
+    assert firm.outcome_event(case_id)["detail-type"] == "Purchase Order Issued"
+    # And the older attempt orders nothing: it still waits (its approval is the case's, now the correction's; it
+    # ends when that approval expires), and its recheck could no longer take the order (the concurrency tests)
+    assert older is not None and older.status == "RUNNING"
+    assert [r.action for r in firm.records(case_id)].count("purchase_order.created") == 1
+    firm.runtime.client("stepfunctions").stop_execution(executionArn=older.arn)
+
+
+def test_a_correction_of_a_request_already_ordered_is_blocked_amend_it_in_the_erp(firm: Firm) -> None:
+    # Given a software request of 500 ordered by the policy
+    seed_purchasing(firm.runtime.sandbox())
+    detail = purchase_detail(
+        "PR-2026-0502", requester="W-010", category="software", description="Seats", amount="500.00"
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0502"
+    assert firm.finish(case_id).status == "SUCCEEDED"
+    [order] = orders(firm, "PR-2026-0502")
+    # When a correction (600) arrives after the order
+    fixed = {**detail, "amount": "600.00", "requested_at": "2026-12-08T10:00:00+00:00"}
+    firm.runtime.put_event("Purchase Requested", fixed, source="procurement.portal")
+    firm.runtime.wait_until_idle(timeout=60)
+    # Then it is blocked with the order's number and nothing is ordered again
+    [second] = _executions(firm, case_id)[1:]
+    assert second is not None and second.status == "SUCCEEDED"
+    blocked = [r for r in firm.records(case_id) if r.action == "request.superseded"]
+    assert blocked and list(blocked[0].reasons) == [
+        f"request PR-2026-0502 is already ordered as PO {order['number']}: amend it in the ERP"
+    ]
+    assert [o["amount"] for o in orders(firm, "PR-2026-0502")] == ["500.00"]

@@ -22,7 +22,7 @@ from backoffice.connectors.sandbox import SandboxErp
 from backoffice.idempotency import RecordBeingCreated
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import CaseOutcome, VendorPurchaseOrder
-from backoffice.purchasing.onboarding_wait import resume_if_decided, resume_waiting
+from backoffice.purchasing.onboarding_wait import PurchasesNotResumed, resume_if_decided, resume_waiting
 from backoffice.purchasing.orders import OrderMails, notify_vendor_once
 from backoffice.purchasing.vendor_waits import CLAIM_LEASE, VendorWaits, Waiter
 from infra.catalog import Ref
@@ -340,7 +340,7 @@ def test_a_resume_whose_callback_or_audit_record_failed_is_resumed_by_the_retry(
             "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=audit_down
         )
     # And Step Functions throttles the callback on the redelivery
-    with pytest.raises(ClientError):
+    with pytest.raises(PurchasesNotResumed):
         resume_waiting("Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW)
     # Then the purchase was not marked resumed, and the next redelivery resumes it, once
     [waiter] = waits.waiters(key)
@@ -417,3 +417,158 @@ def test_a_mail_ses_refused_is_sent_by_the_retry(local: LocalRuntime) -> None:
         notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
     said = notify_vendor_once(request, order, firm="F", mailer=mailer, mails=mails, now=lambda: NOW)
     assert said["mailed"] and mailer.sent == ["orders@v.example"]
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_two_purchases_within_budget_but_together_over_it_rechecked_at_once_hold_it_once(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a project with 1,500 left, and two purchases of 1,000 each, each within budget alone
+    from backoffice.purchasing.attempts import BudgetReservations
+
+    table = local.resolve(Ref("table_name", "purchasing"))
+    reservations = BudgetReservations(local.client("dynamodb"), table)
+    project = f"P-{uuid.uuid4().hex[:8]}"
+    room = Decimal("1500.00") - Decimal("1000.00")
+    # When both are rechecked just before their orders, at once (and each step retried: four callers each)
+    answers = at_once(
+        [
+            lambda n=n: reservations.reserve(project, f"{project}-PR-{n % 2}", Decimal("1000.00"), room)
+            for n in range(COPIES)
+        ]
+    )
+    # Then exactly one request holds the budget (its retries agree); the other is over budget: owner and finance
+    by_request = {n % 2: answers[n] for n in range(COPIES)}
+    assert sorted(by_request.values()) == [False, True]
+    assert all(answers[n] == by_request[n % 2] for n in range(COPIES))
+    assert reservations.reserved(project) == Decimal("1000.00")
+    # And once the held one's order exists, its reservation is released once, whoever releases it
+    held = next(n for n, ok in by_request.items() if ok)
+    released = at_once([lambda: reservations.release(f"{project}-PR-{held}", NOW) for _ in range(COPIES)])
+    assert released.count(True) == 1 and reservations.reserved(project) == Decimal(0)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_an_attempt_and_its_correction_taking_the_order_at_once_one_orders(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a request whose first attempt (09:00) and correction (10:00) both claimed; the correction is the latest
+    from backoffice.purchasing.attempts import PurchaseAttempts
+
+    attempts = PurchaseAttempts(local.client("dynamodb"), local.resolve(Ref("table_name", "purchasing")))
+    request = f"PR-{uuid.uuid4().hex[:8]}"
+    first, fixed = "2026-12-07T09:00:00.000000Z", "2026-12-07T10:00:00.000000Z"
+    assert attempts.claim(request, first, "exec-1") is None
+    assert attempts.claim(request, fixed, "exec-2") is None
+    assert attempts.claim(request, first, "exec-1") is not None  # the older one, late: superseded
+    # When both take the order at once, four times each
+    answers = at_once(
+        [lambda: ("exec-1", attempts.confirm(request, first, "exec-1")) for _ in range(4)]
+        + [lambda: ("exec-2", attempts.confirm(request, fixed, "exec-2")) for _ in range(4)]
+    )
+    # Then only the correction orders; the first is superseded
+    assert [why for who, why in answers if who == "exec-2"] == [None] * 4  # type: ignore[misc]
+    stopped = [why for who, why in answers if who == "exec-1"]  # type: ignore[misc]
+    assert len(stopped) == 4 and all(why and "superseded" in why for why in stopped)
+    # And a later correction, once ordered, is told to amend the order in the ERP
+    attempts.ordered(request, "PO-77")
+    assert attempts.claim(request, "2026-12-07T11:00:00.000000Z", "exec-3") == (
+        f"request {request} is already ordered as PO PO-77: amend it in the ERP"
+    )
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_blocked_onboarding_is_waited_for_not_claimed_again_until_it_is_abandoned(
+    local: LocalRuntime, trial: int
+) -> None:
+    # Given a vendor onboarding that ended blocked (its vendor case may still be resumed)
+    from backoffice.purchasing.vendor_waits import BLOCKED_ABANDONED
+
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id="v-1", event_id="e-1")
+    assert waits.decide(
+        key, outcome="blocked", vendor_id=None, vendor_case_id="v-1", reasons=["late"], now=NOW
+    )
+    # When eight purchases ask for the vendor's onboarding at once, the next day
+    later = NOW + timedelta(days=1)
+    answers = at_once(
+        [
+            lambda n=n: waits.claim_onboarding(
+                key, vendor_legal_name="V LLC", case_id=f"purchase-{n}", now=later
+            )
+            for n in range(COPIES)
+        ]
+    )
+    # Then none starts a second onboarding: the blocked one stays, and a purchase registering is not resumed blocked
+    assert answers == [False] * COPIES
+    assert (waits.onboarding(key) or {})["vendor_case_id"] == "v-1"
+    sfn = _Sfn()
+    assert (
+        resume_if_decided(
+            key=key, case_id="purchase-9", execution_arn=None, task_token="t-9", waits=waits, sfn=sfn,
+            now=lambda: later,
+        )
+        is None
+    )  # fmt: skip
+    assert sfn.sent == []
+    # But once it is abandoned (blocked for BLOCKED_ABANDONED), one of them asks again
+    abandoned = NOW + BLOCKED_ABANDONED + timedelta(minutes=1)
+    again = at_once(
+        [
+            lambda n=n: waits.claim_onboarding(
+                key, vendor_legal_name="V LLC", case_id=f"p-{n}", now=abandoned
+            )
+            for n in range(COPIES)
+        ]
+    )
+    assert again.count(True) == 1
+
+
+class _SfnFailingFor(_Sfn):
+    """Step Functions throttling one token's callback once."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token, self.failed = token, False
+
+    def send_task_success(self, *, taskToken: str, output: str) -> None:
+        if taskToken == self.token and not self.failed:
+            self.failed = True
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "SendTaskSuccess"
+            )
+        super().send_task_success(taskToken=taskToken, output=output)
+
+
+def test_one_waiting_purchase_that_fails_to_resume_does_not_stop_the_others_and_is_recorded_once(
+    local: LocalRuntime,
+) -> None:
+    # Given three purchases waiting for one vendor's onboarding, and its approval
+    waits, key = waits_of(local), f"vendor-{uuid.uuid4().hex[:8]}"
+    assert waits.claim_onboarding(key, vendor_legal_name="V LLC", case_id="purchase-1", now=NOW)
+    waits.record_vendor_case(key, vendor_case_id=f"{key}-case", event_id="e-1")
+    for n in (1, 2, 3):
+        waits.wait(key, case_id=f"purchase-{n}", task_token=f"token-{n}", execution_arn=None, now=NOW)
+    approved = CaseOutcome(case_id=f"{key}-case", workflow="vendor_approval", outcome="Vendor Approved", data={
+        "vendor_id": "SUPP-1", "vendor": "V LLC"
+    })  # fmt: skip
+    records: list[str] = []
+    sfn = _SfnFailingFor("token-1")
+
+    def record(case_id: str, output: Any) -> None:
+        records.append(case_id)
+
+    # When the first purchase's callback is throttled on the first delivery
+    with pytest.raises(PurchasesNotResumed, match="purchase-1"):
+        resume_waiting(
+            "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=record
+        )
+    # Then the other two were resumed all the same
+    assert sorted(sfn.sent) == ["token-2", "token-3"]
+    # And the redelivery resumes the first, without a second record on its trail
+    again = resume_waiting(
+        "Vendor Approved", approved, waits=waits, sfn=sfn, now=lambda: NOW, before_resume=record
+    )
+    assert again["resumed"] == ["purchase-1"] and sorted(sfn.sent) == ["token-1", "token-2", "token-3"]
+    assert sorted(records) == ["purchase-1", "purchase-2", "purchase-3"]

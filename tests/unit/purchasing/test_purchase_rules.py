@@ -131,6 +131,9 @@ def test_a_vendors_key_ignores_case_width_and_punctuation_but_never_merges_two_n
     assert len({vendor_key("Delta Co"), vendor_key("Delta Corp"), vendor_key("Delta")}) == 3
     # Names in other scripts keep their letters: two of them are two vendors, never one fixed word
     assert vendor_key("株式会社オカミ") != vendor_key("株式会社サクラ")
+    # Combining marks are part of a word (Devanagari vowel signs): two names differing by one are two vendors
+    assert vendor_key("कमिल Ltd") != vendor_key("कमाल Ltd")
+    assert vendor_key("कमिल Ltd") == "कमिल-ltd"
     assert vendor_key("ООО Ромашка") == "ооо-ромашка" and vendor_key("شركة النور") != "unnamed"  # noqa: RUF001 (Cyrillic on purpose)
     # A name with no letter or digit is its digest, not a word another such name shares
     assert vendor_key("!!!") != vendor_key("???") and vendor_key("!!!").startswith("name-")
@@ -259,7 +262,9 @@ def test_a_new_vendor_is_onboarded_first_unless_its_onboarding_already_decided()
     )
     # Approved: bought from, as the ERP holds it now
     approved = _Waits({"outcome": "approved", "vendor_id": "V-1"})
-    assert _check(new, erp=_Erp([_vendor()]), waits=approved).vendor_id == "V-1"
+    assert (
+        _check(new, erp=_Erp([_vendor(email="accounts@bluegate.example")]), waits=approved).vendor_id == "V-1"
+    )
     # Already a vendor of the firm under that name, with the request's contact: no onboarding
     known = _Erp([_vendor(supplier_name="Bluegate Software Labs, LLC", email="accounts@bluegate.example")])
     assert _check(new, erp=known).status == "vendor_approved"
@@ -473,3 +478,20 @@ def test_a_project_owner_the_psa_names_by_e_mail_is_found_in_the_hris() -> None:
     # Then the owner approves for the project, as when named by HRIS id; not the fallback group
     assert checked["subject"]["approvers"]["project_owner"] == ["owner@example.com"]
     assert not any("names no owner" in reason for reason in checked["reasons"])
+
+
+def test_an_approved_onboardings_vendor_with_another_contact_is_not_handed_over() -> None:
+    # Given an onboarding approved as V-9, whose ERP contact is another company's
+    new = _request(vendor_id=None, new_vendor=NEW_VENDOR)
+    approved = _Waits({"outcome": "approved", "vendor_id": "V-9", "vendor_case_id": "vendor-1"})
+    other = _Erp([_vendor(id="V-9", supplier_name="Bluegate Software Labs LLC", email="ap@other.example")])
+    # When a purchase naming the new vendor by name and contact is checked
+    checked = _check(new, erp=other, waits=approved)
+    # Then it is blocked, asking procurement to name the vendor id if it is that vendor
+    assert checked.status == "vendor_blocked" and checked.vendor_id is None
+    assert "contact e-mail is not accounts@bluegate.example" in checked.reasons[0]
+    # But with the request's contact, it is bought from
+    same = _Erp(
+        [_vendor(id="V-9", supplier_name="Bluegate Software Labs LLC", email="accounts@bluegate.example")]
+    )
+    assert _check(new, erp=same, waits=approved).vendor_id == "V-9"

@@ -545,7 +545,7 @@ def test_a_held_request_another_hire_took_meanwhile_is_passed_over_for_the_next(
     )
     resource = resource_of(check(systems, hired())["resource"])
     holds = Holds()
-    key = "worker#assignment#worker-W-101#2026-12-14#engineer"
+    key = "worker#assignment#worker-W-101"
     holds.hold(key, {"request_id": "RR-A", "project_id": "P-A", "start": "2027-01-04", "end": "2027-03-31",
                      "hours": "320"}, None)  # fmt: skip
     systems.held["RR-A"] = "RES-W-999"
@@ -606,6 +606,39 @@ def test_a_mail_ses_refuses_for_good_does_not_undo_the_onboarding() -> None:
     assert result["not_mailed"] == [f"{WELCOME_MAIL}: SES refused it (MessageRejected)"]
 
 
+def test_a_mail_ses_denies_for_a_configuration_fault_fails_the_step_not_skipped() -> None:
+    # Given SES denying the send (AccessDenied, a 403: the role or identity is misconfigured), and a request waiting
+    class Denying(Outbox):
+        def send(self, **mail: Any) -> str:
+            error = RuntimeError("not authorized to perform ses:SendEmail")
+            error.response = {  # type: ignore[attr-defined]
+                "Error": {"Code": "AccessDenied", "Message": "not authorized"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+            raise error
+
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A")
+        ],
+    )
+    resource = resource_of(check(systems, hired())["resource"])
+    # When the step runs, Then it fails with SES's error (a technical fault), instead of reporting mails not sent
+    with pytest.raises(RuntimeError, match="not authorized"):
+        welcome(
+            resource,
+            "RES-W-101",
+            manager={"name": "Ruth Wagner", "email": str(MANAGER.email)},
+            case_id="worker-W-101",
+            attempt="a-1",
+            psa=systems,  # type: ignore[arg-type]
+            mailer=Denying(),
+            claims=Claims(),
+            holds=Holds(),
+        )
+
+
 def test_a_rate_nobody_may_approve_blocks_the_hire_with_the_reason_not_a_fault() -> None:
     # Given a rate out of band, no practice lead in the HRIS and the firm's group naming only the hiring manager
     policy = ApprovalPolicy(
@@ -634,3 +667,54 @@ def test_the_check_reads_the_rate_card_in_force_on_the_start_date() -> None:
     check(Dated([MANAGER]), hired(start_date="2027-03-01"))
     # Then the card is read as of the start date, not today
     assert asked == [date(2027, 3, 1)]
+
+
+def test_an_attempts_order_without_hired_at_is_its_start_date_with_hired_at_when_it_was_recorded() -> None:
+    # Given a hire's record and a correction moving the start date earlier
+    from backoffice.resource_onboarding.attempts import attempt_order
+
+    first, earlier = hired(start_date="2027-02-01"), hired(start_date="2027-01-04")
+    # Without hired_at: the start date alone orders them, so the earlier start is the older record (superseded)
+    assert attempt_order(earlier) < attempt_order(first)
+    # With hired_at: the record the HRIS made later is the latest, whatever its start date
+    first_at = hired(start_date="2027-02-01", hired_at="2026-12-01T09:00:00Z")
+    fixed_at = hired(start_date="2027-01-04", hired_at="2026-12-02T09:00:00Z")
+    assert attempt_order(fixed_at) > attempt_order(first_at)
+    # And a record with hired_at comes after any without it
+    assert attempt_order(first_at) > attempt_order(first)
+
+
+def test_a_correction_moving_the_start_date_keeps_the_one_assignment() -> None:
+    # Given a hire starting 2026-12-14 assigned to RR-A, and a second request waiting for the role
+    systems = Systems(
+        [MANAGER],
+        requests=[
+            ResourceRequest("P-A", "engineer", Decimal(320), date(2027, 1, 4), date(2027, 3, 31), id="RR-A"),
+            ResourceRequest("P-B", "engineer", Decimal(160), date(2027, 1, 4), date(2027, 4, 30), id="RR-B"),
+        ],
+    )
+    holds = Holds()
+
+    def run(detail: WorkerHired, attempt: str) -> dict[str, Any]:
+        return welcome(
+            resource_of(check(systems, detail)["resource"]),
+            "RES-W-101",
+            manager=None,
+            case_id="worker-W-101",
+            attempt=attempt,
+            psa=systems,  # type: ignore[arg-type]
+            mailer=None,
+            claims=Claims(),
+            holds=holds,
+        )
+
+    first = run(hired(), "a-1")
+    # When the HRIS corrects the start date (2027-01-11) and the step runs for that attempt
+    corrected = run(hired(start_date="2027-01-11", hired_at="2026-12-02T09:00:00Z"), "a-2")
+    # Then the worker still holds one request, the same
+    assert systems.held == {"RR-A": "RES-W-101"}
+    assert corrected["assignment"] == first["assignment"]
+    # And a correction changing the role takes no second request, and says why
+    moved = run(hired(role="analyst", hired_at="2026-12-03T09:00:00Z"), "a-3")
+    assert moved["assignment"] is None and systems.held == {"RR-A": "RES-W-101"}
+    assert "role changed from engineer to analyst" in moved["passed_over"][0]

@@ -40,6 +40,10 @@ VENDOR_OUTCOMES: Mapping[str, VendorOutcome] = {
 _TOKEN_GONE = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
+class PurchasesNotResumed(RuntimeError):
+    """Some waiting purchases could not be resumed (the others were): the outcome's redelivery tries them again."""
+
+
 class VendorOnboardingNotRequested(RuntimeError):
     """The bus refused the vendor onboarding request: the step fails and its Retry tries again."""
 
@@ -123,8 +127,8 @@ def resume_if_decided(
     """After the token is kept: the onboarding may have ended before, when its outcome handler could not see this
     purchase. Then the purchase is resumed now, with the outcome (returned); else None, and it waits."""
     onboarding = waits.onboarding(key) or {}
-    if not onboarding.get("outcome"):
-        return None
+    if not onboarding.get("outcome") or onboarding.get("outcome") == "blocked":
+        return None  # under way, or blocked: its vendor case may be resumed, and its next outcome resumes this one
     output = _outcome_of(onboarding)
     resumed = _resume(waits, key, Waiter(case_id, task_token, execution_arn, None), output, sfn, now)
     return output if resumed else None
@@ -168,6 +172,13 @@ def _resume(
         waits.release_resume(key, waiter, at)
         raise
     return True
+
+
+def _said_once(waits: VendorWaits, key: str, waiter: Waiter, say: Callable[[], None]) -> None:
+    """The resume's record on the purchase's trail, once per token (not again when a released resume is retried)."""
+    if not waiter.audited:
+        say()
+        waits.mark_audited(key, waiter)
 
 
 def _not_this_onboarding(outcome: CaseOutcome, claim: Mapping[str, Any]) -> str | None:
@@ -216,13 +227,25 @@ def resume_waiting(
         now=now(),
     )
     output = _outcome_of(waits.onboarding(key) or {})
-    resumed, already = [], []
+    resumed, already, failed = [], [], []
+    errors: list[Exception] = []
     for waiter in waits.waiters(key):
-        said = functools.partial(before_resume, waiter.case_id, output)
-        if waiter.resumed_at is None and _resume(waits, key, waiter, output, sfn, now, said):
-            resumed.append(waiter.case_id)
-        else:
-            already.append(waiter.case_id)
+        said = functools.partial(
+            _said_once, waits, key, waiter, functools.partial(before_resume, waiter.case_id, output)
+        )
+        try:
+            if waiter.resumed_at is None and _resume(waits, key, waiter, output, sfn, now, said):
+                resumed.append(waiter.case_id)
+            else:
+                already.append(waiter.case_id)
+        except Exception as error:  # the others are still resumed; this one is released for the redelivery
+            failed.append(waiter.case_id)
+            errors.append(error)
+    if errors:
+        raise PurchasesNotResumed(
+            f"{len(failed)} waiting purchase(s) not resumed ({', '.join(failed)}); resumed: "
+            f"{', '.join(resumed) or 'none'}: the outcome's redelivery tries them again"
+        ) from errors[0]
     return {
         "vendor_key": key,
         "recorded": recorded,

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from backoffice.connectors.ports import ErpPort, ProjectBudgetPsaPort, RecordNotFound, all_pages
 from backoffice.models import PurchaseRequested, Vendor
 from backoffice.purchasing.policy import PurchasingPolicy
-from backoffice.purchasing.vendor_waits import VendorWaits, vendor_key
+from backoffice.purchasing.vendor_waits import BLOCKED_ABANDONED, VendorWaits, vendor_key
 from backoffice.vendors.standing import vendor_standing
 
 WORKFLOW = "purchase_approval"
@@ -114,23 +114,7 @@ def check_request(
     outcome = onboarding.get("outcome")
     case = onboarding.get("decided_case_id") or onboarding.get("vendor_case_id") or "?"
     if outcome == "approved":
-        if not onboarding.get("vendor_id"):
-            return RequestCheck(
-                "vendor_blocked",
-                [
-                    f"vendor onboarding {case} approved the vendor but named no vendor id: procurement finds the "
-                    "vendor in the ERP and requests the purchase again with its vendor_id"
-                ],
-                vendor_key=key,
-            )
-        try:
-            vendor = erp.get_vendor(str(onboarding["vendor_id"]))
-        except RecordNotFound:
-            return RequestCheck(
-                "vendor_blocked",
-                [f"vendor onboarding {case} approved vendor {onboarding['vendor_id']}, which the ERP lacks"],
-            )
-        return _bought_from(vendor, detail, policy, today, key)
+        return _approved_onboarding(onboarding, str(case), key, detail, erp, policy, today)
     # A vendor the ERP already holds under that name is bought from, whatever an earlier onboarding said.
     known = [v for v in all_pages(erp.list_vendors) if vendor_key(v.supplier_name) == key]
     if len(known) > 1:
@@ -157,13 +141,17 @@ def check_request(
             )
         return _bought_from(vendor, detail, policy, today, key)
     if outcome in ("rejected", "blocked"):
-        # The vendor was not approved then; it may be now (its documents fixed): its onboarding is asked again.
-        earlier = "rejected the vendor" if outcome == "rejected" else "was blocked"
+        # Rejected: the vendor may be approved now (its documents fixed): its onboarding is asked again. Blocked: its
+        # vendor case may be resumed (the documents arrive, the review is answered): the purchase waits for it; only
+        # one abandoned (blocked for BLOCKED_ABANDONED) is asked for again.
         return RequestCheck(
             "vendor_onboarding",
             [
-                f"vendor onboarding {case} {earlier}: the vendor's onboarding is asked for again and the purchase "
-                "waits for it",
+                f"vendor onboarding {case} rejected the vendor: the vendor's onboarding is asked for again and the "
+                "purchase waits for it"
+                if outcome == "rejected"
+                else f"vendor onboarding {case} was blocked: the purchase waits for it to be resumed and decided "
+                f"(one blocked for {BLOCKED_ABANDONED.days} days is asked for again)",
                 *onboarding.get("reasons", []),
             ],
             vendor_key=key,
@@ -182,6 +170,48 @@ def check_request(
         vendor_key=key,
         wait_seconds=wait_seconds,
     )
+
+
+def _approved_onboarding(
+    onboarding: dict[str, Any],
+    case: str,
+    key: str,
+    detail: PurchaseRequested,
+    erp: ErpPort,
+    policy: PurchasingPolicy,
+    today: date,
+) -> RequestCheck:
+    """The vendor onboarding approved a vendor: bought from if the ERP holds it with the request's contact."""
+    assert detail.new_vendor is not None
+    new = detail.new_vendor
+    if not onboarding.get("vendor_id"):
+        return RequestCheck(
+            "vendor_blocked",
+            [
+                f"vendor onboarding {case} approved the vendor but named no vendor id: procurement finds the "
+                "vendor in the ERP and requests the purchase again with its vendor_id"
+            ],
+            vendor_key=key,
+        )
+    try:
+        vendor = erp.get_vendor(str(onboarding["vendor_id"]))
+    except RecordNotFound:
+        return RequestCheck(
+            "vendor_blocked",
+            [f"vendor onboarding {case} approved vendor {onboarding['vendor_id']}, which the ERP lacks"],
+        )
+    if vendor.email is not None and str(vendor.email).lower() != str(new.contact_email).lower():
+        # Same name key, another contact: perhaps another company of that name; never handed over unasked.
+        return RequestCheck(
+            "vendor_blocked",
+            [
+                f"vendor onboarding {case} approved vendor {vendor.id} ({vendor.supplier_name}), whose contact "
+                f"e-mail is not {new.contact_email}: if it is that vendor, request the purchase again with "
+                f"vendor_id {vendor.id}; if not, with the new vendor's full legal name"
+            ],
+            vendor_key=key,
+        )
+    return _bought_from(vendor, detail, policy, today, key)
 
 
 def _bought_from(

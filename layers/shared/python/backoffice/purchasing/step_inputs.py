@@ -23,6 +23,8 @@ class CheckBudgetInput(StepInput):
     vendor_id: str
     # True: 'Recheck the project budget', just before the order, counting the orders issued since the check.
     recheck: bool = False
+    # The purchase was over budget when approved (the owner and finance decided): the recheck holds it regardless.
+    approved_over_budget: bool = False
 
 
 class CreateOrderInput(StepInput):

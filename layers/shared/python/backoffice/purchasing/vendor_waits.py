@@ -23,7 +23,6 @@ test_purchase_concurrency.py).
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,8 +36,9 @@ VendorOutcome = Literal["approved", "rejected", "blocked"]
 # failed in between (the step's Lambda times out at 30 s, its retries end within minutes): another purchase takes
 # it over.
 CLAIM_LEASE = timedelta(minutes=15)
-# Runs of anything but letters and digits (of any script) separate a name's words.
-_SEPARATORS = re.compile(r"[\W_]+")
+# A blocked vendor onboarding (documents never received, a review nobody answered) can be resumed on its own case:
+# purchases wait for it. Only one nobody resumed for this long is abandoned, and claimed again by a new onboarding.
+BLOCKED_ABANDONED = timedelta(days=14)
 _KEY_MAX = 200
 
 
@@ -48,12 +48,27 @@ def vendor_key(legal_name: str) -> str:
     is kept (``Delta Co`` and ``Delta Corp`` may be two companies), and a name with no letter or digit at all is
     the digest of its normalized text, never a fixed word two vendors could share."""
     plain = unicodedata.normalize("NFKC", legal_name).casefold()
-    key = "-".join(w for w in _SEPARATORS.split(plain) if w)
+    key = "-".join(_words(plain))
     if not key:
         return "name-" + hashlib.sha256(plain.strip().encode()).hexdigest()[:32]
     if len(key) > _KEY_MAX:
         key = key[: _KEY_MAX - 17] + "-" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return key
+
+
+def _words(text: str) -> list[str]:
+    """The text's words: runs of letters, digits and combining marks (of any script: the vowel signs of Devanagari
+    are marks, so "कमिल" and "कमाल" stay two words, not "क-ल" both); anything else separates them."""
+    words, word = [], []
+    for char in text:
+        if unicodedata.category(char)[0] in "LNM":
+            word.append(char)
+        elif word:
+            words.append("".join(word))
+            word = []
+    if word:
+        words.append("".join(word))
+    return words
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -66,6 +81,9 @@ class Waiter:
     task_token: str
     execution_arn: str | None
     resumed_at: str | None
+    audited: bool = (
+        False  # its resume's record is on the purchase's trail (a retry after a release adds none)
+    )
 
 
 @dataclass(frozen=True)
@@ -93,8 +111,10 @@ class VendorWaits:
 
     def claim_onboarding(self, key: str, *, vendor_legal_name: str, case_id: str, now: datetime) -> bool:
         """Claim asking for the vendor's onboarding: True for exactly one purchase, however many ask at once. An
-        onboarding that ended rejected or blocked is claimed again (a new onboarding: the vendor fixed what was
-        wrong), by one purchase of those asking: the put is conditional on that outcome, which it clears."""
+        onboarding that ended rejected is claimed again (a new onboarding: the vendor fixed what was wrong), by one
+        purchase of those asking: the put is conditional on that outcome, which it clears. A blocked one is not (its
+        vendor case may be resumed: the purchases wait for it) until it is abandoned (blocked for
+        ``BLOCKED_ABANDONED``): a second onboarding of the same vendor would run beside the first."""
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
@@ -105,8 +125,15 @@ class VendorWaits:
                     "claimed_by": {"S": case_id},
                     "claimed_at": {"S": now.isoformat()},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR outcome IN (:rejected, :blocked)",
-                ExpressionAttributeValues={":rejected": {"S": "rejected"}, ":blocked": {"S": "blocked"}},
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR outcome = :rejected "
+                    "OR (outcome = :blocked AND decided_at < :abandoned)"
+                ),
+                ExpressionAttributeValues={
+                    ":rejected": {"S": "rejected"},
+                    ":blocked": {"S": "blocked"},
+                    ":abandoned": {"S": (now - BLOCKED_ABANDONED).isoformat()},
+                },
             )
             return True
         except ClientError as error:
@@ -250,9 +277,25 @@ class VendorWaits:
                 task_token=item["task_token"]["S"],
                 execution_arn=item.get("execution_arn", {}).get("S"),
                 resumed_at=item.get("resumed_at", {}).get("S"),
+                audited=item.get("audited_token", {}).get("S") == item["task_token"]["S"],
             )
             for item in items
         ]
+
+    def mark_audited(self, key: str, waiter: Waiter) -> None:
+        """The resume's record of this token is on the purchase's trail: a resume released and tried again (its
+        callback failed) records nothing twice."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"vendor#{key}"}, "sk": {"S": f"waiter#{waiter.case_id}"}},
+                UpdateExpression="SET audited_token = :t",
+                ConditionExpression="task_token = :t",
+                ExpressionAttributeValues={":t": {"S": waiter.task_token}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):  # another attempt's token replaced it: its own record follows
+                raise
 
     def claim_resume(self, key: str, waiter: Waiter, now: datetime) -> bool:
         """Claim resuming this waiter's token: True once per token, whoever asks (the outcome handler, a purchase

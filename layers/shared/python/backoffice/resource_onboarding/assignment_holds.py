@@ -2,8 +2,9 @@
 
 The PSA lists only the requests nobody holds: a step retried after it assigned one (a timeout, a failed mail) would
 otherwise find that request gone from the list and take the next. Before assigning a request the step writes its
-choice in the idempotency table, item ``worker#assignment#<case>#<start date>#<role>`` (a rehire on a new start
-date, or into another role, is a new assignment; a corrected record of the same hire is not), with a conditional
+choice in the idempotency table, item ``worker#assignment#<case>`` (one per worker: a corrected record moving the
+start date re-uses it; a rehire after the held request ended takes a new one; a change of role takes no second one
+and says so), with the role it was taken for, with a conditional
 put: ``attribute_not_exists(id)``, or, to move on from a request another hire took, ``request_id = :previous``. A
 retry reads the item first and asks the PSA for that request again: the PSA answers True when it is this worker's
 (``ResourcePsaPort.assign_resource_request``), and the step reports it as its assignment.
@@ -30,7 +31,7 @@ class AssignmentHolds:
             return None
         return {
             name: str(item[name]["S"])
-            for name in ("request_id", "project_id", "start", "end", "hours")
+            for name in ("request_id", "project_id", "start", "end", "hours", "role")
             if name in item
         }
 

@@ -3,8 +3,10 @@
 A worker's case runs an attempt per record of the hire (``start_date`` + ``hired_at``: a rehire, a corrected
 record). Two may run at once, and a record may arrive after its correction. The latest is an item
 ``worker#latest#<worker id>`` in the idempotency table holding the attempt's order, ``<hired_at>|<start_date>``
-(when the HRIS recorded it first: a correction that moves the start date earlier is still the latest; without
-``hired_at``, the start date alone):
+(when the HRIS recorded it first: with ``hired_at``, a correction that moves the start date earlier is still the
+latest). Without ``hired_at`` nothing says which record is newer, so the start date alone orders them: a later start
+date is the latest (a rehire), and a record moving the start date earlier counts as the older one and is refused as
+superseded. An HRIS that corrects start dates must send ``hired_at`` (every shipped adapter does):
 
 - the check step writes it only if its order is not lower (``attribute_not_exists(id) OR #order <= :order``): an
   older record arriving late is told it is superseded and changes nothing;

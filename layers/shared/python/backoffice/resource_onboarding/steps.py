@@ -339,10 +339,22 @@ def first_assignment(
 
     The request is held for the hire (``holds``) before it is assigned: a retried or repeated step finds the one it
     took (the PSA confirms it is still this worker's) and takes no second one."""
-    key = f"worker#assignment#{case_id}#{resource.start_date.isoformat()}#{resource.role}"
+    # One hold per worker's case: a correction moving the start date re-uses the request the hire holds. A rehire
+    # (the held request ended before the new start) takes a new one; a change of role keeps the held request (staffing
+    # re-points it) and takes no second one.
+    key = f"worker#assignment#{case_id}"
     passed: list[str] = []
     held = holds.held(key)
     previous: str | None = None
+    if held is not None and held.get("role", resource.role) != resource.role:
+        passed.append(
+            f"the hire's role changed from {held['role']} to {resource.role}: staffing request "
+            f"{held['request_id']} stays held for it and no second request is taken; staffing re-points it"
+        )
+        return None, passed
+    if held is not None and date.fromisoformat(held["end"]) < resource.start_date:
+        previous = held["request_id"]  # a rehire: that assignment is over, a new one is taken
+        held = None
     if held is not None:
         if psa.assign_resource_request(
             held["request_id"],
@@ -362,7 +374,7 @@ def first_assignment(
             Assignment(request.id, request.project_id, request.start, request.end, request.hours)
         )
         assert choice is not None
-        if not holds.hold(key, choice, previous):
+        if not holds.hold(key, {**choice, "role": resource.role}, previous):
             # another run of this step holds a request now: it is the hire's if the PSA says so
             held = holds.held(key)
             if held is not None and psa.assign_resource_request(
@@ -419,10 +431,16 @@ def welcome(
         except Exception as error:
             claims.release(key, token)  # not sent: a retry of the step (or a resume) may mail
             refused = _refused(error)
-            if refused is None:  # throttled, SES down, unreachable: the step is retried (connector_outage)
+            if refused is None and _transient(
+                error
+            ):  # throttled, SES down, unreachable: retried (connector_outage)
                 raise ConnectorUnavailable(
                     f"SES did not take the {kind} mail: {type(error).__name__}"
                 ) from error
+            if (
+                refused is None
+            ):  # access denied, a configuration missing: the step fails, no mail silently skipped
+                raise
             # SES refused it for good (a bad address, sending paused): the PSA work stands, the trail says why
             not_mailed.append(f"{kind}: SES refused it ({refused})")
             continue
@@ -449,17 +467,32 @@ _TRANSIENT_SES = {
 }
 
 
-def _refused(error: Exception) -> str | None:
-    """SES's answer when it refused a mail for good (its error code; a 4xx other than throttling); None when the
-    failure may pass (throttling, a 5xx, no answer at all)."""
+# SES refusing this mail for good (the address, the message): the PSA work stands and the trail says why. Any other
+# 4xx (AccessDenied, a configuration set or identity missing, sending paused) is the firm's set-up: the step fails.
+_REFUSED_FOR_GOOD = {"MessageRejected", "MailFromDomainNotVerified", "MailFromDomainNotVerifiedException"}
+
+
+def _code_and_status(error: Exception) -> tuple[str, int] | None:
     response = getattr(error, "response", None)
     if not isinstance(response, Mapping):
         return None
     code = str((response.get("Error") or {}).get("Code") or "")
-    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-    if not code or code in _TRANSIENT_SES or status >= 500 or status == 429:
-        return None
-    return code
+    return code, int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+
+
+def _refused(error: Exception) -> str | None:
+    """SES's code when it refused this mail for good (``_REFUSED_FOR_GOOD``); None otherwise."""
+    found = _code_and_status(error)
+    return found[0] if found and found[0] in _REFUSED_FOR_GOOD else None
+
+
+def _transient(error: Exception) -> bool:
+    """The failure may pass: throttling, a 5xx, no answer at all."""
+    found = _code_and_status(error)
+    if found is None:
+        return True
+    code, status = found
+    return not code or code in _TRANSIENT_SES or status >= 500 or status == 429
 
 
 def _assignment_json(assignment: Assignment | None) -> dict[str, Any] | None:
