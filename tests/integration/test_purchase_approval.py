@@ -790,3 +790,73 @@ def test_a_correction_of_a_request_already_ordered_is_blocked_amend_it_in_the_er
         f"request PR-2026-0502 is already ordered as PO {order['number']}: amend it in the ERP"
     ]
     assert [o["amount"] for o in orders(firm, "PR-2026-0502")] == ["500.00"]
+
+
+@pytest.mark.parametrize("systems", ["fakes"], indirect=True)
+def test_through_the_real_adapters_eight_deliveries_of_one_request_make_one_netsuite_order(
+    firm: Firm,
+) -> None:
+    # Given the vendor in NetSuite and the project in Certinia, and one request delivered eight times at once
+    vendor_id, projects, fakes = _seed_fakes(firm)
+    detail = purchase_detail(
+        "PR-2026-0303",
+        requester="W-008",
+        category="software",
+        description="Diagram tool seats",
+        amount="600.00",
+        project_id=projects["P-PO-01"],
+        vendor_id=vendor_id,
+    )
+    for _ in range(8):
+        firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    case_id = "purchase-PR-2026-0303"
+    # Then one case ran, the other seven deliveries are duplicates, and NetSuite holds one order, mailed once
+    assert firm.finish(case_id).status == "SUCCEEDED", firm.fault(case_id)
+    actions = [a for a, _ in firm.actions(case_id)]
+    assert actions.count("case.started") == 1 and actions.count("event.duplicate") == 7
+    made = [
+        o for o in fakes.netsuite.records["purchaseorder"].values() if o.get("memo") == "Diagram tool seats"
+    ]
+    assert len(made) == 1
+    assert len([m for m in firm.inbox("orders@v-po-soft.example") if made[0]["tranId"] in m.subject]) == 1
+
+
+@pytest.mark.parametrize("systems", ["fakes"], indirect=True)
+def test_through_the_real_adapters_a_work_order_from_a_subcontractor_whose_insurance_expired_is_blocked(
+    firm: Firm,
+) -> None:
+    # Given a subcontractor approved in NetSuite whose certificate of insurance ran out last month
+    from backoffice.models import Vendor
+
+    _, projects, fakes = _seed_fakes(firm)
+    subcontractor = Vendor.from_json_dict(
+        {
+            "id": "V-PO-SUB",
+            "supplier_name": "Cascade Cabling Services LLC",
+            "default_currency": "USD",
+            "category": "subcontractor",
+            "email": "office@v-po-sub.example",
+        }
+    )
+    vendor_id = fakes.netsuite.seed_vendors([subcontractor])["V-PO-SUB"]
+    fakes.netsuite.vendors[vendor_id]["custentity_coi_expiry"] = "2026-11-30"
+    detail = purchase_detail(
+        "PR-2026-0304",
+        requester="W-010",
+        category="subcontractor",
+        description="Cabling work order",
+        amount="5000.00",
+        project_id=projects["P-PO-01"],
+        vendor_id=vendor_id,
+    )
+    firm.runtime.put_event("Purchase Requested", detail, source="procurement.portal")
+    # Then the purchase is blocked with the expiry NetSuite keeps, before anyone is asked, and nothing is ordered
+    case_id = "purchase-PR-2026-0304"
+    assert firm.finish(case_id).status == "SUCCEEDED", firm.fault(case_id)
+    output = firm.output(case_id)
+    assert output["outcome"] == "Purchase Blocked"
+    assert any("expired on 2026-11-30" in reason for reason in output["reasons"])
+    assert not [r for r in firm.approvals.pending_requests() if r.case_id == case_id]
+    assert not [
+        o for o in fakes.netsuite.records["purchaseorder"].values() if o.get("memo") == "Cabling work order"
+    ]
