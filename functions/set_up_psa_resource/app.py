@@ -100,5 +100,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ],
         data={**result, "worker_id": resource.worker_id, "rate_decided_by": payload.rate_decided_by},
     )
-    logger.info("resource saved", extra={"case_id": payload.case_id, "created": result["created"]})
+    logger.info("resource saved", extra={"case_id": payload.case_id, "resource_created": result["created"]})
     return result
