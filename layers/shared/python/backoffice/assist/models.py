@@ -166,6 +166,11 @@ class Suggestion(JsonModel):
     prompt_id: str
     fallback_reason: str | None = None
 
+    @property
+    def author(self) -> str:
+        """Who wrote it, as people are told beside it: "the firm's rules", or the model marked as AI."""
+        return "the firm's rules" if self.source == "local" else f"{self.model_id} (AI)"
+
 
 class ApprovalSummary(Suggestion):
     summary: str = Field(min_length=1)

@@ -173,8 +173,7 @@ def explain_lines(
     for line in review.lines_to_explain():
         amount = Amount(label="line amount", amount=line.amount, currency=review.currency)
         explanation = explain(AnomalyContext(line=anomaly_fact(line), amount=amount))
-        who = "the firm's rules" if explanation.source == "local" else f"{explanation.model_id} (AI)"
-        explained.append({"line": line.line_id, "text": explanation.text, "by": who})
+        explained.append({"line": line.line_id, "text": explanation.text, "by": explanation.author})
     return explained
 
 

@@ -94,10 +94,9 @@ def wrong_slot_hint(
     suggestion = classify(DocumentText(text=text, file_name=file_name, declared_type=slot))
     if suggestion.label == slot:
         return None
-    who = "the firm's rules" if suggestion.source == "local" else f"{suggestion.model_id} (AI)"
     return (
         f"the file uploaded as the {SLOT_NAMES.get(slot, slot)} looks like {_LABEL_NAMES[suggestion.label]} "
-        f"({suggestion.why}; suggested by {who}): ask the vendor to upload each document in its own place"
+        f"({suggestion.why}; suggested by {suggestion.author}): ask the vendor to upload each document in its own place"
     )
 
 
