@@ -293,3 +293,72 @@ def test_one_draft_posted_by_many_callers_at_once_gets_one_number(sandbox: Sandb
     assert len(numbers) == 1
     stored = sandbox.get("erp", "invoice", created.id)
     assert stored is not None and stored["status"] == "posted" and {stored["invoice_number"]} == numbers
+
+
+# -- the runtime's DynamoDB: a read sees a transaction whole or not at all ----------------------------------------
+
+
+def test_a_read_during_a_transaction_being_cancelled_never_sees_its_first_write(
+    local: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a transaction whose first write (a put) lands before its second (an update) fails its condition, held
+    # just after the put until a reader has asked for the put's item
+    from moto.dynamodb.models import DynamoDBBackend
+
+    dynamodb, table = local.client("dynamodb"), local.sandbox().table
+    key = {"pk": {"S": f"race#{uuid.uuid4()}"}, "sk": {"S": "held"}}
+    started, asked = threading.Event(), threading.Event()
+    put = DynamoDBBackend.put_item
+
+    def slow_put(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        written = put(backend, *args, **kwargs)
+        started.set()
+        asked.wait(timeout=1)  # a reader that is not kept out reads within this second
+        return written
+
+    monkeypatch.setattr(DynamoDBBackend, "put_item", slow_put)
+
+    def transaction() -> None:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**key, "amount": {"N": "1000"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": key["pk"]["S"]}, "sk": {"S": "project"}},
+                        "UpdateExpression": "ADD reserved :a",
+                        "ConditionExpression": "attribute_exists(pk)",  # no such item: cancelled
+                        "ExpressionAttributeValues": {":a": {"N": "1000"}},
+                    }
+                },
+            ]
+        )
+
+    def reader() -> dict[str, Any] | None:
+        assert started.wait(timeout=10)
+        threading.Timer(
+            0.2, asked.set
+        ).start()  # the transaction goes on once the read is under way (or done)
+        found: dict[str, Any] | None = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get(
+            "Item"
+        )
+        asked.set()
+        return found
+
+    # When one thread reads the put's item while the transaction is between its two writes
+    cancelled: list[str] = []
+
+    def write() -> None:
+        try:
+            transaction()
+        except dynamodb.exceptions.TransactionCanceledException as error:
+            cancelled.append(error.response["Error"]["Code"])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen = reader()
+    writer.join(timeout=10)
+    # Then the read waited for the transaction and saw nothing of it, as DynamoDB isolates a transaction
+    assert cancelled == ["TransactionCanceledException"]
+    assert seen is None
+    assert dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item") is None

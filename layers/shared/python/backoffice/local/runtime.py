@@ -147,8 +147,8 @@ _write_lock = threading.RLock()
 def _atomic_conditional_writes() -> None:
     """DynamoDB applies a conditional write atomically; moto checks the condition and then writes in two Python
     steps, so two threads could both pass the same condition (measured: 4 threads doing 1,200 version-guarded
-    increments lost 17). One lock around moto's item writes restores the guarantee the product relies on
-    (docs/concurrency.md)."""
+    increments lost 17). One lock around moto's item writes, and the reads, restores the guarantees the product
+    relies on (docs/concurrency.md)."""
     from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.responses import DynamoHandler
 
@@ -160,8 +160,16 @@ def _atomic_conditional_writes() -> None:
     # both answer the later number (measured: 2 of 4 runs of 8 x 100 sandbox ``next_sequence`` handed a number out
     # twice). DynamoDB answers from the write itself. The lock is reentrant: the handler holds it around the
     # backend call, which takes it again.
-    for owner in (backend, DynamoHandler):
-        for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    # And the reads: DynamoDB isolates a transaction (a read sees all of its writes or none) and an item update (all
+    # of its attributes or none); moto writes a transaction's items one by one, puts them back if a later one's
+    # condition fails, and updates an item's attributes one by one, so an unlocked read could see a write that is
+    # then undone (seen: a budget reservation read back as held while its transaction was being cancelled).
+    reads = ("get_item", "batch_get_item", "query", "scan", "transact_get_items")
+    for owner, names in (
+        (backend, ("put_item", "update_item", "delete_item", "transact_write_items")),
+        (DynamoHandler, ("put_item", "update_item", "delete_item", "transact_write_items", *reads)),
+    ):
+        for name in names:
             original = getattr(owner, name)
 
             def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
