@@ -28,6 +28,7 @@ from backoffice.audit import AuditRecord, AuditTrail
 from backoffice.connectors import wiring
 from backoffice.connectors.http import reset_governors
 from backoffice.local.outbox import Mail, read_outbox
+from backoffice.local.polling import Pauses
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, put_deal, sample_approval_policy
 from backoffice.operate.deployment import ExecutionView
@@ -290,6 +291,7 @@ class Firm:
     def settle(self, case_id: str, timeout: float = 30) -> ExecutionView:
         """Wait until the case finishes or waits for a person."""
         deadline = time.monotonic() + timeout
+        pause = Pauses()
         arn = self.execution(case_id, with_state=False).arn
         while True:
             # The status alone first (the engine's threads share two cores with this loop): the history, for the
@@ -304,7 +306,7 @@ class Firm:
                 return self.execution(case_id)
             if time.monotonic() > deadline:
                 return self.execution(case_id)
-            time.sleep(0.05)
+            pause()
 
     def _someone_is_asked(self, case_id: str) -> bool:
         """A person has an open request about the case, its e-mails sent: an approval request whose
@@ -345,12 +347,13 @@ class Firm:
     def mail(self, who: str, case_id: str, timeout: float = 10) -> Mail:
         """The newest approval e-mail to ``who`` about the case (the request handler may still be sending it)."""
         deadline = time.monotonic() + timeout
+        pause = Pauses()
         while True:
             mails = [m for m in self.inbox(who) if case_id in m.text and m.approval_links]
             if mails:
                 return mails[-1]
             assert time.monotonic() < deadline, f"{who} has no approval e-mail for {case_id}"
-            time.sleep(0.05)
+            pause()
 
     def link(self, who: str, case_id: str, timeout: float = 10) -> str:
         return self.mail(who, case_id, timeout).approval_links[0]
@@ -358,9 +361,10 @@ class Firm:
     def finish(self, case_id: str, timeout: float = 30) -> ExecutionView:
         """Wait until the case ends (succeeded or failed), whatever it waits for meanwhile."""
         deadline = time.monotonic() + timeout
+        pause = Pauses()
         arn = self.execution(case_id, with_state=False).arn
         while self._status(arn) == "RUNNING" and time.monotonic() <= deadline:
-            time.sleep(0.05)
+            pause()
         return self.execution(case_id)
 
     def output(self, case_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice.approvals.store import link_hash
+from backoffice.local.polling import Pauses
 from backoffice.local.runtime import ACCOUNT, REGION
 from backoffice.local.samples import Deal, new_client, sample_approval_policy
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
@@ -47,12 +48,13 @@ def legal_is(members: list[str], **level: object) -> dict[str, Any]:
 
 def eventually(check: Callable[[], Any], timeout: float = 20) -> Any:
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while True:
         found = check()
         if found:
             return found
         assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.05)
+        pause()
 
 
 def undeliverable(firm: Firm, case_id: str) -> list[str]:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from backoffice.audit import AuditRecord
+from backoffice.local.polling import Pauses
 from backoffice.local.samples import Deal, new_client
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
 from tests.integration.conftest import Firm
@@ -30,23 +31,25 @@ class NamedDeal(Deal):
 def sent_headers(firm: Firm, who: str, case_id: str, timeout: float = 10) -> email.message.Message:
     """The newest e-mail to ``who`` about the case (the handler may still be sending it)."""
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while True:
         mails = [m for m in firm.inbox(who) if case_id in m.text]
         if mails or time.monotonic() > deadline:
             return email.message_from_bytes(mails[-1].path.read_bytes())
-        time.sleep(0.05)
+        pause()
 
 
 def requested_record(firm: Firm, case_id: str, timeout: float = 10) -> AuditRecord:
     """The approval request's audit record: appended by the request handler after its e-mail, so it may lag the
     state the execution shows."""
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while True:
         found = [r for r in firm.records(case_id) if r.action == "approval.requested"]
         if found or time.monotonic() > deadline:
             [requested] = found
             return requested
-        time.sleep(0.05)
+        pause()
 
 
 def test_a_won_deal_whose_names_hold_a_header_injection_completes_with_a_clean_subject(firm: Firm) -> None:

@@ -17,6 +17,7 @@ from backoffice.audit import _to_item
 from backoffice.intelligence import build_report
 from backoffice.intelligence.samples import sample_records
 from backoffice.local.outbox import Mail, read_outbox
+from backoffice.local.polling import Pauses
 from backoffice.local.runtime import LocalRuntime
 from infra.catalog import CATALOG, Ref
 
@@ -251,9 +252,10 @@ def test_a_report_mail_that_bounces_is_put_on_the_publications_trail_and_the_ope
     case_id = f"process-report-{published['day']}"
     # Then SES's bounce comes back through the mail events topic and lands on the publication's trail
     deadline = time.monotonic() + 20
+    pause = Pauses()
     while not [r for r in runtime_records(runtime, case_id) if r.action == "process_report.undeliverable"]:
         assert time.monotonic() < deadline, "the bounce was not recorded"
-        time.sleep(0.05)
+        pause()
     [bounced] = [r for r in runtime_records(runtime, case_id) if r.action == "process_report.undeliverable"]
     assert bounced.outcome == "undeliverable" and bounced.actor.id == "ses"
     assert "fix process_report_recipients" in bounced.reasons[-1]
@@ -267,5 +269,5 @@ def test_a_report_mail_that_bounces_is_put_on_the_publications_trail_and_the_ope
 
     while not notices():
         assert time.monotonic() < deadline, "the operators were not told"
-        time.sleep(0.05)
+        pause()
     assert len(notices()) == 1

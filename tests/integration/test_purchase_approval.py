@@ -19,6 +19,7 @@ import pytest
 
 from backoffice.local.approver import decide_via_http
 from backoffice.local.outbox import read_outbox
+from backoffice.local.polling import Pauses
 from backoffice.local.purchasing_samples import (
     EMAIL,
     FINANCE,
@@ -235,9 +236,10 @@ def _record(firm: Firm, case_id: str, action: str) -> Any:
 
 def _wait_for(found: Any, timeout: float = 30) -> Any:
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while (value := found()) is None:
         assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.05)
+        pause()
     return value
 
 

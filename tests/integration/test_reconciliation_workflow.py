@@ -29,6 +29,7 @@ from backoffice.finance_close.reconciliation_policy import RULE_IDS
 from backoffice.finance_close.reconciliation_steps import ReconciliationFiles
 from backoffice.local.billing_samples import PERIOD, seed_billing_period
 from backoffice.local.outbox import read_outbox
+from backoffice.local.polling import Pauses
 from backoffice.local.reconciliation_samples import MANUAL_INVOICE, SEPTEMBER_INVOICE, seed_close_books
 from backoffice.local.runtime import LocalRuntime
 from infra.catalog import Ref
@@ -70,12 +71,13 @@ class Reconciled:
 
     def link(self, who: str, case_id: str, timeout: float = 20) -> str:
         deadline = time.monotonic() + timeout
+        pause = Pauses()
         while True:
             mails = [m for m in read_outbox(self.runtime.outbox_dir) if m.to == who and case_id in m.text]
             if mails and mails[-1].approval_links:
                 return mails[-1].approval_links[0]
             assert time.monotonic() < deadline, f"{who} has no approval e-mail for {case_id}"
-            time.sleep(0.05)
+            pause()
 
     def decide(self, who: str, case_id: str, resolution: str | None, comment: str = "") -> tuple[int, str]:
         url = self.link(who, case_id)

@@ -23,6 +23,7 @@ import pytest
 
 from backoffice.connectors.sandbox import SandboxPsa
 from backoffice.local.approver import decide_via_http
+from backoffice.local.polling import Pauses
 from backoffice.local.time_expense_samples import (
     SampleSubmission,
     run_weekly_review,
@@ -106,12 +107,13 @@ def executions_of(firm: Firm, case_id: str) -> list[str]:
 
 def finished(firm: Firm, name: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while True:
         execution = firm.runtime.execution(name, with_state=False)
         if execution is not None and execution.status != "RUNNING":
             return execution.status
         assert time.monotonic() < deadline, f"{name} did not finish"
-        time.sleep(0.05)
+        pause()
 
 
 def test_a_clean_week_is_approved_in_the_psa_by_the_policy(

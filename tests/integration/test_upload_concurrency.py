@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from backoffice.approvals.store import link_hash
+from backoffice.local.polling import Pauses
 from backoffice.local.vendor_samples import blank_w9, page_forms, post_file, put_vendor_request, scenarios
 from backoffice.vendors import uploads
 from tests.integration.conftest import Firm, csrf_of, heading, http
@@ -48,13 +49,14 @@ def vendor_cases(firm: Firm, count: int) -> list[tuple[str, str, bytes]]:
 def upload_link(firm: Firm, case_id: str, timeout: float = 30) -> str:
     """The link mailed to the vendor once the case waits for the upload (``firm.settle`` waits for approvals)."""
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while True:
         mails = [m for m in firm.inbox(CONTACT) if f"Case {case_id}." in m.text]
         if mails and firm.execution(case_id).current_state == WAITING:
             [mail] = mails
             return next(w for w in mail.text.split() if "/uploads/" in w).rstrip(".")
         assert time.monotonic() < deadline, f"{case_id} is not waiting for the vendor's documents"
-        time.sleep(0.05)
+        pause()
 
 
 def upload(link: str, page: str, data: bytes) -> Callable[[], tuple[int, str]]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from backoffice.local.iam import SynthesizedIam
+from backoffice.local.polling import Pauses
 from backoffice.local.runtime import LocalRuntime
 from backoffice.local.vendor_samples import (
     blank_w9,
@@ -40,9 +41,10 @@ def waiting(runtime: LocalRuntime) -> tuple[Firm, str, str, bytes]:
     # The request handler e-mails the link while the case waits in that state (``settle`` waits for approval
     # requests, not for a vendor's upload, so it would run to its timeout here): wait for the e-mail instead.
     deadline = time.monotonic() + 15
+    pause = Pauses()
     while not any(case_id in m.text and "/uploads/" in m.text for m in firm.inbox(CONTACT)):
         assert time.monotonic() < deadline, f"{CONTACT} has no upload link for {case_id}"
-        time.sleep(0.05)
+        pause()
     assert firm.execution(case_id).current_state == "Ask vendor for missing documents"
     link = next(w for w in firm.inbox(CONTACT)[-1].text.split() if "/uploads/" in w).rstrip(".")
     return firm, case_id, link, later["w9"]

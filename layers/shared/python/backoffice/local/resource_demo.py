@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from backoffice.approvals.store import ApprovalStore
 from backoffice.connectors.sandbox import SandboxStore
+from backoffice.local.polling import Pauses
 from backoffice.local.runtime import LocalRuntime
 from backoffice.models import Vendor
 from backoffice.onboarding.sample_firm import FIRM_EMAIL_DOMAIN, standard_rate_card
@@ -231,6 +232,7 @@ def rehire_execution(sample: SampleHire, runtime: LocalRuntime, timeout: float =
     from infra.catalog import Ref
 
     deadline = time.monotonic() + timeout
+    pause = Pauses()
     while time.monotonic() < deadline:
         records = AuditTrail(runtime.resolve(Ref("table_name", "audit"))).records(sample.case_id)
         names = [
@@ -239,7 +241,7 @@ def rehire_execution(sample: SampleHire, runtime: LocalRuntime, timeout: float =
         later = [n for n in names if n != sample.case_id]
         if later:
             return str(later[-1])
-        time.sleep(0.05)
+        pause()
     return None
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backoffice.events.pattern import matches
+from backoffice.local.polling import Pauses
 from infra.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,11 @@ class EventRouter:
         if self._queue is None:
             return True
         deadline = time.monotonic() + timeout
+        pause = Pauses()
         while self._queue.unfinished_tasks:
             if time.monotonic() > deadline:
                 return False
-            time.sleep(0.01)
+            pause()
         return True
 
     def stop(self) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from backoffice.connectors.sandbox import SandboxStore
     from backoffice.local.iam import IamEnforcer, LocalArns, SynthesizedIam
 
+from backoffice.local.polling import Pauses
 from backoffice.operate.deployment import Operations
 from backoffice.operate.deployment import paginate as _paginate
 from infra.catalog import CATALOG, Catalog, Ref
@@ -838,6 +839,7 @@ class LocalRuntime(Operations):
         if not self.router.wait_delivered(timeout) and raise_on_timeout:
             raise TimeoutError("events accepted on the bus are still waiting for delivery")
         sfn = self.client("stepfunctions")
+        pause = Pauses()
         while True:
             running = [
                 e
@@ -858,7 +860,7 @@ class LocalRuntime(Operations):
                         f"{len(running)} executions still running: {[e['name'] for e in running]}"
                     )
                 return
-            time.sleep(0.02)
+            pause()
 
 
 def _stopped_quietly(runtime: LocalRuntime) -> None:
