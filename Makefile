@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck synth deploy diff serve bench clean browser
+.PHONY: run test lint typecheck synth deploy diff serve bench clean browser synth-in-background
 
 $(STAMP): requirements.txt requirements.lock layers/shared/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,13 +29,20 @@ browser:
 	  || echo "chromium could not be installed here: tests/browser will be skipped with that reason" >&2; }
 
 ## test: every test (unit, local-runtime integration, CDK assertions, the console in a browser), lint and types
-test: $(STAMP) browser
+test: $(STAMP) synth-in-background browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/shared/python functions infra app.py
 # Three workers on two cores: the end-to-end tests spend much of their time waiting on the engine and on HTTP
 # (6 min with two workers, under 5 with three, measured on a 2-vCPU machine).
 	$(BIN)/python -m pytest -n 3 --dist loadfile
+
+# The stack's synth (about 40 s of one core, cached in .local/synth by its inputs' digest) runs while the browser is
+# installed and ruff and mypy run, instead of holding up every pytest worker's first runtime; a worker that gets
+# there first waits on its lock, and one that fails is synthesized again by the tests, which then show why.
+synth-in-background: $(STAMP)
+	@( $(BIN)/python -c "from backoffice.local.template import synthesized_template; synthesized_template()" \
+	  >/dev/null 2>&1 & )
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
