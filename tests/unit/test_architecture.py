@@ -7,6 +7,7 @@ The import graph is read from the source with ``ast``, so an import inside a fun
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -71,7 +72,9 @@ def _imports_of(path: Path, module: str, modules: Collection[str]) -> set[str]:
     return targets
 
 
+@functools.cache
 def _module_graph() -> dict[str, set[str]]:
+    """Parsed once per process (read-only for the tests: each asks it a different question)."""
     modules = _backoffice_modules()
     return {module: _imports_of(path, module, modules) for module, path in modules.items()}
 

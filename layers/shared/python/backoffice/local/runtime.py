@@ -440,13 +440,13 @@ class LocalRuntime(Operations):
         self.stop()
 
     def start(self, *, create_resources: bool = True) -> None:
-        from moto import mock_aws
-
         from backoffice import aws
 
         self._set_env(self.environment())
         aws.reset_clients()
         if self.in_process:
+            from moto import mock_aws  # a command talking to a server has no use for it (0.2 s of its start)
+
             self._mock = mock_aws(config=MOTO_CONFIG)
             # A server's HTTP side already shares moto's backends: they are not reset under it.
             self._mock.start(reset=not self.serving)
