@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 _lock = threading.Lock()
-_KEPT = 4  # pristine copies kept, the latest used first (a module's tests may start runtimes of a few kinds)
+_KEPT = 4  # pristine copies kept, the latest taken first (a module's tests may start runtimes of a few kinds)
 _pristine: list[_Pristine] = []
 
 
