@@ -104,10 +104,19 @@ class _KeyPairWhenUsed:
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy and pickle look for __deepcopy__, __getstate__...: not the key's
+            raise AttributeError(name)
         with self._lock:
             if self._made is None:
                 self._made = self._make()
         return getattr(self._made, name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _KeyPairWhenUsed:
+        """A copied KMS key (the local runtime copies its backends, resource_snapshot.py) makes its own pair when
+        used, or shares the pair already made (a key pair is immutable)."""
+        copied = _KeyPairWhenUsed(self._make)
+        copied._made = self._made
+        return copied
 
 
 def _item_copies_not_kept() -> None:

@@ -429,6 +429,7 @@ class LocalRuntime(Operations):
         self._lock = threading.Lock()
         self._iam = iam
         self.iam_enforcer: IamEnforcer | None = None
+        self.resources_restored = False  # whether start restored an earlier runtime's resources (see below)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -451,8 +452,10 @@ class LocalRuntime(Operations):
             # A server's HTTP side already shares moto's backends: they are not reset under it.
             self._mock.start(reset=not self.serving)
             self.install_hooks()
-        if create_resources:
+        self.resources_restored = create_resources and self._restore_resources()
+        if create_resources and not self.resources_restored:
             self.create_resources()
+            self._keep_resources()
 
     def install_hooks(self) -> None:
         """Lambda calls, event routing and retry time scale: in this process (in-process mode or the server's)."""
@@ -631,6 +634,60 @@ class LocalRuntime(Operations):
             return boto3.client(service, config=config)
         return aws.client(service)
 
+    # A second and later in-process runtime of a process restores the first's resources instead of creating them:
+    # the calls of create_resources were a fifth of an integration module's CPU (each test starts a runtime), a
+    # restore is a deep copy of moto's backends (resource_snapshot.py; figures in docs/benchmarks.md, session 13).
+    # Only for the same inputs: everything create_resources reads, compared whole. The API's URL (a free port per
+    # runtime) is no input unless a definition names it, and then the definitions differ.
+
+    def _resources_inputs(self) -> tuple[object, ...] | None:
+        """What create_resources reads; None: this runtime's resources are not kept or restored (a server's, one
+        that talks to a server: their moto is shared with clients that made other state)."""
+        if self.serving or not self.in_process:
+            return None
+        from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, sample_firm_records
+        from infra.firm_document import document_text
+
+        return (
+            self.catalog,
+            sorted((str(ref), name) for ref, name in self.names.items() if ref.kind != "api_url"),
+            self._definitions(),
+            dict(LOCAL_SETTINGS),
+            _sample_sanctions_list()[0] if "sanctions_lists" in self.catalog.buckets else None,
+            json.dumps(LOCAL_CONNECTORS, sort_keys=True),
+            LOCAL_WEBHOOK_SECRET,
+            document_text(None) if "firm_config_parameter" in self.catalog.settings else None,
+            sample_firm_records()[0] if self.seed_sample_firm else None,
+            json.dumps(MOTO_CONFIG, sort_keys=True),
+        )
+
+    def _restore_resources(self) -> bool:
+        from backoffice.local import resource_snapshot
+
+        if not resource_snapshot.any_kept():
+            return False
+        inputs = self._resources_inputs()
+        return inputs is not None and resource_snapshot.restore(inputs)
+
+    def _keep_resources(self) -> None:
+        """After create_resources: keep moto's state for the next runtimes, unless creating it ran handlers (a
+        stream record delivered, an event routed): a restore would not run them again."""
+        from backoffice.local import resource_snapshot
+
+        inputs = self._resources_inputs()
+        if inputs is None or self.lambdas.invocations or self.bus_events:
+            return
+        resource_snapshot.take(inputs)
+
+    def _definitions(self) -> dict[str, str]:
+        """Each state machine's definition as created: its ASL with the catalog's substitutions filled."""
+        return {
+            sm.name: substitute(
+                sm.definition(), {key: self.resolve(ref) for key, ref in sm.substitutions.items()}
+            )
+            for sm in self.catalog.state_machines
+        }
+
     def create_resources(self) -> None:
         from backoffice.local.samples import LOCAL_CONNECTORS, LOCAL_WEBHOOK_SECRET, seed_sample_firm
 
@@ -680,11 +737,11 @@ class LocalRuntime(Operations):
             if url != self.names[Ref("queue_url", q)]:
                 raise RuntimeError(f"queue {q} was created at {url}, not where handlers look for it")
         sfn = self.client("stepfunctions")
+        definitions = self._definitions()
         for sm in c.state_machines:
-            substitutions = {key: self.resolve(ref) for key, ref in sm.substitutions.items()}
             sfn.create_state_machine(
                 name=f"{PREFIX}-{sm.name}",
-                definition=substitute(sm.definition(), substitutions),
+                definition=definitions[sm.name],
                 roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-{sm.name}",
                 type="STANDARD",
             )

@@ -61,6 +61,14 @@ def sample_approval_policy() -> dict[str, Any]:
 
 def seed_sample_firm(store: SandboxStore) -> dict[str, int]:
     """The sample firm's systems of record, as the sandbox adapters serve them."""
+    records, counts = sample_firm_records()
+    store.put_many(records)
+    return counts
+
+
+def sample_firm_records() -> tuple[list[tuple[str, str, str, date | None, dict[str, Any]]], dict[str, int]]:
+    """The (system, entity, id, day, body) records ``seed_sample_firm`` writes, and how many of each kind. The
+    local runtime compares them to decide whether a start may restore its resources (runtime.py)."""
     counts = {"customers": 0, "workers": 0, "allocations": 0, "templates": 0}
     # The same items ``store.put`` writes one by one, in batches of 25 (a runtime starts for every test).
     records: list[tuple[str, str, str, date | None, dict[str, Any]]] = []
@@ -82,8 +90,7 @@ def seed_sample_firm(store: SandboxStore) -> dict[str, int]:
     for employee in existing_employees():
         body = employee.to_json_dict(reveal_secrets=True)
         records.append(("hris", "employee", employee.worker_id, None, body))
-    store.put_many(records)
-    return counts
+    return records, counts
 
 
 def new_client(index: int) -> Client:
