@@ -8,6 +8,7 @@ opportunity, which replaced a read of every project.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -273,3 +274,325 @@ def test_object_versions_under_a_prefix_are_listed_as_s3_lists_them_page_by_page
             for n, version in enumerate(written[key])
         ]
         assert listed == expected
+
+
+# Attribute values of every type DynamoDB has, nested and empty ones included.
+VARIED = {
+    "s": {"S": "plain"},
+    "empty_s": {"S": ""},
+    "unicode": {"S": 'Zoë ✓ "quoted" \\ back'},
+    "n": {"N": "42"},
+    "negative": {"N": "-0.5"},
+    "big": {"N": "1.23E+30"},
+    "b": {"B": b"\x00\xffbinary"},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "ss": {"SS": ["a", "b", "c"]},
+    "ns": {"NS": ["1", "2.5", "-3"]},
+    "bs": {"BS": [b"x", b"\x01\x02"]},
+    "list": {"L": [{"S": "one"}, {"N": "2"}, {"BOOL": False}, {"NULL": True}, {"L": []}, {"M": {}}]},
+    "empty_l": {"L": []},
+    "empty_m": {"M": {}},
+    "m": {
+        "M": {
+            "deep": {"M": {"deeper": {"L": [{"M": {"b": {"B": b"z"}, "ss": {"SS": ["q"]}}}]}}},
+            "n": {"N": "7"},
+        }
+    },
+}
+
+
+@pytest.fixture
+def answers_compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, Any]]]:
+    """Every JSON answer made twice, by the direct walk and by moto's own serializer: the pairs to compare."""
+    from moto.core.serialize import JSONSerializer
+
+    with mock_aws():
+        moto_speedups.install()
+        walked = JSONSerializer._serialize_result
+        pairs: list[tuple[Any, Any]] = []
+
+        def both(serializer: Any, resp: Any, result: Any) -> Any:
+            fresh = {"body": "", "headers": {}, "status_code": resp["status_code"]}
+            by_moto = walked.moto_serialize_result(serializer, dict(fresh, headers={}), result)  # type: ignore[attr-defined]
+            answer = walked(serializer, resp, result)
+            pairs.append((copy.deepcopy(answer), by_moto))  # before moto adds its own headers to it
+            return answer
+
+        monkeypatch.setattr(JSONSerializer, "_serialize_result", both)
+        yield pairs
+
+
+def test_dynamodb_answers_walked_directly_are_byte_for_byte_motos(
+    answers_compared: list[tuple[Any, Any]],
+) -> None:
+    # Given a table with a local and a global index, and items holding every attribute type
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    attribute = [("pk", "S"), ("sk", "S"), ("g", "S"), ("l", "N")]
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attribute],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "by-l",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "l", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"pk": {"S": "p"}, "sk": {"S": "0"}}
+    for n in range(6):
+        item = {"pk": {"S": "p"}, "sk": {"S": str(n)}, "g": {"S": f"g{n % 2}"}, "l": {"N": str(10 - n)}}
+        dynamodb.put_item(TableName=TABLE, Item={**item, **VARIED}, ReturnConsumedCapacity="TOTAL")
+
+    # When every read and write answers, with projections, pages, return values and consumed capacity
+    dynamodb.describe_table(TableName=TABLE)
+    dynamodb.list_tables()
+    for capacity in ("NONE", "TOTAL", "INDEXES"):
+        dynamodb.get_item(TableName=TABLE, Key=key, ReturnConsumedCapacity=capacity)
+        dynamodb.query(
+            TableName=TABLE,
+            IndexName="by-l",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+            Limit=4,
+            ReturnConsumedCapacity=capacity,
+        )
+    dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "missing"}})
+    dynamodb.get_item(
+        TableName=TABLE, Key=key, ProjectionExpression="m.deep, l, #n", ExpressionAttributeNames={"#n": "n"}
+    )
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        ExclusiveStartKey={"pk": {"S": "p"}, "sk": {"S": "2"}},
+        ScanIndexForward=False,
+    )
+    dynamodb.query(
+        TableName=TABLE,
+        IndexName="by-g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "g1"}},
+    )
+    dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        Select="COUNT",
+    )
+    dynamodb.scan(
+        TableName=TABLE, Limit=3, FilterExpression="l > :l", ExpressionAttributeValues={":l": {"N": "5"}}
+    )
+    for returned in ("ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD", "NONE"):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="SET ns = :ns, extra = :m ADD tally :one",
+            ExpressionAttributeValues={":ns": {"NS": ["9", "8"]}, ":m": VARIED["m"], ":one": {"N": "1"}},
+            ReturnValues=returned,
+            ReturnConsumedCapacity="INDEXES",
+        )
+    dynamodb.put_item(TableName=TABLE, Item={**key, **VARIED, "g": {"S": "g0"}}, ReturnValues="ALL_OLD")
+    dynamodb.batch_get_item(
+        RequestItems={
+            TABLE: {"Keys": [key, {"pk": {"S": "p"}, "sk": {"S": "3"}}, {"pk": {"S": "x"}, "sk": {"S": "y"}}]}
+        }
+    )
+    dynamodb.batch_write_item(
+        RequestItems={
+            TABLE: [
+                {PutRequest: {"Item": {"pk": {"S": "w"}, "sk": {"S": "1"}}}} for PutRequest in ["PutRequest"]
+            ]
+        }
+    )
+    dynamodb.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": TABLE, "Key": key}},
+            {"Get": {"TableName": TABLE, "Key": {"pk": {"S": "no"}, "sk": {"S": "no"}}}},
+        ]
+    )
+    dynamodb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": TABLE, "Item": {"pk": {"S": "t"}, "sk": {"S": "1"}}}}]
+    )
+    dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "5"}}, ReturnValues="ALL_OLD")
+    refused = []
+    for call in (
+        lambda: dynamodb.put_item(
+            TableName=TABLE,
+            Item=key,
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        ),
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": key,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            ]
+        ),
+        lambda: dynamodb.get_item(TableName="missing", Key=key),
+        lambda: dynamodb.query(
+            TableName=TABLE, KeyConditionExpression="nope = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+        ),
+    ):
+        with pytest.raises(ClientError) as refusal:
+            call()
+        refused.append(refusal.value.response)
+
+    # Then every answer is moto's own, byte for byte: body, headers, status (walked directly: the attribute values)
+    assert len(answers_compared) > 25
+    assert any(shape.name == "AttributeValue" for shape, _ in moto_speedups._plans.values())
+    for answer, by_moto in answers_compared:
+        assert answer == by_moto
+    bodies = "".join(answer["body"] for answer, _ in answers_compared)
+    for wire in (
+        '"B": "AP9iaW5hcnk="',
+        '"BS": ["eA==", "AQI="]',
+        '"NULL": true',
+        '"BOOL": false',
+        '"LastEvaluatedKey"',
+        '"CapacityUnits"',
+        '"Table": {"CapacityUnits"',
+        '"LocalSecondaryIndexes"',
+        '"M": {}',
+        '"L": []',
+        '"S": ""',
+    ):
+        assert wire in bodies
+    # And the refusals still say what they said (moto's errors are not walked directly)
+    assert [r["Error"]["Code"] for r in refused] == [
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+        "ResourceNotFoundException",
+        "ValidationException",
+    ]
+    assert refused[0]["Item"] == {**key, **VARIED, "g": {"S": "g0"}}
+
+
+@pytest.mark.parametrize(
+    ("operation", "result"),
+    [
+        (
+            "BatchGetItem",
+            {
+                "Responses": {TABLE: [{"pk": {"S": "p"}, "b": {"B": b"\x00"}, "bs": {"BS": [b"x"]}}]},
+                "UnprocessedKeys": {TABLE: {"Keys": [{"pk": {"S": "q"}}], "ProjectionExpression": "pk, #n"}},
+                "ConsumedCapacity": [{"TableName": TABLE, "CapacityUnits": 2}],
+            },
+        ),
+        (
+            "GetItem",
+            {
+                "Item": {
+                    "two_types": {"S": "x", "N": "1"},
+                    "alias": {"s": "lower-case key"},
+                    "shape_name": {"ListAttributeValue": [{"S": "x"}]},
+                    "none": {},
+                    "null_value": {"S": None},
+                    "nones_in_a_list": {"L": [None, {"S": "y"}]},
+                    "unknown_type": {"X": "?"},
+                    "int_number": {"N": 5},
+                    "tuple_set": {"SS": ("a", "b")},
+                },
+                "ConsumedCapacity": {
+                    "TableName": TABLE,
+                    "CapacityUnits": 0.5,
+                    "Table": {"CapacityUnits": 0.5},
+                },
+            },
+        ),
+        ("Query", {"Count": 0, "ScannedCount": 3, "Items": [], "LastEvaluatedKey": {"pk": {"S": "p"}}}),
+        ("PutItem", {}),
+    ],
+)
+def test_unusual_results_walked_directly_are_serialized_as_moto_serializes_them(
+    operation: str, result: Any
+) -> None:
+    # Given moto's serializer for a DynamoDB operation, as moto's ActionResult makes it
+    from moto.core.responses import BaseResponse
+    from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    moto_speedups.install()
+    picker = XFormedAttributePicker(response_transformers=BaseResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER)
+    serializer = JSONSerializer(get_service_model("dynamodb").operation_model(operation), value_picker=picker)
+
+    # When a result with keys under aliases, several types, Nones, and sets as tuples is serialized both ways
+    walked = serializer.serialize(copy.deepcopy(result))
+    by_moto = JSONSerializer._serialize_result.moto_serialize_result(  # type: ignore[attr-defined]
+        serializer, {"body": "", "headers": {}, "status_code": 200}, copy.deepcopy(result)
+    )
+
+    # Then the two answers are the same
+    assert walked == by_moto
+
+
+def test_step_functions_answers_walked_directly_are_motos_too(
+    answers_compared: list[tuple[Any, Any]],
+) -> None:
+    # Given a state machine, its executions (timestamps, nested structures, lists)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}}'
+    arn = sfn.create_state_machine(
+        name="speedups",
+        definition=definition,
+        roleArn="arn:aws:iam::123456789012:role/speedups",
+        tags=[{"key": "a", "value": "b"}],
+    )["stateMachineArn"]
+
+    # When it is described, run, and its executions listed and described
+    sfn.describe_state_machine(stateMachineArn=arn)
+    execution = sfn.start_execution(stateMachineArn=arn, name="one", input='{"x": 1}')["executionArn"]
+    sfn.describe_execution(executionArn=execution)
+    sfn.list_executions(stateMachineArn=arn)
+    sfn.list_state_machines()
+    sfn.list_tags_for_resource(resourceArn=arn)
+
+    # Then each answer is moto's own
+    assert len(answers_compared) >= 6
+    for answer, by_moto in answers_compared:
+        assert answer == by_moto
+
+
+def test_an_action_added_to_a_response_class_after_its_first_call_is_dispatched() -> None:
+    # Given moto patched to list a response class's methods once, and a call that listed DynamoDB's
+    from moto.dynamodb.responses import DynamoHandler
+
+    with mock_aws():
+        moto_speedups.install()
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        assert dynamodb.list_tables()["TableNames"] == []
+
+        # When the handler's ListTables is replaced, then removed again
+        def list_tables(handler: Any) -> str:
+            return '{"TableNames": ["patched"]}'
+
+        original = DynamoHandler.list_tables
+        DynamoHandler.list_tables = list_tables  # type: ignore[method-assign, assignment]
+        try:
+            patched = dynamodb.list_tables()["TableNames"]
+        finally:
+            DynamoHandler.list_tables = original  # type: ignore[method-assign]
+
+        # Then the replacement answers, then the original again
+        assert patched == ["patched"]
+        assert dynamodb.list_tables()["TableNames"] == []
