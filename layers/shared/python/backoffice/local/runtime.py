@@ -429,6 +429,7 @@ class LocalRuntime(Operations):
         self._lock = threading.Lock()
         self._iam = iam
         self.iam_enforcer: IamEnforcer | None = None
+        self._started_empty = False  # moto held no backends when this runtime started it (see start)
         self.resources_restored = False  # whether start restored an earlier runtime's resources (see below)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
@@ -451,6 +452,11 @@ class LocalRuntime(Operations):
             self._mock = mock_aws(config=MOTO_CONFIG)
             # A server's HTTP side already shares moto's backends: they are not reset under it.
             self._mock.start(reset=not self.serving)
+            # Only what this start's calls make may be kept for the next runtimes: not another runtime's or an outer
+            # mock_aws's state (moto does not reset under a mock already started).
+            from moto.core.base_backend import BackendDict
+
+            self._started_empty = not self.serving and not BackendDict._instances  # type: ignore[misc]
             self.install_hooks()
         self.resources_restored = create_resources and self._restore_resources()
         if create_resources and not self.resources_restored:
@@ -675,7 +681,7 @@ class LocalRuntime(Operations):
         from backoffice.local import resource_snapshot
 
         inputs = self._resources_inputs()
-        if inputs is None or self.lambdas.invocations or self.bus_events:
+        if inputs is None or not self._started_empty or self.lambdas.invocations or self.bus_events:
             return
         resource_snapshot.take(inputs)
 
