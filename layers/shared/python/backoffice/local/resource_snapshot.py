@@ -147,6 +147,7 @@ def _deepcopy(value: Any, memo: dict[int, Any]) -> Any:
 def _locks_copied_new() -> Iterator[None]:
     """While copying backends: a lock, a condition or an event is copied as a new one in the same state (no one
     holds a backend's lock while it is copied); a thread is not copied at all (TypeError: no snapshot)."""
+    from moto.s3.utils import _VersionedKeyStore
     from moto.ssm.models import ParameterDict
 
     dispatch: dict[type, Any] = copy._deepcopy_dispatch  # type: ignore[attr-defined]
@@ -179,8 +180,19 @@ def _locks_copied_new() -> Iterator[None]:
             dict.__setitem__(copied, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
         return copied
 
+    def new_versioned_store(store: Any, memo: dict[int, Any]) -> Any:
+        # moto's S3 keys: a dict of version lists whose items() yields each key's latest version only, which is
+        # all a copy through __reduce_ex__ would keep.
+        copied = dict.__new__(type(store))
+        memo[id(store)] = copied
+        copied.__dict__.update(copy.deepcopy(store.__dict__, memo))
+        for key in dict.keys(store):
+            dict.__setitem__(copied, key, copy.deepcopy(dict.__getitem__(store, key), memo))
+        return copied
+
     added: dict[type, Any] = {
         ParameterDict: new_defaultdict,
+        _VersionedKeyStore: new_versioned_store,
         _LOCK: new_lock,
         _RLOCK: new_rlock,
         threading.Condition: new_condition,
