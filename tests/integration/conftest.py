@@ -288,24 +288,26 @@ class Firm:
             raise StopIteration(f"no execution {case_id}")
         return execution
 
-    def settle(self, case_id: str, timeout: float = 30) -> ExecutionView:
-        """Wait until the case finishes or waits for a person."""
+    def settle(self, case_id: str, timeout: float = 30, *, execution: str | None = None) -> ExecutionView:
+        """Wait until the case finishes or waits for a person; ``execution``: the name of the case's execution to
+        watch when it has several (a correction's), by default its first, named after the case."""
+        name = execution or case_id
         deadline = time.monotonic() + timeout
         pause = Pauses()
-        arn = self.execution(case_id, with_state=False).arn
+        arn = self.execution(name, with_state=False).arn
         while True:
             # The status alone first (the engine's threads share two cores with this loop): the history, for the
             # current state, is read only once a person has a pending request for the case.
             status = self._status(arn)
             if status == "RUNNING" and self._someone_is_asked(case_id):
-                execution = self.execution(case_id)
-                waiting = execution.current_state is not None and execution.current_state.startswith("Ask ")
-                if execution.status != "RUNNING" or waiting:
-                    return execution
+                execution_view = self.execution(name)
+                state = execution_view.current_state
+                if execution_view.status != "RUNNING" or (state is not None and state.startswith("Ask ")):
+                    return execution_view
             elif status != "RUNNING":
-                return self.execution(case_id)
+                return self.execution(name)
             if time.monotonic() > deadline:
-                return self.execution(case_id)
+                return self.execution(name)
             pause()
 
     def _someone_is_asked(self, case_id: str) -> bool:

@@ -756,7 +756,8 @@ def test_a_correction_while_the_first_attempt_waits_for_approval_is_the_one_orde
             break
         decide(firm, OWNER_OF_CLOUD, case_id, "approve", "ok")
         time.sleep(1)
-        firm.settle(case_id)
+        # (the correction's execution: the first keeps waiting, its approval now the correction's)
+        firm.settle(case_id, execution=_executions(firm, case_id)[-1].name)
     # Then one order exists, with the corrected amount, and the correction's execution issued it
     [order] = orders(firm, "PR-2026-0501")
     assert order["amount"] == "1200.00"

@@ -97,7 +97,6 @@ def request(runtime: LocalRuntime, *, rerun: str | None = None) -> str:
         **({"rerun": rerun} if rerun else {}),
     }
     runtime.put_event("Reconciliation Requested", detail, source="backoffice.schedule")
-    runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     return next(
         e.name for e in runtime.executions() if e.workflow == "reconciliation" and (rerun or "") in e.name
     )
@@ -277,7 +276,6 @@ def test_a_fix_in_the_erp_then_a_rerun_closes_the_finding(reconciled: Reconciled
     )
     # (through the command an operator types: backoffice reconcile run --period 2026-10 --rerun after-fixes)
     reconcile_run(reconciled.runtime, "--rerun", "after-fixes")
-    reconciled.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     rerun = next(e.name for e in reconciled.runtime.executions() if e.name.endswith("after-fixes"))
     deadline = time.monotonic() + 240
     while not [r for r in reconciled.records(rerun) if r.action == "reconciliation.compared"]:
@@ -333,7 +331,6 @@ def test_an_erp_outage_while_reading_is_retried_and_the_run_goes_on(reconciled: 
     reconciled.runtime.sandbox().inject_fault("erp", "ConnectorUnavailable", times=2)
     # When the period is reconciled again
     reconcile_run(reconciled.runtime, "--rerun", "outage")
-    reconciled.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     case = next(e.name for e in reconciled.runtime.executions() if e.name.endswith("outage"))
     deadline = time.monotonic() + 120
     while not [r for r in reconciled.records(case) if r.action == "reconciliation.compared"]:

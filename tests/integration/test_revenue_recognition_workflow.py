@@ -82,7 +82,6 @@ def request(runtime: LocalRuntime, rerun: str | None = None) -> str:
     if rerun:
         detail["rerun"] = rerun
     runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
-    runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     return next(
         e.name
         for e in runtime.executions()
@@ -214,7 +213,6 @@ def test_an_earlier_period_after_a_later_one_was_booked_is_refused(close: Revenu
     # When September is recognized after October was booked
     detail = {"period_start": "2026-09-01", "period_end": "2026-09-30"}
     close.runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
-    close.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     case = next(e.name for e in close.runtime.executions() if e.name == "revenue-2026-09-01-2026-09-30")
     # Then it books nothing: October already moved the balances September would move
     assert close.finish(case) == "SUCCEEDED"
@@ -232,7 +230,6 @@ def test_a_project_closed_with_a_balance_is_recognized_until_it_clears(close: Re
     # When November is recognized (the PSA no longer lists it for November)
     detail = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
     close.runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
-    close.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     case = "revenue-2026-11-01-2026-11-30"
     deadline = time.monotonic() + 180
     while not [r for r in close.records(case) if r.action == "revenue.recognized"]:
@@ -250,7 +247,6 @@ def test_an_erp_outage_mid_run_is_retried_and_the_run_goes_on(close: RevenueClos
     # When December is recognized
     detail = {"period_start": "2026-12-01", "period_end": "2026-12-31"}
     close.runtime.put_event("Revenue Recognition Requested", detail, source="backoffice.cli")
-    close.runtime.wait_until_idle(timeout=5, raise_on_timeout=False)
     case = "revenue-2026-12-01-2026-12-31"
     deadline = time.monotonic() + 180
     while not [r for r in close.records(case) if r.outcome == "journal_proposed"]:

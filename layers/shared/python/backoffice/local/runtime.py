@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -895,18 +895,22 @@ class LocalRuntime(Operations):
     def _stop_executions(self) -> None:
         _stopped_quietly(self)
 
-    def wait_until_idle(self, timeout: float = 60, *, raise_on_timeout: bool = True) -> None:
+    def wait_until_idle(
+        self, timeout: float = 60, *, raise_on_timeout: bool = True, workflows: Collection[str] | None = None
+    ) -> None:
         """Block until every accepted event is delivered and no execution is running (executions run on moto's
-        worker threads)."""
+        worker threads); ``workflows``: only those workflows' executions count (another may wait for a person
+        for as long as it likes)."""
         deadline = time.monotonic() + timeout
         if not self.router.wait_delivered(timeout) and raise_on_timeout:
             raise TimeoutError("events accepted on the bus are still waiting for delivery")
         sfn = self.client("stepfunctions")
         pause = Pauses()
+        machines = [sm for sm in self.catalog.state_machines if workflows is None or sm.name in workflows]
         while True:
             running = [
                 e
-                for sm in self.catalog.state_machines
+                for sm in machines
                 for e in _paginate(
                     sfn,
                     "list_executions",
