@@ -4,6 +4,8 @@ The cached synth (``backoffice/local/template.py``) runs this in its own interpr
 and the infra tests read one cloud assembly per change instead of each test worker synthesizing its own. Beside
 the assembly it writes ``checks.json``: every cdk-nag AwsSolutions finding left unacknowledged (errors fail the
 synth already; warnings do not) and CDK's own error and warning annotations, which the infra tests assert empty.
+``BACKOFFICE_SYNTH_CONTEXT`` (a JSON object) adds CDK context, as ``cdk synth -c`` does: the tests' variants of the
+stack (Bedrock turned on) are synthesized this way, once per change.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 CHECKS = "checks.json"
+CONTEXT_VARIABLE = "BACKOFFICE_SYNTH_CONTEXT"  # JSON object: context added as `cdk synth -c name=value` would
 
 
 def main() -> None:
@@ -22,7 +25,7 @@ def main() -> None:
 
     from infra.cdk_app import build_app
 
-    app, stack = build_app()
+    app, stack = build_app(context=json.loads(os.environ.get(CONTEXT_VARIABLE) or "{}"))
     app.synth()
     report = AwsSolutionsChecks(verbose=True).validate_scope(app)
     annotations = Annotations.from_stack(stack)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,7 +16,7 @@ from backoffice.assist.models import AssistCase, DocumentText
 from backoffice.assist.wiring import assistant
 from backoffice.local.iam import IamEnforcer, LocalArns, SynthesizedIam, acting_as_function
 from backoffice.local.runtime import ACCOUNT, PREFIX, REGION, local_names
-from backoffice.local.template import synthesized_template
+from backoffice.local.template import synthesized_template, synthesized_variant
 from infra.catalog import CATALOG
 
 pytestmark = pytest.mark.slow
@@ -33,15 +32,11 @@ def _iam(template: dict[str, Any]) -> SynthesizedIam:
 
 
 @pytest.fixture(scope="module")
-def enabled_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The stack as synthesized for a firm that turned Bedrock on (cdk-nag runs on this synth too)."""
-    from infra.cdk_app import build_app
-
+def enabled_template() -> dict[str, Any]:
+    """The stack as synthesized for a firm that turned Bedrock on (cdk-nag runs on this synth too; the same
+    synthesis as tests/infra/test_bedrock_grant_stack.py's, kept once per change)."""
     setting = json.dumps({"model_id": HAIKU, "region": "", "routing_regions": []})
-    outdir: Path = tmp_path_factory.mktemp("cdk-bedrock")
-    app, stack = build_app(outdir=outdir, context={"ai_assist": setting})
-    template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
-    return template
+    return synthesized_variant({"ai_assist": setting})
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ Synthesizing takes half a minute (CDK runs in Node through jsii), so both are ke
   of them synthesizes again;
 - the assembly (template, staged assets, ``checks.json`` from ``infra/assembly.py``) keyed by those and by what
   the staged layer and function code hold too (``layers/shared``, ``functions/``); the newest two are kept.
-One synthesis writes both; parallel test workers wait for one synthesis.
+One synthesis writes both; parallel test workers wait for one synthesis. A variant of the stack synthesized with
+more CDK context (``synthesized_variant``: Bedrock turned on) is kept the same way, its template only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ CACHE = ROOT / ".local" / "synth"
 ASSEMBLIES = CACHE / "assemblies"
 STACK_TEMPLATE = "BackofficeStack.template.json"
 CHECKS = "checks.json"  # infra/assembly.py's name for it (the layer does not ship infra/)
+CONTEXT_VARIABLE = "BACKOFFICE_SYNTH_CONTEXT"  # infra/assembly.py's: CDK context to add, as JSON
 KEEP_ASSEMBLIES = 2
 
 
@@ -103,6 +105,29 @@ def synthesized_assembly() -> Path:
     return target
 
 
+def synthesized_variant(context: Mapping[str, str]) -> dict[str, Any]:
+    """The stack's template synthesized with ``context`` added to ``cdk.json``'s, as ``cdk synth -c name=value``
+    would (a firm that turned Bedrock on), once per change of the template's inputs and of ``context``. cdk-nag
+    checks it on the way: an unacknowledged error fails the synthesis, as it fails ``make synth``. The returned
+    dict is shared by every caller of the process, who reads it and copies it to change it."""
+    text = json.dumps(dict(context), sort_keys=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached = CACHE / f"{inputs_digest()}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.template.json"
+    if cached.is_file():
+        return _load(cached)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.is_file():  # another process may have synthesized it while this one waited
+            ASSEMBLIES.mkdir(parents=True, exist_ok=True)
+            outdir = Path(tempfile.mkdtemp(prefix=".partial-", dir=ASSEMBLIES))
+            try:
+                _run_synth(outdir, context=text)
+                _write(cached, (outdir / STACK_TEMPLATE).read_bytes())
+            finally:
+                shutil.rmtree(outdir, ignore_errors=True)
+    return _load(cached)
+
+
 _loaded: dict[Path, dict[str, Any]] = {}  # a cached file never changes: its name is the digest of its inputs
 
 
@@ -116,26 +141,34 @@ def _load(path: Path) -> dict[str, Any]:
 def _synthesize(target: Path, *, template: Path) -> None:
     outdir = Path(tempfile.mkdtemp(prefix=".partial-", dir=ASSEMBLIES))
     try:
-        env = {**os.environ, "CDK_OUTDIR": str(outdir)}
-        result = subprocess.run(
-            [sys.executable, "-m", "infra.assembly"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        produced = outdir / STACK_TEMPLATE
-        if result.returncode != 0 or not produced.is_file() or not (outdir / CHECKS).is_file():
-            raise RuntimeError(
-                "synthesizing the stack (for the local runtime's IAM and the infra tests) failed "
-                f"(exit {result.returncode}):\n{result.stderr.strip()[-4000:]}"
-            )
-        _write(template, produced.read_bytes())
+        _run_synth(outdir)
+        _write(template, (outdir / STACK_TEMPLATE).read_bytes())
         shutil.rmtree(target, ignore_errors=True)
         outdir.replace(target)
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
+
+
+def _run_synth(outdir: Path, *, context: str | None = None) -> None:
+    """``python -m infra.assembly`` into ``outdir`` (``context``: JSON of CDK context to add); raises with its
+    error output when it fails."""
+    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    env.pop(CONTEXT_VARIABLE, None)
+    if context is not None:
+        env[CONTEXT_VARIABLE] = context
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.assembly"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not (outdir / STACK_TEMPLATE).is_file() or not (outdir / CHECKS).is_file():
+        raise RuntimeError(
+            "synthesizing the stack (for the local runtime's IAM and the infra tests) failed "
+            f"(exit {result.returncode}):\n{result.stderr.strip()[-4000:]}"
+        )
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -155,4 +188,10 @@ def _prune(*, keep: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-__all__ = ["assembly_digest", "inputs_digest", "synthesized_assembly", "synthesized_template"]
+__all__ = [
+    "assembly_digest",
+    "inputs_digest",
+    "synthesized_assembly",
+    "synthesized_template",
+    "synthesized_variant",
+]
