@@ -599,3 +599,208 @@ def test_an_action_added_to_a_response_class_after_its_first_call_is_dispatched(
         # Then the replacement answers, then the original again
         assert patched == ["patched"]
         assert dynamodb.list_tables()["TableNames"] == []
+
+
+# -- the per-call path: signing, S3's URL table, request ids ------------------------------------------------------
+
+ZEROS = "0" * 64
+
+
+def _calls(bucket: str) -> list[tuple[str, Any]]:
+    """A few calls of each kind the runtime makes, and refusals, each as (what, answer without its metadata)."""
+    import io
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    kms = boto3.client("kms", region_name="us-east-1")
+    answers: list[tuple[str, Any]] = []
+
+    def call(what: str, make: Any) -> None:
+        try:
+            answer = make()
+            answer.pop("ResponseMetadata", None)
+            answer.pop("LastModified", None)  # the second it was written
+            if "Body" in answer:
+                answer["Body"] = answer["Body"].read()
+            answers.append((what, answer))
+        except ClientError as error:
+            answers.append(
+                (what, (error.response["Error"], error.response["ResponseMetadata"]["HTTPStatusCode"]))
+            )
+
+    call("missing table", lambda: dynamodb.get_item(TableName="missing", Key={"pk": {"S": "a"}}))
+    call("put", lambda: dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"S": "1"}}))
+    call("get", lambda: dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"S": "1"}}))
+    call("bucket", lambda: s3.create_bucket(Bucket=bucket))
+    call("put object", lambda: s3.put_object(Bucket=bucket, Key="k/a b.txt", Body=b"x" * 3000))
+    call("streamed object", lambda: s3.put_object(Bucket=bucket, Key="k/s", Body=io.BytesIO(b"y" * 70_000)))
+    call("get object", lambda: s3.get_object(Bucket=bucket, Key="k/a b.txt"))
+    call("get streamed", lambda: s3.get_object(Bucket=bucket, Key="k/s"))
+    call("missing key", lambda: s3.get_object(Bucket=bucket, Key="k/none"))
+    call("missing bucket", lambda: s3.head_bucket(Bucket=bucket + "-none"))
+    uploaded = io.BytesIO(b"z" * 9000)
+    s3.upload_fileobj(uploaded, bucket, "k/uploaded")
+    call("get uploaded", lambda: s3.get_object(Bucket=bucket, Key="k/uploaded"))
+    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    call("key", lambda: kms.describe_key(KeyId=key)["KeyMetadata"]["KeySpec"] and {"ok": True})
+    call("missing key id", lambda: kms.describe_key(KeyId="00000000-0000-0000-0000-000000000000"))
+    return answers
+
+
+def test_calls_moto_answers_in_process_carry_their_credential_but_no_signature(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the calls a handler makes, watched as they are sent
+    from botocore import auth
+    from botocore.signers import RequestSigner
+
+    sent: list[str] = []
+
+    def watch(request: Any, **kwargs: Any) -> None:
+        dated = bool(request.headers.get("X-Amz-Date"))
+        sent.append(str(request.headers.get("Authorization", b""), "utf-8") + f" (dated: {dated})")
+
+    session = boto3.Session()
+    session.events.register_first("before-send", watch)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+
+    # When they are made signed cheaply, then again as botocore signs them
+    cheap = _calls("signed-cheaply")
+    cheap_sent = list(sent)
+    sent.clear()
+    monkeypatch.setattr(RequestSigner, "sign", RequestSigner.sign.original)
+    monkeypatch.setattr(auth.SigV4Auth, "add_auth", auth.SigV4Auth.add_auth.original)
+    signed = _calls("signed")
+
+    # Then each cheap call carried the access key, date, region and service, and no HMAC; the others a real one
+    assert cheap_sent and all(header.endswith(f", Signature={ZEROS} (dated: True)") for header in cheap_sent)
+    assert any("/us-east-1/s3/aws4_request, SignedHeaders=" in header for header in cheap_sent)
+    assert all(header.startswith("AWS4-HMAC-SHA256 Credential=FOOBARKEY/") for header in cheap_sent)
+    assert sent and not any(ZEROS in header for header in sent)
+    # And the answers and refusals are the same (the bucket's name aside)
+    assert [(what, repr(a).replace("signed-cheaply", "signed")) for what, a in cheap] == [
+        (what, repr(a)) for what, a in signed
+    ]
+
+
+def _verify_presigned(url: str, secret: str) -> bool:
+    """An S3 presigned GET's X-Amz-Signature recomputed from its URL, as S3 checks it (SigV4, query auth)."""
+    import hashlib
+    import hmac
+    from urllib.parse import parse_qsl, quote, urlsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    signature = query.pop("X-Amz-Signature")
+    canonical_query = "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items())
+    )
+    canonical = "\n".join(
+        ["GET", parts.path, canonical_query, f"host:{parts.netloc}\n", "host", "UNSIGNED-PAYLOAD"]
+    )
+    date, region, service = query["X-Amz-Credential"].split("/")[1:4]
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            query["X-Amz-Date"],
+            f"{date}/{region}/{service}/aws4_request",
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), signature)
+
+
+def test_presigned_urls_and_calls_that_leave_the_process_are_really_signed() -> None:
+    # Given moto in-process with the patches, and an S3 client signing with SigV4
+    from botocore.awsrequest import AWSRequest
+    from botocore.config import Config
+
+    with mock_aws():
+        moto_speedups.install()
+        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        secret = s3._request_signer._credentials.get_frozen_credentials().secret_key
+
+        # When a GetObject URL is presigned, and a presigned POST made
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "presigned", "Key": "a/b c.pdf"})
+        post = s3.generate_presigned_post("presigned", "a/d.pdf")
+
+        # Then both carry a real signature
+        assert _verify_presigned(url, secret)
+        assert post["fields"]["x-amz-signature"] != ZEROS and len(post["fields"]["x-amz-signature"]) == 64
+
+    # And a call nothing in the process answers (moto stopped) is signed as botocore signs it
+    dynamodb = boto3.client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="AKIDOUT", aws_secret_access_key="out"
+    )
+    request = AWSRequest(method="POST", url="https://dynamodb.us-east-1.amazonaws.com/", data=b"{}")
+    dynamodb._request_signer.sign("ListTables", request)
+    assert "Signature=" in request.headers["Authorization"]
+    assert ZEROS not in request.headers["Authorization"]
+
+
+def test_s3s_url_table_is_read_again_only_when_its_custom_endpoints_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given moto in-process with the patches, its S3 urls module's reloads counted
+    from moto.s3 import models as s3_models
+
+    reloads: list[str] = []
+    reload = s3_models.reload
+
+    def counted(module: Any) -> Any:
+        reloads.append(module.__name__)
+        return reload(module)
+
+    monkeypatch.setattr(s3_models, "reload", counted)
+    monkeypatch.delenv("MOTO_S3_CUSTOM_ENDPOINTS", raising=False)
+    with mock_aws():
+        moto_speedups.install()
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="read-once")
+
+        # When objects are written and read
+        s3.put_object(Bucket="read-once", Key="a", Body=b"a")
+        first = len(reloads)
+        for n in range(5):
+            s3.put_object(Bucket="read-once", Key=f"k{n}", Body=b"k")
+            assert s3.get_object(Bucket="read-once", Key=f"k{n}")["Body"].read() == b"k"
+
+        # Then the module was read for the first call alone
+        assert len(reloads) == first
+
+        # And a custom endpoint set later is read, and answered on
+        monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", "https://storage.example.test")
+        custom = boto3.client("s3", region_name="us-east-1", endpoint_url="https://storage.example.test")
+        assert custom.get_object(Bucket="read-once", Key="a")["Body"].read() == b"a"
+        assert len(reloads) > first
+
+
+def test_request_ids_are_put_into_answers_that_hold_one_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given moto's response class patched, and its regex substitution watched
+    from moto.core import responses
+
+    with mock_aws():
+        moto_speedups.install()
+    substituted: list[str] = []
+    sub = responses.re.sub
+
+    def watched(pattern: str, replacement: str, body: Any) -> Any:
+        substituted.append(body)
+        return sub(pattern, replacement, body)
+
+    monkeypatch.setattr(responses.re, "sub", watched)
+    enrich = responses.BaseResponse._enrich_response
+
+    # When a JSON answer and an XML one with a request id are enriched
+    status: dict[str, Any] = {"status": 200}
+    json_headers, json_body = enrich(status, '{"Item": {"pk": {"S": "<Request>"}}}')
+    xml_headers, xml_body = enrich({}, "<R><RequestId>old</RequestId></R>")
+
+    # Then the JSON answer is unchanged and not scanned; the XML one carries the id of its header, as moto makes it
+    assert json_body == '{"Item": {"pk": {"S": "<Request>"}}}'
+    assert json_headers["status"] == "200" and len(json_headers["x-amzn-requestid"]) == 52
+    assert substituted == ["<R><RequestId>old</RequestId></R>"]
+    assert xml_body == f"<R><RequestId>{xml_headers['x-amzn-requestid']}</RequestId></R>"

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import re
 import threading
 from typing import Any
 
@@ -37,6 +39,9 @@ def install() -> None:
     _object_versions_listed_by_prefix()
     _json_answers_walked_directly()
     _handler_methods_listed_once()
+    _in_process_calls_signed_cheaply()
+    _s3_urls_read_once()
+    _request_ids_put_only_where_asked()
 
 
 def _object_versions_listed_by_prefix() -> None:
@@ -476,3 +481,155 @@ def _string(value: Any) -> Any:
     if isinstance(value, Enum):
         value = value.value
     return str(value) if value not in [None, {}, []] else value
+
+
+# -- the per-call path: signing, S3's URL table, request ids ------------------------------------------------------
+
+_NOT_SIGNED = "0" * 64  # the Signature of a call moto answers in-process: no one there checks it
+_AWS_URL = re.compile(r"https?://.+\.amazonaws.com/.*")  # the botocore stubber answers any such URL itself
+
+
+def _in_process_calls_signed_cheaply() -> None:
+    """botocore signs every call with Signature Version 4 (a canonical request of the method, path, query, every
+    header and a SHA-256 of the body, then five HMACs): 7% of the integration tests' CPU. A call moto answers
+    in-process (its botocore stubber is on, registered on the client, and the URL is an AWS one it does not pass
+    through) has no one to check the signature: moto reads the access key and region from the Authorization
+    header's ``Credential=`` (the account, the region of S3 calls), S3 reads ``x-amz-content-sha256`` (streaming
+    bodies), and local IAM authorizes by the principal a handler runs as (iam.py), never by the signature.
+
+    Such a call is now signed as before in everything but the signature: the same signer is chosen (choose-signer
+    and before-sign events, the same credentials), the same headers are set (X-Amz-Date, X-Amz-Security-Token,
+    X-Amz-Content-SHA256 with the same payload hash) and the same Authorization header is made, ``Credential=``
+    scope and ``SignedHeaders=`` included, with ``Signature=`` zeros instead of the HMAC. Only the header-signing
+    SigV4 signers of botocore's clients take this path: a presigned URL or POST (query and POST signers), an
+    execute-api call, any other signer and any call that leaves the process are signed as they were."""
+    from botocore import auth
+    from botocore.signers import RequestSigner
+
+    original_sign = RequestSigner.sign
+    if getattr(original_sign, "cheap_in_process", False):
+        return
+    original_add_auth = auth.SigV4Auth.add_auth
+    header_signers = (auth.SigV4Auth, auth.S3SigV4Auth)
+    unsigned_headers = frozenset(auth.SIGNED_HEADERS_BLACKLIST)
+
+    def sign(signer: Any, operation_name: str, request: Any, *args: Any, **kwargs: Any) -> Any:
+        standard = kwargs.get("signing_type", args[1] if len(args) > 1 else "standard") == "standard"
+        if not standard or not _answered_in_process(signer, request):
+            return original_sign(signer, operation_name, request, *args, **kwargs)
+        previous = getattr(_local, "unsigned_request", None)
+        _local.unsigned_request = request
+        try:
+            return original_sign(signer, operation_name, request, *args, **kwargs)
+        finally:
+            _local.unsigned_request = previous
+
+    def add_auth(signer: Any, request: Any) -> None:
+        if (
+            type(signer) not in header_signers
+            or not _left_unsigned(request)
+            or signer.credentials is None
+            or signer._service_name == "execute-api"
+        ):
+            return original_add_auth(signer, request)
+        # SigV4Auth.add_auth without the canonical request, the string to sign and the HMACs.
+        request.context["timestamp"] = auth.get_current_datetime().strftime(auth.SIGV4_TIMESTAMP)
+        signer._modify_request_before_signing(request)
+        names = {name.lower() for name in request.headers} - unsigned_headers
+        names.add("host")
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, "
+            f"SignedHeaders={';'.join(sorted(names))}, Signature={_NOT_SIGNED}"
+        )
+        return None
+
+    sign.cheap_in_process = True  # type: ignore[attr-defined]
+    sign.original = original_sign  # type: ignore[attr-defined]
+    add_auth.original = original_add_auth  # type: ignore[attr-defined]
+    auth.SigV4Auth.add_auth = add_auth
+    RequestSigner.sign = sign
+
+
+def _left_unsigned(request: Any) -> bool:
+    return getattr(_local, "unsigned_request", None) is request
+
+
+def _answered_in_process(signer: Any, request: Any) -> bool:
+    """Whether moto's botocore stubber will answer this request, as its ``process_request`` decides."""
+    from moto.core.config import default_user_config, passthrough_service, passthrough_url
+    from moto.core.models import botocore_stubber
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+
+    if not botocore_stubber.enabled or not _stubbed(signer):
+        return False
+    parsed, _ = get_equivalent_url_in_aws_domain(request.url)
+    clean_url = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+    if not _AWS_URL.match(clean_url) or passthrough_url(clean_url):
+        return False
+    if default_user_config.get("core", {}).get("passthrough", {}).get("services"):
+        import moto.backend_index as backend_index
+
+        for service, pattern in backend_index.backend_url_patterns:
+            if pattern.match(clean_url):
+                return not passthrough_service(service)
+    return True
+
+
+def _stubbed(signer: Any) -> bool:
+    """Whether moto's stubber is among the client's before-send handlers (a client made before moto was imported
+    has none: its calls leave the process, signed)."""
+    from moto.core.models import botocore_stubber
+
+    emitter = getattr(getattr(signer, "_event_emitter", None), "_emitter", None)
+    handlers = getattr(emitter, "_handlers", None)
+    if handlers is None or not hasattr(handlers, "prefix_search"):
+        return False
+    return botocore_stubber in handlers.prefix_search("before-send")
+
+
+def _s3_urls_read_once() -> None:
+    """moto's S3 backend reloads its ``urls`` module twice on every S3 call (for its URL bases, then its paths),
+    in case ``MOTO_S3_CUSTOM_ENDPOINTS`` changed the bases: 0.35 ms a call. It is now reloaded when that variable
+    differs from the last reload's (and on the first S3 call), and otherwise read as the last reload left it."""
+    from moto.s3 import models as s3_models
+
+    original: Any = s3_models.S3Backend.__dict__["_url_module"]  # the property
+    if getattr(original.fget, "read_once", False):
+        return
+    last: list[tuple[str | None, Any]] = []
+    lock = threading.Lock()
+
+    def _url_module(backend: Any) -> Any:
+        endpoints = os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS")
+        with lock:
+            if not last or last[0][0] != endpoints:
+                last[:] = [(endpoints, original.fget(backend))]
+            return last[0][1]
+
+    _url_module.read_once = True  # type: ignore[attr-defined]
+    _url_module.original = original  # type: ignore[attr-defined]
+    s3_models.S3Backend._url_module = property(_url_module)  # type: ignore[method-assign, assignment]
+
+
+def _request_ids_put_only_where_asked() -> None:
+    """moto puts the request id into every answer's body with a regex (``(?<=<RequestId>).*(?=</RequestId>)``)
+    whose look-behind is tried at every character of the body: JSON answers, which have no such element, are
+    scanned whole (1.5% of the tests' CPU). A body without ``<RequestId>`` is left as that substitution leaves it,
+    unchanged; any other goes through moto's own."""
+    from moto.core import responses
+
+    original = responses.BaseResponse._enrich_response
+    if getattr(original, "asked_only", False):
+        return
+
+    def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if type(body) is str and "<RequestId>" not in body:
+            if "status" in headers:
+                headers["status"] = str(headers["status"])
+            responses.gen_amzn_requestid_long(headers)  # sets the request id headers, as moto's does
+            return headers, body
+        return original(headers, body)
+
+    _enrich_response.asked_only = True  # type: ignore[attr-defined]
+    _enrich_response.original = original  # type: ignore[attr-defined]
+    responses.BaseResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[method-assign]
