@@ -266,6 +266,10 @@ class Firm:
 
     runtime: LocalRuntime
     systems: SystemsUnderTest = None  # type: ignore[assignment]  # None: the sandbox
+    # case id -> (the last record's sequence number read, request ids and link expiries its records announced)
+    _announcements: dict[str, tuple[int, set[str], set[str]]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.systems is None:
@@ -313,20 +317,33 @@ class Firm:
     def _someone_is_asked(self, case_id: str) -> bool:
         """A person has an open request about the case, its e-mails sent: an approval request whose
         ``approval.requested`` (or ``.escalated``) record, written after the e-mails, names it, or an upload link to
-        the vendor whose ``documents.requested`` record names the link's expiry."""
-        pending = {r.request_id for r in self.approvals.pending_requests() if r.case_id == case_id}
-        if pending:
-            return any(
-                record.action in ("approval.requested", "approval.escalated")
-                and record.data.get("request_id") in pending
-                for record in self.records(case_id)
-            )
-        links = [json.loads(item["body"]["S"]) for item in self.approvals.scan_items("upload", "PENDING")]
-        expiries = {link["expires_at"] for link in links if link.get("case_id") == case_id}
-        return bool(expiries) and any(
-            record.action == "documents.requested" and record.data.get("expires_at") in expiries
-            for record in self.records(case_id)
-        )
+        the vendor whose ``documents.requested`` record names the link's expiry. One scan of the pending requests
+        and links; the case's records are read only past the last one read before (the trail is only appended)."""
+        pending = self.approvals.scan_items(("request", "upload"), "PENDING")
+        bodies = [(item["kind"]["S"], json.loads(item["body"]["S"])) for item in pending]
+        requests = {
+            b["request_id"] for kind, b in bodies if kind == "request" and b.get("case_id") == case_id
+        }
+        links = {b["expires_at"] for kind, b in bodies if kind == "upload" and b.get("case_id") == case_id}
+        if not requests and not links:
+            return False
+        requested, expiries = self._announced(case_id)
+        return bool(requests & requested) if requests else bool(links & expiries)
+
+    def _announced(self, case_id: str) -> tuple[set[str], set[str]]:
+        """The request ids the case's ``approval.requested``/``.escalated`` records name, and the expiries its
+        ``documents.requested`` records name, read on from where the last look stopped."""
+        seen = self._announcements.setdefault(case_id, (0, set(), set()))
+        last, requested, expiries = seen
+        for record in self.audit.records_after(case_id, last):
+            last = record.seq
+            named = record.data.get("request_id"), record.data.get("expires_at")
+            if record.action in ("approval.requested", "approval.escalated") and isinstance(named[0], str):
+                requested.add(named[0])
+            elif record.action == "documents.requested" and isinstance(named[1], str):
+                expiries.add(named[1])
+        self._announcements[case_id] = (last, requested, expiries)
+        return requested, expiries
 
     def _status(self, arn: str) -> str:
         return str(self.runtime.client("stepfunctions").describe_execution(executionArn=arn)["status"])

@@ -585,3 +585,25 @@ def test_a_certificate_uploaded_as_the_w9_is_named_for_what_it_looks_like(w9_for
         read_application("v", request, documents, right, classify=local.classify_document).document_hints
         == []
     )
+
+
+def test_a_w9_filled_again_is_the_same_file_and_any_other_fill_is_its_own(
+    w9_form: Path, tmp_path: Path
+) -> None:
+    # Given a W-9 filled once (filling copies the whole IRS form: the same W-9 is made once per process)
+    clean = _w9()
+    first = w9_pdf(clean, w9_form)
+    # When the same facts are filled in again, then it is the same file, not another copy
+    assert w9_pdf(_w9(), w9_form) is first
+    # And facts that differ only in the TIN, or a requester's box, are their own fill
+    other_tin = _w9(ssn="536-90-4399", ein=None)
+    assert facts_from_w9(extract_local(w9_pdf(other_tin, w9_form), "w9")).ssn == other_tin.ssn
+    assert facts_from_w9(extract_local(w9_pdf(clean, w9_form), "w9")).ssn == clean.ssn
+    assert w9_pdf(clean, w9_form, requester="Example Firm, 1 Main St") != first
+    # And a form file replaced by another file is read again: not the IRS form, it is refused
+    copy = tmp_path / "fw9.pdf"
+    copy.write_bytes(w9_form.read_bytes())
+    assert w9_pdf(clean, copy) == first
+    copy.write_bytes(certificate_pdf(_certificate("clean")))
+    with pytest.raises(W9FormUnavailable, match="not the fillable IRS Form W-9"):
+        w9_pdf(clean, copy)

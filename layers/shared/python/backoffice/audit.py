@@ -344,12 +344,21 @@ class AuditTrail:
         """The case's records in sequence order (every page read)."""
         return [_from_item(item) for item in self._query_items(case_id)]
 
-    def _query_items(self, case_id: str) -> Iterator[Mapping[str, Any]]:
+    def records_after(self, case_id: str, seq: int) -> list[AuditRecord]:
+        """The case's records after sequence number ``seq``, in sequence order: what a reader that has read the
+        trail up to ``seq`` has not seen yet (records are only ever appended, each at the next number)."""
+        return [_from_item(item) for item in self._query_items(case_id, after=seq)]
+
+    def _query_items(self, case_id: str, *, after: int | None = None) -> Iterator[Mapping[str, Any]]:
         paginator = self.dynamodb.get_paginator("query")
+        condition, values = "case_id = :c", {":c": {"S": case_id}}
+        if after is not None:
+            condition += " AND seq > :s"
+            values[":s"] = {"N": str(after)}
         for page in paginator.paginate(
             TableName=self.table_name,
-            KeyConditionExpression="case_id = :c",
-            ExpressionAttributeValues={":c": {"S": case_id}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
             ConsistentRead=True,
         ):
             yield from page.get("Items", [])

@@ -340,8 +340,14 @@ class ApprovalStore:
         ).get("Item")
         return item
 
-    def scan_items(self, kind: str, status: str | None) -> list[dict[str, Any]]:
-        expression, names, values = "kind = :k", {}, {":k": {"S": kind}}
+    def scan_items(self, kind: str | tuple[str, ...], status: str | None) -> list[dict[str, Any]]:
+        """The items of ``kind`` (or of any of several kinds, in one scan) in ``status``."""
+        names: dict[str, str] = {}
+        if isinstance(kind, str):
+            expression, values = "kind = :k", {":k": {"S": kind}}
+        else:
+            values = {f":k{index}": {"S": one} for index, one in enumerate(kind)}
+            expression = f"kind IN ({', '.join(values)})"
         if status:
             expression += " AND #s = :s"
             names["#s"] = "status"

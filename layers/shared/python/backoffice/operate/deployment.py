@@ -107,13 +107,67 @@ class Operations:
     def execution(self, name: str, *, with_state: bool = True) -> ExecutionView | None:
         """The execution called ``name`` (the earliest started, as in ``executions()``), None if there is none.
         Only this one's history is read; ``with_state=False``: not even that (``current_state`` is None), for a
-        caller polling its status."""
+        caller polling its status.
+
+        Found by DescribeExecution of the ARN the name has in each state machine (a name is unique in its state
+        machine), not by listing every execution; once found, the answer is remembered and only its ARN is
+        described: a later start of the name elsewhere started later. Remembered with its start, so an execution
+        gone (a restored runtime, a name reused after AWS's 90 days) is looked for again."""
         sfn = self.client("stepfunctions")
-        found = [(workflow, summary) for workflow, summary in self._summaries(sfn) if summary["name"] == name]
+        remembered = self._found_executions.get(name)
+        if remembered is not None:
+            workflow, arn, started = remembered
+            described = _described(sfn, arn)
+            if described is not None and described["startDate"] == started:
+                return self._view(sfn, workflow, described, with_state=with_state, described=True)
+            self._found_executions.pop(name, None)
+        try:
+            found = self._earliest_named(sfn, name)
+        except _NoExecutionArn:  # a name no execution ARN can hold (AWS: InvalidArn): the listing decides
+            listed = [(workflow, s) for workflow, s in self._summaries(sfn) if s["name"] == name]
+            if not listed:
+                return None
+            workflow, summary = min(listed, key=lambda found_one: found_one[1]["startDate"])
+            return self._view(sfn, workflow, summary, with_state=with_state)
+        if found is None:
+            return None
+        workflow, described = found
+        self._found_executions[name] = (workflow, described["executionArn"], described["startDate"])
+        return self._view(sfn, workflow, described, with_state=with_state, described=True)
+
+    @property
+    def _found_executions(self) -> dict[str, tuple[str, str, datetime]]:
+        """name -> (workflow, execution ARN, start) of each execution ``execution`` found."""
+        found: dict[str, tuple[str, str, datetime]] = self.__dict__.setdefault(
+            "_found_executions_by_name", {}
+        )
+        return found
+
+    def _earliest_named(self, sfn: Any, name: str) -> tuple[str, dict[str, Any]] | None:
+        """The earliest started execution called ``name`` of any state machine, described; None: there is none
+        (``_NoExecutionArn``: a state machine's ARN or the name makes no execution ARN). The state machines described
+        before the first one found are described again after it: one of them may have started the name after it was
+        described there and before the one found started; any other start of the name is later than the one found
+        (so the answer can be remembered)."""
+        arns = [
+            (sm.name, _execution_arn(self.state_machine_arn(sm.name), name))
+            for sm in self.catalog.state_machines
+        ]
+        found: list[tuple[str, dict[str, Any]]] = []
+        first_found_at = None
+        for index, (workflow, arn) in enumerate(arns):
+            described = _described(sfn, arn, refused=_NoExecutionArn)
+            if described is not None:
+                found.append((workflow, described))
+                if first_found_at is None:
+                    first_found_at = index
+        for workflow, arn in arns[: first_found_at or 0]:
+            described = _described(sfn, arn)
+            if described is not None:
+                found.append((workflow, described))
         if not found:
             return None
-        workflow, summary = min(found, key=lambda found_one: found_one[1]["startDate"])
-        return self._view(sfn, workflow, summary, with_state=with_state)
+        return min(found, key=lambda found_one: found_one[1]["startDate"])
 
     def _summaries(self, sfn: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         for sm in self.catalog.state_machines:
@@ -122,14 +176,21 @@ class Operations:
                 yield sm.name, summary
 
     def _view(
-        self, sfn: Any, workflow: str, summary: dict[str, Any], *, with_state: bool = True
+        self,
+        sfn: Any,
+        workflow: str,
+        summary: dict[str, Any],
+        *,
+        with_state: bool = True,
+        described: bool = False,
     ) -> ExecutionView:
+        """``summary``: ListExecutions' item or (``described``) DescribeExecution's answer, which has the error."""
         current, error = None, None
         if summary["status"] == "RUNNING":
             current = current_state(sfn, summary["executionArn"]) if with_state else None
         elif summary["status"] == "FAILED":
-            described = sfn.describe_execution(executionArn=summary["executionArn"])
-            error = described.get("error")
+            full = summary if described else sfn.describe_execution(executionArn=summary["executionArn"])
+            error = full.get("error")
         return ExecutionView(
             name=summary["name"],
             workflow=workflow,
@@ -264,6 +325,38 @@ def _setting_output(ref: Ref) -> str | None:
         return output_key(ref)
     except ValueError:
         return None
+
+
+class _NoExecutionArn(Exception):
+    """A state machine ARN, or an execution name, that makes no execution ARN."""
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN an execution called ``name`` of the state machine has: ``arn:<partition>:states:<region>:<account>:
+    execution:<state machine>:<name>``."""
+    parts = state_machine_arn.split(":")
+    if len(parts) != 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "stateMachine":
+        raise _NoExecutionArn(state_machine_arn)
+    return ":".join([*parts[:5], "execution", parts[6], name])
+
+
+def _described(sfn: Any, arn: str, *, refused: type[Exception] | None = None) -> dict[str, Any] | None:
+    """DescribeExecution's answer, None when there is no such execution (or AWS refuses the ARN, which then no
+    execution has; ``refused``: raise that instead)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ExecutionDoesNotExist":
+            return None
+        if code == "InvalidArn":
+            if refused is not None:
+                raise refused(arn) from None
+            return None
+        raise
+    return described
 
 
 def current_state(sfn: Any, execution_arn: str) -> str | None:

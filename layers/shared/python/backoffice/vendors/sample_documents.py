@@ -18,6 +18,7 @@ Every writer is deterministic: the same facts give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Sequence
@@ -170,21 +171,40 @@ def w9_pdf(facts: W9Facts, form: str | Path | None = None, *, requester: str | N
     """
     path = w9_form_path(form)
     try:
-        writer = PdfWriter(clone_from=PdfReader(path))
+        form_content = path.read_bytes()
+    except OSError as error:
+        raise W9FormUnavailable(f"the blank IRS Form W-9 {str(path)!r} cannot be read: {error}") from None
+    values = tuple(_w9_values(facts, requester).items())
+    return _filled_w9(path, form_content, values, facts.signed, facts.signature_date)
+
+
+@functools.lru_cache(maxsize=32)
+def _filled_w9(
+    path: Path,
+    form_content: bytes,
+    values: tuple[tuple[str, str], ...],
+    signed: bool,
+    signature_date: date | None,
+) -> bytes:
+    """The blank form ``form_content`` (read from ``path``) with ``values`` in its fields, the ink signature when
+    ``signed`` and the typed date. Filling costs a copy of the whole form (pypdf clones it, some 0.15 s of CPU),
+    and the tests and the demo send the same W-9 again and again: each distinct one is made once per process
+    (what it returns is bytes, which no caller can change)."""
+    try:
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(form_content)))
         known = set(writer.get_fields() or {})
     except Exception as error:
         raise W9FormUnavailable(f"the blank IRS Form W-9 {str(path)!r} cannot be read: {error}") from None
-    values = _w9_values(facts, requester)
-    if _W9 + "f1_1[0]" not in known or not set(values) <= known:
+    if _W9 + "f1_1[0]" not in known or not {name for name, _ in values} <= known:
         raise W9FormUnavailable(
             f"{str(path)!r} is not the fillable IRS Form W-9 (Rev. October 2018): its fields are not the form's"
         )
-    writer.update_page_form_field_values(writer.pages[0], values, auto_regenerate=False)
-    if facts.signed:
+    writer.update_page_form_field_values(writer.pages[0], dict(values), auto_regenerate=False)
+    if signed:
         writer.add_annotation(0, _ink_signature(_W9_SIGNATURE_RECT))
-    if facts.signature_date is not None:
+    if signature_date is not None:
         writer.add_annotation(
-            0, FreeText(text=facts.signature_date.strftime("%m/%d/%Y"), rect=_W9_DATE_RECT, font_size="10pt")
+            0, FreeText(text=signature_date.strftime("%m/%d/%Y"), rect=_W9_DATE_RECT, font_size="10pt")
         )
     out = io.BytesIO()
     writer.write(out)
