@@ -1,8 +1,10 @@
 """cfn-lint on a synthesized template, configured by the repository's ``.cfnlintrc`` as on the command line.
 
 Its findings are kept under ``.local/synth/cfn-lint/``, keyed by the template, cfn-lint's version and the
-configuration: linting the whole stack takes half a minute of CPU, and the same template linted by the same
-cfn-lint under the same rules finds the same (a change to ``backoffice/`` leaves the template as it was).
+configuration files (the project's and the user's): linting the whole stack takes half a minute of CPU, and the
+same template linted by the same cfn-lint under the same rules finds the same (a change to ``backoffice/`` leaves
+the template as it was). ``cfn-lint --update-specs`` rewrites its schemas without a new version: clear the folder
+after it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from backoffice.local.template import CACHE
 from infra.catalog import ROOT
 
 FINDINGS = CACHE / "cfn-lint"
-CONFIGURATION = ROOT / ".cfnlintrc"
+# What configures cfn-lint (cfnlint/config.py): the project's file, and the user's own, merged into it.
+CONFIGURATIONS = [ROOT / name for name in (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")] + [
+    Path.home() / name for name in (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
+]
 
 
 def cfn_lint(
@@ -52,8 +57,10 @@ def cfn_lint(
 
 
 def _key(text: str) -> str:
+    """The template, cfn-lint's version and every configuration file there is (which, and what each says)."""
     digest = hashlib.sha256()
-    for part in (text.encode(), version("cfn-lint").encode(), CONFIGURATION.read_bytes()):
-        digest.update(part)
-        digest.update(b"\0")
+    digest.update(text.encode() + b"\0" + version("cfn-lint").encode() + b"\0")
+    for path in CONFIGURATIONS:
+        if path.is_file():
+            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:32]

@@ -23,3 +23,24 @@ def test_the_synthesized_template_has_no_cfn_lint_errors(
     for finding in others:
         warnings.warn(f"cfn-lint: {finding}", stacklevel=1)
     assert errors == []
+
+
+def test_kept_findings_are_named_by_the_template_and_every_configuration_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a project configuration and no user configuration
+    import cfn_lint_findings
+
+    project, user = tmp_path / ".cfnlintrc", tmp_path / "home" / ".cfnlintrc"
+    project.write_text("regions: [us-east-1]\n")
+    monkeypatch.setattr(cfn_lint_findings, "CONFIGURATIONS", [project, user])
+    key = cfn_lint_findings._key('{"Resources": {}}')
+    # When the template, the project's configuration or the user's (added) changes, the findings kept are others
+    assert cfn_lint_findings._key('{"Resources": {"A": {}}}') != key
+    project.write_text("regions: [us-east-1]\nignore_checks: [W3005]\n")
+    changed = cfn_lint_findings._key('{"Resources": {}}')
+    user.parent.mkdir()
+    user.write_text("regions: [eu-west-1]\n")
+    # Then each gives its own key, and the same inputs the same key
+    assert len({key, changed, cfn_lint_findings._key('{"Resources": {}}')}) == 3
+    assert cfn_lint_findings._key('{"Resources": {}}') == cfn_lint_findings._key('{"Resources": {}}')

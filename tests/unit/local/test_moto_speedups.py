@@ -731,6 +731,23 @@ def test_presigned_urls_and_calls_that_leave_the_process_are_really_signed() -> 
         assert _verify_presigned(url, secret)
         assert post["fields"]["x-amz-signature"] != ZEROS and len(post["fields"]["x-amz-signature"]) == 64
 
+        # And a call to a server (an endpoint that is not AWS's: `backoffice serve`) while moto runs is signed
+        served = boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:4566",
+            aws_access_key_id="AKIDSERVED",
+            aws_secret_access_key="served",
+        )
+        to_server = AWSRequest(method="POST", url="http://127.0.0.1:4566/", data=b"{}")
+        served._request_signer.sign("ListTables", to_server)
+        assert "Signature=" in to_server.headers["Authorization"]
+        assert ZEROS not in to_server.headers["Authorization"]
+        # (while the same call to AWS's endpoint, which moto answers, is not)
+        to_aws = AWSRequest(method="POST", url="https://dynamodb.us-east-1.amazonaws.com/", data=b"{}")
+        served._request_signer.sign("ListTables", to_aws)
+        assert ZEROS in to_aws.headers["Authorization"]
+
     # And a call nothing in the process answers (moto stopped) is signed as botocore signs it
     dynamodb = boto3.client(
         "dynamodb", region_name="us-east-1", aws_access_key_id="AKIDOUT", aws_secret_access_key="out"

@@ -36,7 +36,8 @@ KEEP_ASSEMBLIES = 2
 
 
 def _inputs() -> list[Path]:
-    files = [ROOT / "app.py", ROOT / "cdk.json"]
+    # requirements.lock pins aws-cdk-lib, cdk-nag and jsii: an upgrade may change the template or what cdk-nag finds.
+    files = [ROOT / "app.py", ROOT / "cdk.json", ROOT / "requirements.lock"]
     files += sorted((ROOT / "infra").rglob("*.py"))
     files += sorted((ROOT / "statemachines").glob("*.json"))
     # The sample firm's document: the stack writes it to its SSM parameter (a stale template kept the old one).
@@ -112,7 +113,7 @@ def synthesized_variant(context: Mapping[str, str]) -> dict[str, Any]:
     dict is shared by every caller of the process, who reads it and copies it to change it."""
     text = json.dumps(dict(context), sort_keys=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    cached = CACHE / f"{inputs_digest()}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.template.json"
+    cached = variant_path(context)
     if cached.is_file():
         return _load(cached)
     with open(CACHE / ".lock", "w") as lock:
@@ -126,6 +127,12 @@ def synthesized_variant(context: Mapping[str, str]) -> dict[str, Any]:
             finally:
                 shutil.rmtree(outdir, ignore_errors=True)
     return _load(cached)
+
+
+def variant_path(context: Mapping[str, str]) -> Path:
+    """Where the template synthesized with ``context`` is kept: named by the template's inputs and the context."""
+    text = json.dumps(dict(context), sort_keys=True)
+    return CACHE / f"{inputs_digest()}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.template.json"
 
 
 _loaded: dict[Path, dict[str, Any]] = {}  # a cached file never changes: its name is the digest of its inputs
@@ -194,4 +201,5 @@ __all__ = [
     "synthesized_assembly",
     "synthesized_template",
     "synthesized_variant",
+    "variant_path",
 ]
