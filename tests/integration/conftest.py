@@ -410,6 +410,15 @@ class Firm:
         )
 
 
+def start_first(entries: list[str], start: str) -> list[str]:
+    """A case's steps (or actions) with its start first. start_case audits the start once StartExecution has
+    answered, while the execution's first step may already be auditing its own (in AWS as here): either may be
+    appended first. Only those two are put in order; any other order stays as the trail has it."""
+    if entries[1:2] == [start]:
+        return [entries[1], entries[0], *entries[2:]]
+    return entries
+
+
 def http(url: str, form: dict[str, str] | None = None, method: str | None = None) -> tuple[int, str]:
     data = urllib.parse.urlencode(form).encode() if form is not None else None
     request = urllib.request.Request(url, data=data, method=method or ("POST" if form is not None else "GET"))

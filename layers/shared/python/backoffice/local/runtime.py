@@ -213,32 +213,68 @@ def _sample_sanctions_list() -> tuple[Any, Any]:
     return fetched, read_list_strictly(fetched)
 
 
-_parse_trees: dict[str, Any] = {}
-_parse_lock = threading.Lock()
+_parse_trees: dict[str, Any] = {}  # a definition's syntax tree
+_programs: dict[str, Any] = {}  # and its evaluation components
+_program_lock = threading.Lock()
 
 
-def _reuse_asl_parse_trees() -> None:
+def _reuse_asl_programs() -> None:
     """moto parses a definition with its ANTLR grammar on every create_state_machine and every execution (about
-    a second for each of our definitions): parse each definition once per process. Only the syntax tree is
-    shared, and only reads of it are made; every execution still gets its own evaluation components, built
-    from the tree by moto's own preprocessor, exactly as moto does after its parse."""
-    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+    a second for each of our definitions), then its preprocessor builds the evaluation components from the syntax
+    tree (a few per cent of a workflow test's CPU): both are made once per definition text and process.
 
-    if getattr(AmazonStateLanguageParser.parse, "reuses_trees", False):
+    The components are a read-only program, as moto itself relies on: a Map's iterations run its states' components
+    concurrently, a loop runs them again. Everything an evaluation changes is kept in its Environment: state data,
+    context object, variables, task tokens and callbacks, map runs and their records, retry counters and backoff
+    (in the environment's heap, under a key each retry component draws once, lazily: drawn here for all of them
+    before the program is shared, so that two executions' first retries never draw two keys for one component).
+    Workers, job pools, timeouts and heartbeats are made per evaluation; literals (a Pass state's Result) are copied
+    where a state's data takes them. moto's preprocessor keeps its query-language scopes in a list on its class,
+    not its instance: programs are built one at a time (as a program is built once, the lock is rarely waited on).
+    A definition moto refuses (a syntax error, or its preprocessor's error) is refused every time, as before."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    if getattr(AmazonStateLanguageParser.parse, "reuses_programs", False):
         return
     original = AmazonStateLanguageParser.parse
 
     def parse(definition: str) -> tuple[Any, Any]:
-        tree = _parse_trees.get(definition)
-        if tree is None:
-            _, tree = original(definition)  # raises ASLParserException on a syntax error, as before
-            with _parse_lock:
-                _parse_trees[definition] = tree
-        return Preprocessor().visit(tree), tree
+        program = _programs.get(definition)
+        if program is None:
+            with _program_lock:  # parsing holds the GIL throughout: one at a time costs no time
+                program = _programs.get(definition)
+                if program is None:
+                    # Raises ASLParserException on a syntax error (or moto's preprocessing error), as before.
+                    program, _parse_trees[definition] = original(definition)
+                    _draw_heap_keys(program)
+                    _programs[definition] = program
+        return program, _parse_trees[definition]
 
-    parse.reuses_trees = True  # type: ignore[attr-defined]
+    parse.reuses_programs = True  # type: ignore[attr-defined]
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+def _draw_heap_keys(program: Any) -> None:
+    """Draw the heap key of each of a program's evaluation components (moto draws one when first asked)."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    pending: list[Any] = [program]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            pending.extend(value)
+        elif hasattr(value, "__dict__") and type(value).__module__.startswith(
+            "moto.stepfunctions.parser.asl"
+        ):
+            if isinstance(value, EvalComponent):
+                value.heap_key  # noqa: B018 - drawn now, never lazily by two threads at once
+            pending.extend(vars(value).values())
 
 
 _cache_lock = threading.Lock()  # the process-wide caches below
@@ -499,7 +535,7 @@ class LocalRuntime(Operations):
         ses_models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign, assignment]
         self.topics.install()
         self.mail_simulator.install()
-        _reuse_asl_parse_trees()
+        _reuse_asl_programs()
         _validate_each_definition_once()
         _reuse_engine_clients()
         _snapshot_table_items()
