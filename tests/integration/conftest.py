@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -37,6 +37,7 @@ from tests.contract.fakes.firm import ERP_CUSTOMER_FIELD, SampleFirmSystems, sam
 from tests.contract.fakes.netsuite_fake import ns_error
 from tests.contract.fakes.salesforce_fake import BILLING_LABELS
 
+T = TypeVar("T")
 ADAPTER_SETS = ("sandbox", "fakes")
 
 # ------------------------------------------------------------------------------------------------------------
@@ -410,13 +411,15 @@ class Firm:
         )
 
 
-def start_first(entries: list[str], start: str) -> list[str]:
+def start_first(entries: list[T], start: T) -> list[T]:
     """A case's steps (or actions) with its start first. start_case audits the start once StartExecution has
-    answered, while the execution's first step may already be auditing its own (in AWS as here): either may be
-    appended first. Only those two are put in order; any other order stays as the trail has it."""
-    if entries[1:2] == [start]:
-        return [entries[1], entries[0], *entries[2:]]
-    return entries
+    answered, while the execution's first steps may already be auditing theirs (in AWS as here, the more so on a
+    busy machine): the start's record may come after any of them. Only the start is moved; every other record
+    stays in the order the trail has it."""
+    if start not in entries:
+        return entries
+    at = entries.index(start)
+    return [entries[at], *entries[:at], *entries[at + 1 :]]
 
 
 def http(url: str, form: dict[str, str] | None = None, method: str | None = None) -> tuple[int, str]:

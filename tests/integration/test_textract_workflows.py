@@ -20,7 +20,7 @@ from backoffice.local.runtime import LocalRuntime
 from backoffice.local.samples import Deal, new_client, put_deal
 from backoffice.local.vendor_samples import blank_w9, put_vendor_request, scenarios
 from infra.catalog import CATALOG, Ref
-from tests.integration.conftest import Firm
+from tests.integration.conftest import Firm, start_first
 from tests.integration.textract_fakes import FakeTextract, analysis_pages, lines_of, scanned_pdf
 
 PROCUREMENT = "kofi.mensah@example-firm.com"
@@ -79,7 +79,7 @@ def test_a_scanned_sow_is_read_by_textract_and_the_deal_is_onboarded(textract_fi
     # And the trail shows the scan, the Textract job and its completion, then the SOW read from Textract's lines
     # (the SOW profile finds fewer fields in plain lines than Textract's forms and queries would give: it says
     # needs_review, and the contract checks and legal review downstream are the same as for a digital SOW)
-    actions = firm.actions(case_id)
+    actions = start_first(firm.actions(case_id), ("case.started", "started"))
     read_at = actions.index(("sow.read", "needs_ocr"))
     assert actions[read_at + 1 : read_at + 4] == [
         ("textract.started", "started"),
