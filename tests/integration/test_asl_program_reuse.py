@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -26,9 +27,12 @@ from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.state_pass.result import Result
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_analyser import (
+    VariableReferencesStaticAnalyser,
+)
 
-from backoffice.local import distributed_map
-from backoffice.local.runtime import MOTO_CONFIG, REGION, _parse_trees, _reuse_asl_programs
+from backoffice.local import distributed_map, program_store, runtime
+from backoffice.local.runtime import MOTO_CONFIG, REGION, _reuse_asl_programs
 
 BUCKET = "program-reuse"
 WHO = ("ana", "ben", "cem")
@@ -151,7 +155,8 @@ class _NoSleep:
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, Any, str, str]]:
+def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Any, Any, Any, str, str]]:
+    monkeypatch.setattr(program_store, "STORE", tmp_path / "programs")
     with mock_aws(config=MOTO_CONFIG):
         _reuse_asl_programs()
         distributed_map.install()
@@ -264,9 +269,10 @@ def test_executions_side_by_side_and_one_after_another_answer_what_fresh_compone
     # When the same executions run on components built afresh for each (as moto does by itself)
     definition = json.dumps(DEFINITION)
 
+    original = AmazonStateLanguageParser.parse.original  # type: ignore[attr-defined]
+
     def fresh(text: str) -> tuple[Any, Any]:
-        tree = _parse_trees[text]
-        return Preprocessor().visit(tree), tree
+        return original(text)  # type: ignore[no-any-return]
 
     with monkeypatch.context() as patched:
         patched.setattr(AmazonStateLanguageParser, "parse", staticmethod(fresh))
@@ -298,6 +304,72 @@ def test_executions_side_by_side_and_one_after_another_answer_what_fresh_compone
     assert sorted(json.dumps(result.result_obj) for result in _components(program, Result)) == [
         '{"size": "big", "notes": []}',
         '{"size": "small", "notes": ["under ten"]}',
+    ]
+
+
+def test_components_read_back_from_disk_by_the_next_process_answer_what_fresh_components_answer(
+    engine: tuple[Any, Any, Any, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = json.dumps(DEFINITION)
+    # Given the definition's components as a process that built them kept them on disk
+    monkeypatch.setattr(runtime, "_programs", {})
+    monkeypatch.setattr(runtime, "_parse_trees", {})
+    built_here, tree = AmazonStateLanguageParser.parse(definition)
+    assert tree is not None
+    assert (program_store.STORE / f"{program_store.program_key(definition)}.pickle").is_file()
+    # When the next process asks for them (nothing of the definition in memory)
+    monkeypatch.setattr(runtime, "_programs", {})
+    monkeypatch.setattr(runtime, "_parse_trees", {})
+    built = _count_preprocessing(monkeypatch)
+    read_back, tree = AmazonStateLanguageParser.parse(definition)
+    # Then they are read, not built, and come without their syntax tree
+    assert built[0] == 0
+    assert read_back is not built_here
+    assert tree is None
+    assert AmazonStateLanguageParser.parse(definition)[0] is read_back
+    # And every retry component keeps the heap key drawn before they were kept
+    assert all(
+        vars(component).get("_EvalComponent__heap_key") for component in _components(read_back, EvalComponent)
+    )
+    # When executions run on them, side by side, and then on components built afresh for each
+    stored = _run_all(engine, "stored")
+    assert built[0] == 0
+    original = AmazonStateLanguageParser.parse.original  # type: ignore[attr-defined]
+    with monkeypatch.context() as patched:
+        patched.setattr(AmazonStateLanguageParser, "parse", staticmethod(original))
+        fresh_round = _run_all(engine, "fresh")
+    assert built[0] == len(WHO)
+    # Then each execution answers the same
+    for who in WHO:
+        for field in ("status", "output", "events", "results"):
+            assert stored[who][field] == fresh_round[who][field], (who, field)
+    assert all(stored[who]["status"] == "SUCCEEDED" for who in WHO)
+    # And moto's static analysis, the one reader of the syntax tree (a machine's variable references), still reads it
+    assert VariableReferencesStaticAnalyser.process_and_get(definition) == {}
+    assert runtime._parse_trees[definition] is not None
+
+
+def test_only_the_static_analysers_read_the_syntax_tree_of_a_definition() -> None:
+    # Given every call of moto's ASL parser in the installed moto (a program read back from disk has no tree)
+    import moto
+
+    root = Path(moto.__file__).parent
+    calls = sorted(
+        (str(path.relative_to(root)), line.strip())
+        for path in root.rglob("*.py")
+        for line in path.read_text().splitlines()
+        if "AmazonStateLanguageParser.parse(" in line and "TestState" not in line
+    )
+    # Then the static analysers' base is the only one that takes the tree (the runtime hands it the parsed tree);
+    # the execution worker takes the components, the validation nothing. A new caller needs a look: does it
+    # read the tree?
+    assert calls == [
+        (
+            "stepfunctions/parser/asl/static_analyser/static_analyser.py",
+            "_, parser_rule_context = AmazonStateLanguageParser.parse(definition)",
+        ),
+        ("stepfunctions/parser/backend/execution_worker.py", "return AmazonStateLanguageParser.parse("),
+        ("stepfunctions/parser/models.py", "AmazonStateLanguageParser.parse(definition)"),
     ]
 
 

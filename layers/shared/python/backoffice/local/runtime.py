@@ -231,8 +231,17 @@ def _reuse_asl_programs() -> None:
     Workers, job pools, timeouts and heartbeats are made per evaluation; literals (a Pass state's Result) are copied
     where a state's data takes them. moto's preprocessor keeps its query-language scopes in a list on its class,
     not its instance: programs are built one at a time (as a program is built once, the lock is rarely waited on).
-    A definition moto refuses (a syntax error, or its preprocessor's error) is refused every time, as before."""
+    A definition moto refuses (a syntax error, or its preprocessor's error) is refused every time, as before.
+
+    The components of a definition moto accepted are kept on disk too (``program_store``), for the next process:
+    read back, they come without their syntax tree (None). Of moto's callers of this parser only its static analysers
+    read the tree (DescribeStateMachine's variable references): they are given it parsed when first asked
+    (``syntax_tree`` below); the execution worker and the definition's validation take the components or nothing
+    (tests/integration/test_asl_program_reuse.py keeps that list)."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
+
+    from backoffice.local.program_store import store_program, stored_program
 
     if getattr(AmazonStateLanguageParser.parse, "reuses_programs", False):
         return
@@ -244,14 +253,31 @@ def _reuse_asl_programs() -> None:
             with _program_lock:  # parsing holds the GIL throughout: one at a time costs no time
                 program = _programs.get(definition)
                 if program is None:
-                    # Raises ASLParserException on a syntax error (or moto's preprocessing error), as before.
-                    program, _parse_trees[definition] = original(definition)
-                    _draw_heap_keys(program)
+                    program = stored_program(definition)
+                    if program is None:
+                        # Raises ASLParserException on a syntax error (or moto's preprocessing error), as before.
+                        program, _parse_trees[definition] = original(definition)
+                        _draw_heap_keys(program)
+                        store_program(definition, program)
                     _programs[definition] = program
-        return program, _parse_trees[definition]
+        return program, _parse_trees.get(definition)
+
+    def syntax_tree(definition: str) -> Any:
+        tree = _parse_trees.get(definition)
+        if tree is None:
+            with _program_lock:
+                tree = _parse_trees.get(definition)
+                if tree is None:
+                    tree = _parse_trees[definition] = original(definition)[1]
+        return tree
+
+    def analyse(self: Any, definition: str) -> None:
+        self.visit(syntax_tree(definition))
 
     parse.reuses_programs = True  # type: ignore[attr-defined]
+    parse.original = original  # type: ignore[attr-defined]
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+    StaticAnalyser.analyse = analyse  # type: ignore[method-assign]
 
 
 def _draw_heap_keys(program: Any) -> None:
