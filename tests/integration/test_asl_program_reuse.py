@@ -9,6 +9,7 @@ from S3 and writing its results there. Each execution gets its own input, its ow
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import threading
@@ -272,7 +273,7 @@ def test_executions_side_by_side_and_one_after_another_answer_what_fresh_compone
     original = AmazonStateLanguageParser.parse.original  # type: ignore[attr-defined]
 
     def fresh(text: str) -> tuple[Any, Any]:
-        return original(text)  # type: ignore[no-any-return]
+        return original(text)
 
     with monkeypatch.context() as patched:
         patched.setattr(AmazonStateLanguageParser, "parse", staticmethod(fresh))
@@ -311,7 +312,8 @@ def test_components_read_back_from_disk_by_the_next_process_answer_what_fresh_co
     engine: tuple[Any, Any, Any, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     definition = json.dumps(DEFINITION)
-    # Given the definition's components as a process that built them kept them on disk
+    # Given the definition's components as a process that built them kept them on disk (an empty store first)
+    monkeypatch.setattr(program_store, "STORE", program_store.STORE.parent / "first-process")
     monkeypatch.setattr(runtime, "_programs", {})
     monkeypatch.setattr(runtime, "_parse_trees", {})
     built_here, tree = AmazonStateLanguageParser.parse(definition)
@@ -352,25 +354,59 @@ def test_components_read_back_from_disk_by_the_next_process_answer_what_fresh_co
 def test_only_the_static_analysers_read_the_syntax_tree_of_a_definition() -> None:
     # Given every call of moto's ASL parser in the installed moto (a program read back from disk has no tree)
     import moto
+    from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
 
     root = Path(moto.__file__).parent
-    calls = sorted(
-        (str(path.relative_to(root)), line.strip())
-        for path in root.rglob("*.py")
-        for line in path.read_text().splitlines()
-        if "AmazonStateLanguageParser.parse(" in line and "TestState" not in line
-    )
-    # Then the static analysers' base is the only one that takes the tree (the runtime hands it the parsed tree);
-    # the execution worker takes the components, the validation nothing. A new caller needs a look: does it
-    # read the tree?
-    assert calls == [
+    uses: list[tuple[str, str]] = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "parse"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "AmazonStateLanguageParser"
+            ):
+                parent = parents[node]
+                if isinstance(parent, ast.Subscript) and ast.literal_eval(parent.slice) == 0:
+                    use = "the components"
+                elif isinstance(parent, ast.Expr):
+                    use = "nothing"
+                else:
+                    use = ast.unparse(parent)
+                uses.append((str(path.relative_to(root)), use))
+    # Then the execution worker takes the components, the validation nothing, and the static analysers' base (the
+    # runtime hands it the tree, parsed when asked) the tree; a new reader needs a look: does it read the tree?
+    assert uses == [
         (
             "stepfunctions/parser/asl/static_analyser/static_analyser.py",
             "_, parser_rule_context = AmazonStateLanguageParser.parse(definition)",
         ),
-        ("stepfunctions/parser/backend/execution_worker.py", "return AmazonStateLanguageParser.parse("),
-        ("stepfunctions/parser/models.py", "AmazonStateLanguageParser.parse(definition)"),
+        ("stepfunctions/parser/backend/execution_worker.py", "the components"),
+        ("stepfunctions/parser/models.py", "nothing"),
     ]
+    # And no analyser of state machines reads the tree its own way (the test-state and intrinsic-function ones use
+    # parsers of their own, which the runtime leaves alone)
+    own = {
+        (str(path.relative_to(root)), node.name)
+        for path in sorted((root / "stepfunctions").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(item, ast.FunctionDef) and item.name == "analyse" for item in node.body)
+    }
+    assert own == {
+        ("stepfunctions/parser/asl/static_analyser/static_analyser.py", StaticAnalyser.__name__),
+        (
+            "stepfunctions/parser/asl/static_analyser/intrinsic/intrinsic_static_analyser.py",
+            "IntrinsicStaticAnalyser",
+        ),
+        (
+            "stepfunctions/parser/asl/static_analyser/test_state/test_state_analyser.py",
+            "TestStateStaticAnalyser",
+        ),
+    }
 
 
 def test_every_retry_component_has_its_heap_key_before_the_program_is_shared(

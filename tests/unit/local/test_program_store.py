@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,31 @@ def test_the_key_is_the_definition_and_the_code_that_builds_and_runs_it(
     assert program_key('{"StartAt": "Check"}') == key
 
 
+def test_an_edit_to_the_runtimes_moto_patches_gives_another_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the runtime's modules (some patch how moto builds and runs programs) and a definition's key
+    patches = tmp_path / "local"
+    patches.mkdir()
+    (patches / "distributed_map.py").write_text("ITEM_READER = 'v1'\n")
+    monkeypatch.setattr(program_store, "PATCHES", patches)
+    program_store._environment_digest.cache_clear()
+    key = program_key("definition")
+    # When one of them is edited, and the next process opens the store
+    (patches / "distributed_map.py").write_text("ITEM_READER = 'v2'\n")
+    program_store._environment_digest.cache_clear()
+    program_store.open_store()
+    # Then the definition has another key: nothing built by the old code is read back
+    assert program_key("definition") != key
+    program_store._environment_digest.cache_clear()
+
+
+def test_a_definition_with_a_lone_surrogate_has_a_key_too() -> None:
+    # Given a definition whose JSON escapes decode to a lone surrogate (moto then reports the definition invalid)
+    # Then the store names it without raising
+    assert program_key('{"Comment": "\ud800"}') != program_key('{"Comment": ""}')
+
+
 def test_a_damaged_file_is_ignored_and_written_over(store: Path) -> None:
     # Given a kept file cut short (a crash while another tool copied it, say)
     store_program("definition", ["components"])
@@ -67,6 +93,19 @@ def test_what_cannot_be_kept_is_not_kept_and_raises_nothing(store: Path) -> None
     store_program("definition", {"pending": (n for n in range(3))})
     assert stored_program("definition") is None
     assert not list(store.glob("*.pickle"))
+
+
+def test_a_partial_write_left_by_a_stopped_process_is_removed_once_old(store: Path) -> None:
+    # Given a partial write from a process that stopped an hour ago, and one from a process writing now
+    store.mkdir(parents=True)
+    (store / "old.partial").write_bytes(b"half")
+    os.utime(store / "old.partial", (time.time() - 3600, time.time() - 3600))
+    (store / "new.partial").write_bytes(b"half")
+    # When a definition is kept
+    store_program("definition", ["components"])
+    # Then the old partial write is gone, the current one is left to its writer
+    assert not (store / "old.partial").exists()
+    assert (store / "new.partial").exists()
 
 
 def test_the_newest_read_are_kept_the_others_removed(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ runtime that reads them; a file that cannot be read is ignored and made again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -23,6 +24,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,11 @@ from infra.catalog import ROOT
 
 STORE = ROOT / ".local" / "programs"
 KEEP = 64  # definitions kept: a few versions of each of ours, the oldest read removed first
+PATCHES = Path(
+    __file__
+).parent  # the runtime's modules, among them those that patch how moto builds and runs programs
 _FORMAT = b"asl-programs 1"
+_ABANDONED_AFTER = 600  # seconds: a partial write this old was left by a process that stopped
 
 
 @functools.cache
@@ -39,14 +45,21 @@ def _environment_digest() -> bytes:
     for distribution in ("moto", "antlr4-python3-runtime"):
         digest.update(f"\0{distribution}={importlib.metadata.version(distribution)}".encode())
     digest.update(f"\0{sys.version}".encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(PATCHES.glob("*.py")):
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.digest()
 
 
+def open_store() -> None:
+    """Reads the code the key is made of: called when the runtime installs its patches, so that components built by
+    the code this process runs are not kept under the key of files edited after it started."""
+    _environment_digest()
+
+
 def program_key(definition: str) -> str:
     """The file name a definition's components are kept under."""
-    return hashlib.sha256(_environment_digest() + definition.encode()).hexdigest()[:40]
+    text = definition.encode("utf-8", "surrogatepass")  # a JSON escape can make a lone surrogate
+    return hashlib.sha256(_environment_digest() + text).hexdigest()[:40]
 
 
 def stored_program(definition: str) -> Any | None:
@@ -55,11 +68,10 @@ def stored_program(definition: str) -> Any | None:
     try:
         with path.open("rb") as file:
             program = pickle.load(file)
-    except FileNotFoundError:
+    except Exception:  # never kept, or a partial or stale file: made again, and written over
         return None
-    except Exception:  # a partial or stale file: made again, and written over
-        return None
-    os.utime(path)  # read now: kept before older ones
+    with contextlib.suppress(OSError):  # another process may have pruned it since
+        os.utime(path)  # read now: kept before older ones
     return program
 
 
@@ -72,7 +84,8 @@ def store_program(definition: str, program: Any) -> None:
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
-            os.replace(temporary, STORE / f"{program_key(definition)}.pickle")  # whole or not at all, for readers
+            # Whole or not at all, for readers in other processes.
+            os.replace(temporary, STORE / f"{program_key(definition)}.pickle")
         finally:
             Path(temporary).unlink(missing_ok=True)
         _prune()
@@ -84,3 +97,6 @@ def _prune() -> None:
     files = sorted(STORE.glob("*.pickle"), key=lambda path: path.stat().st_mtime, reverse=True)
     for path in files[KEEP:]:
         path.unlink(missing_ok=True)
+    for path in STORE.glob("*.partial"):
+        if time.time() - path.stat().st_mtime > _ABANDONED_AFTER:
+            path.unlink(missing_ok=True)

@@ -241,10 +241,11 @@ def _reuse_asl_programs() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
 
-    from backoffice.local.program_store import store_program, stored_program
+    from backoffice.local.program_store import open_store, store_program, stored_program
 
     if getattr(AmazonStateLanguageParser.parse, "reuses_programs", False):
         return
+    open_store()
     original = AmazonStateLanguageParser.parse
 
     def parse(definition: str) -> tuple[Any, Any]:
