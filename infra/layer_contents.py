@@ -21,6 +21,7 @@ Only the standard library here: the unit tests read the ship list without loadin
 from __future__ import annotations
 
 import ast
+import functools
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -114,8 +115,19 @@ def imported_names(path: Path, module: str) -> set[str]:
     ``from a import b`` yields ``a`` and ``a.b``: whether ``b`` is a submodule or an attribute is for the caller,
     which knows the package's modules.
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    is_package = path.name == _PACKAGE_MARKER
+    source = path.read_text(encoding="utf-8")
+    try:
+        return set(_names_imported_by(source, module, path.name == _PACKAGE_MARKER))
+    except SyntaxError:
+        ast.parse(source, filename=str(path))  # raises again, naming the file
+        raise
+
+
+# Parsing is most of a layer build's CPU (a synth, each test that builds the layer or the app): a module's names
+# are read once per process for each source text, wherever the file is (a test's copy of the package too).
+@functools.lru_cache(maxsize=4096)
+def _names_imported_by(source: str, module: str, is_package: bool) -> frozenset[str]:
+    tree = ast.parse(source)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -124,7 +136,7 @@ def imported_names(path: Path, module: str) -> set[str]:
             base = _absolute(node, module, is_package)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-    return names
+    return frozenset(names)
 
 
 def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:

@@ -5,13 +5,17 @@ A fixture that is absent fails the test that needs it, locally and in CI alike: 
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from backoffice.local.vendor_samples import SAMPLE_W9
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEXTRACT = FIXTURES / "textract"
@@ -43,3 +47,12 @@ def textract_fixture_names() -> list[str]:
 def blank_w9() -> Path:
     """The real blank IRS W-9 (fillable, Rev. October 2018)."""
     return required(BLANK_W9)
+
+
+@functools.cache
+def blank_w9_reader() -> PdfReader:
+    """The blank W-9 parsed once per test process, to clone or copy pages from: a clone copies the objects the
+    reader has parsed and changes none of them, and parsing is half of a clone's cost. Tests only read it."""
+    from pypdf import PdfReader
+
+    return PdfReader(blank_w9())

@@ -3,19 +3,26 @@
 A real ``backoffice serve`` process on 127.0.0.1; ``send``, ``executions``, ``audit show``, ``audit verify`` and
 ``parked`` run as separate processes against it, through the local path (``--endpoint``) and through the deployed
 path (``--outputs-file`` with the outputs the server writes, and ``--stack`` against moto's CloudFormation).
+Where a test compares the two paths command by command (and where it waits for executions to finish), the commands
+run through the CLI's entry function in this process, each with the environment a separate process would get
+(``in_process``): a process costs a second of start-up, and the comparison is about the paths, not the process;
+the tests around them still run the command as processes.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import boto3
 import pytest
@@ -64,6 +71,37 @@ def cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*BACKOFFICE, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
+def in_process(args: tuple[str, ...], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """``backoffice *args`` run by the CLI's entry function in this process, as a separate process with exactly
+    ``env`` would run it: the environment is ``env`` alone while it runs, boto3's default session and the shared
+    clients start empty, and all three are put back afterwards (the local path sets the catalog's variables and
+    an endpoint in the environment, which must reach neither the next command nor the next test). An exception
+    the command does not turn into an exit code fails the test, as its traceback would."""
+    import boto3
+
+    from backoffice import aws
+    from backoffice.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    session = boto3.DEFAULT_SESSION
+    with mock.patch.dict(os.environ, env, clear=True), redirect_stdout(out), redirect_stderr(err):
+        boto3.DEFAULT_SESSION = None
+        aws.reset_clients()
+        try:
+            code = main(list(args))
+        except SystemExit as exited:  # argparse's refusals
+            code = exited.code if isinstance(exited.code, int) else 1
+        finally:
+            aws.reset_clients()
+            boto3.DEFAULT_SESSION = session
+    return subprocess.CompletedProcess(["backoffice", *args], code, out.getvalue(), err.getvalue())
+
+
+def cli_in_process(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``cli``, run by ``in_process``."""
+    return in_process(args, {**os.environ, "BACKOFFICE_ENDPOINT": endpoint})
+
+
 def event_file(tmp_path: Path, name: str, detail: dict[str, object]) -> str:
     path = tmp_path / f"{name}.json"
     path.write_text(
@@ -75,7 +113,7 @@ def event_file(tmp_path: Path, name: str, detail: dict[str, object]) -> str:
 def executions(endpoint: str) -> list[dict[str, object]]:
     deadline = time.monotonic() + 30
     while True:
-        listed = json.loads(cli(endpoint, "executions", "--json").stdout)
+        listed = json.loads(cli_in_process(endpoint, "executions", "--json").stdout)
         if all(e["status"] != "RUNNING" for e in listed) or time.monotonic() > deadline:
             return list(listed)
         time.sleep(0.2)
@@ -250,6 +288,12 @@ def deployed(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def deployed_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """``deployed``, run by ``in_process``."""
+    base = {k: v for k, v in os.environ.items() if k != "BACKOFFICE_ENDPOINT" and not k.startswith("AWS_")}
+    return in_process(args, {**base, **LOCAL_CREDENTIALS})
+
+
 def test_every_operate_command_reads_the_server_through_its_outputs_file_as_through_the_local_path(
     server: str, tmp_path: Path
 ) -> None:
@@ -272,7 +316,8 @@ def test_every_operate_command_reads_the_server_through_its_outputs_file_as_thro
         ("sanctions", "status"),
     ]
     for command in commands:
-        local, through_outputs = cli(server, *command), deployed(*via_outputs, *command)
+        # (in this process: see the module's docstring; the send and the report below are processes)
+        local, through_outputs = cli_in_process(server, *command), deployed_in_process(*via_outputs, *command)
         # Then they answer the same, exit code included
         assert (through_outputs.returncode, through_outputs.stdout) == (local.returncode, local.stdout), (
             command
@@ -288,8 +333,8 @@ def test_every_operate_command_reads_the_server_through_its_outputs_file_as_thro
         "--reason",
         "SOW filed",
     )
-    assert cli(server, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r1\n")
-    assert deployed(*via_outputs, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r2\n")
+    assert cli_in_process(server, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r1\n")
+    assert deployed_in_process(*via_outputs, *resume).stdout.endswith("as onboard-006Dn0000000015XYZ-r2\n")
     # And an event sent to the deployed bus starts its case (the bus delivers it; the command does not wait)
     sent = deployed(*via_outputs, "send", event_file(tmp_path, "other", closed_won_detail(16)))
     assert sent.returncode == 0 and "delivers it to the case starter" in sent.stdout, sent.stderr

@@ -14,7 +14,7 @@ from pypdf import PdfWriter
 from pypdf.annotations import FreeText
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
 
-from tests.fixture_files import blank_w9, textract_response
+from tests.fixture_files import blank_w9_reader, textract_response
 from tests.fixture_files import textract_fixture_names as fixture_names
 
 W9 = "topmostSubform[0].Page1[0]."
@@ -68,7 +68,7 @@ def ink_signature(rect: tuple[float, float, float, float]) -> DictionaryObject:
 @functools.lru_cache(maxsize=64)
 def _filled_w9(values: tuple[tuple[str, str | None], ...], signed: bool, date: str | None) -> bytes:
     merged = {**W9_VALUES, **dict(values)}
-    writer = PdfWriter(clone_from=blank_w9())
+    writer = PdfWriter(clone_from=blank_w9_reader())
     writer.update_page_form_field_values(
         writer.pages[0], {k: v for k, v in merged.items() if v is not None}, auto_regenerate=False
     )

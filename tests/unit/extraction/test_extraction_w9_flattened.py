@@ -37,7 +37,7 @@ from backoffice.extraction import (
     read_local_document,
 )
 from backoffice.extraction.w9_layout import LAYOUT_CONFIDENCE, W9_FORM_PAGE
-from tests.fixture_files import blank_w9
+from tests.fixture_files import blank_w9_reader
 from tests.unit.extraction.conftest import W9, W9_VALUES
 
 MakeW9 = Callable[..., bytes]
@@ -209,7 +209,7 @@ SIGNATURE_AND_DATE = (
 
 def burned_in_by_pypdf(variant: Variant) -> bytes:
     """The form filled, its fields' appearances merged into the page, the form removed."""
-    writer = PdfWriter(clone_from=blank_w9())
+    writer = PdfWriter(clone_from=blank_w9_reader())
     writer.update_page_form_field_values(
         writer.pages[0], variant.filled(), auto_regenerate=False, flatten=True
     )
@@ -266,7 +266,7 @@ def drawn_by_fpdf2(variant: Variant, shift: tuple[float, float] = (2.0, -1.5)) -
     overlay = PdfReader(io.BytesIO(bytes(pdf.output()))).pages[0]
     # The signed page only, as vendors often send it.
     writer = PdfWriter()
-    writer.add_page(PdfReader(blank_w9()).pages[0])
+    writer.add_page(blank_w9_reader().pages[0])
     writer.pages[0].merge_page(overlay)
     return _without_form(writer)
 
@@ -441,7 +441,7 @@ def test_a_fillable_w9_is_still_read_from_its_fields(make_w9: MakeW9) -> None:
 
 def test_a_blank_printed_w9_yields_no_values() -> None:
     # Given the blank W-9 printed to PDF (nothing written on it)
-    printed = _without_form(PdfWriter(clone_from=blank_w9()))
+    printed = _without_form(PdfWriter(clone_from=blank_w9_reader()))
     # When it is extracted
     result = extract_local(printed, "w9")
     # Then no field is read from the printed labels themselves, and the required ones are missing

@@ -607,3 +607,25 @@ def test_a_w9_filled_again_is_the_same_file_and_any_other_fill_is_its_own(
     copy.write_bytes(certificate_pdf(_certificate("clean")))
     with pytest.raises(W9FormUnavailable, match="not the fillable IRS Form W-9"):
         w9_pdf(clean, copy)
+
+
+def test_fills_cloned_from_the_form_parsed_once_are_the_bytes_a_freshly_parsed_form_gives(
+    w9_form: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backoffice.vendors import sample_documents as documents
+
+    # Given two W-9s filled one after the other, and the first again, from the blank form parsed once per process
+    # (a fill clones it)
+    first, second = _w9(), _w9(ssn="536-90-4399", ein=None)
+    content = w9_form.read_bytes()
+
+    def fill(one: W9Facts) -> bytes:
+        values = tuple(documents._w9_values(one, "Example Firm, 1 Main St").items())
+        return documents._filled_w9.__wrapped__(w9_form, content, values, one.signed, one.signature_date)
+
+    shared = [fill(first), fill(second), fill(first)]
+    # When each is filled from a form parsed for it alone
+    monkeypatch.setattr(documents, "_parsed_form", documents._parsed_form.__wrapped__)
+    fresh = [fill(first), fill(second)]
+    # Then the bytes are the same: no fill changed the parsed form for the next
+    assert shared == [fresh[0], fresh[1], fresh[0]] and fresh[0] != fresh[1]

@@ -48,6 +48,8 @@ def _page_words(data: bytes, numbers: list[int]) -> Iterator[PageWords]:
     interpreter = PDFPageInterpreter(resources, device)
     wanted = {number - 1 for number in numbers}
     for index, pdf_page in enumerate(PDFPage.get_pages(io.BytesIO(data), password="")):
+        if index > max(wanted, default=-1):  # the pages after the last one asked for are not even opened
+            break
         if index not in wanted:
             continue
         interpreter.process_page(pdf_page)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import threading
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -178,6 +179,13 @@ def w9_pdf(facts: W9Facts, form: str | Path | None = None, *, requester: str | N
     return _filled_w9(path, form_content, values, facts.signed, facts.signature_date)
 
 
+@functools.lru_cache(maxsize=2)
+def _parsed_form(form_content: bytes) -> tuple[PdfReader, threading.Lock]:
+    """The blank form parsed once per process, to clone each fill from: a clone copies the objects the reader
+    has parsed (and keeps), and changes none of them, so every fill is the same bytes as from a fresh reader."""
+    return PdfReader(io.BytesIO(form_content)), threading.Lock()
+
+
 @functools.lru_cache(maxsize=32)
 def _filled_w9(
     path: Path,
@@ -187,11 +195,15 @@ def _filled_w9(
     signature_date: date | None,
 ) -> bytes:
     """The blank form ``form_content`` (read from ``path``) with ``values`` in its fields, the ink signature when
-    ``signed`` and the typed date. Filling costs a copy of the whole form (pypdf clones it, some 0.15 s of CPU),
-    and the tests and the demo send the same W-9 again and again: each distinct one is made once per process
-    (what it returns is bytes, which no caller can change)."""
+    ``signed`` and the typed date. Filling costs a copy of the whole form (pypdf clones it, some 0.15 s of CPU,
+    half of it parsing the form, which ``_parsed_form`` does once), and the tests and the demo send the same W-9
+    again and again: each distinct one is made once per process (what it returns is bytes, which no caller can
+    change)."""
     try:
-        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(form_content)))
+        reader, lock = _parsed_form(form_content)
+        # The reader parses its objects from its stream as the clone reaches them: one clone at a time.
+        with lock:
+            writer = PdfWriter(clone_from=reader)
         known = set(writer.get_fields() or {})
     except Exception as error:
         raise W9FormUnavailable(f"the blank IRS Form W-9 {str(path)!r} cannot be read: {error}") from None
