@@ -10,6 +10,8 @@ packages (boto3, botocore and what they need) on ``sys.path``, sets the function
   ``COLD_START_LAYER=<dir>`` measures a layer built elsewhere instead (a build dir or its ``python/``);
 - the runtime's packages: ``infra.layer.RUNTIME_PROVIDED``, copied from this environment and compiled (the
   runtime's are), on the path after the layer, as on Lambda;
+- the function's folder: its asset as the synth stages it (``infra.function_code``: the sources and, with a
+  Python 3.13, their bytecode);
 - ``sys.path``: only those three and the interpreter's standard library (``-I -S``: no site-packages), no
   bytecode written (``-B``: /opt and /var/task are read-only); the environment: what the runtime sets
   (``LAMBDA_TASK_ROOT`` and the like) and the function's variables from the catalog, with placeholders.
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.catalog import CATALOG, ROOT
+from infra.function_code import staged_function_code
 from infra.layer import PIP_TARGET_ARGS, RUNTIME_PROVIDED, build_shared_layer, compiled_by
 from infra.layer_contents import handler_files
 
@@ -151,17 +154,17 @@ FLOOR_NAME = "powertools_floor"
 
 
 def _floor_copy(into: Path) -> Path:
-    folder = into / FLOOR_NAME
-    folder.mkdir(parents=True)
-    (folder / "app.py").write_text(FLOOR_HANDLER, encoding="utf-8")
-    return folder
+    # Staged like a handler's asset (compiled alike), from a source folder beside it.
+    source = into / "source" / FLOOR_NAME
+    source.mkdir(parents=True)
+    (source / "app.py").write_text(FLOOR_HANDLER, encoding="utf-8")
+    return staged_function_code(source, into)
 
 
 def _handler_copy(handler: Path, into: Path) -> Path:
-    # A copy without __pycache__: Lambda's function folder holds only what the asset holds.
-    copied = into / handler.parent.name
-    shutil.copytree(handler.parent, copied, ignore=shutil.ignore_patterns("__pycache__"))
-    return copied
+    # The function's asset as the synth stages it (its sources and their bytecode for the runtime, when this
+    # machine has a Python 3.13): Lambda's function folder holds what the asset holds.
+    return staged_function_code(handler.parent, into)
 
 
 def run() -> dict[str, Any]:
@@ -205,6 +208,7 @@ def run() -> dict[str, Any]:
         "layer": str(layer_python),
         "layer_given": given,
         "layer_compiled": any(layer_python.glob("backoffice/__pycache__/*.pyc")),
+        "functions_compiled": compiler is not None,
         "repeats": REPEATS,
         "bare_import_boto3_ms": round(baseline_best * 1000, 1),
         "handlers": figures,

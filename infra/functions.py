@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra.catalog import Catalog, Grant, LambdaFunction
 from infra.compliance import acknowledge, iam5_resource_finding
+from infra.function_code import staged_function_code
 from infra.layer import ARCHITECTURE, RUNTIME
 from infra.naming import CATALOG_TAG, pascal
 from infra.permissions import permission_for
@@ -23,16 +24,15 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 # function wait, they would close a cycle (function -> policy -> state machine -> its policy -> function); in a
 # policy of their own beside the role (not inside it: the function waits for everything under its role), they do not.
 _WORKFLOW_GRANTS: frozenset[Grant] = frozenset({"states:callback"})
-# Build artefacts that must not change a function's asset hash (and so force a redeploy) when tests run.
-_CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".pytest_cache"]
 
 
 class Functions(Construct):
     """One Lambda function per catalog entry, from one set of defaults.
 
     Shaped so because every step must behave the same in production: arm64 (cheaper per GB-second), Python 3.13,
-    the shared layer, X-Ray active tracing, JSON logs at the level the ``backoffice:logLevel`` context sets, and
-    Powertools told its service name (the business step) and metrics namespace. Each function gets its own role
+    its code shipped with its bytecode (no compiling at a cold start), the shared layer, X-Ray active tracing,
+    JSON logs at the level the ``backoffice:logLevel`` context sets, and Powertools told its service name (the
+    business step) and metrics namespace. Each function gets its own role
     and its own encrypted log group with a retention: the role holds exactly the catalog's grants for that step
     and the right to write its own logs (no ``AWSLambdaBasicExecutionRole``, which may write to any log group).
     """
@@ -79,7 +79,9 @@ class Functions(Construct):
             scope,
             "Function",
             description=spec.description,
-            code=lambda_.Code.from_asset(str(spec.code_dir), exclude=_CODE_EXCLUDES),
+            # functions/<name>/ with its bytecode for the runtime (infra/function_code.py): a test run's own
+            # __pycache__ stays out, so it never changes the asset's hash.
+            code=lambda_.Code.from_asset(str(staged_function_code(spec.code_dir))),
             handler=spec.handler,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

@@ -59,6 +59,8 @@ RUNTIME_PROVIDED = frozenset(
 # LAYER_PYTHON, then on PATH, then among pyenv's versions; without one the layer ships uncompiled (and a warning).
 TARGET_PYTHON = (3, 13)
 LAYER_PYTHON_VARIABLE = "LAYER_PYTHON"
+# Where Lambda mounts the layer's ``python/``: the path its bytecode names its sources by.
+OPT_PYTHON = "/opt/python"
 
 _DEPENDENCIES_STAMP = ".dependencies.sha256"
 _PACKAGE_STAMP = ".package.sha256"
@@ -91,7 +93,7 @@ def build_shared_layer(build_dir: Path = BUILD_DIR, target_args: tuple[str, ...]
             shutil.rmtree(target, ignore_errors=True)
             _pip_install(target, target_args)
             _drop_runtime_provided(target)
-            _compile(compiler, target)
+            _compile(compiler, target, deployed_as=(target, OPT_PYTHON))
             (build_dir / _DEPENDENCIES_STAMP).write_text(dependencies_hash)
         contents = shipped_contents()
         package_hash = _hash_package(contents, compiler)
@@ -99,7 +101,7 @@ def build_shared_layer(build_dir: Path = BUILD_DIR, target_args: tuple[str, ...]
             (build_dir / _PACKAGE_STAMP).unlink(missing_ok=True)
             shutil.rmtree(target / "backoffice", ignore_errors=True)
             contents.copy_to(target / "backoffice")
-            _compile(compiler, target / "backoffice")
+            _compile(compiler, target / "backoffice", deployed_as=(target, OPT_PYTHON))
             (build_dir / _PACKAGE_STAMP).write_text(package_hash)
     return build_dir
 
@@ -168,33 +170,37 @@ def _python_version(interpreter: str) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
-def _compile(compiler: Path | None, tree: Path) -> None:
+def _compile(
+    compiler: Path | None,
+    tree: Path,
+    *,
+    deployed_as: tuple[Path, str] | None = None,
+    what: str = "the shared layer",
+) -> None:
     """Byte-compile ``tree`` for the runtime, as .pyc the runtime uses as they are.
 
     ``unchecked-hash``: the asset zip need not keep modification times, and the files never change under a
     deployed function, so the .pyc are not checked against their sources (a rebuilt tree is compiled afresh).
+    ``deployed_as`` (a local root and the path it has on Lambda: the build's ``python/`` and ``/opt/python``)
+    names the sources in the bytecode by where they are deployed, not where this machine built them: the .pyc,
+    and so the asset's hash, are then the same on every machine and checkout (a path in them would make each
+    one's synth a new asset). Python 3.13's bytecode does not depend on the hash seed.
     """
     if compiler is None:
         warnings.warn(
-            "no Python {}.{} found (set {} to one): the shared layer ships uncompiled, and every cold start"
-            " compiles what it imports".format(*TARGET_PYTHON, LAYER_PYTHON_VARIABLE),
+            "no Python {}.{} found (set {} to one): {} ships uncompiled, and every cold start"
+            " compiles what it imports".format(*TARGET_PYTHON, LAYER_PYTHON_VARIABLE, what),
             stacklevel=3,
         )
         return
-    command = [
-        str(compiler),
-        "-I",
-        "-m",
-        "compileall",
-        "-q",
-        "--invalidation-mode",
-        "unchecked-hash",
-        str(tree),
-    ]
+    command = [str(compiler), "-I", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
+    if deployed_as is not None:
+        command += ["-s", str(deployed_as[0]), "-p", deployed_as[1]]
+    command.append(str(tree))
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(
-            f"compiling the shared layer failed (exit {result.returncode}):\n{result.stdout.strip()}"
+            f"compiling {what} failed (exit {result.returncode}):\n{result.stdout.strip()}"
             f"\n{result.stderr.strip()}"
         )
 
@@ -251,7 +257,7 @@ def _compiler_tag(compiler: Path | None) -> bytes:
     return (
         b"uncompiled"
         if compiler is None
-        else "compiled for {}.{} unchecked-hash".format(*TARGET_PYTHON).encode()
+        else "compiled for {}.{} unchecked-hash, sources named as deployed".format(*TARGET_PYTHON).encode()
     )
 
 

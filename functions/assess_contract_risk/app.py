@@ -12,15 +12,14 @@ from backoffice.assist.models import AssistCase
 from backoffice.assist.wiring import assistant
 from backoffice.audit import Actor, AuditTrail
 from backoffice.onboarding.clause_rules import clause_rules
-from backoffice.onboarding.step_inputs import AssessContractRiskInput
-from backoffice.onboarding.steps import (
+from backoffice.onboarding.contract_review_step import (
     clause_suggestions,
     contract_risk,
     contract_risk_policy,
-    deal_of,
     legal_review_subject,
-    load_facts,
 )
+from backoffice.onboarding.step_inputs import AssessContractRiskInput
+from backoffice.onboarding.steps import deal_of, load_facts
 from backoffice.steps import Step, settings
 
 logger = Logger()

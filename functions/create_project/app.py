@@ -11,8 +11,9 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import idempotent_on
+from backoffice.onboarding.project_step import create_project
 from backoffice.onboarding.step_inputs import CreateProjectInput
-from backoffice.onboarding.steps import ProjectCannotBeSetUp, create_project, deal_of, load_facts
+from backoffice.onboarding.steps import ProjectCannotBeSetUp, deal_of, load_facts
 from backoffice.steps import Step, settings
 
 logger = Logger()

@@ -11,14 +11,10 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import creation_claim, idempotent_on
+from backoffice.onboarding.customer_step import client_of_record, match_or_create_customer
 from backoffice.onboarding.customers import creation_claim_key
 from backoffice.onboarding.step_inputs import OpportunityStepInput
-from backoffice.onboarding.steps import (
-    CustomerNeedsReview,
-    client_of_record,
-    deal_of,
-    match_or_create_customer,
-)
+from backoffice.onboarding.steps import CustomerNeedsReview, deal_of
 from backoffice.steps import Step
 
 logger = Logger()

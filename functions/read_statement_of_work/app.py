@@ -15,14 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backoffice import aws, metrics
 from backoffice.audit import Actor
 from backoffice.extraction.textract_steps import load_analysis
+from backoffice.onboarding.reading_step import read_statement_of_work, read_statement_of_work_from_analysis
 from backoffice.onboarding.sow_documents import sow_problems
 from backoffice.onboarding.step_inputs import ReadStatementOfWorkInput
 from backoffice.onboarding.steps import (
     StatementOfWorkNeedsOcr,
     StatementOfWorkUnreadable,
     facts_summary,
-    read_statement_of_work,
-    read_statement_of_work_from_analysis,
     store_facts,
 )
 from backoffice.steps import Step, settings

@@ -11,8 +11,9 @@ from backoffice import aws
 from backoffice.audit import Actor
 from backoffice.connectors import wiring
 from backoffice.idempotency import idempotent_on
+from backoffice.onboarding.staffing_step import request_staffing
 from backoffice.onboarding.step_inputs import RequestStaffingInput
-from backoffice.onboarding.steps import load_facts, request_staffing
+from backoffice.onboarding.steps import load_facts
 from backoffice.steps import Step, settings
 
 logger = Logger()

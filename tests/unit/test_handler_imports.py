@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from test_layer_contents import HANDLERS_DIR
 
 from bench.cold_start import placeholder
@@ -83,3 +84,102 @@ def test_no_handler_imports_the_pdf_readers_the_matcher_the_signer_or_the_templa
     }
     assert unexpected == {}
     assert report["pypdf_seen_when_imported"]
+
+
+# The onboarding steps' modules: each handler imports its own step's (and the rules or readers it runs), never
+# another step's. Compiled patterns: the contract rules' regular expressions compiled by the import
+# (``contract_risk.compile_patterns``): all of them where every invocation runs every rule, those reading a SOW
+# runs in the reading step, none elsewhere (the other steps use the contract models only).
+STEP_MODULES = ("reading_step", "contract_review_step", "customer_step", "project_step", "staffing_step")
+ONBOARDING_STEPS: dict[str, tuple[set[str], str]] = {
+    "fetch_statement_of_work": (set(), "none"),
+    "read_statement_of_work": ({"reading_step"}, "sow_reading"),
+    "assess_contract_risk": ({"contract_review_step"}, "all"),
+    "match_customer": ({"customer_step"}, "none"),
+    "create_project": ({"project_step"}, "none"),
+    "request_staffing": ({"staffing_step"}, "none"),
+}
+
+_IMPORT_ONE_HANDLER = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+from backoffice.onboarding import contract_risk
+compiled = {id(p) for p in contract_risk._PATTERNS if p._compiled is not None}
+print(json.dumps({
+    "steps": sorted(name.rsplit(".", 1)[1] for name in sys.modules if name.startswith("backoffice.onboarding.")),
+    "extraction": any(name.startswith("backoffice.extraction") for name in sys.modules),
+    "compiled": "none" if not compiled else "all" if len(compiled) == len(contract_risk._PATTERNS)
+    else "sow_reading" if compiled == {id(p) for p in contract_risk._SOW_READING} else sorted(compiled),
+}))
+"""
+
+
+def _environment() -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **{
+            name: placeholder(name, value)
+            for function in CATALOG.functions
+            for name, value in function.environment.items()
+        },
+    }
+
+
+@pytest.mark.parametrize("handler", sorted(ONBOARDING_STEPS))
+def test_an_onboarding_handler_imports_its_own_step_and_compiles_only_the_rules_it_runs(handler: str) -> None:
+    # Given an onboarding step's handler
+    expected_steps, expected_compiled = ONBOARDING_STEPS[handler]
+
+    # When it is imported alone, in a fresh interpreter
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ONE_HANDLER, str(HANDLERS_DIR / handler / "app.py")],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then of the steps' modules it imported its own only, the extraction readers only if it reads the SOW, and
+    # of the contract rules' expressions it compiled those its every invocation runs
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {name for name in report["steps"] if name in STEP_MODULES} == expected_steps
+    assert report["extraction"] == (handler == "read_statement_of_work")
+    assert report["compiled"] == expected_compiled
+
+
+_READ_A_SOW = """
+import json
+from datetime import date
+from decimal import Decimal
+from backoffice.onboarding import contract_risk
+from backoffice.onboarding.reading_step import read_statement_of_work
+from backoffice.onboarding.sample_firm import sample_sow_spec
+from backoffice.onboarding.sample_sow import sow_pdf
+pdf = sow_pdf(sample_sow_spec(
+    title="Northwind - ERP implementation", client_legal_name="Northwind Logistics Inc.", amount=Decimal("240000"),
+    start=date(2026, 11, 16), service_line="technology", billing_model="time_and_materials",
+    risks=frozenset({"payment_terms_over_limit"}),
+))
+before = sum(p._compiled is not None for p in contract_risk._PATTERNS)
+facts = read_statement_of_work(pdf)
+after = sum(p._compiled is not None for p in contract_risk._PATTERNS)
+print(json.dumps({"before": before, "after": after, "payment_terms_days": facts.payment_terms_days}))
+"""
+
+
+def test_the_reading_step_compiles_at_init_every_expression_reading_a_sow_runs() -> None:
+    # Given the reading step imported (the read handler's init), When it reads a SOW with payment terms
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_A_SOW], env=_environment(), capture_output=True, text=True, check=False
+    )
+
+    # Then the SOW's payment terms are read, and no expression was left to compile on the event
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["payment_terms_days"]
+    assert report["after"] == report["before"] > 0

@@ -19,6 +19,7 @@ What makes this harder than keyword search, and what the rules watch for:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,61 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from backoffice.models.envelope import JsonModel, Model
+
+# ------------------------------------------------------------------------------------------------------------
+# The rules' regular expressions, compiled when first used
+# ------------------------------------------------------------------------------------------------------------
+
+_PATTERNS: list[_Pattern] = []
+
+
+class _Pattern:
+    """A regular expression compiled on its first use rather than when this module is imported.
+
+    Compiling the rules' expressions takes most of this module's import (about 40 ms on Python 3.13, the long
+    alternations of written numbers above all), and most onboarding handlers import the module only for its
+    models (``Clause``, ``ContractFigures``, through ``sow_documents.SowFacts``), never running a rule. A handler
+    that runs them on every invocation compiles them all at its init (``compile_patterns``), where the work is
+    cheapest, not on its first event.
+    """
+
+    __slots__ = ("_compiled", "_flags", "_source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source = source
+        self._flags = flags
+        self._compiled: re.Pattern[str] | None = None
+        _PATTERNS.append(self)
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        # Two threads may both compile it: the same pattern either way (and ``re`` caches it).
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return self._compiled
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.search(text, pos, endpos)
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.match(text, pos, endpos)
+
+    def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, pos, endpos)
+
+    def sub(self, replacement: str | Callable[[re.Match[str]], str], text: str, count: int = 0) -> str:
+        return self.compiled.sub(replacement, text, count)
+
+
+def compile_patterns(which: Literal["all", "sow_reading"] = "all") -> int:
+    """Compile the rules' regular expressions now, at a handler's init; the number compiled. ``"all"``: every
+    rule's (the contract review runs them all); ``"sow_reading"``: those reading a SOW's text runs
+    (``sow_documents.parse_sow_text``: its sentences and payment terms)."""
+    patterns = _PATTERNS if which == "all" else _SOW_READING
+    for pattern in patterns:
+        _ = pattern.compiled
+    return len(patterns)
+
 
 # ------------------------------------------------------------------------------------------------------------
 # Models
@@ -235,13 +291,13 @@ _WORDS = rf"{_WORD}(?:(?:\s+|-)(?:and\s+)?{_WORD})*"
 _DIGITS = r"\d{1,3}(?:,\d{3})+|\d+"
 # "thirty (30)", "30" or "thirty": the digits in parentheses win when both are written.
 NUMBER = rf"(?:{_WORDS}\s*\(\s*(?:{_DIGITS})\s*\)|(?:{_DIGITS})\b|{_WORDS})"
-_DURATION = re.compile(
+_DURATION = _Pattern(
     rf"(?P<number>{NUMBER})\s*(?:-\s*)?(?:calendar\s+|business\s+|working\s+)?"
     r"(?P<unit>day|week|month|year)s?\b",
     re.IGNORECASE,
 )
 _CURRENCY = r"USD|EUR|GBP|CAD|AUD|CHF|US\$|\$|€|£"
-_AMOUNT = re.compile(
+_AMOUNT = _Pattern(
     rf"(?P<currency>{_CURRENCY})\s?(?P<number>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s*(?P<scale>million|thousand|m|k)\b)?",
     re.IGNORECASE,
@@ -341,12 +397,12 @@ def amounts_in(text: str) -> list[Amount]:
     return found
 
 
-_NOTICE_AFTER = re.compile(
+_NOTICE_AFTER = _Pattern(
     r"^\s*(?:['\u2019]s?\s*)?(?:\)\s*)?(?:(?:prior|advance|written|express)\s+)*"
     r"(?:notice|prior\s+to|before|in\s+advance|preceding\s+the)\b",
     re.IGNORECASE,
 )
-_NOTICE_BEFORE = re.compile(
+_NOTICE_BEFORE = _Pattern(
     r"\bnotice\b(?:\s+[\w-]+){0,4}?\s+(?:period\s+)?(?:of|at\s+least|not\s+less\s+than|no\s+less\s+than"
     r"|a\s+minimum\s+of)(?:\s+at\s+least|\s+not\s+less\s+than|\s+no\s+less\s+than)?\s*$",
     re.IGNORECASE,
@@ -375,7 +431,7 @@ _ABBREVIATIONS = frozenset((
     "mrs", "dr", "vs", "st", "approx", "incl", "jr", "sr",
 ))
 # fmt: on
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'\u201c(]?[A-Z0-9])")
+_SENTENCE_END = _Pattern(r"[.!?](?=\s+[\"'\u201c(]?[A-Z0-9])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -420,7 +476,7 @@ class _Contract:
             yield from clause
 
 
-_NEGATION = re.compile(r"\b(?:no|not|nothing|neither|nor|never|without|non)\b|n['\u2019]t\b", re.IGNORECASE)
+_NEGATION = _Pattern(r"\b(?:no|not|nothing|neither|nor|never|without|non)\b|n['\u2019]t\b", re.IGNORECASE)
 
 
 def _negated(sentence: str, position: int, window: int = 80) -> bool:
@@ -438,14 +494,14 @@ RuleCheck = Callable[[_Contract], Iterator[Hit]]
 # The rules: one function each, yielding (sentence, explanation)
 # ------------------------------------------------------------------------------------------------------------
 
-_LIABILITY = re.compile(r"\b(?:liab\w*|indemn\w*)", re.IGNORECASE)
-_INDEMNITY = re.compile(r"\bindemn\w*", re.IGNORECASE)
-_BOILERPLATE_INCLUDING = re.compile(
+_LIABILITY = _Pattern(r"\b(?:liab\w*|indemn\w*)", re.IGNORECASE)
+_INDEMNITY = _Pattern(r"\bindemn\w*", re.IGNORECASE)
+_BOILERPLATE_INCLUDING = _Pattern(
     r"\bincluding,?\s+(?:but\s+)?without\s+limitation,?|\bincluding,?\s+but\s+not\s+limited\s+to,?"
     r"|\bwithout\s+limit(?:ation|ing)\s+(?:of\s+)?the\s+(?:generality\s+of\s+the\s+)?foregoing,?",
     re.IGNORECASE,
 )
-_UNCAPPED = re.compile(
+_UNCAPPED = _Pattern(
     r"\bunlimited\b|\buncapped\b|\bwithout\s+(?:any\s+)?(?:limitation|limit|cap)\b"
     r"|\b(?:shall|will|is|are)\s+not\s+(?:be\s+)?(?:limited|capped)\b"
     r"|\bnot\s+(?:be\s+)?subject\s+to\s+(?:the\s+|any\s+)?(?:limitation|limit|cap)"
@@ -453,22 +509,22 @@ _UNCAPPED = re.compile(
     r"|\bnothing\b[^.]*?\b(?:limits?|excludes?|restricts?)\b",
     re.IGNORECASE,
 )
-_CAP_DOES_NOT_APPLY = re.compile(
+_CAP_DOES_NOT_APPLY = _Pattern(
     r"\b(?:limitations?|caps?|exclusions?|limits?)\b[^.]*?\b(?:shall|will|do|does)\s+not\s+apply\s+to\b",
     re.IGNORECASE,
 )
 # Liability that no contract can limit anyway; excluding it from a cap is standard, not a risk.
-_UNLIMITABLE = re.compile(
+_UNLIMITABLE = _Pattern(
     r"\bfraud\w*|\bdeath\b|\b(?:personal|bodily)\s+injur\w*|\bgross(?:ly)?\s+neglig\w*"
     r"|\bwil+ful\w*\s+misconduct|\bintentional\s+misconduct|\bwil+ful\s+(?:default|breach)",
     re.IGNORECASE,
 )
 
 
-_CLIENT_LIABILITY = re.compile(
+_CLIENT_LIABILITY = _Pattern(
     r"\b(?:client|customer)(?:['\u2019]s)?\s+(?:(?:aggregate|total|entire)\s+)?liabilit", re.IGNORECASE
 )
-_FIRM_PARTY = re.compile(
+_FIRM_PARTY = _Pattern(
     r"\b(?:consultant|supplier|vendor|contractor|firm|service\s+provider|either\s+party|each\s+party|both\s+parties"
     r"|the\s+parties|neither\s+party)\b",
     re.IGNORECASE,
@@ -513,7 +569,7 @@ def uncapped_liability(contract: _Contract) -> Iterator[Hit]:
             yield sentence, "liability is not capped"
 
 
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = _Pattern(
     r"\b(?:hereby\s+)?(?:assigns?|assigned|transfers?|transferred|conveys?)\b[^.]*?"
     r"\b(?:right,?\s+title|intellectual\s+property|deliverables|work\s+product|ownership)"
     r"|\b(?:deliverables|work\s+product|intellectual\s+property)\b[^.]*?\b(?:are|is|shall\s+be|will\s+be)\s+"
@@ -524,13 +580,13 @@ _ASSIGNMENT = re.compile(
     r"|\bclient\s+(?:shall|will)\s+own\b",
     re.IGNORECASE,
 )
-_PRE_EXISTING = re.compile(
+_PRE_EXISTING = _Pattern(
     r"\bpre-?\s?existing\b|\bbackground\s+(?:ip|intellectual\s+property|technology|materials)\b"
     r"|\b(?:consultant|firm|supplier)(?:['\u2019]s)?\s+(?:materials|tools|know-how|methodolog\w*)\b"
     r"|\b(?:developed|owned)\s+(?:by\s+\w+\s+)?(?:prior\s+to|before|independently)|\bindependently\s+developed\b",
     re.IGNORECASE,
 )
-_CARVE_OUT = re.compile(
+_CARVE_OUT = _Pattern(
     r"\bexcept\b|\bexcluding\b|\bexclusive\s+of\b|\bother\s+than\b|\bsave\s+for\b|\bnotwithstanding\b"
     r"|\b(?:does|shall|will)\s+not\s+(?:include|apply|extend)|\bexcluded\b"
     r"|\bretains?\s+(?!no\b)|\bremains?\s+the\s+(?:sole\s+)?property\b|\breserves?\b",
@@ -563,19 +619,19 @@ def ip_assignment_without_carve_out(contract: _Contract) -> Iterator[Hit]:
         )
 
 
-_CAP = re.compile(
+_CAP = _Pattern(
     r"\b(?:shall|will|may|does|must)\s+not\s+exceed\b|\bnot\s+to\s+exceed\b|\bin\s+no\s+event\b[^.]*?\bexceed"
     r"|\b(?:limited|capped)\s+to\b|\bcap(?:ped)?\s+(?:at|of)\b|\bexceed\b|\bmaximum\s+of\b",
     re.IGNORECASE,
 )
-_PERCENT = re.compile(
+_PERCENT = _Pattern(
     rf"(?:(?P<digits>\d+(?:\.\d+)?)\s*(?:%|percent)|(?P<words>{_WORDS})\s+percent)", re.IGNORECASE
 )
-_MULTIPLE = re.compile(
+_MULTIPLE = _Pattern(
     rf"\b(?:(?P<twice>twice)|(?P<times>{NUMBER})\s*(?:times|x)\b)",
     re.IGNORECASE,
 )
-_WHOLE_CONTRACT_FEES = re.compile(
+_WHOLE_CONTRACT_FEES = _Pattern(
     r"\b(?:total\s+|aggregate\s+)?(?:fees|amounts?|charges)\s+(?:paid|payable|received)"
     r"(?:\s+(?:or|and(?:/or)?)\s+(?:paid|payable))?\s+(?:by\s+client\s+)?under\s+(?:this|the)\b"
     r"|\b(?:total\s+)?contract\s+(?:value|price)\b",
@@ -646,12 +702,12 @@ def _months_text(months: Decimal) -> str:
     return f"{rounded:f} month" + ("" if rounded == 1 else "s")
 
 
-_AUTO_RENEWAL = re.compile(
+_AUTO_RENEWAL = _Pattern(
     r"\b(?:automatically|auto-?)\s*(?:be\s+)?renew\w*|\brenew\w*\s+(?:\w+\s+)?automatically\b"
     r"|\b(?:shall|will)\s+renew\s+for\s+(?:successive|additional|consecutive)\b|\bevergreen\b",
     re.IGNORECASE,
 )
-_NO_AUTO_RENEWAL = re.compile(
+_NO_AUTO_RENEWAL = _Pattern(
     r"\b(?:not|never)\s+(?:be\s+)?(?:automatically\s+|auto-?)?renew\w*|\bno\s+automatic\s+renewal\b",
     re.IGNORECASE,
 )
@@ -675,18 +731,18 @@ def auto_renewal_long_notice(contract: _Contract) -> Iterator[Hit]:
                 yield sentence, f"auto-renewal needs {longest:f} days' notice to stop, more than {limit}"
 
 
-_CONVENIENCE = re.compile(
+_CONVENIENCE = _Pattern(
     r"\bfor\s+(?:its\s+|their\s+)?convenience\b|\bwithout\s+cause\b|\bfor\s+any\s+(?:or\s+no\s+)?reason\b",
     re.IGNORECASE,
 )
-_CLIENT_MAY_TERMINATE = re.compile(
+_CLIENT_MAY_TERMINATE = _Pattern(
     r"\b(?:client|customer|either\s+party|each\s+party)\s+may\b[^.;]*?\bterminate\b"
     r"|\b(?:client|customer|either\s+party|each\s+party)\s+(?:shall\s+have|has|will\s+have)\s+the\s+right\s+to\s+terminate"
     r"|\bterminated\s+by\s+(?:the\s+)?(?:client|customer|either\s+party)\b",
     re.IGNORECASE,
 )
-_IMMEDIATE = re.compile(r"\bimmediately\b|\bat\s+any\s+time\b|\bwith\s+immediate\s+effect\b", re.IGNORECASE)
-_PAYS_FOR_WORK = re.compile(
+_IMMEDIATE = _Pattern(r"\bimmediately\b|\bat\s+any\s+time\b|\bwith\s+immediate\s+effect\b", re.IGNORECASE)
+_PAYS_FOR_WORK = _Pattern(
     r"\b(?:pay|compensate|reimburse)\w*\b[^.]*?\b(?:services|work|fees|expenses|deliverables|time)\b[^.]*?"
     r"\b(?:performed|rendered|completed|done|incurred|accrued|provided|delivered)\b"
     r"|\bpay\w*\b[^.]*?\b(?:through|up\s+to|until|prior\s+to)\s+the\s+(?:effective\s+)?date\s+of\s+termination",
@@ -729,15 +785,19 @@ def termination_for_convenience(contract: _Contract) -> Iterator[Hit]:
                 yield sentence, "the client may terminate for convenience " + " and ".join(problems)
 
 
-_PAYMENT_WITHIN = re.compile(
+_PAYMENT_WITHIN = _Pattern(
     rf"\b(?:pay\w*|paid|due|remit\w*|settle\w*)\b[^.;]*?\b(?:within|in|no\s+later\s+than)\s+"
     rf"(?P<number>{NUMBER})\s*(?:\)\s*)?(?:calendar\s+|business\s+)?days?\b",
     re.IGNORECASE,
 )
-_NET_TERMS = re.compile(rf"\bnet\s*-?\s*(?P<number>{NUMBER})(?:\s*days)?", re.IGNORECASE)
-_PAYMENT_TERMS_OF = re.compile(
+_NET_TERMS = _Pattern(rf"\bnet\s*-?\s*(?P<number>{NUMBER})(?:\s*days)?", re.IGNORECASE)
+_PAYMENT_TERMS_OF = _Pattern(
     rf"\bpayment\s+terms?\b[^.;]*?(?P<number>{NUMBER})\s*(?:calendar\s+)?days\b", re.IGNORECASE
 )
+
+
+# What reading a SOW's text runs: its sentences split, its payment terms read (``compile_patterns``).
+_SOW_READING = (_SENTENCE_END, _PAYMENT_WITHIN, _NET_TERMS, _PAYMENT_TERMS_OF)
 
 
 def payment_terms_days_in(sentence: str) -> list[int]:
@@ -760,7 +820,7 @@ def payment_terms_over_limit(contract: _Contract) -> Iterator[Hit]:
             yield sentence, f"payment is due {longest} days after invoice, more than {limit}"
 
 
-_SOLICIT = re.compile(
+_SOLICIT = _Pattern(
     r"\bnon-?\s?solicit\w*|\bsolicit\w*|\bhire\b|\bhiring\b|\bemploy\b|\brecruit\w*|\bpoach\w*", re.IGNORECASE
 )
 
@@ -780,7 +840,7 @@ def non_solicit_over_limit(contract: _Contract) -> Iterator[Hit]:
             yield sentence, f"the non-solicitation lasts {_months_text(longest)}, more than {limit}"
 
 
-_MFN = re.compile(
+_MFN = _Pattern(
     r"\bmost[\s-]+favou?red[\s-]+(?:nation|customer|client|pricing)\b"
     r"|\bno\s+less\s+favou?rable\s+than\b[^.]*?\b(?:any\s+other|other|similarly\s+situated)\s+(?:clients?|customers?)"
     r"|\b(?:rates|prices|pricing|fees)\b[^.]*?\b(?:lowest|best|most\s+favou?rable)\b[^.]*?"
@@ -801,7 +861,7 @@ def most_favoured_nation(contract: _Contract) -> Iterator[Hit]:
             yield sentence, "most-favoured-nation pricing: the client gets the lowest rate given to anyone"
 
 
-_EXCLUSIVITY = re.compile(
+_EXCLUSIVITY = _Pattern(
     r"\bexclusivity\b"
     r"|(?<!non-)(?<!non)\bexclusive\s+(?:provider|supplier|vendor|consultant|advisor|adviser|basis|relationship"
     r"|arrangement|engagement|dealing|right\s+to\s+provide)"
@@ -823,12 +883,12 @@ def exclusivity_or_non_compete(contract: _Contract) -> Iterator[Hit]:
             yield sentence, "an exclusivity or non-compete restriction binds the firm"
 
 
-_LIQUIDATED = re.compile(
+_LIQUIDATED = _Pattern(
     r"\bliquidated\s+damages\b|\b(?:delay\s+)?penalt(?:y|ies)\b[^.]*?\bper\s+(?:calendar\s+|business\s+)?(?:day|week)\b"
     r"|\bservice\s+credits?\b",
     re.IGNORECASE,
 )
-_DOES_NOT_APPLY_AFTER = re.compile(
+_DOES_NOT_APPLY_AFTER = _Pattern(
     r"^[^.;]{0,40}?\b(?:shall|will|do|does)\s+not\s+(?:apply|be\s+(?:payable|due|applicable|owed))",
     re.IGNORECASE,
 )
@@ -847,19 +907,19 @@ def liquidated_damages(contract: _Contract) -> Iterator[Hit]:
         yield sentence, "liquidated damages or penalties are payable by the firm"
 
 
-_GOVERNING_LAW = re.compile(
+_GOVERNING_LAW = _Pattern(
     r"\b(?:governed\s+by|construed\s+(?:in\s+accordance\s+with|under)|interpreted\s+under|subject\s+to)\b"
     r"[^.]*?\blaws?\s+of\s+(?P<jurisdiction>[^.,;()]+)"
     r"|\bgoverning\s+law\s+(?:is|shall\s+be|will\s+be)\s+(?:that\s+of\s+|the\s+laws?\s+of\s+)?(?P<named>[^.,;()]+)"
     r"|\blaws?\s+of\s+(?P<subject>[^.,;()]+?)\s+(?:shall\s+|will\s+)?govern",
     re.IGNORECASE,
 )
-_JURISDICTION_END = re.compile(
+_JURISDICTION_END = _Pattern(
     r"\s+(?:without|excluding|exclusive|notwithstanding|and\s+the|applicable|regardless|irrespective|as\s+applied"
     r"|in\s+force|that\s+apply|which|including)\b.*$",
     re.IGNORECASE,
 )
-_JURISDICTION_PREFIX = re.compile(
+_JURISDICTION_PREFIX = _Pattern(
     r"^(?:the\s+)?(?:(?:state|commonwealth|province|canton|republic|kingdom|federal\s+republic)\s+of\s+)?(?:the\s+)?",
     re.IGNORECASE,
 )
@@ -889,24 +949,24 @@ def governing_law_not_allowed(contract: _Contract) -> Iterator[Hit]:
             yield sentence, f"governed by the laws of {jurisdiction}, which is not on the firm's allow-list"
 
 
-_INSURANCE = re.compile(r"\binsurance\b|\binsured\b|\bcoverage\b|\bpolic(?:y|ies)\b", re.IGNORECASE)
+_INSURANCE = _Pattern(r"\binsurance\b|\binsured\b|\bcoverage\b|\bpolic(?:y|ies)\b", re.IGNORECASE)
 _I = re.IGNORECASE
-_INSURANCE_LINES: tuple[tuple[InsuranceLine, re.Pattern[str]], ...] = (
+_INSURANCE_LINES: tuple[tuple[InsuranceLine, _Pattern], ...] = (
     (
         "professional_liability",
-        re.compile(r"\bprofessional\s+(?:liability|indemnity)|\berrors\s+(?:and|&)\s+omissions|\bE&O\b", _I),
+        _Pattern(r"\bprofessional\s+(?:liability|indemnity)|\berrors\s+(?:and|&)\s+omissions|\bE&O\b", _I),
     ),
     (
         "cyber_liability",
-        re.compile(r"\bcyber\b|\bnetwork\s+security\b|\bprivacy\s+liability\b|\bdata\s+breach\b", _I),
+        _Pattern(r"\bcyber\b|\bnetwork\s+security\b|\bprivacy\s+liability\b|\bdata\s+breach\b", _I),
     ),
     (
         "general_liability",
-        re.compile(r"\b(?:commercial\s+)?general\s+liability\b|\bpublic\s+liability\b|\bCGL\b", _I),
+        _Pattern(r"\b(?:commercial\s+)?general\s+liability\b|\bpublic\s+liability\b|\bCGL\b", _I),
     ),
-    ("umbrella", re.compile(r"\bumbrella\b|\bexcess\s+liability\b", _I)),
-    ("employers_liability", re.compile(r"\bemployers?['\u2019]?\s+liability\b", _I)),
-    ("workers_compensation", re.compile(r"\bworkers?['\u2019]?\s+compensation\b", _I)),
+    ("umbrella", _Pattern(r"\bumbrella\b|\bexcess\s+liability\b", _I)),
+    ("employers_liability", _Pattern(r"\bemployers?['\u2019]?\s+liability\b", _I)),
+    ("workers_compensation", _Pattern(r"\bworkers?['\u2019]?\s+compensation\b", _I)),
 )
 
 
