@@ -89,8 +89,12 @@ def in_process(args: tuple[str, ...], env: Mapping[str, str]) -> subprocess.Comp
         aws.reset_clients()
         try:
             code = main(list(args))
-        except SystemExit as exited:  # argparse's refusals
-            code = exited.code if isinstance(exited.code, int) else 1
+        except SystemExit as exited:  # argparse's refusals; as the interpreter ends a process on it
+            if exited.code is None or isinstance(exited.code, int):
+                code = exited.code or 0
+            else:
+                print(exited.code, file=err)
+                code = 1
         finally:
             aws.reset_clients()
             boto3.DEFAULT_SESSION = session

@@ -14,24 +14,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent,
 )
 
-from backoffice import aws
-
 
 def idempotent_on(business_key: str, *, expires_after_seconds: int = 3600) -> Callable[[Any], Any]:
     """Decorate a handler so that events with the same ``business_key`` (a JMESPath into the event) run once.
 
-    The idempotency records go through the function's shared DynamoDB client (``aws.client``), the one its audit
-    trail and stores use: left to itself, Powertools builds its client in a boto3 session of its own, and the
-    function's first DynamoDB call then decodes DynamoDB's API model a second time (about 85 ms of a cold start
-    on Lambda's Python 3.13; a second client in the same session costs 3 ms)."""
+    The idempotency records go through a DynamoDB client of boto3's default session, the one the function's audit
+    trail and stores make theirs in (``aws.client``): left to itself, Powertools builds its client in a session of
+    its own, and the function's first DynamoDB call then decodes DynamoDB's API model a second time (about 85 ms of
+    a cold start on Lambda's Python 3.13; a second client in the same session costs a few ms). A client of its own,
+    not the shared one: Powertools adds its user-agent hook to the client it is given."""
     persistence = DynamoDBPersistenceLayer(
-        table_name=os.environ["IDEMPOTENCY_TABLE_NAME"], boto3_client=aws.client("dynamodb")
+        table_name=os.environ["IDEMPOTENCY_TABLE_NAME"], boto3_client=boto3.client("dynamodb")
     )
     config = IdempotencyConfig(
         event_key_jmespath=business_key,
