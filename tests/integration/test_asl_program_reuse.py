@@ -245,6 +245,16 @@ def _run_all(engine: tuple[Any, Any, Any, str, str], round_name: str) -> dict[st
     return ended
 
 
+def _run_on_fresh_components(
+    engine: tuple[Any, Any, Any, str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """``_run_all`` with the components built afresh for each execution (moto's own parser, as without the runtime)."""
+    original = AmazonStateLanguageParser.parse.original  # type: ignore[attr-defined]
+    with monkeypatch.context() as patched:
+        patched.setattr(AmazonStateLanguageParser, "parse", staticmethod(original))
+        return _run_all(engine, "fresh")
+
+
 def _count_preprocessing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     built = [0]
     original = Preprocessor.visitState_machine
@@ -269,15 +279,7 @@ def test_executions_side_by_side_and_one_after_another_answer_what_fresh_compone
     assert built[0] == 0
     # When the same executions run on components built afresh for each (as moto does by itself)
     definition = json.dumps(DEFINITION)
-
-    original = AmazonStateLanguageParser.parse.original  # type: ignore[attr-defined]
-
-    def fresh(text: str) -> tuple[Any, Any]:
-        return original(text)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(AmazonStateLanguageParser, "parse", staticmethod(fresh))
-        fresh_round = _run_all(engine, "fresh")
+    fresh_round = _run_on_fresh_components(engine, monkeypatch)
     assert built[0] == len(WHO)
     # Then each execution's status, output, events by type and written results are the same in every round
     for who in WHO:
@@ -336,10 +338,7 @@ def test_components_read_back_from_disk_by_the_next_process_answer_what_fresh_co
     # When executions run on them, side by side, and then on components built afresh for each
     stored = _run_all(engine, "stored")
     assert built[0] == 0
-    original = AmazonStateLanguageParser.parse.original  # type: ignore[attr-defined]
-    with monkeypatch.context() as patched:
-        patched.setattr(AmazonStateLanguageParser, "parse", staticmethod(original))
-        fresh_round = _run_all(engine, "fresh")
+    fresh_round = _run_on_fresh_components(engine, monkeypatch)
     assert built[0] == len(WHO)
     # Then each execution answers the same
     for who in WHO:
