@@ -32,9 +32,8 @@ from infra.catalog import ROOT
 
 STORE = ROOT / ".local" / "programs"
 KEEP = 64  # definitions kept: a few versions of each of ours, the oldest read removed first
-PATCHES = Path(
-    __file__
-).parent  # the runtime's modules, among them those that patch how moto builds and runs programs
+# The runtime's modules, among them those that patch how moto builds and runs programs.
+PATCHES = Path(__file__).parent
 _FORMAT = b"asl-programs 1"
 _ABANDONED_AFTER = 600  # seconds: a partial write this old was left by a process that stopped
 
