@@ -75,6 +75,7 @@ def _hash_sources(code_dir: Path, compiler: Path | None) -> str:
     digest = hashlib.sha256()
     digest.update(_compiler_tag(compiler))
     digest.update(TASK_ROOT.encode())
+    digest.update("\0".join(_NOT_SHIPPED).encode())  # what the copy leaves out shapes the asset too
     for path in shipped_sources(code_dir):
         digest.update(path.relative_to(code_dir).as_posix().encode())
         digest.update(b"\0")
