@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from backoffice.local.template import CACHE
+from backoffice.local.template import CACHE, write_whole
 from infra.catalog import ROOT
 
 FINDINGS = CACHE / "cfn-lint"
@@ -50,9 +49,7 @@ def cfn_lint(
         str(match).replace(str(path), "template.json") for match in matches if match.rule.severity != "error"
     ]
     FINDINGS.mkdir(parents=True, exist_ok=True)
-    partial = kept.with_suffix(f".{os.getpid()}.partial")
-    partial.write_text(json.dumps({"errors": errors, "others": others}))
-    partial.replace(kept)
+    write_whole(kept, json.dumps({"errors": errors, "others": others}).encode())
     return errors, others
 
 

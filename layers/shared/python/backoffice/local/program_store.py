@@ -23,11 +23,11 @@ import importlib.metadata
 import os
 import pickle
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from backoffice.local.template import write_whole
 from infra.catalog import ROOT
 
 STORE = ROOT / ".local" / "programs"
@@ -79,14 +79,7 @@ def store_program(definition: str, program: Any) -> None:
     try:
         STORE.mkdir(parents=True, exist_ok=True)
         data = pickle.dumps(program, protocol=pickle.HIGHEST_PROTOCOL)
-        handle, temporary = tempfile.mkstemp(dir=STORE, suffix=".partial")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            # Whole or not at all, for readers in other processes.
-            os.replace(temporary, STORE / f"{program_key(definition)}.pickle")
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+        write_whole(STORE / f"{program_key(definition)}.pickle", data)
         _prune()
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return

@@ -87,7 +87,7 @@ def synthesized_template() -> dict[str, Any]:
         return _load(cached)
     assembly = synthesized_assembly()
     if not cached.is_file():  # the assembly was kept, its template file was not
-        _write(cached, (assembly / STACK_TEMPLATE).read_bytes())
+        write_whole(cached, (assembly / STACK_TEMPLATE).read_bytes())
     return _load(cached)
 
 
@@ -123,7 +123,7 @@ def synthesized_variant(context: Mapping[str, str]) -> dict[str, Any]:
             outdir = Path(tempfile.mkdtemp(prefix=".partial-", dir=ASSEMBLIES))
             try:
                 _run_synth(outdir, context=text)
-                _write(cached, (outdir / STACK_TEMPLATE).read_bytes())
+                write_whole(cached, (outdir / STACK_TEMPLATE).read_bytes())
             finally:
                 shutil.rmtree(outdir, ignore_errors=True)
     return _load(cached)
@@ -149,7 +149,7 @@ def _synthesize(target: Path, *, template: Path) -> None:
     outdir = Path(tempfile.mkdtemp(prefix=".partial-", dir=ASSEMBLIES))
     try:
         _run_synth(outdir)
-        _write(template, (outdir / STACK_TEMPLATE).read_bytes())
+        write_whole(template, (outdir / STACK_TEMPLATE).read_bytes())
         shutil.rmtree(target, ignore_errors=True)
         outdir.replace(target)
     finally:
@@ -178,10 +178,15 @@ def _run_synth(outdir: Path, *, context: str | None = None) -> None:
         )
 
 
-def _write(path: Path, content: bytes) -> None:
+def write_whole(path: Path, content: bytes) -> None:
+    """Writes ``content`` to ``path`` whole or not at all, as other processes reading the cache see it: written
+    beside it under this process's name, then renamed over it (a failed write leaves no partial file behind)."""
     partial = path.with_suffix(f".{os.getpid()}.partial")
-    partial.write_bytes(content)
-    partial.replace(path)
+    try:
+        partial.write_bytes(content)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _prune(*, keep: Path) -> None:
@@ -202,4 +207,5 @@ __all__ = [
     "synthesized_template",
     "synthesized_variant",
     "variant_path",
+    "write_whole",
 ]
